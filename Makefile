@@ -1,0 +1,132 @@
+# Clement — one Makefile, out-of-tree builds.
+#   make            release build into build/
+#   make SAN=1      AddressSanitizer + UBSan build into build/san/
+#   make test       install what is missing, build with SAN=1, run unit and integration tests
+#   make run        install what is missing, build, start the whole stack natively under ./var
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD   ?= build/san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT      = -O1
+else
+BUILD   ?= build
+SANFLAGS =
+OPT      = -O2
+endif
+
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+# Debian 12's libnng-dev ships no .pc file; fall back to -lnng.
+NNG_LIBS := $(or $(call pc_libs,nng),-lnng)
+COMMON_PKGS := libcjson libmicrohttpd libpq openssl
+COMMON_LIBS := $(call pc_libs,$(COMMON_PKGS)) $(NNG_LIBS) -lpthread -lm
+
+WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Ilib \
+             $(call pc_cflags,$(COMMON_PKGS) libcurl libclamav libargon2) -MMD -MP
+LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
+
+# Extra libraries per service (beyond COMMON_LIBS).
+LIBS_smtp-edge  =
+LIBS_policy     = $(call pc_libs,libcurl)
+LIBS_scanner    = $(call pc_libs,libclamav)
+LIBS_delivery   = $(call pc_libs,libcurl)
+LIBS_banstats   = $(call pc_libs,libcurl)
+LIBS_admin-api  = $(call pc_libs,libcurl libargon2)
+LIBS_clement-migrate =
+LIB_EXTRA_LIBS  = $(call pc_libs,libcurl libargon2)
+
+SERVICES := smtp-edge policy scanner delivery banstats admin-api
+TOOLS    := clement-migrate clement-rpc
+
+LIB_SRCS  := $(filter-out %_test.c %_fuzz.c,$(wildcard lib/*/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIBCLEMENT := $(BUILD)/libclement.a
+
+svc_srcs  = $(filter-out %_test.c %_fuzz.c,$(wildcard services/$(1)/*.c))
+svc_objs  = $(patsubst %.c,$(BUILD)/obj/%.o,$(call svc_srcs,$(1)))
+BINS := $(SERVICES:%=$(BUILD)/bin/clement-%) $(TOOLS:%=$(BUILD)/bin/%)
+
+UNIT_SRCS := $(wildcard lib/*/*_test.c services/*/*_test.c tools/*/*_test.c)
+UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all test unit-bins run deps clean fuzz images compose-test bench format lint
+all: $(BINS)
+
+# V=1 shows full command lines.
+V ?= 0
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CC    $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBCLEMENT): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+define service_rule
+$(BUILD)/bin/clement-$(1): $(call svc_objs,$(1)) $(LIBCLEMENT)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $(call svc_objs,$(1)) $(LIBCLEMENT) $$(LIBS_$(1)) $$(LIB_EXTRA_LIBS) $$(COMMON_LIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
+
+# Tools: tools/<name>/*.c -> clement-<tool>.
+define tool_rule
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %_test.c %_fuzz.c,$(wildcard tools/$(1)/*.c))) $(LIBCLEMENT)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $(LIBCLEMENT) $$(LIB_EXTRA_LIBS) $$(COMMON_LIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+# A unit test of lib/ links libclement; a service's unit test also links that service's
+# objects other than main.o, so it can reach the service's internals.
+$(BUILD)/tests/lib/%: lib/%.c $(LIBCLEMENT)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(LIBCLEMENT) $(call pc_libs,libclamav) $(LIB_EXTRA_LIBS) $(COMMON_LIBS)
+
+define service_test_rule
+$(BUILD)/tests/services/$(1)/%: services/$(1)/%.c $(filter-out %/main.o,$(call svc_objs,$(1))) $(LIBCLEMENT)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS_ALL) -o $$@ $$< $(filter-out %/main.o,$(call svc_objs,$(1))) $(LIBCLEMENT) $$(LIBS_$(1)) $$(LIB_EXTRA_LIBS) $$(COMMON_LIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_test_rule,$(s))))
+
+unit-bins: $(UNIT_BINS)
+
+deps:
+	@scripts/install-deps
+
+# The test build is the sanitizer build; the runners print their summary lines and
+# scripts/run-tests exits non-zero when any test failed.
+test: deps
+	@$(MAKE) --no-print-directory SAN=1 all unit-bins
+	@CLEMENT_BUILD=build/san scripts/run-tests
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-stack
+
+fuzz:
+	@scripts/run-fuzz
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr -Ilib lib services tools
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

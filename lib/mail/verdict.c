@@ -1,0 +1,110 @@
+/* verdict.c - verdicts and routes to and from JSON. See verdict.h. */
+#include "mail/verdict.h"
+
+#include <string.h>
+
+#include "rpc/frame.h"
+#include "util/buf.h"
+
+void cl_verdict_set(struct cl_verdict *v, enum cl_action a, int code, const char *enh, const char *text)
+{
+	v->action = a;
+	v->code = code;
+	cl_strlcpy(v->enh, enh ? enh : "", sizeof v->enh);
+	cl_strlcpy(v->text, text ? text : "", sizeof v->text);
+	for (char *p = v->text; *p; p++)
+		if (*p == '\r' || *p == '\n')
+			*p = ' ';
+}
+
+void cl_verdict_tempfail(struct cl_verdict *v, const char *text)
+{
+	cl_verdict_set(v, CL_DEFER, 451, "4.3.0", text ? text : "Temporary failure, try again later");
+}
+
+static const char *action_names[] = {"accept", "reject", "defer"};
+
+/* enh_ok - "c.s.d" with class matching the code's first digit (RFC 3463). */
+static int enh_ok(const char *enh, int code)
+{
+	if (!enh[0])
+		return 1; /* 220/221 greetings carry none */
+	if (enh[0] - '0' != code / 100 || enh[1] != '.')
+		return 0;
+	int dots = 0;
+	for (const char *p = enh; *p; p++) {
+		if (*p == '.')
+			dots++;
+		else if (*p < '0' || *p > '9')
+			return 0;
+	}
+	return dots == 2;
+}
+
+int cl_verdict_from_json(const cJSON *r, struct cl_verdict *v)
+{
+	const char *a = cl_json_str(r, "action", NULL);
+	long long code = cl_json_int(r, "code", -1);
+	const char *enh = cl_json_str(r, "enh", "");
+	const char *text = cl_json_str(r, "text", NULL);
+	int act = -1;
+	for (int i = 0; a && i < 3; i++)
+		if (strcmp(a, action_names[i]) == 0)
+			act = i;
+	int klass = (int)(code / 100);
+	int consistent = (act == CL_ACCEPT && (klass == 2 || klass == 3)) || (act == CL_REJECT && klass == 5) ||
+			 (act == CL_DEFER && klass == 4);
+	if (act < 0 || code < 200 || code > 599 || !text || !consistent || strlen(enh) >= 16 || !enh_ok(enh, (int)code)) {
+		cl_verdict_tempfail(v, NULL);
+		return -1;
+	}
+	cl_verdict_set(v, (enum cl_action)act, (int)code, enh, text);
+	return 0;
+}
+
+int cl_verdict_to_json(const struct cl_verdict *v, cJSON *o)
+{
+	if (!cJSON_AddStringToObject(o, "action", action_names[v->action]) ||
+	    !cJSON_AddNumberToObject(o, "code", v->code) || !cJSON_AddStringToObject(o, "enh", v->enh) ||
+	    !cJSON_AddStringToObject(o, "text", v->text))
+		return -1;
+	return 0;
+}
+
+static const char *mode_names[] = {"none", "local", "relay", "outbound"};
+
+const char *cl_route_mode_str(enum cl_route_mode m)
+{
+	return (unsigned)m < 4 ? mode_names[m] : "none";
+}
+
+int cl_route_from_json(const cJSON *r, struct cl_route *rt)
+{
+	memset(rt, 0, sizeof *rt);
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(r, "route");
+	if (!cJSON_IsObject(o))
+		return -1;
+	const char *m = cl_json_str(o, "mode", "");
+	for (int i = 1; i < 4; i++)
+		if (strcmp(m, mode_names[i]) == 0)
+			rt->mode = (enum cl_route_mode)i;
+	if (rt->mode == CL_ROUTE_NONE)
+		return -1;
+	rt->group_id = cl_json_int(o, "group_id", 0);
+	rt->domain_id = cl_json_int(o, "domain_id", 0);
+	rt->user_id = cl_json_int(o, "user_id", 0);
+	rt->quarantine = cl_json_bool(o, "quarantine", 0);
+	return 0;
+}
+
+int cl_route_to_json(const struct cl_route *rt, cJSON *o)
+{
+	cJSON *r = cJSON_AddObjectToObject(o, "route");
+	if (!r || !cJSON_AddStringToObject(r, "mode", cl_route_mode_str(rt->mode)) ||
+	    !cJSON_AddNumberToObject(r, "group_id", (double)rt->group_id) ||
+	    !cJSON_AddNumberToObject(r, "domain_id", (double)rt->domain_id) ||
+	    !cJSON_AddNumberToObject(r, "user_id", (double)rt->user_id) ||
+	    !cJSON_AddBoolToObject(r, "quarantine", rt->quarantine))
+		return -1;
+	return 0;
+}

@@ -1,0 +1,410 @@
+/* rpc.c - nng REQ/REP client and server with deadlines. See rpc.h. */
+#include "rpc/rpc.h"
+
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/metrics.h"
+
+const char *cl_rpc_status_str(enum cl_rpc_status st)
+{
+	switch (st) {
+	case CL_RPC_OK:
+		return "ok";
+	case CL_RPC_TIMEOUT:
+		return "timeout";
+	case CL_RPC_UNREACHABLE:
+		return "unreachable";
+	case CL_RPC_MALFORMED:
+		return "malformed";
+	case CL_RPC_ERROR:
+		return "error";
+	}
+	return "unknown";
+}
+
+/* A pooled async call: the aio lives as long as the client (nng 1.5 cannot free an aio from
+ * its own callback), the context is opened per call. */
+struct rpc_call {
+	struct cl_rpc_client *client;
+	nng_aio *aio;
+	nng_ctx ctx;
+	int sending;
+	cl_rpc_done_fn done;
+	void *arg;
+	struct rpc_call *next;
+};
+
+struct cl_rpc_client {
+	nng_socket sock;
+	_Atomic int pipes;
+	pthread_mutex_t lock;
+	struct rpc_call *free_calls;
+	struct rpc_call **all_list;
+	size_t all_n, all_cap;
+};
+
+/* pipe_event - keep a count of live connections, to tell "unreachable" from "timeout". */
+static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct cl_rpc_client *c = arg;
+	(void)p;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		atomic_fetch_add(&c->pipes, 1);
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(&c->pipes, 1);
+}
+
+struct cl_rpc_client *cl_rpc_client_new(const char *url, char *err, size_t errlen)
+{
+	struct cl_rpc_client *c = calloc(1, sizeof *c);
+	if (!c) {
+		cl_snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	int rv = nng_req0_open(&c->sock);
+	if (rv != 0) {
+		cl_snprintf(err, errlen, "nng_req0_open: %s", nng_strerror(rv));
+		free(c);
+		return NULL;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, CL_RPC_MAX_MSG);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
+	/* No automatic resend: a request must be answered once or fail at its deadline. */
+	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, pipe_event, c);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_event, c);
+	rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
+	if (rv != 0) {
+		cl_snprintf(err, errlen, "cannot dial %s: %s", url, nng_strerror(rv));
+		nng_close(c->sock);
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void cl_rpc_client_free(struct cl_rpc_client *c)
+{
+	if (!c)
+		return;
+	nng_close(c->sock);
+	for (size_t i = 0; i < c->all_n; i++) {
+		nng_aio_free(c->all_list[i]->aio);
+		free(c->all_list[i]);
+	}
+	free(c->all_list);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+int cl_rpc_client_connected(struct cl_rpc_client *c)
+{
+	return atomic_load(&c->pipes) > 0;
+}
+
+/* ctx_sendmsg / ctx_recvmsg - synchronous send and receive on a context (nng 1.5 has no
+ * nng_ctx_sendmsg): an aio waited on, with the deadline as its timeout. On send failure the
+ * message is still the caller's. */
+static int ctx_sendmsg(nng_ctx ctx, nng_msg *m, int timeout_ms)
+{
+	nng_aio *aio;
+	int rv = nng_aio_alloc(&aio, NULL, NULL);
+	if (rv != 0)
+		return rv;
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_aio_set_msg(aio, m);
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	rv = nng_aio_result(aio);
+	nng_aio_free(aio);
+	return rv;
+}
+
+static int ctx_recvmsg(nng_ctx ctx, nng_msg **m, int timeout_ms)
+{
+	nng_aio *aio;
+	int rv = nng_aio_alloc(&aio, NULL, NULL);
+	if (rv != 0)
+		return rv;
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	rv = nng_aio_result(aio);
+	if (rv == 0)
+		*m = nng_aio_get_msg(aio);
+	nng_aio_free(aio);
+	return rv;
+}
+
+/* status_of - map an nng error at the deadline to our status. */
+static enum cl_rpc_status status_of(struct cl_rpc_client *c, int rv)
+{
+	if (rv == NNG_ETIMEDOUT)
+		return cl_rpc_client_connected(c) ? CL_RPC_TIMEOUT : CL_RPC_UNREACHABLE;
+	if (rv == NNG_ECONNREFUSED || rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT)
+		return CL_RPC_UNREACHABLE;
+	return CL_RPC_ERROR;
+}
+
+enum cl_rpc_status cl_rpc_call(struct cl_rpc_client *c, const cJSON *req, const void *body, size_t blen,
+			       int timeout_ms, nng_msg **reply, cJSON **hdr, char *err, size_t errlen)
+{
+	nng_msg *m = NULL;
+	if (cl_frame_build(&m, req, body, blen) < 0) {
+		cl_snprintf(err, errlen, "cannot build request (out of memory)");
+		return CL_RPC_ERROR;
+	}
+	nng_ctx ctx;
+	int rv = nng_ctx_open(&ctx, c->sock);
+	if (rv != 0) {
+		nng_msg_free(m);
+		cl_snprintf(err, errlen, "nng_ctx_open: %s", nng_strerror(rv));
+		return CL_RPC_ERROR;
+	}
+	double start = cl_now_seconds();
+	rv = ctx_sendmsg(ctx, m, timeout_ms);
+	if (rv != 0) {
+		nng_msg_free(m);
+		nng_ctx_close(ctx);
+		enum cl_rpc_status st = status_of(c, rv);
+		cl_snprintf(err, errlen, "send: %s", nng_strerror(rv));
+		return st;
+	}
+	nng_msg *r = NULL;
+	int left = timeout_ms - (int)((cl_now_seconds() - start) * 1000.0);
+	rv = ctx_recvmsg(ctx, &r, left > 0 ? left : 1);
+	nng_ctx_close(ctx);
+	if (rv != 0) {
+		enum cl_rpc_status st = status_of(c, rv);
+		cl_snprintf(err, errlen, "%s: %s", cl_rpc_status_str(st), nng_strerror(rv));
+		return st;
+	}
+	const unsigned char *rb;
+	size_t rbl;
+	cJSON *h = NULL;
+	char perr[128];
+	if (cl_frame_parse(r, &h, &rb, &rbl, perr, sizeof perr) < 0) {
+		nng_msg_free(r);
+		cl_snprintf(err, errlen, "malformed reply: %s", perr);
+		return CL_RPC_MALFORMED;
+	}
+	*reply = r;
+	*hdr = h;
+	return CL_RPC_OK;
+}
+
+/* call_cb - the aio state machine of an async call: send done -> receive -> done(). */
+static void call_cb(void *arg)
+{
+	struct rpc_call *k = arg;
+	struct cl_rpc_client *c = k->client;
+	int rv = nng_aio_result(k->aio);
+	nng_msg *reply = NULL;
+	enum cl_rpc_status st;
+	if (k->sending) {
+		if (rv == 0) {
+			k->sending = 0;
+			nng_ctx_recv(k->ctx, k->aio);
+			return;
+		}
+		nng_msg_free(nng_aio_get_msg(k->aio));
+		st = status_of(c, rv);
+	} else if (rv != 0) {
+		st = status_of(c, rv);
+	} else {
+		reply = nng_aio_get_msg(k->aio);
+		st = CL_RPC_OK;
+	}
+	nng_ctx_close(k->ctx);
+	cl_rpc_done_fn done = k->done;
+	void *darg = k->arg;
+	pthread_mutex_lock(&c->lock);
+	k->next = c->free_calls;
+	c->free_calls = k;
+	pthread_mutex_unlock(&c->lock);
+	done(darg, st, reply);
+}
+
+/* call_get - a pooled call object, allocating a new one when the pool is empty. */
+static struct rpc_call *call_get(struct cl_rpc_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	struct rpc_call *k = c->free_calls;
+	if (k) {
+		c->free_calls = k->next;
+		pthread_mutex_unlock(&c->lock);
+		return k;
+	}
+	if (c->all_n == c->all_cap) {
+		size_t cap = c->all_cap ? c->all_cap * 2 : 64;
+		struct rpc_call **l = realloc(c->all_list, cap * sizeof *l);
+		if (!l) {
+			pthread_mutex_unlock(&c->lock);
+			return NULL;
+		}
+		c->all_list = l;
+		c->all_cap = cap;
+	}
+	k = calloc(1, sizeof *k);
+	if (!k || nng_aio_alloc(&k->aio, call_cb, k) != 0) {
+		free(k);
+		pthread_mutex_unlock(&c->lock);
+		return NULL;
+	}
+	k->client = c;
+	c->all_list[c->all_n++] = k;
+	pthread_mutex_unlock(&c->lock);
+	return k;
+}
+
+int cl_rpc_call_async(struct cl_rpc_client *c, nng_msg *req, int timeout_ms, cl_rpc_done_fn done, void *arg)
+{
+	struct rpc_call *k = call_get(c);
+	if (!k)
+		return -1;
+	if (nng_ctx_open(&k->ctx, c->sock) != 0) {
+		pthread_mutex_lock(&c->lock);
+		k->next = c->free_calls;
+		c->free_calls = k;
+		pthread_mutex_unlock(&c->lock);
+		return -1;
+	}
+	k->done = done;
+	k->arg = arg;
+	k->sending = 1;
+	/* One deadline for the whole call: the aio timeout covers send and receive together
+	 * closely enough (send on REQ completes at once once queued). */
+	nng_aio_set_timeout(k->aio, timeout_ms);
+	nng_aio_set_msg(k->aio, req);
+	nng_ctx_send(k->ctx, k->aio);
+	return 0;
+}
+
+cJSON *cl_rpc_error_reply(const char *msg)
+{
+	cJSON *r = cJSON_CreateObject();
+	if (!r)
+		return NULL;
+	cJSON_AddNumberToObject(r, "v", CL_FRAME_VERSION);
+	cJSON_AddBoolToObject(r, "ok", 0);
+	cJSON_AddStringToObject(r, "error", msg);
+	return r;
+}
+
+struct cl_rpc_server {
+	nng_socket sock;
+	cl_rpc_handler_fn handler;
+	void *ctx;
+	int nworkers;
+	pthread_t *threads;
+};
+
+/* serve_one - parse, handle and answer one request on a worker's context. */
+static void serve_one(struct cl_rpc_server *s, nng_ctx ctx, nng_msg *m)
+{
+	cJSON *req = NULL, *rep = NULL;
+	const unsigned char *body;
+	size_t blen;
+	void *rbody = NULL;
+	size_t rblen = 0;
+	char err[160];
+	if (cl_frame_parse(m, &req, &body, &blen, err, sizeof err) < 0) {
+		char msg[200];
+		cl_snprintf(msg, sizeof msg, "malformed request: %s", err);
+		cl_log(CL_LOG_WARN, NULL, "rpc_malformed", "reason=\"%s\"", err);
+		rep = cl_rpc_error_reply(msg);
+	} else {
+		rep = s->handler(s->ctx, req, body, blen, &rbody, &rblen);
+		if (!rep)
+			rep = cl_rpc_error_reply("internal error");
+	}
+	nng_msg *out = NULL;
+	if (rep && cl_frame_build(&out, rep, rbody, rblen) == 0) {
+		if (ctx_sendmsg(ctx, out, 10000) != 0)
+			nng_msg_free(out);
+	}
+	free(rbody);
+	cJSON_Delete(rep);
+	cJSON_Delete(req);
+	nng_msg_free(m);
+}
+
+static void *worker_main(void *arg)
+{
+	struct cl_rpc_server *s = arg;
+	nng_ctx ctx;
+	if (nng_ctx_open(&ctx, s->sock) != 0)
+		return NULL;
+	for (;;) {
+		nng_msg *m = NULL;
+		int rv = ctx_recvmsg(ctx, &m, NNG_DURATION_INFINITE);
+		if (rv == NNG_ECLOSED)
+			break;
+		if (rv != 0)
+			continue;
+		serve_one(s, ctx, m);
+	}
+	nng_ctx_close(ctx);
+	return NULL;
+}
+
+struct cl_rpc_server *cl_rpc_server_start(const char *url, int nworkers, cl_rpc_handler_fn h, void *ctx,
+					  char *err, size_t errlen)
+{
+	struct cl_rpc_server *s = calloc(1, sizeof *s);
+	if (!s || nworkers < 1) {
+		free(s);
+		cl_snprintf(err, errlen, "bad server arguments");
+		return NULL;
+	}
+	s->handler = h;
+	s->ctx = ctx;
+	int rv = nng_rep0_open(&s->sock);
+	if (rv != 0) {
+		cl_snprintf(err, errlen, "nng_rep0_open: %s", nng_strerror(rv));
+		free(s);
+		return NULL;
+	}
+	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, CL_RPC_MAX_MSG);
+	rv = nng_listen(s->sock, url, NULL, 0);
+	if (rv != 0) {
+		cl_snprintf(err, errlen, "cannot listen on %s: %s", url, nng_strerror(rv));
+		nng_close(s->sock);
+		free(s);
+		return NULL;
+	}
+	s->threads = calloc((size_t)nworkers, sizeof *s->threads);
+	if (!s->threads) {
+		nng_close(s->sock);
+		free(s);
+		cl_snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (int i = 0; i < nworkers; i++) {
+		if (pthread_create(&s->threads[i], NULL, worker_main, s) != 0)
+			break;
+		s->nworkers++;
+	}
+	return s;
+}
+
+void cl_rpc_server_stop(struct cl_rpc_server *s)
+{
+	if (!s)
+		return;
+	nng_close(s->sock);
+	for (int i = 0; i < s->nworkers; i++)
+		pthread_join(s->threads[i], NULL);
+	free(s->threads);
+	free(s);
+}

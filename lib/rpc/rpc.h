@@ -1,0 +1,77 @@
+/* rpc.h - request/reply over nng REQ/REP (TCP), with a deadline on every call.
+ *
+ * Client: one cl_rpc_client per remote service, safe to share between threads (every call
+ * opens its own nng context). A call either returns CL_RPC_OK with the reply, or says why
+ * not: the peer was never reachable, did not answer in time, or answered something that is
+ * not a frame. Callers map every non-OK status to a temporary failure (451 4.3.0).
+ *
+ * Server: a fixed pool of worker threads, each owning one REP context (a small fixed number:
+ * nng 1.5's scheduler slows down with many contexts). Each request is parsed, handed to the
+ * handler, and the handler's reply is sent back. A malformed frame gets an error reply and
+ * never reaches the handler.
+ *
+ * Messages may carry bodies up to CL_RPC_MAX_MSG bytes (nng's default limit of 1 MiB is
+ * raised on both ends). */
+#ifndef CLEMENT_RPC_RPC_H
+#define CLEMENT_RPC_RPC_H
+
+#include <cjson/cJSON.h>
+#include <nng/nng.h>
+#include <stddef.h>
+
+#include "rpc/frame.h"
+
+#define CL_RPC_MAX_MSG ((size_t)80 * 1024 * 1024)
+
+enum cl_rpc_status {
+	CL_RPC_OK = 0,
+	CL_RPC_TIMEOUT,     /* connected, but no answer before the deadline */
+	CL_RPC_UNREACHABLE, /* no connection to the service at the deadline */
+	CL_RPC_MALFORMED,   /* the answer is not a valid frame */
+	CL_RPC_ERROR,       /* local failure (out of memory, closed client) */
+};
+
+const char *cl_rpc_status_str(enum cl_rpc_status st);
+
+struct cl_rpc_client;
+
+/* cl_rpc_client_new - dial url (e.g. "tcp://127.0.0.1:7001") in the background; the
+ * connection is retried for ever. Returns NULL with err filled only for a bad URL. */
+struct cl_rpc_client *cl_rpc_client_new(const char *url, char *err, size_t errlen);
+void cl_rpc_client_free(struct cl_rpc_client *c);
+/* cl_rpc_client_connected - 1 when at least one connection to the peer is up. */
+int cl_rpc_client_connected(struct cl_rpc_client *c);
+
+/* cl_rpc_call - synchronous call. req is the request header (still the caller's); body may
+ * be NULL. On CL_RPC_OK, *reply is the reply message (caller frees with nng_msg_free) and
+ * *hdr its parsed header (caller frees with cJSON_Delete); rbody/rblen (may be NULL) point
+ * into *reply. On failure nothing is returned and err says why. */
+enum cl_rpc_status cl_rpc_call(struct cl_rpc_client *c, const cJSON *req, const void *body, size_t blen,
+			       int timeout_ms, nng_msg **reply, cJSON **hdr, char *err, size_t errlen);
+
+/* Asynchronous call, for event loops. done runs on an nng thread exactly once, with the
+ * reply message (owned by done, which must nng_msg_free it) on CL_RPC_OK, NULL otherwise.
+ * The request message is taken over on success (return 0); on failure (-1) the caller keeps
+ * it and done is never called. */
+typedef void (*cl_rpc_done_fn)(void *arg, enum cl_rpc_status st, nng_msg *reply);
+int cl_rpc_call_async(struct cl_rpc_client *c, nng_msg *req, int timeout_ms, cl_rpc_done_fn done, void *arg);
+
+/* Server side. The handler gets the parsed request header and body (valid during the
+ * call) and returns a new reply header (the server frees it), or NULL for "internal error".
+ * To return a body, set *rbody to malloc'd memory and *rblen (the server frees it). */
+typedef cJSON *(*cl_rpc_handler_fn)(void *ctx, const cJSON *req, const unsigned char *body, size_t blen,
+				    void **rbody, size_t *rblen);
+
+struct cl_rpc_server;
+
+/* cl_rpc_server_start - listen on url with nworkers worker threads. Returns NULL with err
+ * filled when the address cannot be bound. */
+struct cl_rpc_server *cl_rpc_server_start(const char *url, int nworkers, cl_rpc_handler_fn h, void *ctx,
+					  char *err, size_t errlen);
+/* cl_rpc_server_stop - close the socket, wait for the workers, free everything. */
+void cl_rpc_server_stop(struct cl_rpc_server *s);
+
+/* cl_rpc_error_reply - {"v":1,"ok":false,"error":msg} (caller owns it). */
+cJSON *cl_rpc_error_reply(const char *msg);
+
+#endif

@@ -1,0 +1,165 @@
+/* config.c - CLEMENT_* settings from a declarative table. See config.h. */
+#include "util/config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/buf.h"
+
+/* parse_bool - accept the usual spellings; -1 when it is none of them. */
+static int parse_bool(const char *v)
+{
+	static const char *yes[] = {"1", "true", "yes", "on"};
+	static const char *no[] = {"0", "false", "no", "off"};
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* load_one - validate and store one setting's value. */
+static int load_one(const struct cl_setting *s, const char *v, char *err, size_t errlen)
+{
+	switch (s->type) {
+	case CL_SET_STR: {
+		char *copy = strdup(v);
+		if (!copy) {
+			cl_snprintf(err, errlen, "%s: out of memory", s->name);
+			return -1;
+		}
+		*(char **)s->dst = copy;
+		return 0;
+	}
+	case CL_SET_INT: {
+		char *end = NULL;
+		errno = 0;
+		long long x = strtoll(v, &end, 10);
+		if (errno || end == v || *end != '\0' || x < s->min || x > s->max) {
+			cl_snprintf(err, errlen, "%s: must be an integer from %lld to %lld (got \"%.64s\")",
+				    s->name, s->min, s->max, v);
+			return -1;
+		}
+		*(long long *)s->dst = x;
+		return 0;
+	}
+	case CL_SET_BOOL: {
+		int b = parse_bool(v);
+		if (b < 0) {
+			cl_snprintf(err, errlen, "%s: must be 1/0, true/false, yes/no or on/off (got \"%.64s\")",
+				    s->name, v);
+			return -1;
+		}
+		*(int *)s->dst = b;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+int cl_config_load(const struct cl_setting *set, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *v = getenv(set[i].name);
+		if (!v)
+			v = set[i].def ? set[i].def : "";
+		if (load_one(&set[i], v, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void cl_config_free(const struct cl_setting *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (set[i].type == CL_SET_STR) {
+			free(*(char **)set[i].dst);
+			*(char **)set[i].dst = NULL;
+		}
+	}
+}
+
+void cl_config_usage(FILE *f, const char *prog, const char *summary, const struct cl_setting *set, size_t n)
+{
+	fprintf(f, "Usage: %s [--help] [--settings-markdown]\n\n%s\n\n", prog, summary);
+	fprintf(f, "Settings (environment variables):\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct cl_setting *s = &set[i];
+		fprintf(f, "  %s\n      %s\n      default: %s", s->name, s->help,
+			(s->def && *s->def) ? s->def : "(empty)");
+		if (s->type == CL_SET_INT)
+			fprintf(f, "  range: %lld..%lld", s->min, s->max);
+		else if (s->type == CL_SET_BOOL)
+			fprintf(f, "  (boolean)");
+		fputc('\n', f);
+	}
+}
+
+void cl_config_markdown(FILE *f, const char *prog, const struct cl_setting *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct cl_setting *s = &set[i];
+		fprintf(f, "| `%s` | %s | `%s` | %s", s->name, prog, (s->def && *s->def) ? s->def : "", s->help);
+		if (s->type == CL_SET_INT)
+			fprintf(f, " (%lld..%lld)", s->min, s->max);
+		fprintf(f, " |\n");
+	}
+}
+
+void cl_config_main(int argc, char **argv, const char *prog, const char *summary,
+		    const struct cl_setting *set, size_t n)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			cl_config_usage(stdout, prog, summary, set, n);
+			exit(0);
+		}
+		if (strcmp(argv[i], "--settings-markdown") == 0) {
+			cl_config_markdown(stdout, prog, set, n);
+			exit(0);
+		}
+		fprintf(stderr, "%s: unknown argument \"%s\"; settings come from CLEMENT_* environment "
+			"variables, see --help\n", prog, argv[i]);
+		exit(2);
+	}
+	char err[512];
+	if (cl_config_load(set, n, err, sizeof err) < 0) {
+		fprintf(stderr, "%s: bad setting: %s\n", prog, err);
+		exit(2);
+	}
+}
+
+int cl_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *colon;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		size_t hl = (size_t)(close - s - 1);
+		if (hl + 1 > hostlen)
+			return -1;
+		memcpy(host, s + 1, hl);
+		host[hl] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -1;
+		size_t hl = (size_t)(colon - s);
+		if (hl + 1 > hostlen)
+			return -1;
+		memcpy(host, s, hl);
+		host[hl] = '\0';
+	}
+	char *end = NULL;
+	long p = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || p < 0 || p > 65535)
+		return -1;
+	*port = (int)p;
+	return 0;
+}

@@ -1,0 +1,50 @@
+/* config.h - declarative CLEMENT_* settings (STYLE rule 8).
+ *
+ * Each service describes its settings in one table of struct cl_setting: name, type,
+ * default, bounds and help. From that one table come the values (read from the
+ * environment and validated), `--help`, and the README's settings table
+ * (`--settings-markdown`). A bad value stops the service with a message naming the
+ * variable and what it accepts.
+ *
+ * Destinations: CL_SET_STR writes a `char *` that the config owns until cl_config_free();
+ * CL_SET_INT writes a `long long`; CL_SET_BOOL writes an `int` (0/1). */
+#ifndef CLEMENT_UTIL_CONFIG_H
+#define CLEMENT_UTIL_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum cl_setting_type { CL_SET_STR, CL_SET_INT, CL_SET_BOOL };
+
+struct cl_setting {
+	const char *name;        /* CLEMENT_... */
+	enum cl_setting_type type;
+	const char *def;         /* default as text; NULL or "" for none */
+	long long min, max;      /* for CL_SET_INT */
+	const char *help;        /* one line */
+	void *dst;               /* see above */
+};
+
+#define CL_SETTINGS_COUNT(t) (sizeof(t) / sizeof((t)[0]))
+
+/* cl_config_load - read every setting from the environment (default when unset).
+ * Returns 0, or -1 with err naming the variable and the accepted range. */
+int cl_config_load(const struct cl_setting *set, size_t n, char *err, size_t errlen);
+/* cl_config_free - release the strings cl_config_load stored. */
+void cl_config_free(const struct cl_setting *set, size_t n);
+/* cl_config_usage - --help text: summary, then one line per setting with its default. */
+void cl_config_usage(FILE *f, const char *prog, const char *summary, const struct cl_setting *set, size_t n);
+/* cl_config_markdown - the README table rows for these settings. */
+void cl_config_markdown(FILE *f, const char *prog, const struct cl_setting *set, size_t n);
+
+/* cl_config_main - the common start of every main(): handles --help (exit 0),
+ * --settings-markdown (exit 0), rejects unknown arguments (exit 2), loads the settings
+ * (on error prints "prog: <error>" and exits 2). Returns only on success. */
+void cl_config_main(int argc, char **argv, const char *prog, const char *summary,
+		    const struct cl_setting *set, size_t n);
+
+/* cl_parse_hostport - split "host:port" or "[v6]:port" into host (no brackets) and port.
+ * Returns 0 or -1. */
+int cl_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
+
+#endif
