@@ -321,7 +321,8 @@ static void serve_one(struct cl_rpc_server *s, nng_ctx ctx, nng_msg *m)
 	if (cl_frame_parse(m, &req, &body, &blen, err, sizeof err) < 0) {
 		char msg[200];
 		cl_snprintf(msg, sizeof msg, "malformed request: %s", err);
-		cl_log(CL_LOG_WARN, NULL, "rpc_malformed", "reason=\"%s\"", err);
+		char q[200];
+		cl_log(CL_LOG_WARN, NULL, "rpc_malformed", "reason=%s", cl_log_escape(q, sizeof q, err, strlen(err)));
 		rep = cl_rpc_error_reply(msg);
 	} else {
 		rep = s->handler(s->ctx, req, body, blen, &rbody, &rblen);

@@ -1,0 +1,55 @@
+/* verdict_test.c - verdicts from JSON: consistent replies accepted, inconsistent ones turned
+ * into the fail-closed 451. */
+#include <string.h>
+
+#include "mail/verdict.h"
+#include "util/test.h"
+
+static int parse(const char *json, struct cl_verdict *v)
+{
+	cJSON *o = cJSON_Parse(json);
+	int rc = cl_verdict_from_json(o, v);
+	cJSON_Delete(o);
+	return rc;
+}
+
+int main(void)
+{
+	struct cl_verdict v;
+	static const struct {
+		const char *json;
+		int ok;
+	} cases[] = {
+		{"{\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.5\",\"text\":\"ok\"}", 1},
+		{"{\"action\":\"reject\",\"code\":550,\"enh\":\"5.1.1\",\"text\":\"<b@x.test>: no such user\"}", 1},
+		{"{\"action\":\"defer\",\"code\":451,\"enh\":\"4.3.0\",\"text\":\"later\"}", 1},
+		{"{\"action\":\"accept\",\"code\":220,\"enh\":\"\",\"text\":\"hi\"}", 1},
+		{"{\"action\":\"accept\",\"code\":550,\"enh\":\"5.1.1\",\"text\":\"x\"}", 0}, /* accept with 5xx */
+		{"{\"action\":\"reject\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"x\"}", 0},
+		{"{\"action\":\"reject\",\"code\":550,\"enh\":\"4.1.1\",\"text\":\"x\"}", 0}, /* class mismatch */
+		{"{\"action\":\"reject\",\"code\":550,\"enh\":\"5.x.1\",\"text\":\"x\"}", 0},
+		{"{\"action\":\"maybe\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"x\"}", 0},
+		{"{\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\"}", 0},
+		{"{\"action\":\"accept\",\"code\":\"250\",\"enh\":\"2.0.0\",\"text\":\"x\"}", 0},
+		{"{\"action\":\"accept\",\"code\":999,\"enh\":\"2.0.0\",\"text\":\"x\"}", 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int rc = parse(cases[i].json, &v);
+		CL_CHECK((rc == 0) == cases[i].ok, "case %zu: %s", i, cases[i].json);
+		if (!cases[i].ok)
+			CL_CHECK(v.code == 451 && v.action == CL_DEFER && strcmp(v.enh, "4.3.0") == 0,
+				 "case %zu falls back to 451 4.3.0", i);
+	}
+	CL_CHECK(parse("{\"action\":\"reject\",\"code\":550,\"enh\":\"5.7.1\",\"text\":\"a\\r\\nb\"}", &v) == 0 &&
+			 strchr(v.text, '\r') == NULL && strchr(v.text, '\n') == NULL,
+		 "CR/LF never reach the reply text");
+
+	struct cl_route rt = {CL_ROUTE_RELAY, 7, 8, 9, 1}, back;
+	cJSON *o = cJSON_CreateObject();
+	CL_CHECK(cl_route_to_json(&rt, o) == 0 && cl_route_from_json(o, &back) == 0, "route round trip");
+	CL_CHECK(back.mode == CL_ROUTE_RELAY && back.group_id == 7 && back.domain_id == 8 && back.user_id == 9 &&
+			 back.quarantine == 1,
+		 "route fields");
+	cJSON_Delete(o);
+	return CL_TEST_END();
+}

@@ -1,0 +1,258 @@
+/* rpc_test.c - the RPC layer against real nng sockets on loopback: a header and a 30 MB
+ * body round trip, a silent peer times out, no peer is unreachable, a malformed reply is
+ * reported as such, a malformed request gets an error reply and the server lives on, and an
+ * asynchronous call completes exactly once. */
+#include <netinet/in.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "rpc/rpc.h"
+#include "util/buf.h"
+#include "util/test.h"
+
+/* free_url - a tcp:// URL on a loopback port nothing listens on right now. */
+static void free_url(char *url, size_t len)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof a;
+	bind(fd, (struct sockaddr *)&a, sizeof a);
+	getsockname(fd, (struct sockaddr *)&a, &al);
+	cl_snprintf(url, len, "tcp://127.0.0.1:%d", ntohs(a.sin_port));
+	close(fd);
+}
+
+/* echo - reply with the op and the same body. */
+static cJSON *echo(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen)
+{
+	(void)ctx;
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r, "v", 1);
+	cJSON_AddStringToObject(r, "op", cl_json_str(req, "op", "?"));
+	cJSON_AddNumberToObject(r, "len", (double)blen);
+	if (body) {
+		*rbody = malloc(blen ? blen : 1);
+		memcpy(*rbody, body, blen);
+		*rblen = blen;
+	}
+	return r;
+}
+
+static cJSON *request(const char *op)
+{
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r, "v", 1);
+	cJSON_AddStringToObject(r, "op", op);
+	return r;
+}
+
+static void test_round_trip(void)
+{
+	char url[64], err[256];
+	free_url(url, sizeof url);
+	struct cl_rpc_server *s = cl_rpc_server_start(url, 2, echo, NULL, err, sizeof err);
+	CL_CHECK(s != NULL, "server start: %s", err);
+	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
+	size_t big = 30u * 1024 * 1024;
+	unsigned char *body = malloc(big);
+	for (size_t i = 0; i < big; i++)
+		body[i] = (unsigned char)(i * 31 + (i >> 13)); /* includes NUL bytes */
+	cJSON *req = request("scan");
+	nng_msg *reply = NULL;
+	cJSON *hdr = NULL;
+	enum cl_rpc_status st = cl_rpc_call(c, req, body, big, 10000, &reply, &hdr, err, sizeof err);
+	CL_CHECK(st == CL_RPC_OK, "30 MB call: %s", err);
+	if (st == CL_RPC_OK) {
+		cJSON *h2;
+		const unsigned char *rb;
+		size_t rbl;
+		CL_CHECK(strcmp(cl_json_str(hdr, "op", ""), "scan") == 0, "header round trip");
+		CL_CHECK(cl_frame_parse(reply, &h2, &rb, &rbl, err, sizeof err) == 0, "reply parses");
+		CL_CHECK(rbl == big && memcmp(rb, body, big) == 0, "body identical (%zu bytes)", rbl);
+		cJSON_Delete(h2);
+		nng_msg_free(reply);
+		cJSON_Delete(hdr);
+	}
+	/* A header-only call on the same client. */
+	st = cl_rpc_call(c, req, NULL, 0, 2000, &reply, &hdr, err, sizeof err);
+	CL_CHECK(st == CL_RPC_OK && cl_json_int(hdr, "len", -1) == 0, "header-only call");
+	if (st == CL_RPC_OK) {
+		nng_msg_free(reply);
+		cJSON_Delete(hdr);
+	}
+	cJSON_Delete(req);
+	free(body);
+	cl_rpc_client_free(c);
+	cl_rpc_server_stop(s);
+}
+
+static void test_silent_and_unreachable(void)
+{
+	char url[64], err[256];
+	free_url(url, sizeof url);
+	nng_socket rep; /* a peer that accepts requests and never answers */
+	nng_rep0_open(&rep);
+	nng_listen(rep, url, NULL, 0);
+	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
+	usleep(200 * 1000); /* let the dialer connect */
+	cJSON *req = request("rcpt");
+	nng_msg *reply = NULL;
+	cJSON *hdr = NULL;
+	enum cl_rpc_status st = cl_rpc_call(c, req, NULL, 0, 300, &reply, &hdr, err, sizeof err);
+	CL_CHECK(st == CL_RPC_TIMEOUT, "silent peer -> timeout, got %s", cl_rpc_status_str(st));
+	cl_rpc_client_free(c);
+	nng_close(rep);
+
+	free_url(url, sizeof url);
+	c = cl_rpc_client_new(url, err, sizeof err);
+	st = cl_rpc_call(c, req, NULL, 0, 300, &reply, &hdr, err, sizeof err);
+	CL_CHECK(st == CL_RPC_UNREACHABLE, "no peer -> unreachable, got %s", cl_rpc_status_str(st));
+	cl_rpc_client_free(c);
+	cJSON_Delete(req);
+}
+
+/* garbage_replier - a REP peer answering every request with bytes that are not a frame. */
+static void *garbage_replier(void *arg)
+{
+	nng_socket *rep = arg;
+	for (;;) {
+		nng_msg *m;
+		if (nng_recvmsg(*rep, &m, 0) != 0)
+			return NULL;
+		nng_msg_clear(m);
+		nng_msg_append(m, "{\"v\":1,\"x\":[[[[", 15);
+		if (nng_sendmsg(*rep, m, 0) != 0)
+			nng_msg_free(m);
+	}
+}
+
+static void test_malformed(void)
+{
+	char url[64], err[256];
+	free_url(url, sizeof url);
+	nng_socket rep;
+	nng_rep0_open(&rep);
+	nng_listen(rep, url, NULL, 0);
+	pthread_t t;
+	pthread_create(&t, NULL, garbage_replier, &rep);
+	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
+	cJSON *req = request("mail");
+	nng_msg *reply = NULL;
+	cJSON *hdr = NULL;
+	enum cl_rpc_status st = cl_rpc_call(c, req, NULL, 0, 2000, &reply, &hdr, err, sizeof err);
+	CL_CHECK(st == CL_RPC_MALFORMED, "garbage reply -> malformed, got %s", cl_rpc_status_str(st));
+	cl_rpc_client_free(c);
+	nng_close(rep);
+	pthread_join(t, NULL);
+
+	/* A malformed request to our server: error reply, and the server still serves. */
+	free_url(url, sizeof url);
+	struct cl_rpc_server *s = cl_rpc_server_start(url, 1, echo, NULL, err, sizeof err);
+	nng_socket raw;
+	nng_req0_open(&raw);
+	nng_socket_set_ms(raw, NNG_OPT_RECVTIMEO, 2000);
+	nng_dial(raw, url, NULL, 0);
+	const char *bad[] = {"not json", "[1,2]", "{\"op\":\"x\"}", ""};
+	for (size_t i = 0; i < 4; i++) {
+		nng_msg *m;
+		nng_msg_alloc(&m, 0);
+		nng_msg_append(m, bad[i], strlen(bad[i]));
+		nng_sendmsg(raw, m, 0);
+		nng_msg *r = NULL;
+		int rv = nng_recvmsg(raw, &r, 0);
+		CL_CHECK(rv == 0, "error reply to malformed request %zu", i);
+		if (rv == 0) {
+			cJSON *h;
+			const unsigned char *b;
+			size_t bl;
+			int ok = cl_frame_parse(r, &h, &b, &bl, err, sizeof err) == 0;
+			CL_CHECK(ok && cl_json_bool(h, "ok", 1) == 0 && strstr(cl_json_str(h, "error", ""), "malformed"),
+				 "reply says malformed");
+			if (ok)
+				cJSON_Delete(h);
+			nng_msg_free(r);
+		}
+	}
+	nng_close(raw);
+	c = cl_rpc_client_new(url, err, sizeof err);
+	st = cl_rpc_call(c, req, NULL, 0, 2000, &reply, &hdr, err, sizeof err);
+	CL_CHECK(st == CL_RPC_OK, "server still serves after garbage");
+	if (st == CL_RPC_OK) {
+		nng_msg_free(reply);
+		cJSON_Delete(hdr);
+	}
+	cl_rpc_client_free(c);
+	cl_rpc_server_stop(s);
+	cJSON_Delete(req);
+}
+
+struct async_result {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int calls;
+	enum cl_rpc_status st;
+};
+
+static void async_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
+{
+	struct async_result *r = arg;
+	if (reply)
+		nng_msg_free(reply);
+	pthread_mutex_lock(&r->lock);
+	r->calls++;
+	r->st = st;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void test_async(void)
+{
+	char url[64], err[256];
+	free_url(url, sizeof url);
+	struct cl_rpc_server *s = cl_rpc_server_start(url, 1, echo, NULL, err, sizeof err);
+	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
+	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_ERROR};
+	for (int round = 0; round < 3; round++) { /* pooled call objects are reused */
+		cJSON *req = request("helo");
+		nng_msg *m;
+		cl_frame_build(&m, req, NULL, 0);
+		cJSON_Delete(req);
+		CL_CHECK(cl_rpc_call_async(c, m, 2000, async_done, &r) == 0, "async start");
+		pthread_mutex_lock(&r.lock);
+		while (r.calls <= round)
+			pthread_cond_wait(&r.cond, &r.lock);
+		pthread_mutex_unlock(&r.lock);
+		CL_CHECK(r.st == CL_RPC_OK, "async round %d: %s", round, cl_rpc_status_str(r.st));
+	}
+	cl_rpc_server_stop(s);
+	/* With the server gone the next async call fails at its deadline, once. */
+	cJSON *req = request("helo");
+	nng_msg *m;
+	cl_frame_build(&m, req, NULL, 0);
+	cJSON_Delete(req);
+	cl_rpc_call_async(c, m, 200, async_done, &r);
+	pthread_mutex_lock(&r.lock);
+	while (r.calls < 4)
+		pthread_cond_wait(&r.cond, &r.lock);
+	pthread_mutex_unlock(&r.lock);
+	CL_CHECK(r.st == CL_RPC_UNREACHABLE || r.st == CL_RPC_TIMEOUT, "dead server -> %s", cl_rpc_status_str(r.st));
+	usleep(100 * 1000);
+	CL_CHECK(r.calls == 4, "done called exactly once per call");
+	cl_rpc_client_free(c);
+}
+
+int main(void)
+{
+	test_round_trip();
+	test_silent_and_unreachable();
+	test_malformed();
+	test_async();
+	nng_fini();
+	return CL_TEST_END();
+}

@@ -1,0 +1,56 @@
+/* config_test.c - settings from the environment: defaults, bounds, booleans, host:port. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/config.h"
+#include "util/log.h"
+#include "util/test.h"
+
+int main(void)
+{
+	char *s = NULL;
+	long long n = 0;
+	int b = 0;
+	const struct cl_setting set[] = {
+		{"CLEMENT_T_STR", CL_SET_STR, "dflt", 0, 0, "a string", &s},
+		{"CLEMENT_T_INT", CL_SET_INT, "5", 1, 10, "an int", &n},
+		{"CLEMENT_T_BOOL", CL_SET_BOOL, "off", 0, 0, "a bool", &b},
+	};
+	char err[256];
+	unsetenv("CLEMENT_T_STR");
+	CL_CHECK(cl_config_load(set, 3, err, sizeof err) == 0 && strcmp(s, "dflt") == 0 && n == 5 && b == 0,
+		 "defaults: %s", err);
+	cl_config_free(set, 3);
+	setenv("CLEMENT_T_STR", "x", 1);
+	setenv("CLEMENT_T_INT", "10", 1);
+	setenv("CLEMENT_T_BOOL", "Yes", 1);
+	CL_CHECK(cl_config_load(set, 3, err, sizeof err) == 0 && strcmp(s, "x") == 0 && n == 10 && b == 1, "values");
+	cl_config_free(set, 3);
+	static const char *bad_ints[] = {"11", "0", "abc", "5x", "", "99999999999999999999"};
+	for (size_t i = 0; i < 6; i++) {
+		setenv("CLEMENT_T_INT", bad_ints[i], 1);
+		CL_CHECK(cl_config_load(set, 3, err, sizeof err) == -1 && strstr(err, "CLEMENT_T_INT"),
+			 "bad int \"%s\" refused naming the variable", bad_ints[i]);
+		cl_config_free(set, 3);
+	}
+	setenv("CLEMENT_T_INT", "3", 1);
+	setenv("CLEMENT_T_BOOL", "maybe", 1);
+	CL_CHECK(cl_config_load(set, 3, err, sizeof err) == -1 && strstr(err, "CLEMENT_T_BOOL"), "bad bool refused");
+	cl_config_free(set, 3);
+
+	char host[64];
+	int port;
+	CL_CHECK(cl_parse_hostport("127.0.0.1:25", host, sizeof host, &port) == 0 && strcmp(host, "127.0.0.1") == 0 &&
+			 port == 25, "v4");
+	CL_CHECK(cl_parse_hostport("[::1]:587", host, sizeof host, &port) == 0 && strcmp(host, "::1") == 0 &&
+			 port == 587, "v6");
+	CL_CHECK(cl_parse_hostport("nohost", host, sizeof host, &port) == -1, "no port");
+	CL_CHECK(cl_parse_hostport("h:70000", host, sizeof host, &port) == -1, "port range");
+
+	char q[32];
+	CL_CHECK(strcmp(cl_log_escape(q, sizeof q, "a\"b\r\nc", 6), "\"a\\\"b\\x0d\\x0ac\"") == 0,
+		 "escape quotes and CRLF: %s", q);
+	CL_CHECK(strlen(cl_log_escape(q, sizeof q, "0123456789012345678901234567890123456789", 40)) < sizeof q,
+		 "escape truncates to fit");
+	return CL_TEST_END();
+}
