@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "util/buf.h"
+#include "util/log.h"
 
 /* parse_bool - accept the usual spellings; -1 when it is none of them. */
 static int parse_bool(const char *v)
@@ -22,11 +23,22 @@ static int parse_bool(const char *v)
 	return -1;
 }
 
+/* check_choice - the shared CLEMENT_LOG_LEVEL must name a level; 0 or -1 with err. */
+static int check_choice(const struct cl_setting *s, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(s->name, "CLEMENT_LOG_LEVEL") != 0 || cl_log_level_parse(v) >= 0)
+		return 0;
+	cl_snprintf(err, errlen, "%s: must be one of debug, info, warn, error (got \"%.64s\")", s->name, v);
+	return -1;
+}
+
 /* load_one - validate and store one setting's value. */
 static int load_one(const struct cl_setting *s, const char *v, char *err, size_t errlen)
 {
 	switch (s->type) {
 	case CL_SET_STR: {
+		if (check_choice(s, v, err, errlen) < 0)
+			return -1;
 		char *copy = strdup(v);
 		if (!copy) {
 			cl_snprintf(err, errlen, "%s: out of memory", s->name);
@@ -67,8 +79,10 @@ int cl_config_load(const struct cl_setting *set, size_t n, char *err, size_t err
 		const char *v = getenv(set[i].name);
 		if (!v)
 			v = set[i].def ? set[i].def : "";
-		if (load_one(&set[i], v, err, errlen) < 0)
+		if (load_one(&set[i], v, err, errlen) < 0) {
+			cl_config_free(set, i);
 			return -1;
+		}
 	}
 	return 0;
 }

@@ -25,10 +25,14 @@ struct cl_setting {
 	void *dst;               /* see above */
 };
 
+/* CLEMENT_LOG_LEVEL is the one setting every service shares: when a table holds it,
+ * cl_config_load() checks it is debug, info, warn or error. */
+
 #define CL_SETTINGS_COUNT(t) (sizeof(t) / sizeof((t)[0]))
 
 /* cl_config_load - read every setting from the environment (default when unset).
- * Returns 0, or -1 with err naming the variable and the accepted range. */
+ * Returns 0, or -1 with err naming the variable and the accepted range (then nothing stays
+ * allocated). */
 int cl_config_load(const struct cl_setting *set, size_t n, char *err, size_t errlen);
 /* cl_config_free - release the strings cl_config_load stored. */
 void cl_config_free(const struct cl_setting *set, size_t n);

@@ -38,6 +38,18 @@ int main(void)
 	CL_CHECK(cl_config_load(set, 3, err, sizeof err) == -1 && strstr(err, "CLEMENT_T_BOOL"), "bad bool refused");
 	cl_config_free(set, 3);
 
+	char *lvl = NULL;
+	const struct cl_setting lset[] = {
+		{"CLEMENT_T_STR", CL_SET_STR, "dflt", 0, 0, "a string", &s},
+		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "log level", &lvl},
+	};
+	setenv("CLEMENT_LOG_LEVEL", "loud", 1);
+	CL_CHECK(cl_config_load(lset, 2, err, sizeof err) == -1 && strstr(err, "CLEMENT_LOG_LEVEL") && s == NULL,
+		 "unknown log level refused, nothing left allocated");
+	setenv("CLEMENT_LOG_LEVEL", "warn", 1);
+	CL_CHECK(cl_config_load(lset, 2, err, sizeof err) == 0 && strcmp(lvl, "warn") == 0, "log level");
+	cl_config_free(lset, 2);
+
 	char host[64];
 	int port;
 	CL_CHECK(cl_parse_hostport("127.0.0.1:25", host, sizeof host, &port) == 0 && strcmp(host, "127.0.0.1") == 0 &&
