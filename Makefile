@@ -41,7 +41,7 @@ LIBS_clement-migrate =
 LIB_EXTRA_LIBS  = $(call pc_libs,libcurl libargon2)
 
 SERVICES := smtp-edge policy scanner delivery banstats admin-api
-TOOLS    := clement-migrate clement-rpc
+TOOLS    := clement-migrate clement-rpc clement-passwd
 
 LIB_SRCS  := $(filter-out %_test.c %_fuzz.c,$(wildcard lib/*/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
