@@ -1,0 +1,269 @@
+// admin.js - domain-admin and group-admin screens: domains (settings, users, rules, logs,
+// quarantine, sessions, digests) and groups (mode, downstream MTA, IMAP, verification,
+// domains, rules, digests). The API decides what is in scope; these only ask.
+import { h, fmtTime } from '../dom.js';
+import { get, post, patch, del } from '../api.js';
+import { listView } from '../listview.js';
+import { atLeast } from '../session.js';
+import { act, apiForm, badge, confirmDialog } from '../ui.js';
+import { messageLog, quarantineList, directiveList, sessionLog, loadOrDeny } from './common.js';
+
+/* ---------- tabs ---------- */
+
+function tabs(base, list, active) {
+  return h('nav.actions.tabs', { 'aria-label': 'Sections' }, list.map(([key, label]) =>
+    h('a.button', { href: `#${base}?tab=${key}`, class: key === active ? '' : 'secondary', 'aria-current': key === active ? 'page' : undefined }, label)));
+}
+
+async function groupOptions() {
+  try {
+    const r = await get('/groups', { per_page: 200 });
+    return (r.items || []).map((g) => [String(g.id), g.name]);
+  } catch (e) {
+    return [];
+  }
+}
+
+function toggleEnabled(path, r, reload) {
+  return h('button.secondary', { type: 'button', onclick: async (ev) => {
+    const next = !r.enabled;
+    if ((await act(ev.currentTarget, () => patch(path, { enabled: next }), next ? 'Enabled.' : 'Disabled.')) !== undefined) reload();
+  } }, r.enabled === false ? 'Enable' : 'Disable');
+}
+
+function removeButton(path, what, reload) {
+  return h('button.danger', { type: 'button', onclick: async (ev) => {
+    const b = ev.currentTarget;
+    if (!(await confirmDialog(`Delete ${what}? This cannot be undone.`, { okLabel: 'Delete', danger: true }))) return;
+    if ((await act(b, () => del(path), `Deleted ${what}.`)) !== undefined) reload();
+  } }, 'Delete');
+}
+
+/* ---------- domains ---------- */
+
+async function domainList() {
+  const groups = atLeast('group-admin') ? await groupOptions() : [];
+  return listView({
+    title: 'Domains', path: '/domains',
+    intro: 'The domains you manage. Open one for its users, rules, rejection texts and logs.',
+    filters: [{ name: 'q', label: 'Search', type: 'search', placeholder: 'domain name' }],
+    create: atLeast('group-admin') ? {
+      legend: 'Add a domain', submitLabel: 'Add domain',
+      fields: [
+        { name: 'name', label: 'Domain name', required: true, placeholder: 'example.org' },
+        { name: 'group_id', label: 'Group', type: 'select', required: true, options: groups },
+        { name: 'default_action', label: 'Unknown senders', type: 'select', options: [['accept', 'accept'], ['quarantine', 'quarantine']] },
+      ],
+      submit: (v) => post('/domains', { name: v.name.trim().toLowerCase(), group_id: Number(v.group_id), default_action: v.default_action }),
+      success: 'Domain added.',
+    } : null,
+    columns: [
+      { label: 'Domain', render: (r) => h('a', { href: `#/domains/${r.id}` }, r.name) },
+      { label: 'Group', render: (r) => r.group_name || r.group_id },
+      { label: 'Unknown senders', render: (r) => badge(r.default_action) },
+      { label: 'Users', key: 'users' },
+    ],
+    actions: atLeast('group-admin') ? (r, reload) => [removeButton(`/domains/${r.id}`, `domain ${r.name}`, reload)] : null,
+  });
+}
+
+function domainSettings(d) {
+  return h('fieldset.card', h('legend', 'Domain settings'), apiForm({
+    className: 'stack', label: 'Domain settings', submitLabel: 'Save', reset: false,
+    fields: [
+      { name: 'default_action', label: 'Default for unknown senders', type: 'select', value: d.default_action,
+        options: [['accept', 'accept'], ['quarantine', 'quarantine']],
+        help: 'What happens to mail from senders no rule names.' },
+      { name: 'reject_text', label: 'Rejection text', type: 'textarea', value: d.reject_text || '', maxlength: 200,
+        placeholder: 'does not accept mail from', help: 'Replaces "does not accept mail from" in the SMTP refusal a rejected sender gets.' },
+      { name: 'unknown_user_text', label: 'Unknown-user text', type: 'textarea', value: d.unknown_user_text || '', maxlength: 200,
+        placeholder: 'no such user', help: 'The reason given for a recipient that does not exist.' },
+    ],
+    onSubmit: (v) => patch(`/domains/${d.id}`, {
+      default_action: v.default_action, reject_text: v.reject_text || null, unknown_user_text: v.unknown_user_text || null }),
+    success: 'Domain settings saved.',
+  }));
+}
+
+function userList(d) {
+  const roles = [['user', 'user'], ['domain-admin', 'domain admin']];
+  if (atLeast('group-admin')) roles.push(['group-admin', 'group admin']);
+  return listView({
+    title: `Users of ${d.name}`, path: '/users', params: { domain_id: d.id },
+    filters: [{ name: 'q', label: 'Search', type: 'search', placeholder: 'address or name' }],
+    create: {
+      legend: 'Add a user', submitLabel: 'Add user',
+      fields: [
+        { name: 'local_part', label: `Address (before @${d.name})`, required: true, placeholder: 'alice' },
+        { name: 'display_name', label: 'Name' },
+        { name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', maxlength: 1024,
+          help: 'Leave empty for users who log in with their mailbox (IMAP) password.' },
+        { name: 'role', label: 'Role', type: 'select', options: roles },
+      ],
+      submit: (v) => post('/users', { ...v, local_part: v.local_part.trim().toLowerCase(), domain_id: d.id }),
+      success: 'User added.',
+    },
+    columns: [
+      { label: 'Address', className: 'wrap', render: (r) => r.address || `${r.local_part}@${d.name}` },
+      { label: 'Name', key: 'display_name' },
+      { label: 'Role', render: (r) => badge(r.role) },
+      { label: 'Enabled', render: (r) => (r.enabled === false ? 'no' : 'yes') },
+      { label: 'Created', render: (r) => fmtTime(r.created_at) },
+    ],
+    actions: (r, reload) => [toggleEnabled(`/users/${r.id}`, r, reload),
+      removeButton(`/users/${r.id}`, `user ${r.address || r.local_part}`, reload)],
+  });
+}
+
+const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+function weekdaysText(mask) {
+  return DAYS.filter((_, i) => mask & (1 << i)).join(', ');
+}
+
+/** Quarantine digest schedules of a domain or group: owner = {domain_id} | {group_id}. */
+function digestList(owner, title) {
+  return listView({
+    title, path: '/digest-schedules', params: owner,
+    intro: 'When quarantine digests are mailed: daily at a time, on chosen weekdays, or every N hours.',
+    create: {
+      legend: 'Add a schedule', submitLabel: 'Add schedule',
+      fields: [
+        { name: 'kind', label: 'Kind', type: 'select', options: [['daily', 'daily'], ['weekdays', 'on weekdays'], ['interval', 'every N hours']] },
+        { name: 'at_time', label: 'At (daily / weekdays)', type: 'time' },
+        { name: 'weekdays', label: 'Weekdays', placeholder: 'Mon,Wed,Fri', help: 'For "on weekdays": day names separated by commas.' },
+        { name: 'interval_hours', label: 'Every N hours', type: 'number', min: 1, max: 168 },
+      ],
+      submit: (v) => {
+        const body = { ...owner, kind: v.kind };
+        if (v.kind !== 'interval') body.at_time = v.at_time;
+        if (v.kind === 'weekdays') {
+          body.weekdays = String(v.weekdays || '').split(/[ ,]+/).reduce((m, name) => {
+            const i = DAYS.findIndex((d) => d.toLowerCase() === name.slice(0, 3).toLowerCase());
+            return i >= 0 ? m | (1 << i) : m;
+          }, 0);
+        }
+        if (v.kind === 'interval') body.interval_hours = v.interval_hours;
+        return post('/digest-schedules', body);
+      },
+      success: 'Schedule added.',
+    },
+    columns: [
+      { label: 'Kind', key: 'kind' },
+      { label: 'When', render: (r) => (r.kind === 'interval' ? `every ${r.interval_hours} h`
+        : `${r.kind === 'weekdays' ? weekdaysText(r.weekdays) + ' ' : 'daily '}at ${r.at_time || ''}`) },
+      { label: 'Enabled', render: (r) => (r.enabled === false ? 'no' : 'yes') },
+      { label: 'Next run', render: (r) => fmtTime(r.next_run_at) },
+    ],
+    actions: (r, reload) => [toggleEnabled(`/digest-schedules/${r.id}`, r, reload),
+      removeButton(`/digest-schedules/${r.id}`, 'this schedule', reload)],
+  });
+}
+
+const DOMAIN_TABS = [['settings', 'Settings'], ['users', 'Users'], ['rules', 'Rules'], ['logs', 'Logs'],
+  ['quarantine', 'Quarantine'], ['sessions', 'Sessions'], ['digests', 'Digests']];
+
+async function domainDetail({ id }, query) {
+  const { obj, denied } = await loadOrDeny(`/domains/${encodeURIComponent(id)}`);
+  if (denied) return denied;
+  const d = obj.domain || obj;
+  const tab = query.tab || 'settings';
+  let body;
+  if (tab === 'users') body = userList(d);
+  else if (tab === 'rules') body = directiveList({ title: `Rules of ${d.name}`, owner: { domain_id: d.id },
+    intro: 'Rules for every user of the domain; a user\'s own rules come first.' });
+  else if (tab === 'logs') body = messageLog({ title: `Mail log of ${d.name}`, params: { domain_id: d.id }, intro: 'Every message for and from this domain.' });
+  else if (tab === 'quarantine') body = quarantineList({ title: `Quarantine of ${d.name}`, params: { domain_id: d.id }, intro: 'Held messages for every user of the domain.' });
+  else if (tab === 'sessions') body = sessionLog({ title: `SMTP sessions for ${d.name}`, params: { domain_id: d.id } });
+  else if (tab === 'digests') body = digestList({ domain_id: d.id }, `Digest schedules of ${d.name}`);
+  else body = h('section', h('h1', { id: 'page-title' }, d.name), h('p.muted', `Group: ${d.group_name || d.group_id}`), domainSettings(d));
+  return h('div', h('p', h('a', { href: '#/domains' }, '‹ All domains'), ` · ${d.name}`), tabs(`/domains/${d.id}`, DOMAIN_TABS, tab), body);
+}
+
+/* ---------- groups ---------- */
+
+function groupFields(g = {}) {
+  return [
+    { name: 'mode', label: 'Mode', type: 'select', value: g.mode || 'local', options: [['local', 'local (Maildir)'], ['relay', 'relay (downstream MTA)']],
+      help: 'Local: Clement stores mail in mailboxes. Relay: Clement passes mail to another MTA.' },
+    { name: 'relay_host', label: 'Downstream MTA host', value: g.relay_host || '', placeholder: 'mx.internal.example.org' },
+    { name: 'relay_port', label: 'Downstream MTA port', type: 'number', min: 1, max: 65535, value: g.relay_port ?? 25 },
+    { name: 'relay_tls', label: 'Downstream TLS', type: 'select', value: g.relay_tls || 'opportunistic',
+      options: [['none', 'none'], ['opportunistic', 'opportunistic'], ['required', 'required']] },
+    { name: 'verify_recipients', label: 'Recipient verification', type: 'select', value: g.verify_recipients || 'list',
+      options: [['list', 'users listed here'], ['probe', 'ask the downstream MTA (RCPT probe)']] },
+    { name: 'verify_ttl_s', label: 'Verification cache (seconds)', type: 'number', min: 0, max: 604800, value: g.verify_ttl_s ?? 3600 },
+    { name: 'imap_host', label: 'IMAP server for logins', value: g.imap_host || '' },
+    { name: 'imap_port', label: 'IMAP port', type: 'number', min: 1, max: 65535, value: g.imap_port ?? '' },
+    { name: 'imap_tls', label: 'IMAP TLS', type: 'select', value: g.imap_tls || 'required', options: [['required', 'required'], ['plain', 'plain (not recommended)']] },
+  ];
+}
+
+function groupBody(v) {
+  const out = { ...v };
+  for (const k of ['relay_host', 'imap_host']) if (!out[k]) out[k] = null;
+  if (out.imap_port === undefined) out.imap_port = null;
+  return out;
+}
+
+function groupList() {
+  return listView({
+    title: 'Groups', path: '/groups',
+    intro: 'Each domain belongs to a group; the group sets how its mail is delivered.',
+    filters: [{ name: 'q', label: 'Search', type: 'search', placeholder: 'group name' }],
+    create: atLeast('root-admin') ? {
+      legend: 'Add a group', submitLabel: 'Add group',
+      fields: [{ name: 'name', label: 'Group name', required: true }, ...groupFields().slice(0, 2)],
+      submit: (v) => post('/groups', groupBody(v)),
+      success: 'Group added.',
+    } : null,
+    columns: [
+      { label: 'Group', render: (r) => h('a', { href: `#/groups/${r.id}` }, r.name) },
+      { label: 'Mode', render: (r) => badge(r.mode) },
+      { label: 'Downstream', render: (r) => (r.mode === 'relay' ? `${r.relay_host}:${r.relay_port}` : '') },
+      { label: 'Domains', key: 'domains' },
+    ],
+    actions: atLeast('root-admin') ? (r, reload) => [removeButton(`/groups/${r.id}`, `group ${r.name}`, reload)] : null,
+  });
+}
+
+const GROUP_TABS = [['settings', 'Mode'], ['domains', 'Domains'], ['rules', 'Rules'], ['logs', 'Logs'],
+  ['quarantine', 'Quarantine'], ['sessions', 'Sessions'], ['digests', 'Digests']];
+
+async function groupDetail({ id }, query) {
+  const { obj, denied } = await loadOrDeny(`/groups/${encodeURIComponent(id)}`);
+  if (denied) return denied;
+  const g = obj.group || obj;
+  const tab = query.tab || 'settings';
+  let body;
+  if (tab === 'domains') {
+    body = listView({
+      title: `Domains of ${g.name}`, path: '/domains', params: { group_id: g.id },
+      create: { legend: 'Add a domain', submitLabel: 'Add domain',
+        fields: [{ name: 'name', label: 'Domain name', required: true, placeholder: 'example.org' }],
+        submit: (v) => post('/domains', { name: v.name.trim().toLowerCase(), group_id: g.id }), success: 'Domain added.' },
+      columns: [{ label: 'Domain', render: (r) => h('a', { href: `#/domains/${r.id}` }, r.name) },
+        { label: 'Unknown senders', render: (r) => badge(r.default_action) }],
+    });
+  } else if (tab === 'rules') body = directiveList({ title: `Rules of ${g.name}`, owner: { group_id: g.id }, intro: 'Rules for every domain of the group.' });
+  else if (tab === 'logs') body = messageLog({ title: `Mail log of ${g.name}`, params: { group_id: g.id }, intro: 'Every message of the group\'s domains.' });
+  else if (tab === 'quarantine') body = quarantineList({ title: `Quarantine of ${g.name}`, params: { group_id: g.id }, intro: 'Held messages of the group.' });
+  else if (tab === 'sessions') body = sessionLog({ title: `SMTP sessions of ${g.name}`, params: { group_id: g.id } });
+  else if (tab === 'digests') body = digestList({ group_id: g.id }, `Digest schedules of ${g.name}`);
+  else {
+    body = h('section', h('h1', { id: 'page-title' }, g.name), h('fieldset.card', h('legend', 'Mode and delivery'),
+      apiForm({ className: 'stack', label: 'Group settings', submitLabel: 'Save', reset: false, fields: groupFields(g),
+        onSubmit: (v) => patch(`/groups/${g.id}`, groupBody(v)), success: 'Group settings saved.' })));
+  }
+  return h('div', h('p', h('a', { href: '#/groups' }, '‹ All groups'), ` · ${g.name}`), tabs(`/groups/${g.id}`, GROUP_TABS, tab), body);
+}
+
+export function registerAdminScreens(route) {
+  route('/domains', domainList);
+  route('/domains/:id', domainDetail);
+  route('/groups', groupList);
+  route('/groups/:id', groupDetail);
+  route('/admin/messages', () => messageLog({ title: 'Mail log', intro: 'Every message within your scope.' }));
+  route('/admin/quarantine', () => quarantineList({ title: 'Quarantine', intro: 'Held messages within your scope.' }));
+  route('/admin/sessions', () => sessionLog({}));
+}

@@ -1,0 +1,195 @@
+// common.js - screens shared by users and admins: the message log, the quarantine with its
+// preview, sender rules and the SMTP session log. Admin screens reuse them with a scope filter.
+import { h, clear, fmtTime, fmtSize } from '../dom.js';
+import { get, post, del } from '../api.js';
+import { listView } from '../listview.js';
+import { act, badge, confirmDialog, deniedPanel, fail } from '../ui.js';
+
+export const STATUS_OPTIONS = [['', 'any status'], ['received', 'received'], ['sent', 'sent'], ['relayed', 'relayed'],
+  ['rejected', 'rejected'], ['quarantined', 'quarantined'], ['released', 'released'], ['failed', 'failed'], ['deleted', 'deleted']];
+
+const LOG_FILTERS = [
+  { name: 'q', label: 'Search', type: 'search', placeholder: 'address or subject' },
+  { name: 'status', label: 'Status', type: 'select', options: STATUS_OPTIONS },
+  { name: 'sender', label: 'Sender', placeholder: 'sender@example.org' },
+  { name: 'rcpt', label: 'Recipient' },
+  { name: 'client_ip', label: 'Client IP', inputmode: 'decimal' },
+  { name: 'from', label: 'From date', type: 'date' },
+  { name: 'to', label: 'To date', type: 'date' },
+];
+
+/** What the sender was told, e.g. "550 5.7.1 <a@b> does not accept mail from <c@d>". */
+export function replyText(r) {
+  return [r.code, r.enh, r.reason].filter((x) => x !== null && x !== undefined && x !== '').join(' ')
+    + (r.virus ? ` (virus: ${r.virus})` : '');
+}
+
+/** The mail log; `params` narrows it (domain_id for an admin's domain page). */
+export function messageLog({ title = 'My mail', intro, params } = {}) {
+  return listView({
+    title, params, path: '/messages',
+    intro: intro || 'Everything received for you, sent by you (with its delivery status), refused (with the reply the sender got) and quarantined.',
+    filters: LOG_FILTERS,
+    empty: 'No messages match.',
+    columns: [
+      { label: 'Time', render: (r) => fmtTime(r.logged_at || r.time) },
+      { label: 'Direction', render: (r) => (r.direction === 'out' ? 'sent' : 'received') },
+      { label: 'From', key: 'sender', className: 'wrap', render: (r) => r.sender || '<>' },
+      { label: 'To', key: 'rcpt', className: 'wrap' },
+      { label: 'Subject', key: 'subject', className: 'wrap' },
+      { label: 'Status', render: (r) => badge(r.status) },
+      { label: 'Reply / reason', className: 'wrap reason', render: (r) => replyText(r) },
+      { label: 'Client IP', key: 'client_ip' },
+    ],
+  });
+}
+
+/** Headers and the safe text preview of one quarantined message, in a dialog. */
+async function preview(row, btn) {
+  const q = await act(btn, () => get(`/quarantine/${encodeURIComponent(row.id)}`));
+  if (!q) return;
+  const headers = Array.isArray(q.headers)
+    ? q.headers.map((x) => (Array.isArray(x) ? `${x[0]}: ${x[1]}` : (x.name ? `${x.name}: ${x.value}` : String(x)))).join('\n')
+    : (q.headers || '');
+  const close = h('button', { type: 'submit' }, 'Close');
+  const dlg = h('dialog', { 'aria-labelledby': 'pv-title', class: 'preview-dialog' },
+    h('form', { method: 'dialog' },
+      h('h2', { id: 'pv-title' }, q.subject || row.subject || '(no subject)'),
+      h('dl.kv', h('dt', 'From'), h('dd', q.sender ?? row.sender), h('dt', 'To'), h('dd', q.rcpt ?? row.rcpt),
+        h('dt', 'Received'), h('dd', fmtTime(q.received_at || row.received_at))),
+      h('h3', 'Headers'), h('pre.preview.headers', headers),
+      h('h3', 'Text preview'), h('pre.preview.body', q.preview || q.text || '(no text part)'),
+      h('div.actions', close)));
+  dlg.addEventListener('close', () => { dlg.remove(); btn.focus(); });
+  document.body.append(dlg);
+  dlg.showModal();
+  close.focus();
+}
+
+export function quarantineRowActions(r, reload) {
+  if (r.status && r.status !== 'held') return [];
+  const who = r.sender || '<>';
+  return [
+    h('button.secondary', { type: 'button', onclick: (ev) => preview(r, ev.currentTarget) }, 'Preview'),
+    h('button', { type: 'button', onclick: async (ev) => {
+      const b = ev.currentTarget;
+      const done = await act(b, () => post(`/quarantine/${encodeURIComponent(r.id)}/release`), `Released the message from ${who}.`);
+      if (done !== undefined) reload();
+    } }, 'Release'),
+    h('button.secondary', { type: 'button', onclick: async (ev) => {
+      const b = ev.currentTarget;
+      if (!(await confirmDialog(`Always accept mail from ${who}? This also releases this message.`, { okLabel: 'Always accept' }))) return;
+      const done = await act(b, () => post(`/quarantine/${encodeURIComponent(r.id)}/always-accept`), `Mail from ${who} will always be accepted.`);
+      if (done !== undefined) reload();
+    } }, 'Always accept sender'),
+    h('button.danger', { type: 'button', onclick: async (ev) => {
+      const b = ev.currentTarget;
+      if (!(await confirmDialog(`Delete the message from ${who}? It cannot be recovered.`, { okLabel: 'Delete', danger: true }))) return;
+      const done = await act(b, () => del(`/quarantine/${encodeURIComponent(r.id)}`), 'Message deleted.');
+      if (done !== undefined) reload();
+    } }, 'Delete'),
+  ];
+}
+
+export function quarantineList({ title = 'My quarantine', params, intro } = {}) {
+  return listView({
+    title, params, path: '/quarantine',
+    intro: intro || 'Messages held for you. Preview their headers and text, release them into your mailbox, delete them, or always accept their sender.',
+    filters: [
+      { name: 'status', label: 'Status', type: 'select', value: 'held', options: [['held', 'held'], ['released', 'released'], ['deleted', 'deleted'], ['', 'any']] },
+      { name: 'sender', label: 'Sender' },
+      { name: 'q', label: 'Search', type: 'search', placeholder: 'subject or address' },
+    ],
+    empty: 'Nothing in quarantine.',
+    columns: [
+      { label: 'Received', render: (r) => fmtTime(r.received_at) },
+      { label: 'From', className: 'wrap', render: (r) => r.sender || '<>' },
+      { label: 'To', key: 'rcpt', className: 'wrap' },
+      { label: 'Subject', key: 'subject', className: 'wrap' },
+      { label: 'Size', render: (r) => fmtSize(r.size) },
+      { label: 'Status', render: (r) => badge(r.status || 'held') },
+      { label: 'Expires', render: (r) => fmtTime(r.expires_at) },
+    ],
+    actions: quarantineRowActions,
+  });
+}
+
+export const ACTION_OPTIONS = [['accept', 'accept'], ['reject', 'reject'], ['quarantine', 'quarantine']];
+
+/** Sender rules owned by a user, a domain or a group: owner = {user_id} | {domain_id} | {group_id}. */
+export function directiveList({ title, intro, owner }) {
+  return listView({
+    title, intro, path: '/directives', params: owner,
+    filters: [{ name: 'q', label: 'Search', type: 'search', placeholder: 'sender pattern' }],
+    empty: 'No rules yet.',
+    create: {
+      legend: 'Add a rule',
+      submitLabel: 'Add rule',
+      fields: [
+        { name: 'sender_pattern', label: 'Sender', required: true, placeholder: 'alice@example.org, @example.org or *.example.org',
+          help: 'An address, @domain (that domain only) or *.domain (the domain and its subdomains).' },
+        { name: 'action', label: 'Action', type: 'select', options: ACTION_OPTIONS, required: true },
+      ],
+      submit: (v) => post('/directives', { ...owner, sender_pattern: v.sender_pattern.trim().toLowerCase(), action: v.action }),
+      success: 'Rule added.',
+    },
+    columns: [
+      { label: 'Sender', key: 'sender_pattern', className: 'wrap' },
+      { label: 'Action', render: (r) => badge(r.action) },
+      { label: 'Added', render: (r) => fmtTime(r.created_at) },
+    ],
+    actions: (r, reload) => [h('button.danger', { type: 'button', onclick: async (ev) => {
+      const b = ev.currentTarget;
+      if (!(await confirmDialog(`Remove the rule for ${r.sender_pattern}?`, { okLabel: 'Remove', danger: true }))) return;
+      if ((await act(b, () => del(`/directives/${r.id}`), 'Rule removed.')) !== undefined) reload();
+    } }, 'Remove')],
+  });
+}
+
+/** SMTP session log (admins); a row opens the transcript. */
+export function sessionLog({ title = 'SMTP sessions', params } = {}) {
+  return listView({
+    title, params, path: '/sessions',
+    intro: 'SMTP sessions within your scope; open one to read its transcript (AUTH secrets are masked, bodies are not kept).',
+    filters: [
+      { name: 'client_ip', label: 'Client IP' },
+      { name: 'outcome', label: 'Outcome', placeholder: 'quit, timeout, banned…' },
+      { name: 'from', label: 'From date', type: 'date' },
+      { name: 'to', label: 'To date', type: 'date' },
+    ],
+    columns: [
+      { label: 'Started', render: (r) => fmtTime(r.started_at) },
+      { label: 'Session', key: 'sid' },
+      { label: 'Client', render: (r) => `${r.client_ip}${r.helo ? ` (${r.helo})` : ''}` },
+      { label: 'TLS', key: 'tls', className: 'wrap' },
+      { label: 'Messages', key: 'messages' },
+      { label: 'Outcome', render: (r) => badge(r.outcome) },
+    ],
+    actions: (r) => [h('button.secondary', { type: 'button', onclick: (ev) => transcript(r, ev.currentTarget) }, 'Transcript')],
+  });
+}
+
+async function transcript(r, btn) {
+  const s = await act(btn, () => get(`/sessions/${encodeURIComponent(r.sid)}`));
+  if (!s) return;
+  const close = h('button', { type: 'submit' }, 'Close');
+  const dlg = h('dialog', { 'aria-labelledby': 'tr-title' }, h('form', { method: 'dialog' },
+    h('h2', { id: 'tr-title' }, `Session ${r.sid}`), h('pre.preview', s.transcript || '(no transcript)'), h('div.actions', close)));
+  dlg.addEventListener('close', () => { dlg.remove(); btn.focus(); });
+  document.body.append(dlg);
+  dlg.showModal();
+  close.focus();
+}
+
+/** Load one object for a detail page; a refusal becomes the refusal panel. */
+export async function loadOrDeny(path) {
+  try {
+    return { obj: await get(path) };
+  } catch (e) {
+    if (e.status === 403 || e.status === 404) return { denied: deniedPanel(e) };
+    if (e.status !== 401) fail(e);
+    return { denied: h('p.msg.error', e.message) };
+  }
+}
+
+export { clear };

@@ -1,0 +1,179 @@
+// root.js - root-admin screens: admins and their scopes, bans, never-ban networks,
+// mesh peers and their trust, global settings.
+import { h, fmtTime } from '../dom.js';
+import { get, post, patch, put, del } from '../api.js';
+import { listView } from '../listview.js';
+import { act, badge, confirmDialog, apiForm } from '../ui.js';
+import { loadOrDeny } from './common.js';
+
+function confirmAct(label, question, fn, success, { danger = false } = {}) {
+  return h(`button${danger ? '.danger' : '.secondary'}`, { type: 'button', onclick: async (ev) => {
+    const b = ev.currentTarget;
+    if (!(await confirmDialog(question, { okLabel: label, danger }))) return;
+    await act(b, fn, success);
+  } }, label);
+}
+
+/* ---------- admins and scopes ---------- */
+
+function admins() {
+  return listView({
+    title: 'Admins and scopes', path: '/admins',
+    intro: 'Who administers what: a group admin manages the groups in its scope, a domain admin its domains.',
+    filters: [{ name: 'role', label: 'Role', type: 'select', options: [['', 'any'], ['root-admin', 'root admin'], ['group-admin', 'group admin'], ['domain-admin', 'domain admin']] }],
+    create: {
+      legend: 'Grant a scope', submitLabel: 'Grant',
+      fields: [
+        { name: 'address', label: 'Admin address', type: 'email', required: true, help: 'An existing user; its role is raised to match.' },
+        { name: 'role', label: 'Role', type: 'select', options: [['domain-admin', 'domain admin'], ['group-admin', 'group admin'], ['root-admin', 'root admin']] },
+        { name: 'target', label: 'Group or domain', placeholder: 'group name or example.org', help: 'Not needed for a root admin.' },
+      ],
+      submit: (v) => post('/admins', v),
+      success: 'Scope granted.',
+    },
+    columns: [
+      { label: 'Admin', key: 'address', className: 'wrap' },
+      { label: 'Role', render: (r) => badge(r.role) },
+      { label: 'Scopes', className: 'wrap', render: (r) => (r.scopes || []).map((s) => s.group_name ? `group ${s.group_name}` : s.domain_name ? `domain ${s.domain_name}` : '').filter(Boolean).join(', ') || (r.role === 'root-admin' ? 'everything' : '') },
+    ],
+    actions: (r, reload) => [confirmAct('Revoke', `Make ${r.address} a plain user again?`,
+      async () => { await del(`/admins/${r.id}`); reload(); }, `${r.address} is no longer an admin.`, { danger: true })],
+  });
+}
+
+/* ---------- bans ---------- */
+
+function evidenceButton(r) {
+  return h('button.secondary', { type: 'button', onclick: (ev) => {
+    const btn = ev.currentTarget;
+    const close = h('button', { type: 'submit' }, 'Close');
+    const dlg = h('dialog', { 'aria-labelledby': 'ev-title' }, h('form', { method: 'dialog' },
+      h('h2', { id: 'ev-title' }, `Evidence for ${r.network}`),
+      h('dl.kv', h('dt', 'Reason'), h('dd', r.reason), h('dt', 'Score'), h('dd', String(r.score ?? '')),
+        h('dt', 'Offences'), h('dd', String(r.offences ?? '')), h('dt', 'Origin'), h('dd', `${r.origin}${r.origin_server ? ` (${r.origin_server})` : ''}`)),
+      h('pre.preview', r.evidence ? JSON.stringify(r.evidence, null, 2) : '(none recorded)'), h('div.actions', close)));
+    dlg.addEventListener('close', () => { dlg.remove(); btn.focus(); });
+    document.body.append(dlg);
+    dlg.showModal();
+    close.focus();
+  } }, 'Evidence');
+}
+
+function bans(_, query) {
+  const status = query.status || 'candidate';
+  const tabs = h('nav.actions', { 'aria-label': 'Ban lists' }, [['candidate', 'Candidates'], ['banned', 'Fully banned'], ['lifted', 'Lifted']]
+    .map(([k, l]) => h('a.button', { href: `#/bans?status=${k}`, class: k === status ? '' : 'secondary', 'aria-current': k === status ? 'page' : undefined }, l)));
+  const view = listView({
+    title: status === 'candidate' ? 'Ban candidates' : status === 'banned' ? 'Fully banned' : 'Lifted bans',
+    path: '/bans', params: { status },
+    intro: 'Candidates are servers whose statistics look abusive; promote them to fully banned, or ban a network by hand.',
+    filters: [{ name: 'q', label: 'Network or reason', type: 'search' }],
+    create: {
+      legend: 'Ban a network', submitLabel: 'Ban',
+      fields: [{ name: 'network', label: 'IP or network', required: true, placeholder: '192.0.2.7 or 198.51.100.0/24' },
+        { name: 'reason', label: 'Reason', required: true, maxlength: 200 },
+        { name: 'days', label: 'For days (empty: no expiry)', type: 'number', min: 1, max: 3650 }],
+      submit: (v) => post('/bans', v),
+      success: 'Banned.',
+    },
+    columns: [
+      { label: 'Network', key: 'network' },
+      { label: 'Status', render: (r) => badge(r.status) },
+      { label: 'Reason', key: 'reason', className: 'wrap' },
+      { label: 'Score', key: 'score' },
+      { label: 'Origin', render: (r) => `${r.origin}${r.origin_server ? ` (${r.origin_server})` : ''}` },
+      { label: 'Since', render: (r) => fmtTime(r.created_at) },
+      { label: 'Expires', render: (r) => fmtTime(r.expires_at) },
+    ],
+    actions: (r, reload) => [evidenceButton(r),
+      r.status === 'candidate' ? confirmAct('Promote', `Fully ban ${r.network}?`, async () => { await post(`/bans/${r.id}/promote`); reload(); }, `${r.network} is fully banned.`) : null,
+      r.status !== 'lifted' ? confirmAct('Unban', `Lift the ban on ${r.network}?`, async () => { await post(`/bans/${r.id}/lift`); reload(); }, `${r.network} is no longer banned.`, { danger: true }) : null],
+  });
+  return h('div', tabs, view);
+}
+
+/* ---------- never-ban networks ---------- */
+
+function neverBan() {
+  return listView({
+    title: 'Never-ban networks', path: '/never-ban',
+    intro: 'Networks that are never banned, whatever their statistics or a peer says (your own relays, partners).',
+    create: { legend: 'Add a network', submitLabel: 'Add', fields: [
+      { name: 'network', label: 'IP or network', required: true, placeholder: '203.0.113.0/24' }, { name: 'note', label: 'Note' }],
+      submit: (v) => post('/never-ban', v), success: 'Network added.' },
+    columns: [{ label: 'Network', key: 'network' }, { label: 'Note', key: 'note', className: 'wrap' }],
+    actions: (r, reload) => [confirmAct('Remove', `Remove ${r.network} from the never-ban list?`,
+      async () => { await del(`/never-ban/${r.id}`); reload(); }, 'Removed.', { danger: true })],
+  });
+}
+
+/* ---------- mesh peers ---------- */
+
+function peers() {
+  return listView({
+    title: 'Mesh peers', path: '/mesh-peers',
+    intro: 'Trusted Clement servers that exchange bans with this one. "enforce" applies their bans; "observe" only records them.',
+    create: { legend: 'Add a peer', submitLabel: 'Add peer', fields: [
+      { name: 'name', label: 'Server name', required: true }, { name: 'host', label: 'Host', required: true },
+      { name: 'port', label: 'Port', type: 'number', min: 1, max: 65535, value: 25 },
+      { name: 'cert_fingerprint', label: 'Certificate SHA-256', required: true, placeholder: '64 hex digits' },
+      { name: 'trust', label: 'Trust', type: 'select', options: [['observe', 'observe'], ['enforce', 'enforce']] }],
+      submit: (v) => post('/mesh-peers', { ...v, cert_fingerprint: v.cert_fingerprint.replace(/:/g, '').toLowerCase() }),
+      success: 'Peer added.' },
+    columns: [
+      { label: 'Name', key: 'name' }, { label: 'Host', render: (r) => `${r.host}:${r.port}` },
+      { label: 'Trust', render: (r) => badge(r.trust) }, { label: 'Enabled', render: (r) => (r.enabled === false ? 'no' : 'yes') },
+      { label: 'Last push', render: (r) => fmtTime(r.last_push_at) }, { label: 'Last error', key: 'last_error', className: 'wrap' }],
+    actions: (r, reload) => [
+      h('button.secondary', { type: 'button', onclick: async (ev) => {
+        const trust = r.trust === 'enforce' ? 'observe' : 'enforce';
+        if ((await act(ev.currentTarget, () => patch(`/mesh-peers/${r.id}`, { trust }), `${r.name} is now trusted to ${trust}.`)) !== undefined) reload();
+      } }, r.trust === 'enforce' ? 'Only observe' : 'Enforce'),
+      h('button.secondary', { type: 'button', onclick: async (ev) => {
+        if ((await act(ev.currentTarget, () => patch(`/mesh-peers/${r.id}`, { enabled: r.enabled === false }), 'Saved.')) !== undefined) reload();
+      } }, r.enabled === false ? 'Enable' : 'Disable'),
+      confirmAct('Delete', `Delete peer ${r.name} and the bans it sent?`, async () => { await del(`/mesh-peers/${r.id}`); reload(); }, 'Peer deleted.', { danger: true })],
+  });
+}
+
+/* ---------- global settings ---------- */
+
+async function settings() {
+  const { obj, denied } = await loadOrDeny('/settings');
+  if (denied) return denied;
+  const items = obj.items || Object.entries(obj.settings || obj).map(([key, value]) => ({ key, value }));
+  const section = h('section', { 'aria-labelledby': 'page-title' }, h('h1', { id: 'page-title' }, 'Global settings'),
+    h('p.muted', 'Values are JSON (a number, a string in quotes, true/false).'));
+  for (const s of items) {
+    section.append(h('div.card', apiForm({
+      label: `Setting ${s.key}`, submitLabel: 'Save', reset: false,
+      fields: [{ name: 'value', label: s.key, value: JSON.stringify(s.value), help: s.help }],
+      onSubmit: (v) => {
+        let value;
+        try { value = JSON.parse(v.value); } catch (e) { throw new Error(`${s.key}: not valid JSON`); }
+        return put(`/settings/${encodeURIComponent(s.key)}`, { value });
+      },
+      success: `${s.key} saved.`,
+    })));
+  }
+  section.append(h('fieldset.card', h('legend', 'Add a setting'), apiForm({
+    label: 'Add a setting', submitLabel: 'Add',
+    fields: [{ name: 'key', label: 'Key', required: true, placeholder: 'quarantine.days' }, { name: 'value', label: 'Value (JSON)', required: true }],
+    onSubmit: (v) => {
+      let value;
+      try { value = JSON.parse(v.value); } catch (e) { throw new Error('Value: not valid JSON'); }
+      return put(`/settings/${encodeURIComponent(v.key)}`, { value });
+    },
+    success: 'Setting saved.',
+  })));
+  return section;
+}
+
+export function registerRootScreens(route) {
+  route('/admins', admins);
+  route('/bans', bans);
+  route('/never-ban', neverBan);
+  route('/peers', peers);
+  route('/settings', settings);
+}
+export { get };
