@@ -1,63 +1,135 @@
-/* main.c - clement-scanner: per-client statistics from the logs, bans, and the trusted mesh.
+/* main.c - clement-scanner: scans each message with one shared libclamav engine before
+ * smtp-edge answers DATA (docs/RPC.md, op "scan").
  *
- * This first version only runs the service frame (settings, /healthz, /metrics, clean
- * SIGTERM); the statistics and the mesh are issue #7. */
+ * Threads: the RPC workers (one nng context each, CLEMENT_SCANNER_WORKERS, one per core by
+ * default) scan in parallel on the same read-only engine; the reload thread (watch.c) loads
+ * the database at start and again whenever CLEMENT_CLAMAV_DB changes; libmicrohttpd serves
+ * /healthz (ready once an engine is loaded) and /metrics. SIGTERM stops the RPC server first
+ * (scans in flight finish), then the reload thread, then frees the engine. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "rpc/rpc.h"
+#include "scanner.h"
 #include "util/config.h"
 #include "util/daemon.h"
 #include "util/health.h"
 #include "util/log.h"
-#include "util/metrics.h"
 
-struct svc_config {
-	char *health_listen;
-	char *db_url;
-	char *log_level;
-	long long interval_s;
-};
+#define PROG "clement-scanner"
 
-int main(int argc, char **argv)
+/* clamav_msg - route libclamav's own warnings and errors into our log format. */
+static void clamav_msg(enum cl_msg severity, const char *fullmsg, const char *msg, void *context)
 {
-	struct svc_config cfg = {0};
-	const struct cl_setting settings[] = {
-		{"CLEMENT_SCANNER_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9103", 0, 0,
-		 "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
-		{"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
-		 "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
-		{"CLEMENT_BANSTATS_INTERVAL_S", CL_SET_INT, "300", 10, 86400,
-		 "seconds between two statistics runs", &cfg.interval_s},
-		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
-		 &cfg.log_level},
-	};
-	cl_config_main(argc, argv, "clement-scanner",
-		       "Computes per-client statistics from Clement's logs, bans abusive servers and "
-		       "shares bans with trusted mesh peers.",
-		       settings, CL_SETTINGS_COUNT(settings));
-	int lvl = cl_log_level_parse(cfg.log_level);
-	if (lvl < 0) {
-		fprintf(stderr, "clement-scanner: bad setting: CLEMENT_LOG_LEVEL: must be debug, info, warn or error\n");
-		return 2;
-	}
-	cl_log_init("scanner", (enum cl_log_level)lvl);
-	if (cl_daemon_signals_init() < 0) {
-		fprintf(stderr, "clement-scanner: cannot set up signal handling\n");
+	(void)fullmsg;
+	(void)context;
+	char emsg[400];
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		n--;
+	cl_log_escape(emsg, sizeof emsg, msg, n);
+	cl_log(severity == CL_MSG_ERROR ? CL_LOG_ERROR : severity == CL_MSG_WARN ? CL_LOG_WARN : CL_LOG_DEBUG, NULL,
+	       "libclamav", "msg=%s", emsg);
+}
+
+/* run - start everything, wait for SIGTERM, stop everything. Returns the exit code. */
+static int run(struct scanner_config *cfg)
+{
+	char err[300];
+	cl_set_clcb_msg(clamav_msg); /* before any thread, as libclamav asks */
+	if (engine_lib_init(err, sizeof err) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
 		return 1;
 	}
 	struct cl_metrics *reg = cl_metrics_new();
-	cl_metrics_counter(reg, "clement_scanner_placeholder_total", "statistics runs completed", "");
-	char err[256];
-	struct cl_health *h = cl_health_start(cfg.health_listen, reg, NULL, NULL, NULL, err, sizeof err);
-	if (!h) {
-		fprintf(stderr, "clement-scanner: %s\n", err);
-		return 1;
+	struct scanner *s = calloc(1, sizeof *s);
+	if (!reg || !s || scanner_init(s, cfg, reg, err, sizeof err) < 0) {
+		fprintf(stderr, PROG ": %s\n", s && reg ? err : "out of memory");
+		free(s);
+		cl_metrics_free(reg);
+		return s && reg ? 2 : 1;
 	}
-	cl_log(CL_LOG_INFO, NULL, "start", "health=%s", cfg.health_listen);
+	int rc = 1;
+	int workers = cfg->workers ? (int)cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (workers < 1)
+		workers = 1;
+	struct cl_health *h = cl_health_start(cfg->health_listen, reg, scanner_ready, NULL, s, err, sizeof err);
+	if (!h) {
+		fprintf(stderr, PROG ": %s\n", err);
+		goto out;
+	}
+	if (scanner_watch_start(s, err, sizeof err) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		goto out_health;
+	}
+	struct cl_rpc_server *srv = cl_rpc_server_start(cfg->listen, workers, scanner_handle, s, err, sizeof err);
+	if (!srv) {
+		fprintf(stderr, PROG ": %s\n", err);
+		goto out_watch;
+	}
+	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s workers=%d db=%s libclamav=%s limit_action=%s",
+	       cfg->listen, cfg->health_listen, workers, cfg->db_dir, cl_retver(), cfg->limit_action);
 	cl_daemon_wait();
 	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
+	cl_rpc_server_stop(srv);
+	rc = 0;
+out_watch:
+	scanner_watch_stop(s);
+out_health:
 	cl_health_stop(h);
+out:
+	scanner_fini(s);
+	free(s);
 	cl_metrics_free(reg);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct scanner_config cfg = {0};
+	const struct cl_setting settings[] = {
+		{"CLEMENT_SCANNER_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7002", 0, 0, "nng URL the scan RPC listens on",
+		 &cfg.listen},
+		{"CLEMENT_SCANNER_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9103", 0, 0,
+		 "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
+		{"CLEMENT_CLAMAV_DB", CL_SET_STR, "/var/lib/clamav", 0, 0,
+		 "ClamAV database directory (freshclam's: .cvd/.cld/.ndb/.hdb ...), watched for changes", &cfg.db_dir},
+		{"CLEMENT_CLAMAV_RELOAD_S", CL_SET_INT, "60", 1, 86400,
+		 "seconds between two checks of CLEMENT_CLAMAV_DB for changed signatures", &cfg.reload_s},
+		{"CLEMENT_SCANNER_WORKERS", CL_SET_INT, "0", 0, 256,
+		 "scans in parallel (one nng context each); 0 = one per CPU core", &cfg.workers},
+		{"CLEMENT_SCAN_MAX_SCAN_SIZE", CL_SET_INT, "104857600", 1024, 4294967295LL,
+		 "bytes scanned at most per message, counting unpacked parts (libclamav MaxScanSize)",
+		 &cfg.limits.max_scan_size},
+		{"CLEMENT_SCAN_MAX_FILE_SIZE", CL_SET_INT, "52428800", 1024, 4294967295LL,
+		 "largest message or unpacked part scanned, in bytes (libclamav MaxFileSize)", &cfg.limits.max_file_size},
+		{"CLEMENT_SCAN_MAX_FILES", CL_SET_INT, "10000", 1, 1000000,
+		 "most parts and archive members unpacked from one message (libclamav MaxFiles)", &cfg.limits.max_files},
+		{"CLEMENT_SCAN_MAX_RECURSION", CL_SET_INT, "17", 1, 100,
+		 "deepest nesting unpacked: MIME in zip in MIME ... (libclamav MaxRecursion)", &cfg.limits.max_recursion},
+		{"CLEMENT_SCAN_MAX_TIME_MS", CL_SET_INT, "60000", 1, 3600000,
+		 "longest scan of one message, in milliseconds (libclamav MaxScanTime)", &cfg.limits.max_scan_time_ms},
+		{"CLEMENT_SCAN_LIMIT_ACTION", CL_SET_STR, "refuse", 0, 0,
+		 "a message that hits a scan limit: refuse (infected, Heuristics.Limits.Exceeded.*) or accept (clean, logged)",
+		 &cfg.limit_action},
+		{"CLEMENT_SCANNER_TMPDIR", CL_SET_STR, "", 0, 0,
+		 "scratch directory of libclamav's unpackers (use a tmpfs); empty = libclamav's default (TMPDIR or /tmp)",
+		 &cfg.tmpdir},
+		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
+		 &cfg.log_level},
+	};
+	cl_config_main(argc, argv, PROG,
+		       "Scans each message for viruses with one shared libclamav engine, reloaded in the "
+		       "background when the signature directory changes.",
+		       settings, CL_SETTINGS_COUNT(settings));
+	cl_log_init("scanner", (enum cl_log_level)cl_log_level_parse(cfg.log_level));
+	cfg.limits.tmpdir = cfg.tmpdir;
+	int rc = 1;
+	if (cl_daemon_signals_init() < 0)
+		fprintf(stderr, PROG ": cannot set up signal handling\n");
+	else
+		rc = run(&cfg);
 	cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-	return 0;
+	return rc;
 }

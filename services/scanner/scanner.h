@@ -1,0 +1,89 @@
+/* scanner.h - the clement-scanner service: its settings, its one shared state, the scan op
+ * (scan.c) and the signature reload thread (watch.c).
+ *
+ * One struct scanner lives for the whole process (created in main, freed at exit); the RPC
+ * workers and the reload thread only read its settings and metrics and go through its
+ * engine slot for the engine. */
+#ifndef CLEMENT_SCANNER_SCANNER_H
+#define CLEMENT_SCANNER_SCANNER_H
+
+#include <cjson/cJSON.h>
+#include <clamav.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "util/metrics.h"
+
+struct scanner_config {
+	char *listen;
+	char *health_listen;
+	char *db_dir;
+	char *tmpdir;
+	char *limit_action;  /* "refuse" or "accept" */
+	char *log_level;
+	long long workers;   /* 0 = one per core */
+	long long reload_s;
+	struct scan_limits limits;
+};
+
+enum scan_verdict { SCAN_CLEAN = 0, SCAN_INFECTED, SCAN_ERROR };
+
+struct scan_result {
+	enum scan_verdict verdict;
+	int limit_hit;          /* the message hit a scan limit (whatever the action) */
+	char signature[160];    /* SCAN_INFECTED: the signature name */
+	char error[160];        /* SCAN_ERROR: why */
+};
+
+struct scanner {
+	const struct scanner_config *cfg;
+	int limit_refuse;
+	struct cl_scan_options opts;
+	struct engine_slot slot;
+	struct cl_metrics *reg; /* not owned */
+	struct cl_metric *scans_clean, *scans_infected, *scans_error, *limit_hits, *latency, *bytes;
+	struct cl_metric *sigs, *db_version, *db_time, *loaded_at, *reloads_ok, *reloads_failed;
+
+	/* reload thread (watch.c) */
+	pthread_t watch_thread;
+	int watch_running;
+	pthread_mutex_t watch_lock;
+	pthread_cond_t watch_cond;
+	int watch_stop;
+	uint64_t last_fingerprint;
+	int have_fingerprint;
+};
+
+/* scanner_init - scan options and metrics from cfg; the engine slot starts empty. 0 or -1.
+ * cfg and reg must outlive the scanner. */
+int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_metrics *reg, char *err,
+		 size_t errlen);
+/* scanner_fini - release the current engine (the RPC server and the reload thread must be
+ * stopped). */
+void scanner_fini(struct scanner *s);
+
+/* scanner_scan - scan one message held in memory (never written to disk by us; libclamav's
+ * unpackers may use cfg->limits.tmpdir). Fills r; never fails otherwise. Thread-safe. */
+void scanner_scan(struct scanner *s, const unsigned char *msg, size_t len, struct scan_result *r);
+
+/* scanner_handle - the RPC handler for op "scan" (docs/RPC.md), a cl_rpc_handler_fn. */
+cJSON *scanner_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
+		      size_t *rblen);
+
+/* scanner_ready - /healthz: ready once an engine is loaded (a cl_ready_fn). */
+int scanner_ready(void *ctx, char *why, size_t whylen);
+
+/* scanner_reload_once - load the database if it changed since the last attempt (or force).
+ * Returns 1 when a new engine was swapped in, 0 when nothing changed, -1 on failure (the
+ * previous engine stays). Called by the reload thread; exposed for the unit tests. */
+int scanner_reload_once(struct scanner *s, int force);
+
+/* scanner_watch_start / scanner_watch_stop - the reload thread: an initial load, then a
+ * check every cfg->reload_s seconds. Stop wakes it and joins it (a load in progress
+ * finishes first). */
+int scanner_watch_start(struct scanner *s, char *err, size_t errlen);
+void scanner_watch_stop(struct scanner *s);
+
+#endif
