@@ -1,4 +1,4 @@
-// dom.js - build DOM nodes without innerHTML, so text from the API (sender addresses,
+// dom.js - build DOM nodes with createElement, never by parsing HTML strings, so text from the API (sender addresses,
 // subjects, SMTP replies) is always text, never markup.
 
 /** h('button.secondary', {type: 'button', onclick: fn}, 'Text', child, ...) */
