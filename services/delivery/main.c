@@ -1,63 +1,249 @@
-/* main.c - clement-delivery: per-client statistics from the logs, bans, and the trusted mesh.
+/* main.c - clement-delivery: makes an accepted message safe before smtp-edge answers 250.
  *
- * This first version only runs the service frame (settings, /healthz, /metrics, clean
- * SIGTERM); the statistics and the mesh are issue #7. */
+ * Serves the deliver, release and delete RPC ops (docs/RPC.md) with a fixed pool of worker
+ * threads, and runs one background thread for quarantine digests and housekeeping (stale
+ * Maildir tmp/ files, expired quarantine rows). Settings are the table below. */
+#include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "dconf.h"
+#include "digest.h"
+#include "maildir.h"
+#include "ops.h"
+#include "rpc/rpc.h"
+#include "store.h"
+#include "util/buf.h"
 #include "util/config.h"
 #include "util/daemon.h"
 #include "util/health.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
-struct svc_config {
-	char *health_listen;
-	char *db_url;
-	char *log_level;
-	long long interval_s;
+/* The background thread: digests every digest_poll_s, housekeeping every housekeeping_s. */
+struct bg {
+	struct dl_ctx *c;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
 };
+
+/* housekeeping - stale tmp/ files and expired quarantine rows. */
+static void housekeeping(struct dl_ctx *c)
+{
+	int n = dl_maildir_clean_tmp(c->cfg->maildir_root, c->cfg->tmp_max_age_s);
+	if (n > 0) {
+		cl_metric_add(c->m->tmp_cleaned, n);
+		cl_log(CL_LOG_INFO, NULL, "tmp_cleaned", "files=%d", n);
+	}
+	char err[300];
+	struct cl_pg *pg = dl_db_get(c->db, err, sizeof err);
+	if (!pg)
+		return;
+	long long p = dl_quarantine_purge(pg, err, sizeof err);
+	dl_db_put(c->db, pg);
+	if (p > 0) {
+		cl_metric_add(c->m->q_purged, p);
+		cl_log(CL_LOG_INFO, NULL, "quarantine_purged", "rows=%lld", p);
+	}
+}
+
+static void *bg_main(void *arg)
+{
+	struct bg *b = arg;
+	double next_hk = 0, next_dg = 0;
+	pthread_mutex_lock(&b->mu);
+	while (!b->stop) {
+		pthread_mutex_unlock(&b->mu);
+		double now = cl_now_seconds();
+		if (now >= next_hk) {
+			housekeeping(b->c);
+			next_hk = now + (double)b->c->cfg->housekeeping_s;
+		}
+		if (now >= next_dg) {
+			dl_digest_run(b->c, 50);
+			next_dg = now + (double)b->c->cfg->digest_poll_s;
+		}
+		double wake = next_hk < next_dg ? next_hk : next_dg;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		double d = wake - cl_now_seconds();
+		d = d < 0.05 ? 0.05 : d;
+		ts.tv_sec += (time_t)d;
+		ts.tv_nsec += (long)((d - (double)(time_t)d) * 1e9);
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&b->mu);
+		if (!b->stop)
+			pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+	}
+	pthread_mutex_unlock(&b->mu);
+	return NULL;
+}
+
+/* metrics_init - every series, registered before any thread runs. */
+static void metrics_init(struct cl_metrics *reg, struct dl_metrics *m)
+{
+	static const char *const modes[] = {"local", "relay", "outbound", "quarantine"};
+	static const char *const outs[] = {"ok", "tempfail", "permfail"};
+	static const char *const errs[] = {"", "connect", "timeout", "reply_4xx", "reply_5xx", "tls", "protocol"};
+	char l[96];
+	for (int i = 0; i < DL_MODE_COUNT; i++) {
+		for (int j = 0; j < DL_OUT_COUNT; j++) {
+			snprintf(l, sizeof l, "mode=\"%s\",outcome=\"%s\"", modes[i], outs[j]);
+			m->deliveries[i][j] = cl_metrics_counter(reg, "clement_delivery_deliveries_total",
+								 "deliveries by mode and outcome", l);
+		}
+		snprintf(l, sizeof l, "mode=\"%s\"", modes[i]);
+		m->latency[i] = cl_metrics_histogram(reg, "clement_delivery_latency_seconds",
+						     "time to make one transaction safe, by mode", l);
+	}
+	m->fsync = cl_metrics_histogram(reg, "clement_delivery_fsync_seconds", "Maildir fsync time (file and new/)", "");
+	for (int i = 1; i < 7; i++) {
+		snprintf(l, sizeof l, "kind=\"%s\"", errs[i]);
+		m->downstream_err[i] = cl_metrics_counter(reg, "clement_delivery_downstream_errors_total",
+							  "failed downstream SMTP transactions by kind", l);
+	}
+	m->q_stored = cl_metrics_counter(reg, "clement_delivery_quarantine_stored_total", "quarantine rows stored", "");
+	m->q_released = cl_metrics_counter(reg, "clement_delivery_quarantine_released_total",
+					   "quarantined messages released", "");
+	m->q_deleted = cl_metrics_counter(reg, "clement_delivery_quarantine_deleted_total",
+					  "quarantined messages deleted", "");
+	m->q_purged = cl_metrics_counter(reg, "clement_delivery_quarantine_purged_total",
+					 "expired quarantine rows purged", "");
+	m->digests_sent = cl_metrics_counter(reg, "clement_delivery_digests_sent_total", "quarantine digests sent", "");
+	m->digest_errors = cl_metrics_counter(reg, "clement_delivery_digest_errors_total",
+					      "digests that could not be delivered", "");
+	m->tmp_cleaned = cl_metrics_counter(reg, "clement_delivery_tmp_cleaned_total",
+					    "stale Maildir tmp/ files removed", "");
+}
+
+/* run - everything between settings and exit; returns the exit code. */
+static int run(struct dl_config *cfg)
+{
+	struct dl_metrics m = {0};
+	struct dl_ctx c = {cfg, &m, NULL, ""};
+	if (cfg->helo[0])
+		cl_strlcpy(c.helo, cfg->helo, sizeof c.helo);
+	else if (gethostname(c.helo, sizeof c.helo - 1) != 0 || !c.helo[0])
+		strcpy(c.helo, "localhost");
+	if (!cfg->digest_secret[0])
+		cl_log(CL_LOG_WARN, NULL, "no_digest_secret", "note=\"CLEMENT_DIGEST_SECRET unset: no digests\"");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		fprintf(stderr, "clement-delivery: curl_global_init failed\n");
+		return 1;
+	}
+	struct cl_metrics *reg = cl_metrics_new();
+	metrics_init(reg, &m);
+	c.db = dl_dbpool_new(cfg->db_url, (int)(cfg->workers + 1));
+	char err[256];
+	int rc = 1;
+	struct cl_health *h = NULL;
+	struct cl_rpc_server *srv = NULL;
+	struct bg b = {.c = &c};
+	pthread_mutex_init(&b.mu, NULL);
+	pthread_cond_init(&b.cv, NULL);
+	if (!c.db || !(h = cl_health_start(cfg->health_listen, reg, NULL, NULL, NULL, err, sizeof err)) ||
+	    !(srv = cl_rpc_server_start(cfg->listen, (int)cfg->workers, dl_ops_handle, &c, err, sizeof err))) {
+		fprintf(stderr, "clement-delivery: %s\n", c.db ? err : "out of memory");
+		goto out;
+	}
+	if (pthread_create(&b.th, NULL, bg_main, &b) != 0) {
+		fprintf(stderr, "clement-delivery: cannot start the background thread\n");
+		goto out;
+	}
+	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s maildir=%s", cfg->listen, cfg->health_listen,
+	       cfg->maildir_root);
+	cl_daemon_wait();
+	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
+	pthread_mutex_lock(&b.mu);
+	b.stop = 1;
+	pthread_cond_signal(&b.cv);
+	pthread_mutex_unlock(&b.mu);
+	pthread_join(b.th, NULL);
+	rc = 0;
+out:
+	if (srv)
+		cl_rpc_server_stop(srv);
+	if (h)
+		cl_health_stop(h);
+	pthread_mutex_destroy(&b.mu);
+	pthread_cond_destroy(&b.cv);
+	dl_dbpool_free(c.db);
+	cl_metrics_free(reg);
+	curl_global_cleanup();
+	return rc;
+}
 
 int main(int argc, char **argv)
 {
-	struct svc_config cfg = {0};
+	struct dl_config cfg = {0};
 	const struct cl_setting settings[] = {
+		{"CLEMENT_DELIVERY_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7003", 0, 0, "nng URL the RPC server listens on",
+		 &cfg.listen},
 		{"CLEMENT_DELIVERY_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9104", 0, 0,
 		 "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
 		{"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
 		 "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
-		{"CLEMENT_BANSTATS_INTERVAL_S", CL_SET_INT, "300", 10, 86400,
-		 "seconds between two statistics runs", &cfg.interval_s},
+		{"CLEMENT_MAILDIR_ROOT", CL_SET_STR, "/var/mail/clement", 0, 0,
+		 "root of the local-mode Maildirs: <root>/<domain>/<localpart>/{tmp,new,cur}", &cfg.maildir_root},
+		{"CLEMENT_SMARTHOST", CL_SET_STR, "", 0, 0,
+		 "host:port for outbound mail of users whose group has no downstream server (empty: none, 451)",
+		 &cfg.smarthost},
+		{"CLEMENT_DELIVERY_HELO", CL_SET_STR, "", 0, 0, "EHLO name towards downstream servers (empty: hostname)",
+		 &cfg.helo},
+		{"CLEMENT_QUARANTINE_RETENTION_DAYS", CL_SET_INT, "30", 1, 3650,
+		 "days a quarantined message is kept before it is purged", &cfg.retention_days},
+		{"CLEMENT_DIGEST_SECRET", CL_SET_STR, "", 0, 0,
+		 "HMAC key of the digest links (shared with admin-api); empty disables digests", &cfg.digest_secret},
+		{"CLEMENT_DIGEST_BASE_URL", CL_SET_STR, "http://127.0.0.1:8080", 0, 0,
+		 "origin of admin-api that digest links point to (<url>/api/digest/<token>)", &cfg.digest_base_url},
+		{"CLEMENT_DIGEST_FROM", CL_SET_STR, "", 0, 0,
+		 "From: header of digests (empty: Clement quarantine <postmaster@<the user's domain>>)",
+		 &cfg.digest_from},
+		{"CLEMENT_DIGEST_POLL_S", CL_SET_INT, "30", 1, 3600, "seconds between two looks for due digest schedules",
+		 &cfg.digest_poll_s},
+		{"CLEMENT_DELIVERY_HOUSEKEEPING_S", CL_SET_INT, "600", 1, 86400,
+		 "seconds between two purges of stale tmp/ files and expired quarantine rows", &cfg.housekeeping_s},
+		{"CLEMENT_MAILDIR_TMP_MAX_AGE_S", CL_SET_INT, "129600", 60, 31536000,
+		 "age after which a Maildir tmp/ file is stale and removed (36 h, as the Maildir spec says)",
+		 &cfg.tmp_max_age_s},
+		{"CLEMENT_RELAY_CONNECT_TIMEOUT_MS", CL_SET_INT, "10000", 100, 300000,
+		 "connect timeout towards a downstream server", &cfg.relay_connect_timeout_ms},
+		{"CLEMENT_RELAY_TIMEOUT_MS", CL_SET_INT, "60000", 200, 600000,
+		 "whole-transaction timeout towards a downstream server (keep below smtp-edge's delivery deadline)",
+		 &cfg.relay_timeout_ms},
+		{"CLEMENT_RELAY_TLS_VERIFY", CL_SET_BOOL, "1", 0, 1,
+		 "verify the downstream's certificate when its group requires TLS", &cfg.relay_verify_cert},
+		{"CLEMENT_DELIVERY_WORKERS", CL_SET_INT, "8", 1, 64, "RPC worker threads (one transaction each)",
+		 &cfg.workers},
 		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
 		 &cfg.log_level},
 	};
 	cl_config_main(argc, argv, "clement-delivery",
-		       "Computes per-client statistics from Clement's logs, bans abusive servers and "
-		       "shares bans with trusted mesh peers.",
+		       "Makes accepted mail safe before smtp-edge answers 250: durable Maildir delivery, synchronous "
+		       "relay to the downstream MTA, quarantine with release/delete, and quarantine digests.",
 		       settings, CL_SETTINGS_COUNT(settings));
 	int lvl = cl_log_level_parse(cfg.log_level);
 	if (lvl < 0) {
 		fprintf(stderr, "clement-delivery: bad setting: CLEMENT_LOG_LEVEL: must be debug, info, warn or error\n");
+		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 		return 2;
 	}
 	cl_log_init("delivery", (enum cl_log_level)lvl);
 	if (cl_daemon_signals_init() < 0) {
 		fprintf(stderr, "clement-delivery: cannot set up signal handling\n");
+		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 		return 1;
 	}
-	struct cl_metrics *reg = cl_metrics_new();
-	cl_metrics_counter(reg, "clement_delivery_placeholder_total", "statistics runs completed", "");
-	char err[256];
-	struct cl_health *h = cl_health_start(cfg.health_listen, reg, NULL, NULL, NULL, err, sizeof err);
-	if (!h) {
-		fprintf(stderr, "clement-delivery: %s\n", err);
-		return 1;
-	}
-	cl_log(CL_LOG_INFO, NULL, "start", "health=%s", cfg.health_listen);
-	cl_daemon_wait();
-	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
-	cl_health_stop(h);
-	cl_metrics_free(reg);
+	int rc = run(&cfg);
 	cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-	return 0;
+	return rc;
 }

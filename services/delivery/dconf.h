@@ -1,0 +1,51 @@
+/* dconf.h - clement-delivery's settings (filled from the one table in main.c) and the
+ * context every part of the service shares. */
+#ifndef CLEMENT_DELIVERY_DCONF_H
+#define CLEMENT_DELIVERY_DCONF_H
+
+#include "dbpool.h"
+#include "util/metrics.h"
+
+struct dl_config {
+	char *listen;
+	char *health_listen;
+	char *db_url;
+	char *maildir_root;
+	char *smarthost;          /* host:port, "" for none */
+	char *helo;               /* "" -> gethostname() */
+	char *digest_secret;
+	char *digest_base_url;
+	char *digest_from;        /* "" -> postmaster@<the user's domain> */
+	char *log_level;
+	long long workers;
+	long long db_conns;
+	long long retention_days;
+	long long relay_connect_timeout_ms;
+	long long relay_timeout_ms;
+	int relay_verify_cert;
+	long long digest_poll_s;
+	long long housekeeping_s;
+	long long tmp_max_age_s;
+};
+
+/* Metrics, registered once in main.c before any thread starts. */
+enum dl_mode { DL_MODE_LOCAL = 0, DL_MODE_RELAY, DL_MODE_OUTBOUND, DL_MODE_QUARANTINE, DL_MODE_COUNT };
+enum dl_outcome { DL_OUT_OK = 0, DL_OUT_TEMPFAIL, DL_OUT_PERMFAIL, DL_OUT_COUNT };
+
+struct dl_metrics {
+	struct cl_metric *deliveries[DL_MODE_COUNT][DL_OUT_COUNT];
+	struct cl_metric *latency[DL_MODE_COUNT];
+	struct cl_metric *fsync;
+	struct cl_metric *downstream_err[7]; /* by enum dl_relay_err; [0] unused */
+	struct cl_metric *q_stored, *q_released, *q_deleted, *q_purged;
+	struct cl_metric *digests_sent, *digest_errors, *tmp_cleaned;
+};
+
+struct dl_ctx {
+	const struct dl_config *cfg;
+	struct dl_metrics *m;
+	struct dl_dbpool *db;
+	char helo[256];
+};
+
+#endif

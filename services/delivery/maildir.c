@@ -1,0 +1,296 @@
+/* maildir.c - durable, all-or-nothing Maildir delivery (see maildir.h). */
+#include "maildir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "msgutil.h"
+#include "util/buf.h"
+#include "util/metrics.h"
+
+#define MD_PATH 1024
+#define MD_MAX_RCPTS 1000
+
+static atomic_ullong md_seq;
+
+/* One recipient's copy while the transaction is in flight. */
+struct md_copy {
+	char dir[MD_PATH];   /* <root>/<domain>/<local> */
+	char tmp[MD_PATH];
+	char new_[MD_PATH];
+	int in_tmp, in_new;
+};
+
+/* fsync_dir - make a directory entry change durable (rename/create, per POSIX a directory
+ * fsync is what persists the entry). */
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* mkdir_durable - mkdir path (EEXIST is fine); a new directory has its parent fsynced. */
+static int mkdir_durable(const char *path, const char *parent)
+{
+	if (mkdir(path, 0700) == 0)
+		return parent ? fsync_dir(parent) : 0;
+	return errno == EEXIST ? 0 : -1;
+}
+
+/* md_prepare - <root>/<domain>/<local>/{tmp,new,cur} exist, durably. */
+static int md_prepare(const char *root, const char *addr, char *dir, size_t dirlen, char *err, size_t errlen)
+{
+	char local[80], domain[260], ddir[MD_PATH], sub[MD_PATH];
+	if (dl_split_address(addr, local, sizeof local, domain, sizeof domain) < 0) {
+		cl_snprintf(err, errlen, "recipient not usable as a Maildir path");
+		return -1;
+	}
+	if (cl_snprintf(ddir, sizeof ddir, "%s/%s", root, domain) < 0 ||
+	    cl_snprintf(dir, dirlen, "%s/%s", ddir, local) < 0) {
+		cl_snprintf(err, errlen, "Maildir path too long");
+		return -1;
+	}
+	int rc = mkdir_durable(ddir, root) | mkdir_durable(dir, ddir);
+	static const char *const subs[] = {"tmp", "new", "cur"};
+	for (size_t i = 0; i < 3 && rc == 0; i++)
+		rc = cl_snprintf(sub, sizeof sub, "%s/%s", dir, subs[i]) | mkdir_durable(sub, dir);
+	if (rc != 0)
+		cl_snprintf(err, errlen, "cannot create Maildir: %s", strerror(errno));
+	return rc;
+}
+
+/* md_names - unique tmp/ and new/ names per the Maildir convention. */
+static int md_names(struct md_copy *c, size_t len)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	char host[128];
+	if (gethostname(host, sizeof host) != 0)
+		strcpy(host, "localhost");
+	host[sizeof host - 1] = '\0';
+	for (char *p = host; *p; p++) /* '/' and ':' may not appear in a name (Maildir spec) */
+		if (*p == '/' || *p == ':' || *p == ',')
+			*p = '_';
+	char base[300];
+	unsigned long long q = atomic_fetch_add(&md_seq, 1);
+	if (cl_snprintf(base, sizeof base, "%lld.M%ldP%ldQ%llu.%s,S=%zu", (long long)tv.tv_sec, (long)tv.tv_usec,
+			(long)getpid(), q, host, len) < 0)
+		return -1;
+	return cl_snprintf(c->tmp, sizeof c->tmp, "%s/tmp/%s", c->dir, base) |
+	       cl_snprintf(c->new_, sizeof c->new_, "%s/new/%s", c->dir, base);
+}
+
+/* md_write_tmp - write and fsync the tmp file. */
+static int md_write_tmp(struct md_copy *c, const void *msg, size_t len, dl_md_fsync_fn on_fsync, void *arg)
+{
+	int fd = open(c->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	c->in_tmp = 1;
+	const char *p = msg;
+	size_t left = len;
+	while (left > 0) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			return -1;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	double t0 = cl_now_seconds();
+	int rc = fsync(fd);
+	if (on_fsync)
+		on_fsync(arg, cl_now_seconds() - t0);
+	return close(fd) | rc;
+}
+
+/* md_rollback - unlink every copy written so far; new/ removals are made durable too. */
+static void md_rollback(struct md_copy *c, size_t n)
+{
+	char d[MD_PATH];
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].in_new && unlink(c[i].new_) == 0 && cl_snprintf(d, sizeof d, "%s/new", c[i].dir) == 0)
+			fsync_dir(d);
+		if (c[i].in_tmp)
+			unlink(c[i].tmp);
+	}
+}
+
+/* md_over_quota - 1 when adding len bytes passes the recipient's quota. */
+static int md_over_quota(const struct md_copy *c, const struct dl_md_rcpt *r, size_t len)
+{
+	if (r->quota_bytes <= 0)
+		return 0;
+	long long used = 0;
+	if (dl_maildir_usage(c->dir, &used) < 0)
+		return 0;
+	return used + (long long)len > r->quota_bytes;
+}
+
+/* md_stage - prepare, check quota and write tmp for every recipient. */
+static enum dl_md_status md_stage(const char *root, const struct dl_md_rcpt *r, struct md_copy *c, size_t n,
+				  const void *msg, size_t len, dl_md_fsync_fn on_fsync, void *arg, char *err,
+				  size_t errlen)
+{
+	char why[200];
+	for (size_t i = 0; i < n; i++) {
+		if (md_prepare(root, r[i].addr, c[i].dir, sizeof c[i].dir, why, sizeof why) < 0) {
+			snprintf(err, errlen, "<%s>: %s", r[i].addr, why);
+			return DL_MD_TEMPFAIL;
+		}
+		if (md_over_quota(&c[i], &r[i], len)) {
+			snprintf(err, errlen, "<%s>: mailbox full", r[i].addr);
+			return DL_MD_QUOTA;
+		}
+		if (md_names(&c[i], len) < 0 || md_write_tmp(&c[i], msg, len, on_fsync, arg) < 0) {
+			snprintf(err, errlen, "<%s>: cannot write: %s", r[i].addr, strerror(errno));
+			return DL_MD_TEMPFAIL;
+		}
+	}
+	return DL_MD_OK;
+}
+
+/* md_commit - rename every tmp file into new/, then fsync each new/ directory. */
+static int md_commit(struct md_copy *c, size_t n, dl_md_fsync_fn on_fsync, void *arg, char *err, size_t errlen)
+{
+	char d[MD_PATH];
+	for (size_t i = 0; i < n; i++) {
+		if (rename(c[i].tmp, c[i].new_) != 0) {
+			snprintf(err, errlen, "rename into new/: %s", strerror(errno));
+			return -1;
+		}
+		c[i].in_tmp = 0;
+		c[i].in_new = 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		double t0 = cl_now_seconds();
+		if (cl_snprintf(d, sizeof d, "%s/new", c[i].dir) < 0 || fsync_dir(d) < 0) {
+			snprintf(err, errlen, "fsync new/: %s", strerror(errno));
+			return -1;
+		}
+		if (on_fsync)
+			on_fsync(arg, cl_now_seconds() - t0);
+	}
+	return 0;
+}
+
+enum dl_md_status dl_maildir_deliver(const char *root, const struct dl_md_rcpt *r, size_t n, const void *msg,
+				     size_t len, dl_md_fsync_fn on_fsync, void *arg, char *err, size_t errlen)
+{
+	if (n == 0 || n > MD_MAX_RCPTS) {
+		cl_snprintf(err, errlen, "bad recipient count");
+		return DL_MD_TEMPFAIL;
+	}
+	struct md_copy *c = calloc(n, sizeof *c);
+	if (!c) {
+		cl_snprintf(err, errlen, "out of memory");
+		return DL_MD_TEMPFAIL;
+	}
+	enum dl_md_status st = md_stage(root, r, c, n, msg, len, on_fsync, arg, err, errlen);
+	if (st == DL_MD_OK && md_commit(c, n, on_fsync, arg, err, errlen) < 0)
+		st = DL_MD_TEMPFAIL;
+	if (st != DL_MD_OK)
+		md_rollback(c, n);
+	free(c);
+	return st;
+}
+
+/* size_from_name - the S=<size> of a Maildir name, or -1. */
+static long long size_from_name(const char *name)
+{
+	const char *s = strstr(name, ",S=");
+	if (!s)
+		return -1;
+	char *end;
+	long long v = strtoll(s + 3, &end, 10);
+	return (end != s + 3 && (*end == '\0' || *end == ',' || *end == ':')) ? v : -1;
+}
+
+int dl_maildir_usage(const char *dir, long long *bytes)
+{
+	static const char *const subs[] = {"new", "cur"};
+	long long total = 0;
+	char path[MD_PATH], f[MD_PATH + 300];
+	for (size_t i = 0; i < 2; i++) {
+		if (cl_snprintf(path, sizeof path, "%s/%s", dir, subs[i]) < 0)
+			return -1;
+		DIR *d = opendir(path);
+		if (!d)
+			continue;
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			long long s = size_from_name(e->d_name);
+			struct stat st;
+			if (s < 0 && cl_snprintf(f, sizeof f, "%s/%s", path, e->d_name) == 0 && stat(f, &st) == 0)
+				s = st.st_size;
+			total += s > 0 ? s : 0;
+		}
+		closedir(d);
+	}
+	*bytes = total;
+	return 0;
+}
+
+/* clean_one_tmp - remove old files from one tmp/ directory. */
+static int clean_one_tmp(const char *tmpdir, time_t cutoff)
+{
+	DIR *d = opendir(tmpdir);
+	if (!d)
+		return 0;
+	int removed = 0;
+	char f[MD_PATH * 2];
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		if (e->d_name[0] == '.' || cl_snprintf(f, sizeof f, "%s/%s", tmpdir, e->d_name) < 0)
+			continue;
+		if (lstat(f, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < cutoff && unlink(f) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
+}
+
+int dl_maildir_clean_tmp(const char *root, long long max_age_s)
+{
+	time_t cutoff = time(NULL) - (time_t)max_age_s;
+	int removed = 0;
+	DIR *dr = opendir(root);
+	if (!dr)
+		return 0;
+	struct dirent *de;
+	char dpath[MD_PATH], tpath[MD_PATH * 2];
+	while ((de = readdir(dr)) != NULL) {
+		if (de->d_name[0] == '.' || cl_snprintf(dpath, sizeof dpath, "%s/%s", root, de->d_name) < 0)
+			continue;
+		DIR *du = opendir(dpath);
+		if (!du)
+			continue;
+		struct dirent *ue;
+		while ((ue = readdir(du)) != NULL)
+			if (ue->d_name[0] != '.' &&
+			    cl_snprintf(tpath, sizeof tpath, "%s/%s/tmp", dpath, ue->d_name) == 0)
+				removed += clean_one_tmp(tpath, cutoff);
+		closedir(du);
+	}
+	closedir(dr);
+	return removed;
+}

@@ -1,0 +1,231 @@
+/* ops.c - deliver, release and delete (docs/RPC.md, "delivery").
+ *
+ * deliver is all-or-nothing over one destination (smtp-edge keeps a transaction to one
+ * route mode and group). Recipients that a directive quarantines may share a transaction
+ * with recipients that are delivered: their quarantine rows are inserted in a PostgreSQL
+ * transaction that is committed only after the other copies are durable, and rolled back
+ * when they are not, so a 4xx leaves nothing behind (a commit failing after a successful
+ * delivery gives 451 and, on the client's retry, a duplicate: never a loss). */
+#include "ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dconf.h"
+#include "dest.h"
+#include "mail/verdict.h"
+#include "msgutil.h"
+#include "rpc/frame.h"
+#include "rpc/rpc.h"
+#include "store.h"
+#include "util/log.h"
+
+#define OPS_MAX_RCPTS 1000
+
+/* One parsed deliver request; rcpt strings point into the request JSON. */
+struct dreq {
+	const char *sid, *msgid, *ip, *sender;
+	size_t n, nq;               /* recipients, of which quarantined */
+	struct cl_route route;      /* the shared destination */
+	struct dl_dest_rcpt *d;     /* to deliver */
+	size_t nd;
+	struct dl_qrcpt *q;         /* to quarantine */
+	const char **status;        /* per recipient, in request order */
+	const char **addr;
+	char subject[400];
+};
+
+static void dreq_free(struct dreq *r)
+{
+	free(r->d);
+	free(r->q);
+	free(r->status);
+	free(r->addr);
+}
+
+/* dreq_parse - check and split the recipients. 0, or -1 with why. */
+static int dreq_parse(struct dreq *r, const cJSON *req, const char **why)
+{
+	r->sid = cl_json_str(req, "sid", "");
+	r->msgid = cl_json_str(req, "msgid", "");
+	r->ip = cl_json_str(req, "ip", "");
+	r->sender = cl_json_str(req, "sender", NULL);
+	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(req, "rcpts");
+	int n = cJSON_IsArray(rc) ? cJSON_GetArraySize(rc) : 0;
+	*why = "bad request";
+	if (!r->sender || n < 1 || n > OPS_MAX_RCPTS)
+		return -1;
+	r->d = calloc((size_t)n, sizeof *r->d);
+	r->q = calloc((size_t)n, sizeof *r->q);
+	r->status = calloc((size_t)n, sizeof *r->status);
+	r->addr = calloc((size_t)n, sizeof *r->addr);
+	if (!r->d || !r->q || !r->status || !r->addr)
+		return -1;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, rc) {
+		struct cl_route rt;
+		const char *a = cl_json_str(it, "rcpt", NULL);
+		if (!a || !*a || cl_route_from_json(cJSON_GetObjectItemCaseSensitive(it, "route"), &rt) < 0)
+			return -1;
+		if (r->n == 0)
+			r->route = rt;
+		if (rt.mode != r->route.mode || rt.group_id != r->route.group_id) {
+			*why = "mixed destinations in one transaction";
+			return -1;
+		}
+		r->addr[r->n++] = a;
+		if (rt.quarantine)
+			r->q[r->nq++] = (struct dl_qrcpt){a, rt.user_id, rt.domain_id};
+		else
+			r->d[r->nd++] = (struct dl_dest_rcpt){a, rt.user_id};
+	}
+	return 0;
+}
+
+/* status_of - the per-recipient status after a successful transaction. */
+static const char *status_of(enum cl_route_mode m)
+{
+	return m == CL_ROUTE_LOCAL ? "received" : m == CL_ROUTE_RELAY ? "relayed" : "sent";
+}
+
+/* log_outbound - the user's sent-mail status: one message_log row per recipient. */
+static void log_outbound(struct cl_pg *pg, const struct dreq *r, size_t blen, const struct cl_verdict *v)
+{
+	char err[300];
+	for (size_t i = 0; i < r->nd; i++) {
+		struct dl_logrow l = {r->sid, r->msgid, "out", r->ip, r->sender, r->d[i].addr,
+				      v->action == CL_ACCEPT ? "sent" : "failed", v->text, r->subject,
+				      r->route.user_id, r->route.domain_id, r->route.group_id, (long long)blen, v};
+		if (dl_log_row(pg, &l, err, sizeof err) < 0)
+			cl_log(CL_LOG_WARN, r->sid, "log_failed", "rcpt_index=%zu", i);
+	}
+}
+
+/* run_deliver - quarantine rows (uncommitted), then the copies, then commit. */
+static void run_deliver(struct dl_ctx *c, struct cl_pg *pg, struct dreq *r, const unsigned char *body, size_t blen,
+			struct cl_verdict *v)
+{
+	char err[400] = "";
+	int intx = 0;
+	if (r->nq > 0) {
+		struct dl_qmsg m = {r->sid, r->msgid, r->ip, r->sender, r->subject, body, blen};
+		if (dl_db_cmd(pg, "BEGIN", err, sizeof err) < 0 || (intx = 1, 0) ||
+		    dl_quarantine_store_rows(c, pg, &m, r->q, r->nq, err, sizeof err) < 0) {
+			cl_log(CL_LOG_WARN, r->sid, "quarantine_failed", "error=db");
+			if (intx)
+				dl_db_cmd(pg, "ROLLBACK", err, sizeof err);
+			cl_metric_inc(c->m->deliveries[DL_MODE_QUARANTINE][DL_OUT_TEMPFAIL]);
+			cl_verdict_tempfail(v, "Temporary failure, try again later");
+			return;
+		}
+	}
+	cl_verdict_set(v, CL_ACCEPT, 250, "2.0.0", "Quarantined");
+	if (r->nd > 0 && dl_dest_deliver(c, pg, r->route.mode, r->route.group_id, r->sender, r->d, r->nd, body, blen,
+					 v) < 0) {
+		if (intx)
+			dl_db_cmd(pg, "ROLLBACK", err, sizeof err);
+		return;
+	}
+	if (intx && dl_db_cmd(pg, "COMMIT", err, sizeof err) < 0) {
+		cl_metric_inc(c->m->deliveries[DL_MODE_QUARANTINE][DL_OUT_TEMPFAIL]);
+		cl_verdict_tempfail(v, "Temporary failure, try again later");
+		return;
+	}
+	if (intx) {
+		cl_metric_add(c->m->q_stored, (int64_t)r->nq);
+		cl_metric_inc(c->m->deliveries[DL_MODE_QUARANTINE][DL_OUT_OK]);
+	}
+}
+
+/* deliver_reply - verdict + per-recipient statuses. */
+static cJSON *deliver_reply(const struct dreq *r, const struct cl_verdict *v)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "v", 1);
+	cl_verdict_to_json(v, o);
+	cJSON *arr = cJSON_AddArrayToObject(o, "rcpts");
+	size_t di = 0, qi = 0;
+	for (size_t i = 0; i < r->n && arr; i++) {
+		cJSON *e = cJSON_CreateObject();
+		int quar = qi < r->nq && r->q[qi].rcpt == r->addr[i];
+		quar ? qi++ : di++;
+		const char *st = v->action != CL_ACCEPT ? "failed" : quar ? "quarantined" : status_of(r->route.mode);
+		cJSON_AddStringToObject(e, "rcpt", r->addr[i]);
+		cJSON_AddStringToObject(e, "status", st);
+		cJSON_AddNumberToObject(e, "code", v->code);
+		cJSON_AddStringToObject(e, "enh", v->enh);
+		cJSON_AddStringToObject(e, "text", v->text);
+		cJSON_AddItemToArray(arr, e);
+	}
+	return o;
+}
+
+/* op_deliver - the deliver op. */
+static cJSON *op_deliver(struct dl_ctx *c, const cJSON *req, const unsigned char *body, size_t blen)
+{
+	struct dreq r = {0};
+	struct cl_verdict v;
+	const char *why;
+	if (!body || dreq_parse(&r, req, &why) < 0) {
+		cl_log(CL_LOG_WARN, cl_json_str(req, "sid", NULL), "bad_deliver", "why=\"%s\"", body ? why : "no body");
+		dreq_free(&r);
+		return cl_rpc_error_reply(body ? why : "no body");
+	}
+	dl_header_value(body, blen, "Subject", r.subject, sizeof r.subject);
+	dl_text_sanitize(r.subject);
+	char err[300];
+	struct cl_pg *pg = dl_db_get(c->db, err, sizeof err);
+	if (!pg) {
+		cl_log(CL_LOG_WARN, r.sid, "db_unavailable", NULL);
+		cl_verdict_tempfail(&v, "Temporary failure, try again later");
+	} else {
+		run_deliver(c, pg, &r, body, blen, &v);
+		if (r.route.mode == CL_ROUTE_OUTBOUND)
+			log_outbound(pg, &r, blen, &v);
+		dl_db_put(c->db, pg);
+	}
+	cl_log(CL_LOG_INFO, r.sid, "deliver", "mode=%s rcpts=%zu quarantined=%zu size=%zu code=%d",
+	       cl_route_mode_str(r.route.mode), r.n, r.nq, blen, v.code);
+	cJSON *o = deliver_reply(&r, &v);
+	dreq_free(&r);
+	return o;
+}
+
+/* op_decide - release or delete of one quarantined message. */
+static cJSON *op_decide(struct dl_ctx *c, const cJSON *req, int release)
+{
+	long long qid = cl_json_int(req, "quarantine_id", 0), by = cl_json_int(req, "by_user_id", 0);
+	if (qid <= 0)
+		return cl_rpc_error_reply("quarantine_id required");
+	struct cl_verdict v;
+	char err[300];
+	struct cl_pg *pg = dl_db_get(c->db, err, sizeof err);
+	if (!pg) {
+		cl_verdict_tempfail(&v, "Temporary failure: database unavailable");
+	} else {
+		(release ? dl_quarantine_release : dl_quarantine_delete)(c, pg, qid, by, &v);
+		dl_db_put(c->db, pg);
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "v", 1);
+	cl_verdict_to_json(&v, o);
+	return o;
+}
+
+cJSON *dl_ops_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
+		     size_t *rblen)
+{
+	(void)rbody;
+	(void)rblen;
+	struct dl_ctx *c = ctx;
+	const char *op = cl_json_str(req, "op", "");
+	if (cl_json_int(req, "v", 0) != 1)
+		return cl_rpc_error_reply("unsupported version");
+	if (!strcmp(op, "deliver"))
+		return op_deliver(c, req, body, blen);
+	if (!strcmp(op, "release"))
+		return op_decide(c, req, 1);
+	if (!strcmp(op, "delete"))
+		return op_decide(c, req, 0);
+	return cl_rpc_error_reply("unknown op");
+}

@@ -1,0 +1,187 @@
+/* relay.c - synchronous SMTP hand-off to the downstream MTA with libcurl (see relay.h). */
+#include "relay.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "msgutil.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+#define REPLY_MAX 512 /* bound on the downstream reply text we keep */
+
+struct relay_io {
+	const char *p;      /* body not yet read by curl */
+	size_t left;
+	char last[REPLY_MAX]; /* last complete reply line from the server */
+	size_t lastlen;
+	int bad;            /* a reply line held a NUL or was not a reply */
+};
+
+/* read_cb - CURLOPT_READFUNCTION: hand curl the next piece of the body. */
+static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct relay_io *io = arg;
+	size_t n = size * nitems;
+	if (n > io->left)
+		n = io->left;
+	memcpy(buf, io->p, n);
+	io->p += n;
+	io->left -= n;
+	return n;
+}
+
+/* debug_cb - CURLOPT_DEBUGFUNCTION: keep the last server reply line (CURLINFO_HEADER_IN),
+ * bounded; note lines that hold a NUL. */
+static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+{
+	(void)h;
+	struct relay_io *io = arg;
+	if (type != CURLINFO_HEADER_IN)
+		return 0;
+	if (memchr(data, '\0', size))
+		io->bad = 1;
+	while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
+		size--;
+	if (size >= sizeof io->last)
+		size = sizeof io->last - 1;
+	memcpy(io->last, data, size);
+	io->last[size] = '\0';
+	io->lastlen = size;
+	return 0;
+}
+
+int dl_relay_parse_reply(const char *line, size_t len, int *code, char *enh, size_t enhlen, char *text,
+			 size_t textlen)
+{
+	if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' || line[2] < '0' ||
+	    line[2] > '9' || (len > 3 && line[3] != ' ' && line[3] != '-'))
+		return -1;
+	*code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	size_t i = len > 3 ? 4 : 3, e = i;
+	/* RFC 3463: class "." subject "." detail, class matching the reply's first digit. */
+	while (e < len && ((line[e] >= '0' && line[e] <= '9') || line[e] == '.'))
+		e++;
+	enh[0] = '\0';
+	if (e > i && line[i] == line[0] && e - i >= 5 && e - i < enhlen && (e == len || line[e] == ' ')) {
+		memcpy(enh, line + i, e - i);
+		enh[e - i] = '\0';
+		i = e < len ? e + 1 : e;
+	}
+	size_t o = 0;
+	for (; i < len && o + 1 < textlen; i++)
+		if (line[i] >= 0x20 && line[i] < 0x7f)
+			text[o++] = line[i];
+	text[o] = '\0';
+	return 0;
+}
+
+/* classify - map curl's result and the last reply to our verdict. */
+static enum dl_relay_err classify(CURLcode rc, long resp, const struct relay_io *io, const struct dl_relay_target *t,
+				  struct cl_verdict *v)
+{
+	char enh[16], text[REPLY_MAX], msg[600];
+	int code = 0;
+	int parsed = !io->bad && dl_relay_parse_reply(io->last, io->lastlen, &code, enh, sizeof enh, text,
+						       sizeof text) == 0;
+	if (rc == CURLE_OK) {
+		cl_verdict_set(v, CL_ACCEPT, 250, "2.0.0", "Delivered to the downstream server");
+		return DL_RELAY_OK;
+	}
+	if (parsed && code >= 500 && code == resp) {
+		snprintf(msg, sizeof msg, "%s", text[0] ? text : "Refused by the downstream server");
+		cl_verdict_set(v, CL_REJECT, code, enh[0] ? enh : "5.0.0", msg);
+		return DL_RELAY_PERM;
+	}
+	enum dl_relay_err e = DL_RELAY_PROTOCOL;
+	const char *what = "bad reply from the downstream server", *enh4 = "4.4.2";
+	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
+		e = DL_RELAY_CONNECT, what = "downstream server unreachable", enh4 = "4.4.1";
+	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
+		e = DL_RELAY_TIMEOUT, what = "downstream server timed out", enh4 = "4.4.2";
+	} else if (rc == CURLE_USE_SSL_FAILED && t->tls == DL_TLS_REQUIRED) {
+		e = DL_RELAY_TLS, what = "downstream server does not offer the required STARTTLS", enh4 = "4.7.5";
+	} else if (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION) {
+		e = DL_RELAY_TLS, what = "TLS with the downstream server failed", enh4 = "4.7.5";
+	} else if (parsed && code >= 400 && code < 500) {
+		e = DL_RELAY_TEMP, what = "downstream server deferred", enh4 = "4.4.0";
+	}
+	if (parsed && code >= 400 && code < 500 && text[0])
+		snprintf(msg, sizeof msg, "Temporary failure: %s: %d %s", what, code, text);
+	else
+		snprintf(msg, sizeof msg, "Temporary failure: %s", what);
+	cl_verdict_set(v, CL_DEFER, 451, enh4, msg);
+	return e;
+}
+
+/* setup - every option of one transaction; rl owns the recipient list. */
+static int setup(CURL *h, const struct dl_relay_target *t, const struct dl_relay_opts *o, const char *sender,
+		 struct curl_slist **rl, const char *const *rcpts, size_t n, struct relay_io *io, size_t len)
+{
+	char url[600], from[600], r[600];
+	int host6 = strchr(t->host, ':') != NULL;
+	if (cl_snprintf(url, sizeof url, host6 ? "smtp://[%s]:%d/%s" : "smtp://%s:%d/%s", t->host, t->port,
+			o->helo) < 0 || cl_snprintf(from, sizeof from, "<%s>", sender) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct curl_slist *nl;
+		if (cl_snprintf(r, sizeof r, "<%s>", rcpts[i]) < 0 || !(nl = curl_slist_append(*rl, r)))
+			return -1;
+		*rl = nl;
+	}
+	long ssl = t->tls == DL_TLS_REQUIRED ? CURLUSESSL_ALL : t->tls == DL_TLS_OPPORTUNISTIC ? CURLUSESSL_TRY
+											  : CURLUSESSL_NONE;
+	long verify = t->tls == DL_TLS_REQUIRED && t->verify_cert;
+	int rc = curl_easy_setopt(h, CURLOPT_URL, url) | curl_easy_setopt(h, CURLOPT_MAIL_FROM, from) |
+		 curl_easy_setopt(h, CURLOPT_MAIL_RCPT, *rl) | curl_easy_setopt(h, CURLOPT_UPLOAD, 1L) |
+		 curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len) |
+		 curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb) | curl_easy_setopt(h, CURLOPT_READDATA, io) |
+		 curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb) | curl_easy_setopt(h, CURLOPT_DEBUGDATA, io) |
+		 curl_easy_setopt(h, CURLOPT_VERBOSE, 1L) | curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) |
+		 curl_easy_setopt(h, CURLOPT_USE_SSL, ssl) | curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, verify) |
+		 curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L) |
+		 curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms) |
+		 curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms) |
+		 curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp");
+	if (t->auth_user && *t->auth_user)
+		rc |= curl_easy_setopt(h, CURLOPT_USERNAME, t->auth_user) |
+		      curl_easy_setopt(h, CURLOPT_PASSWORD, t->auth_pass ? t->auth_pass : "");
+	return rc == 0 ? 0 : -1;
+}
+
+enum dl_relay_err dl_relay_send(const struct dl_relay_target *t, const struct dl_relay_opts *o, const char *sender,
+				const char *const *rcpts, size_t n, const void *msg, size_t len, struct cl_verdict *v)
+{
+	struct cl_buf body;
+	cl_buf_init(&body, 0);
+	struct relay_io io = {0};
+	struct curl_slist *rl = NULL;
+	CURL *h = curl_easy_init();
+	enum dl_relay_err e = DL_RELAY_PROTOCOL;
+	if (!h || dl_crlf_normalize(msg, len, &body) < 0) {
+		cl_verdict_tempfail(v, "Temporary failure: out of memory");
+		goto out;
+	}
+	io.p = body.data ? body.data : "";
+	io.left = body.len;
+	if (setup(h, t, o, sender, &rl, rcpts, n, &io, body.len) < 0) {
+		cl_verdict_tempfail(v, "Temporary failure: cannot set up the downstream transaction");
+		goto out;
+	}
+	CURLcode rc = curl_easy_perform(h);
+	long resp = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp);
+	e = classify(rc, resp, &io, t, v);
+	if (e != DL_RELAY_OK) {
+		char esc[REPLY_MAX + 16];
+		cl_log(CL_LOG_WARN, NULL, "relay_failed", "host=%s port=%d curl=%d reply=%s", t->host, t->port, (int)rc,
+		       cl_log_escape(esc, sizeof esc, io.last, io.lastlen));
+	}
+out:
+	curl_slist_free_all(rl);
+	if (h)
+		curl_easy_cleanup(h);
+	cl_buf_free(&body);
+	return e;
+}

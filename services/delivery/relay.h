@@ -1,0 +1,51 @@
+/* relay.h - hand one message to a downstream MTA over SMTP (libcurl), synchronously.
+ *
+ * Nothing is queued: the downstream's answer becomes our answer before smtp-edge replies to
+ * DATA, so nothing can bounce later. Mapping (docs/RPC.md, issue #6):
+ *   downstream 250 at end of data             -> 250
+ *   downstream 5xx (a well-formed reply line)  -> that code, enhanced code and text
+ *   4xx, 421, refused, timeout, dropped, malformed/endless/NUL reply, TLS required but
+ *   not offered                                -> 451 4.4.x (temporary)
+ * The message goes out with CRLF line endings only; libcurl dot-stuffs it (RFC 5321
+ * section 4.5.2), so a "\r\n.\r\n" inside the body cannot end the message early. */
+#ifndef CLEMENT_DELIVERY_RELAY_H
+#define CLEMENT_DELIVERY_RELAY_H
+
+#include <stddef.h>
+
+#include "mail/verdict.h"
+
+enum dl_relay_tls { DL_TLS_NONE = 0, DL_TLS_OPPORTUNISTIC, DL_TLS_REQUIRED };
+
+struct dl_relay_target {
+	const char *host;
+	int port;
+	enum dl_relay_tls tls;
+	const char *auth_user;   /* NULL: no AUTH */
+	const char *auth_pass;
+	int verify_cert;         /* check the certificate when TLS is required */
+};
+
+struct dl_relay_opts {
+	const char *helo;        /* our EHLO name */
+	long connect_timeout_ms;
+	long timeout_ms;         /* whole transaction */
+};
+
+/* Outcome classes for metrics. */
+enum dl_relay_err { DL_RELAY_OK = 0, DL_RELAY_CONNECT, DL_RELAY_TIMEOUT, DL_RELAY_TEMP, DL_RELAY_PERM,
+		    DL_RELAY_TLS, DL_RELAY_PROTOCOL };
+
+/* dl_relay_send - send msg (len bytes) from sender ("" for <>) to the n rcpts. Fills v with
+ * the verdict for the whole transaction and returns the outcome class. Thread-safe (one
+ * curl easy handle per call). Nothing is retained. */
+enum dl_relay_err dl_relay_send(const struct dl_relay_target *t, const struct dl_relay_opts *o, const char *sender,
+				const char *const *rcpts, size_t n, const void *msg, size_t len, struct cl_verdict *v);
+
+/* dl_relay_parse_reply - split a reply line "550 5.1.1 text" / "550-5.1.1 text" / "550 text"
+ * into code, enhanced code ("" when absent) and text (printable ASCII only). Returns 0, or
+ * -1 when the line is not a reply (RFC 5321 section 4.2). */
+int dl_relay_parse_reply(const char *line, size_t len, int *code, char *enh, size_t enhlen, char *text,
+			 size_t textlen);
+
+#endif
