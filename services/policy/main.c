@@ -1,39 +1,182 @@
-/* main.c - clement-policy: per-client statistics from the logs, bans, and the trusted mesh.
+/* main.c - clement-policy: every accept/reject decision of an SMTP session, from
+ * PostgreSQL through an in-memory cache, and the batched session and message logs.
  *
- * This first version only runs the service frame (settings, /healthz, /metrics, clean
- * SIGTERM); the statistics and the mesh are issue #7. */
+ * Start-up order: settings, logging, signals, metrics, log writer, cache watcher, health
+ * endpoint (not ready until the first cache load), RPC server. Shutdown is the reverse, so
+ * every decision in flight finishes before what it uses goes away, and queued logs are
+ * flushed last. */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "handler.h"
+#include "policy.h"
+#include "rpc/rpc.h"
+#include "util/buf.h"
 #include "util/config.h"
 #include "util/daemon.h"
 #include "util/health.h"
 #include "util/log.h"
-#include "util/metrics.h"
 
-struct svc_config {
-	char *health_listen;
-	char *db_url;
-	char *log_level;
-	long long interval_s;
-};
+/* ready - /healthz: ready once the cache has been loaded at least once. */
+static int ready(void *ctx, char *why, size_t whylen)
+{
+	struct policy *p = ctx;
+	struct pc_snap *s = pc_cache_acquire(&p->cache);
+	int ok = pol_cache_usable(p, s);
+	pc_snap_release(s);
+	if (!ok)
+		cl_snprintf(why, whylen, s ? "cache stale: database unreachable" : "cache not loaded yet");
+	return ok;
+}
+
+/* metrics_hook - values computed at scrape time. */
+static void metrics_hook(void *ctx, struct cl_buf *out)
+{
+	struct policy *p = ctx;
+	struct pc_snap *s = pc_cache_acquire(&p->cache);
+	double age = s ? cl_now_seconds() - s->loaded_at : -1;
+	pc_snap_release(s);
+	cl_buf_printf(out,
+		      "# HELP clement_policy_cache_age_seconds seconds since the cache was last loaded (-1: never)\n"
+		      "# TYPE clement_policy_cache_age_seconds gauge\nclement_policy_cache_age_seconds %.3f\n"
+		      "# HELP clement_policy_cache_db_connected 1 while the cache's LISTEN connection is up\n"
+		      "# TYPE clement_policy_cache_db_connected gauge\nclement_policy_cache_db_connected %d\n"
+		      "# HELP clement_policy_log_queue_length log rows waiting for the batch writer\n"
+		      "# TYPE clement_policy_log_queue_length gauge\nclement_policy_log_queue_length %zu\n",
+		      age, atomic_load(&p->cache.connected), atomic_load(&p->logq.len));
+}
+
+/* metrics_register - every series, before any thread runs. */
+static void metrics_register(struct cl_metrics *reg, struct policy_metrics *m)
+{
+	static const char *ops[OP_NDECIDE] = {"connect", "helo", "mail", "rcpt", "auth"};
+	static const char *acts[3] = {"accept", "reject", "defer"};
+	static const char *probe_res[3] = {"exists", "no_such_user", "tempfail"};
+	static const char *login_res[3] = {"ok", "denied", "unavailable"};
+	char l[128];
+	for (int o = 0; o < OP_NDECIDE; o++)
+		for (int a = 0; a < 3; a++) {
+			snprintf(l, sizeof l, "op=\"%s\",verdict=\"%s\"", ops[o], acts[a]);
+			m->decisions[o][a] = cl_metrics_counter(reg, "clement_policy_decisions_total", "decisions by op and verdict", l);
+		}
+	m->latency = cl_metrics_histogram(reg, "clement_policy_decision_seconds", "time to decide one request", "");
+	m->reloads = cl_metrics_counter(reg, "clement_policy_cache_reloads_total", "cache snapshots loaded", "");
+	m->reload_errors = cl_metrics_counter(reg, "clement_policy_cache_errors_total",
+					      "failed cache loads and LISTEN connection attempts", "");
+	m->log_written = cl_metrics_counter(reg, "clement_policy_log_rows_written_total", "log rows written", "");
+	m->log_dropped = cl_metrics_counter(reg, "clement_policy_log_dropped_total",
+					    "log rows dropped (queue full: oldest first; or refused by the database)", "");
+	m->db_errors = cl_metrics_counter(reg, "clement_policy_db_errors_total", "failed log batch writes", "");
+	for (int i = 0; i < 3; i++) {
+		snprintf(l, sizeof l, "result=\"%s\"", probe_res[i]);
+		m->probes[i] = cl_metrics_counter(reg, "clement_policy_probes_total", "RCPT probes to downstream MTAs", l);
+		snprintf(l, sizeof l, "result=\"%s\"", login_res[i]);
+		m->imap_logins[i] = cl_metrics_counter(reg, "clement_policy_imap_logins_total", "IMAP logins", l);
+	}
+	m->probe_hits = cl_metrics_counter(reg, "clement_policy_probe_cache_hits_total", "probe answers from cache", "");
+	m->bad_requests = cl_metrics_counter(reg, "clement_policy_bad_requests_total", "requests refused as malformed", "");
+}
+
+/* never_ban_parse - CLEMENT_NEVER_BAN: comma or space separated CIDRs; 0 or -1. */
+static int never_ban_parse(const char *s, struct pn_set *set, char *err, size_t errlen)
+{
+	char tmp[4096];
+	if (cl_strlcpy(tmp, s, sizeof tmp) < 0) {
+		cl_snprintf(err, errlen, "CLEMENT_NEVER_BAN: too long");
+		return -1;
+	}
+	char *save = NULL;
+	for (char *t = strtok_r(tmp, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+		struct pn_addr a;
+		int plen;
+		if (pn_cidr_parse(t, &a, &plen) < 0 || pn_set_add(set, &a, plen, 0) < 0) {
+			cl_snprintf(err, errlen, "CLEMENT_NEVER_BAN: not a network: %s", t);
+			return -1;
+		}
+	}
+	pn_set_finish(set);
+	return 0;
+}
+
+/* policy_setup - everything but the RPC server; 0 or -1 with err. */
+static int policy_setup(struct policy *p, struct cl_metrics *reg, char *err, size_t errlen)
+{
+	const struct policy_config *c = p->cfg;
+	metrics_register(reg, &p->m);
+	if (never_ban_parse(c->never_ban, &p->never_ban_cfg, err, errlen) < 0)
+		return -1;
+	pc_cache_init(&p->cache);
+	p->probe = (struct pp_probe){.timeout_ms = (int)c->probe_timeout_ms, .helo_name = c->helo_name,
+				     .max_entries = 100000, .m_hits = p->m.probe_hits};
+	memcpy(p->probe.m_probes, p->m.probes, sizeof p->m.probes);
+	p->imap = (struct pauth_imap_conf){(int)c->imap_timeout_ms, c->imap_ca_file};
+	p->logq = (struct pl_queue){.db_url = c->db_url, .queue_max = (size_t)c->log_queue_max,
+				    .batch_max = (size_t)c->log_batch_max, .flush_ms = (int)c->log_flush_ms,
+				    .stop_wait_ms = 5000, .m_dropped = p->m.log_dropped,
+				    .m_written = p->m.log_written, .m_db_errors = p->m.db_errors};
+	p->watch = (struct pc_watch){.cache = &p->cache, .db_url = c->db_url, .debounce_ms = (int)c->debounce_ms,
+				     .m_reloads = p->m.reloads, .m_errors = p->m.reload_errors};
+	if (pp_init(&p->probe) < 0 || pl_queue_start(&p->logq) < 0 || pc_watch_start(&p->watch) < 0) {
+		cl_snprintf(err, errlen, "cannot start threads");
+		return -1;
+	}
+	return 0;
+}
+
+static void policy_teardown(struct policy *p)
+{
+	pc_watch_stop(&p->watch);
+	pl_queue_stop(&p->logq);
+	pp_fini(&p->probe);
+	pc_cache_fini(&p->cache);
+	pn_set_free(&p->never_ban_cfg);
+}
 
 int main(int argc, char **argv)
 {
-	struct svc_config cfg = {0};
+	struct policy_config cfg = {0};
 	const struct cl_setting settings[] = {
+		{"CLEMENT_POLICY_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7001", 0, 0, "nng URL the RPC server listens on",
+		 &cfg.listen},
 		{"CLEMENT_POLICY_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9102", 0, 0,
 		 "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
 		{"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
 		 "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
-		{"CLEMENT_BANSTATS_INTERVAL_S", CL_SET_INT, "300", 10, 86400,
-		 "seconds between two statistics runs", &cfg.interval_s},
+		{"CLEMENT_POLICY_WORKERS", CL_SET_INT, "8", 1, 64,
+		 "RPC worker threads (each blocks during an RCPT probe or IMAP login)", &cfg.workers},
+		{"CLEMENT_NEVER_BAN", CL_SET_STR, "", 0, 0,
+		 "extra never-ban networks (CIDRs, comma separated) besides the never_ban_networks table; "
+		 "they always pass connect, loopback included",
+		 &cfg.never_ban},
+		{"CLEMENT_POLICY_ALLOW_LOOPBACK", CL_SET_BOOL, "0", 0, 1,
+		 "accept SMTP clients on 127.0.0.0/8 and ::1 (tests, local tools); refused otherwise", &cfg.allow_loopback},
+		{"CLEMENT_POLICY_CACHE_MAX_STALE_S", CL_SET_INT, "300", 0, 86400,
+		 "seconds decisions keep trusting the cache while PostgreSQL is unreachable; then they defer (4xx)",
+		 &cfg.max_stale_s},
+		{"CLEMENT_POLICY_CACHE_DEBOUNCE_MS", CL_SET_INT, "50", 0, 900,
+		 "wait after a change notification so that one reload covers a burst", &cfg.debounce_ms},
+		{"CLEMENT_POLICY_PROBE_TIMEOUT_MS", CL_SET_INT, "3000", 100, 60000,
+		 "deadline of a whole recipient-verification probe to a downstream MTA", &cfg.probe_timeout_ms},
+		{"CLEMENT_POLICY_HELO_NAME", CL_SET_STR, "localhost", 0, 0, "name policy gives in EHLO when probing",
+		 &cfg.helo_name},
+		{"CLEMENT_POLICY_IMAP_TIMEOUT_MS", CL_SET_INT, "5000", 100, 60000, "deadline of an IMAP login",
+		 &cfg.imap_timeout_ms},
+		{"CLEMENT_POLICY_IMAP_CA_FILE", CL_SET_STR, "", 0, 0,
+		 "CA bundle for IMAP servers' certificates (empty: the system store)", &cfg.imap_ca_file},
+		{"CLEMENT_POLICY_LOG_FLUSH_MS", CL_SET_INT, "500", 10, 1000, "longest time a log row waits before its batch is written",
+		 &cfg.log_flush_ms},
+		{"CLEMENT_POLICY_LOG_QUEUE_MAX", CL_SET_INT, "100000", 100, 10000000,
+		 "log rows kept while PostgreSQL is away; beyond it the oldest are dropped (counted)", &cfg.log_queue_max},
+		{"CLEMENT_POLICY_LOG_BATCH_MAX", CL_SET_INT, "500", 1, 3000, "log rows per INSERT batch", &cfg.log_batch_max},
 		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
 		 &cfg.log_level},
 	};
 	cl_config_main(argc, argv, "clement-policy",
-		       "Computes per-client statistics from Clement's logs, bans abusive servers and "
-		       "shares bans with trusted mesh peers.",
+		       "Decides every SMTP step (connect, HELO, MAIL, RCPT, AUTH) from PostgreSQL through an "
+		       "in-memory cache kept fresh by LISTEN/NOTIFY, and writes the session and message logs in batches.",
 		       settings, CL_SETTINGS_COUNT(settings));
 	int lvl = cl_log_level_parse(cfg.log_level);
 	if (lvl < 0) {
@@ -45,19 +188,36 @@ int main(int argc, char **argv)
 		fprintf(stderr, "clement-policy: cannot set up signal handling\n");
 		return 1;
 	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	struct cl_metrics *reg = cl_metrics_new();
-	cl_metrics_counter(reg, "clement_policy_placeholder_total", "statistics runs completed", "");
+	struct policy p;
+	memset(&p, 0, sizeof p);
+	p.cfg = &cfg;
 	char err[256];
-	struct cl_health *h = cl_health_start(cfg.health_listen, reg, NULL, NULL, NULL, err, sizeof err);
-	if (!h) {
-		fprintf(stderr, "clement-policy: %s\n", err);
-		return 1;
-	}
-	cl_log(CL_LOG_INFO, NULL, "start", "health=%s", cfg.health_listen);
+	int rc = 1;
+	struct cl_health *h = NULL;
+	struct cl_rpc_server *srv = NULL;
+	if (policy_setup(&p, reg, err, sizeof err) < 0)
+		goto out;
+	h = cl_health_start(cfg.health_listen, reg, ready, metrics_hook, &p, err, sizeof err);
+	if (!h)
+		goto out;
+	srv = cl_rpc_server_start(cfg.listen, (int)cfg.workers, pol_handle, &p, err, sizeof err);
+	if (!srv)
+		goto out;
+	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s workers=%lld", cfg.listen, cfg.health_listen,
+	       cfg.workers);
 	cl_daemon_wait();
 	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
+	rc = 0;
+out:
+	if (rc)
+		fprintf(stderr, "clement-policy: %s\n", err);
+	cl_rpc_server_stop(srv);
 	cl_health_stop(h);
+	policy_teardown(&p);
 	cl_metrics_free(reg);
+	curl_global_cleanup();
 	cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-	return 0;
+	return rc;
 }

@@ -1,0 +1,302 @@
+/* decide.c - connect, HELO, MAIL, RCPT and AUTH decisions from a cache snapshot.
+ *
+ * Every verdict carries the exact reply smtp-edge sends. A decision that needs the cache
+ * while it cannot be trusted defers (4xx): never a guess, never an acceptance. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "addr.h"
+#include "policy.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/password.h"
+
+int pol_cache_usable(struct policy *p, const struct pc_snap *snap)
+{
+	if (!snap)
+		return 0;
+	if (atomic_load(&p->cache.connected))
+		return 1;
+	/* While we cannot LISTEN, nobody may have changed anything, or an admin may have: after
+	 * max_stale_s we stop trusting an image we cannot refresh. */
+	double down = atomic_load(&p->cache.disconnected_at);
+	return down == 0.0 || cl_now_seconds() - down <= (double)p->cfg->max_stale_s;
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* printable - copy admin or peer text into a reply: ASCII printable only. */
+static void printable(char *dst, size_t n, const char *src)
+{
+	size_t i = 0;
+	for (; src && *src && i + 1 < n; src++)
+		dst[i++] = (*src >= 0x20 && *src < 0x7f) ? *src : '?';
+	dst[i] = '\0';
+}
+
+void pol_connect(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v)
+{
+	struct pn_addr a;
+	if (pn_addr_parse(r->ip, &a) < 0) {
+		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", "Client address not understood");
+		return;
+	}
+	/* Never-ban networks pass before anything else: an admin's own networks must never
+	 * be locked out by an automatic ban. */
+	if (pn_set_find(&p->never_ban_cfg, &a, NULL, NULL) >= 0 ||
+	    (snap && pn_set_find(&snap->never_ban, &a, NULL, NULL) >= 0)) {
+		cl_verdict_set(v, CL_ACCEPT, 220, "", "Ok");
+		return;
+	}
+	/* Behind a proxy or a misconfigured port mapping every client looks local; refusing
+	 * loopback unless configured makes that mistake loud instead of silent. */
+	if (pn_is_loopback(&a) && !p->cfg->allow_loopback) {
+		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", "Connections from loopback are not accepted");
+		return;
+	}
+	if (!pol_cache_usable(p, snap)) {
+		cl_verdict_set(v, CL_DEFER, 421, "4.3.0", "Temporary failure, try again later");
+		return;
+	}
+	const struct pc_ban *b = pc_ban_find(snap, &a, wall_now());
+	if (b) {
+		char reason[220], text[300];
+		printable(reason, sizeof reason, b->reason);
+		cl_snprintf(text, sizeof text, "Client address banned: %s", reason);
+		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", text);
+		return;
+	}
+	cl_verdict_set(v, CL_ACCEPT, 220, "", "Ok");
+}
+
+void pol_helo(const struct pol_req *r, struct cl_verdict *v)
+{
+	if (!r->helo[0])
+		cl_verdict_set(v, CL_REJECT, 501, "5.5.4", "HELO/EHLO requires a domain name or address literal");
+	else if (!pa_helo_ok(r->helo))
+		cl_verdict_set(v, CL_REJECT, 501, "5.5.2", "Invalid HELO/EHLO argument: not a domain name or address literal");
+	else
+		cl_verdict_set(v, CL_ACCEPT, 250, "2.0.0", "Ok");
+}
+
+void pol_mail(const struct pol_req *r, struct cl_verdict *v)
+{
+	char local[PA_LOCAL_MAX + 1], domain[PA_DOMAIN_MAX + 1];
+	/* RFC 5321 section 4.5.5: the null reverse-path is how bounces arrive; it must pass. */
+	if (!r->sender[0])
+		cl_verdict_set(v, CL_ACCEPT, 250, "2.1.0", "Ok");
+	else if (pa_split(r->sender, r->smtputf8, local, sizeof local, domain, sizeof domain) < 0)
+		cl_verdict_set(v, CL_REJECT, 553, "5.1.7", "Bad sender address syntax");
+	else
+		cl_verdict_set(v, CL_ACCEPT, 250, "2.1.0", "Ok");
+}
+
+/* log_refusal - a refused recipient goes to message_log (docs/RPC.md: policy logs its own
+ * rcpt refusals). */
+static void log_refusal(struct policy *p, const struct pol_req *r, const struct cl_verdict *v, const char *klass,
+			long long uid, long long did, long long gid)
+{
+	struct pl_row *row = pl_row_new(PL_MESSAGE);
+	if (!row)
+		return;
+	char ts[48], u[24], d[24], g[24], code[8];
+	pl_ts_text(wall_now(), ts, sizeof ts);
+	snprintf(u, sizeof u, "%lld", uid);
+	snprintf(d, sizeof d, "%lld", did);
+	snprintf(g, sizeof g, "%lld", gid);
+	snprintf(code, sizeof code, "%d", v->code);
+	struct pn_addr a;
+	const char *vals[PL_MAX_COLS] = {ts, r->sid[0] ? r->sid : NULL, NULL, "in",
+					 pn_addr_parse(r->ip, &a) == 0 ? r->ip : NULL, r->sender, r->rcpt,
+					 uid ? u : NULL, did ? d : NULL, gid ? g : NULL, "rejected", klass, code, v->enh,
+					 v->text, NULL, NULL, NULL};
+	int bad = 0;
+	for (int i = 0; i < PL_MAX_COLS; i++)
+		bad |= pl_row_set(row, i, vals[i]);
+	if (bad) {
+		pl_row_free(row);
+		return;
+	}
+	pl_queue_push(&p->logq, row);
+}
+
+/* directive_action - user over domain over group; within one owner exact over @domain over
+ * *.suffix (pc_directive_match); the domain's default for senders no rule names. */
+static int directive_action(const struct pc_snap *s, const struct pc_domain *d, const struct pc_user *u,
+			    const char *sender)
+{
+	int a = -1;
+	if (u)
+		a = pc_directive_match(s, PC_LEVEL_USER, u->id, sender);
+	if (a < 0)
+		a = pc_directive_match(s, PC_LEVEL_DOMAIN, d->id, sender);
+	if (a < 0)
+		a = pc_directive_match(s, PC_LEVEL_GROUP, d->group->id, sender);
+	if (a < 0)
+		a = d->default_quarantine ? PC_QUARANTINE : PC_ACCEPT;
+	return a;
+}
+
+/* rcpt_outbound - an authenticated submission to a domain we do not serve. */
+static void rcpt_outbound(struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v, struct cl_route *rt)
+{
+	char local[PA_LOCAL_MAX + 1], domain[PA_DOMAIN_MAX + 1];
+	const struct pc_domain *d = NULL;
+	if (pa_split(r->auth_user, 1, local, sizeof local, domain, sizeof domain) == 0)
+		d = pc_domain_find(snap, domain);
+	if (!d) {
+		/* The login was ours, so its domain should be too; it was removed since. */
+		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", "relay access denied");
+		return;
+	}
+	const struct pc_user *u = pc_user_find(snap, d->id, local);
+	*rt = (struct cl_route){CL_ROUTE_OUTBOUND, d->group->id, d->id, u ? u->id : 0, 0};
+	cl_verdict_set(v, CL_ACCEPT, 250, "2.1.5", "Ok");
+}
+
+/* rcpt_exists - is the recipient real? 0 yes (*u set when a users row names it), or a
+ * refusal / deferral verdict filled in and -1. */
+static int rcpt_exists(struct policy *p, const struct pc_snap *snap, const struct pc_domain *d, const char *local,
+		       const struct pol_req *r, const struct pc_user **u, struct cl_verdict *v)
+{
+	char text[400];
+	*u = pc_user_find(snap, d->id, local);
+	if (*u && !(*u)->enabled) {
+		cl_snprintf(text, sizeof text, "<%s>: mailbox disabled", r->rcpt);
+		cl_verdict_set(v, CL_REJECT, 550, "5.2.1", text);
+		return -1;
+	}
+	const struct pc_group *g = d->group;
+	if (*u || !(g->relay && g->verify_probe)) {
+		if (*u)
+			return 0;
+		char t[210];
+		printable(t, sizeof t, d->unknown_user_text ? d->unknown_user_text : "no such user");
+		cl_snprintf(text, sizeof text, "<%s>: %s", r->rcpt, t);
+		cl_verdict_set(v, CL_REJECT, 550, "5.1.1", text);
+		return -1;
+	}
+	char reply[256] = "";
+	enum pp_result pr = pp_verify(&p->probe, g->relay_host, g->relay_port, r->rcpt, g->verify_ttl_s, reply,
+				      sizeof reply);
+	if (pr == PP_EXISTS)
+		return 0;
+	if (pr == PP_NO_SUCH_USER) {
+		char t[210];
+		printable(t, sizeof t, d->unknown_user_text ? d->unknown_user_text : "no such user");
+		cl_snprintf(text, sizeof text, "<%s>: %s", r->rcpt, t);
+		cl_verdict_set(v, CL_REJECT, 550, "5.1.1", text);
+		return -1;
+	}
+	char q[300];
+	cl_log(CL_LOG_WARN, r->sid, "probe_failed", "host=%s port=%d reply=%s", g->relay_host, g->relay_port,
+	       cl_log_escape(q, sizeof q, reply, strlen(reply)));
+	cl_verdict_set(v, CL_DEFER, 451, "4.4.3", "Recipient verification unavailable, try again later");
+	return -1;
+}
+
+void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v,
+	      struct cl_route *rt)
+{
+	memset(rt, 0, sizeof *rt);
+	char local[PA_LOCAL_MAX + 1], domain[PA_DOMAIN_MAX + 1];
+	if (!pol_cache_usable(p, snap)) {
+		cl_verdict_tempfail(v, NULL);
+		return;
+	}
+	if (pa_split(r->rcpt, r->smtputf8, local, sizeof local, domain, sizeof domain) < 0) {
+		cl_verdict_set(v, CL_REJECT, 501, "5.1.3", "Bad recipient address syntax");
+		return;
+	}
+	const struct pc_domain *d = pc_domain_find(snap, domain);
+	int authed = r->auth_user[0] &&
+		     (strcmp(r->listener, "submission") == 0 || strcmp(r->listener, "smtps") == 0);
+	if (!d) {
+		if (authed) {
+			rcpt_outbound(snap, r, v, rt);
+			return;
+		}
+		/* No open relay: whoever the sender claims to be, a domain we do not serve is
+		 * refused unless the client authenticated on submission. */
+		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", "relay access denied");
+		log_refusal(p, r, v, "relay_denied", 0, 0, 0);
+		return;
+	}
+	const struct pc_user *u = NULL;
+	if (rcpt_exists(p, snap, d, local, r, &u, v) < 0) {
+		if (v->action == CL_REJECT)
+			log_refusal(p, r, v, "unknown_rcpt", 0, d->id, d->group->id);
+		return;
+	}
+	/* An authenticated local user writing to a colleague is not a stranger: no directive. */
+	int act = authed ? PC_ACCEPT : directive_action(snap, d, u, r->sender);
+	if (act == PC_REJECT) {
+		char t[210], text[400];
+		printable(t, sizeof t, d->reject_text ? d->reject_text : "does not accept mail from");
+		cl_snprintf(text, sizeof text, "<%s> %s <%s>", r->rcpt, t, r->sender);
+		cl_verdict_set(v, CL_REJECT, 550, "5.7.1", text);
+		log_refusal(p, r, v, "directive", u ? u->id : 0, d->id, d->group->id);
+		return;
+	}
+	*rt = (struct cl_route){d->group->relay ? CL_ROUTE_RELAY : CL_ROUTE_LOCAL, d->group->id, d->id, u ? u->id : 0,
+				act == PC_QUARANTINE};
+	cl_verdict_set(v, CL_ACCEPT, 250, "2.1.5", "Ok");
+}
+
+/* auth_local - argon2id check against the cached hash. */
+static void auth_local(const struct pc_user *u, const char *password, struct cl_verdict *v)
+{
+	int ok = 0;
+	if (u && u->enabled && u->password_hash)
+		ok = cl_password_verify(password, u->password_hash) == 1;
+	else
+		cl_password_dummy_verify(password); /* same time for "no such user" */
+	if (ok)
+		cl_verdict_set(v, CL_ACCEPT, 235, "2.7.0", "Authentication successful");
+	else
+		cl_verdict_set(v, CL_REJECT, 535, "5.7.8", "Authentication credentials invalid");
+}
+
+void pol_auth(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v, char *canon,
+	      size_t canonlen)
+{
+	char local[PA_LOCAL_MAX + 1], domain[PA_DOMAIN_MAX + 1];
+	canon[0] = '\0';
+	if (!pol_cache_usable(p, snap)) {
+		cl_verdict_set(v, CL_DEFER, 454, "4.7.0", "Temporary authentication failure");
+		return;
+	}
+	const struct pc_domain *d = NULL;
+	if (strlen(r->password) <= CL_PASSWORD_MAX &&
+	    pa_split(r->user, 1, local, sizeof local, domain, sizeof domain) == 0)
+		d = pc_domain_find(snap, domain);
+	const struct pc_user *u = d ? pc_user_find(snap, d->id, local) : NULL;
+	if (d && d->group->relay && d->group->imap_host && (!u || u->enabled)) {
+		char why[256] = "";
+		enum pauth_result a = pauth_imap_login(&p->imap, d->group->imap_host, d->group->imap_port,
+						       d->group->imap_plain, r->user, r->password, why, sizeof why);
+		if (p->m.imap_logins[a])
+			cl_metric_inc(p->m.imap_logins[a]);
+		if (a == PAUTH_OK)
+			cl_verdict_set(v, CL_ACCEPT, 235, "2.7.0", "Authentication successful");
+		else if (a == PAUTH_DENIED)
+			cl_verdict_set(v, CL_REJECT, 535, "5.7.8", "Authentication credentials invalid");
+		else
+			cl_verdict_set(v, CL_DEFER, 454, "4.7.0", "Temporary authentication failure");
+		if (a != PAUTH_OK) {
+			char q[300];
+			cl_log(CL_LOG_INFO, r->sid, "imap_login_failed", "host=%s why=%s", d->group->imap_host,
+			       cl_log_escape(q, sizeof q, why, strlen(why)));
+		}
+	} else {
+		auth_local(u, r->password, v);
+	}
+	if (v->action == CL_ACCEPT)
+		cl_snprintf(canon, canonlen, "%s@%s", local, domain);
+}

@@ -1,0 +1,82 @@
+/* policy.h - clement-policy's service context: settings, the cache, the log queue, the
+ * probe cache and the metrics, shared by the request workers (handler.c) and main.c.
+ *
+ * One struct policy lives in main() for the whole run; everything in it is set up before
+ * the RPC server starts and torn down after it stops. */
+#ifndef CLEMENT_POLICY_POLICY_H
+#define CLEMENT_POLICY_POLICY_H
+
+#include "auth.h"
+#include "cache.h"
+#include "cache_watch.h"
+#include "logq.h"
+#include "mail/verdict.h"
+#include "net.h"
+#include "probe.h"
+#include "util/metrics.h"
+
+struct policy_config {
+	char *listen;
+	char *health_listen;
+	char *db_url;
+	char *log_level;
+	long long workers;
+	char *never_ban;          /* extra CIDRs, comma separated */
+	int allow_loopback;
+	long long max_stale_s;
+	long long debounce_ms;
+	long long probe_timeout_ms;
+	char *helo_name;
+	long long imap_timeout_ms;
+	char *imap_ca_file;
+	long long log_flush_ms;
+	long long log_queue_max;
+	long long log_batch_max;
+};
+
+enum pol_op { OP_CONNECT = 0, OP_HELO, OP_MAIL, OP_RCPT, OP_AUTH, OP_NDECIDE };
+
+struct policy_metrics {
+	struct cl_metric *decisions[OP_NDECIDE][3]; /* by op and cl_action */
+	struct cl_metric *latency;
+	struct cl_metric *reloads, *reload_errors;
+	struct cl_metric *log_dropped, *log_written, *db_errors;
+	struct cl_metric *probes[3], *probe_hits;
+	struct cl_metric *imap_logins[3];
+	struct cl_metric *bad_requests;
+};
+
+struct policy {
+	const struct policy_config *cfg;
+	struct pc_cache cache;
+	struct pc_watch watch;
+	struct pn_set never_ban_cfg; /* CLEMENT_NEVER_BAN */
+	struct pl_queue logq;
+	struct pp_probe probe;
+	struct pauth_imap_conf imap;
+	struct policy_metrics m;
+};
+
+/* The request every decision reads; strings point into the request JSON (never NULL:
+ * missing fields are ""). */
+struct pol_req {
+	const char *sid, *ip, *listener, *helo, *auth_user, *sender, *rcpt, *user, *password;
+	long long size;
+	int smtputf8;
+};
+
+/* Decisions (decide.c). snap may be NULL (cache never loaded): the decision defers. */
+void pol_connect(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v);
+void pol_helo(const struct pol_req *r, struct cl_verdict *v);
+void pol_mail(const struct pol_req *r, struct cl_verdict *v);
+/* pol_rcpt - verdict and, on accept, the route. Refusals are logged to message_log. */
+void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v,
+	      struct cl_route *rt);
+/* pol_auth - verdict; on success canon gets the canonical address. */
+void pol_auth(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v, char *canon,
+	      size_t canonlen);
+/* pol_cache_usable - 1 when decisions may trust the cache (loaded, and the database not
+ * unreachable for longer than max_stale_s). */
+int pol_cache_usable(struct policy *p, const struct pc_snap *snap);
+
+#endif
