@@ -1,41 +1,238 @@
-/* main.c - clement-smtp-edge: per-client statistics from the logs, bans, and the trusted mesh.
+/* main.c - clement-smtp-edge: the ESMTP server facing the Internet. It decides during the
+ * session (policy at each step, scanner and delivery before the reply to DATA) so that
+ * every refusal reaches the real sender as an SMTP reply.
  *
- * This first version only runs the service frame (settings, /healthz, /metrics, clean
- * SIGTERM); the statistics and the mesh are issue #7. */
+ * This file: the settings table, start-up (TLS context, listeners, RPC clients,
+ * /healthz and /metrics), the event loop (loop.c) and an orderly exit. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "edge.h"
 #include "util/config.h"
 #include "util/daemon.h"
 #include "util/health.h"
 #include "util/log.h"
-#include "util/metrics.h"
 
-struct svc_config {
-	char *health_listen;
-	char *db_url;
-	char *log_level;
-	long long interval_s;
-};
+void loop_fini(struct edge *e);
+
+/* listen_on - a non-blocking listening socket on "host:port"; -1 with err. */
+static int listen_on(const char *addr, char *err, size_t errlen)
+{
+	char host[256];
+	int port;
+	if (cl_parse_hostport(addr, host, sizeof host, &port) < 0) {
+		snprintf(err, errlen, "bad address %s", addr);
+		return -1;
+	}
+	struct sockaddr_storage ss = {0};
+	socklen_t slen;
+	int fam;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		fam = a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		slen = sizeof *a4;
+	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		fam = a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		slen = sizeof *a6;
+	} else {
+		snprintf(err, errlen, "bad address %s (numeric address expected)", addr);
+		return -1;
+	}
+	int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, slen) < 0 || listen(fd, 1024) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %m", addr);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* tls_ctx - the server context from CLEMENT_TLS_CERT/KEY; NULL with err. */
+static SSL_CTX *tls_ctx(const struct edge_config *c, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+		char e[200];
+		ERR_error_string_n(ERR_get_error(), e, sizeof e);
+		snprintf(err, errlen, "cannot load TLS certificate %s / key %s: %s", c->tls_cert, c->tls_key, e);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+static void register_metrics(struct edge *e)
+{
+	struct cl_metrics *r = e->reg;
+	struct metrics_set *m = &e->m;
+	m->open = cl_metrics_gauge(r, "clement_edge_sessions_open", "SMTP sessions open now", "");
+	m->total = cl_metrics_counter(r, "clement_edge_sessions_total", "SMTP sessions accepted", "");
+	m->messages = cl_metrics_counter(r, "clement_edge_messages_accepted_total", "messages accepted (250 to DATA)", "");
+	m->rpc_fail = cl_metrics_counter(r, "clement_edge_rpc_failures_total", "RPC calls that failed (4xx given)", "");
+	const char *rn = "clement_edge_refused_total", *rh = "sessions or messages refused, by reason";
+	m->refused_pregreet = cl_metrics_counter(r, rn, rh, "reason=\"pregreet\"");
+	m->refused_sync = cl_metrics_counter(r, rn, rh, "reason=\"sync\"");
+	m->refused_http = cl_metrics_counter(r, rn, rh, "reason=\"http\"");
+	m->refused_limit = cl_metrics_counter(r, rn, rh, "reason=\"limit\"");
+	m->refused_errors = cl_metrics_counter(r, rn, rh, "reason=\"errors\"");
+	m->refused_timeout = cl_metrics_counter(r, rn, rh, "reason=\"timeout\"");
+	m->refused_virus = cl_metrics_counter(r, rn, rh, "reason=\"virus\"");
+	m->refused_body = cl_metrics_counter(r, rn, rh, "reason=\"body\"");
+	m->refused_policy = cl_metrics_counter(r, rn, rh, "reason=\"policy\"");
+	const char *ln = "clement_edge_rpc_seconds", *lh = "RPC latency by service";
+	m->lat_policy = cl_metrics_histogram(r, ln, lh, "service=\"policy\"");
+	m->lat_scanner = cl_metrics_histogram(r, ln, lh, "service=\"scanner\"");
+	m->lat_delivery = cl_metrics_histogram(r, ln, lh, "service=\"delivery\"");
+}
+
+/* ready - healthy while the loop runs and policy is reachable. */
+static int ready(void *ctx, char *why, size_t whylen)
+{
+	struct edge *e = ctx;
+	if (e->draining) {
+		snprintf(why, whylen, "shutting down");
+		return 0;
+	}
+	return 1;
+}
+
+/* setup - listeners, TLS and RPC clients; -1 with err. */
+static int setup(struct edge *e, char *err, size_t errlen)
+{
+	struct edge_config *c = &e->cfg;
+	const char *addrs[LST_COUNT] = {c->smtp_listen, c->smtps_listen, c->submission_listen};
+	if (c->tls_cert[0] || c->tls_key[0]) {
+		if (!(e->tls = tls_ctx(c, err, errlen)))
+			return -1;
+	} else if (c->smtps_listen[0] || c->submission_listen[0]) {
+		snprintf(err, errlen, "CLEMENT_TLS_CERT and CLEMENT_TLS_KEY are required for the smtps and submission "
+				      "listeners (scripts/make-cert makes a self-signed pair)");
+		return -1;
+	}
+	for (int i = 0; i < LST_COUNT; i++) {
+		e->lst[i].fd = -1;
+		e->lst[i].kind = (enum listener_kind)i;
+	}
+	for (int i = 0; i < LST_COUNT; i++)
+		if (addrs[i][0] && (e->lst[i].fd = listen_on(addrs[i], err, errlen)) < 0)
+			return -1;
+	if (!(e->policy = cl_rpc_client_new(c->policy_url, err, errlen)) ||
+	    !(e->scanner = cl_rpc_client_new(c->scanner_url, err, errlen)) ||
+	    !(e->delivery = cl_rpc_client_new(c->delivery_url, err, errlen)))
+		return -1;
+	if ((e->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "epoll: %m");
+		return -1;
+	}
+	return 0;
+}
+
+static void teardown(struct edge *e)
+{
+	for (int i = 0; i < LST_COUNT; i++)
+		if (e->lst[i].fd >= 0)
+			close(e->lst[i].fd);
+	/* Closing the clients completes every call in flight (with an error); their
+	 * completions are then drained and the sessions freed. */
+	cl_rpc_client_free(e->policy);
+	cl_rpc_client_free(e->scanner);
+	cl_rpc_client_free(e->delivery);
+	loop_fini(e);
+	while (e->sessions) {
+		e->sessions->inflight = 0;
+		session_close(e->sessions, "shutdown");
+		if (e->sessions && e->sessions->dead)
+			session_free(e->sessions);
+	}
+	if (e->epfd >= 0)
+		close(e->epfd);
+	if (e->sigfd >= 0)
+		close(e->sigfd);
+	SSL_CTX_free(e->tls);
+	pthread_mutex_destroy(&e->qlock);
+}
 
 int main(int argc, char **argv)
 {
-	struct svc_config cfg = {0};
+	static struct edge e;
+	struct edge_config *c = &e.cfg;
 	const struct cl_setting settings[] = {
+		{"CLEMENT_SMTP_LISTEN", CL_SET_STR, "0.0.0.0:25", 0, 0, "SMTP listener with STARTTLS (empty: off)",
+		 &c->smtp_listen},
+		{"CLEMENT_SMTPS_LISTEN", CL_SET_STR, "0.0.0.0:465", 0, 0, "implicit-TLS listener, RFC 8314 (empty: off)",
+		 &c->smtps_listen},
+		{"CLEMENT_SUBMISSION_LISTEN", CL_SET_STR, "0.0.0.0:587", 0, 0,
+		 "submission listener: AUTH required, offered only under TLS (empty: off)", &c->submission_listen},
 		{"CLEMENT_EDGE_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9101", 0, 0,
-		 "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
-		{"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
-		 "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
-		{"CLEMENT_BANSTATS_INTERVAL_S", CL_SET_INT, "300", 10, 86400,
-		 "seconds between two statistics runs", &cfg.interval_s},
+		 "address of the /healthz and /metrics HTTP endpoint", &c->health_listen},
+		{"CLEMENT_TLS_CERT", CL_SET_STR, "", 0, 0, "PEM certificate chain for STARTTLS and 465/587",
+		 &c->tls_cert},
+		{"CLEMENT_TLS_KEY", CL_SET_STR, "", 0, 0, "PEM private key of CLEMENT_TLS_CERT", &c->tls_key},
+		{"CLEMENT_HOSTNAME", CL_SET_STR, "localhost", 0, 0, "our name in the greeting and Received: headers",
+		 &c->hostname},
+		{"CLEMENT_MAX_RCPT", CL_SET_INT, "100", 1, 100000, "recipients per transaction (452 4.5.3 beyond)",
+		 &c->max_rcpt},
+		{"CLEMENT_MAX_MESSAGE_SIZE", CL_SET_INT, "26214400", 1024, 78643200,
+		 "largest message in octets (SIZE, 552 5.3.4 beyond)", &c->max_message_size},
+		{"CLEMENT_PREGREET_WAIT", CL_SET_INT, "1000", 0, 30000,
+		 "ms between the 220- and 220 greeting lines on port 25; a client talking in between is refused (0: off)",
+		 &c->pregreet_wait_ms},
+		{"CLEMENT_PREGREET_REMEMBER_S", CL_SET_INT, "86400", 0, 604800,
+		 "seconds an address that passed the pregreet test skips the wait", &c->pregreet_remember_s},
+		{"CLEMENT_POLICY_URL", CL_SET_STR, "tcp://127.0.0.1:7001", 0, 0, "policy service", &c->policy_url},
+		{"CLEMENT_SCANNER_URL", CL_SET_STR, "tcp://127.0.0.1:7002", 0, 0, "scanner service", &c->scanner_url},
+		{"CLEMENT_DELIVERY_URL", CL_SET_STR, "tcp://127.0.0.1:7003", 0, 0, "delivery service",
+		 &c->delivery_url},
+		{"CLEMENT_POLICY_TIMEOUT_MS", CL_SET_INT, "5000", 50, 120000, "deadline of one policy call (then 4xx)",
+		 &c->policy_timeout_ms},
+		{"CLEMENT_SCANNER_TIMEOUT_MS", CL_SET_INT, "60000", 50, 600000, "deadline of one scan (then 451)",
+		 &c->scanner_timeout_ms},
+		{"CLEMENT_DELIVERY_TIMEOUT_MS", CL_SET_INT, "120000", 50, 600000, "deadline of one delivery (then 451)",
+		 &c->delivery_timeout_ms},
+		{"CLEMENT_SCAN_FAIL_OPEN", CL_SET_BOOL, "0", 0, 1,
+		 "deliver unscanned when the scanner fails (default: 451 4.3.0)", &c->scan_fail_open},
+		{"CLEMENT_GREET_TIMEOUT_S", CL_SET_INT, "300", 1, 3600, "seconds to finish TLS (465) and the greeting",
+		 &c->greet_timeout_s},
+		{"CLEMENT_CMD_TIMEOUT_S", CL_SET_INT, "300", 1, 3600,
+		 "seconds to wait for a whole command line (RFC 5321 4.5.3.2.7: 5 minutes)", &c->cmd_timeout_s},
+		{"CLEMENT_DATA_TIMEOUT_S", CL_SET_INT, "180", 1, 3600,
+		 "seconds without body data (RFC 5321 4.5.3.2.5: 3 minutes)", &c->data_timeout_s},
+		{"CLEMENT_MIN_DATA_RATE", CL_SET_INT, "0", 0, 100000000,
+		 "minimum body octets per second after 10 s (0: off)", &c->min_data_rate},
+		{"CLEMENT_MAX_SESSIONS", CL_SET_INT, "10000", 1, 1000000, "concurrent sessions (421 4.7.0 beyond)",
+		 &c->max_sessions},
+		{"CLEMENT_MAX_SESSIONS_PER_IP", CL_SET_INT, "20", 1, 100000,
+		 "concurrent sessions from one address (421 4.7.0 beyond)", &c->max_per_ip},
+		{"CLEMENT_MAX_ERRORS", CL_SET_INT, "10", 1, 1000, "protocol errors before 421 and close",
+		 &c->max_errors},
+		{"CLEMENT_SHUTDOWN_GRACE_S", CL_SET_INT, "20", 0, 600,
+		 "on SIGTERM, seconds sessions in flight may take to finish", &c->shutdown_grace_s},
 		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
-		 &cfg.log_level},
+		 &c->log_level},
 	};
 	cl_config_main(argc, argv, "clement-smtp-edge",
-		       "Computes per-client statistics from Clement's logs, bans abusive servers and "
-		       "shares bans with trusted mesh peers.",
+		       "The ESMTP server facing the Internet (ports 25, 465, 587): decides during the session, "
+		       "asking policy, scanner and delivery, so that every refusal is an SMTP reply.",
 		       settings, CL_SETTINGS_COUNT(settings));
-	int lvl = cl_log_level_parse(cfg.log_level);
+	int lvl = cl_log_level_parse(c->log_level);
 	if (lvl < 0) {
 		fprintf(stderr, "clement-smtp-edge: bad setting: CLEMENT_LOG_LEVEL: must be debug, info, warn or error\n");
 		return 2;
@@ -45,19 +242,33 @@ int main(int argc, char **argv)
 		fprintf(stderr, "clement-smtp-edge: cannot set up signal handling\n");
 		return 1;
 	}
-	struct cl_metrics *reg = cl_metrics_new();
-	cl_metrics_counter(reg, "clement_smtp_edge_placeholder_total", "statistics runs completed", "");
-	char err[256];
-	struct cl_health *h = cl_health_start(cfg.health_listen, reg, NULL, NULL, NULL, err, sizeof err);
-	if (!h) {
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	pthread_mutex_init(&e.qlock, NULL);
+	e.epfd = e.evfd = e.sigfd = -1;
+	char err[512];
+	if (setup(&e, err, sizeof err) < 0) {
 		fprintf(stderr, "clement-smtp-edge: %s\n", err);
+		teardown(&e);
+		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 		return 1;
 	}
-	cl_log(CL_LOG_INFO, NULL, "start", "health=%s", cfg.health_listen);
-	cl_daemon_wait();
+	e.reg = cl_metrics_new();
+	register_metrics(&e);
+	struct cl_health *h = cl_health_start(c->health_listen, e.reg, ready, NULL, &e, err, sizeof err);
+	if (!h) {
+		fprintf(stderr, "clement-smtp-edge: %s\n", err);
+		teardown(&e);
+		cl_metrics_free(e.reg);
+		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
+		return 1;
+	}
+	cl_log(CL_LOG_INFO, NULL, "start", "smtp=%s smtps=%s submission=%s health=%s", c->smtp_listen, c->smtps_listen,
+	       c->submission_listen, c->health_listen);
+	int rc = loop_run(&e) < 0 ? 1 : 0;
 	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
 	cl_health_stop(h);
-	cl_metrics_free(reg);
+	teardown(&e);
+	cl_metrics_free(e.reg);
 	cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-	return 0;
+	return rc;
 }

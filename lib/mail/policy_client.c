@@ -1,0 +1,165 @@
+/* policy_client.c - policy requests and replies. See policy_client.h and docs/RPC.md. */
+#include "mail/policy_client.h"
+
+#include <string.h>
+
+#include "rpc/frame.h"
+#include "util/buf.h"
+
+/* base - a request header with "v", "op" and the session fields; NULL on failure. */
+static cJSON *base(const char *op, const struct cl_policy_session *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	int ok = cJSON_AddNumberToObject(o, "v", 1) && cJSON_AddStringToObject(o, "op", op) &&
+		 cJSON_AddStringToObject(o, "sid", s->sid ? s->sid : "") &&
+		 cJSON_AddStringToObject(o, "ip", s->ip ? s->ip : "") && cJSON_AddNumberToObject(o, "port", s->port) &&
+		 cJSON_AddStringToObject(o, "listener", s->listener ? s->listener : "smtp");
+	if (ok && s->helo && s->helo[0])
+		ok = cJSON_AddStringToObject(o, "helo", s->helo) != NULL;
+	if (ok && s->tls && s->tls[0])
+		ok = cJSON_AddStringToObject(o, "tls", s->tls) != NULL;
+	if (ok && s->auth_user && s->auth_user[0])
+		ok = cJSON_AddStringToObject(o, "auth_user", s->auth_user) != NULL;
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* finish - build the message from o and free o. */
+static int finish(nng_msg **out, cJSON *o, int ok)
+{
+	int rc = -1;
+	if (o && ok)
+		rc = cl_frame_build(out, o, NULL, 0);
+	cJSON_Delete(o);
+	return rc;
+}
+
+int cl_policy_connect_req(nng_msg **out, const struct cl_policy_session *s)
+{
+	cJSON *o = base("connect", s);
+	return finish(out, o, o != NULL);
+}
+
+int cl_policy_helo_req(nng_msg **out, const struct cl_policy_session *s)
+{
+	cJSON *o = base("helo", s);
+	return finish(out, o, o != NULL);
+}
+
+int cl_policy_mail_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, long long size,
+		       int smtputf8)
+{
+	cJSON *o = base("mail", s);
+	int ok = o && cJSON_AddStringToObject(o, "sender", sender) && cJSON_AddNumberToObject(o, "size", (double)size) &&
+		 cJSON_AddBoolToObject(o, "smtputf8", smtputf8);
+	return finish(out, o, ok);
+}
+
+int cl_policy_rcpt_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, const char *rcpt)
+{
+	cJSON *o = base("rcpt", s);
+	int ok = o && cJSON_AddStringToObject(o, "sender", sender) && cJSON_AddStringToObject(o, "rcpt", rcpt);
+	return finish(out, o, ok);
+}
+
+int cl_policy_auth_req(nng_msg **out, const struct cl_policy_session *s, const char *user, const char *password)
+{
+	cJSON *o = base("auth", s);
+	int ok = o && cJSON_AddStringToObject(o, "user", user) && cJSON_AddStringToObject(o, "password", password);
+	return finish(out, o, ok);
+}
+
+int cl_policy_log_session_req(nng_msg **out, const struct cl_policy_session *s,
+			      const struct cl_policy_session_log *l)
+{
+	cJSON *o = base("log_session", s);
+	int ok = o && cJSON_AddNumberToObject(o, "started_at", l->started_at) &&
+		 cJSON_AddNumberToObject(o, "ended_at", l->ended_at) &&
+		 cJSON_AddStringToObject(o, "outcome", l->outcome ? l->outcome : "") &&
+		 cJSON_AddBoolToObject(o, "pregreet", l->pregreet) &&
+		 cJSON_AddNumberToObject(o, "protocol_errors", l->protocol_errors) &&
+		 cJSON_AddNumberToObject(o, "messages", l->messages) &&
+		 cJSON_AddStringToObject(o, "transcript", l->transcript ? l->transcript : "");
+	return finish(out, o, ok);
+}
+
+/* rcpt_entry - one element of log_message's "rcpts". */
+static cJSON *rcpt_entry(const struct cl_policy_rcpt_log *r)
+{
+	cJSON *e = cJSON_CreateObject();
+	cJSON *rt = cJSON_CreateObject();
+	int ok = e && rt && cJSON_AddStringToObject(e, "rcpt", r->rcpt) &&
+		 cJSON_AddStringToObject(e, "status", r->status) && cJSON_AddNumberToObject(e, "code", r->v->code) &&
+		 cJSON_AddStringToObject(e, "enh", r->v->enh) && cJSON_AddStringToObject(e, "reason", r->v->text) &&
+		 cJSON_AddStringToObject(e, "reason_class", r->reason_class ? r->reason_class : "") &&
+		 (!r->virus || cJSON_AddStringToObject(e, "virus", r->virus)) && cl_route_to_json(r->route, rt) == 0;
+	if (!ok) {
+		cJSON_Delete(e);
+		cJSON_Delete(rt);
+		return NULL;
+	}
+	cJSON_AddItemToObject(e, "route", rt);
+	return e;
+}
+
+int cl_policy_log_message_req(nng_msg **out, const struct cl_policy_session *s, const char *msgid,
+			      const char *sender, long long size, const char *subject,
+			      const struct cl_policy_rcpt_log *rcpts, size_t n)
+{
+	cJSON *o = base("log_message", s);
+	cJSON *arr = cJSON_CreateArray();
+	int ok = o && arr && cJSON_AddStringToObject(o, "msgid", msgid) && cJSON_AddStringToObject(o, "sender", sender) &&
+		 cJSON_AddNumberToObject(o, "size", (double)size) &&
+		 cJSON_AddStringToObject(o, "subject", subject ? subject : "");
+	for (size_t i = 0; ok && i < n; i++) {
+		cJSON *e = rcpt_entry(&rcpts[i]);
+		ok = e != NULL;
+		if (ok)
+			cJSON_AddItemToArray(arr, e);
+	}
+	if (ok) {
+		cJSON_AddItemToObject(o, "rcpts", arr);
+		arr = NULL;
+	}
+	cJSON_Delete(arr);
+	return finish(out, o, ok);
+}
+
+int cl_policy_verdict_reply(nng_msg *reply, struct cl_verdict *v, struct cl_route *route, char *user,
+			    size_t userlen)
+{
+	cJSON *h = NULL;
+	const unsigned char *body;
+	size_t blen;
+	char err[128];
+	if (route)
+		memset(route, 0, sizeof *route);
+	if (user && userlen)
+		user[0] = '\0';
+	if (!reply || cl_frame_parse(reply, &h, &body, &blen, err, sizeof err) < 0) {
+		cl_verdict_tempfail(v, NULL);
+		return -1;
+	}
+	int rc = cl_verdict_from_json(h, v);
+	if (rc == 0 && route && v->action == CL_ACCEPT) {
+		const cJSON *rt = cJSON_GetObjectItemCaseSensitive(h, "route");
+		if (rt && cl_route_from_json(rt, route) < 0) {
+			cl_verdict_tempfail(v, NULL);
+			rc = -1;
+		}
+	}
+	if (rc == 0 && user && v->action == CL_ACCEPT) {
+		const char *u = cl_json_str(h, "user", "");
+		if (cl_strlcpy(user, u, userlen) < 0) {
+			cl_verdict_tempfail(v, NULL);
+			rc = -1;
+		}
+	}
+	cJSON_Delete(h);
+	return rc;
+}

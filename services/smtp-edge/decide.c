@@ -1,0 +1,378 @@
+/* decide.c - the decisions: policy at connect, HELO/EHLO, MAIL, RCPT and AUTH; after the
+ * body, scanner then delivery, whose verdict is the reply to DATA; the logs to policy.
+ *
+ * Fail closed (DESIGN.md): any RPC that times out, cannot reach its service or gets a
+ * malformed answer becomes 451 4.3.0 (421 at connect), never acceptance. Calls run
+ * asynchronously; completions come back through the loop's queue (loop.c) and are
+ * handled here on the loop thread. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "edge.h"
+#include "mail/delivery_client.h"
+#include "mail/policy_client.h"
+#include "mail/scanner_client.h"
+#include "util/log.h"
+
+void session_greet_verdict(struct session *s, const struct cl_verdict *v);
+void smtp_ehlo_reply(struct session *s);
+
+static const char *listener_names[] = {"smtp", "smtps", "submission"};
+
+/* policy_session - what policy is told about s (borrows s's strings). */
+static struct cl_policy_session policy_session(struct session *s)
+{
+	struct cl_policy_session p = {
+		.sid = s->id,
+		.ip = s->ip,
+		.port = s->port,
+		.listener = listener_names[s->lst->kind],
+		.helo = s->helo,
+		.tls = s->ssl ? s->tls_desc : NULL,
+		.auth_user = s->auth_user,
+	};
+	return p;
+}
+
+/* rpc_done - runs on an nng thread: queue the answer for the loop, nothing else. */
+static void rpc_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
+{
+	struct completion *c = arg;
+	c->st = st;
+	c->reply = reply;
+	loop_push_completion(c->s->e, c);
+}
+
+/* forget_done - fire-and-forget calls (the logs): the answer does not matter. */
+static void forget_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
+{
+	(void)arg;
+	(void)st;
+	if (reply)
+		nng_msg_free(reply);
+}
+
+/* build - the request message of kind for s; 0 or -1. */
+static int build(struct session *s, enum rpc_kind kind, nng_msg **m)
+{
+	struct cl_policy_session p = policy_session(s);
+	const char *sender = s->mail.null_path ? "" : s->mail.addr;
+	switch (kind) {
+	case RPC_CONNECT:
+		return cl_policy_connect_req(m, &p);
+	case RPC_HELO:
+		return cl_policy_helo_req(m, &p);
+	case RPC_MAIL:
+		return cl_policy_mail_req(m, &p, sender, s->mail.size, s->mail.smtputf8);
+	case RPC_RCPT:
+		return cl_policy_rcpt_req(m, &p, sender, s->pending_rcpt.addr);
+	case RPC_AUTH:
+		return cl_policy_auth_req(m, &p, s->auth_login_user, s->pending_auth_pw);
+	case RPC_SCAN:
+		return cl_scanner_scan_req(m, s->id, s->body.msg.data, s->body.msg.len);
+	case RPC_DELIVER: {
+		struct cl_delivery_rcpt *r = calloc(s->nrcpt ? s->nrcpt : 1, sizeof *r);
+		if (!r)
+			return -1;
+		for (size_t i = 0; i < s->nrcpt; i++) {
+			r[i].rcpt = s->rcpts[i].addr;
+			r[i].route = s->rcpts[i].route;
+		}
+		int rc = cl_delivery_deliver_req(m, s->id, s->msgid, s->ip, sender, s->auth_user, r, s->nrcpt,
+						 s->body.msg.data, s->body.msg.len);
+		free(r);
+		return rc;
+	}
+	case RPC_NONE:
+		break;
+	}
+	return -1;
+}
+
+int decide_call(struct session *s, enum rpc_kind kind)
+{
+	struct edge *e = s->e;
+	struct cl_rpc_client *cl = kind == RPC_SCAN ? e->scanner : kind == RPC_DELIVER ? e->delivery : e->policy;
+	long long to = kind == RPC_SCAN ? e->cfg.scanner_timeout_ms
+				      : kind == RPC_DELIVER ? e->cfg.delivery_timeout_ms : e->cfg.policy_timeout_ms;
+	nng_msg *m = NULL;
+	struct completion *c = calloc(1, sizeof *c);
+	if (!c || build(s, kind, &m) < 0) {
+		free(c);
+		cl_metric_inc(e->m.rpc_fail);
+		return -1;
+	}
+	c->s = s;
+	c->kind = kind;
+	c->started = now_mono();
+	if (cl_rpc_call_async(cl, m, (int)to, rpc_done, c) < 0) {
+		nng_msg_free(m);
+		free(c);
+		cl_metric_inc(e->m.rpc_fail);
+		return -1;
+	}
+	s->busy = kind;
+	s->inflight++;
+	return 0;
+}
+
+/* fire - send a log request without waiting for it (the session does not slow down). */
+static void fire(struct session *s, nng_msg *m)
+{
+	if (m && cl_rpc_call_async(s->e->policy, m, (int)s->e->cfg.policy_timeout_ms, forget_done, NULL) < 0)
+		nng_msg_free(m);
+}
+
+void decide_log_session(struct session *s)
+{
+	struct cl_policy_session p = policy_session(s);
+	double now = (double)time(NULL);
+	struct cl_policy_session_log l = {
+		.started_at = now - (now_mono() - s->started),
+		.ended_at = now,
+		.outcome = s->outcome,
+		.pregreet = s->pregreet_failed,
+		.protocol_errors = s->errors,
+		.messages = s->messages,
+		.transcript = s->transcript.data ? s->transcript.data : "",
+	};
+	nng_msg *m = NULL;
+	if (cl_policy_log_session_req(&m, &p, &l) == 0)
+		fire(s, m);
+}
+
+/* subject_of - the Subject: of the stored message (first header block), sanitised. */
+static void subject_of(const struct cl_buf *b, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	const char *end = b->data ? strstr(b->data, "\r\n\r\n") : NULL;
+	for (const char *p = b->data; p && end && p < end;) {
+		if (strncasecmp(p, "Subject:", 8) == 0) {
+			p += 8;
+			while (*p == ' ')
+				p++;
+			size_t k = 0;
+			for (; p < end && *p != '\r' && k + 1 < outlen; p++)
+				out[k++] = (*p >= 0x20 && *p < 0x7F) ? *p : '?';
+			out[k] = '\0';
+			return;
+		}
+		const char *nl = strstr(p, "\r\n");
+		p = nl ? nl + 2 : NULL;
+	}
+}
+
+/* log_message - the transaction's outcome to policy (fire and forget). */
+static void log_message(struct session *s, const struct cl_verdict *v, const char *status, char (*st)[16])
+{
+	struct cl_policy_rcpt_log *r = calloc(s->nrcpt ? s->nrcpt : 1, sizeof *r);
+	if (!r)
+		return;
+	for (size_t i = 0; i < s->nrcpt; i++) {
+		r[i].rcpt = s->rcpts[i].addr;
+		r[i].status = st && st[i][0] ? st[i] : status;
+		r[i].v = v;
+		r[i].reason_class = s->virus[0] ? "virus" : NULL;
+		r[i].virus = s->virus[0] ? s->virus : NULL;
+		r[i].route = &s->rcpts[i].route;
+	}
+	char subject[200];
+	subject_of(&s->body.msg, subject, sizeof subject);
+	struct cl_policy_session p = policy_session(s);
+	nng_msg *m = NULL;
+	if (cl_policy_log_message_req(&m, &p, s->msgid, s->mail.null_path ? "" : s->mail.addr,
+				      (long long)s->body.size, subject, r, s->nrcpt) == 0)
+		fire(s, m);
+	free(r);
+}
+
+static void reply_verdict(struct session *s, const struct cl_verdict *v)
+{
+	session_reply(s, "%d %s%s%s", v->code, v->enh, v->enh[0] ? " " : "", v->text);
+}
+
+/* on_rcpt - an accepted recipient joins the transaction only if it shares the first
+ * recipient's destination (route mode and group): docs/RPC.md makes a transaction one
+ * destination so that delivery is all-or-nothing. A different destination gets 452 4.5.3
+ * (RFC 5321 4.5.3.1.10 lets a client retry such recipients in a new transaction, as it
+ * does for "too many recipients"). */
+static void on_rcpt(struct session *s, struct cl_verdict *v, const struct cl_route *rt)
+{
+	if (v->action != CL_ACCEPT) {
+		reply_verdict(s, v);
+		return;
+	}
+	if (s->nrcpt > 0 && (rt->mode != s->rcpts[0].route.mode || rt->group_id != s->rcpts[0].route.group_id)) {
+		session_reply(s, "452 4.5.3 <%s>: different destination, send it in a new transaction",
+			      s->pending_rcpt.addr);
+		return;
+	}
+	if (s->nrcpt == s->rcpt_cap) {
+		size_t cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
+		struct rcpt *n = realloc(s->rcpts, cap * sizeof *n);
+		if (!n) {
+			session_reply(s, "452 4.3.0 Temporary failure, try again later");
+			return;
+		}
+		s->rcpts = n;
+		s->rcpt_cap = cap;
+	}
+	struct rcpt *r = &s->rcpts[s->nrcpt++];
+	memcpy(r->addr, s->pending_rcpt.addr, sizeof r->addr);
+	r->route = *rt;
+	reply_verdict(s, v);
+}
+
+/* on_scan - infected: 554 5.7.1; error: 451 unless CLEMENT_SCAN_FAIL_OPEN; clean: deliver. */
+static void on_scan(struct session *s, struct completion *c)
+{
+	char sig[120];
+	enum cl_scan_result r = c->st == CL_RPC_OK ? cl_scanner_scan_reply(c->reply, sig, sizeof sig) : CL_SCAN_ERROR;
+	struct cl_verdict v;
+	if (r == CL_SCAN_INFECTED) {
+		cl_strlcpy(s->virus, sig, sizeof s->virus);
+		char text[200];
+		snprintf(text, sizeof text, "Virus found: %s", sig);
+		cl_verdict_set(&v, CL_REJECT, 554, "5.7.1", text);
+		cl_metric_inc(s->e->m.refused_virus);
+		cl_log(CL_LOG_INFO, s->id, "virus", "msgid=%s signature=%s", s->msgid, sig);
+		reply_verdict(s, &v);
+		log_message(s, &v, "rejected", NULL);
+		session_reset_tx(s);
+		return;
+	}
+	if (r == CL_SCAN_ERROR && !s->e->cfg.scan_fail_open) {
+		cl_log(CL_LOG_WARN, s->id, "scan_failed", "msgid=%s rpc=%s", s->msgid, cl_rpc_status_str(c->st));
+		cl_verdict_tempfail(&v, NULL);
+		reply_verdict(s, &v);
+		log_message(s, &v, "failed", NULL);
+		session_reset_tx(s);
+		return;
+	}
+	if (decide_call(s, RPC_DELIVER) < 0) {
+		cl_verdict_tempfail(&v, NULL);
+		reply_verdict(s, &v);
+		session_reset_tx(s);
+	}
+}
+
+/* on_deliver - delivery's verdict is the reply to DATA; a 250 names the message id. */
+static void on_deliver(struct session *s, struct completion *c)
+{
+	struct cl_verdict v;
+	char (*st)[16] = calloc(s->nrcpt ? s->nrcpt : 1, sizeof *st);
+	if (c->st != CL_RPC_OK || cl_delivery_verdict_reply(c->reply, &v, st, s->nrcpt) < 0) {
+		cl_log(CL_LOG_WARN, s->id, "deliver_failed", "msgid=%s rpc=%s", s->msgid, cl_rpc_status_str(c->st));
+		cl_verdict_tempfail(&v, NULL);
+	}
+	if (v.action == CL_ACCEPT && v.code / 100 == 2) {
+		s->messages++;
+		cl_metric_inc(s->e->m.messages);
+		if (!strstr(v.text, s->msgid))
+			session_reply(s, "%d %s%s%s (id %s)", v.code, v.enh, v.enh[0] ? " " : "", v.text, s->msgid);
+		else
+			reply_verdict(s, &v);
+	} else if (v.action == CL_ACCEPT) {
+		cl_verdict_tempfail(&v, NULL); /* a 3xx to DATA's end makes no sense: fail closed */
+		reply_verdict(s, &v);
+	} else {
+		reply_verdict(s, &v);
+	}
+	cl_log(CL_LOG_INFO, s->id, "message", "msgid=%s code=%d rcpts=%zu size=%zu", s->msgid, v.code, s->nrcpt,
+	       s->body.size);
+	log_message(s, &v, v.action == CL_ACCEPT ? "received" : "failed", st);
+	free(st);
+	session_reset_tx(s);
+}
+
+/* on_policy - the verdicts of connect, helo, mail, rcpt and auth. */
+static void on_policy(struct session *s, struct completion *c)
+{
+	struct cl_verdict v;
+	struct cl_route rt;
+	char user[CL_ADDR_MAX + 1];
+	if (c->st != CL_RPC_OK || cl_policy_verdict_reply(c->reply, &v, &rt, user, sizeof user) < 0) {
+		cl_log(CL_LOG_WARN, s->id, "policy_failed", "step=%d rpc=%s", (int)c->kind, cl_rpc_status_str(c->st));
+		cl_verdict_tempfail(&v, NULL);
+		if (c->kind == RPC_AUTH)
+			cl_verdict_set(&v, CL_DEFER, 454, "4.7.0", "Temporary authentication failure");
+	}
+	switch (c->kind) {
+	case RPC_CONNECT:
+		session_greet_verdict(s, &v);
+		break;
+	case RPC_HELO:
+		if (v.action == CL_ACCEPT) {
+			session_reset_tx(s);
+			if (s->esmtp == 2) {
+				s->esmtp = 1;
+				smtp_ehlo_reply(s);
+			} else {
+				session_reply(s, "250 %s", s->e->cfg.hostname);
+			}
+		} else {
+			s->helo[0] = '\0';
+			s->esmtp = 0;
+			reply_verdict(s, &v);
+		}
+		break;
+	case RPC_MAIL:
+		if (v.action == CL_ACCEPT)
+			s->in_mail = 1;
+		else
+			memset(&s->mail, 0, sizeof s->mail);
+		reply_verdict(s, &v);
+		break;
+	case RPC_RCPT:
+		on_rcpt(s, &v, &rt);
+		break;
+	case RPC_AUTH:
+		if (v.action == CL_ACCEPT && v.code == 235) {
+			cl_strlcpy(s->auth_user, user[0] ? user : s->auth_login_user, sizeof s->auth_user);
+			cl_log(CL_LOG_INFO, s->id, "auth", "ok=1");
+		} else {
+			if (v.action == CL_ACCEPT) /* an accept that is not 235 is malformed */
+				cl_verdict_set(&v, CL_DEFER, 454, "4.7.0", "Temporary authentication failure");
+			s->errors++;
+		}
+		reply_verdict(s, &v);
+		break;
+	default:
+		break;
+	}
+}
+
+void decide_completion(struct completion *c)
+{
+	struct session *s = c->s;
+	s->inflight--;
+	if (s->dead) {
+		if (c->reply)
+			nng_msg_free(c->reply);
+		if (s->inflight == 0)
+			session_free(s);
+		free(c);
+		return;
+	}
+	s->busy = RPC_NONE;
+	double el = now_mono() - c->started;
+	struct edge *e = s->e;
+	if (c->st != CL_RPC_OK)
+		cl_metric_inc(e->m.rpc_fail);
+	if (c->kind == RPC_SCAN) {
+		cl_metric_observe(e->m.lat_scanner, el);
+		on_scan(s, c);
+	} else if (c->kind == RPC_DELIVER) {
+		cl_metric_observe(e->m.lat_delivery, el);
+		on_deliver(s, c);
+	} else {
+		cl_metric_observe(e->m.lat_policy, el);
+		on_policy(s, c);
+	}
+	if (c->reply)
+		nng_msg_free(c->reply);
+	free(c);
+	session_process(s);
+}

@@ -1,0 +1,189 @@
+/* edge.h - smtp-edge's internal interfaces: the server, the session, and the pieces that
+ * share them (loop.c, conn.c, smtp.c, decide.c, main.c).
+ *
+ * Threads: one event loop thread owns every session and all of this state. RPC
+ * completions arrive on nng threads; they only push a struct completion onto the queue
+ * (mutex + eventfd) and the loop handles them. A session is freed only by the loop, and
+ * only when no RPC of its own is in flight (inflight == 0): a closing session with calls
+ * in flight is marked dead and freed when the last completion comes back. */
+#ifndef CLEMENT_EDGE_EDGE_H
+#define CLEMENT_EDGE_EDGE_H
+
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stddef.h>
+
+#include "body.h"
+#include "mail/address.h"
+#include "mail/verdict.h"
+#include "rpc/rpc.h"
+#include "util/buf.h"
+#include "util/metrics.h"
+
+struct edge_config {
+	char *smtp_listen, *smtps_listen, *submission_listen, *health_listen;
+	char *tls_cert, *tls_key, *hostname;
+	long long max_rcpt, max_message_size, pregreet_wait_ms, pregreet_remember_s;
+	char *policy_url, *scanner_url, *delivery_url;
+	long long policy_timeout_ms, scanner_timeout_ms, delivery_timeout_ms;
+	long long greet_timeout_s, cmd_timeout_s, data_timeout_s, min_data_rate, shutdown_grace_s;
+	long long max_sessions, max_per_ip, max_errors;
+	int scan_fail_open;
+	char *proxy_protocol, *proxy_networks;
+	char *log_level;
+};
+
+enum listener_kind { LST_SMTP = 0, LST_SMTPS, LST_SUBMISSION, LST_COUNT };
+
+struct listener {
+	int fd;
+	enum listener_kind kind;
+	int proxy; /* expects a PROXY protocol header */
+};
+
+enum rpc_kind { RPC_NONE = 0, RPC_CONNECT, RPC_HELO, RPC_MAIL, RPC_RCPT, RPC_AUTH, RPC_SCAN, RPC_DELIVER };
+
+/* Where the session is in the conversation; changed only through session_enter(). */
+enum phase {
+	PH_PROXY = 0,  /* reading a PROXY protocol header */
+	PH_HANDSHAKE,  /* TLS handshake (465 at once, or after STARTTLS) */
+	PH_GREETING,   /* greeting not sent yet (connect verdict, pregreet wait) */
+	PH_COMMAND,    /* reading command lines */
+	PH_AUTH,       /* reading an AUTH continuation line */
+	PH_DATA,       /* reading a DATA body */
+	PH_BDAT,       /* reading a BDAT chunk */
+	PH_CLOSING,    /* flushing the last reply, then close */
+};
+
+enum auth_step { AUTH_NONE = 0, AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS };
+
+struct rcpt {
+	char addr[CL_ADDR_MAX + 1];
+	struct cl_route route;
+};
+
+struct completion {
+	struct session *s;
+	enum rpc_kind kind;
+	enum cl_rpc_status st;
+	nng_msg *reply;
+	double started;
+	struct completion *next;
+};
+
+struct metrics_set {
+	struct cl_metric *open, *total, *messages, *rpc_fail;
+	struct cl_metric *refused_pregreet, *refused_sync, *refused_http, *refused_limit, *refused_errors,
+		*refused_timeout, *refused_virus, *refused_body, *refused_policy;
+	struct cl_metric *lat_policy, *lat_scanner, *lat_delivery;
+};
+
+struct ipcount; /* loop.c */
+
+struct edge {
+	struct edge_config cfg;
+	int epfd, evfd, sigfd;
+	struct listener lst[LST_COUNT];
+	SSL_CTX *tls;
+	struct cl_rpc_client *policy, *scanner, *delivery;
+	struct cl_metrics *reg;
+	struct metrics_set m;
+	struct session *sessions; /* every live session (doubly linked) */
+	size_t nsessions;
+	pthread_mutex_t qlock;
+	struct completion *qhead, *qtail;
+	struct ipcount **ipt;      /* per-IP session counts */
+	struct ipcount **passed;   /* pregreet passes: address -> expiry */
+	int draining;
+	double drain_deadline;
+	unsigned long long seq;
+};
+
+struct session {
+	struct edge *e;
+	struct session *prev, *next;
+	struct listener *lst;
+	int fd;
+	SSL *ssl;
+	int ssl_want_write;
+	char id[20];
+	char ip[64];
+	int port;
+	enum phase phase;
+	enum rpc_kind busy;      /* the RPC whose answer we wait for before reading on */
+	int inflight;            /* our RPCs not yet completed (defer free while > 0) */
+	int dead;                /* closed; free when inflight reaches 0 */
+	int ev_mask;
+	struct cl_buf in, out;
+	struct cl_buf transcript;
+	double started, deadline, greet_at;
+	double data_started;
+	size_t data_bytes;
+	int pregreet_active, pregreet_failed, greet_ready;
+	struct cl_verdict greet_verdict;
+	int skip_line;
+	int errors;
+	int messages;
+	int esmtp;
+	char helo[256];
+	char tls_desc[128];
+	char auth_user[CL_ADDR_MAX + 1];
+	enum auth_step auth;
+	char auth_login_user[CL_ADDR_MAX + 1];
+	char pending_auth_pw[512];
+	/* the transaction (RFC 5321 4.1.4: reset by RSET, HELO/EHLO, end of DATA) */
+	int in_mail;
+	struct cl_addr mail;
+	struct cl_addr pending_rcpt;
+	struct rcpt *rcpts;
+	size_t nrcpt, rcpt_cap;
+	int bdat_active, bdat_last, bdat_discard;
+	size_t bdat_left;
+	struct body body;
+	char msgid[32];
+	char virus[128];
+	char outcome[32];
+};
+
+/* loop.c */
+int loop_run(struct edge *e);
+void loop_update_events(struct session *s);
+void loop_push_completion(struct edge *e, struct completion *c);
+int ip_passed_pregreet(struct edge *e, const char *ip);
+void ip_remember_pregreet(struct edge *e, const char *ip);
+double now_mono(void);
+
+/* conn.c - socket and TLS I/O */
+int conn_read(struct session *s);  /* 0 ok, -1 closed/error */
+int conn_flush(struct session *s); /* 0 ok (maybe partial), -1 error */
+int conn_handshake(struct session *s); /* 1 done, 0 in progress, -1 failed */
+int conn_start_tls(struct session *s);
+void tls_describe(struct session *s);
+
+/* session.c */
+struct session *session_new(struct edge *e, struct listener *l, int fd, const char *ip, int port);
+void session_start(struct session *s);
+void session_close(struct session *s, const char *outcome);
+void session_free(struct session *s);
+void session_enter(struct session *s, enum phase p);
+void session_reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void session_process(struct session *s);
+void session_on_event(struct session *s, unsigned events);
+void session_tick(struct session *s, double now);
+void session_reset_tx(struct session *s);
+void session_log_line(struct session *s, const char *dir, const char *line, size_t n);
+void session_send_greeting(struct session *s);
+
+/* smtp.c - the command table */
+void smtp_command(struct session *s, char *line, size_t len);
+void smtp_auth_line(struct session *s, char *line, size_t len);
+void smtp_data_done(struct session *s);
+
+/* decide.c - policy/scanner/delivery calls and their answers */
+int decide_call(struct session *s, enum rpc_kind kind);
+void decide_completion(struct completion *c);
+void decide_log_session(struct session *s);
+void decide_policy_session(struct session *s, void *ps);
+
+#endif

@@ -1,0 +1,315 @@
+/* loop.c - smtp-edge's one event loop: listeners, sessions, the RPC completion queue,
+ * signals and timers, all on one epoll set; plus the per-address tables (concurrency
+ * limit, pregreet passes).
+ *
+ * epoll data: a pointer tagged by kind; listeners and the two internal fds are small
+ * integers below LOOP_TAG_MAX, sessions are pointers. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "edge.h"
+#include "util/daemon.h"
+#include "util/log.h"
+
+#define TAG_EVENTFD 1
+#define TAG_SIGNAL 2
+#define TAG_LISTENER 16 /* + listener index */
+#define LOOP_TAG_MAX 64
+#define IP_BUCKETS 4096
+#define PASSED_MAX 100000
+
+struct ipcount {
+	struct ipcount *next;
+	double expires; /* pregreet table */
+	int n;          /* session table */
+	char ip[64];
+};
+
+double now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ip_hash - FNV-1a of the address text. */
+static size_t ip_hash(const char *ip)
+{
+	uint32_t h = 2166136261u;
+	for (; *ip; ip++)
+		h = (h ^ (unsigned char)*ip) * 16777619u;
+	return h % IP_BUCKETS;
+}
+
+/* ip_find - the entry for ip in table t, creating it when create is set (NULL if absent
+ * or out of memory). */
+static struct ipcount *ip_find(struct ipcount **t, const char *ip, int create)
+{
+	size_t h = ip_hash(ip);
+	for (struct ipcount *c = t[h]; c; c = c->next)
+		if (strcmp(c->ip, ip) == 0)
+			return c;
+	if (!create)
+		return NULL;
+	struct ipcount *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	cl_strlcpy(c->ip, ip, sizeof c->ip);
+	c->next = t[h];
+	t[h] = c;
+	return c;
+}
+
+static void ip_remove(struct ipcount **t, const char *ip)
+{
+	struct ipcount **pp = &t[ip_hash(ip)];
+	for (; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->ip, ip) == 0) {
+			struct ipcount *c = *pp;
+			*pp = c->next;
+			free(c);
+			return;
+		}
+}
+
+static void ip_table_free(struct ipcount **t)
+{
+	for (size_t i = 0; t && i < IP_BUCKETS; i++)
+		while (t[i]) {
+			struct ipcount *c = t[i];
+			t[i] = c->next;
+			free(c);
+		}
+	free(t);
+}
+
+int ip_passed_pregreet(struct edge *e, const char *ip)
+{
+	struct ipcount *c = ip_find(e->passed, ip, 0);
+	if (c && c->expires < now_mono()) {
+		ip_remove(e->passed, ip);
+		return 0;
+	}
+	return c != NULL;
+}
+
+void ip_remember_pregreet(struct edge *e, const char *ip)
+{
+	static size_t count;
+	if (count >= PASSED_MAX || e->cfg.pregreet_remember_s == 0)
+		return; /* bounded: beyond it, addresses simply wait again */
+	struct ipcount *c = ip_find(e->passed, ip, 1);
+	if (c) {
+		if (c->expires == 0)
+			count++;
+		c->expires = now_mono() + (double)e->cfg.pregreet_remember_s;
+	}
+}
+
+void loop_update_events(struct session *s)
+{
+	if (s->fd < 0)
+		return;
+	int want = 0;
+	/* Stop reading when the input bound is reached (back-pressure); resume once the
+	 * session has consumed what it holds. */
+	if (s->phase != PH_CLOSING && s->in.len < s->in.max)
+		want |= EPOLLIN;
+	if (s->out.len > 0 || s->ssl_want_write)
+		want |= EPOLLOUT;
+	if (want == s->ev_mask)
+		return;
+	struct epoll_event ev = {.events = (uint32_t)want, .data.ptr = s};
+	epoll_ctl(s->e->epfd, EPOLL_CTL_MOD, s->fd, &ev);
+	s->ev_mask = want;
+}
+
+void loop_push_completion(struct edge *e, struct completion *c)
+{
+	pthread_mutex_lock(&e->qlock);
+	c->next = NULL;
+	if (e->qtail)
+		e->qtail->next = c;
+	else
+		e->qhead = c;
+	e->qtail = c;
+	pthread_mutex_unlock(&e->qlock);
+	uint64_t one = 1;
+	if (write(e->evfd, &one, sizeof one) < 0) {
+		/* the counter saturating still leaves the fd readable */
+	}
+}
+
+/* drain_queue - hand every queued completion to its session. */
+static void drain_queue(struct edge *e)
+{
+	uint64_t v;
+	if (read(e->evfd, &v, sizeof v) < 0) {
+		/* EAGAIN: nothing signalled yet */
+	}
+	pthread_mutex_lock(&e->qlock);
+	struct completion *c = e->qhead;
+	e->qhead = e->qtail = NULL;
+	pthread_mutex_unlock(&e->qlock);
+	while (c) {
+		struct completion *next = c->next;
+		decide_completion(c);
+		c = next;
+	}
+}
+
+/* accept_one - take one connection and apply the global and per-address limits. */
+static void accept_one(struct edge *e, struct listener *l)
+{
+	struct sockaddr_storage sa;
+	socklen_t slen = sizeof sa;
+	int fd = accept4(l->fd, (struct sockaddr *)&sa, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	char ip[64] = "";
+	int port = 0;
+	if (sa.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&sa;
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+		port = ntohs(a->sin_port);
+	} else if (sa.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&sa;
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+		port = ntohs(a->sin6_port);
+	}
+	/* Limits are checked before any allocation: a flood costs one accept and one write.
+	 * (Behind a PROXY load balancer the per-address limit applies to the balancer.) */
+	struct ipcount *c = ip_find(e->ipt, ip, 0);
+	const char *why = NULL;
+	if ((long long)e->nsessions >= e->cfg.max_sessions)
+		why = "421 4.7.0 Too many connections, try again later\r\n";
+	else if (c && c->n >= e->cfg.max_per_ip)
+		why = "421 4.7.0 Too many connections from your address, try again later\r\n";
+	if (why) {
+		if (write(fd, why, strlen(why)) < 0) {
+			/* best effort */
+		}
+		close(fd);
+		cl_metric_inc(e->m.refused_limit);
+		cl_log(CL_LOG_INFO, NULL, "refused", "reason=limit ip=%s", ip);
+		return;
+	}
+	struct session *s = session_new(e, l, fd, ip, port);
+	if (!s) {
+		close(fd);
+		return;
+	}
+	c = ip_find(e->ipt, ip, 1);
+	if (c)
+		c->n++;
+	session_start(s);
+}
+
+/* session_unlink - forget s in the loop's tables (called by session_free). */
+void loop_session_gone(struct session *s);
+void loop_session_gone(struct session *s)
+{
+	struct edge *e = s->e;
+	struct ipcount *c = ip_find(e->ipt, s->ip, 0);
+	if (c && --c->n <= 0)
+		ip_remove(e->ipt, s->ip);
+}
+
+/* start_drain - SIGTERM: stop accepting; idle sessions are told 421 and closed, busy
+ * ones finish their current step (bounded by CLEMENT_SHUTDOWN_GRACE_S). */
+static void start_drain(struct edge *e)
+{
+	e->draining = 1;
+	e->drain_deadline = now_mono() + (double)e->cfg.shutdown_grace_s;
+	for (int i = 0; i < LST_COUNT; i++)
+		if (e->lst[i].fd >= 0) {
+			epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->lst[i].fd, NULL);
+			close(e->lst[i].fd);
+			e->lst[i].fd = -1;
+		}
+	for (struct session *s = e->sessions, *n; s; s = n) {
+		n = s->next;
+		session_process(s);
+	}
+	cl_log(CL_LOG_INFO, NULL, "draining", "sessions=%zu", e->nsessions);
+}
+
+static void sweep(struct edge *e, double now)
+{
+	for (struct session *s = e->sessions, *n; s; s = n) {
+		n = s->next;
+		if (e->draining && now > e->drain_deadline && !s->dead) {
+			session_reply(s, "421 4.3.2 Service shutting down, closing transmission channel");
+			session_close(s, "shutdown");
+			continue;
+		}
+		session_tick(s, now);
+	}
+}
+
+int loop_run(struct edge *e)
+{
+	e->ipt = calloc(IP_BUCKETS, sizeof *e->ipt);
+	e->passed = calloc(IP_BUCKETS, sizeof *e->passed);
+	e->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	e->sigfd = cl_daemon_signal_fd();
+	if (!e->ipt || !e->passed || e->evfd < 0 || e->sigfd < 0)
+		return -1;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_EVENTFD};
+	epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->evfd, &ev);
+	ev.data.u64 = TAG_SIGNAL;
+	epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->sigfd, &ev);
+	for (int i = 0; i < LST_COUNT; i++)
+		if (e->lst[i].fd >= 0) {
+			ev.data.u64 = TAG_LISTENER + (uint64_t)i;
+			epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->lst[i].fd, &ev);
+		}
+	double next_sweep = 0;
+	while (!e->draining || e->sessions) {
+		struct epoll_event evs[256];
+		int n = epoll_wait(e->epfd, evs, 256, 100);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+			if (tag == TAG_EVENTFD) {
+				drain_queue(e);
+			} else if (tag == TAG_SIGNAL) {
+				int sig = cl_daemon_read_signal();
+				if ((sig == 15 || sig == 2) && !e->draining)
+					start_drain(e);
+			} else if (tag >= TAG_LISTENER && tag < TAG_LISTENER + LST_COUNT) {
+				struct listener *l = &e->lst[tag - TAG_LISTENER];
+				for (int k = 0; k < 64 && l->fd >= 0; k++)
+					accept_one(e, l);
+			} else {
+				session_on_event(evs[i].data.ptr, evs[i].events);
+			}
+		}
+		double now = now_mono();
+		if (now >= next_sweep) {
+			sweep(e, now);
+			next_sweep = now + 0.1;
+		}
+	}
+	return 0;
+}
+
+/* loop_fini - release the tables (after every session is gone). */
+void loop_fini(struct edge *e);
+void loop_fini(struct edge *e)
+{
+	drain_queue(e);
+	ip_table_free(e->ipt);
+	ip_table_free(e->passed);
+	if (e->evfd >= 0)
+		close(e->evfd);
+}

@@ -1,0 +1,495 @@
+/* session.c - one SMTP session: its lifecycle (new, close, deferred free), its phases,
+ * replies, timers, and the input loop that feeds commands and bodies to smtp.c.
+ *
+ * Pipelining (RFC 2920): commands are taken one at a time from the input buffer; while a
+ * command waits for an RPC (s->busy) the rest stays buffered, so replies go out in order.
+ * Replies are collected and flushed once the buffered input is used up. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "edge.h"
+#include "util/log.h"
+
+#define IN_MAX (64 * 1024)       /* pipelined commands, or a DATA line in progress */
+#define OUT_MAX (256 * 1024)     /* our own replies */
+#define TRANSCRIPT_MAX (16 * 1024)
+#define CMD_MAX 512              /* RFC 5321 4.5.3.1.4, including CRLF */
+#define AUTH_LINE_MAX 12288      /* RFC 4954 4 */
+
+static const char *phase_names[] = {"proxy", "handshake", "greeting", "command", "auth", "data", "bdat", "closing"};
+
+void loop_session_gone(struct session *s);
+void session_sync_error(struct session *s, int pregreet);
+
+struct session *session_new(struct edge *e, struct listener *l, int fd, const char *ip, int port)
+{
+	struct session *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->e = e;
+	s->lst = l;
+	s->fd = fd;
+	s->port = port;
+	cl_strlcpy(s->ip, ip, sizeof s->ip);
+	snprintf(s->id, sizeof s->id, "%08llx%04x", ++e->seq, (unsigned)(rand() & 0xffff));
+	cl_buf_init(&s->in, IN_MAX);
+	cl_buf_init(&s->out, OUT_MAX);
+	cl_buf_init(&s->transcript, TRANSCRIPT_MAX);
+	s->started = now_mono();
+	s->next = e->sessions;
+	if (e->sessions)
+		e->sessions->prev = s;
+	e->sessions = s;
+	e->nsessions++;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
+	epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev);
+	s->ev_mask = EPOLLIN;
+	cl_metric_inc(e->m.total);
+	cl_metric_set(e->m.open, (int64_t)e->nsessions);
+	cl_strlcpy(s->outcome, "disconnected", sizeof s->outcome);
+	return s;
+}
+
+void session_enter(struct session *s, enum phase p)
+{
+	if (s->phase != p)
+		cl_log(CL_LOG_DEBUG, s->id, "phase", "from=%s to=%s", phase_names[s->phase], phase_names[p]);
+	s->phase = p;
+}
+
+/* session_start - after accept: PROXY header, TLS handshake (465), or the greeting. */
+void session_start(struct session *s)
+{
+	struct edge *e = s->e;
+	cl_log(CL_LOG_INFO, s->id, "connect", "ip=%s port=%d listener=%d", s->ip, s->port, (int)s->lst->kind);
+	s->deadline = now_mono() + (double)e->cfg.greet_timeout_s;
+	if (s->lst->kind == LST_SMTPS) {
+		if (conn_start_tls(s) < 0) {
+			session_close(s, "tls_error");
+			return;
+		}
+		session_enter(s, PH_HANDSHAKE);
+		return;
+	}
+	session_send_greeting(s);
+}
+
+/* session_send_greeting - ask policy about the connection; on port 25 also run the
+ * pregreet test (postscreen's): "220-" now, the final "220 " after the wait. */
+void session_send_greeting(struct session *s)
+{
+	struct edge *e = s->e;
+	session_enter(s, PH_GREETING);
+	if (s->lst->kind == LST_SMTP && e->cfg.pregreet_wait_ms > 0 && !ip_passed_pregreet(e, s->ip)) {
+		s->pregreet_active = 1;
+		s->greet_at = now_mono() + (double)e->cfg.pregreet_wait_ms / 1000.0;
+		session_reply(s, "220-%s ESMTP Clement", e->cfg.hostname);
+	}
+	if (decide_call(s, RPC_CONNECT) < 0) {
+		session_reply(s, "421 4.3.0 Service temporarily unavailable, try again later");
+		session_close(s, "rpc_error");
+	}
+	session_process(s);
+}
+
+/* greeting_finish - the connect verdict is in and the pregreet wait is over. */
+static void greeting_finish(struct session *s)
+{
+	struct cl_verdict *v = &s->greet_verdict;
+	if (s->in.len > 0) { /* RFC 5321 4.3.1: the client waits for the greeting */
+		session_sync_error(s, s->pregreet_active);
+		return;
+	}
+	if (s->pregreet_active)
+		ip_remember_pregreet(s->e, s->ip);
+	s->pregreet_active = 0;
+	if (v->action != CL_ACCEPT) {
+		session_reply(s, "%d %s%s%s", v->code == 421 || v->code / 100 != 4 ? v->code : 421, v->enh,
+			      v->enh[0] ? " " : "", v->text);
+		cl_metric_inc(s->e->m.refused_policy);
+		session_close(s, "refused_connect");
+		return;
+	}
+	session_reply(s, "220 %s ESMTP Clement ready", s->e->cfg.hostname);
+	session_enter(s, PH_COMMAND);
+	s->deadline = now_mono() + (double)s->e->cfg.cmd_timeout_s;
+}
+
+void session_greet_verdict(struct session *s, const struct cl_verdict *v);
+void session_greet_verdict(struct session *s, const struct cl_verdict *v)
+{
+	s->greet_verdict = *v;
+	s->greet_ready = 1;
+	if (!s->pregreet_active || now_mono() >= s->greet_at)
+		greeting_finish(s);
+}
+
+void session_log_line(struct session *s, const char *dir, const char *line, size_t n)
+{
+	/* the transcript is bounded; once full, later lines are dropped */
+	if (s->transcript.len + n + 8 > s->transcript.max)
+		return;
+	cl_buf_append_str(&s->transcript, dir);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)line[i];
+		char ch = (c >= 0x20 && c < 0x7F) ? (char)c : '?';
+		cl_buf_append(&s->transcript, &ch, 1);
+	}
+	cl_buf_append_str(&s->transcript, "\n");
+}
+
+void session_reply(struct session *s, const char *fmt, ...)
+{
+	if (s->dead || s->phase == PH_CLOSING)
+		return;
+	char line[600];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof line - 3)
+		n = (int)sizeof line - 3;
+	session_log_line(s, "S: ", line, (size_t)n);
+	if (line[0] == '5' || (line[0] == '4' && strncmp(line, "421", 3) != 0))
+		cl_log(CL_LOG_DEBUG, s->id, "reply", "code=%.3s", line);
+	memcpy(line + n, "\r\n", 2);
+	if (cl_buf_append(&s->out, line, (size_t)n + 2) < 0)
+		session_close(s, "output_overflow");
+}
+
+void session_reset_tx(struct session *s)
+{
+	s->in_mail = 0;
+	memset(&s->mail, 0, sizeof s->mail);
+	free(s->rcpts);
+	s->rcpts = NULL;
+	s->nrcpt = s->rcpt_cap = 0;
+	s->bdat_active = s->bdat_last = s->bdat_discard = 0;
+	s->bdat_left = 0;
+	body_free(&s->body);
+	s->virus[0] = '\0';
+}
+
+void session_free(struct session *s)
+{
+	struct edge *e = s->e;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		e->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	e->nsessions--;
+	cl_metric_set(e->m.open, (int64_t)e->nsessions);
+	loop_session_gone(s);
+	session_reset_tx(s);
+	cl_buf_free(&s->in);
+	cl_buf_free(&s->out);
+	cl_buf_free(&s->transcript);
+	free(s);
+}
+
+/* close_fd - final flush attempt, TLS close_notify, close. */
+static void close_fd(struct session *s)
+{
+	if (s->fd < 0)
+		return;
+	conn_flush(s);
+	if (s->ssl) {
+		SSL_shutdown(s->ssl);
+		SSL_free(s->ssl);
+		s->ssl = NULL;
+	}
+	epoll_ctl(s->e->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	close(s->fd);
+	s->fd = -1;
+}
+
+/* session_close - the one teardown path. The session is logged to policy, its socket
+ * closed after the last reply is flushed (or at once if it cannot be), and it is freed
+ * when no RPC of its own is in flight. Safe to call more than once. */
+void session_close(struct session *s, const char *outcome)
+{
+	if (s->dead)
+		return;
+	if (outcome && strcmp(s->outcome, "disconnected") == 0)
+		cl_strlcpy(s->outcome, outcome, sizeof s->outcome);
+	if (s->out.len > 0 && s->fd >= 0 && s->phase != PH_CLOSING) {
+		session_enter(s, PH_CLOSING);
+		s->deadline = now_mono() + 5.0; /* a peer that does not read cannot hold us */
+		conn_flush(s);
+		if (s->out.len > 0) {
+			loop_update_events(s);
+			return;
+		}
+	}
+	s->dead = 1;
+	cl_log(CL_LOG_INFO, s->id, "disconnect", "ip=%s outcome=%s messages=%d errors=%d", s->ip, s->outcome,
+	       s->messages, s->errors);
+	decide_log_session(s);
+	close_fd(s);
+	if (s->inflight == 0)
+		session_free(s);
+}
+
+/* sync_error - RFC 2920 3.1: input where none may be (before the greeting, after DATA
+ * before our 354). */
+void session_sync_error(struct session *s, int pregreet)
+{
+	if (pregreet) {
+		s->pregreet_failed = 1;
+		cl_metric_inc(s->e->m.refused_pregreet);
+	} else {
+		cl_metric_inc(s->e->m.refused_sync);
+	}
+	session_reply(s, "554 5.5.0 Protocol error: %s", pregreet ? "talked before the greeting" : "pipelining synchronization error");
+	session_close(s, pregreet ? "pregreet" : "sync_error");
+}
+
+/* is_http - the request line of an HTTP client (a web proxy abused to reach us). */
+static int is_http(const char *line, size_t len)
+{
+	static const char *m[] = {"GET ", "POST ", "CONNECT ", "HEAD ", "PUT "};
+	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+		if (len > strlen(m[i]) && strncasecmp(line, m[i], strlen(m[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/* command_input - take one command (or AUTH continuation) line from the input. Returns 1
+ * when more input may be processed. */
+static int command_input(struct session *s)
+{
+	size_t limit = s->phase == PH_AUTH ? AUTH_LINE_MAX : CMD_MAX;
+	char *lf = memchr(s->in.data, '\n', s->in.len);
+	if (s->skip_line) {
+		if (!lf) {
+			cl_buf_consume(&s->in, s->in.len);
+			return 0;
+		}
+		cl_buf_consume(&s->in, (size_t)(lf - s->in.data) + 1);
+		s->skip_line = 0;
+		return 1;
+	}
+	if (!lf) {
+		if (s->in.len >= limit) {
+			/* RFC 5321 4.5.3.1.4: too long; skip the rest of it, in sync */
+			s->skip_line = 1;
+			cl_buf_consume(&s->in, s->in.len);
+			s->errors++;
+			session_reply(s, "500 5.5.2 Line too long");
+			return 1;
+		}
+		return 0;
+	}
+	size_t len = (size_t)(lf - s->in.data) + 1;
+	char line[AUTH_LINE_MAX + 1];
+	int bad = len > limit ? 1 : (len < 2 || s->in.data[len - 2] != '\r') ? 2 : 0;
+	if (!bad) {
+		memcpy(line, s->in.data, len - 2);
+		line[len - 2] = '\0';
+		if (memchr(line, '\0', len - 2) || memchr(line, '\r', len - 2))
+			bad = 3;
+	}
+	if (!bad && s->phase == PH_COMMAND && is_http(line, len - 2)) {
+		cl_metric_inc(s->e->m.refused_http);
+		cl_log(CL_LOG_INFO, s->id, "http_request", "ip=%s", s->ip);
+		cl_buf_consume(&s->in, s->in.len);
+		session_close(s, "http");
+		return 0;
+	}
+	if (bad) {
+		cl_buf_consume(&s->in, len);
+		s->errors++;
+		session_reply(s, "500 5.5.2 %s", bad == 1 ? "Line too long"
+						 : bad == 2 ? "Syntax error: lines must end with CRLF"
+							    : "Syntax error: NUL or CR in command");
+		if (s->phase == PH_AUTH) {
+			s->auth = AUTH_NONE;
+			session_enter(s, PH_COMMAND);
+		}
+		return 1;
+	}
+	cl_buf_consume(&s->in, len);
+	s->deadline = now_mono() + (double)s->e->cfg.cmd_timeout_s;
+	if (s->phase == PH_AUTH)
+		smtp_auth_line(s, line, len - 2);
+	else
+		smtp_command(s, line, len - 2);
+	return 1;
+}
+
+/* data_input - feed the body reader; a finished body goes to smtp_data_done(). */
+static int data_input(struct session *s)
+{
+	int done = 0;
+	size_t used;
+	if (s->phase == PH_DATA) {
+		used = body_data_feed(&s->body, s->in.data, s->in.len, &done);
+	} else {
+		used = s->in.len < s->bdat_left ? s->in.len : s->bdat_left;
+		body_chunk_feed(&s->body, s->in.data, used);
+		s->bdat_left -= used;
+		done = s->bdat_left == 0;
+	}
+	cl_buf_consume(&s->in, used);
+	s->data_bytes += used;
+	if (used)
+		s->deadline = now_mono() + (double)s->e->cfg.data_timeout_s;
+	if (!done)
+		return 0;
+	smtp_data_done(s);
+	return 1;
+}
+
+void session_process(struct session *s)
+{
+	struct edge *e = s->e;
+	while (!s->dead && !s->busy) {
+		if (s->phase == PH_GREETING) {
+			if (s->in.len > 0)
+				session_sync_error(s, s->pregreet_active);
+			break;
+		}
+		if (s->phase == PH_COMMAND && s->errors > e->cfg.max_errors) {
+			cl_metric_inc(e->m.refused_errors);
+			session_reply(s, "421 4.7.0 Too many errors, closing transmission channel");
+			session_close(s, "too_many_errors");
+			break;
+		}
+		if (s->phase == PH_COMMAND && e->draining && s->in.len == 0 && !s->in_mail) {
+			session_reply(s, "421 4.3.2 Service shutting down, closing transmission channel");
+			session_close(s, "shutdown");
+			break;
+		}
+		int more = 0;
+		if (s->in.len == 0 && !(s->phase == PH_BDAT && s->bdat_left == 0))
+			break;
+		if (s->phase == PH_COMMAND || s->phase == PH_AUTH)
+			more = command_input(s);
+		else if (s->phase == PH_DATA || s->phase == PH_BDAT)
+			more = data_input(s);
+		if (!more)
+			break;
+	}
+	if (!s->dead && s->fd >= 0) {
+		if (conn_flush(s) < 0) {
+			session_close(s, "write_error");
+			return;
+		}
+		if (s->phase == PH_CLOSING && s->out.len == 0) {
+			session_close(s, NULL);
+			return;
+		}
+		loop_update_events(s);
+	}
+}
+
+/* handshake_step - drive the TLS handshake; on success the session starts over (RFC
+ * 3207 4.2: nothing from before is kept). */
+static void handshake_step(struct session *s)
+{
+	int r = conn_handshake(s);
+	if (r < 0) {
+		session_close(s, "tls_error");
+		return;
+	}
+	if (r == 0) {
+		loop_update_events(s);
+		return;
+	}
+	cl_log(CL_LOG_INFO, s->id, "tls", "tls=\"%s\"", s->tls_desc);
+	if (s->lst->kind == LST_SMTPS) {
+		session_send_greeting(s);
+	} else {
+		session_enter(s, PH_COMMAND);
+		s->deadline = now_mono() + (double)s->e->cfg.cmd_timeout_s;
+		session_process(s);
+	}
+	if (!s->dead && s->ssl && SSL_pending(s->ssl) > 0)
+		session_on_event(s, EPOLLIN);
+}
+
+void session_on_event(struct session *s, unsigned events)
+{
+	if (s->dead)
+		return;
+	if (s->phase == PH_HANDSHAKE) {
+		handshake_step(s);
+		return;
+	}
+	if (events & (EPOLLOUT)) {
+		if (conn_flush(s) < 0) {
+			session_close(s, "write_error");
+			return;
+		}
+		if (s->phase == PH_CLOSING && s->out.len == 0) {
+			session_close(s, NULL);
+			return;
+		}
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		if (s->phase == PH_CLOSING) {
+			cl_buf_reset(&s->in);
+			char junk[4096];
+			if (!s->ssl && read(s->fd, junk, sizeof junk) == 0)
+				session_close(s, NULL);
+			return;
+		}
+		int rc = conn_read(s);
+		if (rc < 0 && s->in.len == 0) {
+			session_close(s, NULL);
+			return;
+		}
+		session_process(s);
+		if (rc < 0 && !s->dead && !s->busy)
+			session_close(s, NULL);
+		return;
+	}
+	loop_update_events(s);
+}
+
+void session_tick(struct session *s, double now)
+{
+	struct edge *e = s->e;
+	if (s->dead)
+		return;
+	if (s->phase == PH_GREETING && s->pregreet_active && now >= s->greet_at) {
+		if (s->in.len > 0) {
+			session_sync_error(s, 1);
+			return;
+		}
+		if (s->greet_ready) {
+			greeting_finish(s);
+			session_process(s);
+			return;
+		}
+	}
+	/* RFC 5321 4.5.3.2 timeouts; the data phase also has a minimum rate, so a client
+	 * trickling bytes cannot hold a session for the whole data timeout per byte. */
+	int slow = 0;
+	if ((s->phase == PH_DATA || s->phase == PH_BDAT) && e->cfg.min_data_rate > 0 && !s->busy) {
+		double el = now - s->data_started;
+		if (el > 10.0 && (double)s->data_bytes / el < (double)e->cfg.min_data_rate)
+			slow = 1;
+	}
+	if (s->phase == PH_CLOSING) {
+		if (now > s->deadline)
+			session_close(s, NULL); /* the peer does not read its last reply */
+		return;
+	}
+	if ((now > s->deadline && !s->busy) || slow) {
+		cl_metric_inc(e->m.refused_timeout);
+		if (s->phase != PH_HANDSHAKE)
+			session_reply(s, "421 4.4.2 %s Error: timeout exceeded", e->cfg.hostname);
+		session_close(s, "timeout");
+	}
+}

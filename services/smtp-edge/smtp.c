@@ -1,0 +1,543 @@
+/* smtp.c - the SMTP command table (RFC 5321 4.1, with RFC 1870 SIZE, RFC 2920
+ * PIPELINING, RFC 3030 CHUNKING, RFC 3207 STARTTLS, RFC 4954 AUTH, RFC 6531 SMTPUTF8).
+ *
+ * Each verb has one handler that checks the sequence (503 5.5.1 out of order), the syntax
+ * (501), and then either answers at once or asks policy (decide_call), whose answer is
+ * sent by decide.c. Every reply carries an RFC 3463 enhanced status code. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "edge.h"
+#include "util/log.h"
+
+void session_sync_error(struct session *s, int pregreet);
+
+/* fail - a protocol error reply, counted towards the error limit. */
+#define fail(s, ...)                           \
+	do {                                   \
+		(s)->errors++;                 \
+		session_reply((s), __VA_ARGS__); \
+	} while (0)
+
+/* tempfail - an RPC could not even be started: fail closed. */
+static void tempfail(struct session *s)
+{
+	session_reply(s, "451 4.3.0 Temporary failure, try again later");
+}
+
+/* helo_ok - a HELO/EHLO argument: a domain or address literal, printable, bounded. It
+ * goes into our Received: header, so nothing else passes. */
+static int helo_ok(const char *a)
+{
+	size_t n = strlen(a);
+	if (n == 0 || n > 255)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)a[i];
+		if (!(isalnum(c) || c == '.' || c == '-' || c == '_' || c == '[' || c == ']' || c == ':'))
+			return 0;
+	}
+	return 1;
+}
+
+static void do_helo_common(struct session *s, char *args, int esmtp)
+{
+	if (!helo_ok(args)) {
+		fail(s, "501 5.5.4 Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	cl_strlcpy(s->helo, args, sizeof s->helo);
+	s->esmtp = esmtp ? 2 : 0; /* 2: EHLO pending policy's answer */
+	if (decide_call(s, RPC_HELO) < 0)
+		tempfail(s);
+}
+
+static void do_ehlo(struct session *s, char *args)
+{
+	do_helo_common(s, args, 1);
+}
+
+static void do_helo(struct session *s, char *args)
+{
+	do_helo_common(s, args, 0);
+}
+
+/* smtp_ehlo_reply - the EHLO keywords we offer in this session's state. */
+void smtp_ehlo_reply(struct session *s);
+void smtp_ehlo_reply(struct session *s)
+{
+	struct edge *e = s->e;
+	char size[40];
+	snprintf(size, sizeof size, "SIZE %lld", e->cfg.max_message_size);
+	const char *kw[12];
+	size_t n = 0;
+	kw[n++] = "PIPELINING";
+	kw[n++] = size;
+	kw[n++] = "8BITMIME";
+	kw[n++] = "ENHANCEDSTATUSCODES";
+	if (e->tls && !s->ssl)
+		kw[n++] = "STARTTLS";
+	if (s->ssl) /* RFC 4954 4 and RFC 8314: no passwords over plaintext */
+		kw[n++] = "AUTH PLAIN LOGIN";
+	kw[n++] = "SMTPUTF8";
+	kw[n++] = "CHUNKING";
+	session_reply(s, "250-%s Hello %s", e->cfg.hostname, s->helo);
+	for (size_t i = 0; i < n; i++)
+		session_reply(s, "250%c%s", i + 1 == n ? ' ' : '-', kw[i]);
+}
+
+static void do_mail(struct session *s, char *args)
+{
+	if (!s->helo[0] || s->esmtp == 2) {
+		fail(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->in_mail) {
+		fail(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (s->lst->kind == LST_SUBMISSION && !s->auth_user[0]) {
+		fail(s, "530 5.7.0 Authentication required");
+		return;
+	}
+	if (strncasecmp(args, "FROM:", 5) != 0) {
+		fail(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		return;
+	}
+	enum cl_addr_err r = cl_addr_parse(args + 5, strlen(args + 5), CL_ADDR_MAIL, 0, &s->mail);
+	switch (r) {
+	case CL_ADDR_OK:
+		break;
+	case CL_ADDR_NOT_FQDN:
+		fail(s, "553 5.1.7 Sender address rejected: %s", cl_addr_err_str(r));
+		return;
+	case CL_ADDR_UTF8:
+		fail(s, "553 5.6.7 %s", cl_addr_err_str(r));
+		return;
+	case CL_ADDR_PARAM_UNKNOWN:
+		fail(s, "555 5.5.4 %s", cl_addr_err_str(r));
+		return;
+	case CL_ADDR_PARAM_SYNTAX:
+	case CL_ADDR_BAD_BODY:
+		fail(s, "501 5.5.4 %s", cl_addr_err_str(r));
+		return;
+	default:
+		fail(s, "501 5.1.7 Bad sender address syntax: %s", cl_addr_err_str(r));
+		return;
+	}
+	if (s->mail.size > s->e->cfg.max_message_size) { /* RFC 1870 6.2 */
+		session_reply(s, "552 5.3.4 Message size exceeds fixed maximum message size");
+		memset(&s->mail, 0, sizeof s->mail);
+		return;
+	}
+	if (decide_call(s, RPC_MAIL) < 0)
+		tempfail(s);
+}
+
+static void do_rcpt(struct session *s, char *args)
+{
+	if (!s->in_mail) {
+		fail(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (s->bdat_active) {
+		fail(s, "503 5.5.1 Error: RCPT during BDAT");
+		return;
+	}
+	if (strncasecmp(args, "TO:", 3) != 0) {
+		fail(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+		return;
+	}
+	if ((long long)s->nrcpt >= s->e->cfg.max_rcpt) { /* RFC 5321 4.5.3.1.10 */
+		session_reply(s, "452 4.5.3 Too many recipients");
+		return;
+	}
+	enum cl_addr_err r = cl_addr_parse(args + 3, strlen(args + 3), CL_ADDR_RCPT, s->mail.smtputf8, &s->pending_rcpt);
+	switch (r) {
+	case CL_ADDR_OK:
+		break;
+	case CL_ADDR_NOT_FQDN:
+		fail(s, "553 5.1.3 Recipient address rejected: %s", cl_addr_err_str(r));
+		return;
+	case CL_ADDR_UTF8:
+		fail(s, "553 5.6.7 %s", cl_addr_err_str(r));
+		return;
+	case CL_ADDR_PARAM_UNKNOWN:
+		fail(s, "555 5.5.4 %s", cl_addr_err_str(r));
+		return;
+	case CL_ADDR_PARAM_SYNTAX:
+		fail(s, "501 5.5.4 %s", cl_addr_err_str(r));
+		return;
+	default:
+		fail(s, "501 5.1.3 Bad recipient address syntax: %s", cl_addr_err_str(r));
+		return;
+	}
+	if (decide_call(s, RPC_RCPT) < 0)
+		tempfail(s);
+}
+
+/* received_header - RFC 5321 4.4 trace line, RFC 3848 protocol names; stored first in
+ * the message. Every field in it has been validated (helo_ok, the address parser). */
+static void received_header(struct session *s)
+{
+	char date[64];
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	const char *proto = s->ssl ? (s->auth_user[0] ? "ESMTPSA" : "ESMTPS")
+				   : (s->auth_user[0] ? "ESMTPA" : (s->esmtp ? "ESMTP" : "SMTP"));
+	cl_buf_printf(&s->body.msg, "Received: from %s ([%s])\r\n\tby %s (Clement) with %s id %s", s->helo, s->ip,
+		      s->e->cfg.hostname, proto, s->msgid);
+	if (s->ssl)
+		cl_buf_printf(&s->body.msg, "\r\n\t(using %s)", s->tls_desc);
+	if (s->nrcpt == 1)
+		cl_buf_printf(&s->body.msg, "\r\n\tfor <%s>", s->rcpts[0].addr);
+	cl_buf_printf(&s->body.msg, "; %s\r\n", date);
+}
+
+/* body_start - a new message body: the reader, the message id, our trace header. */
+static void body_start(struct session *s)
+{
+	body_init(&s->body, (size_t)s->e->cfg.max_message_size, 2048);
+	snprintf(s->msgid, sizeof s->msgid, "%s%02X", s->id, (unsigned)(s->messages & 0xff));
+	received_header(s);
+	s->data_started = now_mono();
+	s->data_bytes = 0;
+	s->deadline = now_mono() + (double)s->e->cfg.data_timeout_s;
+}
+
+static void do_data(struct session *s, char *args)
+{
+	if (args[0]) {
+		fail(s, "501 5.5.4 Syntax: DATA");
+		return;
+	}
+	if (!s->in_mail || s->bdat_active) {
+		fail(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (s->nrcpt == 0) {
+		fail(s, "554 5.5.1 Error: no valid recipients");
+		return;
+	}
+	/* RFC 2920 3.1: DATA ends a pipelined group; anything already sent after it came
+	 * before our 354 and is a synchronization error. */
+	if (s->in.len > 0) {
+		session_sync_error(s, 0);
+		return;
+	}
+	body_start(s);
+	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	session_enter(s, PH_DATA);
+}
+
+/* do_bdat - RFC 3030 2: "BDAT size [LAST]". The chunk is read even when the command is
+ * refused, so the session stays in sync. */
+static void do_bdat(struct session *s, char *args)
+{
+	char *p = args;
+	unsigned long long n = 0;
+	size_t digits = 0;
+	for (; *p >= '0' && *p <= '9' && digits < 19; p++, digits++)
+		n = n * 10 + (unsigned long long)(*p - '0');
+	int last = 0;
+	if (*p == ' ' && strcasecmp(p + 1, "LAST") == 0)
+		last = 1;
+	else if (*p)
+		digits = 0;
+	if (digits == 0 || digits > 18) {
+		/* we cannot tell where the chunk ends: stop here */
+		session_reply(s, "554 5.5.4 Syntax: BDAT size [LAST]; closing");
+		session_close(s, "bdat_syntax");
+		return;
+	}
+	s->bdat_discard = !s->in_mail || s->nrcpt == 0;
+	if (!s->bdat_discard && !s->bdat_active) {
+		body_start(s);
+		s->bdat_active = 1;
+	}
+	s->bdat_left = (size_t)n;
+	s->bdat_last = last;
+	if (s->bdat_discard) {
+		/* read into a throw-away reader */
+		body_free(&s->body);
+		body_init(&s->body, 0, 0);
+	}
+	session_enter(s, PH_BDAT);
+}
+
+/* smtp_data_done - the end of DATA, or of a BDAT chunk. */
+void smtp_data_done(struct session *s)
+{
+	session_enter(s, PH_COMMAND);
+	s->deadline = now_mono() + (double)s->e->cfg.cmd_timeout_s;
+	if (s->bdat_discard) {
+		body_free(&s->body);
+		s->bdat_discard = 0;
+		fail(s, "503 5.5.1 Error: %s", s->in_mail ? "no valid recipients" : "need MAIL command");
+		return;
+	}
+	if (s->bdat_active && !s->bdat_last) {
+		session_reply(s, "250 2.0.0 %zu octets received", s->body.size);
+		return;
+	}
+	if (s->bdat_active)
+		body_chunk_last(&s->body);
+	const char *refusal = body_verdict(&s->body);
+	if (refusal) {
+		cl_metric_inc(s->e->m.refused_body);
+		cl_log(CL_LOG_INFO, s->id, "message_refused", "msgid=%s reason=body flags=%u", s->msgid, s->body.flags);
+		session_reply(s, "%s", refusal);
+		s->errors++;
+		session_reset_tx(s);
+		return;
+	}
+	if (decide_call(s, RPC_SCAN) < 0) {
+		tempfail(s);
+		session_reset_tx(s);
+	}
+}
+
+static void do_rset(struct session *s, char *args)
+{
+	if (args[0]) {
+		fail(s, "501 5.5.4 Syntax: RSET");
+		return;
+	}
+	session_reset_tx(s);
+	session_reply(s, "250 2.0.0 Ok");
+}
+
+static void do_noop(struct session *s, char *args)
+{
+	(void)args;
+	session_reply(s, "250 2.0.0 Ok");
+}
+
+static void do_quit(struct session *s, char *args)
+{
+	(void)args;
+	session_reply(s, "221 2.0.0 Bye");
+	session_close(s, s->messages ? "ok" : "quit");
+}
+
+static void do_vrfy(struct session *s, char *args)
+{
+	(void)args; /* RFC 5321 3.5.3: no address disclosure */
+	session_reply(s, "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery");
+}
+
+static void do_expn(struct session *s, char *args)
+{
+	(void)args;
+	session_reply(s, "502 5.5.1 EXPN not available");
+}
+
+static void do_help(struct session *s, char *args)
+{
+	(void)args;
+	session_reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH");
+}
+
+/* do_starttls - RFC 3207. Everything buffered after the command is discarded (4.2: a
+ * client must not pipeline past STARTTLS; what it did send could be an injection) and
+ * the session forgets HELO, AUTH and the transaction. */
+static void do_starttls(struct session *s, char *args)
+{
+	if (args[0]) {
+		fail(s, "501 5.5.4 Syntax: STARTTLS");
+		return;
+	}
+	if (s->ssl) {
+		fail(s, "554 5.5.1 Error: TLS already active");
+		return;
+	}
+	if (!s->e->tls) {
+		session_reply(s, "454 4.7.0 TLS not available");
+		return;
+	}
+	cl_buf_reset(&s->in);
+	session_reply(s, "220 2.0.0 Ready to start TLS");
+	if (conn_flush(s) < 0 || s->out.len > 0 || conn_start_tls(s) < 0) {
+		session_close(s, "tls_error");
+		return;
+	}
+	session_reset_tx(s);
+	s->helo[0] = '\0';
+	s->esmtp = 0;
+	s->auth_user[0] = '\0';
+	session_enter(s, PH_HANDSHAKE);
+}
+
+/* b64_decode - RFC 4648 base64 into out (NUL-terminated); -1 when malformed or too long. */
+static int b64_decode(const char *in, char *out, size_t outlen, size_t *n)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t len = strlen(in), o = 0;
+	if (len % 4)
+		return -1;
+	unsigned acc = 0;
+	int bits = 0, pad = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == '=') {
+			if (i + 2 < len)
+				return -1;
+			pad++;
+			continue;
+		}
+		const char *p = in[i] ? strchr(tbl, in[i]) : NULL;
+		if (!p || pad)
+			return -1;
+		acc = (acc << 6) | (unsigned)(p - tbl);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out[o] = '\0';
+	*n = o;
+	return 0;
+}
+
+/* auth_plain - RFC 4616: [authzid] NUL authcid NUL passwd. */
+static void auth_plain(struct session *s, const char *b64)
+{
+	char buf[1024];
+	size_t n;
+	if (b64_decode(strcmp(b64, "=") == 0 ? "" : b64, buf, sizeof buf, &n) < 0) {
+		fail(s, "501 5.5.2 Cannot decode response");
+		return;
+	}
+	char *u = memchr(buf, '\0', n);
+	char *pw = u ? memchr(u + 1, '\0', n - (size_t)(u + 1 - buf)) : NULL;
+	if (!u || !pw || pw == u + 1 || cl_strlcpy(s->auth_login_user, u + 1, sizeof s->auth_login_user) < 0 ||
+	    cl_strlcpy(s->pending_auth_pw, pw + 1, sizeof s->pending_auth_pw) < 0) {
+		explicit_bzero(buf, sizeof buf);
+		fail(s, "501 5.5.2 Malformed AUTH PLAIN response");
+		return;
+	}
+	explicit_bzero(buf, sizeof buf);
+	if (decide_call(s, RPC_AUTH) < 0)
+		session_reply(s, "454 4.7.0 Temporary authentication failure");
+	explicit_bzero(s->pending_auth_pw, sizeof s->pending_auth_pw);
+}
+
+/* smtp_auth_line - a continuation line of AUTH (RFC 4954 4: "*" cancels). */
+void smtp_auth_line(struct session *s, char *line, size_t len)
+{
+	(void)len;
+	session_log_line(s, "C: ", "****", 4);
+	session_enter(s, PH_COMMAND);
+	enum auth_step step = s->auth;
+	s->auth = AUTH_NONE;
+	if (strcmp(line, "*") == 0) {
+		fail(s, "501 5.0.0 Authentication cancelled");
+		return;
+	}
+	if (step == AUTH_PLAIN) {
+		auth_plain(s, line);
+	} else if (step == AUTH_LOGIN_USER) {
+		size_t n;
+		if (b64_decode(line, s->auth_login_user, sizeof s->auth_login_user, &n) < 0 || n == 0) {
+			fail(s, "501 5.5.2 Cannot decode response");
+			return;
+		}
+		s->auth = AUTH_LOGIN_PASS;
+		session_enter(s, PH_AUTH);
+		session_reply(s, "334 UGFzc3dvcmQ6");
+	} else if (step == AUTH_LOGIN_PASS) {
+		size_t n;
+		if (b64_decode(line, s->pending_auth_pw, sizeof s->pending_auth_pw, &n) < 0) {
+			fail(s, "501 5.5.2 Cannot decode response");
+			return;
+		}
+		if (decide_call(s, RPC_AUTH) < 0)
+			session_reply(s, "454 4.7.0 Temporary authentication failure");
+		explicit_bzero(s->pending_auth_pw, sizeof s->pending_auth_pw);
+	}
+	explicit_bzero(line, len);
+}
+
+static void do_auth(struct session *s, char *args)
+{
+	if (!s->ssl) {
+		fail(s, "538 5.7.11 Encryption required for requested authentication mechanism");
+		return;
+	}
+	if (!s->helo[0] || s->esmtp != 1) {
+		fail(s, "503 5.5.1 Error: send EHLO first");
+		return;
+	}
+	if (s->auth_user[0]) {
+		fail(s, "503 5.5.1 Error: already authenticated");
+		return;
+	}
+	if (s->in_mail) {
+		fail(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	char *ir = strchr(args, ' ');
+	if (ir)
+		*ir++ = '\0';
+	if (strcasecmp(args, "PLAIN") == 0) {
+		if (ir) {
+			auth_plain(s, ir);
+		} else {
+			s->auth = AUTH_PLAIN;
+			session_enter(s, PH_AUTH);
+			session_reply(s, "334 ");
+		}
+	} else if (strcasecmp(args, "LOGIN") == 0) {
+		s->auth = AUTH_LOGIN_USER;
+		session_enter(s, PH_AUTH);
+		if (ir) {
+			smtp_auth_line(s, ir, strlen(ir));
+			return;
+		}
+		session_reply(s, "334 VXNlcm5hbWU6");
+	} else {
+		fail(s, "504 5.5.4 Unrecognized authentication type");
+	}
+}
+
+struct verb {
+	const char *name;
+	void (*fn)(struct session *s, char *args);
+};
+
+static const struct verb verbs[] = {
+	{"EHLO", do_ehlo}, {"HELO", do_helo}, {"MAIL", do_mail}, {"RCPT", do_rcpt},
+	{"DATA", do_data}, {"BDAT", do_bdat}, {"RSET", do_rset}, {"NOOP", do_noop},
+	{"QUIT", do_quit}, {"VRFY", do_vrfy}, {"EXPN", do_expn}, {"HELP", do_help},
+	{"STARTTLS", do_starttls}, {"AUTH", do_auth},
+};
+
+/* smtp_command - dispatch one command line (CRLF removed, no NUL/CR inside). */
+void smtp_command(struct session *s, char *line, size_t len)
+{
+	if (strncasecmp(line, "AUTH ", 5) == 0) {
+		char masked[64];
+		snprintf(masked, sizeof masked, "%.*s ****", (int)strcspn(line + 5, " ") + 5, line);
+		session_log_line(s, "C: ", masked, strlen(masked));
+	} else {
+		session_log_line(s, "C: ", line, len);
+	}
+	size_t vlen = strcspn(line, " ");
+	char *args = line + vlen;
+	if (*args == ' ')
+		*args++ = '\0';
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (strcasecmp(line, verbs[i].name) == 0) {
+			verbs[i].fn(s, args);
+			return;
+		}
+	fail(s, "500 5.5.1 Error: command not recognized");
+}
