@@ -27,7 +27,7 @@ export function replyText(r) {
 /** The mail log; `params` narrows it (domain_id for an admin's domain page). */
 export function messageLog({ title = 'My mail', intro, params } = {}) {
   return listView({
-    title, params, path: '/messages',
+    title, params, path: '/logs',
     intro: intro || 'Everything received for you, sent by you (with its delivery status), refused (with the reply the sender got) and quarantined.',
     filters: LOG_FILTERS,
     empty: 'No messages match.',
@@ -79,7 +79,7 @@ export function quarantineRowActions(r, reload) {
     h('button.secondary', { type: 'button', onclick: async (ev) => {
       const b = ev.currentTarget;
       if (!(await confirmDialog(`Always accept mail from ${who}? This also releases this message.`, { okLabel: 'Always accept' }))) return;
-      const done = await act(b, () => post(`/quarantine/${encodeURIComponent(r.id)}/always-accept`), `Mail from ${who} will always be accepted.`);
+      const done = await act(b, () => post(`/quarantine/${encodeURIComponent(r.id)}/accept-sender`), `Mail from ${who} will always be accepted.`);
       if (done !== undefined) reload();
     } }, 'Always accept sender'),
     h('button.danger', { type: 'button', onclick: async (ev) => {
@@ -149,7 +149,7 @@ export function directiveList({ title, intro, owner }) {
 /** SMTP session log (admins); a row opens the transcript. */
 export function sessionLog({ title = 'SMTP sessions', params } = {}) {
   return listView({
-    title, params, path: '/sessions',
+    title, params, path: '/smtp-sessions',
     intro: 'SMTP sessions within your scope; open one to read its transcript (AUTH secrets are masked, bodies are not kept).',
     filters: [
       { name: 'client_ip', label: 'Client IP' },
@@ -170,7 +170,7 @@ export function sessionLog({ title = 'SMTP sessions', params } = {}) {
 }
 
 async function transcript(r, btn) {
-  const s = await act(btn, () => get(`/sessions/${encodeURIComponent(r.sid)}`));
+  const s = await act(btn, () => get(`/smtp-sessions/${encodeURIComponent(r.sid)}`));
   if (!s) return;
   const close = h('button', { type: 'submit' }, 'Close');
   const dlg = h('dialog', { 'aria-labelledby': 'tr-title' }, h('form', { method: 'dialog' },

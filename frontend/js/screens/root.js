@@ -16,28 +16,67 @@ function confirmAct(label, question, fn, success, { danger = false } = {}) {
 
 /* ---------- admins and scopes ---------- */
 
-function admins() {
+/** The scopes of one admin in a dialog: list, grant a group or domain, revoke. */
+async function scopesDialog(u, btn, reloadList) {
+  const body = h('div');
+  const close = h('button.secondary', { type: 'submit' }, 'Close');
+  const dlg = h('dialog', { 'aria-labelledby': 'sc-title' },
+    h('h2', { id: 'sc-title' }, `Scopes of ${u.address}`), body, h('form', { method: 'dialog' }, h('div.actions', close)));
+  const [groups, domains] = await Promise.all([get('/groups', { per_page: 200 }).catch(() => ({ items: [] })),
+    get('/domains', { per_page: 200 }).catch(() => ({ items: [] }))]);
+  const gname = new Map((groups.items || []).map((g) => [String(g.id), g.name]));
+  const dname = new Map((domains.items || []).map((d) => [String(d.id), d.name]));
+  const render = async () => {
+    let list;
+    try { list = await get(`/users/${u.id}/scopes`); } catch (e) { body.replaceChildren(h('p.msg.error', e.message)); return; }
+    const items = list.items || list || [];
+    body.replaceChildren(
+      h('ul', items.length ? items.map((s) => h('li', s.group_id ? `group ${s.group_name || gname.get(String(s.group_id)) || s.group_id}`
+        : `domain ${s.domain_name || dname.get(String(s.domain_id)) || s.domain_id}`, ' ',
+      h('button.link', { type: 'button', onclick: async (ev) => {
+        if ((await act(ev.currentTarget, () => del(`/users/${u.id}/scopes/${s.id}`), 'Scope revoked.')) !== undefined) { render(); reloadList(); }
+      } }, 'revoke'))) : h('li.muted', 'No scope yet.')),
+      apiForm({ label: 'Grant a scope', submitLabel: 'Grant',
+        fields: [{ name: 'target', label: 'Group or domain', type: 'select', required: true, options: [
+          ...(groups.items || []).map((g) => [`g${g.id}`, `group ${g.name}`]),
+          ...(domains.items || []).map((d) => [`d${d.id}`, `domain ${d.name}`])] }],
+        onSubmit: async (v) => {
+          const id = Number(v.target.slice(1));
+          const r = await post(`/users/${u.id}/scopes`, v.target[0] === 'g' ? { group_id: id } : { domain_id: id });
+          render(); reloadList();
+          return r;
+        },
+        success: 'Scope granted.' }));
+  };
+  await render();
+  dlg.addEventListener('close', () => { dlg.remove(); btn.focus(); });
+  document.body.append(dlg);
+  dlg.showModal();
+  close.focus();
+}
+
+const ROLE_OPTIONS = [['user', 'user'], ['domain-admin', 'domain admin'], ['group-admin', 'group admin'], ['root-admin', 'root admin']];
+
+function admins(_, query) {
   return listView({
-    title: 'Admins and scopes', path: '/admins',
-    intro: 'Who administers what: a group admin manages the groups in its scope, a domain admin its domains.',
-    filters: [{ name: 'role', label: 'Role', type: 'select', options: [['', 'any'], ['root-admin', 'root admin'], ['group-admin', 'group admin'], ['domain-admin', 'domain admin']] }],
-    create: {
-      legend: 'Grant a scope', submitLabel: 'Grant',
-      fields: [
-        { name: 'address', label: 'Admin address', type: 'email', required: true, help: 'An existing user; its role is raised to match.' },
-        { name: 'role', label: 'Role', type: 'select', options: [['domain-admin', 'domain admin'], ['group-admin', 'group admin'], ['root-admin', 'root admin']] },
-        { name: 'target', label: 'Group or domain', placeholder: 'group name or example.org', help: 'Not needed for a root admin.' },
-      ],
-      submit: (v) => post('/admins', v),
-      success: 'Scope granted.',
-    },
+    title: 'Admins and scopes', path: '/users', params: { role: query.role || undefined },
+    intro: 'Who administers what: a group admin manages the groups in its scope, a domain admin its domains. '
+      + 'Make a user an admin by changing its role, then grant it scopes.',
+    filters: [{ name: 'q', label: 'Search', type: 'search', placeholder: 'address' },
+      { name: 'role', label: 'Role', type: 'select', options: [['', 'any'], ...ROLE_OPTIONS] }],
     columns: [
-      { label: 'Admin', key: 'address', className: 'wrap' },
+      { label: 'Account', className: 'wrap', render: (r) => r.address || r.local_part },
       { label: 'Role', render: (r) => badge(r.role) },
-      { label: 'Scopes', className: 'wrap', render: (r) => (r.scopes || []).map((s) => s.group_name ? `group ${s.group_name}` : s.domain_name ? `domain ${s.domain_name}` : '').filter(Boolean).join(', ') || (r.role === 'root-admin' ? 'everything' : '') },
     ],
-    actions: (r, reload) => [confirmAct('Revoke', `Make ${r.address} a plain user again?`,
-      async () => { await del(`/admins/${r.id}`); reload(); }, `${r.address} is no longer an admin.`, { danger: true })],
+    actions: (r, reload) => {
+      const sel = h('select', { 'aria-label': `Role of ${r.address}` }, ROLE_OPTIONS.map(([v, l]) => h('option', { value: v, selected: v === r.role }, l)));
+      return [sel,
+        h('button.secondary', { type: 'button', onclick: async (ev) => {
+          if ((await act(ev.currentTarget, () => patch(`/users/${r.id}`, { role: sel.value }), `${r.address} is now ${sel.value}.`)) !== undefined) reload();
+        } }, 'Set role'),
+        r.role === 'group-admin' || r.role === 'domain-admin'
+          ? h('button.secondary', { type: 'button', onclick: (ev) => scopesDialog(r, ev.currentTarget, reload) }, 'Scopes') : null];
+    },
   });
 }
 
@@ -87,7 +126,7 @@ function bans(_, query) {
     ],
     actions: (r, reload) => [evidenceButton(r),
       r.status === 'candidate' ? confirmAct('Promote', `Fully ban ${r.network}?`, async () => { await post(`/bans/${r.id}/promote`); reload(); }, `${r.network} is fully banned.`) : null,
-      r.status !== 'lifted' ? confirmAct('Unban', `Lift the ban on ${r.network}?`, async () => { await post(`/bans/${r.id}/lift`); reload(); }, `${r.network} is no longer banned.`, { danger: true }) : null],
+      r.status !== 'lifted' ? confirmAct('Unban', `Lift the ban on ${r.network}?`, async () => { await post(`/bans/${r.id}/unban`); reload(); }, `${r.network} is no longer banned.`, { danger: true }) : null],
   });
   return h('div', tabs, view);
 }

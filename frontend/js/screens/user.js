@@ -18,14 +18,14 @@ function account() {
           { name: 'new_password', label: 'New password', type: 'password', required: true, autocomplete: 'new-password', maxlength: 1024,
             help: 'At least 12 characters.' },
         ],
-        onSubmit: (v) => post('/me/password', v),
+        onSubmit: (v) => post('/password', v),
         success: 'Password changed.',
       })));
 }
 
 export function registerUserScreens(route) {
-  route('/mail', () => messageLog({ params: { mine: 1 } }));
-  route('/quarantine', () => quarantineList({ params: { mine: 1 } }));
+  route('/mail', () => messageLog({ params: { user_id: state.me.id } }));
+  route('/quarantine', () => quarantineList({ params: { user_id: state.me.id } }));
   route('/senders', () => directiveList({
     title: 'My senders',
     intro: 'Senders you always accept, always reject (they get an SMTP refusal) or send to quarantine.',
