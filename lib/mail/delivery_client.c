@@ -22,15 +22,11 @@ static cJSON *rcpt_array(const struct cl_delivery_rcpt *rcpts, size_t n)
 	cJSON *arr = cJSON_CreateArray();
 	for (size_t i = 0; arr && i < n; i++) {
 		cJSON *e = cJSON_CreateObject();
-		cJSON *rt = cJSON_CreateObject();
-		if (!e || !rt || !cJSON_AddStringToObject(e, "rcpt", rcpts[i].rcpt) ||
-		    cl_route_to_json(&rcpts[i].route, rt) < 0) {
+		if (!e || !cJSON_AddStringToObject(e, "rcpt", rcpts[i].rcpt) || cl_route_to_json(&rcpts[i].route, e) < 0) {
 			cJSON_Delete(e);
-			cJSON_Delete(rt);
 			cJSON_Delete(arr);
 			return NULL;
 		}
-		cJSON_AddItemToObject(e, "route", rt);
 		cJSON_AddItemToArray(arr, e);
 	}
 	return arr;

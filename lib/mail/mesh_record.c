@@ -164,6 +164,14 @@ static int origin_ok(const char *s, size_t n, char *out)
 	return label > 0 && s[n - 1] != '-';
 }
 
+int cl_mesh_origin_parse(const char *s, char *out, size_t outlen)
+{
+	size_t n = strlen(s);
+	if (outlen <= n)
+		return -1;
+	return origin_ok(s, n, out) ? 0 : -1;
+}
+
 int cl_mesh_network_parse(const char *s, size_t len, char *out, size_t outlen, char *err, size_t errlen)
 {
 	char addr[64];

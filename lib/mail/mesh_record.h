@@ -62,6 +62,10 @@ int cl_mesh_record_from_json(const cJSON *o, struct cl_mesh_record *r, char *err
  * Returns 0, or -1 with err. */
 int cl_mesh_network_parse(const char *s, size_t len, char *out, size_t outlen, char *err, size_t errlen);
 
+/* cl_mesh_origin_parse - a server name as ORIGIN accepts it (a domain name), lowercased into
+ * out (at least CL_MESH_ORIGIN_MAX + 1 bytes). Returns 0, or -1 when s is not one. */
+int cl_mesh_origin_parse(const char *s, char *out, size_t outlen);
+
 /* cl_mesh_action_str - "BAN" / "LIFT". */
 const char *cl_mesh_action_str(enum cl_mesh_action a);
 

@@ -92,18 +92,15 @@ int cl_policy_log_session_req(nng_msg **out, const struct cl_policy_session *s,
 static cJSON *rcpt_entry(const struct cl_policy_rcpt_log *r)
 {
 	cJSON *e = cJSON_CreateObject();
-	cJSON *rt = cJSON_CreateObject();
-	int ok = e && rt && cJSON_AddStringToObject(e, "rcpt", r->rcpt) &&
+	int ok = e && cJSON_AddStringToObject(e, "rcpt", r->rcpt) &&
 		 cJSON_AddStringToObject(e, "status", r->status) && cJSON_AddNumberToObject(e, "code", r->v->code) &&
 		 cJSON_AddStringToObject(e, "enh", r->v->enh) && cJSON_AddStringToObject(e, "reason", r->v->text) &&
 		 cJSON_AddStringToObject(e, "reason_class", r->reason_class ? r->reason_class : "") &&
-		 (!r->virus || cJSON_AddStringToObject(e, "virus", r->virus)) && cl_route_to_json(r->route, rt) == 0;
+		 (!r->virus || cJSON_AddStringToObject(e, "virus", r->virus)) && cl_route_to_json(r->route, e) == 0;
 	if (!ok) {
 		cJSON_Delete(e);
-		cJSON_Delete(rt);
 		return NULL;
 	}
-	cJSON_AddItemToObject(e, "route", rt);
 	return e;
 }
 
@@ -147,8 +144,7 @@ int cl_policy_verdict_reply(nng_msg *reply, struct cl_verdict *v, struct cl_rout
 	}
 	int rc = cl_verdict_from_json(h, v);
 	if (rc == 0 && route && v->action == CL_ACCEPT) {
-		const cJSON *rt = cJSON_GetObjectItemCaseSensitive(h, "route");
-		if (rt && cl_route_from_json(rt, route) < 0) {
+		if (cJSON_GetObjectItemCaseSensitive(h, "route") && cl_route_from_json(h, route) < 0) {
 			cl_verdict_tempfail(v, NULL);
 			rc = -1;
 		}

@@ -16,8 +16,6 @@
 #include "mail/scanner_client.h"
 #include "util/log.h"
 
-void session_greet_verdict(struct session *s, const struct cl_verdict *v);
-void smtp_ehlo_reply(struct session *s);
 
 static const char *listener_names[] = {"smtp", "smtps", "submission"};
 
@@ -204,6 +202,10 @@ static void on_rcpt(struct session *s, struct cl_verdict *v, const struct cl_rou
 		reply_verdict(s, v);
 		return;
 	}
+	if (rt->mode == CL_ROUTE_NONE) { /* an accepted recipient without destination: malformed */
+		session_reply(s, "451 4.3.0 Temporary failure, try again later");
+		return;
+	}
 	if (s->nrcpt > 0 && (rt->mode != s->rcpts[0].route.mode || rt->group_id != s->rcpts[0].route.group_id)) {
 		session_reply(s, "452 4.5.3 <%s>: different destination, send it in a new transaction",
 			      s->pending_rcpt.addr);
@@ -351,9 +353,7 @@ void decide_completion(struct completion *c)
 	if (s->dead) {
 		if (c->reply)
 			nng_msg_free(c->reply);
-		if (s->inflight == 0)
-			session_free(s);
-		free(c);
+		free(c); /* reap_sessions() frees s once inflight is 0 */
 		return;
 	}
 	s->busy = RPC_NONE;

@@ -89,7 +89,8 @@ struct edge {
 	struct cl_rpc_client *policy, *scanner, *delivery;
 	struct cl_metrics *reg;
 	struct metrics_set m;
-	struct session *sessions; /* every live session (doubly linked) */
+	struct session *sessions; /* every session not yet freed (doubly linked) */
+	struct session *zombies;  /* closed sessions waiting to be freed (reap_sessions) */
 	size_t nsessions;
 	pthread_mutex_t qlock;
 	struct completion *qhead, *qtail;
@@ -103,6 +104,7 @@ struct edge {
 struct session {
 	struct edge *e;
 	struct session *prev, *next;
+	struct session *znext; /* on e->zombies once dead */
 	struct listener *lst;
 	int fd;
 	SSL *ssl;
@@ -148,6 +150,9 @@ struct session {
 
 /* loop.c */
 int loop_run(struct edge *e);
+void loop_fini(struct edge *e);
+void loop_session_gone(struct session *s);
+void reap_sessions(struct edge *e, int all);
 void loop_update_events(struct session *s);
 void loop_push_completion(struct edge *e, struct completion *c);
 int ip_passed_pregreet(struct edge *e, const char *ip);
@@ -172,6 +177,8 @@ void session_process(struct session *s);
 void session_on_event(struct session *s, unsigned events);
 void session_tick(struct session *s, double now);
 void session_reset_tx(struct session *s);
+void session_sync_error(struct session *s, int pregreet);
+void session_greet_verdict(struct session *s, const struct cl_verdict *v);
 void session_log_line(struct session *s, const char *dir, const char *line, size_t n);
 void session_send_greeting(struct session *s);
 
@@ -179,6 +186,7 @@ void session_send_greeting(struct session *s);
 void smtp_command(struct session *s, char *line, size_t len);
 void smtp_auth_line(struct session *s, char *line, size_t len);
 void smtp_data_done(struct session *s);
+void smtp_ehlo_reply(struct session *s);
 
 /* decide.c - policy/scanner/delivery calls and their answers */
 int decide_call(struct session *s, enum rpc_kind kind);

@@ -94,6 +94,8 @@ static void ip_table_free(struct ipcount **t)
 int ip_passed_pregreet(struct edge *e, const char *ip)
 {
 	struct ipcount *c = ip_find(e->passed, ip, 0);
+	if (!e->passed)
+		return 0;
 	if (c && c->expires < now_mono()) {
 		ip_remove(e->passed, ip);
 		return 0;
@@ -214,10 +216,11 @@ static void accept_one(struct edge *e, struct listener *l)
 }
 
 /* session_unlink - forget s in the loop's tables (called by session_free). */
-void loop_session_gone(struct session *s);
 void loop_session_gone(struct session *s)
 {
 	struct edge *e = s->e;
+	if (!e->ipt)
+		return;
 	struct ipcount *c = ip_find(e->ipt, s->ip, 0);
 	if (c && --c->n <= 0)
 		ip_remove(e->ipt, s->ip);
@@ -273,7 +276,7 @@ int loop_run(struct edge *e)
 			epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->lst[i].fd, &ev);
 		}
 	double next_sweep = 0;
-	while (!e->draining || e->sessions) {
+	while (!e->draining || e->nsessions > 0) {
 		struct epoll_event evs[256];
 		int n = epoll_wait(e->epfd, evs, 256, 100);
 		if (n < 0 && errno != EINTR)
@@ -294,20 +297,24 @@ int loop_run(struct edge *e)
 				session_on_event(evs[i].data.ptr, evs[i].events);
 			}
 		}
+		reap_sessions(e, 0);
 		double now = now_mono();
 		if (now >= next_sweep) {
 			sweep(e, now);
+			reap_sessions(e, 0);
 			next_sweep = now + 0.1;
 		}
 	}
 	return 0;
 }
 
-/* loop_fini - release the tables (after every session is gone). */
-void loop_fini(struct edge *e);
+/* loop_fini - after every session is closed and the RPC clients are gone: drain the
+ * last completions, free the sessions, release the tables. */
 void loop_fini(struct edge *e)
 {
-	drain_queue(e);
+	if (e->evfd >= 0)
+		drain_queue(e);
+	reap_sessions(e, 1);
 	ip_table_free(e->ipt);
 	ip_table_free(e->passed);
 	if (e->evfd >= 0)

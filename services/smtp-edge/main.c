@@ -21,8 +21,6 @@
 #include "util/health.h"
 #include "util/log.h"
 
-void loop_fini(struct edge *e);
-
 /* listen_on - a non-blocking listening socket on "host:port"; -1 with err. */
 static int listen_on(const char *addr, char *err, size_t errlen)
 {
@@ -150,18 +148,17 @@ static void teardown(struct edge *e)
 	for (int i = 0; i < LST_COUNT; i++)
 		if (e->lst[i].fd >= 0)
 			close(e->lst[i].fd);
-	/* Closing the clients completes every call in flight (with an error); their
-	 * completions are then drained and the sessions freed. */
+	/* Sessions first (their last logs still go out), then the clients: closing them
+	 * completes every call in flight with an error, queued for loop_fini to drain. */
+	for (struct session *s = e->sessions; s; s = s->next)
+		if (!s->dead) {
+			s->phase = PH_CLOSING;
+			session_close(s, "shutdown");
+		}
 	cl_rpc_client_free(e->policy);
 	cl_rpc_client_free(e->scanner);
 	cl_rpc_client_free(e->delivery);
 	loop_fini(e);
-	while (e->sessions) {
-		e->sessions->inflight = 0;
-		session_close(e->sessions, "shutdown");
-		if (e->sessions && e->sessions->dead)
-			session_free(e->sessions);
-	}
 	if (e->epfd >= 0)
 		close(e->epfd);
 	if (e->sigfd >= 0)

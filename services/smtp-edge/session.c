@@ -24,8 +24,6 @@
 
 static const char *phase_names[] = {"proxy", "handshake", "greeting", "command", "auth", "data", "bdat", "closing"};
 
-void loop_session_gone(struct session *s);
-void session_sync_error(struct session *s, int pregreet);
 
 struct session *session_new(struct edge *e, struct listener *l, int fd, const char *ip, int port)
 {
@@ -121,7 +119,6 @@ static void greeting_finish(struct session *s)
 	s->deadline = now_mono() + (double)s->e->cfg.cmd_timeout_s;
 }
 
-void session_greet_verdict(struct session *s, const struct cl_verdict *v);
 void session_greet_verdict(struct session *s, const struct cl_verdict *v)
 {
 	s->greet_verdict = *v;
@@ -236,8 +233,24 @@ void session_close(struct session *s, const char *outcome)
 	       s->messages, s->errors);
 	decide_log_session(s);
 	close_fd(s);
-	if (s->inflight == 0)
-		session_free(s);
+	/* Never freed here: callers up the stack still hold s. reap_sessions() frees it from
+	 * the loop once no RPC of its own is in flight. */
+	s->znext = s->e->zombies;
+	s->e->zombies = s;
+}
+
+void reap_sessions(struct edge *e, int all)
+{
+	struct session **pp = &e->zombies;
+	while (*pp) {
+		struct session *s = *pp;
+		if (s->inflight == 0 || all) {
+			*pp = s->znext;
+			session_free(s);
+		} else {
+			pp = &s->znext;
+		}
+	}
 }
 
 /* sync_error - RFC 2920 3.1: input where none may be (before the greeting, after DATA

@@ -14,7 +14,6 @@
 #include "edge.h"
 #include "util/log.h"
 
-void session_sync_error(struct session *s, int pregreet);
 
 /* fail - a protocol error reply, counted towards the error limit. */
 #define fail(s, ...)                           \
@@ -67,7 +66,6 @@ static void do_helo(struct session *s, char *args)
 }
 
 /* smtp_ehlo_reply - the EHLO keywords we offer in this session's state. */
-void smtp_ehlo_reply(struct session *s);
 void smtp_ehlo_reply(struct session *s)
 {
 	struct edge *e = s->e;
