@@ -63,7 +63,7 @@ static int md_prepare(const char *root, const char *addr, char *dir, size_t dirl
 		cl_snprintf(err, errlen, "Maildir path too long");
 		return -1;
 	}
-	int rc = mkdir_durable(ddir, root) | mkdir_durable(dir, ddir);
+	int rc = mkdir_durable(root, NULL) | mkdir_durable(ddir, root) | mkdir_durable(dir, ddir);
 	static const char *const subs[] = {"tmp", "new", "cur"};
 	for (size_t i = 0; i < 3 && rc == 0; i++)
 		rc = cl_snprintf(sub, sizeof sub, "%s/%s", dir, subs[i]) | mkdir_durable(sub, dir);

@@ -65,7 +65,7 @@ static int dreq_parse(struct dreq *r, const cJSON *req, const char **why)
 	cJSON_ArrayForEach(it, rc) {
 		struct cl_route rt;
 		const char *a = cl_json_str(it, "rcpt", NULL);
-		if (!a || !*a || cl_route_from_json(cJSON_GetObjectItemCaseSensitive(it, "route"), &rt) < 0)
+		if (!a || !*a || cl_route_from_json(it, &rt) < 0)
 			return -1;
 		if (r->n == 0)
 			r->route = rt;

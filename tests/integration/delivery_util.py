@@ -1,0 +1,140 @@
+"""Helpers for the delivery tests: a minimal nng REQ client, a delivery fixture, DB setup.
+
+Named without test_ prefix so pytest does not collect it; imported by test_delivery*.py.
+The REQ client speaks nng's SP-over-TCP wire format (8-byte handshake "\\0SP\\0" + protocol
+id, then 8-byte big-endian length-prefixed messages whose first 4 bytes are the request id),
+so the tests need no Python nng binding.
+"""
+import json
+import os
+import pathlib
+import socket
+import struct
+import subprocess
+import time
+
+from conftest import ROOT, BIN, free_port, wait_port
+
+SP_REQ, SP_REP = 0x30, 0x31
+
+
+class ReqClient:
+    def __init__(self, port, timeout=30.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.sendall(b"\0SP\0" + struct.pack(">H", SP_REQ) + b"\0\0")
+        hdr = self._recv_exact(8)
+        assert hdr[:4] == b"\0SP\0" and struct.unpack(">H", hdr[4:6])[0] == SP_REP, hdr
+        self.next_id = 1
+
+    def _recv_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("closed")
+            buf += chunk
+        return buf
+
+    def call(self, hdr, body=None):
+        """Send one request; return the reply header as a dict."""
+        payload = json.dumps(hdr).encode()
+        if body is not None:
+            payload += b"\0" + body
+        rid = 0x80000000 | self.next_id
+        self.next_id = (self.next_id + 1) & 0x7FFFFFFF or 1
+        msg = struct.pack(">I", rid) + payload
+        self.sock.sendall(struct.pack(">Q", len(msg)) + msg)
+        while True:
+            n = struct.unpack(">Q", self._recv_exact(8))[0]
+            data = self._recv_exact(n)
+            if struct.unpack(">I", data[:4])[0] == rid:
+                break
+        reply = data[4:]
+        return json.loads(reply.split(b"\0", 1)[0])
+
+    def close(self):
+        self.sock.close()
+
+
+def rpc(port, hdr, body=None, timeout=30.0):
+    c = ReqClient(port, timeout)
+    try:
+        return c.call(hdr, body)
+    finally:
+        c.close()
+
+
+def start_delivery(services, pg, maildir, **extra):
+    """Start clement-delivery on free ports; returns (service, rpc_port)."""
+    port = free_port()
+    env = {
+        "CLEMENT_DELIVERY_LISTEN": f"tcp://127.0.0.1:{port}",
+        "CLEMENT_DB_URL": pg.url,
+        "CLEMENT_MAILDIR_ROOT": str(maildir),
+        "CLEMENT_DIGEST_SECRET": "test-digest-secret",
+        "CLEMENT_DIGEST_BASE_URL": "http://127.0.0.1:8080",
+        "CLEMENT_RELAY_TIMEOUT_MS": "3000",
+        "CLEMENT_RELAY_CONNECT_TIMEOUT_MS": "2000",
+        "CLEMENT_DELIVERY_WORKERS": "4",
+        "CLEMENT_DELIVERY_HELO": "clement.test",
+    }
+    env.update({k: str(v) for k, v in extra.items()})
+    svc = services.start("delivery", env)
+    assert wait_port(port)
+    return svc, port
+
+
+def make_group(db, name, mode="local", relay_port=None, relay_tls="none", relay_host="127.0.0.1"):
+    if mode == "local" and relay_port is None:
+        return db.scalar("INSERT INTO groups (name, mode) VALUES (%s, 'local') RETURNING id", (name,))
+    return db.scalar("INSERT INTO groups (name, mode, relay_host, relay_port, relay_tls) VALUES (%s, %s, %s, %s, %s)"
+                     " RETURNING id", (name, mode, relay_host, relay_port, relay_tls))
+
+
+def make_domain(db, name, group_id):
+    return db.scalar("INSERT INTO domains (name, group_id) VALUES (%s, %s) RETURNING id", (name, group_id))
+
+
+def make_user(db, local, domain_id, quota=None):
+    return db.scalar("INSERT INTO users (local_part, domain_id, quota_bytes) VALUES (%s, %s, %s) RETURNING id",
+                     (local, domain_id, quota))
+
+
+def route(mode, group_id, domain_id=0, user_id=0, quarantine=False):
+    return {"mode": mode, "group_id": group_id, "domain_id": domain_id, "user_id": user_id,
+            "quarantine": quarantine}
+
+
+def deliver_req(rcpts, sender="alice@sender.test", sid="S1", msgid="M1", auth_user=None):
+    h = {"v": 1, "op": "deliver", "sid": sid, "msgid": msgid, "ip": "192.0.2.7", "sender": sender,
+         "rcpts": [{"rcpt": a, "route": r} for a, r in rcpts]}
+    if auth_user:
+        h["auth_user"] = auth_user
+    return h
+
+
+def maildir_new(root, addr):
+    local, domain = addr.split("@")
+    d = pathlib.Path(root) / domain / local / "new"
+    return sorted(d.iterdir()) if d.is_dir() else []
+
+
+class SmtpSink:
+    """Postfix's smtp-sink with one dump file per transaction."""
+
+    def __init__(self, tmp, *opts):
+        self.port = free_port()
+        self.dumpdir = pathlib.Path(tmp) / f"sink-{self.port}"
+        self.dumpdir.mkdir(parents=True)
+        os.chown(self.dumpdir, 65534, 65534)
+        self.proc = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody", "-d", f"{self.dumpdir}/%M.", *opts,
+                                      f"127.0.0.1:{self.port}", "64"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert wait_port(self.port)
+
+    def dumps(self):
+        return sorted(p for p in self.dumpdir.rglob("*") if p.is_file())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
