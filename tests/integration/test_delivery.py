@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import free_port, wait_port
-from delivery_util import (SmtpSink, deliver_req, make_domain, make_group, make_user, maildir_new, route, rpc,
+from test_delivery_util import (SmtpSink, deliver_req, make_domain, make_group, make_user, maildir_new, route, rpc,
                            start_delivery)
 
 MSG = (b"Received: from x by clement.test\r\nFrom: Alice <alice@sender.test>\r\nTo: bob@example.org\r\n"

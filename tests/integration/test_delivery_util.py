@@ -1,6 +1,6 @@
 """Helpers for the delivery tests: a minimal nng REQ client, a delivery fixture, DB setup.
 
-Named without test_ prefix so pytest does not collect it; imported by test_delivery*.py.
+Shared by test_delivery*.py (it holds no tests itself).
 The REQ client speaks nng's SP-over-TCP wire format (8-byte handshake "\\0SP\\0" + protocol
 id, then 8-byte big-endian length-prefixed messages whose first 4 bytes are the request id),
 so the tests need no Python nng binding.
