@@ -45,6 +45,7 @@ int scanner_reload_once(struct scanner *s, int force)
 		return 0;
 	s->last_fingerprint = fp;
 	s->have_fingerprint = 1;
+	cl_log(CL_LOG_INFO, NULL, "engine_loading", "reason=%s", force ? "start" : "db_changed");
 	double t0 = cl_now_seconds();
 	struct scan_engine *e = NULL;
 	char err[300];

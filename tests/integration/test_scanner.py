@@ -1,0 +1,292 @@
+"""clement-scanner over its real RPC (docs/RPC.md, op "scan"), with a real libclamav engine
+built from scripts/make-test-sigs' database.
+
+Requests go through tools/clement-rpc (the same framing smtp-edge's stub uses); malformed
+frames that clement-rpc refuses to build are sent with a few lines of raw SP-over-TCP.
+"""
+import base64
+import io
+import json
+import os
+import pathlib
+import re
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import zipfile
+from email.message import EmailMessage
+
+import pytest
+
+from conftest import BIN, ROOT, rpc_url
+
+# The EICAR test string, in two halves so that this file is not itself detected.
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTI" + b"VIRUS-TEST-FILE!$H+H*"
+PATTERN = b"CLEMENT-TEST-PATTERN-7f3c9a1e-NOT-A-VIRUS"
+RELOAD_PATTERN = b"CLEMENT-RELOAD-PATTERN-2b8e61d0"
+
+
+@pytest.fixture
+def sigdb(tmp_path):
+    d = tmp_path / "clamav"
+    subprocess.run([str(ROOT / "scripts/make-test-sigs"), str(d)], check=True)
+    return d
+
+
+def start_scanner(services, db, **env):
+    url = rpc_url()
+    base = {
+        "CLEMENT_SCANNER_LISTEN": url,
+        "CLEMENT_CLAMAV_DB": str(db),
+        "CLEMENT_CLAMAV_RELOAD_S": "1",
+        "CLEMENT_SCANNER_WORKERS": "2",
+    }
+    base.update({k: str(v) for k, v in env.items()})
+    svc = services.start("scanner", base)
+    return svc, url
+
+
+def scan(url, body, header=None, timeout_ms=20000):
+    """One request through clement-rpc; returns (exit code, reply dict or None)."""
+    hdr = header if header is not None else {"v": 1, "op": "scan", "sid": "t" + str(threading.get_ident())}
+    with tempfile.NamedTemporaryFile(prefix="clement-scan-") as f:
+        args = [str(BIN / "clement-rpc"), url, json.dumps(hdr)]
+        if body is not None:
+            f.write(body)
+            f.flush()
+            args.append(f.name)
+        p = subprocess.run(args, capture_output=True, timeout=60,
+                           env=dict(os.environ, CLEMENT_RPC_TIMEOUT_MS=str(timeout_ms)))
+    reply = json.loads(p.stdout) if p.returncode == 0 and p.stdout.strip() else None
+    return p.returncode, reply
+
+
+def mime(text="Hello,\r\nplease see the attachments.\r\n", attachments=()):
+    m = EmailMessage()
+    m["From"] = "alice@example.org"
+    m["To"] = "bob@example.net"
+    m["Subject"] = "test"
+    m.set_content(text)
+    for name, data, ctype in attachments:
+        maintype, subtype = ctype.split("/")
+        m.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return m.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def zipped(name, data):
+    z = io.BytesIO()
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(name, data)
+    return z.getvalue()
+
+
+def assert_infected(reply, name):
+    assert reply is not None
+    assert reply["verdict"] == "infected", reply
+    # libclamav suffixes names of signatures outside a signed .cvd with ".UNOFFICIAL".
+    assert reply["signature"].split(".UNOFFICIAL")[0] == name, reply
+
+
+def metric(svc, name):
+    m = re.search(r"^" + re.escape(name) + r" (\S+)$", svc.metrics(), re.M)
+    return float(m.group(1)) if m else None
+
+
+def test_eicar_in_a_plain_body_is_infected(services, sigdb):
+    svc, url = start_scanner(services, sigdb)
+    body = b"From: a@x.test\r\nTo: b@y.test\r\nSubject: plain\r\n\r\n" + EICAR + b"\r\n"
+    rc, reply = scan(url, body)
+    assert rc == 0
+    assert_infected(reply, "Eicar-Test-Signature")
+    assert metric(svc, 'clement_scanner_scans_total{verdict="infected"}') == 1
+    assert "verdict=infected" in svc.log() and "Eicar-Test-Signature" in svc.log()
+
+
+def test_eicar_as_base64_attachment_is_infected(services, sigdb):
+    _, url = start_scanner(services, sigdb)
+    body = mime(attachments=[("eicar.com", EICAR, "application/octet-stream")])
+    assert EICAR not in body and base64.b64encode(EICAR) in body.replace(b"\r\n", b"")
+    assert_infected(scan(url, body)[1], "Eicar-Test-Signature")
+
+
+def test_eicar_inside_a_zip_attachment_is_infected(services, sigdb):
+    _, url = start_scanner(services, sigdb)
+    body = mime(attachments=[("invoice.zip", zipped("docs/eicar.com", EICAR), "application/zip")])
+    assert EICAR not in body
+    assert_infected(scan(url, body)[1], "Eicar-Test-Signature")
+
+
+def test_own_test_pattern_is_infected(services, sigdb):
+    _, url = start_scanner(services, sigdb)
+    body = mime(attachments=[("notes.txt", b"line one\n" + PATTERN + b"\n", "text/plain")])
+    assert_infected(scan(url, body)[1], "Clement.Test.Pattern")
+
+
+def test_clean_message_with_attachments_is_clean(services, sigdb):
+    svc, url = start_scanner(services, sigdb)
+    body = mime(attachments=[
+        ("report.txt", b"quarterly numbers\n" * 200, "text/plain"),
+        ("data.bin", os.urandom(50000), "application/octet-stream"),
+        ("archive.zip", zipped("readme.txt", b"nothing to see here\n" * 100), "application/zip"),
+    ])
+    rc, reply = scan(url, body)
+    assert rc == 0 and reply == {"v": 1, "verdict": "clean"}
+    assert metric(svc, "clement_scanner_bytes_scanned_total") == len(body)
+
+
+@pytest.mark.parametrize("action", ["refuse", "accept"])
+def test_message_over_the_scan_limit_gets_the_configured_verdict(services, sigdb, action):
+    svc, url = start_scanner(services, sigdb, CLEMENT_SCAN_MAX_SCAN_SIZE=65536, CLEMENT_SCAN_LIMIT_ACTION=action)
+    big = mime(attachments=[("big.bin", os.urandom(100000), "application/octet-stream")])
+    small = mime(attachments=[("small.bin", os.urandom(10000), "application/octet-stream")])
+    rc, reply = scan(url, big)
+    assert rc == 0
+    if action == "refuse":
+        assert reply["verdict"] == "infected"
+        assert reply["signature"].startswith("Heuristics.Limits.Exceeded"), reply
+    else:
+        assert reply == {"v": 1, "verdict": "clean"}
+        # accept still scans what fits: a virus in the head of a big message is found
+        head = b"Subject: big\r\n\r\n" + EICAR + b"\r\n" + b"x" * 100000 + b"\r\n"
+        assert_infected(scan(url, head)[1], "Eicar-Test-Signature")
+    assert scan(url, small)[1] == {"v": 1, "verdict": "clean"}
+    assert metric(svc, "clement_scanner_limit_hits_total") >= 1
+
+
+def write_sigs_atomically(db, name, lines):
+    tmp = db / ("." + name + ".tmp")
+    tmp.write_text("".join(line + "\n" for line in lines))
+    os.rename(tmp, db / name)
+
+
+def test_signature_added_under_load_is_detected_without_failed_requests(services, sigdb):
+    svc, url = start_scanner(services, sigdb)
+    assert metric(svc, "clement_scanner_signatures") == 2
+    probe = b"Subject: probe\r\n\r\nsome text " + RELOAD_PATTERN + b" more text\r\n"
+    infected = b"Subject: e\r\n\r\n" + EICAR + b"\r\n"
+    clean = mime(attachments=[("a.zip", zipped("a.txt", b"hello\n" * 1000), "application/zip")])
+    failures, results, stop = [], [], threading.Event()
+    detected_at = []
+
+    def client(i):
+        n = 0
+        while not stop.is_set():
+            body, want = [(probe, None), (infected, "infected"), (clean, "clean")][n % 3]
+            n += 1
+            rc, reply = scan(url, body, timeout_ms=10000)
+            if rc != 0 or reply is None or reply.get("verdict") == "error":
+                failures.append((rc, reply))
+            elif want and reply["verdict"] != want:
+                failures.append(("wrong verdict", want, reply))
+            elif want is None and reply["verdict"] == "infected":
+                detected_at.append(time.time())
+            results.append(reply)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.5)
+        assert not detected_at
+        # Many filler hashes so that building the new engine takes a while under load.
+        filler = [f"{i:032x}:{1000 + i}:Clement.Filler.{i}" for i in range(40000)]
+        write_sigs_atomically(sigdb, "filler.hdb", filler)
+        write_sigs_atomically(sigdb, "reload.ndb", ["Clement.Test.Reload:0:*:" + RELOAD_PATTERN.hex()])
+        added = time.time()
+        deadline = added + 30
+        while not detected_at and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # keep the load running past the swap
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert detected_at, "the added signature was never detected"
+    assert failures == [], failures[:5]
+    assert len(results) > 20
+    assert metric(svc, "clement_scanner_signatures") == 2 + 40000 + 1
+    assert metric(svc, 'clement_scanner_reloads_total{result="ok"}') >= 2
+    # Scans kept being answered while the new engine was being built.
+    log = svc.log().splitlines()
+    loading = [i for i, line in enumerate(log) if "event=engine_loading reason=db_changed" in line]
+    assert loading
+    loaded = next(i for i in range(loading[-1], len(log)) if "event=engine_loaded" in log[i])
+    assert any("event=scan " in line for line in log[loading[-1]:loaded]), "scans waited for the load"
+
+
+def sp_request(port, payload, timeout=5.0):
+    """Send one raw frame over nng's SP/TCP (REQ side) and return the reply payload."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(b"\x00SP\x00\x00\x30\x00\x00")  # SP header, protocol REQ (0x30)
+        hdr = b""
+        while len(hdr) < 8:
+            chunk = s.recv(8 - len(hdr))
+            assert chunk, "peer closed during the SP handshake"
+            hdr += chunk
+        msg = struct.pack(">I", 0x80000001) + payload  # request id, then the body
+        s.sendall(struct.pack(">Q", len(msg)) + msg)
+        buf = b""
+        while len(buf) < 8:
+            chunk = s.recv(8 - len(buf))
+            assert chunk
+            buf += chunk
+        n = struct.unpack(">Q", buf)[0]
+        data = b""
+        while len(data) < n:
+            chunk = s.recv(n - len(data))
+            assert chunk
+            data += chunk
+        return data[4:]  # drop the request id
+
+
+def test_malformed_requests_get_an_error_reply(services, sigdb):
+    svc, url = start_scanner(services, sigdb)
+    port = int(url.rsplit(":", 1)[1])
+    rc, reply = scan(url, None)
+    assert reply["verdict"] == "error" and "body" in reply["error"]
+    assert scan(url, b"x", {"v": 1, "op": "rescan"})[1] == {"v": 1, "ok": False, "error": "unknown op"}
+    assert scan(url, b"x", {"v": 1})[1]["ok"] is False
+    rc, reply = scan(url, b"x", {"v": 1, "op": "scan", "sid": {"not": "a string"}})
+    assert reply == {"v": 1, "verdict": "clean"}
+    # Bodies that are broken archives and MIME: scanned, no crash.
+    broken_zip = zipped("a.txt", b"A" * 5000)[:200]
+    for body in [b"", b"\x00" * 10, broken_zip,
+                 mime(attachments=[("x.zip", broken_zip, "application/zip")]),
+                 b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!!\r\n"]:
+        rc, reply = scan(url, body)
+        assert rc == 0 and reply["verdict"] in ("clean", "error"), reply
+    # Frames clement-rpc would never build.
+    for raw in [b"", b"not json", b"[1,2,3]", b"{\"v\":1,\"op\":\"scan\"", b"\xff\xfe\x00\x01",
+                b"{" * 100 + b"}" * 100]:
+        reply = json.loads(sp_request(port, raw).split(b"\x00", 1)[0])
+        assert reply["ok"] is False and reply["error"], reply
+    # Still serving.
+    assert_infected(scan(url, EICAR)[1], "Eicar-Test-Signature")
+
+
+def test_not_ready_without_signatures_then_loads_when_they_appear(services, tmp_path):
+    db = tmp_path / "empty"
+    db.mkdir()
+    url = rpc_url()
+    svc = services.start("scanner", {"CLEMENT_SCANNER_LISTEN": url, "CLEMENT_CLAMAV_DB": str(db),
+                                     "CLEMENT_CLAMAV_RELOAD_S": "1"}, wait=False)
+    from conftest import http_get, wait_port
+    assert wait_port(int(url.rsplit(":", 1)[1]))
+    status, text = http_get(f"http://{svc.health}/healthz")
+    assert status == 503 and "signature" in text
+    rc, reply = scan(url, EICAR)
+    assert rc == 0 and reply["verdict"] == "error"  # never "clean" without signatures
+    subprocess.run([str(ROOT / "scripts/make-test-sigs"), str(db)], check=True)
+    deadline = time.time() + 20
+    while http_get(f"http://{svc.health}/healthz")[0] != 200 and time.time() < deadline:
+        time.sleep(0.1)
+    assert_infected(scan(url, EICAR)[1], "Eicar-Test-Signature")
+
+
+def test_help_lists_the_settings():
+    out = subprocess.run([str(BIN / "clement-scanner"), "--help"], capture_output=True, text=True, check=True).stdout
+    for name in ["CLEMENT_SCANNER_LISTEN", "CLEMENT_CLAMAV_DB", "CLEMENT_SCAN_LIMIT_ACTION", "CLEMENT_SCAN_MAX_SCAN_SIZE"]:
+        assert name in out
