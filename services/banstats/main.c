@@ -1,22 +1,248 @@
 /* main.c - clement-banstats: per-client statistics from the logs, bans, and the trusted mesh.
  *
- * This first version only runs the service frame (settings, /healthz, /metrics, clean
- * SIGTERM); the statistics and the mesh are issue #7. */
+ * Threads: the loop thread (one PostgreSQL connection) runs a statistics pass (stats.c) every
+ * CLEMENT_BANSTATS_INTERVAL_S and a mesh push round (push.c) every
+ * CLEMENT_MESH_PUSH_INTERVAL_S; one RPC worker (its own connection, store.c) answers
+ * mesh_records from smtp-edge; libmicrohttpd serves /healthz and /metrics. SIGTERM stops the
+ * RPC server, then wakes and joins the loop thread (a run in progress finishes first).
+ * With CLEMENT_BANSTATS_ONCE=1 it runs one statistics pass and one push round and exits
+ * (cron, the benchmark). */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "banstats.h"
+#include "mail/mesh_record.h"
+#include "rpc/rpc.h"
+#include "util/buf.h"
 #include "util/config.h"
 #include "util/daemon.h"
 #include "util/health.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
-struct banstats_config {
-	char *health_listen;
-	char *db_url;
-	char *log_level;
-	long long interval_s;
+#define PROG "clement-banstats"
+
+struct loop {
+	const struct banstats_config *cfg;
+	struct banstats_metrics *m;
+	void *tls;                /* SSL_CTX for the push, NULL when the mesh push is off */
+	struct cl_pg pg;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int stop;                 /* under lock */
+	_Atomic int db_ok;
 };
+
+/* settings_check - what the table's bounds cannot say: the window name, the server name and
+ * the never-ban list (into cfg->never_ban_array). 0 or -1 with err. */
+static int settings_check(struct banstats_config *cfg, char *err, size_t errlen)
+{
+	if (strcmp(cfg->classify_window, "1h") && strcmp(cfg->classify_window, "24h") &&
+	    strcmp(cfg->classify_window, "7d"))
+		return cl_snprintf(err, errlen, "CLEMENT_BANSTATS_WINDOW: must be 1h, 24h or 7d"), -1;
+	char host[256] = "", name[CL_MESH_ORIGIN_MAX + 1];
+	if (!cfg->server_name[0] && gethostname(host, sizeof host - 1) == 0) {
+		free(cfg->server_name);
+		cfg->server_name = strdup(host);
+	}
+	if (!cfg->server_name || cl_mesh_origin_parse(cfg->server_name, name, sizeof name) < 0)
+		return cl_snprintf(err, errlen, "CLEMENT_SERVER_NAME: must be a domain name"), -1;
+	strcpy(cfg->server_name, name); /* same length, lowercased */
+	struct cl_buf a;
+	cl_buf_init(&a, sizeof cfg->never_ban_array - 1);
+	int rc = cl_buf_append_str(&a, "{");
+	for (const char *p = cfg->never_ban; *p;) {
+		size_t n = strcspn(p, ",");
+		const char *s = p;
+		size_t len = n;
+		while (len && *s == ' ')
+			s++, len--;
+		while (len && s[len - 1] == ' ')
+			len--;
+		char net[64], why[100];
+		if (len && cl_mesh_network_parse(s, len, net, sizeof net, why, sizeof why) < 0) {
+			cl_buf_free(&a);
+			return cl_snprintf(err, errlen, "CLEMENT_NEVER_BAN: %.*s: %s", (int)len, s, why), -1;
+		}
+		if (len)
+			rc |= cl_buf_printf(&a, "%s%s", a.len > 1 ? "," : "", net);
+		p += n + (p[n] == ',');
+	}
+	rc |= cl_buf_append_str(&a, "}");
+	if (rc == 0)
+		cl_strlcpy(cfg->never_ban_array, a.data, sizeof cfg->never_ban_array);
+	cl_buf_free(&a);
+	if (rc != 0)
+		return cl_snprintf(err, errlen, "CLEMENT_NEVER_BAN: too long"), -1;
+	if ((cfg->mesh_cert[0] != 0) != (cfg->mesh_key[0] != 0))
+		return cl_snprintf(err, errlen, "CLEMENT_MESH_CERT and CLEMENT_MESH_KEY go together"), -1;
+	return 0;
+}
+
+/* metrics_register - every metric of the service, before any thread starts. */
+static void metrics_register(struct cl_metrics *reg, struct banstats_metrics *m)
+{
+	m->runs = cl_metrics_counter(reg, "clement_banstats_runs_total", "statistics runs completed", "");
+	m->run_failures = cl_metrics_counter(reg, "clement_banstats_run_failures_total", "statistics runs failed", "");
+	m->run_seconds = cl_metrics_histogram(reg, "clement_banstats_run_seconds", "duration of a statistics run", "");
+	const char *h = "records listed or lifted by the statistics runs";
+	m->new_candidates = cl_metrics_counter(reg, "clement_banstats_listed_total", h, "status=\"candidate\"");
+	m->new_bans = cl_metrics_counter(reg, "clement_banstats_listed_total", h, "status=\"banned\"");
+	m->lifted = cl_metrics_counter(reg, "clement_banstats_listed_total", h, "status=\"lifted\"");
+	h = "mesh records received over RPC, by outcome";
+	m->rec_stored = cl_metrics_counter(reg, "clement_banstats_mesh_records_total", h, "result=\"stored\"");
+	m->rec_ignored = cl_metrics_counter(reg, "clement_banstats_mesh_records_total", h, "result=\"ignored\"");
+	m->rec_refused = cl_metrics_counter(reg, "clement_banstats_mesh_records_total", h, "result=\"refused\"");
+	m->rec_tempfail = cl_metrics_counter(reg, "clement_banstats_mesh_records_total", h, "result=\"tempfail\"");
+	m->pushed = cl_metrics_counter(reg, "clement_banstats_mesh_pushed_total", "records pushed to peers", "");
+	m->push_failures =
+		cl_metrics_counter(reg, "clement_banstats_mesh_push_failures_total", "push rounds failed per peer", "");
+}
+
+/* loop_once - one statistics run and/or one push round; keeps db_ok current. */
+static void loop_once(struct loop *l, int stats, int push)
+{
+	char err[400];
+	if (stats) {
+		int rc = stats_run(&l->pg, l->cfg, l->m, err, sizeof err);
+		atomic_store(&l->db_ok, rc == 0);
+		if (rc < 0) {
+			char esc[500];
+			cl_log(CL_LOG_ERROR, NULL, "stats_failed", "error=%s", cl_log_escape(esc, sizeof esc, err, strlen(err)));
+		}
+	}
+	if (push && l->tls)
+		push_run(&l->pg, l->cfg, l->m, l->tls);
+}
+
+/* loop_main - the periodic thread; sleeps on a monotonic condition variable so SIGTERM wakes it. */
+static void *loop_main(void *arg)
+{
+	struct loop *l = arg;
+	double next_stats = 0, next_push = 0;
+	pthread_mutex_lock(&l->lock);
+	while (!l->stop) {
+		pthread_mutex_unlock(&l->lock);
+		double now = cl_now_seconds();
+		int do_stats = now >= next_stats, do_push = now >= next_push;
+		loop_once(l, do_stats, do_push);
+		now = cl_now_seconds();
+		if (do_stats)
+			next_stats = now + (double)l->cfg->interval_s;
+		if (do_push)
+			next_push = now + (double)l->cfg->push_interval_s;
+		double until = next_stats < next_push ? next_stats : next_push;
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		double wait = until - now;
+		ts.tv_sec += (time_t)wait;
+		ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+		if (ts.tv_nsec >= 1000000000L)
+			ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+		pthread_mutex_lock(&l->lock);
+		if (!l->stop && wait > 0)
+			pthread_cond_timedwait(&l->wake, &l->lock, &ts);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+/* ready - /healthz: the database answered the last run. */
+static int ready(void *ctx, char *why, size_t whylen)
+{
+	struct loop *l = ctx;
+	if (atomic_load(&l->db_ok))
+		return 1;
+	cl_snprintf(why, whylen, "database unreachable");
+	return 0;
+}
+
+/* serve - the long-running service; returns the exit code. */
+static int serve(struct loop *l, struct cl_metrics *reg)
+{
+	const struct banstats_config *cfg = l->cfg;
+	char err[300];
+	int rc = 1;
+	struct cl_health *h = cl_health_start(cfg->health_listen, reg, ready, NULL, l, err, sizeof err);
+	struct store *st = store_new(cfg, l->m);
+	struct cl_rpc_server *srv = NULL;
+	pthread_t th;
+	if (!h || !st) {
+		fprintf(stderr, PROG ": %s\n", h ? "out of memory" : err);
+		goto out;
+	}
+	srv = cl_rpc_server_start(cfg->listen, 1, (cl_rpc_handler_fn)store_handle, st, err, sizeof err);
+	if (!srv) {
+		fprintf(stderr, PROG ": %s\n", err);
+		goto out;
+	}
+	if (pthread_create(&th, NULL, loop_main, l) != 0) {
+		fprintf(stderr, PROG ": cannot start the loop thread\n");
+		goto out;
+	}
+	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s server=%s interval_s=%lld mesh_push=%s",
+	       cfg->listen, cfg->health_listen, cfg->server_name, cfg->interval_s, l->tls ? "on" : "off");
+	cl_daemon_wait();
+	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
+	cl_rpc_server_stop(srv);
+	srv = NULL;
+	pthread_mutex_lock(&l->lock);
+	l->stop = 1;
+	pthread_cond_signal(&l->wake);
+	pthread_mutex_unlock(&l->lock);
+	pthread_join(th, NULL);
+	rc = 0;
+out:
+	cl_rpc_server_stop(srv);
+	store_free(st);
+	cl_health_stop(h);
+	return rc;
+}
+
+/* run - common set-up (metrics, TLS, database) around serve() or a single pass. */
+static int run(struct banstats_config *cfg)
+{
+	char err[400];
+	struct banstats_metrics m = {0};
+	struct cl_metrics *reg = cl_metrics_new();
+	struct loop l = {.cfg = cfg, .m = &m};
+	if (!reg)
+		return 1;
+	metrics_register(reg, &m);
+	if (cfg->mesh_cert[0] && !(l.tls = push_tls_ctx_new(cfg, err, sizeof err))) {
+		fprintf(stderr, PROG ": %s\n", err);
+		cl_metrics_free(reg);
+		return 2;
+	}
+	pthread_mutex_init(&l.lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l.wake, &ca);
+	pthread_condattr_destroy(&ca);
+	/* A database down at start is not fatal: the loop reconnects and /healthz says 503. */
+	atomic_store(&l.db_ok, cl_pg_open(&l.pg, cfg->db_url, NULL, 0, cfg->once ? 5 : 3, err, sizeof err) == 0);
+	if (!atomic_load(&l.db_ok))
+		cl_log(CL_LOG_WARN, NULL, "db_unreachable", "error=\"%s\"", err);
+	int rc;
+	if (cfg->once) {
+		loop_once(&l, 1, 1);
+		rc = atomic_load(&l.db_ok) ? 0 : 1;
+	} else {
+		rc = serve(&l, reg);
+	}
+	cl_pg_close(&l.pg);
+	pthread_cond_destroy(&l.wake);
+	pthread_mutex_destroy(&l.lock);
+	push_tls_ctx_free(l.tls);
+	cl_metrics_free(reg);
+	return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -24,40 +250,89 @@ int main(int argc, char **argv)
 	const struct cl_setting settings[] = {
 		{"CLEMENT_BANSTATS_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9105", 0, 0,
 		 "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
+		{"CLEMENT_BANSTATS_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7004", 0, 0,
+		 "nng address of the RPC endpoint (op mesh_records, called by smtp-edge)", &cfg.listen},
 		{"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
 		 "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
-		{"CLEMENT_BANSTATS_INTERVAL_S", CL_SET_INT, "300", 10, 86400,
-		 "seconds between two statistics runs", &cfg.interval_s},
+		{"CLEMENT_SERVER_NAME", CL_SET_STR, "", 0, 0,
+		 "this server's name in the mesh (ORIGIN of our records; records naming it are refused as loops); "
+		 "empty: the host name", &cfg.server_name},
+		{"CLEMENT_BANSTATS_INTERVAL_S", CL_SET_INT, "300", 1, 86400,
+		 "seconds between two statistics runs (the first runs at start)", &cfg.interval_s},
+		{"CLEMENT_BANSTATS_ONCE", CL_SET_BOOL, "false", 0, 0,
+		 "run one statistics pass and one mesh push round, then exit (cron, benchmarks)", &cfg.once},
+		{"CLEMENT_BANSTATS_WINDOW", CL_SET_STR, "24h", 0, 0,
+		 "statistics window the thresholds apply to: 1h, 24h or 7d", &cfg.classify_window},
+		{"CLEMENT_BANSTATS_MIN_SESSIONS", CL_SET_INT, "3", 1, 1000000,
+		 "a client with fewer sessions in the window is never listed", &cfg.min_sessions},
+		{"CLEMENT_BANSTATS_WEIGHT_PREGREET", CL_SET_INT, "5", 0, 1000,
+		 "score points per session that talked before our greeting", &cfg.w_pregreet},
+		{"CLEMENT_BANSTATS_WEIGHT_PROTOCOL_ERROR", CL_SET_INT, "2", 0, 1000,
+		 "score points per SMTP protocol error", &cfg.w_protocol},
+		{"CLEMENT_BANSTATS_WEIGHT_UNKNOWN_RCPT", CL_SET_INT, "1", 0, 1000,
+		 "score points per recipient refused as unknown", &cfg.w_unknown},
+		{"CLEMENT_BANSTATS_WEIGHT_DIRECTIVE", CL_SET_INT, "1", 0, 1000,
+		 "score points per recipient refused by a sender directive", &cfg.w_directive},
+		{"CLEMENT_BANSTATS_WEIGHT_VIRUS", CL_SET_INT, "10", 0, 1000, "score points per virus found",
+		 &cfg.w_virus},
+		{"CLEMENT_BANSTATS_CANDIDATE_SCORE", CL_SET_INT, "20", 1, 100000000,
+		 "score from which a client becomes a candidate (to be banned, reviewed by an admin)",
+		 &cfg.candidate_score},
+		{"CLEMENT_BANSTATS_CANDIDATE_BAD_PCT", CL_SET_INT, "50", 0, 100,
+		 "...and the share of bad events (pregreets, protocol errors, refused recipients, viruses) among "
+		 "bad events and accepted messages, in percent", &cfg.candidate_bad_pct},
+		{"CLEMENT_BANSTATS_BAN_SCORE", CL_SET_INT, "50", 1, 100000000,
+		 "score from which a client is fully banned (refused at connect)", &cfg.ban_score},
+		{"CLEMENT_BANSTATS_BAN_BAD_PCT", CL_SET_INT, "80", 0, 100, "...and the share of bad events, in percent",
+		 &cfg.ban_bad_pct},
+		{"CLEMENT_BANSTATS_BAN_S", CL_SET_INT, "86400", 60, 31536000,
+		 "length of a first automatic ban; each repeat offence doubles it", &cfg.ban_s},
+		{"CLEMENT_BANSTATS_BAN_MAX_S", CL_SET_INT, "2592000", 60, 315360000,
+		 "longest automatic ban, however often the client offended", &cfg.ban_max_s},
+		{"CLEMENT_BANSTATS_OFFENCE_MEMORY_S", CL_SET_INT, "7776000", 0, 315360000,
+		 "how long a lifted ban still counts as an earlier offence", &cfg.offence_memory_s},
+		{"CLEMENT_BANSTATS_CANDIDATE_TTL_S", CL_SET_INT, "604800", 60, 31536000,
+		 "a candidate that stops qualifying is lifted after this long", &cfg.candidate_ttl_s},
+		{"CLEMENT_NEVER_BAN", CL_SET_STR, "127.0.0.0/8,::1/128", 0, 0,
+		 "comma-separated networks never listed (added to the never_ban_networks table)", &cfg.never_ban},
+		{"CLEMENT_MESH_PUSH_INTERVAL_S", CL_SET_INT, "60", 1, 86400,
+		 "seconds between two rounds of pushing new ban events to the mesh peers", &cfg.push_interval_s},
+		{"CLEMENT_MESH_CERT", CL_SET_STR, "", 0, 0,
+		 "PEM client certificate (chain) presented to mesh peers; empty: no push", &cfg.mesh_cert},
+		{"CLEMENT_MESH_KEY", CL_SET_STR, "", 0, 0, "PEM private key of CLEMENT_MESH_CERT", &cfg.mesh_key},
+		{"CLEMENT_MESH_CA", CL_SET_STR, "", 0, 0,
+		 "PEM CA certificates that verify the peers' server certificates; empty: the system's",
+		 &cfg.mesh_ca},
+		{"CLEMENT_MESH_TLS_VERIFY", CL_SET_BOOL, "true", 0, 0,
+		 "verify the peer's server certificate and name (turn off only for tests)", &cfg.mesh_tls_verify},
+		{"CLEMENT_MESH_MAX_HOPS", CL_SET_INT, "3", 1, 16,
+		 "records that would exceed this many hops here are refused (loop prevention)", &cfg.mesh_max_hops},
+		{"CLEMENT_MESH_TIMEOUT_S", CL_SET_INT, "30", 1, 300,
+		 "timeout of each connect, read and write of the mesh push", &cfg.mesh_timeout_s},
+		{"CLEMENT_MESH_BATCH", CL_SET_INT, "200", 1, 10000, "ban events read per query while pushing",
+		 &cfg.mesh_batch},
 		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
 		 &cfg.log_level},
 	};
-	cl_config_main(argc, argv, "clement-banstats",
+	cl_config_main(argc, argv, PROG,
 		       "Computes per-client statistics from Clement's logs, bans abusive servers and "
 		       "shares bans with trusted mesh peers.",
 		       settings, CL_SETTINGS_COUNT(settings));
 	int lvl = cl_log_level_parse(cfg.log_level);
-	if (lvl < 0) {
-		fprintf(stderr, "clement-banstats: bad setting: CLEMENT_LOG_LEVEL: must be debug, info, warn or error\n");
+	char err[300];
+	if (lvl < 0 || settings_check(&cfg, err, sizeof err) < 0) {
+		fprintf(stderr, PROG ": bad setting: %s\n",
+			lvl < 0 ? "CLEMENT_LOG_LEVEL: must be debug, info, warn or error" : err);
+		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 		return 2;
 	}
 	cl_log_init("banstats", (enum cl_log_level)lvl);
 	if (cl_daemon_signals_init() < 0) {
-		fprintf(stderr, "clement-banstats: cannot set up signal handling\n");
+		fprintf(stderr, PROG ": cannot set up signal handling\n");
+		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 		return 1;
 	}
-	struct cl_metrics *reg = cl_metrics_new();
-	cl_metrics_counter(reg, "clement_banstats_runs_total", "statistics runs completed", "");
-	char err[256];
-	struct cl_health *h = cl_health_start(cfg.health_listen, reg, NULL, NULL, NULL, err, sizeof err);
-	if (!h) {
-		fprintf(stderr, "clement-banstats: %s\n", err);
-		return 1;
-	}
-	cl_log(CL_LOG_INFO, NULL, "start", "health=%s", cfg.health_listen);
-	cl_daemon_wait();
-	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
-	cl_health_stop(h);
-	cl_metrics_free(reg);
+	int rc = run(&cfg);
 	cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-	return 0;
+	return rc;
 }

@@ -1,0 +1,61 @@
+/* banstats.h - what the parts of clement-banstats share: the settings (filled once by
+ * cl_config_load from the table in main.c, read-only afterwards) and the metrics.
+ *
+ * Parts: stats.c (statistics and classification, one SQL transaction per run), store.c (the
+ * RPC op mesh_records: records from mesh peers into bans), push.c (ban_events to each mesh
+ * peer over SMTP, with smtp_client.c), main.c (settings, threads, lifecycle). */
+#ifndef CLEMENT_BANSTATS_H
+#define CLEMENT_BANSTATS_H
+
+#include <stddef.h>
+
+#include "db/pg.h"
+#include "util/metrics.h"
+
+struct banstats_config {
+	char *health_listen, *db_url, *log_level, *listen, *server_name;
+	char *never_ban;        /* comma-separated CIDRs, validated into never_ban_array */
+	char *classify_window;  /* "1h", "24h" or "7d" */
+	char *mesh_cert, *mesh_key, *mesh_ca;
+	long long interval_s, push_interval_s;
+	int once, mesh_tls_verify;
+	/* classification (docs/MESH.md section 9) */
+	long long min_sessions;
+	long long w_pregreet, w_protocol, w_unknown, w_directive, w_virus;
+	long long candidate_score, candidate_bad_pct, ban_score, ban_bad_pct;
+	long long ban_s, ban_max_s, candidate_ttl_s, offence_memory_s;
+	/* mesh */
+	long long mesh_max_hops, mesh_timeout_s, mesh_batch;
+	char never_ban_array[4096]; /* "{cidr,cidr}" for SQL, built in main.c */
+};
+
+struct banstats_metrics {
+	struct cl_metric *runs, *run_failures, *run_seconds;
+	struct cl_metric *new_candidates, *new_bans, *lifted;
+	struct cl_metric *rec_stored, *rec_ignored, *rec_refused, *rec_tempfail;
+	struct cl_metric *pushed, *push_failures;
+};
+
+/* stats_run - one statistics + classification pass in one transaction (skipped when another
+ * replica holds the advisory lock). Returns 0 (and logs the counts) or -1 with err. */
+int stats_run(struct cl_pg *pg, const struct banstats_config *cfg, struct banstats_metrics *m, char *err,
+	      size_t errlen);
+
+/* push_run - deliver pending ban_events to every enabled peer (see push.c). Returns the number
+ * of peers that failed (0 when all are up to date). */
+int push_run(struct cl_pg *pg, const struct banstats_config *cfg, struct banstats_metrics *m, void *ssl_ctx);
+
+/* push_tls_ctx_new - the client TLS context (client certificate, CA, TLS >= 1.2), or NULL with
+ * err. The caller frees it with push_tls_ctx_free. */
+void *push_tls_ctx_new(const struct banstats_config *cfg, char *err, size_t errlen);
+void push_tls_ctx_free(void *ctx);
+
+/* The RPC side (store.c). One store serves the RPC worker; it owns its connection. */
+struct store;
+struct store *store_new(const struct banstats_config *cfg, struct banstats_metrics *m);
+void store_free(struct store *s);
+/* store_handle - the cl_rpc_handler_fn of the service (ctx is a struct store). */
+struct cJSON *store_handle(void *ctx, const struct cJSON *req, const unsigned char *body, size_t blen, void **rbody,
+			   size_t *rblen);
+
+#endif

@@ -1,0 +1,40 @@
+/* smtp_client.h - a small, bounded, blocking SMTP client for the mesh push: connect with a
+ * deadline, STARTTLS (RFC 3207) or implicit TLS (RFC 8314) with a client certificate, one
+ * command and its (possibly multi-line) reply at a time.
+ *
+ * Every read and write has the client's timeout; a reply is at most SMTPC_MAX_LINES lines of
+ * at most SMTPC_LINE_MAX octets (RFC 5321 4.5.3.1.5 says 512; we allow more and no further).
+ * Ownership: the client owns its socket and SSL object; smtpc_close() releases both. The
+ * SSL_CTX is borrowed and must outlive the client. */
+#ifndef CLEMENT_BANSTATS_SMTP_CLIENT_H
+#define CLEMENT_BANSTATS_SMTP_CLIENT_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+
+#define SMTPC_LINE_MAX 1000
+#define SMTPC_MAX_LINES 64
+
+struct smtpc {
+	int fd;
+	SSL *ssl;
+	int timeout_ms;
+	char in[4096]; /* bytes read and not yet consumed */
+	size_t inlen;
+	int code;                 /* last reply's code */
+	char text[4096];          /* last reply's lines (without the code), '\n'-separated */
+};
+
+/* smtpc_connect - TCP connect to host:port within timeout_ms. 0 or -1 with err. */
+int smtpc_connect(struct smtpc *c, const char *host, int port, int timeout_ms, char *err, size_t errlen);
+/* smtpc_tls - TLS handshake on the connection (after STARTTLS's 220, or right away for
+ * implicit TLS); verifies the peer against host when ctx says so. 0 or -1 with err. */
+int smtpc_tls(struct smtpc *c, SSL_CTX *ctx, const char *host, char *err, size_t errlen);
+/* smtpc_cmd - send line + CRLF (line NULL: only read, for the greeting), then read the reply
+ * into c->code / c->text. Returns 0 or -1 (I/O, timeout, malformed reply) with err. */
+int smtpc_cmd(struct smtpc *c, const char *line, char *err, size_t errlen);
+/* smtpc_has_ext - 1 when the last (EHLO) reply lists keyword (case-insensitive). */
+int smtpc_has_ext(const struct smtpc *c, const char *keyword);
+void smtpc_close(struct smtpc *c);
+
+#endif
