@@ -126,6 +126,12 @@ format:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr -Ilib lib services tools
 
+# Container images of docker-compose.yml; first builds debian:bookworm-slim from Debian's mirror
+# when no registry is reachable (scripts/docker-base).
+images:
+	@scripts/docker-base
+	@if docker compose version >/dev/null 2>&1; then docker compose build; else docker-compose build; fi
+
 clean:
 	rm -rf build
 

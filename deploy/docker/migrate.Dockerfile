@@ -27,12 +27,14 @@ RUN apt-get update -qq \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin clement
 RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-client-15 >/dev/null \
- && rm -rf /var/lib/apt/lists/*
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-client-15 openssl >/dev/null \
+ && rm -rf /var/lib/apt/lists/* \
+ && install -d -o clement -g clement -m 0750 /etc/clement/tls
 COPY --from=build /out/bin/clement-migrate /out/bin/clement-passwd /usr/local/bin/
 COPY db/migrations /usr/share/clement/migrations
 COPY db/seed/demo.sql /usr/share/clement/demo.sql
 COPY deploy/docker/migrate-entrypoint /usr/local/bin/clement-migrate-and-seed
 ENV CLEMENT_MIGRATIONS_DIR=/usr/share/clement/migrations
+VOLUME /etc/clement/tls
 USER clement
 ENTRYPOINT ["/usr/local/bin/clement-migrate-and-seed"]

@@ -4,7 +4,10 @@
 # database named by POSTGRES_USER / POSTGRES_DB with password POSTGRES_PASSWORD
 # (scram-sha-256 over the network, peer/trust only on the container's own socket).
 FROM debian:bookworm-slim
-RUN apt-get update -qq \
+# A fixed uid/gid (999) for the postgres user, so Kubernetes can name it in runAsUser.
+RUN groupadd --system --gid 999 postgres \
+ && useradd --system --uid 999 --gid postgres --home-dir /var/lib/postgresql --shell /bin/sh postgres \
+ && apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null \
  && rm -rf /var/lib/apt/lists/* \
  && install -d -o postgres -g postgres -m 0700 /var/lib/clement-pg/data \

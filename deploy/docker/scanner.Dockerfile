@@ -27,12 +27,14 @@ RUN apt-get update -qq \
  && useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin clement
 COPY deploy/docker/healthcheck /usr/local/bin/clement-healthcheck
 RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libclamav11 >/dev/null \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libclamav12 >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/bin/clement-scanner /usr/local/bin/clement-scanner
 # The bundled test signatures (EICAR, Clement.Test.Pattern): a new named volume mounted here
 # starts with them; freshclam (compose profile "freshclam") adds the real databases beside them.
 COPY --from=build --chown=clement:clement /out/sigs/ /var/lib/clement/signatures/
+# A read-only copy for Kubernetes, whose emptyDir volumes start empty (an init container copies it).
+COPY --from=build /out/sigs/ /usr/share/clement/test-signatures/
 VOLUME /var/lib/clement/signatures
 USER clement
 EXPOSE 7002 9103

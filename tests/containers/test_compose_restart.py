@@ -1,0 +1,104 @@
+"""A message survives `docker compose restart delivery`, and mail flows again after it.
+
+Runs only against a stack started by scripts/compose-test, which exports CLEMENT_COMPOSE (the
+compose command line of that stack) and CLEMENT_TEST_EXTERNAL (published SMTP port and the
+PostgreSQL URL). What a user sees: mail accepted with 250 before the restart is still in the
+recipient's Maildir (a named volume) after it, and the next message is accepted and stored too.
+"""
+import os
+import shlex
+import smtplib
+import subprocess
+import time
+import uuid
+
+import pytest
+
+psycopg2 = pytest.importorskip("psycopg2")
+
+EXTERNAL = dict(kv.split("=", 1) for kv in os.environ.get("CLEMENT_TEST_EXTERNAL", "").split(",") if "=" in kv)
+COMPOSE = shlex.split(os.environ.get("CLEMENT_COMPOSE", ""))
+pytestmark = pytest.mark.skipif(not (COMPOSE and "smtp" in EXTERNAL and "db" in EXTERNAL),
+                                reason="needs the stack of scripts/compose-test")
+MAILDIR = "/var/lib/clement/maildir"
+DOMAIN = "restart.test"
+RCPT = f"keep@{DOMAIN}"
+
+
+def compose(*args, check=True):
+    return subprocess.run(COMPOSE + list(args), check=check, capture_output=True, text=True, timeout=180)
+
+
+def ensure_recipient():
+    """A local-mode group, domain and mailbox of our own (other tests may have emptied the demo data)."""
+    conn = psycopg2.connect(EXTERNAL["db"])
+    conn.autocommit = True
+    with conn.cursor() as c:
+        c.execute("INSERT INTO groups (name, mode) VALUES ('compose-restart', 'local') ON CONFLICT (name) DO NOTHING")
+        c.execute("INSERT INTO domains (name, group_id) SELECT %s, id FROM groups WHERE name = 'compose-restart' "
+                  "ON CONFLICT (name) DO NOTHING", (DOMAIN,))
+        c.execute("INSERT INTO users (domain_id, local_part) SELECT id, 'keep' FROM domains WHERE name = %s "
+                  "ON CONFLICT (domain_id, local_part) DO NOTHING", (DOMAIN,))
+    conn.close()
+
+
+def send(token, deadline_s=60):
+    """Send one message; retries temporary failures (policy cache refresh, delivery coming
+    back) until the deadline. Returns the final (code, text) of DATA."""
+    host, port = EXTERNAL["smtp"].rsplit(":", 1)
+    msg = (f"From: <sender@example.net>\r\nTo: <{RCPT}>\r\nSubject: restart check {token}\r\n"
+           f"Message-ID: <{token}@example.net>\r\n\r\nbody {token}\r\n")
+    deadline = time.time() + deadline_s
+    last = None
+    while time.time() < deadline:
+        try:
+            with smtplib.SMTP(host, int(port), timeout=30) as s:
+                s.ehlo("client.example.net")
+                code, text = s.mail("sender@example.net")
+                if code == 250:
+                    code, text = s.rcpt(RCPT)
+                if code == 250:
+                    code, text = s.data(msg.encode())
+                last = (code, text)
+                if code == 250 or 500 <= code < 600:
+                    return last
+        except (OSError, smtplib.SMTPException) as e:
+            last = (0, str(e))
+        time.sleep(1)
+    return last
+
+
+def stored(token):
+    r = compose("exec", "-T", "delivery", "grep", "-rl", "--", token, MAILDIR, check=False)
+    return [line for line in r.stdout.splitlines() if line.strip()]
+
+
+def wait_healthy(service, timeout=90):
+    cid = compose("ps", "-q", service).stdout.strip()
+    deadline = time.time() + timeout
+    status = ""
+    while time.time() < deadline:
+        status = subprocess.run(["docker", "inspect", "-f", "{{.State.Health.Status}}", cid],
+                                capture_output=True, text=True).stdout.strip()
+        if status == "healthy":
+            return
+        time.sleep(1)
+    pytest.fail(f"{service} not healthy after restart: {status}")
+
+
+def test_message_survives_delivery_restart():
+    ensure_recipient()
+    before = f"before-{uuid.uuid4().hex}"
+    code, text = send(before)
+    assert code == 250, f"message before the restart refused: {code} {text}"
+    assert stored(before), "accepted with 250 but not in the Maildir volume"
+
+    compose("restart", "delivery")
+    wait_healthy("delivery")
+    assert stored(before), "message accepted before `restart delivery` is gone after it"
+
+    after = f"after-{uuid.uuid4().hex}"
+    code, text = send(after)
+    assert code == 250, f"message after the restart refused: {code} {text}"
+    assert stored(after)
+    assert stored(before)
