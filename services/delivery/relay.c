@@ -14,9 +14,10 @@
 struct relay_io {
 	const char *p;      /* body not yet read by curl */
 	size_t left;
-	char last[REPLY_MAX]; /* last complete reply line from the server */
+	char last[REPLY_MAX]; /* the first error reply line, else the last reply line */
 	size_t lastlen;
-	int bad;            /* a reply line held a NUL or was not a reply */
+	int frozen;         /* last holds a final 4xx/5xx line: keep it (curl then sends QUIT) */
+	int bad;            /* a reply line held a NUL */
 };
 
 /* read_cb - CURLOPT_READFUNCTION: hand curl the next piece of the body. */
@@ -32,13 +33,13 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
 	return n;
 }
 
-/* debug_cb - CURLOPT_DEBUGFUNCTION: keep the last server reply line (CURLINFO_HEADER_IN),
- * bounded; note lines that hold a NUL. */
+/* debug_cb - CURLOPT_DEBUGFUNCTION: keep the server reply line (CURLINFO_HEADER_IN) that
+ * failed the transaction, bounded; note lines that hold a NUL. */
 static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 {
 	(void)h;
 	struct relay_io *io = arg;
-	if (type != CURLINFO_HEADER_IN)
+	if (type != CURLINFO_HEADER_IN || io->frozen)
 		return 0;
 	if (memchr(data, '\0', size))
 		io->bad = 1;
@@ -49,6 +50,9 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 	memcpy(io->last, data, size);
 	io->last[size] = '\0';
 	io->lastlen = size;
+	/* A final line (RFC 5321 4.2.1: "code SP") of class 4 or 5 is the answer that counts. */
+	if (size >= 4 && (data[0] == '4' || data[0] == '5') && data[3] == ' ')
+		io->frozen = 1;
 	return 0;
 }
 
@@ -89,7 +93,8 @@ static enum dl_relay_err classify(CURLcode rc, long resp, const struct relay_io 
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.0.0", "Delivered to the downstream server");
 		return DL_RELAY_OK;
 	}
-	if (parsed && code >= 500 && code == resp) {
+	(void)resp;
+	if (parsed && code >= 500) {
 		snprintf(msg, sizeof msg, "%s", text[0] ? text : "Refused by the downstream server");
 		cl_verdict_set(v, CL_REJECT, code, enh[0] ? enh : "5.0.0", msg);
 		return DL_RELAY_PERM;

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import free_port, wait_port
-from test_delivery_util import (SmtpSink, deliver_req, make_domain, make_group, make_user, maildir_new, route, rpc,
+from test_delivery_util import (FakeSmtp, SmtpSink, deliver_req, make_domain, make_group, make_user, maildir_new, route, rpc,
                            start_delivery)
 
 MSG = (b"Received: from x by clement.test\r\nFrom: Alice <alice@sender.test>\r\nTo: bob@example.org\r\n"
@@ -150,3 +150,120 @@ def test_bad_requests_get_error_replies(db, services, tmp_path, local_setup):
     r = rpc(port, mixed, MSG)
     assert r.get("ok") is False and "mixed" in r["error"]
     assert rpc(port, deliver_req([("bob@example.org", route("local", s["g"]))])).get("ok") is False  # no body
+
+
+# A body that would end the SMTP transaction early without dot-stuffing, starts a line with
+# a dot, and mixes bare LF and bare CR line ends (which must leave us as CRLF).
+TRICKY = (b"From: a@sender.test\r\nSubject: dots\r\n\r\nline one\r\n.\r\nMAIL FROM:<evil@x.test>\r\n"
+          b".leading dot\r\nbare lf\nbare cr\rend")
+
+
+@pytest.fixture
+def relay_env(db, services, tmp_path):
+    """delivery with a short downstream timeout; returns a function making a relay group."""
+    _, port = start_delivery(services, db, tmp_path / "mail", CLEMENT_RELAY_TIMEOUT_MS=1500,
+                             CLEMENT_RELAY_CONNECT_TIMEOUT_MS=1000)
+    n = [0]
+
+    def group(dport, tls="none"):
+        n[0] += 1
+        g = make_group(db, f"relay-{n[0]}", "relay", dport, tls)
+        d = make_domain(db, f"r{n[0]}.example.net", g)
+        return g, d, f"bob@r{n[0]}.example.net"
+
+    def send(dport, tls="none", body=MSG):
+        g, d, a = group(dport, tls)
+        return rpc(port, deliver_req([(a, route("relay", g, d))]), body)
+
+    return send
+
+
+def test_relay_to_smtp_sink_is_crlf_and_dot_stuffed(relay_env, tmp_path):
+    sink = SmtpSink(tmp_path)
+    raw = FakeSmtp()
+    try:
+        r = relay_env(sink.port, body=TRICKY)
+        assert (r["action"], r["code"]) == ("accept", 250), r
+        assert r["rcpts"][0]["status"] == "relayed"
+        dumps = sink.dumps()
+        assert len(dumps) == 1                          # one message, not two
+        text = dumps[0].read_bytes()
+        assert b"X-Mail-Args: <alice@sender.test>" in text and b"X-Rcpt-Args: <bob@" in text
+        # smtp-sink un-stuffs and writes lines with LF: the whole body arrived, the lone dot
+        # and the fake MAIL line are message text.
+        assert text.endswith(b"line one\n.\nMAIL FROM:<evil@x.test>\n.leading dot\nbare lf\nbare cr\nend\n\n")
+        # On the wire (our raw capture server): CRLF only, dot-stuffed (RFC 5321 4.5.2).
+        assert relay_env(raw.port, body=TRICKY)["code"] == 250
+        wire = raw.data[0]
+        assert wire == (b"From: a@sender.test\r\nSubject: dots\r\n\r\nline one\r\n..\r\nMAIL FROM:<evil@x.test>\r\n"
+                        b"..leading dot\r\nbare lf\r\nbare cr\r\nend\r\n")
+        assert b"\n" not in wire.replace(b"\r\n", b"") and b"\r" not in wire.replace(b"\r\n", b"")
+    finally:
+        sink.stop()
+        raw.stop()
+
+
+@pytest.mark.parametrize("opts,code,enh,text", [
+    (["-f", "RCPT", "-B", "550 5.1.1 No such user here"], 550, "5.1.1", "No such user here"),
+    (["-f", ".", "-B", "554 5.7.1 Spam not welcome"], 554, "5.7.1", "Spam not welcome"),
+    (["-r", "RCPT"], 451, "4.4.0", None),     # downstream 450 -> 451 upstream
+    (["-Q", "MAIL"], 451, None, None),       # 421 and disconnect
+    (["-q", "DATA"], 451, None, None),       # dropped without a reply
+    (["-r", "."], 451, "4.4.0", None),        # 4xx at end of data
+])
+def test_relay_downstream_replies(relay_env, tmp_path, opts, code, enh, text):
+    sink = SmtpSink(tmp_path, *opts)
+    try:
+        r = relay_env(sink.port)
+        assert r["code"] == code, r
+        assert r["action"] == ("reject" if code >= 500 else "defer")
+        if enh:
+            assert r["enh"] == enh
+        if text:
+            assert r["text"] == text
+        assert r["rcpts"][0]["status"] == "failed"
+    finally:
+        sink.stop()
+
+
+def endless():
+    """An EHLO reply that never ends (until the peer gives up)."""
+    yield b"250-fake\r\n"
+    for _ in range(200000):
+        yield b"250-" + b"x" * 200 + b"\r\n"
+
+
+@pytest.mark.parametrize("greeting,answer", [
+    (None, None),                                                          # silent: timeout
+    (b"hello, this is not SMTP\r\n", None),                                # malformed greeting
+    (b"220 ok\r\n", lambda l: endless if l.upper().startswith(b"EHLO") else None),  # endless reply
+    (b"220 ok\r\n", lambda l: b"550 5.1.1 bad\0user\r\n" if l.upper().startswith(b"RCPT")
+     else FakeSmtp.default_answer(l)),                                     # NUL in a reply
+    (b"220 ok\r\n", lambda l: b"250 ok\r\n" if not l.upper().startswith(b"DATA") else None),  # slow at DATA
+    (b"220\0\r\n", None),                                                  # NUL in the greeting
+])
+def test_relay_misbehaving_downstream_is_451(relay_env, greeting, answer):
+    srv = FakeSmtp(greeting, answer)
+    try:
+        r = relay_env(srv.port)
+        assert (r["action"], r["code"]) == ("defer", 451), r
+        assert r["enh"].startswith("4.")
+    finally:
+        srv.stop()
+
+
+def test_relay_down_is_451(relay_env):
+    r = relay_env(free_port())
+    assert (r["action"], r["code"], r["enh"]) == ("defer", 451, "4.4.1"), r
+
+
+def test_relay_tls_required_without_starttls_never_falls_back(relay_env, tmp_path):
+    sink = SmtpSink(tmp_path)          # smtp-sink offers no STARTTLS
+    try:
+        r = relay_env(sink.port, tls="required")
+        assert (r["action"], r["code"]) == ("defer", 451), r
+        assert sink.dumps() == []       # nothing went over plaintext
+        assert relay_env(sink.port, tls="opportunistic")["code"] == 250   # opportunistic falls back
+        assert len(sink.dumps()) == 1
+    finally:
+        sink.stop()

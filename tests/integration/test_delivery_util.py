@@ -8,9 +8,11 @@ so the tests need no Python nng binding.
 import json
 import os
 import pathlib
+import shutil
 import socket
 import struct
 import subprocess
+import tempfile
 import time
 
 from conftest import ROOT, BIN, free_port, wait_port
@@ -124,8 +126,9 @@ class SmtpSink:
 
     def __init__(self, tmp, *opts):
         self.port = free_port()
-        self.dumpdir = pathlib.Path(tmp) / f"sink-{self.port}"
-        self.dumpdir.mkdir(parents=True)
+        # smtp-sink writes its dumps as nobody: a directory outside the root-only tmp_path.
+        self.dumpdir = pathlib.Path(tempfile.mkdtemp(prefix="clement-sink-"))
+        os.chmod(self.dumpdir, 0o755)
         os.chown(self.dumpdir, 65534, 65534)
         self.proc = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody", "-d", f"{self.dumpdir}/%M.", *opts,
                                       f"127.0.0.1:{self.port}", "64"],
@@ -138,3 +141,85 @@ class SmtpSink:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=10)
+        shutil.rmtree(self.dumpdir, ignore_errors=True)
+
+
+class FakeSmtp:
+    """A tiny scripted SMTP server for the faults smtp-sink cannot produce (malformed, endless
+    or NUL-holding replies, silence). `greeting` is sent on connect (None: nothing); `answer`
+    maps each received command line (bytes, CRLF stripped) to the bytes to send, or None to
+    stay silent; in DATA mode the raw bytes up to the end-of-data line are kept in `data`."""
+
+    def __init__(self, greeting=b"220 fake ESMTP\r\n", answer=None):
+        import threading
+        self.port = free_port()
+        self.greeting = greeting
+        self.answer = answer or self.default_answer
+        self.data = []
+        self.commands = []
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", self.port))
+        self.lsock.listen(16)
+        self.stopping = False
+        self.th = threading.Thread(target=self.serve, daemon=True)
+        self.th.start()
+
+    @staticmethod
+    def default_answer(line):
+        verb = line[:4].upper()
+        if verb == b"EHLO":
+            return b"250-fake\r\n250 8BITMIME\r\n"
+        if verb == b"DATA":
+            return b"354 go\r\n"
+        if verb == b"QUIT":
+            return b"221 bye\r\n"
+        return b"250 2.0.0 ok\r\n"
+
+    def serve(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.lsock.accept()
+            except OSError:
+                return
+            try:
+                self.session(conn)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def session(self, conn):
+        conn.settimeout(10)
+        if self.greeting:
+            conn.sendall(self.greeting)
+        buf = b""
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            buf += chunk
+            while b"\r\n" in buf:
+                line, buf = buf.split(b"\r\n", 1)
+                self.commands.append(line)
+                out = self.answer(line)
+                if out is None:
+                    continue
+                if callable(out):        # endless: a generator of chunks
+                    for piece in out():
+                        conn.sendall(piece)
+                    return
+                conn.sendall(out)
+                if line[:4].upper() == b"DATA" and out.startswith(b"354"):
+                    while b"\r\n.\r\n" not in buf:
+                        more = conn.recv(65536)
+                        if not more:
+                            return
+                        buf += more
+                    body, buf = buf.split(b"\r\n.\r\n", 1)
+                    self.data.append(body + b"\r\n")
+                    conn.sendall(b"250 2.0.0 queued\r\n")
+
+    def stop(self):
+        self.stopping = True
+        self.lsock.close()
