@@ -9,8 +9,8 @@ export const STATUS_OPTIONS = [['', 'any status'], ['received', 'received'], ['s
   ['rejected', 'rejected'], ['quarantined', 'quarantined'], ['released', 'released'], ['failed', 'failed'], ['deleted', 'deleted']];
 
 const LOG_FILTERS = [
-  { name: 'q', label: 'Search', type: 'search', placeholder: 'address or subject' },
   { name: 'status', label: 'Status', type: 'select', options: STATUS_OPTIONS },
+  { name: 'direction', label: 'Direction', type: 'select', options: [['', 'both'], ['in', 'received'], ['out', 'sent']] },
   { name: 'sender', label: 'Sender', placeholder: 'sender@example.org' },
   { name: 'rcpt', label: 'Recipient' },
   { name: 'client_ip', label: 'Client IP', inputmode: 'decimal' },
@@ -98,7 +98,8 @@ export function quarantineList({ title = 'My quarantine', params, intro } = {}) 
     filters: [
       { name: 'status', label: 'Status', type: 'select', value: 'held', options: [['held', 'held'], ['released', 'released'], ['deleted', 'deleted'], ['', 'any']] },
       { name: 'sender', label: 'Sender' },
-      { name: 'q', label: 'Search', type: 'search', placeholder: 'subject or address' },
+      { name: 'rcpt', label: 'Recipient' },
+      { name: 'subject', label: 'Subject', type: 'search' },
     ],
     empty: 'Nothing in quarantine.',
     columns: [
@@ -120,7 +121,8 @@ export const ACTION_OPTIONS = [['accept', 'accept'], ['reject', 'reject'], ['qua
 export function directiveList({ title, intro, owner }) {
   return listView({
     title, intro, path: '/directives', params: owner,
-    filters: [{ name: 'q', label: 'Search', type: 'search', placeholder: 'sender pattern' }],
+    filters: [{ name: 'sender', label: 'Search', type: 'search', placeholder: 'sender pattern' },
+      { name: 'action', label: 'Show action', type: 'select', options: [['', 'any'], ...ACTION_OPTIONS] }],
     empty: 'No rules yet.',
     create: {
       legend: 'Add a rule',

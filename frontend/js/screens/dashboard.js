@@ -44,7 +44,7 @@ async function dashboard(_, query) {
     field({ name: 'hours', label: 'Period', type: 'select', value: String(hours), options: [['24', 'last 24 hours'], ['48', 'last 48 hours'], ['168', 'last 7 days']] }));
   choose.addEventListener('change', () => go(`/dashboard?hours=${choose.elements.hours.value}`));
   const reasons = (st.top_reasons || st.top_refusals || []).map((r) => ({ label: r.reason || r.reason_class || r.label, value: r.count ?? r.value }));
-  const banned = (st.top_banned || st.top_banned_ips || []).map((r) => ({ label: r.ip || r.network || r.label, value: r.count ?? r.hits ?? r.score ?? r.value }));
+  const banned = (st.top_banned || st.top_banned_ips || []).map((r) => ({ label: r.ip || r.network || r.label, value: r.offences ?? r.count ?? r.hits ?? r.score ?? r.value }));
   return h('section', { 'aria-labelledby': 'page-title' },
     h('h1', { id: 'page-title' }, 'Dashboard'), choose,
     h('div.card', h('h2', 'Messages per hour by outcome'),

@@ -90,7 +90,8 @@ function evidenceButton(r) {
       h('h2', { id: 'ev-title' }, `Evidence for ${r.network}`),
       h('dl.kv', h('dt', 'Reason'), h('dd', r.reason), h('dt', 'Score'), h('dd', String(r.score ?? '')),
         h('dt', 'Offences'), h('dd', String(r.offences ?? '')), h('dt', 'Origin'), h('dd', `${r.origin}${r.origin_server ? ` (${r.origin_server})` : ''}`)),
-      h('pre.preview', r.evidence ? JSON.stringify(r.evidence, null, 2) : '(none recorded)'), h('div.actions', close)));
+      h('h3', 'Evidence'), h('pre.preview', r.evidence ? JSON.stringify(r.evidence, null, 2) : '(none recorded)'),
+      h('h3', 'Statistics'), h('pre.preview', r.stats && r.stats.length ? JSON.stringify(r.stats, null, 2) : '(none computed)'), h('div.actions', close)));
     dlg.addEventListener('close', () => { dlg.remove(); btn.focus(); });
     document.body.append(dlg);
     dlg.showModal();
@@ -106,13 +107,13 @@ function bans(_, query) {
     title: status === 'candidate' ? 'Ban candidates' : status === 'banned' ? 'Fully banned' : 'Lifted bans',
     path: '/bans', params: { status },
     intro: 'Candidates are servers whose statistics look abusive; promote them to fully banned, or ban a network by hand.',
-    filters: [{ name: 'q', label: 'Network or reason', type: 'search' }],
+    filters: [{ name: 'ip', label: 'IP address', inputmode: 'decimal' }],
     create: {
       legend: 'Ban a network', submitLabel: 'Ban',
       fields: [{ name: 'network', label: 'IP or network', required: true, placeholder: '192.0.2.7 or 198.51.100.0/24' },
         { name: 'reason', label: 'Reason', required: true, maxlength: 200 },
         { name: 'days', label: 'For days (empty: no expiry)', type: 'number', min: 1, max: 3650 }],
-      submit: (v) => post('/bans', v),
+      submit: ({ days, ...v }) => post('/bans', days ? { ...v, expires_in_s: days * 86400 } : v),
       success: 'Banned.',
     },
     columns: [
