@@ -28,11 +28,11 @@ static int set_limits(struct cl_engine *cl, const struct scan_limits *lim, char 
 		long long v;
 		const char *name;
 	} nums[] = {
-		{CL_ENGINE_MAX_SCANSIZE, lim->max_scan_size, "max scan size"},
-		{CL_ENGINE_MAX_FILESIZE, lim->max_file_size, "max file size"},
-		{CL_ENGINE_MAX_FILES, lim->max_files, "max files"},
-		{CL_ENGINE_MAX_RECURSION, lim->max_recursion, "max recursion"},
-		{CL_ENGINE_MAX_SCANTIME, lim->max_scan_time_ms, "max scan time"},
+	    {CL_ENGINE_MAX_SCANSIZE, lim->max_scan_size, "max scan size"},
+	    {CL_ENGINE_MAX_FILESIZE, lim->max_file_size, "max file size"},
+	    {CL_ENGINE_MAX_FILES, lim->max_files, "max files"},
+	    {CL_ENGINE_MAX_RECURSION, lim->max_recursion, "max recursion"},
+	    {CL_ENGINE_MAX_SCANTIME, lim->max_scan_time_ms, "max scan time"},
 	};
 	for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
 		cl_error_t rc = cl_engine_set_num(cl, nums[i].f, nums[i].v);
@@ -51,8 +51,7 @@ static int set_limits(struct cl_engine *cl, const struct scan_limits *lim, char 
 	return 0;
 }
 
-int engine_load(const char *dir, const struct scan_limits *lim, struct scan_engine **out, char *err,
-		size_t errlen)
+int engine_load(const char *dir, const struct scan_limits *lim, struct scan_engine **out, char *err, size_t errlen)
 {
 	struct scan_engine *e = calloc(1, sizeof *e);
 	if (!e) {
@@ -111,7 +110,6 @@ void engine_slot_init(struct engine_slot *s)
 {
 	pthread_mutex_init(&s->lock, NULL);
 	s->cur = NULL;
-	atomic_init(&s->generation, 0);
 }
 
 void engine_slot_fini(struct engine_slot *s)
@@ -131,15 +129,24 @@ struct scan_engine *engine_slot_acquire(struct engine_slot *s)
 	return e;
 }
 
-void engine_slot_swap(struct engine_slot *s, struct scan_engine *e)
+struct scan_engine *engine_slot_swap(struct engine_slot *s, struct scan_engine *e)
 {
 	pthread_mutex_lock(&s->lock);
 	struct scan_engine *old = s->cur;
 	s->cur = e;
 	pthread_mutex_unlock(&s->lock);
-	atomic_fetch_add(&s->generation, 1);
-	/* Outside the lock: freeing a full engine takes a while and must not delay acquires. */
-	engine_release(old);
+	return old;
+}
+
+void engine_retire(struct scan_engine *e)
+{
+	if (!e)
+		return;
+	/* No new scan can take e any more (it left the slot), so the count only goes down. */
+	const struct timespec tick = {0, 10 * 1000 * 1000};
+	while (atomic_load(&e->refs) > 1)
+		nanosleep(&tick, NULL);
+	engine_release(e);
 }
 
 /* fnv1a - 64-bit FNV-1a over n bytes, continuing from h. */

@@ -58,10 +58,10 @@ static void test_scans(struct scanner *s)
 		enum scan_verdict v;
 		const char *sig_prefix;
 	} cases[] = {
-		{"Subject: hi\r\n\r\nhello\r\n", SCAN_CLEAN, NULL},
-		{"Subject: hi\r\n\r\n" EICAR_A EICAR_B "\r\n", SCAN_INFECTED, "Eicar-Test-Signature"},
-		{"Subject: t\r\n\r\nxx UNIT-TEST-PATTERN-123 yy\r\n", SCAN_INFECTED, "Unit.Test.Pattern"},
-		{"", SCAN_CLEAN, NULL},
+	    {"Subject: hi\r\n\r\nhello\r\n", SCAN_CLEAN, NULL},
+	    {"Subject: hi\r\n\r\n" EICAR_A EICAR_B "\r\n", SCAN_INFECTED, "Eicar-Test-Signature"},
+	    {"Subject: t\r\n\r\nxx UNIT-TEST-PATTERN-123 yy\r\n", SCAN_INFECTED, "Unit.Test.Pattern"},
+	    {"", SCAN_CLEAN, NULL},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct scan_result r;
@@ -83,7 +83,7 @@ static void test_limits(struct scanner *s, struct scanner_config *cfg)
 	struct scan_result r;
 	scanner_scan(s, big + 100, n - 100, &r);
 	CL_CHECK(r.verdict == SCAN_INFECTED && r.limit_hit &&
-			 strcmp(r.signature, "Heuristics.Limits.Exceeded.MaxScanSize") == 0,
+		     strcmp(r.signature, "Heuristics.Limits.Exceeded.MaxScanSize") == 0,
 		 "refuse: over the limit is infected (%d %s)", r.verdict, r.signature);
 	s->limit_refuse = 0;
 	scanner_scan(s, big + 100, n - 100, &r);
@@ -96,17 +96,26 @@ static void test_limits(struct scanner *s, struct scanner_config *cfg)
 	free(big);
 }
 
-static void test_swap(struct scanner *s)
+static void test_swap(struct scanner *s, const struct scanner_config *cfg)
 {
-	struct scan_engine *old = engine_slot_acquire(&s->slot);
-	CL_CHECK(old != NULL, "an engine is loaded");
 	CL_CHECK(scanner_reload_once(s, 0) == 0, "no change, no reload");
 	CL_CHECK(scanner_reload_once(s, 1) == 1, "forced reload swaps");
+	struct scan_engine *inflight = engine_slot_acquire(&s->slot); /* a scan in flight */
+	CL_CHECK(inflight != NULL, "an engine is loaded");
+	struct scan_engine *fresh = NULL;
+	char err[300];
+	CL_CHECK(engine_load(cfg->db_dir, &cfg->limits, &fresh, err, sizeof err) == 0, "load: %s", err);
+	struct scan_engine *old = engine_slot_swap(&s->slot, fresh);
+	CL_CHECK(old == inflight && atomic_load(&old->refs) == 2, "the swap hands back the old engine");
 	struct scan_engine *cur = engine_slot_acquire(&s->slot);
-	CL_CHECK(cur && cur != old, "a new engine is current");
-	/* The old engine is still ours to use until we release it. */
-	CL_CHECK(atomic_load(&old->refs) == 1, "old engine kept alive by our reference only");
-	engine_release(old);
+	CL_CHECK(cur == fresh, "the new engine is current");
+	/* The scan in flight still finishes on the old engine. */
+	struct scan_result r;
+	const char *m = "Subject: t\r\n\r\nUNIT-TEST-PATTERN-123\r\n";
+	scanner_scan(s, (const unsigned char *)m, strlen(m), &r);
+	CL_CHECK(r.verdict == SCAN_INFECTED, "scans go on during the swap");
+	engine_release(inflight);
+	engine_retire(old); /* returns at once: ours is the last reference */
 	engine_release(cur);
 }
 
@@ -140,7 +149,7 @@ int main(void)
 	CL_CHECK(scanner_reload_once(&s, 0) == 1, "first load");
 	test_scans(&s);
 	test_limits(&s, &cfg);
-	test_swap(&s);
+	test_swap(&s, &cfg);
 	test_fingerprint(dir);
 	write_file(dir, "broken.ndb", "this is not a signature\n");
 	CL_CHECK(scanner_reload_once(&s, 0) == -1, "a broken file fails the load");

@@ -29,8 +29,10 @@ static void clamav_msg(enum cl_msg severity, const char *fullmsg, const char *ms
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		n--;
 	cl_log_escape(emsg, sizeof emsg, msg, n);
-	cl_log(severity == CL_MSG_ERROR ? CL_LOG_ERROR : severity == CL_MSG_WARN ? CL_LOG_WARN : CL_LOG_DEBUG, NULL,
-	       "libclamav", "msg=%s", emsg);
+	cl_log(severity == CL_MSG_ERROR  ? CL_LOG_ERROR
+	       : severity == CL_MSG_WARN ? CL_LOG_WARN
+					 : CL_LOG_DEBUG,
+	       NULL, "libclamav", "msg=%s", emsg);
 }
 
 /* run - start everything, wait for SIGTERM, stop everything. Returns the exit code. */
@@ -89,35 +91,36 @@ int main(int argc, char **argv)
 {
 	struct scanner_config cfg = {0};
 	const struct cl_setting settings[] = {
-		{"CLEMENT_SCANNER_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7002", 0, 0, "nng URL the scan RPC listens on",
-		 &cfg.listen},
-		{"CLEMENT_SCANNER_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9103", 0, 0,
-		 "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
-		{"CLEMENT_CLAMAV_DB", CL_SET_STR, "/var/lib/clamav", 0, 0,
-		 "ClamAV database directory (freshclam's: .cvd/.cld/.ndb/.hdb ...), watched for changes", &cfg.db_dir},
-		{"CLEMENT_CLAMAV_RELOAD_S", CL_SET_INT, "60", 1, 86400,
-		 "seconds between two checks of CLEMENT_CLAMAV_DB for changed signatures", &cfg.reload_s},
-		{"CLEMENT_SCANNER_WORKERS", CL_SET_INT, "0", 0, 256,
-		 "scans in parallel (one nng context each); 0 = one per CPU core", &cfg.workers},
-		{"CLEMENT_SCAN_MAX_SCAN_SIZE", CL_SET_INT, "104857600", 1024, 4294967295LL,
-		 "bytes scanned at most per message, counting unpacked parts (libclamav MaxScanSize)",
-		 &cfg.limits.max_scan_size},
-		{"CLEMENT_SCAN_MAX_FILE_SIZE", CL_SET_INT, "52428800", 1024, 4294967295LL,
-		 "largest message or unpacked part scanned, in bytes (libclamav MaxFileSize)", &cfg.limits.max_file_size},
-		{"CLEMENT_SCAN_MAX_FILES", CL_SET_INT, "10000", 1, 1000000,
-		 "most parts and archive members unpacked from one message (libclamav MaxFiles)", &cfg.limits.max_files},
-		{"CLEMENT_SCAN_MAX_RECURSION", CL_SET_INT, "17", 1, 100,
-		 "deepest nesting unpacked: MIME in zip in MIME ... (libclamav MaxRecursion)", &cfg.limits.max_recursion},
-		{"CLEMENT_SCAN_MAX_TIME_MS", CL_SET_INT, "60000", 1, 3600000,
-		 "longest scan of one message, in milliseconds (libclamav MaxScanTime)", &cfg.limits.max_scan_time_ms},
-		{"CLEMENT_SCAN_LIMIT_ACTION", CL_SET_STR, "refuse", 0, 0,
-		 "a message that hits a scan limit: refuse (infected, Heuristics.Limits.Exceeded.*) or accept (clean, logged)",
-		 &cfg.limit_action},
-		{"CLEMENT_SCANNER_TMPDIR", CL_SET_STR, "", 0, 0,
-		 "scratch directory of libclamav's unpackers (use a tmpfs); empty = libclamav's default (TMPDIR or /tmp)",
-		 &cfg.tmpdir},
-		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
-		 &cfg.log_level},
+	    {"CLEMENT_SCANNER_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7002", 0, 0, "nng URL the scan RPC listens on",
+	     &cfg.listen},
+	    {"CLEMENT_SCANNER_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9103", 0, 0,
+	     "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
+	    {"CLEMENT_CLAMAV_DB", CL_SET_STR, "/var/lib/clamav", 0, 0,
+	     "ClamAV database directory (freshclam's: .cvd/.cld/.ndb/.hdb ...), watched for changes", &cfg.db_dir},
+	    {"CLEMENT_CLAMAV_RELOAD_S", CL_SET_INT, "60", 1, 86400,
+	     "seconds between two checks of CLEMENT_CLAMAV_DB for changed signatures", &cfg.reload_s},
+	    {"CLEMENT_SCANNER_WORKERS", CL_SET_INT, "0", 0, 256,
+	     "scans in parallel (one nng context each); 0 = one per CPU core", &cfg.workers},
+	    {"CLEMENT_SCAN_MAX_SCAN_SIZE", CL_SET_INT, "104857600", 1024, 4294967295LL,
+	     "bytes scanned at most per message, counting unpacked parts (libclamav MaxScanSize)",
+	     &cfg.limits.max_scan_size},
+	    {"CLEMENT_SCAN_MAX_FILE_SIZE", CL_SET_INT, "52428800", 1024, 4294967295LL,
+	     "largest message or unpacked part scanned, in bytes (libclamav MaxFileSize)", &cfg.limits.max_file_size},
+	    {"CLEMENT_SCAN_MAX_FILES", CL_SET_INT, "10000", 1, 1000000,
+	     "most parts and archive members unpacked from one message (libclamav MaxFiles)", &cfg.limits.max_files},
+	    {"CLEMENT_SCAN_MAX_RECURSION", CL_SET_INT, "17", 1, 100,
+	     "deepest nesting unpacked: MIME in zip in MIME ... (libclamav MaxRecursion)", &cfg.limits.max_recursion},
+	    {"CLEMENT_SCAN_MAX_TIME_MS", CL_SET_INT, "60000", 1, 3600000,
+	     "longest scan of one message, in milliseconds (libclamav MaxScanTime)", &cfg.limits.max_scan_time_ms},
+	    {"CLEMENT_SCAN_LIMIT_ACTION", CL_SET_STR, "refuse", 0, 0,
+	     "a message that hits a scan limit: refuse (infected, Heuristics.Limits.Exceeded.*) or accept (clean, "
+	     "logged)",
+	     &cfg.limit_action},
+	    {"CLEMENT_SCANNER_TMPDIR", CL_SET_STR, "", 0, 0,
+	     "scratch directory of libclamav's unpackers (use a tmpfs); empty = libclamav's default (TMPDIR or /tmp)",
+	     &cfg.tmpdir},
+	    {"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
+	     &cfg.log_level},
 	};
 	cl_config_main(argc, argv, PROG,
 		       "Scans each message for viruses with one shared libclamav engine, reloaded in the "

@@ -32,8 +32,7 @@ static void scan_options(struct cl_scan_options *o, int limit_refuse)
 		o->heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
 }
 
-int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_metrics *reg, char *err,
-		 size_t errlen)
+int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_metrics *reg, char *err, size_t errlen)
 {
 	memset(s, 0, sizeof *s);
 	s->cfg = cfg;
@@ -53,13 +52,16 @@ int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_
 	s->scans_clean = cl_metrics_counter(reg, "clement_scanner_scans_total", sc, "verdict=\"clean\"");
 	s->scans_infected = cl_metrics_counter(reg, "clement_scanner_scans_total", sc, "verdict=\"infected\"");
 	s->scans_error = cl_metrics_counter(reg, "clement_scanner_scans_total", sc, "verdict=\"error\"");
-	s->limit_hits = cl_metrics_counter(reg, "clement_scanner_limit_hits_total",
-					   "messages that hit a scan limit (refused or accepted per CLEMENT_SCAN_LIMIT_ACTION)", "");
+	s->limit_hits = cl_metrics_counter(
+	    reg, "clement_scanner_limit_hits_total",
+	    "messages that hit a scan limit (refused or accepted per CLEMENT_SCAN_LIMIT_ACTION)", "");
 	s->latency = cl_metrics_histogram(reg, "clement_scanner_scan_seconds", "time to scan one message", "");
-	s->bytes = cl_metrics_counter(reg, "clement_scanner_bytes_scanned_total", "message bytes received for scanning", "");
+	s->bytes =
+	    cl_metrics_counter(reg, "clement_scanner_bytes_scanned_total", "message bytes received for scanning", "");
 	s->sigs = cl_metrics_gauge(reg, "clement_scanner_signatures", "signatures in the loaded engine", "");
-	s->db_version = cl_metrics_gauge(reg, "clement_scanner_db_version",
-					 "version of the loaded ClamAV database (highest .cvd/.cld; 0 for plain signature files)", "");
+	s->db_version = cl_metrics_gauge(
+	    reg, "clement_scanner_db_version",
+	    "version of the loaded ClamAV database (highest .cvd/.cld; 0 for plain signature files)", "");
 	s->db_time = cl_metrics_gauge(reg, "clement_scanner_db_time_seconds",
 				      "build time of the loaded ClamAV database, unix seconds (0 when unknown)", "");
 	s->loaded_at = cl_metrics_gauge(reg, "clement_scanner_engine_loaded_seconds",
@@ -67,9 +69,8 @@ int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_
 	const char *rl = "signature database loads, by result";
 	s->reloads_ok = cl_metrics_counter(reg, "clement_scanner_reloads_total", rl, "result=\"ok\"");
 	s->reloads_failed = cl_metrics_counter(reg, "clement_scanner_reloads_total", rl, "result=\"failed\"");
-	if (!s->scans_clean || !s->scans_infected || !s->scans_error || !s->limit_hits || !s->latency ||
-	    !s->bytes || !s->sigs || !s->db_version || !s->db_time || !s->loaded_at || !s->reloads_ok ||
-	    !s->reloads_failed) {
+	if (!s->scans_clean || !s->scans_infected || !s->scans_error || !s->limit_hits || !s->latency || !s->bytes ||
+	    !s->sigs || !s->db_version || !s->db_time || !s->loaded_at || !s->reloads_ok || !s->reloads_failed) {
 		cl_snprintf(err, errlen, "cannot register metrics");
 		return -1;
 	}
@@ -180,7 +181,7 @@ static const char *verdict_str(enum scan_verdict v)
 /* count - metrics of one finished scan. */
 static void count(struct scanner *s, const struct scan_result *r, size_t blen, double secs)
 {
-	cl_metric_inc(r->verdict == SCAN_CLEAN ? s->scans_clean
+	cl_metric_inc(r->verdict == SCAN_CLEAN      ? s->scans_clean
 		      : r->verdict == SCAN_INFECTED ? s->scans_infected
 						    : s->scans_error);
 	if (r->limit_hit)
@@ -196,8 +197,8 @@ static void log_scan(const char *sid, const struct scan_result *r, size_t blen, 
 	cl_log_escape(esig, sizeof esig, r->signature, strlen(r->signature));
 	cl_log_escape(eerr, sizeof eerr, r->error, strlen(r->error));
 	enum cl_log_level lvl = r->verdict == SCAN_ERROR ? CL_LOG_WARN : CL_LOG_INFO;
-	cl_log(lvl, sid, "scan", "verdict=%s signature=%s error=%s limit=%s bytes=%zu ms=%.1f",
-	       verdict_str(r->verdict), esig, eerr, r->limit_hit ? "exceeded" : "no", blen, secs * 1000.0);
+	cl_log(lvl, sid, "scan", "verdict=%s signature=%s error=%s limit=%s bytes=%zu ms=%.1f", verdict_str(r->verdict),
+	       esig, eerr, r->limit_hit ? "exceeded" : "no", blen, secs * 1000.0);
 }
 
 /* reply - {"v":1,"verdict":...,"signature"|"error":...}. NULL when out of memory. */
@@ -223,15 +224,15 @@ static cJSON *reply(const struct scan_result *r)
 static void sid_for_log(char *dst, size_t dstlen, const char *sid)
 {
 	size_t n = strlen(sid);
-	int plain = n > 0 && n < dstlen && strspn(sid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+	int plain = n > 0 && n < dstlen &&
+		    strspn(sid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 	if (plain)
 		cl_strlcpy(dst, sid, dstlen);
 	else
 		cl_log_escape(dst, dstlen, sid, n);
 }
 
-cJSON *scanner_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
-		      size_t *rblen)
+cJSON *scanner_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen)
 {
 	struct scanner *s = ctx;
 	(void)rbody;

@@ -21,9 +21,9 @@ struct scanner_config {
 	char *health_listen;
 	char *db_dir;
 	char *tmpdir;
-	char *limit_action;  /* "refuse" or "accept" */
+	char *limit_action; /* "refuse" or "accept" */
 	char *log_level;
-	long long workers;   /* 0 = one per core */
+	long long workers; /* 0 = one per core */
 	long long reload_s;
 	struct scan_limits limits;
 };
@@ -32,9 +32,9 @@ enum scan_verdict { SCAN_CLEAN = 0, SCAN_INFECTED, SCAN_ERROR };
 
 struct scan_result {
 	enum scan_verdict verdict;
-	int limit_hit;          /* the message hit a scan limit (whatever the action) */
-	char signature[160];    /* SCAN_INFECTED: the signature name */
-	char error[160];        /* SCAN_ERROR: why */
+	int limit_hit;       /* the message hit a scan limit (whatever the action) */
+	char signature[160]; /* SCAN_INFECTED: the signature name */
+	char error[160];     /* SCAN_ERROR: why */
 };
 
 struct scanner {
@@ -58,8 +58,7 @@ struct scanner {
 
 /* scanner_init - scan options and metrics from cfg; the engine slot starts empty. 0 or -1.
  * cfg and reg must outlive the scanner. */
-int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_metrics *reg, char *err,
-		 size_t errlen);
+int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_metrics *reg, char *err, size_t errlen);
 /* scanner_fini - release the current engine (the RPC server and the reload thread must be
  * stopped). */
 void scanner_fini(struct scanner *s);
@@ -69,8 +68,7 @@ void scanner_fini(struct scanner *s);
 void scanner_scan(struct scanner *s, const unsigned char *msg, size_t len, struct scan_result *r);
 
 /* scanner_handle - the RPC handler for op "scan" (docs/RPC.md), a cl_rpc_handler_fn. */
-cJSON *scanner_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
-		      size_t *rblen);
+cJSON *scanner_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen);
 
 /* scanner_ready - /healthz: ready once an engine is loaded (a cl_ready_fn). */
 int scanner_ready(void *ctx, char *why, size_t whylen);

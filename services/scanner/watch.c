@@ -22,10 +22,11 @@ static void publish(struct scanner *s, struct scan_engine *e, double secs)
 	cl_metric_set(s->db_version, e->db_version);
 	cl_metric_set(s->db_time, e->db_time);
 	cl_metric_set(s->loaded_at, (int64_t)e->loaded_at);
-	cl_log(CL_LOG_INFO, NULL, "engine_loaded", "signatures=%u db_version=%lld db_time=%lld load_ms=%.0f",
-	       e->sigs, e->db_version, e->db_time, secs * 1000.0);
-	engine_slot_swap(&s->slot, e);
+	cl_log(CL_LOG_INFO, NULL, "engine_loaded", "signatures=%u db_version=%lld db_time=%lld load_ms=%.0f", e->sigs,
+	       e->db_version, e->db_time, secs * 1000.0);
+	struct scan_engine *old = engine_slot_swap(&s->slot, e);
 	cl_metric_inc(s->reloads_ok);
+	engine_retire(old); /* here, not in a scan: freeing a full engine takes a while */
 }
 
 int scanner_reload_once(struct scanner *s, int force)
