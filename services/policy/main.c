@@ -73,6 +73,8 @@ static void metrics_register(struct cl_metrics *reg, struct policy_metrics *m)
 	for (int i = 0; i < 3; i++) {
 		snprintf(l, sizeof l, "result=\"%s\"", probe_res[i]);
 		m->probes[i] = cl_metrics_counter(reg, "clement_policy_probes_total", "RCPT probes to downstream MTAs", l);
+	}
+	for (int i = 0; i < 3; i++) { /* one family's series must be contiguous in the exposition */
 		snprintf(l, sizeof l, "result=\"%s\"", login_res[i]);
 		m->imap_logins[i] = cl_metrics_counter(reg, "clement_policy_imap_logins_total", "IMAP logins", l);
 	}

@@ -1,0 +1,440 @@
+"""clement-policy against a real PostgreSQL: every rule of issue 4, driven through the RPC
+(tools/clement-rpc), as smtp-edge would ask it."""
+import json
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, free_port, http_get, rpc_url
+
+ALICE_REJECT = "550 5.7.1 <alice@example.org> does not accept mail from <spam@x.test>"
+
+
+class NngReq:
+    """A minimal nng REQ0 peer over TCP (the SP wire format: an 8-byte handshake
+    "\\0SP\\0" + protocol 0x30/0x31, then frames of a 64-bit big-endian length and the
+    payload, a REQ payload starting with a 32-bit request id with its high bit set). Much
+    faster than one clement-rpc process per request; test_clement_rpc_tool checks that the
+    real tool speaks to policy too."""
+
+    def __init__(self, url):
+        host, port = url[len("tcp://"):].rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=10)
+        self.sock.sendall(b"\0SP\0" + struct.pack(">HH", 0x30, 0))
+        peer = self._read(8)
+        assert peer[:4] == b"\0SP\0" and struct.unpack(">H", peer[4:6])[0] == 0x31, peer
+        self.next_id = 1
+
+    def _read(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("policy closed the connection")
+            buf += chunk
+        return buf
+
+    def call(self, hdr):
+        rid = 0x80000000 | self.next_id
+        self.next_id += 1
+        payload = struct.pack(">I", rid) + json.dumps(hdr).encode()
+        self.sock.sendall(struct.pack(">Q", len(payload)) + payload)
+        while True:
+            n = struct.unpack(">Q", self._read(8))[0]
+            body = self._read(n)
+            if struct.unpack(">I", body[:4])[0] == rid:
+                return json.loads(body[4:].split(b"\0", 1)[0])
+
+    def close(self):
+        self.sock.close()
+
+
+_peers = {}
+
+
+def rpc(url, **hdr):
+    """One request; the reply header as a dict."""
+    hdr = dict({"v": 1, "sid": "T1", "ip": "192.0.2.10", "port": 40000, "listener": "smtp"}, **hdr)
+    hdr = {k: v for k, v in hdr.items() if v is not None}
+    for attempt in range(2):
+        try:
+            if url not in _peers:
+                _peers[url] = NngReq(url)
+            return _peers[url].call(hdr)
+        except (OSError, ConnectionError):
+            _peers.pop(url).close() if url in _peers else None
+            if attempt:
+                raise
+
+
+def reply(r):
+    """What the SMTP client would read."""
+    return f"{r['code']} {r['enh']} {r['text']}".replace("  ", " ")
+
+
+def start_policy(services, db_url, **extra):
+    url = rpc_url()
+    env = {"CLEMENT_POLICY_LISTEN": url, "CLEMENT_DB_URL": db_url, "CLEMENT_POLICY_WORKERS": "4",
+           "CLEMENT_POLICY_LOG_FLUSH_MS": "200"}
+    env.update({k: str(v) for k, v in extra.items()})
+    svc = services.start("policy", env)
+    return url, svc
+
+
+def seed(db):
+    """example.org (local group g1): alice, carol, disabled eve; example.net (same group):
+    dave, default quarantine, custom texts; directives at every level."""
+    ids = {}
+    ids["g1"] = db.scalar("INSERT INTO groups (name, mode) VALUES ('g1', 'local') RETURNING id")
+    ids["org"] = db.scalar("INSERT INTO domains (name, group_id) VALUES ('example.org', %s) RETURNING id", (ids["g1"],))
+    ids["net"] = db.scalar(
+        "INSERT INTO domains (name, group_id, default_action, reject_text, unknown_user_text) "
+        "VALUES ('example.net', %s, 'quarantine', 'refuses mail from', 'unknown mailbox here') RETURNING id",
+        (ids["g1"],))
+    for name, dom, enabled in [("alice", "org", True), ("carol", "org", True), ("eve", "org", False),
+                               ("dave", "net", True)]:
+        ids[name] = db.scalar("INSERT INTO users (domain_id, local_part, enabled) VALUES (%s, %s, %s) RETURNING id",
+                              (ids[dom], name, enabled))
+    dirs = [("group_id", "g1", "*.x.test", "reject"), ("group_id", "g1", "@y.test", "quarantine"),
+            ("domain_id", "org", "@news.x.test", "accept"), ("domain_id", "org", "*.news.x.test", "reject"),
+            ("domain_id", "org", "*.z.test", "reject"), ("domain_id", "org", "*.a.z.test", "accept"),
+            ("user_id", "alice", "spam@x.test", "reject"), ("user_id", "alice", "@x.test", "quarantine"),
+            ("user_id", "alice", "friend@y.test", "accept"), ("domain_id", "net", "@bad.test", "reject")]
+    for col, owner, pat, act in dirs:
+        db.execute(f"INSERT INTO directives ({col}, sender_pattern, action) VALUES (%s, %s, %s)",
+                   (ids[owner], pat, act))
+    return ids
+
+
+@pytest.fixture
+def seeded(db, services):
+    ids = seed(db)
+    url, svc = start_policy(services, db.url)
+    return url, ids, svc
+
+
+def wait_for(fn, timeout=5.0, step=0.05):
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v or time.time() > deadline:
+            return v
+        time.sleep(step)
+
+
+# --- rcpt: directives and their precedence -------------------------------------------------
+
+DIRECTIVE_CASES = [
+    ("alice@example.org", "spam@x.test", ALICE_REJECT, None),                 # user, exact
+    ("alice@example.org", "other@x.test", "250", True),                       # user @domain over group *.x.test
+    ("alice@example.org", "friend@y.test", "250", False),                     # user exact over group @y.test
+    ("alice@example.org", "foe@y.test", "250", True),                         # group @y.test
+    ("alice@example.org", "a@news.x.test", "250", False),                     # domain over group
+    ("alice@example.org", "a@sub.news.x.test", "550 5.7.1", None),            # domain *.news.x.test
+    ("alice@example.org", "a@mail.x.test", "550 5.7.1", None),                # group *.x.test
+    ("alice@example.org", "a@b.a.z.test", "250", False),                      # longest suffix *.a.z.test
+    ("alice@example.org", "a@a.z.test", "250", False),                        # *.a.z.test covers a.z.test itself
+    ("alice@example.org", "a@q.z.test", "550 5.7.1 <alice@example.org> does not accept mail from <a@q.z.test>", None),
+    ("carol@example.org", "other@x.test", "550 5.7.1 <carol@example.org> does not accept mail from <other@x.test>",
+     None),                                                                    # no user rule: group applies
+    ("carol@example.org", "someone@clean.test", "250", False),                # default accept
+    ("carol@example.org", "", "250", False),                                  # null sender, default
+    ("dave@example.net", "someone@clean.test", "250", True),                  # default quarantine
+    ("dave@example.net", "", "250", True),                                    # null sender, default quarantine
+    ("dave@example.net", "x@bad.test", "550 5.7.1 <dave@example.net> refuses mail from <x@bad.test>", None),
+    ("Alice@EXAMPLE.org", "spam@x.test", "550 5.7.1", None),                  # case of the recipient
+]
+
+
+def test_rcpt_directives(seeded):
+    """Precedence: user over domain over group; exact over @domain over *.suffix (longest
+    first); the domain's default for senders no rule names."""
+    url, ids, _ = seeded
+    for rcpt, sender, expect, quarantine in DIRECTIVE_CASES:
+        r = rpc(url, op="rcpt", sender=sender, rcpt=rcpt, helo="mx.sender.test")
+        case = (rcpt, sender, r)
+        assert reply(r).startswith(expect), case
+        if quarantine is not None:
+            assert r["action"] == "accept" and r["enh"] == "2.1.5", case
+            assert r["route"]["quarantine"] is quarantine, case
+            assert r["route"]["mode"] == "local" and r["route"]["group_id"] == ids["g1"], case
+        else:
+            assert "route" not in r and r["action"] == "reject", case
+
+
+def test_rcpt_route_names_user_domain_group(seeded):
+    url, ids, _ = seeded
+    r = rpc(url, op="rcpt", sender="someone@clean.test", rcpt="alice@example.org")
+    assert r["route"] == {"mode": "local", "group_id": ids["g1"], "domain_id": ids["org"],
+                          "user_id": ids["alice"], "quarantine": False}
+
+
+def test_unknown_and_disabled_recipients(seeded):
+    url, ids, _ = seeded
+    r = rpc(url, op="rcpt", sender="a@clean.test", rcpt="bob@example.org")
+    assert reply(r) == "550 5.1.1 <bob@example.org>: no such user"
+    r = rpc(url, op="rcpt", sender="a@clean.test", rcpt="nobody@example.net")
+    assert reply(r) == "550 5.1.1 <nobody@example.net>: unknown mailbox here"
+    r = rpc(url, op="rcpt", sender="a@clean.test", rcpt="eve@example.org")
+    assert r["code"] == 550 and r["enh"] == "5.2.1"
+    r = rpc(url, op="rcpt", sender="a@clean.test", rcpt="not an address")
+    assert r["code"] == 501 and r["action"] == "reject"
+
+
+# --- no open relay ---------------------------------------------------------------------------
+
+RELAY_CASES = [
+    ("", None, "smtp"),                                   # null sender
+    ("alice@example.org", None, "smtp"),                  # claims to be one of ours
+    ("spam@x.test", None, "smtp"),                        # stranger
+    ("alice@example.org", None, "submission"),            # submission without AUTH
+    ("alice@example.org", "alice@example.org", "smtp"),   # auth_user on port 25 is not submission
+]
+
+
+def test_no_open_relay(seeded):
+    url, _, _ = seeded
+    for sender, auth_user, listener in RELAY_CASES:
+        for rcpt in ("victim@elsewhere.test", "victim@sub.example.org", "victim@example.org.evil.test"):
+            r = rpc(url, op="rcpt", sender=sender, rcpt=rcpt, auth_user=auth_user, listener=listener)
+            assert reply(r) == "554 5.7.1 relay access denied", (sender, auth_user, listener, rcpt, r)
+
+
+def test_authenticated_submission_goes_outbound(seeded):
+    url, ids, _ = seeded
+    r = rpc(url, op="rcpt", sender="alice@example.org", rcpt="friend@elsewhere.test",
+            auth_user="alice@example.org", listener="submission")
+    assert reply(r) == "250 2.1.5 Ok"
+    assert r["route"] == {"mode": "outbound", "group_id": ids["g1"], "domain_id": ids["org"],
+                          "user_id": ids["alice"], "quarantine": False}
+    # A local recipient of an authenticated user keeps its own route; directives are for strangers.
+    r = rpc(url, op="rcpt", sender="spam@x.test", rcpt="alice@example.org", auth_user="alice@example.org",
+            listener="submission")
+    assert r["action"] == "accept" and r["route"]["mode"] == "local"
+
+
+def test_rcpt_refusals_are_logged(seeded, db):
+    url, ids, _ = seeded
+    rpc(url, op="rcpt", sid="S-relay", sender="x@clean.test", rcpt="victim@elsewhere.test")
+    rpc(url, op="rcpt", sid="S-unknown", sender="x@clean.test", rcpt="bob@example.org")
+    rpc(url, op="rcpt", sid="S-dir", sender="spam@x.test", rcpt="alice@example.org")
+    rows = wait_for(lambda: (lambda r: r if len(r) == 3 else None)(db.query(
+        "SELECT sid, status, reason_class, code, enh, reason, rcpt, sender, host(client_ip) AS ip, user_id, domain_id "
+        "FROM message_log ORDER BY sid")))
+    assert rows, db.query("SELECT * FROM message_log")
+    by = {r["sid"]: r for r in rows}
+    assert by["S-relay"]["reason_class"] == "relay_denied" and by["S-relay"]["code"] == 554
+    assert by["S-unknown"]["reason_class"] == "unknown_rcpt"
+    assert by["S-unknown"]["reason"] == "<bob@example.org>: no such user"
+    assert by["S-dir"]["reason_class"] == "directive" and by["S-dir"]["user_id"] == ids["alice"]
+    assert all(r["status"] == "rejected" and r["ip"] == "192.0.2.10" for r in rows)
+
+
+# --- connect, helo, mail ---------------------------------------------------------------------
+
+def test_connect_bans_and_never_ban(db, services):
+    ids = seed(db)
+    peer_enf = db.scalar("INSERT INTO mesh_peers (name, host, cert_fingerprint, trust) VALUES "
+                         "('p1', 'p1.test', repeat('a', 64), 'enforce') RETURNING id")
+    peer_obs = db.scalar("INSERT INTO mesh_peers (name, host, cert_fingerprint, trust) VALUES "
+                         "('p2', 'p2.test', repeat('b', 64), 'observe') RETURNING id")
+    bans = [("198.51.100.7/32", "banned", "admin", None, "dictionary attack", None),
+            ("203.0.113.0/24", "banned", "auto", None, "spam run", None),
+            ("2001:db8:bad::/48", "banned", "auto", None, "v6 spam", None),
+            ("192.0.2.50/32", "banned", "auto", None, "old", "now() - interval '1 hour'"),
+            ("192.0.2.51/32", "lifted", "auto", None, "lifted", None),
+            ("192.0.2.52/32", "candidate", "auto", None, "maybe", None),
+            ("192.0.2.60/32", "banned", "peer", peer_enf, "peer says spam", None),
+            ("192.0.2.61/32", "banned", "peer", peer_obs, "peer observes", None),
+            ("10.9.0.0/16", "banned", "admin", None, "office", None)]
+    for net, st, origin, peer, reason, exp in bans:
+        db.execute(f"INSERT INTO bans (network, status, origin, peer_id, reason, expires_at) "
+                   f"VALUES (%s, %s, %s, %s, %s, {exp or 'NULL'})", (net, st, origin, peer, reason))
+    db.execute("INSERT INTO never_ban_networks (network) VALUES ('10.9.8.0/24')")
+    url, _ = start_policy(services, db.url, CLEMENT_NEVER_BAN="203.0.113.99/32")
+    cases = {"198.51.100.7": "554 5.7.1 Client address banned: dictionary attack",
+             "203.0.113.5": "554 5.7.1 Client address banned: spam run",
+             "::ffff:203.0.113.6": "554 5.7.1 Client address banned: spam run",
+             "2001:db8:bad:1::25": "554 5.7.1 Client address banned: v6 spam",
+             "2001:db8:bae::1": "220",
+             "192.0.2.50": "220", "192.0.2.51": "220", "192.0.2.52": "220",
+             "192.0.2.60": "554 5.7.1 Client address banned: peer says spam",
+             "192.0.2.61": "220",
+             "203.0.113.99": "220",           # CLEMENT_NEVER_BAN beats the /24 ban
+             "10.9.8.1": "220",               # never_ban_networks beats the /16 ban
+             "10.9.7.1": "554 5.7.1 Client address banned: office",
+             "127.0.0.1": "554 5.7.1 Connections from loopback are not accepted",
+             "::1": "554 5.7.1"}
+    for ip, want in cases.items():
+        r = rpc(url, op="connect", ip=ip)
+        assert reply(r).startswith(want), (ip, r)
+
+
+def test_loopback_by_configuration(db, services):
+    seed(db)
+    url, _ = start_policy(services, db.url, CLEMENT_POLICY_ALLOW_LOOPBACK=1)
+    assert rpc(url, op="connect", ip="127.0.0.1")["code"] == 220
+    db.execute("INSERT INTO bans (network, status, origin, reason) VALUES ('127.0.0.0/8', 'banned', 'admin', 'no')")
+    assert wait_for(lambda: rpc(url, op="connect", ip="127.0.0.1")["code"] == 554, timeout=2)
+    url2, _ = start_policy(services, db.url, CLEMENT_NEVER_BAN="127.0.0.0/8, ::1")
+    assert rpc(url2, op="connect", ip="127.0.0.1")["code"] == 220
+    assert rpc(url2, op="connect", ip="::1")["code"] == 220
+
+
+HELO_CASES = [("mx.example.com", 250), ("[192.0.2.1]", 250), ("[IPv6:2001:db8::1]", 250),
+                                       ("localhost", 250), ("", 501), ("bad host", 501), ("a..b", 501),
+                                       ("[999.1.1.1]", 501), ("x" * 300, 501), ("-bad.example", 501)]
+MAIL_CASES = [("", 250), ("a@example.com", 250), ('"john doe"@example.com', 250),
+                                         ("no-at-sign", 553), ("a@", 553), ("a b@example.com", 553),
+                                         ("a@bad_domain.test", 553), ("x" * 65 + "@example.com", 553)]
+
+
+def test_helo_and_mail_syntax(seeded):
+    url, _, _ = seeded
+    for helo, code in HELO_CASES:
+        r = rpc(url, op="helo", helo=helo)
+        assert r["code"] == code, (helo, r)
+    # The null sender is how bounces arrive (RFC 5321 4.5.5): it must pass.
+    for sender, code in MAIL_CASES:
+        r = rpc(url, op="mail", sender=sender, size=1000, smtputf8=False)
+        assert r["code"] == code, (sender, r)
+        if code == 553:
+            assert reply(r) == "553 5.1.7 Bad sender address syntax"
+    assert rpc(url, op="mail", sender="jos\u00e9@example.com", smtputf8=True)["code"] == 250
+    assert rpc(url, op="mail", sender="jos\u00e9@example.com", smtputf8=False)["code"] == 553
+
+
+def test_clement_rpc_tool(seeded):
+    url, _, _ = seeded
+    out = subprocess.run([str(BIN / "clement-rpc"), url, json.dumps(
+        {"v": 1, "op": "rcpt", "sid": "X", "ip": "192.0.2.1", "listener": "smtp", "sender": "",
+         "rcpt": "bob@example.org"})], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["text"] == "<bob@example.org>: no such user"
+
+
+def test_malformed_requests(seeded):
+    url, _, svc = seeded
+    assert rpc(url, op="nonsense")["ok"] is False
+    assert rpc(url, op="rcpt", v=2)["ok"] is False   # refused by the frame layer, before policy
+    assert rpc(url, op="log_message", rcpts=[{"rcpt": "a@b.c", "status": "exploded"}])["ok"] is False
+    assert rpc(url, op="log_session", ip="not-an-ip", started_at=1.0)["ok"] is False
+    assert "clement_policy_bad_requests_total 3" in svc.metrics()
+
+
+# --- freshness ---------------------------------------------------------------------------------
+
+def test_cache_refresh_within_a_second(seeded, db):
+    url, ids, svc = seeded
+    assert rpc(url, op="rcpt", sender="a@clean.test", rcpt="bob@example.org")["code"] == 550
+    db.execute("INSERT INTO users (domain_id, local_part) VALUES (%s, 'bob')", (ids["org"],))
+    t0 = time.time()
+    assert wait_for(lambda: rpc(url, op="rcpt", sender="a@clean.test", rcpt="bob@example.org")["code"] == 250,
+                    timeout=1.0), "new user not visible within a second"
+    db.execute("UPDATE domains SET default_action = 'quarantine' WHERE id = %s", (ids["org"],))
+    assert wait_for(lambda: rpc(url, op="rcpt", sender="a@clean.test",
+                                rcpt="bob@example.org")["route"]["quarantine"], timeout=1.0)
+    db.execute("INSERT INTO directives (user_id, sender_pattern, action) VALUES (%s, '@clean.test', 'reject')",
+               (ids["alice"],))
+    assert wait_for(lambda: rpc(url, op="rcpt", sender="a@clean.test", rcpt="alice@example.org")["code"] == 550,
+                    timeout=1.0)
+    db.execute("DELETE FROM domains WHERE id = %s", (ids["net"],))
+    assert wait_for(lambda: rpc(url, op="rcpt", sender="a@clean.test",
+                                rcpt="dave@example.net")["text"] == "relay access denied", timeout=1.0)
+    assert time.time() - t0 < 10
+    m = svc.metrics()
+    assert "clement_policy_cache_reloads_total" in m and "clement_policy_cache_age_seconds" in m
+
+
+def test_not_ready_and_deferring_until_first_load(services, pg):
+    dead = f"postgresql://clement@127.0.0.1:{free_port()}/clement"
+    url = rpc_url()
+    health = f"127.0.0.1:{free_port()}"
+    svc = services.start("policy", {"CLEMENT_POLICY_LISTEN": url, "CLEMENT_DB_URL": dead,
+                                    "CLEMENT_POLICY_HEALTH_LISTEN": health}, wait=False)
+    assert wait_for(lambda: http_get(f"http://{health}/healthz")[0] == 503, timeout=10)
+    assert "cache not loaded" in http_get(f"http://{health}/healthz")[1]
+    assert reply(rpc(url, op="rcpt", sender="", rcpt="alice@example.org")) == \
+        "451 4.3.0 Temporary failure, try again later"
+    assert rpc(url, op="connect", ip="192.0.2.1")["code"] == 421
+    assert reply(rpc(url, op="auth", user="alice@example.org", password="x")).startswith("454 4.7.0")
+    assert rpc(url, op="mail", sender="")["code"] == 250   # syntax needs no database
+    assert svc.proc.poll() is None
+
+
+def test_postgres_restart_survived(seeded, db, pg):
+    url, ids, svc = seeded
+    assert rpc(url, op="rcpt", sender="a@clean.test", rcpt="alice@example.org")["code"] == 250
+    pg.stop()
+    try:
+        # The cache is what the database said; nobody can change the database meanwhile.
+        assert rpc(url, op="rcpt", sender="a@clean.test", rcpt="alice@example.org")["code"] == 250
+        assert rpc(url, op="rcpt", sender="spam@x.test", rcpt="alice@example.org")["code"] == 550
+        assert rpc(url, op="log_session", sid="S-down", ip="192.0.2.9", started_at=time.time() - 5,
+                   ended_at=time.time(), outcome="quit")["ok"] is True
+        assert wait_for(lambda: "clement_policy_cache_db_connected 0" in svc.metrics(), timeout=5)
+    finally:
+        pg.start()
+    db.execute("INSERT INTO users (domain_id, local_part) VALUES (%s, 'bob')", (ids["org"],))
+    assert wait_for(lambda: rpc(url, op="rcpt", sender="a@clean.test", rcpt="bob@example.org")["code"] == 250,
+                    timeout=8), svc.log()[-3000:]
+    # The session logged while the database was down is written once it is back.
+    assert wait_for(lambda: db.scalar("SELECT count(*) FROM smtp_sessions WHERE sid = 'S-down'") == 1, timeout=8)
+
+
+def test_stale_cache_defers(seeded, db, pg, services):
+    url, _ = start_policy(services, db.url, CLEMENT_POLICY_CACHE_MAX_STALE_S=0)
+    assert rpc(url, op="rcpt", sender="a@clean.test", rcpt="alice@example.org")["code"] == 250
+    pg.stop()
+    try:
+        assert wait_for(lambda: rpc(url, op="rcpt", sender="a@clean.test", rcpt="alice@example.org")["code"] == 451,
+                        timeout=5)
+    finally:
+        pg.start()
+    assert wait_for(lambda: rpc(url, op="rcpt", sender="a@clean.test", rcpt="alice@example.org")["code"] == 250,
+                    timeout=8)
+
+
+# --- batched logs ------------------------------------------------------------------------------
+
+def test_log_session_and_message_batched(seeded, db):
+    url, ids, svc = seeded
+    now = time.time()
+    for i in range(20):
+        r = rpc(url, op="log_session", sid=f"L{i}", ip="2001:db8::5", port=41000 + i, listener="smtp",
+                helo="mx.test", tls="TLSv1.3 TLS_AES_256_GCM_SHA384", started_at=now - 3, ended_at=now,
+                outcome="quit", pregreet=False, protocol_errors=1, messages=2, transcript="EHLO mx.test\n250 ok\xe9")
+        assert r == {"v": 1, "ok": True}
+    r = rpc(url, op="log_message", sid="L0", ip="2001:db8::5", msgid="m1@test", sender="a@clean.test", size=1234,
+            subject="Hello",
+            rcpts=[{"rcpt": "alice@example.org", "status": "received", "code": 250, "enh": "2.0.0", "reason": "ok",
+                    "route": {"mode": "local", "group_id": ids["g1"], "domain_id": ids["org"],
+                              "user_id": ids["alice"], "quarantine": False}},
+                   {"rcpt": "carol@example.org", "status": "rejected", "code": 554, "enh": "5.7.1",
+                    "reason": "Virus found: Eicar-Test-Signature", "reason_class": "virus",
+                    "virus": "Eicar-Test-Signature"}])
+    assert r == {"v": 1, "ok": True}
+    assert wait_for(lambda: db.scalar("SELECT count(*) FROM smtp_sessions") == 20, timeout=3)
+    s = db.query("SELECT *, host(client_ip) AS ip FROM smtp_sessions WHERE sid = 'L3'")[0]
+    assert s["ip"] == "2001:db8::5" and s["client_port"] == 41003 and s["helo"] == "mx.test"
+    assert s["protocol_errors"] == 1 and s["messages"] == 2 and s["outcome"] == "quit"
+    assert abs(s["started_at"].timestamp() - (now - 3)) < 0.01
+    rows = wait_for(lambda: db.query("SELECT * FROM message_log WHERE msgid = 'm1@test' ORDER BY rcpt"), timeout=3)
+    assert len(rows) == 2
+    assert rows[0]["status"] == "received" and rows[0]["user_id"] == ids["alice"] and rows[0]["subject"] == "Hello"
+    assert rows[1]["virus"] == "Eicar-Test-Signature" and rows[1]["reason_class"] == "virus"
+    assert rows[1]["size"] == 1234
+    m = svc.metrics()
+    assert "clement_policy_log_rows_written_total 22" in m
+
+
+def test_logs_flushed_on_sigterm(db, services):
+    seed(db)
+    url, svc = start_policy(services, db.url, CLEMENT_POLICY_LOG_FLUSH_MS=1000, CLEMENT_POLICY_LOG_BATCH_MAX=1000)
+    for i in range(5):
+        rpc(url, op="log_session", sid=f"Q{i}", ip="192.0.2.1", started_at=time.time(), ended_at=time.time())
+    assert svc.stop() == 0
+    assert db.scalar("SELECT count(*) FROM smtp_sessions WHERE sid LIKE 'Q%'") == 5
