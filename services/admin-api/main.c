@@ -1,63 +1,129 @@
-/* main.c - clement-admin-api: per-client statistics from the logs, bans, and the trusted mesh.
+/* main.c - clement-admin-api: the REST API behind the web UI (libmicrohttpd, cJSON, libpq).
  *
- * This first version only runs the service frame (settings, /healthz, /metrics, clean
- * SIGTERM); the statistics and the mesh are issue #7. */
+ * Authentication (local argon2id passwords or IMAP login), sessions, roles and scopes, and
+ * every management screen; see routes.c for the routes and docs/openapi.yaml for their
+ * contract. Also serves the frontend's static files for every path outside /api/. */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "api.h"
+#include "dbpool.h"
+#include "server.h"
 #include "util/config.h"
 #include "util/daemon.h"
 #include "util/health.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
-struct svc_config {
-	char *health_listen;
-	char *db_url;
-	char *log_level;
-	long long interval_s;
-};
+/* ready - /healthz: ready while PostgreSQL answers. */
+static int ready(void *ctx, char *why, size_t whylen)
+{
+	struct api_app *app = ctx;
+	struct cl_pg *pg = dbpool_get(app->pool, 1000, why, whylen);
+	if (!pg)
+		return 0;
+	dbpool_put(app->pool, pg);
+	return 1;
+}
+
+static void metrics_register(struct api_app *app)
+{
+	struct cl_metrics *m = app->reg;
+	app->m_requests = cl_metrics_counter(m, "clement_admin_requests_total", "HTTP requests answered", "");
+	app->m_errors5xx = cl_metrics_counter(m, "clement_admin_errors_total", "API answers with a 5xx status", "");
+	app->m_login_ok = cl_metrics_counter(m, "clement_admin_logins_total", "login attempts", "result=\"ok\"");
+	app->m_login_fail = cl_metrics_counter(m, "clement_admin_logins_total", "login attempts", "result=\"failed\"");
+	app->m_login_limited =
+		cl_metrics_counter(m, "clement_admin_logins_total", "login attempts", "result=\"rate_limited\"");
+	app->m_latency = cl_metrics_histogram(m, "clement_admin_request_seconds", "API request latency", "");
+}
 
 int main(int argc, char **argv)
 {
-	struct svc_config cfg = {0};
+	struct api_config cfg = {0};
 	const struct cl_setting settings[] = {
+		{"CLEMENT_ADMIN_LISTEN", CL_SET_STR, "0.0.0.0:8080", 0, 0, "address of the API and web UI (HTTP)",
+		 &cfg.listen},
 		{"CLEMENT_ADMIN_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9106", 0, 0,
 		 "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
 		{"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
 		 "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
-		{"CLEMENT_BANSTATS_INTERVAL_S", CL_SET_INT, "300", 10, 86400,
-		 "seconds between two statistics runs", &cfg.interval_s},
+		{"CLEMENT_FRONTEND_DIR", CL_SET_STR, "./frontend", 0, 0,
+		 "directory of the web UI's static files, served for every path outside /api/", &cfg.frontend_dir},
+		{"CLEMENT_DELIVERY_URL", CL_SET_STR, "tcp://127.0.0.1:7003", 0, 0,
+		 "delivery service RPC address (quarantine release and delete); empty: none", &cfg.delivery_url},
+		{"CLEMENT_DIGEST_SECRET", CL_SET_STR, "", 0, 0,
+		 "secret shared with delivery to check one-click digest links; empty: links disabled",
+		 &cfg.digest_secret},
+		{"CLEMENT_SESSION_IDLE_S", CL_SET_INT, "1800", 1, 86400,
+		 "a web session ends after this many seconds without a request", &cfg.session_idle_s},
+		{"CLEMENT_SESSION_MAX_S", CL_SET_INT, "43200", 60, 2592000,
+		 "a web session ends this many seconds after login, active or not", &cfg.session_max_s},
+		{"CLEMENT_COOKIE_SECURE", CL_SET_BOOL, "0", 0, 1,
+		 "1 behind TLS: Secure, __Host- prefixed session cookie and https-only Origin", &cfg.cookie_secure},
+		{"CLEMENT_BODY_MAX", CL_SET_INT, "1048576", 1024, 67108864,
+		 "largest request body accepted, in bytes (larger: 413)", &cfg.body_max},
+		{"CLEMENT_ADMIN_THREADS", CL_SET_INT, "4", 1, 64, "HTTP worker threads", &cfg.threads},
+		{"CLEMENT_ADMIN_DB_POOL", CL_SET_INT, "4", 1, 64, "PostgreSQL connections shared by the workers",
+		 &cfg.db_pool},
+		{"CLEMENT_LOGIN_MAX_FAILS", CL_SET_INT, "5", 1, 1000,
+		 "failed logins per address within the window before logins for it are refused (429)",
+		 &cfg.login_max_fails_addr},
+		{"CLEMENT_LOGIN_MAX_FAILS_IP", CL_SET_INT, "20", 1, 100000,
+		 "failed logins per client IP within the window before logins from it are refused (429)",
+		 &cfg.login_max_fails_ip},
+		{"CLEMENT_LOGIN_WINDOW_S", CL_SET_INT, "900", 10, 86400,
+		 "seconds over which failed logins are counted", &cfg.login_window_s},
+		{"CLEMENT_PASSWORD_MIN", CL_SET_INT, "10", 1, 1024, "shortest password accepted when one is set",
+		 &cfg.password_min},
+		{"CLEMENT_IMAP_CA_FILE", CL_SET_STR, "", 0, 0,
+		 "CA bundle for verifying IMAP servers' certificates; empty: the system's", &cfg.imap_ca_file},
+		{"CLEMENT_IMAP_TIMEOUT_S", CL_SET_INT, "10", 1, 120, "deadline of an IMAP login check",
+		 &cfg.imap_timeout_s},
+		{"CLEMENT_ADMIN_RPC_TIMEOUT_MS", CL_SET_INT, "30000", 100, 600000,
+		 "deadline of a release/delete call to delivery", &cfg.rpc_timeout_ms},
 		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
 		 &cfg.log_level},
 	};
+	const size_t nset = CL_SETTINGS_COUNT(settings);
 	cl_config_main(argc, argv, "clement-admin-api",
-		       "Computes per-client statistics from Clement's logs, bans abusive servers and "
-		       "shares bans with trusted mesh peers.",
-		       settings, CL_SETTINGS_COUNT(settings));
-	int lvl = cl_log_level_parse(cfg.log_level);
-	if (lvl < 0) {
-		fprintf(stderr, "clement-admin-api: bad setting: CLEMENT_LOG_LEVEL: must be debug, info, warn or error\n");
-		return 2;
-	}
-	cl_log_init("admin-api", (enum cl_log_level)lvl);
+		       "The REST API (and static web UI) for administering Clement: users, domains, groups, "
+		       "directives, logs, quarantine, bans.",
+		       settings, nset);
+	cl_log_init("admin-api", (enum cl_log_level)cl_log_level_parse(cfg.log_level));
 	if (cl_daemon_signals_init() < 0) {
 		fprintf(stderr, "clement-admin-api: cannot set up signal handling\n");
 		return 1;
 	}
-	struct cl_metrics *reg = cl_metrics_new();
-	cl_metrics_counter(reg, "clement_admin_api_placeholder_total", "statistics runs completed", "");
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	char err[256];
-	struct cl_health *h = cl_health_start(cfg.health_listen, reg, NULL, NULL, NULL, err, sizeof err);
-	if (!h) {
-		fprintf(stderr, "clement-admin-api: %s\n", err);
-		return 1;
+	struct api_app app = {.cfg = &cfg};
+	app.reg = cl_metrics_new();
+	metrics_register(&app);
+	app.pool = dbpool_new(cfg.db_url, (int)cfg.db_pool, NULL, 0);
+	if (cfg.delivery_url[0] && !(app.delivery = cl_rpc_client_new(cfg.delivery_url, err, sizeof err))) {
+		fprintf(stderr, "clement-admin-api: CLEMENT_DELIVERY_URL: %s\n", err);
+		return 2;
 	}
-	cl_log(CL_LOG_INFO, NULL, "start", "health=%s", cfg.health_listen);
-	cl_daemon_wait();
-	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
+	int rc = 0;
+	struct cl_health *h = NULL;
+	struct api_server *srv = NULL;
+	if (!app.pool || !(h = cl_health_start(cfg.health_listen, app.reg, ready, NULL, &app, err, sizeof err)) ||
+	    !(srv = api_server_start(&app, err, sizeof err))) {
+		fprintf(stderr, "clement-admin-api: %s\n", app.pool ? err : "out of memory");
+		rc = 1;
+	} else {
+		cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s", cfg.listen, cfg.health_listen);
+		cl_daemon_wait();
+		cl_log(CL_LOG_INFO, NULL, "stop", NULL);
+	}
+	api_server_stop(srv);
 	cl_health_stop(h);
-	cl_metrics_free(reg);
-	cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-	return 0;
+	cl_rpc_client_free(app.delivery);
+	dbpool_free(app.pool);
+	cl_metrics_free(app.reg);
+	curl_global_cleanup();
+	cl_config_free(settings, nset);
+	return rc;
 }

@@ -1,0 +1,309 @@
+/* auth.c - POST /api/login, /api/logout, /api/password and GET /api/me.
+ *
+ * Login answers "wrong address or password" (401) for an unknown address, a disabled account
+ * and a wrong password alike, and spends one password verification's time in each case
+ * (cl_password_dummy_verify), so neither the answer nor its timing tells whether an address
+ * exists. Failures are counted per address and per client IP in login_failures; past the
+ * limit, logins from that address or IP get 429 until the window has passed, whatever the
+ * password. Passwords are never logged. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fields.h"
+#include "imap.h"
+#include "routes.h"
+#include "session.h"
+#include "sql.h"
+#include "util/log.h"
+#include "util/password.h"
+
+struct login_user {
+	long long id, domain_id;
+	int exists, enabled;
+	char hash[CL_PASSWORD_HASH_MAX];
+	int imap;        /* the group logs its users in over IMAP */
+	char imap_host[256];
+	int imap_port, imap_plain;
+};
+
+/* rl_keys - the two rate-limit keys of this attempt. */
+static void rl_keys(struct api_req *r, const char *address, char *ka, size_t kalen, char *ki, size_t kilen)
+{
+	cl_snprintf(ka, kalen, "addr:%s", address);
+	cl_snprintf(ki, kilen, "ip:%s", r->ip);
+}
+
+/* rl_limited - 1 when address or IP is over its limit, 0 when not, -1 (answered). */
+static int rl_limited(struct api_req *r, const char *ka, const char *ki)
+{
+	char win[24], ma[24], mi[24];
+	snprintf(win, sizeof win, "%lld", r->app->cfg->login_window_s);
+	snprintf(ma, sizeof ma, "%lld", r->app->cfg->login_max_fails_addr);
+	snprintf(mi, sizeof mi, "%lld", r->app->cfg->login_max_fails_ip);
+	const char *p[] = {ka, ki, win, ma, mi};
+	PGresult *res = api_exec_sql(r,
+				     "SELECT 1 FROM login_failures WHERE window_start > now() - make_interval(secs => $3::int) "
+				     "AND ((key = $1 AND failures >= $4::int) OR (key = $2 AND failures >= $5::int))",
+				     5, p);
+	if (!res)
+		return -1;
+	int n = PQntuples(res);
+	PQclear(res);
+	return n > 0;
+}
+
+/* rl_fail - count one failure for both keys, restarting an expired window. */
+static void rl_fail(struct api_req *r, const char *ka, const char *ki)
+{
+	char win[24];
+	snprintf(win, sizeof win, "%lld", r->app->cfg->login_window_s);
+	const char *p[] = {ka, ki, win};
+	PGresult *res = api_exec_sql(
+		r,
+		"INSERT INTO login_failures AS f (key, failures) VALUES ($1, 1), ($2, 1) ON CONFLICT (key) DO UPDATE SET "
+		"failures = CASE WHEN f.window_start < now() - make_interval(secs => $3::int) THEN 1 ELSE f.failures + 1 END, "
+		"window_start = CASE WHEN f.window_start < now() - make_interval(secs => $3::int) THEN now() "
+		"ELSE f.window_start END",
+		3, p);
+	PQclear(res);
+	cl_metric_inc(r->app->m_login_fail);
+}
+
+static void rl_clear(struct api_req *r, const char *ka)
+{
+	const char *p[] = {ka};
+	PQclear(api_exec_sql(r, "DELETE FROM login_failures WHERE key = $1", 1, p));
+}
+
+/* login_lookup - the account behind address (local@domain). 0, or -1 (answered). */
+static int login_lookup(struct api_req *r, const char *address, struct login_user *u)
+{
+	memset(u, 0, sizeof *u);
+	const char *at = strrchr(address, '@');
+	if (!at || at == address || !at[1])
+		return 0;
+	char local[API_ADDR_MAX + 1];
+	cl_snprintf(local, sizeof local, "%.*s", (int)(at - address), address);
+	const char *p[] = {local, at + 1};
+	PGresult *res = api_exec_sql(
+		r,
+		"SELECT u.id, u.password_hash, u.enabled, d.id, g.mode = 'relay' AND g.imap_host IS NOT NULL, "
+		"g.imap_host, coalesce(g.imap_port, 0), g.imap_tls = 'plain' "
+		"FROM domains d JOIN groups g ON g.id = d.group_id "
+		"LEFT JOIN users u ON u.domain_id = d.id AND u.local_part = $1 WHERE d.name = $2",
+		2, p);
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 1) {
+		u->exists = !PQgetisnull(res, 0, 0);
+		u->id = atoll(PQgetvalue(res, 0, 0));
+		cl_strlcpy(u->hash, PQgetvalue(res, 0, 1), sizeof u->hash);
+		u->enabled = PQgetvalue(res, 0, 2)[0] == 't';
+		u->domain_id = atoll(PQgetvalue(res, 0, 3));
+		u->imap = PQgetvalue(res, 0, 4)[0] == 't';
+		cl_strlcpy(u->imap_host, PQgetvalue(res, 0, 5), sizeof u->imap_host);
+		u->imap_port = atoi(PQgetvalue(res, 0, 6));
+		u->imap_plain = PQgetvalue(res, 0, 7)[0] == 't';
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* login_imap - IMAP login; on first success the account is created as a plain user.
+ * 1 ok, 0 denied, -1 answered (503 when the IMAP server is down). */
+static int login_imap(struct api_req *r, struct login_user *u, const char *address, const char *pw)
+{
+	struct imap_server srv = {u->imap_host, u->imap_port, u->imap_plain, r->app->cfg->imap_ca_file,
+				  (long)r->app->cfg->imap_timeout_s};
+	char err[256];
+	enum imap_result ir = imap_check(&srv, address, pw, err, sizeof err);
+	if (ir == IMAP_DENIED)
+		return 0;
+	if (ir == IMAP_UNAVAILABLE) {
+		char esc[300];
+		cl_log(CL_LOG_WARN, NULL, "imap_unavailable", "host=%s why=%s", u->imap_host,
+		       cl_log_escape(esc, sizeof esc, err, strlen(err)));
+		api_err(r, 503, "the mail server that checks your password cannot be reached, try again later");
+		return -1;
+	}
+	if (u->exists)
+		return 1;
+	char did[24];
+	snprintf(did, sizeof did, "%lld", u->domain_id);
+	const char *at = strrchr(address, '@');
+	char local[API_ADDR_MAX + 1];
+	cl_snprintf(local, sizeof local, "%.*s", (int)(at - address), address);
+	const char *p[] = {did, local};
+	PGresult *res = api_exec_sql(r,
+				     "INSERT INTO users (domain_id, local_part) VALUES ($1, $2) ON CONFLICT (domain_id, "
+				     "local_part) DO UPDATE SET local_part = EXCLUDED.local_part RETURNING id",
+				     2, p);
+	if (!res)
+		return -1;
+	u->id = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 1;
+}
+
+/* login_verify - 1 when the password is right, 0 when not, -1 when answered. */
+static int login_verify(struct api_req *r, struct login_user *u, const char *address, const char *pw)
+{
+	if (u->exists && u->enabled && u->hash[0]) {
+		int ok = cl_password_verify(pw, u->hash);
+		if (ok == 1 && cl_password_needs_rehash(u->hash)) {
+			char fresh[CL_PASSWORD_HASH_MAX], uid[24];
+			snprintf(uid, sizeof uid, "%lld", u->id);
+			if (cl_password_hash(pw, fresh, sizeof fresh) == 0) {
+				const char *p[] = {fresh, uid};
+				PQclear(api_exec_sql(r, "UPDATE users SET password_hash = $1 WHERE id = $2", 2, p));
+				cl_log(CL_LOG_INFO, NULL, "password_rehashed", "user=%lld", u->id);
+			}
+		}
+		return ok == 1;
+	}
+	if (u->imap && (!u->exists || (u->enabled && !u->hash[0])))
+		return login_imap(r, u, address, pw);
+	cl_password_dummy_verify(pw);
+	return 0;
+}
+
+/* h_login - POST /api/login {"address","password"} */
+void h_login(struct api_req *r)
+{
+	if (!api_body_object(r))
+		return;
+	const char *addr_in = api_in_str(r, "address"), *pw = api_in_str(r, "password");
+	if (!addr_in || !pw) {
+		api_err(r, 400, "address and password are required strings");
+		return;
+	}
+	if (strlen(pw) > CL_PASSWORD_MAX || strlen(addr_in) > API_ADDR_MAX || !*pw) {
+		api_err(r, 400, "address or password too long (or empty)");
+		return;
+	}
+	char address[API_ADDR_MAX + 1], ka[API_ADDR_MAX + 8], ki[80];
+	size_t i;
+	for (i = 0; addr_in[i]; i++)
+		address[i] = (char)tolower((unsigned char)addr_in[i]);
+	address[i] = '\0';
+	rl_keys(r, address, ka, sizeof ka, ki, sizeof ki);
+	int lim = rl_limited(r, ka, ki);
+	if (lim != 0) {
+		if (lim > 0) {
+			cl_metric_inc(r->app->m_login_limited);
+			r->retry_after = (int)r->app->cfg->login_window_s;
+			api_err(r, 429, "too many failed logins, try again later");
+		}
+		return;
+	}
+	struct login_user u;
+	if (login_lookup(r, address, &u) < 0)
+		return;
+	int ok = login_verify(r, &u, address, pw);
+	if (ok < 0)
+		return;
+	if (!ok) {
+		rl_fail(r, ka, ki);
+		char esc[400];
+		cl_log(CL_LOG_INFO, NULL, "login_failed", "address=%s ip=%s",
+		       cl_log_escape(esc, sizeof esc, address, strlen(address)), r->ip);
+		api_err(r, 401, "wrong address or password");
+		return;
+	}
+	rl_clear(r, ka);
+	if (session_create(r, u.id) < 0)
+		return;
+	cl_metric_inc(r->app->m_login_ok);
+	cl_log(CL_LOG_INFO, NULL, "login", "user=%lld ip=%s", u.id, r->ip);
+	r->me.id = u.id;
+	h_me(r);
+}
+
+/* h_logout - POST /api/logout: the session ends on the server, the cookie is cleared. */
+void h_logout(struct api_req *r)
+{
+	session_end(r);
+	api_ok(r, 200, NULL);
+}
+
+/* h_me - GET /api/me: who is logged in, with the CSRF token and the admin scopes. */
+void h_me(struct api_req *r)
+{
+	struct qb q;
+	qb_init(&q, "SELECT u.id, u.local_part || '@' || d.name AS address, u.role, u.display_name, u.domain_id, "
+		    "d.group_id, u.password_hash IS NOT NULL AS local_password, "
+		    "(SELECT coalesce(json_agg(s.group_id), '[]') FROM admin_scopes s WHERE s.user_id = u.id "
+		    "AND s.group_id IS NOT NULL) AS scope_groups, "
+		    "(SELECT coalesce(json_agg(s.domain_id), '[]') FROM admin_scopes s WHERE s.user_id = u.id "
+		    "AND s.domain_id IS NOT NULL) AS scope_domains "
+		    "FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.id = ");
+	qb_add(&q, "$%d", qb_param_ll(&q, r->me.id));
+	PGresult *res = api_exec(r, &q);
+	qb_free(&q);
+	if (!res)
+		return;
+	if (PQntuples(res) != 1) {
+		api_err(r, 401, "not logged in");
+	} else {
+		cJSON *o = api_row_json(res, 0);
+		cJSON_AddStringToObject(o, "csrf_token", r->me.csrf);
+		api_ok(r, 200, o);
+	}
+	PQclear(res);
+}
+
+/* h_password - POST /api/password {"current_password","new_password"}: every other session of
+ * the user ends and this one gets a new id (and CSRF token). */
+void h_password(struct api_req *r)
+{
+	if (!api_body_object(r))
+		return;
+	const char *cur = api_in_str(r, "current_password"), *np = api_in_str(r, "new_password");
+	if (!cur || !np) {
+		api_err(r, 400, "current_password and new_password are required strings");
+		return;
+	}
+	size_t nl = strlen(np);
+	if (nl < (size_t)r->app->cfg->password_min || nl > CL_PASSWORD_MAX || strlen(cur) > CL_PASSWORD_MAX) {
+		api_err(r, 400, "the new password must be %lld to %d characters long", r->app->cfg->password_min,
+			CL_PASSWORD_MAX);
+		return;
+	}
+	char uid[24], hash[CL_PASSWORD_HASH_MAX] = "";
+	snprintf(uid, sizeof uid, "%lld", r->me.id);
+	const char *p[] = {uid};
+	PGresult *res = api_exec_sql(r, "SELECT coalesce(password_hash, '') FROM users WHERE id = $1", 1, p);
+	if (!res)
+		return;
+	if (PQntuples(res) == 1)
+		cl_strlcpy(hash, PQgetvalue(res, 0, 0), sizeof hash);
+	PQclear(res);
+	if (!hash[0]) {
+		api_err(r, 400, "your password is managed by your mail server");
+		return;
+	}
+	char ka[API_ADDR_MAX + 8], ki[80];
+	rl_keys(r, r->me.address, ka, sizeof ka, ki, sizeof ki);
+	if (cl_password_verify(cur, hash) != 1) {
+		rl_fail(r, ka, ki);
+		api_err(r, 403, "the current password is wrong");
+		return;
+	}
+	if (cl_password_hash(np, hash, sizeof hash) < 0) {
+		api_err(r, 500, "internal error");
+		return;
+	}
+	const char *p2[] = {hash, uid};
+	res = api_exec_sql(r, "UPDATE users SET password_hash = $1, password_changed_at = now() WHERE id = $2", 2, p2);
+	if (!res)
+		return;
+	PQclear(res);
+	if (session_end_user(r, r->me.id, NULL) < 0 || session_create(r, r->me.id) < 0)
+		return;
+	cl_log(CL_LOG_INFO, NULL, "password_changed", "user=%lld", r->me.id);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "csrf_token", r->me.csrf);
+	api_ok(r, 200, o);
+}

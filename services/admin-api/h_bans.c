@@ -1,0 +1,222 @@
+/* h_bans.c - root-admin's screens for the network: bans (candidates with the statistics
+ * that made them candidates, fully banned, lifted), never-ban networks, trusted mesh peers
+ * and global settings.
+ *
+ * Every change of a fully banned record is also written to ban_events, in the same
+ * statement, because mesh pushes resume from there (db/migrations/0001_core.sql). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "crud.h"
+#include "routes.h"
+
+#define BAN_COLS                                                                                            \
+	"b.id, host(b.network) || CASE WHEN masklen(b.network) IN (32, 128) THEN '' ELSE '/' || "          \
+	"masklen(b.network) END AS network, b.status, b.origin, b.origin_server, b.peer_id, b.reason, "      \
+	"b.score, b.hops, b.offences, b.evidence, b.created_at, b.expires_at, b.lifted_at, "                 \
+	"(SELECT coalesce(json_agg(json_build_object('ip', host(s.ip), 'window', s.window_name, "           \
+	"'computed_at', s.computed_at, 'sessions', s.sessions, 'accepted', s.accepted, "                     \
+	"'unknown_rcpt', s.unknown_rcpt, 'directive_rejects', s.directive_rejects, 'viruses', s.viruses, "  \
+	"'protocol_errors', s.protocol_errors, 'pregreets', s.pregreets) ORDER BY s.ip, s.window_name), "   \
+	"'[]') FROM ip_stats s WHERE s.ip <<= b.network) AS stats"
+
+void h_bans_list(struct api_req *r)
+{
+	struct qb q;
+	qb_init(&q, "SELECT " BAN_COLS " FROM bans b WHERE true");
+	api_eq_filter(r, &q, "status", "b.status", NULL);
+	api_eq_filter(r, &q, "origin", "b.origin", NULL);
+	const char *ip = api_query(r, "ip");
+	if (ip && *ip)
+		qb_add(&q, " AND b.network >>= $%d::inet", qb_param(&q, ip));
+	api_list(r, &q, "b.created_at DESC, b.id DESC");
+	qb_free(&q);
+}
+
+static const struct api_field BAN_FIELDS[] = {
+	{"network", F_STR, ROLE_ROOT, 2, 64, NULL, FF_REQUIRED, "::cidr"},
+	{"reason", F_STR, ROLE_ROOT, 1, 200, NULL, FF_REQUIRED, NULL},
+	{"expires_in_s", F_INT, ROLE_ROOT, 60, 31536000LL * 10, NULL, FF_NOCOLUMN, NULL},
+};
+
+/* h_ban_create - POST /api/bans: an admin's full ban of a network; an open candidate for
+ * the same network becomes this ban. */
+void h_ban_create(struct api_req *r)
+{
+	if (!api_body_object(r))
+		return;
+	long long exp = 0;
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(r->in, "expires_in_s");
+	if (cJSON_IsNumber(e))
+		exp = (long long)e->valuedouble;
+	struct qb q;
+	qb_init(&q, "");
+	int pe = exp ? qb_param_ll(&q, exp) : qb_param(&q, NULL);
+	char vals[96];
+	snprintf(vals, sizeof vals, "'banned', 'admin', now() + make_interval(secs => $%d::int)", pe);
+	qb_add(&q, "WITH b AS (INSERT INTO bans");
+	if (api_fields_sql(r, BAN_FIELDS, sizeof BAN_FIELDS / sizeof BAN_FIELDS[0], FLD_INSERT, &q,
+			   "status, origin, expires_at", vals) >= 0) {
+		qb_add(&q, " ON CONFLICT (network, coalesce(peer_id, 0)) WHERE status IN ('candidate', 'banned') "
+			   "DO UPDATE SET status = 'banned', origin = 'admin', reason = EXCLUDED.reason, "
+			   "expires_at = EXCLUDED.expires_at RETURNING *), "
+			   "e AS (INSERT INTO ban_events (ban_id, kind) SELECT id, 'ban' FROM b) "
+			   "SELECT " BAN_COLS " FROM b");
+		PGresult *res = api_exec(r, &q);
+		if (res) {
+			api_ok(r, 201, api_row_json(res, 0));
+			PQclear(res);
+		}
+	}
+	qb_free(&q);
+}
+
+/* ban_change - one status transition of ban id, with its ban_events row. */
+static void ban_change(struct api_req *r, const char *from_status, const char *set, const char *kind,
+		       const char *event_if)
+{
+	long long id = api_arg_id(r, 0);
+	if (id < 0)
+		return;
+	struct qb q;
+	qb_init(&q, "");
+	qb_add(&q,
+	       "WITH o AS (SELECT id, status FROM bans WHERE id = $%d AND status IN (%s) FOR UPDATE), "
+	       "b AS (UPDATE bans SET %s FROM o WHERE bans.id = o.id RETURNING bans.*, o.status AS old_status), "
+	       "e AS (INSERT INTO ban_events (ban_id, kind) SELECT id, %s FROM b WHERE %s) "
+	       "SELECT " BAN_COLS " FROM b",
+	       qb_param_ll(&q, id), from_status, set, kind, event_if);
+	api_one(r, &q, "open ban");
+	qb_free(&q);
+}
+
+void h_ban_promote(struct api_req *r)
+{
+	ban_change(r, "'candidate'", "status = 'banned'", "'ban'", "true");
+}
+
+void h_ban_unban(struct api_req *r)
+{
+	ban_change(r, "'candidate', 'banned'", "status = 'lifted', lifted_at = now()", "'lift'",
+		   "b.old_status = 'banned'");
+}
+
+/* never-ban networks */
+static const struct api_field NEVER_FIELDS[] = {
+	{"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+	{"network", F_STR, ROLE_ROOT, 2, 64, NULL, FF_REQUIRED, "::cidr"},
+	{"note", F_STR, ROLE_ROOT, 0, 200, NULL, FF_NULLABLE, NULL},
+};
+#define NEVER_COLS "n.id, n.network::text AS network, n.note"
+
+void h_never_ban_list(struct api_req *r)
+{
+	struct qb q;
+	qb_init(&q, "SELECT " NEVER_COLS " FROM never_ban_networks n WHERE true");
+	api_list(r, &q, "n.network");
+	qb_free(&q);
+}
+
+void h_never_ban_create(struct api_req *r)
+{
+	struct qb q;
+	qb_init(&q, "");
+	api_create(r, &q, "never_ban_networks AS n", NEVER_FIELDS, sizeof NEVER_FIELDS / sizeof NEVER_FIELDS[0], NULL,
+		   NULL, NEVER_COLS);
+	qb_free(&q);
+}
+
+void h_never_ban_delete(struct api_req *r)
+{
+	long long id = api_arg_id(r, 0);
+	if (id >= 0)
+		api_delete(r, "never_ban_networks n", "n", id, NULL, "never-ban network");
+}
+
+/* mesh peers */
+static const struct api_field PEER_FIELDS[] = {
+	{"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+	{"last_pushed_id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+	{"last_push_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+	{"last_error", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+	{"name", F_STR, ROLE_ROOT, 1, 253, NULL, FF_REQUIRED, NULL},
+	{"host", F_STR, ROLE_ROOT, 1, 253, NULL, FF_REQUIRED, NULL},
+	{"port", F_INT, ROLE_ROOT, 1, 65535, NULL, 0, NULL},
+	{"cert_fingerprint", F_STR, ROLE_ROOT, 64, 64, NULL, FF_REQUIRED, NULL},
+	{"trust", F_STR, ROLE_ROOT, 0, 10, "enforce|observe", 0, NULL},
+	{"enabled", F_BOOL, ROLE_ROOT, 0, 0, NULL, 0, NULL},
+};
+#define NPF (sizeof PEER_FIELDS / sizeof PEER_FIELDS[0])
+#define PEER_COLS                                                                                           \
+	"p.id, p.name, p.host, p.port, p.cert_fingerprint, p.trust, p.enabled, p.last_pushed_id, "          \
+	"p.last_push_at, p.last_error, p.created_at, "                                                      \
+	"(SELECT count(*) FROM bans b WHERE b.peer_id = p.id AND b.status = 'banned') AS bans"
+
+void h_mesh_peers_list(struct api_req *r)
+{
+	struct qb q;
+	qb_init(&q, "SELECT " PEER_COLS " FROM mesh_peers p WHERE true");
+	api_list(r, &q, "p.name");
+	qb_free(&q);
+}
+
+void h_mesh_peer_create(struct api_req *r)
+{
+	struct qb q;
+	qb_init(&q, "");
+	api_create(r, &q, "mesh_peers AS p", PEER_FIELDS, NPF, NULL, NULL, PEER_COLS);
+	qb_free(&q);
+}
+
+void h_mesh_peer_update(struct api_req *r)
+{
+	long long id = api_arg_id(r, 0);
+	if (id >= 0)
+		api_update(r, "mesh_peers p", "p", PEER_FIELDS, NPF, id, NULL, PEER_COLS, "mesh peer");
+}
+
+void h_mesh_peer_delete(struct api_req *r)
+{
+	long long id = api_arg_id(r, 0);
+	if (id >= 0)
+		api_delete(r, "mesh_peers p", "p", id, NULL, "mesh peer");
+}
+
+/* global settings: key -> any JSON value */
+void h_settings_list(struct api_req *r)
+{
+	struct qb q;
+	qb_init(&q, "SELECT s.key, s.value FROM settings s WHERE true");
+	api_list(r, &q, "s.key");
+	qb_free(&q);
+}
+
+/* h_setting_put - PUT /api/settings/{key} {"value": <any JSON>} */
+void h_setting_put(struct api_req *r)
+{
+	if (!api_body_object(r))
+		return;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->in, "value");
+	if (!v || cJSON_GetArraySize(r->in) != 1) {
+		api_err(r, 400, "the body must be {\"value\": <any JSON value>}");
+		return;
+	}
+	char *json = cJSON_PrintUnformatted(v);
+	struct qb q;
+	qb_init(&q, "INSERT INTO settings (key, value) VALUES (");
+	int a = qb_param(&q, r->arg[0]), b = qb_param(&q, json);
+	free(json);
+	qb_add(&q, "$%d, $%d::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value RETURNING key, value", a,
+	       b);
+	api_one(r, &q, "setting");
+	qb_free(&q);
+}
+
+void h_setting_delete(struct api_req *r)
+{
+	struct qb q;
+	qb_init(&q, "DELETE FROM settings WHERE key = ");
+	qb_add(&q, "$%d RETURNING key", qb_param(&q, r->arg[0]));
+	api_one(r, &q, "setting");
+	qb_free(&q);
+}

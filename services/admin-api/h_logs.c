@@ -1,0 +1,175 @@
+/* h_logs.c - /api/logs (one row per recipient and outcome), /api/smtp-sessions (with
+ * transcripts, admins only) and /api/stats (the dashboard).
+ *
+ * A user sees its own mail: received, quarantined and rejected (with the reason the sender
+ * was given) for its account, and what it sent (direction out, with the delivery status).
+ * Admins see the rows of the domains and groups in their scope; a root-admin sees all,
+ * including rows that belong to no domain (banned clients, unknown domains). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crud.h"
+#include "routes.h"
+#include "scope.h"
+
+#define LOG_COLS                                                                                            \
+	"l.id, l.logged_at, l.sid, l.msgid, l.direction, host(l.client_ip) AS client_ip, l.sender, l.rcpt, " \
+	"l.user_id, l.domain_id, l.group_id, l.status, l.reason_class, l.code, l.enh, l.reason, l.virus, "  \
+	"l.subject, l.size"
+
+/* log_scope - see the header comment. */
+static void log_scope(struct api_req *r, struct qb *q)
+{
+	if (r->me.role == ROLE_ROOT)
+		return;
+	int n = qb_param_ll(q, r->me.id);
+	if (r->me.role == ROLE_USER) {
+		int a = qb_param(q, r->me.address);
+		qb_add(q, " AND (l.user_id = $%d OR (l.direction = 'out' AND lower(l.sender) = $%d))", n, a);
+		return;
+	}
+	qb_add(q, " AND (l.domain_id IN (SELECT clement_scope_domains($%d)) OR l.group_id IN "
+		  "(SELECT clement_scope_groups($%d)))", n, n);
+}
+
+/* time_filters - ?from= and ?to= (RFC 3339 or a date) on col. */
+static void time_filters(struct api_req *r, struct qb *q, const char *col)
+{
+	const char *from = api_query(r, "from"), *to = api_query(r, "to");
+	if (from && *from)
+		qb_add(q, " AND %s >= $%d::timestamptz", col, qb_param(q, from));
+	if (to && *to)
+		qb_add(q, " AND %s < $%d::timestamptz", col, qb_param(q, to));
+}
+
+/* ip_filter - ?client_ip= an address or a network (CIDR). */
+static void ip_filter(struct api_req *r, struct qb *q, const char *col)
+{
+	const char *ip = api_query(r, "client_ip");
+	if (ip && *ip)
+		qb_add(q, " AND %s <<= $%d::inet", col, qb_param(q, ip));
+}
+
+void h_logs_list(struct api_req *r)
+{
+	struct qb q;
+	qb_init(&q, "SELECT " LOG_COLS " FROM message_log l WHERE true");
+	log_scope(r, &q);
+	time_filters(r, &q, "l.logged_at");
+	ip_filter(r, &q, "l.client_ip");
+	api_eq_filter(r, &q, "status", "l.status", NULL);
+	api_eq_filter(r, &q, "direction", "l.direction", NULL);
+	api_eq_filter(r, &q, "reason_class", "l.reason_class", NULL);
+	api_eq_filter(r, &q, "sid", "l.sid", NULL);
+	api_text_filter(r, &q, "sender", "l.sender");
+	api_text_filter(r, &q, "rcpt", "l.rcpt");
+	api_list(r, &q, "l.logged_at DESC, l.id DESC");
+	qb_free(&q);
+}
+
+void h_log_get(struct api_req *r)
+{
+	long long id = api_arg_id(r, 0);
+	if (id < 0)
+		return;
+	struct qb q;
+	qb_init(&q, "SELECT " LOG_COLS " FROM message_log l WHERE l.id = ");
+	qb_add(&q, "$%d", qb_param_ll(&q, id));
+	log_scope(r, &q);
+	api_one(r, &q, "log entry");
+	qb_free(&q);
+}
+
+#define SESSION_COLS                                                                                        \
+	"s.sid, s.started_at, s.ended_at, host(s.client_ip) AS client_ip, s.client_port, s.listener, s.helo, " \
+	"s.tls, s.auth_user, s.outcome, s.pregreet, s.protocol_errors, s.messages"
+
+/* session_scope - a non-root admin sees the SMTP sessions that carried mail for its scope. */
+static void session_scope(struct api_req *r, struct qb *q)
+{
+	if (r->me.role == ROLE_ROOT)
+		return;
+	int n = qb_param_ll(q, r->me.id);
+	qb_add(q, " AND s.sid IN (SELECT l.sid FROM message_log l WHERE l.sid IS NOT NULL AND (l.domain_id IN "
+		  "(SELECT clement_scope_domains($%d)) OR l.group_id IN (SELECT clement_scope_groups($%d))))", n, n);
+}
+
+void h_smtp_sessions_list(struct api_req *r)
+{
+	struct qb q;
+	qb_init(&q, "SELECT " SESSION_COLS " FROM smtp_sessions s WHERE true");
+	session_scope(r, &q);
+	time_filters(r, &q, "s.started_at");
+	ip_filter(r, &q, "s.client_ip");
+	api_eq_filter(r, &q, "outcome", "s.outcome", NULL);
+	api_eq_filter(r, &q, "listener", "s.listener", NULL);
+	api_text_filter(r, &q, "helo", "s.helo");
+	api_list(r, &q, "s.started_at DESC, s.sid");
+	qb_free(&q);
+}
+
+void h_smtp_session_get(struct api_req *r)
+{
+	struct qb q;
+	qb_init(&q, "SELECT " SESSION_COLS ", s.transcript FROM smtp_sessions s WHERE s.sid = ");
+	qb_add(&q, "$%d", qb_param(&q, r->arg[0]));
+	session_scope(r, &q);
+	qb_add(&q, " ORDER BY s.started_at DESC LIMIT 1");
+	api_one(r, &q, "SMTP session");
+	qb_free(&q);
+}
+
+/* stats_part - run q and put its rows under key in o. 0 or -1 (answered). */
+static int stats_part(struct api_req *r, struct qb *q, cJSON *o, const char *key)
+{
+	PGresult *res = api_exec(r, q);
+	qb_free(q);
+	if (!res)
+		return -1;
+	cJSON_AddItemToObject(o, key, api_rows_json(res));
+	PQclear(res);
+	return 0;
+}
+
+/* h_stats - GET /api/stats?hours=24: messages per hour by outcome, top refusal reasons
+ * (rejected recipients by reason) and, for a root-admin, the top banned networks. */
+void h_stats(struct api_req *r)
+{
+	const char *hs = api_query(r, "hours");
+	long long hours = hs ? atoll(hs) : 24;
+	if (hours < 1 || hours > 24 * 31) {
+		api_err(r, 400, "hours must be a number from 1 to 744");
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "hours", (double)hours);
+	struct qb q;
+	qb_init(&q, "SELECT date_trunc('hour', l.logged_at) AS hour, l.status, count(*) AS count FROM message_log l "
+		    "WHERE l.logged_at > now() - make_interval(hours => ");
+	qb_add(&q, "$%d::int)", qb_param_ll(&q, hours));
+	log_scope(r, &q);
+	qb_add(&q, " GROUP BY 1, 2 ORDER BY 1, 2");
+	if (stats_part(r, &q, o, "per_hour") < 0)
+		goto fail;
+	qb_init(&q, "SELECT l.reason_class, l.reason, count(*) AS count FROM message_log l WHERE l.status = 'rejected' "
+		    "AND l.logged_at > now() - make_interval(hours => ");
+	qb_add(&q, "$%d::int)", qb_param_ll(&q, hours));
+	log_scope(r, &q);
+	qb_add(&q, " GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT 10");
+	if (stats_part(r, &q, o, "top_reasons") < 0)
+		goto fail;
+	if (r->me.role == ROLE_ROOT) {
+		qb_init(&q, "SELECT b.id, host(b.network) || CASE WHEN masklen(b.network) IN (32, 128) THEN '' ELSE '/' "
+			    "|| masklen(b.network) END AS network, b.reason, b.offences, b.origin, b.created_at "
+			    "FROM bans b WHERE b.status = 'banned' ORDER BY b.offences DESC, b.created_at DESC LIMIT 10");
+		if (stats_part(r, &q, o, "top_banned") < 0)
+			goto fail;
+	} else {
+		cJSON_AddItemToObject(o, "top_banned", cJSON_CreateArray());
+	}
+	api_ok(r, 200, o);
+	return;
+fail:
+	cJSON_Delete(o);
+}

@@ -1,0 +1,259 @@
+/* h_quarantine.c - /api/quarantine (list, one message with headers and a text preview,
+ * release, delete, always-accept-this-sender) and the one-click digest links.
+ *
+ * A user acts on its own quarantine, admins on the quarantine of their domains. Release and
+ * delete go to the delivery service (docs/RPC.md), which owns the stored copies: when it
+ * cannot be asked, the answer is 503 and the message stays held. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crud.h"
+#include "delivery_rpc.h"
+#include "mail/digest_token.h"
+#include "preview.h"
+#include "routes.h"
+#include "scope.h"
+#include "util/log.h"
+
+#define Q_COLS                                                                                              \
+	"q.id, q.msgid, q.sid, q.received_at, q.expires_at, host(q.client_ip) AS client_ip, q.sender, q.rcpt, " \
+	"q.user_id, q.domain_id, q.subject, q.size, q.status, q.decided_at"
+
+static void q_scope(struct api_req *r, struct qb *q)
+{
+	scope_user_cond(r, q, "q.user_id", "q.domain_id");
+}
+
+void h_quarantine_list(struct api_req *r)
+{
+	struct qb q;
+	qb_init(&q, "SELECT " Q_COLS " FROM quarantine q WHERE true");
+	q_scope(r, &q);
+	const char *from = api_query(r, "from"), *to = api_query(r, "to");
+	if (from && *from)
+		qb_add(&q, " AND q.received_at >= $%d::timestamptz", qb_param(&q, from));
+	if (to && *to)
+		qb_add(&q, " AND q.received_at < $%d::timestamptz", qb_param(&q, to));
+	api_eq_filter(r, &q, "status", "q.status", NULL);
+	api_eq_filter(r, &q, "user_id", "q.user_id", "::bigint");
+	api_eq_filter(r, &q, "domain_id", "q.domain_id", "::bigint");
+	api_text_filter(r, &q, "sender", "q.sender");
+	api_text_filter(r, &q, "rcpt", "q.rcpt");
+	api_text_filter(r, &q, "subject", "q.subject");
+	api_list(r, &q, "q.received_at DESC, q.id DESC");
+	qb_free(&q);
+}
+
+/* unhex - decode PostgreSQL's bytea hex output "\x4142..." in place; returns the length. */
+static size_t unhex(char *s)
+{
+	if (s[0] != '\\' || s[1] != 'x')
+		return strlen(s);
+	size_t n = 0;
+	for (const char *p = s + 2; p[0] && p[1]; p += 2) {
+		char h[3] = {p[0], p[1], 0};
+		s[n++] = (char)strtol(h, NULL, 16);
+	}
+	return n;
+}
+
+void h_quarantine_get(struct api_req *r)
+{
+	long long id = api_arg_id(r, 0);
+	if (id < 0)
+		return;
+	struct qb q;
+	qb_init(&q, "SELECT " Q_COLS ", substring(q.message from 1 for 262144) AS message FROM quarantine q WHERE q.id = ");
+	qb_add(&q, "$%d", qb_param_ll(&q, id));
+	q_scope(r, &q);
+	PGresult *res = api_exec(r, &q);
+	qb_free(&q);
+	if (!res)
+		return;
+	if (PQntuples(res) != 1) {
+		api_err(r, 404, "quarantined message not found");
+		PQclear(res);
+		return;
+	}
+	int mcol = PQfnumber(res, "message");
+	char *raw = PQgetvalue(res, 0, mcol);
+	size_t n = unhex(raw);
+	cJSON *o = api_row_json(res, 0);
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "message");
+	cJSON *pv = preview_build((const unsigned char *)raw, n);
+	cJSON_AddItemToObject(o, "headers", cJSON_DetachItemFromObjectCaseSensitive(pv, "headers"));
+	cJSON_AddItemToObject(o, "preview", cJSON_DetachItemFromObjectCaseSensitive(pv, "text"));
+	cJSON_AddItemToObject(o, "preview_truncated", cJSON_DetachItemFromObjectCaseSensitive(pv, "truncated"));
+	cJSON_Delete(pv);
+	PQclear(res);
+	api_ok(r, 200, o);
+}
+
+/* q_held - look up a message in scope: 1 held (user id of its recipient in *uid, sender
+ * copied), 0 answered (404 or 409), -1 answered. */
+static int q_held(struct api_req *r, long long id, long long *uid, char *sender, size_t slen)
+{
+	struct qb q;
+	qb_init(&q, "SELECT q.status, coalesce(q.user_id, 0), q.sender FROM quarantine q WHERE q.id = ");
+	qb_add(&q, "$%d", qb_param_ll(&q, id));
+	if (r->me.id)
+		q_scope(r, &q);
+	PGresult *res = api_exec(r, &q);
+	qb_free(&q);
+	if (!res)
+		return -1;
+	int rc = 0;
+	if (PQntuples(res) != 1) {
+		api_err(r, 404, "quarantined message not found");
+	} else if (strcmp(PQgetvalue(res, 0, 0), "held") != 0) {
+		api_err(r, 409, "this message was already %s", PQgetvalue(res, 0, 0));
+	} else {
+		*uid = atoll(PQgetvalue(res, 0, 1));
+		cl_strlcpy(sender, PQgetvalue(res, 0, 2), slen);
+		rc = 1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* q_decide - ask delivery to release or delete id; answers the request. 1 when done. */
+static int q_decide(struct api_req *r, long long id, int release, long long by)
+{
+	struct cl_verdict v;
+	char err[256];
+	if (delivery_decide(r->app, release, id, by, &v, err, sizeof err) < 0) {
+		cl_log(CL_LOG_WARN, NULL, "delivery_unavailable", "qid=%lld why=\"%s\"", id, err);
+		api_err(r, 503, "the delivery service is not available, try again later");
+		return 0;
+	}
+	if (v.action != CL_ACCEPT) {
+		api_err(r, v.action == CL_DEFER ? 503 : 409, "%d %s %s", v.code, v.enh, v.text);
+		return 0;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)id);
+	cJSON_AddStringToObject(o, "status", release ? "released" : "deleted");
+	cJSON_AddStringToObject(o, "reply", v.text);
+	api_ok(r, 200, o);
+	return 1;
+}
+
+static void q_action(struct api_req *r, int release)
+{
+	long long id = api_arg_id(r, 0), uid;
+	char sender[400];
+	if (id < 0 || q_held(r, id, &uid, sender, sizeof sender) != 1)
+		return;
+	q_decide(r, id, release, r->me.id);
+}
+
+void h_quarantine_release(struct api_req *r)
+{
+	q_action(r, 1);
+}
+
+void h_quarantine_delete(struct api_req *r)
+{
+	q_action(r, 0);
+}
+
+/* accept_directive - the user-level "accept" directive for sender at user uid. 1 done,
+ * 0 answered. */
+static int accept_directive(struct api_req *r, long long uid, const char *sender)
+{
+	if (!uid) {
+		api_err(r, 409, "this message has no recipient account to hold the directive");
+		return 0;
+	}
+	if (!*sender) {
+		api_err(r, 400, "the null sender <> cannot be always accepted");
+		return 0;
+	}
+	struct qb q;
+	qb_init(&q, "INSERT INTO directives (user_id, sender_pattern, action, created_by) VALUES (");
+	int a = qb_param_ll(&q, uid), b = qb_param(&q, sender);
+	int c = r->me.id ? qb_param_ll(&q, r->me.id) : qb_param(&q, NULL);
+	qb_add(&q, "$%d, lower($%d), 'accept', $%d::bigint) ON CONFLICT (coalesce(user_id, 0), coalesce(domain_id, 0), "
+		   "coalesce(group_id, 0), sender_pattern) DO UPDATE SET action = 'accept' RETURNING id",
+	       a, b, c);
+	PGresult *res = api_exec(r, &q);
+	qb_free(&q);
+	if (!res)
+		return 0;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "directive_id", atof(PQgetvalue(res, 0, 0)));
+	cJSON_AddStringToObject(o, "sender_pattern", sender);
+	cJSON_AddStringToObject(o, "action", "accept");
+	PQclear(res);
+	api_ok(r, 200, o);
+	return 1;
+}
+
+/* h_quarantine_accept_sender - POST /api/quarantine/{id}/accept-sender: from now on mail from
+ * this sender reaches the recipient (a user-level accept directive). The message itself
+ * stays held; release it separately. */
+void h_quarantine_accept_sender(struct api_req *r)
+{
+	long long id = api_arg_id(r, 0), uid = 0;
+	if (id < 0)
+		return;
+	struct qb q;
+	qb_init(&q, "SELECT coalesce(q.user_id, 0), q.sender FROM quarantine q WHERE q.id = ");
+	qb_add(&q, "$%d", qb_param_ll(&q, id));
+	q_scope(r, &q);
+	PGresult *res = api_exec(r, &q);
+	qb_free(&q);
+	if (!res)
+		return;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		api_err(r, 404, "quarantined message not found");
+		return;
+	}
+	char sender[400];
+	uid = atoll(PQgetvalue(res, 0, 0));
+	cl_strlcpy(sender, PQgetvalue(res, 0, 1), sizeof sender);
+	PQclear(res);
+	accept_directive(r, uid, sender);
+}
+
+/* h_digest_link - GET /api/digest/{token}: the one-click links of a quarantine digest
+ * (lib/mail/digest_token.h). The signed token is the credential; the answer is a small
+ * HTML page for the person who clicked. */
+void h_digest_link(struct api_req *r)
+{
+	const char *secret = r->app->cfg->digest_secret;
+	char action[CL_DIGEST_ACTION_MAX + 1];
+	long long qid = 0, uid = 0;
+	if (!secret || !*secret ||
+	    cl_digest_token_check(secret, r->arg[0], (long long)time(NULL), action, sizeof action, &qid) != 0) {
+		api_html(r, 400, "Link not valid", "This link is not valid or has expired. Log in to manage your "
+						   "quarantine.");
+		return;
+	}
+	char sender[400];
+	int held = q_held(r, qid, &uid, sender, sizeof sender);
+	if (held != 1) {
+		if (held == 0)
+			api_html(r, r->status == 404 ? 404 : 409, "Nothing to do",
+				 "This message is no longer in the quarantine.");
+		return;
+	}
+	int ok = 0;
+	if (strcmp(action, "release") == 0 || strcmp(action, "delete") == 0)
+		ok = q_decide(r, qid, action[0] == 'r', uid);
+	else if (strcmp(action, "accept") == 0)
+		ok = accept_directive(r, uid, sender) && q_decide(r, qid, 1, uid);
+	if (ok)
+		api_html(r, 200, "Done",
+			 strcmp(action, "delete") == 0 ? "The message was deleted."
+			 : strcmp(action, "accept") == 0 ? "The message was released, and mail from this sender will "
+							    "be accepted from now on."
+							  : "The message was released to your mailbox.");
+	else if (r->status == 503)
+		api_html(r, 503, "Try again later", "The mail system is busy. Please try the link again later.");
+	else
+		api_html(r, r->status ? r->status : 400, "Not done", "This action could not be done.");
+}

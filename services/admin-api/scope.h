@@ -1,0 +1,39 @@
+/* scope.h - what the caller may see, as SQL conditions.
+ *
+ * root-admin: everything; group-admin: its groups (admin_scopes) and what is in them;
+ * domain-admin: its domains and what is in them; user: itself. The sets come from the SQL
+ * functions clement_scope_domains/clement_scope_groups (db/migrations/0005_admin.sql), so
+ * every handler asks the same question the same way. Each function appends
+ * " AND <condition>" to q (nothing for a root-admin, who sees rows of no domain too). */
+#ifndef CLEMENT_ADMIN_SCOPE_H
+#define CLEMENT_ADMIN_SCOPE_H
+
+#include "api.h"
+#include "sql.h"
+
+/* scope_domain_cond - col (a domain id column) is one of the caller's domains. */
+void scope_domain_cond(struct api_req *r, struct qb *q, const char *col);
+/* scope_group_cond - col (a group id column) is one of the caller's groups. */
+void scope_group_cond(struct api_req *r, struct qb *q, const char *col);
+/* scope_user_cond - ucol is the caller, or a user of a domain in scope (dcol: that user's
+ * domain id column). */
+void scope_user_cond(struct api_req *r, struct qb *q, const char *ucol, const char *dcol);
+
+/* scope_has_domain / scope_has_group - 1 when the id is in scope, 0 when not, -1 answered. */
+int scope_has_domain(struct api_req *r, long long domain_id);
+int scope_has_group(struct api_req *r, long long group_id);
+/* scope_user_manageable - may the caller manage user uid (not itself)? The target must be
+ * in a domain in scope and have a lower role than the caller (a root-admin manages every
+ * account). 1 yes, 0 out of scope (404), 2 in scope but role too high (403), -1 answered. */
+int scope_user_manageable(struct api_req *r, long long uid, enum api_role *target_role);
+
+#endif
+
+/* Resources owned at user, domain or group level (directives, digest schedules). */
+/* scope_owner_cond - the row (alias) belongs to the caller, to a user of a domain in scope,
+ * to a domain in scope or to a group in scope. */
+void scope_owner_cond(struct api_req *r, struct qb *q, const char *alias);
+/* scope_owner_body - the owner named by the body's user_id / domain_id / group_id (none:
+ * the caller itself). Fills *col ("user_id", ...) and *id. 1, or 0 answered: 400 for two
+ * owners, 403 when the role may not own at that level, 404 when the owner is out of scope. */
+int scope_owner_body(struct api_req *r, const char **col, long long *id);

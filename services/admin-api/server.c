@@ -1,0 +1,252 @@
+/* server.c - see server.h. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbpool.h"
+#include "routes.h"
+#include "session.h"
+#include "util/config.h"
+#include "util/log.h"
+
+struct api_server {
+	struct MHD_Daemon *d;
+};
+
+/* api_req_new - the one request struct; freed by on_completed. */
+static struct api_req *api_req_new(struct api_app *app, struct MHD_Connection *c, const char *url,
+				   const char *method)
+{
+	struct api_req *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->app = app;
+	r->conn = c;
+	r->url = url;
+	r->method = method;
+	r->started = cl_now_seconds();
+	cl_buf_init(&r->body, (size_t)app->cfg->body_max);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->ip, sizeof r->ip);
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->ip, sizeof r->ip);
+	}
+	return r;
+}
+
+static void api_req_free(struct api_req *r)
+{
+	if (r->pg)
+		dbpool_put(r->app->pool, r->pg);
+	cl_buf_free(&r->body);
+	cJSON_Delete(r->in);
+	cJSON_Delete(r->out);
+	free(r->raw);
+	free(r);
+}
+
+/* origin_ok - a state-changing request must come from our own origin: its Origin header
+ * names the host the browser sent the request to (the Fetch standard sets Origin on every
+ * POST/PUT/PATCH/DELETE). With CLEMENT_COOKIE_SECURE only https is ours. */
+static int origin_ok(struct api_req *r)
+{
+	const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+	const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+	if (!origin || !host)
+		return 0;
+	const char *rest = NULL;
+	if (strncmp(origin, "https://", 8) == 0)
+		rest = origin + 8;
+	else if (strncmp(origin, "http://", 7) == 0 && !r->app->cfg->cookie_secure)
+		rest = origin + 7;
+	return rest && strcasecmp(rest, host) == 0;
+}
+
+/* csrf_ok - the X-CSRF-Token header equals the session's token (constant time). */
+static int csrf_ok(struct api_req *r)
+{
+	const char *t = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+	return t && strlen(t) == API_TOKEN_HEX && r->me.csrf[0] &&
+	       CRYPTO_memcmp(t, r->me.csrf, API_TOKEN_HEX) == 0;
+}
+
+/* parse_body - JSON body into r->in. 0, or -1 (answered 400/415). */
+static int parse_body(struct api_req *r)
+{
+	if (r->body.len == 0)
+		return 0;
+	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
+		api_err(r, 415, "the request body must be sent as application/json");
+		return -1;
+	}
+	const char *end = NULL;
+	r->in = cJSON_ParseWithLengthOpts(r->body.data, r->body.len, &end, 0);
+	if (!r->in) {
+		api_err(r, 400, "malformed JSON in the request body");
+		return -1;
+	}
+	if (!cJSON_IsObject(r->in)) {
+		api_err(r, 400, "the request body must be a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
+/* api_dispatch - the checks of the route table's row, then the handler. */
+static void api_dispatch(struct api_req *r)
+{
+	int path_known = 0;
+	const struct api_route *rt = api_route_find(r, r->method, r->url, &path_known);
+	if (!rt) {
+		if (path_known)
+			api_err(r, 405, "method %s is not allowed here", r->method);
+		else
+			api_err(r, 404, "no such API route");
+		return;
+	}
+	if (r->too_large) {
+		api_err(r, 413, "the request body is larger than %lld bytes", r->app->cfg->body_max);
+		return;
+	}
+	int changes = strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
+	if (changes && !origin_ok(r)) {
+		api_err(r, 403, "cross-origin request refused (Origin header missing or foreign)");
+		return;
+	}
+	if (parse_body(r) < 0)
+		return;
+	char err[256];
+	r->pg = dbpool_get(r->app->pool, 5000, err, sizeof err);
+	if (!r->pg) {
+		cl_log(CL_LOG_ERROR, NULL, "db_unavailable", "why=\"%s\"", err);
+		api_err(r, 503, "the database is not available, try again later");
+		return;
+	}
+	if (!(rt->flags & RT_PUBLIC)) {
+		int s = session_load(r);
+		if (s < 0)
+			return;
+		if (s == 0) {
+			api_err(r, 401, "not logged in, or the session has expired");
+			return;
+		}
+		if (r->me.role < rt->min_role) {
+			api_err(r, 403, "your role may not do this");
+			return;
+		}
+		if (changes && !csrf_ok(r)) {
+			api_err(r, 403, "missing or wrong CSRF token (header X-CSRF-Token)");
+			return;
+		}
+	}
+	rt->fn(r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	(void)version;
+	struct api_app *app = cls;
+	struct api_req *r = *con_cls;
+	if (!r) {
+		r = api_req_new(app, c, url, method);
+		if (!r)
+			return MHD_NO;
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		/* Bytes beyond the bound are read and dropped, so that the client still gets its
+		 * 413 instead of a reset connection. */
+		if (!r->too_large && cl_buf_append(&r->body, upload, *upload_size) < 0)
+			r->too_large = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	cl_metric_inc(app->m_requests);
+	if (strncmp(url, "/api/", 5) != 0)
+		return static_serve(r, url);
+	api_dispatch(r);
+	if (r->pg) {
+		dbpool_put(app->pool, r->pg);
+		r->pg = NULL;
+	}
+	if (r->status >= 500)
+		cl_metric_inc(app->m_errors5xx);
+	/* A digest link's token is a credential: it never reaches the log. */
+	const char *shown = strncmp(url, "/api/digest/", 12) == 0 ? "/api/digest/..." : url;
+	char esc[200];
+	cl_log(CL_LOG_INFO, NULL, "http", "method=%s path=%s status=%d user=%lld ip=%s", method,
+	       cl_log_escape(esc, sizeof esc, shown, strlen(shown)), r->status, r->me.id, r->ip);
+	cl_metric_observe(app->m_latency, cl_now_seconds() - r->started);
+	return api_send(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (*con_cls)
+		api_req_free(*con_cls);
+	*con_cls = NULL;
+}
+
+/* api_server_start - see server.h */
+struct api_server *api_server_start(struct api_app *app, char *err, size_t errlen)
+{
+	char host[128];
+	int port;
+	if (cl_parse_hostport(app->cfg->listen, host, sizeof host, &port) < 0) {
+		cl_snprintf(err, errlen, "CLEMENT_ADMIN_LISTEN \"%s\" is not host:port", app->cfg->listen);
+		return NULL;
+	}
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		cl_snprintf(err, errlen, "CLEMENT_ADMIN_LISTEN \"%s\": host must be a numeric IP address",
+			    app->cfg->listen);
+		return NULL;
+	}
+	struct api_server *s = calloc(1, sizeof *s);
+	if (!s) {
+		cl_snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &ss,
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg->threads,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT, 512u,
+				MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	if (!s->d) {
+		cl_snprintf(err, errlen, "cannot listen on %s (port in use?)", app->cfg->listen);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void api_server_stop(struct api_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->d);
+	free(s);
+}
