@@ -1,0 +1,87 @@
+/* maildir_test.c - all-or-nothing delivery, names, quota, rollback and tmp/ cleaning on a
+ * scratch directory. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "maildir.h"
+#include "util/test.h"
+
+static char root[256];
+
+/* count - entries (not dot files) of <root>/<rel>; -1 when missing. */
+static int count(const char *rel)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/%s", root, rel);
+	DIR *d = opendir(p);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void test_deliver_two(void)
+{
+	struct dl_md_rcpt r[] = {{"Bob@Example.org", 0}, {"carol@example.org", 0}};
+	char err[256] = "";
+	CL_CHECK(dl_maildir_deliver(root, r, 2, "hello\r\n", 7, NULL, NULL, err, sizeof err) == DL_MD_OK, "%s", err);
+	CL_CHECK(count("example.org/bob/new") == 1 && count("example.org/carol/new") == 1, "new/ has the copies");
+	CL_CHECK(count("example.org/bob/tmp") == 0 && count("example.org/bob/cur") == 0, "tmp/ empty, cur/ exists");
+	long long used = -1;
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/example.org/bob", root);
+	CL_CHECK(dl_maildir_usage(dir, &used) == 0 && used == 7, "usage %lld", used);
+}
+
+static void test_quota_and_rollback(void)
+{
+	/* dave is fine, erin is over quota: nothing is delivered to either. */
+	struct dl_md_rcpt r[] = {{"dave@example.org", 0}, {"erin@example.org", 5}};
+	char err[256] = "";
+	CL_CHECK(dl_maildir_deliver(root, r, 2, "hello\r\n", 7, NULL, NULL, err, sizeof err) == DL_MD_QUOTA, "quota");
+	CL_CHECK(count("example.org/dave/new") == 0 && count("example.org/dave/tmp") == 0, "dave rolled back");
+	/* A path that cannot be a Maildir fails the whole transaction. */
+	struct dl_md_rcpt bad[] = {{"frank@example.org", 0}, {"../x@example.org", 0}};
+	CL_CHECK(dl_maildir_deliver(root, bad, 2, "x\r\n", 3, NULL, NULL, err, sizeof err) == DL_MD_TEMPFAIL, "bad");
+	CL_CHECK(count("example.org/frank/new") == 0 && count("example.org/frank/tmp") == 0, "frank rolled back");
+}
+
+static void test_clean_tmp(void)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/example.org/bob/tmp/stale", root);
+	FILE *f = fopen(p, "w");
+	fputs("x", f);
+	fclose(f);
+	struct timeval tv[2] = {{1000, 0}, {1000, 0}};
+	utimes(p, tv);
+	snprintf(p, sizeof p, "%s/example.org/bob/tmp/fresh", root);
+	f = fopen(p, "w");
+	fclose(f);
+	CL_CHECK(dl_maildir_clean_tmp(root, 36 * 3600) == 1, "one stale file");
+	CL_CHECK(count("example.org/bob/tmp") == 1, "fresh kept");
+}
+
+int main(void)
+{
+	snprintf(root, sizeof root, "/tmp/clement-maildir-test-XXXXXX");
+	if (!mkdtemp(root))
+		return 1;
+	test_deliver_two();
+	test_quota_and_rollback();
+	test_clean_tmp();
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup failed\n");
+	return CL_TEST_END();
+}
