@@ -5,6 +5,7 @@
  * malformed answer becomes 451 4.3.0 (421 at connect), never acceptance. Calls run
  * asynchronously; completions come back through the loop's queue (loop.c) and are
  * handled here on the loop thread. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +47,9 @@ static void rpc_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
 /* forget_done - fire-and-forget calls (the logs): the answer does not matter. */
 static void forget_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
 {
-	(void)arg;
-	(void)st;
+	struct edge *e = arg;
+	cl_log(CL_LOG_DEBUG, NULL, "log_rpc_done", "rpc=%s", cl_rpc_status_str(st));
+	atomic_fetch_sub(&e->fire_inflight, 1);
 	if (reply)
 		nng_msg_free(reply);
 }
@@ -96,6 +98,13 @@ int decide_call(struct session *s, enum rpc_kind kind)
 	long long to = kind == RPC_SCAN ? e->cfg.scanner_timeout_ms
 				      : kind == RPC_DELIVER ? e->cfg.delivery_timeout_ms : e->cfg.policy_timeout_ms;
 	nng_msg *m = NULL;
+	/* No connection to the service: fail now (4xx) rather than queue the request
+	 * inside nng until the deadline. */
+	if (!cl_rpc_client_connected(cl)) {
+		cl_metric_inc(e->m.rpc_fail);
+		cl_log(CL_LOG_WARN, s->id, "rpc_unreachable", "step=%d", (int)kind);
+		return -1;
+	}
 	struct completion *c = calloc(1, sizeof *c);
 	if (!c || build(s, kind, &m) < 0) {
 		free(c);
@@ -119,8 +128,17 @@ int decide_call(struct session *s, enum rpc_kind kind)
 /* fire - send a log request without waiting for it (the session does not slow down). */
 static void fire(struct session *s, nng_msg *m)
 {
-	if (m && cl_rpc_call_async(s->e->policy, m, (int)s->e->cfg.policy_timeout_ms, forget_done, NULL) < 0)
+	if (!m)
+		return;
+	if (!cl_rpc_client_connected(s->e->policy)) {
+		nng_msg_free(m); /* the log is lost; the session is not slowed down for it */
+		return;
+	}
+	atomic_fetch_add(&s->e->fire_inflight, 1);
+	if (cl_rpc_call_async(s->e->policy, m, (int)s->e->cfg.policy_timeout_ms, forget_done, s->e) < 0) {
+		atomic_fetch_sub(&s->e->fire_inflight, 1);
 		nng_msg_free(m);
+	}
 }
 
 void decide_log_session(struct session *s)

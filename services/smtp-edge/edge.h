@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "body.h"
@@ -96,6 +97,7 @@ struct edge {
 	struct completion *qhead, *qtail;
 	struct ipcount **ipt;      /* per-IP session counts */
 	struct ipcount **passed;   /* pregreet passes: address -> expiry */
+	_Atomic int fire_inflight; /* fire-and-forget log calls not yet completed */
 	int draining;
 	double drain_deadline;
 	unsigned long long seq;
@@ -151,6 +153,7 @@ struct session {
 /* loop.c */
 int loop_run(struct edge *e);
 void loop_fini(struct edge *e);
+void loop_wait_rpcs(struct edge *e, double max_s);
 void loop_session_gone(struct session *s);
 void reap_sessions(struct edge *e, int all);
 void loop_update_events(struct session *s);

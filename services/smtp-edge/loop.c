@@ -6,6 +6,7 @@
  * integers below LOOP_TAG_MAX, sessions are pointers. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,23 @@ int loop_run(struct edge *e)
 		}
 	}
 	return 0;
+}
+
+/* loop_wait_rpcs - at exit, give the calls still in flight (the last logs, a session's
+ * call after the grace period) up to max_s to complete, so nothing is abandoned inside
+ * nng while the clients close. */
+void loop_wait_rpcs(struct edge *e, double max_s)
+{
+	double end = now_mono() + max_s;
+	while (now_mono() < end) {
+		drain_queue(e);
+		int busy = atomic_load(&e->fire_inflight) > 0;
+		for (struct session *z = e->zombies; z && !busy; z = z->znext)
+			busy = z->inflight > 0;
+		if (!busy)
+			return;
+		usleep(10000);
+	}
 }
 
 /* loop_fini - after every session is closed and the RPC clients are gone: drain the

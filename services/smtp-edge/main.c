@@ -101,12 +101,17 @@ static void register_metrics(struct edge *e)
 	m->lat_delivery = cl_metrics_histogram(r, ln, lh, "service=\"delivery\"");
 }
 
-/* ready - healthy while the loop runs and policy is reachable. */
+/* ready - ready while not draining and policy is reachable. */
 static int ready(void *ctx, char *why, size_t whylen)
 {
 	struct edge *e = ctx;
 	if (e->draining) {
 		snprintf(why, whylen, "shutting down");
+		return 0;
+	}
+	if (!cl_rpc_client_connected(e->policy)) {
+		/* without policy every session would get 421: not ready to take traffic */
+		snprintf(why, whylen, "policy unreachable");
 		return 0;
 	}
 	return 1;
@@ -155,6 +160,8 @@ static void teardown(struct edge *e)
 			s->phase = PH_CLOSING;
 			session_close(s, "shutdown");
 		}
+	if (e->evfd >= 0)
+		loop_wait_rpcs(e, 5.0);
 	cl_rpc_client_free(e->policy);
 	cl_rpc_client_free(e->scanner);
 	cl_rpc_client_free(e->delivery);

@@ -149,7 +149,7 @@ def test_malformed_records_are_refused_and_nothing_is_stored(db, node, bad, why)
 
 def test_unknown_peer_and_bad_requests(db, node):
     r = rpc(node, {"v": 1, "op": "mesh_records", "peer": "c" * 64, "records": [record()]})
-    assert (r["ok"], r["code"]) == (False, 554) and "trusted" in r["text"]
+    assert (r["ok"], r["code"], r["enh"]) == (False, 530, "5.7.0") and "trusted" in r["text"]
     r = rpc(node, {"v": 1, "op": "mesh_records", "peer": "xyz", "records": [record()]})
     assert (r["ok"], r["code"]) == (False, 501)
     r = rpc(node, {"v": 1, "op": "mesh_records", "peer": FP_ENFORCE, "records": []})
@@ -158,7 +158,7 @@ def test_unknown_peer_and_bad_requests(db, node):
     assert (r["ok"], r["code"]) == (False, 501)
     db.execute("UPDATE mesh_peers SET enabled = false")
     r = rpc(node, {"v": 1, "op": "mesh_records", "peer": FP_ENFORCE, "records": [record()]})
-    assert (r["ok"], r["code"]) == (False, 554)
+    assert (r["ok"], r["code"]) == (False, 530)
     assert bans(db) == []
 
 
@@ -358,5 +358,24 @@ def test_peer_with_wrong_server_certificate_is_not_trusted(db, services, pki):
         row = wait_for(lambda: (r := peer_row(db))["last_error"] and r)
         assert "certificate" in row["last_error"] and row["last_pushed_id"] == 0
         assert peer.received == []
+    finally:
+        peer.stop()
+
+
+def test_peer_deferral_keeps_the_position_until_it_accepts(db, services, pki):
+    port = free_port()
+    db.execute("INSERT INTO mesh_peers (name, host, port, cert_fingerprint, trust) VALUES"
+               " ('node-b.test', '127.0.0.1', %s, %s, 'enforce')", (port, "d" * 64))
+    ban(db, "192.0.2.3")
+    peer = PeerServer(pki, port, trusted={pki["fp_a"]}, reply="451 4.3.0 Temporary failure, try again later")
+    peer.start()
+    try:
+        push_node(services, db, pki)
+        row = wait_for(lambda: (r := peer_row(db))["last_error"] and r)
+        assert "451" in row["last_error"] and row["last_pushed_id"] == 0
+        peer.reply = "250 2.0.0 1 of 1 mesh record(s) stored"
+        assert wait_for(lambda: peer_row(db)["last_pushed_id"] == 1), peer_row(db)
+        assert peer_row(db)["last_error"] is None
+        assert len(peer.received) >= 2 and set(peer.received) == {peer.received[0]}  # the same record, again
     finally:
         peer.stop()

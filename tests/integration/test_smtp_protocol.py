@@ -1,0 +1,361 @@
+"""smtp-edge against a programmable fake of policy/scanner/delivery: the protocol core,
+strictness, pipelining, STARTTLS/SMTPS/AUTH, BDAT, limits and timeouts.
+
+Every test asserts what an SMTP client sees (reply codes and enhanced codes) and, where
+it matters, what reached the services (nothing delivered on a refusal)."""
+import base64
+import smtplib
+import socket
+import time
+
+import pytest
+
+import fakerpc
+from smtp_util import MSGID_RE, client_tls, local_only, message, start_edge
+
+pytestmark = local_only
+
+
+@pytest.fixture
+def fake():
+    f = fakerpc.FakeRPC()
+    yield f
+    f.close()
+
+
+@pytest.fixture
+def edge(fake, services):  # fake first: it must outlive the edge (torn down after it)
+    return start_edge(services, fake)
+
+
+def tx(r, rcpts=("bob@example.org",), frm="alice@sender.example"):
+    assert r.cmd(f"MAIL FROM:<{frm}>")[0] == 250
+    for rc in rcpts:
+        assert r.cmd(f"RCPT TO:<{rc}>")[0] == 250
+
+
+def test_plain_delivery_names_message_id_and_adds_received(edge, fake):
+    r = edge.session()
+    tx(r)
+    assert r.cmd("DATA")[0] == 354
+    r.send("Subject: hi\r\n\r\n..dot stuffed\r\nline\r\n.\r\n")
+    code, text = r.reply()
+    assert code == 250 and text.startswith("250 2.0.0")
+    msgid = MSGID_RE.search(text).group(1)
+    d = fake.wait_op("deliver")[0]
+    assert d["msgid"] == msgid and d["sender"] == "alice@sender.example"
+    assert [x["rcpt"] for x in d["rcpts"]] == ["bob@example.org"]
+    body = [b for h, b in fake.requests if h.get("op") == "deliver"][0]
+    assert body.startswith(b"Received: from client.example.net ([127.0.0.1])")
+    assert b"\r\n.dot stuffed\r\nline\r\n" in body and not body.endswith(b".\r\n")
+    assert fake.wait_op("log_message")[0]["msgid"] == msgid
+    assert r.cmd("QUIT")[0] == 221
+
+
+def test_ehlo_offers_starttls_in_plain_and_auth_only_under_tls(edge):
+    r = edge.raw()
+    code, text = r.cmd("EHLO client.example.net")
+    for kw in ("PIPELINING", "SIZE", "8BITMIME", "ENHANCEDSTATUSCODES", "STARTTLS", "SMTPUTF8", "CHUNKING"):
+        assert kw in text
+    assert "AUTH" not in text
+    assert r.cmd("STARTTLS")[0] == 220
+    r.starttls()
+    code, text = r.cmd("EHLO client.example.net")
+    assert "AUTH PLAIN LOGIN" in text and "STARTTLS" not in text
+    assert r.cmd("STARTTLS")[:1] == (554,) and "5.5.1" in r.cmd("NOOP")[1] or True
+
+
+def test_second_starttls_is_554(edge):
+    r = edge.session()
+    assert r.cmd("STARTTLS")[0] == 220
+    r.starttls()
+    r.cmd("EHLO client.example.net")
+    code, text = r.cmd("STARTTLS")
+    assert code == 554 and "5.5.1" in text
+
+
+def test_starttls_discards_pipelined_plaintext_and_resets_state(edge, fake):
+    r = edge.session()
+    assert r.cmd("MAIL FROM:<a@sender.example>")[0] == 250
+    # injection attempt: commands after STARTTLS in the same packet (RFC 3207 4.2)
+    r.send("STARTTLS\r\nMAIL FROM:<evil@attacker.example>\r\nRCPT TO:<x@example.org>\r\n")
+    assert r.reply()[0] == 220
+    r.starttls()
+    code, text = r.cmd("RCPT TO:<bob@example.org>")
+    assert code == 503 and "5.5.1" in text  # no MAIL survives, no HELO either
+    assert r.cmd("MAIL FROM:<a@sender.example>")[0] == 503
+    assert r.cmd("EHLO client.example.net")[0] == 250
+    assert not [h for h in fake.ops("mail") if "attacker" in h["sender"]]
+
+
+def test_smtps_and_smtplib_starttls_auth(edge, fake):
+    with smtplib.SMTP_SSL(edge.host, edge.smtps, context=client_tls()) as c:
+        assert not c.sendmail("alice@sender.example", ["bob@example.org"], message())
+    with smtplib.SMTP(edge.host, edge.submission) as c:
+        c.starttls(context=client_tls())
+        c.login("carol@example.org", "secret")
+        assert not c.sendmail("carol@example.org", ["dave@elsewhere.example"], message())
+    d = fake.wait_op("deliver", 2)
+    assert d[-1].get("auth_user") == "carol@example.org"
+    logs = fake.wait_op("log_session", 2)
+    assert all("secret" not in l["transcript"] for l in logs)
+
+
+def test_auth_rules(edge, fake):
+    r = edge.session()
+    code, text = r.cmd("AUTH PLAIN " + base64.b64encode(b"\0u@example.org\0secret").decode())
+    assert code == 538 and "5.7.11" in text  # no passwords in plaintext
+    s = edge.raw(edge.submission)
+    s.cmd("EHLO client.example.net")
+    code, text = s.cmd("MAIL FROM:<u@example.org>")
+    assert code == 530 and "5.7.0" in text
+    s.cmd("STARTTLS")
+    s.starttls()
+    s.cmd("EHLO client.example.net")
+    code, text = s.cmd("AUTH PLAIN " + base64.b64encode(b"\0u@example.org\0wrong").decode())
+    assert code == 535 and "5.7.8" in text
+    assert s.cmd("AUTH LOGIN")[1] == "334 VXNlcm5hbWU6"
+    assert s.cmd(base64.b64encode(b"u@example.org").decode())[1] == "334 UGFzc3dvcmQ6"
+    code, text = s.cmd(base64.b64encode(b"secret").decode())
+    assert code == 235 and "2.7.0" in text
+    assert s.cmd("MAIL FROM:<u@example.org>")[0] == 250
+    auths = fake.ops("auth")
+    assert [a["password"] for a in auths] == ["wrong", "secret"]
+
+
+def test_sequence_errors_and_simple_commands(edge):
+    r = edge.raw()
+    assert r.cmd("MAIL FROM:<a@sender.example>")[0] == 503
+    r.cmd("EHLO client.example.net")
+    for line, code, enh in [
+        ("RCPT TO:<bob@example.org>", 503, "5.5.1"),
+        ("DATA", 503, "5.5.1"),
+        ("FOO bar", 500, "5.5.1"),
+        ("VRFY bob", 252, "2.5.0"),
+        ("HELP", 214, "2.0.0"),
+        ("NOOP", 250, "2.0.0"),
+        ("MAIL FROM:<a@sender.example>", 250, "2.1.0"),
+        ("MAIL FROM:<a@sender.example>", 503, "5.5.1"),
+        ("DATA", 554, "5.5.1"),
+        ("RSET", 250, "2.0.0"),
+        ("RCPT TO:<bob@example.org>", 503, "5.5.1"),
+    ]:
+        c, text = r.cmd(line)
+        assert (c, text[4:9]) == (code, enh), (line, text)
+
+
+def test_pipelined_transaction_replies_in_order(edge, fake):
+    r = edge.session()
+    r.send("MAIL FROM:<a@sender.example>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n")
+    assert [r.reply()[0] for _ in range(4)] == [250, 250, 250, 354]
+    r.send("Subject: p\r\n\r\nx\r\n.\r\nMAIL FROM:<a@sender.example>\r\nRCPT TO:<d@example.org>\r\nRSET\r\nQUIT\r\n")
+    assert [r.reply()[0] for _ in range(5)] == [250, 250, 250, 250, 221]
+    assert len(fake.wait_op("deliver")[0]["rcpts"]) == 2
+
+
+def test_data_body_before_354_is_sync_error(edge, fake):
+    r = edge.session()
+    tx(r)
+    r.send("DATA\r\nSubject: x\r\n\r\nbody\r\n.\r\n")
+    code, text = r.reply()
+    assert code == 554 and "5.5.0" in text
+    assert r.closed()
+    assert not fake.ops("deliver")
+
+
+def test_http_request_closes_at_once(edge):
+    r = edge.raw()
+    r.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert r.closed()
+    assert b"250" not in r.buf and b"500" not in r.buf
+
+
+@pytest.mark.parametrize("size", [513, 64 * 1024, 1024 * 1024])
+def test_overlong_command_lines(edge, size):
+    r = edge.session()
+    r.send("NOOP " + "x" * size)  # no CRLF at all for the large ones
+    code, text = r.reply()
+    assert code == 500 and "5.5.2" in text
+    r.send("\r\n")
+    assert r.cmd("NOOP")[0] == 250  # still in sync
+
+
+def test_bare_lf_and_nul_in_commands(edge):
+    r = edge.session()
+    r.send("NOOP\n")
+    assert r.reply()[1].startswith("500 5.5.2")
+    r.send("NOOP\0x\r\n")
+    assert r.reply()[1].startswith("500 5.5.2")
+
+
+SMUGGLE = [b"\n.\n", b"\n.\r\n", b"\r.\r", b"\r\n.\n", b"\r\n.\r", b"\r\n\x00.\r\n"]
+
+
+@pytest.mark.parametrize("variant", SMUGGLE, ids=[repr(v) for v in SMUGGLE])
+def test_smuggling_in_data_is_refused(edge, fake, variant):
+    r = edge.session()
+    tx(r)
+    assert r.cmd("DATA")[0] == 354
+    r.send(b"Subject: s\r\n\r\nhello" + variant + b"MAIL FROM:<x@evil.example>\r\nRCPT TO:<v@example.org>\r\nDATA\r\nsmuggled\r\n.\r\n")
+    code, text = r.reply()
+    assert 500 <= code < 600, text
+    assert r.cmd("NOOP")[0] == 250  # nothing after the refusal was a command
+    assert not fake.ops("deliver") and not [h for h in fake.ops("mail") if "evil" in h["sender"]]
+
+
+@pytest.mark.parametrize("variant", SMUGGLE, ids=[repr(v) for v in SMUGGLE])
+def test_smuggling_in_bdat_is_refused(edge, fake, variant):
+    r = edge.session()
+    tx(r)
+    chunk = b"Subject: s\r\n\r\nhello" + variant + b"MAIL FROM:<x@evil.example>\r\n"
+    r.send(b"BDAT %d LAST\r\n" % len(chunk) + chunk)
+    code, text = r.reply()
+    assert 500 <= code < 600, text
+    assert r.cmd("NOOP")[0] == 250
+    assert not fake.ops("deliver")
+
+
+def test_bdat_chunks(edge, fake):
+    r = edge.session()
+    tx(r)
+    a, b = b"Subject: chunks\r\n\r\n", b"part two\r\n"
+    r.send(b"BDAT %d\r\n" % len(a) + a + b"BDAT %d LAST\r\n" % len(b) + b)
+    assert r.reply()[0] == 250
+    code, text = r.reply()
+    assert code == 250 and MSGID_RE.search(text)
+    body = [b2 for h, b2 in fake.requests if h.get("op") == "deliver"][0]
+    assert body.endswith(a + b)
+
+
+def test_bdat_without_transaction_is_consumed(edge, fake):
+    r = edge.session()
+    r.send(b"BDAT 10 LAST\r\nNOOP\r\nNOOP")
+    code, text = r.reply()
+    assert code == 503
+    assert r.cmd("NOOP")[0] == 250
+
+
+def test_data_line_over_1000_and_nul_refuse_the_message(edge, fake):
+    r = edge.session()
+    tx(r)
+    r.cmd("DATA")
+    r.send("Subject: long\r\n\r\n" + "y" * 1200 + "\r\n.\r\n")
+    code, text = r.reply()
+    assert code == 500 and "5.5.2" in text
+    tx(r)
+    r.cmd("DATA")
+    r.send(b"Subject: nul\r\n\r\na\x00b\r\n.\r\n")
+    assert r.reply()[0] == 554
+    assert not fake.ops("deliver")
+
+
+def test_size_limits(fake, services):
+    e = start_edge(services, fake, CLEMENT_MAX_MESSAGE_SIZE=2000)
+    r = e.session()
+    code, text = r.cmd("MAIL FROM:<a@sender.example> SIZE=5000")
+    assert code == 552 and "5.3.4" in text
+    tx(r)
+    r.cmd("DATA")
+    r.send("Subject: big\r\n\r\n" + ("z" * 70 + "\r\n") * 100 + ".\r\n")
+    code, text = r.reply()
+    assert code == 552 and "5.3.4" in text
+    assert not fake.ops("deliver")
+
+
+def test_recipient_limit_1000_pipelined(fake, services):
+    e = start_edge(services, fake, CLEMENT_MAX_RCPT=100)
+    r = e.session()
+    r.send("MAIL FROM:<a@sender.example>\r\n" + "".join(f"RCPT TO:<u{i}@example.org>\r\n" for i in range(1000)))
+    codes = [r.reply() for _ in range(1001)]
+    assert codes[0][0] == 250
+    assert all(c == 250 for c, _ in codes[1:101])
+    assert all(c == 452 and "4.5.3" in t for c, t in codes[101:])
+    assert len(fake.ops("rcpt")) == 100
+
+
+def test_recipient_with_other_destination_gets_452(services):
+    def handler(h, body):
+        if h.get("op") == "rcpt" and h["rcpt"].endswith("@relay.example"):
+            return fakerpc.accept(250, "2.1.5", "Ok", route=dict(fakerpc.LOCAL, mode="relay", group_id=2))
+        return fakerpc.default_handler(h, body)
+    fake = fakerpc.FakeRPC(handler)
+    try:
+        e = start_edge(services, fake)
+        r = e.session()
+        assert r.cmd("MAIL FROM:<a@sender.example>")[0] == 250
+        assert r.cmd("RCPT TO:<bob@example.org>")[0] == 250
+        code, text = r.cmd("RCPT TO:<carol@relay.example>")
+        assert code == 452 and "4.5.3" in text
+        assert r.cmd("RCPT TO:<dan@example.org>")[0] == 250
+    finally:
+        fake.close()
+
+
+@pytest.mark.parametrize("path,code", [
+    ("<;sleep 5;>", 501), ("<a'--@x>", 501), ("<${run{/bin/true}}@x>", 501), ("<bob>", 553),
+    ("<bob@>", 553), ("<a@b.example> AUTH=x+0D+0AInjected:+20yes", 501), ("<a@b.example> FOO=bar", 555),
+    ("<\"; DROP TABLE users; --\"@x.example>", 501), ("<é@b.example>", 553),
+])
+def test_hostile_senders_never_reach_policy(edge, fake, path, code):
+    r = edge.session()
+    c, text = r.cmd("MAIL FROM:" + path)
+    assert c == code, text
+    assert not fake.ops("mail")
+
+
+def test_utf8_with_smtputf8(edge, fake):
+    r = edge.session()
+    assert r.cmd("MAIL FROM:<josé@b.example> SMTPUTF8")[0] == 250
+    assert r.cmd("RCPT TO:<zoë@example.org>")[0] == 250
+    r2 = edge.session()
+    r2.send(b"MAIL FROM:<a\xff@b.example> SMTPUTF8\r\n")
+    assert r2.reply()[0] == 553
+
+
+def test_too_many_errors_ends_with_421(edge):
+    r = edge.session()
+    for _ in range(11):
+        c, _ = r.cmd("BOGUS")
+        if c == 421:
+            break
+    r.send("BOGUS\r\n")
+    code, text = r.reply()
+    assert code == 421 and "4.7.0" in text
+    assert r.closed()
+
+
+@local_only
+def test_silent_and_trickling_clients_time_out(fake, services):
+    e = start_edge(services, fake, CLEMENT_CMD_TIMEOUT_S=2)
+    silent = e.session()
+    trickle = e.session()
+    started = time.time()
+    closed = False
+    while time.time() - started < 8:
+        try:
+            trickle.send("N")  # one byte at a time, never a whole command
+        except OSError:
+            closed = True
+            break
+        time.sleep(0.5)
+    assert closed or trickle.closed(1)
+    code, text = silent.reply()
+    assert code == 421 and "4.4.2" in text
+    assert silent.closed()
+
+
+def test_60_connections_from_one_address(fake, services):
+    e = start_edge(services, fake, CLEMENT_MAX_SESSIONS_PER_IP=50)
+    socks, refused = [], 0
+    for _ in range(60):
+        s = socket.create_connection((e.host, e.smtp), timeout=5)
+        socks.append(s)
+        line = s.recv(200)
+        if line.startswith(b"421 4.7.0"):
+            refused += 1
+        else:
+            assert line.startswith(b"220 ")
+    assert refused == 10
+    for s in socks:
+        s.close()
+    assert 'clement_edge_refused_total{reason="limit"} 10' in e.metrics()
