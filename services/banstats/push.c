@@ -2,10 +2,11 @@
  *
  * For each enabled peer: the ban_events after mesh_peers.last_pushed_id, in order, each as one
  * XMESH command in one SMTP session (STARTTLS, or implicit TLS on port 465, with our client
- * certificate). last_pushed_id advances over each event the peer answered 250 (stored), 5xx
- * (refused for good: retrying would block the peer for ever, so it is logged and skipped) or
- * that we skip (the record came from that peer or originates there); it stops at the first
- * 4xx, timeout or lost connection, so a peer that was down gets everything it missed on the
+ * certificate). last_pushed_id advances over each event the peer answered 250 (stored), 501
+ * or 554 (this record refused for good: retrying would block the peer for ever, so it is
+ * logged and skipped) or that we skip (the record came from that peer or originates there);
+ * it stops at any other reply (4xx, 530 not trusted, 500 extension gone), timeout or lost
+ * connection, so a peer that was down gets everything it missed on the
  * next round. A session-level advisory lock per peer keeps two replicas from pushing to the
  * same peer at once. */
 #include <openssl/err.h>
@@ -164,13 +165,16 @@ static int push_batch(struct cl_pg *pg, struct smtpc *c, int *open, const struct
 		}
 		*open = 1;
 		cl_snprintf(cmd, sizeof cmd, "%s %s", CL_MESH_VERB, line);
-		if (smtpc_cmd(c, cmd, err, errlen) < 0 || (c->code >= 400 && c->code < 500)) {
-			if (c->code >= 400 && c->code < 500)
-				cl_snprintf(err, errlen, "peer deferred record: %d %.200s", c->code, c->text);
+		if (smtpc_cmd(c, cmd, err, errlen) < 0) {
 			rc = -1;
 			break;
 		}
-		if (c->code >= 500) {
+		if (c->code != 250 && c->code != 501 && c->code != 554) { /* docs/MESH.md section 5 */
+			cl_snprintf(err, errlen, "peer answered %d %.200s", c->code, c->text);
+			rc = -1;
+			break;
+		}
+		if (c->code != 250) {
 			char esc[300];
 			cl_log(CL_LOG_WARN, NULL, "mesh_push_refused", "peer=%s event=%lld code=%d text=%s", p->name, id,
 			       c->code, cl_log_escape(esc, sizeof esc, c->text, strlen(c->text)));

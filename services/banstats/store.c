@@ -178,7 +178,7 @@ static int store_one(struct store *s, const char *peer_id, const char *peer_name
 }
 
 /* store_all - look the peer up and store every record in one transaction. Returns the SMTP
- * code (250, 554 unknown peer, 451 database trouble) with text filled. */
+ * code (250, 530 unknown peer, 451 database trouble) with text filled. */
 static int store_all(struct store *s, const char *fp, const struct cl_mesh_record *recs, int n, long long *stored,
 		     char *text, size_t textlen)
 {
@@ -201,7 +201,7 @@ static int store_all(struct store *s, const char *fp, const struct cl_mesh_recor
 		PQclear(peer);
 		cl_pg_command(&s->pg, "ROLLBACK", err, sizeof err);
 		cl_snprintf(text, textlen, "Not a trusted mesh peer");
-		return 554;
+		return 530; /* about the peer, not the record: the sender keeps its position */
 	}
 	const char *status = strcmp(PQgetvalue(peer, 0, 2), "enforce") == 0 ? "banned" : "candidate";
 	for (int i = 0; i < n; i++) {
@@ -263,7 +263,8 @@ static cJSON *handle_records(struct store *s, const cJSON *req)
 		return reply(1, 250, "2.0.0", text, stored, n - stored);
 	}
 	cl_metric_inc(code == 451 ? s->m->rec_tempfail : s->m->rec_refused);
-	return reply(0, code, code == 451 ? "4.3.0" : code == 501 ? "5.5.4" : "5.7.1", text, 0, 0);
+	return reply(0, code, code == 451 ? "4.3.0" : code == 501 ? "5.5.4" : code == 530 ? "5.7.0" : "5.7.1", text, 0,
+		     0);
 }
 
 cJSON *store_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
