@@ -91,6 +91,10 @@ class FakeRPC:
     def close(self):
         self.closed = True
         try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() in the other thread
+        except OSError:
+            pass
+        try:
             self.sock.close()
         except OSError:
             pass
@@ -106,6 +110,9 @@ class FakeRPC:
             try:
                 c, _ = self.sock.accept()
             except OSError:
+                return
+            if self.closed:
+                c.close()
                 return
             self.conns.append(c)
             threading.Thread(target=self._serve, args=(c,), daemon=True).start()

@@ -83,6 +83,7 @@ userdb {{
 
 
 def test_local_delivery_is_read_by_dovecot(db, services, tmp_path, local_setup):
+    """Also: the delivery shows in /metrics (deliveries by mode/outcome, latency, fsync)."""
     # Dovecot's auth and mail processes are not root: everything they read lives in a
     # world-traversable directory (pytest's tmp_path is root-only).
     authdir = pathlib.Path(tempfile.mkdtemp(prefix="clement-dc-"))
@@ -99,6 +100,10 @@ def test_local_delivery_is_read_by_dovecot(db, services, tmp_path, local_setup):
         assert len(files) == 1 and files[0].read_bytes() == MSG
         assert files[0].name.endswith(f",S={len(MSG)}")
         assert list((root / "example.org" / a.split("@")[0] / "tmp").iterdir()) == []
+    m = services.started[-1].metrics()
+    assert 'clement_delivery_deliveries_total{mode="local",outcome="ok"} 1' in m
+    assert 'clement_delivery_latency_seconds_count{mode="local"} 1' in m
+    assert "clement_delivery_fsync_seconds_count 4" in m      # two files, two new/ directories
     proc, iport = start_dovecot(tmp_path, authdir, root, ["bob@example.org"])
     try:
         im = imaplib.IMAP4("127.0.0.1", iport)
@@ -171,8 +176,10 @@ def relay_env(db, services, tmp_path):
         d = make_domain(db, f"r{n[0]}.example.net", g)
         return g, d, f"bob@r{n[0]}.example.net"
 
-    def send(dport, tls="none", body=MSG):
+    def send(dport, tls="none", body=MSG, auth=None):
         g, d, a = group(dport, tls)
+        if auth:
+            db.execute("UPDATE groups SET relay_auth_user = %s, relay_auth_pass = %s WHERE id = %s", (*auth, g))
         return rpc(port, deliver_req([(a, route("relay", g, d))]), body)
 
     return send
@@ -267,3 +274,37 @@ def test_relay_tls_required_without_starttls_never_falls_back(relay_env, tmp_pat
         assert len(sink.dumps()) == 1
     finally:
         sink.stop()
+
+
+def test_relay_auth_is_used_when_configured(relay_env):
+    seen = []
+
+    def answer(line):
+        up = line.upper()
+        if up.startswith(b"EHLO"):
+            return b"250-fake\r\n250 AUTH PLAIN\r\n"
+        if up == b"AUTH PLAIN":                  # no initial response: ask for it (RFC 4954)
+            return b"334 \r\n"
+        if up.startswith(b"AUTH PLAIN "):
+            seen.append(line.split()[-1])
+            return b"235 2.7.0 Authentication successful\r\n"
+        if not seen and not up[:4].isalpha():    # the response to our 334
+            seen.append(line)
+            return b"235 2.7.0 Authentication successful\r\n"
+        return FakeSmtp.default_answer(line)
+
+    srv = FakeSmtp(b"220 fake ESMTP\r\n", answer)
+    try:
+        r = relay_env(srv.port, auth=("clement", "s3cret"))
+        assert r["code"] == 250, r
+        import base64
+        assert seen and base64.b64decode(seen[0]) == b"\0clement\0s3cret"
+    finally:
+        srv.stop()
+
+
+def test_relay_failures_are_counted_in_metrics(services, relay_env):
+    relay_env(free_port())
+    m = services.started[-1].metrics()
+    assert 'clement_delivery_downstream_errors_total{kind="connect"} 1' in m
+    assert 'clement_delivery_deliveries_total{mode="relay",outcome="tempfail"} 1' in m

@@ -187,3 +187,15 @@ def test_digest_sent_once_by_two_instances_and_links_work(db, services, tmp_path
     # A new held message goes into the next digest only; nothing is due now, so nothing is sent.
     time.sleep(1.5)
     assert len(maildir_new(root, "bob@example.org")) == 2
+
+
+def test_digest_next_run_function(db):
+    """clement_digest_next_run (0004_delivery.sql): daily, weekdays (bit 0 = Monday), interval."""
+    q = "SELECT clement_digest_next_run(%s, %s::time, %s::smallint, %s, %s::timestamptz) AS t"
+    wed = "2026-11-25 10:00:00+00"        # a Wednesday
+    t = lambda *a: db.scalar(q, a).isoformat()
+    assert t("daily", "07:30", None, None, wed) == "2026-11-26T07:30:00+00:00"
+    assert t("daily", "11:00", None, None, wed) == "2026-11-25T11:00:00+00:00"
+    assert t("weekdays", "07:30", 1, None, wed) == "2026-11-30T07:30:00+00:00"      # Mondays only
+    assert t("weekdays", "07:30", 1 | 16, None, wed) == "2026-11-27T07:30:00+00:00"  # Mon + Fri
+    assert t("interval", None, None, 6, wed) == "2026-11-25T16:00:00+00:00"

@@ -153,7 +153,34 @@ def test_message_over_the_scan_limit_gets_the_configured_verdict(services, sigdb
         head = b"Subject: big\r\n\r\n" + EICAR + b"\r\n" + b"x" * 100000 + b"\r\n"
         assert_infected(scan(url, head)[1], "Eicar-Test-Signature")
     assert scan(url, small)[1] == {"v": 1, "verdict": "clean"}
-    assert metric(svc, "clement_scanner_limit_hits_total") >= 1
+    # A small message whose zip unpacks past the limit: only libclamav sees that one.
+    nested = mime(attachments=[("big.zip", zipped("zeros.txt", b"0" * 500000), "application/zip")])
+    assert len(nested) < 65536
+    rc, reply = scan(url, nested)
+    if action == "refuse":
+        assert reply["verdict"] == "infected" and reply["signature"].startswith("Heuristics.Limits.Exceeded"), reply
+    else:
+        assert reply == {"v": 1, "verdict": "clean"}
+    # big, nested, and in accept mode also the big message with EICAR in its head
+    assert metric(svc, "clement_scanner_limit_hits_total") == (2 if action == "refuse" else 3)
+
+
+@pytest.mark.parametrize("action", ["refuse", "accept"])
+def test_scan_time_limit_gets_the_configured_verdict(services, sigdb, action):
+    # 1 ms is far less than unpacking 20 members of 100 kB takes anywhere.
+    svc, url = start_scanner(services, sigdb, CLEMENT_SCAN_MAX_TIME_MS=1, CLEMENT_SCAN_LIMIT_ACTION=action)
+    z = io.BytesIO()
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        for k in range(20):
+            zf.writestr(f"part{k}.txt", os.urandom(50000).hex())
+    rc, reply = scan(url, mime(attachments=[("parts.zip", z.getvalue(), "application/zip")]))
+    assert rc == 0
+    if action == "refuse":
+        assert reply == {"v": 1, "verdict": "infected", "signature": "Heuristics.Limits.Exceeded.MaxScanTime"}
+    else:
+        assert reply == {"v": 1, "verdict": "clean"}
+    assert metric(svc, "clement_scanner_limit_hits_total") == 1
+    assert "limit=exceeded" in svc.log()
 
 
 def write_sigs_atomically(db, name, lines):

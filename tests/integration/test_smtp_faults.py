@@ -1,0 +1,205 @@
+"""smtp-edge decisions and failures, with a fake policy/scanner/delivery that the tests
+program: verdicts are passed through exactly, and every failure (silent, slow, malformed,
+killed service) is a 4xx, never a 250."""
+import signal
+import smtplib
+import socket
+import time
+
+import pytest
+
+import fakerpc
+from smtp_util import MSGID_RE, Raw, local_only, message, start_edge
+
+pytestmark = local_only
+
+EICAR = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def with_handler(services, overrides, **env):
+    """An edge whose fake answers overrides[op] (a reply or a function of the header)."""
+    def handler(h, body):
+        r = overrides.get(h.get("op"))
+        if callable(r):
+            r = r(h)
+        return r if h.get("op") in overrides else fakerpc.default_handler(h, body)
+    fake = fakerpc.FakeRPC(handler)  # never closed before the edge: it must outlive it
+    return start_edge(services, fake, **env), fake
+
+
+def send_one(e, rcpt="bob@example.org", body="Subject: t\r\n\r\nhello\r\n"):
+    r = e.session()
+    assert r.cmd("MAIL FROM:<alice@sender.example>")[0] == 250
+    assert r.cmd(f"RCPT TO:<{rcpt}>")[0] == 250
+    assert r.cmd("DATA")[0] == 354
+    r.send(body + ".\r\n")
+    return r.reply()
+
+
+def test_connect_reject_and_defer(services):
+    e, _ = with_handler(services, {"connect": lambda h: fakerpc.reject(554, "5.7.1", "You are banned")})
+    r = Raw(e.host, e.smtp)
+    assert r.reply() == (554, "554 5.7.1 You are banned")
+    assert r.closed()
+    e2, _ = with_handler(services, {"connect": fakerpc.defer(421, "4.7.0", "Too busy")})
+    r = Raw(e2.host, e2.smtp)
+    assert r.reply() == (421, "421 4.7.0 Too busy")
+
+
+@pytest.mark.parametrize("fault", ["silent", "malformed", "inconsistent"])
+def test_connect_failure_is_421(services, fault):
+    reply = {"silent": None, "malformed": ("raw", b"{not json"),
+             "inconsistent": {"v": 1, "action": "accept", "code": 550, "enh": "5.0.0", "text": "x"}}[fault]
+    e, _ = with_handler(services, {"connect": reply}, CLEMENT_POLICY_TIMEOUT_MS=300)
+    r = Raw(e.host, e.smtp)
+    code, text = r.reply()
+    assert code == 421 and "4.3.0" in text
+
+
+def test_policy_verdicts_are_passed_exactly(services):
+    e, fake = with_handler(services, {
+        "mail": lambda h: fakerpc.reject(550, "5.7.1", "Sender blocked") if "spam" in h["sender"] else fakerpc.accept(250, "2.1.0", "Sender ok"),
+        "rcpt": lambda h: fakerpc.reject(550, "5.1.1", f"<{h['rcpt']}>: no such user") if h["rcpt"].startswith("nobody") else (
+            fakerpc.defer(450, "4.2.0", "Greylisted") if h["rcpt"].startswith("grey") else
+            fakerpc.accept(250, "2.1.5", "Recipient ok", route=fakerpc.LOCAL)),
+    })
+    r = e.session()
+    assert r.cmd("MAIL FROM:<spam@x.example>") == (550, "550 5.7.1 Sender blocked")
+    assert r.cmd("MAIL FROM:<a@x.example> SIZE=100") == (250, "250 2.1.0 Sender ok")
+    assert r.cmd("RCPT TO:<nobody@example.org>") == (550, "550 5.1.1 <nobody@example.org>: no such user")
+    assert r.cmd("RCPT TO:<grey@example.org>") == (450, "450 4.2.0 Greylisted")
+    assert r.cmd("RCPT TO:<bob@example.org>") == (250, "250 2.1.5 Recipient ok")
+    m = fake.ops("mail")[-1]
+    assert m["size"] == 100 and m["ip"] == "127.0.0.1" and m["listener"] == "smtp" and m["helo"] == "client.example.net"
+    assert fake.ops("rcpt")[-1]["sender"] == "a@x.example"
+
+
+@pytest.mark.parametrize("fault", ["silent", "slow", "malformed", "no_route"])
+def test_rcpt_failure_is_451(services, fault):
+    reply = {"silent": None, "slow": ("sleep", 1.0, fakerpc.accept(250, "2.1.5", "late", route=fakerpc.LOCAL)),
+             "malformed": ("raw", b"\x00\x01garbage"), "no_route": fakerpc.accept(250, "2.1.5", "Ok")}[fault]
+    e, fake = with_handler(services, {"rcpt": reply}, CLEMENT_POLICY_TIMEOUT_MS=400)
+    r = e.session()
+    assert r.cmd("MAIL FROM:<a@x.example>")[0] == 250
+    code, text = r.cmd("RCPT TO:<bob@example.org>")
+    assert code == 451 and "4.3.0" in text
+    # the session goes on; DATA without an accepted recipient is refused, nothing delivered
+    assert r.cmd("DATA")[0] == 554
+    assert not fake.ops("deliver")
+
+
+def test_virus_is_554_with_signature(services):
+    e, fake = with_handler(services, {})
+    code, text = send_one(e, body="Subject: v\r\n\r\n" + EICAR + "\r\n")
+    assert (code, text) == (554, "554 5.7.1 Virus found: Eicar-Test-Signature")
+    assert not fake.ops("deliver")
+    lm = fake.wait_op("log_message")[0]
+    assert lm["rcpts"][0]["virus"] == "Eicar-Test-Signature" and lm["rcpts"][0]["status"] == "rejected"
+
+
+@pytest.mark.parametrize("fault", ["silent", "error", "malformed"])
+def test_scanner_failure_is_451(services, fault):
+    reply = {"silent": None, "error": {"v": 1, "verdict": "error", "error": "engine"}, "malformed": ("raw", b"[]")}[fault]
+    e, fake = with_handler(services, {"scan": reply}, CLEMENT_SCANNER_TIMEOUT_MS=400)
+    code, text = send_one(e)
+    assert code == 451 and "4.3.0" in text
+    assert not fake.ops("deliver")
+
+
+def test_scanner_fail_open_delivers(services):
+    e, fake = with_handler(services, {"scan": None}, CLEMENT_SCANNER_TIMEOUT_MS=300, CLEMENT_SCAN_FAIL_OPEN=1)
+    code, text = send_one(e)
+    assert code == 250
+    assert fake.ops("deliver")
+
+
+@pytest.mark.parametrize("reply,expect", [
+    (fakerpc.defer(451, "4.4.1", "Downstream not answering"), "451 4.4.1 Downstream not answering"),
+    (fakerpc.reject(550, "5.1.1", "Downstream: no such user"), "550 5.1.1 Downstream: no such user"),
+    (None, "451 4.3.0"),
+    (("raw", b'{"v":1,"action":"accept"}'), "451 4.3.0"),
+])
+def test_delivery_verdict_is_the_reply_to_data(services, reply, expect):
+    e, fake = with_handler(services, {"deliver": reply}, CLEMENT_DELIVERY_TIMEOUT_MS=400)
+    code, text = send_one(e)
+    assert text.startswith(expect), text
+    assert code != 250
+
+
+def test_policy_killed_mid_session_gives_4xx(services):
+    e, fake = with_handler(services, {})
+    r = e.session()
+    assert r.cmd("MAIL FROM:<a@x.example>")[0] == 250
+    fake.close()  # the policy (and the other services) go away
+    time.sleep(0.3)
+    code, text = r.cmd("RCPT TO:<bob@example.org>")
+    assert code // 100 == 4 and "4.3.0" in text
+
+
+def test_scanner_killed_mid_data_gives_451(services):
+    scanner = fakerpc.FakeRPC(lambda h, b: ("sleep", 0.5, {"v": 1, "verdict": "clean"}))
+    policy = fakerpc.FakeRPC()
+    e = start_edge(services, policy, CLEMENT_SCANNER_URL=scanner.url, CLEMENT_DELIVERY_URL=policy.url)
+    r = e.session()
+    assert r.cmd("MAIL FROM:<a@x.example>")[0] == 250
+    assert r.cmd("RCPT TO:<bob@example.org>")[0] == 250
+    assert r.cmd("DATA")[0] == 354
+    r.send("Subject: k\r\n\r\nbody\r\n.\r\n")
+    scanner.wait_op("scan")
+    scanner.close()
+    code, text = r.reply()
+    assert code == 451 and "4.3.0" in text
+    assert not policy.ops("deliver")
+
+
+def test_pregreet_client_is_refused_and_a_patient_one_remembered(services):
+    e, fake = with_handler(services, {}, CLEMENT_PREGREET_WAIT=800)
+    impatient = socket.create_connection((e.host, e.smtp), timeout=5)
+    first = impatient.recv(200)
+    assert first.startswith(b"220-")
+    impatient.sendall(b"EHLO eager.example\r\n")
+    data = b""
+    while True:
+        chunk = impatient.recv(200)
+        if not chunk:
+            break
+        data += chunk
+    assert b"554 5.5.0" in data
+    assert fake.wait_op("log_session")[0]["pregreet"] is True
+    t = time.time()
+    r = Raw(e.host, e.smtp)
+    code, text = r.reply()
+    assert code == 220 and text.startswith("220-") and time.time() - t >= 0.7
+    assert r.cmd("EHLO patient.example")[0] == 250
+    t = time.time()
+    r2 = Raw(e.host, e.smtp)
+    code, text = r2.reply()
+    assert text.startswith("220 ") and time.time() - t < 0.7  # remembered: no wait
+    assert 'clement_edge_refused_total{reason="pregreet"} 1' in e.metrics()
+
+
+def test_sigterm_lets_a_session_in_flight_finish(services):
+    e, fake = with_handler(services, {"deliver": ("sleep", 1.0, fakerpc.accept(250, "2.0.0", "Ok: delivered"))})
+    idle = e.session()
+    r = e.session()
+    assert r.cmd("MAIL FROM:<a@x.example>")[0] == 250
+    assert r.cmd("RCPT TO:<bob@example.org>")[0] == 250
+    assert r.cmd("DATA")[0] == 354
+    r.send("Subject: t\r\n\r\nx\r\n.\r\n")
+    fake.wait_op("deliver")
+    e.svc.proc.send_signal(signal.SIGTERM)
+    assert idle.reply()[0] == 421
+    assert r.reply()[0] == 250  # the message in flight still gets its answer
+    assert e.svc.proc.wait(timeout=10) == 0
+
+
+def test_swaks_pipelined_and_metrics(services):
+    import subprocess
+    e, fake = with_handler(services, {})
+    out = subprocess.run(["swaks", "--server", f"{e.host}:{e.smtp}", "--from", "a@sender.example",
+                          "--to", "bob@example.org", "--pipeline"],
+                         capture_output=True, text=True, timeout=30)
+    assert "<-  250 2.0.0 Ok: delivered (id " in out.stdout, out.stdout
+    m = e.metrics()
+    assert "clement_edge_messages_accepted_total 1" in m
+    assert 'clement_edge_rpc_seconds_count{service="policy"}' in m
