@@ -16,7 +16,7 @@
 #define LIMIT_PREFIX "Heuristics.Limits.Exceeded"
 
 /* scan_options - what each scan unpacks and reports; fixed at start. */
-static void scan_options(struct cl_scan_options *o, int limit_refuse)
+static void scan_options(struct cl_scan_options *o)
 {
 	memset(o, 0, sizeof *o);
 	/* First match only (no ALLMATCHES): one signature name is all the SMTP reply needs.
@@ -25,11 +25,11 @@ static void scan_options(struct cl_scan_options *o, int limit_refuse)
 	/* Every parser, as clamscan and clamd enable by default: archives, mail (MIME), OLE2,
 	 * PDF, HTML, PE/ELF, ... */
 	o->parse = ~(uint32_t)0;
-	/* Only libclamav can tell that a nested part (a zip in an attachment) hit a limit;
-	 * with EXCEEDS_MAX it says so as Heuristics.Limits.Exceeded.*, reported only when no
-	 * real signature matched (HEURISTIC_PRECEDENCE stays off). */
-	if (limit_refuse)
-		o->heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
+	/* Only libclamav can tell that a nested part (a zip in an attachment) or the scan time
+	 * hit a limit; with EXCEEDS_MAX it says so as Heuristics.Limits.Exceeded.*, and only when
+	 * no real signature matched (HEURISTIC_PRECEDENCE stays off, so a virus found anywhere
+	 * wins). scanner_scan() then applies the configured action to that answer. */
+	o->heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
 }
 
 int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_metrics *reg, char *err, size_t errlen)
@@ -43,7 +43,7 @@ int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_
 			    cfg->limit_action);
 		return -1;
 	}
-	scan_options(&s->opts, s->limit_refuse);
+	scan_options(&s->opts);
 	engine_slot_init(&s->slot);
 	pthread_mutex_init(&s->watch_lock, NULL);
 	pthread_cond_init(&s->watch_cond, NULL);
@@ -155,10 +155,11 @@ void scanner_scan(struct scanner *s, const unsigned char *msg, size_t len, struc
 	struct cl_scan_options o = s->opts; /* libclamav takes a non-const pointer */
 	cl_error_t rc = map ? cl_scanmap_callback(map, NULL, &virname, &scanned, e->cl, &o, NULL) : CL_CLEAN;
 	const char *lim_name = limit_of(rc);
-	if (rc == CL_VIRUS) {
-		/* virname points into the engine: copy it before the reference goes. */
-		if (strncmp(virname ? virname : "", LIMIT_PREFIX, strlen(LIMIT_PREFIX)) == 0)
-			r->limit_hit = 1;
+	size_t plen = strlen(LIMIT_PREFIX);
+	if (rc == CL_VIRUS && virname && strncmp(virname, LIMIT_PREFIX, plen) == 0 && virname[plen] == '.') {
+		limit_result(s, r, virname + plen + 1);
+	} else if (rc == CL_VIRUS) {
+		/* virname points into the engine: copied before the reference goes. */
 		set_result(r, SCAN_INFECTED, virname ? virname : "Unknown", NULL);
 	} else if (rc == CL_CLEAN) {
 		set_result(r, SCAN_CLEAN, NULL, NULL); /* keeps limit_hit of an accepted size limit */
