@@ -43,11 +43,21 @@ static void dreq_free(struct dreq *r)
 	free(r->addr);
 }
 
+/* safe_id - s when it is a short [A-Za-z0-9._-] token (fit for a log line and a column), else
+ * def: sid and msgid come over RPC and must not be able to forge log fields. */
+static const char *safe_id(const char *s, const char *def)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 128 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-@") != n)
+		return def;
+	return s;
+}
+
 /* dreq_parse - check and split the recipients. 0, or -1 with why. */
 static int dreq_parse(struct dreq *r, const cJSON *req, const char **why)
 {
-	r->sid = cl_json_str(req, "sid", "");
-	r->msgid = cl_json_str(req, "msgid", "");
+	r->sid = safe_id(cl_json_str(req, "sid", NULL), NULL);
+	r->msgid = safe_id(cl_json_str(req, "msgid", NULL), "");
 	r->ip = cl_json_str(req, "ip", "");
 	r->sender = cl_json_str(req, "sender", NULL);
 	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(req, "rcpts");
@@ -167,7 +177,7 @@ static cJSON *op_deliver(struct dl_ctx *c, const cJSON *req, const unsigned char
 	struct cl_verdict v;
 	const char *why;
 	if (!body || dreq_parse(&r, req, &why) < 0) {
-		cl_log(CL_LOG_WARN, cl_json_str(req, "sid", NULL), "bad_deliver", "why=\"%s\"", body ? why : "no body");
+		cl_log(CL_LOG_WARN, safe_id(cl_json_str(req, "sid", NULL), NULL), "bad_deliver", "why=\"%s\"", body ? why : "no body");
 		dreq_free(&r);
 		return cl_rpc_error_reply(body ? why : "no body");
 	}
