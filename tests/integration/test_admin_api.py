@@ -1,0 +1,659 @@
+"""admin-api over real HTTP against the real binary and a real PostgreSQL: the role x route x
+scope matrix, CSRF and Origin, sessions, login rate limits, and bad input.
+
+`world` seeds one data set for the module: two groups, three domains, one account per role
+and objects (directives, logs, quarantine, schedules) inside and outside each admin's scope.
+"""
+import http.client
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, Services, free_port
+
+PASSWORD = "correct horse 1"
+_HASH = {}
+
+
+def pw_hash(pw=PASSWORD):
+    if pw not in _HASH:
+        r = subprocess.run([str(BIN / "clement-passwd")], input=pw + "\n", capture_output=True, text=True,
+                           check=True)
+        _HASH[pw] = r.stdout.strip()
+    return _HASH[pw]
+
+
+class Api:
+    """One browser: keeps the session cookie and CSRF token, sends a same-origin Origin."""
+
+    def __init__(self, port):
+        self.port = port
+        self.origin = f"http://127.0.0.1:{port}"
+        self.cookie = None
+        self.csrf = None
+
+    def req(self, method, path, body=None, raw=None, origin=True, csrf=True, ctype="application/json",
+            headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        h = {"Host": f"127.0.0.1:{self.port}"}
+        if origin is True and method not in ("GET", "HEAD"):
+            h["Origin"] = self.origin
+        elif isinstance(origin, str):
+            h["Origin"] = origin
+        if csrf is True and self.csrf and method not in ("GET", "HEAD"):
+            h["X-CSRF-Token"] = self.csrf
+        elif isinstance(csrf, str):
+            h["X-CSRF-Token"] = csrf
+        if self.cookie:
+            h["Cookie"] = self.cookie
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        if data is not None:
+            h["Content-Type"] = ctype
+        h.update(headers or {})
+        conn.request(method, path, body=data, headers=h)
+        resp = conn.getresponse()
+        text = resp.read()
+        conn.close()
+        sc = resp.getheader("Set-Cookie")
+        if sc:
+            nv = sc.split(";")[0]
+            self.cookie = nv if nv.split("=", 1)[1] else None
+        try:
+            out = json.loads(text) if resp.getheader("Content-Type", "").startswith("application/json") else text
+        except ValueError:
+            out = text
+        self.last = resp
+        return resp.status, out
+
+    def get(self, path):
+        return self.req("GET", path)
+
+    def login(self, address, password=PASSWORD):
+        st, body = self.req("POST", "/api/login", {"address": address, "password": password})
+        if st == 200:
+            self.csrf = body["csrf_token"]
+        return st, body
+
+
+def start_api(services, pg, tmp, **extra):
+    port = free_port()
+    env = {
+        "CLEMENT_ADMIN_LISTEN": f"127.0.0.1:{port}",
+        "CLEMENT_DB_URL": pg.url,
+        "CLEMENT_FRONTEND_DIR": str(tmp),
+        "CLEMENT_DELIVERY_URL": f"tcp://127.0.0.1:{free_port()}",  # nothing listens: delivery down
+        "CLEMENT_LOGIN_MAX_FAILS_IP": "1000",
+        "CLEMENT_ADMIN_RPC_TIMEOUT_MS": "1000",
+    }
+    env.update({k: str(v) for k, v in extra.items()})
+    svc = services.start("admin-api", env)
+    svc.port = port
+    return svc
+
+
+SEED = """
+INSERT INTO groups (id, name, mode) VALUES (1, 'g1', 'local'), (2, 'g2', 'local');
+INSERT INTO domains (id, name, group_id) VALUES (1, 'a.test', 1), (2, 'b.test', 1), (3, 'c.test', 2);
+INSERT INTO users (id, domain_id, local_part, role, password_hash) VALUES
+  (1, 1, 'root', 'root-admin', %(h)s), (2, 1, 'gadmin', 'group-admin', %(h)s),
+  (3, 1, 'dadmin', 'domain-admin', %(h)s), (4, 1, 'alice', 'user', %(h)s),
+  (5, 2, 'bob', 'user', %(h)s), (6, 3, 'carol', 'user', %(h)s), (7, 3, 'gadmin2', 'group-admin', %(h)s);
+INSERT INTO admin_scopes (user_id, group_id, domain_id) VALUES (2, 1, NULL), (3, NULL, 1), (7, 2, NULL);
+SELECT setval('groups_id_seq', 10); SELECT setval('domains_id_seq', 10); SELECT setval('users_id_seq', 10);
+INSERT INTO directives (id, user_id, domain_id, group_id, sender_pattern, action) VALUES
+  (1, 4, NULL, NULL, 'x@spam.test', 'reject'), (2, 5, NULL, NULL, 'y@spam.test', 'reject'),
+  (3, 6, NULL, NULL, 'z@spam.test', 'reject'), (4, NULL, 1, NULL, '@dom.test', 'quarantine'),
+  (5, NULL, 3, NULL, '@dom3.test', 'quarantine'), (6, NULL, NULL, 1, '*.grp.test', 'reject'),
+  (7, NULL, NULL, 2, '*.grp2.test', 'reject');
+SELECT setval('directives_id_seq', 100);
+INSERT INTO message_log (id, sid, client_ip, sender, rcpt, user_id, domain_id, group_id, status, reason_class, code,
+                         enh, reason, direction) VALUES
+  (1, 's1', '192.0.2.1', 'm@x.test', 'alice@a.test', 4, 1, 1, 'received', NULL, 250, '2.0.0', NULL, 'in'),
+  (2, 's2', '192.0.2.2', 'm@x.test', 'bob@b.test', 5, 2, 1, 'rejected', 'directive', 550, '5.7.1', 'no', 'in'),
+  (3, 's3', '198.51.100.3', 'm@x.test', 'carol@c.test', 6, 3, 2, 'quarantined', NULL, 250, '2.0.0', NULL, 'in'),
+  (4, 's4', '203.0.113.4', 'alice@a.test', 'far@else.test', NULL, NULL, NULL, 'sent', NULL, 250, '2.0.0', NULL,
+   'out'),
+  (5, 's5', '203.0.113.5', 'm@x.test', 'nobody@nowhere.test', NULL, NULL, NULL, 'rejected', 'banned', 554,
+   '5.7.1', 'banned', 'in');
+INSERT INTO smtp_sessions (sid, started_at, client_ip, listener, transcript) VALUES
+  ('s1', now(), '192.0.2.1', 'smtp', 'EHLO a'), ('s2', now(), '192.0.2.2', 'smtp', 'EHLO b'),
+  ('s3', now(), '198.51.100.3', 'smtp', 'EHLO c'), ('s5', now(), '203.0.113.5', 'smtp', 'EHLO e');
+INSERT INTO quarantine (id, msgid, expires_at, client_ip, sender, rcpt, user_id, domain_id, subject, size, message)
+VALUES
+  (1, 'q1', now() + interval '7 days', '192.0.2.1', 'spam@x.test', 'alice@a.test', 4, 1, 'Hi alice', 100,
+   convert_to(E'From: spam@x.test\\r\\nSubject: Hi alice\\r\\n  folded\\r\\n\\r\\n<script>alert(1)</script>\\x01body', 'UTF8')),
+  (2, 'q2', now() + interval '7 days', '192.0.2.2', 'spam@x.test', 'bob@b.test', 5, 2, 'Hi bob', 100,
+   convert_to(E'Subject: Hi bob\\r\\n\\r\\nbody', 'UTF8')),
+  (3, 'q3', now() + interval '7 days', '192.0.2.3', 'spam@x.test', 'carol@c.test', 6, 3, 'Hi carol', 100,
+   convert_to(E'Subject: Hi carol\\r\\n\\r\\nbody', 'UTF8'));
+SELECT setval('quarantine_id_seq', 100);
+INSERT INTO digest_schedules (id, user_id, domain_id, group_id, kind, interval_hours) VALUES
+  (1, 4, NULL, NULL, 'interval', 24), (2, 6, NULL, NULL, 'interval', 24), (3, NULL, 1, NULL, 'interval', 12),
+  (4, NULL, NULL, 2, 'interval', 6);
+SELECT setval('digest_schedules_id_seq', 100);
+INSERT INTO bans (id, network, status, origin, reason, offences) VALUES
+  (1, '203.0.113.5', 'candidate', 'auto', 'unknown recipients', 1),
+  (2, '203.0.113.6', 'banned', 'auto', 'viruses', 3);
+SELECT setval('bans_id_seq', 100);
+INSERT INTO ip_stats (ip, window_name, sessions, unknown_rcpt) VALUES ('203.0.113.5', '24h', 40, 38);
+INSERT INTO never_ban_networks (id, network, note) VALUES (1, '10.0.0.0/8', 'inside');
+INSERT INTO mesh_peers (id, name, host, cert_fingerprint) VALUES (1, 'peer.test', '192.0.2.50', repeat('ab', 32));
+INSERT INTO settings (key, value) VALUES ('retention.months', '6');
+SELECT setval('never_ban_networks_id_seq', 100); SELECT setval('mesh_peers_id_seq', 100);
+"""
+
+ROLES = {"root": "root@a.test", "gadmin": "gadmin@a.test", "dadmin": "dadmin@a.test", "alice": "alice@a.test"}
+
+
+def seed(pg):
+    pg.truncate()
+    pg.execute("TRUNCATE login_failures")
+    pg.execute(SEED, {"h": pw_hash()})
+
+
+@pytest.fixture(scope="module")
+def world(pg, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("admin-world")
+    (tmp / "index.html").write_text("<!DOCTYPE html><title>Clement</title>")
+    (tmp / "js").mkdir()
+    (tmp / "js" / "app.js").write_text("console.log(1)")
+    (tmp.parent / "secret.txt").write_text("outside")
+    seed(pg)
+    svcs = Services(tmp)
+    svc = start_api(svcs, pg, tmp)
+    clients = {}
+    for role, addr in ROLES.items():
+        c = Api(svc.port)
+        st, body = c.login(addr)
+        assert st == 200, body
+        clients[role] = c
+    yield {"port": svc.port, "clients": clients, "svc": svc, "pg": pg, "dir": tmp}
+    problems = svcs.stop_all()
+    assert not problems, "\n\n".join(problems)
+
+
+def ids(body):
+    return sorted(item["id"] for item in body["items"])
+
+
+# ---- the matrix ---------------------------------------------------------------------------------
+# (method, path, body, {role: expected status}). In scope / out of scope are separate rows.
+R, G, D, U = "root", "gadmin", "dadmin", "alice"
+
+
+def allowed(ok, **overrides):
+    """Expected status per role: `ok` for everyone, changed per role by keyword."""
+    e = {R: ok, G: ok, D: ok, U: ok}
+    e.update({k[0].upper() if False else {"r": R, "g": G, "d": D, "u": U}[k]: v for k, v in overrides.items()})
+    return e
+
+
+READ_MATRIX = [
+    ("GET", "/api/me", allowed(200)),
+    ("GET", "/api/groups", allowed(200, d=403, u=403)),
+    ("GET", "/api/groups/1", allowed(200, d=403, u=403)),
+    ("GET", "/api/groups/2", allowed(200, g=404, d=403, u=403)),
+    ("GET", "/api/domains", allowed(200, u=403)),
+    ("GET", "/api/domains/1", allowed(200, u=403)),
+    ("GET", "/api/domains/2", allowed(200, d=404, u=403)),
+    ("GET", "/api/domains/3", allowed(200, g=404, d=404, u=403)),
+    ("GET", "/api/users", allowed(200, u=403)),
+    ("GET", "/api/users/4", allowed(200)),
+    ("GET", "/api/users/5", allowed(200, d=404, u=404)),
+    ("GET", "/api/users/6", allowed(200, g=404, d=404, u=404)),
+    ("GET", "/api/users/4/scopes", allowed(200, u=403)),
+    ("GET", "/api/users/6/scopes", allowed(200, g=404, d=404, u=403)),
+    ("GET", "/api/directives", allowed(200)),
+    ("GET", "/api/directives/1", allowed(200)),
+    ("GET", "/api/directives/2", allowed(200, d=404, u=404)),
+    ("GET", "/api/directives/3", allowed(200, g=404, d=404, u=404)),
+    ("GET", "/api/directives/4", allowed(200, u=404)),
+    ("GET", "/api/directives/6", allowed(200, d=404, u=404)),
+    ("GET", "/api/directives/7", allowed(200, g=404, d=404, u=404)),
+    ("GET", "/api/logs", allowed(200)),
+    ("GET", "/api/logs/1", allowed(200)),
+    ("GET", "/api/logs/2", allowed(200, d=404, u=404)),
+    ("GET", "/api/logs/3", allowed(200, g=404, d=404, u=404)),
+    ("GET", "/api/logs/4", allowed(200, g=404, d=404)),
+    ("GET", "/api/logs/5", allowed(200, g=404, d=404, u=404)),
+    ("GET", "/api/smtp-sessions", allowed(200, u=403)),
+    ("GET", "/api/smtp-sessions/s1", allowed(200, u=403)),
+    ("GET", "/api/smtp-sessions/s2", allowed(200, d=404, u=403)),
+    ("GET", "/api/smtp-sessions/s3", allowed(200, g=404, d=404, u=403)),
+    ("GET", "/api/stats", allowed(200, u=403)),
+    ("GET", "/api/quarantine", allowed(200)),
+    ("GET", "/api/quarantine/1", allowed(200)),
+    ("GET", "/api/quarantine/2", allowed(200, d=404, u=404)),
+    ("GET", "/api/quarantine/3", allowed(200, g=404, d=404, u=404)),
+    ("GET", "/api/digest-schedules", allowed(200)),
+    ("GET", "/api/bans", allowed(200, g=403, d=403, u=403)),
+    ("GET", "/api/never-ban", allowed(200, g=403, d=403, u=403)),
+    ("GET", "/api/mesh-peers", allowed(200, g=403, d=403, u=403)),
+    ("GET", "/api/settings", allowed(200, g=403, d=403, u=403)),
+]
+
+
+@pytest.mark.parametrize("method,path,expect", READ_MATRIX, ids=[f"{m} {p}" for m, p, _ in READ_MATRIX])
+def test_read_matrix(world, method, path, expect):
+    for role, want in expect.items():
+        st, body = world["clients"][role].req(method, path)
+        assert st == want, f"{role}: {method} {path} -> {st} {body}"
+        assert isinstance(body, dict)
+        if st >= 400:
+            assert isinstance(body.get("error"), str) and body["error"]
+
+
+LIST_SCOPE = [
+    # path, {role: ids that must be listed exactly}
+    ("/api/groups", {R: [1, 2], G: [1]}),
+    ("/api/domains", {R: [1, 2, 3], G: [1, 2], D: [1]}),
+    ("/api/users", {R: [1, 2, 3, 4, 5, 6, 7], G: [1, 2, 3, 4, 5], D: [1, 2, 3, 4]}),
+    ("/api/directives", {R: [1, 2, 3, 4, 5, 6, 7], G: [1, 2, 4, 6], D: [1, 4], U: [1]}),
+    ("/api/logs", {R: [1, 2, 3, 4, 5], G: [1, 2], D: [1], U: [1, 4]}),
+    ("/api/quarantine", {R: [1, 2, 3], G: [1, 2], D: [1], U: [1]}),
+    ("/api/digest-schedules", {R: [1, 2, 3, 4], G: [1, 3], D: [1, 3], U: [1]}),
+]
+
+
+@pytest.mark.parametrize("path,expect", LIST_SCOPE, ids=[p for p, _ in LIST_SCOPE])
+def test_lists_hold_exactly_the_scope(world, path, expect):
+    for role, want in expect.items():
+        st, body = world["clients"][role].get(path + "?per_page=500")
+        assert st == 200, body
+        assert ids(body) == want, f"{role} {path}"
+        assert body["total"] == len(want) and body["page"] == 1 and body["per_page"] == 500
+
+
+def test_smtp_session_list_scope(world):
+    c = world["clients"]
+    sids = lambda role: sorted(i["sid"] for i in c[role].get("/api/smtp-sessions")[1]["items"])
+    assert sids(R) == ["s1", "s2", "s3", "s5"]
+    assert sids(G) == ["s1", "s2"]
+    assert sids(D) == ["s1"]
+    st, one = c[D].get("/api/smtp-sessions/s1")
+    assert one["transcript"] == "EHLO a" and one["client_ip"] == "192.0.2.1"
+    assert "transcript" not in c[D].get("/api/smtp-sessions")[1]["items"][0]
+
+
+def test_stats_counts_only_the_scope(world):
+    c = world["clients"]
+    total = lambda role: sum(x["count"] for x in c[role].get("/api/stats")[1]["per_hour"])
+    assert (total(R), total(G), total(D)) == (5, 2, 1)
+    st, s = c[R].get("/api/stats?hours=48")
+    assert [b["network"] for b in s["top_banned"]] == ["203.0.113.6"]
+    assert {(x["reason_class"], x["count"]) for x in s["top_reasons"]} == {("directive", 1), ("banned", 1)}
+    assert c[D].get("/api/stats")[1]["top_banned"] == []
+    assert c[R].get("/api/stats?hours=0")[0] == 400
+
+
+def test_pagination_and_filters(world):
+    c = world["clients"][R]
+    st, p1 = c.get("/api/users?per_page=3&page=1")
+    st, p3 = c.get("/api/users?per_page=3&page=3")
+    assert (p1["total"], len(p1["items"]), len(p3["items"])) == (7, 3, 1)
+    assert c.get("/api/users?per_page=0")[0] == 400
+    assert c.get("/api/users?page=x")[0] == 400
+    assert ids(c.get("/api/logs?status=rejected")[1]) == [2, 5]
+    assert ids(c.get("/api/logs?client_ip=192.0.2.0/24")[1]) == [1, 2]
+    assert ids(c.get("/api/logs?rcpt=CAROL")[1]) == [3]
+    assert ids(c.get("/api/logs?sender=alice%40a")[1]) == [4]
+    assert ids(c.get("/api/logs?direction=out")[1]) == [4]
+    assert c.get("/api/logs?from=2000-01-01&to=2999-01-01")[1]["total"] == 5
+    assert c.get("/api/logs?from=2999-01-01")[1]["total"] == 0
+    st, body = c.get("/api/logs?client_ip=not-an-ip")
+    assert st == 400 and "invalid value" in body["error"]
+    assert c.get("/api/logs?sender=%25")[1]["total"] == 0   # LIKE wildcards are literal
+    assert ids(c.get("/api/directives?level=group")[1]) == [6, 7]
+    assert c.get("/api/directives?level=planet")[0] == 400
+    assert ids(c.get("/api/bans?status=candidate")[1]) == [1]
+
+
+def test_quarantine_preview_is_safe_text(world):
+    st, q = world["clients"][U].get("/api/quarantine/1")
+    assert st == 200
+    assert {"name": "Subject", "value": "Hi alice   folded"} in q["headers"]
+    assert q["preview"] == "<script>alert(1)</script>\ufffdbody"   # text only; control byte replaced
+    assert "message" not in q
+    assert world["clients"][U].last.getheader("Content-Type") == "application/json"
+
+
+def test_ban_candidates_carry_their_statistics(world):
+    st, body = world["clients"][R].get("/api/bans?status=candidate")
+    cand = body["items"][0]
+    assert cand["network"] == "203.0.113.5"
+    assert cand["stats"][0]["unknown_rcpt"] == 38 and cand["stats"][0]["window"] == "24h"
+
+
+# ---- writes: role and scope -------------------------------------------------------------------
+
+def test_group_writes(world):
+    c = world["clients"]
+    assert c[G].req("POST", "/api/groups", {"name": "gx", "mode": "local"})[0] == 403
+    st, g = c[R].req("POST", "/api/groups", {"name": "gx", "mode": "relay", "relay_host": "mx.test",
+                                             "relay_auth_pass": "s3cret"})
+    assert st == 201 and g["relay_auth_pass_set"] is True and "relay_auth_pass" not in g
+    assert c[G].req("PATCH", "/api/groups/1", {"verify_ttl_s": 60})[0] == 200
+    assert c[G].req("PATCH", "/api/groups/1", {"name": "renamed"})[0] == 403
+    assert c[G].req("PATCH", f"/api/groups/{g['id']}", {"verify_ttl_s": 60})[0] == 404
+    assert c[G].req("PATCH", "/api/groups/1", {"id": 5})[0] == 403
+    assert c[R].req("POST", "/api/groups", {"name": "gx", "mode": "local"})[0] == 409
+    assert c[R].req("POST", "/api/groups", {"name": "gy", "mode": "relay"})[0] == 400   # relay needs a host
+    assert c[G].req("DELETE", f"/api/groups/{g['id']}")[0] == 403
+    assert c[R].req("DELETE", f"/api/groups/{g['id']}")[0] == 200
+    assert c[R].req("DELETE", f"/api/groups/{g['id']}")[0] == 404
+    assert c[R].req("DELETE", "/api/groups/1")[0] == 409    # still has domains
+
+
+def test_domain_writes(world):
+    c = world["clients"]
+    assert c[D].req("POST", "/api/domains", {"name": "n.test", "group_id": 1})[0] == 403
+    assert c[G].req("POST", "/api/domains", {"name": "n.test", "group_id": 2})[0] == 404
+    st, d = c[G].req("POST", "/api/domains", {"name": "n.test", "group_id": 1})
+    assert st == 201 and d["group_name"] == "g1"
+    assert c[D].req("PATCH", "/api/domains/1", {"default_action": "quarantine", "reject_text": "go away"})[0] == 200
+    assert c[D].req("PATCH", "/api/domains/1", {"group_id": 1})[0] == 403
+    assert c[D].req("PATCH", "/api/domains/2", {"reject_text": "x"})[0] == 404
+    assert c[G].req("PATCH", f"/api/domains/{d['id']}", {"group_id": 2})[0] == 404
+    assert c[G].req("PATCH", "/api/domains/3", {"reject_text": "x"})[0] == 404
+    assert c[D].req("PATCH", "/api/domains/1", {"default_action": "bounce"})[0] == 400
+    assert c[G].req("PATCH", f"/api/domains/{d['id']}", {"name": "z.test"})[0] == 403
+    assert c[D].req("DELETE", f"/api/domains/{d['id']}")[0] == 403
+    assert c[G].req("DELETE", "/api/domains/3")[0] == 404
+    assert c[G].req("DELETE", f"/api/domains/{d['id']}")[0] == 200
+    world["pg"].execute("UPDATE domains SET default_action = 'accept', reject_text = NULL WHERE id = 1")
+
+
+def test_user_writes_and_privilege(world):
+    c = world["clients"]
+    new = {"domain_id": 1, "local_part": "neo", "password": "a long password"}
+    assert c[U].req("POST", "/api/users", new)[0] == 403
+    assert c[D].req("POST", "/api/users", dict(new, domain_id=2))[0] == 404
+    assert c[D].req("POST", "/api/users", dict(new, role="domain-admin"))[0] == 403
+    assert c[G].req("POST", "/api/users", dict(new, role="root-admin"))[0] == 403
+    assert c[D].req("POST", "/api/users", dict(new, password="short"))[0] == 400
+    st, u = c[D].req("POST", "/api/users", new)
+    assert st == 201 and u["address"] == "neo@a.test" and u["local_password"] is True and "password_hash" not in u
+    neo = Api(world["port"])
+    assert neo.login("neo@a.test", "a long password")[0] == 200
+    # a user: itself only, display_name only
+    assert neo.req("PATCH", f"/api/users/{u['id']}", {"display_name": "Neo"})[0] == 200
+    assert neo.req("PATCH", f"/api/users/{u['id']}", {"role": "root-admin"})[0] == 403
+    assert neo.req("PATCH", f"/api/users/{u['id']}", {"enabled": False})[0] == 403
+    assert neo.req("PATCH", "/api/users/4", {"display_name": "x"})[0] == 404
+    # admins: not above their own role, not their own privileges
+    assert c[D].req("PATCH", "/api/users/2", {"display_name": "x"})[0] == 403   # group-admin is above
+    assert c[D].req("PATCH", "/api/users/3", {"role": "root-admin"})[0] == 403   # itself
+    assert c[D].req("PATCH", "/api/users/5", {"display_name": "x"})[0] == 404
+    assert c[D].req("PATCH", f"/api/users/{u['id']}", {"id": 99})[0] == 403
+    assert c[D].req("PATCH", f"/api/users/{u['id']}", {"colour": "red"})[0] == 400
+    # a change of privilege ends the target's sessions
+    assert c[D].req("PATCH", f"/api/users/{u['id']}", {"enabled": False})[0] == 200
+    assert neo.get("/api/me")[0] == 401
+    assert Api(world["port"]).login("neo@a.test", "a long password")[0] == 401
+    assert c[D].req("DELETE", "/api/users/3")[0] == 403
+    assert c[D].req("DELETE", "/api/users/6")[0] == 404
+    assert c[D].req("DELETE", f"/api/users/{u['id']}")[0] == 200
+
+
+def test_scope_grants(world):
+    c = world["clients"]
+    st, u = c[G].req("POST", "/api/users", {"domain_id": 2, "local_part": "da2", "role": "domain-admin"})
+    assert st == 201
+    assert c[D].req("POST", f"/api/users/{u['id']}/scopes", {"domain_id": 2})[0] == 403  # role too low
+    assert c[G].req("POST", f"/api/users/{u['id']}/scopes", {"group_id": 1})[0] in (400, 403)
+    assert c[G].req("POST", f"/api/users/{u['id']}/scopes", {"domain_id": 3})[0] == 404
+    assert c[G].req("POST", "/api/users/2/scopes", {"domain_id": 2})[0] == 403           # own scope
+    assert c[G].req("POST", "/api/users/6/scopes", {"domain_id": 2})[0] == 404           # user out of scope
+    st, s = c[G].req("POST", f"/api/users/{u['id']}/scopes", {"domain_id": 2})
+    assert st == 201 and s["domain_name"] == "b.test"
+    st, lst = c[G].get(f"/api/users/{u['id']}/scopes")
+    assert [x["domain_id"] for x in lst["items"]] == [2]
+    assert c[R].req("DELETE", f"/api/users/{u['id']}/scopes/{s['id']}")[0] == 200
+    assert c[G].req("DELETE", f"/api/users/{u['id']}")[0] == 200
+
+
+def test_directive_writes(world):
+    c = world["clients"]
+    st, d = c[U].req("POST", "/api/directives", {"sender_pattern": "News@Spam.Test", "action": "reject"})
+    assert st == 201 and d["user_id"] == 4 and d["sender_pattern"] == "news@spam.test" and d["level"] == "user"
+    assert c[U].req("POST", "/api/directives", {"domain_id": 1, "sender_pattern": "@x.test",
+                                               "action": "accept"})[0] == 403
+    assert c[U].req("POST", "/api/directives", {"user_id": 5, "sender_pattern": "@x.test",
+                                               "action": "accept"})[0] == 404
+    assert c[U].req("POST", "/api/directives", {"sender_pattern": "not a pattern", "action": "accept"})[0] == 400
+    assert c[U].req("POST", "/api/directives", {"sender_pattern": "@x.test", "action": "bounce"})[0] == 400
+    assert c[U].req("POST", "/api/directives", {"sender_pattern": "@x.test"})[0] == 400
+    assert c[D].req("POST", "/api/directives", {"group_id": 1, "sender_pattern": "@x.test",
+                                               "action": "accept"})[0] == 403
+    assert c[G].req("POST", "/api/directives", {"group_id": 2, "sender_pattern": "@x.test",
+                                               "action": "accept"})[0] == 404
+    st, gd = c[G].req("POST", "/api/directives", {"group_id": 1, "sender_pattern": "@x.test", "action": "accept"})
+    assert st == 201 and gd["level"] == "group"
+    assert c[D].req("POST", "/api/directives", {"user_id": 4, "domain_id": 1, "sender_pattern": "@x.test",
+                                               "action": "accept"})[0] == 400
+    assert c[U].req("PATCH", f"/api/directives/{d['id']}", {"action": "quarantine"})[1]["action"] == "quarantine"
+    assert c[U].req("PATCH", f"/api/directives/{d['id']}", {"user_id": 5})[0] == 403
+    assert c[U].req("PATCH", "/api/directives/2", {"action": "accept"})[0] == 404
+    assert c[U].req("DELETE", "/api/directives/4")[0] == 404
+    assert c[U].req("DELETE", f"/api/directives/{d['id']}")[0] == 200
+    assert c[G].req("DELETE", f"/api/directives/{gd['id']}")[0] == 200
+
+
+def test_digest_schedule_writes(world):
+    c = world["clients"]
+    st, s = c[U].req("POST", "/api/digest-schedules", {"kind": "daily", "at_time": "08:30"})
+    assert st == 201 and s["at_time"] == "08:30" and s["user_id"] == 4
+    assert c[U].req("POST", "/api/digest-schedules", {"kind": "daily"})[0] == 400
+    assert c[U].req("POST", "/api/digest-schedules", {"kind": "daily", "at_time": "25:99"})[0] == 400
+    assert c[U].req("POST", "/api/digest-schedules", {"kind": "interval", "interval_hours": 2,
+                                                     "domain_id": 1})[0] == 403
+    assert c[U].req("PATCH", "/api/digest-schedules/2", {"enabled": False})[0] == 404
+    assert c[U].req("PATCH", f"/api/digest-schedules/{s['id']}", {"enabled": False})[1]["enabled"] is False
+    assert c[U].req("DELETE", f"/api/digest-schedules/{s['id']}")[0] == 200
+
+
+def test_root_only_screens(world):
+    c = world["clients"]
+    for role in (G, D, U):
+        assert c[role].req("POST", "/api/bans", {"network": "192.0.2.99", "reason": "x"})[0] == 403
+        assert c[role].req("PUT", "/api/settings/x", {"value": 1})[0] == 403
+        assert c[role].req("POST", "/api/mesh-peers", {})[0] == 403
+        assert c[role].req("POST", "/api/never-ban", {"network": "10.1.0.0/16"})[0] == 403
+    st, b = c[R].req("POST", "/api/bans", {"network": "192.0.2.99", "reason": "manual", "expires_in_s": 3600})
+    assert st == 201 and b["status"] == "banned" and b["origin"] == "admin"
+    assert c[R].req("POST", "/api/bans", {"network": "not-a-net", "reason": "x"})[0] == 400
+    st, p = c[R].req("POST", "/api/bans/1/promote")
+    assert st == 200 and p["status"] == "banned"
+    assert c[R].req("POST", "/api/bans/1/promote")[0] == 404
+    assert c[R].req("POST", "/api/bans/1/unban")[1]["status"] == "lifted"
+    kinds = world["pg"].query("SELECT kind FROM ban_events WHERE ban_id = 1 ORDER BY id")
+    assert [k["kind"] for k in kinds] == ["ban", "lift"]
+    st, n = c[R].req("POST", "/api/never-ban", {"network": "10.1.0.0/16", "note": "lab"})
+    assert st == 201 and n["network"] == "10.1.0.0/16"
+    assert c[R].req("DELETE", f"/api/never-ban/{n['id']}")[0] == 200
+    st, m = c[R].req("POST", "/api/mesh-peers", {"name": "p2.test", "host": "192.0.2.51",
+                                                "cert_fingerprint": "cd" * 32, "trust": "enforce"})
+    assert st == 201 and m["trust"] == "enforce"
+    assert c[R].req("PATCH", f"/api/mesh-peers/{m['id']}", {"trust": "observe"})[1]["trust"] == "observe"
+    assert c[R].req("PATCH", f"/api/mesh-peers/{m['id']}", {"last_pushed_id": 9})[0] == 403
+    assert c[R].req("DELETE", f"/api/mesh-peers/{m['id']}")[0] == 200
+    st, s = c[R].req("PUT", "/api/settings/retention.months", {"value": {"months": 3}})
+    assert st == 200 and s["value"] == {"months": 3}
+    assert c[R].req("PUT", "/api/settings/BadKey", {"value": 1})[0] == 400
+    assert c[R].req("DELETE", "/api/settings/nope")[0] == 404
+
+
+def test_quarantine_actions_with_delivery_down(world):
+    c = world["clients"]
+    assert c[U].req("POST", "/api/quarantine/2/release")[0] == 404
+    st, body = c[U].req("POST", "/api/quarantine/1/release")
+    assert st == 503 and "delivery" in body["error"]
+    assert c[U].req("DELETE", "/api/quarantine/1")[0] == 503
+    assert world["pg"].scalar("SELECT status FROM quarantine WHERE id = 1") == "held"
+    st, a = c[U].req("POST", "/api/quarantine/1/accept-sender")
+    assert st == 200 and a["sender_pattern"] == "spam@x.test"
+    row = world["pg"].query("SELECT user_id, action, created_by FROM directives WHERE id = %s", (a["directive_id"],))
+    assert row == [{"user_id": 4, "action": "accept", "created_by": 4}]
+    assert c[D].req("POST", "/api/quarantine/3/accept-sender")[0] == 404
+
+
+# ---- CSRF, Origin, sessions ---------------------------------------------------------------------
+
+def test_csrf_and_origin_are_required(world):
+    c = world["clients"][U]
+    body = {"sender_pattern": "@csrf.test", "action": "reject"}
+    st, e = c.req("POST", "/api/directives", body, csrf=False)
+    assert st == 403 and "CSRF" in e["error"]
+    assert c.req("POST", "/api/directives", body, csrf="0" * 32)[0] == 403
+    assert c.req("POST", "/api/directives", body, origin=False)[0] == 403
+    assert c.req("POST", "/api/directives", body, origin="http://evil.test")[0] == 403
+    assert c.req("POST", "/api/login", {"address": "alice@a.test", "password": PASSWORD},
+                 origin="http://evil.test")[0] == 403
+    other = world["clients"][D]
+    assert c.req("POST", "/api/directives", body, csrf=other.csrf)[0] == 403   # another session's token
+    assert world["pg"].scalar("SELECT count(*) FROM directives WHERE sender_pattern = '@csrf.test'") == 0
+
+
+def test_unauthenticated_and_unknown(world):
+    anon = Api(world["port"])
+    st, body = anon.get("/api/me")
+    assert st == 401 and body["error"]
+    assert anon.get("/api/users")[0] == 401
+    assert anon.get("/api/nope")[0] == 404
+    assert anon.req("PUT", "/api/me")[0] == 405
+    anon.cookie = "clement_session=" + "a" * 32
+    assert anon.get("/api/me")[0] == 401
+
+
+def test_security_headers_and_static_files(world):
+    anon = Api(world["port"])
+    st, text = anon.get("/")
+    r = anon.last
+    assert st == 200 and "Clement" in text.decode()
+    assert "script-src 'self'" in r.getheader("Content-Security-Policy")
+    assert "frame-ancestors 'none'" in r.getheader("Content-Security-Policy")
+    assert r.getheader("X-Content-Type-Options") == "nosniff"
+    st, _ = anon.get("/js/app.js")
+    assert st == 200 and anon.last.getheader("Content-Type").startswith("text/javascript")
+    for bad in ("/../secret.txt", "/js/../../secret.txt", "/%2e%2e/secret.txt", "/.hidden", "/nope.html"):
+        st, _ = anon.get(bad)
+        assert st == 404, bad
+    anon.get("/api/me")
+    assert anon.last.getheader("X-Content-Type-Options") == "nosniff"
+    assert anon.last.getheader("Cache-Control") == "no-store"
+
+
+def test_login_cookie_and_logout(world):
+    a = Api(world["port"])
+    st, me = a.login("Alice@A.test")
+    assert st == 200 and me["role"] == "user" and me["address"] == "alice@a.test"
+    sc = a.last.getheader("Set-Cookie")
+    assert "HttpOnly" in sc and "SameSite=Strict" in sc and "Path=/" in sc and "Secure" not in sc
+    value = a.cookie.split("=", 1)[1]
+    assert len(value) == 32
+    import hashlib
+    stored = world["pg"].query("SELECT id_hash FROM web_sessions")
+    assert {"id_hash": hashlib.sha256(value.encode()).hexdigest()} in stored
+    assert all(r["id_hash"] != value for r in stored)
+    old = a.cookie
+    assert a.req("POST", "/api/logout")[0] == 200
+    assert a.cookie is None
+    a.cookie = old
+    assert a.get("/api/me")[0] == 401     # ended on the server, not only in the browser
+
+
+def test_password_change_ends_other_sessions(world):
+    pg = world["pg"]
+    pg.execute("INSERT INTO users (id, domain_id, local_part, password_hash) VALUES (50, 2, 'pat', %s)",
+               (pw_hash(),))
+    one, two = Api(world["port"]), Api(world["port"])
+    one.login("pat@b.test")
+    two.login("pat@b.test")
+    assert one.req("POST", "/api/password", {"current_password": "wrong", "new_password": "x" * 12})[0] == 403
+    assert one.req("POST", "/api/password", {"current_password": PASSWORD, "new_password": "short"})[0] == 400
+    old_csrf = one.csrf
+    st, body = one.req("POST", "/api/password", {"current_password": PASSWORD, "new_password": "new password 2"})
+    assert st == 200 and body["csrf_token"] != old_csrf
+    one.csrf = body["csrf_token"]
+    assert one.get("/api/me")[0] == 200       # this session continues under a new id
+    assert two.get("/api/me")[0] == 401       # the other one ended
+    assert Api(world["port"]).login("pat@b.test", "new password 2")[0] == 200
+
+
+def test_same_answer_for_unknown_user_and_wrong_password(world):
+    a = Api(world["port"])
+    r1 = a.login("nobody@a.test", "whatever pw")
+    r2 = a.login("alice@a.test", "whatever pw")
+    r3 = a.login("someone@unknown.test", "whatever pw")
+    assert r1 == r2 == r3 == (401, {"error": "wrong address or password"})
+    assert a.login("alice@a.test", "x" * 1025)[0] == 400     # maximum password length
+    world["pg"].execute("TRUNCATE login_failures")
+
+
+# ---- bad input ----------------------------------------------------------------------------------
+
+def test_malformed_bodies(world):
+    c = world["clients"][U]
+    st, e = c.req("POST", "/api/directives", raw=b"{not json")
+    assert st == 400 and "malformed JSON" in e["error"]
+    assert c.req("POST", "/api/directives", raw=b"[1,2]")[0] == 400
+    assert c.req("POST", "/api/directives", raw=b'{"a":1}', ctype="text/plain")[0] == 415
+    st, e = c.req("POST", "/api/directives", {"sender_pattern": 5, "action": "reject"})
+    assert st == 400 and "must be a string" in e["error"]
+    st, e = c.req("POST", "/api/digest-schedules", {"kind": "interval", "interval_hours": "2"})
+    assert st == 400 and "integer" in e["error"]
+    assert c.req("POST", "/api/digest-schedules", {"kind": "interval", "interval_hours": 2.5})[0] == 400
+    assert c.req("PATCH", "/api/digest-schedules/1", {"enabled": "yes"})[0] == 400
+    assert c.req("POST", "/api/login", {"address": ["x"], "password": 1})[0] == 400
+    st, e = c.req("POST", "/api/directives", raw=b'{"sender_pattern":"' + b"a" * (2 << 20) + b'"}')
+    assert st == 413 and "larger than" in e["error"]
+    assert c.get("/api/users/abc")[0] in (403, 404)
+    assert c.get("/api/quarantine/abc")[0] == 404
+    assert c.get("/api/me")[0] == 200       # the connection pool survived all of it
+
+
+# ---- separate instances: rate limits, idle expiry, delivery up -------------------------------------
+
+def test_login_rate_limit_per_address_and_ip(pg, services, tmp_path):
+    seed(pg)
+    svc = start_api(services, pg, tmp_path, CLEMENT_LOGIN_MAX_FAILS=3, CLEMENT_LOGIN_MAX_FAILS_IP=6)
+    a = Api(svc.port)
+    for _ in range(3):
+        assert a.login("alice@a.test", "wrong password")[0] == 401
+    st, e = a.login("alice@a.test")           # right password, but the address is locked
+    assert st == 429 and a.last.getheader("Retry-After") == "900" and e["error"]
+    assert a.login("bob@b.test")[0] == 200    # other addresses still work
+    for _ in range(3):
+        assert a.login("carol@c.test", "wrong password")[0] == 401
+    assert a.login("root@a.test")[0] == 429   # the IP is over its limit now
+    assert "clement_admin_logins_total{result=\"rate_limited\"} 2" in svc.metrics()
+    assert "wrong password" not in svc.log() and PASSWORD not in svc.log()
+
+
+def test_session_idle_expiry(pg, services, tmp_path):
+    seed(pg)
+    svc = start_api(services, pg, tmp_path, CLEMENT_SESSION_IDLE_S=2)
+    a = Api(svc.port)
+    assert a.login("alice@a.test")[0] == 200
+    time.sleep(1.2)
+    assert a.get("/api/me")[0] == 200         # activity keeps it alive
+    time.sleep(1.2)
+    assert a.get("/api/me")[0] == 200
+    time.sleep(2.5)
+    assert a.get("/api/me")[0] == 401
+    assert pg.scalar("SELECT count(*) FROM web_sessions") == 0
+
+
+def test_secure_cookie_behind_tls(pg, services, tmp_path):
+    seed(pg)
+    svc = start_api(services, pg, tmp_path, CLEMENT_COOKIE_SECURE=1)
+    a = Api(svc.port)
+    a.origin = f"https://127.0.0.1:{svc.port}"
+    st, _ = a.login("alice@a.test")
+    sc = a.last.getheader("Set-Cookie")
+    assert st == 200 and sc.startswith("__Host-clement_session=") and "Secure" in sc
+    a.origin = f"http://127.0.0.1:{svc.port}"
+    assert a.req("POST", "/api/logout")[0] == 403      # plain-http origin refused behind TLS
