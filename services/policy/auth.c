@@ -37,8 +37,9 @@ enum pauth_result pauth_imap_login(const struct pauth_imap_conf *c, const char *
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_USERNAME, user);
 	curl_easy_setopt(h, CURLOPT_PASSWORD, password);
-	/* The LOGIN command, not a SASL mechanism the server may offer (RFC 9051 6.2.3). */
-	curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=+LOGIN");
+	/* curl 7.88 refuses the "AUTH=+LOGIN" login option as a malformed URL, so it picks the
+	 * method: SASL PLAIN when the server offers it, else the LOGIN command (RFC 9051 6.2.3);
+	 * both are a plain-text password check, protected by the TLS below. */
 	curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(plain ? CURLUSESSL_NONE : CURLUSESSL_ALL));
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -48,6 +49,9 @@ enum pauth_result pauth_imap_login(const struct pauth_imap_conf *c, const char *
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	/* Stop after connection setup, which for IMAP includes the login: a mailbox the
+	 * server cannot open is not our question. */
+	curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "imap,imaps");
 	CURLcode rc = curl_easy_perform(h);
 	curl_easy_cleanup(h);

@@ -1,0 +1,228 @@
+"""clement-policy talking to real downstream servers: RCPT probes against Postfix's smtp-sink
+(accepting, refusing with 5xx, refusing with 4xx, absent) and AUTH by IMAP LOGIN against a
+real Dovecot (STARTTLS required, plain allowed, down), plus local argon2id passwords."""
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import free_port, wait_port
+from test_policy import reply, rpc, start_policy, wait_for
+
+
+class Sink:
+    """One smtp-sink on a free loopback port; extra options say how it answers RCPT."""
+
+    def __init__(self, *opts):
+        self.port = free_port()
+        self.proc = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody", *opts, f"127.0.0.1:{self.port}", "50"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert wait_port(self.port), "smtp-sink did not start"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def sinks():
+    s = {"accept": Sink(), "reject": Sink("-f", "RCPT"), "tempfail": Sink("-r", "RCPT")}
+    yield s
+    for k in s.values():
+        k.stop()
+
+
+def relay_group(db, name, port, verify="probe", ttl=3600, domain=None):
+    gid = db.scalar("INSERT INTO groups (name, mode, relay_host, relay_port, verify_recipients, verify_ttl_s) "
+                    "VALUES (%s, 'relay', '127.0.0.1', %s, %s, %s) RETURNING id", (name, port, verify, ttl))
+    did = db.scalar("INSERT INTO domains (name, group_id) VALUES (%s, %s) RETURNING id", (domain or f"{name}.test", gid))
+    return gid, did
+
+
+def test_probe_against_downstream(db, services, sinks):
+    ok_gid, ok_did = relay_group(db, "ok", sinks["accept"].port)
+    relay_group(db, "rej", sinks["reject"].port)
+    relay_group(db, "tmp", sinks["tempfail"].port)
+    relay_group(db, "down", free_port())
+    relay_group(db, "nocache", sinks["accept"].port, ttl=0)
+    url, svc = start_policy(services, db.url, CLEMENT_POLICY_PROBE_TIMEOUT_MS=2000)
+
+    r = rpc(url, op="rcpt", sender="a@clean.test", rcpt="anyone@ok.test")
+    assert reply(r) == "250 2.1.5 Ok"
+    assert r["route"] == {"mode": "relay", "group_id": ok_gid, "domain_id": ok_did, "user_id": 0,
+                          "quarantine": False}
+    assert reply(rpc(url, op="rcpt", sender="a@clean.test", rcpt="ghost@rej.test")) == \
+        "550 5.1.1 <ghost@rej.test>: no such user"
+    # 4xx from downstream, or no downstream at all: defer, never accept.
+    for rcpt in ("x@tmp.test", "x@down.test"):
+        r = rpc(url, op="rcpt", sender="a@clean.test", rcpt=rcpt)
+        assert r["action"] == "defer" and r["code"] == 451 and r["enh"] == "4.4.3", r
+    assert rpc(url, op="rcpt", sender="a@clean.test", rcpt="y@nocache.test")["code"] == 250
+
+    # The downstream goes away: cached answers stand for their TTL, new questions defer.
+    sinks["accept"].stop()
+    assert rpc(url, op="rcpt", sender="b@clean.test", rcpt="ANYONE@ok.test")["code"] == 250
+    assert rpc(url, op="rcpt", sender="b@clean.test", rcpt="other@ok.test")["code"] == 451
+    assert rpc(url, op="rcpt", sender="b@clean.test", rcpt="y@nocache.test")["code"] == 451   # TTL 0: no cache
+    m = svc.metrics()
+    assert "clement_policy_probe_cache_hits_total 1" in m
+    assert 'clement_policy_probes_total{result="no_such_user"} 1' in m
+    rows = wait_for(lambda: db.query("SELECT reason_class, rcpt FROM message_log"), timeout=3)
+    assert [(r["reason_class"], r["rcpt"]) for r in rows] == [("unknown_rcpt", "ghost@rej.test")]
+
+
+def test_relay_list_mode_uses_users_table(db, services, sinks):
+    gid, did = relay_group(db, "lst", sinks["accept"].port, verify="list")
+    uid = db.scalar("INSERT INTO users (domain_id, local_part) VALUES (%s, 'known') RETURNING id", (did,))
+    url, _ = start_policy(services, db.url)
+    r = rpc(url, op="rcpt", sender="", rcpt="known@lst.test")
+    assert r["route"] == {"mode": "relay", "group_id": gid, "domain_id": did, "user_id": uid, "quarantine": False}
+    # The downstream would say yes, but the list says no: the list decides.
+    assert reply(rpc(url, op="rcpt", sender="", rcpt="unknown@lst.test")) == \
+        "550 5.1.1 <unknown@lst.test>: no such user"
+
+
+# --- AUTH ------------------------------------------------------------------------------------
+
+class Dovecot:
+    """A private Dovecot: passwd-file users, a self-signed certificate for 127.0.0.1,
+    STARTTLS offered on one port, run in the foreground."""
+
+    def __init__(self):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="clement-dovecot-"))
+        self.dir.chmod(0o755)
+        self.port = free_port()
+        d = self.dir
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
+                       check=True, capture_output=True)
+        (d / "passwd").write_text("carl@imap.test:{PLAIN}imap-secret::::::\n"
+                                  "pia@plain.test:{PLAIN}plain-secret::::::\n")
+        (d / "home").mkdir()
+        shutil.chown(d / "home", "dovecot", "dovecot")
+        (d / "dovecot.conf").write_text(f"""
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <{d}/cert.pem
+ssl_key = <{d}/key.pem
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+first_valid_uid = 1
+mail_location = maildir:{d}/home/%u/Maildir
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {d}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={d}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0666
+  }}
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+""")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", str(self.dir / "dovecot.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert wait_port(self.port, timeout=20), (self.dir / "dovecot.log").read_text(errors="replace") \
+            if (self.dir / "dovecot.log").exists() else "dovecot did not start"
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+    def log(self):
+        p = self.dir / "dovecot.log"
+        return p.read_text(errors="replace") if p.exists() else ""
+
+
+@pytest.fixture(scope="module")
+def dovecot():
+    dv = Dovecot()
+    dv.start()
+    yield dv
+    dv.stop()
+    shutil.rmtree(dv.dir, ignore_errors=True)
+
+
+def imap_groups(db, port):
+    tls = db.scalar("INSERT INTO groups (name, mode, relay_host, imap_host, imap_port) "
+                    "VALUES ('imaptls', 'relay', '127.0.0.1', '127.0.0.1', %s) RETURNING id", (port,))
+    plain = db.scalar("INSERT INTO groups (name, mode, relay_host, imap_host, imap_port, imap_tls) "
+                      "VALUES ('imapplain', 'relay', '127.0.0.1', '127.0.0.1', %s, 'plain') RETURNING id", (port,))
+    db.execute("INSERT INTO domains (name, group_id) VALUES ('imap.test', %s), ('plain.test', %s)", (tls, plain))
+
+
+def argon2_hash(pw):
+    out = subprocess.run(["doveadm", "pw", "-s", "ARGON2ID", "-p", pw], check=True, capture_output=True, text=True)
+    return out.stdout.strip().removeprefix("{ARGON2ID}")
+
+
+def test_auth_local_and_imap(db, services, dovecot):
+    imap_groups(db, dovecot.port)
+    g = db.scalar("INSERT INTO groups (name, mode) VALUES ('loc', 'local') RETURNING id")
+    d = db.scalar("INSERT INTO domains (name, group_id) VALUES ('example.org', %s) RETURNING id", (g,))
+    db.execute("INSERT INTO users (domain_id, local_part, password_hash) VALUES (%s, 'alice', %s), "
+               "(%s, 'nopass', NULL)", (d, argon2_hash("correct horse"), d))
+    url, svc = start_policy(services, db.url, CLEMENT_POLICY_IMAP_CA_FILE=dovecot.dir / "cert.pem",
+                            CLEMENT_POLICY_IMAP_TIMEOUT_MS=3000)
+
+    r = rpc(url, op="auth", listener="submission", user="Alice@Example.org", password="correct horse")
+    assert reply(r) == "235 2.7.0 Authentication successful" and r["user"] == "alice@example.org"
+    for user, pw in [("alice@example.org", "wrong"), ("ghost@example.org", "x"), ("nopass@example.org", ""),
+                     ("no-domain", "x")]:
+        r = rpc(url, op="auth", listener="submission", user=user, password=pw)
+        assert reply(r) == "535 5.7.8 Authentication credentials invalid", (user, r)
+        assert "user" not in r
+
+    # IMAP over STARTTLS (certificate verified against the test CA), then plain where allowed.
+    r = rpc(url, op="auth", listener="submission", user="carl@imap.test", password="imap-secret")
+    assert reply(r) == "235 2.7.0 Authentication successful", (r, dovecot.log()[-2000:])
+    assert r["user"] == "carl@imap.test"
+    assert rpc(url, op="auth", listener="submission", user="pia@plain.test", password="plain-secret")["code"] == 235
+    # Last: after a failure Dovecot slows further logins from the same address.
+    assert rpc(url, op="auth", listener="submission", user="carl@imap.test", password="nope")["code"] == 535
+    assert "user=<carl@imap.test>, method=PLAIN" in dovecot.log() and ", TLS," in dovecot.log()
+    assert "imap-secret" not in svc.log() and "correct horse" not in svc.log()
+
+
+def test_auth_imap_tls_is_verified(db, services, dovecot):
+    imap_groups(db, dovecot.port)
+    url, _ = start_policy(services, db.url)   # no CA for the self-signed certificate
+    r = rpc(url, op="auth", listener="submission", user="carl@imap.test", password="imap-secret")
+    assert reply(r) == "454 4.7.0 Temporary authentication failure"
+
+
+def test_auth_imap_down(db, services):
+    port = free_port()
+    imap_groups(db, port)
+    url, svc = start_policy(services, db.url, CLEMENT_POLICY_IMAP_TIMEOUT_MS=2000)
+    r = rpc(url, op="auth", listener="submission", user="carl@imap.test", password="imap-secret")
+    assert reply(r) == "454 4.7.0 Temporary authentication failure"
+    assert 'clement_policy_imap_logins_total{result="unavailable"} 1' in svc.metrics()
