@@ -1,5 +1,6 @@
-/* store.c - the RPC op mesh_records (docs/RPC.md, docs/MESH.md section 7): records that a
- * trusted peer sent to our smtp-edge are stored as bans of that peer.
+/* store.c - the RPC ops of banstats (docs/RPC.md, docs/MESH.md section 7): mesh_peer (is this
+ * client certificate a trusted peer?) and mesh_records (records that a trusted peer sent to
+ * our smtp-edge are stored as bans of that peer).
  *
  * A request is all-or-nothing: every record is validated (lib/mail/mesh_record) and checked
  * against loops (origin is this server, hop limit) before anything is written; then all of
@@ -267,6 +268,41 @@ static cJSON *handle_records(struct store *s, const cJSON *req)
 		     0);
 }
 
+/* handle_peer - the mesh_peer op: is this certificate fingerprint an enabled peer? smtp-edge
+ * asks it once per TLS session with a client certificate, before offering XMESH in EHLO. */
+static cJSON *handle_peer(struct store *s, const cJSON *req)
+{
+	char fp[65], err[300];
+	if (fingerprint_norm(cl_json_str(req, "peer", ""), fp) < 0)
+		return cl_rpc_error_reply("peer must be a SHA-256 fingerprint");
+	pthread_mutex_lock(&s->lock);
+	PGresult *r = NULL;
+	if (s->pg_open || cl_pg_open(&s->pg, s->cfg->db_url, NULL, 0, 1, err, sizeof err) == 0) {
+		s->pg_open = 1;
+		const char *p[] = {fp};
+		r = cl_pg_exec_sql(&s->pg, "SELECT name, trust FROM mesh_peers WHERE cert_fingerprint = $1 AND enabled",
+				   1, p, err, sizeof err);
+	} else {
+		cl_pg_close(&s->pg);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!r) /* the caller treats a failure as "not a peer" for this session */
+		return cl_rpc_error_reply("database unavailable");
+	cJSON *o = cJSON_CreateObject();
+	if (o) {
+		int found = PQntuples(r) == 1;
+		cJSON_AddNumberToObject(o, "v", 1);
+		cJSON_AddBoolToObject(o, "ok", 1);
+		cJSON_AddBoolToObject(o, "trusted", found);
+		if (found) {
+			cJSON_AddStringToObject(o, "name", PQgetvalue(r, 0, 0));
+			cJSON_AddStringToObject(o, "trust", PQgetvalue(r, 0, 1));
+		}
+	}
+	PQclear(r);
+	return o;
+}
+
 cJSON *store_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
 		    size_t *rblen)
 {
@@ -274,7 +310,10 @@ cJSON *store_handle(void *ctx, const cJSON *req, const unsigned char *body, size
 	(void)blen;
 	(void)rbody;
 	(void)rblen;
-	if (strcmp(cl_json_str(req, "op", ""), "mesh_records") == 0)
+	const char *op = cl_json_str(req, "op", "");
+	if (strcmp(op, "mesh_records") == 0)
 		return handle_records(ctx, req);
+	if (strcmp(op, "mesh_peer") == 0)
+		return handle_peer(ctx, req);
 	return cl_rpc_error_reply("unknown op");
 }

@@ -162,6 +162,16 @@ def test_unknown_peer_and_bad_requests(db, node):
     assert bans(db) == []
 
 
+def test_mesh_peer_tells_smtp_edge_whom_to_offer_xmesh(db, node):
+    r = rpc(node, {"v": 1, "op": "mesh_peer", "peer": ":".join([FP_OBSERVE[i:i + 2] for i in range(0, 64, 2)])})
+    assert r == {"v": 1, "ok": True, "trusted": True, "name": "node-c.test", "trust": "observe"}
+    assert rpc(node, {"v": 1, "op": "mesh_peer", "peer": "c" * 64}) == {"v": 1, "ok": True, "trusted": False}
+    db.execute("UPDATE mesh_peers SET enabled = false WHERE name = 'node-c.test'")
+    assert rpc(node, {"v": 1, "op": "mesh_peer", "peer": FP_OBSERVE})["trusted"] is False
+    assert rpc(node, {"v": 1, "op": "mesh_peer", "peer": "zz"})["ok"] is False
+    assert rpc(node, {"v": 1, "op": "frobnicate"}) == {"v": 1, "ok": False, "error": "unknown op"}
+
+
 def test_never_ban_and_expired_records_are_ignored(db, node):
     db.execute("INSERT INTO never_ban_networks (network) VALUES ('198.51.100.128/25')")
     recs = [record("198.51.100.0/24"), record("127.0.0.1"), record("192.0.2.1", expires=int(time.time()) - 10),
