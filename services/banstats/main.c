@@ -251,7 +251,7 @@ int main(int argc, char **argv)
 		{"CLEMENT_BANSTATS_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9105", 0, 0,
 		 "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
 		{"CLEMENT_BANSTATS_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7004", 0, 0,
-		 "nng address of the RPC endpoint (op mesh_records, called by smtp-edge)", &cfg.listen},
+		 "nng address of the RPC endpoint (ops mesh_peer and mesh_records, called by smtp-edge)", &cfg.listen},
 		{"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
 		 "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
 		{"CLEMENT_SERVER_NAME", CL_SET_STR, "", 0, 0,

@@ -8,6 +8,7 @@ offences), the ban_events the mesh would push, and the ip_stats figures.
 import datetime
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -193,3 +194,28 @@ def test_bad_settings_are_refused(db):
     full.update(CLEMENT_NEVER_BAN="", CLEMENT_BANSTATS_WINDOW="2d")
     p = subprocess.run([str(BIN / "clement-banstats")], env=full, capture_output=True, text=True, timeout=30)
     assert p.returncode == 2 and "CLEMENT_BANSTATS_WINDOW" in p.stderr
+
+
+def test_service_runs_periodically(db, services):
+    from conftest import rpc_url
+    svc = services.start("banstats", {"CLEMENT_DB_URL": db.url, "CLEMENT_BANSTATS_LISTEN": rpc_url(),
+                                      "CLEMENT_SERVER_NAME": "node-a.test", "CLEMENT_BANSTATS_INTERVAL_S": 1})
+
+    def runs():
+        line = [l for l in svc.metrics().splitlines() if l.startswith("clement_banstats_runs_total ")]
+        return int(line[0].split()[1]) if line else 0
+
+    def wait(cond, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline and not cond():
+            time.sleep(0.2)
+        return cond()
+
+    assert wait(lambda: runs() >= 1)            # the run at start, over empty logs
+    assert db.scalar("SELECT count(*) FROM bans") == 0
+    # History written while the service runs is picked up by a later run, without a restart.
+    history(db)
+    assert wait(lambda: db.scalar("SELECT count(*) FROM bans WHERE status = 'banned'"))
+    assert db.query("SELECT host(network) AS h FROM bans WHERE status = 'banned'") == [{"h": BAD}]
+    assert runs() >= 2
+    assert 'clement_banstats_listed_total{status="banned"} 1' in svc.metrics()
