@@ -104,6 +104,11 @@ $(foreach s,$(SERVICES),$(eval $(call service_test_rule,$(s))))
 
 unit-bins: $(UNIT_BINS)
 
+# Benchmark helpers (bench/*.c), not part of `all`: built on demand by the bench scripts.
+$(BUILD)/bin/policy-load: $(BUILD)/obj/bench/policy-load.o $(LIBCLEMENT)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIBCLEMENT) $(LIB_EXTRA_LIBS) $(COMMON_LIBS)
+
 deps:
 	@scripts/install-deps
 

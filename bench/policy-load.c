@@ -1,0 +1,179 @@
+/* policy-load.c - load generator for bench/policy-bench, and the bare nng echo server it is
+ * compared with.
+ *
+ *   policy-load echo URL WORKERS            REP server answering every message with itself
+ *   policy-load run URL CLIENTS SECONDS JSON
+ *                                           CLIENTS threads, each with its own REQ socket
+ *                                           (one TCP connection), sending JSON as one frame
+ *                                           back to back for SECONDS; prints one line:
+ *                                           "requests=N rps=R p50_us=A p99_us=B errors=E"
+ *
+ * Raw nng on both sides, no JSON work in the client, so the client costs the same against
+ * either server and the difference is the server's work. */
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/daemon.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct echo_worker {
+	nng_socket sock;
+	pthread_t th;
+};
+
+/* echo_main - receive on a context, send the same message back, until the socket closes. */
+static void *echo_main(void *arg)
+{
+	struct echo_worker *w = arg;
+	nng_ctx ctx;
+	nng_aio *aio;
+	if (nng_ctx_open(&ctx, w->sock) != 0 || nng_aio_alloc(&aio, NULL, NULL) != 0)
+		return NULL;
+	for (;;) {
+		nng_ctx_recv(ctx, aio);
+		nng_aio_wait(aio);
+		if (nng_aio_result(aio) != 0)
+			break;
+		nng_msg *m = nng_aio_get_msg(aio);
+		nng_aio_set_msg(aio, m);
+		nng_ctx_send(ctx, aio);
+		nng_aio_wait(aio);
+		if (nng_aio_result(aio) != 0) {
+			nng_msg_free(m);
+			if (nng_aio_result(aio) == NNG_ECLOSED)
+				break;
+		}
+	}
+	nng_aio_free(aio);
+	nng_ctx_close(ctx);
+	return NULL;
+}
+
+static int echo(const char *url, int workers)
+{
+	nng_socket s;
+	if (nng_rep0_open(&s) != 0 || nng_listen(s, url, NULL, 0) != 0) {
+		fprintf(stderr, "policy-load: cannot listen on %s\n", url);
+		return 1;
+	}
+	cl_daemon_signals_init();
+	struct echo_worker *w = calloc((size_t)workers, sizeof *w);
+	for (int i = 0; i < workers; i++) {
+		w[i].sock = s;
+		pthread_create(&w[i].th, NULL, echo_main, &w[i]);
+	}
+	cl_daemon_wait();
+	nng_close(s);
+	for (int i = 0; i < workers; i++)
+		pthread_join(w[i].th, NULL);
+	free(w);
+	return 0;
+}
+
+struct client {
+	const char *url;
+	const char *payload;
+	size_t plen;
+	double until;
+	double *lat; /* seconds, one per request */
+	size_t n, cap;
+	long errors;
+	pthread_t th;
+};
+
+static void *client_main(void *arg)
+{
+	struct client *c = arg;
+	nng_socket s;
+	if (nng_req0_open(&s) != 0 || nng_dial(s, c->url, NULL, 0) != 0) {
+		c->errors++;
+		return NULL;
+	}
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 5000);
+	while (now_s() < c->until) {
+		double t0 = now_s();
+		nng_msg *m;
+		if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, c->payload, c->plen) != 0) {
+			c->errors++;
+			break;
+		}
+		if (nng_sendmsg(s, m, 0) != 0) {
+			nng_msg_free(m);
+			c->errors++;
+			continue;
+		}
+		nng_msg *r;
+		if (nng_recvmsg(s, &r, 0) != 0) {
+			c->errors++;
+			continue;
+		}
+		nng_msg_free(r);
+		if (c->n == c->cap) {
+			c->cap = c->cap ? c->cap * 2 : 4096;
+			c->lat = realloc(c->lat, c->cap * sizeof *c->lat);
+		}
+		c->lat[c->n++] = now_s() - t0;
+	}
+	nng_close(s);
+	return NULL;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static int run(const char *url, int clients, double secs, const char *json)
+{
+	struct client *c = calloc((size_t)clients, sizeof *c);
+	double start = now_s();
+	for (int i = 0; i < clients; i++) {
+		c[i] = (struct client){.url = url, .payload = json, .plen = strlen(json), .until = start + secs};
+		pthread_create(&c[i].th, NULL, client_main, &c[i]);
+	}
+	size_t total = 0;
+	long errors = 0;
+	for (int i = 0; i < clients; i++) {
+		pthread_join(c[i].th, NULL);
+		total += c[i].n;
+		errors += c[i].errors;
+	}
+	double elapsed = now_s() - start;
+	double *all = malloc((total ? total : 1) * sizeof *all);
+	size_t k = 0;
+	for (int i = 0; i < clients; i++) {
+		memcpy(all + k, c[i].lat, c[i].n * sizeof *all);
+		k += c[i].n;
+		free(c[i].lat);
+	}
+	qsort(all, total, sizeof *all, cmp_d);
+	double p50 = total ? all[total / 2] : 0, p99 = total ? all[(size_t)((double)total * 0.99)] : 0;
+	printf("requests=%zu rps=%.0f p50_us=%.0f p99_us=%.0f errors=%ld\n", total, (double)total / elapsed, p50 * 1e6,
+	       p99 * 1e6, errors);
+	free(all);
+	free(c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && strcmp(argv[1], "echo") == 0)
+		return echo(argv[2], atoi(argv[3]));
+	if (argc == 6 && strcmp(argv[1], "run") == 0)
+		return run(argv[2], atoi(argv[3]), atof(argv[4]), argv[5]);
+	fprintf(stderr, "usage: policy-load echo URL WORKERS | run URL CLIENTS SECONDS JSON\n");
+	return 2;
+}
