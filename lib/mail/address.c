@@ -63,7 +63,7 @@ static enum cl_addr_err local_part(const char *s, size_t n, size_t *i)
 	if (*i < n && s[*i] == '"') {
 		for ((*i)++; *i < n && s[*i] != '"'; (*i)++) {
 			unsigned char c = (unsigned char)s[*i];
-			if (c == '\\' || c < 0x20 || c == 0x7F || strchr(forbidden_atext, c) || c == ';')
+			if (c == '\\' || c < 0x20 || c == 0x7F || strchr(forbidden_atext, c) || strchr(";<>", c))
 				return CL_ADDR_SYNTAX;
 		}
 		if (*i >= n)

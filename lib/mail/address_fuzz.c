@@ -21,7 +21,7 @@ static void check(const struct cl_addr *a, enum cl_addr_kind kind)
 		abort();
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)a->addr[i];
-		if (c < 0x20 || c == 0x7F || strchr("$`'{}|;\\ <>", c))
+		if (c < 0x20 || c == 0x7F || strchr("$`'{}|;\\<>", c))
 			abort();
 	}
 	if (a->null_path)
@@ -32,7 +32,7 @@ static void check(const struct cl_addr *a, enum cl_addr_kind kind)
 	memcpy(again + k, a->addr, n);
 	k += n;
 	again[k++] = '>';
-	if (a->non_ascii) {
+	if (a->non_ascii && kind == CL_ADDR_MAIL) { /* RCPT: utf8_ok below */
 		memcpy(again + k, " SMTPUTF8", 9);
 		k += 9;
 	}
