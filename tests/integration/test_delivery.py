@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import free_port, wait_port
-from test_delivery_util import (FakeSmtp, SmtpSink, deliver_req, make_domain, make_group, make_user, maildir_new, route, rpc,
+from test_delivery_util import (FakeSmtp, SmtpSink, self_signed_cert, deliver_req, make_domain, make_group, make_user, maildir_new, route, rpc,
                            start_delivery)
 
 MSG = (b"Received: from x by clement.test\r\nFrom: Alice <alice@sender.test>\r\nTo: bob@example.org\r\n"
@@ -309,3 +309,23 @@ def test_relay_failures_are_counted_in_metrics(services, relay_env):
     m = services.started[-1].metrics()
     assert 'clement_delivery_downstream_errors_total{kind="connect"} 1' in m
     assert 'clement_delivery_deliveries_total{mode="relay",outcome="tempfail"} 1' in m
+
+
+def test_relay_starttls(db, services, tmp_path, relay_env):
+    """Opportunistic TLS is used when offered; required TLS checks the certificate unless
+    CLEMENT_RELAY_TLS_VERIFY=0, and never falls back to plaintext."""
+    srv = FakeSmtp(tls=self_signed_cert(tmp_path))
+    try:
+        r = relay_env(srv.port, tls="opportunistic")
+        assert r["code"] == 250 and srv.mail_over_tls == [True], (r, srv.mail_over_tls)
+        r = relay_env(srv.port, tls="required")          # self-signed: verification fails
+        assert (r["action"], r["code"], r["enh"]) == ("defer", 451, "4.7.5"), r
+        assert srv.mail_over_tls == [True]                # no MAIL was sent in that session
+        _, port2 = start_delivery(services, db, tmp_path / "mail2", CLEMENT_RELAY_TLS_VERIFY=0)
+        g = make_group(db, "tls-noverify", "relay", srv.port, "required")
+        d = make_domain(db, "noverify.example.net", g)
+        r = rpc(port2, deliver_req([("bob@noverify.example.net", route("relay", g, d))]), MSG)
+        assert r["code"] == 250 and srv.mail_over_tls == [True, True], r
+        assert len(srv.data) == 2 and srv.data[1] == MSG
+    finally:
+        srv.stop()

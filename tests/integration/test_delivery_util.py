@@ -150,9 +150,11 @@ class FakeSmtp:
     maps each received command line (bytes, CRLF stripped) to the bytes to send, or None to
     stay silent; in DATA mode the raw bytes up to the end-of-data line are kept in `data`."""
 
-    def __init__(self, greeting=b"220 fake ESMTP\r\n", answer=None):
+    def __init__(self, greeting=b"220 fake ESMTP\r\n", answer=None, tls=None):
         import threading
         self.port = free_port()
+        self.tls = tls                # (certfile, keyfile): offer STARTTLS
+        self.mail_over_tls = []       # per MAIL command: was the session encrypted
         self.greeting = greeting
         self.answer = answer or self.default_answer
         self.data = []
@@ -190,10 +192,12 @@ class FakeSmtp:
                 conn.close()
 
     def session(self, conn):
+        import ssl
         conn.settimeout(10)
         if self.greeting:
             conn.sendall(self.greeting)
         buf = b""
+        encrypted = False
         while True:
             chunk = conn.recv(65536)
             if not chunk:
@@ -202,6 +206,22 @@ class FakeSmtp:
             while b"\r\n" in buf:
                 line, buf = buf.split(b"\r\n", 1)
                 self.commands.append(line)
+                up = line.upper()
+                if self.tls and up.startswith(b"EHLO"):
+                    conn.sendall(b"250-fake\r\n" + (b"" if encrypted else b"250-STARTTLS\r\n") + b"250 8BITMIME\r\n")
+                    continue
+                if self.tls and up == b"STARTTLS":
+                    conn.sendall(b"220 2.0.0 go ahead\r\n")
+                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                    ctx.load_cert_chain(*self.tls)
+                    try:
+                        conn = ctx.wrap_socket(conn, server_side=True)
+                    except (ssl.SSLError, OSError):
+                        return
+                    encrypted, buf = True, b""
+                    continue
+                if up.startswith(b"MAIL"):
+                    self.mail_over_tls.append(encrypted)
                 out = self.answer(line)
                 if out is None:
                     continue
@@ -223,3 +243,12 @@ class FakeSmtp:
     def stop(self):
         self.stopping = True
         self.lsock.close()
+
+
+def self_signed_cert(tmp):
+    """(certfile, keyfile) of a fresh self-signed P-256 certificate for localhost."""
+    cert, key = pathlib.Path(tmp) / "cert.pem", pathlib.Path(tmp) / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-subj", "/CN=localhost", "-days", "1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return str(cert), str(key)
