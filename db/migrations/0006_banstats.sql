@@ -22,8 +22,9 @@
 --                     INSERT INTO ban_events (ban_id, kind) VALUES ($1, 'ban');
 --   unban / dismiss:  UPDATE bans SET status = 'lifted', lifted_at = now() WHERE id = $1 AND status IN (...);
 --                     + INSERT INTO ban_events (ban_id, kind) VALUES ($1, 'lift') when it was 'banned'.
--- A network an admin lifts is not re-listed automatically until the classification window
--- (CLEMENT_BANSTATS_WINDOW) has passed since the lift; use never_ban_networks for "never".
+-- A network an admin lifts before its expiry is not re-listed automatically until the
+-- classification window (CLEMENT_BANSTATS_WINDOW) has passed since the lift; use
+-- never_ban_networks for "never".
 -- Candidates and bans received from an 'observe' peer carry peer_id; promoting one makes it
 -- enforced here (and, through its 'ban' event, forwarded to our other peers with its hops).
 

@@ -77,7 +77,8 @@ static const char sql_expire[] =
 /* The qualifying IPs. $1 window, $2 min sessions, $3..$7 weights (pregreet, protocol,
  * unknown, directive, virus), $8/$9 candidate score/bad %, $10/$11 ban score/bad %, $12 base
  * ban seconds, $13 max ban seconds, $14 offence memory seconds, $15 never-ban array,
- * $16 window seconds (re-listing grace after a lift). */
+ * $16 window seconds: after an early lift (an admin's unban, before the expiry) the network is
+ * not re-listed until the evidence that listed it has left the window. */
 static const char sql_qualify_table[] =
 	"CREATE TEMP TABLE banstats_q (network cidr, score real, bad_pct integer, offences integer, status text,"
 	" duration interval, reason text, evidence jsonb) ON COMMIT DROP";
@@ -97,7 +98,8 @@ static const char sql_qualify[] =
 	"   AND NOT (r.ip <<= ANY ($15::cidr[]))"
 	"   AND NOT EXISTS (SELECT 1 FROM never_ban_networks n WHERE n.network >>= r.ip)"
 	"   AND NOT EXISTS (SELECT 1 FROM bans b WHERE b.network = r.network AND b.peer_id IS NULL"
-	"    AND b.status = 'lifted' AND b.lifted_at > now() - make_interval(secs => $16::float8)))"
+	"    AND b.status = 'lifted' AND b.lifted_at > now() - make_interval(secs => $16::float8)"
+	"    AND (b.expires_at IS NULL OR b.lifted_at < b.expires_at)))"
 	" SELECT network, score, bad_pct, offences,"
 	"  CASE WHEN score >= $10::int AND bad_pct >= $11::int THEN 'banned' ELSE 'candidate' END AS status,"
 	"  make_interval(secs => least($12::float8 * power(2, least(offences - 1, 60)), $13::float8)) AS duration,"

@@ -160,15 +160,23 @@ def test_repeat_offender_gets_a_longer_ban(db, earlier_offences, max_s, expect_o
 
 
 def test_forgotten_and_recently_lifted_offences(db):
-    # A lifted candidate (never enforced) is no offence; a ban lifted an hour ago (an admin's
-    # unban) keeps the address off the list until the window has passed.
-    db.execute("INSERT INTO bans (network, status, origin, reason, offences, lifted_at) VALUES"
-               " (%s, 'lifted', 'auto', 'dismissed', 5, now() - interval '2 days'),"
-               " (%s, 'lifted', 'admin', 'unbanned', 1, now() - interval '1 hour')", (BAD, NOISY))
+    # A lifted candidate (never enforced) is no offence; a ban lifted an hour ago before its
+    # expiry (an admin's unban) keeps the address off the list until the window has passed;
+    # a ban that simply expired an hour ago does not.
+    db.execute("INSERT INTO bans (network, status, origin, reason, offences, lifted_at, expires_at) VALUES"
+               " (%s, 'lifted', 'auto', 'dismissed', 5, now() - interval '2 days', NULL),"
+               " (%s, 'lifted', 'admin', 'unbanned', 1, now() - interval '1 hour', now() + interval '1 day'),"
+               " ('192.0.2.5', 'lifted', 'auto', 'served', 1, now() - interval '1 hour', now() - interval '1 hour')",
+               (BAD, NOISY))
     history(db)
     run_once(db)
     rows = listed(db)
     assert set(rows) == {BAD} and rows[BAD]["offences"] == 1
+    # (GOOD = 192.0.2.5 stays unlisted on its merits; now make it misbehave right after its ban)
+    sessions(db, GOOD, 10, pregreet_every=1)
+    messages(db, GOOD, 200, "rejected", "directive")
+    run_once(db)
+    assert listed(db)[GOOD]["status"] == "banned"
 
 
 def test_never_ban_networks_are_never_listed(db):
