@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAC_LEN 32
+#define MAC_LEN     32
 #define MAC_B64_LEN 43 /* ceil(32 * 4 / 3), unpadded */
 
 /* action_ok - action is [a-z_-]{1,CL_DIGEST_ACTION_MAX}: keeps the token URL-safe and the
@@ -61,8 +61,8 @@ static int token_mac(const char *secret, const char *action, size_t alen, long l
 	return 0;
 }
 
-int cl_digest_token_make(const char *secret, const char *action, long long qid, long long expires_unix,
-			 char *out, size_t outlen)
+int cl_digest_token_make(const char *secret, const char *action, long long qid, long long expires_unix, char *out,
+			 size_t outlen)
 {
 	if (!secret || !*secret || !action || !out || qid <= 0 || expires_unix < 0)
 		return -1;
@@ -92,8 +92,8 @@ static int parse_dec(const char *s, size_t n, long long *v)
 	return 0;
 }
 
-int cl_digest_token_check(const char *secret, const char *token, long long now_unix, char *action,
-			  size_t actionlen, long long *qid)
+int cl_digest_token_check(const char *secret, const char *token, long long now_unix, char *action, size_t actionlen,
+			  long long *qid)
 {
 	if (!secret || !*secret || !token || !action || !qid)
 		return -1;

@@ -18,19 +18,19 @@
 #include <stddef.h>
 
 #define CL_DIGEST_ACTION_MAX 16
-#define CL_DIGEST_TOKEN_MAX 128
+#define CL_DIGEST_TOKEN_MAX  128
 
 /* cl_digest_token_make - write the token for (action, qid, expires_unix) into out.
  * Returns 0, or -1 when secret is empty, action is not [a-z_-]{1,16}, qid <= 0,
  * expires_unix < 0, or out is too small (CL_DIGEST_TOKEN_MAX always suffices). */
-int cl_digest_token_make(const char *secret, const char *action, long long qid, long long expires_unix,
-			 char *out, size_t outlen);
+int cl_digest_token_make(const char *secret, const char *action, long long qid, long long expires_unix, char *out,
+			 size_t outlen);
 
 /* cl_digest_token_check - verify token with secret at time now_unix. Returns 0 when the MAC
  * is right and now_unix <= expires; action (NUL-terminated, must fit actionlen) and *qid are
  * then filled. Returns -1 for anything else (malformed, bad MAC, expired, action too long
  * for the buffer); the outputs are then unspecified. */
-int cl_digest_token_check(const char *secret, const char *token, long long now_unix, char *action,
-			  size_t actionlen, long long *qid);
+int cl_digest_token_check(const char *secret, const char *token, long long now_unix, char *action, size_t actionlen,
+			  long long *qid);
 
 #endif

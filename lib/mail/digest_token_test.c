@@ -39,7 +39,12 @@ static void test_tamper(void)
 
 static void test_malformed(void)
 {
-	const char *cases[] = {"", ".", "...", "release.1.2", "release.1.2.", "release.01.2.xx",
+	const char *cases[] = {"",
+			       ".",
+			       "...",
+			       "release.1.2",
+			       "release.1.2.",
+			       "release.01.2.xx",
 			       "release.-1.2.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 			       "Release.1.2.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 			       "release.1.2.AAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",

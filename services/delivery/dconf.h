@@ -11,11 +11,11 @@ struct dl_config {
 	char *health_listen;
 	char *db_url;
 	char *maildir_root;
-	char *smarthost;          /* host:port, "" for none */
-	char *helo;               /* "" -> gethostname() */
+	char *smarthost; /* host:port, "" for none */
+	char *helo;      /* "" -> gethostname() */
 	char *digest_secret;
 	char *digest_base_url;
-	char *digest_from;        /* "" -> postmaster@<the user's domain> */
+	char *digest_from; /* "" -> postmaster@<the user's domain> */
 	char *log_level;
 	long long workers;
 	long long db_conns;

@@ -31,8 +31,8 @@ static int load_quotas(struct cl_pg *pg, const struct dl_dest_rcpt *r, size_t n,
 		char id[24];
 		snprintf(id, sizeof id, "%lld", r[i].user_id);
 		const char *p[] = {id};
-		PGresult *res = dl_db_exec(pg, "SELECT coalesce(quota_bytes, 0) FROM users WHERE id = $1", 1, p, -1,
-					   0, 0, err, errlen);
+		PGresult *res = dl_db_exec(pg, "SELECT coalesce(quota_bytes, 0) FROM users WHERE id = $1", 1, p, -1, 0,
+					   0, err, errlen);
 		if (!res)
 			return -1;
 		if (PQntuples(res) == 1)
@@ -43,8 +43,8 @@ static int load_quotas(struct cl_pg *pg, const struct dl_dest_rcpt *r, size_t n,
 }
 
 /* deliver_local - the Maildir path. */
-static int deliver_local(struct dl_ctx *c, struct cl_pg *pg, const struct dl_dest_rcpt *r, size_t n,
-			 const void *msg, size_t len, struct cl_verdict *v)
+static int deliver_local(struct dl_ctx *c, struct cl_pg *pg, const struct dl_dest_rcpt *r, size_t n, const void *msg,
+			 size_t len, struct cl_verdict *v)
 {
 	char err[400];
 	struct dl_md_rcpt *md = calloc(n, sizeof *md);
@@ -100,8 +100,9 @@ static int load_downstream(struct cl_pg *pg, long long group_id, struct downstre
 		cl_strlcpy(d->host, PQgetvalue(res, 0, 0), sizeof d->host);
 		d->port = atoi(PQgetvalue(res, 0, 1));
 		const char *tls = PQgetvalue(res, 0, 2);
-		d->tls = !strcmp(tls, "required") ? DL_TLS_REQUIRED : !strcmp(tls, "none") ? DL_TLS_NONE
-											 : DL_TLS_OPPORTUNISTIC;
+		d->tls = !strcmp(tls, "required") ? DL_TLS_REQUIRED
+			 : !strcmp(tls, "none")   ? DL_TLS_NONE
+						  : DL_TLS_OPPORTUNISTIC;
 		cl_strlcpy(d->user, PQgetvalue(res, 0, 3), sizeof d->user);
 		cl_strlcpy(d->pass, PQgetvalue(res, 0, 4), sizeof d->pass);
 	}
@@ -137,8 +138,8 @@ static int deliver_remote(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode
 	}
 	for (size_t i = 0; i < n; i++)
 		rc[i] = r[i].addr;
-	struct dl_relay_target t = {d.host, d.port, d.tls, d.user[0] ? d.user : NULL, d.pass,
-				    c->cfg->relay_verify_cert};
+	struct dl_relay_target t = {
+	    d.host, d.port, d.tls, d.user[0] ? d.user : NULL, d.pass, c->cfg->relay_verify_cert};
 	struct dl_relay_opts o = {c->helo, (long)c->cfg->relay_connect_timeout_ms, (long)c->cfg->relay_timeout_ms};
 	enum dl_relay_err e = dl_relay_send(&t, &o, sender, rc, n, msg, len, v);
 	free(rc);
@@ -147,14 +148,14 @@ static int deliver_remote(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode
 	return e == DL_RELAY_OK ? 0 : -1;
 }
 
-int dl_dest_deliver(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode mode, long long group_id,
-		    const char *sender, const struct dl_dest_rcpt *r, size_t n, const void *msg, size_t len,
-		    struct cl_verdict *v)
+int dl_dest_deliver(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode mode, long long group_id, const char *sender,
+		    const struct dl_dest_rcpt *r, size_t n, const void *msg, size_t len, struct cl_verdict *v)
 {
 	double t0 = cl_now_seconds();
 	int rc;
-	enum dl_mode m = mode == CL_ROUTE_LOCAL ? DL_MODE_LOCAL : mode == CL_ROUTE_RELAY ? DL_MODE_RELAY
-											: DL_MODE_OUTBOUND;
+	enum dl_mode m = mode == CL_ROUTE_LOCAL   ? DL_MODE_LOCAL
+			 : mode == CL_ROUTE_RELAY ? DL_MODE_RELAY
+						  : DL_MODE_OUTBOUND;
 	if (n == 0 || n > DEST_MAX_RCPTS) {
 		cl_verdict_set(v, CL_DEFER, 452, "4.5.3", "Too many recipients");
 		rc = -1;

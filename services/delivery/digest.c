@@ -11,7 +11,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 
-#define DIGEST_MAX_ROWS 500
+#define DIGEST_MAX_ROWS  500
 #define DIGEST_MAX_BYTES (4 * 1024 * 1024)
 
 /* A covered user and where their mail goes. */
@@ -24,8 +24,8 @@ struct duser {
 /* add_links - the three one-click links of one held message. */
 static int add_links(struct dl_ctx *c, struct cl_buf *b, long long qid, long long exp)
 {
-	static const char *const acts[][2] = {{"release", "Release"}, {"delete", "Delete"},
-					      {"accept", "Always accept sender"}};
+	static const char *const acts[][2] = {
+	    {"release", "Release"}, {"delete", "Delete"}, {"accept", "Always accept sender"}};
 	for (size_t i = 0; i < 3; i++) {
 		char tok[CL_DIGEST_TOKEN_MAX];
 		if (cl_digest_token_make(c->cfg->digest_secret, acts[i][0], qid, exp, tok, sizeof tok) < 0 ||
@@ -49,17 +49,19 @@ static int build_digest(struct dl_ctx *c, const struct duser *u, PGresult *res, 
 	else
 		cl_snprintf(from, sizeof from, "Clement quarantine <postmaster@%s>", u->domain);
 	/* RFC 3834: a machine-generated message, sent from the null sender (see the caller). */
-	int rc = cl_buf_printf(b,
-			       "From: %s\r\nTo: <%s>\r\nSubject: Quarantine digest: %d new message%s held for you\r\n"
-			       "Date: %s\r\nMessage-ID: <digest.%lld.%lld.%lld@%s>\r\nAuto-Submitted: auto-generated\r\n"
-			       "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-			       "Content-Transfer-Encoding: 8bit\r\n\r\n"
-			       "These messages to %s were held in quarantine. Each link works once, until the\r\n"
-			       "message expires; \"Always accept sender\" also releases it.\r\n\r\n",
-			       from, u->addr, n, n == 1 ? "" : "s", date, u->id, (long long)now,
-			       strtoll(PQgetvalue(res, 0, 0), NULL, 10), c->helo, u->addr);
+	int rc =
+	    cl_buf_printf(b,
+			  "From: %s\r\nTo: <%s>\r\nSubject: Quarantine digest: %d new message%s held for you\r\n"
+			  "Date: %s\r\nMessage-ID: <digest.%lld.%lld.%lld@%s>\r\nAuto-Submitted: auto-generated\r\n"
+			  "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+			  "Content-Transfer-Encoding: 8bit\r\n\r\n"
+			  "These messages to %s were held in quarantine. Each link works once, until the\r\n"
+			  "message expires; \"Always accept sender\" also releases it.\r\n\r\n",
+			  from, u->addr, n, n == 1 ? "" : "s", date, u->id, (long long)now,
+			  strtoll(PQgetvalue(res, 0, 0), NULL, 10), c->helo, u->addr);
 	for (int i = 0; i < n && rc == 0; i++) {
-		long long qid = strtoll(PQgetvalue(res, i, 0), NULL, 10), exp = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+		long long qid = strtoll(PQgetvalue(res, i, 0), NULL, 10),
+			  exp = strtoll(PQgetvalue(res, i, 4), NULL, 10);
 		const char *sender = PQgetvalue(res, i, 1);
 		rc = cl_buf_printf(b, "%d. From:    <%s>\r\n   Subject: %s\r\n   Date:    %s UTC\r\n", i + 1, sender,
 				   PQgetvalue(res, i, 2), PQgetvalue(res, i, 3)) |
@@ -94,12 +96,13 @@ static int digest_user(struct dl_ctx *c, struct cl_pg *pg, const struct duser *u
 	snprintf(id, sizeof id, "%lld", u->id);
 	const char *p[] = {id};
 	/* FOR UPDATE: a second schedule covering the same user waits, then sees digested_at set. */
-	PGresult *res = dl_db_exec(pg,
-				   "SELECT id, sender, coalesce(subject, ''), to_char(received_at AT TIME ZONE 'UTC',"
-				   " 'YYYY-MM-DD HH24:MI'), extract(epoch FROM expires_at)::bigint FROM quarantine"
-				   " WHERE user_id = $1 AND status = 'held' AND digested_at IS NULL AND expires_at > now()"
-				   " ORDER BY received_at, id LIMIT 500 FOR UPDATE",
-				   1, p, -1, 0, 0, err, sizeof err);
+	PGresult *res =
+	    dl_db_exec(pg,
+		       "SELECT id, sender, coalesce(subject, ''), to_char(received_at AT TIME ZONE 'UTC',"
+		       " 'YYYY-MM-DD HH24:MI'), extract(epoch FROM expires_at)::bigint FROM quarantine"
+		       " WHERE user_id = $1 AND status = 'held' AND digested_at IS NULL AND expires_at > now()"
+		       " ORDER BY received_at, id LIMIT 500 FOR UPDATE",
+		       1, p, -1, 0, 0, err, sizeof err);
 	if (!res)
 		return -1;
 	int rc = 0;
@@ -138,8 +141,8 @@ static int run_schedule(struct dl_ctx *c, struct cl_pg *pg, PGresult *s)
 		return -1;
 	int sent = 0;
 	for (int i = 0; i < PQntuples(us); i++) {
-		struct duser u = {strtoll(PQgetvalue(us, i, 0), NULL, 10), strtoll(PQgetvalue(us, i, 1), NULL, 10),
-				  "", "", strcmp(PQgetvalue(us, i, 4), "local") ? CL_ROUTE_RELAY : CL_ROUTE_LOCAL};
+		struct duser u = {strtoll(PQgetvalue(us, i, 0), NULL, 10), strtoll(PQgetvalue(us, i, 1), NULL, 10), "",
+				  "", strcmp(PQgetvalue(us, i, 4), "local") ? CL_ROUTE_RELAY : CL_ROUTE_LOCAL};
 		cl_strlcpy(u.addr, PQgetvalue(us, i, 2), sizeof u.addr);
 		cl_strlcpy(u.domain, PQgetvalue(us, i, 3), sizeof u.domain);
 		int r = digest_user(c, pg, &u);
@@ -151,10 +154,11 @@ static int run_schedule(struct dl_ctx *c, struct cl_pg *pg, PGresult *s)
 	}
 	PQclear(us);
 	const char *sp[] = {PQgetvalue(s, 0, 0)};
-	PGresult *r = dl_db_exec(pg,
-				 "UPDATE digest_schedules SET last_run_at = now(), next_run_at ="
-				 " clement_digest_next_run(kind, at_time, weekdays, interval_hours, now()) WHERE id = $1",
-				 1, sp, -1, 0, 0, err, sizeof err);
+	PGresult *r =
+	    dl_db_exec(pg,
+		       "UPDATE digest_schedules SET last_run_at = now(), next_run_at ="
+		       " clement_digest_next_run(kind, at_time, weekdays, interval_hours, now()) WHERE id = $1",
+		       1, sp, -1, 0, 0, err, sizeof err);
 	PQclear(r);
 	return r ? sent : -1;
 }

@@ -17,14 +17,14 @@
 #include "util/buf.h"
 #include "util/metrics.h"
 
-#define MD_PATH 1024
+#define MD_PATH      1024
 #define MD_MAX_RCPTS 1000
 
 static atomic_ullong md_seq;
 
 /* One recipient's copy while the transaction is in flight. */
 struct md_copy {
-	char dir[MD_PATH];   /* <root>/<domain>/<local> */
+	char dir[MD_PATH]; /* <root>/<domain>/<local> */
 	char tmp[MD_PATH];
 	char new_[MD_PATH];
 	int in_tmp, in_new;

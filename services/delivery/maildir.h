@@ -19,8 +19,8 @@
 enum dl_md_status { DL_MD_OK = 0, DL_MD_TEMPFAIL, DL_MD_QUOTA };
 
 struct dl_md_rcpt {
-	const char *addr;          /* "local@domain" (the caller's) */
-	long long quota_bytes;     /* 0: no quota */
+	const char *addr;      /* "local@domain" (the caller's) */
+	long long quota_bytes; /* 0: no quota */
 };
 
 /* Optional hook for the fsync timing metric; may be NULL. */

@@ -105,24 +105,25 @@ static void metrics_init(struct cl_metrics *reg, struct dl_metrics *m)
 		m->latency[i] = cl_metrics_histogram(reg, "clement_delivery_latency_seconds",
 						     "time to make one transaction safe, by mode", l);
 	}
-	m->fsync = cl_metrics_histogram(reg, "clement_delivery_fsync_seconds", "Maildir fsync time (file and new/)", "");
+	m->fsync =
+	    cl_metrics_histogram(reg, "clement_delivery_fsync_seconds", "Maildir fsync time (file and new/)", "");
 	for (int i = 1; i < 7; i++) {
 		snprintf(l, sizeof l, "kind=\"%s\"", errs[i]);
 		m->downstream_err[i] = cl_metrics_counter(reg, "clement_delivery_downstream_errors_total",
 							  "failed downstream SMTP transactions by kind", l);
 	}
 	m->q_stored = cl_metrics_counter(reg, "clement_delivery_quarantine_stored_total", "quarantine rows stored", "");
-	m->q_released = cl_metrics_counter(reg, "clement_delivery_quarantine_released_total",
-					   "quarantined messages released", "");
-	m->q_deleted = cl_metrics_counter(reg, "clement_delivery_quarantine_deleted_total",
-					  "quarantined messages deleted", "");
-	m->q_purged = cl_metrics_counter(reg, "clement_delivery_quarantine_purged_total",
-					 "expired quarantine rows purged", "");
+	m->q_released =
+	    cl_metrics_counter(reg, "clement_delivery_quarantine_released_total", "quarantined messages released", "");
+	m->q_deleted =
+	    cl_metrics_counter(reg, "clement_delivery_quarantine_deleted_total", "quarantined messages deleted", "");
+	m->q_purged =
+	    cl_metrics_counter(reg, "clement_delivery_quarantine_purged_total", "expired quarantine rows purged", "");
 	m->digests_sent = cl_metrics_counter(reg, "clement_delivery_digests_sent_total", "quarantine digests sent", "");
-	m->digest_errors = cl_metrics_counter(reg, "clement_delivery_digest_errors_total",
-					      "digests that could not be delivered", "");
-	m->tmp_cleaned = cl_metrics_counter(reg, "clement_delivery_tmp_cleaned_total",
-					    "stale Maildir tmp/ files removed", "");
+	m->digest_errors =
+	    cl_metrics_counter(reg, "clement_delivery_digest_errors_total", "digests that could not be delivered", "");
+	m->tmp_cleaned =
+	    cl_metrics_counter(reg, "clement_delivery_tmp_cleaned_total", "stale Maildir tmp/ files removed", "");
 }
 
 /* run - everything between settings and exit; returns the exit code. */
@@ -186,46 +187,45 @@ int main(int argc, char **argv)
 {
 	struct dl_config cfg = {0};
 	const struct cl_setting settings[] = {
-		{"CLEMENT_DELIVERY_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7003", 0, 0, "nng URL the RPC server listens on",
-		 &cfg.listen},
-		{"CLEMENT_DELIVERY_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9104", 0, 0,
-		 "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
-		{"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
-		 "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
-		{"CLEMENT_MAILDIR_ROOT", CL_SET_STR, "/var/mail/clement", 0, 0,
-		 "root of the local-mode Maildirs: <root>/<domain>/<localpart>/{tmp,new,cur}", &cfg.maildir_root},
-		{"CLEMENT_SMARTHOST", CL_SET_STR, "", 0, 0,
-		 "host:port for outbound mail of users whose group has no downstream server (empty: none, 451)",
-		 &cfg.smarthost},
-		{"CLEMENT_DELIVERY_HELO", CL_SET_STR, "", 0, 0, "EHLO name towards downstream servers (empty: hostname)",
-		 &cfg.helo},
-		{"CLEMENT_QUARANTINE_RETENTION_DAYS", CL_SET_INT, "30", 1, 3650,
-		 "days a quarantined message is kept before it is purged", &cfg.retention_days},
-		{"CLEMENT_DIGEST_SECRET", CL_SET_STR, "", 0, 0,
-		 "HMAC key of the digest links (shared with admin-api); empty disables digests", &cfg.digest_secret},
-		{"CLEMENT_DIGEST_BASE_URL", CL_SET_STR, "http://127.0.0.1:8080", 0, 0,
-		 "origin of admin-api that digest links point to (<url>/api/digest/<token>)", &cfg.digest_base_url},
-		{"CLEMENT_DIGEST_FROM", CL_SET_STR, "", 0, 0,
-		 "From: header of digests (empty: Clement quarantine <postmaster@<the user's domain>>)",
-		 &cfg.digest_from},
-		{"CLEMENT_DIGEST_POLL_S", CL_SET_INT, "30", 1, 3600, "seconds between two looks for due digest schedules",
-		 &cfg.digest_poll_s},
-		{"CLEMENT_DELIVERY_HOUSEKEEPING_S", CL_SET_INT, "600", 1, 86400,
-		 "seconds between two purges of stale tmp/ files and expired quarantine rows", &cfg.housekeeping_s},
-		{"CLEMENT_MAILDIR_TMP_MAX_AGE_S", CL_SET_INT, "129600", 60, 31536000,
-		 "age after which a Maildir tmp/ file is stale and removed (36 h, as the Maildir spec says)",
-		 &cfg.tmp_max_age_s},
-		{"CLEMENT_RELAY_CONNECT_TIMEOUT_MS", CL_SET_INT, "10000", 100, 300000,
-		 "connect timeout towards a downstream server", &cfg.relay_connect_timeout_ms},
-		{"CLEMENT_RELAY_TIMEOUT_MS", CL_SET_INT, "60000", 200, 600000,
-		 "whole-transaction timeout towards a downstream server (keep below smtp-edge's delivery deadline)",
-		 &cfg.relay_timeout_ms},
-		{"CLEMENT_RELAY_TLS_VERIFY", CL_SET_BOOL, "1", 0, 1,
-		 "verify the downstream's certificate when its group requires TLS", &cfg.relay_verify_cert},
-		{"CLEMENT_DELIVERY_WORKERS", CL_SET_INT, "8", 1, 64, "RPC worker threads (one transaction each)",
-		 &cfg.workers},
-		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
-		 &cfg.log_level},
+	    {"CLEMENT_DELIVERY_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7003", 0, 0, "nng URL the RPC server listens on",
+	     &cfg.listen},
+	    {"CLEMENT_DELIVERY_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9104", 0, 0,
+	     "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
+	    {"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
+	     "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
+	    {"CLEMENT_MAILDIR_ROOT", CL_SET_STR, "/var/mail/clement", 0, 0,
+	     "root of the local-mode Maildirs: <root>/<domain>/<localpart>/{tmp,new,cur}", &cfg.maildir_root},
+	    {"CLEMENT_SMARTHOST", CL_SET_STR, "", 0, 0,
+	     "host:port for outbound mail of users whose group has no downstream server (empty: none, 451)",
+	     &cfg.smarthost},
+	    {"CLEMENT_DELIVERY_HELO", CL_SET_STR, "", 0, 0, "EHLO name towards downstream servers (empty: hostname)",
+	     &cfg.helo},
+	    {"CLEMENT_QUARANTINE_RETENTION_DAYS", CL_SET_INT, "30", 1, 3650,
+	     "days a quarantined message is kept before it is purged", &cfg.retention_days},
+	    {"CLEMENT_DIGEST_SECRET", CL_SET_STR, "", 0, 0,
+	     "HMAC key of the digest links (shared with admin-api); empty disables digests", &cfg.digest_secret},
+	    {"CLEMENT_DIGEST_BASE_URL", CL_SET_STR, "http://127.0.0.1:8080", 0, 0,
+	     "origin of admin-api that digest links point to (<url>/api/digest/<token>)", &cfg.digest_base_url},
+	    {"CLEMENT_DIGEST_FROM", CL_SET_STR, "", 0, 0,
+	     "From: header of digests (empty: Clement quarantine <postmaster@<the user's domain>>)", &cfg.digest_from},
+	    {"CLEMENT_DIGEST_POLL_S", CL_SET_INT, "30", 1, 3600, "seconds between two looks for due digest schedules",
+	     &cfg.digest_poll_s},
+	    {"CLEMENT_DELIVERY_HOUSEKEEPING_S", CL_SET_INT, "600", 1, 86400,
+	     "seconds between two purges of stale tmp/ files and expired quarantine rows", &cfg.housekeeping_s},
+	    {"CLEMENT_MAILDIR_TMP_MAX_AGE_S", CL_SET_INT, "129600", 60, 31536000,
+	     "age after which a Maildir tmp/ file is stale and removed (36 h, as the Maildir spec says)",
+	     &cfg.tmp_max_age_s},
+	    {"CLEMENT_RELAY_CONNECT_TIMEOUT_MS", CL_SET_INT, "10000", 100, 300000,
+	     "connect timeout towards a downstream server", &cfg.relay_connect_timeout_ms},
+	    {"CLEMENT_RELAY_TIMEOUT_MS", CL_SET_INT, "60000", 200, 600000,
+	     "whole-transaction timeout towards a downstream server (keep below smtp-edge's delivery deadline)",
+	     &cfg.relay_timeout_ms},
+	    {"CLEMENT_RELAY_TLS_VERIFY", CL_SET_BOOL, "1", 0, 1,
+	     "verify the downstream's certificate when its group requires TLS", &cfg.relay_verify_cert},
+	    {"CLEMENT_DELIVERY_WORKERS", CL_SET_INT, "8", 1, 64, "RPC worker threads (one transaction each)",
+	     &cfg.workers},
+	    {"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
+	     &cfg.log_level},
 	};
 	cl_config_main(argc, argv, "clement-delivery",
 		       "Makes accepted mail safe before smtp-edge answers 250: durable Maildir delivery, synchronous "
@@ -233,7 +233,8 @@ int main(int argc, char **argv)
 		       settings, CL_SETTINGS_COUNT(settings));
 	int lvl = cl_log_level_parse(cfg.log_level);
 	if (lvl < 0) {
-		fprintf(stderr, "clement-delivery: bad setting: CLEMENT_LOG_LEVEL: must be debug, info, warn or error\n");
+		fprintf(stderr,
+			"clement-delivery: bad setting: CLEMENT_LOG_LEVEL: must be debug, info, warn or error\n");
 		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 		return 2;
 	}

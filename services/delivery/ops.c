@@ -25,12 +25,12 @@
 /* One parsed deliver request; rcpt strings point into the request JSON. */
 struct dreq {
 	const char *sid, *msgid, *ip, *sender;
-	size_t n, nq;               /* recipients, of which quarantined */
-	struct cl_route route;      /* the shared destination */
-	struct dl_dest_rcpt *d;     /* to deliver */
+	size_t n, nq;           /* recipients, of which quarantined */
+	struct cl_route route;  /* the shared destination */
+	struct dl_dest_rcpt *d; /* to deliver */
 	size_t nd;
-	struct dl_qrcpt *q;         /* to quarantine */
-	const char **status;        /* per recipient, in request order */
+	struct dl_qrcpt *q;  /* to quarantine */
+	const char **status; /* per recipient, in request order */
 	const char **addr;
 	char subject[400];
 };
@@ -72,7 +72,8 @@ static int dreq_parse(struct dreq *r, const cJSON *req, const char **why)
 	if (!r->d || !r->q || !r->status || !r->addr)
 		return -1;
 	const cJSON *it;
-	cJSON_ArrayForEach(it, rc) {
+	cJSON_ArrayForEach(it, rc)
+	{
 		struct cl_route rt;
 		const char *a = cl_json_str(it, "rcpt", NULL);
 		if (!a || !*a || cl_route_from_json(it, &rt) < 0)
@@ -103,9 +104,20 @@ static void log_outbound(struct cl_pg *pg, const struct dreq *r, size_t blen, co
 {
 	char err[300];
 	for (size_t i = 0; i < r->nd; i++) {
-		struct dl_logrow l = {r->sid, r->msgid, "out", r->ip, r->sender, r->d[i].addr,
-				      v->action == CL_ACCEPT ? "sent" : "failed", v->text, r->subject,
-				      r->route.user_id, r->route.domain_id, r->route.group_id, (long long)blen, v};
+		struct dl_logrow l = {r->sid,
+				      r->msgid,
+				      "out",
+				      r->ip,
+				      r->sender,
+				      r->d[i].addr,
+				      v->action == CL_ACCEPT ? "sent" : "failed",
+				      v->text,
+				      r->subject,
+				      r->route.user_id,
+				      r->route.domain_id,
+				      r->route.group_id,
+				      (long long)blen,
+				      v};
 		if (dl_log_row(pg, &l, err, sizeof err) < 0)
 			cl_log(CL_LOG_WARN, r->sid, "log_failed", "rcpt_index=%zu", i);
 	}
@@ -130,8 +142,8 @@ static void run_deliver(struct dl_ctx *c, struct cl_pg *pg, struct dreq *r, cons
 		}
 	}
 	cl_verdict_set(v, CL_ACCEPT, 250, "2.0.0", "Quarantined");
-	if (r->nd > 0 && dl_dest_deliver(c, pg, r->route.mode, r->route.group_id, r->sender, r->d, r->nd, body, blen,
-					 v) < 0) {
+	if (r->nd > 0 &&
+	    dl_dest_deliver(c, pg, r->route.mode, r->route.group_id, r->sender, r->d, r->nd, body, blen, v) < 0) {
 		if (intx)
 			dl_db_cmd(pg, "ROLLBACK", err, sizeof err);
 		return;
@@ -177,7 +189,8 @@ static cJSON *op_deliver(struct dl_ctx *c, const cJSON *req, const unsigned char
 	struct cl_verdict v;
 	const char *why;
 	if (!body || dreq_parse(&r, req, &why) < 0) {
-		cl_log(CL_LOG_WARN, safe_id(cl_json_str(req, "sid", NULL), NULL), "bad_deliver", "why=\"%s\"", body ? why : "no body");
+		cl_log(CL_LOG_WARN, safe_id(cl_json_str(req, "sid", NULL), NULL), "bad_deliver", "why=\"%s\"",
+		       body ? why : "no body");
 		dreq_free(&r);
 		return cl_rpc_error_reply(body ? why : "no body");
 	}
@@ -209,10 +222,9 @@ static cJSON *op_decide(struct dl_ctx *c, const cJSON *req, int release)
 		return cl_rpc_error_reply("quarantine_id required");
 	struct cl_verdict v;
 	char err[300];
+	cl_verdict_tempfail(&v, "Temporary failure: database unavailable");
 	struct cl_pg *pg = dl_db_get(c->db, err, sizeof err);
-	if (!pg) {
-		cl_verdict_tempfail(&v, "Temporary failure: database unavailable");
-	} else {
+	if (pg) {
 		(release ? dl_quarantine_release : dl_quarantine_delete)(c, pg, qid, by, &v);
 		dl_db_put(c->db, pg);
 	}
@@ -222,8 +234,7 @@ static cJSON *op_decide(struct dl_ctx *c, const cJSON *req, int release)
 	return o;
 }
 
-cJSON *dl_ops_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
-		     size_t *rblen)
+cJSON *dl_ops_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen)
 {
 	(void)rbody;
 	(void)rblen;

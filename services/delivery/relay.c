@@ -12,12 +12,12 @@
 #define REPLY_MAX 512 /* bound on the downstream reply text we keep */
 
 struct relay_io {
-	const char *p;      /* body not yet read by curl */
+	const char *p; /* body not yet read by curl */
 	size_t left;
 	char last[REPLY_MAX]; /* the first error reply line, else the last reply line */
 	size_t lastlen;
-	int frozen;         /* last holds a final 4xx/5xx line: keep it (curl then sends QUIT) */
-	int bad;            /* a reply line held a NUL */
+	int frozen; /* last holds a final 4xx/5xx line: keep it (curl then sends QUIT) */
+	int bad;    /* a reply line held a NUL */
 };
 
 /* read_cb - CURLOPT_READFUNCTION: hand curl the next piece of the body. */
@@ -56,8 +56,7 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 	return 0;
 }
 
-int dl_relay_parse_reply(const char *line, size_t len, int *code, char *enh, size_t enhlen, char *text,
-			 size_t textlen)
+int dl_relay_parse_reply(const char *line, size_t len, int *code, char *enh, size_t enhlen, char *text, size_t textlen)
 {
 	if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' || line[2] < '0' ||
 	    line[2] > '9' || (len > 3 && line[3] != ' ' && line[3] != '-'))
@@ -87,8 +86,8 @@ static enum dl_relay_err classify(CURLcode rc, long resp, const struct relay_io 
 {
 	char enh[16], text[REPLY_MAX], msg[600];
 	int code = 0;
-	int parsed = !io->bad && dl_relay_parse_reply(io->last, io->lastlen, &code, enh, sizeof enh, text,
-						       sizeof text) == 0;
+	int parsed =
+	    !io->bad && dl_relay_parse_reply(io->last, io->lastlen, &code, enh, sizeof enh, text, sizeof text) == 0;
 	if (rc == CURLE_OK) {
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.0.0", "Delivered to the downstream server");
 		return DL_RELAY_OK;
@@ -126,8 +125,9 @@ static int setup(CURL *h, const struct dl_relay_target *t, const struct dl_relay
 {
 	char url[600], from[600], r[600];
 	int host6 = strchr(t->host, ':') != NULL;
-	if (cl_snprintf(url, sizeof url, host6 ? "smtp://[%s]:%d/%s" : "smtp://%s:%d/%s", t->host, t->port,
-			o->helo) < 0 || cl_snprintf(from, sizeof from, "<%s>", sender) < 0)
+	if (cl_snprintf(url, sizeof url, host6 ? "smtp://[%s]:%d/%s" : "smtp://%s:%d/%s", t->host, t->port, o->helo) <
+		0 ||
+	    cl_snprintf(from, sizeof from, "<%s>", sender) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct curl_slist *nl;
@@ -135,8 +135,9 @@ static int setup(CURL *h, const struct dl_relay_target *t, const struct dl_relay
 			return -1;
 		*rl = nl;
 	}
-	long ssl = t->tls == DL_TLS_REQUIRED ? CURLUSESSL_ALL : t->tls == DL_TLS_OPPORTUNISTIC ? CURLUSESSL_TRY
-											  : CURLUSESSL_NONE;
+	long ssl = t->tls == DL_TLS_REQUIRED        ? CURLUSESSL_ALL
+		   : t->tls == DL_TLS_OPPORTUNISTIC ? CURLUSESSL_TRY
+						    : CURLUSESSL_NONE;
 	long verify = t->tls == DL_TLS_REQUIRED && t->verify_cert;
 	int rc = curl_easy_setopt(h, CURLOPT_URL, url) | curl_easy_setopt(h, CURLOPT_MAIL_FROM, from) |
 		 curl_easy_setopt(h, CURLOPT_MAIL_RCPT, *rl) | curl_easy_setopt(h, CURLOPT_UPLOAD, 1L) |

@@ -21,20 +21,27 @@ struct dl_relay_target {
 	const char *host;
 	int port;
 	enum dl_relay_tls tls;
-	const char *auth_user;   /* NULL: no AUTH */
+	const char *auth_user; /* NULL: no AUTH */
 	const char *auth_pass;
-	int verify_cert;         /* check the certificate when TLS is required */
+	int verify_cert; /* check the certificate when TLS is required */
 };
 
 struct dl_relay_opts {
-	const char *helo;        /* our EHLO name */
+	const char *helo; /* our EHLO name */
 	long connect_timeout_ms;
-	long timeout_ms;         /* whole transaction */
+	long timeout_ms; /* whole transaction */
 };
 
 /* Outcome classes for metrics. */
-enum dl_relay_err { DL_RELAY_OK = 0, DL_RELAY_CONNECT, DL_RELAY_TIMEOUT, DL_RELAY_TEMP, DL_RELAY_PERM,
-		    DL_RELAY_TLS, DL_RELAY_PROTOCOL };
+enum dl_relay_err {
+	DL_RELAY_OK = 0,
+	DL_RELAY_CONNECT,
+	DL_RELAY_TIMEOUT,
+	DL_RELAY_TEMP,
+	DL_RELAY_PERM,
+	DL_RELAY_TLS,
+	DL_RELAY_PROTOCOL
+};
 
 /* dl_relay_send - send msg (len bytes) from sender ("" for <>) to the n rcpts. Fills v with
  * the verdict for the whole transaction and returns the outcome class. Thread-safe (one
@@ -45,7 +52,6 @@ enum dl_relay_err dl_relay_send(const struct dl_relay_target *t, const struct dl
 /* dl_relay_parse_reply - split a reply line "550 5.1.1 text" / "550-5.1.1 text" / "550 text"
  * into code, enhanced code ("" when absent) and text (printable ASCII only). Returns 0, or
  * -1 when the line is not a reply (RFC 5321 section 4.2). */
-int dl_relay_parse_reply(const char *line, size_t len, int *code, char *enh, size_t enhlen, char *text,
-			 size_t textlen);
+int dl_relay_parse_reply(const char *line, size_t len, int *code, char *enh, size_t enhlen, char *text, size_t textlen);
 
 #endif

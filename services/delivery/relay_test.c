@@ -11,16 +11,18 @@ int main(void)
 		int ok, code;
 		const char *enh, *text;
 	} cases[] = {
-		{"550 5.1.1 No such user", 0, 550, "5.1.1", "No such user"},
-		{"550-5.1.1 first line", 0, 550, "5.1.1", "first line"},
-		{"451 Try later", 0, 451, "", "Try later"},
-		{"554 4.1.1 class mismatch", 0, 554, "", "4.1.1 class mismatch"},
-		{"250", 0, 250, "", ""},
-		{"550 5.7.1 bad\x01" "ctl\xff", 0, 550, "5.7.1", "badctl"},
-		{"hello", -1, 0, "", ""},
-		{"55", -1, 0, "", ""},
-		{"650 nope", -1, 0, "", ""},
-		{"550x", -1, 0, "", ""},
+	    {"550 5.1.1 No such user", 0, 550, "5.1.1", "No such user"},
+	    {"550-5.1.1 first line", 0, 550, "5.1.1", "first line"},
+	    {"451 Try later", 0, 451, "", "Try later"},
+	    {"554 4.1.1 class mismatch", 0, 554, "", "4.1.1 class mismatch"},
+	    {"250", 0, 250, "", ""},
+	    {"550 5.7.1 bad\x01"
+	     "ctl\xff",
+	     0, 550, "5.7.1", "badctl"},
+	    {"hello", -1, 0, "", ""},
+	    {"55", -1, 0, "", ""},
+	    {"650 nope", -1, 0, "", ""},
+	    {"550x", -1, 0, "", ""},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		int code = 0;

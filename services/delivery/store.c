@@ -29,39 +29,51 @@ int dl_log_row(struct cl_pg *pg, const struct dl_logrow *r, char *err, size_t er
 	snprintf(size, sizeof size, "%lld", r->size);
 	if (r->v)
 		snprintf(code, sizeof code, "%d", r->v->code);
-	const char *p[] = {r->sid ? r->sid : "", r->msgid ? r->msgid : "", r->direction, ip_or_empty(r->client_ip),
-			   r->sender ? r->sender : "", r->rcpt, uid, did, gid, r->status, code,
-			   r->v ? r->v->enh : "", r->reason ? r->reason : "", r->subject ? r->subject : "", size};
+	const char *p[] = {r->sid ? r->sid : "",
+			   r->msgid ? r->msgid : "",
+			   r->direction,
+			   ip_or_empty(r->client_ip),
+			   r->sender ? r->sender : "",
+			   r->rcpt,
+			   uid,
+			   did,
+			   gid,
+			   r->status,
+			   code,
+			   r->v ? r->v->enh : "",
+			   r->reason ? r->reason : "",
+			   r->subject ? r->subject : "",
+			   size};
 	PGresult *res = dl_db_exec(
-		pg,
-		"INSERT INTO message_log (sid, msgid, direction, client_ip, sender, rcpt, user_id, domain_id, group_id,"
-		" status, code, enh, reason, subject, size) VALUES (nullif($1, ''), nullif($2, ''), $3,"
-		" nullif($4, '')::inet, $5, $6, nullif($7, '0')::bigint, nullif($8, '0')::bigint,"
-		" nullif($9, '0')::bigint, $10, nullif($11, '')::int, nullif($12, ''), nullif($13, ''),"
-		" nullif($14, ''), $15::bigint)",
-		15, p, -1, 0, 0, err, errlen);
+	    pg,
+	    "INSERT INTO message_log (sid, msgid, direction, client_ip, sender, rcpt, user_id, domain_id, group_id,"
+	    " status, code, enh, reason, subject, size) VALUES (nullif($1, ''), nullif($2, ''), $3,"
+	    " nullif($4, '')::inet, $5, $6, nullif($7, '0')::bigint, nullif($8, '0')::bigint,"
+	    " nullif($9, '0')::bigint, $10, nullif($11, '')::int, nullif($12, ''), nullif($13, ''),"
+	    " nullif($14, ''), $15::bigint)",
+	    15, p, -1, 0, 0, err, errlen);
 	PQclear(res);
 	return res ? 0 : -1;
 }
 
 /* store_one - the INSERT of one recipient's row. */
-static int store_one(struct dl_ctx *c, struct cl_pg *pg, const struct dl_qmsg *m, const struct dl_qrcpt *r,
-		     char *err, size_t errlen)
+static int store_one(struct dl_ctx *c, struct cl_pg *pg, const struct dl_qmsg *m, const struct dl_qrcpt *r, char *err,
+		     size_t errlen)
 {
 	char days[24], uid[24], did[24], size[24];
 	snprintf(days, sizeof days, "%lld", c->cfg->retention_days);
 	snprintf(uid, sizeof uid, "%lld", r->user_id);
 	snprintf(did, sizeof did, "%lld", r->domain_id);
 	snprintf(size, sizeof size, "%zu", m->len);
-	const char *p[] = {m->msgid, m->sid, days, ip_or_empty(m->client_ip), m->sender, r->rcpt, uid, did,
-			   m->subject, size, (const char *)m->msg};
+	const char *p[] = {m->msgid, m->sid,     days, ip_or_empty(m->client_ip), m->sender, r->rcpt, uid,
+			   did,      m->subject, size, (const char *)m->msg};
 	PGresult *res = dl_db_exec(
-		pg,
-		"INSERT INTO quarantine (msgid, sid, expires_at, client_ip, sender, rcpt, user_id, domain_id, subject,"
-		" size, message) VALUES ($1, nullif($2, ''), now() + make_interval(days => $3::int),"
-		" nullif($4, '')::inet, $5, $6, nullif($7, '0')::bigint, nullif($8, '0')::bigint, nullif($9, ''),"
-		" $10::bigint, $11)",
-		11, p, 10, m->len, 0, err, errlen);
+	    pg,
+	    "INSERT INTO quarantine (msgid, sid, expires_at, client_ip, sender, rcpt, user_id, domain_id, subject,"
+	    " size, message) VALUES ($1, nullif($2, ''), now() + make_interval(days => $3::int),"
+	    " nullif($4, '')::inet, $5, $6, nullif($7, '0')::bigint, nullif($8, '0')::bigint, nullif($9, ''),"
+	    " $10::bigint, $11)",
+	    11, p, 10, m->len, 0, err, errlen);
 	PQclear(res);
 	return res ? 0 : -1;
 }
@@ -81,9 +93,9 @@ struct qrow {
 	long long user_id, domain_id, group_id, size;
 };
 
-#define QROW_COLS                                                                                    \
-	"q.sender, q.rcpt, q.msgid, coalesce(q.sid, ''), coalesce(host(q.client_ip), ''),"          \
-	" coalesce(q.subject, ''), coalesce(q.user_id, 0), coalesce(q.domain_id, 0),"                \
+#define QROW_COLS                                                                                                      \
+	"q.sender, q.rcpt, q.msgid, coalesce(q.sid, ''), coalesce(host(q.client_ip), ''),"                             \
+	" coalesce(q.subject, ''), coalesce(q.user_id, 0), coalesce(q.domain_id, 0),"                                  \
 	" coalesce(d.group_id, 0), q.size"
 
 /* qrow_read - fill a qrow from the QROW_COLS columns of row 0. */
@@ -107,8 +119,8 @@ static int log_decision(struct cl_pg *pg, const struct qrow *q, const char *stat
 {
 	char reason[64];
 	snprintf(reason, sizeof reason, "%s by user %lld", status, by_user);
-	struct dl_logrow l = {q->sid, q->msgid, "in", q->ip, q->sender, q->rcpt, status, reason, q->subject,
-			      q->user_id, q->domain_id, q->group_id, q->size, v};
+	struct dl_logrow l = {q->sid, q->msgid,   "in",       q->ip,        q->sender,   q->rcpt, status,
+			      reason, q->subject, q->user_id, q->domain_id, q->group_id, q->size, v};
 	return dl_log_row(pg, &l, err, errlen);
 }
 
@@ -125,16 +137,16 @@ static int release_locked(struct dl_ctx *c, struct cl_pg *pg, long long qid, con
 	enum cl_route_mode mode = dl_group_mode(pg, q->group_id, err, errlen);
 	struct dl_dest_rcpt r = {q->rcpt, q->user_id};
 	int rc = mode == CL_ROUTE_NONE ? -1
-				       : dl_dest_deliver(c, pg, mode, q->group_id, q->sender, &r, 1, PQgetvalue(res, 0, 0),
-							 (size_t)PQgetlength(res, 0, 0), v);
+				       : dl_dest_deliver(c, pg, mode, q->group_id, q->sender, &r, 1,
+							 PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), v);
 	PQclear(res);
 	if (rc < 0) {
 		if (mode == CL_ROUTE_NONE)
 			cl_verdict_tempfail(v, "Temporary failure: no destination for the recipient");
 		return 1; /* v holds the destination's answer */
 	}
-	res = dl_db_exec(pg, "UPDATE quarantine SET status = 'released', decided_at = now() WHERE id = $1", 1, p, -1,
-			 0, 0, err, errlen);
+	res = dl_db_exec(pg, "UPDATE quarantine SET status = 'released', decided_at = now() WHERE id = $1", 1, p, -1, 0,
+			 0, err, errlen);
 	PQclear(res);
 	if (!res || log_decision(pg, q, "released", by_user, v, err, errlen) < 0)
 		return -1;
@@ -142,8 +154,7 @@ static int release_locked(struct dl_ctx *c, struct cl_pg *pg, long long qid, con
 	return 0;
 }
 
-void dl_quarantine_release(struct dl_ctx *c, struct cl_pg *pg, long long qid, long long by_user,
-			   struct cl_verdict *v)
+void dl_quarantine_release(struct dl_ctx *c, struct cl_pg *pg, long long qid, long long by_user, struct cl_verdict *v)
 {
 	char err[400] = "", idp[24];
 	snprintf(idp, sizeof idp, "%lld", qid);
@@ -151,7 +162,8 @@ void dl_quarantine_release(struct dl_ctx *c, struct cl_pg *pg, long long qid, lo
 	cl_verdict_tempfail(v, "Temporary failure: database unavailable");
 	if (dl_db_cmd(pg, "BEGIN", err, sizeof err) < 0)
 		return;
-	PGresult *res = dl_db_exec(pg, "SELECT " QROW_COLS " FROM quarantine q LEFT JOIN domains d ON d.id = q.domain_id"
+	PGresult *res = dl_db_exec(pg,
+				   "SELECT " QROW_COLS " FROM quarantine q LEFT JOIN domains d ON d.id = q.domain_id"
 				   " WHERE q.id = $1 AND q.status = 'held' FOR UPDATE OF q",
 				   1, p, -1, 0, 0, err, sizeof err);
 	int rc = -1;
@@ -175,8 +187,7 @@ void dl_quarantine_release(struct dl_ctx *c, struct cl_pg *pg, long long qid, lo
 	}
 }
 
-void dl_quarantine_delete(struct dl_ctx *c, struct cl_pg *pg, long long qid, long long by_user,
-			  struct cl_verdict *v)
+void dl_quarantine_delete(struct dl_ctx *c, struct cl_pg *pg, long long qid, long long by_user, struct cl_verdict *v)
 {
 	char err[400] = "", idp[24];
 	snprintf(idp, sizeof idp, "%lld", qid);
@@ -186,7 +197,8 @@ void dl_quarantine_delete(struct dl_ctx *c, struct cl_pg *pg, long long qid, lon
 		return;
 	/* The FROM-less CTE locks and updates in one statement; the message bytes go too
 	 * ("delete removes it"), the row stays for the log and the UI. */
-	PGresult *res = dl_db_exec(pg, "WITH u AS (UPDATE quarantine SET status = 'deleted', decided_at = now(),"
+	PGresult *res = dl_db_exec(pg,
+				   "WITH u AS (UPDATE quarantine SET status = 'deleted', decided_at = now(),"
 				   " message = ''::bytea WHERE id = $1 AND status = 'held' RETURNING *)"
 				   " SELECT " QROW_COLS " FROM u q LEFT JOIN domains d ON d.id = q.domain_id",
 				   1, p, -1, 0, 0, err, sizeof err);
@@ -213,8 +225,8 @@ void dl_quarantine_delete(struct dl_ctx *c, struct cl_pg *pg, long long qid, lon
 
 long long dl_quarantine_purge(struct cl_pg *pg, char *err, size_t errlen)
 {
-	PGresult *res = dl_db_exec(pg, "DELETE FROM quarantine WHERE expires_at < now()", 0, NULL, -1, 0, 0, err,
-				   errlen);
+	PGresult *res =
+	    dl_db_exec(pg, "DELETE FROM quarantine WHERE expires_at < now()", 0, NULL, -1, 0, 0, err, errlen);
 	if (!res)
 		return -1;
 	long long n = strtoll(PQcmdTuples(res), NULL, 10);

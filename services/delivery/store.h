@@ -34,17 +34,15 @@ struct dl_qrcpt {
 /* dl_quarantine_store_rows - one row per recipient, expiring after the retention, inside
  * the caller's open transaction (the caller commits or rolls back). 0 or -1 with err. */
 int dl_quarantine_store_rows(struct dl_ctx *c, struct cl_pg *pg, const struct dl_qmsg *m, const struct dl_qrcpt *r,
-			size_t n, char *err, size_t errlen);
+			     size_t n, char *err, size_t errlen);
 
 /* dl_quarantine_release - deliver the held copy to its recipient's normal destination and
  * mark it released (logged). v: 250 on success; 550 when no held row has that id; else the
  * destination's 4xx/5xx (the row stays held). */
-void dl_quarantine_release(struct dl_ctx *c, struct cl_pg *pg, long long qid, long long by_user,
-			   struct cl_verdict *v);
+void dl_quarantine_release(struct dl_ctx *c, struct cl_pg *pg, long long qid, long long by_user, struct cl_verdict *v);
 
 /* dl_quarantine_delete - mark a held row deleted, drop its bytes, log it. */
-void dl_quarantine_delete(struct dl_ctx *c, struct cl_pg *pg, long long qid, long long by_user,
-			  struct cl_verdict *v);
+void dl_quarantine_delete(struct dl_ctx *c, struct cl_pg *pg, long long qid, long long by_user, struct cl_verdict *v);
 
 /* dl_quarantine_purge - delete rows past expires_at. Returns the count or -1. */
 long long dl_quarantine_purge(struct cl_pg *pg, char *err, size_t errlen);
