@@ -329,3 +329,16 @@ def test_relay_starttls(db, services, tmp_path, relay_env):
         assert len(srv.data) == 2 and srv.data[1] == MSG
     finally:
         srv.stop()
+
+
+def test_database_down_is_451_never_250(services, tmp_path):
+    """Without PostgreSQL (quota lookups, downstream settings, quarantine) every op defers."""
+    class NoDb:
+        url = f"postgresql://clement@127.0.0.1:{free_port()}/clement?connect_timeout=1"
+    _, port = start_delivery(services, NoDb, tmp_path / "mail")
+    for rt in (route("local", 1, 1, 1), route("relay", 1, 1), route("local", 1, 1, 1, True)):
+        r = rpc(port, deliver_req([("bob@example.org", rt)]), MSG)
+        assert (r["action"], r["code"]) == ("defer", 451), r
+    assert rpc(port, {"v": 1, "op": "release", "quarantine_id": 1, "by_user_id": 1})["code"] == 451
+    assert rpc(port, {"v": 1, "op": "delete", "quarantine_id": 1, "by_user_id": 1})["code"] == 451
+    assert not (tmp_path / "mail" / "example.org" / "bob" / "new").exists()
