@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "body.h"
+#include "proxy.h"
 #include "mail/address.h"
 #include "mail/verdict.h"
 #include "rpc/rpc.h"
@@ -74,7 +75,7 @@ struct completion {
 };
 
 struct metrics_set {
-	struct cl_metric *open, *total, *messages, *rpc_fail;
+	struct cl_metric *open, *total, *messages, *rpc_fail, *refused_proxy;
 	struct cl_metric *refused_pregreet, *refused_sync, *refused_http, *refused_limit, *refused_errors,
 		*refused_timeout, *refused_virus, *refused_body, *refused_policy;
 	struct cl_metric *lat_policy, *lat_scanner, *lat_delivery;
@@ -97,6 +98,8 @@ struct edge {
 	struct completion *qhead, *qtail;
 	struct ipcount **ipt;      /* per-IP session counts */
 	struct ipcount **passed;   /* pregreet passes: address -> expiry */
+	struct cidr *nets;         /* CLEMENT_PROXY_NETWORKS */
+	size_t nnets;
 	_Atomic int fire_inflight; /* fire-and-forget log calls not yet completed */
 	int draining;
 	double drain_deadline;
@@ -127,6 +130,7 @@ struct session {
 	int pregreet_active, pregreet_failed, greet_ready;
 	struct cl_verdict greet_verdict;
 	int skip_line;
+	int proxy_done;
 	int errors;
 	int messages;
 	int esmtp;
@@ -155,6 +159,7 @@ int loop_run(struct edge *e);
 void loop_fini(struct edge *e);
 void loop_wait_rpcs(struct edge *e, double max_s);
 void loop_session_gone(struct session *s);
+int loop_session_moved(struct session *s, const char *ip);
 void reap_sessions(struct edge *e, int all);
 void loop_update_events(struct session *s);
 void loop_push_completion(struct edge *e, struct completion *c);

@@ -190,6 +190,13 @@ static void accept_one(struct edge *e, struct listener *l)
 	}
 	/* Limits are checked before any allocation: a flood costs one accept and one write.
 	 * (Behind a PROXY load balancer the per-address limit applies to the balancer.) */
+	if (l->proxy && !proxy_trusted(e->nets, e->nnets, ip)) {
+		/* PROXY headers only from our load balancers: anyone else could forge a client */
+		close(fd);
+		cl_metric_inc(e->m.refused_proxy);
+		cl_log(CL_LOG_WARN, NULL, "refused", "reason=proxy_untrusted ip=%s", ip);
+		return;
+	}
 	struct ipcount *c = ip_find(e->ipt, ip, 0);
 	const char *why = NULL;
 	if ((long long)e->nsessions >= e->cfg.max_sessions)
@@ -225,6 +232,20 @@ void loop_session_gone(struct session *s)
 	struct ipcount *c = ip_find(e->ipt, s->ip, 0);
 	if (c && --c->n <= 0)
 		ip_remove(e->ipt, s->ip);
+}
+
+/* loop_session_moved - the PROXY header named the real client: count the session under
+ * that address. Returns -1 when the address is over its limit. */
+int loop_session_moved(struct session *s, const char *ip)
+{
+	struct edge *e = s->e;
+	loop_session_gone(s);
+	cl_strlcpy(s->ip, ip, sizeof s->ip);
+	struct ipcount *c = ip_find(e->ipt, ip, 1);
+	if (!c)
+		return -1;
+	c->n++;
+	return c->n > e->cfg.max_per_ip ? -1 : 0;
 }
 
 /* start_drain - SIGTERM: stop accepting; idle sessions are told 421 and closed, busy

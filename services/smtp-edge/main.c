@@ -59,6 +59,20 @@ static int listen_on(const char *addr, char *err, size_t errlen)
 	return fd;
 }
 
+/* list_has - word is one of the comma-separated items of list. */
+static int list_has(const char *list, const char *word)
+{
+	size_t w = strlen(word);
+	for (const char *p = list; *p;) {
+		size_t k = strcspn(p, ", ");
+		if (k == w && strncmp(p, word, w) == 0)
+			return 1;
+		p += k;
+		p += strspn(p, ", ");
+	}
+	return 0;
+}
+
 /* tls_ctx - the server context from CLEMENT_TLS_CERT/KEY; NULL with err. */
 static SSL_CTX *tls_ctx(const struct edge_config *c, char *err, size_t errlen)
 {
@@ -84,6 +98,8 @@ static void register_metrics(struct edge *e)
 	m->open = cl_metrics_gauge(r, "clement_edge_sessions_open", "SMTP sessions open now", "");
 	m->total = cl_metrics_counter(r, "clement_edge_sessions_total", "SMTP sessions accepted", "");
 	m->messages = cl_metrics_counter(r, "clement_edge_messages_accepted_total", "messages accepted (250 to DATA)", "");
+	m->refused_proxy = cl_metrics_counter(r, "clement_edge_refused_total", "sessions or messages refused, by reason",
+					      "reason=\"proxy\"");
 	m->rpc_fail = cl_metrics_counter(r, "clement_edge_rpc_failures_total", "RPC calls that failed (4xx given)", "");
 	const char *rn = "clement_edge_refused_total", *rh = "sessions or messages refused, by reason";
 	m->refused_pregreet = cl_metrics_counter(r, rn, rh, "reason=\"pregreet\"");
@@ -130,10 +146,24 @@ static int setup(struct edge *e, char *err, size_t errlen)
 				      "listeners (scripts/make-cert makes a self-signed pair)");
 		return -1;
 	}
+	static const char *names[LST_COUNT] = {"smtp", "smtps", "submission"};
 	for (int i = 0; i < LST_COUNT; i++) {
 		e->lst[i].fd = -1;
 		e->lst[i].kind = (enum listener_kind)i;
+		e->lst[i].proxy = list_has(c->proxy_protocol, names[i]);
 	}
+	for (const char *p = c->proxy_protocol; *p;) {
+		size_t k = strcspn(p, ", ");
+		if (k && !((k == 4 && !strncmp(p, "smtp", 4)) || (k == 5 && !strncmp(p, "smtps", 5)) ||
+			   (k == 10 && !strncmp(p, "submission", 10)))) {
+			snprintf(err, errlen, "CLEMENT_SMTP_PROXY_PROTOCOL: unknown listener %.*s", (int)k, p);
+			return -1;
+		}
+		p += k;
+		p += strspn(p, ", ");
+	}
+	if (proxy_networks_parse(c->proxy_networks, &e->nets, &e->nnets, err, errlen) < 0)
+		return -1;
 	for (int i = 0; i < LST_COUNT; i++)
 		if (addrs[i][0] && (e->lst[i].fd = listen_on(addrs[i], err, errlen)) < 0)
 			return -1;
@@ -171,6 +201,7 @@ static void teardown(struct edge *e)
 	if (e->sigfd >= 0)
 		close(e->sigfd);
 	SSL_CTX_free(e->tls);
+	free(e->nets);
 	pthread_mutex_destroy(&e->qlock);
 }
 
@@ -229,6 +260,12 @@ int main(int argc, char **argv)
 		 &c->max_errors},
 		{"CLEMENT_SHUTDOWN_GRACE_S", CL_SET_INT, "20", 0, 600,
 		 "on SIGTERM, seconds sessions in flight may take to finish", &c->shutdown_grace_s},
+		{"CLEMENT_SMTP_PROXY_PROTOCOL", CL_SET_STR, "", 0, 0,
+		 "listeners that expect a HAProxy PROXY v1/v2 header, comma separated: smtp, smtps, submission",
+		 &c->proxy_protocol},
+		{"CLEMENT_PROXY_NETWORKS", CL_SET_STR, "", 0, 0,
+		 "CIDRs of the load balancers allowed to send PROXY headers (others are disconnected)",
+		 &c->proxy_networks},
 		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
 		 &c->log_level},
 	};

@@ -4,6 +4,7 @@
  * Pipelining (RFC 2920): commands are taken one at a time from the input buffer; while a
  * command waits for an RPC (s->busy) the rest stays buffered, so replies go out in order.
  * Replies are collected and flushed once the buffered input is used up. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,12 +62,18 @@ void session_enter(struct session *s, enum phase p)
 	s->phase = p;
 }
 
+static void proxy_step(struct session *s);
+
 /* session_start - after accept: PROXY header, TLS handshake (465), or the greeting. */
 void session_start(struct session *s)
 {
 	struct edge *e = s->e;
-	cl_log(CL_LOG_INFO, s->id, "connect", "ip=%s port=%d listener=%d", s->ip, s->port, (int)s->lst->kind);
 	s->deadline = now_mono() + (double)e->cfg.greet_timeout_s;
+	if (s->lst->proxy && s->phase == PH_PROXY && !s->proxy_done) {
+		loop_update_events(s);
+		return; /* proxy_step() comes back here once the header is read */
+	}
+	cl_log(CL_LOG_INFO, s->id, "connect", "ip=%s port=%d listener=%d", s->ip, s->port, (int)s->lst->kind);
 	if (s->lst->kind == LST_SMTPS) {
 		if (conn_start_tls(s) < 0) {
 			session_close(s, "tls_error");
@@ -431,10 +438,56 @@ static void handshake_step(struct session *s)
 		session_on_event(s, EPOLLIN);
 }
 
+/* proxy_step - read the PROXY header (peek, then exactly its length). */
+static void proxy_step(struct session *s)
+{
+	unsigned char buf[1100];
+	ssize_t n = recv(s->fd, buf, sizeof buf, MSG_PEEK);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		session_close(s, "disconnected");
+		return;
+	}
+	if (n < 0)
+		return;
+	char ip[64] = "";
+	int port = s->port;
+	long hl = proxy_parse(buf, (size_t)n, ip, sizeof ip, &port);
+	if (hl == 0) {
+		/* partial header: peeking again at once would spin on the level-triggered fd;
+		 * session_tick() retries every 100 ms until the greeting timeout */
+		struct epoll_event ev = {.events = 0, .data.ptr = s};
+		epoll_ctl(s->e->epfd, EPOLL_CTL_MOD, s->fd, &ev);
+		s->ev_mask = 0;
+		return;
+	}
+	if (hl < 0 || recv(s->fd, buf, (size_t)hl, 0) != hl) {
+		cl_metric_inc(s->e->m.refused_proxy);
+		cl_log(CL_LOG_WARN, s->id, "proxy_error", "peer=%s", s->ip);
+		session_close(s, "proxy_error");
+		return;
+	}
+	s->proxy_done = 1;
+	if (ip[0]) {
+		cl_log(CL_LOG_INFO, s->id, "proxy", "peer=%s client=%s port=%d", s->ip, ip, port);
+		s->port = port;
+		if (loop_session_moved(s, ip) < 0) {
+			cl_metric_inc(s->e->m.refused_limit);
+			session_reply(s, "421 4.7.0 Too many connections from your address, try again later");
+			session_close(s, "limit");
+			return;
+		}
+	}
+	session_start(s);
+}
+
 void session_on_event(struct session *s, unsigned events)
 {
 	if (s->dead)
 		return;
+	if (s->phase == PH_PROXY && s->lst->proxy && !s->proxy_done) {
+		proxy_step(s);
+		return;
+	}
 	if (s->phase == PH_HANDSHAKE) {
 		handshake_step(s);
 		return;
@@ -475,6 +528,10 @@ void session_tick(struct session *s, double now)
 	struct edge *e = s->e;
 	if (s->dead)
 		return;
+	if (s->phase == PH_PROXY && s->lst->proxy && !s->proxy_done && now <= s->deadline) {
+		proxy_step(s);
+		return;
+	}
 	if (s->phase == PH_GREETING && s->pregreet_active && now >= s->greet_at) {
 		if (s->in.len > 0) {
 			session_sync_error(s, 1);

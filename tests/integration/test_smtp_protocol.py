@@ -359,3 +359,46 @@ def test_60_connections_from_one_address(fake, services):
     for s in socks:
         s.close()
     assert 'clement_edge_refused_total{reason="limit"} 10' in e.metrics()
+
+
+def _proxy_v2(src, sport, dst="10.0.0.1", dport=25):
+    import ipaddress
+    import struct
+    sig = b"\r\n\r\n\x00\r\nQUIT\n"
+    a = ipaddress.ip_address(src).packed + ipaddress.ip_address(dst).packed + struct.pack(">HH", sport, dport)
+    return sig + bytes([0x21, 0x11]) + struct.pack(">H", len(a)) + a
+
+
+def test_proxy_protocol_v1_v2_from_trusted_balancer(fake, services):
+    e = start_edge(services, fake, CLEMENT_SMTP_PROXY_PROTOCOL="smtp,smtps", CLEMENT_PROXY_NETWORKS="127.0.0.0/8")
+    s = socket.create_connection((e.host, e.smtp), timeout=5)
+    s.sendall(b"PROXY TCP4 203.0.113.7 10.0.0.1 40000 25\r\n")
+    assert s.recv(100).startswith(b"220 ")
+    s.close()
+    assert fake.wait_op("connect")[-1]["ip"] == "203.0.113.7"
+    import ssl
+    raw = socket.create_connection((e.host, e.smtps), timeout=5)
+    raw.sendall(_proxy_v2("198.51.100.9", 41000, dport=465))
+    t = client_tls().wrap_socket(raw)
+    assert t.recv(100).startswith(b"220 ")
+    t.close()
+    c = fake.wait_op("connect", 2)[-1]
+    assert c["ip"] == "198.51.100.9" and c["port"] == 41000 and c["listener"] == "smtps"
+    bad = socket.create_connection((e.host, e.smtp), timeout=5)
+    bad.sendall(b"EHLO no.proxy.header\r\n")
+    try:
+        assert bad.recv(100) == b""  # not a PROXY header: disconnected, nothing said
+    except ConnectionResetError:
+        pass
+
+
+def test_proxy_protocol_refused_from_untrusted_peer(fake, services):
+    e = start_edge(services, fake, CLEMENT_SMTP_PROXY_PROTOCOL="smtp", CLEMENT_PROXY_NETWORKS="10.0.0.0/8")
+    s = socket.create_connection((e.host, e.smtp), timeout=5)
+    s.sendall(b"PROXY TCP4 203.0.113.7 10.0.0.1 40000 25\r\n")
+    try:
+        assert s.recv(100) == b""
+    except ConnectionResetError:
+        pass
+    assert not fake.ops("connect")
+    assert 'clement_edge_refused_total{reason="proxy"} 1' in e.metrics()
