@@ -232,6 +232,23 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* ensure_partitions - the monthly log partitions around now (0002_logs.sql); rows outside
+ * them would land in the DEFAULT partition, which later blocks creating that month. Run at
+ * the first write and then twice a day; a failure is only logged (the DEFAULT catches all). */
+static void ensure_partitions(struct cl_pg *pg, double *last)
+{
+	double now = cl_now_seconds();
+	if (*last != 0 && now - *last < 43200)
+		return;
+	char err[256];
+	if (cl_pg_command(pg, "SELECT clement_ensure_partitions(0, 2)", err, sizeof err) == 0) {
+		*last = now;
+		return;
+	}
+	char e[300];
+	cl_log(CL_LOG_WARN, NULL, "log_partitions_failed", "error=%s", cl_log_escape(e, sizeof e, err, strlen(err)));
+}
+
 /* flush_batch - write a batch, retrying while the database is away. Returns 0 when the
  * rows are written (or dropped as bad), -1 when stopping gave up (rows still ours). */
 static int flush_batch(struct pl_queue *q, struct cl_pg *pg, struct pl_row **rows, size_t n, double give_up_at)
@@ -239,6 +256,7 @@ static int flush_batch(struct pl_queue *q, struct cl_pg *pg, struct pl_row **row
 	long delay = 100;
 	for (;;) {
 		char err[512];
+		ensure_partitions(pg, &q->partitions_at);
 		if (write_batch(pg, rows, n, err, sizeof err) == 0) {
 			if (q->m_written)
 				cl_metric_add(q->m_written, (int64_t)n);

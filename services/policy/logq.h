@@ -43,6 +43,7 @@ struct pl_queue {
 	pthread_t thread;
 	int running;
 	_Atomic size_t len; /* for /metrics without the lock */
+	double partitions_at; /* writer thread only: last clement_ensure_partitions() */
 };
 
 /* pl_row_new - an empty row of a kind; NULL when out of memory. */
