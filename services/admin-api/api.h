@@ -23,7 +23,7 @@ enum api_role { ROLE_NONE = 0, ROLE_USER, ROLE_DOMAIN_ADMIN, ROLE_GROUP_ADMIN, R
 struct api_config {
 	char *listen, *health_listen, *db_url, *frontend_dir, *delivery_url, *digest_secret;
 	char *log_level, *imap_ca_file;
-	long long session_idle_s, session_max_s, cookie_secure, body_max, threads, db_pool;
+	long long session_idle_s, session_max_s, cookie_secure, body_max, max_connections, db_pool;
 	long long login_max_fails_addr, login_max_fails_ip, login_window_s, password_min;
 	long long imap_timeout_s, rpc_timeout_ms;
 };
@@ -90,6 +90,12 @@ enum MHD_Result api_send(struct api_req *r);
 enum MHD_Result api_send_file(struct MHD_Connection *c, int fd, size_t size, const char *ctype);
 const char *api_role_name(enum api_role role);
 enum api_role api_role_parse(const char *s);
+
+/* api_db_pause / api_db_resume (server.c) - give the request's database connection back to
+ * the pool around a slow outside call (IMAP login, delivery RPC), so that slow mail servers
+ * cannot starve the pool. api_db_resume answers 503 and returns -1 when none comes back. */
+void api_db_pause(struct api_req *r);
+int api_db_resume(struct api_req *r);
 
 /* query helpers */
 const char *api_query(struct api_req *r, const char *key);

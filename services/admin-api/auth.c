@@ -118,7 +118,10 @@ static int login_imap(struct api_req *r, struct login_user *u, const char *addre
 	struct imap_server srv = {u->imap_host, u->imap_port, u->imap_plain, r->app->cfg->imap_ca_file,
 				  (long)r->app->cfg->imap_timeout_s};
 	char err[256];
+	api_db_pause(r);
 	enum imap_result ir = imap_check(&srv, address, pw, err, sizeof err);
+	if (api_db_resume(r) < 0)
+		return -1;
 	if (ir == IMAP_DENIED)
 		return 0;
 	if (ir == IMAP_UNAVAILABLE) {

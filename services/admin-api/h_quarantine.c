@@ -123,7 +123,11 @@ static int q_decide(struct api_req *r, long long id, int release, long long by)
 {
 	struct cl_verdict v;
 	char err[256];
-	if (delivery_decide(r->app, release, id, by, &v, err, sizeof err) < 0) {
+	api_db_pause(r);
+	int rc = delivery_decide(r->app, release, id, by, &v, err, sizeof err);
+	if (api_db_resume(r) < 0)
+		return 0;
+	if (rc < 0) {
 		cl_log(CL_LOG_WARN, NULL, "delivery_unavailable", "qid=%lld why=\"%s\"", id, err);
 		api_err(r, 503, "the delivery service is not available, try again later");
 		return 0;

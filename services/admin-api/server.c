@@ -100,6 +100,22 @@ static int parse_body(struct api_req *r)
 	return 0;
 }
 
+void api_db_pause(struct api_req *r)
+{
+	dbpool_put(r->app->pool, r->pg);
+	r->pg = NULL;
+}
+
+int api_db_resume(struct api_req *r)
+{
+	char err[256];
+	r->pg = dbpool_get(r->app->pool, 5000, err, sizeof err);
+	if (r->pg)
+		return 0;
+	api_err(r, 503, "the database is not available, try again later");
+	return -1;
+}
+
 /* api_dispatch - the checks of the route table's row, then the handler. */
 static void api_dispatch(struct api_req *r)
 {
@@ -211,7 +227,10 @@ struct api_server *api_server_start(struct api_app *app, char *err, size_t errle
 	}
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof ss);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	/* A thread per connection: handlers block on PostgreSQL, argon2, IMAP and delivery, and
+	 * a blocked handler must not stall other connections. The connection limit bounds the
+	 * threads. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sin->sin_addr) == 1) {
@@ -232,8 +251,8 @@ struct api_server *api_server_start(struct api_app *app, char *err, size_t errle
 		return NULL;
 	}
 	s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &ss,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg->threads,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT, 512u,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
+				(unsigned)app->cfg->max_connections,
 				MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
 	if (!s->d) {
 		cl_snprintf(err, errlen, "cannot listen on %s (port in use?)", app->cfg->listen);

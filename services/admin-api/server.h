@@ -1,4 +1,4 @@
-/* server.h - the API's HTTP server (libmicrohttpd with a thread pool): reads bounded
+/* server.h - the API's HTTP server (libmicrohttpd, a thread per connection): reads bounded
  * bodies, serves the frontend's static files, and for /api/ runs the route table's checks
  * (session, role, Origin + CSRF token) before the handler. */
 #ifndef CLEMENT_ADMIN_SERVER_H
