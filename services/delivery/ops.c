@@ -53,6 +53,21 @@ static const char *safe_id(const char *s, const char *def)
 	return s;
 }
 
+/* addr_ok - an envelope address we may put into an SMTP command, a path or a row: at most
+ * 320 bytes (RFC 5321 4.5.3.1), no control bytes, no angle brackets (a quoted local part
+ * may hold spaces). smtp-edge has parsed it already; this keeps a bad caller from
+ * injecting SMTP commands downstream. */
+static int addr_ok(const char *a, int empty_ok)
+{
+	size_t n = strlen(a);
+	if ((n == 0 && !empty_ok) || n > 320)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>')
+			return 0;
+	return 1;
+}
+
 /* dreq_parse - check and split the recipients. 0, or -1 with why. */
 static int dreq_parse(struct dreq *r, const cJSON *req, const char **why)
 {
@@ -63,7 +78,7 @@ static int dreq_parse(struct dreq *r, const cJSON *req, const char **why)
 	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(req, "rcpts");
 	int n = cJSON_IsArray(rc) ? cJSON_GetArraySize(rc) : 0;
 	*why = "bad request";
-	if (!r->sender || n < 1 || n > OPS_MAX_RCPTS)
+	if (!r->sender || !addr_ok(r->sender, 1) || n < 1 || n > OPS_MAX_RCPTS)
 		return -1;
 	r->d = calloc((size_t)n, sizeof *r->d);
 	r->q = calloc((size_t)n, sizeof *r->q);
@@ -76,7 +91,7 @@ static int dreq_parse(struct dreq *r, const cJSON *req, const char **why)
 	{
 		struct cl_route rt;
 		const char *a = cl_json_str(it, "rcpt", NULL);
-		if (!a || !*a || cl_route_from_json(it, &rt) < 0)
+		if (!a || !addr_ok(a, 0) || cl_route_from_json(it, &rt) < 0)
 			return -1;
 		if (r->n == 0)
 			r->route = rt;

@@ -155,6 +155,11 @@ def test_bad_requests_get_error_replies(db, services, tmp_path, local_setup):
     r = rpc(port, mixed, MSG)
     assert r.get("ok") is False and "mixed" in r["error"]
     assert rpc(port, deliver_req([("bob@example.org", route("local", s["g"]))])).get("ok") is False  # no body
+    # Addresses that could inject SMTP commands downstream are refused outright.
+    inject = deliver_req([("bob@example.org>\r\nRCPT TO:<x@evil.test", route("local", s["g"]))])
+    assert rpc(port, inject, MSG).get("ok") is False
+    assert rpc(port, deliver_req([("bob@example.org", route("local", s["g"]))], sender="a@b>\r\nQUIT"),
+               MSG).get("ok") is False
 
 
 # A body that would end the SMTP transaction early without dot-stuffing, starts a line with
