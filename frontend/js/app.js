@@ -3,7 +3,7 @@ import { h, clear } from './dom.js';
 import { api, post, setCsrf, onSessionEnd } from './api.js';
 import { route, match, current, go } from './router.js';
 import { state, atLeast, meFrom } from './session.js';
-import { notify, clearNotice, field, fail } from './ui.js';
+import { notify, clearNotice, field, fail, deniedPanel } from './ui.js';
 import { registerUserScreens } from './screens/user.js';
 import { registerAdminScreens } from './screens/admin.js';
 import { registerRootScreens } from './screens/root.js';
@@ -17,8 +17,8 @@ let returnTo = '';
 const NAV = [
   { label: 'Me', min: 'user', items: [['#/mail', 'My mail'], ['#/quarantine', 'My quarantine'], ['#/senders', 'My senders'], ['#/account', 'Account']] },
   { label: 'Admin', min: 'domain-admin', items: [['#/dashboard', 'Dashboard'], ['#/domains', 'Domains'], ['#/admin/messages', 'Logs'], ['#/admin/quarantine', 'Quarantine'], ['#/admin/sessions', 'Sessions']] },
-  { label: 'Groups', min: 'group-admin', items: [['#/groups', 'Groups']] },
-  { label: 'Root', min: 'root-admin', items: [['#/admins', 'Admins'], ['#/bans', 'Bans'], ['#/never-ban', 'Never-ban'], ['#/peers', 'Mesh peers'], ['#/settings', 'Settings']] },
+  { label: 'Groups', min: 'group-admin', items: [['#/groups', 'Groups'], ['#/admins', 'Admins']] },
+  { label: 'Root', min: 'root-admin', items: [['#/bans', 'Bans'], ['#/never-ban', 'Never-ban'], ['#/peers', 'Mesh peers'], ['#/settings', 'Settings']] },
 ];
 
 function renderNav() {
@@ -122,7 +122,12 @@ function home() { return atLeast('domain-admin') ? '/dashboard' : '/mail'; }
 
 /* ---------- routing ---------- */
 
+let renderSeq = 0;
+
 async function render() {
+  // Screens load asynchronously; when the address changes again meanwhile, only the
+  // latest render may fill <main>.
+  const seq = ++renderSeq;
   const { path, query } = current();
   if (!state.me && path !== '/login') {
     returnTo = path;
@@ -141,12 +146,19 @@ async function render() {
   markCurrent();
   const m = match(path);
   clear(main);
+  if (m && m.route.meta.min && !atLeast(m.route.meta.min)) {
+    // The data behind this page is open to lower roles, scoped to themselves (e.g. the mail
+    // log): the server would answer, so the UI itself says that the page is not for them.
+    main.append(deniedPanel({ status: 403, local: true, message: `This page is for ${m.route.meta.min}s and above; you are a ${state.me.role}.` }));
+    return;
+  }
   if (!m) {
     main.append(h('section.card.msg.error', { role: 'alert' }, h('h1', 'Not found'), h('p', `There is no page ${path}.`)));
     return;
   }
   try {
     const node = await m.route.handler(m.params, query);
+    if (seq !== renderSeq) return;
     if (node) { clear(main).append(node); }
   } catch (e) {
     if (e.status !== 401) fail(e);

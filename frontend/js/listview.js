@@ -20,7 +20,9 @@ export function listView(spec) {
   const section = h('section', { 'aria-labelledby': 'page-title' });
   const tableArea = h('div', { 'aria-live': 'polite', 'aria-busy': 'true' });
   let page = 1;
-  let filterValues = {};
+  // Filters start from their fields' initial values (e.g. quarantine: status "held").
+  let filterValues = Object.fromEntries((spec.filters || []).filter((f) => f.value !== undefined && f.value !== '')
+    .map((f) => [f.name, f.value]));
 
   const reload = async () => {
     tableArea.setAttribute('aria-busy', 'true');
@@ -62,7 +64,7 @@ export function listView(spec) {
       h('div.field', h('button', { type: 'submit' }, 'Filter')),
       h('div.field', h('button.secondary', { type: 'reset' }, 'Clear')));
     form.addEventListener('submit', (ev) => { ev.preventDefault(); filterValues = formValues(form); page = 1; reload(); });
-    form.addEventListener('reset', () => { setTimeout(() => { filterValues = {}; page = 1; reload(); }, 0); });
+    form.addEventListener('reset', () => { setTimeout(() => { filterValues = formValues(form); page = 1; reload(); }, 0); });
     section.append(form);
   }
   section.append(tableArea);

@@ -23,7 +23,7 @@ export function deniedPanel(err) {
     h('p', err.status === 403
       ? 'Your account may not open this page.'
       : 'This page does not exist or is outside what your account may see.'),
-    h('p.muted', 'The server said: ', err.message),
+    h('p.muted', err.local ? err.message : `The server said: ${err.message}`),
     h('p', h('a', { href: '#/' }, 'Back to the start page')));
 }
 

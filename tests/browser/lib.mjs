@@ -133,3 +133,15 @@ export function sql(st, query) {
 }
 
 export const unique = (p) => `${p}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+
+/**
+ * Open a page by typing its address and return the refusal shown (data-denied: "403"/"404"),
+ * or '' when the page opened. <main> is emptied first so a previous page's panel cannot answer.
+ */
+export async function typedAddress(page, st, hash) {
+  await page.evaluate(() => document.getElementById('main').replaceChildren());
+  await page.goto(`${st.web}/${hash}`);
+  const panel = page.locator('main [data-denied], main h1').first();
+  await panel.waitFor();
+  return (await page.locator('main [data-denied]').getAttribute('data-denied', { timeout: 1000 }).catch(() => '')) || '';
+}

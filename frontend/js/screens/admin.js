@@ -263,7 +263,8 @@ export function registerAdminScreens(route) {
   route('/domains/:id', domainDetail);
   route('/groups', groupList);
   route('/groups/:id', groupDetail);
-  route('/admin/messages', () => messageLog({ title: 'Mail log', intro: 'Every message within your scope.' }));
-  route('/admin/quarantine', () => quarantineList({ title: 'Quarantine', intro: 'Held messages within your scope.' }));
+  const admin = { min: 'domain-admin' };
+  route('/admin/messages', () => messageLog({ title: 'Mail log', intro: 'Every message within your scope.' }), admin);
+  route('/admin/quarantine', () => quarantineList({ title: 'Quarantine', intro: 'Held messages within your scope.' }), admin);
   route('/admin/sessions', () => sessionLog({}));
 }
