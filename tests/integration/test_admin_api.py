@@ -657,3 +657,66 @@ def test_secure_cookie_behind_tls(pg, services, tmp_path):
     assert st == 200 and sc.startswith("__Host-clement_session=") and "Secure" in sc
     a.origin = f"http://127.0.0.1:{svc.port}"
     assert a.req("POST", "/api/logout")[0] == 403      # plain-http origin refused behind TLS
+
+
+def old_argon2_hash(pw):
+    """An argon2id hash with weaker (older) parameters than Clement's, made by libargon2 itself."""
+    import ctypes
+    lib = ctypes.CDLL("libargon2.so.1")
+    u32, sz = ctypes.c_uint32, ctypes.c_size_t
+    lib.argon2id_hash_encoded.argtypes = [u32, u32, u32, ctypes.c_char_p, sz, ctypes.c_char_p, sz, sz,
+                                          ctypes.c_char_p, sz]
+    out = ctypes.create_string_buffer(256)
+    salt = os.urandom(16)
+    rc = lib.argon2id_hash_encoded(1, 4096, 1, pw.encode(), len(pw.encode()), salt, 16, 32, out, 256)
+    assert rc == 0
+    return out.value.decode()
+
+
+def test_login_rehashes_old_parameters(world):
+    pg = world["pg"]
+    pg.execute("INSERT INTO users (id, domain_id, local_part, password_hash) VALUES (60, 2, 'olga', %s)",
+               (old_argon2_hash(PASSWORD),))
+    assert "m=4096,t=1" in pg.scalar("SELECT password_hash FROM users WHERE id = 60")
+    assert Api(world["port"]).login("olga@b.test")[0] == 200
+    fresh = pg.scalar("SELECT password_hash FROM users WHERE id = 60")
+    assert fresh.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert Api(world["port"]).login("olga@b.test")[0] == 200
+
+
+def role_table():
+    """(method, pattern, min role, public) of every row of the route table in routes.c."""
+    import re
+    from conftest import ROOT
+    text = (ROOT / "services/admin-api/routes.c").read_text()
+    rows = re.findall(r'\{"(GET|POST|PUT|PATCH|DELETE)", "(/api/[^"]*)", (ROLE_\w+), (\w+), \w+\}', text)
+    assert len(rows) > 40
+    return rows
+
+
+RANK = {"ROLE_NONE": 0, "ROLE_USER": 1, "ROLE_DOMAIN_ADMIN": 2, "ROLE_GROUP_ADMIN": 3, "ROLE_ROOT": 4}
+ROLE_RANK = {U: 1, D: 2, G: 3, R: 4}
+
+
+def concrete(pattern):
+    for k, v in {"{id}": "1", "{scope_id}": "1", "{sid}": "s1", "{key}": "x", "{token}": "x"}.items():
+        pattern = pattern.replace(k, v)
+    return pattern
+
+
+def test_every_route_refuses_roles_below_its_floor_and_anonymous_callers(world):
+    """Straight from the route table: each role below a route's minimum gets 403 (before any
+    change happens), and a caller without a session gets 401, for every route."""
+    anon = Api(world["port"])
+    before = world["pg"].scalar("SELECT count(*) FROM directives")
+    for method, pattern, floor, flags in role_table():
+        path = concrete(pattern)
+        body = {} if method in ("POST", "PUT", "PATCH") else None
+        if flags != "RT_PUBLIC":
+            st, _ = anon.req(method, path, body)
+            assert st == 401, f"anonymous {method} {path} -> {st}"
+        for role, rank in ROLE_RANK.items():
+            if rank < RANK[floor]:
+                st, e = world["clients"][role].req(method, path, body)
+                assert st == 403 and e["error"], f"{role} {method} {path} -> {st}"
+    assert world["pg"].scalar("SELECT count(*) FROM directives") == before
