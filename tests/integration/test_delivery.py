@@ -192,8 +192,9 @@ def relay_env(db, services, tmp_path):
 
 def test_relay_to_smtp_sink_is_crlf_and_dot_stuffed(relay_env, tmp_path):
     sink = SmtpSink(tmp_path)
-    raw = FakeSmtp()
+    raw = None
     try:
+        raw = FakeSmtp()
         r = relay_env(sink.port, body=TRICKY)
         assert (r["action"], r["code"]) == ("accept", 250), r
         assert r["rcpts"][0]["status"] == "relayed"
@@ -212,7 +213,8 @@ def test_relay_to_smtp_sink_is_crlf_and_dot_stuffed(relay_env, tmp_path):
         assert b"\n" not in wire.replace(b"\r\n", b"") and b"\r" not in wire.replace(b"\r\n", b"")
     finally:
         sink.stop()
-        raw.stop()
+        if raw:
+            raw.stop()
 
 
 @pytest.mark.parametrize("opts,code,enh,text", [

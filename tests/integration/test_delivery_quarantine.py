@@ -111,10 +111,12 @@ def test_outbound_goes_to_smarthost_and_is_logged_as_sent(db, services, tmp_path
         assert len(sink.dumps()) == 1 and b"X-Rcpt-Args: <friend@far.test>" in sink.dumps()[0].read_bytes()
         # The same user's group now has a downstream that refuses: logged as failed.
         bad = SmtpSink(tmp_path, "-f", "RCPT", "-B", "550 5.7.1 Relaying denied")
-        db.execute("UPDATE groups SET relay_host = '127.0.0.1', relay_port = %s, relay_tls = 'none' WHERE id = %s",
-                   (bad.port, s["g"]))
-        r = rpc(port, deliver_req([("friend@far.test", out)], sender="bob@example.org", msgid="O2"), MSG)
-        bad.stop()
+        try:
+            db.execute("UPDATE groups SET relay_host = '127.0.0.1', relay_port = %s, relay_tls = 'none'"
+                       " WHERE id = %s", (bad.port, s["g"]))
+            r = rpc(port, deliver_req([("friend@far.test", out)], sender="bob@example.org", msgid="O2"), MSG)
+        finally:
+            bad.stop()
         assert (r["action"], r["code"], r["text"]) == ("reject", 550, "Relaying denied"), r
         logs = db.query("SELECT direction, status, sender, rcpt, user_id, msgid, code, subject FROM message_log"
                         " ORDER BY id")
