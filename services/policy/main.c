@@ -98,6 +98,16 @@ static int never_ban_parse(const char *s, struct pn_set *set, char *err, size_t 
 			cl_snprintf(err, errlen, "CLEMENT_NEVER_BAN: not a network: %s", t);
 			return -1;
 		}
+		/* "10.0.0.1/8" is most likely a typo for a host or a network: say so rather than
+		 * guess (banstats reads the same setting the same way). */
+		struct pn_addr host;
+		char h[64];
+		cl_strlcpy(h, t, sizeof h);
+		h[strcspn(h, "/")] = '\0';
+		if (pn_addr_parse(h, &host) == 0 && memcmp(host.b, a.b, sizeof a.b) != 0) {
+			cl_snprintf(err, errlen, "CLEMENT_NEVER_BAN: %s has host bits set after the prefix", t);
+			return -1;
+		}
 	}
 	pn_set_finish(set);
 	return 0;
@@ -108,8 +118,6 @@ static int policy_setup(struct policy *p, struct cl_metrics *reg, char *err, siz
 {
 	const struct policy_config *c = p->cfg;
 	metrics_register(reg, &p->m);
-	if (never_ban_parse(c->never_ban, &p->never_ban_cfg, err, errlen) < 0)
-		return -1;
 	pc_cache_init(&p->cache);
 	p->probe = (struct pp_probe){.timeout_ms = (int)c->probe_timeout_ms, .helo_name = c->helo_name,
 				     .max_entries = 100000, .m_hits = p->m.probe_hits};
@@ -186,16 +194,22 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cl_log_init("policy", (enum cl_log_level)lvl);
+	struct policy p;
+	memset(&p, 0, sizeof p);
+	p.cfg = &cfg;
+	char err[256];
+	if (never_ban_parse(cfg.never_ban, &p.never_ban_cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "clement-policy: bad setting: %s\n", err);
+		pn_set_free(&p.never_ban_cfg);
+		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
+		return 2;
+	}
 	if (cl_daemon_signals_init() < 0) {
 		fprintf(stderr, "clement-policy: cannot set up signal handling\n");
 		return 1;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	struct cl_metrics *reg = cl_metrics_new();
-	struct policy p;
-	memset(&p, 0, sizeof p);
-	p.cfg = &cfg;
-	char err[256];
 	int rc = 1;
 	struct cl_health *h = NULL;
 	struct cl_rpc_server *srv = NULL;
