@@ -27,7 +27,7 @@ export function niceMax(v) {
 export function stackedColumns({ title, points, series, height = 220 }) {
   const W = 640; const H = height; const L = 40; const B = 28; const T = 10; const R = 8;
   const totals = points.map((p) => series.reduce((a, k) => a + (Number(p.values[k]) || 0), 0));
-  const max = niceMax(Math.max(0, ...totals));
+  const max = niceMax(Math.max(4, ...totals));   // at least 0..4 so every tick is a whole number
   const plotW = W - L - R; const plotH = H - T - B;
   const bw = points.length ? plotW / points.length : plotW;
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': 'c1t c1d' },
@@ -61,6 +61,7 @@ export function stackedColumns({ title, points, series, height = 220 }) {
 export function horizontalBars({ title, items }) {
   const W = 640; const rowH = 24; const L = 230; const R = 50;
   const H = Math.max(1, items.length) * rowH + 10;
+  if (!items.length) return h('figure.chart', { 'data-chart': 'bars' }, h('p.muted.chart-empty', 'No data in this period.'), h('figcaption.muted', title));
   const max = niceMax(Math.max(0, ...items.map((i) => Number(i.value) || 0)));
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title }, s('title', {}, title));
   items.forEach((it, i) => {
@@ -71,6 +72,5 @@ export function horizontalBars({ title, items }) {
       s('rect', { class: 'bar', x: L, y: y + 3, width: Math.max(1, w), height: rowH - 8 }, s('title', {}, `${it.label}: ${it.value}`)),
       s('text', { x: L + w + 4, y: y + 16 }, String(it.value)));
   });
-  if (!items.length) svg.append(s('text', { x: 10, y: 20 }, 'No data yet.'));
   return h('figure.chart', { 'data-chart': 'bars' }, svg, h('figcaption.muted', title));
 }

@@ -65,7 +65,8 @@ export function listView(spec) {
       h('div.field', h('button.secondary', { type: 'reset' }, 'Clear')));
     form.addEventListener('submit', (ev) => { ev.preventDefault(); filterValues = formValues(form); page = 1; reload(); });
     form.addEventListener('reset', () => { setTimeout(() => { filterValues = formValues(form); page = 1; reload(); }, 0); });
-    section.append(form);
+    const details = h('details.filters', { open: !window.matchMedia('(max-width: 700px)').matches }, h('summary', 'Filters'), form);
+    section.append(details);
   }
   section.append(tableArea);
   reload();
