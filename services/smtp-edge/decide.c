@@ -48,7 +48,7 @@ static void rpc_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
 static void forget_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
 {
 	struct edge *e = arg;
-	cl_log(CL_LOG_DEBUG, NULL, "log_rpc_done", "rpc=%s", cl_rpc_status_str(st));
+	(void)st;
 	atomic_fetch_sub(&e->fire_inflight, 1);
 	if (reply)
 		nng_msg_free(reply);
@@ -98,13 +98,6 @@ int decide_call(struct session *s, enum rpc_kind kind)
 	long long to = kind == RPC_SCAN ? e->cfg.scanner_timeout_ms
 				      : kind == RPC_DELIVER ? e->cfg.delivery_timeout_ms : e->cfg.policy_timeout_ms;
 	nng_msg *m = NULL;
-	/* No connection to the service: fail now (4xx) rather than queue the request
-	 * inside nng until the deadline. */
-	if (!cl_rpc_client_connected(cl)) {
-		cl_metric_inc(e->m.rpc_fail);
-		cl_log(CL_LOG_WARN, s->id, "rpc_unreachable", "step=%d", (int)kind);
-		return -1;
-	}
 	struct completion *c = calloc(1, sizeof *c);
 	if (!c || build(s, kind, &m) < 0) {
 		free(c);
@@ -130,10 +123,6 @@ static void fire(struct session *s, nng_msg *m)
 {
 	if (!m)
 		return;
-	if (!cl_rpc_client_connected(s->e->policy)) {
-		nng_msg_free(m); /* the log is lost; the session is not slowed down for it */
-		return;
-	}
 	atomic_fetch_add(&s->e->fire_inflight, 1);
 	if (cl_rpc_call_async(s->e->policy, m, (int)s->e->cfg.policy_timeout_ms, forget_done, s->e) < 0) {
 		atomic_fetch_sub(&s->e->fire_inflight, 1);

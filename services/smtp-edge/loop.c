@@ -341,8 +341,10 @@ void loop_wait_rpcs(struct edge *e, double max_s)
 		int busy = atomic_load(&e->fire_inflight) > 0;
 		for (struct session *z = e->zombies; z && !busy; z = z->znext)
 			busy = z->inflight > 0;
-		if (!busy)
+		if (!busy) {
+			usleep(50000); /* let nng's reaper finish the closed contexts */
 			return;
+		}
 		usleep(10000);
 	}
 }

@@ -117,17 +117,14 @@ static void register_metrics(struct edge *e)
 	m->lat_delivery = cl_metrics_histogram(r, ln, lh, "service=\"delivery\"");
 }
 
-/* ready - ready while not draining and policy is reachable. */
+/* ready - ready while not draining. A service that cannot be reached is not a reason to
+ * go unready: each call then fails after its deadline with 4xx, visible in /metrics
+ * (clement_edge_rpc_failures_total). */
 static int ready(void *ctx, char *why, size_t whylen)
 {
 	struct edge *e = ctx;
 	if (e->draining) {
 		snprintf(why, whylen, "shutting down");
-		return 0;
-	}
-	if (!cl_rpc_client_connected(e->policy)) {
-		/* without policy every session would get 421: not ready to take traffic */
-		snprintf(why, whylen, "policy unreachable");
 		return 0;
 	}
 	return 1;
@@ -250,7 +247,7 @@ int main(int argc, char **argv)
 		 "seconds to wait for a whole command line (RFC 5321 4.5.3.2.7: 5 minutes)", &c->cmd_timeout_s},
 		{"CLEMENT_DATA_TIMEOUT_S", CL_SET_INT, "180", 1, 3600,
 		 "seconds without body data (RFC 5321 4.5.3.2.5: 3 minutes)", &c->data_timeout_s},
-		{"CLEMENT_MIN_DATA_RATE", CL_SET_INT, "0", 0, 100000000,
+		{"CLEMENT_MIN_DATA_RATE", CL_SET_INT, "64", 0, 100000000,
 		 "minimum body octets per second after 10 s (0: off)", &c->min_data_rate},
 		{"CLEMENT_MAX_SESSIONS", CL_SET_INT, "10000", 1, 1000000, "concurrent sessions (421 4.7.0 beyond)",
 		 &c->max_sessions},

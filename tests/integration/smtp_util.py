@@ -137,6 +137,14 @@ class Edge:
     def metrics(self):
         return self.svc.metrics() if self.svc else ""
 
+    def rss_kb(self):
+        """Resident memory of the edge process (local stacks only)."""
+        with open(f"/proc/{self.svc.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
 
 def start_edge(services, fake, **env):
     cert, key = cert_paths()

@@ -152,3 +152,31 @@ def test_e2e_smuggling_delivers_nothing(stack):
     assert r.cmd("QUIT")[0] == 221
     if stack.maildir:
         assert not stack.delivered("alice") and not stack.delivered("bob")
+
+
+@pytest.mark.parametrize("path,code", [("<;sleep 5;>", 501), ("<a'--@x>", 501), ("<${run{/bin/true}}@x>", 501),
+                                       ("<bob>", 553), ("<a@b.example> AUTH=x+0D+0AX:+20y", 501)])
+def test_e2e_hostile_senders(stack, path, code):
+    r = Raw(stack.edge.host, stack.edge.smtp, timeout=30)
+    assert r.reply()[0] == 220
+    r.cmd("EHLO client.sender.example")
+    assert r.cmd("MAIL FROM:" + path)[0] == code
+
+
+def test_e2e_strictness(stack):
+    r = Raw(stack.edge.host, stack.edge.smtp, timeout=30)
+    assert r.reply()[0] == 220
+    r.cmd("EHLO client.sender.example")
+    r.send("NOOP " + "x" * 70000 + "\r\n")
+    code, text = r.reply()
+    assert code == 500 and "5.5.2" in text
+    assert r.cmd("NOOP")[0] == 250
+    # STARTTLS with pipelined plaintext: the injected command is discarded
+    r.send("STARTTLS\r\nMAIL FROM:<evil@sender.example>\r\n")
+    assert r.reply()[0] == 220
+    r.starttls()
+    assert r.cmd("RCPT TO:<alice@%s>" % stack.domain)[0] == 503
+    h = Raw(stack.edge.host, stack.edge.smtp, timeout=30)
+    assert h.reply()[0] == 220
+    h.send("GET / HTTP/1.1\r\n\r\n")
+    assert h.closed()

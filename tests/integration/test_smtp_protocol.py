@@ -173,11 +173,13 @@ def test_http_request_closes_at_once(edge):
 @pytest.mark.parametrize("size", [513, 64 * 1024, 1024 * 1024])
 def test_overlong_command_lines(edge, size):
     r = edge.session()
+    before = edge.rss_kb()
     r.send("NOOP " + "x" * size)  # no CRLF at all for the large ones
     code, text = r.reply()
     assert code == 500 and "5.5.2" in text
     r.send("\r\n")
     assert r.cmd("NOOP")[0] == 250  # still in sync
+    assert edge.rss_kb() - before < 16 * 1024  # bounded input buffer: the line was never held
 
 
 def test_bare_lf_and_nul_in_commands(edge):
@@ -265,12 +267,14 @@ def test_size_limits(fake, services):
 def test_recipient_limit_1000_pipelined(fake, services):
     e = start_edge(services, fake, CLEMENT_MAX_RCPT=100)
     r = e.session()
+    before = e.rss_kb()
     r.send("MAIL FROM:<a@sender.example>\r\n" + "".join(f"RCPT TO:<u{i}@example.org>\r\n" for i in range(1000)))
     codes = [r.reply() for _ in range(1001)]
     assert codes[0][0] == 250
     assert all(c == 250 for c, _ in codes[1:101])
     assert all(c == 452 and "4.5.3" in t for c, t in codes[101:])
     assert len(fake.ops("rcpt")) == 100
+    assert e.rss_kb() - before < 16 * 1024
 
 
 def test_recipient_with_other_destination_gets_452(services):
