@@ -39,7 +39,7 @@ struct api_app {
 	struct cl_metric *m_latency;
 };
 
-#define API_ADDR_MAX 320
+#define API_ADDR_MAX  320
 #define API_TOKEN_HEX 32 /* 128 random bits as hex */
 
 struct api_user {
@@ -52,7 +52,7 @@ struct api_user {
 };
 
 #define API_MAX_ARGS 3
-#define API_ARG_MAX 128
+#define API_ARG_MAX  128
 
 struct api_req {
 	struct api_app *app;
@@ -69,12 +69,12 @@ struct api_req {
 	char ip[64];
 	/* the answer */
 	int status;
-	cJSON *out;            /* JSON body (owned), or */
-	char *raw;             /* another body (owned, malloc'd) */
+	cJSON *out; /* JSON body (owned), or */
+	char *raw;  /* another body (owned, malloc'd) */
 	size_t rawlen;
-	const char *ctype;     /* content type of raw */
-	char cookie[256];      /* a Set-Cookie value, or "" */
-	int retry_after;       /* seconds, 0: no header */
+	const char *ctype; /* content type of raw */
+	char cookie[256];  /* a Set-Cookie value, or "" */
+	int retry_after;   /* seconds, 0: no header */
 };
 
 /* respond.c */

@@ -23,7 +23,7 @@ struct login_user {
 	long long id, domain_id;
 	int exists, enabled;
 	char hash[CL_PASSWORD_HASH_MAX];
-	int imap;        /* the group logs its users in over IMAP */
+	int imap; /* the group logs its users in over IMAP */
 	char imap_host[256];
 	int imap_port, imap_plain;
 };
@@ -43,10 +43,11 @@ static int rl_limited(struct api_req *r, const char *ka, const char *ki)
 	snprintf(ma, sizeof ma, "%lld", r->app->cfg->login_max_fails_addr);
 	snprintf(mi, sizeof mi, "%lld", r->app->cfg->login_max_fails_ip);
 	const char *p[] = {ka, ki, win, ma, mi};
-	PGresult *res = api_exec_sql(r,
-				     "SELECT 1 FROM login_failures WHERE window_start > now() - make_interval(secs => $3::int) "
-				     "AND ((key = $1 AND failures >= $4::int) OR (key = $2 AND failures >= $5::int))",
-				     5, p);
+	PGresult *res =
+	    api_exec_sql(r,
+			 "SELECT 1 FROM login_failures WHERE window_start > now() - make_interval(secs => $3::int) "
+			 "AND ((key = $1 AND failures >= $4::int) OR (key = $2 AND failures >= $5::int))",
+			 5, p);
 	if (!res)
 		return -1;
 	int n = PQntuples(res);
@@ -61,12 +62,13 @@ static void rl_fail(struct api_req *r, const char *ka, const char *ki)
 	snprintf(win, sizeof win, "%lld", r->app->cfg->login_window_s);
 	const char *p[] = {ka, ki, win};
 	PGresult *res = api_exec_sql(
-		r,
-		"INSERT INTO login_failures AS f (key, failures) VALUES ($1, 1), ($2, 1) ON CONFLICT (key) DO UPDATE SET "
-		"failures = CASE WHEN f.window_start < now() - make_interval(secs => $3::int) THEN 1 ELSE f.failures + 1 END, "
-		"window_start = CASE WHEN f.window_start < now() - make_interval(secs => $3::int) THEN now() "
-		"ELSE f.window_start END",
-		3, p);
+	    r,
+	    "INSERT INTO login_failures AS f (key, failures) VALUES ($1, 1), ($2, 1) ON CONFLICT (key) DO UPDATE SET "
+	    "failures = CASE WHEN f.window_start < now() - make_interval(secs => $3::int) THEN 1 ELSE f.failures + 1 "
+	    "END, "
+	    "window_start = CASE WHEN f.window_start < now() - make_interval(secs => $3::int) THEN now() "
+	    "ELSE f.window_start END",
+	    3, p);
 	PQclear(res);
 	cl_metric_inc(r->app->m_login_fail);
 }
@@ -87,13 +89,13 @@ static int login_lookup(struct api_req *r, const char *address, struct login_use
 	char local[API_ADDR_MAX + 1];
 	cl_snprintf(local, sizeof local, "%.*s", (int)(at - address), address);
 	const char *p[] = {local, at + 1};
-	PGresult *res = api_exec_sql(
-		r,
-		"SELECT u.id, u.password_hash, u.enabled, d.id, g.mode = 'relay' AND g.imap_host IS NOT NULL, "
-		"g.imap_host, coalesce(g.imap_port, 0), g.imap_tls = 'plain' "
-		"FROM domains d JOIN groups g ON g.id = d.group_id "
-		"LEFT JOIN users u ON u.domain_id = d.id AND u.local_part = $1 WHERE d.name = $2",
-		2, p);
+	PGresult *res =
+	    api_exec_sql(r,
+			 "SELECT u.id, u.password_hash, u.enabled, d.id, g.mode = 'relay' AND g.imap_host IS NOT NULL, "
+			 "g.imap_host, coalesce(g.imap_port, 0), g.imap_tls = 'plain' "
+			 "FROM domains d JOIN groups g ON g.id = d.group_id "
+			 "LEFT JOIN users u ON u.domain_id = d.id AND u.local_part = $1 WHERE d.name = $2",
+			 2, p);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 1) {
@@ -139,10 +141,11 @@ static int login_imap(struct api_req *r, struct login_user *u, const char *addre
 	char local[API_ADDR_MAX + 1];
 	cl_snprintf(local, sizeof local, "%.*s", (int)(at - address), address);
 	const char *p[] = {did, local};
-	PGresult *res = api_exec_sql(r,
-				     "INSERT INTO users (domain_id, local_part) VALUES ($1, $2) ON CONFLICT (domain_id, "
-				     "local_part) DO UPDATE SET local_part = EXCLUDED.local_part RETURNING id",
-				     2, p);
+	PGresult *res =
+	    api_exec_sql(r,
+			 "INSERT INTO users (domain_id, local_part) VALUES ($1, $2) ON CONFLICT (domain_id, "
+			 "local_part) DO UPDATE SET local_part = EXCLUDED.local_part RETURNING id",
+			 2, p);
 	if (!res)
 		return -1;
 	u->id = atoll(PQgetvalue(res, 0, 0));

@@ -24,13 +24,13 @@ enum {
 };
 
 struct api_field {
-	const char *name;      /* JSON key and column name */
+	const char *name; /* JSON key and column name */
 	enum fld_type type;
 	enum api_role min_role;
-	long long min, max;    /* F_INT: value range; F_STR: length range */
-	const char *choices;   /* F_STR: "a|b|c", or NULL */
+	long long min, max;  /* F_INT: value range; F_STR: length range */
+	const char *choices; /* F_STR: "a|b|c", or NULL */
 	int flags;
-	const char *cast;      /* SQL cast for the parameter, e.g. "::time", or NULL */
+	const char *cast; /* SQL cast for the parameter, e.g. "::time", or NULL */
 };
 
 enum fld_mode { FLD_INSERT, FLD_UPDATE };

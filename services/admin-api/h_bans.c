@@ -10,14 +10,14 @@
 #include "crud.h"
 #include "routes.h"
 
-#define BAN_COLS                                                                                            \
-	"b.id, host(b.network) || CASE WHEN masklen(b.network) IN (32, 128) THEN '' ELSE '/' || "          \
-	"masklen(b.network) END AS network, b.status, b.origin, b.origin_server, b.peer_id, b.reason, "      \
-	"b.score, b.hops, b.offences, b.evidence, b.created_at, b.expires_at, b.lifted_at, "                 \
-	"(SELECT coalesce(json_agg(json_build_object('ip', host(s.ip), 'window', s.window_name, "           \
-	"'computed_at', s.computed_at, 'sessions', s.sessions, 'accepted', s.accepted, "                     \
-	"'unknown_rcpt', s.unknown_rcpt, 'directive_rejects', s.directive_rejects, 'viruses', s.viruses, "  \
-	"'protocol_errors', s.protocol_errors, 'pregreets', s.pregreets) ORDER BY s.ip, s.window_name), "   \
+#define BAN_COLS                                                                                                       \
+	"b.id, host(b.network) || CASE WHEN masklen(b.network) IN (32, 128) THEN '' ELSE '/' || "                      \
+	"masklen(b.network) END AS network, b.status, b.origin, b.origin_server, b.peer_id, b.reason, "                \
+	"b.score, b.hops, b.offences, b.evidence, b.created_at, b.expires_at, b.lifted_at, "                           \
+	"(SELECT coalesce(json_agg(json_build_object('ip', host(s.ip), 'window', s.window_name, "                      \
+	"'computed_at', s.computed_at, 'sessions', s.sessions, 'accepted', s.accepted, "                               \
+	"'unknown_rcpt', s.unknown_rcpt, 'directive_rejects', s.directive_rejects, 'viruses', s.viruses, "             \
+	"'protocol_errors', s.protocol_errors, 'pregreets', s.pregreets) ORDER BY s.ip, s.window_name), "              \
 	"'[]') FROM ip_stats s WHERE s.ip <<= b.network) AS stats"
 
 void h_bans_list(struct api_req *r)
@@ -34,9 +34,9 @@ void h_bans_list(struct api_req *r)
 }
 
 static const struct api_field BAN_FIELDS[] = {
-	{"network", F_STR, ROLE_ROOT, 2, 64, NULL, FF_REQUIRED, "::cidr"},
-	{"reason", F_STR, ROLE_ROOT, 1, 200, NULL, FF_REQUIRED, NULL},
-	{"expires_in_s", F_INT, ROLE_ROOT, 60, 31536000LL * 10, NULL, FF_NOCOLUMN, NULL},
+    {"network", F_STR, ROLE_ROOT, 2, 64, NULL, FF_REQUIRED, "::cidr"},
+    {"reason", F_STR, ROLE_ROOT, 1, 200, NULL, FF_REQUIRED, NULL},
+    {"expires_in_s", F_INT, ROLE_ROOT, 60, 31536000LL * 10, NULL, FF_NOCOLUMN, NULL},
 };
 
 /* h_ban_create - POST /api/bans: an admin's full ban of a network; an open candidate for
@@ -103,9 +103,9 @@ void h_ban_unban(struct api_req *r)
 
 /* never-ban networks */
 static const struct api_field NEVER_FIELDS[] = {
-	{"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"network", F_STR, ROLE_ROOT, 2, 64, NULL, FF_REQUIRED, "::cidr"},
-	{"note", F_STR, ROLE_ROOT, 0, 200, NULL, FF_NULLABLE, NULL},
+    {"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"network", F_STR, ROLE_ROOT, 2, 64, NULL, FF_REQUIRED, "::cidr"},
+    {"note", F_STR, ROLE_ROOT, 0, 200, NULL, FF_NULLABLE, NULL},
 };
 #define NEVER_COLS "n.id, n.network::text AS network, n.note"
 
@@ -135,21 +135,21 @@ void h_never_ban_delete(struct api_req *r)
 
 /* mesh peers */
 static const struct api_field PEER_FIELDS[] = {
-	{"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"last_pushed_id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"last_push_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"last_error", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"name", F_STR, ROLE_ROOT, 1, 253, NULL, FF_REQUIRED, NULL},
-	{"host", F_STR, ROLE_ROOT, 1, 253, NULL, FF_REQUIRED, NULL},
-	{"port", F_INT, ROLE_ROOT, 1, 65535, NULL, 0, NULL},
-	{"cert_fingerprint", F_STR, ROLE_ROOT, 64, 64, NULL, FF_REQUIRED, NULL},
-	{"trust", F_STR, ROLE_ROOT, 0, 10, "enforce|observe", 0, NULL},
-	{"enabled", F_BOOL, ROLE_ROOT, 0, 0, NULL, 0, NULL},
+    {"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"last_pushed_id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"last_push_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"last_error", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"name", F_STR, ROLE_ROOT, 1, 253, NULL, FF_REQUIRED, NULL},
+    {"host", F_STR, ROLE_ROOT, 1, 253, NULL, FF_REQUIRED, NULL},
+    {"port", F_INT, ROLE_ROOT, 1, 65535, NULL, 0, NULL},
+    {"cert_fingerprint", F_STR, ROLE_ROOT, 64, 64, NULL, FF_REQUIRED, NULL},
+    {"trust", F_STR, ROLE_ROOT, 0, 10, "enforce|observe", 0, NULL},
+    {"enabled", F_BOOL, ROLE_ROOT, 0, 0, NULL, 0, NULL},
 };
 #define NPF (sizeof PEER_FIELDS / sizeof PEER_FIELDS[0])
-#define PEER_COLS                                                                                           \
-	"p.id, p.name, p.host, p.port, p.cert_fingerprint, p.trust, p.enabled, p.last_pushed_id, "          \
-	"p.last_push_at, p.last_error, p.created_at, "                                                      \
+#define PEER_COLS                                                                                                      \
+	"p.id, p.name, p.host, p.port, p.cert_fingerprint, p.trust, p.enabled, p.last_pushed_id, "                     \
+	"p.last_push_at, p.last_error, p.created_at, "                                                                 \
 	"(SELECT count(*) FROM bans b WHERE b.peer_id = p.id AND b.status = 'banned') AS bans"
 
 void h_mesh_peers_list(struct api_req *r)

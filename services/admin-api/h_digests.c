@@ -8,24 +8,24 @@
 #include "scope.h"
 
 static const struct api_field SCHEDULE_FIELDS[] = {
-	{"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"next_run_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"last_run_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"user_id", F_INT, ROLE_USER, 1, 9000000000000000LL, NULL, FF_NOCOLUMN | FF_NOUPDATE, NULL},
-	{"domain_id", F_INT, ROLE_USER, 1, 9000000000000000LL, NULL, FF_NOCOLUMN | FF_NOUPDATE, NULL},
-	{"group_id", F_INT, ROLE_USER, 1, 9000000000000000LL, NULL, FF_NOCOLUMN | FF_NOUPDATE, NULL},
-	{"kind", F_STR, ROLE_USER, 0, 10, "daily|weekdays|interval", FF_REQUIRED, NULL},
-	{"at_time", F_STR, ROLE_USER, 4, 8, NULL, FF_NULLABLE, "::time"},
-	{"weekdays", F_INT, ROLE_USER, 1, 127, NULL, FF_NULLABLE, NULL},
-	{"interval_hours", F_INT, ROLE_USER, 1, 168, NULL, FF_NULLABLE, NULL},
-	{"enabled", F_BOOL, ROLE_USER, 0, 0, NULL, 0, NULL},
+    {"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"next_run_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"last_run_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"user_id", F_INT, ROLE_USER, 1, 9000000000000000LL, NULL, FF_NOCOLUMN | FF_NOUPDATE, NULL},
+    {"domain_id", F_INT, ROLE_USER, 1, 9000000000000000LL, NULL, FF_NOCOLUMN | FF_NOUPDATE, NULL},
+    {"group_id", F_INT, ROLE_USER, 1, 9000000000000000LL, NULL, FF_NOCOLUMN | FF_NOUPDATE, NULL},
+    {"kind", F_STR, ROLE_USER, 0, 10, "daily|weekdays|interval", FF_REQUIRED, NULL},
+    {"at_time", F_STR, ROLE_USER, 4, 8, NULL, FF_NULLABLE, "::time"},
+    {"weekdays", F_INT, ROLE_USER, 1, 127, NULL, FF_NULLABLE, NULL},
+    {"interval_hours", F_INT, ROLE_USER, 1, 168, NULL, FF_NULLABLE, NULL},
+    {"enabled", F_BOOL, ROLE_USER, 0, 0, NULL, 0, NULL},
 };
 #define NSF (sizeof SCHEDULE_FIELDS / sizeof SCHEDULE_FIELDS[0])
 
-#define SCHEDULE_COLS                                                                                       \
-	"x.id, CASE WHEN x.user_id IS NOT NULL THEN 'user' WHEN x.domain_id IS NOT NULL THEN 'domain' "     \
-	"ELSE 'group' END AS level, x.user_id, x.domain_id, x.group_id, x.kind, "                           \
-	"to_char(x.at_time, 'HH24:MI') AS at_time, x.weekdays, x.interval_hours, x.enabled, "               \
+#define SCHEDULE_COLS                                                                                                  \
+	"x.id, CASE WHEN x.user_id IS NOT NULL THEN 'user' WHEN x.domain_id IS NOT NULL THEN 'domain' "                \
+	"ELSE 'group' END AS level, x.user_id, x.domain_id, x.group_id, x.kind, "                                      \
+	"to_char(x.at_time, 'HH24:MI') AS at_time, x.weekdays, x.interval_hours, x.enabled, "                          \
 	"x.next_run_at, x.last_run_at"
 
 static void schedule_scope(struct api_req *r, struct qb *q)

@@ -12,24 +12,24 @@
 #include "scope.h"
 
 static const struct api_field DIRECTIVE_FIELDS[] = {
-	{"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"created_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"created_by", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"user_id", F_INT, ROLE_USER, 1, 9000000000000000LL, NULL, FF_NOCOLUMN | FF_NOUPDATE, NULL},
-	{"domain_id", F_INT, ROLE_USER, 1, 9000000000000000LL, NULL, FF_NOCOLUMN | FF_NOUPDATE, NULL},
-	{"group_id", F_INT, ROLE_USER, 1, 9000000000000000LL, NULL, FF_NOCOLUMN | FF_NOUPDATE, NULL},
-	{"sender_pattern", F_STR, ROLE_USER, 2, 320, NULL, FF_REQUIRED, "::text"},
-	{"action", F_STR, ROLE_USER, 0, 20, "accept|reject|quarantine", FF_REQUIRED, NULL},
+    {"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"created_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"created_by", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"user_id", F_INT, ROLE_USER, 1, 9000000000000000LL, NULL, FF_NOCOLUMN | FF_NOUPDATE, NULL},
+    {"domain_id", F_INT, ROLE_USER, 1, 9000000000000000LL, NULL, FF_NOCOLUMN | FF_NOUPDATE, NULL},
+    {"group_id", F_INT, ROLE_USER, 1, 9000000000000000LL, NULL, FF_NOCOLUMN | FF_NOUPDATE, NULL},
+    {"sender_pattern", F_STR, ROLE_USER, 2, 320, NULL, FF_REQUIRED, "::text"},
+    {"action", F_STR, ROLE_USER, 0, 20, "accept|reject|quarantine", FF_REQUIRED, NULL},
 };
 #define NDF (sizeof DIRECTIVE_FIELDS / sizeof DIRECTIVE_FIELDS[0])
 
-#define DIRECTIVE_COLS                                                                                      \
-	"x.id, CASE WHEN x.user_id IS NOT NULL THEN 'user' WHEN x.domain_id IS NOT NULL THEN 'domain' "     \
-	"ELSE 'group' END AS level, x.user_id, x.domain_id, x.group_id, "                                   \
-	"(SELECT u.local_part || '@' || d.name FROM users u JOIN domains d ON d.id = u.domain_id "          \
-	"WHERE u.id = x.user_id) AS user_address, "                                                         \
-	"(SELECT d.name FROM domains d WHERE d.id = x.domain_id) AS domain_name, "                          \
-	"(SELECT g.name FROM groups g WHERE g.id = x.group_id) AS group_name, "                             \
+#define DIRECTIVE_COLS                                                                                                 \
+	"x.id, CASE WHEN x.user_id IS NOT NULL THEN 'user' WHEN x.domain_id IS NOT NULL THEN 'domain' "                \
+	"ELSE 'group' END AS level, x.user_id, x.domain_id, x.group_id, "                                              \
+	"(SELECT u.local_part || '@' || d.name FROM users u JOIN domains d ON d.id = u.domain_id "                     \
+	"WHERE u.id = x.user_id) AS user_address, "                                                                    \
+	"(SELECT d.name FROM domains d WHERE d.id = x.domain_id) AS domain_name, "                                     \
+	"(SELECT g.name FROM groups g WHERE g.id = x.group_id) AS group_name, "                                        \
 	"x.sender_pattern, x.action, x.created_at, x.created_by"
 
 static void directive_scope(struct api_req *r, struct qb *q)

@@ -8,19 +8,19 @@
 #include "scope.h"
 
 static const struct api_field DOMAIN_FIELDS[] = {
-	{"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"created_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"name", F_STR, ROLE_GROUP_ADMIN, 3, 253, NULL, FF_REQUIRED | FF_NOUPDATE, NULL},
-	{"group_id", F_INT, ROLE_GROUP_ADMIN, 1, 9000000000000000LL, NULL, FF_REQUIRED, NULL},
-	{"default_action", F_STR, ROLE_DOMAIN_ADMIN, 0, 20, "accept|quarantine", 0, NULL},
-	{"reject_text", F_STR, ROLE_DOMAIN_ADMIN, 0, 200, NULL, FF_NULLABLE, NULL},
-	{"unknown_user_text", F_STR, ROLE_DOMAIN_ADMIN, 0, 200, NULL, FF_NULLABLE, NULL},
+    {"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"created_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"name", F_STR, ROLE_GROUP_ADMIN, 3, 253, NULL, FF_REQUIRED | FF_NOUPDATE, NULL},
+    {"group_id", F_INT, ROLE_GROUP_ADMIN, 1, 9000000000000000LL, NULL, FF_REQUIRED, NULL},
+    {"default_action", F_STR, ROLE_DOMAIN_ADMIN, 0, 20, "accept|quarantine", 0, NULL},
+    {"reject_text", F_STR, ROLE_DOMAIN_ADMIN, 0, 200, NULL, FF_NULLABLE, NULL},
+    {"unknown_user_text", F_STR, ROLE_DOMAIN_ADMIN, 0, 200, NULL, FF_NULLABLE, NULL},
 };
 #define NDF (sizeof DOMAIN_FIELDS / sizeof DOMAIN_FIELDS[0])
 
-#define DOMAIN_COLS                                                                                         \
-	"d.id, d.name, d.group_id, (SELECT g.name FROM groups g WHERE g.id = d.group_id) AS group_name, "  \
-	"d.default_action, d.reject_text, d.unknown_user_text, d.created_at, "                              \
+#define DOMAIN_COLS                                                                                                    \
+	"d.id, d.name, d.group_id, (SELECT g.name FROM groups g WHERE g.id = d.group_id) AS group_name, "              \
+	"d.default_action, d.reject_text, d.unknown_user_text, d.created_at, "                                         \
 	"(SELECT count(*) FROM users u WHERE u.domain_id = d.id) AS users"
 
 static void domain_scope(struct api_req *r, struct qb *q)

@@ -9,27 +9,27 @@
 #include "scope.h"
 
 static const struct api_field GROUP_FIELDS[] = {
-	{"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"created_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"name", F_STR, ROLE_ROOT, 1, 100, NULL, FF_REQUIRED, NULL},
-	{"mode", F_STR, ROLE_GROUP_ADMIN, 0, 10, "local|relay", FF_REQUIRED, NULL},
-	{"relay_host", F_STR, ROLE_GROUP_ADMIN, 1, 253, NULL, FF_NULLABLE, NULL},
-	{"relay_port", F_INT, ROLE_GROUP_ADMIN, 1, 65535, NULL, 0, NULL},
-	{"relay_tls", F_STR, ROLE_GROUP_ADMIN, 0, 20, "none|opportunistic|required", 0, NULL},
-	{"relay_auth_user", F_STR, ROLE_GROUP_ADMIN, 1, 320, NULL, FF_NULLABLE, NULL},
-	{"relay_auth_pass", F_STR, ROLE_GROUP_ADMIN, 1, 1024, NULL, FF_NULLABLE, NULL},
-	{"verify_recipients", F_STR, ROLE_GROUP_ADMIN, 0, 10, "list|probe", 0, NULL},
-	{"verify_ttl_s", F_INT, ROLE_GROUP_ADMIN, 0, 604800, NULL, 0, NULL},
-	{"imap_host", F_STR, ROLE_GROUP_ADMIN, 1, 253, NULL, FF_NULLABLE, NULL},
-	{"imap_port", F_INT, ROLE_GROUP_ADMIN, 1, 65535, NULL, FF_NULLABLE, NULL},
-	{"imap_tls", F_STR, ROLE_GROUP_ADMIN, 0, 10, "required|plain", 0, NULL},
+    {"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"created_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"name", F_STR, ROLE_ROOT, 1, 100, NULL, FF_REQUIRED, NULL},
+    {"mode", F_STR, ROLE_GROUP_ADMIN, 0, 10, "local|relay", FF_REQUIRED, NULL},
+    {"relay_host", F_STR, ROLE_GROUP_ADMIN, 1, 253, NULL, FF_NULLABLE, NULL},
+    {"relay_port", F_INT, ROLE_GROUP_ADMIN, 1, 65535, NULL, 0, NULL},
+    {"relay_tls", F_STR, ROLE_GROUP_ADMIN, 0, 20, "none|opportunistic|required", 0, NULL},
+    {"relay_auth_user", F_STR, ROLE_GROUP_ADMIN, 1, 320, NULL, FF_NULLABLE, NULL},
+    {"relay_auth_pass", F_STR, ROLE_GROUP_ADMIN, 1, 1024, NULL, FF_NULLABLE, NULL},
+    {"verify_recipients", F_STR, ROLE_GROUP_ADMIN, 0, 10, "list|probe", 0, NULL},
+    {"verify_ttl_s", F_INT, ROLE_GROUP_ADMIN, 0, 604800, NULL, 0, NULL},
+    {"imap_host", F_STR, ROLE_GROUP_ADMIN, 1, 253, NULL, FF_NULLABLE, NULL},
+    {"imap_port", F_INT, ROLE_GROUP_ADMIN, 1, 65535, NULL, FF_NULLABLE, NULL},
+    {"imap_tls", F_STR, ROLE_GROUP_ADMIN, 0, 10, "required|plain", 0, NULL},
 };
 #define NGF (sizeof GROUP_FIELDS / sizeof GROUP_FIELDS[0])
 
-#define GROUP_COLS                                                                                          \
-	"g.id, g.name, g.mode, g.relay_host, g.relay_port, g.relay_tls, g.relay_auth_user, "                \
-	"g.relay_auth_pass IS NOT NULL AS relay_auth_pass_set, g.verify_recipients, g.verify_ttl_s, "      \
-	"g.imap_host, g.imap_port, g.imap_tls, g.created_at, "                                              \
+#define GROUP_COLS                                                                                                     \
+	"g.id, g.name, g.mode, g.relay_host, g.relay_port, g.relay_tls, g.relay_auth_user, "                           \
+	"g.relay_auth_pass IS NOT NULL AS relay_auth_pass_set, g.verify_recipients, g.verify_ttl_s, "                  \
+	"g.imap_host, g.imap_port, g.imap_tls, g.created_at, "                                                         \
 	"(SELECT count(*) FROM domains d WHERE d.group_id = g.id) AS domains"
 
 static void group_scope(struct api_req *r, struct qb *q)

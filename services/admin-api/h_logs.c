@@ -13,9 +13,9 @@
 #include "routes.h"
 #include "scope.h"
 
-#define LOG_COLS                                                                                            \
-	"l.id, l.logged_at, l.sid, l.msgid, l.direction, host(l.client_ip) AS client_ip, l.sender, l.rcpt, " \
-	"l.user_id, l.domain_id, l.group_id, l.status, l.reason_class, l.code, l.enh, l.reason, l.virus, "  \
+#define LOG_COLS                                                                                                       \
+	"l.id, l.logged_at, l.sid, l.msgid, l.direction, host(l.client_ip) AS client_ip, l.sender, l.rcpt, "           \
+	"l.user_id, l.domain_id, l.group_id, l.status, l.reason_class, l.code, l.enh, l.reason, l.virus, "             \
 	"l.subject, l.size"
 
 /* log_scope - see the header comment. */
@@ -29,8 +29,10 @@ static void log_scope(struct api_req *r, struct qb *q)
 		qb_add(q, " AND (l.user_id = $%d OR (l.direction = 'out' AND lower(l.sender) = $%d))", n, a);
 		return;
 	}
-	qb_add(q, " AND (l.domain_id IN (SELECT clement_scope_domains($%d)) OR l.group_id IN "
-		  "(SELECT clement_scope_groups($%d)))", n, n);
+	qb_add(q,
+	       " AND (l.domain_id IN (SELECT clement_scope_domains($%d)) OR l.group_id IN "
+	       "(SELECT clement_scope_groups($%d)))",
+	       n, n);
 }
 
 /* time_filters - ?from= and ?to= (RFC 3339 or a date) on col. */
@@ -81,8 +83,8 @@ void h_log_get(struct api_req *r)
 	qb_free(&q);
 }
 
-#define SESSION_COLS                                                                                        \
-	"s.sid, s.started_at, s.ended_at, host(s.client_ip) AS client_ip, s.client_port, s.listener, s.helo, " \
+#define SESSION_COLS                                                                                                   \
+	"s.sid, s.started_at, s.ended_at, host(s.client_ip) AS client_ip, s.client_port, s.listener, s.helo, "         \
 	"s.tls, s.auth_user, s.outcome, s.pregreet, s.protocol_errors, s.messages"
 
 /* session_scope - a non-root admin sees the SMTP sessions that carried mail for its scope. */
@@ -91,8 +93,10 @@ static void session_scope(struct api_req *r, struct qb *q)
 	if (r->me.role == ROLE_ROOT)
 		return;
 	int n = qb_param_ll(q, r->me.id);
-	qb_add(q, " AND s.sid IN (SELECT l.sid FROM message_log l WHERE l.sid IS NOT NULL AND (l.domain_id IN "
-		  "(SELECT clement_scope_domains($%d)) OR l.group_id IN (SELECT clement_scope_groups($%d))))", n, n);
+	qb_add(q,
+	       " AND s.sid IN (SELECT l.sid FROM message_log l WHERE l.sid IS NOT NULL AND (l.domain_id IN "
+	       "(SELECT clement_scope_domains($%d)) OR l.group_id IN (SELECT clement_scope_groups($%d))))",
+	       n, n);
 }
 
 void h_smtp_sessions_list(struct api_req *r)
@@ -160,9 +164,10 @@ void h_stats(struct api_req *r)
 	if (stats_part(r, &q, o, "top_reasons") < 0)
 		goto fail;
 	if (r->me.role == ROLE_ROOT) {
-		qb_init(&q, "SELECT b.id, host(b.network) || CASE WHEN masklen(b.network) IN (32, 128) THEN '' ELSE '/' "
-			    "|| masklen(b.network) END AS network, b.reason, b.offences, b.origin, b.created_at "
-			    "FROM bans b WHERE b.status = 'banned' ORDER BY b.offences DESC, b.created_at DESC LIMIT 10");
+		qb_init(&q,
+			"SELECT b.id, host(b.network) || CASE WHEN masklen(b.network) IN (32, 128) THEN '' ELSE '/' "
+			"|| masklen(b.network) END AS network, b.reason, b.offences, b.origin, b.created_at "
+			"FROM bans b WHERE b.status = 'banned' ORDER BY b.offences DESC, b.created_at DESC LIMIT 10");
 		if (stats_part(r, &q, o, "top_banned") < 0)
 			goto fail;
 	} else {

@@ -17,8 +17,8 @@
 #include "scope.h"
 #include "util/log.h"
 
-#define Q_COLS                                                                                              \
-	"q.id, q.msgid, q.sid, q.received_at, q.expires_at, host(q.client_ip) AS client_ip, q.sender, q.rcpt, " \
+#define Q_COLS                                                                                                         \
+	"q.id, q.msgid, q.sid, q.received_at, q.expires_at, host(q.client_ip) AS client_ip, q.sender, q.rcpt, "        \
 	"q.user_id, q.domain_id, q.subject, q.size, q.status, q.decided_at"
 
 static void q_scope(struct api_req *r, struct qb *q)
@@ -65,7 +65,8 @@ void h_quarantine_get(struct api_req *r)
 	if (id < 0)
 		return;
 	struct qb q;
-	qb_init(&q, "SELECT " Q_COLS ", substring(q.message from 1 for 262144) AS message FROM quarantine q WHERE q.id = ");
+	qb_init(&q,
+		"SELECT " Q_COLS ", substring(q.message from 1 for 262144) AS message FROM quarantine q WHERE q.id = ");
 	qb_add(&q, "$%d", qb_param_ll(&q, id));
 	q_scope(r, &q);
 	PGresult *res = api_exec(r, &q);
@@ -179,8 +180,9 @@ static int accept_directive(struct api_req *r, long long uid, const char *sender
 	qb_init(&q, "INSERT INTO directives (user_id, sender_pattern, action, created_by) VALUES (");
 	int a = qb_param_ll(&q, uid), b = qb_param(&q, sender);
 	int c = r->me.id ? qb_param_ll(&q, r->me.id) : qb_param(&q, NULL);
-	qb_add(&q, "$%d, lower($%d), 'accept', $%d::bigint) ON CONFLICT (coalesce(user_id, 0), coalesce(domain_id, 0), "
-		   "coalesce(group_id, 0), sender_pattern) DO UPDATE SET action = 'accept' RETURNING id",
+	qb_add(&q,
+	       "$%d, lower($%d), 'accept', $%d::bigint) ON CONFLICT (coalesce(user_id, 0), coalesce(domain_id, 0), "
+	       "coalesce(group_id, 0), sender_pattern) DO UPDATE SET action = 'accept' RETURNING id",
 	       a, b, c);
 	PGresult *res = api_exec(r, &q);
 	qb_free(&q);
@@ -233,8 +235,9 @@ void h_digest_link(struct api_req *r)
 	long long qid = 0, uid = 0;
 	if (!secret || !*secret ||
 	    cl_digest_token_check(secret, r->arg[0], (long long)time(NULL), action, sizeof action, &qid) != 0) {
-		api_html(r, 400, "Link not valid", "This link is not valid or has expired. Log in to manage your "
-						   "quarantine.");
+		api_html(r, 400, "Link not valid",
+			 "This link is not valid or has expired. Log in to manage your "
+			 "quarantine.");
 		return;
 	}
 	char sender[400];
@@ -252,10 +255,10 @@ void h_digest_link(struct api_req *r)
 		ok = accept_directive(r, uid, sender) && q_decide(r, qid, 1, uid);
 	if (ok)
 		api_html(r, 200, "Done",
-			 strcmp(action, "delete") == 0 ? "The message was deleted."
+			 strcmp(action, "delete") == 0   ? "The message was deleted."
 			 : strcmp(action, "accept") == 0 ? "The message was released, and mail from this sender will "
-							    "be accepted from now on."
-							  : "The message was released to your mailbox.");
+							   "be accepted from now on."
+							 : "The message was released to your mailbox.");
 	else if (r->status == 503)
 		api_html(r, 503, "Try again later", "The mail system is busy. Please try the link again later.");
 	else

@@ -17,22 +17,22 @@
 #include "util/password.h"
 
 static const struct api_field USER_FIELDS[] = {
-	{"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"created_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"password_changed_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
-	{"domain_id", F_INT, ROLE_DOMAIN_ADMIN, 1, 9000000000000000LL, NULL, FF_REQUIRED, NULL},
-	{"local_part", F_STR, ROLE_DOMAIN_ADMIN, 1, 64, NULL, FF_REQUIRED, NULL},
-	{"role", F_STR, ROLE_DOMAIN_ADMIN, 0, 20, "user|domain-admin|group-admin|root-admin", 0, NULL},
-	{"display_name", F_STR, ROLE_USER, 0, 200, NULL, FF_NULLABLE, NULL},
-	{"quota_bytes", F_INT, ROLE_DOMAIN_ADMIN, 1, 9000000000000000LL, NULL, FF_NULLABLE, NULL},
-	{"enabled", F_BOOL, ROLE_DOMAIN_ADMIN, 0, 0, NULL, 0, NULL},
-	{"password", F_STR, ROLE_DOMAIN_ADMIN, 1, CL_PASSWORD_MAX, NULL, FF_NOCOLUMN | FF_NULLABLE, NULL},
+    {"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"created_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"password_changed_at", F_STR, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
+    {"domain_id", F_INT, ROLE_DOMAIN_ADMIN, 1, 9000000000000000LL, NULL, FF_REQUIRED, NULL},
+    {"local_part", F_STR, ROLE_DOMAIN_ADMIN, 1, 64, NULL, FF_REQUIRED, NULL},
+    {"role", F_STR, ROLE_DOMAIN_ADMIN, 0, 20, "user|domain-admin|group-admin|root-admin", 0, NULL},
+    {"display_name", F_STR, ROLE_USER, 0, 200, NULL, FF_NULLABLE, NULL},
+    {"quota_bytes", F_INT, ROLE_DOMAIN_ADMIN, 1, 9000000000000000LL, NULL, FF_NULLABLE, NULL},
+    {"enabled", F_BOOL, ROLE_DOMAIN_ADMIN, 0, 0, NULL, 0, NULL},
+    {"password", F_STR, ROLE_DOMAIN_ADMIN, 1, CL_PASSWORD_MAX, NULL, FF_NOCOLUMN | FF_NULLABLE, NULL},
 };
 #define NUF (sizeof USER_FIELDS / sizeof USER_FIELDS[0])
 
-#define USER_COLS                                                                                           \
-	"u.id, u.local_part || '@' || d.name AS address, u.local_part, u.domain_id, d.name AS domain, "    \
-	"d.group_id, u.role, u.display_name, u.quota_bytes, u.enabled, "                                    \
+#define USER_COLS                                                                                                      \
+	"u.id, u.local_part || '@' || d.name AS address, u.local_part, u.domain_id, d.name AS domain, "                \
+	"d.group_id, u.role, u.display_name, u.quota_bytes, u.enabled, "                                               \
 	"u.password_hash IS NOT NULL AS local_password, u.password_changed_at, u.created_at"
 
 static void user_scope(struct api_req *r, struct qb *q)
@@ -126,7 +126,8 @@ void h_user_create(struct api_req *r)
 	char extra[32] = "";
 	if (pp > 0)
 		snprintf(extra, sizeof extra, "$%d", pp);
-	if (pp != -1 && api_fields_sql(r, USER_FIELDS, NUF, FLD_INSERT, &q, pp > 0 ? "password_hash" : NULL, extra) >= 0) {
+	if (pp != -1 &&
+	    api_fields_sql(r, USER_FIELDS, NUF, FLD_INSERT, &q, pp > 0 ? "password_hash" : NULL, extra) >= 0) {
 		qb_add(&q, " RETURNING *) SELECT " USER_COLS " FROM u JOIN domains d ON d.id = u.domain_id");
 		PGresult *res = api_exec(r, &q);
 		if (res) {
@@ -213,8 +214,8 @@ void h_user_delete(struct api_req *r)
 		api_delete(r, "users u", "u", id, NULL, "user");
 }
 
-#define SCOPE_COLS                                                                                          \
-	"s.id, s.user_id, s.group_id, (SELECT g.name FROM groups g WHERE g.id = s.group_id) AS group_name, " \
+#define SCOPE_COLS                                                                                                     \
+	"s.id, s.user_id, s.group_id, (SELECT g.name FROM groups g WHERE g.id = s.group_id) AS group_name, "           \
 	"s.domain_id, (SELECT d.name FROM domains d WHERE d.id = s.domain_id) AS domain_name"
 
 void h_scopes_list(struct api_req *r)
@@ -294,8 +295,9 @@ void h_scope_create(struct api_req *r)
 	qb_init(&q, "");
 	int a = qb_param_ll(&q, id);
 	int c = qb_param_ll(&q, hg ? gid : did);
-	qb_add(&q, "WITH s AS (INSERT INTO admin_scopes (user_id, %s) VALUES ($%d, $%d) RETURNING *) SELECT " SCOPE_COLS
-		   " FROM s",
+	qb_add(&q,
+	       "WITH s AS (INSERT INTO admin_scopes (user_id, %s) VALUES ($%d, $%d) RETURNING *) SELECT " SCOPE_COLS
+	       " FROM s",
 	       hg ? "group_id" : "domain_id", a, c);
 	PGresult *res = api_exec(r, &q);
 	qb_free(&q);

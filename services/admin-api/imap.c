@@ -27,14 +27,13 @@ static int on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *
 }
 
 /* imap_check - see imap.h */
-enum imap_result imap_check(const struct imap_server *srv, const char *user, const char *pass, char *err,
-			    size_t errlen)
+enum imap_result imap_check(const struct imap_server *srv, const char *user, const char *pass, char *err, size_t errlen)
 {
 	char url[400];
 	int port = srv->port > 0 ? srv->port : (srv->plain ? 143 : 993);
 	int v6 = strchr(srv->host, ':') != NULL;
-	if (cl_snprintf(url, sizeof url, "%s://%s%s%s:%d/", srv->plain ? "imap" : "imaps", v6 ? "[" : "",
-			srv->host, v6 ? "]" : "", port) < 0) {
+	if (cl_snprintf(url, sizeof url, "%s://%s%s%s:%d/", srv->plain ? "imap" : "imaps", v6 ? "[" : "", srv->host,
+			v6 ? "]" : "", port) < 0) {
 		cl_snprintf(err, errlen, "IMAP host name too long");
 		return IMAP_UNAVAILABLE;
 	}

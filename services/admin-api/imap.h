@@ -13,8 +13,8 @@ enum imap_result { IMAP_OK = 0, IMAP_DENIED, IMAP_UNAVAILABLE };
 
 struct imap_server {
 	const char *host;
-	int port;        /* 0: 993 with TLS, 143 plain */
-	int plain;       /* 1 only when the group says imap_tls = 'plain' */
+	int port;            /* 0: 993 with TLS, 143 plain */
+	int plain;           /* 1 only when the group says imap_tls = 'plain' */
 	const char *ca_file; /* NULL or "": the system's trust store */
 	long timeout_s;
 };

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #define PREVIEW_MAX_HEADERS 100
-#define PREVIEW_MAX_BODY 8192
+#define PREVIEW_MAX_BODY    8192
 
 /* preview_build - {"headers":[{"name","value"}...],"text":"...","truncated":bool} for the
  * message in p/n (caller owns the result). */

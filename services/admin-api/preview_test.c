@@ -12,16 +12,16 @@ static const struct {
 	int keep_nl;
 	const char *out;
 } CLEAN[] = {
-	{"plain", 5, 0, "plain"},
-	{"a\r\nb", 4, 1, "a\nb"},
-	{"a\r\nb", 4, 0, "a b"},
-	{"tab\there", 8, 1, "tab\there"},
-	{"x\x01y", 3, 1, "x\xef\xbf\xbdy"},
-	{"caf\xc3\xa9", 5, 1, "caf\xc3\xa9"},
-	{"bad\xc3(", 5, 1, "bad\xef\xbf\xbd("},
-	{"\xed\xa0\x80", 3, 1, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},     /* a surrogate */
-	{"\xc0\xaf", 2, 1, "\xef\xbf\xbd\xef\xbf\xbd"},                      /* overlong '/' */
-	{"nul\0x", 5, 1, "nul\xef\xbf\xbdx"},
+    {"plain", 5, 0, "plain"},
+    {"a\r\nb", 4, 1, "a\nb"},
+    {"a\r\nb", 4, 0, "a b"},
+    {"tab\there", 8, 1, "tab\there"},
+    {"x\x01y", 3, 1, "x\xef\xbf\xbdy"},
+    {"caf\xc3\xa9", 5, 1, "caf\xc3\xa9"},
+    {"bad\xc3(", 5, 1, "bad\xef\xbf\xbd("},
+    {"\xed\xa0\x80", 3, 1, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* a surrogate */
+    {"\xc0\xaf", 2, 1, "\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong '/' */
+    {"nul\0x", 5, 1, "nul\xef\xbf\xbdx"},
 };
 
 static void test_clean(void)

@@ -41,12 +41,23 @@ static void html_escape(struct cl_buf *b, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '<': cl_buf_append_str(b, "&lt;"); break;
-		case '>': cl_buf_append_str(b, "&gt;"); break;
-		case '&': cl_buf_append_str(b, "&amp;"); break;
-		case '"': cl_buf_append_str(b, "&quot;"); break;
-		case '\'': cl_buf_append_str(b, "&#39;"); break;
-		default: cl_buf_append(b, s, 1);
+		case '<':
+			cl_buf_append_str(b, "&lt;");
+			break;
+		case '>':
+			cl_buf_append_str(b, "&gt;");
+			break;
+		case '&':
+			cl_buf_append_str(b, "&amp;");
+			break;
+		case '"':
+			cl_buf_append_str(b, "&quot;");
+			break;
+		case '\'':
+			cl_buf_append_str(b, "&#39;");
+			break;
+		default:
+			cl_buf_append(b, s, 1);
 		}
 	}
 }

@@ -9,18 +9,18 @@ static const struct {
 	int found, path_known;
 	const char *arg0, *arg1;
 } CASES[] = {
-	{"GET", "/api/me", 1, 0, "", ""},
-	{"PUT", "/api/me", 0, 1, NULL, NULL},
-	{"GET", "/api/users/42", 1, 0, "42", ""},
-	{"GET", "/api/users/42/scopes", 1, 0, "42", ""},
-	{"DELETE", "/api/users/42/scopes/7", 1, 0, "42", "7"},
-	{"GET", "/api/users/", 0, 0, NULL, NULL},
-	{"GET", "/api/users/42/", 0, 0, NULL, NULL},
-	{"GET", "/api/users//scopes", 0, 0, NULL, NULL},
-	{"GET", "/api/userss", 0, 0, NULL, NULL},
-	{"GET", "/api/digest/release.1.2.abc", 1, 0, "release.1.2.abc", ""},
-	{"POST", "/api/quarantine/9/release", 1, 0, "9", ""},
-	{"GET", "/api/nothing", 0, 0, NULL, NULL},
+    {"GET", "/api/me", 1, 0, "", ""},
+    {"PUT", "/api/me", 0, 1, NULL, NULL},
+    {"GET", "/api/users/42", 1, 0, "42", ""},
+    {"GET", "/api/users/42/scopes", 1, 0, "42", ""},
+    {"DELETE", "/api/users/42/scopes/7", 1, 0, "42", "7"},
+    {"GET", "/api/users/", 0, 0, NULL, NULL},
+    {"GET", "/api/users/42/", 0, 0, NULL, NULL},
+    {"GET", "/api/users//scopes", 0, 0, NULL, NULL},
+    {"GET", "/api/userss", 0, 0, NULL, NULL},
+    {"GET", "/api/digest/release.1.2.abc", 1, 0, "release.1.2.abc", ""},
+    {"POST", "/api/quarantine/9/release", 1, 0, "9", ""},
+    {"GET", "/api/nothing", 0, 0, NULL, NULL},
 };
 
 int main(void)
@@ -32,7 +32,8 @@ int main(void)
 		const struct api_route *rt = api_route_find(&r, CASES[i].method, CASES[i].path, &known);
 		CL_CHECK((rt != NULL) == CASES[i].found, "%s %s found", CASES[i].method, CASES[i].path);
 		if (!rt) {
-			CL_CHECK(known == CASES[i].path_known, "%s %s path_known=%d", CASES[i].method, CASES[i].path, known);
+			CL_CHECK(known == CASES[i].path_known, "%s %s path_known=%d", CASES[i].method, CASES[i].path,
+				 known);
 			continue;
 		}
 		CL_CHECK(strcmp(r.arg[0], CASES[i].arg0) == 0, "%s arg0 \"%s\"", CASES[i].path, r.arg[0]);

@@ -106,7 +106,8 @@ int scope_owner_body(struct api_req *r, const char **col, long long *id)
 		const char *col;
 		enum api_role min;
 		const char *what;
-	} LEVELS[] = {{"user_id", ROLE_USER, "user"}, {"domain_id", ROLE_DOMAIN_ADMIN, "domain"},
+	} LEVELS[] = {{"user_id", ROLE_USER, "user"},
+		      {"domain_id", ROLE_DOMAIN_ADMIN, "domain"},
 		      {"group_id", ROLE_GROUP_ADMIN, "group"}};
 	int found = -1;
 	for (int i = 0; i < 3; i++) {
@@ -133,8 +134,9 @@ int scope_owner_body(struct api_req *r, const char **col, long long *id)
 		api_err(r, 403, "you may not set %s", LEVELS[found].col);
 		return 0;
 	}
-	int in = found == 0 ? scope_user_visible(r, *id)
-			    : found == 1 ? scope_has_domain(r, *id) : scope_has_group(r, *id);
+	int in = found == 0   ? scope_user_visible(r, *id)
+		 : found == 1 ? scope_has_domain(r, *id)
+			      : scope_has_group(r, *id);
 	if (in == 0)
 		api_err(r, 404, "%s not found", LEVELS[found].what);
 	return in == 1;

@@ -18,8 +18,7 @@ struct api_server {
 };
 
 /* api_req_new - the one request struct; freed by on_completed. */
-static struct api_req *api_req_new(struct api_app *app, struct MHD_Connection *c, const char *url,
-				   const char *method)
+static struct api_req *api_req_new(struct api_app *app, struct MHD_Connection *c, const char *url, const char *method)
 {
 	struct api_req *r = calloc(1, sizeof *r);
 	if (!r)
@@ -73,8 +72,7 @@ static int origin_ok(struct api_req *r)
 static int csrf_ok(struct api_req *r)
 {
 	const char *t = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
-	return t && strlen(t) == API_TOKEN_HEX && r->me.csrf[0] &&
-	       CRYPTO_memcmp(t, r->me.csrf, API_TOKEN_HEX) == 0;
+	return t && strlen(t) == API_TOKEN_HEX && r->me.csrf[0] && CRYPTO_memcmp(t, r->me.csrf, API_TOKEN_HEX) == 0;
 }
 
 /* parse_body - JSON body into r->in. 0, or -1 (answered 400/415). */
@@ -250,10 +248,10 @@ struct api_server *api_server_start(struct api_app *app, char *err, size_t errle
 		cl_snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &ss,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
-				(unsigned)app->cfg->max_connections,
-				MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	s->d =
+	    MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &ss,
+			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
+			     (unsigned)app->cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
 	if (!s->d) {
 		cl_snprintf(err, errlen, "cannot listen on %s (port in use?)", app->cfg->listen);
 		free(s);

@@ -53,12 +53,12 @@ int session_load(struct api_req *r)
 	snprintf(idle, sizeof idle, "%lld", r->app->cfg->session_idle_s);
 	const char *p[] = {hash, idle};
 	PGresult *res = api_exec_sql(
-		r,
-		"UPDATE web_sessions s SET last_seen_at = now() FROM users u JOIN domains d ON d.id = u.domain_id "
-		"WHERE s.id_hash = $1 AND u.id = s.user_id AND u.enabled AND s.expires_at > now() "
-		"AND s.last_seen_at > now() - make_interval(secs => $2::int) "
-		"RETURNING u.id, u.role, u.domain_id, u.local_part || '@' || d.name, s.csrf_token",
-		2, p);
+	    r,
+	    "UPDATE web_sessions s SET last_seen_at = now() FROM users u JOIN domains d ON d.id = u.domain_id "
+	    "WHERE s.id_hash = $1 AND u.id = s.user_id AND u.enabled AND s.expires_at > now() "
+	    "AND s.last_seen_at > now() - make_interval(secs => $2::int) "
+	    "RETURNING u.id, u.role, u.domain_id, u.local_part || '@' || d.name, s.csrf_token",
+	    2, p);
 	if (!res)
 		return -1;
 	int ok = PQntuples(res) == 1;
@@ -101,12 +101,11 @@ int session_create(struct api_req *r, long long user_id)
 	const char *ip = r->ip[0] ? r->ip : NULL;
 	const char *p[] = {hash, uid, r->me.csrf, max, ip};
 	/* Expired rows of anyone are swept here: logins are rare enough to carry the cost. */
-	PGresult *res = api_exec_sql(
-		r,
-		"WITH sweep AS (DELETE FROM web_sessions WHERE expires_at < now()) "
-		"INSERT INTO web_sessions (id_hash, user_id, csrf_token, expires_at, client_ip) "
-		"VALUES ($1, $2, $3, now() + make_interval(secs => $4::int), $5::inet)",
-		5, p);
+	PGresult *res = api_exec_sql(r,
+				     "WITH sweep AS (DELETE FROM web_sessions WHERE expires_at < now()) "
+				     "INSERT INTO web_sessions (id_hash, user_id, csrf_token, expires_at, client_ip) "
+				     "VALUES ($1, $2, $3, now() + make_interval(secs => $4::int), $5::inet)",
+				     5, p);
 	if (!res)
 		return -1;
 	PQclear(res);

@@ -9,8 +9,18 @@
 #include "util/log.h"
 
 /* PostgreSQL type OIDs (pg_type.h) that map to something better than a JSON string. */
-enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_JSON = 114, OID_FLOAT4 = 700,
-       OID_FLOAT8 = 701, OID_NUMERIC = 1700, OID_TIMESTAMPTZ = 1184, OID_JSONB = 3802 };
+enum {
+	OID_BOOL = 16,
+	OID_INT8 = 20,
+	OID_INT2 = 21,
+	OID_INT4 = 23,
+	OID_JSON = 114,
+	OID_FLOAT4 = 700,
+	OID_FLOAT8 = 701,
+	OID_NUMERIC = 1700,
+	OID_TIMESTAMPTZ = 1184,
+	OID_JSONB = 3802
+};
 
 void qb_init(struct qb *q, const char *sql)
 {
@@ -72,8 +82,9 @@ static void api_db_error(struct api_req *r, PGresult *res)
 	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	char esc[300];
 	if (!state) {
-		cl_log(CL_LOG_ERROR, NULL, "db_error", "msg=%s",
-		       cl_log_escape(esc, sizeof esc, PQerrorMessage(r->pg->conn), strlen(PQerrorMessage(r->pg->conn))));
+		cl_log(
+		    CL_LOG_ERROR, NULL, "db_error", "msg=%s",
+		    cl_log_escape(esc, sizeof esc, PQerrorMessage(r->pg->conn), strlen(PQerrorMessage(r->pg->conn))));
 		api_err(r, 503, "the database is not available, try again later");
 		return;
 	}
@@ -82,9 +93,10 @@ static void api_db_error(struct api_req *r, PGresult *res)
 	} else if (strcmp(state, "23503") == 0) {
 		api_err(r, 409, "this entry is still referenced, or refers to something that does not exist");
 	} else if (strcmp(state, "23514") == 0 || strcmp(state, "23502") == 0) {
-		api_err(r, 400, "a value is not allowed here (%s)", PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME)
-									? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME)
-									: "constraint");
+		api_err(r, 400, "a value is not allowed here (%s)",
+			PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME)
+			    ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME)
+			    : "constraint");
 	} else if (strncmp(state, "22", 2) == 0) {
 		/* data exceptions: bad inet, date, number, ... */
 		api_err(r, 400, "invalid value: %s", msg ? msg : state);

@@ -20,7 +20,7 @@ struct qb {
 	struct cl_buf sql;
 	char *p[QB_MAXP]; /* owned copies; NULL is SQL NULL */
 	int n;
-	int err;          /* too many parameters or out of memory */
+	int err; /* too many parameters or out of memory */
 };
 
 void qb_init(struct qb *q, const char *sql);

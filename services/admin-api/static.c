@@ -18,11 +18,17 @@ static const struct {
 	const char *ext;
 	const char *type;
 } TYPES[] = {
-	{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-	{".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-	{".svg", "image/svg+xml"}, {".png", "image/png"}, {".ico", "image/x-icon"},
-	{".json", "application/json"}, {".txt", "text/plain; charset=utf-8"}, {".woff2", "font/woff2"},
-	{".map", "application/json"},
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".mjs", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".ico", "image/x-icon"},
+    {".json", "application/json"},
+    {".txt", "text/plain; charset=utf-8"},
+    {".woff2", "font/woff2"},
+    {".map", "application/json"},
 };
 
 static const char *content_type(const char *path)

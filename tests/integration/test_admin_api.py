@@ -615,50 +615,6 @@ def test_malformed_bodies(world):
     assert c.get("/api/me")[0] == 200       # the connection pool survived all of it
 
 
-# ---- separate instances: rate limits, idle expiry, delivery up -------------------------------------
-
-def test_login_rate_limit_per_address_and_ip(pg, services, tmp_path):
-    seed(pg)
-    svc = start_api(services, pg, tmp_path, CLEMENT_LOGIN_MAX_FAILS=3, CLEMENT_LOGIN_MAX_FAILS_IP=6)
-    a = Api(svc.port)
-    for _ in range(3):
-        assert a.login("alice@a.test", "wrong password")[0] == 401
-    st, e = a.login("alice@a.test")           # right password, but the address is locked
-    assert st == 429 and a.last.getheader("Retry-After") == "900" and e["error"]
-    assert a.login("bob@b.test")[0] == 200    # other addresses still work
-    for _ in range(3):
-        assert a.login("carol@c.test", "wrong password")[0] == 401
-    assert a.login("root@a.test")[0] == 429   # the IP is over its limit now
-    assert "clement_admin_logins_total{result=\"rate_limited\"} 2" in svc.metrics()
-    assert "wrong password" not in svc.log() and PASSWORD not in svc.log()
-
-
-def test_session_idle_expiry(pg, services, tmp_path):
-    seed(pg)
-    svc = start_api(services, pg, tmp_path, CLEMENT_SESSION_IDLE_S=2)
-    a = Api(svc.port)
-    assert a.login("alice@a.test")[0] == 200
-    time.sleep(1.2)
-    assert a.get("/api/me")[0] == 200         # activity keeps it alive
-    time.sleep(1.2)
-    assert a.get("/api/me")[0] == 200
-    time.sleep(2.5)
-    assert a.get("/api/me")[0] == 401
-    assert pg.scalar("SELECT count(*) FROM web_sessions") == 0
-
-
-def test_secure_cookie_behind_tls(pg, services, tmp_path):
-    seed(pg)
-    svc = start_api(services, pg, tmp_path, CLEMENT_COOKIE_SECURE=1)
-    a = Api(svc.port)
-    a.origin = f"https://127.0.0.1:{svc.port}"
-    st, _ = a.login("alice@a.test")
-    sc = a.last.getheader("Set-Cookie")
-    assert st == 200 and sc.startswith("__Host-clement_session=") and "Secure" in sc
-    a.origin = f"http://127.0.0.1:{svc.port}"
-    assert a.req("POST", "/api/logout")[0] == 403      # plain-http origin refused behind TLS
-
-
 def old_argon2_hash(pw):
     """An argon2id hash with weaker (older) parameters than Clement's, made by libargon2 itself."""
     import ctypes
@@ -720,3 +676,48 @@ def test_every_route_refuses_roles_below_its_floor_and_anonymous_callers(world):
                 st, e = world["clients"][role].req(method, path, body)
                 assert st == 403 and e["error"], f"{role} {method} {path} -> {st}"
     assert world["pg"].scalar("SELECT count(*) FROM directives") == before
+
+
+# ---- separate instances (they re-seed the database, so they run last): rate limits, idle expiry -------------------------------------
+
+def test_login_rate_limit_per_address_and_ip(pg, services, tmp_path):
+    seed(pg)
+    svc = start_api(services, pg, tmp_path, CLEMENT_LOGIN_MAX_FAILS=3, CLEMENT_LOGIN_MAX_FAILS_IP=6)
+    a = Api(svc.port)
+    for _ in range(3):
+        assert a.login("alice@a.test", "wrong password")[0] == 401
+    st, e = a.login("alice@a.test")           # right password, but the address is locked
+    assert st == 429 and a.last.getheader("Retry-After") == "900" and e["error"]
+    assert a.login("bob@b.test")[0] == 200    # other addresses still work
+    for _ in range(3):
+        assert a.login("carol@c.test", "wrong password")[0] == 401
+    assert a.login("root@a.test")[0] == 429   # the IP is over its limit now
+    assert "clement_admin_logins_total{result=\"rate_limited\"} 2" in svc.metrics()
+    assert "wrong password" not in svc.log() and PASSWORD not in svc.log()
+
+
+def test_session_idle_expiry(pg, services, tmp_path):
+    seed(pg)
+    svc = start_api(services, pg, tmp_path, CLEMENT_SESSION_IDLE_S=2)
+    a = Api(svc.port)
+    assert a.login("alice@a.test")[0] == 200
+    time.sleep(1.2)
+    assert a.get("/api/me")[0] == 200         # activity keeps it alive
+    time.sleep(1.2)
+    assert a.get("/api/me")[0] == 200
+    time.sleep(2.5)
+    assert a.get("/api/me")[0] == 401
+    assert pg.scalar("SELECT count(*) FROM web_sessions") == 0
+
+
+def test_secure_cookie_behind_tls(pg, services, tmp_path):
+    seed(pg)
+    svc = start_api(services, pg, tmp_path, CLEMENT_COOKIE_SECURE=1)
+    a = Api(svc.port)
+    a.origin = f"https://127.0.0.1:{svc.port}"
+    st, _ = a.login("alice@a.test")
+    sc = a.last.getheader("Set-Cookie")
+    assert st == 200 and sc.startswith("__Host-clement_session=") and "Secure" in sc
+    a.origin = f"http://127.0.0.1:{svc.port}"
+    assert a.req("POST", "/api/logout")[0] == 403      # plain-http origin refused behind TLS
+
