@@ -171,8 +171,9 @@ TRICKY = (b"From: a@sender.test\r\nSubject: dots\r\n\r\nline one\r\n.\r\nMAIL FR
 @pytest.fixture
 def relay_env(db, services, tmp_path):
     """delivery with a short downstream timeout; returns a function making a relay group."""
-    _, port = start_delivery(services, db, tmp_path / "mail", CLEMENT_RELAY_TIMEOUT_MS=1500,
-                             CLEMENT_RELAY_CONNECT_TIMEOUT_MS=1000)
+    # Short enough to keep the silent-server cases quick, long enough for a busy 2-core box.
+    _, port = start_delivery(services, db, tmp_path / "mail", CLEMENT_RELAY_TIMEOUT_MS=3000,
+                             CLEMENT_RELAY_CONNECT_TIMEOUT_MS=2000)
     n = [0]
 
     def group(dport, tls="none"):
@@ -318,17 +319,24 @@ def test_relay_failures_are_counted_in_metrics(services, relay_env):
     assert 'clement_delivery_deliveries_total{mode="relay",outcome="tempfail"} 1' in m
 
 
-def test_relay_starttls(db, services, tmp_path, relay_env):
+def test_relay_starttls(db, services, tmp_path):
     """Opportunistic TLS is used when offered; required TLS checks the certificate unless
     CLEMENT_RELAY_TLS_VERIFY=0, and never falls back to plaintext."""
     srv = FakeSmtp(tls=self_signed_cert(tmp_path))
     try:
-        r = relay_env(srv.port, tls="opportunistic")
+        # TLS handshakes under ASan on a loaded box: a generous downstream timeout.
+        _, port = start_delivery(services, db, tmp_path / "mail", CLEMENT_RELAY_TIMEOUT_MS=20000)
+        for i, tls in enumerate(("opportunistic", "required")):
+            g = make_group(db, f"tls-{tls}", "relay", srv.port, tls)
+            make_domain(db, f"tls{i}.example.net", g)
+        g1, g2 = (db.scalar("SELECT id FROM groups WHERE name = %s", (n,)) for n in ("tls-opportunistic", "tls-required"))
+        r = rpc(port, deliver_req([("bob@tls0.example.net", route("relay", g1))]), MSG)
         assert r["code"] == 250 and srv.mail_over_tls == [True], (r, srv.mail_over_tls)
-        r = relay_env(srv.port, tls="required")          # self-signed: verification fails
+        r = rpc(port, deliver_req([("bob@tls1.example.net", route("relay", g2))]), MSG)  # self-signed: refused
         assert (r["action"], r["code"], r["enh"]) == ("defer", 451, "4.7.5"), r
         assert srv.mail_over_tls == [True]                # no MAIL was sent in that session
-        _, port2 = start_delivery(services, db, tmp_path / "mail2", CLEMENT_RELAY_TLS_VERIFY=0)
+        _, port2 = start_delivery(services, db, tmp_path / "mail2", CLEMENT_RELAY_TLS_VERIFY=0,
+                                  CLEMENT_RELAY_TIMEOUT_MS=20000)
         g = make_group(db, "tls-noverify", "relay", srv.port, "required")
         d = make_domain(db, "noverify.example.net", g)
         r = rpc(port2, deliver_req([("bob@noverify.example.net", route("relay", g, d))]), MSG)
