@@ -59,7 +59,7 @@ export function stackedColumns({ title, points, series, height = 220 }) {
 
 /** Horizontal bars for a top-N list: items = [{label, value}]. */
 export function horizontalBars({ title, items }) {
-  const W = 640; const rowH = 24; const L = 230; const R = 50;
+  const W = 420; const rowH = 24; const L = 150; const R = 40;
   const H = Math.max(1, items.length) * rowH + 10;
   if (!items.length) return h('figure.chart', { 'data-chart': 'bars' }, h('p.muted.chart-empty', 'No data in this period.'), h('figcaption.muted', title));
   const max = niceMax(Math.max(0, ...items.map((i) => Number(i.value) || 0)));
@@ -67,7 +67,7 @@ export function horizontalBars({ title, items }) {
   items.forEach((it, i) => {
     const y = 5 + i * rowH;
     const w = ((W - L - R) * (Number(it.value) || 0)) / max;
-    const label = String(it.label).length > 34 ? `${String(it.label).slice(0, 33)}…` : String(it.label);
+    const label = String(it.label).length > 24 ? `${String(it.label).slice(0, 23)}…` : String(it.label);
     svg.append(s('text', { x: L - 6, y: y + 16, 'text-anchor': 'end' }, label),
       s('rect', { class: 'bar', x: L, y: y + 3, width: Math.max(1, w), height: rowH - 8 }, s('title', {}, `${it.label}: ${it.value}`)),
       s('text', { x: L + w + 4, y: y + 16 }, String(it.value)));

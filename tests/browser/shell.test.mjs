@@ -129,13 +129,18 @@ test('the SVG charts draw from both shapes of statistics', async () => {
     const long = d.perHourPoints([{ hour: '2026-01-01T10:00:00Z', outcome: 'rejected', count: 5 }, { hour: '2026-01-01T10:00:00Z', outcome: 'virus', count: 1 }]);
     const fig = c.stackedColumns({ title: 't', points: wide, series: ['received', 'quarantined', 'rejected', 'other'] });
     const bars = c.horizontalBars({ title: 'b', items: [{ label: '192.0.2.1', value: 9 }, { label: '192.0.2.2', value: 3 }] });
-    return { niceMax: [c.niceMax(0), c.niceMax(7), c.niceMax(13), c.niceMax(4000)], wide, long,
+    const reasons = d.topReasons([{ reason_class: 'directive', reason: 'a', count: 2 }, { reason_class: 'directive', reason: 'b', count: 3 },
+      { reason_class: 'unknown_rcpt', reason: 'c', count: 4 }]);
+    const filled = d.perHourPoints([{ hour: '2026-01-01T10:00:00Z', status: 'received', count: 2 }], 24, Date.parse('2026-01-01T12:30:00Z'));
+    return { filled: [filled.length, filled.filter((p) => p.values.received === 2).length, filled[21].values], reasons, niceMax: [c.niceMax(0), c.niceMax(7), c.niceMax(13), c.niceMax(4000)], wide, long,
       rects: fig.querySelectorAll('rect').length, barRects: bars.querySelectorAll('rect').length };
   });
   assert.deepEqual(r.niceMax, [1, 10, 20, 5000]);
   assert.deepEqual(r.wide[1].values, { quarantined: 1, received: 4 });
   assert.deepEqual(r.long[0].values, { rejected: 5, other: 1 });
   assert.equal(r.rects, 4);
+  assert.deepEqual(r.filled, [24, 1, { received: 2 }]);   // 12:xx is the last column; 10:00 is two before
+  assert.deepEqual(r.reasons, [{ label: 'refused by a rule', value: 5 }, { label: 'unknown recipient', value: 4 }]);
   assert.equal(r.barRects, 2);
   await page.context().close();
 });
