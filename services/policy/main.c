@@ -1,10 +1,10 @@
 /* main.c - clement-policy: every accept/reject decision of an SMTP session, from
  * PostgreSQL through an in-memory cache, and the batched session and message logs.
  *
- * Start-up order: settings, logging, signals, metrics, log writer, cache watcher, health
- * endpoint (not ready until the first cache load), RPC server. Shutdown is the reverse, so
- * every decision in flight finishes before what it uses goes away, and queued logs are
- * flushed last. */
+ * Start-up order: settings, logging, signals, metrics, log writer, cache watcher, RPC
+ * server, health endpoint (not ready until the first cache load). On shutdown the RPC server
+ * stops first, so every decision in flight finishes before what it uses goes away, and
+ * queued logs are flushed last. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,11 +215,12 @@ int main(int argc, char **argv)
 	struct cl_rpc_server *srv = NULL;
 	if (policy_setup(&p, reg, err, sizeof err) < 0)
 		goto out;
-	h = cl_health_start(cfg.health_listen, reg, ready, metrics_hook, &p, err, sizeof err);
-	if (!h)
-		goto out;
+	/* RPC first: once /healthz says ready, requests must find the socket listening. */
 	srv = cl_rpc_server_start(cfg.listen, (int)cfg.workers, pol_handle, &p, err, sizeof err);
 	if (!srv)
+		goto out;
+	h = cl_health_start(cfg.health_listen, reg, ready, metrics_hook, &p, err, sizeof err);
+	if (!h)
 		goto out;
 	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s workers=%lld", cfg.listen, cfg.health_listen,
 	       cfg.workers);

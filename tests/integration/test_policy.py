@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import BIN, free_port, http_get, rpc_url
+from conftest import BIN, free_port, http_get, rpc_url, wait_port
 
 ALICE_REJECT = "550 5.7.1 <alice@example.org> does not accept mail from <spam@x.test>"
 
@@ -357,6 +357,7 @@ def test_not_ready_and_deferring_until_first_load(services, pg):
                                     "CLEMENT_POLICY_HEALTH_LISTEN": health}, wait=False)
     assert wait_for(lambda: http_get(f"http://{health}/healthz")[0] == 503, timeout=10)
     assert "cache not loaded" in http_get(f"http://{health}/healthz")[1]
+    assert wait_port(int(url.rsplit(":", 1)[1]))
     assert reply(rpc(url, op="rcpt", sender="", rcpt="alice@example.org")) == \
         "451 4.3.0 Temporary failure, try again later"
     assert rpc(url, op="connect", ip="192.0.2.1")["code"] == 421
