@@ -96,6 +96,18 @@ int session_create(struct api_req *r, long long user_id)
 		return -1;
 	}
 	sha256_hex(id, hash);
+	/* A session the browser already holds ends here: a login never continues an id that
+	 * someone else may have planted or seen (session fixation). */
+	const char *prev = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, cookie_name(r));
+	if (prev && strlen(prev) == API_TOKEN_HEX) {
+		char prev_hash[65];
+		sha256_hex(prev, prev_hash);
+		const char *pp[] = {prev_hash};
+		PGresult *d = api_exec_sql(r, "DELETE FROM web_sessions WHERE id_hash = $1", 1, pp);
+		if (!d)
+			return -1;
+		PQclear(d);
+	}
 	snprintf(uid, sizeof uid, "%lld", user_id);
 	snprintf(max, sizeof max, "%lld", r->app->cfg->session_max_s);
 	const char *ip = r->ip[0] ? r->ip : NULL;

@@ -558,6 +558,12 @@ def test_login_cookie_and_logout(world):
     stored = world["pg"].query("SELECT id_hash FROM web_sessions")
     assert {"id_hash": hashlib.sha256(value.encode()).hexdigest()} in stored
     assert all(r["id_hash"] != value for r in stored)
+    # A new login from the same browser gets a new id; the old one ends.
+    first = a.cookie
+    assert a.login("alice@a.test")[0] == 200 and a.cookie != first
+    a.cookie, current = first, a.cookie
+    assert a.get("/api/me")[0] == 401
+    a.cookie = current
     old = a.cookie
     assert a.req("POST", "/api/logout")[0] == 200
     assert a.cookie is None
