@@ -714,6 +714,12 @@ def test_session_idle_expiry(pg, services, tmp_path):
     time.sleep(2.5)
     assert a.get("/api/me")[0] == 401
     assert pg.scalar("SELECT count(*) FROM web_sessions") == 0
+    # The absolute limit (CLEMENT_SESSION_MAX_S, at least a minute) ends even an active session.
+    assert a.login("alice@a.test")[0] == 200
+    row = pg.query("SELECT expires_at - created_at AS life FROM web_sessions")[0]
+    assert row["life"].total_seconds() == 43200
+    pg.execute("UPDATE web_sessions SET expires_at = now() - interval '1 second'")
+    assert a.get("/api/me")[0] == 401
 
 
 def test_secure_cookie_behind_tls(pg, services, tmp_path):
