@@ -7,9 +7,9 @@
 
 #include <stddef.h>
 
-#define PA_LOCAL_MAX 64
+#define PA_LOCAL_MAX  64
 #define PA_DOMAIN_MAX 255
-#define PA_PATH_MAX 256
+#define PA_PATH_MAX   256
 
 /* pa_domain_ok - a domain name (letters, digits, hyphens, dots; UTF-8 allowed when utf8)
  * or an address literal ("[192.0.2.1]", "[IPv6:...]"). */

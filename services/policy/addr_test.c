@@ -13,22 +13,22 @@ static void test_split(void)
 		int utf8, ok;
 		const char *local, *domain;
 	} cases[] = {
-		{"Bob@Example.ORG", 0, 1, "bob", "example.org"},
-		{"\"john doe\"@example.com", 0, 1, "\"john doe\"", "example.com"},
-		{"a.b+tag@sub.example.com", 0, 1, "a.b+tag", "sub.example.com"},
-		{"user@[192.0.2.1]", 0, 1, "user", "[192.0.2.1]"},
-		{"jos\xc3\xa9@example.com", 1, 1, "jos\xc3\xa9", "example.com"},
-		{"jos\xc3\xa9@example.com", 0, 0, NULL, NULL},
-		{"a..b@example.com", 0, 0, NULL, NULL},
-		{".a@example.com", 0, 0, NULL, NULL},
-		{"a b@example.com", 0, 0, NULL, NULL},
-		{"a@-example.com", 0, 0, NULL, NULL},
-		{"a@example-.com", 0, 0, NULL, NULL},
-		{"a@exa_mple.com", 0, 0, NULL, NULL},
-		{"@example.com", 0, 0, NULL, NULL},
-		{"a@", 0, 0, NULL, NULL},
-		{"noat", 0, 0, NULL, NULL},
-		{"a@[999.0.0.1]", 0, 0, NULL, NULL},
+	    {"Bob@Example.ORG", 0, 1, "bob", "example.org"},
+	    {"\"john doe\"@example.com", 0, 1, "\"john doe\"", "example.com"},
+	    {"a.b+tag@sub.example.com", 0, 1, "a.b+tag", "sub.example.com"},
+	    {"user@[192.0.2.1]", 0, 1, "user", "[192.0.2.1]"},
+	    {"jos\xc3\xa9@example.com", 1, 1, "jos\xc3\xa9", "example.com"},
+	    {"jos\xc3\xa9@example.com", 0, 0, NULL, NULL},
+	    {"a..b@example.com", 0, 0, NULL, NULL},
+	    {".a@example.com", 0, 0, NULL, NULL},
+	    {"a b@example.com", 0, 0, NULL, NULL},
+	    {"a@-example.com", 0, 0, NULL, NULL},
+	    {"a@example-.com", 0, 0, NULL, NULL},
+	    {"a@exa_mple.com", 0, 0, NULL, NULL},
+	    {"@example.com", 0, 0, NULL, NULL},
+	    {"a@", 0, 0, NULL, NULL},
+	    {"noat", 0, 0, NULL, NULL},
+	    {"a@[999.0.0.1]", 0, 0, NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char l[PA_LOCAL_MAX + 1], d[PA_DOMAIN_MAX + 1];
@@ -63,8 +63,10 @@ static void test_directives(void)
 		const char *pat;
 		int action;
 	} dirs[] = {
-		{PC_LEVEL_USER, "spam@x.test", PC_REJECT}, {PC_LEVEL_USER, "@x.test", PC_QUARANTINE},
-		{PC_LEVEL_USER, "*.z.test", PC_REJECT},    {PC_LEVEL_USER, "*.a.z.test", PC_ACCEPT},
+	    {PC_LEVEL_USER, "spam@x.test", PC_REJECT},
+	    {PC_LEVEL_USER, "@x.test", PC_QUARANTINE},
+	    {PC_LEVEL_USER, "*.z.test", PC_REJECT},
+	    {PC_LEVEL_USER, "*.a.z.test", PC_ACCEPT},
 	};
 	struct pc_snap *s = pc_snap_new();
 	s->dirs = calloc(4, sizeof *s->dirs);
@@ -76,9 +78,11 @@ static void test_directives(void)
 		const char *sender;
 		int want;
 	} cases[] = {
-		{"spam@x.test", PC_REJECT}, {"ham@x.test", PC_QUARANTINE}, {"a@sub.x.test", -1}, {"a@z.test", PC_REJECT},
-		{"a@q.z.test", PC_REJECT},  {"a@a.z.test", PC_ACCEPT},    {"a@b.a.z.test", PC_ACCEPT}, {"", -1},
-		{"a@az.test", -1},
+	    {"spam@x.test", PC_REJECT},  {"ham@x.test", PC_QUARANTINE},
+	    {"a@sub.x.test", -1},        {"a@z.test", PC_REJECT},
+	    {"a@q.z.test", PC_REJECT},   {"a@a.z.test", PC_ACCEPT},
+	    {"a@b.a.z.test", PC_ACCEPT}, {"", -1},
+	    {"a@az.test", -1},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		int got = pc_directive_match(s, PC_LEVEL_USER, 1, cases[i].sender);

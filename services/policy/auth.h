@@ -21,6 +21,6 @@ struct pauth_imap_conf {
 /* pauth_imap_login - try LOGIN user/password at host:port. why gets a short reason for logs
  * (never the password). */
 enum pauth_result pauth_imap_login(const struct pauth_imap_conf *c, const char *host, int port, int plain,
-				  const char *user, const char *password, char *why, size_t whylen);
+				   const char *user, const char *password, char *why, size_t whylen);
 
 #endif

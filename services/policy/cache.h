@@ -21,14 +21,14 @@ enum pc_level { PC_LEVEL_USER = 0, PC_LEVEL_DOMAIN, PC_LEVEL_GROUP };
 
 struct pc_group {
 	long long id;
-	int relay;         /* mode = 'relay' */
-	char *relay_host;  /* NULL in local mode */
+	int relay;        /* mode = 'relay' */
+	char *relay_host; /* NULL in local mode */
 	int relay_port;
-	int verify_probe;  /* verify_recipients = 'probe' */
+	int verify_probe; /* verify_recipients = 'probe' */
 	int verify_ttl_s;
-	char *imap_host;   /* NULL: no IMAP login for this group */
-	int imap_port;     /* 0: the default for the TLS mode */
-	int imap_plain;    /* imap_tls = 'plain' */
+	char *imap_host; /* NULL: no IMAP login for this group */
+	int imap_port;   /* 0: the default for the TLS mode */
+	int imap_plain;  /* imap_tls = 'plain' */
 };
 
 struct pc_domain {
@@ -37,23 +37,23 @@ struct pc_domain {
 	long long group_id;
 	const struct pc_group *group; /* resolved by pc_snap_index */
 	int default_quarantine;
-	char *reject_text;        /* NULL: "does not accept mail from" */
-	char *unknown_user_text;  /* NULL: "no such user" */
+	char *reject_text;       /* NULL: "does not accept mail from" */
+	char *unknown_user_text; /* NULL: "no such user" */
 };
 
 struct pc_user {
 	long long id;
 	long long domain_id;
 	char *local;
-	char *password_hash;  /* NULL: no local password */
+	char *password_hash; /* NULL: no local password */
 	int enabled;
 };
 
 struct pc_directive {
-	int level;        /* enum pc_level */
-	long long owner;  /* user, domain or group id */
-	char *pattern;    /* "a@b.c", "@b.c" or "*.b.c" */
-	int action;       /* enum pc_dir_action */
+	int level;       /* enum pc_level */
+	long long owner; /* user, domain or group id */
+	char *pattern;   /* "a@b.c", "@b.c" or "*.b.c" */
+	int action;      /* enum pc_dir_action */
 };
 
 struct pc_ban {
@@ -63,22 +63,27 @@ struct pc_ban {
 
 struct pc_snap {
 	_Atomic long refs;
-	double loaded_at;  /* cl_now_seconds() at publication */
-	struct pc_group *groups;       size_t ngroups;      /* by id */
-	struct pc_domain *domains;     size_t ndomains;     /* by name */
-	struct pc_user *users;         size_t nusers;       /* by (domain_id, local) */
-	struct pc_directive *dirs;     size_t ndirs;        /* by (level, owner, pattern) */
-	struct pc_ban *bans;           size_t nbans;
-	struct pn_set ban_set;      /* idx -> bans[] */
-	struct pn_set never_ban;    /* from the table never_ban_networks */
+	double loaded_at; /* cl_now_seconds() at publication */
+	struct pc_group *groups;
+	size_t ngroups; /* by id */
+	struct pc_domain *domains;
+	size_t ndomains; /* by name */
+	struct pc_user *users;
+	size_t nusers; /* by (domain_id, local) */
+	struct pc_directive *dirs;
+	size_t ndirs; /* by (level, owner, pattern) */
+	struct pc_ban *bans;
+	size_t nbans;
+	struct pn_set ban_set;   /* idx -> bans[] */
+	struct pn_set never_ban; /* from the table never_ban_networks */
 };
 
 /* The published snapshot plus the watcher's view of the database. */
 struct pc_cache {
 	pthread_mutex_t lock;
-	struct pc_snap *cur;          /* NULL until the first load */
+	struct pc_snap *cur; /* NULL until the first load */
 	_Atomic long long reloads;
-	_Atomic int connected;        /* the watcher's LISTEN connection is up */
+	_Atomic int connected;          /* the watcher's LISTEN connection is up */
 	_Atomic double disconnected_at; /* cl_now_seconds() when it went down, 0 while up */
 };
 

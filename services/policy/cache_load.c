@@ -12,20 +12,19 @@
 
 /* Bans from a mesh peer count only when that peer is trusted to enforce (docs/MESH.md);
  * expired bans are left out here and also checked at lookup time. */
-static const char q_groups[] =
-	"SELECT id, mode, relay_host, relay_port, verify_recipients, verify_ttl_s, imap_host, "
-	"coalesce(imap_port, 0), imap_tls FROM groups";
+static const char q_groups[] = "SELECT id, mode, relay_host, relay_port, verify_recipients, verify_ttl_s, imap_host, "
+			       "coalesce(imap_port, 0), imap_tls FROM groups";
 static const char q_domains[] =
-	"SELECT id, name, group_id, default_action, reject_text, unknown_user_text FROM domains";
+    "SELECT id, name, group_id, default_action, reject_text, unknown_user_text FROM domains";
 static const char q_users[] = "SELECT id, domain_id, local_part, password_hash, enabled FROM users";
 static const char q_dirs[] =
-	"SELECT coalesce(user_id, 0), coalesce(domain_id, 0), coalesce(group_id, 0), sender_pattern, action "
-	"FROM directives";
+    "SELECT coalesce(user_id, 0), coalesce(domain_id, 0), coalesce(group_id, 0), sender_pattern, action "
+    "FROM directives";
 static const char q_bans[] =
-	"SELECT host(network) || '/' || masklen(network), reason, "
-	"coalesce(extract(epoch FROM expires_at), 0)::float8 FROM bans b "
-	"WHERE status = 'banned' AND (expires_at IS NULL OR expires_at > now()) AND (peer_id IS NULL OR "
-	"EXISTS (SELECT 1 FROM mesh_peers p WHERE p.id = b.peer_id AND p.enabled AND p.trust = 'enforce'))";
+    "SELECT host(network) || '/' || masklen(network), reason, "
+    "coalesce(extract(epoch FROM expires_at), 0)::float8 FROM bans b "
+    "WHERE status = 'banned' AND (expires_at IS NULL OR expires_at > now()) AND (peer_id IS NULL OR "
+    "EXISTS (SELECT 1 FROM mesh_peers p WHERE p.id = b.peer_id AND p.enabled AND p.trust = 'enforce'))";
 static const char q_never[] = "SELECT host(network) || '/' || masklen(network) FROM never_ban_networks";
 
 /* dup_or_null - a copy of a column, NULL for SQL NULL. */
@@ -127,7 +126,9 @@ static int load_dirs(struct pc_snap *s, const PGresult *r)
 		d->owner = uid ? uid : did ? did : gid;
 		d->pattern = dup_or_null(r, i, 3, &oom);
 		const char *a = PQgetvalue(r, i, 4);
-		d->action = strcmp(a, "reject") == 0 ? PC_REJECT : strcmp(a, "quarantine") == 0 ? PC_QUARANTINE : PC_ACCEPT;
+		d->action = strcmp(a, "reject") == 0       ? PC_REJECT
+			    : strcmp(a, "quarantine") == 0 ? PC_QUARANTINE
+							   : PC_ACCEPT;
 	}
 	return oom ? -1 : 0;
 }

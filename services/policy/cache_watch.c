@@ -64,7 +64,8 @@ static int reload(struct pc_watch *w, PGconn *c)
 		if (w->m_errors)
 			cl_metric_inc(w->m_errors);
 		char q[600];
-		cl_log(CL_LOG_WARN, NULL, "cache_load_failed", "error=%s", cl_log_escape(q, sizeof q, err, strlen(err)));
+		cl_log(CL_LOG_WARN, NULL, "cache_load_failed", "error=%s",
+		       cl_log_escape(q, sizeof q, err, strlen(err)));
 		return -1;
 	}
 	size_t nd = s->ndomains, nu = s->nusers, nr = s->ndirs, nb = s->nbans;

@@ -16,8 +16,8 @@
 #include "util/metrics.h"
 
 struct pc_watch {
-	struct pc_cache *cache;       /* not owned */
-	const char *db_url;           /* not owned; outlives the thread */
+	struct pc_cache *cache; /* not owned */
+	const char *db_url;     /* not owned; outlives the thread */
 	int debounce_ms;
 	struct cl_metric *m_reloads, *m_errors; /* may be NULL */
 	pthread_t thread;

@@ -80,7 +80,8 @@ void pol_helo(const struct pol_req *r, struct cl_verdict *v)
 	if (!r->helo[0])
 		cl_verdict_set(v, CL_REJECT, 501, "5.5.4", "HELO/EHLO requires a domain name or address literal");
 	else if (!pa_helo_ok(r->helo))
-		cl_verdict_set(v, CL_REJECT, 501, "5.5.2", "Invalid HELO/EHLO argument: not a domain name or address literal");
+		cl_verdict_set(v, CL_REJECT, 501, "5.5.2",
+			       "Invalid HELO/EHLO argument: not a domain name or address literal");
 	else
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.0.0", "Ok");
 }
@@ -112,10 +113,24 @@ static void log_refusal(struct policy *p, const struct pol_req *r, const struct 
 	snprintf(g, sizeof g, "%lld", gid);
 	snprintf(code, sizeof code, "%d", v->code);
 	struct pn_addr a;
-	const char *vals[PL_MAX_COLS] = {ts, r->sid[0] ? r->sid : NULL, NULL, "in",
-					 pn_addr_parse(r->ip, &a) == 0 ? r->ip : NULL, r->sender, r->rcpt,
-					 uid ? u : NULL, did ? d : NULL, gid ? g : NULL, "rejected", klass, code, v->enh,
-					 v->text, NULL, NULL, NULL};
+	const char *vals[PL_MAX_COLS] = {ts,
+					 r->sid[0] ? r->sid : NULL,
+					 NULL,
+					 "in",
+					 pn_addr_parse(r->ip, &a) == 0 ? r->ip : NULL,
+					 r->sender,
+					 r->rcpt,
+					 uid ? u : NULL,
+					 did ? d : NULL,
+					 gid ? g : NULL,
+					 "rejected",
+					 klass,
+					 code,
+					 v->enh,
+					 v->text,
+					 NULL,
+					 NULL,
+					 NULL};
 	int bad = 0;
 	for (int i = 0; i < PL_MAX_COLS; i++)
 		bad |= pl_row_set(row, i, vals[i]);
@@ -183,8 +198,8 @@ static int rcpt_exists(struct policy *p, const struct pc_snap *snap, const struc
 		return -1;
 	}
 	char reply[256] = "";
-	enum pp_result pr = pp_verify(&p->probe, g->relay_host, g->relay_port, r->rcpt, g->verify_ttl_s, reply,
-				      sizeof reply);
+	enum pp_result pr =
+	    pp_verify(&p->probe, g->relay_host, g->relay_port, r->rcpt, g->verify_ttl_s, reply, sizeof reply);
 	if (pr == PP_EXISTS)
 		return 0;
 	if (pr == PP_NO_SUCH_USER) {
@@ -215,8 +230,7 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, s
 		return;
 	}
 	const struct pc_domain *d = pc_domain_find(snap, domain);
-	int authed = r->auth_user[0] &&
-		     (strcmp(r->listener, "submission") == 0 || strcmp(r->listener, "smtps") == 0);
+	int authed = r->auth_user[0] && (strcmp(r->listener, "submission") == 0 || strcmp(r->listener, "smtps") == 0);
 	if (!d) {
 		if (authed) {
 			rcpt_outbound(snap, r, v, rt);

@@ -71,8 +71,8 @@ static cJSON *decide(struct policy *p, int op, const struct pol_req *r)
 	 * most of the cost of an accepted rcpt. */
 	if (v.action != CL_ACCEPT) {
 		char a[300], b[300], t[500];
-		cl_log(CL_LOG_INFO, r->sid[0] ? r->sid : NULL, op_names[op],
-		       "ip=%s from=%s rcpt=%s code=%d text=%s", cl_log_escape(a, 64, r->ip, strlen(r->ip)),
+		cl_log(CL_LOG_INFO, r->sid[0] ? r->sid : NULL, op_names[op], "ip=%s from=%s rcpt=%s code=%d text=%s",
+		       cl_log_escape(a, 64, r->ip, strlen(r->ip)),
 		       cl_log_escape(b, sizeof b, r->sender, strlen(r->sender)),
 		       cl_log_escape(t, 300, r->rcpt, strlen(r->rcpt)), v.code,
 		       cl_log_escape(t + 300, 200, v.text, strlen(v.text)));
@@ -134,19 +134,27 @@ static cJSON *log_session(struct policy *p, const cJSON *j, const struct pol_req
 	if (strcmp(r->listener, "smtp") && strcmp(r->listener, "smtps") && strcmp(r->listener, "submission"))
 		return bad(p, "listener must be smtp, smtps or submission");
 	double started = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "started_at"))
-				 ? cJSON_GetObjectItemCaseSensitive(j, "started_at")->valuedouble
-				 : wall_now();
+			     ? cJSON_GetObjectItemCaseSensitive(j, "started_at")->valuedouble
+			     : wall_now();
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "ended_at");
 	char ts1[48], ts2[48], port[24], pe[24], msgs[24];
 	pl_ts_text(started, ts1, sizeof ts1);
 	pl_ts_text(cJSON_IsNumber(e) ? e->valuedouble : wall_now(), ts2, sizeof ts2);
 	long long pt = cl_json_int(j, "port", 0);
-	const char *vals[14] = {r->sid, ts1, ts2, r->ip, pt > 0 && pt < 65536 ? num(port, sizeof port, pt) : NULL,
-				r->listener, r->helo[0] ? r->helo : NULL, cl_json_str(j, "tls", NULL),
-				r->auth_user[0] ? r->auth_user : NULL, cl_json_str(j, "outcome", NULL),
+	const char *vals[14] = {r->sid,
+				ts1,
+				ts2,
+				r->ip,
+				pt > 0 && pt < 65536 ? num(port, sizeof port, pt) : NULL,
+				r->listener,
+				r->helo[0] ? r->helo : NULL,
+				cl_json_str(j, "tls", NULL),
+				r->auth_user[0] ? r->auth_user : NULL,
+				cl_json_str(j, "outcome", NULL),
 				cl_json_bool(j, "pregreet", 0) ? "true" : "false",
 				num(pe, sizeof pe, cl_json_int(j, "protocol_errors", 0)),
-				num(msgs, sizeof msgs, cl_json_int(j, "messages", 0)), cl_json_str(j, "transcript", NULL)};
+				num(msgs, sizeof msgs, cl_json_int(j, "messages", 0)),
+				cl_json_str(j, "transcript", NULL)};
 	struct pl_row *row = pl_row_new(PL_SESSION);
 	int fail = !row;
 	for (int i = 0; row && i < 14; i++)
@@ -167,10 +175,10 @@ static int in_list(const char *s, const char *const *list)
 	return 0;
 }
 
-static const char *const statuses[] = {"received", "sent",  "rejected", "quarantined", "released",
+static const char *const statuses[] = {"received", "sent",   "rejected", "quarantined", "released",
 				       "relayed",  "failed", "deleted",  NULL};
 static const char *const classes[] = {"unknown_rcpt", "directive", "relay_denied", "virus", "banned", "protocol",
-				      "policy",       "temporary", "downstream",   "size",  "other", NULL};
+				      "policy",       "temporary", "downstream",   "size",  "other",  NULL};
 
 /* message_row - one message_log row for one recipient of a log_message; NULL when the
  * entry is not acceptable (*why says why) or out of memory. */
@@ -188,15 +196,23 @@ static struct pl_row *message_row(const cJSON *j, const cJSON *rc, const struct 
 	pl_ts_text(wall_now(), ts, sizeof ts);
 	long long c = cl_json_int(rc, "code", 0);
 	struct pn_addr a;
-	const char *vals[18] = {ts, r->sid[0] ? r->sid : NULL, cl_json_str(j, "msgid", NULL),
+	const char *vals[18] = {ts,
+				r->sid[0] ? r->sid : NULL,
+				cl_json_str(j, "msgid", NULL),
 				has_route && rt.mode == CL_ROUTE_OUTBOUND ? "out" : "in",
-				pn_addr_parse(r->ip, &a) == 0 ? r->ip : NULL, r->sender, rcpt,
+				pn_addr_parse(r->ip, &a) == 0 ? r->ip : NULL,
+				r->sender,
+				rcpt,
 				has_route && rt.user_id ? num(u, sizeof u, rt.user_id) : NULL,
 				has_route && rt.domain_id ? num(d, sizeof d, rt.domain_id) : NULL,
-				has_route && rt.group_id ? num(g, sizeof g, rt.group_id) : NULL, status,
-				klass && klass[0] ? klass : NULL, c >= 200 && c <= 599 ? num(code, sizeof code, c) : NULL,
-				cl_json_str(rc, "enh", NULL), cl_json_str(rc, "reason", NULL),
-				cl_json_str(rc, "virus", NULL), cl_json_str(j, "subject", NULL),
+				has_route && rt.group_id ? num(g, sizeof g, rt.group_id) : NULL,
+				status,
+				klass && klass[0] ? klass : NULL,
+				c >= 200 && c <= 599 ? num(code, sizeof code, c) : NULL,
+				cl_json_str(rc, "enh", NULL),
+				cl_json_str(rc, "reason", NULL),
+				cl_json_str(rc, "virus", NULL),
+				cl_json_str(j, "subject", NULL),
 				num(size, sizeof size, cl_json_int(j, "size", 0))};
 	struct pl_row *row = pl_row_new(PL_MESSAGE);
 	int fail = !row;

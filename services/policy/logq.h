@@ -30,7 +30,7 @@ struct pl_row {
 };
 
 struct pl_queue {
-	const char *db_url;    /* not owned */
+	const char *db_url; /* not owned */
 	size_t queue_max, batch_max;
 	int flush_ms, stop_wait_ms;
 	struct cl_metric *m_dropped, *m_written, *m_db_errors; /* may be NULL */
@@ -42,7 +42,7 @@ struct pl_queue {
 	int stop;
 	pthread_t thread;
 	int running;
-	_Atomic size_t len; /* for /metrics without the lock */
+	_Atomic size_t len;   /* for /metrics without the lock */
 	double partitions_at; /* writer thread only: last clement_ensure_partitions() */
 };
 

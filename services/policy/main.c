@@ -60,26 +60,31 @@ static void metrics_register(struct cl_metrics *reg, struct policy_metrics *m)
 	for (int o = 0; o < OP_NDECIDE; o++)
 		for (int a = 0; a < 3; a++) {
 			snprintf(l, sizeof l, "op=\"%s\",verdict=\"%s\"", ops[o], acts[a]);
-			m->decisions[o][a] = cl_metrics_counter(reg, "clement_policy_decisions_total", "decisions by op and verdict", l);
+			m->decisions[o][a] =
+			    cl_metrics_counter(reg, "clement_policy_decisions_total", "decisions by op and verdict", l);
 		}
 	m->latency = cl_metrics_histogram(reg, "clement_policy_decision_seconds", "time to decide one request", "");
 	m->reloads = cl_metrics_counter(reg, "clement_policy_cache_reloads_total", "cache snapshots loaded", "");
 	m->reload_errors = cl_metrics_counter(reg, "clement_policy_cache_errors_total",
 					      "failed cache loads and LISTEN connection attempts", "");
 	m->log_written = cl_metrics_counter(reg, "clement_policy_log_rows_written_total", "log rows written", "");
-	m->log_dropped = cl_metrics_counter(reg, "clement_policy_log_dropped_total",
-					    "log rows dropped (queue full: oldest first; or refused by the database)", "");
+	m->log_dropped =
+	    cl_metrics_counter(reg, "clement_policy_log_dropped_total",
+			       "log rows dropped (queue full: oldest first; or refused by the database)", "");
 	m->db_errors = cl_metrics_counter(reg, "clement_policy_db_errors_total", "failed log batch writes", "");
 	for (int i = 0; i < 3; i++) {
 		snprintf(l, sizeof l, "result=\"%s\"", probe_res[i]);
-		m->probes[i] = cl_metrics_counter(reg, "clement_policy_probes_total", "RCPT probes to downstream MTAs", l);
+		m->probes[i] =
+		    cl_metrics_counter(reg, "clement_policy_probes_total", "RCPT probes to downstream MTAs", l);
 	}
 	for (int i = 0; i < 3; i++) { /* one family's series must be contiguous in the exposition */
 		snprintf(l, sizeof l, "result=\"%s\"", login_res[i]);
 		m->imap_logins[i] = cl_metrics_counter(reg, "clement_policy_imap_logins_total", "IMAP logins", l);
 	}
-	m->probe_hits = cl_metrics_counter(reg, "clement_policy_probe_cache_hits_total", "probe answers from cache", "");
-	m->bad_requests = cl_metrics_counter(reg, "clement_policy_bad_requests_total", "requests refused as malformed", "");
+	m->probe_hits =
+	    cl_metrics_counter(reg, "clement_policy_probe_cache_hits_total", "probe answers from cache", "");
+	m->bad_requests =
+	    cl_metrics_counter(reg, "clement_policy_bad_requests_total", "requests refused as malformed", "");
 }
 
 /* never_ban_parse - CLEMENT_NEVER_BAN: comma or space separated CIDRs; 0 or -1. */
@@ -119,16 +124,25 @@ static int policy_setup(struct policy *p, struct cl_metrics *reg, char *err, siz
 	const struct policy_config *c = p->cfg;
 	metrics_register(reg, &p->m);
 	pc_cache_init(&p->cache);
-	p->probe = (struct pp_probe){.timeout_ms = (int)c->probe_timeout_ms, .helo_name = c->helo_name,
-				     .max_entries = 100000, .m_hits = p->m.probe_hits};
+	p->probe = (struct pp_probe){.timeout_ms = (int)c->probe_timeout_ms,
+				     .helo_name = c->helo_name,
+				     .max_entries = 100000,
+				     .m_hits = p->m.probe_hits};
 	memcpy(p->probe.m_probes, p->m.probes, sizeof p->m.probes);
 	p->imap = (struct pauth_imap_conf){(int)c->imap_timeout_ms, c->imap_ca_file};
-	p->logq = (struct pl_queue){.db_url = c->db_url, .queue_max = (size_t)c->log_queue_max,
-				    .batch_max = (size_t)c->log_batch_max, .flush_ms = (int)c->log_flush_ms,
-				    .stop_wait_ms = 5000, .m_dropped = p->m.log_dropped,
-				    .m_written = p->m.log_written, .m_db_errors = p->m.db_errors};
-	p->watch = (struct pc_watch){.cache = &p->cache, .db_url = c->db_url, .debounce_ms = (int)c->debounce_ms,
-				     .m_reloads = p->m.reloads, .m_errors = p->m.reload_errors};
+	p->logq = (struct pl_queue){.db_url = c->db_url,
+				    .queue_max = (size_t)c->log_queue_max,
+				    .batch_max = (size_t)c->log_batch_max,
+				    .flush_ms = (int)c->log_flush_ms,
+				    .stop_wait_ms = 5000,
+				    .m_dropped = p->m.log_dropped,
+				    .m_written = p->m.log_written,
+				    .m_db_errors = p->m.db_errors};
+	p->watch = (struct pc_watch){.cache = &p->cache,
+				     .db_url = c->db_url,
+				     .debounce_ms = (int)c->debounce_ms,
+				     .m_reloads = p->m.reloads,
+				     .m_errors = p->m.reload_errors};
 	if (pp_init(&p->probe) < 0 || pl_queue_start(&p->logq) < 0 || pc_watch_start(&p->watch) < 0) {
 		cl_snprintf(err, errlen, "cannot start threads");
 		return -1;
@@ -149,45 +163,47 @@ int main(int argc, char **argv)
 {
 	struct policy_config cfg = {0};
 	const struct cl_setting settings[] = {
-		{"CLEMENT_POLICY_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7001", 0, 0, "nng URL the RPC server listens on",
-		 &cfg.listen},
-		{"CLEMENT_POLICY_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9102", 0, 0,
-		 "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
-		{"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
-		 "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
-		{"CLEMENT_POLICY_WORKERS", CL_SET_INT, "8", 1, 64,
-		 "RPC worker threads (each blocks during an RCPT probe or IMAP login)", &cfg.workers},
-		{"CLEMENT_NEVER_BAN", CL_SET_STR, "", 0, 0,
-		 "extra never-ban networks (CIDRs, comma separated) besides the never_ban_networks table; "
-		 "they always pass connect, loopback included",
-		 &cfg.never_ban},
-		{"CLEMENT_POLICY_ALLOW_LOOPBACK", CL_SET_BOOL, "0", 0, 1,
-		 "accept SMTP clients on 127.0.0.0/8 and ::1 (tests, local tools); refused otherwise", &cfg.allow_loopback},
-		{"CLEMENT_POLICY_CACHE_MAX_STALE_S", CL_SET_INT, "300", 0, 86400,
-		 "seconds decisions keep trusting the cache while PostgreSQL is unreachable; then they defer (4xx)",
-		 &cfg.max_stale_s},
-		{"CLEMENT_POLICY_CACHE_DEBOUNCE_MS", CL_SET_INT, "50", 0, 900,
-		 "wait after a change notification so that one reload covers a burst", &cfg.debounce_ms},
-		{"CLEMENT_POLICY_PROBE_TIMEOUT_MS", CL_SET_INT, "3000", 100, 60000,
-		 "deadline of a whole recipient-verification probe to a downstream MTA", &cfg.probe_timeout_ms},
-		{"CLEMENT_POLICY_HELO_NAME", CL_SET_STR, "localhost", 0, 0, "name policy gives in EHLO when probing",
-		 &cfg.helo_name},
-		{"CLEMENT_POLICY_IMAP_TIMEOUT_MS", CL_SET_INT, "5000", 100, 60000, "deadline of an IMAP login",
-		 &cfg.imap_timeout_ms},
-		{"CLEMENT_POLICY_IMAP_CA_FILE", CL_SET_STR, "", 0, 0,
-		 "CA bundle for IMAP servers' certificates (empty: the system store)", &cfg.imap_ca_file},
-		{"CLEMENT_POLICY_LOG_FLUSH_MS", CL_SET_INT, "500", 10, 1000, "longest time a log row waits before its batch is written",
-		 &cfg.log_flush_ms},
-		{"CLEMENT_POLICY_LOG_QUEUE_MAX", CL_SET_INT, "100000", 100, 10000000,
-		 "log rows kept while PostgreSQL is away; beyond it the oldest are dropped (counted)", &cfg.log_queue_max},
-		{"CLEMENT_POLICY_LOG_BATCH_MAX", CL_SET_INT, "500", 1, 3000, "log rows per INSERT batch", &cfg.log_batch_max},
-		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
-		 &cfg.log_level},
+	    {"CLEMENT_POLICY_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7001", 0, 0, "nng URL the RPC server listens on",
+	     &cfg.listen},
+	    {"CLEMENT_POLICY_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9102", 0, 0,
+	     "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
+	    {"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
+	     "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
+	    {"CLEMENT_POLICY_WORKERS", CL_SET_INT, "8", 1, 64,
+	     "RPC worker threads (each blocks during an RCPT probe or IMAP login)", &cfg.workers},
+	    {"CLEMENT_NEVER_BAN", CL_SET_STR, "", 0, 0,
+	     "extra never-ban networks (CIDRs, comma separated) besides the never_ban_networks table; "
+	     "they always pass connect, loopback included",
+	     &cfg.never_ban},
+	    {"CLEMENT_POLICY_ALLOW_LOOPBACK", CL_SET_BOOL, "0", 0, 1,
+	     "accept SMTP clients on 127.0.0.0/8 and ::1 (tests, local tools); refused otherwise", &cfg.allow_loopback},
+	    {"CLEMENT_POLICY_CACHE_MAX_STALE_S", CL_SET_INT, "300", 0, 86400,
+	     "seconds decisions keep trusting the cache while PostgreSQL is unreachable; then they defer (4xx)",
+	     &cfg.max_stale_s},
+	    {"CLEMENT_POLICY_CACHE_DEBOUNCE_MS", CL_SET_INT, "50", 0, 900,
+	     "wait after a change notification so that one reload covers a burst", &cfg.debounce_ms},
+	    {"CLEMENT_POLICY_PROBE_TIMEOUT_MS", CL_SET_INT, "3000", 100, 60000,
+	     "deadline of a whole recipient-verification probe to a downstream MTA", &cfg.probe_timeout_ms},
+	    {"CLEMENT_POLICY_HELO_NAME", CL_SET_STR, "localhost", 0, 0, "name policy gives in EHLO when probing",
+	     &cfg.helo_name},
+	    {"CLEMENT_POLICY_IMAP_TIMEOUT_MS", CL_SET_INT, "5000", 100, 60000, "deadline of an IMAP login",
+	     &cfg.imap_timeout_ms},
+	    {"CLEMENT_POLICY_IMAP_CA_FILE", CL_SET_STR, "", 0, 0,
+	     "CA bundle for IMAP servers' certificates (empty: the system store)", &cfg.imap_ca_file},
+	    {"CLEMENT_POLICY_LOG_FLUSH_MS", CL_SET_INT, "500", 10, 1000,
+	     "longest time a log row waits before its batch is written", &cfg.log_flush_ms},
+	    {"CLEMENT_POLICY_LOG_QUEUE_MAX", CL_SET_INT, "100000", 100, 10000000,
+	     "log rows kept while PostgreSQL is away; beyond it the oldest are dropped (counted)", &cfg.log_queue_max},
+	    {"CLEMENT_POLICY_LOG_BATCH_MAX", CL_SET_INT, "500", 1, 3000, "log rows per INSERT batch",
+	     &cfg.log_batch_max},
+	    {"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
+	     &cfg.log_level},
 	};
-	cl_config_main(argc, argv, "clement-policy",
-		       "Decides every SMTP step (connect, HELO, MAIL, RCPT, AUTH) from PostgreSQL through an "
-		       "in-memory cache kept fresh by LISTEN/NOTIFY, and writes the session and message logs in batches.",
-		       settings, CL_SETTINGS_COUNT(settings));
+	cl_config_main(
+	    argc, argv, "clement-policy",
+	    "Decides every SMTP step (connect, HELO, MAIL, RCPT, AUTH) from PostgreSQL through an "
+	    "in-memory cache kept fresh by LISTEN/NOTIFY, and writes the session and message logs in batches.",
+	    settings, CL_SETTINGS_COUNT(settings));
 	int lvl = cl_log_level_parse(cfg.log_level);
 	if (lvl < 0) {
 		fprintf(stderr, "clement-policy: bad setting: CLEMENT_LOG_LEVEL: must be debug, info, warn or error\n");

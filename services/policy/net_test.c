@@ -10,11 +10,20 @@ static void test_parse(void)
 		const char *in;
 		int ok, family, plen;
 	} cases[] = {
-		{"192.0.2.1", 1, 4, 32},        {"192.0.2.0/24", 1, 4, 24},    {"2001:db8::/32", 1, 6, 32},
-		{"::1", 1, 6, 128},             {"::ffff:10.0.0.0/104", 1, 4, 8}, {"::ffff:10.0.0.1", 1, 4, 32},
-		{"10.0.0.0/33", 0, 0, 0},       {"10.0.0.0/", 0, 0, 0},        {"10.0.0.0/-1", 0, 0, 0},
-		{"10.0.0.0/8x", 0, 0, 0},       {"nonsense", 0, 0, 0},         {"", 0, 0, 0},
-		{"::ffff:10.0.0.0/64", 0, 0, 0}, {"2001:db8::/129", 0, 0, 0},
+	    {"192.0.2.1", 1, 4, 32},
+	    {"192.0.2.0/24", 1, 4, 24},
+	    {"2001:db8::/32", 1, 6, 32},
+	    {"::1", 1, 6, 128},
+	    {"::ffff:10.0.0.0/104", 1, 4, 8},
+	    {"::ffff:10.0.0.1", 1, 4, 32},
+	    {"10.0.0.0/33", 0, 0, 0},
+	    {"10.0.0.0/", 0, 0, 0},
+	    {"10.0.0.0/-1", 0, 0, 0},
+	    {"10.0.0.0/8x", 0, 0, 0},
+	    {"nonsense", 0, 0, 0},
+	    {"", 0, 0, 0},
+	    {"::ffff:10.0.0.0/64", 0, 0, 0},
+	    {"2001:db8::/129", 0, 0, 0},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct pn_addr a;
@@ -22,8 +31,8 @@ static void test_parse(void)
 		int rc = pn_cidr_parse(cases[i].in, &a, &plen);
 		CL_CHECK((rc == 0) == cases[i].ok, "%s", cases[i].in);
 		if (rc == 0 && cases[i].ok)
-			CL_CHECK(a.family == cases[i].family && plen == cases[i].plen, "%s: family %d plen %d", cases[i].in,
-				 a.family, plen);
+			CL_CHECK(a.family == cases[i].family && plen == cases[i].plen, "%s: family %d plen %d",
+				 cases[i].in, a.family, plen);
 	}
 	struct pn_addr a;
 	pn_cidr_parse("192.0.2.77/24", &a, &(int){0});
@@ -44,8 +53,8 @@ static int only_odd(void *arg, size_t idx)
 
 static void test_set(void)
 {
-	static const char *nets[] = {"10.0.0.0/8", "10.1.0.0/16", "10.1.2.3", "2001:db8::/32", "2001:db8:1::/48",
-				     "0.0.0.0/0", "10.1.0.0/16"};
+	static const char *nets[] = {"10.0.0.0/8",      "10.1.0.0/16", "10.1.2.3",   "2001:db8::/32",
+				     "2001:db8:1::/48", "0.0.0.0/0",   "10.1.0.0/16"};
 	struct pn_set s;
 	memset(&s, 0, sizeof s);
 	for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
@@ -59,8 +68,8 @@ static void test_set(void)
 		const char *ip;
 		long want;
 	} cases[] = {
-		{"10.1.2.3", 2}, {"10.1.2.4", 1}, {"10.2.0.1", 0}, {"11.0.0.1", 5}, {"::ffff:10.1.2.3", 2},
-		{"2001:db8:1::5", 4}, {"2001:db8:2::5", 3}, {"2001:db9::1", -1},
+	    {"10.1.2.3", 2},        {"10.1.2.4", 1},      {"10.2.0.1", 0},      {"11.0.0.1", 5},
+	    {"::ffff:10.1.2.3", 2}, {"2001:db8:1::5", 4}, {"2001:db8:2::5", 3}, {"2001:db9::1", -1},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct pn_addr a;

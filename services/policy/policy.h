@@ -21,7 +21,7 @@ struct policy_config {
 	char *db_url;
 	char *log_level;
 	long long workers;
-	char *never_ban;          /* extra CIDRs, comma separated */
+	char *never_ban; /* extra CIDRs, comma separated */
 	int allow_loopback;
 	long long max_stale_s;
 	long long debounce_ms;

@@ -15,7 +15,7 @@
 #include "util/buf.h"
 
 #define PP_REPLY_MAX 4096 /* a whole (multi-line) reply; more is a broken peer */
-#define PP_NBUCKETS 4096
+#define PP_NBUCKETS  4096
 
 struct pp_entry {
 	char *key; /* "host|port|rcpt", rcpt lower-cased */
@@ -290,8 +290,8 @@ static void cache_put(struct pp_probe *p, const char *key, enum pp_result r, int
 	pthread_mutex_unlock(&p->lock);
 }
 
-enum pp_result pp_verify(struct pp_probe *p, const char *host, int port, const char *rcpt, int ttl_s,
-			 char *reply, size_t rlen)
+enum pp_result pp_verify(struct pp_probe *p, const char *host, int port, const char *rcpt, int ttl_s, char *reply,
+			 size_t rlen)
 {
 	char key[600];
 	if (cl_snprintf(key, sizeof key, "%s|%d|%s", host, port, rcpt) < 0)

@@ -21,8 +21,8 @@ enum pp_result { PP_EXISTS = 0, PP_NO_SUCH_USER, PP_TEMPFAIL };
 struct pp_entry;
 
 struct pp_probe {
-	int timeout_ms;          /* whole dialogue */
-	const char *helo_name;   /* not owned */
+	int timeout_ms;        /* whole dialogue */
+	const char *helo_name; /* not owned */
 	size_t max_entries;
 	struct cl_metric *m_probes[3], *m_hits; /* by result; may be NULL */
 
@@ -36,8 +36,8 @@ void pp_fini(struct pp_probe *p);
 /* pp_verify - does rcpt exist at host:port? Uses the cache when fresh. reply (may be NULL)
  * gets the downstream's RCPT reply line or what failed, for logs. Thread-safe; blocks for
  * at most timeout_ms on a cache miss. */
-enum pp_result pp_verify(struct pp_probe *p, const char *host, int port, const char *rcpt, int ttl_s,
-			 char *reply, size_t rlen);
+enum pp_result pp_verify(struct pp_probe *p, const char *host, int port, const char *rcpt, int ttl_s, char *reply,
+			 size_t rlen);
 /* pp_smtp_probe - the dialogue itself, without the cache. */
 enum pp_result pp_smtp_probe(const char *host, int port, const char *helo, const char *rcpt, int timeout_ms,
 			     char *reply, size_t rlen);
