@@ -81,7 +81,7 @@ test('root: adds a domain, a user and a rule; an SMTP message obeys the rule', a
   await page.context().close();
 });
 
-test('root: bans a network, promotes a candidate, unbans; never-ban; mesh peers; settings', async (t) => {
+test('root: bans a network, promotes a candidate, unbans; never-ban; mesh peers; admins and scopes; settings', async (t) => {
   if (why) return t.skip(why);
   // A candidate as banstats would leave it (banstats computes them from traffic over hours).
   // Set-up is idempotent, so the flow can run again against the same stack.
@@ -141,6 +141,20 @@ test('root: bans a network, promotes a candidate, unbans; never-ban; mesh peers;
   await listLoaded(page);
   await page.locator('tbody tr', { hasText: 'groupadmin@example.test' }).waitFor();
   await shot(page, 'root-admins');
+  // Scopes: grant the domain admin a second domain, see it, revoke it.
+  await page.locator('tbody tr', { hasText: 'domainadmin@example.test' }).getByRole('button', { name: 'Scopes' }).click();
+  const dlg = page.getByRole('dialog');
+  await dlg.locator('li', { hasText: 'domain example.test' }).waitFor();
+  await dlg.getByLabel('Group or domain').selectOption({ label: 'domain relay.test' });
+  await dlg.getByRole('button', { name: 'Grant' }).click();
+  const granted = dlg.locator('li', { hasText: 'domain relay.test' });
+  await granted.waitFor();
+  assert.equal(await sql(st, `SELECT count(*) FROM admin_scopes s JOIN users u ON u.id = s.user_id
+                              WHERE u.local_part = 'domainadmin'`), '2');
+  await shot(page, 'root-admin-scopes');
+  await granted.getByRole('button', { name: 'revoke' }).click();
+  await granted.waitFor({ state: 'detached' });
+  await dlg.getByRole('button', { name: 'Close' }).click();
 
   await page.goto(`${st.web}/#/settings`);
   await page.locator('h1', { hasText: 'Global settings' }).waitFor();
