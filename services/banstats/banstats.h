@@ -24,6 +24,7 @@ struct banstats_config {
 	long long w_pregreet, w_protocol, w_unknown, w_directive, w_virus;
 	long long candidate_score, candidate_bad_pct, ban_score, ban_bad_pct;
 	long long ban_s, ban_max_s, candidate_ttl_s, offence_memory_s;
+	long long work_mem_mb;
 	/* mesh */
 	long long mesh_max_hops, mesh_timeout_s, mesh_batch;
 	char never_ban_array[4096]; /* "{cidr,cidr}" for SQL, built in main.c */

@@ -143,7 +143,10 @@ static const char sql_insert[] =
 static int exec_count(struct cl_pg *pg, const char *sql, int n, const char *const *params, long long *out,
 		      int col, char *err, size_t errlen)
 {
+	double t0 = cl_now_seconds();
 	PGresult *r = cl_pg_exec_sql(pg, sql, n, params, err, errlen);
+	/* Per-statement timing at debug level: where a slow run spends its time. */
+	cl_log(CL_LOG_DEBUG, NULL, "stats_step", "seconds=%.3f sql=\"%.40s\"", cl_now_seconds() - t0, sql);
 	if (!r)
 		return -1;
 	if (out)
@@ -225,6 +228,11 @@ static int run_steps(struct cl_pg *pg, const struct banstats_config *c, long lon
 		return -1;
 	if (!got)
 		return 0;
+	/* The per-IP hash aggregates of a busy week outgrow PostgreSQL's 4 MB default and spill. */
+	char wm[64];
+	cl_snprintf(wm, sizeof wm, "SET LOCAL work_mem = '%lldMB'", c->work_mem_mb);
+	if (exec_count(pg, wm, 0, NULL, NULL, 0, err, errlen) < 0)
+		return -1;
 	const char *nb[] = {c->never_ban_array};
 	long long l1 = 0, l2 = 0;
 	if (aggregate(pg, err, errlen) < 0 || exec_count(pg, sql_lift_never, 1, nb, &l1, 0, err, errlen) < 0 ||
