@@ -54,7 +54,7 @@ BINS := $(SERVICES:%=$(BUILD)/bin/clement-%) $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard lib/*/*_test.c services/*/*_test.c tools/*/*_test.c)
 UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all test unit-bins run deps clean fuzz images compose-test bench format lint
+.PHONY: all test test-browser unit-bins run deps clean fuzz images compose-test bench format lint
 all: $(BINS)
 
 # V=1 shows full command lines.
@@ -116,7 +116,12 @@ deps:
 # scripts/run-tests exits non-zero when any test failed.
 test: deps
 	@$(MAKE) --no-print-directory SAN=1 all unit-bins
-	@CLEMENT_BUILD=build/san scripts/run-tests
+	@CLEMENT_BUILD=build/san scripts/run-tests; rc=$$?; CLEMENT_BUILD=build/san tests/browser/run || rc=1; exit $$rc
+
+# Only the browser tests of the web UI (Debian's Chromium driven by playwright-core, real stack).
+test-browser:
+	@$(MAKE) --no-print-directory SAN=1 all
+	@CLEMENT_BUILD=build/san tests/browser/run
 
 run: deps
 	@$(MAKE) --no-print-directory all
