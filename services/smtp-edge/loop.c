@@ -188,8 +188,7 @@ static void accept_one(struct edge *e, struct listener *l)
 		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
 		port = ntohs(a->sin6_port);
 	}
-	/* Limits are checked before any allocation: a flood costs one accept and one write.
-	 * (Behind a PROXY load balancer the per-address limit applies to the balancer.) */
+	/* Limits are checked before any allocation: a flood costs one accept and one write. */
 	if (l->proxy && !proxy_trusted(e->nets, e->nnets, ip)) {
 		/* PROXY headers only from our load balancers: anyone else could forge a client */
 		close(fd);
@@ -201,7 +200,7 @@ static void accept_one(struct edge *e, struct listener *l)
 	const char *why = NULL;
 	if ((long long)e->nsessions >= e->cfg.max_sessions)
 		why = "421 4.7.0 Too many connections, try again later\r\n";
-	else if (c && c->n >= e->cfg.max_per_ip)
+	else if (!l->proxy && c && c->n >= e->cfg.max_per_ip) /* behind PROXY: checked on the real address */
 		why = "421 4.7.0 Too many connections from your address, try again later\r\n";
 	if (why) {
 		if (write(fd, why, strlen(why)) < 0) {
