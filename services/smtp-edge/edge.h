@@ -98,6 +98,7 @@ struct edge {
 	struct completion *qhead, *qtail;
 	struct ipcount **ipt;      /* per-IP session counts */
 	struct ipcount **passed;   /* pregreet passes: address -> expiry */
+	size_t npassed;            /* entries in passed (bounded) */
 	struct cidr *nets;         /* CLEMENT_PROXY_NETWORKS */
 	size_t nnets;
 	_Atomic int fire_inflight; /* fire-and-forget log calls not yet completed */

@@ -94,11 +94,12 @@ static void ip_table_free(struct ipcount **t)
 
 int ip_passed_pregreet(struct edge *e, const char *ip)
 {
-	struct ipcount *c = ip_find(e->passed, ip, 0);
 	if (!e->passed)
 		return 0;
+	struct ipcount *c = ip_find(e->passed, ip, 0);
 	if (c && c->expires < now_mono()) {
 		ip_remove(e->passed, ip);
+		e->npassed--;
 		return 0;
 	}
 	return c != NULL;
@@ -106,13 +107,12 @@ int ip_passed_pregreet(struct edge *e, const char *ip)
 
 void ip_remember_pregreet(struct edge *e, const char *ip)
 {
-	static size_t count;
-	if (count >= PASSED_MAX || e->cfg.pregreet_remember_s == 0)
+	if (!e->passed || e->npassed >= PASSED_MAX || e->cfg.pregreet_remember_s == 0)
 		return; /* bounded: beyond it, addresses simply wait again */
 	struct ipcount *c = ip_find(e->passed, ip, 1);
 	if (c) {
 		if (c->expires == 0)
-			count++;
+			e->npassed++;
 		c->expires = now_mono() + (double)e->cfg.pregreet_remember_s;
 	}
 }
