@@ -36,7 +36,14 @@ static void set_connected(struct pc_watch *w, int up)
 /* watch_connect - a fresh connection with LISTEN issued; NULL on failure. */
 static PGconn *watch_connect(struct pc_watch *w, char *err, size_t errlen)
 {
-	PGconn *c = PQconnectdb(w->db_url);
+	/* The URL first (expanded), then our own keywords on top: a bounded connect, and TCP
+	 * keepalives so that a LISTEN connection to a vanished host is noticed in about a
+	 * minute rather than after the kernel's two hours. */
+	static const char *const keys[] = {
+	    "dbname", "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+	    NULL};
+	const char *const vals[] = {w->db_url, "5", "1", "30", "10", "3", NULL};
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(c) != CONNECTION_OK) {
 		cl_snprintf(err, errlen, "%s", PQerrorMessage(c));
 		PQfinish(c);

@@ -224,6 +224,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "clement-policy: cannot set up signal handling\n");
 		return 1;
 	}
+	/* libpq's default for connect_timeout, also for the log writer's connection (lib/db):
+	 * a database host that drops packets must not hold a connection attempt (and so a
+	 * SIGTERM) for the kernel's TCP timeout. Set before any thread exists. */
+	setenv("PGCONNECT_TIMEOUT", "5", 0);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	struct cl_metrics *reg = cl_metrics_new();
 	int rc = 1;
