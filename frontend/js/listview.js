@@ -43,9 +43,10 @@ export function listView(spec) {
     const cols = spec.actions
       ? [...spec.columns, { label: 'Actions', render: (r) => h('div.actions', spec.actions(r, reload)) }]
       : spec.columns;
-    clear(tableArea).append(
-      table(cols, items, { caption: spec.title, empty: spec.empty }),
-      pager(list || {}, (p) => { page = p; reload(); }));
+    const refresh = h('button.secondary', { type: 'button', onclick: () => reload() }, 'Refresh');
+    const nav = pager(list || {}, (p) => { page = p; reload(); });
+    nav.append(refresh);
+    clear(tableArea).append(table(cols, items, { caption: spec.title, empty: spec.empty }), nav);
     tableArea.setAttribute('aria-busy', 'false');
   };
 

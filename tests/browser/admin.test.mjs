@@ -4,7 +4,7 @@
 // scope only, and the API's refusal for anything above or outside it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { stack, blocked, launch, newPage, login, shot, listLoaded, smtp, findInMaildir, sql, unique, typedAddress } from './lib.mjs';
+import { stack, blocked, launch, newPage, login, shot, listLoaded, smtp, findInMaildir, sql, unique, typedAddress, rowAfterRefresh } from './lib.mjs';
 
 let st; let browser; let why;
 
@@ -72,10 +72,9 @@ test('root: adds a domain, a user and a rule; an SMTP message obeys the rule', a
   assert.equal(findInMaildir(st.maildir, subject).length, 1, 'accepted mail is in the Maildir');
 
   await tab(page, 'Logs').click();
-  const row = page.locator('tbody tr', { hasText: blockedSender });
-  await row.waitFor();
+  const row = await rowAfterRefresh(page, blockedSender);
   assert.match(await row.textContent(), /rejected/);
-  await page.locator('tbody tr', { hasText: subject }).waitFor();
+  assert.match(await (await rowAfterRefresh(page, subject)).textContent(), /received/);
   await shot(page, 'domain-logs');
   assert.deepEqual(page.problems, []);
   await page.context().close();

@@ -145,3 +145,19 @@ export async function typedAddress(page, st, hash) {
   await panel.waitFor();
   return (await page.locator('main [data-denied]').getAttribute('data-denied', { timeout: 1000 }).catch(() => '')) || '';
 }
+
+/**
+ * Wait for a row with `text` in the current list, pressing the list's Refresh button while
+ * it is not there: the services write their logs in batches, a moment after the SMTP reply.
+ */
+export async function rowAfterRefresh(page, text, tries = 20) {
+  const row = page.locator('tbody tr', { hasText: text });
+  for (let i = 0; i < tries; i += 1) {
+    await listLoaded(page);
+    if (await row.count() > 0) return row;
+    await page.waitForTimeout(500);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+  }
+  await row.waitFor({ timeout: 1000 });
+  return row;
+}

@@ -4,7 +4,7 @@
 // address, lose the session (back to login with a message), log out; on a phone too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { stack, blocked, launch, newPage, login, shot, listLoaded, smtp, findInMaildir, sql, unique, typedAddress } from './lib.mjs';
+import { stack, blocked, launch, newPage, login, shot, listLoaded, smtp, findInMaildir, sql, unique, typedAddress, rowAfterRefresh } from './lib.mjs';
 
 let st; let browser; let why;
 const MAIL = ['policy', 'scanner', 'delivery', 'smtp-edge'];
@@ -48,8 +48,7 @@ test('user: sees a rejected message with the reply its sender was given', async 
   await page.getByLabel('Status').selectOption('rejected');
   await page.getByLabel('Sender').fill(from);
   await page.getByRole('button', { name: 'Filter', exact: true }).click();
-  const row = page.locator('tbody tr', { hasText: from });
-  await row.waitFor();
+  const row = await rowAfterRefresh(page, from);
   const reason = await row.locator('td.reason').textContent();
   // The SMTP reply the sender saw, e.g. "550 5.7.1 <alice@example.test> does not accept mail from <...>".
   assert.ok(reason.includes(r.text.replace(/^550[ -]/, '').trim().slice(0, 40)), `${reason} vs ${r.text}`);
@@ -69,8 +68,7 @@ test('user: previews and releases a quarantined message, which lands in the Mail
   assert.deepEqual(findInMaildir(st.maildir, subject), [], 'quarantined mail is not in the Maildir yet');
   const page = await userPage();
   await page.goto(`${st.web}/#/quarantine`);
-  const row = page.locator('tbody tr', { hasText: subject });
-  await row.waitFor();
+  const row = await rowAfterRefresh(page, subject);
   await shot(page, 'user-quarantine');
   await row.getByRole('button', { name: 'Preview' }).click();
   const dlg = page.getByRole('dialog');
@@ -102,7 +100,8 @@ test('user: "always accept" writes a sender rule; delete removes a held message'
   assert.equal((await smtp(st, { from: 'junk@x.newsletter.test', to: 'alice@example.test', subject: drop })).code, 250);
   const page = await userPage();
   await page.goto(`${st.web}/#/quarantine`);
-  const keepRow = page.locator('tbody tr', { hasText: keep });
+  const keepRow = await rowAfterRefresh(page, keep);
+  await rowAfterRefresh(page, drop);
   await keepRow.getByRole('button', { name: 'Always accept sender' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Always accept' }).click();
   await page.locator('#notice .msg.ok', { hasText: 'always be accepted' }).waitFor();
