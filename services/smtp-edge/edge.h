@@ -131,6 +131,7 @@ struct session {
 	int pregreet_active, pregreet_failed, greet_ready;
 	struct cl_verdict greet_verdict;
 	int skip_line;
+	int eof; /* the peer closed its side; what it sent is still processed */
 	int proxy_done;
 	int errors;
 	int messages;

@@ -124,7 +124,7 @@ void loop_update_events(struct session *s)
 	int want = 0;
 	/* Stop reading when the input bound is reached (back-pressure); resume once the
 	 * session has consumed what it holds. */
-	if (s->phase != PH_CLOSING && s->in.len < s->in.max)
+	if (s->phase != PH_CLOSING && !s->eof && s->in.len < s->in.max)
 		want |= EPOLLIN;
 	if (s->out.len > 0 || s->ssl_want_write)
 		want |= EPOLLOUT;

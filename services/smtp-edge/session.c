@@ -400,6 +400,13 @@ void session_process(struct session *s)
 		if (!more)
 			break;
 	}
+	if (!s->dead && s->eof && !s->busy) {
+		/* the peer is gone and nothing it sent waits for an answer any more */
+		conn_flush(s);
+		cl_buf_reset(&s->out);
+		session_close(s, NULL);
+		return;
+	}
 	if (!s->dead && s->fd >= 0) {
 		if (conn_flush(s) < 0) {
 			session_close(s, "write_error");
@@ -515,9 +522,9 @@ void session_on_event(struct session *s, unsigned events)
 			session_close(s, NULL);
 			return;
 		}
+		if (rc < 0)
+			s->eof = 1; /* no more reading (level-triggered EOF would spin); session_process closes */
 		session_process(s);
-		if (rc < 0 && !s->dead && !s->busy)
-			session_close(s, NULL);
 		return;
 	}
 	loop_update_events(s);

@@ -406,3 +406,17 @@ def test_proxy_protocol_refused_from_untrusted_peer(fake, services):
         pass
     assert not fake.ops("connect")
     assert 'clement_edge_refused_total{reason="proxy"} 1' in e.metrics()
+
+
+def test_pipelined_session_then_half_close_gets_every_reply(edge, fake):
+    s = socket.create_connection((edge.host, edge.smtp), timeout=10)
+    assert s.recv(200).startswith(b"220 ")
+    s.sendall(b"EHLO c.example\r\nMAIL FROM:<a@sender.example>\r\nRCPT TO:<b@example.org>\r\nQUIT\r\n")
+    s.shutdown(socket.SHUT_WR)  # the client is done talking; its commands still get answers
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    assert b"250 2.1.0" in data and b"250 2.1.5" in data and data.endswith(b"221 2.0.0 Bye\r\n")
