@@ -248,7 +248,7 @@ int main(int argc, char **argv)
 		{"CLEMENT_DATA_TIMEOUT_S", CL_SET_INT, "180", 1, 3600,
 		 "seconds without body data (RFC 5321 4.5.3.2.5: 3 minutes)", &c->data_timeout_s},
 		{"CLEMENT_MIN_DATA_RATE", CL_SET_INT, "64", 0, 100000000,
-		 "minimum body octets per second after 10 s (0: off)", &c->min_data_rate},
+		 "minimum average body octets per second, checked after 10 s (or the data timeout if shorter); 0: off", &c->min_data_rate},
 		{"CLEMENT_MAX_SESSIONS", CL_SET_INT, "10000", 1, 1000000, "concurrent sessions (421 4.7.0 beyond)",
 		 &c->max_sessions},
 		{"CLEMENT_MAX_SESSIONS_PER_IP", CL_SET_INT, "20", 1, 100000,

@@ -555,7 +555,8 @@ void session_tick(struct session *s, double now)
 	int slow = 0;
 	if ((s->phase == PH_DATA || s->phase == PH_BDAT) && e->cfg.min_data_rate > 0 && !s->busy) {
 		double el = now - s->data_started;
-		if (el > 10.0 && (double)s->data_bytes / el < (double)e->cfg.min_data_rate)
+		double grace = e->cfg.data_timeout_s < 10 ? (double)e->cfg.data_timeout_s : 10.0;
+		if (el > grace && (double)s->data_bytes / el < (double)e->cfg.min_data_rate)
 			slow = 1;
 	}
 	if (s->phase == PH_CLOSING) {

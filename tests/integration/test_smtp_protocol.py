@@ -420,3 +420,22 @@ def test_pipelined_session_then_half_close_gets_every_reply(edge, fake):
             break
         data += chunk
     assert b"250 2.1.0" in data and b"250 2.1.5" in data and data.endswith(b"221 2.0.0 Bye\r\n")
+
+
+def test_trickling_body_below_minimum_rate_is_cut(fake, services):
+    e = start_edge(services, fake, CLEMENT_DATA_TIMEOUT_S=2, CLEMENT_MIN_DATA_RATE=100)
+    r = e.session()
+    tx(r)
+    assert r.cmd("DATA")[0] == 354
+    r.sock.settimeout(10)
+    cut = False
+    for _ in range(20):  # one byte every 0.4 s never hits the 2 s block timeout, but is far too slow
+        try:
+            r.send("x")
+        except OSError:
+            cut = True
+            break
+        time.sleep(0.4)
+    code, text = r.reply()
+    assert code == 421 and "4.4.2" in text
+    assert not fake.ops("deliver")
