@@ -170,7 +170,8 @@ static void subject_of(const struct cl_buf *b, char *out, size_t outlen)
 }
 
 /* log_message - the transaction's outcome to policy (fire and forget). */
-static void log_message(struct session *s, const struct cl_verdict *v, const char *status, char (*st)[16])
+static void log_message(struct session *s, const struct cl_verdict *v, const char *status, char (*st)[16],
+			const char *reason_class)
 {
 	struct cl_policy_rcpt_log *r = calloc(s->nrcpt ? s->nrcpt : 1, sizeof *r);
 	if (!r)
@@ -179,7 +180,7 @@ static void log_message(struct session *s, const struct cl_verdict *v, const cha
 		r[i].rcpt = s->rcpts[i].addr;
 		r[i].status = st && st[i][0] ? st[i] : status;
 		r[i].v = v;
-		r[i].reason_class = s->virus[0] ? "virus" : NULL;
+		r[i].reason_class = reason_class;
 		r[i].virus = s->virus[0] ? s->virus : NULL;
 		r[i].route = &s->rcpts[i].route;
 	}
@@ -248,7 +249,7 @@ static void on_scan(struct session *s, struct completion *c)
 		cl_metric_inc(s->e->m.refused_virus);
 		cl_log(CL_LOG_INFO, s->id, "virus", "msgid=%s signature=%s", s->msgid, sig);
 		reply_verdict(s, &v);
-		log_message(s, &v, "rejected", NULL);
+		log_message(s, &v, "rejected", NULL, "virus");
 		session_reset_tx(s);
 		return;
 	}
@@ -256,7 +257,7 @@ static void on_scan(struct session *s, struct completion *c)
 		cl_log(CL_LOG_WARN, s->id, "scan_failed", "msgid=%s rpc=%s", s->msgid, cl_rpc_status_str(c->st));
 		cl_verdict_tempfail(&v, NULL);
 		reply_verdict(s, &v);
-		log_message(s, &v, "failed", NULL);
+		log_message(s, &v, "failed", NULL, "temporary");
 		session_reset_tx(s);
 		return;
 	}
@@ -291,7 +292,8 @@ static void on_deliver(struct session *s, struct completion *c)
 	}
 	cl_log(CL_LOG_INFO, s->id, "message", "msgid=%s code=%d rcpts=%zu size=%zu", s->msgid, v.code, s->nrcpt,
 	       s->body.size);
-	log_message(s, &v, v.action == CL_ACCEPT ? "received" : "failed", st);
+	log_message(s, &v, v.action == CL_ACCEPT ? "received" : "failed", st,
+		    v.action == CL_ACCEPT ? NULL : v.code / 100 == 5 ? "downstream" : "temporary");
 	free(st);
 	session_reset_tx(s);
 }
