@@ -56,6 +56,21 @@ def seed(pg, sink_port):
     return {k: {"address": a, "role": r, "password": pws[k]} for k, (a, r) in ACCOUNTS.items()}
 
 
+def reroll(env, name):
+    """Fresh loopback ports for the listeners of service `name` (its clients start later)."""
+    if name == "admin-api":
+        port = free_port()
+        env["CLEMENT_ADMIN_LISTEN"] = f"127.0.0.1:{port}"
+        env["CLEMENT_DIGEST_BASE_URL"] = f"http://127.0.0.1:{port}"
+    elif name == "smtp-edge":
+        for k in ("CLEMENT_SMTP_LISTEN", "CLEMENT_SMTPS_LISTEN", "CLEMENT_SUBMISSION_LISTEN"):
+            env[k] = f"127.0.0.1:{free_port()}"
+    else:
+        url = f"tcp://127.0.0.1:{free_port()}"
+        env[f"CLEMENT_{name.upper()}_LISTEN"] = url
+        env[f"CLEMENT_{name.upper()}_URL"] = url
+
+
 def main():
     state_path = pathlib.Path(sys.argv[1])
     signal.signal(signal.SIGTERM, on_signal)
@@ -100,13 +115,21 @@ def main():
             if not (BIN / f"clement-{name}").exists():
                 status[name] = {"up": False, "error": f"{BIN}/clement-{name} is not built"}
                 continue
-            try:
-                services.start(name, env)
-                status[name] = {"up": True}
-            except RuntimeError as e:
-                status[name] = {"up": False, "error": str(e)[-2000:]}
-                services.expect_dead.add(services.started[-1])
-        state = {"web": f"http://127.0.0.1:{web_port}", "smtp_host": "127.0.0.1", "smtp_port": smtp_port,
+            for attempt in range(3):
+                try:
+                    services.start(name, env)
+                    status[name] = {"up": True}
+                    break
+                except RuntimeError as e:
+                    status[name] = {"up": False, "error": str(e)[-2000:]}
+                    services.expect_dead.add(services.started[-1])
+                    # free_port() can race with other test runs on the machine: new ports, again.
+                    if "in use" not in str(e):
+                        break
+                    reroll(env, name)
+        web = env["CLEMENT_ADMIN_LISTEN"]
+        smtp_port = int(env["CLEMENT_SMTP_LISTEN"].rsplit(":", 1)[1])
+        state = {"web": f"http://{web}", "smtp_host": "127.0.0.1", "smtp_port": smtp_port,
                  "maildir": str(maildir), "db_url": pg.url, "logdir": str(logdir), "accounts": accounts,
                  "services": status}
         tmp_state = state_path.with_suffix(".tmp")

@@ -217,3 +217,48 @@ test('user: works on a phone-sized screen', async (t) => {
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
+
+/** Press Tab until `pred(arg)` holds in the page (at most `max` times); true when it did. */
+async function tabTo(page, pred, arg = null, max = 120) {
+  for (let i = 0; i < max; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(pred, arg)) return true;
+  }
+  return false;
+}
+
+test('user: adds and removes a sender rule with the keyboard only', async (t) => {
+  if (why) return t.skip(why);
+  const page = await newPage(browser, { baseURL: st.web });
+  await page.goto(`${st.web}/#/login`);
+  await page.locator('#login-form').waitFor();
+  await page.keyboard.type(st.accounts.alice.address);   // the address field has the focus
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(st.accounts.alice.password);
+  await page.keyboard.press('Enter');
+  await page.locator('#who [data-role]').waitFor();
+  // The navigation is reachable by Tab; Enter follows the link.
+  assert.ok(await tabTo(page, () => document.activeElement.textContent === 'My senders'), 'Tab never reached "My senders"');
+  await page.keyboard.press('Enter');
+  await listLoaded(page);
+  const pattern = `@${unique('keyboard')}.test`;
+  assert.ok(await tabTo(page, () => document.activeElement.name === 'sender_pattern'), 'Tab never reached the Sender field');
+  await page.keyboard.type(pattern);
+  await page.keyboard.press('Enter');                    // submits with the default action
+  await page.locator('#notice .msg.ok', { hasText: 'Rule added' }).waitFor();
+  // After a success the focus is back in the first field, ready for the next rule.
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'sender_pattern');
+  await page.locator('tbody tr', { hasText: pattern }).waitFor();
+  assert.ok(await tabTo(page, (p) => {
+    const el = document.activeElement;
+    return el.textContent === 'Remove' && el.closest('tr') !== null && el.closest('tr').textContent.includes(p);
+  }, pattern), 'Tab never reached the Remove button of the new rule');
+  await page.keyboard.press('Enter');                    // opens the confirmation; its button has the focus
+  await page.getByRole('dialog').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Remove');
+  await page.keyboard.press('Enter');
+  await page.locator('#notice .msg.ok', { hasText: 'Rule removed' }).waitFor();
+  await page.locator('tbody tr', { hasText: pattern }).waitFor({ state: 'detached' });
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
