@@ -106,6 +106,7 @@ function bans(_, query) {
   const view = listView({
     title: status === 'candidate' ? 'Ban candidates' : status === 'banned' ? 'Fully banned' : 'Lifted bans',
     path: '/bans', params: { status },
+    above: () => tabs,   // inside the list's section, so a refusal replaces the tabs too
     intro: 'Candidates are servers whose statistics look abusive; promote them to fully banned, or ban a network by hand.',
     filters: [{ name: 'ip', label: 'IP address', inputmode: 'decimal' }],
     create: {
@@ -129,7 +130,7 @@ function bans(_, query) {
       r.status === 'candidate' ? confirmAct('Promote', `Fully ban ${r.network}?`, async () => { await post(`/bans/${r.id}/promote`); reload(); }, `${r.network} is fully banned.`) : null,
       r.status !== 'lifted' ? confirmAct('Unban', `Lift the ban on ${r.network}?`, async () => { await post(`/bans/${r.id}/unban`); reload(); }, `${r.network} is no longer banned.`, { danger: true }) : null],
   });
-  return h('div', tabs, view);
+  return view;
 }
 
 /* ---------- never-ban networks ---------- */
