@@ -147,6 +147,18 @@ class Edge:
 
 
 def start_edge(services, fake, **env):
+    """Start the edge on free ports; a port taken by another process between free_port()
+    and bind() (busy machine, parallel suites) is retried with new ports."""
+    for attempt in range(3):
+        try:
+            return _start_edge(services, fake, **env)
+        except RuntimeError as e:
+            if "in use" not in str(e) or attempt == 2:
+                raise
+            services.started.pop()  # that process exited already; do not report it
+
+
+def _start_edge(services, fake, **env):
     cert, key = cert_paths()
     ports = {"smtp": free_port(), "smtps": free_port(), "submission": free_port()}
     base = {
