@@ -142,6 +142,10 @@ images:
 	@scripts/docker-base
 	@if docker compose version >/dev/null 2>&1; then docker compose build; else docker-compose build; fi
 
+# The container stack end to end (installs and starts Docker when missing): see scripts/compose-test.
+compose-test:
+	@scripts/compose-test
+
 clean:
 	rm -rf build
 
