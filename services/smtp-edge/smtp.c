@@ -88,6 +88,41 @@ void smtp_ehlo_reply(struct session *s)
 		session_reply(s, "250%c%s", i + 1 == n ? ' ' : '-', kw[i]);
 }
 
+/* path_refused - answer a MAIL (is_mail) or RCPT path the parser refused: 5.1.7 is the sender's
+ * enhanced code, 5.1.3 the recipient's (RFC 3463); BODY= belongs to MAIL only (RFC 6152).
+ * Returns 1 when it replied, 0 when the path was good. */
+static int path_refused(struct session *s, enum cl_addr_err r, int is_mail)
+{
+	const char *enh = is_mail ? "5.1.7" : "5.1.3";
+	const char *why = cl_addr_err_str(r);
+	switch (r) {
+	case CL_ADDR_OK:
+		return 0;
+	case CL_ADDR_NOT_FQDN:
+		fail(s, "553 %s %s address rejected: %s", enh, is_mail ? "Sender" : "Recipient", why);
+		return 1;
+	case CL_ADDR_UTF8:
+		fail(s, "553 5.6.7 %s", why);
+		return 1;
+	case CL_ADDR_PARAM_UNKNOWN:
+		fail(s, "555 5.5.4 %s", why);
+		return 1;
+	case CL_ADDR_PARAM_SYNTAX:
+		fail(s, "501 5.5.4 %s", why);
+		return 1;
+	case CL_ADDR_BAD_BODY:
+		if (is_mail) {
+			fail(s, "501 5.5.4 %s", why);
+			return 1;
+		}
+		break;
+	default:
+		break;
+	}
+	fail(s, "501 %s Bad %s address syntax: %s", enh, is_mail ? "sender" : "recipient", why);
+	return 1;
+}
+
 static void do_mail(struct session *s, char *args)
 {
 	if (!s->helo[0] || s->esmtp == 2) {
@@ -106,27 +141,8 @@ static void do_mail(struct session *s, char *args)
 		fail(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		return;
 	}
-	enum cl_addr_err r = cl_addr_parse(args + 5, strlen(args + 5), CL_ADDR_MAIL, 0, &s->mail);
-	switch (r) {
-	case CL_ADDR_OK:
-		break;
-	case CL_ADDR_NOT_FQDN:
-		fail(s, "553 5.1.7 Sender address rejected: %s", cl_addr_err_str(r));
+	if (path_refused(s, cl_addr_parse(args + 5, strlen(args + 5), CL_ADDR_MAIL, 0, &s->mail), 1))
 		return;
-	case CL_ADDR_UTF8:
-		fail(s, "553 5.6.7 %s", cl_addr_err_str(r));
-		return;
-	case CL_ADDR_PARAM_UNKNOWN:
-		fail(s, "555 5.5.4 %s", cl_addr_err_str(r));
-		return;
-	case CL_ADDR_PARAM_SYNTAX:
-	case CL_ADDR_BAD_BODY:
-		fail(s, "501 5.5.4 %s", cl_addr_err_str(r));
-		return;
-	default:
-		fail(s, "501 5.1.7 Bad sender address syntax: %s", cl_addr_err_str(r));
-		return;
-	}
 	if (s->mail.size > s->e->cfg.max_message_size) { /* RFC 1870 6.2 */
 		session_reply(s, "552 5.3.4 Message size exceeds fixed maximum message size");
 		memset(&s->mail, 0, sizeof s->mail);
@@ -154,26 +170,9 @@ static void do_rcpt(struct session *s, char *args)
 		session_reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
-	enum cl_addr_err r = cl_addr_parse(args + 3, strlen(args + 3), CL_ADDR_RCPT, s->mail.smtputf8, &s->pending_rcpt);
-	switch (r) {
-	case CL_ADDR_OK:
-		break;
-	case CL_ADDR_NOT_FQDN:
-		fail(s, "553 5.1.3 Recipient address rejected: %s", cl_addr_err_str(r));
+	if (path_refused(s, cl_addr_parse(args + 3, strlen(args + 3), CL_ADDR_RCPT, s->mail.smtputf8, &s->pending_rcpt),
+			 0))
 		return;
-	case CL_ADDR_UTF8:
-		fail(s, "553 5.6.7 %s", cl_addr_err_str(r));
-		return;
-	case CL_ADDR_PARAM_UNKNOWN:
-		fail(s, "555 5.5.4 %s", cl_addr_err_str(r));
-		return;
-	case CL_ADDR_PARAM_SYNTAX:
-		fail(s, "501 5.5.4 %s", cl_addr_err_str(r));
-		return;
-	default:
-		fail(s, "501 5.1.3 Bad recipient address syntax: %s", cl_addr_err_str(r));
-		return;
-	}
 	if (decide_call(s, RPC_RCPT) < 0)
 		tempfail(s);
 }
