@@ -33,11 +33,40 @@ DATA_TABLES = [
 ]
 
 
+def _port_window():
+    """The ports free_port hands out: below the kernel's ephemeral range, so that no
+    outgoing connection of the tests (or of the services) can take a port between the moment
+    it is chosen and the moment a service binds it (the race seen as rare start failures)."""
+    try:
+        low = int(pathlib.Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    hi = min(low, 32768)
+    return (max(1024, hi - 12000), hi)
+
+
+_PORTS = {"next": None}
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, outside the ephemeral range.
+
+    Ports are handed out in turn from a window below the ephemeral range, starting at an
+    offset derived from the process id, so that two pytest runs side by side rarely meet."""
+    lo, hi = _port_window()
+    span = hi - lo
+    if _PORTS["next"] is None:
+        _PORTS["next"] = lo + (os.getpid() * 7919) % span
+    for _ in range(span):
+        port = _PORTS["next"]
+        _PORTS["next"] = lo + (port + 1 - lo) % span
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free TCP port below the ephemeral range")
 
 
 def wait_port(port, host="127.0.0.1", timeout=15.0):
