@@ -30,6 +30,16 @@ struct cl_setting {
 
 #define CL_SETTINGS_COUNT(t) (sizeof(t) / sizeof((t)[0]))
 
+/* The rows every service's table shares, so their name, default and help read the same in
+ * every --help and in the README. */
+#define CL_SETTING_LOG_LEVEL(dst)                                                                                  \
+	{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error", (dst)}
+#define CL_SETTING_DB_URL(dst)                                                                                     \
+	{"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0, "PostgreSQL connection string (URL or key=value)", \
+	 (dst)}
+#define CL_SETTING_HEALTH_LISTEN(name, def, dst)                                                                   \
+	{(name), CL_SET_STR, (def), 0, 0, "address of the /healthz and /metrics HTTP endpoint", (dst)}
+
 /* cl_config_load - read every setting from the environment (default when unset).
  * Returns 0, or -1 with err naming the variable and the accepted range (then nothing stays
  * allocated). */

@@ -1,7 +1,10 @@
 /* daemon.c - signal handling through a signalfd. See daemon.h. */
 #include "util/daemon.h"
 
+#include "util/log.h"
+
 #include <poll.h>
+#include <stdio.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -21,6 +24,17 @@ int cl_daemon_signals_init(void)
 	signal(SIGPIPE, SIG_IGN);
 	signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	return signal_fd < 0 ? -1 : 0;
+}
+
+int cl_service_begin(const char *prog, const char *svc, const char *log_level)
+{
+	int lvl = cl_log_level_parse(log_level);
+	cl_log_init(svc, lvl < 0 ? CL_LOG_INFO : (enum cl_log_level)lvl);
+	if (cl_daemon_signals_init() < 0) {
+		fprintf(stderr, "%s: cannot set up signal handling\n", prog);
+		return -1;
+	}
+	return 0;
 }
 
 int cl_daemon_signal_fd(void)

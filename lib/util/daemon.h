@@ -8,6 +8,10 @@
 #define CLEMENT_UTIL_DAEMON_H
 
 int cl_daemon_signals_init(void);
+/* cl_service_begin - the step after cl_config_main() in every service's main(): start logging
+ * as `svc` at log_level (already checked by cl_config_load) and set up the signals as
+ * cl_daemon_signals_init() does. Returns 0, or -1 after printing "prog: why" on stderr. */
+int cl_service_begin(const char *prog, const char *svc, const char *log_level);
 /* cl_daemon_signal_fd - a signalfd that becomes readable on SIGTERM/SIGINT/SIGHUP. */
 int cl_daemon_signal_fd(void);
 /* cl_daemon_read_signal - read one pending signal from the fd; returns its number or 0. */

@@ -45,10 +45,8 @@ int main(int argc, char **argv)
 	const struct cl_setting settings[] = {
 	    {"CLEMENT_ADMIN_LISTEN", CL_SET_STR, "0.0.0.0:8080", 0, 0, "address of the API and web UI (HTTP)",
 	     &cfg.listen},
-	    {"CLEMENT_ADMIN_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9106", 0, 0,
-	     "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
-	    {"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
-	     "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
+	    CL_SETTING_HEALTH_LISTEN("CLEMENT_ADMIN_HEALTH_LISTEN", "0.0.0.0:9106", &cfg.health_listen),
+	    CL_SETTING_DB_URL(&cfg.db_url),
 	    {"CLEMENT_FRONTEND_DIR", CL_SET_STR, "./frontend", 0, 0,
 	     "directory of the web UI's static files, served for every path outside /api/", &cfg.frontend_dir},
 	    {"CLEMENT_DELIVERY_URL", CL_SET_STR, "tcp://127.0.0.1:7003", 0, 0,
@@ -83,19 +81,15 @@ int main(int argc, char **argv)
 	     &cfg.imap_timeout_s},
 	    {"CLEMENT_ADMIN_RPC_TIMEOUT_MS", CL_SET_INT, "30000", 100, 600000,
 	     "deadline of a release/delete call to delivery", &cfg.rpc_timeout_ms},
-	    {"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
-	     &cfg.log_level},
+	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
 	const size_t nset = CL_SETTINGS_COUNT(settings);
 	cl_config_main(argc, argv, "clement-admin-api",
 		       "The REST API (and static web UI) for administering Clement: users, domains, groups, "
 		       "directives, logs, quarantine, bans.",
 		       settings, nset);
-	cl_log_init("admin-api", (enum cl_log_level)cl_log_level_parse(cfg.log_level));
-	if (cl_daemon_signals_init() < 0) {
-		fprintf(stderr, "clement-admin-api: cannot set up signal handling\n");
+	if (cl_service_begin("clement-admin-api", "admin-api", cfg.log_level) < 0)
 		return 1;
-	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	char err[256];
 	struct api_app app = {.cfg = &cfg};

@@ -189,10 +189,8 @@ int main(int argc, char **argv)
 	const struct cl_setting settings[] = {
 	    {"CLEMENT_DELIVERY_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7003", 0, 0, "nng URL the RPC server listens on",
 	     &cfg.listen},
-	    {"CLEMENT_DELIVERY_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9104", 0, 0,
-	     "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
-	    {"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
-	     "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
+	    CL_SETTING_HEALTH_LISTEN("CLEMENT_DELIVERY_HEALTH_LISTEN", "0.0.0.0:9104", &cfg.health_listen),
+	    CL_SETTING_DB_URL(&cfg.db_url),
 	    {"CLEMENT_MAILDIR_ROOT", CL_SET_STR, "/var/mail/clement", 0, 0,
 	     "root of the local-mode Maildirs: <root>/<domain>/<localpart>/{tmp,new,cur}", &cfg.maildir_root},
 	    {"CLEMENT_SMARTHOST", CL_SET_STR, "", 0, 0,
@@ -224,27 +222,13 @@ int main(int argc, char **argv)
 	     "verify the downstream's certificate when its group requires TLS", &cfg.relay_verify_cert},
 	    {"CLEMENT_DELIVERY_WORKERS", CL_SET_INT, "8", 1, 64, "RPC worker threads (one transaction each)",
 	     &cfg.workers},
-	    {"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
-	     &cfg.log_level},
+	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
 	cl_config_main(argc, argv, "clement-delivery",
 		       "Makes accepted mail safe before smtp-edge answers 250: durable Maildir delivery, synchronous "
 		       "relay to the downstream MTA, quarantine with release/delete, and quarantine digests.",
 		       settings, CL_SETTINGS_COUNT(settings));
-	int lvl = cl_log_level_parse(cfg.log_level);
-	if (lvl < 0) {
-		fprintf(stderr,
-			"clement-delivery: bad setting: CLEMENT_LOG_LEVEL: must be debug, info, warn or error\n");
-		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-		return 2;
-	}
-	cl_log_init("delivery", (enum cl_log_level)lvl);
-	if (cl_daemon_signals_init() < 0) {
-		fprintf(stderr, "clement-delivery: cannot set up signal handling\n");
-		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-		return 1;
-	}
-	int rc = run(&cfg);
+	int rc = cl_service_begin("clement-delivery", "delivery", cfg.log_level) < 0 ? 1 : run(&cfg);
 	cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 	return rc;
 }

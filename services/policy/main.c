@@ -165,10 +165,8 @@ int main(int argc, char **argv)
 	const struct cl_setting settings[] = {
 	    {"CLEMENT_POLICY_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7001", 0, 0, "nng URL the RPC server listens on",
 	     &cfg.listen},
-	    {"CLEMENT_POLICY_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9102", 0, 0,
-	     "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
-	    {"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
-	     "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
+	    CL_SETTING_HEALTH_LISTEN("CLEMENT_POLICY_HEALTH_LISTEN", "0.0.0.0:9102", &cfg.health_listen),
+	    CL_SETTING_DB_URL(&cfg.db_url),
 	    {"CLEMENT_POLICY_WORKERS", CL_SET_INT, "8", 1, 64,
 	     "RPC worker threads (each blocks during an RCPT probe or IMAP login)", &cfg.workers},
 	    {"CLEMENT_NEVER_BAN", CL_SET_STR, "", 0, 0,
@@ -196,20 +194,13 @@ int main(int argc, char **argv)
 	     "log rows kept while PostgreSQL is away; beyond it the oldest are dropped (counted)", &cfg.log_queue_max},
 	    {"CLEMENT_POLICY_LOG_BATCH_MAX", CL_SET_INT, "500", 1, 3000, "log rows per INSERT batch",
 	     &cfg.log_batch_max},
-	    {"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
-	     &cfg.log_level},
+	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
 	cl_config_main(
 	    argc, argv, "clement-policy",
 	    "Decides every SMTP step (connect, HELO, MAIL, RCPT, AUTH) from PostgreSQL through an "
 	    "in-memory cache kept fresh by LISTEN/NOTIFY, and writes the session and message logs in batches.",
 	    settings, CL_SETTINGS_COUNT(settings));
-	int lvl = cl_log_level_parse(cfg.log_level);
-	if (lvl < 0) {
-		fprintf(stderr, "clement-policy: bad setting: CLEMENT_LOG_LEVEL: must be debug, info, warn or error\n");
-		return 2;
-	}
-	cl_log_init("policy", (enum cl_log_level)lvl);
 	struct policy p;
 	memset(&p, 0, sizeof p);
 	p.cfg = &cfg;
@@ -220,8 +211,9 @@ int main(int argc, char **argv)
 		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 		return 2;
 	}
-	if (cl_daemon_signals_init() < 0) {
-		fprintf(stderr, "clement-policy: cannot set up signal handling\n");
+	if (cl_service_begin("clement-policy", "policy", cfg.log_level) < 0) {
+		pn_set_free(&p.never_ban_cfg);
+		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 		return 1;
 	}
 	/* libpq's default for connect_timeout, also for the log writer's connection (lib/db):

@@ -93,8 +93,7 @@ int main(int argc, char **argv)
 	const struct cl_setting settings[] = {
 	    {"CLEMENT_SCANNER_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7002", 0, 0, "nng URL the scan RPC listens on",
 	     &cfg.listen},
-	    {"CLEMENT_SCANNER_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9103", 0, 0,
-	     "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
+	    CL_SETTING_HEALTH_LISTEN("CLEMENT_SCANNER_HEALTH_LISTEN", "0.0.0.0:9103", &cfg.health_listen),
 	    {"CLEMENT_CLAMAV_DB", CL_SET_STR, "/var/lib/clamav", 0, 0,
 	     "ClamAV database directory (freshclam's: .cvd/.cld/.ndb/.hdb ...), watched for changes", &cfg.db_dir},
 	    {"CLEMENT_CLAMAV_RELOAD_S", CL_SET_INT, "60", 1, 86400,
@@ -119,20 +118,14 @@ int main(int argc, char **argv)
 	    {"CLEMENT_SCANNER_TMPDIR", CL_SET_STR, "", 0, 0,
 	     "scratch directory of libclamav's unpackers (use a tmpfs); empty = libclamav's default (TMPDIR or /tmp)",
 	     &cfg.tmpdir},
-	    {"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
-	     &cfg.log_level},
+	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
 	cl_config_main(argc, argv, PROG,
 		       "Scans each message for viruses with one shared libclamav engine, reloaded in the "
 		       "background when the signature directory changes.",
 		       settings, CL_SETTINGS_COUNT(settings));
-	cl_log_init("scanner", (enum cl_log_level)cl_log_level_parse(cfg.log_level));
 	cfg.limits.tmpdir = cfg.tmpdir;
-	int rc = 1;
-	if (cl_daemon_signals_init() < 0)
-		fprintf(stderr, PROG ": cannot set up signal handling\n");
-	else
-		rc = run(&cfg);
+	int rc = cl_service_begin(PROG, "scanner", cfg.log_level) < 0 ? 1 : run(&cfg);
 	cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 	return rc;
 }
