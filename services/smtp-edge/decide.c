@@ -235,7 +235,8 @@ static void on_rcpt(struct session *s, struct cl_verdict *v, const struct cl_rou
 	reply_verdict(s, v);
 }
 
-/* on_scan - infected: 554 5.7.1; error: 451 unless CLEMENT_SCAN_FAIL_OPEN; clean: deliver. */
+/* on_scan - infected: 554 5.7.1; error: 451 unless CLEMENT_SCAN_FAIL_OPEN (then delivered, logged at
+ * error level and counted in clement_edge_unscanned_total); clean: deliver. */
 static void on_scan(struct session *s, struct completion *c)
 {
 	char sig[120];
@@ -260,6 +261,13 @@ static void on_scan(struct session *s, struct completion *c)
 		log_message(s, &v, "failed", NULL, "temporary");
 		session_reset_tx(s);
 		return;
+	}
+	if (r == CL_SCAN_ERROR) { /* CLEMENT_SCAN_FAIL_OPEN: the operator chose delivery over safety; say so loudly */
+		cl_metric_inc(s->e->m.unscanned);
+		cl_log(CL_LOG_ERROR, s->id, "scan_failed_open",
+		       "msgid=%s rpc=%s action=deliver_unscanned warning=\"scanner failed, message delivered UNSCANNED "
+		       "(CLEMENT_SCAN_FAIL_OPEN=1)\"",
+		       s->msgid, cl_rpc_status_str(c->st));
 	}
 	if (decide_call(s, RPC_DELIVER) < 0) {
 		cl_verdict_tempfail(&v, NULL);

@@ -75,7 +75,7 @@ struct completion {
 };
 
 struct metrics_set {
-	struct cl_metric *open, *total, *messages, *rpc_fail, *refused_proxy;
+	struct cl_metric *open, *total, *messages, *rpc_fail, *refused_proxy, *unscanned;
 	struct cl_metric *refused_pregreet, *refused_sync, *refused_http, *refused_limit, *refused_errors,
 		*refused_timeout, *refused_virus, *refused_body, *refused_policy;
 	struct cl_metric *lat_policy, *lat_scanner, *lat_delivery;

@@ -102,6 +102,8 @@ static void register_metrics(struct edge *e)
 	m->refused_proxy = cl_metrics_counter(r, "clement_edge_refused_total", "sessions or messages refused, by reason",
 					      "reason=\"proxy\"");
 	m->rpc_fail = cl_metrics_counter(r, "clement_edge_rpc_failures_total", "RPC calls that failed (4xx given)", "");
+	m->unscanned = cl_metrics_counter(r, "clement_edge_unscanned_total",
+					  "messages passed on unscanned after a scanner failure (CLEMENT_SCAN_FAIL_OPEN)", "");
 	const char *rn = "clement_edge_refused_total", *rh = "sessions or messages refused, by reason";
 	m->refused_pregreet = cl_metrics_counter(r, rn, rh, "reason=\"pregreet\"");
 	m->refused_sync = cl_metrics_counter(r, rn, rh, "reason=\"sync\"");
@@ -309,6 +311,9 @@ int main(int argc, char **argv)
 	}
 	cl_log(CL_LOG_INFO, NULL, "start", "smtp=%s smtps=%s submission=%s health=%s", c->smtp_listen, c->smtps_listen,
 	       c->submission_listen, c->health_listen);
+	if (c->scan_fail_open)
+		cl_log(CL_LOG_WARN, NULL, "config",
+		       "scan_fail_open=1 warning=\"messages are delivered UNSCANNED whenever the scanner fails\"");
 	int rc = loop_run(&e) < 0 ? 1 : 0;
 	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
 	cl_health_stop(h);
