@@ -4,9 +4,13 @@ smtp-edge from a release build (CLEMENT_BUILD, default build). Reuses the integr
 harness (tests/integration/conftest.py) so both start services the same way."""
 import os
 import pathlib
+import platform
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests/integration"))
@@ -16,11 +20,24 @@ import conftest  # noqa: E402
 from conftest import Postgres, Services, free_port  # noqa: E402
 
 
+class BenchPostgres(Postgres):
+    """The tests' private cluster, but with fsync as in production unless asked otherwise:
+    the message log Clement writes is part of the measured path."""
+
+    def __init__(self, tmp, fsync):
+        super().__init__(tmp)
+        self.fsync = fsync
+
+    def start(self):
+        subprocess.run([str(ROOT / "scripts/pg-local"), "start", str(self.dir), str(self.port)],
+                       check=True, env=dict(os.environ, PG_FSYNC=self.fsync))
+
+
 class Stack:
-    def __init__(self, extra_env=None):
+    def __init__(self, extra_env=None, pg_fsync="on"):
         self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="clement-bench-"))
         os.chmod(self.tmp, 0o755)
-        self.pg = Postgres(self.tmp)
+        self.pg = BenchPostgres(self.tmp, pg_fsync)
         self.services = Services(self.tmp)
         self.extra_env = extra_env or {}
         self.maildir = self.tmp / "maildir"
@@ -61,8 +78,18 @@ class Stack:
             self.services.start(name, env)
         return self
 
+    def service(self, name):
+        return next(s for s in self.services.started if s.name == name)
+
     def edge(self):
-        return next(s for s in self.services.started if s.name == "smtp-edge")
+        return self.service("smtp-edge")
+
+    def health(self, name):
+        return self.service(name).health
+
+    def logged(self):
+        """Rows in message_log (the policy writes them in batches)."""
+        return self.pg.scalar("SELECT count(*) FROM message_log")
 
     def delivered(self):
         inbox = self.maildir / "bench.test" / "u" / "new"
@@ -71,4 +98,67 @@ class Stack:
     def stop(self):
         problems = self.services.stop_all()
         self.pg.stop()
+        if not problems:
+            shutil.rmtree(self.tmp, ignore_errors=True)
         return problems
+
+
+def metrics(health, timeout=10):
+    """{(name, labels): value} of a service's /metrics (labels without le=...)."""
+    with urllib.request.urlopen(f"http://{health}/metrics", timeout=timeout) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
+        if m:
+            out[(m.group(1), m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def hist_quantiles(m, name, labels, qs):
+    """(count, mean seconds, [quantile seconds]) of one Prometheus histogram series, each
+    quantile interpolated linearly inside its bucket (as histogram_quantile() does); None when
+    the series is absent or empty."""
+    pre = labels + "," if labels else ""
+    buckets = []
+    for (n, lab), v in m.items():
+        if n == name + "_bucket" and lab.startswith(pre) and lab[len(pre):].startswith("le="):
+            le = lab[len(pre) + 4:-1]
+            if "," in lab[len(pre):]:
+                continue
+            buckets.append((float("inf") if le == "+Inf" else float(le), v))
+    buckets.sort()
+    count = m.get((name + "_count", labels), 0)
+    if not buckets or not count:
+        return None
+    mean = m.get((name + "_sum", labels), 0) / count
+    res = []
+    for q in qs:
+        want, prev_le, prev_c = q * count, 0.0, 0.0
+        for le, c in buckets:
+            if c >= want:
+                if le == float("inf"):
+                    res.append(prev_le)
+                else:
+                    res.append(prev_le + (le - prev_le) * ((want - prev_c) / max(c - prev_c, 1e-9)))
+                break
+            prev_le, prev_c = le, c
+    return count, mean, res
+
+
+def load_avg():
+    return os.getloadavg()[0]
+
+
+def machine():
+    """One line describing the machine: CPU, cores, RAM, kernel."""
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+    except (OSError, StopIteration):
+        mem = 0
+    return f"{cpu}, {os.cpu_count()} cores, {mem / 1048576:.0f} GB RAM, Linux {platform.release()}"

@@ -78,7 +78,10 @@ struct cl_health *cl_health_start(const char *addr, struct cl_metrics *reg, cl_r
 	}
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof ss);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* MHD_USE_AUTO: epoll (or poll), not select(): smtp-edge holds one descriptor per session,
+	 * and with select() every connection whose descriptor is past FD_SETSIZE (1024) is
+	 * refused, so /healthz would fail exactly when the edge is busy. */
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sin->sin_addr) == 1) {

@@ -7,10 +7,13 @@
 #include <time.h>
 
 #define CL_METRICS_MAX 256
-#define CL_HIST_BUCKETS 14
+#define CL_HIST_BUCKETS 19
 
-static const double hist_bounds[CL_HIST_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-						    0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+/* From 10 us: an in-process decision (policy) or a loopback RPC takes well under 0.5 ms,
+ * and a quantile that lands in the first bucket says nothing. */
+static const double hist_bounds[CL_HIST_BUCKETS] = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+						    0.0025,  0.005,    0.01,    0.025,  0.05,    0.1,    0.25,
+						    0.5,     1,        2.5,     5,      10};
 
 enum metric_kind { M_COUNTER, M_GAUGE, M_HIST };
 
@@ -21,7 +24,7 @@ struct cl_metric {
 	char labels[128];
 	_Atomic int64_t value;
 	_Atomic uint64_t buckets[CL_HIST_BUCKETS + 1]; /* last: +Inf */
-	_Atomic uint64_t sum_us;                       /* histogram sum in microseconds */
+	_Atomic uint64_t sum_ns;                       /* histogram sum in nanoseconds */
 };
 
 struct cl_metrics {
@@ -108,7 +111,7 @@ void cl_metric_observe(struct cl_metric *h, double seconds)
 	atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->value, 1, memory_order_relaxed);
 	if (seconds > 0)
-		atomic_fetch_add_explicit(&h->sum_us, (uint64_t)(seconds * 1e6), memory_order_relaxed);
+		atomic_fetch_add_explicit(&h->sum_ns, (uint64_t)(seconds * 1e9 + 0.5), memory_order_relaxed);
 }
 
 double cl_metric_quantile(const struct cl_metric *h, double q)
@@ -166,7 +169,7 @@ int cl_metrics_render(struct cl_metrics *m, struct cl_buf *out)
 		}
 		rc |= cl_buf_printf(out, "%s_sum", c->name);
 		rc |= render_labels(out, c->labels, NULL);
-		rc |= cl_buf_printf(out, " %.6f\n", (double)atomic_load(&c->sum_us) / 1e6);
+		rc |= cl_buf_printf(out, " %.9f\n", (double)atomic_load(&c->sum_ns) / 1e9);
 		rc |= cl_buf_printf(out, "%s_count", c->name);
 		rc |= render_labels(out, c->labels, NULL);
 		rc |= cl_buf_printf(out, " %llu\n", (unsigned long long)acc);

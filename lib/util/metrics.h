@@ -22,7 +22,7 @@ void cl_metrics_free(struct cl_metrics *m);
  * Returns NULL only when out of memory or the registry is full (a start-up bug). */
 struct cl_metric *cl_metrics_counter(struct cl_metrics *m, const char *name, const char *help, const char *labels);
 struct cl_metric *cl_metrics_gauge(struct cl_metrics *m, const char *name, const char *help, const char *labels);
-/* Histogram of seconds with the default latency buckets (0.5 ms .. 10 s). */
+/* Histogram of seconds with the default latency buckets (10 us .. 10 s). */
 struct cl_metric *cl_metrics_histogram(struct cl_metrics *m, const char *name, const char *help, const char *labels);
 
 void cl_metric_inc(struct cl_metric *c);
