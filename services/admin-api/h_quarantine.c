@@ -225,29 +225,56 @@ void h_quarantine_accept_sender(struct api_req *r)
 	accept_directive(r, uid, sender);
 }
 
-/* h_digest_link - GET /api/digest/{token}: the one-click links of a quarantine digest
+/* digest_target - check a digest link's token and that its message is still held: 1 with the
+ * action, message, user and sender, or 0 after answering the page that says why not. */
+static int digest_target(struct api_req *r, char *action, size_t actionlen, long long *qid, long long *uid,
+			 char *sender, size_t senderlen)
+{
+	const char *secret = r->app->cfg->digest_secret;
+	if (!secret || !*secret ||
+	    cl_digest_token_check(secret, r->arg[0], (long long)time(NULL), action, actionlen, qid) != 0) {
+		api_html(r, 400, "Link not valid",
+			 "This link is not valid or has expired. Log in to manage your "
+			 "quarantine.");
+		return 0;
+	}
+	int held = q_held(r, *qid, uid, sender, senderlen);
+	if (held == 0)
+		api_html(r, r->status == 404 ? 404 : 409, "Nothing to do", "This message is no longer in the quarantine.");
+	return held == 1;
+}
+
+/* h_digest_confirm - GET /api/digest/{token}: the page a digest link opens. It changes nothing
+ * (mail scanners and prefetchers open links); its button POSTs the same address. */
+void h_digest_confirm(struct api_req *r)
+{
+	char action[CL_DIGEST_ACTION_MAX + 1], sender[400], text[600];
+	long long qid = 0, uid = 0;
+	if (!digest_target(r, action, sizeof action, &qid, &uid, sender, sizeof sender))
+		return;
+	const char *who = sender[0] ? sender : "the null sender <> (a delivery report)";
+	if (strcmp(action, "delete") == 0)
+		snprintf(text, sizeof text, "Delete the quarantined message from %s?", who);
+	else if (strcmp(action, "accept") == 0)
+		snprintf(text, sizeof text, "Release the message from %s, and accept mail from this sender from now on?",
+			 who);
+	else
+		snprintf(text, sizeof text, "Release the quarantined message from %s to your mailbox?", who);
+	api_html_confirm(r, "Quarantined message", text,
+			 strcmp(action, "delete") == 0   ? "Delete"
+			 : strcmp(action, "accept") == 0 ? "Release and always accept"
+							 : "Release");
+}
+
+/* h_digest_link - POST /api/digest/{token}: the confirmed action of a quarantine digest link
  * (lib/mail/digest_token.h). The signed token is the credential; the answer is a small
  * HTML page for the person who clicked. */
 void h_digest_link(struct api_req *r)
 {
-	const char *secret = r->app->cfg->digest_secret;
-	char action[CL_DIGEST_ACTION_MAX + 1];
+	char action[CL_DIGEST_ACTION_MAX + 1], sender[400];
 	long long qid = 0, uid = 0;
-	if (!secret || !*secret ||
-	    cl_digest_token_check(secret, r->arg[0], (long long)time(NULL), action, sizeof action, &qid) != 0) {
-		api_html(r, 400, "Link not valid",
-			 "This link is not valid or has expired. Log in to manage your "
-			 "quarantine.");
+	if (!digest_target(r, action, sizeof action, &qid, &uid, sender, sizeof sender))
 		return;
-	}
-	char sender[400];
-	int held = q_held(r, qid, &uid, sender, sizeof sender);
-	if (held != 1) {
-		if (held == 0)
-			api_html(r, r->status == 404 ? 404 : 409, "Nothing to do",
-				 "This message is no longer in the quarantine.");
-		return;
-	}
 	int ok = 0;
 	if (strcmp(action, "release") == 0 || strcmp(action, "delete") == 0)
 		ok = q_decide(r, qid, action[0] == 'r', uid);

@@ -62,8 +62,8 @@ static void html_escape(struct cl_buf *b, const char *s)
 	}
 }
 
-/* api_html - see api.h */
-void api_html(struct api_req *r, int status, const char *title, const char *text)
+/* html_page - a small page: title, text and, when button is set, a form that POSTs to itself. */
+static void html_page(struct api_req *r, int status, const char *title, const char *text, const char *button)
 {
 	struct cl_buf b;
 	cl_buf_init(&b, 0);
@@ -73,13 +73,31 @@ void api_html(struct api_req *r, int status, const char *title, const char *text
 	html_escape(&b, title);
 	cl_buf_append_str(&b, "</h1><p>");
 	html_escape(&b, text);
-	cl_buf_append_str(&b, "</p></body></html>\n");
+	cl_buf_append_str(&b, "</p>");
+	if (button) {
+		cl_buf_append_str(&b, "<form method=\"post\"><button type=\"submit\">");
+		html_escape(&b, button);
+		cl_buf_append_str(&b, "</button></form>");
+	}
+	cl_buf_append_str(&b, "</body></html>\n");
 	free(r->raw);
 	cJSON_Delete(r->out);
 	r->out = NULL;
 	r->raw = cl_buf_steal(&b, &r->rawlen);
 	r->ctype = "text/html; charset=utf-8";
 	r->status = status;
+}
+
+/* api_html - see api.h */
+void api_html(struct api_req *r, int status, const char *title, const char *text)
+{
+	html_page(r, status, title, text, NULL);
+}
+
+/* api_html_confirm - see api.h */
+void api_html_confirm(struct api_req *r, const char *title, const char *text, const char *button)
+{
+	html_page(r, 200, title, text, button);
 }
 
 /* api_security_headers - the headers on every response, static files included. */

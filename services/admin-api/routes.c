@@ -52,7 +52,8 @@ static const struct api_route ROUTES[] = {
     {"POST", "/api/digest-schedules", ROLE_USER, 0, h_digest_schedule_create},
     {"PATCH", "/api/digest-schedules/{id}", ROLE_USER, 0, h_digest_schedule_update},
     {"DELETE", "/api/digest-schedules/{id}", ROLE_USER, 0, h_digest_schedule_delete},
-    {"GET", "/api/digest/{token}", ROLE_NONE, RT_PUBLIC, h_digest_link},
+    {"GET", "/api/digest/{token}", ROLE_NONE, RT_PUBLIC, h_digest_confirm},
+    {"POST", "/api/digest/{token}", ROLE_NONE, RT_PUBLIC | RT_TOKEN, h_digest_link},
     /* bans, never-ban networks, mesh, settings (root) */
     {"GET", "/api/bans", ROLE_ROOT, 0, h_bans_list},
     {"POST", "/api/bans", ROLE_ROOT, 0, h_ban_create},

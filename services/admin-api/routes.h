@@ -12,7 +12,10 @@
 
 typedef void (*api_handler_fn)(struct api_req *r);
 
-enum { RT_PUBLIC = 1 /* no session needed */ };
+enum {
+	RT_PUBLIC = 1, /* no session needed */
+	RT_TOKEN = 2   /* a signed token in the path is the credential: no Origin check */
+};
 
 struct api_route {
 	const char *method;
@@ -70,6 +73,7 @@ void h_quarantine_get(struct api_req *r);
 void h_quarantine_release(struct api_req *r);
 void h_quarantine_delete(struct api_req *r);
 void h_quarantine_accept_sender(struct api_req *r);
+void h_digest_confirm(struct api_req *r);
 void h_digest_link(struct api_req *r);
 /* h_digests.c */
 void h_digest_schedules_list(struct api_req *r);

@@ -131,7 +131,7 @@ static void api_dispatch(struct api_req *r)
 		return;
 	}
 	int changes = strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
-	if (changes && !origin_ok(r)) {
+	if (changes && !(rt->flags & RT_TOKEN) && !origin_ok(r)) {
 		api_err(r, 403, "cross-origin request refused (Origin header missing or foreign)");
 		return;
 	}

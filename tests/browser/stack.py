@@ -131,6 +131,7 @@ def main():
         smtp_port = int(env["CLEMENT_SMTP_LISTEN"].rsplit(":", 1)[1])
         state = {"web": f"http://{web}", "smtp_host": "127.0.0.1", "smtp_port": smtp_port,
                  "maildir": str(maildir), "db_url": pg.url, "logdir": str(logdir), "accounts": accounts,
+                 "digest_secret": env["CLEMENT_DIGEST_SECRET"],
                  "services": status}
         tmp_state = state_path.with_suffix(".tmp")
         tmp_state.write_text(json.dumps(state, indent=1))

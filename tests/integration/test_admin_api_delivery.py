@@ -70,20 +70,39 @@ def test_digest_links(db, services, tmp_path):
         time.sleep(0.2)
     assert digest, "delivery sent no digest"
     link = re.search(rb"/api/digest/(release\.1\.[A-Za-z0-9_.-]+)", digest[0]).group(1).decode()
-    st, page = anon.get(f"/api/digest/{link}")
+
+    def click(tok):
+        """What a browser sends for the page's button: a form POST, Origin null under no-referrer."""
+        return anon.req("POST", f"/api/digest/{tok}", raw=b"", origin="null",
+                        ctype="application/x-www-form-urlencoded")
+
+    # Opening the link (a person, or a mail scanner prefetching it) only asks for confirmation.
+    for _ in range(2):
+        st, page = anon.get(f"/api/digest/{link}")
+        assert st == 200 and anon.last.getheader("Content-Type").startswith("text/html")
+        assert b"Release the quarantined message from spam@x.test" in page and b'<form method="post">' in page
+        assert "default-src 'self'" in anon.last.getheader("Content-Security-Policy")
+    assert db.scalar("SELECT status FROM quarantine WHERE id = 1") == "held"
+    assert len(delivered(maildir, "a.test", "alice")) == 0
+    st, page = click(link)
     assert st == 200 and b"released" in page and anon.last.getheader("Content-Type").startswith("text/html")
-    assert "default-src 'self'" in anon.last.getheader("Content-Security-Policy")
     assert len(delivered(maildir, "a.test", "alice")) == 1
-    st, page = anon.get(f"/api/digest/{token('release', 1, later)}")
-    assert st == 409                                        # a link works once
-    assert anon.get(f"/api/digest/{token('delete', 2, int(time.time()) - 10)}")[0] == 400   # expired
-    assert anon.get(f"/api/digest/{token('delete', 2, later, secret='other')}")[0] == 400  # forged
-    assert anon.get("/api/digest/garbage")[0] == 400
+    assert click(token("release", 1, later))[0] == 409      # a link works once
+    assert anon.get(f"/api/digest/{link}")[0] == 409         # and its page says so
+    assert click(token("delete", 2, int(time.time()) - 10))[0] == 400   # expired
+    assert click(token("delete", 2, later, secret="other"))[0] == 400  # forged
+    assert anon.get(f"/api/digest/{token('delete', 2, later, secret='other')}")[0] == 400
+    assert click("garbage")[0] == 400
     assert db.scalar("SELECT status FROM quarantine WHERE id = 2") == "held"
-    assert anon.get(f"/api/digest/{token('delete', 2, later)}")[0] == 200
+    st, page = anon.get(f"/api/digest/{token('delete', 2, later)}")
+    assert st == 200 and b"Delete the quarantined message" in page
+    assert db.scalar("SELECT status FROM quarantine WHERE id = 2") == "held"
+    assert click(token("delete", 2, later))[0] == 200
     assert db.scalar("SELECT status FROM quarantine WHERE id = 2") == "deleted"
     st, page = anon.get(f"/api/digest/{token('accept', 3, later)}")
-    assert st == 200
+    assert st == 200 and b"accept mail from this sender" in page
+    assert db.scalar("SELECT count(*) FROM directives WHERE user_id = 6 AND sender_pattern = 'spam@x.test'") == 0
+    assert click(token("accept", 3, later))[0] == 200
     assert db.scalar("SELECT action FROM directives WHERE user_id = 6 AND sender_pattern = 'spam@x.test'") == "accept"
     assert db.scalar("SELECT status FROM quarantine WHERE id = 3") == "released"
     assert "digest/accept" not in api.log() and "/api/digest/..." in api.log()   # tokens stay out of the log
