@@ -18,6 +18,7 @@
  * keyword's parameter. */
 #define CL_MESH_VERB "XMESH"
 #define CL_MESH_VERSION 1
+#define CL_MESH_VERSION_STR "1" /* the same, for the EHLO line */
 /* Longest XMESH command line, CRLF included. RFC 5321 4.5.3.1.4 allows an extension to raise
  * the 512-octet command limit; a 200-octet reason in xtext can take 600 octets alone. */
 #define CL_MESH_LINE_MAX 1024

@@ -86,9 +86,33 @@ static int build(struct session *s, enum rpc_kind kind, nng_msg **m)
 		return rc;
 	}
 	case RPC_NONE:
+	case RPC_MESH_PEER:
+	case RPC_MESH_RECORDS: /* built by xmesh.c */
 		break;
 	}
 	return -1;
+}
+
+int decide_call_msg(struct session *s, enum rpc_kind kind, struct cl_rpc_client *cl, long long timeout_ms,
+		    nng_msg *m)
+{
+	struct completion *c = calloc(1, sizeof *c);
+	if (!c || !cl) {
+		free(c);
+		cl_metric_inc(s->e->m.rpc_fail);
+		return -1;
+	}
+	c->s = s;
+	c->kind = kind;
+	c->started = now_mono();
+	if (cl_rpc_call_async(cl, m, (int)timeout_ms, rpc_done, c) < 0) {
+		free(c);
+		cl_metric_inc(s->e->m.rpc_fail);
+		return -1;
+	}
+	s->busy = kind;
+	s->inflight++;
+	return 0;
 }
 
 int decide_call(struct session *s, enum rpc_kind kind)
@@ -98,23 +122,14 @@ int decide_call(struct session *s, enum rpc_kind kind)
 	long long to = kind == RPC_SCAN ? e->cfg.scanner_timeout_ms
 				      : kind == RPC_DELIVER ? e->cfg.delivery_timeout_ms : e->cfg.policy_timeout_ms;
 	nng_msg *m = NULL;
-	struct completion *c = calloc(1, sizeof *c);
-	if (!c || build(s, kind, &m) < 0) {
-		free(c);
+	if (build(s, kind, &m) < 0) {
 		cl_metric_inc(e->m.rpc_fail);
 		return -1;
 	}
-	c->s = s;
-	c->kind = kind;
-	c->started = now_mono();
-	if (cl_rpc_call_async(cl, m, (int)to, rpc_done, c) < 0) {
+	if (decide_call_msg(s, kind, cl, to, m) < 0) {
 		nng_msg_free(m);
-		free(c);
-		cl_metric_inc(e->m.rpc_fail);
 		return -1;
 	}
-	s->busy = kind;
-	s->inflight++;
 	return 0;
 }
 
@@ -384,6 +399,9 @@ void decide_completion(struct completion *c)
 	} else if (c->kind == RPC_DELIVER) {
 		cl_metric_observe(e->m.lat_delivery, el);
 		on_deliver(s, c);
+	} else if (c->kind == RPC_MESH_PEER || c->kind == RPC_MESH_RECORDS) {
+		cl_metric_observe(e->m.lat_banstats, el);
+		xmesh_completion(s, c);
 	} else {
 		cl_metric_observe(e->m.lat_policy, el);
 		on_policy(s, c);

@@ -27,7 +27,7 @@ struct edge_config {
 	char *smtp_listen, *smtps_listen, *submission_listen, *health_listen;
 	char *tls_cert, *tls_key, *hostname;
 	long long max_rcpt, max_message_size, pregreet_wait_ms, pregreet_remember_s;
-	char *policy_url, *scanner_url, *delivery_url;
+	char *policy_url, *scanner_url, *delivery_url, *banstats_url;
 	long long policy_timeout_ms, scanner_timeout_ms, delivery_timeout_ms;
 	long long greet_timeout_s, cmd_timeout_s, data_timeout_s, min_data_rate, shutdown_grace_s;
 	long long max_sessions, max_per_ip, max_errors;
@@ -44,7 +44,11 @@ struct listener {
 	int proxy; /* expects a PROXY protocol header */
 };
 
-enum rpc_kind { RPC_NONE = 0, RPC_CONNECT, RPC_HELO, RPC_MAIL, RPC_RCPT, RPC_AUTH, RPC_SCAN, RPC_DELIVER };
+enum rpc_kind {
+	RPC_NONE = 0, RPC_CONNECT, RPC_HELO, RPC_MAIL, RPC_RCPT, RPC_AUTH, RPC_SCAN, RPC_DELIVER,
+	RPC_MESH_PEER,    /* banstats: is the client certificate a mesh peer's? (xmesh.c) */
+	RPC_MESH_RECORDS, /* banstats: store the records of one XMESH command (xmesh.c) */
+};
 
 /* Where the session is in the conversation; changed only through session_enter(). */
 enum phase {
@@ -78,7 +82,7 @@ struct metrics_set {
 	struct cl_metric *open, *total, *messages, *rpc_fail, *refused_proxy, *unscanned;
 	struct cl_metric *refused_pregreet, *refused_sync, *refused_http, *refused_limit, *refused_errors,
 		*refused_timeout, *refused_virus, *refused_body, *refused_policy;
-	struct cl_metric *lat_policy, *lat_scanner, *lat_delivery;
+	struct cl_metric *lat_policy, *lat_scanner, *lat_delivery, *lat_banstats;
 };
 
 struct ipcount; /* loop.c */
@@ -89,6 +93,7 @@ struct edge {
 	struct listener lst[LST_COUNT];
 	SSL_CTX *tls;
 	struct cl_rpc_client *policy, *scanner, *delivery;
+	struct cl_rpc_client *banstats; /* NULL without CLEMENT_BANSTATS_URL: no mesh at all */
 	struct cl_metrics *reg;
 	struct metrics_set m;
 	struct session *sessions; /* every session not yet freed (doubly linked) */
@@ -138,6 +143,11 @@ struct session {
 	int esmtp;
 	char helo[256];
 	char tls_desc[128];
+	/* docs/MESH.md section 3: the SHA-256 fingerprint of the client certificate presented in
+	 * this session's TLS handshake ("" when none), and whether banstats named it an enabled
+	 * mesh peer (then, and only then, XMESH is offered and accepted). */
+	char peer_fp[65];
+	int mesh_peer;
 	char auth_user[CL_ADDR_MAX + 1];
 	enum auth_step auth;
 	char auth_login_user[CL_ADDR_MAX + 1];
@@ -191,15 +201,28 @@ void session_sync_error(struct session *s, int pregreet);
 void session_greet_verdict(struct session *s, const struct cl_verdict *v);
 void session_log_line(struct session *s, const char *dir, const char *line, size_t n);
 void session_send_greeting(struct session *s);
+void session_tls_ready(struct session *s);
 
 /* smtp.c - the command table */
 void smtp_command(struct session *s, char *line, size_t len);
 void smtp_auth_line(struct session *s, char *line, size_t len);
 void smtp_data_done(struct session *s);
 void smtp_ehlo_reply(struct session *s);
+void smtp_unknown(struct session *s);
+
+/* xmesh.c - the XMESH extension, receiving side (docs/MESH.md sections 3 to 7) */
+int xmesh_tls_ctx(struct edge *e, char *err, size_t errlen);
+int xmesh_after_handshake(struct session *s);
+void xmesh_command(struct session *s, char *args);
+void xmesh_completion(struct session *s, struct completion *c);
+int xmesh_long_line_ok(const struct session *s, const char *line, size_t len);
 
 /* decide.c - policy/scanner/delivery calls and their answers */
 int decide_call(struct session *s, enum rpc_kind kind);
+/* decide_call_msg - start the call of kind with the request m on client cl: on 0 the call
+ * owns m and s waits (s->busy) for its completion; on -1 m stays the caller's. */
+int decide_call_msg(struct session *s, enum rpc_kind kind, struct cl_rpc_client *cl, long long timeout_ms,
+		    nng_msg *m);
 void decide_completion(struct completion *c);
 void decide_log_session(struct session *s);
 void decide_policy_session(struct session *s, void *ps);

@@ -118,6 +118,7 @@ static void register_metrics(struct edge *e)
 	m->lat_policy = cl_metrics_histogram(r, ln, lh, "service=\"policy\"");
 	m->lat_scanner = cl_metrics_histogram(r, ln, lh, "service=\"scanner\"");
 	m->lat_delivery = cl_metrics_histogram(r, ln, lh, "service=\"delivery\"");
+	m->lat_banstats = cl_metrics_histogram(r, ln, lh, "service=\"banstats\"");
 }
 
 /* ready - ready while not draining. A service that cannot be reached is not a reason to
@@ -171,6 +172,10 @@ static int setup(struct edge *e, char *err, size_t errlen)
 	    !(e->scanner = cl_rpc_client_new(c->scanner_url, err, errlen)) ||
 	    !(e->delivery = cl_rpc_client_new(c->delivery_url, err, errlen)))
 		return -1;
+	if (c->banstats_url[0] && !(e->banstats = cl_rpc_client_new(c->banstats_url, err, errlen)))
+		return -1;
+	if (xmesh_tls_ctx(e, err, errlen) < 0)
+		return -1;
 	if ((e->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "epoll: %m");
 		return -1;
@@ -195,6 +200,7 @@ static void teardown(struct edge *e)
 	cl_rpc_client_free(e->policy);
 	cl_rpc_client_free(e->scanner);
 	cl_rpc_client_free(e->delivery);
+	cl_rpc_client_free(e->banstats);
 	loop_fini(e);
 	if (e->epfd >= 0)
 		close(e->epfd);
@@ -236,7 +242,12 @@ int main(int argc, char **argv)
 		{"CLEMENT_SCANNER_URL", CL_SET_STR, "tcp://127.0.0.1:7002", 0, 0, "scanner service", &c->scanner_url},
 		{"CLEMENT_DELIVERY_URL", CL_SET_STR, "tcp://127.0.0.1:7003", 0, 0, "delivery service",
 		 &c->delivery_url},
-		{"CLEMENT_POLICY_TIMEOUT_MS", CL_SET_INT, "5000", 50, 120000, "deadline of one policy call (then 4xx)",
+		{"CLEMENT_BANSTATS_URL", CL_SET_STR, "", 0, 0,
+		 "banstats service, for the XMESH mesh extension (docs/MESH.md): TLS clients on 25/465 are asked for a "
+		 "certificate and trusted mesh peers may send ban records; empty: no mesh, XMESH never offered",
+		 &c->banstats_url},
+		{"CLEMENT_POLICY_TIMEOUT_MS", CL_SET_INT, "5000", 50, 120000,
+		 "deadline of one policy (or banstats) call (then 4xx)",
 		 &c->policy_timeout_ms},
 		{"CLEMENT_SCANNER_TIMEOUT_MS", CL_SET_INT, "60000", 50, 600000, "deadline of one scan (then 451)",
 		 &c->scanner_timeout_ms},

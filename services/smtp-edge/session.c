@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "edge.h"
+#include "mail/mesh_record.h"
 #include "util/log.h"
 
 #define IN_MAX (64 * 1024)       /* pipelined commands, or a DATA line in progress */
@@ -22,6 +23,7 @@
 #define TRANSCRIPT_MAX (16 * 1024)
 #define CMD_MAX 512              /* RFC 5321 4.5.3.1.4, including CRLF */
 #define AUTH_LINE_MAX 12288      /* RFC 4954 4 */
+_Static_assert(AUTH_LINE_MAX >= CL_MESH_LINE_MAX, "command_input's line buffer holds an XMESH line");
 
 static const char *phase_names[] = {"proxy", "handshake", "greeting", "command", "auth", "data", "bdat", "closing"};
 
@@ -288,8 +290,11 @@ static int is_http(const char *line, size_t len)
  * when more input may be processed. */
 static int command_input(struct session *s)
 {
-	size_t limit = s->phase == PH_AUTH ? AUTH_LINE_MAX : CMD_MAX;
 	char *lf = memchr(s->in.data, '\n', s->in.len);
+	/* A mesh peer's XMESH command may be longer (docs/MESH.md section 3, item 4). */
+	size_t limit = s->phase == PH_AUTH ? AUTH_LINE_MAX
+		       : xmesh_long_line_ok(s, s->in.data, lf ? (size_t)(lf - s->in.data) : s->in.len) ? CL_MESH_LINE_MAX
+													 : CMD_MAX;
 	if (s->skip_line) {
 		if (!lf) {
 			cl_buf_consume(&s->in, s->in.len);
@@ -311,7 +316,7 @@ static int command_input(struct session *s)
 		return 0;
 	}
 	size_t len = (size_t)(lf - s->in.data) + 1;
-	char line[AUTH_LINE_MAX + 1];
+	char line[AUTH_LINE_MAX + 1]; /* >= CL_MESH_LINE_MAX */
 	int bad = len > limit ? 1 : (len < 2 || s->in.data[len - 2] != '\r') ? 2 : 0;
 	if (!bad) {
 		memcpy(line, s->in.data, len - 2);
@@ -434,6 +439,20 @@ static void handshake_step(struct session *s)
 		return;
 	}
 	cl_log(CL_LOG_INFO, s->id, "tls", "tls=\"%s\"", s->tls_desc);
+	/* A client certificate is first looked up as a mesh peer's; the session goes on when
+	 * banstats has answered (session_tls_ready from xmesh.c). */
+	if (xmesh_after_handshake(s) == 0)
+		session_tls_ready(s);
+	if (!s->dead && s->ssl && SSL_pending(s->ssl) > 0)
+		session_on_event(s, EPOLLIN);
+}
+
+/* session_tls_ready - TLS is up (and the mesh lookup done): greet on the implicit-TLS port,
+ * wait for the new EHLO after STARTTLS. */
+void session_tls_ready(struct session *s)
+{
+	if (s->dead)
+		return;
 	if (s->lst->kind == LST_SMTPS) {
 		session_send_greeting(s);
 	} else {
@@ -441,8 +460,6 @@ static void handshake_step(struct session *s)
 		s->deadline = now_mono() + (double)s->e->cfg.cmd_timeout_s;
 		session_process(s);
 	}
-	if (!s->dead && s->ssl && SSL_pending(s->ssl) > 0)
-		session_on_event(s, EPOLLIN);
 }
 
 /* proxy_step - read the PROXY header (peek, then exactly its length). */

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "edge.h"
+#include "mail/mesh_record.h"
 #include "util/log.h"
 
 
@@ -83,6 +84,8 @@ void smtp_ehlo_reply(struct session *s)
 		kw[n++] = "AUTH PLAIN LOGIN";
 	kw[n++] = "SMTPUTF8";
 	kw[n++] = "CHUNKING";
+	if (s->mesh_peer) /* docs/MESH.md section 3: only to a trusted peer, under TLS */
+		kw[n++] = CL_MESH_VERB " " CL_MESH_VERSION_STR;
 	session_reply(s, "250-%s Hello %s", e->cfg.hostname, s->helo);
 	for (size_t i = 0; i < n; i++)
 		session_reply(s, "250%c%s", i + 1 == n ? ' ' : '-', kw[i]);
@@ -514,8 +517,15 @@ static const struct verb verbs[] = {
 	{"EHLO", do_ehlo}, {"HELO", do_helo}, {"MAIL", do_mail}, {"RCPT", do_rcpt},
 	{"DATA", do_data}, {"BDAT", do_bdat}, {"RSET", do_rset}, {"NOOP", do_noop},
 	{"QUIT", do_quit}, {"VRFY", do_vrfy}, {"EXPN", do_expn}, {"HELP", do_help},
-	{"STARTTLS", do_starttls}, {"AUTH", do_auth},
+	{"STARTTLS", do_starttls}, {"AUTH", do_auth}, {CL_MESH_VERB, xmesh_command},
 };
+
+/* smtp_unknown - the reply to a verb we do not know; XMESH gives exactly this to anyone who
+ * is not a mesh peer, so the extension is invisible to strangers (docs/MESH.md section 3). */
+void smtp_unknown(struct session *s)
+{
+	fail(s, "500 5.5.1 Error: command not recognized");
+}
 
 /* smtp_command - dispatch one command line (CRLF removed, no NUL/CR inside). */
 void smtp_command(struct session *s, char *line, size_t len)
@@ -536,5 +546,5 @@ void smtp_command(struct session *s, char *line, size_t len)
 			verbs[i].fn(s, args);
 			return;
 		}
-	fail(s, "500 5.5.1 Error: command not recognized");
+	smtp_unknown(s);
 }

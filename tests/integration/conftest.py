@@ -80,6 +80,17 @@ def wait_port(port, host="127.0.0.1", timeout=15.0):
     return False
 
 
+def wait_for(cond, timeout=15.0):
+    """Poll cond every 0.1 s until it is truthy or the deadline passes; returns its last value."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.1)
+    return cond()
+
+
 def http_get(url, timeout=2.0):
     """(status, body) of a GET; status 0 when nothing answered."""
     try:

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import BIN, free_port, rpc_url
+from conftest import BIN, free_port, rpc_url, wait_for
 
 SELF = "node-a.test"
 
@@ -250,16 +250,6 @@ class PeerServer(threading.Thread):
     def stop(self):
         self.stopped = True
         self.sock.close()
-
-
-def wait_for(cond, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    return cond()
 
 
 def push_node(services, db, pki, **extra):
