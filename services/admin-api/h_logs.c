@@ -4,7 +4,12 @@
  * A user sees its own mail: received, quarantined and rejected (with the reason the sender
  * was given) for its account, and what it sent (direction out, with the delivery status).
  * Admins see the rows of the domains and groups in their scope; a root-admin sees all,
- * including rows that belong to no domain (banned clients, unknown domains). */
+ * including rows that belong to no domain (banned clients, unknown domains).
+ *
+ * ?user_id=, ?domain_id= and ?group_id= ("My mail", the UI's per-domain and per-group tabs)
+ * narrow a list further;
+ * they are added to the scope condition, never in place of it, so an id outside the caller's
+ * scope gives an empty list (200), as the other lists' filters do. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +58,20 @@ static void ip_filter(struct api_req *r, struct qb *q, const char *col)
 		qb_add(q, " AND %s <<= $%d::inet", col, qb_param(q, ip));
 }
 
+/* user_filter - ?user_id= (everyone's "My mail", admins' too): that user's own mail as
+ * log_scope shows it to a user, received (user_id) or sent (direction out, from its address). */
+static void user_filter(struct api_req *r, struct qb *q)
+{
+	const char *v = api_query(r, "user_id");
+	if (!v || !*v)
+		return;
+	int n = qb_param(q, v);
+	qb_add(q,
+	       " AND (l.user_id = $%d::bigint OR (l.direction = 'out' AND lower(l.sender) = (SELECT lower(u.local_part "
+	       "|| '@' || d.name) FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.id = $%d::bigint)))",
+	       n, n);
+}
+
 void h_logs_list(struct api_req *r)
 {
 	struct qb q;
@@ -66,6 +85,9 @@ void h_logs_list(struct api_req *r)
 	api_eq_filter(r, &q, "sid", "l.sid", NULL);
 	api_text_filter(r, &q, "sender", "l.sender");
 	api_text_filter(r, &q, "rcpt", "l.rcpt");
+	user_filter(r, &q);
+	api_eq_filter(r, &q, "domain_id", "l.domain_id", "::bigint");
+	api_eq_filter(r, &q, "group_id", "l.group_id", "::bigint");
 	api_list(r, &q, "l.logged_at DESC, l.id DESC");
 	qb_free(&q);
 }
@@ -99,6 +121,17 @@ static void session_scope(struct api_req *r, struct qb *q)
 	       n, n);
 }
 
+/* session_owner_filter - ?domain_id= / ?group_id=: the sessions that carried mail for that
+ * domain or group (on top of session_scope, so an id outside the scope lists nothing). */
+static void session_owner_filter(struct api_req *r, struct qb *q, const char *key)
+{
+	const char *v = api_query(r, key);
+	if (!v || !*v)
+		return;
+	qb_add(q, " AND s.sid IN (SELECT l.sid FROM message_log l WHERE l.sid IS NOT NULL AND l.%s = $%d::bigint)", key,
+	       qb_param(q, v));
+}
+
 void h_smtp_sessions_list(struct api_req *r)
 {
 	struct qb q;
@@ -109,6 +142,8 @@ void h_smtp_sessions_list(struct api_req *r)
 	api_eq_filter(r, &q, "outcome", "s.outcome", NULL);
 	api_eq_filter(r, &q, "listener", "s.listener", NULL);
 	api_text_filter(r, &q, "helo", "s.helo");
+	session_owner_filter(r, &q, "domain_id");
+	session_owner_filter(r, &q, "group_id");
 	api_list(r, &q, "s.started_at DESC, s.sid");
 	qb_free(&q);
 }

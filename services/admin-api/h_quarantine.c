@@ -39,6 +39,10 @@ void h_quarantine_list(struct api_req *r)
 	api_eq_filter(r, &q, "status", "q.status", NULL);
 	api_eq_filter(r, &q, "user_id", "q.user_id", "::bigint");
 	api_eq_filter(r, &q, "domain_id", "q.domain_id", "::bigint");
+	const char *gid = api_query(r, "group_id"); /* within the scope above, like every filter */
+	if (gid && *gid)
+		qb_add(&q, " AND q.domain_id IN (SELECT d.id FROM domains d WHERE d.group_id = $%d::bigint)",
+		       qb_param(&q, gid));
 	api_text_filter(r, &q, "sender", "q.sender");
 	api_text_filter(r, &q, "rcpt", "q.rcpt");
 	api_text_filter(r, &q, "subject", "q.subject");

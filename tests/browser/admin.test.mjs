@@ -225,6 +225,51 @@ test('domain admin: its domain\'s settings and users; other domains and groups a
   await page.context().close();
 });
 
+test('root: a domain\'s and a group\'s log tabs list only their own mail; "My mail" only root\'s', async (t) => {
+  if (why) return t.skip(why);
+  const w = await blocked(st, ['policy', 'scanner', 'delivery', 'smtp-edge']);
+  if (w) return t.skip(w);
+  // One message into each demo domain: example.test (Local demo, local) and relay.test (Relay demo, relay).
+  const here = unique('for example.test');
+  const there = unique('for relay.test');
+  assert.equal((await smtp(st, { from: 'tabs@sender.test', to: 'bob@relay.test', subject: there })).code, 250);
+  assert.equal((await smtp(st, { from: 'tabs@sender.test', to: 'alice@example.test', subject: here })).code, 250);
+  const page = await adminPage('root');
+  // relay.test's tab shows its message (so both rows are written by now) and not the other one.
+  await page.goto(`${st.web}/#/domains/2`);
+  await tab(page, 'Logs').click();
+  await rowAfterRefresh(page, there);
+  assert.equal(await page.locator('tbody tr', { hasText: here }).count(), 0, 'example.test mail in relay.test\'s log');
+  await page.goto(`${st.web}/#/domains/1`);
+  await tab(page, 'Logs').click();
+  await page.locator('h1', { hasText: 'Mail log of example.test' }).waitFor();
+  await rowAfterRefresh(page, here);
+  assert.equal(await page.locator('tbody tr', { hasText: there }).count(), 0, 'relay.test mail in example.test\'s log');
+  for (const r of await page.locator('tbody tr').allTextContents()) assert.ok(!r.includes('@relay.test'), r);
+  await shot(page, 'domain-logs-own-only');
+  // Sessions tab: the session that carried example.test's message, not relay.test's.
+  const sid = async (subject) => sql(st, `SELECT sid FROM message_log WHERE subject = '${subject}'`);
+  const [sidHere, sidThere] = [await sid(here), await sid(there)];
+  assert.ok(sidHere && sidThere && sidHere !== sidThere);
+  await tab(page, 'Sessions').click();
+  await rowAfterRefresh(page, sidHere);
+  assert.equal(await page.locator('tbody tr', { hasText: sidThere }).count(), 0, 'relay.test\'s session listed');
+  await shot(page, 'domain-sessions');
+  // The group's tab: Local demo holds example.test only.
+  await page.goto(`${st.web}/#/groups/1`);
+  await tab(page, 'Logs').click();
+  await page.locator('h1', { hasText: 'Mail log of Local demo' }).waitFor();
+  await rowAfterRefresh(page, here);
+  assert.equal(await page.locator('tbody tr', { hasText: there }).count(), 0, 'Relay demo mail in Local demo\'s log');
+  await shot(page, 'group-logs');
+  // Root's own "My mail" is root's mail, not everyone's.
+  await page.locator('#nav a', { hasText: 'My mail' }).click();
+  await listLoaded(page);
+  assert.equal(await page.locator('tbody tr', { hasText: here }).count(), 0, 'alice\'s mail in root\'s "My mail"');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
 // Last, so the earlier flows' rejections and bans are in the charts.
 test('root: the dashboard draws its three charts from the traffic so far', async (t) => {
   if (why) return t.skip(why);

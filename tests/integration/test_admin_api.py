@@ -311,6 +311,47 @@ def test_pagination_and_filters(world):
     assert ids(c.get("/api/bans?status=candidate")[1]) == [1]
 
 
+# The per-domain and per-group tabs of the UI: ?domain_id= and ?group_id= narrow a list within
+# the caller's scope. An id outside it lists nothing (200, like /api/users?domain_id=), never
+# the rows of that other domain or group.
+OWNER_FILTERS = [
+    # path, query, {role: ids listed}
+    ("/api/logs", "domain_id=2", {R: [2], G: [2], D: [], U: []}),
+    ("/api/logs", "domain_id=1", {R: [1], G: [1], D: [1], U: [1]}),
+    ("/api/logs", "domain_id=3", {R: [3], G: [], D: [], U: []}),
+    ("/api/logs", "group_id=1", {R: [1, 2], G: [1, 2], D: [1], U: [1]}),
+    ("/api/logs", "group_id=2", {R: [3], G: [], D: [], U: []}),
+    ("/api/logs", "group_id=1&domain_id=2", {R: [2], G: [2], D: []}),
+    # "My mail" of any role: received for the user, or sent from its address (row 4).
+    ("/api/logs", "user_id=4", {R: [1, 4], G: [1], D: [1], U: [1, 4]}),
+    ("/api/logs", "user_id=1", {R: [], G: [], D: [], U: []}),
+    ("/api/logs", "user_id=5", {R: [2], G: [2], D: [], U: []}),
+    ("/api/smtp-sessions", "domain_id=2", {R: ["s2"], G: ["s2"], D: []}),
+    ("/api/smtp-sessions", "domain_id=3", {R: ["s3"], G: [], D: []}),
+    ("/api/smtp-sessions", "group_id=1", {R: ["s1", "s2"], G: ["s1", "s2"], D: ["s1"]}),
+    ("/api/smtp-sessions", "group_id=2", {R: ["s3"], G: [], D: []}),
+    ("/api/quarantine", "domain_id=2", {R: [2], G: [2], D: [], U: []}),
+    ("/api/quarantine", "group_id=1", {R: [1, 2], G: [1, 2], D: [1], U: [1]}),
+    ("/api/quarantine", "group_id=2", {R: [3], G: [], D: [], U: []}),
+]
+
+
+@pytest.mark.parametrize("path,query,expect", OWNER_FILTERS, ids=[f"{p}?{q}" for p, q, _ in OWNER_FILTERS])
+def test_domain_and_group_filters_stay_within_the_scope(world, path, query, expect):
+    for role, want in expect.items():
+        st, body = world["clients"][role].get(f"{path}?{query}&per_page=500")
+        assert st == 200, f"{role}: {body}"
+        got = sorted(i["sid"] if path == "/api/smtp-sessions" else i["id"] for i in body["items"])
+        assert got == want and body["total"] == len(want), f"{role} {path}?{query}"
+
+
+@pytest.mark.parametrize("path", ["/api/logs", "/api/smtp-sessions", "/api/quarantine"])
+def test_domain_and_group_filters_refuse_non_numbers(world, path):
+    for key in ("domain_id", "group_id") + (("user_id",) if path != "/api/smtp-sessions" else ()):
+        st, body = world["clients"][R].get(f"{path}?{key}=1%20OR%201=1")
+        assert st == 400 and "invalid value" in body["error"], body
+
+
 def test_quarantine_preview_is_safe_text(world):
     st, q = world["clients"][U].get("/api/quarantine/1")
     assert st == 200
