@@ -409,5 +409,7 @@ void decide_completion(struct completion *c)
 	if (c->reply)
 		nng_msg_free(c->reply);
 	free(c);
+	if (s->phase == PH_COMMAND || s->phase == PH_AUTH)
+		session_arm_timer(s); /* answered: the client's turn, at the step it is now at */
 	session_process(s);
 }

@@ -25,11 +25,13 @@
 
 struct edge_config {
 	char *smtp_listen, *smtps_listen, *submission_listen, *health_listen;
-	char *tls_cert, *tls_key, *hostname;
+	char *tls_cert, *tls_key, *hostname, *postmaster;
 	long long max_rcpt, max_message_size, pregreet_wait_ms, pregreet_remember_s;
 	char *policy_url, *scanner_url, *delivery_url, *banstats_url;
 	long long policy_timeout_ms, scanner_timeout_ms, delivery_timeout_ms;
-	long long greet_timeout_s, cmd_timeout_s, data_timeout_s, min_data_rate, shutdown_grace_s;
+	/* RFC 5321 4.5.3.2, seen from the server: how long we wait for the client at each step */
+	long long greet_timeout_s, mail_timeout_s, rcpt_timeout_s, data_init_timeout_s, data_timeout_s, cmd_timeout_s;
+	long long min_data_rate, min_data_rate_window_s, shutdown_grace_s;
 	long long max_sessions, max_per_ip, max_errors;
 	int scan_fail_open;
 	char *proxy_protocol, *proxy_networks;
@@ -107,6 +109,7 @@ struct edge {
 	struct cidr *nets;         /* CLEMENT_PROXY_NETWORKS */
 	size_t nnets;
 	_Atomic int fire_inflight; /* fire-and-forget log calls not yet completed */
+	char postmaster[CL_ADDR_MAX + 1]; /* where RCPT TO:<Postmaster> goes; "" when we have no name */
 	int draining;
 	double drain_deadline;
 	unsigned long long seq;
@@ -131,12 +134,14 @@ struct session {
 	struct cl_buf in, out;
 	struct cl_buf transcript;
 	double started, deadline, greet_at;
-	double data_started;
-	size_t data_bytes;
+	double rate_since;  /* start of the current minimum-rate window; 0 until body bytes came */
+	size_t rate_bytes;  /* body octets received in that window */
+	int commands;       /* command lines received (the first one has CLEMENT_GREET_TIMEOUT_S) */
 	int pregreet_active, pregreet_failed, greet_ready;
 	struct cl_verdict greet_verdict;
 	int skip_line;
 	int eof; /* the peer closed its side; what it sent is still processed */
+	int linger; /* our half is closed; reading on until the peer closes (session_close) */
 	int proxy_done;
 	int errors;
 	int messages;
@@ -202,6 +207,7 @@ void session_greet_verdict(struct session *s, const struct cl_verdict *v);
 void session_log_line(struct session *s, const char *dir, const char *line, size_t n);
 void session_send_greeting(struct session *s);
 void session_tls_ready(struct session *s);
+void session_arm_timer(struct session *s);
 
 /* smtp.c - the command table */
 void smtp_command(struct session *s, char *line, size_t len);

@@ -124,7 +124,7 @@ void loop_update_events(struct session *s)
 	int want = 0;
 	/* Stop reading when the input bound is reached (back-pressure); resume once the
 	 * session has consumed what it holds. */
-	if (s->phase != PH_CLOSING && !s->eof && s->in.len < s->in.max)
+	if ((s->phase != PH_CLOSING || s->linger) && !s->eof && s->in.len < s->in.max)
 		want |= EPOLLIN;
 	if (s->out.len > 0 || s->ssl_want_write)
 		want |= EPOLLOUT;
@@ -190,9 +190,10 @@ static void accept_one(struct edge *e, struct listener *l)
 	}
 	/* Limits are checked before any allocation: a flood costs one accept and one write. */
 	if (l->proxy && !proxy_trusted(e->nets, e->nnets, ip)) {
-		/* PROXY headers only from our load balancers: anyone else could forge a client */
-		close(fd);
+		/* PROXY headers only from our load balancers: anyone else could forge a client.
+		 * Counted before the close, so a client that sees it closed sees it counted. */
 		cl_metric_inc(e->m.refused_proxy);
+		close(fd);
 		cl_log(CL_LOG_WARN, NULL, "refused", "reason=proxy_untrusted ip=%s", ip);
 		return;
 	}
@@ -203,11 +204,11 @@ static void accept_one(struct edge *e, struct listener *l)
 	else if (!l->proxy && c && c->n >= e->cfg.max_per_ip) /* behind PROXY: checked on the real address */
 		why = "421 4.7.0 Too many connections from your address, try again later\r\n";
 	if (why) {
+		cl_metric_inc(e->m.refused_limit);
 		if (write(fd, why, strlen(why)) < 0) {
 			/* best effort */
 		}
 		close(fd);
-		cl_metric_inc(e->m.refused_limit);
 		cl_log(CL_LOG_INFO, NULL, "refused", "reason=limit ip=%s", ip);
 		return;
 	}

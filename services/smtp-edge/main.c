@@ -134,6 +134,37 @@ static int ready(void *ctx, char *why, size_t whylen)
 	return 1;
 }
 
+/* postmaster_setup - RFC 5321 4.1.1.3 makes "<Postmaster>" without a domain a valid
+ * recipient that must be accepted. We route it as postmaster@ our primary domain, which
+ * policy then decides on like any other recipient. -1 with err when CLEMENT_POSTMASTER is
+ * not an address; a hostname without a usable domain (localhost) leaves it unset, and
+ * <Postmaster> is then refused like any address without a domain. */
+static int postmaster_setup(struct edge *e, char *err, size_t errlen)
+{
+	const struct edge_config *c = &e->cfg;
+	char path[CL_ADDR_MAX + 3];
+	if (c->postmaster[0]) {
+		snprintf(path, sizeof path, "<%s>", c->postmaster);
+	} else {
+		const char *h = c->hostname, *dot = strchr(h, '.');
+		if (dot && strchr(dot + 1, '.'))
+			h = dot + 1; /* mx.example.org -> example.org */
+		snprintf(path, sizeof path, "<postmaster@%s>", h);
+	}
+	struct cl_addr a;
+	if (cl_addr_parse(path, strlen(path), CL_ADDR_RCPT, 0, &a) != CL_ADDR_OK || a.null_path) {
+		if (c->postmaster[0]) {
+			snprintf(err, errlen, "bad setting: CLEMENT_POSTMASTER: not an address with a domain");
+			return -1;
+		}
+		cl_log(CL_LOG_WARN, NULL, "config", "RCPT TO:<Postmaster> is refused: CLEMENT_HOSTNAME has no domain "
+						   "and CLEMENT_POSTMASTER is empty");
+		return 0;
+	}
+	cl_strlcpy(e->postmaster, a.addr, sizeof e->postmaster);
+	return 0;
+}
+
 /* setup - listeners, TLS and RPC clients; -1 with err. */
 static int setup(struct edge *e, char *err, size_t errlen)
 {
@@ -163,7 +194,8 @@ static int setup(struct edge *e, char *err, size_t errlen)
 		p += k;
 		p += strspn(p, ", ");
 	}
-	if (proxy_networks_parse(c->proxy_networks, &e->nets, &e->nnets, err, errlen) < 0)
+	if (proxy_networks_parse(c->proxy_networks, &e->nets, &e->nnets, err, errlen) < 0 ||
+	    postmaster_setup(e, err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < LST_COUNT; i++)
 		if (addrs[i][0] && (e->lst[i].fd = listen_on(addrs[i], err, errlen)) < 0)
@@ -193,6 +225,7 @@ static void teardown(struct edge *e)
 	for (struct session *s = e->sessions; s; s = s->next)
 		if (!s->dead) {
 			s->phase = PH_CLOSING;
+			s->linger = 1; /* at exit: no reading on */
 			session_close(s, "shutdown");
 		}
 	if (e->evfd >= 0)
@@ -229,6 +262,10 @@ int main(int argc, char **argv)
 		{"CLEMENT_TLS_KEY", CL_SET_STR, "", 0, 0, "PEM private key of CLEMENT_TLS_CERT", &c->tls_key},
 		{"CLEMENT_HOSTNAME", CL_SET_STR, "localhost", 0, 0, "our name in the greeting and Received: headers",
 		 &c->hostname},
+		{"CLEMENT_POSTMASTER", CL_SET_STR, "", 0, 0,
+		 "address RCPT TO:<Postmaster> (no domain, RFC 5321 4.1.1.3) is sent to policy as; empty: "
+		 "postmaster@ the domain of CLEMENT_HOSTNAME (its first label removed when it has three or more)",
+		 &c->postmaster},
 		{"CLEMENT_MAX_RCPT", CL_SET_INT, "100", 1, 100000, "recipients per transaction (452 4.5.3 beyond)",
 		 &c->max_rcpt},
 		{"CLEMENT_MAX_MESSAGE_SIZE", CL_SET_INT, "26214400", 1024, 78643200,
@@ -255,14 +292,33 @@ int main(int argc, char **argv)
 		 &c->delivery_timeout_ms},
 		{"CLEMENT_SCAN_FAIL_OPEN", CL_SET_BOOL, "0", 0, 1,
 		 "deliver unscanned when the scanner fails (default: 451 4.3.0)", &c->scan_fail_open},
-		{"CLEMENT_GREET_TIMEOUT_S", CL_SET_INT, "300", 1, 3600, "seconds to finish TLS (465) and the greeting",
+		{"CLEMENT_GREET_TIMEOUT_S", CL_SET_INT, "300", 1, 3600,
+		 "seconds from connect (PROXY header, TLS on 465, greeting) to the first command line (RFC 5321 "
+		 "4.5.3.2.1: 5 minutes)",
 		 &c->greet_timeout_s},
-		{"CLEMENT_CMD_TIMEOUT_S", CL_SET_INT, "300", 1, 3600,
-		 "seconds to wait for a whole command line (RFC 5321 4.5.3.2.7: 5 minutes)", &c->cmd_timeout_s},
+		{"CLEMENT_MAIL_TIMEOUT_S", CL_SET_INT, "300", 1, 3600,
+		 "seconds to wait for the next command outside a mail transaction, e.g. MAIL (RFC 5321 4.5.3.2.2: 5 "
+		 "minutes)",
+		 &c->mail_timeout_s},
+		{"CLEMENT_RCPT_TIMEOUT_S", CL_SET_INT, "300", 1, 3600,
+		 "seconds to wait for the next command inside a mail transaction, e.g. RCPT (RFC 5321 4.5.3.2.3: 5 "
+		 "minutes)",
+		 &c->rcpt_timeout_s},
+		{"CLEMENT_DATA_INIT_TIMEOUT_S", CL_SET_INT, "120", 1, 3600,
+		 "seconds from our 354 (or a BDAT command) to the first body octet (RFC 5321 4.5.3.2.4: 2 minutes)",
+		 &c->data_init_timeout_s},
 		{"CLEMENT_DATA_TIMEOUT_S", CL_SET_INT, "180", 1, 3600,
-		 "seconds without body data (RFC 5321 4.5.3.2.5: 3 minutes)", &c->data_timeout_s},
+		 "seconds without body data once it flows (RFC 5321 4.5.3.2.5: 3 minutes)", &c->data_timeout_s},
+		{"CLEMENT_CMD_TIMEOUT_S", CL_SET_INT, "300", 1, 3600,
+		 "seconds to wait for any other line: AUTH continuations, the TLS handshake after STARTTLS (RFC 5321 "
+		 "4.5.3.2.7: 5 minutes; the waits for MAIL and RCPT have their own settings)",
+		 &c->cmd_timeout_s},
 		{"CLEMENT_MIN_DATA_RATE", CL_SET_INT, "64", 0, 100000000,
-		 "minimum average body octets per second, checked after 10 s (or the data timeout if shorter); 0: off", &c->min_data_rate},
+		 "minimum body octets per second, averaged over each CLEMENT_MIN_DATA_RATE_WINDOW_S from the first "
+		 "octet; slower clients get 421 4.4.2 (0: off)",
+		 &c->min_data_rate},
+		{"CLEMENT_MIN_DATA_RATE_WINDOW_S", CL_SET_INT, "30", 1, 3600,
+		 "length of the window CLEMENT_MIN_DATA_RATE is measured over", &c->min_data_rate_window_s},
 		{"CLEMENT_MAX_SESSIONS", CL_SET_INT, "10000", 1, 1000000, "concurrent sessions (421 4.7.0 beyond)",
 		 &c->max_sessions},
 		{"CLEMENT_MAX_SESSIONS_PER_IP", CL_SET_INT, "20", 1, 100000,
@@ -290,6 +346,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cl_log_init("smtp-edge", (enum cl_log_level)lvl);
+	/* RFC 5321 4.5.3.2.6: the client waits 10 minutes for the reply to the end of DATA,
+	 * which comes after the scan and the delivery: beyond that it gives up, and may send
+	 * again a message that was delivered. */
+	if (c->scanner_timeout_ms + c->delivery_timeout_ms > 600000)
+		cl_log(CL_LOG_WARN, NULL, "config",
+		       "CLEMENT_SCANNER_TIMEOUT_MS + CLEMENT_DELIVERY_TIMEOUT_MS exceed the 10 minutes a client waits "
+		       "for the reply to DATA (RFC 5321 4.5.3.2.6)");
 	if (cl_daemon_signals_init() < 0) {
 		fprintf(stderr, "clement-smtp-edge: cannot set up signal handling\n");
 		return 1;

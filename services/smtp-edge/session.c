@@ -5,6 +5,7 @@
  * command waits for an RPC (s->busy) the rest stays buffered, so replies go out in order.
  * Replies are collected and flushed once the buffered input is used up. */
 #include <errno.h>
+#include <openssl/err.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #define TRANSCRIPT_MAX (16 * 1024)
 #define CMD_MAX 512              /* RFC 5321 4.5.3.1.4, including CRLF */
 #define AUTH_LINE_MAX 12288      /* RFC 4954 4 */
+#define LINGER_S 2.0             /* reading on after our last reply (linger_start) */
 _Static_assert(AUTH_LINE_MAX >= CL_MESH_LINE_MAX, "command_input's line buffer holds an XMESH line");
 
 static const char *phase_names[] = {"proxy", "handshake", "greeting", "command", "auth", "data", "bdat", "closing"};
@@ -69,8 +71,7 @@ static void proxy_step(struct session *s);
 /* session_start - after accept: PROXY header, TLS handshake (465), or the greeting. */
 void session_start(struct session *s)
 {
-	struct edge *e = s->e;
-	s->deadline = now_mono() + (double)e->cfg.greet_timeout_s;
+	session_arm_timer(s);
 	if (s->lst->proxy && s->phase == PH_PROXY && !s->proxy_done) {
 		loop_update_events(s);
 		return; /* proxy_step() comes back here once the header is read */
@@ -125,7 +126,7 @@ static void greeting_finish(struct session *s)
 	}
 	session_reply(s, "220 %s ESMTP Clement ready", s->e->cfg.hostname);
 	session_enter(s, PH_COMMAND);
-	s->deadline = now_mono() + (double)s->e->cfg.cmd_timeout_s;
+	session_arm_timer(s);
 }
 
 void session_greet_verdict(struct session *s, const struct cl_verdict *v)
@@ -203,14 +204,16 @@ void session_free(struct session *s)
 	free(s);
 }
 
-/* close_fd - final flush attempt, TLS close_notify, close. */
+/* close_fd - final flush attempt, TLS close_notify (unless sent when lingering), close. */
 static void close_fd(struct session *s)
 {
 	if (s->fd < 0)
 		return;
 	conn_flush(s);
 	if (s->ssl) {
-		SSL_shutdown(s->ssl);
+		if (!s->linger && SSL_is_init_finished(s->ssl))
+			SSL_shutdown(s->ssl);
+		ERR_clear_error(); /* the error queue is per thread: leave nothing for the next session */
 		SSL_free(s->ssl);
 		s->ssl = NULL;
 	}
@@ -219,23 +222,46 @@ static void close_fd(struct session *s)
 	s->fd = -1;
 }
 
-/* session_close - the one teardown path. The session is logged to policy, its socket
- * closed after the last reply is flushed (or at once if it cannot be), and it is freed
- * when no RPC of its own is in flight. Safe to call more than once. */
+/* linger_start - close only our half (TLS close_notify, then a TCP FIN) and read on what
+ * the client still sends until it closes too, or LINGER_S pass. Closing at once while its
+ * bytes are unread makes the kernel answer with a reset, which can destroy our last reply
+ * (the 421 a trickling client is meant to read) before the client reads it. 0, or -1 when
+ * the socket is beyond that. */
+static int linger_start(struct session *s)
+{
+	if (s->ssl && SSL_is_init_finished(s->ssl)) {
+		SSL_shutdown(s->ssl);
+		ERR_clear_error();
+	}
+	if (shutdown(s->fd, SHUT_WR) < 0)
+		return -1;
+	s->linger = 1;
+	s->deadline = now_mono() + LINGER_S;
+	loop_update_events(s);
+	return 0;
+}
+
+/* session_close - the one teardown path. The last reply is flushed (a peer that does not
+ * read gets 5 s), our half closed (linger_start), then the session is logged to policy,
+ * its socket closed, and it is freed when no RPC of its own is in flight. Safe to call
+ * more than once; s->linger set before the call closes at once. */
 void session_close(struct session *s, const char *outcome)
 {
 	if (s->dead)
 		return;
 	if (outcome && strcmp(s->outcome, "disconnected") == 0)
 		cl_strlcpy(s->outcome, outcome, sizeof s->outcome);
-	if (s->out.len > 0 && s->fd >= 0 && s->phase != PH_CLOSING) {
-		session_enter(s, PH_CLOSING);
-		s->deadline = now_mono() + 5.0; /* a peer that does not read cannot hold us */
-		conn_flush(s);
-		if (s->out.len > 0) {
-			loop_update_events(s);
+	if (s->fd >= 0 && !s->linger) {
+		if (s->phase != PH_CLOSING) {
+			session_enter(s, PH_CLOSING);
+			s->deadline = now_mono() + 5.0; /* a peer that does not read cannot hold us */
+		}
+		if (s->out.len > 0 && conn_flush(s) == 0 && s->out.len > 0) {
+			loop_update_events(s); /* EPOLLOUT comes back here */
 			return;
 		}
+		if (s->out.len == 0 && !s->eof && linger_start(s) == 0)
+			return;
 	}
 	s->dead = 1;
 	cl_log(CL_LOG_INFO, s->id, "disconnect", "ip=%s outcome=%s messages=%d errors=%d", s->ip, s->outcome,
@@ -317,6 +343,7 @@ static int command_input(struct session *s)
 	}
 	size_t len = (size_t)(lf - s->in.data) + 1;
 	char line[AUTH_LINE_MAX + 1]; /* >= CL_MESH_LINE_MAX */
+	s->commands++;
 	int bad = len > limit ? 1 : (len < 2 || s->in.data[len - 2] != '\r') ? 2 : 0;
 	if (!bad) {
 		memcpy(line, s->in.data, len - 2);
@@ -341,15 +368,28 @@ static int command_input(struct session *s)
 			s->auth = AUTH_NONE;
 			session_enter(s, PH_COMMAND);
 		}
+		session_arm_timer(s);
 		return 1;
 	}
 	cl_buf_consume(&s->in, len);
-	s->deadline = now_mono() + (double)s->e->cfg.cmd_timeout_s;
 	if (s->phase == PH_AUTH)
 		smtp_auth_line(s, line, len - 2);
 	else
 		smtp_command(s, line, len - 2);
+	if (s->phase == PH_COMMAND || s->phase == PH_AUTH || s->phase == PH_HANDSHAKE)
+		session_arm_timer(s); /* while an RPC is out the timer is not looked at */
 	return 1;
+}
+
+/* data_received - n body octets arrived: the data block timeout starts again, and they
+ * count towards the minimum rate, whose window opens with the first of them. Counted as
+ * read, not as the body reader takes them: it takes whole lines only. */
+static void data_received(struct session *s, size_t n)
+{
+	if (s->rate_since == 0)
+		s->rate_since = now_mono();
+	s->rate_bytes += n;
+	session_arm_timer(s);
 }
 
 /* data_input - feed the body reader; a finished body goes to smtp_data_done(). */
@@ -366,9 +406,8 @@ static int data_input(struct session *s)
 		done = s->bdat_left == 0;
 	}
 	cl_buf_consume(&s->in, used);
-	s->data_bytes += used;
-	if (used)
-		s->deadline = now_mono() + (double)s->e->cfg.data_timeout_s;
+	if (used && s->rate_since == 0)
+		data_received(s, used); /* a BDAT chunk that came with its command */
 	if (!done)
 		return 0;
 	smtp_data_done(s);
@@ -417,7 +456,7 @@ void session_process(struct session *s)
 			session_close(s, "write_error");
 			return;
 		}
-		if (s->phase == PH_CLOSING && s->out.len == 0) {
+		if (s->phase == PH_CLOSING && s->out.len == 0 && !s->linger) {
 			session_close(s, NULL);
 			return;
 		}
@@ -457,7 +496,7 @@ void session_tls_ready(struct session *s)
 		session_send_greeting(s);
 	} else {
 		session_enter(s, PH_COMMAND);
-		s->deadline = now_mono() + (double)s->e->cfg.cmd_timeout_s;
+		session_arm_timer(s);
 		session_process(s);
 	}
 }
@@ -521,20 +560,27 @@ void session_on_event(struct session *s, unsigned events)
 			session_close(s, "write_error");
 			return;
 		}
-		if (s->phase == PH_CLOSING && s->out.len == 0) {
+		if (s->phase == PH_CLOSING && s->out.len == 0 && !s->linger) {
 			session_close(s, NULL);
 			return;
 		}
 	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		if (s->phase == PH_CLOSING) {
+			/* closing: what the client still sends is read and dropped, raw (TLS too) */
 			cl_buf_reset(&s->in);
 			char junk[4096];
-			if (!s->ssl && read(s->fd, junk, sizeof junk) == 0)
+			ssize_t n = read(s->fd, junk, sizeof junk);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+				s->eof = 1;
 				session_close(s, NULL);
+			}
 			return;
 		}
+		size_t before = s->in.len;
 		int rc = conn_read(s);
+		if (s->in.len > before && (s->phase == PH_DATA || s->phase == PH_BDAT))
+			data_received(s, s->in.len - before);
 		if (rc < 0 && s->in.len == 0) {
 			session_close(s, NULL);
 			return;
@@ -545,6 +591,56 @@ void session_on_event(struct session *s, unsigned events)
 		return;
 	}
 	loop_update_events(s);
+}
+
+/* wait_timeout - RFC 5321 4.5.3.2 read from the server's side: the seconds the client
+ * may take for what it owes us now. 4.5.3.2.1 (initial 220) bounds the way to the first
+ * command; 4.5.3.2.2/.3 (MAIL, RCPT) the wait for a command outside and inside a
+ * transaction; 4.5.3.2.4 (DATA initiation) the wait for the first body octet after 354 or
+ * BDAT; 4.5.3.2.5 (data block) each later read; 4.5.3.2.7 (server timeout) the rest: an
+ * AUTH continuation and the handshake after STARTTLS. 4.5.3.2.6 (DATA termination, the
+ * client's 10 minutes for our answer) is ours to keep: scanner plus delivery deadlines. */
+static long long wait_timeout(const struct session *s)
+{
+	const struct edge_config *c = &s->e->cfg;
+	switch (s->phase) {
+	case PH_DATA:
+	case PH_BDAT:
+		return s->rate_since > 0 ? c->data_timeout_s : c->data_init_timeout_s;
+	case PH_COMMAND:
+		if (!s->commands)
+			return c->greet_timeout_s;
+		return s->in_mail ? c->rcpt_timeout_s : c->mail_timeout_s;
+	case PH_AUTH:
+		return c->cmd_timeout_s;
+	case PH_HANDSHAKE:
+		return s->commands ? c->cmd_timeout_s : c->greet_timeout_s;
+	default:
+		return c->greet_timeout_s;
+	}
+}
+
+/* session_arm_timer - the client's turn starts (or it just sent something): its deadline
+ * is the timeout of the step the session is at. */
+void session_arm_timer(struct session *s)
+{
+	s->deadline = now_mono() + (double)wait_timeout(s);
+}
+
+/* too_slow - the minimum data rate (CLEMENT_MIN_DATA_RATE over windows of
+ * CLEMENT_MIN_DATA_RATE_WINDOW_S): a client trickling a byte every few seconds never hits
+ * the data block timeout, but must not hold a session for hours. Windows start at the
+ * first body octet, so a client may still take DATA initiation's time to begin. */
+static int too_slow(struct session *s, double now)
+{
+	const struct edge_config *c = &s->e->cfg;
+	if (c->min_data_rate <= 0 || s->rate_since == 0 || now - s->rate_since < (double)c->min_data_rate_window_s)
+		return 0;
+	if ((double)s->rate_bytes < (double)c->min_data_rate * (now - s->rate_since))
+		return 1;
+	s->rate_since = now; /* fast enough: a new window */
+	s->rate_bytes = 0;
+	return 0;
 }
 
 void session_tick(struct session *s, double now)
@@ -567,18 +663,12 @@ void session_tick(struct session *s, double now)
 			return;
 		}
 	}
-	/* RFC 5321 4.5.3.2 timeouts; the data phase also has a minimum rate, so a client
-	 * trickling bytes cannot hold a session for the whole data timeout per byte. */
-	int slow = 0;
-	if ((s->phase == PH_DATA || s->phase == PH_BDAT) && e->cfg.min_data_rate > 0 && !s->busy) {
-		double el = now - s->data_started;
-		double grace = e->cfg.data_timeout_s < 10 ? (double)e->cfg.data_timeout_s : 10.0;
-		if (el > grace && (double)s->data_bytes / el < (double)e->cfg.min_data_rate)
-			slow = 1;
-	}
+	int slow = (s->phase == PH_DATA || s->phase == PH_BDAT) && !s->busy && too_slow(s, now);
 	if (s->phase == PH_CLOSING) {
-		if (now > s->deadline)
-			session_close(s, NULL); /* the peer does not read its last reply */
+		if (now > s->deadline) {
+			s->linger = 1; /* the peer does not read its last reply, or does not close */
+			session_close(s, NULL);
+		}
 		return;
 	}
 	if ((now > s->deadline && !s->busy) || slow) {

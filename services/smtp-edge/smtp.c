@@ -155,6 +155,19 @@ static void do_mail(struct session *s, char *args)
 		tempfail(s);
 }
 
+/* postmaster_path - RFC 5321 4.1.1.3: "<Postmaster>" (any case, no domain) is a
+ * recipient every server accepts; it becomes <postmaster@ our domain> (CLEMENT_POSTMASTER)
+ * with the same parameters, so policy decides on it like on any address. Returns 1 and
+ * fills out when path is such a path and we have a postmaster address. */
+static int postmaster_path(const struct session *s, const char *path, char *out, size_t outlen)
+{
+	while (*path == ' ')
+		path++;
+	if (!s->e->postmaster[0] || strncasecmp(path, "<postmaster>", 12) != 0 || (path[12] && path[12] != ' '))
+		return 0;
+	return cl_snprintf(out, outlen, "<%s>%s", s->e->postmaster, path + 12) == 0;
+}
+
 static void do_rcpt(struct session *s, char *args)
 {
 	if (!s->in_mail) {
@@ -173,8 +186,10 @@ static void do_rcpt(struct session *s, char *args)
 		session_reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
-	if (path_refused(s, cl_addr_parse(args + 3, strlen(args + 3), CL_ADDR_RCPT, s->mail.smtputf8, &s->pending_rcpt),
-			 0))
+	char *path = args + 3, pm[1024]; /* a command line is at most 512 octets */
+	if (postmaster_path(s, path, pm, sizeof pm))
+		path = pm;
+	if (path_refused(s, cl_addr_parse(path, strlen(path), CL_ADDR_RCPT, s->mail.smtputf8, &s->pending_rcpt), 0))
 		return;
 	if (decide_call(s, RPC_RCPT) < 0)
 		tempfail(s);
@@ -206,9 +221,15 @@ static void body_start(struct session *s)
 	body_init(&s->body, (size_t)s->e->cfg.max_message_size, 2048);
 	snprintf(s->msgid, sizeof s->msgid, "%s%02X", s->id, (unsigned)(s->messages & 0xff));
 	received_header(s);
-	s->data_started = now_mono();
-	s->data_bytes = 0;
-	s->deadline = now_mono() + (double)s->e->cfg.data_timeout_s;
+}
+
+/* data_timer - a body or a chunk starts: DATA initiation's timeout until its first octet,
+ * and a fresh minimum-rate window from there. */
+static void data_timer(struct session *s)
+{
+	s->rate_since = 0;
+	s->rate_bytes = 0;
+	session_arm_timer(s);
 }
 
 static void do_data(struct session *s, char *args)
@@ -234,6 +255,7 @@ static void do_data(struct session *s, char *args)
 	body_start(s);
 	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 	session_enter(s, PH_DATA);
+	data_timer(s);
 }
 
 /* do_bdat - RFC 3030 2: "BDAT size [LAST]". The chunk is read even when the command is
@@ -269,13 +291,13 @@ static void do_bdat(struct session *s, char *args)
 		body_init(&s->body, 0, 0);
 	}
 	session_enter(s, PH_BDAT);
+	data_timer(s);
 }
 
 /* smtp_data_done - the end of DATA, or of a BDAT chunk. */
 void smtp_data_done(struct session *s)
 {
 	session_enter(s, PH_COMMAND);
-	s->deadline = now_mono() + (double)s->e->cfg.cmd_timeout_s;
 	if (s->bdat_discard) {
 		body_free(&s->body);
 		s->bdat_discard = 0;
