@@ -15,7 +15,7 @@ import psycopg2
 import psycopg2.extras
 import pytest
 
-from conftest import ROOT, free_port, rpc_url
+from conftest import BIN, ROOT, free_port, rpc_url
 from smtp_util import EXTERNAL, Edge, Raw, cert_paths, client_tls, external
 
 EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTI" + "VIRUS-TEST-FILE!$H+H*"
@@ -43,6 +43,13 @@ class ExternalDB:
 class Stack:
     def __init__(self, edge, db, domain, maildir=None):
         self.edge, self.db, self.domain, self.maildir = edge, db, domain, maildir
+        self.services, self.svcs = None, {}
+
+    def kill(self, name):
+        """SIGKILL one of the real services (local stacks only); the test expects it dead."""
+        svc = self.svcs[name]
+        self.services.expect_dead.add(svc)
+        svc.kill()
 
     def delivered(self, user):
         """Message files in user's Maildir new/ (local stacks only)."""
@@ -60,15 +67,27 @@ class Stack:
         return []
 
 
+PASSWORD = "e2e password 1"
+
+
+def pw_hash(pw=PASSWORD):
+    return subprocess.run([str(BIN / "clement-passwd")], input=pw + "\n", capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def seed(db, domain):
+    """A local-mode domain with alice (password PASSWORD, for AUTH), bob and postmaster."""
     gid = db.scalar("INSERT INTO groups (name, mode) VALUES (%s, 'local') RETURNING id", ("g-" + domain,))
     did = db.scalar("INSERT INTO domains (name, group_id) VALUES (%s, %s) RETURNING id", (domain, gid))
-    for user in ("alice", "bob"):
+    db.execute("INSERT INTO users (domain_id, local_part, password_hash) VALUES (%s, 'alice', %s)", (did, pw_hash()))
+    for user in ("bob", "postmaster"):
         db.execute("INSERT INTO users (domain_id, local_part) VALUES (%s, %s)", (did, user))
 
 
-@pytest.fixture
-def stack(request, tmp_path):
+def run_stack(request, tmp_path, **edge_env):
+    """Yields a Stack: an external one (CLEMENT_TEST_EXTERNAL), or real policy, scanner,
+    delivery and edge started here, with edge_env added to the edge's settings. The edge
+    calls itself mx.<domain>, so <Postmaster> is the test domain's postmaster."""
     domain = f"e2e-{uuid.uuid4().hex[:8]}.test"
     if EXTERNAL:
         ext = external()
@@ -82,24 +101,34 @@ def stack(request, tmp_path):
     services = request.getfixturevalue("services")
     seed(db, domain)
     policy, scanner, delivery = rpc_url(), rpc_url(), rpc_url()
-    services.start("policy", {"CLEMENT_POLICY_LISTEN": policy, "CLEMENT_DB_URL": db.url,
-                              "CLEMENT_POLICY_WORKERS": "2", "CLEMENT_POLICY_ALLOW_LOOPBACK": "1",
-                              "CLEMENT_POLICY_LOG_FLUSH_MS": "200"})
+    svcs = {}
+    svcs["policy"] = services.start("policy", {
+        "CLEMENT_POLICY_LISTEN": policy, "CLEMENT_DB_URL": db.url, "CLEMENT_POLICY_WORKERS": "2",
+        "CLEMENT_POLICY_ALLOW_LOOPBACK": "1", "CLEMENT_POLICY_LOG_FLUSH_MS": "200"})
     sigs = tmp_path / "clamav"
     subprocess.run([str(ROOT / "scripts/make-test-sigs"), str(sigs)], check=True)
-    services.start("scanner", {"CLEMENT_SCANNER_LISTEN": scanner, "CLEMENT_CLAMAV_DB": str(sigs),
-                               "CLEMENT_SCANNER_WORKERS": "1"}, wait=True)
+    svcs["scanner"] = services.start("scanner", {"CLEMENT_SCANNER_LISTEN": scanner, "CLEMENT_CLAMAV_DB": str(sigs),
+                                                 "CLEMENT_SCANNER_WORKERS": "1"}, wait=True)
     maildir = tmp_path / "maildir"
-    services.start("delivery", {"CLEMENT_DELIVERY_LISTEN": delivery, "CLEMENT_DB_URL": db.url,
-                                "CLEMENT_MAILDIR_ROOT": str(maildir)})
+    svcs["delivery"] = services.start("delivery", {"CLEMENT_DELIVERY_LISTEN": delivery, "CLEMENT_DB_URL": db.url,
+                                                   "CLEMENT_MAILDIR_ROOT": str(maildir)})
     cert, key = cert_paths()
     ports = [free_port() for _ in range(3)]
-    svc = services.start("smtp-edge", {
+    env = {
         "CLEMENT_SMTP_LISTEN": f"127.0.0.1:{ports[0]}", "CLEMENT_SMTPS_LISTEN": f"127.0.0.1:{ports[1]}",
         "CLEMENT_SUBMISSION_LISTEN": f"127.0.0.1:{ports[2]}", "CLEMENT_TLS_CERT": cert, "CLEMENT_TLS_KEY": key,
-        "CLEMENT_HOSTNAME": "mx.clement.test", "CLEMENT_POLICY_URL": policy, "CLEMENT_SCANNER_URL": scanner,
-        "CLEMENT_DELIVERY_URL": delivery, "CLEMENT_PREGREET_WAIT": "0", "CLEMENT_SHUTDOWN_GRACE_S": "3"})
-    yield Stack(Edge(svc, "127.0.0.1", *ports), db, domain, str(maildir))
+        "CLEMENT_HOSTNAME": f"mx.{domain}", "CLEMENT_POLICY_URL": policy, "CLEMENT_SCANNER_URL": scanner,
+        "CLEMENT_DELIVERY_URL": delivery, "CLEMENT_PREGREET_WAIT": "0", "CLEMENT_SHUTDOWN_GRACE_S": "3"}
+    env.update({k: str(v) for k, v in edge_env.items()})
+    svc = services.start("smtp-edge", env)
+    st = Stack(Edge(svc, "127.0.0.1", *ports), db, domain, str(maildir))
+    st.services, st.svcs = services, svcs
+    yield st
+
+
+@pytest.fixture
+def stack(request, tmp_path):
+    yield from run_stack(request, tmp_path)
 
 
 def test_e2e_local_delivery_over_starttls(stack):
@@ -180,3 +209,99 @@ def test_e2e_strictness(stack):
     assert h.reply()[0] == 220
     h.send("GET / HTTP/1.1\r\n\r\n")
     assert h.closed()
+
+
+def test_e2e_bare_postmaster_with_smtplib(stack):
+    """RCPT TO:<Postmaster> (RFC 5321 4.1.1.3) reaches the primary domain's postmaster,
+    decided by the real policy (it is in the message log) and stored by delivery."""
+    if EXTERNAL:
+        pytest.skip("the external edge's own domain is not the test domain")
+    with smtplib.SMTP(stack.edge.host, stack.edge.smtp, timeout=30) as c:
+        c.ehlo("client.sender.example")
+        c.mail("someone@sender.example")
+        code, text = c.rcpt("Postmaster")  # RCPT TO:<Postmaster>
+        assert code == 250 and text.startswith(b"2.1.5"), text
+        code, text = c.data("From: <someone@sender.example>\r\nSubject: abuse report\r\n\r\nSee attached.\r\n")
+    assert code == 250, text
+    rows = stack.message_log(rcpt=f"postmaster@{stack.domain}")
+    assert rows and rows[0]["status"] == "received"
+    files = stack.delivered("postmaster")
+    assert len(files) == 1 and b"abuse report" in files[0].read_bytes()
+
+
+def test_e2e_swaks_starttls_and_smtps_with_auth(stack):
+    """swaks (Perl's TLS stack) submits on 587 after STARTTLS with AUTH PLAIN, and on 465 with
+    AUTH LOGIN; the real policy checks alice's argon2id password."""
+    base = ["swaks", "--from", f"alice@{stack.domain}", "--to", f"bob@{stack.domain}", "--auth-user",
+            f"alice@{stack.domain}", "--helo", "client.sender.example", "--timeout", "30"]
+    runs = [
+        ["--server", f"{stack.edge.host}:{stack.edge.submission}", "--tls", "--auth", "PLAIN",
+         "--auth-password", PASSWORD],
+        ["--server", f"{stack.edge.host}:{stack.edge.smtps}", "--tls-on-connect", "--auth", "LOGIN",
+         "--auth-password", PASSWORD],
+    ]
+    for extra in runs:
+        out = subprocess.run(base + extra, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "<~  235 2.7.0 Authentication successful" in out.stdout, out.stdout
+        assert "<~  250 2.0.0 " in out.stdout, out.stdout
+    bad = subprocess.run(base + runs[0][:-1] + ["wrong password"], capture_output=True, text=True, timeout=60)
+    assert "<~* 535 5.7.8 " in bad.stdout, bad.stdout
+    if stack.maildir:
+        files = stack.delivered("bob")
+        assert len(files) == 2
+        assert all(b"with ESMTPSA" in f.read_bytes() for f in files)
+
+
+@pytest.fixture
+def fast_stack(request, tmp_path):
+    """The real stack with short RPC deadlines, for the tests that kill a service."""
+    if EXTERNAL:
+        pytest.skip("kills services itself")
+    yield from run_stack(request, tmp_path, CLEMENT_POLICY_TIMEOUT_MS=1500, CLEMENT_SCANNER_TIMEOUT_MS=1500)
+
+
+def in_transaction(st):
+    """A raw session on port 25 after EHLO and an accepted MAIL."""
+    r = Raw(st.edge.host, st.edge.smtp, timeout=30)
+    assert r.reply()[0] == 220
+    assert r.cmd("EHLO client.sender.example")[0] == 250
+    assert r.cmd("MAIL FROM:<someone@sender.example>")[0] == 250
+    return r
+
+
+def test_e2e_policy_killed_mid_session_gives_451_and_delivers_nothing(fast_stack):
+    st = fast_stack
+    r = in_transaction(st)
+    st.kill("policy")  # SIGKILL: no goodbye, its socket simply dies
+    code, text = r.cmd(f"RCPT TO:<alice@{st.domain}>")
+    assert code == 451 and text.startswith("451 4.3.0 "), text
+    # pipelined, too: every answer that needs policy is a 4xx, none a 250
+    r.send(f"RCPT TO:<bob@{st.domain}>\r\nRSET\r\nMAIL FROM:<x@sender.example>\r\n")
+    replies = [r.reply() for _ in range(3)]
+    assert replies[0][0] == 451 and replies[0][1].startswith("451 4.3.0 "), replies
+    assert replies[1][0] == 250  # RSET needs nobody
+    assert replies[2][0] == 451 and replies[2][1].startswith("451 4.3.0 "), replies
+    code, text = r.cmd("DATA")
+    assert code != 354 and code != 250, text
+    # a new client is turned away at the door (421 at connect)
+    n = Raw(st.edge.host, st.edge.smtp, timeout=30)
+    code, text = n.reply()
+    assert code == 421 and text.startswith("421 4.3.0 "), text
+    assert not st.delivered("alice") and not st.delivered("bob")
+
+
+def test_e2e_scanner_killed_mid_data_gives_451_and_delivers_nothing(fast_stack):
+    st = fast_stack
+    r = in_transaction(st)
+    assert r.cmd(f"RCPT TO:<alice@{st.domain}>")[0] == 250
+    assert r.cmd("DATA")[0] == 354
+    r.send("Subject: half sent\r\n\r\nfirst half\r\n")
+    st.kill("scanner")
+    r.send("second half\r\n.\r\n")
+    code, text = r.reply()
+    assert code == 451 and text.startswith("451 4.3.0 "), text
+    assert r.cmd("QUIT")[0] == 221
+    assert not st.delivered("alice")
+    rows = st.message_log(rcpt=f"alice@{st.domain}")
+    assert rows and rows[0]["status"] == "failed"

@@ -203,3 +203,19 @@ def test_swaks_pipelined_and_metrics(services):
     m = e.metrics()
     assert "clement_edge_messages_accepted_total 1" in m
     assert 'clement_edge_rpc_seconds_count{service="policy"}' in m
+
+
+def test_helo_verdicts_are_passed_exactly(services):
+    e, fake = with_handler(services, {
+        "helo": lambda h: fakerpc.reject(550, "5.7.1", "Forged HELO") if h["helo"].startswith("bad") else (
+            fakerpc.defer(450, "4.7.1", "HELO check unavailable") if h["helo"].startswith("later") else
+            fakerpc.accept(250, "2.0.0", "Ok"))})
+    r = Raw(e.host, e.smtp)
+    assert r.reply()[0] == 220
+    assert r.cmd("EHLO bad.example") == (550, "550 5.7.1 Forged HELO")
+    code, text = r.cmd("MAIL FROM:<a@x.example>")
+    assert code == 503 and "5.5.1" in text  # a refused EHLO is no EHLO
+    assert r.cmd("HELO later.example") == (450, "450 4.7.1 HELO check unavailable")
+    assert r.cmd("EHLO good.example")[0] == 250
+    assert r.cmd("MAIL FROM:<a@x.example>")[0] == 250
+    assert [h["helo"] for h in fake.ops("helo")] == ["bad.example", "later.example", "good.example"]

@@ -4,6 +4,7 @@ strictness, pipelining, STARTTLS/SMTPS/AUTH, BDAT, limits and timeouts.
 Every test asserts what an SMTP client sees (reply codes and enhanced codes) and, where
 it matters, what reached the services (nothing delivered on a refusal)."""
 import base64
+import re
 import smtplib
 import socket
 
@@ -161,11 +162,13 @@ def test_data_body_before_354_is_sync_error(edge, fake):
     assert not fake.ops("deliver")
 
 
-def test_http_request_closes_at_once(edge):
+@pytest.mark.parametrize("line", ["GET / HTTP/1.1", "POST /cgi-bin/x HTTP/1.0", "CONNECT mx.example.org:25 HTTP/1.1"])
+def test_http_request_closes_at_once(edge, fake, line):
     r = edge.raw()
-    r.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    r.send(line + "\r\nHost: x\r\n\r\n")
     assert r.closed()
-    assert b"250" not in r.buf and b"500" not in r.buf
+    assert r.buf == b""  # not a word: no reply to a web proxy's client
+    assert fake.wait_op("log_session")[0]["outcome"] == "http"
 
 
 @pytest.mark.parametrize("size", [513, 64 * 1024, 1024 * 1024])
@@ -302,7 +305,26 @@ def test_hostile_senders_never_reach_policy(edge, fake, path, code):
     r = edge.session()
     c, text = r.cmd("MAIL FROM:" + path)
     assert c == code, text
+    assert HOSTILE_REPLY.match(text), text
     assert not fake.ops("mail")
+    log = edge.svc.log()
+    assert path.split()[0].strip("<>") not in log and "Injected" not in log  # not in the edge's own log
+
+
+HOSTILE_REPLY = re.compile(r"^5\d\d 5\.\d\.\d+ \S")  # a 5xx with its enhanced code and a reason
+
+
+@pytest.mark.parametrize("path,code,enh", [
+    ("<;sleep 5;>", 501, "5.1.3"), ("<${run{/bin/true}}@x>", 501, "5.1.3"), ("<bob>", 553, "5.1.3"),
+    ("<bob@>", 553, "5.1.3"), ("<a@b.example> NOTIFY=NEVER", 555, "5.5.4"), ("<é@example.org>", 553, "5.6.7"),
+    ("<a@b.example> ORCPT=rfc822;x+0D+0A", 555, "5.5.4"), ("<>", 501, "5.1.3"),
+])
+def test_hostile_recipients_never_reach_policy(edge, fake, path, code, enh):
+    r = edge.session()
+    assert r.cmd("MAIL FROM:<a@sender.example>")[0] == 250
+    c, text = r.cmd("RCPT TO:" + path)
+    assert (c, text[4:9]) == (code, enh), text
+    assert not fake.ops("rcpt")
 
 
 def test_utf8_with_smtputf8(edge, fake):
@@ -311,7 +333,10 @@ def test_utf8_with_smtputf8(edge, fake):
     assert r.cmd("RCPT TO:<zoë@example.org>")[0] == 250
     r2 = edge.session()
     r2.send(b"MAIL FROM:<a\xff@b.example> SMTPUTF8\r\n")
-    assert r2.reply()[0] == 553
+    code, text = r2.reply()
+    assert code == 553 and "5.6.7" in text
+    code, text = r2.cmd("MAIL FROM:<josé@b.example>")  # UTF-8 without SMTPUTF8
+    assert code == 553 and "5.6.7" in text
 
 
 def test_too_many_errors_ends_with_421(edge):
@@ -436,3 +461,71 @@ def test_bare_postmaster_refused_when_we_have_no_domain(fake, services):
     code, text = r.cmd("RCPT TO:<Postmaster>")
     assert code == 553 and "5.1.3" in text
     assert not fake.ops("rcpt")
+
+
+# RFC 2034 3: every reply but the greeting and the answers to HELO/EHLO carries an enhanced
+# code; RFC 3463 has no class 3, so 334 and 354 have none.
+ENHANCED = re.compile(r"^([245])\d\d[ -]\1\.\d{1,3}\.\d{1,3} \S")
+
+
+def test_every_reply_has_an_enhanced_code(edge):
+    r = edge.raw()
+    replies = []
+
+    def cmd(line):
+        code, text = r.cmd(line)
+        replies.append((line, text))
+        return code
+
+    assert cmd("HELO client.example.net") == 250  # HELO: no enhanced code (RFC 2034 3)
+    replies.clear()
+    for line in ["NOOP", "RSET", "VRFY bob", "EXPN staff", "HELP", "FOO", "MAIL FROM:<a@sender.example> BODY=BINARYMIME",
+                 "MAIL FROM:<a@sender.example> SIZE=999999999999", "RCPT TO:<b@example.org>", "DATA",
+                 "AUTH PLAIN", "STARTTLS x", "MAIL FROM:<a@sender.example> BODY=8BITMIME",
+                 "MAIL FROM:<a@sender.example>", "RCPT TO:<b@example.org> FOO=1", "RCPT TO:<Postmaster>", "RSET",
+                 "MAIL FROM:<a@sender.example> BODY=7BIT SMTPUTF8 AUTH=<>", "DATA", "RCPT TO:<b@example.org>"]:
+        cmd(line)
+    assert r.cmd("DATA")[0] == 354
+    r.send("Subject: x\r\n\r\ny\r\n.\r\n")
+    replies.append(("(end of data)", r.reply()[1]))
+    r.send("NOOP " + "x" * 600 + "\r\n")
+    replies.append(("(long line)", r.reply()[1]))
+    cmd("QUIT")
+    bad = [(line, text) for line, text in replies if not all(ENHANCED.match(t) for t in text.split("\n"))]
+    assert not bad, bad
+
+
+def test_global_session_limit_is_421(fake, services):
+    e = start_edge(services, fake, CLEMENT_MAX_SESSIONS=5)
+    held = [e.session() for _ in range(5)]
+    s = socket.create_connection((e.host, e.smtp), timeout=10)
+    line = s.recv(200)
+    assert line.startswith(b"421 4.7.0 "), line
+    s.close()
+    for r in held:
+        assert r.cmd("NOOP")[0] == 250  # the sessions in place go on
+    assert 'clement_edge_refused_total{reason="limit"} 1' in e.metrics()
+
+
+def test_megabyte_without_crlf_in_data_is_refused_with_memory_bounded(edge, fake):
+    r = edge.session()
+    tx(r)
+    assert r.cmd("DATA")[0] == 354
+    before = edge.rss_kb()
+    r.send("Subject: long\r\n\r\n" + "x" * (1024 * 1024) + "\r\n.\r\n")
+    code, text = r.reply()
+    assert code == 500 and "5.5.2" in text
+    assert edge.rss_kb() - before < 16 * 1024  # the line was never held
+    assert r.cmd("NOOP")[0] == 250
+    assert not fake.ops("deliver")
+
+
+def test_transcript_goes_to_policy_without_body_or_secrets(edge, fake):
+    with smtplib.SMTP(edge.host, edge.submission) as c:
+        c.starttls(context=client_tls())
+        c.login("carol@example.org", "secret")
+        assert not c.sendmail("carol@example.org", ["dave@elsewhere.example"], message(body="the body text\r\n"))
+    t = fake.wait_op("log_session")[0]["transcript"]
+    assert "FROM:<carol@example.org>" in t and "S: 235 2.7.0" in t
+    assert "the body text" not in t and "secret" not in t
+    assert base64.b64encode(b"\0carol@example.org\0secret").decode() not in t
