@@ -28,13 +28,13 @@
  * every 2xx/4xx/5xx reply except the greeting and the answers to HELO/EHLO (RFC 2034 3)
  * carries an enhanced status code of its own class (RFC 3463); a message handed to
  * delivery has CRLF line ends only and no NUL. */
+#include <fcntl.h>
 #include <openssl/ssl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,7 +55,7 @@ struct pending {
 	struct pending *next;
 };
 
-static struct pending *calls;         /* cl_rpc_call_async, not answered yet */
+static struct pending *calls;          /* cl_rpc_call_async, not answered yet */
 static struct completion *completions; /* rpc_done -> loop_push_completion */
 static unsigned fail_mask;
 
@@ -76,18 +76,18 @@ static const char *answer(const char *op, int *fail)
 		unsigned bit;
 		const char *json;
 	} t[] = {
-		{"connect", 1, "{\"v\":1,\"action\":\"accept\",\"code\":220,\"enh\":\"\",\"text\":\"Welcome\"}"},
-		{"helo", 2, "{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"Ok\"}"},
-		{"mail", 4, "{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.0\",\"text\":\"Ok\"}"},
-		{"rcpt", 8,
-		 "{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.5\",\"text\":\"Ok\",\"route\":{\"mode\":"
-		 "\"local\",\"group_id\":1,\"domain_id\":1,\"user_id\":1,\"quarantine\":false}}"},
-		{"auth", 16,
-		 "{\"v\":1,\"action\":\"accept\",\"code\":235,\"enh\":\"2.7.0\",\"text\":\"Authentication "
-		 "successful\",\"user\":\"u@example.org\"}"},
-		{"scan", 32, "{\"v\":1,\"verdict\":\"clean\"}"},
-		{"deliver", 64,
-		 "{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"Ok: delivered\",\"rcpts\":[]}"},
+	    {"connect", 1, "{\"v\":1,\"action\":\"accept\",\"code\":220,\"enh\":\"\",\"text\":\"Welcome\"}"},
+	    {"helo", 2, "{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"Ok\"}"},
+	    {"mail", 4, "{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.0\",\"text\":\"Ok\"}"},
+	    {"rcpt", 8,
+	     "{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.5\",\"text\":\"Ok\",\"route\":{\"mode\":"
+	     "\"local\",\"group_id\":1,\"domain_id\":1,\"user_id\":1,\"quarantine\":false}}"},
+	    {"auth", 16,
+	     "{\"v\":1,\"action\":\"accept\",\"code\":235,\"enh\":\"2.7.0\",\"text\":\"Authentication "
+	     "successful\",\"user\":\"u@example.org\"}"},
+	    {"scan", 32, "{\"v\":1,\"verdict\":\"clean\"}"},
+	    {"deliver", 64,
+	     "{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"Ok: delivered\",\"rcpts\":[]}"},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		if (strcmp(op, t[i].op) == 0) {
@@ -310,8 +310,8 @@ static void edge_init(void)
 	struct metrics_set *ms = &edge.m;
 	ms->open = cl_metrics_gauge(edge.reg, "fuzz_open", "sessions", "");
 	ms->total = ms->messages = ms->rpc_fail = ms->refused_proxy = ms->refused_pregreet = ms->refused_sync =
-		ms->refused_http = ms->refused_limit = ms->refused_errors = ms->refused_timeout = ms->refused_virus =
-			ms->refused_body = ms->refused_policy = m;
+	    ms->refused_http = ms->refused_limit = ms->refused_errors = ms->refused_timeout = ms->refused_virus =
+		ms->refused_body = ms->refused_policy = m;
 	ms->lat_policy = ms->lat_scanner = ms->lat_delivery = h;
 	for (int i = 0; i < LST_COUNT; i++)
 		listeners[i].kind = (enum listener_kind)i;

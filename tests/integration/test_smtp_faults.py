@@ -219,3 +219,20 @@ def test_helo_verdicts_are_passed_exactly(services):
     assert r.cmd("EHLO good.example")[0] == 250
     assert r.cmd("MAIL FROM:<a@x.example>")[0] == 250
     assert [h["helo"] for h in fake.ops("helo")] == ["bad.example", "later.example", "good.example"]
+
+
+@pytest.mark.parametrize("port", ["smtp", "submission"])
+def test_talking_before_the_greeting_is_a_sync_error_without_pregreet_too(services, port):
+    """RFC 5321 4.3.1 / RFC 2920 3.1: the client waits for the greeting. With the pregreet
+    test off (and on 587, where it never runs), a slow connect verdict leaves time to talk."""
+    e, fake = with_handler(services, {"connect": ("sleep", 0.8, fakerpc.accept(220, "", "Welcome"))})
+    s = socket.create_connection((e.host, getattr(e, port)), timeout=10)
+    s.sendall(b"EHLO eager.example\r\nMAIL FROM:<a@x.example>\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    assert data.startswith(b"554 5.5.0 ") and b"250" not in data, data
+    assert not fake.ops("helo") and not fake.ops("mail")
