@@ -307,7 +307,13 @@ struct cl_rpc_server {
 	void *ctx;
 	int nworkers;
 	pthread_t *threads;
+	_Atomic int stopping; /* set by cl_rpc_server_stop; workers leave at their next wake-up */
 };
+
+/* How often an idle worker looks at `stopping`. The socket is closed only after every worker
+ * has left: closing it under a worker that is sending its reply frees the worker's context
+ * inside nng_ctx_send (nng then panics, "pthread_mutex_lock: Invalid argument"). */
+#define WORKER_POLL_MS 200
 
 /* serve_one - parse, handle and answer one request on a worker's context. */
 static void serve_one(struct cl_rpc_server *s, nng_ctx ctx, nng_msg *m)
@@ -346,9 +352,9 @@ static void *worker_main(void *arg)
 	nng_ctx ctx;
 	if (nng_ctx_open(&ctx, s->sock) != 0)
 		return NULL;
-	for (;;) {
+	while (!atomic_load(&s->stopping)) {
 		nng_msg *m = NULL;
-		int rv = ctx_recvmsg(ctx, &m, NNG_DURATION_INFINITE);
+		int rv = ctx_recvmsg(ctx, &m, WORKER_POLL_MS);
 		if (rv == NNG_ECLOSED)
 			break;
 		if (rv != 0)
@@ -403,9 +409,10 @@ void cl_rpc_server_stop(struct cl_rpc_server *s)
 {
 	if (!s)
 		return;
-	nng_close(s->sock);
+	atomic_store(&s->stopping, 1);
 	for (int i = 0; i < s->nworkers; i++)
 		pthread_join(s->threads[i], NULL);
+	nng_close(s->sock);
 	free(s->threads);
 	free(s);
 }

@@ -68,7 +68,8 @@ struct cl_rpc_server;
  * filled when the address cannot be bound. */
 struct cl_rpc_server *cl_rpc_server_start(const char *url, int nworkers, cl_rpc_handler_fn h, void *ctx,
 					  char *err, size_t errlen);
-/* cl_rpc_server_stop - close the socket, wait for the workers, free everything. */
+/* cl_rpc_server_stop - let each worker finish the request it serves (within ~200 ms when idle),
+ * then close the socket and free everything. */
 void cl_rpc_server_stop(struct cl_rpc_server *s);
 
 /* cl_rpc_error_reply - {"v":1,"ok":false,"error":msg} (caller owns it). */

@@ -90,9 +90,14 @@ static void ban_change(struct api_req *r, const char *from_status, const char *s
 	qb_free(&q);
 }
 
+/* h_ban_promote - a candidate becomes a full ban. A mesh peer's candidate (trust observe)
+ * becomes this server's own ban: origin 'admin', so that policy enforces it whatever the
+ * peer's trust and the peer's later records no longer change it (docs/MESH.md section 10);
+ * peer_id, origin_server and hops stay for audit and for forwarding. */
 void h_ban_promote(struct api_req *r)
 {
-	ban_change(r, "'candidate'", "status = 'banned'", "'ban'", "true");
+	ban_change(r, "'candidate'", "status = 'banned', origin = CASE WHEN origin = 'peer' THEN 'admin' ELSE origin END",
+		   "'ban'", "true");
 }
 
 void h_ban_unban(struct api_req *r)

@@ -58,18 +58,19 @@ void store_free(struct store *s)
 
 /* $1 peer_id, $2 network, $3 status, $4 reason, $5 score, $6 expires (unix, 0 = none),
  * $7 origin, $8 hops as stored, $9 peer name, $10 never-ban array. Returns one row: 1 stored,
- * 0 ignored (never-ban network, or already expired). */
+ * 0 ignored (never-ban network, already expired, or the open row is one an admin promoted:
+ * origin 'admin', which the peer no longer changes). */
 static const char sql_ban[] =
 	"WITH skip AS (SELECT 1 FROM never_ban_networks n WHERE n.network && $2::cidr"
 	"  UNION ALL SELECT 1 WHERE $2::cidr && ANY ($10::cidr[])"
 	"  UNION ALL SELECT 1 WHERE $6::bigint <> 0 AND to_timestamp($6::bigint) <= now()),"
 	" x AS (SELECT CASE WHEN $6::bigint = 0 THEN NULL ELSE to_timestamp($6::bigint) END AS expires),"
-	" old AS (SELECT id, status, expires_at FROM bans WHERE network = $2::cidr AND peer_id = $1::bigint"
+	" old AS (SELECT id, status, expires_at, origin FROM bans WHERE network = $2::cidr AND peer_id = $1::bigint"
 	"  AND status IN ('candidate', 'banned') FOR UPDATE),"
 	" upd AS (UPDATE bans b SET status = $3, reason = $4, score = $5::real, expires_at = x.expires,"
 	"   origin_server = $7, hops = $8::int, evidence = jsonb_build_object('peer', $9::text, 'origin', $7::text,"
 	"   'hops', $8::int, 'received_at', now())"
-	"  FROM old, x WHERE b.id = old.id AND NOT EXISTS (SELECT 1 FROM skip)"
+	"  FROM old, x WHERE b.id = old.id AND old.origin = 'peer' AND NOT EXISTS (SELECT 1 FROM skip)"
 	"  RETURNING b.id, old.status AS before, old.expires_at IS DISTINCT FROM x.expires AS changed),"
 	" ins AS (INSERT INTO bans (network, status, origin, origin_server, peer_id, reason, score, hops, evidence,"
 	"   expires_at)"
@@ -82,10 +83,11 @@ static const char sql_ban[] =
 	"  AND (before IS DISTINCT FROM 'banned' OR changed) RETURNING 1)"
 	" SELECT count(*) FROM ch";
 
-/* $1 peer_id, $2 network. A lift only lifts what that same peer told us. */
+/* $1 peer_id, $2 network. A lift only lifts what that same peer told us, and not once an admin
+ * promoted it (origin 'admin': the ban is then ours). */
 static const char sql_lift[] =
 	"WITH old AS (SELECT id, status FROM bans WHERE network = $2::cidr AND peer_id = $1::bigint"
-	"  AND status IN ('candidate', 'banned') FOR UPDATE),"
+	"  AND origin = 'peer' AND status IN ('candidate', 'banned') FOR UPDATE),"
 	" l AS (UPDATE bans b SET status = 'lifted', lifted_at = now() FROM old WHERE b.id = old.id"
 	"  RETURNING b.id, old.status AS before),"
 	" ev AS (INSERT INTO ban_events (ban_id, kind) SELECT id, 'lift' FROM l WHERE before = 'banned' RETURNING 1)"

@@ -20,32 +20,22 @@ import time
 import pytest
 
 from conftest import BIN, free_port, rpc_url, wait_for
+from mesh_util import CLIENT_EXT, SERVER_EXT, fingerprint, issue, make_ca
 
 SELF = "node-a.test"
 
 
 # ---------------------------------------------------------------- certificates
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     """A CA, a server certificate for 127.0.0.1 and two client certificates (node A, a stranger)."""
     d = tmp_path_factory.mktemp("pki")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Test CA", cwd=d)
-    (d / "srv.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    (d / "cli.ext").write_text("extendedKeyUsage=clientAuth\n")
-    for name, ext in (("srv", "srv.ext"), ("a", "cli.ext"), ("stranger", "cli.ext")):
-        openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", f"{name}.pem", "-days", "2", "-extfile", ext, cwd=d)
-
-    def fp(name):
-        return hashlib.sha256(ssl.PEM_cert_to_DER_cert((d / f"{name}.pem").read_text())).hexdigest()
-    return {"dir": d, "fp_a": fp("a"), "fp_stranger": fp("stranger")}
+    make_ca(d)
+    issue(d, "srv", SERVER_EXT)
+    issue(d, "a", CLIENT_EXT)
+    issue(d, "stranger", CLIENT_EXT)
+    return {"dir": d, "fp_a": fingerprint(d / "a.pem"), "fp_stranger": fingerprint(d / "stranger.pem")}
 
 
 # ---------------------------------------------------------------- the receiving side (RPC)

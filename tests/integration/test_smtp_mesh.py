@@ -7,25 +7,20 @@ Peers are told apart by the SHA-256 fingerprint of the TLS client certificate th
 checked by the edge's parser, stored by banstats, and a ban is then enforced by policy at
 connect (the test client connects from 127.0.0.2, which a record bans).
 """
-import hashlib
 import socket
 import ssl
-import subprocess
 import time
 import types
 
 import pytest
 
 from conftest import rpc_url, wait_for
+from mesh_util import fingerprint, self_signed
 from smtp_util import Raw, start_edge
 
 SELF = "node-b.test"      # the edge's server (banstats' CLEMENT_SERVER_NAME)
 PEER = "node-a.test"      # the trusted peer that sends records
 BANNED_IP = "127.0.0.2"   # a loopback source address the records ban
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +29,8 @@ def certs(tmp_path_factory):
     d = tmp_path_factory.mktemp("mesh-certs")
     out = {"dir": d}
     for name in ("peer", "stranger"):
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN={name}.test", cwd=d)
-        der = ssl.PEM_cert_to_DER_cert((d / f"{name}.pem").read_text())
-        out[name] = (str(d / f"{name}.pem"), str(d / f"{name}.key"), hashlib.sha256(der).hexdigest())
+        self_signed(d, name)
+        out[name] = (str(d / f"{name}.pem"), str(d / f"{name}.key"), fingerprint(d / f"{name}.pem"))
     return out
 
 
