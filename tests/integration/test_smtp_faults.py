@@ -188,7 +188,10 @@ def test_sigterm_lets_a_session_in_flight_finish(services):
     r.send("Subject: t\r\n\r\nx\r\n.\r\n")
     fake.wait_op("deliver")
     e.svc.proc.send_signal(signal.SIGTERM)
-    assert idle.reply()[0] == 421
+    code, text = idle.reply()
+    assert code == 421 and "4.3.2" in text
+    with pytest.raises(ConnectionRefusedError):  # no longer accepting (listeners closed before the 421)
+        socket.create_connection((e.host, e.smtp), timeout=5)
     assert r.reply()[0] == 250  # the message in flight still gets its answer
     assert e.svc.proc.wait(timeout=10) == 0
 
@@ -236,3 +239,30 @@ def test_talking_before_the_greeting_is_a_sync_error_without_pregreet_too(servic
         data += chunk
     assert data.startswith(b"554 5.5.0 ") and b"250" not in data, data
     assert not fake.ops("helo") and not fake.ops("mail")
+
+
+def test_logs_never_slow_the_session(services):
+    """The transcript and outcome go to policy fire-and-forget: a policy that never answers
+    the log calls does not hold a session or the next one."""
+    e, fake = with_handler(services, {"log_session": None, "log_message": None})
+    for _ in range(2):
+        code, text = send_one(e)
+        assert code == 250, text
+    assert len(fake.wait_op("log_message", 2)) == 2
+
+
+def test_metrics_sessions_open_and_refusals(services):
+    e, _ = with_handler(services, {})
+    a, b = e.session(), e.session()
+    m = e.metrics()
+    assert "clement_edge_sessions_open 2" in m and "clement_edge_sessions_total 2" in m
+    b.send("BOGUS\0\r\n")
+    assert b.reply()[0] == 500
+    a.send("GET / HTTP/1.1\r\n")
+    assert a.closed()
+    deadline = time.time() + 5
+    while 'clement_edge_refused_total{reason="http"} 1' not in e.metrics() and time.time() < deadline:
+        time.sleep(0.05)
+    m = e.metrics()
+    assert 'clement_edge_refused_total{reason="http"} 1' in m
+    assert 'clement_edge_rpc_seconds_count{service="policy"} ' in m and "clement_edge_rpc_seconds_bucket" in m

@@ -529,3 +529,16 @@ def test_transcript_goes_to_policy_without_body_or_secrets(edge, fake):
     assert "FROM:<carol@example.org>" in t and "S: 235 2.7.0" in t
     assert "the body text" not in t and "secret" not in t
     assert base64.b64encode(b"\0carol@example.org\0secret").decode() not in t
+
+
+def test_size_enforced_in_bdat(fake, services):
+    e = start_edge(services, fake, CLEMENT_MAX_MESSAGE_SIZE=2000)
+    r = e.session()
+    tx(r)
+    chunk = b"Subject: big\r\n\r\n" + b"z" * 70 + b"\r\n"
+    r.send(b"".join(b"BDAT %d\r\n" % len(chunk) + chunk for _ in range(40)) + b"BDAT 0 LAST\r\n")
+    replies = [r.reply() for _ in range(41)]
+    code, text = replies[-1]
+    assert code == 552 and "5.3.4" in text, text
+    assert r.cmd("NOOP")[0] == 250  # in sync after 41 chunks
+    assert not fake.ops("deliver")
