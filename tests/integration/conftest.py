@@ -265,6 +265,18 @@ class Services:
         self.started.append(svc)
         return svc.start(wait=wait)
 
+    def start_fresh(self, name, make_env, tries=3):
+        """start(name, make_env()); when a port picked by free_port() was bound by another process
+        meanwhile (busy machine, parallel suites), again with the fresh ports of a new make_env().
+        The environment used is the returned service's `env`."""
+        for attempt in range(tries):
+            try:
+                return self.start(name, make_env())
+            except RuntimeError as e:
+                if "in use" not in str(e) or attempt == tries - 1:
+                    raise
+                self.started.pop()  # that process exited already; do not report it
+
     def stop_all(self):
         problems = []
         for svc in reversed(self.started):

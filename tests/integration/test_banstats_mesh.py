@@ -63,10 +63,9 @@ def node(db, services):
     db.execute("INSERT INTO mesh_peers (name, host, port, cert_fingerprint, trust) VALUES"
                " ('node-b.test', '127.0.0.1', 25, %s, 'enforce'), ('node-c.test', '127.0.0.1', 25, %s, 'observe')",
                (FP_ENFORCE, FP_OBSERVE))
-    url = rpc_url()
-    services.start("banstats", {"CLEMENT_DB_URL": db.url, "CLEMENT_BANSTATS_LISTEN": url,
-                                "CLEMENT_SERVER_NAME": SELF, "CLEMENT_BANSTATS_INTERVAL_S": 3600})
-    return url
+    svc = services.start_fresh("banstats", lambda: {"CLEMENT_DB_URL": db.url, "CLEMENT_BANSTATS_LISTEN": rpc_url(),
+                                                    "CLEMENT_SERVER_NAME": SELF, "CLEMENT_BANSTATS_INTERVAL_S": 3600})
+    return svc.env["CLEMENT_BANSTATS_LISTEN"]
 
 
 def bans(db):
@@ -244,11 +243,14 @@ class PeerServer(threading.Thread):
 
 def push_node(services, db, pki, **extra):
     d = pki["dir"]
-    env = {"CLEMENT_DB_URL": db.url, "CLEMENT_BANSTATS_LISTEN": rpc_url(), "CLEMENT_SERVER_NAME": SELF,
-           "CLEMENT_BANSTATS_INTERVAL_S": 3600, "CLEMENT_MESH_PUSH_INTERVAL_S": 1, "CLEMENT_MESH_TIMEOUT_S": 5,
-           "CLEMENT_MESH_CERT": d / "a.pem", "CLEMENT_MESH_KEY": d / "a.key", "CLEMENT_MESH_CA": d / "ca.pem"}
-    env.update(extra)
-    return services.start("banstats", env)
+
+    def env():
+        e = {"CLEMENT_DB_URL": db.url, "CLEMENT_BANSTATS_LISTEN": rpc_url(), "CLEMENT_SERVER_NAME": SELF,
+             "CLEMENT_BANSTATS_INTERVAL_S": 3600, "CLEMENT_MESH_PUSH_INTERVAL_S": 1, "CLEMENT_MESH_TIMEOUT_S": 5,
+             "CLEMENT_MESH_CERT": d / "a.pem", "CLEMENT_MESH_KEY": d / "a.key", "CLEMENT_MESH_CA": d / "ca.pem"}
+        e.update(extra)
+        return e
+    return services.start_fresh("banstats", env)
 
 
 def ban(db, network, status="banned", origin="admin", **kw):

@@ -72,22 +72,27 @@ class Node:
         did = db.scalar("INSERT INTO domains (name, group_id) VALUES (%s, %s) RETURNING id", (self.name, gid))
         db.execute("INSERT INTO users (domain_id, local_part, role, password_hash) VALUES (%s, 'root', 'root-admin',"
                    " %s)", (did, pw_hash()))
-        policy, scanner, delivery, banstats = rpc_url(), rpc_url(), rpc_url(), rpc_url()
-        self.banstats_url = banstats
-        services.start("policy", {"CLEMENT_POLICY_LISTEN": policy, "CLEMENT_DB_URL": db.url,
-                                  "CLEMENT_POLICY_WORKERS": "2", "CLEMENT_POLICY_ALLOW_LOOPBACK": "1"})
+        policy = services.start_fresh("policy", lambda: {
+            "CLEMENT_POLICY_LISTEN": rpc_url(), "CLEMENT_DB_URL": db.url, "CLEMENT_POLICY_WORKERS": "2",
+            "CLEMENT_POLICY_ALLOW_LOOPBACK": "1"}).env["CLEMENT_POLICY_LISTEN"]
         sigs = tmp / f"clamav-{letter}"
         subprocess.run([str(ROOT / "scripts/make-test-sigs"), str(sigs)], check=True)
-        services.start("scanner", {"CLEMENT_SCANNER_LISTEN": scanner, "CLEMENT_CLAMAV_DB": str(sigs),
-                                   "CLEMENT_SCANNER_WORKERS": "1"})
-        services.start("delivery", {"CLEMENT_DELIVERY_LISTEN": delivery, "CLEMENT_DB_URL": db.url,
-                                    "CLEMENT_MAILDIR_ROOT": str(tmp / f"maildir-{letter}")})
-        env = {"CLEMENT_DB_URL": db.url, "CLEMENT_BANSTATS_LISTEN": banstats, "CLEMENT_SERVER_NAME": self.name,
-               "CLEMENT_BANSTATS_INTERVAL_S": 3600, "CLEMENT_NEVER_BAN": "", "CLEMENT_MESH_PUSH_INTERVAL_S": 1,
-               "CLEMENT_MESH_TIMEOUT_S": 5, "CLEMENT_MESH_CERT": pki / f"cli-{letter}.pem",
-               "CLEMENT_MESH_KEY": pki / f"cli-{letter}.key", "CLEMENT_MESH_CA": pki / "ca.pem"}
-        env.update(banstats_env)
-        self.banstats = services.start("banstats", env)
+        scanner = services.start_fresh("scanner", lambda: {
+            "CLEMENT_SCANNER_LISTEN": rpc_url(), "CLEMENT_CLAMAV_DB": str(sigs),
+            "CLEMENT_SCANNER_WORKERS": "1"}).env["CLEMENT_SCANNER_LISTEN"]
+        delivery = services.start_fresh("delivery", lambda: {
+            "CLEMENT_DELIVERY_LISTEN": rpc_url(), "CLEMENT_DB_URL": db.url,
+            "CLEMENT_MAILDIR_ROOT": str(tmp / f"maildir-{letter}")}).env["CLEMENT_DELIVERY_LISTEN"]
+
+        def banstats_settings():
+            env = {"CLEMENT_DB_URL": db.url, "CLEMENT_BANSTATS_LISTEN": rpc_url(), "CLEMENT_SERVER_NAME": self.name,
+                   "CLEMENT_BANSTATS_INTERVAL_S": 3600, "CLEMENT_NEVER_BAN": "", "CLEMENT_MESH_PUSH_INTERVAL_S": 1,
+                   "CLEMENT_MESH_TIMEOUT_S": 5, "CLEMENT_MESH_CERT": pki / f"cli-{letter}.pem",
+                   "CLEMENT_MESH_KEY": pki / f"cli-{letter}.key", "CLEMENT_MESH_CA": pki / "ca.pem"}
+            env.update(banstats_env)
+            return env
+        self.banstats = services.start_fresh("banstats", banstats_settings)
+        banstats = self.banstats.env["CLEMENT_BANSTATS_LISTEN"]
         frontend = tmp / f"frontend-{letter}"
         frontend.mkdir(exist_ok=True)
         api = start_api(services, db, frontend, CLEMENT_DELIVERY_URL=delivery)

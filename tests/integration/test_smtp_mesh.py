@@ -86,12 +86,13 @@ def start_node(db, services, certs, trust="enforce", **edge_env):
     if certs is not None:
         db.execute("INSERT INTO mesh_peers (name, host, port, cert_fingerprint, trust) VALUES (%s, '127.0.0.1', 1,"
                    " %s, %s)", (PEER, certs["peer"][2], trust))
-    policy, banstats = rpc_url(), rpc_url()
-    services.start("policy", {"CLEMENT_POLICY_LISTEN": policy, "CLEMENT_DB_URL": db.url,
-                              "CLEMENT_POLICY_WORKERS": "2", "CLEMENT_POLICY_ALLOW_LOOPBACK": "1"})
-    bs = services.start("banstats", {"CLEMENT_DB_URL": db.url, "CLEMENT_BANSTATS_LISTEN": banstats,
-                                     "CLEMENT_SERVER_NAME": SELF, "CLEMENT_BANSTATS_INTERVAL_S": 3600,
-                                     "CLEMENT_NEVER_BAN": ""})
+    policy = services.start_fresh("policy", lambda: {
+        "CLEMENT_POLICY_LISTEN": rpc_url(), "CLEMENT_DB_URL": db.url, "CLEMENT_POLICY_WORKERS": "2",
+        "CLEMENT_POLICY_ALLOW_LOOPBACK": "1"}).env["CLEMENT_POLICY_LISTEN"]
+    bs = services.start_fresh("banstats", lambda: {
+        "CLEMENT_DB_URL": db.url, "CLEMENT_BANSTATS_LISTEN": rpc_url(), "CLEMENT_SERVER_NAME": SELF,
+        "CLEMENT_BANSTATS_INTERVAL_S": 3600, "CLEMENT_NEVER_BAN": ""})
+    banstats = bs.env["CLEMENT_BANSTATS_LISTEN"]
     env = {"CLEMENT_BANSTATS_URL": banstats, "CLEMENT_POLICY_TIMEOUT_MS": "1500"}
     env.update(edge_env)
     edge = start_edge(services, types.SimpleNamespace(url=policy), **env)
