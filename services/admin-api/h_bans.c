@@ -6,6 +6,7 @@
  * statement, because mesh pushes resume from there (db/migrations/0001_core.sql). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "crud.h"
 #include "routes.h"
@@ -196,9 +197,21 @@ void h_settings_list(struct api_req *r)
 	qb_free(&q);
 }
 
+/* setting_key_ok - the schema's rule for keys (settings_key_check), checked here so that the
+ * caller is told the rule in words rather than the constraint's name. */
+static int setting_key_ok(const char *k)
+{
+	size_t n = strlen(k);
+	return n > 0 && strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_.") == n;
+}
+
 /* h_setting_put - PUT /api/settings/{key} {"value": <any JSON>} */
 void h_setting_put(struct api_req *r)
 {
+	if (!setting_key_ok(r->arg[0])) {
+		api_err(r, 400, "a setting's key holds only lower-case letters, digits, '_' and '.'");
+		return;
+	}
 	if (!api_body_object(r))
 		return;
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->in, "value");
@@ -207,6 +220,10 @@ void h_setting_put(struct api_req *r)
 		return;
 	}
 	char *json = cJSON_PrintUnformatted(v);
+	if (!json) {
+		api_err(r, 500, "internal error");
+		return;
+	}
 	struct qb q;
 	qb_init(&q, "INSERT INTO settings (key, value) VALUES (");
 	int a = qb_param(&q, r->arg[0]), b = qb_param(&q, json);

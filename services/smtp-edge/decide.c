@@ -296,7 +296,8 @@ static void on_deliver(struct session *s, struct completion *c)
 {
 	struct cl_verdict v;
 	char (*st)[16] = calloc(s->nrcpt ? s->nrcpt : 1, sizeof *st);
-	if (c->st != CL_RPC_OK || cl_delivery_verdict_reply(c->reply, &v, st, s->nrcpt) < 0) {
+	int answered = c->st == CL_RPC_OK && cl_delivery_verdict_reply(c->reply, &v, st, s->nrcpt) == 0;
+	if (!answered) {
 		cl_log(CL_LOG_WARN, s->id, "deliver_failed", "msgid=%s rpc=%s", s->msgid, cl_rpc_status_str(c->st));
 		cl_verdict_tempfail(&v, NULL);
 	}
@@ -315,8 +316,12 @@ static void on_deliver(struct session *s, struct completion *c)
 	}
 	cl_log(CL_LOG_INFO, s->id, "message", "msgid=%s code=%d rcpts=%zu size=%zu", s->msgid, v.code, s->nrcpt,
 	       s->body.size);
-	log_message(s, &v, v.action == CL_ACCEPT ? "received" : "failed", st,
-		    v.action == CL_ACCEPT ? NULL : v.code / 100 == 5 ? "downstream" : "temporary");
+	/* Outbound mail that delivery handled is logged by delivery itself, with the downstream's
+	 * answer (docs/RPC.md); a second row from here would list each sent message twice. */
+	int logged_by_delivery = answered && s->nrcpt > 0 && s->rcpts[0].route.mode == CL_ROUTE_OUTBOUND;
+	if (!logged_by_delivery)
+		log_message(s, &v, v.action == CL_ACCEPT ? "received" : "failed", st,
+			    v.action == CL_ACCEPT ? NULL : v.code / 100 == 5 ? "downstream" : "temporary");
 	free(st);
 	session_reset_tx(s);
 }

@@ -252,9 +252,16 @@ test('root: a domain\'s and a group\'s log tabs list only their own mail; "My ma
   const [sidHere, sidThere] = [await sid(here), await sid(there)];
   assert.ok(sidHere && sidThere && sidHere !== sidThere);
   await tab(page, 'Sessions').click();
-  await rowAfterRefresh(page, sidHere);
+  const session = await rowAfterRefresh(page, sidHere);
   assert.equal(await page.locator('tbody tr', { hasText: sidThere }).count(), 0, 'relay.test\'s session listed');
   await shot(page, 'domain-sessions');
+  await session.getByRole('button', { name: 'Transcript' }).click();
+  const dlg = page.getByRole('dialog');
+  await dlg.locator('pre', { hasText: 'EHLO browser-test.example' }).waitFor();
+  assert.match(await dlg.locator('pre').textContent(), /RCPT TO:<alice@example\.test>/i);
+  await shot(page, 'domain-session-transcript');
+  await dlg.getByRole('button', { name: 'Close' }).click();
+  await dlg.waitFor({ state: 'detached' });
   // The group's tab: Local demo holds example.test only.
   await page.goto(`${st.web}/#/groups/1`);
   await tab(page, 'Logs').click();

@@ -1,6 +1,7 @@
 // lib.mjs - shared helpers of the browser tests: the stack's addresses (written by
 // stack.py), Debian's Chromium through playwright-core, login, screenshots, SMTP via swaks.
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -93,10 +94,15 @@ export async function listLoaded(page) {
   await page.locator('main [aria-busy="false"], main [data-denied]').first().waitFor();
 }
 
-/** One SMTP transaction with swaks; resolves to {code, text, out} of the last server reply. */
-export function smtp(st, { from, to, subject, body = 'Hello from the browser tests.\n' }) {
+/**
+ * One SMTP transaction with swaks; resolves to {code, text, out} of the last server reply.
+ * With `auth` ({user, password}) it goes to the submission port, STARTTLS then AUTH PLAIN.
+ */
+export function smtp(st, { from, to, subject, body = 'Hello from the browser tests.\n', auth = null }) {
+  const server = auth ? ['--server', `${st.smtp_host}:${st.submission_port}`, '--tls', '--auth', 'PLAIN',
+    '--auth-user', auth.user, '--auth-password', auth.password] : ['--server', `${st.smtp_host}:${st.smtp_port}`];
   return new Promise((resolve) => {
-    execFile('swaks', ['--server', `${st.smtp_host}:${st.smtp_port}`, '--from', from, '--to', to,
+    execFile('swaks', [...server, '--from', from, '--to', to,
       '--helo', 'browser-test.example', '--header', `Subject: ${subject}`, '--body', body, '--timeout', '20'],
     { timeout: 40000 }, (_err, stdout, stderr) => {
       const out = `${stdout}${stderr}`;
@@ -160,4 +166,20 @@ export async function rowAfterRefresh(page, text, tries = 20) {
   }
   await row.waitFor({ timeout: 1000 });
   return row;
+}
+
+/**
+ * The hooks of a test file: before its tests, the stack and why it cannot run (blocked());
+ * one browser for the file, closed after. Returns an object whose st, why and browser are
+ * filled in by the time the tests run.
+ */
+export function useStack() {
+  const t = { st: null, why: '', browser: null };
+  before(async () => {
+    t.st = stack();
+    t.why = await blocked(t.st);
+    t.browser = await launch();
+  });
+  after(async () => { if (t.browser) await t.browser.close(); });
+  return t;
 }

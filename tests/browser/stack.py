@@ -129,7 +129,9 @@ def main():
                     reroll(env, name)
         web = env["CLEMENT_ADMIN_LISTEN"]
         smtp_port = int(env["CLEMENT_SMTP_LISTEN"].rsplit(":", 1)[1])
+        submission_port = int(env["CLEMENT_SUBMISSION_LISTEN"].rsplit(":", 1)[1])
         state = {"web": f"http://{web}", "smtp_host": "127.0.0.1", "smtp_port": smtp_port,
+                 "submission_port": submission_port,
                  "maildir": str(maildir), "db_url": pg.url, "logdir": str(logdir), "accounts": accounts,
                  "digest_secret": env["CLEMENT_DIGEST_SECRET"],
                  "services": status}

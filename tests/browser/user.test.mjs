@@ -58,6 +58,33 @@ test('user: sees a rejected message with the reply its sender was given', async 
   await page.context().close();
 });
 
+test('user: sees a message it sent, with the delivery status', async (t) => {
+  if (why) return t.skip(why);
+  const w = await blocked(st, MAIL);
+  if (w) return t.skip(w);
+  // bob's group relays: his outbound mail goes through submission (STARTTLS, AUTH) to the
+  // group's downstream MTA (smtp-sink), which accepts it.
+  const subject = unique('outbound report');
+  const r = await smtp(st, { from: 'bob@relay.test', to: 'partner@elsewhere.test', subject,
+    auth: { user: 'bob@relay.test', password: st.accounts.bob.password } });
+  assert.equal(r.code, 250, r.out);
+  const page = await userPage('bob');
+  await page.goto(`${st.web}/#/mail`);
+  await listLoaded(page);
+  await page.getByLabel('Direction').selectOption('out');
+  await page.getByRole('button', { name: 'Filter', exact: true }).click();
+  const row = await rowAfterRefresh(page, subject);
+  assert.equal(await row.count(), 1, 'the sent message is listed once');
+  const cells = await row.locator('td').allTextContents();
+  assert.equal(cells[1], 'sent', String(cells));                  // direction
+  assert.equal(cells[3], 'partner@elsewhere.test', String(cells));
+  assert.match(cells[5], /^(sent|relayed)$/, String(cells));        // the delivery status
+  assert.match(cells[6], /^250 /, String(cells));                  // the downstream's reply
+  await shot(page, 'user-mail-sent');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
 test('user: previews and releases a quarantined message, which lands in the Maildir', async (t) => {
   if (why) return t.skip(why);
   const w = await blocked(st, MAIL);

@@ -523,7 +523,9 @@ def test_root_only_screens(world):
     assert c[R].req("DELETE", f"/api/mesh-peers/{m['id']}")[0] == 200
     st, s = c[R].req("PUT", "/api/settings/retention.months", {"value": {"months": 3}})
     assert st == 200 and s["value"] == {"months": 3}
-    assert c[R].req("PUT", "/api/settings/BadKey", {"value": 1})[0] == 400
+    st, body = c[R].req("PUT", "/api/settings/BadKey", {"value": 1})
+    assert st == 400 and body["error"] == "a setting's key holds only lower-case letters, digits, '_' and '.'"
+    assert c[R].req("PUT", "/api/settings/a-b", {"value": 1})[0] == 400
     assert c[R].req("DELETE", "/api/settings/nope")[0] == 404
 
 

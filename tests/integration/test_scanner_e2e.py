@@ -19,7 +19,8 @@ from email.message import EmailMessage
 import pytest
 
 from conftest import ROOT, free_port, rpc_url
-from smtp_util import cert_paths
+from smtp_util import cert_paths, client_tls
+from test_delivery_util import SmtpSink
 from test_admin_api import Api, PASSWORD, pw_hash
 from test_scanner import EICAR, PATTERN, zipped
 
@@ -29,7 +30,7 @@ SENDER = "someone@sender.example"
 class Stack:
     """The services of one test and the domain seeded for it."""
 
-    def __init__(self, services, db, tmp, scanner_env=None, edge_env=None):
+    def __init__(self, services, db, tmp, scanner_env=None, edge_env=None, delivery_env=None):
         self.services, self.db, self.tmp = services, db, tmp
         self.domain = f"scan-{uuid.uuid4().hex[:8]}.test"
         gid = db.scalar("INSERT INTO groups (name, mode) VALUES (%s, 'local') RETURNING id", ("g-" + self.domain,))
@@ -49,12 +50,13 @@ class Stack:
         self.scanner = services.start("scanner", self.scanner_env)
         self.maildir = tmp / "maildir"
         services.start("delivery", {"CLEMENT_DELIVERY_LISTEN": delivery, "CLEMENT_DB_URL": db.url,
-                                    "CLEMENT_MAILDIR_ROOT": str(self.maildir)})
+                                    "CLEMENT_MAILDIR_ROOT": str(self.maildir), **(delivery_env or {})})
         cert, key = cert_paths()
         for attempt in range(3):  # a free port may be taken meanwhile by another test run
-            self.port = free_port()
+            self.port, self.submission = free_port(), free_port()
             env = {"CLEMENT_SMTP_LISTEN": f"127.0.0.1:{self.port}", "CLEMENT_SMTPS_LISTEN": "",
-                   "CLEMENT_SUBMISSION_LISTEN": "", "CLEMENT_TLS_CERT": cert, "CLEMENT_TLS_KEY": key,
+                   "CLEMENT_SUBMISSION_LISTEN": f"127.0.0.1:{self.submission}", "CLEMENT_TLS_CERT": cert,
+                   "CLEMENT_TLS_KEY": key,
                    "CLEMENT_HOSTNAME": "mx.clement.test", "CLEMENT_POLICY_URL": policy,
                    "CLEMENT_SCANNER_URL": self.scanner_url, "CLEMENT_DELIVERY_URL": delivery,
                    "CLEMENT_PREGREET_WAIT": "0", "CLEMENT_SHUTDOWN_GRACE_S": "3", **(edge_env or {})}
@@ -73,6 +75,16 @@ class Stack:
             c.ehlo("client.sender.example")
             assert c.mail(SENDER)[0] == 250
             assert c.rcpt(rcpt)[0] == 250
+            code, text = c.data(msg)
+        return code, text.decode("utf-8", "replace")
+
+    def submit(self, msg, to, user="alice"):
+        """One transaction of user's own outbound mail: submission, STARTTLS, AUTH."""
+        with smtplib.SMTP("127.0.0.1", self.submission, timeout=60) as c:
+            c.starttls(context=client_tls())
+            c.login(f"{user}@{self.domain}", PASSWORD)
+            assert c.mail(f"{user}@{self.domain}")[0] == 250
+            assert c.rcpt(to)[0] == 250
             code, text = c.data(msg)
         return code, text.decode("utf-8", "replace")
 
@@ -219,6 +231,30 @@ def test_fail_open_delivers_unscanned_and_says_so_loudly(services, db, tmp_path)
     assert len(lines) == 1, s.edge.log()[-3000:]
     assert "level=error" in lines[0] and "delivered UNSCANNED" in lines[0] and "action=deliver_unscanned" in lines[0]
     assert "clement_edge_unscanned_total 1" in s.edge.metrics()
+
+
+def test_outbound_mail_is_scanned_too_and_logged_once(services, db, tmp_path):
+    sink = SmtpSink(tmp_path)
+    try:
+        s = Stack(services, db, tmp_path, delivery_env={"CLEMENT_SMARTHOST": f"127.0.0.1:{sink.port}"})
+        code, text = s.submit(INFECTED["base64"](), "friend@far.example")
+        assert (code, text) == (554, "5.7.1 Virus found: Eicar-Test-Signature.UNOFFICIAL")
+        assert sink.dumps() == []
+        code, text = s.submit(mime("quarterly report", [("report.txt", b"numbers\n", "text/plain")]),
+                              "friend@far.example")
+        assert code == 250, text
+        assert len(sink.dumps()) == 1
+        # A later message's row: policy writes its queue in order, so a second row of the
+        # message above, had the edge sent one, would be in the table by then.
+        assert s.send(plain("marker", b"later"), to="bob")[0] == 250
+        assert s.message_log("bob")
+        rows = s.db.query("SELECT direction, status, rcpt, virus, subject FROM message_log WHERE sender = %s "
+                          "ORDER BY id", (f"alice@{s.domain}",))
+        assert [(r["direction"], r["status"], r["rcpt"], r["virus"], r["subject"]) for r in rows] == [
+            ("out", "rejected", "friend@far.example", "Eicar-Test-Signature.UNOFFICIAL", "eicar attached"),
+            ("out", "sent", "friend@far.example", None, "quarterly report")]
+    finally:
+        sink.stop()
 
 
 def test_the_recipient_sees_the_virus_refusal_in_its_log_through_the_api(stack, services, tmp_path):
