@@ -3,6 +3,8 @@
 #   make SAN=1      AddressSanitizer + UBSan build into build/san/
 #   make test       install what is missing, build with SAN=1, run unit and integration tests
 #   make run        install what is missing, build, start the whole stack natively under ./var
+#   make bench      install what is missing, build, run every benchmark of bench/ (not tests):
+#                   tables on stdout and in bench/results/, explained in docs/PERFORMANCE.md
 SAN ?= 0
 ifeq ($(SAN),1)
 BUILD   ?= build/san
@@ -129,6 +131,10 @@ run: deps
 
 fuzz:
 	@scripts/run-fuzz
+
+# Benchmarks against Postfix and the other peers (bench/run-all: BENCH=... for a subset).
+bench:
+	@bench/run-all
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,6 +1,8 @@
 """See bench/profile."""
+import collections
 import os
 import pathlib
+import re
 import resource
 import signal
 import subprocess
@@ -45,17 +47,60 @@ def source(port, count):
                    check=True, stdout=subprocess.DEVNULL, timeout=900)
 
 
-def top_symbols(data, pid):
-    """The TOP self-time symbols of one process from perf.data, as (percent, dso, symbol)."""
-    out = subprocess.run(["perf", "report", "-i", str(data), "--pid", str(pid), "--no-children", "--sort", "dso,sym",
-                          "--stdio", "-g", "none", "--percent-limit", "0.5"],
-                         capture_output=True, text=True).stdout
-    rows = []
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) >= 4 and parts[0].endswith("%") and parts[2].startswith("["):
-            rows.append((parts[0], parts[1], " ".join(parts[3:])))
-    return rows[:TOP]
+def clean(sym):
+    """libc's name of a system call wrapper -> the call ("__GI___libc_open" -> "open")."""
+    sym = re.sub(r"@@?GLIBC.*$", "", sym)
+    sym = re.sub(r"^(__GI_)?_*(libc_)?", "", sym)
+    return re.sub(r"_nocancel$", "", sym)
+
+
+def sample_key(frames):
+    """What one perf sample was doing. In a VM perf has only the cpu-clock timer, whose
+    kernel samples pile up where interrupts are re-enabled (pvm_irq_enable ...), so a kernel
+    sample is named by the system call it belongs to (libc's wrapper, the first user-space
+    frame: libc has no frame pointers, so the unwinding stops there), and a user-space sample
+    by its own function and object."""
+    kernel = [f for f in frames if f[1] == "[kernel.kallsyms]"]
+    user = [f for f in frames if f[1] != "[kernel.kallsyms]"]
+    if kernel:
+        if any("page_fault" in sym for sym, _ in kernel):
+            return "kernel: page faults"
+        if user and user[0][0] != "[unknown]":
+            call = clean(user[0][0])
+            if call.startswith(("lll_lock", "futex", "pthread_cond", "pthread_mutex")):
+                call = "futex (locks and condition variables between threads)"
+            return f"system call: {call}"
+        return "kernel: interrupts, softirq, scheduling"
+    if not user or user[0][0] == "[unknown]":
+        return "user: (no symbol)"
+    return f"user: {user[0][0]} ({os.path.basename(user[0][1])})"
+
+
+def breakdown(data, pids):
+    """{pid: Counter((where, anchor))} over every sample of the given processes."""
+    want = {str(p) for p in pids}
+    out = {p: collections.Counter() for p in want}
+    proc = subprocess.Popen(["perf", "script", "-i", str(data), "-F", "pid,tid,ip,sym,dso"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, errors="replace")
+    pid, frames = None, []
+
+    def flush():
+        if pid in out and frames:
+            out[pid][sample_key(frames)] += 1
+
+    for line in proc.stdout:
+        if not line.strip():
+            continue
+        if not line.startswith("\t"):   # a sample's header line: "pid/tid"; its frames follow, tab-indented
+            flush()
+            pid, frames = line.split()[0].split("/")[0], []
+            continue
+        m = re.match(r"\s*[0-9a-f]+ (.*) \((.*)\)$", line.rstrip())
+        if m:
+            frames.append((re.sub(r"\+0x[0-9a-f]+$", "", m.group(1)), m.group(2)))
+    flush()
+    proc.wait()
+    return out
 
 
 def main():
@@ -69,7 +114,7 @@ def main():
         procs["postgresql"] = [postmaster] + children(postmaster)
         cpu0 = {k: sum(cpu_seconds(p) for p in v) for k, v in procs.items()}
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        data = tmp / "perf.data"
+        data = pathlib.Path(os.environ["PERF_DATA"]) if os.environ.get("PERF_DATA") else tmp / "perf.data"
         pids = [p for v in procs.values() for p in v]
         perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "-g", "-o", str(data),
                                  "-p", ",".join(map(str, pids))],
@@ -98,13 +143,17 @@ def main():
             print(f"| {k} | {v / MESSAGES * 1e3:.2f} | {v / total * 100:.0f} % |")
         print(f"| total | {total / MESSAGES * 1e3:.2f} | (2 cores give {2000 / (total / MESSAGES * 1e3):.0f} "
               f"msg/s at this cost) |")
-        for name in ("smtp-edge", "policy", "scanner", "delivery"):
-            pid = procs[name][0]
-            print(f"\n{name}: top self-time symbols (perf, kernel [k] and user [.])\n")
-            print("| self % | object | symbol |")
-            print("| ---: | --- | --- |")
-            for pct, dso, sym in top_symbols(data, pid):
-                print(f"| {pct} | {dso} | `{sym}` |")
+        names = ("smtp-edge", "policy", "scanner", "delivery")
+        samples = breakdown(data, [procs[n][0] for n in names])
+        for name in names:
+            c = samples[str(procs[name][0])]
+            n = sum(c.values()) or 1
+            user = sum(v for k, v in c.items() if k.startswith("user:"))
+            print(f"\n{name}: {n} samples, {user / n * 100:.0f} % in user space; top activities\n")
+            print("| share | activity |")
+            print("| ---: | --- |")
+            for what, v in c.most_common(TOP):
+                print(f"| {v / n * 100:.1f} % | `{what}` |")
     finally:
         problems = stack.stop()
         subprocess.run(["rm", "-rf", str(tmp)])
