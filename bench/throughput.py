@@ -13,7 +13,7 @@ from stack import ROOT, Stack, free_port, hist_quantiles, load_avg, machine, met
 
 MESSAGES = int(os.environ.get("MESSAGES", "2000"))
 SESSIONS = int(os.environ.get("SESSIONS", "50"))
-ROUNDS = int(os.environ.get("ROUNDS", "3"))
+ROUNDS = int(os.environ.get("ROUNDS", "5"))
 SIZE = int(os.environ.get("SIZE", "10240"))
 PF = str(ROOT / "bench/lib/postfix-instance")
 
