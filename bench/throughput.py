@@ -15,6 +15,7 @@ MESSAGES = int(os.environ.get("MESSAGES", "2000"))
 SESSIONS = int(os.environ.get("SESSIONS", "50"))
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
 SIZE = int(os.environ.get("SIZE", "10240"))
+SINGLE = int(os.environ.get("SINGLE", "300"))
 PF = str(ROOT / "bench/lib/postfix-instance")
 
 
@@ -45,14 +46,24 @@ def count_files(d):
         return 0
 
 
-def hop_table(stack, messages):
-    """Per-hop latency from the services' own /metrics histograms (cumulative over the run)."""
-    edge = metrics(stack.health("smtp-edge"))
-    pol = metrics(stack.health("policy"))
-    scan = metrics(stack.health("scanner"))
-    dl = metrics(stack.health("delivery"))
+HOP_SERVICES = ("smtp-edge", "policy", "scanner", "delivery")
+
+
+def snapshot(stack):
+    """Every service's /metrics now; histograms are cumulative, so two snapshots give the
+    observations made in between."""
+    return {n: metrics(stack.health(n)) for n in HOP_SERVICES}
+
+
+def delta(after, before):
+    return {n: {k: v - before[n].get(k, 0) for k, v in after[n].items()} for n in after}
+
+
+def hop_table(snap, messages):
+    """Per-hop latency from the services' own /metrics histograms (a delta of two snapshots)."""
+    edge, pol, scan, dl = (snap[n] for n in HOP_SERVICES)
     rows = [
-        ("policy", "smtp-edge: round trip of one policy call (connect, helo, mail, rcpt, log_*)",
+        ("policy", "smtp-edge: round trip of one policy call (connect, helo, mail, rcpt)",
          edge, "clement_edge_rpc_seconds", 'service="policy"'),
         ("policy", "policy: time inside one decision (no JSON, no transport)",
          pol, "clement_policy_decision_seconds", ""),
@@ -74,7 +85,7 @@ def hop_table(stack, messages):
             continue
         n, mean, (p50, p99) = q
         out.append(f"| {hop} | {what} | {n:,.0f} | {n / messages:.1f} | {fmt_ms(mean)} | {fmt_ms(p50)} | "
-                   f"{fmt_ms(p99)} |")
+                   f"{fmt_ms(p99)} | {fmt_ms(mean * n / messages)} |")
     return out
 
 
@@ -131,13 +142,22 @@ def main():
         source(stack.smtp_port, 200)
         source(pf_port, 200)
         wait_count(lambda: count_files(pf_inbox), 200, 60)
+        wait_count(stack.logged, 200, 60)
+        before = snapshot(stack)
         for r in range(ROUNDS):
             for fn in order[r % 3:] + order[:r % 3]:   # rotate who goes first
                 fn()
                 loads.append(load_avg())
             print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in results.items()),
                   file=sys.stderr, flush=True)
-        hops = hop_table(stack, (ROUNDS * MESSAGES + 200))
+        loaded = hop_table(delta(snapshot(stack), before), ROUNDS * MESSAGES)
+        # The same hops with one session at a time: what each hop adds to one message when
+        # nothing queues in front of it.
+        before = snapshot(stack)
+        subprocess.run(["/usr/sbin/smtp-source", "-s", "1", "-m", str(SINGLE), "-l", str(SIZE),
+                        "-f", "sender@source.example", "-t", "u@bench.test", f"127.0.0.1:{stack.smtp_port}"],
+                       check=True, stdout=subprocess.DEVNULL, timeout=600)
+        single = hop_table(delta(snapshot(stack), before), SINGLE)
     finally:
         problems = stack.stop()
         sink.terminate()
@@ -151,20 +171,27 @@ def main():
     print("| --- | ---: | --- |")
     for k, v in results.items():
         print(f"| {k} | {med[k]:.0f} | {', '.join(f'{x:.0f}' for x in v)} |")
-    cl, pfm = med["clement (250 = in Maildir)"], med["postfix (until in Maildir)"]
-    per_round = [a / b for a, b in zip(results["clement (250 = in Maildir)"], results["postfix (until in Maildir)"])]
-    print("\n| ratio | median | per round | target |")
-    print("| --- | ---: | --- | --- |")
-    print(f"| Clement (in Maildir) / Postfix (in Maildir) | {cl / pfm:.2f} | "
-          f"{', '.join(f'{x:.2f}' for x in per_round)} | >= 1.0 |")
-    print(f"| Clement (+ logs) / Postfix (in Maildir) | {med['clement (+ log rows in PostgreSQL)'] / pfm:.2f} | | |")
-    print(f"| Clement (in Maildir) / Postfix (queued) | {cl / med['postfix (250 = queued)']:.2f} | | |")
-    print(f"| Clement (in Maildir) / smtp-sink | {cl / med['smtp-sink']:.2f} | | |")
-    print("\n### Per-hop latency (from the services' /metrics histograms, whole run incl. warm-up)\n")
-    print("| hop | histogram | observations | per message | mean ms | p50 ms | p99 ms |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    print("\n".join(hops))
-    print("\n(p50/p99 interpolated linearly inside the histogram bucket that holds them)")
+    def ratio_row(label, num, den, target=""):
+        per = [x / y for x, y in zip(results[num], results[den])]
+        print(f"| {label} | {statistics.median(per):.2f} | {med[num] / med[den]:.2f} | "
+              f"{', '.join(f'{x:.2f}' for x in per)} | {target} |")
+
+    print("\n| ratio | median of the rounds' ratios | ratio of the medians | per round | target |")
+    print("| --- | ---: | ---: | --- | --- |")
+    ratio_row("Clement (in Maildir) / Postfix (in Maildir)", "clement (250 = in Maildir)",
+              "postfix (until in Maildir)", ">= 1.0")
+    ratio_row("Clement (+ logs) / Postfix (in Maildir)", "clement (+ log rows in PostgreSQL)",
+              "postfix (until in Maildir)")
+    ratio_row("Clement (in Maildir) / Postfix (queued)", "clement (250 = in Maildir)", "postfix (250 = queued)")
+    ratio_row("Clement (in Maildir) / smtp-sink", "clement (250 = in Maildir)", "smtp-sink")
+    head = ("| hop | histogram | observations | per message | mean ms | p50 ms | p99 ms | ms per message |\n"
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(f"\n### Per-hop latency, {SESSIONS} sessions (the throughput rounds of Clement)\n\n{head}")
+    print("\n".join(loaded))
+    print(f"\n### Per-hop latency, one session at a time ({SINGLE} messages)\n\n{head}")
+    print("\n".join(single))
+    print("\n(from the services' own /metrics histograms, the difference of two snapshots; p50/p99 "
+          "interpolated linearly inside the bucket that holds them)")
     if problems:
         print("\n".join(problems), file=sys.stderr)
 
