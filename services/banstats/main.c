@@ -248,12 +248,10 @@ int main(int argc, char **argv)
 {
 	struct banstats_config cfg = {0};
 	const struct cl_setting settings[] = {
-		{"CLEMENT_BANSTATS_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9105", 0, 0,
-		 "address of the /healthz and /metrics HTTP endpoint", &cfg.health_listen},
+		CL_SETTING_HEALTH_LISTEN("CLEMENT_BANSTATS_HEALTH_LISTEN", "0.0.0.0:9105", &cfg.health_listen),
 		{"CLEMENT_BANSTATS_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7004", 0, 0,
 		 "nng address of the RPC endpoint (ops mesh_peer and mesh_records, called by smtp-edge)", &cfg.listen},
-		{"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
-		 "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
+		CL_SETTING_DB_URL(&cfg.db_url),
 		{"CLEMENT_SERVER_NAME", CL_SET_STR, "", 0, 0,
 		 "this server's name in the mesh (ORIGIN of our records; records naming it are refused as loops); "
 		 "empty: the host name", &cfg.server_name},
@@ -314,24 +312,19 @@ int main(int argc, char **argv)
 		 "timeout of each connect, read and write of the mesh push", &cfg.mesh_timeout_s},
 		{"CLEMENT_MESH_BATCH", CL_SET_INT, "200", 1, 10000, "ban events read per query while pushing",
 		 &cfg.mesh_batch},
-		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
-		 &cfg.log_level},
+		CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
 	cl_config_main(argc, argv, PROG,
 		       "Computes per-client statistics from Clement's logs, bans abusive servers and "
 		       "shares bans with trusted mesh peers.",
 		       settings, CL_SETTINGS_COUNT(settings));
-	int lvl = cl_log_level_parse(cfg.log_level);
 	char err[300];
-	if (lvl < 0 || settings_check(&cfg, err, sizeof err) < 0) {
-		fprintf(stderr, PROG ": bad setting: %s\n",
-			lvl < 0 ? "CLEMENT_LOG_LEVEL: must be debug, info, warn or error" : err);
+	if (settings_check(&cfg, err, sizeof err) < 0) {
+		fprintf(stderr, PROG ": bad setting: %s\n", err);
 		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 		return 2;
 	}
-	cl_log_init("banstats", (enum cl_log_level)lvl);
-	if (cl_daemon_signals_init() < 0) {
-		fprintf(stderr, PROG ": cannot set up signal handling\n");
+	if (cl_service_begin(PROG, "banstats", cfg.log_level) < 0) {
 		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 		return 1;
 	}

@@ -255,8 +255,7 @@ int main(int argc, char **argv)
 		 &c->smtps_listen},
 		{"CLEMENT_SUBMISSION_LISTEN", CL_SET_STR, "0.0.0.0:587", 0, 0,
 		 "submission listener: AUTH required, offered only under TLS (empty: off)", &c->submission_listen},
-		{"CLEMENT_EDGE_HEALTH_LISTEN", CL_SET_STR, "0.0.0.0:9101", 0, 0,
-		 "address of the /healthz and /metrics HTTP endpoint", &c->health_listen},
+		CL_SETTING_HEALTH_LISTEN("CLEMENT_EDGE_HEALTH_LISTEN", "0.0.0.0:9101", &c->health_listen),
 		{"CLEMENT_TLS_CERT", CL_SET_STR, "", 0, 0, "PEM certificate chain for STARTTLS and 465/587",
 		 &c->tls_cert},
 		{"CLEMENT_TLS_KEY", CL_SET_STR, "", 0, 0, "PEM private key of CLEMENT_TLS_CERT", &c->tls_key},
@@ -333,19 +332,16 @@ int main(int argc, char **argv)
 		{"CLEMENT_PROXY_NETWORKS", CL_SET_STR, "", 0, 0,
 		 "CIDRs of the load balancers allowed to send PROXY headers (others are disconnected)",
 		 &c->proxy_networks},
-		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",
-		 &c->log_level},
+		CL_SETTING_LOG_LEVEL(&c->log_level),
 	};
 	cl_config_main(argc, argv, "clement-smtp-edge",
 		       "The ESMTP server facing the Internet (ports 25, 465, 587): decides during the session, "
 		       "asking policy, scanner and delivery, so that every refusal is an SMTP reply.",
 		       settings, CL_SETTINGS_COUNT(settings));
-	int lvl = cl_log_level_parse(c->log_level);
-	if (lvl < 0) {
-		fprintf(stderr, "clement-smtp-edge: bad setting: CLEMENT_LOG_LEVEL: must be debug, info, warn or error\n");
-		return 2;
+	if (cl_service_begin("clement-smtp-edge", "smtp-edge", c->log_level) < 0) {
+		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
+		return 1;
 	}
-	cl_log_init("smtp-edge", (enum cl_log_level)lvl);
 	/* RFC 5321 4.5.3.2.6: the client waits 10 minutes for the reply to the end of DATA,
 	 * which comes after the scan and the delivery: beyond that it gives up, and may send
 	 * again a message that was delivered. */
@@ -353,10 +349,6 @@ int main(int argc, char **argv)
 		cl_log(CL_LOG_WARN, NULL, "config",
 		       "CLEMENT_SCANNER_TIMEOUT_MS + CLEMENT_DELIVERY_TIMEOUT_MS exceed the 10 minutes a client waits "
 		       "for the reply to DATA (RFC 5321 4.5.3.2.6)");
-	if (cl_daemon_signals_init() < 0) {
-		fprintf(stderr, "clement-smtp-edge: cannot set up signal handling\n");
-		return 1;
-	}
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	/* One fd per session: take the hard limit so CLEMENT_MAX_SESSIONS can be reached. */
 	struct rlimit rl;
