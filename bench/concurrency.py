@@ -12,7 +12,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "lib"))
 from stack import Stack, load_avg, machine, metrics  # noqa: E402
 
-SESSIONS = int(os.environ.get("SESSIONS", "10000"))
+SESSIONS = int(os.environ.get("HELD", "10000"))
 PER_IP = int(os.environ.get("PER_IP", "8"))
 PROBES = int(os.environ.get("PROBES", "300"))
 
