@@ -187,4 +187,8 @@ def message(subject="hello", body="Hello there.\r\n", frm="alice@sender.example"
             f"Message-ID: <{time.time_ns()}@sender.example>\r\n\r\n{body}")
 
 
+# The SMTP smuggling end-of-data look-alikes (bare LF/CR around the dot, a NUL before it):
+# each must refuse the message, never end it and run what follows as commands.
+SMUGGLE = [b"\n.\n", b"\n.\r\n", b"\r.\r", b"\r\n.\n", b"\r\n.\r", b"\r\n\x00.\r\n"]
+
 MSGID_RE = re.compile(r"\(id ([0-9A-Fa-f]+)\)")

@@ -16,7 +16,7 @@ import psycopg2.extras
 import pytest
 
 from conftest import BIN, ROOT, free_port, rpc_url
-from smtp_util import EXTERNAL, Edge, Raw, cert_paths, client_tls, external
+from smtp_util import EXTERNAL, SMUGGLE, Edge, Raw, cert_paths, client_tls, external
 
 EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTI" + "VIRUS-TEST-FILE!$H+H*"
 
@@ -168,16 +168,19 @@ def test_e2e_unknown_recipient_and_virus(stack):
     assert rows and rows[0]["status"] == "rejected" and rows[0]["virus"].startswith("Eicar-Test-Signature")
 
 
-def test_e2e_smuggling_delivers_nothing(stack):
+@pytest.mark.parametrize("variant", SMUGGLE, ids=[repr(v) for v in SMUGGLE])
+def test_e2e_smuggling_delivers_nothing(stack, variant):
     r = Raw(stack.edge.host, stack.edge.smtp, timeout=30)
     assert r.reply()[0] == 220
     r.cmd("EHLO client.sender.example")
     assert r.cmd("MAIL FROM:<someone@sender.example>")[0] == 250
     assert r.cmd(f"RCPT TO:<alice@{stack.domain}>")[0] == 250
     assert r.cmd("DATA")[0] == 354
-    r.send(f"Subject: s\r\n\r\nx\n.\nMAIL FROM:<evil@sender.example>\r\nRCPT TO:<bob@{stack.domain}>\r\nDATA\r\nevil\r\n.\r\n")
-    code, _ = r.reply()
-    assert code == 554
+    r.send(b"Subject: s\r\n\r\nx" + variant + f"MAIL FROM:<evil@sender.example>\r\nRCPT TO:<bob@{stack.domain}>"
+           "\r\nDATA\r\nevil\r\n.\r\n".encode())
+    code, text = r.reply()
+    assert code == 554, text
+    assert r.cmd("NOOP")[0] == 250  # nothing after the refusal ran as a command
     assert r.cmd("QUIT")[0] == 221
     if stack.maildir:
         assert not stack.delivered("alice") and not stack.delivered("bob")

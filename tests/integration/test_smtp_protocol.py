@@ -11,7 +11,7 @@ import socket
 import pytest
 
 import fakerpc
-from smtp_util import MSGID_RE, client_tls, local_only, message, start_edge
+from smtp_util import MSGID_RE, SMUGGLE, client_tls, local_only, message, start_edge
 
 pytestmark = local_only
 
@@ -189,9 +189,6 @@ def test_bare_lf_and_nul_in_commands(edge):
     assert r.reply()[1].startswith("500 5.5.2")
     r.send("NOOP\0x\r\n")
     assert r.reply()[1].startswith("500 5.5.2")
-
-
-SMUGGLE = [b"\n.\n", b"\n.\r\n", b"\r.\r", b"\r\n.\n", b"\r\n.\r", b"\r\n\x00.\r\n"]
 
 
 @pytest.mark.parametrize("variant", SMUGGLE, ids=[repr(v) for v in SMUGGLE])
