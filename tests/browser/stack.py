@@ -1,7 +1,8 @@
 """stack.py - the real Clement stack for the browser tests, started with the integration
 harness's own classes (tests/integration/conftest.py): a private PostgreSQL, migrations,
-demo data (db/seed/demo.sql with fresh random passwords), then policy, scanner, delivery,
-banstats, admin-api (serving frontend/) and smtp-edge on loopback ports from free_port().
+demo data (db/seed/demo.sql with fresh random passwords), a Dovecot checking the relay group's
+IMAP logins, then policy, scanner, delivery, banstats, admin-api (serving frontend/) and
+smtp-edge on loopback ports from free_port().
 
 Usage: stack.py STATE.json   -- writes the addresses, accounts and per-service status as
 JSON to STATE.json once everything that can start has started, then waits for SIGTERM or
@@ -24,6 +25,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
 import conftest  # noqa: E402  (the harness; not a pytest run, just its classes)
 from conftest import BIN, ROOT, Postgres, Services, free_port  # noqa: E402
+from test_admin_api_imap import IMAP_PW, Dovecot  # noqa: E402
+
+IMAP_ACCOUNT = "carl@imap.test"  # known to the IMAP demo group's Dovecot only
 
 ACCOUNTS = {  # demo.sql's users
     "root": ("root@example.test", "root-admin"),
@@ -84,7 +88,7 @@ def main():
     pg = Postgres(tmp)
     pg.start()
     services = Services(logdir)
-    sink = None
+    sink = dovecot = None
     rc = 0
     try:
         pg.migrate()
@@ -111,6 +115,22 @@ def main():
             env[f"CLEMENT_{n.upper()}_LISTEN"] = url
             env[f"CLEMENT_{n.upper()}_URL"] = url
         status = {}
+        # A real Dovecot checking the logins of a third, relay-mode group's users (their mail
+        # server knows their password, Clement does not); its self-signed certificate is
+        # trusted through CLEMENT_IMAP_CA_FILE.
+        try:
+            (tmp / "dovecot").mkdir(mode=0o755)
+            dovecot = Dovecot(tmp / "dovecot")
+            (tmp / "dovecot" / "passwd").write_text(f"{IMAP_ACCOUNT}:{{PLAIN}}{IMAP_PW}\n")
+            dovecot.start()
+            pg.execute("INSERT INTO groups (name, mode, relay_host, relay_port, imap_host, imap_port, imap_tls) "
+                       "VALUES ('IMAP demo', 'relay', '127.0.0.1', %s, '127.0.0.1', %s, 'required')",
+                       (sink_port, dovecot.port))
+            pg.execute("INSERT INTO domains (name, group_id) SELECT 'imap.test', id FROM groups WHERE name = 'IMAP demo'")
+            env["CLEMENT_IMAP_CA_FILE"] = str(tmp / "dovecot" / "cert.pem")
+            status["dovecot"] = {"up": True}
+        except (OSError, AssertionError, subprocess.CalledProcessError) as e:
+            status["dovecot"] = {"up": False, "error": f"Dovecot did not start: {e}"}
         for name in ("policy", "scanner", "delivery", "banstats", "admin-api", "smtp-edge"):
             if not (BIN / f"clement-{name}").exists():
                 status[name] = {"up": False, "error": f"{BIN}/clement-{name} is not built"}
@@ -132,6 +152,7 @@ def main():
         submission_port = int(env["CLEMENT_SUBMISSION_LISTEN"].rsplit(":", 1)[1])
         state = {"web": f"http://{web}", "smtp_host": "127.0.0.1", "smtp_port": smtp_port,
                  "submission_port": submission_port,
+                 "imap_account": {"address": IMAP_ACCOUNT, "password": IMAP_PW},
                  "maildir": str(maildir), "db_url": pg.url, "logdir": str(logdir), "accounts": accounts,
                  "digest_secret": env["CLEMENT_DIGEST_SECRET"],
                  "services": status}
@@ -142,6 +163,8 @@ def main():
             time.sleep(0.2)
     finally:
         problems = services.stop_all()
+        if dovecot is not None:
+            dovecot.stop()
         if sink is not None:
             sink.terminate()
             sink.wait()

@@ -211,6 +211,36 @@ test('user: an ended session sends the user back to login with a message, then b
   await page.context().close();
 });
 
+test('user: logs in with the mailbox password its group\'s IMAP server checks', async (t) => {
+  if (why) return t.skip(why);
+  const w = await blocked(st, ['dovecot']);
+  if (w) return t.skip(w);
+  const { address, password } = st.imap_account;   // known to Dovecot only, not to Clement yet
+  const page = await newPage(browser, { baseURL: st.web });
+  await page.goto(`${st.web}/#/login`);
+  await page.getByLabel('E-mail address').fill(address);
+  await page.getByLabel('Password').fill('not the mailbox password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('#notice .msg.error').waitFor();
+  assert.equal(await page.locator('#nav a').count(), 0);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('#who', { hasText: `${address} · user` }).waitFor();
+  assert.deepEqual(await page.locator('#nav a').allTextContents(), ['My mail', 'My quarantine', 'My senders', 'Account']);
+  await listLoaded(page);
+  await shot(page, 'user-imap-login');
+  // The password lives on the mail server: changing it here is refused, with the API's reason.
+  await page.locator('#nav a', { hasText: 'Account' }).click();
+  await page.getByLabel('Current password').fill(password);
+  await page.getByLabel('New password').fill('a-new-password-123');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.locator('#notice .msg.error', { hasText: 'mail server' }).waitFor();
+  assert.equal(await sql(st, `SELECT password_hash IS NULL FROM users u JOIN domains d ON d.id = u.domain_id
+                              WHERE u.local_part || '@' || d.name = '${address}'`), 't');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
 test('user: a wrong password is refused with the API\'s text; logout ends the session', async (t) => {
   if (why) return t.skip(why);
   const page = await newPage(browser, { baseURL: st.web });
