@@ -4,7 +4,7 @@
 // scope only, and the API's refusal for anything above or outside it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { stack, blocked, launch, newPage, login, shot, listLoaded, smtp, findInMaildir, sql, unique, typedAddress, rowAfterRefresh } from './lib.mjs';
+import { stack, blocked, launch, newPage, login, shot, listLoaded, smtp, findInMaildir, sql, unique, typedAddress, rowAfterRefresh, tabTo, keyboardLogin } from './lib.mjs';
 
 let st; let browser; let why;
 
@@ -273,6 +273,38 @@ test('root: a domain\'s and a group\'s log tabs list only their own mail; "My ma
   await page.locator('#nav a', { hasText: 'My mail' }).click();
   await listLoaded(page);
   assert.equal(await page.locator('tbody tr', { hasText: here }).count(), 0, 'alice\'s mail in root\'s "My mail"');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('domain admin: opens its domain and adds a user with the keyboard only', async (t) => {
+  if (why) return t.skip(why);
+  const page = await newPage(browser, { baseURL: st.web });
+  await keyboardLogin(page, st, 'dadmin');
+  const focused = (sel, text) => tabTo(page, ([s, x]) => {
+    const el = document.activeElement;
+    return el.closest(s) !== null && el.textContent.trim() === x;
+  }, [sel, text]);
+  assert.ok(await focused('#nav', 'Domains'), 'Tab never reached "Domains" in the menu');
+  await page.keyboard.press('Enter');
+  await listLoaded(page);
+  assert.ok(await focused('tbody', 'example.test'), 'Tab never reached the domain\'s link');
+  await page.keyboard.press('Enter');
+  await page.locator('h1', { hasText: 'example.test' }).waitFor();
+  assert.ok(await focused('nav.tabs', 'Users'), 'Tab never reached the Users tab');
+  await page.keyboard.press('Enter');
+  await listLoaded(page);
+  assert.ok(await tabTo(page, () => document.activeElement.name === 'local_part'), 'Tab never reached the address field');
+  const local = unique('kbd');
+  await page.keyboard.type(local);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('Keyboard User');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('keyboard-password-123');
+  await page.keyboard.press('Enter');                    // submits with the default role
+  await ok(page, 'User added');
+  await page.locator('tbody tr', { hasText: `${local}@example.test` }).waitFor();
+  assert.equal(await sql(st, `SELECT role FROM users WHERE local_part = '${local}'`), 'user');
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

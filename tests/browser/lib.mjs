@@ -183,3 +183,23 @@ export function useStack() {
   after(async () => { if (t.browser) await t.browser.close(); });
   return t;
 }
+
+/** Press Tab until `pred(arg)` holds in the page (at most `max` times); true when it did. */
+export async function tabTo(page, pred, arg = null, max = 120) {
+  for (let i = 0; i < max; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(pred, arg)) return true;
+  }
+  return false;
+}
+
+/** Log in through the form with the keyboard only (the address field has the focus). */
+export async function keyboardLogin(page, st, who) {
+  await page.goto(`${st.web}/#/login`);
+  await page.locator('#login-form').waitFor();
+  await page.keyboard.type(st.accounts[who].address);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(st.accounts[who].password);
+  await page.keyboard.press('Enter');
+  await page.locator('#who [data-role]').waitFor();
+}

@@ -4,7 +4,7 @@
 // address, lose the session (back to login with a message), log out; on a phone too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { stack, blocked, launch, newPage, login, shot, listLoaded, smtp, findInMaildir, sql, unique, typedAddress, rowAfterRefresh } from './lib.mjs';
+import { stack, blocked, launch, newPage, login, shot, listLoaded, smtp, findInMaildir, sql, unique, typedAddress, rowAfterRefresh, tabTo, keyboardLogin } from './lib.mjs';
 
 let st; let browser; let why;
 const MAIL = ['policy', 'scanner', 'delivery', 'smtp-edge'];
@@ -275,25 +275,10 @@ test('user: works on a phone-sized screen', async (t) => {
   await page.context().close();
 });
 
-/** Press Tab until `pred(arg)` holds in the page (at most `max` times); true when it did. */
-async function tabTo(page, pred, arg = null, max = 120) {
-  for (let i = 0; i < max; i += 1) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate(pred, arg)) return true;
-  }
-  return false;
-}
-
 test('user: adds and removes a sender rule with the keyboard only', async (t) => {
   if (why) return t.skip(why);
   const page = await newPage(browser, { baseURL: st.web });
-  await page.goto(`${st.web}/#/login`);
-  await page.locator('#login-form').waitFor();
-  await page.keyboard.type(st.accounts.alice.address);   // the address field has the focus
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(st.accounts.alice.password);
-  await page.keyboard.press('Enter');
-  await page.locator('#who [data-role]').waitFor();
+  await keyboardLogin(page, st, 'alice');
   // The navigation is reachable by Tab; Enter follows the link.
   assert.ok(await tabTo(page, () => document.activeElement.textContent === 'My senders'), 'Tab never reached "My senders"');
   await page.keyboard.press('Enter');
