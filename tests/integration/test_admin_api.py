@@ -130,9 +130,9 @@ VALUES
   (3, 'q3', now() + interval '7 days', '192.0.2.3', 'spam@x.test', 'carol@c.test', 6, 3, 'Hi carol', 100,
    convert_to(E'Subject: Hi carol\\r\\n\\r\\nbody', 'UTF8'));
 SELECT setval('quarantine_id_seq', 100);
-INSERT INTO digest_schedules (id, user_id, domain_id, group_id, kind, interval_hours) VALUES
-  (1, 4, NULL, NULL, 'interval', 24), (2, 6, NULL, NULL, 'interval', 24), (3, NULL, 1, NULL, 'interval', 12),
-  (4, NULL, NULL, 2, 'interval', 6);
+INSERT INTO digest_schedules (id, user_id, domain_id, group_id, kind, interval_hours, next_run_at) VALUES
+  (1, 4, NULL, NULL, 'interval', 24, now()), (2, 6, NULL, NULL, 'interval', 24, now()),
+  (3, NULL, 1, NULL, 'interval', 12, now()), (4, NULL, NULL, 2, 'interval', 6, now());  -- all due
 SELECT setval('digest_schedules_id_seq', 100);
 INSERT INTO bans (id, network, status, origin, reason, offences) VALUES
   (1, '203.0.113.5', 'candidate', 'auto', 'unknown recipients', 1),
@@ -494,6 +494,26 @@ def test_digest_schedule_writes(world):
     assert c[U].req("PATCH", "/api/digest-schedules/2", {"enabled": False})[0] == 404
     assert c[U].req("PATCH", f"/api/digest-schedules/{s['id']}", {"enabled": False})[1]["enabled"] is False
     assert c[U].req("DELETE", f"/api/digest-schedules/{s['id']}")[0] == 200
+
+
+def test_a_new_digest_schedule_first_runs_at_its_own_time(world):
+    """Creating "daily at 08:30" in the afternoon must not send a digest at once: the first run
+    is the next 08:30; changing the time moves it; an interval schedule waits one interval."""
+    c, pg = world["clients"], world["pg"]
+    st, s = c[U].req("POST", "/api/digest-schedules", {"kind": "daily", "at_time": "08:30"})
+    assert st == 201
+    row = f"FROM digest_schedules WHERE id = {int(s['id'])}"
+    assert pg.scalar(f"SELECT next_run_at > now() AND next_run_at <= now() + interval '1 day' {row}")
+    assert str(pg.scalar(f"SELECT next_run_at::time {row}")) == "08:30:00"
+    assert c[U].req("PATCH", f"/api/digest-schedules/{s['id']}", {"at_time": "17:45"})[0] == 200
+    assert str(pg.scalar(f"SELECT next_run_at::time {row}")) == "17:45:00"
+    assert pg.scalar(f"SELECT next_run_at > now() {row}")
+    st, i = c[U].req("POST", "/api/digest-schedules", {"kind": "interval", "interval_hours": 6})
+    assert st == 201
+    wait = pg.scalar(f"SELECT extract(epoch FROM next_run_at - now()) FROM digest_schedules WHERE id = {int(i['id'])}")
+    assert 5.9 * 3600 < float(wait) <= 6 * 3600
+    for sid in (s["id"], i["id"]):
+        assert c[U].req("DELETE", f"/api/digest-schedules/{sid}")[0] == 200
 
 
 def test_root_only_screens(world):
