@@ -187,6 +187,14 @@ def message(subject="hello", body="Hello there.\r\n", frm="alice@sender.example"
             f"Message-ID: <{time.time_ns()}@sender.example>\r\n\r\n{body}")
 
 
+def read_until_close(sock, size=4096):
+    """Everything the peer sends until it closes the connection."""
+    data = b""
+    while chunk := sock.recv(size):
+        data += chunk
+    return data
+
+
 # The SMTP smuggling end-of-data look-alikes (bare LF/CR around the dot, a NUL before it):
 # each must refuse the message, never end it and run what follows as commands.
 SMUGGLE = [b"\n.\n", b"\n.\r\n", b"\r.\r", b"\r\n.\n", b"\r\n.\r", b"\r\n\x00.\r\n"]

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import fakerpc
-from smtp_util import MSGID_RE, Raw, local_only, message, start_edge
+from smtp_util import MSGID_RE, Raw, local_only, message, read_until_close, start_edge
 
 pytestmark = local_only
 
@@ -158,12 +158,7 @@ def test_pregreet_client_is_refused_and_a_patient_one_remembered(services):
     first = impatient.recv(200)
     assert first.startswith(b"220-")
     impatient.sendall(b"EHLO eager.example\r\n")
-    data = b""
-    while True:
-        chunk = impatient.recv(200)
-        if not chunk:
-            break
-        data += chunk
+    data = read_until_close(impatient, 200)
     assert b"554 5.5.0" in data
     assert fake.wait_op("log_session")[0]["pregreet"] is True
     t = time.time()
@@ -231,12 +226,7 @@ def test_talking_before_the_greeting_is_a_sync_error_without_pregreet_too(servic
     e, fake = with_handler(services, {"connect": ("sleep", 0.8, fakerpc.accept(220, "", "Welcome"))})
     s = socket.create_connection((e.host, getattr(e, port)), timeout=10)
     s.sendall(b"EHLO eager.example\r\nMAIL FROM:<a@x.example>\r\n")
-    data = b""
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
+    data = read_until_close(s)
     assert data.startswith(b"554 5.5.0 ") and b"250" not in data, data
     assert not fake.ops("helo") and not fake.ops("mail")
 

@@ -11,7 +11,7 @@ import socket
 import pytest
 
 import fakerpc
-from smtp_util import MSGID_RE, SMUGGLE, client_tls, local_only, message, start_edge
+from smtp_util import MSGID_RE, SMUGGLE, client_tls, local_only, message, read_until_close, start_edge
 
 pytestmark = local_only
 
@@ -413,12 +413,7 @@ def test_pipelined_session_then_half_close_gets_every_reply(edge, fake):
     assert s.recv(200).startswith(b"220 ")
     s.sendall(b"EHLO c.example\r\nMAIL FROM:<a@sender.example>\r\nRCPT TO:<b@example.org>\r\nQUIT\r\n")
     s.shutdown(socket.SHUT_WR)  # the client is done talking; its commands still get answers
-    data = b""
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
+    data = read_until_close(s)
     assert b"250 2.1.0" in data and b"250 2.1.5" in data and data.endswith(b"221 2.0.0 Bye\r\n")
 
 
