@@ -112,20 +112,40 @@ int cl_rpc_client_connected(struct cl_rpc_client *c)
 	return atomic_load(&c->pipes) > 0;
 }
 
-/* ctx_sendmsg / ctx_recvmsg - synchronous send and receive on a context (nng 1.5 has no
- * nng_ctx_sendmsg): an aio waited on, with the deadline as its timeout. On send failure the
- * message is still the caller's. */
+/* aio_sendmsg / aio_recvmsg - synchronous send and receive on a context with the caller's aio
+ * (nng 1.5 has no nng_ctx_sendmsg), the deadline as its timeout. On send failure the message
+ * is still the caller's. */
+static int aio_sendmsg(nng_aio *aio, nng_ctx ctx, nng_msg *m, int timeout_ms)
+{
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_aio_set_msg(aio, m);
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	int rv = nng_aio_result(aio);
+	nng_aio_set_msg(aio, NULL);
+	return rv;
+}
+
+static int aio_recvmsg(nng_aio *aio, nng_ctx ctx, nng_msg **m, int timeout_ms)
+{
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	int rv = nng_aio_result(aio);
+	if (rv == 0)
+		*m = nng_aio_get_msg(aio);
+	nng_aio_set_msg(aio, NULL);
+	return rv;
+}
+
+/* ctx_sendmsg / ctx_recvmsg - the same with an aio of their own, for one-off calls. */
 static int ctx_sendmsg(nng_ctx ctx, nng_msg *m, int timeout_ms)
 {
 	nng_aio *aio;
 	int rv = nng_aio_alloc(&aio, NULL, NULL);
 	if (rv != 0)
 		return rv;
-	nng_aio_set_timeout(aio, timeout_ms);
-	nng_aio_set_msg(aio, m);
-	nng_ctx_send(ctx, aio);
-	nng_aio_wait(aio);
-	rv = nng_aio_result(aio);
+	rv = aio_sendmsg(aio, ctx, m, timeout_ms);
 	nng_aio_free(aio);
 	return rv;
 }
@@ -136,12 +156,7 @@ static int ctx_recvmsg(nng_ctx ctx, nng_msg **m, int timeout_ms)
 	int rv = nng_aio_alloc(&aio, NULL, NULL);
 	if (rv != 0)
 		return rv;
-	nng_aio_set_timeout(aio, timeout_ms);
-	nng_ctx_recv(ctx, aio);
-	nng_aio_wait(aio);
-	rv = nng_aio_result(aio);
-	if (rv == 0)
-		*m = nng_aio_get_msg(aio);
+	rv = aio_recvmsg(aio, ctx, m, timeout_ms);
 	nng_aio_free(aio);
 	return rv;
 }
@@ -315,8 +330,8 @@ struct cl_rpc_server {
  * inside nng_ctx_send (nng then panics, "pthread_mutex_lock: Invalid argument"). */
 #define WORKER_POLL_MS 200
 
-/* serve_one - parse, handle and answer one request on a worker's context. */
-static void serve_one(struct cl_rpc_server *s, nng_ctx ctx, nng_msg *m)
+/* serve_one - parse, handle and answer one request on a worker's context and aio. */
+static void serve_one(struct cl_rpc_server *s, nng_ctx ctx, nng_aio *aio, nng_msg *m)
 {
 	cJSON *req = NULL, *rep = NULL;
 	const unsigned char *body;
@@ -337,7 +352,7 @@ static void serve_one(struct cl_rpc_server *s, nng_ctx ctx, nng_msg *m)
 	}
 	nng_msg *out = NULL;
 	if (rep && cl_frame_build(&out, rep, rbody, rblen) == 0) {
-		if (ctx_sendmsg(ctx, out, 10000) != 0)
+		if (aio_sendmsg(aio, ctx, out, 10000) != 0)
 			nng_msg_free(out);
 	}
 	free(rbody);
@@ -350,18 +365,24 @@ static void *worker_main(void *arg)
 {
 	struct cl_rpc_server *s = arg;
 	nng_ctx ctx;
-	if (nng_ctx_open(&ctx, s->sock) != 0)
+	nng_aio *aio; /* one for the worker's life: no allocation per request */
+	if (nng_aio_alloc(&aio, NULL, NULL) != 0)
 		return NULL;
+	if (nng_ctx_open(&ctx, s->sock) != 0) {
+		nng_aio_free(aio);
+		return NULL;
+	}
 	while (!atomic_load(&s->stopping)) {
 		nng_msg *m = NULL;
-		int rv = ctx_recvmsg(ctx, &m, WORKER_POLL_MS);
+		int rv = aio_recvmsg(aio, ctx, &m, WORKER_POLL_MS);
 		if (rv == NNG_ECLOSED)
 			break;
 		if (rv != 0)
 			continue;
-		serve_one(s, ctx, m);
+		serve_one(s, ctx, aio, m);
 	}
 	nng_ctx_close(ctx);
+	nng_aio_free(aio);
 	return NULL;
 }
 
