@@ -234,7 +234,7 @@ temp:
 /* handle_records - the mesh_records op. */
 static cJSON *handle_records(struct store *s, const cJSON *req)
 {
-	char fp[65], text[300];
+	char fp[65], text[300] = "";
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(req, "records");
 	if (fingerprint_norm(cl_json_str(req, "peer", ""), fp) < 0) {
 		cl_metric_inc(s->m->rec_refused);
@@ -256,6 +256,8 @@ static cJSON *handle_records(struct store *s, const cJSON *req)
 		pthread_mutex_unlock(&s->lock);
 	}
 	free(recs);
+	if (code == 250) /* the reply's text; until here it held nothing (the log line below read it) */
+		cl_snprintf(text, sizeof text, "%lld of %d mesh record(s) stored", stored, n);
 	char esc[400];
 	cl_log(code == 250 ? CL_LOG_INFO : CL_LOG_WARN, NULL, "mesh_records",
 	       "peer=%.16s records=%d stored=%lld code=%d text=%s", fp, n, stored, code,
@@ -263,7 +265,6 @@ static cJSON *handle_records(struct store *s, const cJSON *req)
 	if (code == 250) {
 		cl_metric_add(s->m->rec_stored, stored);
 		cl_metric_add(s->m->rec_ignored, n - stored);
-		cl_snprintf(text, sizeof text, "%lld of %d mesh record(s) stored", stored, n);
 		return reply(1, 250, "2.0.0", text, stored, n - stored);
 	}
 	cl_metric_inc(code == 451 ? s->m->rec_tempfail : s->m->rec_refused);
