@@ -40,7 +40,8 @@ struct api_app {
 };
 
 #define API_ADDR_MAX  320
-#define API_TOKEN_HEX 32 /* 128 random bits as hex */
+#define API_TOKEN_HEX 32                 /* 128 random bits as hex */
+#define API_ID_MAX    9000000000000000LL /* ids stay exact as JSON numbers (below 2^53) */
 
 struct api_user {
 	long long id;

@@ -69,6 +69,12 @@ void api_text_filter(struct api_req *r, struct qb *q, const char *key, const cha
 
 void api_eq_filter(struct api_req *r, struct qb *q, const char *key, const char *col, const char *cast)
 {
+	if (cast && strcmp(cast, "::bigint") == 0) {
+		long long id;
+		if (api_query_id(r, key, &id) == 1)
+			qb_add(q, " AND %s = $%d", col, qb_param_ll(q, id));
+		return;
+	}
 	const char *v = api_query(r, key);
 	if (!v || !*v)
 		return;

@@ -25,7 +25,8 @@ void api_delete(struct api_req *r, const char *table_alias, const char *alias, l
 		const char *what);
 /* api_text_filter - " AND col ILIKE '%'||$n||'%'" when ?key= is given (LIKE specials escaped). */
 void api_text_filter(struct api_req *r, struct qb *q, const char *key, const char *col);
-/* api_eq_filter - " AND col = $n<cast>" when ?key= is given. */
+/* api_eq_filter - " AND col = $n<cast>" when ?key= is given; with cast "::bigint" the value
+ * must be an id (400 otherwise, answered; api_list then does nothing). */
 void api_eq_filter(struct api_req *r, struct qb *q, const char *key, const char *col, const char *cast);
 
 #endif

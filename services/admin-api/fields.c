@@ -1,6 +1,7 @@
 /* fields.c - see fields.h. */
 #include "fields.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,12 +61,12 @@ static int fld_value(struct api_req *r, const struct api_field *f, const cJSON *
 		return 0;
 	}
 	case F_INT: {
-		double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-		if (!cJSON_IsNumber(v) || d != floor(d) || d < (double)f->min || d > (double)f->max) {
+		long long n;
+		if (api_json_int(v, f->min, f->max, &n) < 0) {
 			api_err(r, 400, "%s must be an integer from %lld to %lld", f->name, f->min, f->max);
 			return -1;
 		}
-		snprintf(buf, buflen, "%lld", (long long)d);
+		snprintf(buf, buflen, "%lld", n);
 		*text = buf;
 		return 0;
 	}
@@ -170,23 +171,67 @@ int api_in_id(struct api_req *r, const char *key, long long *v)
 	const cJSON *j = cJSON_GetObjectItemCaseSensitive(r->in, key);
 	if (!j || cJSON_IsNull(j))
 		return 0;
-	if (!cJSON_IsNumber(j) || j->valuedouble < 1 || j->valuedouble > 9e15 ||
-	    j->valuedouble != floor(j->valuedouble)) {
+	if (api_json_int(j, 1, API_ID_MAX, v) < 0) {
 		api_err(r, 400, "%s must be a positive integer", key);
 		return -1;
 	}
-	*v = (long long)j->valuedouble;
 	return 1;
 }
 
 long long api_arg_id(struct api_req *r, int i)
 {
-	char *end;
-	const char *s = r->arg[i];
-	long long v = strtoll(s, &end, 10);
-	if (!*s || *end || v < 1) {
+	long long v;
+	if (api_parse_int(r->arg[i], 1, API_ID_MAX, &v) < 0) {
 		api_err(r, 404, "not found");
 		return -1;
 	}
 	return v;
+}
+
+/* api_parse_int - see fields.h */
+int api_parse_int(const char *s, long long min, long long max, long long *out)
+{
+	const char *d = s[0] == '-' ? s + 1 : s;
+	size_t nd = strspn(d, "0123456789");
+	/* 19 digits hold every long long; more could only overflow (leading zeros aside, which
+	 * nobody needs). */
+	if (nd == 0 || d[nd] != '\0' || nd > 19)
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, NULL, 10);
+	if (errno == ERANGE || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* api_json_int - see fields.h. The range is compared as a double first: converting a double
+ * outside the range of long long is undefined behaviour. */
+int api_json_int(const cJSON *v, long long min, long long max, long long *out)
+{
+	if (!cJSON_IsNumber(v))
+		return -1;
+	double d = v->valuedouble;
+	if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)max)
+		return -1;
+	*out = (long long)d;
+	return 0;
+}
+
+/* api_query_int - see fields.h */
+int api_query_int(struct api_req *r, const char *key, long long min, long long max, int empty_absent, long long *out)
+{
+	const char *v = api_query(r, key);
+	if (!v || (empty_absent && !*v))
+		return 0;
+	if (api_parse_int(v, min, max, out) < 0) {
+		api_err(r, 400, "invalid value: %s must be a whole number from %lld to %lld", key, min, max);
+		return -1;
+	}
+	return 1;
+}
+
+int api_query_id(struct api_req *r, const char *key, long long *out)
+{
+	return api_query_int(r, key, 1, API_ID_MAX, 1, out);
 }

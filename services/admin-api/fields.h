@@ -52,4 +52,18 @@ int api_in_id(struct api_req *r, const char *key, long long *v);
 /* api_arg_id - path argument i as a positive id; -1 (answered 404) when not a number. */
 long long api_arg_id(struct api_req *r, int i);
 
+/* The one way a number from a request becomes a long long (path ids, query values, body
+ * numbers): the whole input must be the number, and its range is checked before any
+ * conversion that could overflow. */
+/* api_parse_int - s (NUL-terminated) as a decimal integer from min to max, digits only with
+ * an optional leading '-': 0 and *out, or -1 (nothing answered). */
+int api_parse_int(const char *s, long long min, long long max, long long *out);
+/* api_json_int - a JSON number that is a whole number from min to max: 0 and *out, or -1. */
+int api_json_int(const cJSON *v, long long min, long long max, long long *out);
+/* api_query_int - ?key= as an integer from min to max: 1 and *out, 0 when absent (or empty
+ * when empty_absent), -1 when answered 400 "invalid value: ...". */
+int api_query_int(struct api_req *r, const char *key, long long min, long long max, int empty_absent, long long *out);
+/* api_query_id - ?key= as a positive id (empty counts as absent): as api_query_int. */
+int api_query_id(struct api_req *r, const char *key, long long *out);
+
 #endif

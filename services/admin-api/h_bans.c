@@ -34,10 +34,13 @@ void h_bans_list(struct api_req *r)
 	qb_free(&q);
 }
 
+#define BAN_EXPIRES_MIN 60LL
+#define BAN_EXPIRES_MAX (31536000LL * 10)
+
 static const struct api_field BAN_FIELDS[] = {
     {"network", F_STR, ROLE_ROOT, 2, 64, NULL, FF_REQUIRED, "::cidr"},
     {"reason", F_STR, ROLE_ROOT, 1, 200, NULL, FF_REQUIRED, NULL},
-    {"expires_in_s", F_INT, ROLE_ROOT, 60, 31536000LL * 10, NULL, FF_NOCOLUMN, NULL},
+    {"expires_in_s", F_INT, ROLE_ROOT, BAN_EXPIRES_MIN, BAN_EXPIRES_MAX, NULL, FF_NOCOLUMN, NULL},
 };
 
 /* h_ban_create - POST /api/bans: an admin's full ban of a network; an open candidate for
@@ -46,10 +49,14 @@ void h_ban_create(struct api_req *r)
 {
 	if (!api_body_object(r))
 		return;
+	/* expires_in_s is checked against BAN_FIELDS (api_fields_sql below answers a bad one);
+	 * here it is only read, through the same bounded conversion. */
 	long long exp = 0;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(r->in, "expires_in_s");
-	if (cJSON_IsNumber(e))
-		exp = (long long)e->valuedouble;
+	if (e && api_json_int(e, BAN_EXPIRES_MIN, BAN_EXPIRES_MAX, &exp) < 0) {
+		api_err(r, 400, "expires_in_s must be an integer from %lld to %lld", BAN_EXPIRES_MIN, BAN_EXPIRES_MAX);
+		return;
+	}
 	struct qb q;
 	qb_init(&q, "");
 	int pe = exp ? qb_param_ll(&q, exp) : qb_param(&q, NULL);
@@ -97,8 +104,9 @@ static void ban_change(struct api_req *r, const char *from_status, const char *s
  * peer_id, origin_server and hops stay for audit and for forwarding. */
 void h_ban_promote(struct api_req *r)
 {
-	ban_change(r, "'candidate'", "status = 'banned', origin = CASE WHEN origin = 'peer' THEN 'admin' ELSE origin END",
-		   "'ban'", "true");
+	ban_change(r, "'candidate'",
+		   "status = 'banned', origin = CASE WHEN origin = 'peer' THEN 'admin' ELSE origin END", "'ban'",
+		   "true");
 }
 
 void h_ban_unban(struct api_req *r)
@@ -236,6 +244,10 @@ void h_setting_put(struct api_req *r)
 
 void h_setting_delete(struct api_req *r)
 {
+	if (!setting_key_ok(r->arg[0])) {
+		api_err(r, 400, "a setting's key holds only lower-case letters, digits, '_' and '.'");
+		return;
+	}
 	struct qb q;
 	qb_init(&q, "DELETE FROM settings WHERE key = ");
 	qb_add(&q, "$%d RETURNING key", qb_param(&q, r->arg[0]));

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "crud.h"
+#include "fields.h"
 #include "routes.h"
 #include "scope.h"
 
@@ -62,10 +63,10 @@ static void ip_filter(struct api_req *r, struct qb *q, const char *col)
  * log_scope shows it to a user, received (user_id) or sent (direction out, from its address). */
 static void user_filter(struct api_req *r, struct qb *q)
 {
-	const char *v = api_query(r, "user_id");
-	if (!v || !*v)
+	long long id;
+	if (api_query_id(r, "user_id", &id) != 1)
 		return;
-	int n = qb_param(q, v);
+	int n = qb_param_ll(q, id);
 	qb_add(q,
 	       " AND (l.user_id = $%d::bigint OR (l.direction = 'out' AND lower(l.sender) = (SELECT lower(u.local_part "
 	       "|| '@' || d.name) FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.id = $%d::bigint)))",
@@ -125,11 +126,11 @@ static void session_scope(struct api_req *r, struct qb *q)
  * domain or group (on top of session_scope, so an id outside the scope lists nothing). */
 static void session_owner_filter(struct api_req *r, struct qb *q, const char *key)
 {
-	const char *v = api_query(r, key);
-	if (!v || !*v)
+	long long id;
+	if (api_query_id(r, key, &id) != 1)
 		return;
 	qb_add(q, " AND s.sid IN (SELECT l.sid FROM message_log l WHERE l.sid IS NOT NULL AND l.%s = $%d::bigint)", key,
-	       qb_param(q, v));
+	       qb_param_ll(q, id));
 }
 
 void h_smtp_sessions_list(struct api_req *r)
@@ -175,12 +176,9 @@ static int stats_part(struct api_req *r, struct qb *q, cJSON *o, const char *key
  * (rejected recipients by reason) and, for a root-admin, the top banned networks. */
 void h_stats(struct api_req *r)
 {
-	const char *hs = api_query(r, "hours");
-	long long hours = hs ? atoll(hs) : 24;
-	if (hours < 1 || hours > 24 * 31) {
-		api_err(r, 400, "hours must be a number from 1 to 744");
+	long long hours = 24;
+	if (api_query_int(r, "hours", 1, 24 * 31, 0, &hours) < 0)
 		return;
-	}
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "hours", (double)hours);
 	struct qb q;

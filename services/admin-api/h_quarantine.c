@@ -39,10 +39,10 @@ void h_quarantine_list(struct api_req *r)
 	api_eq_filter(r, &q, "status", "q.status", NULL);
 	api_eq_filter(r, &q, "user_id", "q.user_id", "::bigint");
 	api_eq_filter(r, &q, "domain_id", "q.domain_id", "::bigint");
-	const char *gid = api_query(r, "group_id"); /* within the scope above, like every filter */
-	if (gid && *gid)
+	long long gid; /* within the scope above, like every filter */
+	if (api_query_id(r, "group_id", &gid) == 1)
 		qb_add(&q, " AND q.domain_id IN (SELECT d.id FROM domains d WHERE d.group_id = $%d::bigint)",
-		       qb_param(&q, gid));
+		       qb_param_ll(&q, gid));
 	api_text_filter(r, &q, "sender", "q.sender");
 	api_text_filter(r, &q, "rcpt", "q.rcpt");
 	api_text_filter(r, &q, "subject", "q.subject");
@@ -244,7 +244,8 @@ static int digest_target(struct api_req *r, char *action, size_t actionlen, long
 	}
 	int held = q_held(r, *qid, uid, sender, senderlen);
 	if (held == 0)
-		api_html(r, r->status == 404 ? 404 : 409, "Nothing to do", "This message is no longer in the quarantine.");
+		api_html(r, r->status == 404 ? 404 : 409, "Nothing to do",
+			 "This message is no longer in the quarantine.");
 	return held == 1;
 }
 
@@ -260,8 +261,8 @@ void h_digest_confirm(struct api_req *r)
 	if (strcmp(action, "delete") == 0)
 		snprintf(text, sizeof text, "Delete the quarantined message from %s?", who);
 	else if (strcmp(action, "accept") == 0)
-		snprintf(text, sizeof text, "Release the message from %s, and accept mail from this sender from now on?",
-			 who);
+		snprintf(text, sizeof text,
+			 "Release the message from %s, and accept mail from this sender from now on?", who);
 	else
 		snprintf(text, sizeof text, "Release the quarantined message from %s to your mailbox?", who);
 	api_html_confirm(r, "Quarantined message", text,

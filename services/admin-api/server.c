@@ -75,6 +75,64 @@ static int csrf_ok(struct api_req *r)
 	return t && strlen(t) == API_TOKEN_HEX && r->me.csrf[0] && CRYPTO_memcmp(t, r->me.csrf, API_TOKEN_HEX) == 0;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* json_dup_key - the first key that occurs twice in one object anywhere in v, or NULL.
+ * cJSON keeps both members and its lookups return the first, while a handler that walks the
+ * members sees both: such a body would be checked as one thing and written as another.
+ * Sorted, so a body of many keys costs n log n. Depth is bounded by cJSON's nesting limit. */
+static const char *json_dup_key(const cJSON *v, int *oom)
+{
+	if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+		return NULL;
+	size_t n = 0;
+	for (const cJSON *c = v->child; c; c = c->next)
+		n++;
+	if (cJSON_IsObject(v) && n > 1) {
+		const char **keys = malloc(n * sizeof *keys);
+		if (!keys) {
+			*oom = 1;
+			return NULL;
+		}
+		size_t i = 0;
+		for (const cJSON *c = v->child; c; c = c->next)
+			keys[i++] = c->string;
+		qsort(keys, n, sizeof *keys, key_cmp);
+		const char *dup = NULL;
+		for (i = 1; i < n && !dup; i++)
+			if (strcmp(keys[i - 1], keys[i]) == 0)
+				dup = keys[i];
+		free(keys);
+		if (dup)
+			return dup;
+	}
+	for (const cJSON *c = v->child; c; c = c->next) {
+		const char *dup = json_dup_key(c, oom);
+		if (dup || *oom)
+			return dup;
+	}
+	return NULL;
+}
+
+/* json_has_nul - does the JSON text hold a NUL, raw or as the escape \u0000? C strings end
+ * at a NUL, so "a\u0000b" would be checked as "a": refused rather than cut. */
+static int json_has_nul(const char *s, size_t len)
+{
+	if (memchr(s, '\0', len))
+		return 1;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && i + 5 < len && strncmp(s + i + 2, "0000", 4) == 0)
+			return 1;
+		i++; /* the escaped character is not itself an escape */
+	}
+	return 0;
+}
+
 /* parse_body - JSON body into r->in. 0, or -1 (answered 400/415). */
 static int parse_body(struct api_req *r)
 {
@@ -85,6 +143,10 @@ static int parse_body(struct api_req *r)
 		api_err(r, 415, "the request body must be sent as application/json");
 		return -1;
 	}
+	if (json_has_nul(r->body.data, r->body.len)) {
+		api_err(r, 400, "the request body holds a NUL character");
+		return -1;
+	}
 	const char *end = NULL;
 	r->in = cJSON_ParseWithLengthOpts(r->body.data, r->body.len, &end, 0);
 	if (!r->in) {
@@ -93,6 +155,17 @@ static int parse_body(struct api_req *r)
 	}
 	if (!cJSON_IsObject(r->in)) {
 		api_err(r, 400, "the request body must be a JSON object");
+		return -1;
+	}
+	int oom = 0;
+	const char *dup = json_dup_key(r->in, &oom);
+	if (dup || oom) {
+		char esc[80];
+		if (oom)
+			api_err(r, 500, "internal error");
+		else
+			api_err(r, 400, "the key \"%s\" occurs twice in one object of the request body",
+				cl_log_escape(esc, sizeof esc, dup, strlen(dup)));
 		return -1;
 	}
 	return 0;
@@ -112,6 +185,54 @@ int api_db_resume(struct api_req *r)
 		return 0;
 	api_err(r, 503, "the database is not available, try again later");
 	return -1;
+}
+
+/* has_control - does s hold a control character (below 0x20, or DEL)? */
+static int has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+static enum MHD_Result query_control(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	int *bad = cls;
+	if (has_control(key) || (value && has_control(value)))
+		*bad = 1;
+	return *bad ? MHD_NO : MHD_YES;
+}
+
+/* url_unescape - MHD's URL decoding, except that a decoded NUL (%00) becomes the control
+ * character 0x01 instead of ending the string: MHD hands the path and query values on as C
+ * strings, so "/api/users/1%00x" would otherwise arrive as "/api/users/1". The request is then
+ * refused by request_control_ok, which sees the control character. */
+static size_t url_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	size_t n = MHD_http_unescape(s);
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\0')
+			s[i] = '\x01';
+	return n;
+}
+
+/* request_control_ok - the path and every query key and value are free of NUL and control
+ * characters; otherwise answers 400 and returns 0. */
+static int request_control_ok(struct api_req *r)
+{
+	int bad = 0;
+	if (has_control(r->url)) {
+		api_err(r, 400, "the path holds a NUL or control character");
+		return 0;
+	}
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_control, &bad);
+	if (bad)
+		api_err(r, 400, "a query parameter holds a NUL or control character");
+	return !bad;
 }
 
 /* api_dispatch - the checks of the route table's row, then the handler. */
@@ -186,6 +307,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	cl_metric_inc(app->m_requests);
+	if (!request_control_ok(r))
+		return api_send(r);
 	if (strncmp(url, "/api/", 5) != 0)
 		return static_serve(r, url);
 	api_dispatch(r);
@@ -248,10 +371,10 @@ struct api_server *api_server_start(struct api_app *app, char *err, size_t errle
 		cl_snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->d =
-	    MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &ss,
-			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
-			     (unsigned)app->cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &ss,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK,
+				url_unescape, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections,
+				MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
 	if (!s->d) {
 		cl_snprintf(err, errlen, "cannot listen on %s (port in use?)", app->cfg->listen);
 		free(s);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fields.h"
 #include "util/log.h"
 
 /* PostgreSQL type OIDs (pg_type.h) that map to something better than a JSON string. */
@@ -186,29 +187,12 @@ cJSON *api_rows_json(const PGresult *res)
 	return a;
 }
 
-/* query_int - ?key= as a bounded integer; def when absent; -1 (answered 400) when bad. */
-static long long query_int(struct api_req *r, const char *key, long long def, long long min, long long max)
-{
-	const char *v = api_query(r, key);
-	if (!v)
-		return def;
-	char *end;
-	long long n = strtoll(v, &end, 10);
-	if (!*v || *end || n < min || n > max) {
-		api_err(r, 400, "%s must be a number from %lld to %lld", key, min, max);
-		return -1;
-	}
-	return n;
-}
-
 /* api_list - see sql.h */
 void api_list(struct api_req *r, struct qb *q, const char *order)
 {
-	long long page = query_int(r, "page", 1, 1, 1000000);
-	if (page < 0)
-		return;
-	long long per = query_int(r, "per_page", 50, 1, 500);
-	if (per < 0)
+	long long page = 1, per = 50;
+	if (r->status >= 400 || api_query_int(r, "page", 1, 1000000, 0, &page) < 0 ||
+	    api_query_int(r, "per_page", 1, 500, 0, &per) < 0)
 		return;
 	struct qb cq;
 	qb_init(&cq, "SELECT count(*) FROM (");
@@ -235,6 +219,8 @@ void api_list(struct api_req *r, struct qb *q, const char *order)
 /* api_one - see sql.h */
 void api_one(struct api_req *r, struct qb *q, const char *what)
 {
+	if (r->status >= 400)
+		return;
 	PGresult *res = api_exec(r, q);
 	if (!res)
 		return;

@@ -46,7 +46,9 @@ cJSON *api_row_json(const PGresult *res, int i);
 cJSON *api_rows_json(const PGresult *res);
 
 /* api_list - answer a paginated list: {"items","total","page","per_page"} from q (a SELECT
- * without ORDER BY/LIMIT) ordered by order (trusted text). Reads ?page= and ?per_page=. */
+ * without ORDER BY/LIMIT) ordered by order (trusted text). Reads ?page= and ?per_page=.
+ * api_list and api_one do nothing when the request was already answered with an error (a
+ * filter that refused its value), so filters need no error path of their own. */
 void api_list(struct api_req *r, struct qb *q, const char *order);
 /* api_one - answer the first row of q, or 404 "<what> not found". */
 void api_one(struct api_req *r, struct qb *q, const char *what);

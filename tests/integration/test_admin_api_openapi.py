@@ -42,7 +42,7 @@ def test_every_operation_has_a_summary_and_responses():
 
 # Query keys a handler reads: api_query(r, "k") and the filter helpers, in the handler itself
 # or in the static helpers it calls (two levels deep).
-QUERY_KEY = re.compile(r'(?:api_query\(r, |(?:api_eq_filter|api_text_filter|session_owner_filter)\(r, &?q, )"(\w+)"')
+QUERY_KEY = re.compile(r'(?:api_query(?:_int|_id)?\(r, |(?:api_eq_filter|api_text_filter|session_owner_filter)\(r, &?q, )"(\w+)"')
 NOT_HELPERS = {"api_query", "api_eq_filter", "api_text_filter"}
 
 

@@ -1,0 +1,139 @@
+"""admin-api's answers to hostile input and to deletes that would reach too far (issue 15):
+duplicate JSON keys, NUL bytes in paths and bodies, numbers with trailing bytes or out of range,
+cascading deletes over accounts the caller may not delete, the last root-admin, and the limits
+on guessing passwords (login and /api/password).
+
+Same data set as test_admin_api.py (`world`, its own instance for this module).
+"""
+import http.client
+import json
+import time
+
+import pytest
+
+from conftest import free_port  # noqa: F401  (the fixtures below start services on free ports)
+from test_admin_api import PASSWORD, Api, D, G, R, U, seed, start_api, world  # noqa: F401
+
+
+def raw_req(port, method, path, body=None, api=None):
+    """A request whose path goes on the wire byte for byte (http.client would refuse some)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    conn.putheader("Host", f"127.0.0.1:{port}")
+    if api is not None:
+        conn.putheader("Cookie", api.cookie)
+        if method != "GET":
+            conn.putheader("Origin", api.origin)
+            conn.putheader("X-CSRF-Token", api.csrf)
+    data = body.encode() if isinstance(body, str) else body
+    if data is not None:
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(len(data)))
+    conn.endheaders(data)
+    resp = conn.getresponse()
+    text = resp.read()
+    conn.close()
+    assert resp.getheader("Content-Type") == "application/json", (resp.status, text)
+    return resp.status, json.loads(text)
+
+
+# ---- finding 7: duplicate JSON keys ------------------------------------------------------------
+
+def test_duplicate_json_key_is_refused_at_any_depth(world):
+    c, pg = world["clients"], world["pg"]
+    st, e = c[D].req("PATCH", "/api/users/4", raw=b'{"role":"user","role":"root-admin"}')
+    assert st == 400 and "occurs twice" in e["error"], (st, e)
+    assert pg.scalar("SELECT role FROM users WHERE id = 4") == "user"
+    st, e = c[R].req("PUT", "/api/settings/dup.test", raw=b'{"value": {"a": [{"k": 1, "k": 2}]}}')
+    assert st == 400 and '"k"' in e["error"], (st, e)
+    assert pg.scalar("SELECT count(*) FROM settings WHERE key = 'dup.test'") == 0
+    # the same keys in different objects are not duplicates
+    st, v = c[R].req("PUT", "/api/settings/dup.test", raw=b'{"value": {"a": {"k": 1}, "b": {"k": 2}}}')
+    assert st == 200 and v["value"] == {"a": {"k": 1}, "b": {"k": 2}}
+    pg.execute("DELETE FROM settings WHERE key = 'dup.test'")
+
+
+def test_nul_inside_a_json_string_is_refused(world):
+    c, pg = world["clients"], world["pg"]
+    before = pg.scalar("SELECT count(*) FROM directives")
+    st, e = c[U].req("POST", "/api/directives", raw=b'{"sender_pattern":"x@a.test\\u0000evil","action":"accept"}')
+    assert st == 400 and "NUL" in e["error"]
+    assert pg.scalar("SELECT count(*) FROM directives") == before
+    # an escaped backslash followed by the letters u0000 is ordinary text
+    st, e = c[U].req("PUT", "/api/settings/x", raw=b'{"value":"\\\\u0000"}')
+    assert st == 403
+
+
+# ---- finding 8: NUL and trailing bytes in paths ------------------------------------------------
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/api/users/1%00x"), ("GET", "/api/users/1%00"), ("GET", "/api/users%00/1"),
+    ("GET", "/api/smtp-sessions/s1%00x"), ("GET", "/index.html%00.png"),
+    ("GET", "/api/logs?sender=a%00b"), ("GET", "/api/users?page=1%00"), ("GET", "/api/me%01"),
+])
+def test_nul_or_control_character_in_path_or_query_is_400(world, method, path):
+    st, e = raw_req(world["port"], method, path, api=world["clients"][R])
+    assert st == 400 and "NUL or control character" in e["error"], (st, e)
+
+
+def test_settings_key_with_nul_writes_nothing(world):
+    c, pg = world["clients"], world["pg"]
+    st, e = raw_req(world["port"], "PUT", "/api/settings/k%00b", '{"value": 1}', api=c[R])
+    assert st == 400
+    assert pg.scalar("SELECT count(*) FROM settings WHERE key IN ('k', 'k\x01b')") == 0
+    pg.execute("INSERT INTO settings (key, value) VALUES ('k', '1')")
+    assert raw_req(world["port"], "DELETE", "/api/settings/k%00b", api=c[R])[0] == 400
+    st, e = c[R].req("DELETE", "/api/settings/K-B")
+    assert st == 400 and "lower-case" in e["error"]
+    assert pg.scalar("SELECT count(*) FROM settings WHERE key = 'k'") == 1
+    pg.execute("DELETE FROM settings WHERE key = 'k'")
+
+
+@pytest.mark.parametrize("path", ["/api/users/1x", "/api/users/1.0", "/api/users/+1", "/api/users/%201",
+                                  "/api/users/99999999999999999999", "/api/users/-1", "/api/domains/0x1",
+                                  "/api/quarantine/1e0", "DELETE /api/users/4/scopes/1x",
+                                  "DELETE /api/users/4x"])
+def test_id_with_trailing_or_foreign_bytes_is_not_found(world, path):
+    method, path = path.split(" ") if " " in path else ("GET", path)
+    st, e = world["clients"][R].req(method, path)
+    assert st in (400, 404) and e["error"], (path, st, e)
+    assert st != 200
+
+
+# ---- finding 9: numbers parsed whole and range-checked ------------------------------------------
+
+@pytest.mark.parametrize("path", [
+    "/api/stats?hours=24abc", "/api/stats?hours=", "/api/stats?hours=0", "/api/stats?hours=745",
+    "/api/stats?hours=99999999999999999999", "/api/stats?hours=%2024", "/api/logs?per_page=5x",
+    "/api/logs?page=1.5", "/api/users?domain_id=1x", "/api/users?group_id=-1", "/api/directives?user_id=4abc",
+    "/api/digest-schedules?domain_id=1%20", "/api/quarantine?group_id=1x", "/api/logs?user_id=18446744073709551617",
+    "/api/smtp-sessions?domain_id=1x", "/api/domains?group_id=1;", "/api/logs?domain_id=0",
+])
+def test_query_numbers_are_whole_strings_in_range(world, path):
+    st, e = world["clients"][R].get(path)
+    assert st == 400 and e["error"].startswith("invalid value"), (path, st, e)
+
+
+def test_query_numbers_that_are_right_still_work(world):
+    c = world["clients"]
+    st, s = c[R].get("/api/stats?hours=744")
+    assert st == 200 and s["hours"] == 744
+    assert c[R].get("/api/users?domain_id=3&per_page=500")[1]["total"] == 2
+
+
+@pytest.mark.parametrize("value", ["1e300", "-1e300", "59", "59.5", "315360001", "\"3600\"", "true", "1e400"])
+def test_ban_expiry_is_range_checked_before_conversion(world, value):
+    c, pg = world["clients"], world["pg"]
+    body = '{"network": "192.0.2.99", "reason": "test", "expires_in_s": %s}' % value
+    st, e = c[R].req("POST", "/api/bans", raw=body.encode())
+    assert st == 400 and "expires_in_s" in e["error"], (value, st, e)
+    assert pg.scalar("SELECT count(*) FROM bans WHERE network = '192.0.2.99'") == 0
+    assert c[R].get("/api/me")[0] == 200    # the service is still there
+
+
+def test_body_ids_out_of_range_are_400(world):
+    c = world["clients"]
+    for v in ("1e300", "9007199254740993", "0", "-5", "1.5"):
+        st, e = c[U].req("POST", "/api/directives", raw=('{"sender_pattern":"q@q.test","action":"accept",'
+                                                        '"user_id":%s}' % v).encode())
+        assert st == 400 and "user_id" in e["error"], (v, st, e)
