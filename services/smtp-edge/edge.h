@@ -112,7 +112,6 @@ struct edge {
 	char postmaster[CL_ADDR_MAX + 1]; /* where RCPT TO:<Postmaster> goes; "" when we have no name */
 	int draining;
 	double drain_deadline;
-	unsigned long long seq;
 };
 
 struct session {

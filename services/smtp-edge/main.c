@@ -349,7 +349,6 @@ int main(int argc, char **argv)
 		cl_log(CL_LOG_WARN, NULL, "config",
 		       "CLEMENT_SCANNER_TIMEOUT_MS + CLEMENT_DELIVERY_TIMEOUT_MS exceed the 10 minutes a client waits "
 		       "for the reply to DATA (RFC 5321 4.5.3.2.6)");
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	/* One fd per session: take the hard limit so CLEMENT_MAX_SESSIONS can be reached. */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

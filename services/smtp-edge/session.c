@@ -18,17 +18,17 @@
 #include "edge.h"
 #include "mail/mesh_record.h"
 #include "util/log.h"
+#include "util/random.h"
 
-#define IN_MAX (64 * 1024)       /* pipelined commands, or a DATA line in progress */
-#define OUT_MAX (256 * 1024)     /* our own replies */
+#define IN_MAX         (64 * 1024)  /* pipelined commands, or a DATA line in progress */
+#define OUT_MAX        (256 * 1024) /* our own replies */
 #define TRANSCRIPT_MAX (16 * 1024)
-#define CMD_MAX 512              /* RFC 5321 4.5.3.1.4, including CRLF */
-#define AUTH_LINE_MAX 12288      /* RFC 4954 4 */
-#define LINGER_S 2.0             /* reading on after our last reply (linger_start) */
+#define CMD_MAX        512   /* RFC 5321 4.5.3.1.4, including CRLF */
+#define AUTH_LINE_MAX  12288 /* RFC 4954 4 */
+#define LINGER_S       2.0   /* reading on after our last reply (linger_start) */
 _Static_assert(AUTH_LINE_MAX >= CL_MESH_LINE_MAX, "command_input's line buffer holds an XMESH line");
 
 static const char *phase_names[] = {"proxy", "handshake", "greeting", "command", "auth", "data", "bdat", "closing"};
-
 
 struct session *session_new(struct edge *e, struct listener *l, int fd, const char *ip, int port)
 {
@@ -40,7 +40,13 @@ struct session *session_new(struct edge *e, struct listener *l, int fd, const ch
 	s->fd = fd;
 	s->port = port;
 	cl_strlcpy(s->ip, ip, sizeof s->ip);
-	snprintf(s->id, sizeof s->id, "%08llx%04x", ++e->seq, (unsigned)(rand() & 0xffff));
+	/* 72 random bits: ids key log rows written by every replica into one database, so they
+	 * must differ between processes started alike (same second, pid 1 of a container). */
+	if (cl_random_hex(s->id, sizeof s->id, 9) < 0) {
+		cl_log(CL_LOG_ERROR, NULL, "session_id", "error=\"getrandom failed\"");
+		free(s);
+		return NULL;
+	}
 	cl_buf_init(&s->in, IN_MAX);
 	cl_buf_init(&s->out, OUT_MAX);
 	cl_buf_init(&s->transcript, TRANSCRIPT_MAX);
@@ -298,7 +304,8 @@ void session_sync_error(struct session *s, int pregreet)
 	} else {
 		cl_metric_inc(s->e->m.refused_sync);
 	}
-	session_reply(s, "554 5.5.0 Protocol error: %s", pregreet ? "talked before the greeting" : "pipelining synchronization error");
+	session_reply(s, "554 5.5.0 Protocol error: %s",
+		      pregreet ? "talked before the greeting" : "pipelining synchronization error");
 	session_close(s, pregreet ? "pregreet" : "sync_error");
 }
 
@@ -319,8 +326,9 @@ static int command_input(struct session *s)
 	char *lf = memchr(s->in.data, '\n', s->in.len);
 	/* A mesh peer's XMESH command may be longer (docs/MESH.md section 3, item 4). */
 	size_t limit = s->phase == PH_AUTH ? AUTH_LINE_MAX
-		       : xmesh_long_line_ok(s, s->in.data, lf ? (size_t)(lf - s->in.data) : s->in.len) ? CL_MESH_LINE_MAX
-													 : CMD_MAX;
+		       : xmesh_long_line_ok(s, s->in.data, lf ? (size_t)(lf - s->in.data) : s->in.len)
+			   ? CL_MESH_LINE_MAX
+			   : CMD_MAX;
 	if (s->skip_line) {
 		if (!lf) {
 			cl_buf_consume(&s->in, s->in.len);
@@ -361,9 +369,10 @@ static int command_input(struct session *s)
 	if (bad) {
 		cl_buf_consume(&s->in, len);
 		s->errors++;
-		session_reply(s, "500 5.5.2 %s", bad == 1 ? "Line too long"
-						 : bad == 2 ? "Syntax error: lines must end with CRLF"
-							    : "Syntax error: NUL or CR in command");
+		session_reply(s, "500 5.5.2 %s",
+			      bad == 1   ? "Line too long"
+			      : bad == 2 ? "Syntax error: lines must end with CRLF"
+					 : "Syntax error: NUL or CR in command");
 		if (s->phase == PH_AUTH) {
 			s->auth = AUTH_NONE;
 			session_enter(s, PH_COMMAND);

@@ -187,9 +187,10 @@ def sanitizer_env():
 class Service:
     """One running clement-<name> process with its stderr captured to a file."""
 
-    def __init__(self, name, env, logdir, health=None):
+    def __init__(self, name, env, logdir, health=None, wrap=()):
         self.name = name
         self.env = env
+        self.wrap = list(wrap)        # a command the binary runs under (tests/integration/pid1.py)
         self.health = health          # "host:port" of /healthz, or None
         self.log_path = pathlib.Path(logdir) / f"{name}-{time.time_ns()}.log"
         self.proc = None
@@ -200,8 +201,8 @@ class Service:
         full_env.update(sanitizer_env())
         full_env.update({k: str(v) for k, v in self.env.items()})
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([str(binary)], env=full_env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     cwd=str(ROOT))
+        self.proc = subprocess.Popen(self.wrap + [str(binary)], env=full_env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, cwd=str(ROOT))
         if wait and self.health:
             deadline = time.time() + timeout
             while time.time() < deadline:
@@ -254,14 +255,14 @@ class Services:
         self.started = []
         self.expect_dead = set()
 
-    def start(self, name, env, health_port=None, wait=True):
+    def start(self, name, env, health_port=None, wait=True, wrap=()):
         env = dict(env)
         if health_port is None:
             health_port = free_port()
         key = {"smtp-edge": "CLEMENT_EDGE_HEALTH_LISTEN", "admin-api": "CLEMENT_ADMIN_HEALTH_LISTEN"}.get(
             name, f"CLEMENT_{name.upper()}_HEALTH_LISTEN")
         env.setdefault(key, f"127.0.0.1:{health_port}")
-        svc = Service(name, env, self.logdir, health=env[key])
+        svc = Service(name, env, self.logdir, health=env[key], wrap=wrap)
         self.started.append(svc)
         return svc.start(wait=wait)
 

@@ -146,19 +146,20 @@ class Edge:
         return 0
 
 
-def start_edge(services, fake, **env):
+def start_edge(services, fake, *, wait=True, wrap=(), **env):
     """Start the edge on free ports; a port taken by another process between free_port()
-    and bind() (busy machine, parallel suites) is retried with new ports."""
+    and bind() (busy machine, parallel suites) is retried with new ports. wrap: a command
+    the edge runs under (Service.wrap); wait=False returns before it is healthy."""
     for attempt in range(3):
         try:
-            return _start_edge(services, fake, **env)
+            return _start_edge(services, fake, wait, wrap, **env)
         except RuntimeError as e:
             if "in use" not in str(e) or attempt == 2:
                 raise
             services.started.pop()  # that process exited already; do not report it
 
 
-def _start_edge(services, fake, **env):
+def _start_edge(services, fake, wait, wrap, **env):
     cert, key = cert_paths()
     ports = {"smtp": free_port(), "smtps": free_port(), "submission": free_port()}
     base = {
@@ -178,7 +179,7 @@ def _start_edge(services, fake, **env):
         "CLEMENT_SHUTDOWN_GRACE_S": "3",
     }
     base.update({k: str(v) for k, v in env.items()})
-    svc = services.start("smtp-edge", base)
+    svc = services.start("smtp-edge", base, wait=wait, wrap=wrap)
     return Edge(svc, "127.0.0.1", ports["smtp"], ports["smtps"], ports["submission"], fake)
 
 
