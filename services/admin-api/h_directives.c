@@ -1,7 +1,8 @@
 /* h_directives.c - /api/directives: sender-receiver directives (accept, reject or
  * quarantine mail from a sender pattern) at user, domain or group level.
  *
- * A user manages its own; admins those of the users, domains and groups in their scope.
+ * A user manages its own; admins those of the domains and groups in their scope and of the
+ * accounts there whose role is below their own (a domain-admin: users; never a higher admin's).
  * Patterns are an exact address, "@domain" or "*.domain" (the schema checks the form). */
 #include <ctype.h>
 #include <stdlib.h>

@@ -2,7 +2,11 @@
  * names, and its rejection texts.
  *
  * group-admins create and delete domains in their groups (and may move one between their
- * groups); a domain-admin edits its domains' default action and texts only. */
+ * groups); a domain-admin edits its domains' default action and texts only. A domain is
+ * deleted with its accounts, so a delete that would take an account its caller could not
+ * delete one by one is refused (409, naming what is in the way). */
+#include <stdlib.h>
+
 #include "crud.h"
 #include "routes.h"
 #include "scope.h"
@@ -28,10 +32,59 @@ static void domain_scope(struct api_req *r, struct qb *q)
 	scope_domain_cond(r, q, "d.id");
 }
 
-/* domain_group_scope - for deletes: the domain's group must be one the caller administers. */
-static void domain_group_scope(struct api_req *r, struct qb *q)
+/* DOMAIN_BLOCKERS - the accounts of domain d.id that the caller ($me, rank $k) could not delete
+ * one by one (DELETE /api/users/{id}): itself, and below root-admin every account whose role
+ * is not below the caller's. A root-admin may delete other root-admins; the last enabled one is
+ * kept by the database (0008_admin_guards.sql). */
+#define DOMAIN_BLOCKERS                                                                                                \
+	"FROM users u WHERE u.domain_id = d.id AND (u.id = $%d OR ($%d < 4 AND clement_role_rank(u.role) >= $%d))"
+
+/* domain_delete_scope - the domain's group is one the caller administers, and the delete would
+ * not cascade over an account the caller could not delete itself (checked again here, in the
+ * DELETE itself, against a change since domain_blockers looked). */
+static void domain_delete_scope(struct api_req *r, struct qb *q)
 {
 	scope_group_cond(r, q, "d.group_id");
+	int me = qb_param_ll(q, r->me.id), k = qb_param_ll(q, r->me.role);
+	qb_add(q, " AND NOT EXISTS (SELECT 1 " DOMAIN_BLOCKERS ")", me, k, k);
+}
+
+/* domain_blockers - 1 when domain id (in the caller's group scope) holds no account the caller
+ * could not delete by itself; otherwise 0, answered 409 naming them (404 when the domain is
+ * out of scope); -1 answered. */
+static int domain_blockers(struct api_req *r, long long id)
+{
+	struct qb q;
+	qb_init(&q, "SELECT u.id = ");
+	int me = qb_param_ll(&q, r->me.id), k = qb_param_ll(&q, r->me.role);
+	qb_add(&q,
+	       "$%d AS own, u.role, count(*) FROM domains d JOIN LATERAL (SELECT u.* " DOMAIN_BLOCKERS
+	       ") u ON true WHERE d.id = $%d",
+	       me, me, k, k, qb_param_ll(&q, id));
+	scope_group_cond(r, &q, "d.group_id");
+	qb_add(&q, " GROUP BY 1, 2 ORDER BY 1 DESC, clement_role_rank(u.role)");
+	PGresult *res = api_exec(r, &q);
+	qb_free(&q);
+	if (!res)
+		return -1;
+	int n = PQntuples(res);
+	if (n > 0) {
+		struct cl_buf b;
+		cl_buf_init(&b, 0);
+		for (int i = 0; i < n; i++) {
+			long long c = atoll(PQgetvalue(res, i, 2));
+			cl_buf_printf(&b, "%s", i == 0 ? "" : i == n - 1 ? " and " : ", ");
+			if (PQgetvalue(res, i, 0)[0] == 't')
+				cl_buf_printf(&b, "your own account");
+			else
+				cl_buf_printf(&b, "%lld account%s with role %s", c, c == 1 ? "" : "s",
+					      PQgetvalue(res, i, 1));
+		}
+		api_err(r, 409, "domain has %s that you may not delete", b.data ? b.data : "accounts");
+		cl_buf_free(&b);
+	}
+	PQclear(res);
+	return n == 0;
 }
 
 void h_domains_list(struct api_req *r)
@@ -96,9 +149,11 @@ void h_domain_update(struct api_req *r)
 	api_update(r, "domains d", "d", DOMAIN_FIELDS, NDF, id, domain_scope, DOMAIN_COLS, "domain");
 }
 
+/* h_domain_delete - DELETE /api/domains/{id}: the schema deletes the domain's accounts with it
+ * (ON DELETE CASCADE), so the caller must be one who could delete each of them (issue 15). */
 void h_domain_delete(struct api_req *r)
 {
 	long long id = api_arg_id(r, 0);
-	if (id >= 0)
-		api_delete(r, "domains d", "d", id, domain_group_scope, "domain");
+	if (id >= 0 && domain_blockers(r, id) == 1)
+		api_delete(r, "domains d", "d", id, domain_delete_scope, "domain");
 }

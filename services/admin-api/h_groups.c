@@ -4,6 +4,8 @@
  * root-admin creates and deletes groups; a group-admin sees and edits its own groups'
  * mode settings but not their names. The relay password is write-only: reads say only
  * whether one is set. */
+#include <string.h>
+
 #include "crud.h"
 #include "routes.h"
 #include "scope.h"
@@ -76,9 +78,24 @@ void h_group_update(struct api_req *r)
 		api_update(r, "groups g", "g", GROUP_FIELDS, NGF, id, group_scope, GROUP_COLS, "group");
 }
 
+/* h_group_delete - DELETE /api/groups/{id}: only a group without domains (the schema restricts
+ * it too), so that no account goes with it; 409 says how many domains are in the way. */
 void h_group_delete(struct api_req *r)
 {
 	long long id = api_arg_id(r, 0);
-	if (id >= 0)
+	if (id < 0)
+		return;
+	struct qb q;
+	qb_init(&q, "SELECT count(*) FROM domains d WHERE d.group_id = ");
+	qb_add(&q, "$%d", qb_param_ll(&q, id));
+	char n[24] = "0";
+	int rc = api_scalar(r, &q, n, sizeof n);
+	qb_free(&q);
+	if (rc < 0)
+		return;
+	if (strcmp(n, "0") != 0)
+		api_err(r, 409, "group has %s domain%s; delete them or move them to another group first", n,
+			strcmp(n, "1") == 0 ? "" : "s");
+	else
 		api_delete(r, "groups g", "g", id, NULL, "group");
 }

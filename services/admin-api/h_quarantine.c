@@ -1,7 +1,8 @@
 /* h_quarantine.c - /api/quarantine (list, one message with headers and a text preview,
  * release, delete, always-accept-this-sender) and the one-click digest links.
  *
- * A user acts on its own quarantine, admins on the quarantine of their domains. Release and
+ * A user acts on its own quarantine, admins on the quarantine of their domains' accounts whose
+ * role is below their own (and on their own). Release and
  * delete go to the delivery service (docs/RPC.md), which owns the stored copies: when it
  * cannot be asked, the answer is 503 and the message stays held. */
 #include <stdio.h>
@@ -21,9 +22,10 @@
 	"q.id, q.msgid, q.sid, q.received_at, q.expires_at, host(q.client_ip) AS client_ip, q.sender, q.rcpt, "        \
 	"q.user_id, q.domain_id, q.subject, q.size, q.status, q.decided_at"
 
+/* q_scope - one's own quarantine, and that of the accounts one manages (scope.h). */
 static void q_scope(struct api_req *r, struct qb *q)
 {
-	scope_user_cond(r, q, "q.user_id", "q.domain_id");
+	scope_managed_user_cond(r, q, "q.user_id", "q.domain_id");
 }
 
 void h_quarantine_list(struct api_req *r)

@@ -73,30 +73,44 @@ int scope_user_manageable(struct api_req *r, long long uid, enum api_role *targe
 	return tr < r->me.role ? 1 : 2;
 }
 
+/* scope_managed_user_cond - see scope.h */
+void scope_managed_user_cond(struct api_req *r, struct qb *q, const char *ucol, const char *dcol)
+{
+	if (r->me.role == ROLE_ROOT)
+		return;
+	int n = qb_param_ll(q, r->me.id), k = qb_param_ll(q, r->me.role);
+	qb_add(q,
+	       " AND (%s = $%d OR (%s IN (SELECT clement_scope_domains($%d)) AND (%s IS NULL OR %s IN (SELECT u.id "
+	       "FROM users u WHERE clement_role_rank(u.role) < $%d))))",
+	       ucol, n, dcol, n, ucol, ucol, k);
+}
+
 void scope_owner_cond(struct api_req *r, struct qb *q, const char *a)
 {
 	if (r->me.role == ROLE_ROOT)
 		return;
-	int n = qb_param_ll(q, r->me.id);
+	int n = qb_param_ll(q, r->me.id), k = qb_param_ll(q, r->me.role);
 	qb_add(q,
 	       " AND (%s.user_id = $%d OR %s.user_id IN (SELECT u.id FROM users u WHERE u.domain_id IN "
-	       "(SELECT clement_scope_domains($%d))) OR %s.domain_id IN (SELECT clement_scope_domains($%d)) "
-	       "OR %s.group_id IN (SELECT clement_scope_groups($%d)))",
-	       a, n, a, n, a, n, a, n);
+	       "(SELECT clement_scope_domains($%d)) AND clement_role_rank(u.role) < $%d) OR %s.domain_id IN "
+	       "(SELECT clement_scope_domains($%d)) OR %s.group_id IN (SELECT clement_scope_groups($%d)))",
+	       a, n, a, n, k, a, n, a, n);
 }
 
-/* scope_user_visible - user uid is the caller or in a domain in scope. 1/0/-1. */
-static int scope_user_visible(struct api_req *r, long long uid)
+/* scope_user_owner_ok - may the caller own something in the name of account uid: itself, or an
+ * account it manages? 1, or 0 answered (404 out of scope, 403 role not below the caller's). */
+static int scope_user_owner_ok(struct api_req *r, long long uid)
 {
 	if (uid == r->me.id)
 		return 1;
-	struct qb q;
-	qb_init(&q, "SELECT 1 FROM users u WHERE u.id = ");
-	qb_add(&q, "$%d", qb_param_ll(&q, uid));
-	scope_domain_cond(r, &q, "u.domain_id");
-	int rc = api_scalar(r, &q, NULL, 0);
-	qb_free(&q);
-	return rc;
+	int m = scope_user_manageable(r, uid, NULL);
+	if (m == 0)
+		api_err(r, 404, "user not found");
+	else if (m == 2)
+		api_err(r, 403,
+			"this account's role is not below yours: its directives, digests and quarantine are "
+			"managed by an admin above it");
+	return m == 1;
 }
 
 /* scope_owner_body - see scope.h */
@@ -134,9 +148,9 @@ int scope_owner_body(struct api_req *r, const char **col, long long *id)
 		api_err(r, 403, "you may not set %s", LEVELS[found].col);
 		return 0;
 	}
-	int in = found == 0   ? scope_user_visible(r, *id)
-		 : found == 1 ? scope_has_domain(r, *id)
-			      : scope_has_group(r, *id);
+	if (found == 0)
+		return scope_user_owner_ok(r, *id);
+	int in = found == 1 ? scope_has_domain(r, *id) : scope_has_group(r, *id);
 	if (in == 0)
 		api_err(r, 404, "%s not found", LEVELS[found].what);
 	return in == 1;

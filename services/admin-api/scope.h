@@ -19,6 +19,13 @@ void scope_group_cond(struct api_req *r, struct qb *q, const char *col);
  * domain id column). */
 void scope_user_cond(struct api_req *r, struct qb *q, const char *ucol, const char *dcol);
 
+/* scope_managed_user_cond - the row's account (ucol) is the caller, or one the caller manages:
+ * in a domain in scope (dcol: the row's domain id column) with a role below the caller's. A
+ * row of the domain without an account (ucol NULL) follows the domain's scope. Used for what
+ * belongs to an account (quarantine): a domain-admin manages the quarantine of users and its
+ * own, never that of a group-admin or root-admin of its domain. */
+void scope_managed_user_cond(struct api_req *r, struct qb *q, const char *ucol, const char *dcol);
+
 /* scope_has_domain / scope_has_group - 1 when the id is in scope, 0 when not, -1 answered. */
 int scope_has_domain(struct api_req *r, long long domain_id);
 int scope_has_group(struct api_req *r, long long group_id);
@@ -30,10 +37,11 @@ int scope_user_manageable(struct api_req *r, long long uid, enum api_role *targe
 #endif
 
 /* Resources owned at user, domain or group level (directives, digest schedules). */
-/* scope_owner_cond - the row (alias) belongs to the caller, to a user of a domain in scope,
- * to a domain in scope or to a group in scope. */
+/* scope_owner_cond - the row (alias) belongs to the caller, to an account the caller manages
+ * (a domain in scope, a role below the caller's), to a domain in scope or to a group in scope. */
 void scope_owner_cond(struct api_req *r, struct qb *q, const char *alias);
 /* scope_owner_body - the owner named by the body's user_id / domain_id / group_id (none:
  * the caller itself). Fills *col ("user_id", ...) and *id. 1, or 0 answered: 400 for two
- * owners, 403 when the role may not own at that level, 404 when the owner is out of scope. */
+ * owners, 403 when the role may not own at that level or the account's role is not below the
+ * caller's, 404 when the owner is out of scope. */
 int scope_owner_body(struct api_req *r, const char **col, long long *id);

@@ -89,7 +89,10 @@ static void api_db_error(struct api_req *r, PGresult *res)
 		api_err(r, 503, "the database is not available, try again later");
 		return;
 	}
-	if (strcmp(state, "23505") == 0) {
+	if (strncmp(state, "CL", 2) == 0) {
+		/* our own guards (db/migrations/0008_admin_guards.sql): the text says why */
+		api_err(r, 409, "%s", msg ? msg : "refused by a database guard");
+	} else if (strcmp(state, "23505") == 0) {
 		api_err(r, 409, "an entry with these values already exists");
 	} else if (strcmp(state, "23503") == 0) {
 		api_err(r, 409, "this entry is still referenced, or refers to something that does not exist");

@@ -34,7 +34,8 @@ void qb_add(struct qb *q, const char *fmt, ...) __attribute__((format(printf, 2,
 void qb_addp(struct qb *q, const char *fmt, const char *v);
 
 /* api_exec - run q on r->pg. Returns the result (caller PQclears) or NULL, having answered
- * the request already: 400 for invalid values, 409 for duplicates and references, 503 when
+ * the request already: 400 for invalid values, 409 for duplicates, references and Clement's own
+ * guards (SQLSTATE class CL, e.g. the last root-admin), 503 when
  * the database is unreachable, 500 otherwise. */
 PGresult *api_exec(struct api_req *r, struct qb *q);
 /* api_exec_sql - the same with a fixed SQL text and parameters. */

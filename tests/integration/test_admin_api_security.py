@@ -137,3 +137,140 @@ def test_body_ids_out_of_range_are_400(world):
         st, e = c[U].req("POST", "/api/directives", raw=('{"sender_pattern":"q@q.test","action":"accept",'
                                                         '"user_id":%s}' % v).encode())
         assert st == 400 and "user_id" in e["error"], (v, st, e)
+
+
+# ---- finding 2: a delete never removes what the caller could not remove one by one --------------
+
+def _domain_with(pg, name, group_id, accounts):
+    """A domain with accounts [(local_part, role)]; returns (domain id, [user ids])."""
+    did = pg.scalar("INSERT INTO domains (name, group_id) VALUES (%s, %s) RETURNING id", (name, group_id))
+    uids = [pg.scalar("INSERT INTO users (domain_id, local_part, role) VALUES (%s, %s, %s) RETURNING id",
+                      (did, lp, role)) for lp, role in accounts]
+    return did, uids
+
+
+@pytest.mark.parametrize("accounts,blocked_by", [
+    ([("u", "user"), ("boss", "root-admin")], "1 account with role root-admin"),
+    ([("ga", "group-admin"), ("ga2", "group-admin")], "2 accounts with role group-admin"),
+    ([("da", "domain-admin"), ("r", "root-admin"), ("ga", "group-admin")],
+     "1 account with role group-admin and 1 account with role root-admin"),
+])
+def test_group_admin_cannot_delete_a_domain_holding_accounts_above_it(world, accounts, blocked_by):
+    c, pg = world["clients"], world["pg"]
+    did, uids = _domain_with(pg, "casc.test", 1, accounts)
+    st, e = c[G].req("DELETE", f"/api/domains/{did}")
+    assert st == 409 and e["error"] == f"domain has {blocked_by} that you may not delete", (st, e)
+    assert pg.scalar("SELECT count(*) FROM users WHERE domain_id = %s", (did,)) == len(uids)
+    assert pg.scalar("SELECT count(*) FROM domains WHERE id = %s", (did,)) == 1
+    # the same accounts one by one are refused too (the rule the delete now follows)
+    top = max(uids, key=lambda u: pg.scalar("SELECT clement_role_rank(role) FROM users WHERE id = %s", (u,)))
+    assert c[G].req("DELETE", f"/api/users/{top}")[0] == 403
+    assert c[R].req("DELETE", f"/api/domains/{did}")[0] == 200     # root may delete them all
+    assert pg.scalar("SELECT count(*) FROM users WHERE domain_id = %s", (did,)) == 0
+
+
+def test_a_domain_of_lower_accounts_is_deleted_with_them(world):
+    c, pg = world["clients"], world["pg"]
+    did, uids = _domain_with(pg, "casc2.test", 1, [("u1", "user"), ("da", "domain-admin")])
+    assert c[G].req("DELETE", f"/api/domains/{did}") == (200, {"id": did})
+    assert pg.scalar("SELECT count(*) FROM users WHERE id = ANY(%s)", (uids,)) == 0
+
+
+def test_nobody_deletes_the_domain_of_their_own_account(world):
+    c, pg = world["clients"], world["pg"]
+    st, e = c[G].req("DELETE", "/api/domains/1")
+    assert st == 409 and e["error"] == ("domain has your own account and 1 account with role root-admin "
+                                        "that you may not delete"), e
+    st, e = c[R].req("DELETE", "/api/domains/1")
+    assert st == 409 and e["error"] == "domain has your own account that you may not delete", e
+    assert pg.scalar("SELECT count(*) FROM users WHERE domain_id = 1") >= 4
+
+
+def test_a_group_with_domains_is_not_deleted(world):
+    st, e = world["clients"][R].req("DELETE", "/api/groups/2")
+    assert st == 409 and e["error"].startswith("group has 1 domain;"), e
+    assert world["pg"].scalar("SELECT count(*) FROM users WHERE domain_id = 3") == 2
+
+
+def test_the_database_keeps_the_last_enabled_root_admin(world):
+    import psycopg2
+    pg = world["pg"]
+    assert pg.scalar("SELECT count(*) FROM users WHERE role = 'root-admin' AND enabled") == 1
+    for sql in ("DELETE FROM users WHERE id = 1", "UPDATE users SET enabled = false WHERE id = 1",
+                "UPDATE users SET role = 'group-admin' WHERE id = 1", "DELETE FROM domains WHERE id = 1"):
+        with pytest.raises(psycopg2.Error) as err:
+            pg.execute(sql)
+        assert err.value.pgcode == "CL001" and "last enabled root-admin" in str(err.value), sql
+    assert pg.scalar("SELECT count(*) FROM users WHERE role = 'root-admin' AND enabled") == 1
+    # with a second enabled root-admin either may go
+    did, (r2,) = _domain_with(pg, "root2.test", 2, [("r2", "root-admin")])
+    pg.execute("UPDATE users SET enabled = false WHERE id = %s", (r2,))
+    pg.execute("UPDATE users SET enabled = true WHERE id = %s", (r2,))
+    assert world["clients"][R].req("PATCH", f"/api/users/{r2}", {"role": "user"})[0] == 200
+    assert world["clients"][R].req("DELETE", f"/api/domains/{did}")[0] == 200
+
+
+# ---- decided: a domain-admin manages the directives and quarantine of users and itself only ------
+
+@pytest.fixture
+def higher_owned(world):
+    """A directive, a digest schedule and a held message of the group-admin (2) and the root-admin (1),
+    all in domain a.test, which the domain-admin (3) administers."""
+    pg = world["pg"]
+    made = {"directives": [], "digest_schedules": [], "quarantine": []}
+    for uid in (1, 2, 3):
+        made["directives"].append(pg.scalar(
+            "INSERT INTO directives (user_id, sender_pattern, action) VALUES (%s, %s, 'reject') RETURNING id",
+            (uid, f"h{uid}@higher.test")))
+        made["digest_schedules"].append(pg.scalar(
+            "INSERT INTO digest_schedules (user_id, kind, interval_hours) VALUES (%s, 'interval', 5) RETURNING id",
+            (uid,)))
+        made["quarantine"].append(pg.scalar(
+            "INSERT INTO quarantine (msgid, expires_at, client_ip, sender, rcpt, user_id, domain_id, subject, size, "
+            "message) VALUES (%s, now() + interval '1 day', '192.0.2.9', 'x@y.test', %s, %s, 1, 'secret', 5, "
+            "'hello') RETURNING id", (f"hq{uid}", f"u{uid}@a.test", uid)))
+    yield made
+    for table, rows in made.items():
+        pg.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", (rows,))
+
+
+def test_domain_admin_does_not_manage_what_belongs_to_higher_accounts(world, higher_owned):
+    c, pg = world["clients"], world["pg"]
+    (d_root, d_gadm, d_own) = higher_owned["directives"]
+    (s_root, s_gadm, s_own) = higher_owned["digest_schedules"]
+    (q_root, q_gadm, q_own) = higher_owned["quarantine"]
+    snap = lambda: pg.query("SELECT id, action FROM directives ORDER BY id")  # noqa: E731
+    before = snap()
+    for role, hidden, visible in ((D, (d_root, d_gadm), (d_own,)), (G, (d_root,), (d_gadm, d_own))):
+        listed = {i["id"] for i in c[role].get("/api/directives?per_page=500")[1]["items"]}
+        assert not listed & set(hidden) and set(visible) <= listed, role
+        for x in hidden:
+            assert c[role].get(f"/api/directives/{x}")[0] == 404
+            assert c[role].req("PATCH", f"/api/directives/{x}", {"action": "accept"})[0] == 404
+            assert c[role].req("DELETE", f"/api/directives/{x}")[0] == 404
+    assert snap() == before
+    st, e = c[D].req("POST", "/api/directives", {"user_id": 2, "sender_pattern": "a@b.test", "action": "accept"})
+    assert st == 403 and "not below yours" in e["error"]
+    assert c[D].req("POST", "/api/digest-schedules", {"user_id": 1, "kind": "daily", "at_time": "08:00"})[0] == 403
+    assert snap() == before
+    for role, hidden, visible in ((D, (s_root, s_gadm), (s_own,)), (G, (s_root,), (s_gadm, s_own))):
+        listed = {i["id"] for i in c[role].get("/api/digest-schedules?per_page=500")[1]["items"]}
+        assert not listed & set(hidden) and set(visible) <= listed, role
+        for x in hidden:
+            assert c[role].req("PATCH", f"/api/digest-schedules/{x}", {"enabled": False})[0] == 404
+    for role, hidden, visible in ((D, (q_root, q_gadm), (q_own,)), (G, (q_root,), (q_gadm, q_own))):
+        listed = {i["id"] for i in c[role].get("/api/quarantine?per_page=500")[1]["items"]}
+        assert not listed & set(hidden) and set(visible) <= listed, role
+        for x in hidden:
+            assert c[role].get(f"/api/quarantine/{x}")[0] == 404
+            assert c[role].req("POST", f"/api/quarantine/{x}/accept-sender")[0] == 404
+            assert c[role].req("POST", f"/api/quarantine/{x}/release")[0] == 404
+            assert c[role].req("DELETE", f"/api/quarantine/{x}")[0] == 404
+    assert pg.scalar("SELECT count(*) FROM quarantine WHERE id = ANY(%s) AND status = 'held'",
+                     (higher_owned["quarantine"],)) == 3
+    # the root-admin still manages all of them, and a domain-admin still its users' (alice, 4)
+    assert c[R].get(f"/api/quarantine/{q_gadm}")[0] == 200
+    assert c[R].req("PATCH", f"/api/directives/{d_root}", {"action": "accept"})[0] == 200
+    st, x = c[D].req("POST", "/api/directives", {"user_id": 4, "sender_pattern": "ok@b.test", "action": "accept"})
+    assert st == 201
+    assert c[D].req("DELETE", f"/api/directives/{x['id']}")[0] == 200
