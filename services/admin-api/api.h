@@ -24,7 +24,7 @@ struct api_config {
 	char *listen, *health_listen, *db_url, *frontend_dir, *delivery_url, *digest_secret;
 	char *log_level, *imap_ca_file;
 	long long session_idle_s, session_max_s, cookie_secure, body_max, max_connections, db_pool;
-	long long login_max_fails_addr, login_max_fails_ip, login_window_s, password_min;
+	long long login_max_fails_addr, login_max_fails_ip, login_window_s, login_delay_max_s, password_min;
 	long long imap_timeout_s, rpc_timeout_ms;
 };
 

@@ -3,9 +3,10 @@
  * Login answers "wrong address or password" (401) for an unknown address, a disabled account
  * and a wrong password alike, and spends one password verification's time in each case
  * (cl_password_dummy_verify), so neither the answer nor its timing tells whether an address
- * exists. Failures are counted per address and per client IP in login_failures; past the
- * limit, logins from that address or IP get 429 until the window has passed, whatever the
- * password. Passwords are never logged. */
+ * exists. Failed attempts are throttled per client IP (429 until its window ends) and slowed
+ * per account by a growing delay that never holds the account's known addresses (see "Throttling"
+ * below); /api/password's current-password checks are throttled the same way. Passwords are
+ * never logged. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,55 +29,116 @@ struct login_user {
 	int imap_port, imap_plain;
 };
 
-/* rl_keys - the two rate-limit keys of this attempt. */
-static void rl_keys(struct api_req *r, const char *address, char *ka, size_t kalen, char *ki, size_t kilen)
+/* Throttling (issue 15): failures are counted in login_failures under three kinds of key.
+ *   "ip:<client ip>"          per source address: past CLEMENT_LOGIN_MAX_FAILS_IP failures within
+ *                             the window, every attempt from it is refused until the window ends;
+ *   "addr:<address>"          per account (or "pw:<user id>" for /api/password): past
+ *                             CLEMENT_LOGIN_MAX_FAILS failures, the next attempt must wait a delay
+ *                             that doubles with each further failure (1 s, 2 s, 4 s ... up to
+ *                             CLEMENT_LOGIN_DELAY_MAX_S) after the last one: slowed, never locked;
+ *   "addrip:<address>|<ip>"   which sources the account's failures came from.
+ * The account's delay holds only an attempt from a source that itself failed for the account
+ * within the window, and never one from an address the account logged in from (login_known),
+ * so an attacker cannot keep an admin out: the admin's right password from another address is
+ * checked at once. A source address that fails gets the delay from then on. */
+struct rl_keys {
+	char acct[API_ADDR_MAX + 16]; /* "addr:<address>" or "pw:<uid>" */
+	char src[API_ADDR_MAX + 80];  /* "addrip:<address>|<ip>", or "" (the delay holds everyone) */
+	char ip[80];                  /* "ip:<ip>" */
+};
+
+/* rl_login_keys - the keys of a login attempt for address. */
+static void rl_login_keys(struct api_req *r, const char *address, struct rl_keys *k)
 {
-	cl_snprintf(ka, kalen, "addr:%s", address);
-	cl_snprintf(ki, kilen, "ip:%s", r->ip);
+	cl_snprintf(k->acct, sizeof k->acct, "addr:%s", address);
+	cl_snprintf(k->src, sizeof k->src, "addrip:%s|%s", address, r->ip);
+	cl_snprintf(k->ip, sizeof k->ip, "ip:%s", r->ip);
 }
 
-/* rl_limited - 1 when address or IP is over its limit, 0 when not, -1 (answered). */
-static int rl_limited(struct api_req *r, const char *ka, const char *ki)
+/* rl_wait - seconds until this attempt may be checked (0: now), or -1 (answered). known_uid:
+ * the account whose known addresses skip the delay (0: none). */
+static int rl_wait(struct api_req *r, const struct rl_keys *k, long long known_uid)
 {
-	char win[24], ma[24], mi[24];
-	snprintf(win, sizeof win, "%lld", r->app->cfg->login_window_s);
-	snprintf(ma, sizeof ma, "%lld", r->app->cfg->login_max_fails_addr);
-	snprintf(mi, sizeof mi, "%lld", r->app->cfg->login_max_fails_ip);
-	const char *p[] = {ka, ki, win, ma, mi};
+	const struct api_config *c = r->app->cfg;
+	char win[24], mip[24], nfree[24], dmax[24], uid[24];
+	snprintf(win, sizeof win, "%lld", c->login_window_s);
+	snprintf(mip, sizeof mip, "%lld", c->login_max_fails_ip);
+	snprintf(nfree, sizeof nfree, "%lld", c->login_max_fails_addr);
+	snprintf(dmax, sizeof dmax, "%lld", c->login_delay_max_s);
+	snprintf(uid, sizeof uid, "%lld", known_uid);
+	const char *p[] = {k->ip, k->acct, k->src[0] ? k->src : NULL, win, mip, nfree,
+			   dmax,  uid,     r->ip[0] ? r->ip : NULL};
 	PGresult *res =
 	    api_exec_sql(r,
-			 "SELECT 1 FROM login_failures WHERE window_start > now() - make_interval(secs => $3::int) "
-			 "AND ((key = $1 AND failures >= $4::int) OR (key = $2 AND failures >= $5::int))",
-			 5, p);
+			 "SELECT greatest(0, "
+			 "(SELECT ceil(extract(epoch FROM f.window_start + make_interval(secs => $4::int) - now())) "
+			 "FROM login_failures f WHERE f.key = $1 AND f.failures >= $5::int "
+			 "AND f.window_start > now() - make_interval(secs => $4::int)), "
+			 "(SELECT ceil(extract(epoch FROM f.last_failure_at + make_interval(secs => "
+			 "least(power(2, least(f.failures - $6::int, 30)), $7::int)) - now())) "
+			 "FROM login_failures f WHERE f.key = $2 AND f.failures >= $6::int "
+			 "AND f.last_failure_at > now() - make_interval(secs => $4::int) "
+			 "AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM login_failures s WHERE s.key = $3 "
+			 "AND s.last_failure_at > now() - make_interval(secs => $4::int))) "
+			 "AND NOT EXISTS (SELECT 1 FROM login_known n WHERE n.user_id = $8::bigint AND n.ip = $9::inet "
+			 "AND n.last_ok_at > now() - interval '90 days')))::int",
+			 9, p);
 	if (!res)
 		return -1;
-	int n = PQntuples(res);
+	int wait = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	return n > 0;
+	return wait;
 }
 
-/* rl_fail - count one failure for both keys, restarting an expired window. */
-static void rl_fail(struct api_req *r, const char *ka, const char *ki)
+/* rl_refused - 1 when the attempt must wait (answered 429 with Retry-After), 0 when it may
+ * go on, -1 (answered). */
+static int rl_refused(struct api_req *r, const struct rl_keys *k, long long known_uid, const char *what)
+{
+	int wait = rl_wait(r, k, known_uid);
+	if (wait > 0) {
+		cl_metric_inc(r->app->m_login_limited);
+		r->retry_after = wait;
+		api_err(r, 429, "too many failed %s, try again in %d seconds", what, wait);
+	}
+	return wait != 0;
+}
+
+/* rl_fail - count one failure for each key: an IP's window restarts when it has passed, an
+ * account's and a source's count restarts after a window without failures. */
+static void rl_fail(struct api_req *r, const struct rl_keys *k)
 {
 	char win[24];
 	snprintf(win, sizeof win, "%lld", r->app->cfg->login_window_s);
-	const char *p[] = {ka, ki, win};
+	const char *p[] = {k->ip, k->acct, k->src[0] ? k->src : NULL, win};
 	PGresult *res = api_exec_sql(
 	    r,
-	    "INSERT INTO login_failures AS f (key, failures) VALUES ($1, 1), ($2, 1) ON CONFLICT (key) DO UPDATE SET "
-	    "failures = CASE WHEN f.window_start < now() - make_interval(secs => $3::int) THEN 1 ELSE f.failures + 1 "
-	    "END, "
-	    "window_start = CASE WHEN f.window_start < now() - make_interval(secs => $3::int) THEN now() "
-	    "ELSE f.window_start END",
-	    3, p);
+	    "INSERT INTO login_failures AS f (key, failures) SELECT v.k, 1 FROM (VALUES ($1::text), ($2), ($3)) "
+	    "AS v(k) WHERE v.k IS NOT NULL ON CONFLICT (key) DO UPDATE SET "
+	    "failures = CASE WHEN (f.key LIKE 'ip:%' AND f.window_start < now() - make_interval(secs => $4::int)) "
+	    "OR (f.key NOT LIKE 'ip:%' AND f.last_failure_at < now() - make_interval(secs => $4::int)) "
+	    "THEN 1 ELSE f.failures + 1 END, "
+	    "window_start = CASE WHEN f.window_start < now() - make_interval(secs => $4::int) THEN now() "
+	    "ELSE f.window_start END, last_failure_at = now()",
+	    4, p);
 	PQclear(res);
 	cl_metric_inc(r->app->m_login_fail);
 }
 
-static void rl_clear(struct api_req *r, const char *ka)
+/* rl_ok - the right password: the account's delay ends, and (uid > 0) this client address
+ * becomes one the account is known to log in from. */
+static void rl_ok(struct api_req *r, const struct rl_keys *k, long long uid)
 {
-	const char *p[] = {ka};
-	PQclear(api_exec_sql(r, "DELETE FROM login_failures WHERE key = $1", 1, p));
+	const char *p[] = {k->acct, k->src[0] ? k->src : NULL};
+	PQclear(api_exec_sql(r, "DELETE FROM login_failures WHERE key IN ($1, $2)", 2, p));
+	if (uid <= 0 || !r->ip[0])
+		return;
+	char id[24];
+	snprintf(id, sizeof id, "%lld", uid);
+	const char *q[] = {id, r->ip};
+	PQclear(api_exec_sql(r,
+			     "INSERT INTO login_known (user_id, ip) VALUES ($1, $2::inet) ON CONFLICT (user_id, ip) "
+			     "DO UPDATE SET last_ok_at = now()",
+			     2, q));
 }
 
 /* login_lookup - the account behind address (local@domain). 0, or -1 (answered). */
@@ -189,36 +251,28 @@ void h_login(struct api_req *r)
 		api_err(r, 400, "address or password too long (or empty)");
 		return;
 	}
-	char address[API_ADDR_MAX + 1], ka[API_ADDR_MAX + 8], ki[80];
+	char address[API_ADDR_MAX + 1];
 	size_t i;
 	for (i = 0; addr_in[i]; i++)
 		address[i] = (char)tolower((unsigned char)addr_in[i]);
 	address[i] = '\0';
-	rl_keys(r, address, ka, sizeof ka, ki, sizeof ki);
-	int lim = rl_limited(r, ka, ki);
-	if (lim != 0) {
-		if (lim > 0) {
-			cl_metric_inc(r->app->m_login_limited);
-			r->retry_after = (int)r->app->cfg->login_window_s;
-			api_err(r, 429, "too many failed logins, try again later");
-		}
-		return;
-	}
+	struct rl_keys k;
+	rl_login_keys(r, address, &k);
 	struct login_user u;
-	if (login_lookup(r, address, &u) < 0)
+	if (login_lookup(r, address, &u) < 0 || rl_refused(r, &k, u.exists ? u.id : 0, "logins") != 0)
 		return;
 	int ok = login_verify(r, &u, address, pw);
 	if (ok < 0)
 		return;
 	if (!ok) {
-		rl_fail(r, ka, ki);
+		rl_fail(r, &k);
 		char esc[400];
 		cl_log(CL_LOG_INFO, NULL, "login_failed", "address=%s ip=%s",
 		       cl_log_escape(esc, sizeof esc, address, strlen(address)), r->ip);
 		api_err(r, 401, "wrong address or password");
 		return;
 	}
-	rl_clear(r, ka);
+	rl_ok(r, &k, u.id);
 	if (session_create(r, u.id) < 0)
 		return;
 	cl_metric_inc(r->app->m_login_ok);
@@ -290,13 +344,20 @@ void h_password(struct api_req *r)
 		api_err(r, 400, "your password is managed by your mail server");
 		return;
 	}
-	char ka[API_ADDR_MAX + 8], ki[80];
-	rl_keys(r, r->me.address, ka, sizeof ka, ki, sizeof ki);
+	/* Guessing the current password with a stolen session is throttled like login, with the
+	 * account's delay holding every source (the caller is logged in from all of them). */
+	struct rl_keys k = {.src = ""};
+	cl_snprintf(k.acct, sizeof k.acct, "pw:%lld", r->me.id);
+	cl_snprintf(k.ip, sizeof k.ip, "ip:%s", r->ip);
+	if (rl_refused(r, &k, 0, "password checks") != 0)
+		return;
 	if (cl_password_verify(cur, hash) != 1) {
-		rl_fail(r, ka, ki);
+		rl_fail(r, &k);
+		cl_log(CL_LOG_INFO, NULL, "password_check_failed", "user=%lld ip=%s", r->me.id, r->ip);
 		api_err(r, 403, "the current password is wrong");
 		return;
 	}
+	rl_ok(r, &k, 0);
 	if (cl_password_hash(np, hash, sizeof hash) < 0) {
 		api_err(r, 500, "internal error");
 		return;

@@ -34,10 +34,12 @@ class Api:
         self.origin = f"http://127.0.0.1:{port}"
         self.cookie = None
         self.csrf = None
+        self.source = None   # the client's own address, e.g. "127.0.0.2" (loopback is 127/8)
 
     def req(self, method, path, body=None, raw=None, origin=True, csrf=True, ctype="application/json",
             headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20,
+                                          source_address=(self.source, 0) if self.source else None)
         h = {"Host": f"127.0.0.1:{self.port}"}
         if origin is True and method not in ("GET", "HEAD"):
             h["Origin"] = self.origin
@@ -750,18 +752,28 @@ def test_every_route_refuses_roles_below_its_floor_and_anonymous_callers(world):
 # ---- separate instances (they re-seed the database, so they run last): rate limits, idle expiry -------------------------------------
 
 def test_login_rate_limit_per_address_and_ip(pg, services, tmp_path):
+    """Per account a growing delay (a wait, not a lock); per client IP a limit for the window."""
     seed(pg)
     svc = start_api(services, pg, tmp_path, CLEMENT_LOGIN_MAX_FAILS=3, CLEMENT_LOGIN_MAX_FAILS_IP=6)
     a = Api(svc.port)
     for _ in range(3):
         assert a.login("alice@a.test", "wrong password")[0] == 401
-    st, e = a.login("alice@a.test")           # right password, but the address is locked
-    assert st == 429 and a.last.getheader("Retry-After") == "900" and e["error"]
-    assert a.login("bob@b.test")[0] == 200    # other addresses still work
-    for _ in range(3):
+    st, e = a.login("alice@a.test")           # right password, but this source must wait first
+    assert st == 429 and a.last.getheader("Retry-After") == "1" and e["error"]
+    time.sleep(1.1)
+    assert a.login("alice@a.test", "wrong password")[0] == 401
+    assert a.login("alice@a.test")[0] == 429 and a.last.getheader("Retry-After") == "2"   # it grows
+    time.sleep(2.1)
+    assert a.login("alice@a.test")[0] == 200  # a delay, not a lock
+    assert a.login("bob@b.test")[0] == 200    # other addresses never waited
+    for _ in range(2):
         assert a.login("carol@c.test", "wrong password")[0] == 401
-    assert a.login("root@a.test")[0] == 429   # the IP is over its limit now
-    assert "clement_admin_logins_total{result=\"rate_limited\"} 2" in svc.metrics()
+    st, e = a.login("root@a.test")            # the IP's 6 failures: over its limit for the window
+    assert st == 429 and 890 <= int(a.last.getheader("Retry-After")) <= 900, a.last.getheader("Retry-After")
+    other = Api(svc.port)
+    other.source = "127.0.0.2"
+    assert other.login("root@a.test")[0] == 200   # per source address
+    assert "clement_admin_logins_total{result=\"rate_limited\"} 3" in svc.metrics()
     assert "wrong password" not in svc.log() and PASSWORD not in svc.log()
 
 

@@ -274,3 +274,100 @@ def test_domain_admin_does_not_manage_what_belongs_to_higher_accounts(world, hig
     st, x = c[D].req("POST", "/api/directives", {"user_id": 4, "sender_pattern": "ok@b.test", "action": "accept"})
     assert st == 201
     assert c[D].req("DELETE", f"/api/directives/{x['id']}")[0] == 200
+
+
+# ---- separate instances (they re-seed the database, so they run last) ----------------------------
+
+def _client(port, source):
+    a = Api(port)
+    a.source = source
+    return a
+
+
+def test_failed_logins_cannot_lock_out_an_admin(pg, services, tmp_path):
+    """Finding 4: failures from one address slow that address down ever more, but the admin's
+    right password from another address works at once."""
+    seed(pg)
+    svc = start_api(services, pg, tmp_path, CLEMENT_LOGIN_MAX_FAILS=3)
+    assert _client(svc.port, "127.0.0.3").login("root@a.test")[0] == 200    # the admin's usual address
+    attacker = _client(svc.port, "127.0.0.2")
+    for _ in range(3):
+        assert attacker.login("root@a.test", "guess")[0] == 401
+    waits = []
+    for _ in range(3):
+        st, e = attacker.login("root@a.test", PASSWORD)       # even the right password waits
+        assert st == 429 and "try again in" in e["error"]
+        waits.append(int(attacker.last.getheader("Retry-After")))
+        time.sleep(waits[-1] + 0.1)
+        assert attacker.login("root@a.test", "guess")[0] == 401
+    assert waits == [1, 2, 4]                                   # growing
+    assert attacker.login("root@a.test", PASSWORD)[0] == 429
+    # the admin, from its known address and from a new one, is not held by the attacker's failures
+    assert _client(svc.port, "127.0.0.3").login("root@a.test")[0] == 200
+    assert _client(svc.port, "127.0.0.4").login("root@a.test")[0] == 200
+    assert pg.scalar("SELECT count(*) FROM login_known WHERE user_id = 1") == 2
+
+
+def test_current_password_guessing_is_limited(pg, services, tmp_path):
+    """Finding 3: /api/password's current-password failures are throttled as login's are."""
+    seed(pg)
+    svc = start_api(services, pg, tmp_path, CLEMENT_LOGIN_MAX_FAILS=3, CLEMENT_LOGIN_DELAY_MAX_S=2)
+    a = Api(svc.port)
+    assert a.login("alice@a.test")[0] == 200
+    change = {"current_password": "guess", "new_password": "another long password"}
+    for _ in range(3):
+        assert a.req("POST", "/api/password", change)[0] == 403
+    for _ in range(2):
+        st, e = a.req("POST", "/api/password", change)
+        assert st == 429 and a.last.getheader("Retry-After") == "1" and "password checks" in e["error"]
+    st, e = a.req("POST", "/api/password", dict(change, current_password=PASSWORD))   # the right one waits too
+    assert st == 429
+    hash_before = pg.scalar("SELECT password_hash FROM users WHERE id = 4")
+    time.sleep(1.1)
+    assert a.req("POST", "/api/password", change)[0] == 403
+    assert a.req("POST", "/api/password", change)[0] == 429 and a.last.getheader("Retry-After") == "2"
+    assert pg.scalar("SELECT password_hash FROM users WHERE id = 4") == hash_before
+    time.sleep(2.1)
+    st, body = a.req("POST", "/api/password", dict(change, current_password=PASSWORD))
+    assert st == 200
+    a.csrf = body["csrf_token"]
+    assert a.req("POST", "/api/password", {"current_password": "another long password",
+                                           "new_password": PASSWORD})[0] == 200   # the delay ended
+
+
+def test_two_root_admins_deleting_each_other_leave_one(pg, services, tmp_path):
+    """Finding 2: the last enabled root-admin survives even a race between two root-admins."""
+    import threading
+    seed(pg)
+    from test_admin_api import pw_hash
+    svc = start_api(services, pg, tmp_path)
+    for attempt in range(4):
+        pg.execute("UPDATE users SET enabled = true WHERE id = 1")
+        pg.execute("DELETE FROM users WHERE role = 'root-admin' AND id <> 1")
+        ids = [pg.scalar("INSERT INTO users (domain_id, local_part, role, password_hash) VALUES (3, %s, "
+                         "'root-admin', %s) RETURNING id", (f"r{attempt}{i}", pw_hash())) for i in (0, 1)]
+        pg.execute("UPDATE users SET enabled = false WHERE id = 1")
+        clients = []
+        for i in (0, 1):
+            c = Api(svc.port)
+            assert c.login(f"r{attempt}{i}@c.test")[0] == 200
+            clients.append(c)
+        out = [None, None]
+        go = threading.Barrier(2)
+
+        def delete(i):
+            go.wait()
+            out[i] = clients[i].req("DELETE", f"/api/users/{ids[1 - i]}")
+
+        threads = [threading.Thread(target=delete, args=(i,)) for i in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert pg.scalar("SELECT count(*) FROM users WHERE role = 'root-admin' AND enabled") == 1, out
+        assert sorted(st for st, _ in out)[0] == 200, out
+        loser = max(out, key=lambda o: o[0])
+        assert loser[0] in (401, 409), out
+        if loser[0] == 409:
+            assert "last enabled root-admin" in loser[1]["error"]
+    pg.execute("UPDATE users SET enabled = true WHERE id = 1")
