@@ -18,6 +18,7 @@
 #include "fields.h"
 #include "routes.h"
 #include "scope.h"
+#include "transcript.h"
 
 #define LOG_COLS                                                                                                       \
 	"l.id, l.logged_at, l.sid, l.msgid, l.direction, host(l.client_ip) AS client_ip, l.sender, l.rcpt, "           \
@@ -110,27 +111,30 @@ void h_log_get(struct api_req *r)
 	"s.sid, s.started_at, s.ended_at, host(s.client_ip) AS client_ip, s.client_port, s.listener, s.helo, "         \
 	"s.tls, s.auth_user, s.outcome, s.pregreet, s.protocol_errors, s.messages"
 
-/* session_scope - a non-root admin sees the SMTP sessions that carried mail for its scope. */
+/* session_scope - a non-root admin sees the SMTP sessions that carried mail for its scope:
+ * those with a message_log row it may see (log_scope). */
 static void session_scope(struct api_req *r, struct qb *q)
 {
 	if (r->me.role == ROLE_ROOT)
 		return;
-	int n = qb_param_ll(q, r->me.id);
-	qb_add(q,
-	       " AND s.sid IN (SELECT l.sid FROM message_log l WHERE l.sid IS NOT NULL AND (l.domain_id IN "
-	       "(SELECT clement_scope_domains($%d)) OR l.group_id IN (SELECT clement_scope_groups($%d))))",
-	       n, n);
+	qb_add(q, " AND s.sid IN (SELECT l.sid FROM message_log l WHERE l.sid IS NOT NULL");
+	log_scope(r, q);
+	qb_add(q, ")");
 }
 
 /* session_owner_filter - ?domain_id= / ?group_id=: the sessions that carried mail for that
- * domain or group (on top of session_scope, so an id outside the scope lists nothing). */
+ * domain or group. The rows that count are only those the caller may see (log_scope inside
+ * the subquery, not only session_scope beside it): a session shared with another tenant is
+ * in scope, but naming that other tenant's id must still list nothing (issue #15, 6). */
 static void session_owner_filter(struct api_req *r, struct qb *q, const char *key)
 {
 	long long id;
 	if (api_query_id(r, key, &id) != 1)
 		return;
-	qb_add(q, " AND s.sid IN (SELECT l.sid FROM message_log l WHERE l.sid IS NOT NULL AND l.%s = $%d::bigint)", key,
+	qb_add(q, " AND s.sid IN (SELECT l.sid FROM message_log l WHERE l.sid IS NOT NULL AND l.%s = $%d::bigint", key,
 	       qb_param_ll(q, id));
+	log_scope(r, q);
+	qb_add(q, ")");
 }
 
 void h_smtp_sessions_list(struct api_req *r)
@@ -149,6 +153,72 @@ void h_smtp_sessions_list(struct api_req *r)
 	qb_free(&q);
 }
 
+/* visible_rcpts - of the '\n'-separated addresses rcpts (a RCPT command's argument in session
+ * sid), those the caller may see: a recipient of a message_log row of that session in its
+ * scope (which also covers an outside recipient of its own users' outgoing mail), or an
+ * address of one of its domains (a user: its own address). The result (one column) or NULL,
+ * answered. */
+static PGresult *visible_rcpts(struct api_req *r, const char *sid, const char *rcpts)
+{
+	struct qb q;
+	qb_init(&q, "SELECT a FROM unnest(string_to_array(");
+	qb_add(&q,
+	       "$%d, chr(10))) AS a WHERE a <> '' AND (EXISTS (SELECT 1 FROM message_log l WHERE l.sid = $%d "
+	       "AND lower(l.rcpt) = a",
+	       qb_param(&q, rcpts), qb_param(&q, sid));
+	log_scope(r, &q);
+	if (r->me.role == ROLE_USER) {
+		qb_add(&q, ") OR a = lower($%d))", qb_param(&q, r->me.address));
+	} else {
+		int n = qb_param_ll(&q, r->me.id);
+		qb_add(&q,
+		       ") OR substring(a from '@([^@]*)$') IN (SELECT d.name FROM domains d WHERE d.id IN "
+		       "(SELECT clement_scope_domains($%d))))",
+		       n);
+	}
+	PGresult *res = api_exec(r, &q);
+	qb_free(&q);
+	return res;
+}
+
+/* rcpt_visible - transcript_visible_fn over visible_rcpts' result. */
+static int rcpt_visible(const char *addr, void *arg)
+{
+	const PGresult *res = arg;
+	for (int i = 0; i < PQntuples(res); i++)
+		if (strcmp(PQgetvalue(res, i, 0), addr) == 0)
+			return 1;
+	return 0;
+}
+
+/* mask_transcript - replace the row's transcript by what the caller may see (transcript.h).
+ * 0, or -1 answered. */
+static int mask_transcript(struct api_req *r, cJSON *row)
+{
+	cJSON *t = cJSON_GetObjectItem(row, "transcript");
+	if (r->me.role == ROLE_ROOT || !cJSON_IsString(t))
+		return 0;
+	char *rcpts = transcript_rcpts(t->valuestring);
+	PGresult *res = rcpts ? visible_rcpts(r, r->arg[0], rcpts) : NULL;
+	free(rcpts);
+	if (!res) {
+		if (!rcpts)
+			api_err(r, 500, "out of memory");
+		return -1;
+	}
+	char *masked = transcript_mask(t->valuestring, rcpt_visible, res);
+	PQclear(res);
+	if (!masked) {
+		api_err(r, 500, "out of memory");
+		return -1;
+	}
+	cJSON_ReplaceItemInObject(row, "transcript", cJSON_CreateString(masked));
+	free(masked);
+	return 0;
+}
+
+/* h_smtp_session_get - one session in scope; a non-root caller reads its transcript with the
+ * other tenants' recipients masked (issue #15, 5). */
 void h_smtp_session_get(struct api_req *r)
 {
 	struct qb q;
@@ -156,8 +226,22 @@ void h_smtp_session_get(struct api_req *r)
 	qb_add(&q, "$%d", qb_param(&q, r->arg[0]));
 	session_scope(r, &q);
 	qb_add(&q, " ORDER BY s.started_at DESC LIMIT 1");
-	api_one(r, &q, "SMTP session");
+	PGresult *res = api_exec(r, &q);
 	qb_free(&q);
+	if (!res)
+		return;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		api_err(r, 404, "SMTP session not found");
+		return;
+	}
+	cJSON *row = api_row_json(res, 0);
+	PQclear(res);
+	if (mask_transcript(r, row) < 0) {
+		cJSON_Delete(row);
+		return;
+	}
+	api_ok(r, 200, row);
 }
 
 /* stats_part - run q and put its rows under key in o. 0 or -1 (answered). */
