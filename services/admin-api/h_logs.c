@@ -1,5 +1,6 @@
 /* h_logs.c - /api/logs (one row per recipient and outcome), /api/smtp-sessions (with
- * transcripts, admins only) and /api/stats (the dashboard).
+ * transcripts, admins only; a non-root admin reads a transcript with the other tenants'
+ * recipients masked, see transcript.h) and /api/stats (the dashboard).
  *
  * A user sees its own mail: received, quarantined and rejected (with the reason the sender
  * was given) for its account, and what it sent (direction out, with the delivery status).
