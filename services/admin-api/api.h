@@ -36,7 +36,7 @@ struct api_app {
 	struct cl_rpc_client *delivery; /* NULL when no delivery URL is set */
 	struct cl_metrics *reg;
 	struct cl_metric *m_requests, *m_errors5xx, *m_login_ok, *m_login_fail, *m_login_limited;
-	struct cl_metric *m_latency;
+	struct cl_metric *m_latency, *m_audit_failures;
 };
 
 #define API_ADDR_MAX  320
@@ -76,6 +76,7 @@ struct api_req {
 	const char *ctype; /* content type of raw */
 	char cookie[256];  /* a Set-Cookie value, or "" */
 	int retry_after;   /* seconds, 0: no header */
+	int audit_tx;      /* inside the audit hook's transaction (audit.h) */
 };
 
 /* respond.c */

@@ -81,3 +81,12 @@ void api_eq_filter(struct api_req *r, struct qb *q, const char *key, const char 
 	int n = qb_param(q, v);
 	qb_add(q, " AND %s = $%d%s", col, n, cast ? cast : "");
 }
+
+void api_time_filter(struct api_req *r, struct qb *q, const char *col)
+{
+	const char *from = api_query(r, "from"), *to = api_query(r, "to");
+	if (from && *from)
+		qb_add(q, " AND %s >= $%d::timestamptz", col, qb_param(q, from));
+	if (to && *to)
+		qb_add(q, " AND %s < $%d::timestamptz", col, qb_param(q, to));
+}

@@ -31,26 +31,12 @@ static void log_scope(struct api_req *r, struct qb *q)
 {
 	if (r->me.role == ROLE_ROOT)
 		return;
-	int n = qb_param_ll(q, r->me.id);
 	if (r->me.role == ROLE_USER) {
-		int a = qb_param(q, r->me.address);
+		int n = qb_param_ll(q, r->me.id), a = qb_param(q, r->me.address);
 		qb_add(q, " AND (l.user_id = $%d OR (l.direction = 'out' AND lower(l.sender) = $%d))", n, a);
 		return;
 	}
-	qb_add(q,
-	       " AND (l.domain_id IN (SELECT clement_scope_domains($%d)) OR l.group_id IN "
-	       "(SELECT clement_scope_groups($%d)))",
-	       n, n);
-}
-
-/* time_filters - ?from= and ?to= (RFC 3339 or a date) on col. */
-static void time_filters(struct api_req *r, struct qb *q, const char *col)
-{
-	const char *from = api_query(r, "from"), *to = api_query(r, "to");
-	if (from && *from)
-		qb_add(q, " AND %s >= $%d::timestamptz", col, qb_param(q, from));
-	if (to && *to)
-		qb_add(q, " AND %s < $%d::timestamptz", col, qb_param(q, to));
+	scope_row_cond(r, q, "l.domain_id", "l.group_id");
 }
 
 /* ip_filter - ?client_ip= an address or a network (CIDR). */
@@ -80,7 +66,7 @@ void h_logs_list(struct api_req *r)
 	struct qb q;
 	qb_init(&q, "SELECT " LOG_COLS " FROM message_log l WHERE true");
 	log_scope(r, &q);
-	time_filters(r, &q, "l.logged_at");
+	api_time_filter(r, &q, "l.logged_at");
 	ip_filter(r, &q, "l.client_ip");
 	api_eq_filter(r, &q, "status", "l.status", NULL);
 	api_eq_filter(r, &q, "direction", "l.direction", NULL);
@@ -143,7 +129,7 @@ void h_smtp_sessions_list(struct api_req *r)
 	struct qb q;
 	qb_init(&q, "SELECT " SESSION_COLS " FROM smtp_sessions s WHERE true");
 	session_scope(r, &q);
-	time_filters(r, &q, "s.started_at");
+	api_time_filter(r, &q, "s.started_at");
 	ip_filter(r, &q, "s.client_ip");
 	api_eq_filter(r, &q, "outcome", "s.outcome", NULL);
 	api_eq_filter(r, &q, "listener", "s.listener", NULL);

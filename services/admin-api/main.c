@@ -37,6 +37,8 @@ static void metrics_register(struct api_app *app)
 	app->m_login_limited =
 	    cl_metrics_counter(m, "clement_admin_logins_total", "login attempts", "result=\"rate_limited\"");
 	app->m_latency = cl_metrics_histogram(m, "clement_admin_request_seconds", "API request latency", "");
+	app->m_audit_failures = cl_metrics_counter(m, "clement_admin_audit_failures_total",
+						   "state-changing requests whose audit row could not be written", "");
 }
 
 int main(int argc, char **argv)

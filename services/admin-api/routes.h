@@ -67,6 +67,8 @@ void h_log_get(struct api_req *r);
 void h_smtp_sessions_list(struct api_req *r);
 void h_smtp_session_get(struct api_req *r);
 void h_stats(struct api_req *r);
+/* h_audit.c */
+void h_audit_list(struct api_req *r);
 /* h_quarantine.c */
 void h_quarantine_list(struct api_req *r);
 void h_quarantine_get(struct api_req *r);

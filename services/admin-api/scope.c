@@ -22,6 +22,15 @@ void scope_group_cond(struct api_req *r, struct qb *q, const char *col)
 	qb_add(q, " AND %s IN (SELECT clement_scope_groups($%d))", col, n);
 }
 
+void scope_row_cond(struct api_req *r, struct qb *q, const char *dcol, const char *gcol)
+{
+	if (r->me.role == ROLE_ROOT)
+		return;
+	int n = qb_param_ll(q, r->me.id);
+	qb_add(q, " AND (%s IN (SELECT clement_scope_domains($%d)) OR %s IN (SELECT clement_scope_groups($%d)))", dcol,
+	       n, gcol, n);
+}
+
 void scope_user_cond(struct api_req *r, struct qb *q, const char *ucol, const char *dcol)
 {
 	if (r->me.role == ROLE_ROOT)

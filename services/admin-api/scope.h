@@ -15,6 +15,9 @@
 void scope_domain_cond(struct api_req *r, struct qb *q, const char *col);
 /* scope_group_cond - col (a group id column) is one of the caller's groups. */
 void scope_group_cond(struct api_req *r, struct qb *q, const char *col);
+/* scope_row_cond - a row tagged with a domain (dcol) and a group (gcol), e.g. a log or
+ * audit row: one of the caller's domains or one of its groups. */
+void scope_row_cond(struct api_req *r, struct qb *q, const char *dcol, const char *gcol);
 /* scope_user_cond - ucol is the caller, or a user of a domain in scope (dcol: that user's
  * domain id column). */
 void scope_user_cond(struct api_req *r, struct qb *q, const char *ucol, const char *dcol);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "dbpool.h"
 #include "routes.h"
 #include "session.h"
@@ -173,6 +174,7 @@ static int parse_body(struct api_req *r)
 
 void api_db_pause(struct api_req *r)
 {
+	audit_pause(r);
 	dbpool_put(r->app->pool, r->pg);
 	r->pg = NULL;
 }
@@ -235,7 +237,10 @@ static int request_control_ok(struct api_req *r)
 	return !bad;
 }
 
-/* api_dispatch - the checks of the route table's row, then the handler. */
+/* api_dispatch - the checks of the route table's row, then the handler. A state-changing
+ * request that reaches its handler, or that a logged-in caller sent with its CSRF token and
+ * its role refused, goes through the audit hook (audit.h); requests refused before anyone is
+ * known (no session, foreign Origin, bad CSRF token, bad body) only reach the log line. */
 static void api_dispatch(struct api_req *r)
 {
 	int path_known = 0;
@@ -275,6 +280,8 @@ static void api_dispatch(struct api_req *r)
 		}
 		if (r->me.role < rt->min_role) {
 			api_err(r, 403, "your role may not do this");
+			if (changes && csrf_ok(r))
+				audit_call(r, rt, NULL);
 			return;
 		}
 		if (changes && !csrf_ok(r)) {
@@ -282,7 +289,10 @@ static void api_dispatch(struct api_req *r)
 			return;
 		}
 	}
-	rt->fn(r);
+	if (changes)
+		audit_call(r, rt, rt->fn);
+	else
+		rt->fn(r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
