@@ -8,6 +8,7 @@ import { registerUserScreens } from './screens/user.js';
 import { registerAdminScreens } from './screens/admin.js';
 import { registerRootScreens } from './screens/root.js';
 import { registerDashboard } from './screens/dashboard.js';
+import { registerAuditScreens } from './screens/audit.js';
 
 const main = document.getElementById('main');
 let returnTo = '';
@@ -16,7 +17,7 @@ let returnTo = '';
 
 const NAV = [
   { label: 'Me', min: 'user', items: [['#/mail', 'My mail'], ['#/quarantine', 'My quarantine'], ['#/senders', 'My senders'], ['#/account', 'Account']] },
-  { label: 'Admin', min: 'domain-admin', items: [['#/dashboard', 'Dashboard'], ['#/domains', 'Domains'], ['#/admin/messages', 'Logs'], ['#/admin/quarantine', 'Quarantine'], ['#/admin/sessions', 'Sessions']] },
+  { label: 'Admin', min: 'domain-admin', items: [['#/dashboard', 'Dashboard'], ['#/domains', 'Domains'], ['#/admin/messages', 'Logs'], ['#/admin/quarantine', 'Quarantine'], ['#/admin/sessions', 'Sessions'], ['#/audit', 'Audit']] },
   { label: 'Groups', min: 'group-admin', items: [['#/groups', 'Groups'], ['#/admins', 'Admins']] },
   { label: 'Root', min: 'root-admin', items: [['#/bans', 'Bans'], ['#/never-ban', 'Never-ban'], ['#/peers', 'Mesh peers'], ['#/settings', 'Settings']] },
 ];
@@ -179,6 +180,7 @@ registerUserScreens(route);
 registerDashboard(route);
 registerAdminScreens(route);
 registerRootScreens(route);
+registerAuditScreens(route);
 
 window.addEventListener('hashchange', render);
 setupMenuToggle();
