@@ -70,11 +70,13 @@ int proxy_trusted(const struct cidr *nets, size_t n, const char *ip)
 	return 0;
 }
 
-/* parse_v1 - "PROXY TCP4|TCP6|UNKNOWN src dst sport dport\r\n", at most 107 octets. */
+/* parse_v1 - "PROXY TCP4|TCP6|UNKNOWN src dst sport dport\r\n", at most 107 octets with
+ * the CRLF (so the CR is at most at offset 105): a longer line is refused whether it came
+ * in one piece or two. */
 static long parse_v1(const unsigned char *p, size_t len, char *ip, size_t iplen, int *port)
 {
 	const unsigned char *crlf = NULL;
-	for (size_t i = 0; i + 1 < len && i < 107; i++)
+	for (size_t i = 0; i + 1 < len && i < 106; i++)
 		if (p[i] == '\r' && p[i + 1] == '\n') {
 			crlf = p + i;
 			break;
