@@ -9,7 +9,8 @@
 #include <string.h>
 
 #define MAC_LEN     32
-#define MAC_B64_LEN 43 /* ceil(32 * 4 / 3), unpadded */
+#define MAC_B64_LEN 43                   /* ceil(32 * 4 / 3), unpadded */
+#define DEC_MAX     999999999999999999LL /* 18 digits, what parse_dec reads */
 
 /* action_ok - action is [a-z_-]{1,CL_DIGEST_ACTION_MAX}: keeps the token URL-safe and the
  * signed string unambiguous (no '|' or '.'). */
@@ -64,8 +65,9 @@ static int token_mac(const char *secret, const char *action, size_t alen, long l
 int cl_digest_token_make(const char *secret, const char *action, long long qid, long long expires_unix, char *out,
 			 size_t outlen)
 {
-	if (!secret || !*secret || !action || !out || qid <= 0 || expires_unix < 0)
-		return -1;
+	if (!secret || !*secret || !action || !out || qid <= 0 || expires_unix < 0 || qid > DEC_MAX ||
+	    expires_unix > DEC_MAX)
+		return -1; /* past DEC_MAX the checker could never read it back */
 	size_t alen = strlen(action);
 	if (!action_ok(action, alen))
 		return -1;

@@ -21,8 +21,9 @@
 #define CL_DIGEST_TOKEN_MAX  128
 
 /* cl_digest_token_make - write the token for (action, qid, expires_unix) into out.
- * Returns 0, or -1 when secret is empty, action is not [a-z_-]{1,16}, qid <= 0,
- * expires_unix < 0, or out is too small (CL_DIGEST_TOKEN_MAX always suffices). */
+ * Returns 0, or -1 when secret is empty, action is not [a-z_-]{1,16}, qid or expires_unix
+ * is outside 1..10^18-1 (0 is allowed for expires_unix), or out is too small
+ * (CL_DIGEST_TOKEN_MAX always suffices). */
 int cl_digest_token_make(const char *secret, const char *action, long long qid, long long expires_unix, char *out,
 			 size_t outlen);
 

@@ -58,6 +58,13 @@ static void test_malformed(void)
 	CL_CHECK(cl_digest_token_make("", "release", 1, 1, tok, sizeof tok) == -1, "empty secret");
 	CL_CHECK(cl_digest_token_make("k", "release", 0, 1, tok, sizeof tok) == -1, "qid 0");
 	CL_CHECK(cl_digest_token_make("k", "release", 1, 1, tok, 10) == -1, "small out");
+	/* found by digest_token_fuzz: a token made for a 19-digit number could never be checked */
+	CL_CHECK(cl_digest_token_make("k", "release", 1000000000000000000LL, 1, tok, sizeof tok) == -1, "qid 10^18");
+	CL_CHECK(cl_digest_token_make("k", "release", 1, 1000000000000000000LL, tok, sizeof tok) == -1, "expiry 10^18");
+	CL_CHECK(cl_digest_token_make("k", "release", 999999999999999999LL, 999999999999999999LL, tok, sizeof tok) ==
+			 0 &&
+		     cl_digest_token_check("k", tok, 0, act, sizeof act, &qid) == 0 && qid == 999999999999999999LL,
+		 "18 digits round-trip");
 }
 
 int main(void)
