@@ -22,6 +22,9 @@ static const struct {
     {"\xed\xa0\x80", 3, 1, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* a surrogate */
     {"\xc0\xaf", 2, 1, "\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong '/' */
     {"nul\0x", 5, 1, "nul\xef\xbf\xbdx"},
+    /* found by preview_fuzz: f5-ff were taken for the lead of a three-octet sequence */
+    {"\xff\xb6\xb6", 3, 1, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+    {"\xf8\x88\x80\x80\x80", 5, 0, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
 };
 
 static void test_clean(void)
