@@ -125,7 +125,8 @@ static void rl_fail(struct api_req *r, const struct rl_keys *k)
 }
 
 /* rl_ok - the right password: the account's delay ends, and (uid > 0) this client address
- * becomes one the account is known to log in from. */
+ * becomes one the account is known to log in from (for 90 days after its last login; older
+ * ones are forgotten here, so the table stays small). */
 static void rl_ok(struct api_req *r, const struct rl_keys *k, long long uid)
 {
 	const char *p[] = {k->acct, k->src[0] ? k->src : NULL};
@@ -135,10 +136,12 @@ static void rl_ok(struct api_req *r, const struct rl_keys *k, long long uid)
 	char id[24];
 	snprintf(id, sizeof id, "%lld", uid);
 	const char *q[] = {id, r->ip};
-	PQclear(api_exec_sql(r,
-			     "INSERT INTO login_known (user_id, ip) VALUES ($1, $2::inet) ON CONFLICT (user_id, ip) "
-			     "DO UPDATE SET last_ok_at = now()",
-			     2, q));
+	PQclear(api_exec_sql(
+	    r,
+	    "WITH stale AS (DELETE FROM login_known WHERE user_id = $1 AND ip <> $2::inet AND last_ok_at < now() - "
+	    "interval '90 days') INSERT INTO login_known (user_id, ip) VALUES ($1, $2::inet) "
+	    "ON CONFLICT (user_id, ip) DO UPDATE SET last_ok_at = now()",
+	    2, q));
 }
 
 /* login_lookup - the account behind address (local@domain). 0, or -1 (answered). */

@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-from conftest import free_port  # noqa: F401  (the fixtures below start services on free ports)
 from test_admin_api import PASSWORD, Api, D, G, R, U, seed, start_api, world  # noqa: F401
 
 
