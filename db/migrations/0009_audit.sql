@@ -19,6 +19,8 @@ CREATE TABLE audit_log (
     target_id   text,
     domain_id   bigint,                                  -- the target's domain and group: who may read the row
     group_id    bigint,
+    owner_id    bigint,                                  -- the account the target is or belongs to, and its role:
+    owner_role  text,                                    -- admins below that role do not see the row
     status      integer NOT NULL,
     before      jsonb,
     after       jsonb

@@ -11,44 +11,50 @@
 #include "util/buf.h"
 #include "util/log.h"
 
-/* How to read one object of a resource. domain/group are SQL expressions over the row t
- * giving the object's domain and group: they decide which admins see its audit rows. */
+/* How to read one object of a resource. domain/group/owner/role are SQL expressions over the
+ * row t: the object's domain and group, and the account it is or belongs to with that
+ * account's role. They decide which admins see its audit rows (h_audit.c). */
 struct audit_kind {
 	const char *segment; /* the route's first path segment after /api/ */
 	const char *type;    /* audit_log.target_type */
 	const char *from;    /* table, aliased t */
 	const char *key;     /* key column: "id" (bigint) or "key" (text) */
 	const char *omit;    /* jsonb keys left out of snapshots (bulk data), or "" */
-	const char *domain, *group;
+	int no_json;         /* keep no snapshot (login, logout: the account does not change) */
+	const char *domain, *group, *owner, *role;
 };
 
 #define USER_DOMAIN  "(SELECT u.domain_id FROM users u WHERE u.id = t.user_id)"
+#define USER_ROLE    "(SELECT u.role FROM users u WHERE u.id = t.user_id)"
 #define OWNER_DOMAIN "coalesce(t.domain_id, " USER_DOMAIN ")"
 #define OWNER_GROUP  "(SELECT d.group_id FROM domains d WHERE d.id = " OWNER_DOMAIN ")"
+#define ACCOUNT      "t.domain_id", "(SELECT d.group_id FROM domains d WHERE d.id = t.domain_id)", "t.id", "t.role"
+#define BELONGING    OWNER_DOMAIN, "coalesce(t.group_id, " OWNER_GROUP ")", "t.user_id", USER_ROLE
+#define ROOT_ONLY    "NULL", "NULL", "NULL", "NULL"
 
 static const struct audit_kind KINDS[] = {
-    {"login", "user", "users t", "id", "", "t.domain_id",
-     "(SELECT d.group_id FROM domains d WHERE d.id = t.domain_id)"},
-    {"logout", "user", "users t", "id", "", "t.domain_id",
-     "(SELECT d.group_id FROM domains d WHERE d.id = t.domain_id)"},
-    {"password", "user", "users t", "id", "", "t.domain_id",
-     "(SELECT d.group_id FROM domains d WHERE d.id = t.domain_id)"},
-    {"users", "user", "users t", "id", "", "t.domain_id",
-     "(SELECT d.group_id FROM domains d WHERE d.id = t.domain_id)"},
-    {"scopes", "admin_scope", "admin_scopes t", "id", "", USER_DOMAIN,
-     "(SELECT d.group_id FROM domains d WHERE d.id = " USER_DOMAIN ")"},
-    {"groups", "group", "groups t", "id", "", "NULL", "t.id"},
-    {"domains", "domain", "domains t", "id", "", "t.id", "t.group_id"},
-    {"directives", "directive", "directives t", "id", "", OWNER_DOMAIN, "coalesce(t.group_id, " OWNER_GROUP ")"},
-    {"digest-schedules", "digest_schedule", "digest_schedules t", "id", "", OWNER_DOMAIN,
-     "coalesce(t.group_id, " OWNER_GROUP ")"},
-    {"quarantine", "quarantine", "quarantine t", "id", " - 'message'", OWNER_DOMAIN, OWNER_GROUP},
-    {"digest", "quarantine", "quarantine t", "id", " - 'message'", OWNER_DOMAIN, OWNER_GROUP},
-    {"bans", "ban", "bans t", "id", "", "NULL", "NULL"},
-    {"never-ban", "never_ban", "never_ban_networks t", "id", "", "NULL", "NULL"},
-    {"mesh-peers", "mesh_peer", "mesh_peers t", "id", "", "NULL", "NULL"},
-    {"settings", "setting", "settings t", "key", "", "NULL", "NULL"},
+    {"login", "user", "users t", "id", "", 1, ACCOUNT},
+    {"logout", "user", "users t", "id", "", 1, ACCOUNT},
+    {"password", "user", "users t", "id", "", 0, ACCOUNT},
+    {"users", "user", "users t", "id", "", 0, ACCOUNT},
+    {"scopes", "admin_scope", "admin_scopes t", "id", "", 0, USER_DOMAIN,
+     "(SELECT d.group_id FROM domains d WHERE d.id = " USER_DOMAIN ")", "t.user_id", USER_ROLE},
+    {"groups", "group", "groups t", "id", "", 0, "NULL", "t.id", "NULL", "NULL"},
+    {"domains", "domain", "domains t", "id", "", 0, "t.id", "t.group_id", "NULL", "NULL"},
+    {"directives", "directive", "directives t", "id", "", 0, BELONGING},
+    {"digest-schedules", "digest_schedule", "digest_schedules t", "id", "", 0, BELONGING},
+    {"quarantine", "quarantine", "quarantine t", "id", " - 'message'", 0, OWNER_DOMAIN, OWNER_GROUP, "t.user_id",
+     USER_ROLE},
+    {"digest", "quarantine", "quarantine t", "id", " - 'message'", 0, OWNER_DOMAIN, OWNER_GROUP, "t.user_id",
+     USER_ROLE},
+    {"bans", "ban", "bans t", "id", "", 0, ROOT_ONLY},
+    {"never-ban", "never_ban", "never_ban_networks t", "id", "", 0, ROOT_ONLY},
+    {"mesh-peers", "mesh_peer", "mesh_peers t", "id", "", 0, ROOT_ONLY},
+    {"settings", "setting", "settings t", "key", "", 0, ROOT_ONLY},
 };
+
+/* The target's place: which admins may read its rows. Each "" for none (SQL NULL). */
+enum { SC_DOMAIN, SC_GROUP, SC_OWNER, SC_ROLE, SC_N };
 
 /* One recorded request, from before its handler to its row. */
 struct audit_rec {
@@ -60,7 +66,7 @@ struct audit_rec {
 	char actor_name[API_ADDR_MAX + 1];
 	const char *actor_role;
 	cJSON *before, *after;
-	char domain[24], group[24]; /* the target's, "" for none */
+	char scope[SC_N][24];
 };
 
 /* kind_find - the KINDS row for a route pattern: "/api/users/{id}/scopes" is a scope. */
@@ -107,25 +113,28 @@ static const char *db_msg(struct api_req *r, char *esc, size_t esclen)
 	return cl_log_escape(esc, esclen, m, strlen(m));
 }
 
-/* snapshot - the target object as masked-later JSON (caller owns it), or NULL when there is
- * none; fills a->domain and a->group when the object exists. -1 on a database error. */
+/* snapshot - the target object as JSON, still unmasked (caller owns it), or NULL when there
+ * is none; fills a->scope when the object exists. 0, or -1 on a database error. */
 static int snapshot(struct api_req *r, struct audit_rec *a, cJSON **out)
 {
 	*out = NULL;
 	if (!a->kind || !target_valid(a->kind, a->target) || !r->pg)
 		return 0;
+	const struct audit_kind *k = a->kind;
 	struct cl_buf sql;
 	cl_buf_init(&sql, 0);
-	cl_buf_printf(&sql, "SELECT to_jsonb(t)%s, (%s)::bigint, (%s)::bigint FROM %s WHERE t.%s = $1", a->kind->omit,
-		      a->kind->domain, a->kind->group, a->kind->from, a->kind->key);
+	cl_buf_printf(
+	    &sql, "SELECT to_jsonb(t)%s, (%s)::bigint, (%s)::bigint, (%s)::bigint, (%s)::text FROM %s WHERE t.%s = $1",
+	    k->omit, k->domain, k->group, k->owner, k->role, k->from, k->key);
 	const char *p[] = {a->target};
 	PGresult *res = PQexecParams(r->pg->conn, sql.data ? sql.data : "", 1, NULL, p, NULL, NULL, 0);
 	cl_buf_free(&sql);
 	int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
 	if (rc == 0 && PQntuples(res) == 1) {
 		*out = cJSON_Parse(PQgetvalue(res, 0, 0));
-		cl_strlcpy(a->domain, PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1), sizeof a->domain);
-		cl_strlcpy(a->group, PQgetisnull(res, 0, 2) ? "" : PQgetvalue(res, 0, 2), sizeof a->group);
+		for (int i = 0; i < SC_N; i++)
+			cl_strlcpy(a->scope[i], PQgetisnull(res, 0, i + 1) ? "" : PQgetvalue(res, 0, i + 1),
+				   sizeof a->scope[i]);
 	} else if (rc < 0) {
 		char esc[300];
 		cl_log(CL_LOG_ERROR, NULL, "audit_snapshot_failed", "type=%s msg=%s", a->type,
@@ -239,18 +248,20 @@ static int row_insert(struct api_req *r, struct audit_rec *a)
 			   a->rt->pattern,
 			   a->type,
 			   a->target[0] ? a->target : NULL,
-			   a->domain[0] ? a->domain : NULL,
-			   a->group[0] ? a->group : NULL,
+			   a->scope[SC_DOMAIN][0] ? a->scope[SC_DOMAIN] : NULL,
+			   a->scope[SC_GROUP][0] ? a->scope[SC_GROUP] : NULL,
+			   a->scope[SC_OWNER][0] ? a->scope[SC_OWNER] : NULL,
+			   a->scope[SC_ROLE][0] ? a->scope[SC_ROLE] : NULL,
 			   st,
 			   before,
 			   after};
 	PGresult *res =
 	    PQexecParams(r->pg->conn,
 			 "INSERT INTO audit_log (actor_id, actor_name, actor_role, client_ip, method, route, "
-			 "target_type, target_id, domain_id, group_id, status, before, after) VALUES "
-			 "($1::bigint, $2, $3, $4::inet, $5, $6, $7, $8, $9::bigint, $10::bigint, $11::int, "
-			 "$12::jsonb, $13::jsonb)",
-			 13, NULL, p, NULL, NULL, 0);
+			 "target_type, target_id, domain_id, group_id, owner_id, owner_role, status, before, after) "
+			 "VALUES ($1::bigint, $2, $3, $4::inet, $5, $6, $7, $8, $9::bigint, $10::bigint, $11::bigint, "
+			 "$12, $13::int, $14::jsonb, $15::jsonb)",
+			 15, NULL, p, NULL, NULL, 0);
 	int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
 	if (rc < 0) {
 		char esc[300];
@@ -292,13 +303,15 @@ static void audit_end(struct api_req *r, struct audit_rec *a)
 	if (r->audit_tx && PQtransactionStatus(r->pg->conn) == PQTRANS_INERROR)
 		db_command(r, "ROLLBACK TO SAVEPOINT clement_audit"); /* the failed statement's work */
 	who_end(r, a);
-	char dom[24], grp[24];
-	memcpy(dom, a->domain, sizeof dom);
-	memcpy(grp, a->group, sizeof grp);
+	char before_scope[SC_N][24];
+	memcpy(before_scope, a->scope, sizeof before_scope);
 	int rc = snapshot(r, a, &a->after);
-	if (!a->after) { /* deleted (or never made): the scope is the one before */
-		memcpy(a->domain, dom, sizeof dom);
-		memcpy(a->group, grp, sizeof grp);
+	if (!a->after) /* deleted (or never made): the place is the one before */
+		memcpy(a->scope, before_scope, sizeof before_scope);
+	if (a->kind && a->kind->no_json) {
+		cJSON_Delete(a->before);
+		cJSON_Delete(a->after);
+		a->before = a->after = NULL;
 	}
 	audit_mask(a->before, a->after);
 	if (rc == 0)

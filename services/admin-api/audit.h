@@ -1,14 +1,15 @@
 /* audit.h - the audit trail: every state-changing API call (POST, PUT, PATCH, DELETE that
  * reached its handler, and role refusals of logged-in callers) becomes one row of
  * audit_log (db/migrations/0009_audit.sql): who (user id, login name, role), from where
- * (client address), when, what (method, route pattern, target type and id, the target's
- * domain and group), the answer's status, and the target object before and after as JSON
- * with every secret masked (audit_mask).
+ * (client address), when, what (method, route pattern, target type and id; the target's
+ * domain, group, and the account it is or belongs to with that account's role, which decide
+ * who may read the row), the answer's status, and the target object before and after as
+ * JSON with every secret masked (audit_mask).
  *
  * One hook in the request path (server.c calls audit_call for every such request) does it
  * all; handlers need no code. What a target is comes from the route: the first path segment
  * names the resource, a row of the table in audit.c says how to read one object of it
- * (its table, its key column, the SQL for its domain and group), and the last path argument
+ * (its table, its key column, the SQL for its domain, group and owner), and the last path argument
  * or, for a create, the "id" of the answer names the object. A new resource gets a row there.
  *
  * Atomicity: the hook runs the handler inside a transaction (BEGIN; SAVEPOINT; handler;

@@ -19,7 +19,7 @@ const GROUP_TABS = ['settings', 'domains', 'rules', 'logs', 'quarantine', 'sessi
 const SCREENS = {
   alice: ['#/mail', '#/quarantine', '#/senders', '#/account'],
   dadmin: ['#/dashboard', '#/domains', ...DOMAIN_TABS.map((t) => `#/domains/1?tab=${t}`),
-    '#/admin/messages', '#/admin/quarantine', '#/admin/sessions'],
+    '#/admin/messages', '#/admin/quarantine', '#/admin/sessions', '#/audit'],
   gadmin: ['#/groups', ...GROUP_TABS.map((t) => `#/groups/1?tab=${t}`), '#/admins'],
   root: ['#/bans', '#/bans?status=banned', '#/never-ban', '#/peers', '#/settings'],
 };

@@ -151,6 +151,7 @@ def test_logins_logouts_and_failed_logins(world):
     r = last(pg, "POST", "/api/login")
     assert (r["actor_id"], r["actor_name"], r["status"], r["target_id"], r["domain_id"]) == (
         4, "alice@a.test", 200, "4", 1)
+    assert r["before"] is None and r["after"] is None  # a login changes no object
     assert a.req("POST", "/api/logout")[0] == 200
     r = last(pg, "POST", "/api/logout")
     assert (r["actor_id"], r["target_id"], r["status"]) == (4, "4", 200)
@@ -203,7 +204,17 @@ def test_scope_filtering(world):
     assert dad and all(x["domain_id"] == 1 for x in dad)
     assert not any(x["route"] == "/api/domains/{id}" and x["target_id"] in ("2", "3") for x in dad)
 
+    # Rows about an account whose role is not below the reader's are not its to read (as that
+    # account is not listed to it): a domain-admin does not see its root-admin's or group-admin's
+    # logins, though they are accounts of its domain; it sees its own and its users'.
+    logins = {x["actor_name"] for x in dad if x["route"] == "/api/login"}
+    assert {"dadmin@a.test", "alice@a.test"} <= logins and not logins & {"root@a.test", "gadmin@a.test"}
+    assert not any(x["owner_role"] in ("group-admin", "root-admin") for x in dad)
+    assert not any(x["target_type"] == "user" and x["target_id"] == "2" for x in dad)  # the refused delete
+
     gad = audit(c["gadmin"], per_page=200)["items"]
+    logins = {x["actor_name"] for x in gad if x["route"] == "/api/login"}
+    assert {"gadmin@a.test", "dadmin@a.test", "alice@a.test"} <= logins and "root@a.test" not in logins
     assert all(x["group_id"] == 1 for x in gad)
     assert any(x["target_type"] == "domain" and x["target_id"] == "2" for x in gad)  # a domain of its group
     assert not any(x["domain_id"] == 3 or x["target_type"] == "never_ban" for x in gad)
@@ -250,9 +261,12 @@ def test_a_change_whose_row_cannot_be_written_is_not_made(world):
         assert a.login("bob@b.test")[0] == 500  # no session without its audit row
         assert a.cookie is None and pg.scalar("SELECT count(*) FROM web_sessions w JOIN users u ON u.id = "
                                                "w.user_id WHERE u.local_part = 'bob'") == 0
+        # A call that gave its connection back around the delivery RPC: its answer stands (the
+        # delivery service acted, or here failed, on its own), the lost row is logged and counted.
+        assert c["alice"].req("POST", "/api/quarantine/1/release")[0] == 503
     finally:
         pg.execute("DROP TRIGGER audit_test_fail ON audit_log; DROP FUNCTION audit_test_fail()")
-    assert "clement_admin_audit_failures_total 2" in svc.metrics()
+    assert "clement_admin_audit_failures_total 3" in svc.metrics()
     assert "audit_write_failed" in svc.log()
     assert c["root"].req("PATCH", "/api/domains/1", {"reject_text": "written"})[0] == 200
 
