@@ -6,12 +6,16 @@
 #include "fields.h"
 #include "util/test.h"
 
-static const struct {
-	const char *s;
+/* One case: the input (a string, or the text of a JSON value), the range, the expected return
+ * and value. */
+struct num_case {
+	const char *in;
 	long long min, max;
 	int rc;
 	long long v;
-} STRINGS[] = {
+};
+
+static const struct num_case STRINGS[] = {
     {"1", 1, 10, 0, 1},
     {"10", 1, 10, 0, 10},
     {"11", 1, 10, -1, 0},
@@ -36,12 +40,7 @@ static const struct {
     {"0000000000000000000001", 0, 10, -1, 0},
 };
 
-static const struct {
-	const char *json;
-	long long min, max;
-	int rc;
-	long long v;
-} NUMBERS[] = {
+static const struct num_case NUMBERS[] = {
     {"5", 1, 10, 0, 5},
     {"5.0", 1, 10, 0, 5},
     {"5.5", 1, 10, -1, 0},
@@ -55,23 +54,24 @@ static const struct {
     {"9000000000000000", 1, API_ID_MAX, 0, API_ID_MAX},
 };
 
+/* run - the cases of one table; json: parse each input as JSON and use api_json_int. */
+static void run(const struct num_case *c, size_t n, int json)
+{
+	for (size_t i = 0; i < n; i++) {
+		long long v = 0;
+		cJSON *j = json ? cJSON_Parse(c[i].in) : NULL;
+		int rc =
+		    json ? api_json_int(j, c[i].min, c[i].max, &v) : api_parse_int(c[i].in, c[i].min, c[i].max, &v);
+		cJSON_Delete(j);
+		CL_CHECK(rc == c[i].rc, "%s(%s) = %d", json ? "api_json_int" : "api_parse_int", c[i].in, rc);
+		if (rc == 0)
+			CL_CHECK(v == c[i].v, "(%s) -> %lld", c[i].in, v);
+	}
+}
+
 int main(void)
 {
-	for (size_t i = 0; i < sizeof STRINGS / sizeof STRINGS[0]; i++) {
-		long long v = 0;
-		int rc = api_parse_int(STRINGS[i].s, STRINGS[i].min, STRINGS[i].max, &v);
-		CL_CHECK(rc == STRINGS[i].rc, "api_parse_int(\"%s\") = %d", STRINGS[i].s, rc);
-		if (rc == 0)
-			CL_CHECK(v == STRINGS[i].v, "api_parse_int(\"%s\") -> %lld", STRINGS[i].s, v);
-	}
-	for (size_t i = 0; i < sizeof NUMBERS / sizeof NUMBERS[0]; i++) {
-		cJSON *j = cJSON_Parse(NUMBERS[i].json);
-		long long v = 0;
-		int rc = api_json_int(j, NUMBERS[i].min, NUMBERS[i].max, &v);
-		CL_CHECK(rc == NUMBERS[i].rc, "api_json_int(%s) = %d", NUMBERS[i].json, rc);
-		if (rc == 0)
-			CL_CHECK(v == NUMBERS[i].v, "api_json_int(%s) -> %lld", NUMBERS[i].json, v);
-		cJSON_Delete(j);
-	}
+	run(STRINGS, sizeof STRINGS / sizeof STRINGS[0], 0);
+	run(NUMBERS, sizeof NUMBERS / sizeof NUMBERS[0], 1);
 	return CL_TEST_END();
 }
