@@ -5,8 +5,10 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/buf.h"
 #include "util/log.h"
@@ -41,24 +43,44 @@ struct rpc_call {
 	struct rpc_call *next;
 };
 
+/* At most this many connections are tracked per client (it dials one address; nng keeps one
+ * pipe per connection, and a second appears only briefly while a reconnection races the
+ * close of the old one). */
+#define MAX_PIPES 8
+
 struct cl_rpc_client {
 	nng_socket sock;
-	_Atomic int pipes;
+	_Atomic int pipes; /* npipe_ids, for a lock-free cl_rpc_client_connected() */
+	pthread_mutex_t pipe_lock;
+	uint32_t pipe_ids[MAX_PIPES]; /* the connections announced by ADD_POST and not yet removed */
+	int npipe_ids;
+	_Atomic int cancelled; /* cl_rpc_client_cancel_all ran: no new calls, none goes on */
 	pthread_mutex_t lock;
 	struct rpc_call *free_calls;
 	struct rpc_call **all_list;
 	size_t all_n, all_cap;
 };
 
-/* pipe_event - keep a count of live connections, to tell "unreachable" from "timeout". */
+/* pipe_event - keep the set of live connections, to tell "unreachable" from "timeout" and
+ * to let callers fail at once when there is none. A set of pipe ids, not a bare counter:
+ * nng 1.5 also reports REM_POST for a pipe that never reached ADD_POST (one refused in
+ * its protocol handshake, e.g. a peer of the wrong protocol), and a counter would then stay
+ * one short for ever, calling a connected peer unreachable. */
 static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct cl_rpc_client *c = arg;
-	(void)p;
-	if (ev == NNG_PIPE_EV_ADD_POST)
-		atomic_fetch_add(&c->pipes, 1);
-	else if (ev == NNG_PIPE_EV_REM_POST)
-		atomic_fetch_sub(&c->pipes, 1);
+	uint32_t id = nng_pipe_id(p);
+	pthread_mutex_lock(&c->pipe_lock);
+	int at = -1;
+	for (int i = 0; i < c->npipe_ids; i++)
+		if (c->pipe_ids[i] == id)
+			at = i;
+	if (ev == NNG_PIPE_EV_ADD_POST && at < 0 && c->npipe_ids < MAX_PIPES)
+		c->pipe_ids[c->npipe_ids++] = id;
+	else if (ev == NNG_PIPE_EV_REM_POST && at >= 0)
+		c->pipe_ids[at] = c->pipe_ids[--c->npipe_ids];
+	atomic_store(&c->pipes, c->npipe_ids);
+	pthread_mutex_unlock(&c->pipe_lock);
 }
 
 struct cl_rpc_client *cl_rpc_client_new(const char *url, char *err, size_t errlen)
@@ -75,6 +97,7 @@ struct cl_rpc_client *cl_rpc_client_new(const char *url, char *err, size_t errle
 		return NULL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->pipe_lock, NULL);
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, CL_RPC_MAX_MSG);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
@@ -87,6 +110,7 @@ struct cl_rpc_client *cl_rpc_client_new(const char *url, char *err, size_t errle
 		cl_snprintf(err, errlen, "cannot dial %s: %s", url, nng_strerror(rv));
 		nng_close(c->sock);
 		pthread_mutex_destroy(&c->lock);
+		pthread_mutex_destroy(&c->pipe_lock);
 		free(c);
 		return NULL;
 	}
@@ -104,12 +128,28 @@ void cl_rpc_client_free(struct cl_rpc_client *c)
 	}
 	free(c->all_list);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->pipe_lock);
 	free(c);
 }
 
 int cl_rpc_client_connected(struct cl_rpc_client *c)
 {
 	return atomic_load(&c->pipes) > 0;
+}
+
+int cl_rpc_client_wait_connected(struct cl_rpc_client *const *cs, size_t n, int timeout_ms)
+{
+	double end = cl_now_seconds() + (double)timeout_ms / 1000.0;
+	for (;;) {
+		size_t up = 0;
+		for (size_t i = 0; i < n; i++)
+			up += !cs[i] || cl_rpc_client_connected(cs[i]);
+		if (up == n)
+			return 1;
+		if (cl_now_seconds() >= end)
+			return 0;
+		usleep(5000);
+	}
 }
 
 /* aio_sendmsg / aio_recvmsg - synchronous send and receive on a context with the caller's aio
@@ -227,13 +267,14 @@ static void call_cb(void *arg)
 	nng_msg *reply = NULL;
 	enum cl_rpc_status st;
 	if (k->sending) {
-		if (rv == 0) {
+		if (rv == 0 && !atomic_load(&c->cancelled)) {
 			k->sending = 0;
 			nng_ctx_recv(k->ctx, k->aio);
 			return;
 		}
-		nng_msg_free(nng_aio_get_msg(k->aio));
-		st = status_of(c, rv);
+		if (rv != 0) /* on success the request is nng's */
+			nng_msg_free(nng_aio_get_msg(k->aio));
+		st = rv != 0 ? status_of(c, rv) : CL_RPC_ERROR;
 	} else if (rv != 0) {
 		st = status_of(c, rv);
 	} else {
@@ -284,6 +325,8 @@ static struct rpc_call *call_get(struct cl_rpc_client *c)
 
 int cl_rpc_call_async(struct cl_rpc_client *c, nng_msg *req, int timeout_ms, cl_rpc_done_fn done, void *arg)
 {
+	if (atomic_load(&c->cancelled))
+		return -1;
 	struct rpc_call *k = call_get(c);
 	if (!k)
 		return -1;
@@ -303,6 +346,25 @@ int cl_rpc_call_async(struct cl_rpc_client *c, nng_msg *req, int timeout_ms, cl_
 	nng_aio_set_msg(k->aio, req);
 	nng_ctx_send(k->ctx, k->aio);
 	return 0;
+}
+
+void cl_rpc_client_cancel_all(struct cl_rpc_client *c)
+{
+	if (!c)
+		return;
+	atomic_store(&c->cancelled, 1);
+	/* The pool only grows while the client lives; its aios are taken under the lock and
+	 * cancelled outside it (call_cb takes the lock when a cancelled call completes). An
+	 * idle aio ignores the cancel. */
+	pthread_mutex_lock(&c->lock);
+	size_t n = c->all_n;
+	nng_aio **aios = n ? malloc(n * sizeof *aios) : NULL;
+	for (size_t i = 0; aios && i < n; i++)
+		aios[i] = c->all_list[i]->aio;
+	pthread_mutex_unlock(&c->lock);
+	for (size_t i = 0; aios && i < n; i++)
+		nng_aio_cancel(aios[i]);
+	free(aios);
 }
 
 cJSON *cl_rpc_error_reply(const char *msg)

@@ -39,8 +39,15 @@ struct cl_rpc_client;
  * connection is retried for ever. Returns NULL with err filled only for a bad URL. */
 struct cl_rpc_client *cl_rpc_client_new(const char *url, char *err, size_t errlen);
 void cl_rpc_client_free(struct cl_rpc_client *c);
-/* cl_rpc_client_connected - 1 when at least one connection to the peer is up. */
+/* cl_rpc_client_connected - 1 when at least one connection to the peer is up (kept from
+ * nng's pipe events: no system call, cheap enough to ask before every call). A call made
+ * while it is 0 waits for a connection until its deadline; callers that would rather fail
+ * at once (smtp-edge: 451 now instead of after the deadline) ask first. */
 int cl_rpc_client_connected(struct cl_rpc_client *c);
+/* cl_rpc_client_wait_connected - wait up to timeout_ms until each of the n clients (NULL
+ * entries are skipped) has a connection; 1 when all have, 0 at the timeout. For start-up,
+ * so that the first calls do not find a dial still in progress. */
+int cl_rpc_client_wait_connected(struct cl_rpc_client *const *cs, size_t n, int timeout_ms);
 
 /* cl_rpc_call - synchronous call. req is the request header (still the caller's); body may
  * be NULL. On CL_RPC_OK, *reply is the reply message (caller frees with nng_msg_free) and
@@ -55,6 +62,10 @@ enum cl_rpc_status cl_rpc_call(struct cl_rpc_client *c, const cJSON *req, const 
  * it and done is never called. */
 typedef void (*cl_rpc_done_fn)(void *arg, enum cl_rpc_status st, nng_msg *reply);
 int cl_rpc_call_async(struct cl_rpc_client *c, nng_msg *req, int timeout_ms, cl_rpc_done_fn done, void *arg);
+/* cl_rpc_client_cancel_all - for a prompt exit: every asynchronous call in flight completes
+ * now (done runs, once, with CL_RPC_ERROR unless its answer was already in), and later
+ * asynchronous calls are refused (-1). The client stays usable for cl_rpc_client_free only. */
+void cl_rpc_client_cancel_all(struct cl_rpc_client *c);
 
 /* Server side. The handler gets the parsed request header and body (valid during the
  * call) and returns a new reply header (the server frees it), or NULL for "internal error".

@@ -1,7 +1,9 @@
 /* rpc_test.c - the RPC layer against real nng sockets on loopback: a header and a 30 MB
  * body round trip, a silent peer times out, no peer is unreachable, a malformed reply is
- * reported as such, a malformed request gets an error reply and the server lives on, and an
- * asynchronous call completes exactly once. */
+ * reported as such, a malformed request gets an error reply and the server lives on, an
+ * asynchronous call completes exactly once, the client knows whether it has a connection
+ * (also after a peer of the wrong protocol was refused), and cancelling a client completes
+ * its calls in flight at once. */
 #include <netinet/in.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -14,6 +16,7 @@
 
 #include "rpc/rpc.h"
 #include "util/buf.h"
+#include "util/metrics.h"
 #include "util/test.h"
 
 /* free_url - a tcp:// URL on a loopback port nothing listens on right now. */
@@ -251,12 +254,93 @@ static void test_async(void)
 	cl_rpc_client_free(c);
 }
 
+/* test_connected - cl_rpc_client_connected follows the connection: 0 with nothing
+ * listening, still 0 after a peer of the wrong protocol (REQ, refused in nng's handshake)
+ * came and went, 1 once a real server listens, 0 again when it stops. */
+static void test_connected(void)
+{
+	char url[64], err[256];
+	free_url(url, sizeof url);
+	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
+	CL_CHECK(!cl_rpc_client_connected(c), "nothing listens: not connected");
+	double t = cl_now_seconds();
+	CL_CHECK(cl_rpc_client_wait_connected(&c, 1, 300) == 0, "waiting for a connection that never comes ends");
+	CL_CHECK(cl_now_seconds() - t >= 0.29, "after the timeout");
+	struct cl_rpc_client *none[2] = {NULL, NULL};
+	CL_CHECK(cl_rpc_client_wait_connected(none, 2, 0) == 1, "absent clients count as connected");
+
+	nng_socket wrong; /* a REQ peer: the client's REQ socket refuses it */
+	nng_req0_open(&wrong);
+	CL_CHECK(nng_listen(wrong, url, NULL, 0) == 0, "wrong-protocol peer listens");
+	usleep(1500 * 1000); /* the dialer retries within RECONNMAXT and is refused */
+	CL_CHECK(!cl_rpc_client_connected(c), "a peer of the wrong protocol is no connection");
+	nng_close(wrong);
+
+	struct cl_rpc_server *s = cl_rpc_server_start(url, 1, echo, NULL, err, sizeof err);
+	CL_CHECK(s != NULL, "server start: %s", err);
+	CL_CHECK(cl_rpc_client_wait_connected(&c, 1, 3000) == 1, "connected once the server listens");
+	cJSON *req = request("helo");
+	nng_msg *reply = NULL;
+	cJSON *hdr = NULL;
+	enum cl_rpc_status st = cl_rpc_call(c, req, NULL, 0, 2000, &reply, &hdr, err, sizeof err);
+	CL_CHECK(st == CL_RPC_OK, "call on the connection: %s", cl_rpc_status_str(st));
+	if (st == CL_RPC_OK) {
+		nng_msg_free(reply);
+		cJSON_Delete(hdr);
+	}
+	cJSON_Delete(req);
+	cl_rpc_server_stop(s);
+	for (int i = 0; i < 200 && cl_rpc_client_connected(c); i++)
+		usleep(10 * 1000);
+	CL_CHECK(!cl_rpc_client_connected(c), "not connected once the server stopped");
+	cl_rpc_client_free(c);
+}
+
+/* test_cancel_all - a call waiting on a silent peer completes at once when the client is
+ * cancelled, and later calls are refused. */
+static void test_cancel_all(void)
+{
+	char url[64], err[256];
+	free_url(url, sizeof url);
+	nng_socket rep; /* accepts requests, never answers */
+	nng_rep0_open(&rep);
+	nng_listen(rep, url, NULL, 0);
+	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
+	CL_CHECK(cl_rpc_client_wait_connected(&c, 1, 2000) == 1, "connected to the silent peer");
+	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK};
+	cJSON *req = request("scan");
+	nng_msg *m;
+	cl_frame_build(&m, req, NULL, 0);
+	CL_CHECK(cl_rpc_call_async(c, m, 30000, async_done, &r) == 0, "async start");
+	nng_msg *rm;
+	nng_socket_set_ms(rep, NNG_OPT_RECVTIMEO, 2000);
+	CL_CHECK(nng_recvmsg(rep, &rm, 0) == 0, "the peer got the request");
+	nng_msg_free(rm);
+	double t = cl_now_seconds();
+	cl_rpc_client_cancel_all(c);
+	pthread_mutex_lock(&r.lock);
+	while (r.calls < 1)
+		pthread_cond_wait(&r.cond, &r.lock);
+	pthread_mutex_unlock(&r.lock);
+	CL_CHECK(cl_now_seconds() - t < 1.0, "completed at once, not at the 30 s deadline");
+	CL_CHECK(r.st == CL_RPC_ERROR, "cancelled call -> error, got %s", cl_rpc_status_str(r.st));
+	cl_frame_build(&m, req, NULL, 0);
+	CL_CHECK(cl_rpc_call_async(c, m, 1000, async_done, &r) == -1, "a cancelled client takes no new call");
+	nng_msg_free(m);
+	cJSON_Delete(req);
+	cl_rpc_client_free(c);
+	nng_close(rep);
+	CL_CHECK(r.calls == 1, "done called exactly once");
+}
+
 int main(void)
 {
 	test_round_trip();
 	test_silent_and_unreachable();
 	test_malformed();
 	test_async();
+	test_connected();
+	test_cancel_all();
 	nng_fini();
 	return CL_TEST_END();
 }
