@@ -2,7 +2,9 @@
  * body, scanner then delivery, whose verdict is the reply to DATA; the logs to policy.
  *
  * Fail closed (DESIGN.md): any RPC that times out, cannot reach its service or gets a
- * malformed answer becomes 451 4.3.0 (421 at connect), never acceptance. Calls run
+ * malformed answer becomes 451 4.3.0 (421 at connect), never acceptance. A call to a
+ * service with no connection at all fails at once; one that is connected but slow has its
+ * deadline (CLEMENT_*_TIMEOUT_MS). Calls run
  * asynchronously; completions come back through the loop's queue (loop.c) and are
  * handled here on the loop thread. */
 #include <stdatomic.h>
@@ -105,7 +107,15 @@ int decide_call_msg(struct session *s, enum rpc_kind kind, struct cl_rpc_client 
 	c->s = s;
 	c->kind = kind;
 	c->started = now_mono();
-	if (cl_rpc_call_async(cl, m, (int)timeout_ms, rpc_done, c) < 0) {
+	if (!cl_rpc_client_connected(cl)) {
+		/* No connection to the service at all: waiting for its deadline (120 s for delivery)
+		 * would only make the client wait for the same 4xx. The answer goes through the
+		 * queue like any completion, so the caller's path is the same. A service that is
+		 * connected but slow keeps its deadline. */
+		nng_msg_free(m);
+		c->st = CL_RPC_UNREACHABLE;
+		loop_push_completion(s->e, c);
+	} else if (cl_rpc_call_async(cl, m, (int)timeout_ms, rpc_done, c) < 0) {
 		free(c);
 		cl_metric_inc(s->e->m.rpc_fail);
 		return -1;
@@ -138,6 +148,10 @@ static void fire(struct session *s, nng_msg *m)
 {
 	if (!m)
 		return;
+	if (!cl_rpc_client_connected(s->e->policy)) { /* lost either way; do not hold it until the deadline */
+		nng_msg_free(m);
+		return;
+	}
 	atomic_fetch_add(&s->e->fire_inflight, 1);
 	if (cl_rpc_call_async(s->e->policy, m, (int)s->e->cfg.policy_timeout_ms, forget_done, s->e) < 0) {
 		atomic_fetch_sub(&s->e->fire_inflight, 1);

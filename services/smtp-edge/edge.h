@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "body.h"
 #include "proxy.h"
@@ -31,7 +32,7 @@ struct edge_config {
 	long long policy_timeout_ms, scanner_timeout_ms, delivery_timeout_ms;
 	/* RFC 5321 4.5.3.2, seen from the server: how long we wait for the client at each step */
 	long long greet_timeout_s, mail_timeout_s, rcpt_timeout_s, data_init_timeout_s, data_timeout_s, cmd_timeout_s;
-	long long min_data_rate, min_data_rate_window_s, shutdown_grace_s;
+	long long min_data_rate, min_data_rate_window_s, shutdown_grace_s, tls_reload_s;
 	long long max_sessions, max_per_ip, max_errors;
 	int scan_fail_open;
 	char *proxy_protocol, *proxy_networks;
@@ -85,6 +86,17 @@ struct metrics_set {
 	struct cl_metric *refused_pregreet, *refused_sync, *refused_http, *refused_limit, *refused_errors,
 		*refused_timeout, *refused_virus, *refused_body, *refused_policy;
 	struct cl_metric *lat_policy, *lat_scanner, *lat_delivery, *lat_banstats;
+	struct cl_metric *tls_reloaded, *tls_reload_failed;
+};
+
+/* What the certificate and key files were when last loaded (tls.c). */
+struct tls_stamp {
+	struct {
+		dev_t dev;
+		ino_t ino;
+		off_t size;
+		struct timespec mtime, ctime;
+	} f[2];
 };
 
 struct ipcount; /* loop.c */
@@ -93,7 +105,9 @@ struct edge {
 	struct edge_config cfg;
 	int epfd, evfd, sigfd;
 	struct listener lst[LST_COUNT];
-	SSL_CTX *tls;
+	SSL_CTX *tls; /* the context new handshakes get; replaced by tls_reload() */
+	struct tls_stamp tls_seen;
+	double tls_next_check;
 	struct cl_rpc_client *policy, *scanner, *delivery;
 	struct cl_rpc_client *banstats; /* NULL without CLEMENT_BANSTATS_URL: no mesh at all */
 	struct cl_metrics *reg;
@@ -215,8 +229,13 @@ void smtp_data_done(struct session *s);
 void smtp_ehlo_reply(struct session *s);
 void smtp_unknown(struct session *s);
 
+/* tls.c - the TLS context and its reload (new handshakes only; sessions keep theirs) */
+int tls_setup(struct edge *e, char *err, size_t errlen); /* 0, or -1 with err */
+void tls_reload(struct edge *e, const char *why);        /* SIGHUP: a bad pair keeps the old one */
+void tls_check(struct edge *e, double now);              /* every CLEMENT_TLS_RELOAD_S: reload if changed */
+
 /* xmesh.c - the XMESH extension, receiving side (docs/MESH.md sections 3 to 7) */
-int xmesh_tls_ctx(struct edge *e, char *err, size_t errlen);
+int xmesh_tls_ctx(struct edge *e, SSL_CTX *ctx, char *err, size_t errlen);
 int xmesh_after_handshake(struct session *s);
 void xmesh_command(struct session *s, char *args);
 void xmesh_completion(struct session *s, struct completion *c);

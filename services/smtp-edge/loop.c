@@ -1,11 +1,12 @@
 /* loop.c - smtp-edge's one event loop: listeners, sessions, the RPC completion queue,
- * signals and timers, all on one epoll set; plus the per-address tables (concurrency
- * limit, pregreet passes).
+ * signals (SIGTERM/SIGINT drain, SIGHUP reloads the TLS certificate) and timers, all on one
+ * epoll set; plus the per-address tables (concurrency limit, pregreet passes).
  *
  * epoll data: a pointer tagged by kind; listeners and the two internal fds are small
  * integers below LOOP_TAG_MAX, sessions are pointers. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -272,12 +273,24 @@ static void sweep(struct edge *e, double now)
 	for (struct session *s = e->sessions, *n; s; s = n) {
 		n = s->next;
 		if (e->draining && now > e->drain_deadline && !s->dead) {
+			/* The grace is over: a session still waiting for an RPC (or a client) is told
+			 * so and closed now, without the linger; its call is cancelled at exit. */
 			session_reply(s, "421 4.3.2 Service shutting down, closing transmission channel");
+			s->linger = 1;
 			session_close(s, "shutdown");
 			continue;
 		}
 		session_tick(s, now);
 	}
+}
+
+/* live_sessions - sessions not closed yet (the others wait only for their RPCs). */
+static size_t live_sessions(const struct edge *e)
+{
+	size_t n = 0;
+	for (const struct session *s = e->sessions; s; s = s->next)
+		n += !s->dead;
+	return n;
 }
 
 int loop_run(struct edge *e)
@@ -298,7 +311,8 @@ int loop_run(struct edge *e)
 			epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->lst[i].fd, &ev);
 		}
 	double next_sweep = 0;
-	while (!e->draining || e->nsessions > 0) {
+	/* Closed sessions whose RPC is still out do not hold the exit: teardown cancels it. */
+	while (!e->draining || live_sessions(e) > 0) {
 		struct epoll_event evs[256];
 		int n = epoll_wait(e->epfd, evs, 256, 100);
 		if (n < 0 && errno != EINTR)
@@ -309,8 +323,10 @@ int loop_run(struct edge *e)
 				drain_queue(e);
 			} else if (tag == TAG_SIGNAL) {
 				int sig = cl_daemon_read_signal();
-				if ((sig == 15 || sig == 2) && !e->draining)
+				if ((sig == SIGTERM || sig == SIGINT) && !e->draining)
 					start_drain(e);
+				else if (sig == SIGHUP)
+					tls_reload(e, "sighup");
 			} else if (tag >= TAG_LISTENER && tag < TAG_LISTENER + LST_COUNT) {
 				struct listener *l = &e->lst[tag - TAG_LISTENER];
 				for (int k = 0; k < 64 && l->fd >= 0; k++)
@@ -324,6 +340,7 @@ int loop_run(struct edge *e)
 		if (now >= next_sweep) {
 			sweep(e, now);
 			reap_sessions(e, 0);
+			tls_check(e, now);
 			next_sweep = now + 0.1;
 		}
 	}

@@ -74,24 +74,6 @@ static int list_has(const char *list, const char *word)
 	return 0;
 }
 
-/* tls_ctx - the server context from CLEMENT_TLS_CERT/KEY; NULL with err. */
-static SSL_CTX *tls_ctx(const struct edge_config *c, char *err, size_t errlen)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	if (!ctx)
-		return NULL;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
-		char e[200];
-		ERR_error_string_n(ERR_get_error(), e, sizeof e);
-		snprintf(err, errlen, "cannot load TLS certificate %s / key %s: %s", c->tls_cert, c->tls_key, e);
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
 static void register_metrics(struct edge *e)
 {
 	struct cl_metrics *r = e->reg;
@@ -119,6 +101,9 @@ static void register_metrics(struct edge *e)
 	m->lat_scanner = cl_metrics_histogram(r, ln, lh, "service=\"scanner\"");
 	m->lat_delivery = cl_metrics_histogram(r, ln, lh, "service=\"delivery\"");
 	m->lat_banstats = cl_metrics_histogram(r, ln, lh, "service=\"banstats\"");
+	const char *tn = "clement_edge_tls_reloads_total", *th = "TLS certificate reloads (SIGHUP or changed files)";
+	m->tls_reloaded = cl_metrics_counter(r, tn, th, "result=\"ok\"");
+	m->tls_reload_failed = cl_metrics_counter(r, tn, th, "result=\"failed\"");
 }
 
 /* ready - ready while not draining. A service that cannot be reached is not a reason to
@@ -165,13 +150,32 @@ static int postmaster_setup(struct edge *e, char *err, size_t errlen)
 	return 0;
 }
 
+/* How long start-up waits for the connections to the services. Calls to a service without
+ * one fail at once (decide.c), so the first sessions must not find a dial still under way;
+ * a service that is down only costs this much start-up time. */
+#define CONNECT_WAIT_MS 1000
+
+/* connect_services - wait for the RPC connections; name those still missing. */
+static void connect_services(struct edge *e)
+{
+	struct cl_rpc_client *cl[] = {e->policy, e->scanner, e->delivery, e->banstats};
+	static const char *names[] = {"policy", "scanner", "delivery", "banstats"};
+	const char *urls[] = {e->cfg.policy_url, e->cfg.scanner_url, e->cfg.delivery_url, e->cfg.banstats_url};
+	if (cl_rpc_client_wait_connected(cl, 4, CONNECT_WAIT_MS))
+		return;
+	for (int i = 0; i < 4; i++)
+		if (cl[i] && !cl_rpc_client_connected(cl[i]))
+			cl_log(CL_LOG_WARN, NULL, "rpc_unreachable",
+			       "service=%s url=%s effect=\"4xx at once until it is reachable\"", names[i], urls[i]);
+}
+
 /* setup - listeners, TLS and RPC clients; -1 with err. */
 static int setup(struct edge *e, char *err, size_t errlen)
 {
 	struct edge_config *c = &e->cfg;
 	const char *addrs[LST_COUNT] = {c->smtp_listen, c->smtps_listen, c->submission_listen};
 	if (c->tls_cert[0] || c->tls_key[0]) {
-		if (!(e->tls = tls_ctx(c, err, errlen)))
+		if (tls_setup(e, err, errlen) < 0)
 			return -1;
 	} else if (c->smtps_listen[0] || c->submission_listen[0]) {
 		snprintf(err, errlen, "CLEMENT_TLS_CERT and CLEMENT_TLS_KEY are required for the smtps and submission "
@@ -206,8 +210,7 @@ static int setup(struct edge *e, char *err, size_t errlen)
 		return -1;
 	if (c->banstats_url[0] && !(e->banstats = cl_rpc_client_new(c->banstats_url, err, errlen)))
 		return -1;
-	if (xmesh_tls_ctx(e, err, errlen) < 0)
-		return -1;
+	connect_services(e);
 	if ((e->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "epoll: %m");
 		return -1;
@@ -228,8 +231,17 @@ static void teardown(struct edge *e)
 			s->linger = 1; /* at exit: no reading on */
 			session_close(s, "shutdown");
 		}
-	if (e->evfd >= 0)
-		loop_wait_rpcs(e, 5.0);
+	if (e->evfd >= 0) {
+		/* The last session logs may take what is left of the grace (at least a moment, at
+		 * most 5 s); whatever is still out then, a session's call past the grace or a log to
+		 * a silent policy, is cancelled, so the process exits when the grace says. */
+		double left = e->drain_deadline - now_mono();
+		loop_wait_rpcs(e, left < 0.2 ? 0.2 : left > 5.0 ? 5.0 : left);
+		struct cl_rpc_client *cl[] = {e->policy, e->scanner, e->delivery, e->banstats};
+		for (size_t i = 0; i < sizeof cl / sizeof cl[0]; i++)
+			cl_rpc_client_cancel_all(cl[i]);
+		loop_wait_rpcs(e, 2.0);
+	}
 	cl_rpc_client_free(e->policy);
 	cl_rpc_client_free(e->scanner);
 	cl_rpc_client_free(e->delivery);
@@ -259,6 +271,11 @@ int main(int argc, char **argv)
 		{"CLEMENT_TLS_CERT", CL_SET_STR, "", 0, 0, "PEM certificate chain for STARTTLS and 465/587",
 		 &c->tls_cert},
 		{"CLEMENT_TLS_KEY", CL_SET_STR, "", 0, 0, "PEM private key of CLEMENT_TLS_CERT", &c->tls_key},
+		{"CLEMENT_TLS_RELOAD_S", CL_SET_INT, "10", 0, 86400,
+		 "seconds between looks at CLEMENT_TLS_CERT/KEY: changed files (also a symlink or rename swap) are "
+		 "loaded for new handshakes, sessions keep theirs; a pair that fails to load is logged and the old one "
+		 "kept; SIGHUP reloads at once (0: on SIGHUP only)",
+		 &c->tls_reload_s},
 		{"CLEMENT_HOSTNAME", CL_SET_STR, "localhost", 0, 0, "our name in the greeting and Received: headers",
 		 &c->hostname},
 		{"CLEMENT_POSTMASTER", CL_SET_STR, "", 0, 0,
@@ -325,7 +342,9 @@ int main(int argc, char **argv)
 		{"CLEMENT_MAX_ERRORS", CL_SET_INT, "10", 1, 1000, "protocol errors before 421 and close",
 		 &c->max_errors},
 		{"CLEMENT_SHUTDOWN_GRACE_S", CL_SET_INT, "20", 0, 600,
-		 "on SIGTERM, seconds sessions in flight may take to finish", &c->shutdown_grace_s},
+		 "on SIGTERM, seconds sessions in flight may take to finish; then those still waiting get 421 4.3.2 "
+		 "and the process exits (calls still out are cancelled)",
+		 &c->shutdown_grace_s},
 		{"CLEMENT_SMTP_PROXY_PROTOCOL", CL_SET_STR, "", 0, 0,
 		 "listeners that expect a HAProxy PROXY v1/v2 header, comma separated: smtp, smtps, submission",
 		 &c->proxy_protocol},

@@ -130,6 +130,12 @@ int cl_rpc_call_async(struct cl_rpc_client *c, nng_msg *req, int timeout_ms, cl_
 	return 0;
 }
 
+int cl_rpc_client_connected(struct cl_rpc_client *c)
+{
+	(void)c;
+	return 1; /* failures come from the input's first byte, through the calls */
+}
+
 const char *cl_rpc_status_str(enum cl_rpc_status st)
 {
 	return st == CL_RPC_OK ? "ok" : "timeout";

@@ -32,17 +32,18 @@ static int accept_any_chain(int preverify_ok, X509_STORE_CTX *x)
 	return 1;
 }
 
-/* xmesh_tls_ctx - with the mesh on (CLEMENT_BANSTATS_URL), ask TLS clients for a certificate.
+/* xmesh_tls_ctx - with the mesh on (CLEMENT_BANSTATS_URL), make the server context ctx ask TLS
+ * clients for a certificate (at start and at each reload, tls.c).
  * A client without one is served as before (no SSL_VERIFY_FAIL_IF_NO_PEER_CERT). The session id
  * context is required once peers are verified, or OpenSSL refuses to resume sessions.
  * Returns 0, or -1 with err. */
-int xmesh_tls_ctx(struct edge *e, char *err, size_t errlen)
+int xmesh_tls_ctx(struct edge *e, SSL_CTX *ctx, char *err, size_t errlen)
 {
 	static const unsigned char sid_ctx[] = "clement-smtp-edge";
-	if (!e->tls || !e->banstats)
+	if (!e->cfg.banstats_url[0]) /* the client may not exist yet: tls_setup comes first */
 		return 0;
-	SSL_CTX_set_verify(e->tls, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, accept_any_chain);
-	if (SSL_CTX_set_session_id_context(e->tls, sid_ctx, sizeof sid_ctx - 1) != 1) {
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, accept_any_chain);
+	if (SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1) != 1) {
 		cl_snprintf(err, errlen, "cannot set the TLS session id context");
 		return -1;
 	}

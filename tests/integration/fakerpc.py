@@ -62,13 +62,14 @@ def default_handler(h, body):
 
 
 class FakeRPC:
-    def __init__(self, handler=default_handler):
+    def __init__(self, handler=default_handler, port=0):
+        """port: 0 for any free one; a given port brings a service back where it was."""
         self.handler = handler
         self.requests = []
         self.lock = threading.Lock()
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self.url = f"tcp://127.0.0.1:{self.port}"
