@@ -232,6 +232,19 @@ static void who_end(struct api_req *r, struct audit_rec *a)
 	PQclear(res);
 }
 
+/* anonymous_noise - a public call that named nobody: a login refused before its password was
+ * checked (malformed 400, rate-limited 429) or a digest link whose token is not valid. Anyone
+ * can send those at any rate; recording them would let anyone fill the table. They still
+ * reach the log line and the login metrics. */
+static int anonymous_noise(const struct api_req *r, const struct audit_rec *a)
+{
+	if (!(a->rt->flags & RT_PUBLIC))
+		return 0;
+	if (is(a, "login"))
+		return r->status == 400 || r->status == 429;
+	return is(a, "digest") && !a->target[0];
+}
+
 /* row_insert - the audit row. 0, or -1 (the database refused it). */
 static int row_insert(struct api_req *r, struct audit_rec *a)
 {
@@ -314,7 +327,7 @@ static void audit_end(struct api_req *r, struct audit_rec *a)
 		a->before = a->after = NULL;
 	}
 	audit_mask(a->before, a->after);
-	if (rc == 0)
+	if (rc == 0 && !anonymous_noise(r, a))
 		rc = row_insert(r, a);
 	if (r->audit_tx) {
 		if (rc == 0 && db_command(r, "COMMIT") < 0) {

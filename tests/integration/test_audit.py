@@ -162,6 +162,11 @@ def test_logins_logouts_and_failed_logins(world):
     assert Api(world["port"]).login("nobody@nowhere.test", "wrong password 1")[0] == 401
     r = last(pg, "POST", "/api/login")
     assert (r["actor_name"], r["target_id"], r["domain_id"], r["group_id"]) == ("nobody@nowhere.test", None, None, None)
+    # Public calls that name nobody are not recorded (anyone could fill the table with them).
+    n = len(rows(pg))
+    assert Api(world["port"]).req("POST", "/api/login", {"address": "alice@a.test"})[0] == 400
+    assert Api(world["port"]).req("POST", "/api/digest/release.1.99999999999.forged", origin=False)[0] == 400
+    assert len(rows(pg)) == n
     # The failed login on alice is shown to her domain's admin; the unknown address to root only.
     seen = audit(world["c"]["dadmin"], route="/api/login", outcome="failure")["items"]
     names = [x["actor_name"] for x in seen]
