@@ -1,6 +1,7 @@
 /* crud.c - see crud.h. */
 #include "crud.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,10 +70,12 @@ void api_text_filter(struct api_req *r, struct qb *q, const char *key, const cha
 
 void api_eq_filter(struct api_req *r, struct qb *q, const char *key, const char *col, const char *cast)
 {
-	if (cast && strcmp(cast, "::bigint") == 0) {
-		long long id;
-		if (api_query_id(r, key, &id) == 1)
-			qb_add(q, " AND %s = $%d", col, qb_param_ll(q, id));
+	/* numbers go through the one parser (fields.h), so that "1x" is a 400 of ours */
+	int is_id = cast && strcmp(cast, "::bigint") == 0, is_int = cast && strcmp(cast, "::int") == 0;
+	if (is_id || is_int) {
+		long long n;
+		if ((is_id ? api_query_id(r, key, &n) : api_query_int(r, key, INT_MIN, INT_MAX, 1, &n)) == 1)
+			qb_add(q, " AND %s = $%d%s", col, qb_param_ll(q, n), cast);
 		return;
 	}
 	const char *v = api_query(r, key);

@@ -26,7 +26,8 @@ void api_delete(struct api_req *r, const char *table_alias, const char *alias, l
 /* api_text_filter - " AND col ILIKE '%'||$n||'%'" when ?key= is given (LIKE specials escaped). */
 void api_text_filter(struct api_req *r, struct qb *q, const char *key, const char *col);
 /* api_eq_filter - " AND col = $n<cast>" when ?key= is given; with cast "::bigint" the value
- * must be an id (400 otherwise, answered; api_list then does nothing). */
+ * must be an id, with "::int" a whole number (400 otherwise, answered; api_list then does
+ * nothing). */
 void api_eq_filter(struct api_req *r, struct qb *q, const char *key, const char *col, const char *cast);
 /* api_time_filter - ?from= (inclusive) and ?to= (exclusive), RFC 3339 or a date, on col;
  * a value PostgreSQL cannot read as a time is answered 400 by api_exec. */

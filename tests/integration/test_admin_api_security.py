@@ -107,6 +107,7 @@ def test_id_with_trailing_or_foreign_bytes_is_not_found(world, path):
     "/api/logs?page=1.5", "/api/users?domain_id=1x", "/api/users?group_id=-1", "/api/directives?user_id=4abc",
     "/api/digest-schedules?domain_id=1%20", "/api/quarantine?group_id=1x", "/api/logs?user_id=18446744073709551617",
     "/api/smtp-sessions?domain_id=1x", "/api/domains?group_id=1;", "/api/logs?domain_id=0",
+    "/api/audit?status=4o3", "/api/audit?status=99999999999", "/api/audit?actor_id=1x",
 ])
 def test_query_numbers_are_whole_strings_in_range(world, path):
     st, e = world["clients"][R].get(path)
