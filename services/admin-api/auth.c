@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "fields.h"
-#include "imap.h"
+#include "mail/imap_login.h"
 #include "routes.h"
 #include "session.h"
 #include "sql.h"
@@ -26,7 +26,9 @@ struct login_user {
 	char hash[CL_PASSWORD_HASH_MAX];
 	int imap; /* the group logs its users in over IMAP */
 	char imap_host[256];
-	int imap_port, imap_plain;
+	int imap_port;
+	enum cl_imap_tls imap_tls;
+	char role[16];
 };
 
 /* Throttling (issue 15): failures are counted in login_failures under three kinds of key.
@@ -157,7 +159,7 @@ static int login_lookup(struct api_req *r, const char *address, struct login_use
 	PGresult *res =
 	    api_exec_sql(r,
 			 "SELECT u.id, u.password_hash, u.enabled, d.id, g.mode = 'relay' AND g.imap_host IS NOT NULL, "
-			 "g.imap_host, coalesce(g.imap_port, 0), g.imap_tls = 'plain' "
+			 "g.imap_host, coalesce(g.imap_port, 0), g.imap_tls, coalesce(u.role, '') "
 			 "FROM domains d JOIN groups g ON g.id = d.group_id "
 			 "LEFT JOIN users u ON u.domain_id = d.id AND u.local_part = $1 WHERE d.name = $2",
 			 2, p);
@@ -172,7 +174,8 @@ static int login_lookup(struct api_req *r, const char *address, struct login_use
 		u->imap = PQgetvalue(res, 0, 4)[0] == 't';
 		cl_strlcpy(u->imap_host, PQgetvalue(res, 0, 5), sizeof u->imap_host);
 		u->imap_port = atoi(PQgetvalue(res, 0, 6));
-		u->imap_plain = PQgetvalue(res, 0, 7)[0] == 't';
+		u->imap_tls = cl_imap_tls_parse(PQgetvalue(res, 0, 7));
+		cl_strlcpy(u->role, PQgetvalue(res, 0, 8), sizeof u->role);
 	}
 	PQclear(res);
 	return 0;
@@ -182,16 +185,16 @@ static int login_lookup(struct api_req *r, const char *address, struct login_use
  * 1 ok, 0 denied, -1 answered (503 when the IMAP server is down). */
 static int login_imap(struct api_req *r, struct login_user *u, const char *address, const char *pw)
 {
-	struct imap_server srv = {u->imap_host, u->imap_port, u->imap_plain, r->app->cfg->imap_ca_file,
-				  (long)r->app->cfg->imap_timeout_s};
+	struct cl_imap_server srv = {u->imap_host, u->imap_port, u->imap_tls};
+	struct cl_imap_conf conf = {r->app->cfg->imap_ca_file, (long)r->app->cfg->imap_timeout_s * 1000};
 	char err[256];
 	api_db_pause(r);
-	enum imap_result ir = imap_check(&srv, address, pw, err, sizeof err);
+	enum cl_imap_result ir = cl_imap_login(&conf, &srv, address, pw, err, sizeof err);
 	if (api_db_resume(r) < 0)
 		return -1;
-	if (ir == IMAP_DENIED)
+	if (ir == CL_IMAP_DENIED)
 		return 0;
-	if (ir == IMAP_UNAVAILABLE) {
+	if (ir == CL_IMAP_UNAVAILABLE) {
 		char esc[300];
 		cl_log(CL_LOG_WARN, NULL, "imap_unavailable", "host=%s why=%s", u->imap_host,
 		       cl_log_escape(esc, sizeof esc, err, strlen(err)));
@@ -234,7 +237,8 @@ static int login_verify(struct api_req *r, struct login_user *u, const char *add
 		}
 		return ok == 1;
 	}
-	if (u->imap && (!u->exists || (u->enabled && !u->hash[0])))
+	/* One rule with SMTP AUTH (cl_imap_login_applies): admins never log in by IMAP. */
+	if (cl_imap_login_applies(u->imap, u->exists, u->hash[0] != '\0', u->role) && (!u->exists || u->enabled))
 		return login_imap(r, u, address, pw);
 	cl_password_dummy_verify(pw);
 	return 0;

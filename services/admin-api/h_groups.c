@@ -2,13 +2,17 @@
  * its downstream, recipient verification and IMAP login server.
  *
  * root-admin creates and deletes groups; a group-admin sees and edits its own groups'
- * mode settings but not their names. The relay password is write-only: reads say only
- * whether one is set. */
+ * mode settings but not their names, and not their IMAP login server (host, port, TLS
+ * mode): whoever controls that server decides who logs in as the group's users and sees
+ * their passwords (issue 15), so only a root-admin may point a group at one. A group whose
+ * IMAP logins go without TLS ('plain') is logged as a warning each time a root-admin sets
+ * it. The relay password is write-only: reads say only whether one is set. */
 #include <string.h>
 
 #include "crud.h"
 #include "routes.h"
 #include "scope.h"
+#include "util/log.h"
 
 static const struct api_field GROUP_FIELDS[] = {
     {"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},
@@ -22,9 +26,9 @@ static const struct api_field GROUP_FIELDS[] = {
     {"relay_auth_pass", F_STR, ROLE_GROUP_ADMIN, 1, 1024, NULL, FF_NULLABLE, NULL},
     {"verify_recipients", F_STR, ROLE_GROUP_ADMIN, 0, 10, "list|probe", 0, NULL},
     {"verify_ttl_s", F_INT, ROLE_GROUP_ADMIN, 0, 604800, NULL, 0, NULL},
-    {"imap_host", F_STR, ROLE_GROUP_ADMIN, 1, 253, NULL, FF_NULLABLE, NULL},
-    {"imap_port", F_INT, ROLE_GROUP_ADMIN, 1, 65535, NULL, FF_NULLABLE, NULL},
-    {"imap_tls", F_STR, ROLE_GROUP_ADMIN, 0, 10, "required|plain", 0, NULL},
+    {"imap_host", F_STR, ROLE_ROOT, 1, 253, NULL, FF_NULLABLE, NULL},
+    {"imap_port", F_INT, ROLE_ROOT, 1, 65535, NULL, FF_NULLABLE, NULL},
+    {"imap_tls", F_STR, ROLE_ROOT, 0, 10, "required|implicit|plain", 0, NULL},
 };
 #define NGF (sizeof GROUP_FIELDS / sizeof GROUP_FIELDS[0])
 
@@ -33,6 +37,26 @@ static const struct api_field GROUP_FIELDS[] = {
 	"g.relay_auth_pass IS NOT NULL AS relay_auth_pass_set, g.verify_recipients, g.verify_ttl_s, "                  \
 	"g.imap_host, g.imap_port, g.imap_tls, g.created_at, "                                                         \
 	"(SELECT count(*) FROM domains d WHERE d.group_id = g.id) AS domains"
+
+/* warn_plain_imap - after a successful write that touched the IMAP settings: a group whose
+ * IMAP logins send passwords without TLS is a root-admin's explicit decision, on record. */
+static void warn_plain_imap(struct api_req *r)
+{
+	if (r->status >= 300 || !r->out || !r->in ||
+	    !(cJSON_HasObjectItem(r->in, "imap_tls") || cJSON_HasObjectItem(r->in, "imap_host") ||
+	      cJSON_HasObjectItem(r->in, "imap_port")))
+		return;
+	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(r->out, "imap_tls");
+	const cJSON *host = cJSON_GetObjectItemCaseSensitive(r->out, "imap_host");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(r->out, "id");
+	if (!cJSON_IsString(tls) || strcmp(tls->valuestring, "plain") != 0 || !cJSON_IsString(host))
+		return;
+	char esc[300];
+	cl_log(CL_LOG_WARN, NULL, "imap_plain",
+	       "group=%lld host=%s by=%lld warning=\"IMAP logins of this group send passwords without TLS\"",
+	       cJSON_IsNumber(id) ? (long long)id->valuedouble : 0LL,
+	       cl_log_escape(esc, sizeof esc, host->valuestring, strlen(host->valuestring)), r->me.id);
+}
 
 static void group_scope(struct api_req *r, struct qb *q)
 {
@@ -69,13 +93,16 @@ void h_group_create(struct api_req *r)
 	qb_init(&q, "");
 	api_create(r, &q, "groups AS g", GROUP_FIELDS, NGF, NULL, NULL, GROUP_COLS);
 	qb_free(&q);
+	warn_plain_imap(r);
 }
 
 void h_group_update(struct api_req *r)
 {
 	long long id = api_arg_id(r, 0);
-	if (id >= 0)
-		api_update(r, "groups g", "g", GROUP_FIELDS, NGF, id, group_scope, GROUP_COLS, "group");
+	if (id < 0)
+		return;
+	api_update(r, "groups g", "g", GROUP_FIELDS, NGF, id, group_scope, GROUP_COLS, "group");
+	warn_plain_imap(r);
 }
 
 /* h_group_delete - DELETE /api/groups/{id}: only a group without domains (the schema restricts

@@ -64,6 +64,7 @@ static void snap_free(struct pc_snap *s)
 	for (size_t i = 0; i < s->nusers; i++) {
 		free(s->users[i].local);
 		free(s->users[i].password_hash);
+		free(s->users[i].role);
 	}
 	for (size_t i = 0; i < s->ndirs; i++)
 		free(s->dirs[i].pattern);

@@ -28,7 +28,7 @@ struct pc_group {
 	int verify_ttl_s;
 	char *imap_host; /* NULL: no IMAP login for this group */
 	int imap_port;   /* 0: the default for the TLS mode */
-	int imap_plain;  /* imap_tls = 'plain' */
+	int imap_tls;    /* enum cl_imap_tls, from imap_tls */
 };
 
 struct pc_domain {
@@ -46,6 +46,7 @@ struct pc_user {
 	long long domain_id;
 	char *local;
 	char *password_hash; /* NULL: no local password */
+	char *role;          /* users.role */
 	int enabled;
 };
 

@@ -8,6 +8,7 @@
 
 #include "cache.h"
 #include "cache_load.h"
+#include "mail/imap_login.h"
 #include "util/buf.h"
 
 /* Bans from a mesh peer count only when that peer is trusted to enforce (docs/MESH.md);
@@ -16,7 +17,7 @@ static const char q_groups[] = "SELECT id, mode, relay_host, relay_port, verify_
 			       "coalesce(imap_port, 0), imap_tls FROM groups";
 static const char q_domains[] =
     "SELECT id, name, group_id, default_action, reject_text, unknown_user_text FROM domains";
-static const char q_users[] = "SELECT id, domain_id, local_part, password_hash, enabled FROM users";
+static const char q_users[] = "SELECT id, domain_id, local_part, password_hash, enabled, role FROM users";
 static const char q_dirs[] =
     "SELECT coalesce(user_id, 0), coalesce(domain_id, 0), coalesce(group_id, 0), sender_pattern, action "
     "FROM directives";
@@ -73,7 +74,7 @@ static int load_groups(struct pc_snap *s, const PGresult *r)
 		g->verify_ttl_s = (int)col_ll(r, i, 5);
 		g->imap_host = dup_or_null(r, i, 6, &oom);
 		g->imap_port = (int)col_ll(r, i, 7);
-		g->imap_plain = strcmp(PQgetvalue(r, i, 8), "plain") == 0;
+		g->imap_tls = (int)cl_imap_tls_parse(PQgetvalue(r, i, 8));
 	}
 	return oom ? -1 : 0;
 }
@@ -109,6 +110,7 @@ static int load_users(struct pc_snap *s, const PGresult *r)
 		u->local = dup_or_null(r, i, 2, &oom);
 		u->password_hash = dup_or_null(r, i, 3, &oom);
 		u->enabled = strcmp(PQgetvalue(r, i, 4), "t") == 0;
+		u->role = dup_or_null(r, i, 5, &oom);
 	}
 	return oom ? -1 : 0;
 }

@@ -291,21 +291,28 @@ void pol_auth(struct policy *p, struct pc_snap *snap, const struct pol_req *r, s
 	    pa_split(r->user, 1, local, sizeof local, domain, sizeof domain) == 0)
 		d = pc_domain_find(snap, domain);
 	const struct pc_user *u = d ? pc_user_find(snap, d->id, local) : NULL;
-	if (d && d->group->relay && d->group->imap_host && (!u || u->enabled)) {
+	/* One rule with web login (cl_imap_login_applies): a local password wins, and admins
+	 * never log in through their group's IMAP server. */
+	if (d &&
+	    cl_imap_login_applies(d->group->relay && d->group->imap_host, u != NULL, u && u->password_hash,
+				  u ? u->role : NULL) &&
+	    (!u || u->enabled)) {
 		char why[256] = "";
-		enum pauth_result a = pauth_imap_login(&p->imap, d->group->imap_host, d->group->imap_port,
-						       d->group->imap_plain, r->user, r->password, why, sizeof why);
+		struct cl_imap_server srv = {d->group->imap_host, d->group->imap_port,
+					     (enum cl_imap_tls)d->group->imap_tls};
+		enum cl_imap_result a = cl_imap_login(&p->imap, &srv, r->user, r->password, why, sizeof why);
 		if (p->m.imap_logins[a])
 			cl_metric_inc(p->m.imap_logins[a]);
-		if (a == PAUTH_OK)
+		if (a == CL_IMAP_OK)
 			cl_verdict_set(v, CL_ACCEPT, 235, "2.7.0", "Authentication successful");
-		else if (a == PAUTH_DENIED)
+		else if (a == CL_IMAP_DENIED)
 			cl_verdict_set(v, CL_REJECT, 535, "5.7.8", "Authentication credentials invalid");
 		else
 			cl_verdict_set(v, CL_DEFER, 454, "4.7.0", "Temporary authentication failure");
-		if (a != PAUTH_OK) {
+		if (a != CL_IMAP_OK) {
 			char q[300];
-			cl_log(CL_LOG_INFO, r->sid, "imap_login_failed", "host=%s why=%s", d->group->imap_host,
+			cl_log(CL_LOG_INFO, r->sid, "imap_login_failed", "host=%s result=%s why=%s",
+			       d->group->imap_host, cl_imap_result_name(a),
 			       cl_log_escape(q, sizeof q, why, strlen(why)));
 		}
 	} else {

@@ -55,7 +55,6 @@ static void metrics_register(struct cl_metrics *reg, struct policy_metrics *m)
 	static const char *ops[OP_NDECIDE] = {"connect", "helo", "mail", "rcpt", "auth"};
 	static const char *acts[3] = {"accept", "reject", "defer"};
 	static const char *probe_res[3] = {"exists", "no_such_user", "tempfail"};
-	static const char *login_res[3] = {"ok", "denied", "unavailable"};
 	char l[128];
 	for (int o = 0; o < OP_NDECIDE; o++)
 		for (int a = 0; a < 3; a++) {
@@ -78,7 +77,7 @@ static void metrics_register(struct cl_metrics *reg, struct policy_metrics *m)
 		    cl_metrics_counter(reg, "clement_policy_probes_total", "RCPT probes to downstream MTAs", l);
 	}
 	for (int i = 0; i < 3; i++) { /* one family's series must be contiguous in the exposition */
-		snprintf(l, sizeof l, "result=\"%s\"", login_res[i]);
+		snprintf(l, sizeof l, "result=\"%s\"", cl_imap_result_name((enum cl_imap_result)i));
 		m->imap_logins[i] = cl_metrics_counter(reg, "clement_policy_imap_logins_total", "IMAP logins", l);
 	}
 	m->probe_hits =
@@ -129,7 +128,7 @@ static int policy_setup(struct policy *p, struct cl_metrics *reg, char *err, siz
 				     .max_entries = 100000,
 				     .m_hits = p->m.probe_hits};
 	memcpy(p->probe.m_probes, p->m.probes, sizeof p->m.probes);
-	p->imap = (struct pauth_imap_conf){(int)c->imap_timeout_ms, c->imap_ca_file};
+	p->imap = (struct cl_imap_conf){c->imap_ca_file, (long)c->imap_timeout_ms};
 	p->logq = (struct pl_queue){.db_url = c->db_url,
 				    .queue_max = (size_t)c->log_queue_max,
 				    .batch_max = (size_t)c->log_batch_max,

@@ -6,10 +6,10 @@
 #ifndef CLEMENT_POLICY_POLICY_H
 #define CLEMENT_POLICY_POLICY_H
 
-#include "auth.h"
 #include "cache.h"
 #include "cache_watch.h"
 #include "logq.h"
+#include "mail/imap_login.h"
 #include "mail/verdict.h"
 #include "net.h"
 #include "probe.h"
@@ -53,7 +53,7 @@ struct policy {
 	struct pn_set never_ban_cfg; /* CLEMENT_NEVER_BAN */
 	struct pl_queue logq;
 	struct pp_probe probe;
-	struct pauth_imap_conf imap;
+	struct cl_imap_conf imap;
 	struct policy_metrics m;
 };
 

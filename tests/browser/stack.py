@@ -25,9 +25,10 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
 import conftest  # noqa: E402  (the harness; not a pytest run, just its classes)
 from conftest import BIN, ROOT, Postgres, Services, free_port  # noqa: E402
-from test_admin_api_imap import IMAP_PW, Dovecot  # noqa: E402
+from dovecot import Dovecot  # noqa: E402
 
 IMAP_ACCOUNT = "carl@imap.test"  # known to the IMAP demo group's Dovecot only
+IMAP_PW = "imap secret 1"
 
 ACCOUNTS = {  # demo.sql's users
     "root": ("root@example.test", "root-admin"),
@@ -117,17 +118,14 @@ def main():
         status = {}
         # A real Dovecot checking the logins of a third, relay-mode group's users (their mail
         # server knows their password, Clement does not); its self-signed certificate is
-        # trusted through CLEMENT_IMAP_CA_FILE.
+        # trusted through CLEMENT_IMAP_CA_FILE (admin-api) and CLEMENT_POLICY_IMAP_CA_FILE.
         try:
-            (tmp / "dovecot").mkdir(mode=0o755)
-            dovecot = Dovecot(tmp / "dovecot")
-            (tmp / "dovecot" / "passwd").write_text(f"{IMAP_ACCOUNT}:{{PLAIN}}{IMAP_PW}\n")
-            dovecot.start()
+            dovecot = Dovecot({IMAP_ACCOUNT: IMAP_PW}).start()
             pg.execute("INSERT INTO groups (name, mode, relay_host, relay_port, imap_host, imap_port, imap_tls) "
                        "VALUES ('IMAP demo', 'relay', '127.0.0.1', %s, '127.0.0.1', %s, 'required')",
                        (sink_port, dovecot.port))
             pg.execute("INSERT INTO domains (name, group_id) SELECT 'imap.test', id FROM groups WHERE name = 'IMAP demo'")
-            env["CLEMENT_IMAP_CA_FILE"] = str(tmp / "dovecot" / "cert.pem")
+            env["CLEMENT_IMAP_CA_FILE"] = env["CLEMENT_POLICY_IMAP_CA_FILE"] = dovecot.ca
             status["dovecot"] = {"up": True}
         except (OSError, AssertionError, subprocess.CalledProcessError) as e:
             status["dovecot"] = {"up": False, "error": f"Dovecot did not start: {e}"}
@@ -164,7 +162,7 @@ def main():
     finally:
         problems = services.stop_all()
         if dovecot is not None:
-            dovecot.stop()
+            dovecot.remove()
         if sink is not None:
             sink.terminate()
             sink.wait()

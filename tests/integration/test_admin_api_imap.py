@@ -1,92 +1,20 @@
 """admin-api: users of a relay-mode group that names an IMAP server log in with their mailbox
-password, checked by an IMAP login at a real Dovecot (implicit TLS, self-signed certificate
-trusted through CLEMENT_IMAP_CA_FILE)."""
-import os
-import pathlib
-import shutil
-import signal
-import tempfile
-import subprocess
-
+password, checked by an IMAP login at a real Dovecot (STARTTLS, self-signed certificate
+trusted through CLEMENT_IMAP_CA_FILE). The TLS modes, [UNAVAILABLE] and admin accounts are
+in test_imap_login.py."""
 import pytest
 
-from conftest import free_port, wait_port
+from dovecot import Dovecot
 from test_admin_api import Api, pw_hash, start_api
 
 IMAP_PW = "imap secret 1"
 
-DOVECOT_CONF = """protocols = imap
-listen = 127.0.0.1
-base_dir = {d}/run
-state_dir = {d}/state
-log_path = {d}/dovecot.log
-instance_name = clement-admin-{port}
-ssl = required
-ssl_cert = <{d}/cert.pem
-ssl_key = <{d}/key.pem
-auth_mechanisms = plain login
-auth_failure_delay = 0
-passdb {{
-  driver = passwd-file
-  args = {d}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid=nobody gid=nogroup home={d}/home/%u
-}}
-mail_location = maildir:{d}/mail/%u
-service imap-login {{
-  chroot =
-  inet_listener imap {{
-    port = 0
-  }}
-  inet_listener imaps {{
-    port = {port}
-    ssl = yes
-  }}
-}}
-service anvil {{
-  chroot =
-}}
-"""
-
-
-class Dovecot:
-    def __init__(self, d):
-        self.dir = d
-        self.port = free_port()
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "key.pem"),
-                        "-out", str(d / "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-        (d / "passwd").write_text(f"bob@relay.test:{{PLAIN}}{IMAP_PW}\ncarl@relay.test:{{PLAIN}}{IMAP_PW}\n")
-        for sub in ("run", "state"):
-            (d / sub).mkdir(exist_ok=True)
-        (d / "dovecot.conf").write_text(DOVECOT_CONF.format(d=d, port=self.port))
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(["dovecot", "-F", "-c", str(self.dir / "dovecot.conf")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert wait_port(self.port), (self.dir / "dovecot.log").read_text()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=20)
-        self.proc = None
-
 
 @pytest.fixture
 def dovecot():
-    # Dovecot's auth process runs as user dovecot: its files must be reachable outside
-    # pytest's private (0700) temporary directory.
-    d = pathlib.Path(tempfile.mkdtemp(prefix="clement-dovecot-"))
-    os.chmod(d, 0o755)
-    dv = Dovecot(d)
-    dv.start()
+    dv = Dovecot({"bob@relay.test": IMAP_PW, "carl@relay.test": IMAP_PW}).start()
     yield dv
-    dv.stop()
-    shutil.rmtree(d, ignore_errors=True)
+    dv.remove()
 
 
 def relay_world(db, imap_port, tls="required"):

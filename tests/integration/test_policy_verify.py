@@ -1,15 +1,13 @@
 """clement-policy talking to real downstream servers: RCPT probes against Postfix's smtp-sink
 (accepting, refusing with 5xx, refusing with 4xx, absent) and AUTH by IMAP LOGIN against a
 real Dovecot (STARTTLS required, plain allowed, down), plus local argon2id passwords."""
-import pathlib
-import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
 
 from conftest import free_port, wait_port
+from dovecot import Dovecot
 from test_policy import reply, rpc, start_policy, wait_for
 
 
@@ -88,87 +86,11 @@ def test_relay_list_mode_uses_users_table(db, services, sinks):
 
 # --- AUTH ------------------------------------------------------------------------------------
 
-class Dovecot:
-    """A private Dovecot: passwd-file users, a self-signed certificate for 127.0.0.1,
-    STARTTLS offered on one port, run in the foreground."""
-
-    def __init__(self):
-        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="clement-dovecot-"))
-        self.dir.chmod(0o755)
-        self.port = free_port()
-        d = self.dir
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
-                       check=True, capture_output=True)
-        (d / "passwd").write_text("carl@imap.test:{PLAIN}imap-secret::::::\n"
-                                  "pia@plain.test:{PLAIN}plain-secret::::::\n")
-        (d / "home").mkdir()
-        shutil.chown(d / "home", "dovecot", "dovecot")
-        (d / "dovecot.conf").write_text(f"""
-base_dir = {d}/run
-state_dir = {d}/state
-log_path = {d}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = yes
-ssl_cert = <{d}/cert.pem
-ssl_key = <{d}/key.pem
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_failure_delay = 0
-first_valid_uid = 1
-mail_location = maildir:{d}/home/%u/Maildir
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN {d}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid=dovecot gid=dovecot home={d}/home/%u
-}}
-service imap-login {{
-  inet_listener imap {{
-    port = {self.port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service stats {{
-  unix_listener stats-reader {{
-    mode = 0666
-  }}
-  unix_listener stats-writer {{
-    mode = 0666
-  }}
-}}
-""")
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", str(self.dir / "dovecot.conf")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert wait_port(self.port, timeout=20), (self.dir / "dovecot.log").read_text(errors="replace") \
-            if (self.dir / "dovecot.log").exists() else "dovecot did not start"
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=20)
-
-    def log(self):
-        p = self.dir / "dovecot.log"
-        return p.read_text(errors="replace") if p.exists() else ""
-
-
 @pytest.fixture(scope="module")
 def dovecot():
-    dv = Dovecot()
-    dv.start()
+    dv = Dovecot({"carl@imap.test": "imap-secret", "pia@plain.test": "plain-secret"}).start()
     yield dv
-    dv.stop()
-    shutil.rmtree(dv.dir, ignore_errors=True)
+    dv.remove()
 
 
 def imap_groups(db, port):

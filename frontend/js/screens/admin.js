@@ -193,16 +193,24 @@ function groupFields(g = {}) {
     { name: 'verify_recipients', label: 'Recipient verification', type: 'select', value: g.verify_recipients || 'list',
       options: [['list', 'users listed here'], ['probe', 'ask the downstream MTA (RCPT probe)']] },
     { name: 'verify_ttl_s', label: 'Verification cache (seconds)', type: 'number', min: 0, max: 604800, value: g.verify_ttl_s ?? 3600 },
-    { name: 'imap_host', label: 'IMAP server for logins', value: g.imap_host || '' },
-    { name: 'imap_port', label: 'IMAP port', type: 'number', min: 1, max: 65535, value: g.imap_port ?? '' },
-    { name: 'imap_tls', label: 'IMAP TLS', type: 'select', value: g.imap_tls || 'required', options: [['required', 'required'], ['plain', 'plain (not recommended)']] },
+    // Where the group's users log in is a root-admin's decision (whoever runs that server
+    // sees their passwords): other admins are not offered the fields.
+    ...(atLeast('root-admin') ? [
+      { name: 'imap_host', label: 'IMAP server for logins', value: g.imap_host || '',
+        help: 'Users of the group without a Clement password log in with their mailbox password, checked here. Never admins.' },
+      { name: 'imap_port', label: 'IMAP port', type: 'number', min: 1, max: 65535, value: g.imap_port ?? '' },
+      { name: 'imap_tls', label: 'IMAP TLS', type: 'select', value: g.imap_tls || 'required',
+        options: [['required', 'required (implicit TLS on 993, STARTTLS elsewhere)'], ['implicit', 'implicit TLS on any port'],
+          ['plain', 'none: passwords in clear text (logged)']] },
+    ] : []),
   ];
 }
 
 function groupBody(v) {
   const out = { ...v };
-  for (const k of ['relay_host', 'imap_host']) if (!out[k]) out[k] = null;
-  if (out.imap_port === undefined) out.imap_port = null;
+  if (!out.relay_host) out.relay_host = null;
+  if ('imap_host' in out && !out.imap_host) out.imap_host = null;
+  if ('imap_tls' in out && out.imap_port === undefined) out.imap_port = null;
   return out;
 }
 
@@ -253,7 +261,8 @@ async function groupDetail({ id }, query) {
   else {
     body = h('section', h('h1', { id: 'page-title' }, g.name), h('fieldset.card', h('legend', 'Mode and delivery'),
       apiForm({ className: 'stack', label: 'Group settings', submitLabel: 'Save', reset: false, fields: groupFields(g),
-        onSubmit: (v) => patch(`/groups/${g.id}`, groupBody(v)), success: 'Group settings saved.' })));
+        onSubmit: (v) => patch(`/groups/${g.id}`, groupBody(v)), success: 'Group settings saved.' }),
+      (!atLeast('root-admin') && g.imap_host) ? h('p.muted', `IMAP logins: ${g.imap_host}:${g.imap_port || ''} (TLS ${g.imap_tls}), set by a root admin.`) : null));
   }
   return h('div', h('p', h('a', { href: '#/groups' }, '‹ All groups'), ` · ${g.name}`), tabs(`/groups/${g.id}`, GROUP_TABS, tab), body);
 }
