@@ -9,15 +9,10 @@
 #include "util/buf.h"
 #include "util/log.h"
 
-#define REPLY_MAX 512 /* bound on the downstream reply text we keep */
-
 struct relay_io {
 	const char *p; /* body not yet read by curl */
 	size_t left;
-	char last[REPLY_MAX]; /* the first error reply line, else the last reply line */
-	size_t lastlen;
-	int frozen; /* last holds a final 4xx/5xx line: keep it (curl then sends QUIT) */
-	int bad;    /* a reply line held a NUL */
+	struct dl_relay_reply reply;
 };
 
 /* read_cb - CURLOPT_READFUNCTION: hand curl the next piece of the body. */
@@ -33,27 +28,52 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
 	return n;
 }
 
-/* debug_cb - CURLOPT_DEBUGFUNCTION: keep the server reply line (CURLINFO_HEADER_IN) that
- * failed the transaction, bounded; note lines that hold a NUL. */
+/* debug_cb - CURLOPT_DEBUGFUNCTION: the server's reply lines (CURLINFO_HEADER_IN) go to
+ * dl_relay_reply_line. */
 static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 {
 	(void)h;
 	struct relay_io *io = arg;
-	if (type != CURLINFO_HEADER_IN || io->frozen)
-		return 0;
+	if (type == CURLINFO_HEADER_IN)
+		dl_relay_reply_line(&io->reply, data, size);
+	return 0;
+}
+
+void dl_relay_reply_line(struct dl_relay_reply *r, const char *data, size_t size)
+{
+	if (r->frozen)
+		return;
 	if (memchr(data, '\0', size))
-		io->bad = 1;
+		r->bad = 1;
 	while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
 		size--;
-	if (size >= sizeof io->last)
-		size = sizeof io->last - 1;
-	memcpy(io->last, data, size);
-	io->last[size] = '\0';
-	io->lastlen = size;
+	if (size >= sizeof r->last)
+		size = sizeof r->last - 1;
+	memcpy(r->last, data, size);
+	r->last[size] = '\0';
+	r->lastlen = size;
 	/* A final line (RFC 5321 4.2.1: "code SP") of class 4 or 5 is the answer that counts. */
 	if (size >= 4 && (data[0] == '4' || data[0] == '5') && data[3] == ' ')
-		io->frozen = 1;
-	return 0;
+		r->frozen = 1;
+}
+
+/* enh_syntax - p[0..n) is class "." subject "." detail, each 1-3 digits (RFC 3463 section
+ * 2); anything else ("5.220", "5....") would be refused by smtp-edge and so turn the
+ * downstream's refusal into a retry. */
+static int enh_syntax(const char *p, size_t n)
+{
+	int part = 0;
+	size_t digits = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '.') {
+			if (digits == 0 || ++part > 2)
+				return 0;
+			digits = 0;
+		} else if (++digits > 3 || (part == 0 && digits > 1)) {
+			return 0;
+		}
+	}
+	return part == 2 && digits > 0;
 }
 
 int dl_relay_parse_reply(const char *line, size_t len, int *code, char *enh, size_t enhlen, char *text, size_t textlen)
@@ -67,7 +87,7 @@ int dl_relay_parse_reply(const char *line, size_t len, int *code, char *enh, siz
 	while (e < len && ((line[e] >= '0' && line[e] <= '9') || line[e] == '.'))
 		e++;
 	enh[0] = '\0';
-	if (e > i && line[i] == line[0] && e - i >= 5 && e - i < enhlen && (e == len || line[e] == ' ')) {
+	if (enh_syntax(line + i, e - i) && line[i] == line[0] && e - i < enhlen && (e == len || line[e] == ' ')) {
 		memcpy(enh, line + i, e - i);
 		enh[e - i] = '\0';
 		i = e < len ? e + 1 : e;
@@ -80,19 +100,18 @@ int dl_relay_parse_reply(const char *line, size_t len, int *code, char *enh, siz
 	return 0;
 }
 
-/* classify - map curl's result and the last reply to our verdict. */
-static enum dl_relay_err classify(CURLcode rc, long resp, const struct relay_io *io, const struct dl_relay_target *t,
-				  struct cl_verdict *v)
+enum dl_relay_err dl_relay_classify(int curl_rc, const struct dl_relay_reply *r, enum dl_relay_tls tls,
+				    struct cl_verdict *v)
 {
-	char enh[16], text[REPLY_MAX], msg[600];
+	char enh[16], text[DL_RELAY_REPLY_MAX], msg[600];
 	int code = 0;
+	CURLcode rc = (CURLcode)curl_rc;
 	int parsed =
-	    !io->bad && dl_relay_parse_reply(io->last, io->lastlen, &code, enh, sizeof enh, text, sizeof text) == 0;
+	    !r->bad && dl_relay_parse_reply(r->last, r->lastlen, &code, enh, sizeof enh, text, sizeof text) == 0;
 	if (rc == CURLE_OK) {
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.0.0", "Delivered to the downstream server");
 		return DL_RELAY_OK;
 	}
-	(void)resp;
 	if (parsed && code >= 500) {
 		snprintf(msg, sizeof msg, "%s", text[0] ? text : "Refused by the downstream server");
 		cl_verdict_set(v, CL_REJECT, code, enh[0] ? enh : "5.0.0", msg);
@@ -104,7 +123,7 @@ static enum dl_relay_err classify(CURLcode rc, long resp, const struct relay_io 
 		e = DL_RELAY_CONNECT, what = "downstream server unreachable", enh4 = "4.4.1";
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		e = DL_RELAY_TIMEOUT, what = "downstream server timed out", enh4 = "4.4.2";
-	} else if (rc == CURLE_USE_SSL_FAILED && t->tls == DL_TLS_REQUIRED) {
+	} else if (rc == CURLE_USE_SSL_FAILED && tls == DL_TLS_REQUIRED) {
 		e = DL_RELAY_TLS, what = "downstream server does not offer the required STARTTLS", enh4 = "4.7.5";
 	} else if (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION) {
 		e = DL_RELAY_TLS, what = "TLS with the downstream server failed", enh4 = "4.7.5";
@@ -176,13 +195,11 @@ enum dl_relay_err dl_relay_send(const struct dl_relay_target *t, const struct dl
 		goto out;
 	}
 	CURLcode rc = curl_easy_perform(h);
-	long resp = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp);
-	e = classify(rc, resp, &io, t, v);
+	e = dl_relay_classify((int)rc, &io.reply, t->tls, v);
 	if (e != DL_RELAY_OK) {
-		char esc[REPLY_MAX + 16];
+		char esc[DL_RELAY_REPLY_MAX + 16];
 		cl_log(CL_LOG_WARN, NULL, "relay_failed", "host=%s port=%d curl=%d reply=%s", t->host, t->port, (int)rc,
-		       cl_log_escape(esc, sizeof esc, io.last, io.lastlen));
+		       cl_log_escape(esc, sizeof esc, io.reply.last, io.reply.lastlen));
 	}
 out:
 	curl_slist_free_all(rl);

@@ -49,6 +49,23 @@ enum dl_relay_err {
 enum dl_relay_err dl_relay_send(const struct dl_relay_target *t, const struct dl_relay_opts *o, const char *sender,
 				const char *const *rcpts, size_t n, const void *msg, size_t len, struct cl_verdict *v);
 
+/* The downstream's reply as curl shows it, line by line, kept for dl_relay_classify: the
+ * first final 4xx/5xx line, else the last line, bounded. Zero it before the first line. */
+#define DL_RELAY_REPLY_MAX 512
+struct dl_relay_reply {
+	char last[DL_RELAY_REPLY_MAX];
+	size_t lastlen;
+	int frozen; /* last holds a final 4xx/5xx line: keep it (curl then sends QUIT) */
+	int bad;    /* a reply line held a NUL */
+};
+
+/* dl_relay_reply_line - one reply line as received (CRLF included or not, any bytes). */
+void dl_relay_reply_line(struct dl_relay_reply *r, const char *data, size_t size);
+/* dl_relay_classify - the verdict for the whole transaction from curl's result (a CURLcode)
+ * and the reply kept (the mapping above); returns the outcome class. Pure: no I/O. */
+enum dl_relay_err dl_relay_classify(int curl_rc, const struct dl_relay_reply *r, enum dl_relay_tls tls,
+				    struct cl_verdict *v);
+
 /* dl_relay_parse_reply - split a reply line "550 5.1.1 text" / "550-5.1.1 text" / "550 text"
  * into code, enhanced code ("" when absent) and text (printable ASCII only). Returns 0, or
  * -1 when the line is not a reply (RFC 5321 section 4.2). */

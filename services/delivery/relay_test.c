@@ -23,6 +23,12 @@ int main(void)
 	    {"55", -1, 0, "", ""},
 	    {"650 nope", -1, 0, "", ""},
 	    {"550x", -1, 0, "", ""},
+	    /* found by relay_reply_fuzz: smtp-edge refuses these enhanced codes, so they stay text */
+	    {"550 5.220 x", 0, 550, "", "5.220 x"},
+	    {"550 5.... x", 0, 550, "", "5.... x"},
+	    {"550 5.1.1234 x", 0, 550, "", "5.1.1234 x"},
+	    {"550 55.1.1 x", 0, 550, "", "55.1.1 x"},
+	    {"550 5.123.456 x", 0, 550, "5.123.456", "x"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		int code = 0;
