@@ -119,31 +119,53 @@ static int io_write(struct smtpc *c, const char *buf, size_t n)
 	return 0;
 }
 
+int smtpc_take_line(struct smtpc *c, char *out, size_t outlen)
+{
+	char *nl = memchr(c->in, '\n', c->inlen);
+	if (!nl)
+		return c->inlen >= SMTPC_LINE_MAX || c->inlen >= sizeof c->in ? -1 : 0;
+	size_t n = (size_t)(nl - c->in);
+	size_t keep = n > 0 && c->in[n - 1] == '\r' ? n - 1 : n;
+	if (keep >= outlen)
+		return -1;
+	memcpy(out, c->in, keep);
+	out[keep] = '\0';
+	memmove(c->in, nl + 1, c->inlen - n - 1);
+	c->inlen -= n + 1;
+	return 1;
+}
+
 /* read_line - one CRLF-terminated line (without CRLF) into out. -1 on I/O error, timeout or a
  * line longer than SMTPC_LINE_MAX. */
 static int read_line(struct smtpc *c, char *out, size_t outlen)
 {
 	for (;;) {
-		char *nl = memchr(c->in, '\n', c->inlen);
-		if (nl) {
-			size_t n = (size_t)(nl - c->in);
-			size_t keep = n > 0 && c->in[n - 1] == '\r' ? n - 1 : n;
-			if (keep >= outlen)
-				return -1;
-			memcpy(out, c->in, keep);
-			out[keep] = '\0';
-			memmove(c->in, nl + 1, c->inlen - n - 1);
-			c->inlen -= n + 1;
-			return 0;
-		}
-		if (c->inlen >= SMTPC_LINE_MAX || c->inlen >= sizeof c->in)
-			return -1;
+		int r = smtpc_take_line(c, out, outlen);
+		if (r != 0)
+			return r > 0 ? 0 : -1;
 		size_t room = sizeof c->in - c->inlen;
-		ssize_t r = c->ssl ? SSL_read(c->ssl, c->in + c->inlen, (int)room) : recv(c->fd, c->in + c->inlen, room, 0);
-		if (r <= 0)
+		ssize_t got =
+		    c->ssl ? SSL_read(c->ssl, c->in + c->inlen, (int)room) : recv(c->fd, c->in + c->inlen, room, 0);
+		if (got <= 0)
 			return -1;
-		c->inlen += (size_t)r;
+		c->inlen += (size_t)got;
 	}
+}
+
+int smtpc_reply_line(struct smtpc *c, struct cl_buf *text, const char *line)
+{
+	int code = (line[0] >= '2' && line[0] <= '5' && line[1] >= '0' && line[1] <= '9' && line[2] >= '0' &&
+		    line[2] <= '9' && (line[3] == ' ' || line[3] == '-' || line[3] == '\0'))
+		       ? (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0')
+		       : 0;
+	if (code == 0 || (c->code && code != c->code))
+		return -1;
+	c->code = code;
+	(void)(cl_buf_append_str(text, line[3] ? line + 4 : "") | cl_buf_append_str(text, "\n"));
+	if (line[3] == '-')
+		return 0;
+	cl_strlcpy(c->text, text->data ? text->data : "", sizeof c->text);
+	return 1;
 }
 
 /* read_reply - RFC 5321 4.2.1: lines "NNN-text" then one "NNN text", all with the same code. */
@@ -159,19 +181,13 @@ static int read_reply(struct smtpc *c, char *err, size_t errlen)
 			cl_snprintf(err, errlen, "connection lost, timed out or reply line too long");
 			return -1;
 		}
-		int code = (line[0] >= '2' && line[0] <= '5' && line[1] >= '0' && line[1] <= '9' && line[2] >= '0' &&
-			    line[2] <= '9' && (line[3] == ' ' || line[3] == '-' || line[3] == '\0'))
-				   ? (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0')
-				   : 0;
-		if (code == 0 || (c->code && code != c->code)) {
+		int r = smtpc_reply_line(c, &text, line);
+		if (r < 0) {
 			cl_buf_free(&text);
 			cl_snprintf(err, errlen, "malformed reply line");
 			return -1;
 		}
-		c->code = code;
-		(void)(cl_buf_append_str(&text, line[3] ? line + 4 : "") | cl_buf_append_str(&text, "\n"));
-		if (line[3] != '-') {
-			cl_strlcpy(c->text, text.data ? text.data : "", sizeof c->text);
+		if (r > 0) {
 			cl_buf_free(&text);
 			return 0;
 		}

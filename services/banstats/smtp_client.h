@@ -12,7 +12,7 @@
 #include <openssl/ssl.h>
 #include <stddef.h>
 
-#define SMTPC_LINE_MAX 1000
+#define SMTPC_LINE_MAX  1000
 #define SMTPC_MAX_LINES 64
 
 struct smtpc {
@@ -21,8 +21,8 @@ struct smtpc {
 	int timeout_ms;
 	char in[4096]; /* bytes read and not yet consumed */
 	size_t inlen;
-	int code;                 /* last reply's code */
-	char text[4096];          /* last reply's lines (without the code), '\n'-separated */
+	int code;        /* last reply's code */
+	char text[4096]; /* last reply's lines (without the code), '\n'-separated */
 };
 
 /* smtpc_connect - TCP connect to host:port within timeout_ms. 0 or -1 with err. */
@@ -36,5 +36,18 @@ int smtpc_cmd(struct smtpc *c, const char *line, char *err, size_t errlen);
 /* smtpc_has_ext - 1 when the last (EHLO) reply lists keyword (case-insensitive). */
 int smtpc_has_ext(const struct smtpc *c, const char *keyword);
 void smtpc_close(struct smtpc *c);
+
+/* The reply reader without the socket, for smtpc_cmd and the fuzz target: c->in holds the
+ * bytes received so far. */
+struct cl_buf;
+/* smtpc_take_line - the first line of c->in, without its CRLF (or LF), into out and out of
+ * c->in. 1 taken, 0 when no line end has come yet, -1 when the line is longer than
+ * SMTPC_LINE_MAX or out. */
+int smtpc_take_line(struct smtpc *c, char *out, size_t outlen);
+/* smtpc_reply_line - one line of the reply being read (c->code 0 before its first line;
+ * text collects the lines, bounded by its max). 1 when it was the last line (c->code and
+ * c->text then hold the reply), 0 when more follow, -1 when it is not a reply line or its
+ * code differs from the first line's. */
+int smtpc_reply_line(struct smtpc *c, struct cl_buf *text, const char *line);
 
 #endif
