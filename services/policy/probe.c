@@ -70,30 +70,43 @@ static int dial(const char *host, int port, struct conn *c, char *why, size_t wl
 	return fd;
 }
 
-/* read_reply - one complete SMTP reply (RFC 5321 section 4.2: lines "ddd-" then "ddd ");
- * returns the code, or -1 on timeout, close or garbage. The last line stays in c->buf. */
+int pp_reply_scan(const char *buf, size_t len, size_t *last, size_t *lastlen)
+{
+	const char *line = buf, *nl;
+	while ((nl = memchr(line, '\n', len - (size_t)(line - buf))) != NULL) {
+		size_t ll = (size_t)(nl - line);
+		if (ll < 3 || line[0] < '2' || line[0] > '5')
+			return -1;
+		if (ll == 3 || line[3] == ' ' || line[3] == '\r') {
+			*last = (size_t)(line - buf);
+			*lastlen = ll;
+			if (line[1] < '0' || line[1] > '9' || line[2] < '0' || line[2] > '9')
+				return -2;
+			return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+		}
+		if (line[3] != '-')
+			return -1;
+		line = nl + 1;
+	}
+	return 0;
+}
+
+/* read_reply - one complete SMTP reply (pp_reply_scan); returns the code, or -1 on timeout,
+ * close or garbage. The last line stays in c->buf. */
 static int read_reply(struct conn *c)
 {
 	c->len = 0;
 	for (;;) {
-		/* Look for a complete final line in what we have. */
-		char *line = c->buf;
-		char *nl;
-		while ((nl = memchr(line, '\n', c->len - (size_t)(line - c->buf))) != NULL) {
-			size_t ll = (size_t)(nl - line);
-			if (ll < 3 || line[0] < '2' || line[0] > '5')
-				return -1;
-			if (ll == 3 || line[3] == ' ' || line[3] == '\r') {
-				*nl = '\0';
-				memmove(c->buf, line, ll + 1);
-				c->len = ll;
-				int code = (int)strtol(c->buf, NULL, 10);
-				return code >= 200 && code <= 599 ? code : -1;
-			}
-			if (line[3] != '-')
-				return -1;
-			line = nl + 1;
+		size_t last = 0, ll = 0;
+		int code = pp_reply_scan(c->buf, c->len, &last, &ll);
+		if (code > 0 || code == -2) {
+			c->buf[last + ll] = '\0';
+			memmove(c->buf, c->buf + last, ll + 1);
+			c->len = ll;
+			return code > 0 ? code : -1;
 		}
+		if (code < 0)
+			return -1;
 		if (c->len >= PP_REPLY_MAX)
 			return -1;
 		struct pollfd p = {.fd = c->fd, .events = POLLIN};
