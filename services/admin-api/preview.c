@@ -84,6 +84,10 @@ static void add_header(cJSON *arr, const unsigned char *f, size_t len)
 	if (!colon || colon == f)
 		return;
 	char *name = preview_clean(f, (size_t)(colon - f), 0);
+	if (name && !name[0]) { /* only CRs before the colon: no field name at all */
+		free(name);
+		return;
+	}
 	const unsigned char *v = colon + 1;
 	size_t vl = len - (size_t)(v - f);
 	while (vl && (*v == ' ' || *v == '\t')) {

@@ -59,6 +59,14 @@ static void test_build(void)
 	cJSON_Delete(o);
 	free(big);
 
+	/* found by preview_fuzz: a line of only CR before its colon gave a header without a name */
+	o = preview_build((const unsigned char *)"\r: x\r\nSubject: s\r\n\r\nb", 21);
+	h = cJSON_GetObjectItem(o, "headers");
+	CL_CHECK(cJSON_GetArraySize(h) == 1 &&
+		     strcmp(cJSON_GetObjectItem(cJSON_GetArrayItem(h, 0), "name")->valuestring, "Subject") == 0,
+		 "nameless field skipped");
+	cJSON_Delete(o);
+
 	o = preview_build((const unsigned char *)"", 0);
 	CL_CHECK(o && strcmp(cJSON_GetObjectItem(o, "text")->valuestring, "") == 0, "empty message");
 	cJSON_Delete(o);
