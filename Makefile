@@ -3,6 +3,7 @@
 #   make SAN=1      AddressSanitizer + UBSan build into build/san/
 #   make test       install what is missing, build with SAN=1, run unit and integration tests
 #   make run        install what is missing, build, start the whole stack natively under ./var
+#   make fresh-test make test from a clean clone in a bare Debian 12 container
 #   make bench      install what is missing, build, run every benchmark of bench/ (not tests):
 #                   tables on stdout and in bench/results/, explained in docs/PERFORMANCE.md
 SAN ?= 0
@@ -56,7 +57,7 @@ BINS := $(SERVICES:%=$(BUILD)/bin/clement-%) $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard lib/*/*_test.c services/*/*_test.c tools/*/*_test.c)
 UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all test test-browser unit-bins run deps clean fuzz images compose-test bench format lint
+.PHONY: all test test-browser unit-bins run deps clean fuzz images compose-test fresh-test bench format lint
 all: $(BINS)
 
 # V=1 shows full command lines.
@@ -151,6 +152,11 @@ images:
 # The container stack end to end (installs and starts Docker when missing): see scripts/compose-test.
 compose-test:
 	@scripts/compose-test
+
+# `make test` from a clean clone of the current commit in a bare Debian 12 container, as a new
+# user would run it (scripts/fresh-test).
+fresh-test:
+	@scripts/fresh-test
 
 clean:
 	rm -rf build
