@@ -3,6 +3,7 @@
 #   make SAN=1      AddressSanitizer + UBSan build into build/san/
 #   make test       install what is missing, build with SAN=1, run unit and integration tests
 #   make run        install what is missing, build, start the whole stack natively under ./var
+#   make install    install the release build and the systemd units (PREFIX, DESTDIR)
 #   make fresh-test make test from a clean clone in a bare Debian 12 container
 #   make bench      install what is missing, build, run every benchmark of bench/ (not tests):
 #                   tables on stdout and in bench/results/, explained in docs/PERFORMANCE.md
@@ -57,7 +58,7 @@ BINS := $(SERVICES:%=$(BUILD)/bin/clement-%) $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard lib/*/*_test.c services/*/*_test.c tools/*/*_test.c)
 UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all test test-browser unit-bins run deps clean fuzz images compose-test fresh-test bench format lint
+.PHONY: all test test-browser unit-bins run deps clean fuzz images compose-test fresh-test install bench format lint
 all: $(BINS)
 
 # V=1 shows full command lines.
@@ -129,6 +130,11 @@ test-browser:
 run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run-stack
+
+# The release build, its data and the systemd units (deploy/systemd/) onto this machine:
+# PREFIX (/usr/local), DESTDIR; see README, "Running Clement as systemd services".
+install: all
+	@BUILD=$(BUILD) scripts/install
 
 fuzz:
 	@scripts/run-fuzz
