@@ -9,6 +9,8 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -254,6 +256,49 @@ static void test_async(void)
 	cl_rpc_client_free(c);
 }
 
+/* listen_url - a plain TCP listener on the port of url; the fd or -1. */
+static int listen_url(const char *url)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	a.sin_port = htons((uint16_t)atoi(strrchr(url, ':') + 1));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 16) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A peer that greets every connection as an SP REQ socket (protocol 0x30): the client's REQ
+ * socket refuses it in the handshake. Plain TCP, so that only the client under test is nng's. */
+struct wrong_peer {
+	int fd;
+	_Atomic int accepted;
+};
+
+static void *wrong_peer_main(void *arg)
+{
+	struct wrong_peer *w = arg;
+	static const unsigned char hello[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
+	for (;;) {
+		int c = accept(w->fd, NULL, NULL);
+		if (c < 0)
+			return NULL;
+		w->accepted++;
+		if (write(c, hello, sizeof hello) < 0) {
+			/* the client may have gone already */
+		}
+		unsigned char theirs[8];
+		if (read(c, theirs, sizeof theirs) < 0) {
+			/* likewise */
+		}
+		usleep(20 * 1000); /* let the client see our header before the close */
+		close(c);
+	}
+}
+
 /* test_connected - cl_rpc_client_connected follows the connection: 0 with nothing
  * listening, still 0 after a peer of the wrong protocol (REQ, refused in nng's handshake)
  * came and went, 1 once a real server listens, 0 again when it stops. */
@@ -269,12 +314,16 @@ static void test_connected(void)
 	struct cl_rpc_client *none[2] = {NULL, NULL};
 	CL_CHECK(cl_rpc_client_wait_connected(none, 2, 0) == 1, "absent clients count as connected");
 
-	nng_socket wrong; /* a REQ peer: the client's REQ socket refuses it */
-	nng_req0_open(&wrong);
-	CL_CHECK(nng_listen(wrong, url, NULL, 0) == 0, "wrong-protocol peer listens");
+	struct wrong_peer w = {.fd = listen_url(url)};
+	CL_CHECK(w.fd >= 0, "wrong-protocol peer listens");
+	pthread_t t2;
+	pthread_create(&t2, NULL, wrong_peer_main, &w);
 	usleep(1500 * 1000); /* the dialer retries within RECONNMAXT and is refused */
+	CL_CHECK(w.accepted > 0, "the client dialed the wrong peer");
 	CL_CHECK(!cl_rpc_client_connected(c), "a peer of the wrong protocol is no connection");
-	nng_close(wrong);
+	shutdown(w.fd, SHUT_RDWR); /* wakes the accept() */
+	pthread_join(t2, NULL);
+	close(w.fd);
 
 	struct cl_rpc_server *s = cl_rpc_server_start(url, 1, echo, NULL, err, sizeof err);
 	CL_CHECK(s != NULL, "server start: %s", err);
