@@ -85,6 +85,29 @@ def test_real_service_sigkilled_is_answered_at_once(long_stack, down):
     assert took < FAST, f"{down} killed: answered after {took:.1f} s"
 
 
+@pytest.mark.parametrize("down", ["scanner", "delivery"])
+def test_service_gone_during_the_call_is_answered_at_once(services, down):
+    """The service has the request and goes away without answering (its connections close,
+    as when the process dies): the call in flight fails then, not at its deadline."""
+    policy = fakerpc.FakeRPC()
+    op = {"scanner": "scan", "delivery": "deliver"}[down]
+    dying = fakerpc.FakeRPC(lambda h, b: None if h.get("op") == op else fakerpc.default_handler(h, b))
+    e = start_edge(services, policy, **LONG, **{URL_KEY[down]: dying.url})
+    r = e.session()
+    assert r.cmd("MAIL FROM:<alice@sender.example>")[0] == 250
+    assert r.cmd("RCPT TO:<bob@example.org>")[0] == 250
+    assert r.cmd("DATA")[0] == 354
+    r.send(message() + ".\r\n")
+    dying.wait_op(op)
+    t = time.monotonic()
+    dying.close()
+    code, text = r.reply()
+    took = time.monotonic() - t
+    assert code == 451 and text.startswith("451 4.3.0 "), text
+    assert took < FAST, f"{down} gone: answered after {took:.1f} s"
+    assert not policy.ops("deliver")
+
+
 @pytest.mark.parametrize("silent", ["connect", "scan", "deliver"])
 def test_connected_but_silent_service_keeps_its_deadline(services, silent):
     fake = fakerpc.FakeRPC(lambda h, b: None if h.get("op") == silent else fakerpc.default_handler(h, b))
