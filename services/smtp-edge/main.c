@@ -107,7 +107,7 @@ static void register_metrics(struct edge *e)
 }
 
 /* ready - ready while not draining. A service that cannot be reached is not a reason to
- * go unready: each call then fails after its deadline with 4xx, visible in /metrics
+ * go unready: each call to it then fails at once with 4xx, visible in /metrics
  * (clement_edge_rpc_failures_total). */
 static int ready(void *ctx, char *why, size_t whylen)
 {
