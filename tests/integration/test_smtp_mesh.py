@@ -7,6 +7,7 @@ Peers are told apart by the SHA-256 fingerprint of the TLS client certificate th
 checked by the edge's parser, stored by banstats, and a ban is then enforced by policy at
 connect (the test client connects from 127.0.0.2, which a record bans).
 """
+import signal
 import socket
 import ssl
 import time
@@ -227,6 +228,16 @@ def test_peer_disabled_during_the_session_gets_530(node, certs, db):
     assert r.cmd(ban_cmd()) == (530, "530 5.7.0 Not a trusted mesh peer")
     assert r.cmd(ban_cmd()) == unknown_reply(r)
     assert node.bans() == []
+
+
+def test_peer_is_still_asked_for_its_certificate_after_a_tls_reload(node, certs):
+    """SIGHUP reloads the edge's certificate (issue 16): the new context asks for client
+    certificates as the first did, so the peer is still recognised."""
+    node.edge.svc.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: "event=tls_reloaded why=sighup" in node.edge.svc.log(), timeout=10)
+    r, ehlo = node.session(certs["peer"])
+    assert "XMESH 1" in ehlo, ehlo
+    assert r.cmd(ban_cmd()) == STORED
 
 
 def test_without_banstats_url_xmesh_is_never_offered(db, services, certs):
