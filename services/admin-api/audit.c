@@ -39,6 +39,8 @@ static const struct audit_kind KINDS[] = {
     {"users", "user", "users t", "id", "", 0, ACCOUNT},
     {"scopes", "admin_scope", "admin_scopes t", "id", "", 0, USER_DOMAIN,
      "(SELECT d.group_id FROM domains d WHERE d.id = " USER_DOMAIN ")", "t.user_id", USER_ROLE},
+    {"aliases", "sender_alias", "sender_aliases t", "id", "", 0, USER_DOMAIN,
+     "(SELECT d.group_id FROM domains d WHERE d.id = " USER_DOMAIN ")", "t.user_id", USER_ROLE},
     {"groups", "group", "groups t", "id", "", 0, "NULL", "t.id", "NULL", "NULL"},
     {"domains", "domain", "domains t", "id", "", 0, "t.id", "t.group_id", "NULL", "NULL"},
     {"directives", "directive", "directives t", "id", "", 0, BELONGING},
@@ -76,6 +78,8 @@ static const struct audit_kind *kind_find(const char *pattern, char *type, size_
 	size_t len = strcspn(seg, "/");
 	if (strstr(pattern, "/scopes"))
 		seg = "scopes", len = 6;
+	else if (strstr(pattern, "/aliases"))
+		seg = "aliases", len = 7;
 	for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++)
 		if (strlen(KINDS[i].segment) == len && strncmp(KINDS[i].segment, seg, len) == 0) {
 			cl_strlcpy(type, KINDS[i].type, typelen);
@@ -179,7 +183,7 @@ static void who_begin(struct api_req *r, struct audit_rec *a)
 		a->actor_role = "digest-link";
 	} else if (is(a, "logout") || is(a, "password")) {
 		snprintf(a->target, sizeof a->target, "%lld", r->me.id); /* oneself */
-	} else if (is(a, "scopes")) {
+	} else if (is(a, "scopes") || is(a, "aliases")) {
 		if (nargs >= 2)
 			cl_strlcpy(a->target, r->arg[1], sizeof a->target);
 	} else if (nargs >= 1) {

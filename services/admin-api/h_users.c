@@ -150,24 +150,13 @@ static int self_update_ok(struct api_req *r)
 	return 1;
 }
 
-/* target_ok - the target of an admin's change: 1, or 0 answered (404 / 403). */
-static int target_ok(struct api_req *r, long long id)
-{
-	int m = scope_user_manageable(r, id, NULL);
-	if (m == 0)
-		api_err(r, 404, "user not found");
-	else if (m == 2)
-		api_err(r, 403, "you may not manage this account");
-	return m == 1;
-}
-
 void h_user_update(struct api_req *r)
 {
 	long long id = api_arg_id(r, 0);
 	if (id < 0 || !api_body_object(r))
 		return;
 	int self = id == r->me.id;
-	if (self ? !self_update_ok(r) : (!target_ok(r, id) || !role_grantable(r) || !domain_target_ok(r)))
+	if (self ? !self_update_ok(r) : (!scope_user_target_ok(r, id) || !role_grantable(r) || !domain_target_ok(r)))
 		return;
 	struct qb q;
 	qb_init(&q, "UPDATE users u SET ");
@@ -210,7 +199,7 @@ void h_user_delete(struct api_req *r)
 		api_err(r, 403, "you may not delete your own account");
 		return;
 	}
-	if (target_ok(r, id))
+	if (scope_user_target_ok(r, id))
 		api_delete(r, "users u", "u", id, NULL, "user");
 }
 
@@ -321,7 +310,7 @@ void h_scope_delete(struct api_req *r)
 		api_err(r, 403, "you may not change your own scope");
 		return;
 	}
-	if (!target_ok(r, id))
+	if (!scope_user_target_ok(r, id))
 		return;
 	struct qb q;
 	qb_init(&q, "SELECT coalesce(group_id, 0), coalesce(domain_id, 0) FROM admin_scopes WHERE id = ");

@@ -30,6 +30,9 @@ static const struct api_route ROUTES[] = {
     {"GET", "/api/users/{id}/scopes", ROLE_DOMAIN_ADMIN, 0, h_scopes_list},
     {"POST", "/api/users/{id}/scopes", ROLE_GROUP_ADMIN, 0, h_scope_create},
     {"DELETE", "/api/users/{id}/scopes/{scope_id}", ROLE_GROUP_ADMIN, 0, h_scope_delete},
+    {"GET", "/api/users/{id}/aliases", ROLE_USER, 0, h_aliases_list},
+    {"POST", "/api/users/{id}/aliases", ROLE_DOMAIN_ADMIN, 0, h_alias_create},
+    {"DELETE", "/api/users/{id}/aliases/{alias_id}", ROLE_DOMAIN_ADMIN, 0, h_alias_delete},
     /* sender-receiver directives */
     {"GET", "/api/directives", ROLE_USER, 0, h_directives_list},
     {"POST", "/api/directives", ROLE_USER, 0, h_directive_create},

@@ -55,6 +55,10 @@ void h_user_delete(struct api_req *r);
 void h_scopes_list(struct api_req *r);
 void h_scope_create(struct api_req *r);
 void h_scope_delete(struct api_req *r);
+/* h_aliases.c */
+void h_aliases_list(struct api_req *r);
+void h_alias_create(struct api_req *r);
+void h_alias_delete(struct api_req *r);
 /* h_directives.c */
 void h_directives_list(struct api_req *r);
 void h_directive_get(struct api_req *r);

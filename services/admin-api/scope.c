@@ -164,3 +164,13 @@ int scope_owner_body(struct api_req *r, const char **col, long long *id)
 		api_err(r, 404, "%s not found", LEVELS[found].what);
 	return in == 1;
 }
+
+int scope_user_target_ok(struct api_req *r, long long uid)
+{
+	int m = scope_user_manageable(r, uid, NULL);
+	if (m == 0)
+		api_err(r, 404, "user not found");
+	else if (m == 2)
+		api_err(r, 403, "you may not manage this account");
+	return m == 1;
+}

@@ -36,6 +36,9 @@ int scope_has_group(struct api_req *r, long long group_id);
  * in a domain in scope and have a lower role than the caller (a root-admin manages every
  * account). 1 yes, 0 out of scope (404), 2 in scope but role too high (403), -1 answered. */
 int scope_user_manageable(struct api_req *r, long long uid, enum api_role *target_role);
+/* scope_user_target_ok - scope_user_manageable as an answer: 1, or 0 answered (404 out of
+ * scope, 403 role too high). */
+int scope_user_target_ok(struct api_req *r, long long uid);
 
 #endif
 

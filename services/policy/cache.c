@@ -68,6 +68,9 @@ static void snap_free(struct pc_snap *s)
 	}
 	for (size_t i = 0; i < s->ndirs; i++)
 		free(s->dirs[i].pattern);
+	for (size_t i = 0; i < s->naliases; i++)
+		free(s->aliases[i].address);
+	free(s->aliases);
 	for (size_t i = 0; i < s->nbans; i++)
 		free(s->bans[i].reason);
 	free(s->groups);
@@ -115,6 +118,14 @@ static int dir_cmp(const void *x, const void *y)
 	return strcmp(a->pattern, b->pattern);
 }
 
+static int alias_cmp(const void *x, const void *y)
+{
+	const struct pc_alias *a = x, *b = y;
+	if (a->user_id != b->user_id)
+		return (a->user_id > b->user_id) - (a->user_id < b->user_id);
+	return strcmp(a->address, b->address);
+}
+
 int pc_snap_index(struct pc_snap *s, char *err, size_t errlen)
 {
 	if (s->ngroups)
@@ -125,6 +136,8 @@ int pc_snap_index(struct pc_snap *s, char *err, size_t errlen)
 		qsort(s->users, s->nusers, sizeof *s->users, user_cmp);
 	if (s->ndirs)
 		qsort(s->dirs, s->ndirs, sizeof *s->dirs, dir_cmp);
+	if (s->naliases)
+		qsort(s->aliases, s->naliases, sizeof *s->aliases, alias_cmp);
 	pn_set_finish(&s->ban_set);
 	pn_set_finish(&s->never_ban);
 	/* The foreign key guarantees the group exists; a miss means a broken load. */
@@ -155,6 +168,12 @@ const struct pc_user *pc_user_find(const struct pc_snap *s, long long domain_id,
 {
 	struct pc_user key = {.domain_id = domain_id, .local = (char *)local};
 	return s->nusers ? bsearch(&key, s->users, s->nusers, sizeof key, user_cmp) : NULL;
+}
+
+int pc_alias_granted(const struct pc_snap *s, long long user_id, const char *address)
+{
+	struct pc_alias key = {.user_id = user_id, .address = (char *)address};
+	return s->naliases && bsearch(&key, s->aliases, s->naliases, sizeof key, alias_cmp) != NULL;
 }
 
 /* dir_lookup - the action of directive (level, owner, pattern), or -1. */

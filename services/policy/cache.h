@@ -1,6 +1,9 @@
 /* cache.h - the in-memory image of what policy decides from: groups, domains, users,
  * sender-receiver directives, bans and never-ban networks.
  *
+ * sender aliases (sender_aliases: who may use which MAIL FROM after AUTH), bans and
+ * never-ban networks.
+ *
  * A snapshot is immutable once built. The watcher thread (cache_watch.c) builds a new one
  * from PostgreSQL on every NOTIFY on channel clement_cache and publishes it with
  * pc_cache_publish(); request threads take a reference with pc_cache_acquire(), decide,
@@ -57,6 +60,12 @@ struct pc_directive {
 	int action;      /* enum pc_dir_action */
 };
 
+/* A sender alias: user_id may use address (lower case) as MAIL FROM after AUTH. */
+struct pc_alias {
+	long long user_id;
+	char *address;
+};
+
 struct pc_ban {
 	char *reason;
 	double expires_at; /* unix seconds; 0 = never */
@@ -73,6 +82,8 @@ struct pc_snap {
 	size_t nusers; /* by (domain_id, local) */
 	struct pc_directive *dirs;
 	size_t ndirs; /* by (level, owner, pattern) */
+	struct pc_alias *aliases;
+	size_t naliases; /* by (user_id, address) */
 	struct pc_ban *bans;
 	size_t nbans;
 	struct pn_set ban_set;   /* idx -> bans[] */
@@ -110,6 +121,8 @@ const struct pc_user *pc_user_find(const struct pc_snap *s, long long domain_id,
 /* pc_directive_match - the action of the most specific directive of one owner matching
  * sender (exact address, then "@domain", then "*.suffix" longest first); -1 when none. */
 int pc_directive_match(const struct pc_snap *s, int level, long long owner, const char *sender);
+/* pc_alias_granted - 1 when user_id was granted address (lower case) as a sender alias. */
+int pc_alias_granted(const struct pc_snap *s, long long user_id, const char *address);
 /* pc_ban_find - the active ban containing a at time now (unix), or NULL. */
 const struct pc_ban *pc_ban_find(const struct pc_snap *s, const struct pn_addr *a, double now);
 

@@ -21,6 +21,8 @@ static const char q_users[] = "SELECT id, domain_id, local_part, password_hash, 
 static const char q_dirs[] =
     "SELECT coalesce(user_id, 0), coalesce(domain_id, 0), coalesce(group_id, 0), sender_pattern, action "
     "FROM directives";
+static const char q_aliases[] = "SELECT a.user_id, a.local_part || '@' || d.name FROM sender_aliases a "
+				"JOIN domains d ON d.id = a.domain_id";
 static const char q_bans[] =
     "SELECT host(network) || '/' || masklen(network), reason, "
     "coalesce(extract(epoch FROM expires_at), 0)::float8 FROM bans b "
@@ -135,6 +137,20 @@ static int load_dirs(struct pc_snap *s, const PGresult *r)
 	return oom ? -1 : 0;
 }
 
+static int load_aliases(struct pc_snap *s, const PGresult *r)
+{
+	int n = PQntuples(r), oom = 0;
+	s->aliases = calloc((size_t)n + 1, sizeof *s->aliases);
+	if (!s->aliases)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		struct pc_alias *a = &s->aliases[s->naliases++];
+		a->user_id = col_ll(r, i, 0);
+		a->address = dup_or_null(r, i, 1, &oom);
+	}
+	return oom ? -1 : 0;
+}
+
 static int load_bans(struct pc_snap *s, const PGresult *r)
 {
 	int n = PQntuples(r), oom = 0;
@@ -172,8 +188,8 @@ struct pc_snap *pc_cache_load(PGconn *c, char *err, size_t errlen)
 	static const struct {
 		const char *sql;
 		int (*fill)(struct pc_snap *, const PGresult *);
-	} steps[] = {{q_groups, load_groups}, {q_domains, load_domains}, {q_users, load_users},
-		     {q_dirs, load_dirs},     {q_bans, load_bans},       {q_never, load_never}};
+	} steps[] = {{q_groups, load_groups},   {q_domains, load_domains}, {q_users, load_users}, {q_dirs, load_dirs},
+		     {q_aliases, load_aliases}, {q_bans, load_bans},       {q_never, load_never}};
 	struct pc_snap *s = pc_snap_new();
 	if (!s) {
 		cl_snprintf(err, errlen, "out of memory");

@@ -86,14 +86,48 @@ void pol_helo(const struct pol_req *r, struct cl_verdict *v)
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.0.0", "Ok");
 }
 
-void pol_mail(const struct pol_req *r, struct cl_verdict *v)
+/* mail_authed - after AUTH the sender is the login's own address or an alias an admin
+ * granted the login (sender_aliases); anything else is someone else's name (issue 15):
+ * 553 5.7.1, as RFC 5321 section 3.3 allows for a reverse-path the server refuses. */
+static void mail_authed(struct policy *p, const struct pc_snap *snap, const struct pol_req *r, const char *sender,
+			struct cl_verdict *v)
 {
+	if (strcmp(sender, r->auth_user) == 0) {
+		cl_verdict_set(v, CL_ACCEPT, 250, "2.1.0", "Ok");
+		return;
+	}
+	if (!pol_cache_usable(p, snap)) {
+		cl_verdict_set(v, CL_DEFER, 451, "4.3.0", "Temporary failure, try again later");
+		return;
+	}
 	char local[PA_LOCAL_MAX + 1], domain[PA_DOMAIN_MAX + 1];
-	/* RFC 5321 section 4.5.5: the null reverse-path is how bounces arrive; it must pass. */
+	const struct pc_domain *d = NULL;
+	if (pa_split(r->auth_user, 1, local, sizeof local, domain, sizeof domain) == 0)
+		d = pc_domain_find(snap, domain);
+	const struct pc_user *u = d ? pc_user_find(snap, d->id, local) : NULL;
+	if (u && u->enabled && pc_alias_granted(snap, u->id, sender)) {
+		cl_verdict_set(v, CL_ACCEPT, 250, "2.1.0", "Ok");
+		return;
+	}
+	char text[400];
+	cl_snprintf(text, sizeof text,
+		    "<%.*s> is not your address: logged in as <%.*s>, which may send as itself or as "
+		    "an alias an admin granted it",
+		    150, sender, 150, r->auth_user);
+	cl_verdict_set(v, CL_REJECT, 553, "5.7.1", text);
+}
+
+void pol_mail(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v)
+{
+	char local[PA_LOCAL_MAX + 1], domain[PA_DOMAIN_MAX + 1], sender[PA_LOCAL_MAX + PA_DOMAIN_MAX + 2];
+	/* RFC 5321 section 4.5.5: the null reverse-path is how bounces arrive; it must pass,
+	 * also after AUTH (a client's own non-delivery or read receipts). */
 	if (!r->sender[0])
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.1.0", "Ok");
 	else if (pa_split(r->sender, r->smtputf8, local, sizeof local, domain, sizeof domain) < 0)
 		cl_verdict_set(v, CL_REJECT, 553, "5.1.7", "Bad sender address syntax");
+	else if (r->auth_user[0] && cl_snprintf(sender, sizeof sender, "%s@%s", local, domain) == 0)
+		mail_authed(p, snap, r, sender, v);
 	else
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.1.0", "Ok");
 }

@@ -39,7 +39,9 @@ static cJSON *decide(struct policy *p, int op, const struct pol_req *r)
 	struct cl_route rt = {0};
 	char canon[400] = "";
 	double t0 = cl_now_seconds();
-	struct pc_snap *snap = op == OP_HELO || op == OP_MAIL ? NULL : pc_cache_acquire(&p->cache);
+	/* MAIL reads the cache only after AUTH (sender aliases). */
+	int cached = op != OP_HELO && (op != OP_MAIL || r->auth_user[0]);
+	struct pc_snap *snap = cached ? pc_cache_acquire(&p->cache) : NULL;
 	switch (op) {
 	case OP_CONNECT:
 		pol_connect(p, snap, r, &v);
@@ -48,7 +50,7 @@ static cJSON *decide(struct policy *p, int op, const struct pol_req *r)
 		pol_helo(r, &v);
 		break;
 	case OP_MAIL:
-		pol_mail(r, &v);
+		pol_mail(p, snap, r, &v);
 		break;
 	case OP_RCPT:
 		pol_rcpt(p, snap, r, &v, &rt);

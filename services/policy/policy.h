@@ -68,7 +68,9 @@ struct pol_req {
 /* Decisions (decide.c). snap may be NULL (cache never loaded): the decision defers. */
 void pol_connect(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v);
 void pol_helo(const struct pol_req *r, struct cl_verdict *v);
-void pol_mail(const struct pol_req *r, struct cl_verdict *v);
+/* pol_mail - the sender's syntax and, after AUTH (auth_user set), that it is the login's own
+ * address or a sender alias granted to it (553 5.7.1 otherwise). */
+void pol_mail(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v);
 /* pol_rcpt - verdict and, on accept, the route. Refusals are logged to message_log. */
 void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v,
 	      struct cl_route *rt);

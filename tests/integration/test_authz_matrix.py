@@ -78,6 +78,8 @@ INSERT INTO never_ban_networks (id, network, note) VALUES (1, '10.0.0.0/8', 'ins
 INSERT INTO mesh_peers (id, name, host, cert_fingerprint) VALUES (1, 'peer1.test', '192.0.2.50', repeat('ab', 32)),
   (2, 'peer2.test', '192.0.2.51', repeat('cd', 32));
 INSERT INTO settings (key, value) VALUES ('retention.months', '6'), ('other.key', '1');
+INSERT INTO sender_aliases (id, user_id, domain_id, local_part) VALUES (1, 4, 1, 'sales'), (2, 7, 2, 'saleszqother');
+SELECT setval('sender_aliases_id_seq', 100);
 SELECT setval('groups_id_seq', 100); SELECT setval('domains_id_seq', 100); SELECT setval('users_id_seq', 100);
 SELECT setval('admin_scopes_id_seq', 100); SELECT setval('directives_id_seq', 100);
 SELECT setval('quarantine_id_seq', 100); SELECT setval('digest_schedules_id_seq', 100);
@@ -169,6 +171,19 @@ TABLE = {
     ("delete", "/api/users/{id}/scopes/{scope_id}"): {
         "own": [case("/api/users/3/scopes/2", E(200, 200, 403, 403))],
         "other": [case("/api/users/6/scopes/4", E(200, 404, 403, 403))], "anon": 401},
+    # sender aliases: of accounts the caller manages (or itself), within the caller's domains
+    ("get", "/api/users/{id}/aliases"): {
+        "own": [case("/api/users/4/aliases", ALL200), case("/api/users/1/aliases", E(200, 403, 403, 404))],
+        "other": [case("/api/users/7/aliases", E(200, 404, 404, 404))], "anon": 401},
+    ("post", "/api/users/{id}/aliases"): {
+        "own": [case("/api/users/4/aliases", E(201, 201, 201, 403), {"address": "info@own.test"}),
+                case("/api/users/4/aliases", E(201, 403, 403, 403), {"address": "root@own.test"})],
+        "other": [case("/api/users/7/aliases", E(201, 404, 404, 403), {"address": "info@zqother.test"}),
+                  case("/api/users/4/aliases", E(201, 403, 403, 403), {"address": "info@zqother.test"})],
+        "anon": 401},
+    ("delete", "/api/users/{id}/aliases/{alias_id}"): {
+        "own": [case("/api/users/4/aliases/1", E(200, 200, 200, 403))],
+        "other": [case("/api/users/7/aliases/2", E(200, 404, 404, 403))], "anon": 401},
     # directives
     ("get", "/api/directives"): {"own": [case("/api/directives", ALL200)],
                                  "other": [case("/api/directives?user_id=7", ALL200),

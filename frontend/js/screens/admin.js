@@ -85,6 +85,38 @@ function domainSettings(d) {
   }));
 }
 
+/** The sender aliases of one account in a dialog: the addresses besides its own that it may
+ *  use as MAIL FROM after logging in to send (any other is refused); grant and remove. */
+async function aliasesDialog(u, btn) {
+  const body = h('div');
+  const close = h('button.secondary', { type: 'submit' }, 'Close');
+  const dlg = h('dialog', { 'aria-labelledby': 'al-title' },
+    h('h2', { id: 'al-title' }, `Sender aliases of ${u.address}`),
+    h('p.muted', `Besides ${u.address}, the addresses this account may send from after logging in. `
+      + 'Any other sender address is refused (553 5.7.1).'), body,
+    h('form', { method: 'dialog' }, h('div.actions', close)));
+  const render = async () => {
+    let list;
+    try { list = await get(`/users/${u.id}/aliases`); } catch (e) { body.replaceChildren(h('p.msg.error', e.message)); return; }
+    const items = list.items || [];
+    body.replaceChildren(
+      h('ul', { 'aria-label': 'Sender aliases' }, items.length ? items.map((a) => h('li', a.address, ' ',
+        h('button.link', { type: 'button', 'aria-label': `remove ${a.address}`, onclick: async (ev) => {
+          if ((await act(ev.currentTarget, () => del(`/users/${u.id}/aliases/${a.id}`), 'Alias removed.')) !== undefined) render();
+        } }, 'remove'))) : h('li.muted', 'No alias yet.')),
+      apiForm({ label: 'Grant a sender alias', submitLabel: 'Grant alias',
+        fields: [{ name: 'address', label: 'Alias address', type: 'email', required: true, placeholder: `sales@${u.address.split('@')[1]}`,
+          help: 'An address in a domain you manage.' }],
+        onSubmit: async (v) => { const r = await post(`/users/${u.id}/aliases`, { address: v.address.trim() }); render(); return r; },
+        success: 'Alias granted.' }));
+  };
+  await render();
+  dlg.addEventListener('close', () => { dlg.remove(); btn.focus(); });
+  document.body.append(dlg);
+  dlg.showModal();
+  close.focus();
+}
+
 function userList(d) {
   const roles = [['user', 'user'], ['domain-admin', 'domain admin']];
   if (atLeast('group-admin')) roles.push(['group-admin', 'group admin']);
@@ -111,6 +143,8 @@ function userList(d) {
       { label: 'Created', render: (r) => fmtTime(r.created_at) },
     ],
     actions: (r, reload) => [toggleEnabled(`/users/${r.id}`, r, reload),
+      h('button.secondary', { type: 'button', onclick: (ev) => aliasesDialog({ ...r, address: r.address || `${r.local_part}@${d.name}` }, ev.currentTarget) },
+        'Aliases'),
       removeButton(`/users/${r.id}`, `user ${r.address || r.local_part}`, reload)],
   });
 }

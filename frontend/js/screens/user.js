@@ -1,14 +1,24 @@
 // user.js - what every user has: my mail, my quarantine, my senders, my account.
 import { h } from '../dom.js';
-import { post } from '../api.js';
+import { get, post } from '../api.js';
 import { state } from '../session.js';
 import { apiForm } from '../ui.js';
 import { messageLog, quarantineList, directiveList } from './common.js';
 
+/** The sender addresses an admin granted this account, besides its own (read-only). */
+function myAliases() {
+  const dd = h('dd', '…');
+  get(`/users/${state.me.id}/aliases`).then((l) => {
+    const items = (l && l.items) || [];
+    dd.replaceChildren(items.length ? items.map((a) => a.address).join(', ') : 'none (an admin can grant some)');
+  }).catch((e) => dd.replaceChildren(e.message));
+  return [h('dt', 'May also send as'), dd];
+}
+
 function account() {
   return h('section', { 'aria-labelledby': 'page-title' },
     h('h1', { id: 'page-title' }, 'Account'),
-    h('dl.kv.card', h('dt', 'Address'), h('dd', state.me.address), h('dt', 'Role'), h('dd', state.me.role)),
+    h('dl.kv.card', h('dt', 'Address'), h('dd', state.me.address), h('dt', 'Role'), h('dd', state.me.role), ...myAliases()),
     h('fieldset.card', h('legend', 'Change password'),
       h('p.muted', 'Changing your password ends your other sessions.'),
       apiForm({
