@@ -16,6 +16,7 @@
 #include "msgutil.h"
 #include "util/buf.h"
 #include "util/metrics.h"
+#include "util/random.h"
 
 #define MD_PATH      1024
 #define MD_MAX_RCPTS 1000
@@ -72,7 +73,9 @@ static int md_prepare(const char *root, const char *addr, char *dir, size_t dirl
 	return rc;
 }
 
-/* md_names - unique tmp/ and new/ names per the Maildir convention. */
+/* md_names - unique tmp/ and new/ names per the Maildir convention, with Dovecot's R<random>
+ * part: time, pid and counter alone repeat in two replicas that share a Maildir volume and a
+ * host name as pid 1 of their containers, and rename() into new/ would then replace a message. */
 static int md_names(struct md_copy *c, size_t len)
 {
 	struct timeval tv;
@@ -84,10 +87,11 @@ static int md_names(struct md_copy *c, size_t len)
 	for (char *p = host; *p; p++) /* '/' and ':' may not appear in a name (Maildir spec) */
 		if (*p == '/' || *p == ':' || *p == ',')
 			*p = '_';
-	char base[300];
+	char base[300], rnd[17];
 	unsigned long long q = atomic_fetch_add(&md_seq, 1);
-	if (cl_snprintf(base, sizeof base, "%lld.M%ldP%ldQ%llu.%s,S=%zu", (long long)tv.tv_sec, (long)tv.tv_usec,
-			(long)getpid(), q, host, len) < 0)
+	if (cl_random_hex(rnd, sizeof rnd, 8) < 0 ||
+	    cl_snprintf(base, sizeof base, "%lld.M%ldP%ldQ%lluR%s.%s,S=%zu", (long long)tv.tv_sec, (long)tv.tv_usec,
+			(long)getpid(), q, rnd, host, len) < 0)
 		return -1;
 	return cl_snprintf(c->tmp, sizeof c->tmp, "%s/tmp/%s", c->dir, base) |
 	       cl_snprintf(c->new_, sizeof c->new_, "%s/new/%s", c->dir, base);

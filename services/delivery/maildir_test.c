@@ -29,6 +29,25 @@ static int count(const char *rel)
 	return n;
 }
 
+/* random_part - 1 when the one file of root/rel has Dovecot's R<16 hex digits> part. */
+static int random_part(const char *rel)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/%s", root, rel);
+	DIR *d = opendir(p);
+	struct dirent *e;
+	int ok = 0;
+	while (d && (e = readdir(d)) != NULL) {
+		const char *r = e->d_name[0] != '.' ? strchr(e->d_name, 'R') : NULL;
+		ok = r && strspn(r + 1, "0123456789abcdef") == 16 && r[17] == '.';
+		if (e->d_name[0] != '.')
+			break;
+	}
+	if (d)
+		closedir(d);
+	return ok;
+}
+
 static void test_deliver_two(void)
 {
 	struct dl_md_rcpt r[] = {{"Bob@Example.org", 0}, {"carol@example.org", 0}};
@@ -36,6 +55,7 @@ static void test_deliver_two(void)
 	CL_CHECK(dl_maildir_deliver(root, r, 2, "hello\r\n", 7, NULL, NULL, err, sizeof err) == DL_MD_OK, "%s", err);
 	CL_CHECK(count("example.org/bob/new") == 1 && count("example.org/carol/new") == 1, "new/ has the copies");
 	CL_CHECK(count("example.org/bob/tmp") == 0 && count("example.org/bob/cur") == 0, "tmp/ empty, cur/ exists");
+	CL_CHECK(random_part("example.org/bob/new"), "the name has a random part (pid 1 in every container)");
 	long long used = -1;
 	char dir[512];
 	snprintf(dir, sizeof dir, "%s/example.org/bob", root);
