@@ -77,6 +77,10 @@ int pp_reply_scan(const char *buf, size_t len, size_t *last, size_t *lastlen)
 		size_t ll = (size_t)(nl - line);
 		if (ll < 3 || line[0] < '2' || line[0] > '5')
 			return -1;
+		/* RFC 5321 4.2.1: every line of a reply carries the same code. "250-..." then "550 ..."
+		 * is a broken peer, not an answer: taken as 550 it would be cached as "no such user". */
+		if (line != buf && memcmp(line, buf, 3) != 0)
+			return -1;
 		if (ll == 3 || line[3] == ' ' || line[3] == '\r') {
 			*last = (size_t)(line - buf);
 			*lastlen = ll;

@@ -45,8 +45,9 @@ enum pp_result pp_smtp_probe(const char *host, int port, const char *helo, const
 /* pp_reply_scan - look in buf[0..len) (what the downstream sent so far) for one complete
  * reply (RFC 5321 section 4.2: lines "ddd-" then "ddd "). Returns its code (200..599) with
  * its final line at buf + *last, *lastlen octets before the '\n' (a CR included); 0 when
- * more bytes are needed; -1 when a line is not a reply line; -2 when the final line's code
- * is not three digits (*last and *lastlen are then set too). Pure: no I/O. */
+ * more bytes are needed; -1 when a line is not a reply line or its code is not the first
+ * line's; -2 when the final line's code is not three digits (*last and *lastlen are then
+ * set too). Pure: no I/O. */
 int pp_reply_scan(const char *buf, size_t len, size_t *last, size_t *lastlen);
 
 #endif

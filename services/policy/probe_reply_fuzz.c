@@ -7,9 +7,9 @@
  * Input: byte 0 is the size of the network reads (1..64 octets); the rest is what the
  * downstream sends, one reply after another, read into a buffer of the probe's bound the way
  * read_reply reads it. Invariants: no read past what has arrived; a reply's code is 200..599
- * and its final line lies inside the buffer, ends at a '\n' and starts with that code; the
- * answer never changes once given, however many more octets arrive (a reply is never judged
- * on a piece of it). */
+ * and its final line lies inside the buffer, ends at a '\n' and starts with that code, as
+ * every line before it does (RFC 5321 4.2.1); the answer never changes once given, however
+ * many more octets arrive (a reply is never judged on a piece of it). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (code > 0 && (code < 200 || code > 599 || buf[last] != '0' + code / 100 ||
 					 buf[last + 1] != '0' + code / 10 % 10 || buf[last + 2] != '0' + code % 10))
 				abort();
+			for (size_t i = 0; code > 0 && i < last; i++) /* every line carries that code */
+				if ((i == 0 || buf[i - 1] == '\n') && memcmp(buf + i, buf + last, 3) != 0)
+					abort();
 		}
 		/* the same answer from everything that arrived, not only the piece that gave it */
 		size_t all = (size_t)(end - p) < BUF_MAX ? (size_t)(end - p) : BUF_MAX, l2 = 0, ll2 = 0;
