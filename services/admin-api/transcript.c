@@ -117,7 +117,9 @@ char *transcript_mask(const char *t, transcript_visible_fn visible, void *arg)
 	for (char *a = all; *a;) {
 		char *nl = strchr(a, '\n');
 		*nl = '\0';
-		if (!visible(a, arg))
+		/* only what looks like an address is searched for in other lines: a client's
+		 * "RCPT TO:<a>" must not turn every "a" of the transcript into a placeholder */
+		if (strchr(a, '@') && !visible(a, arg))
 			fail |= cl_buf_append_str(&hidden, a) | cl_buf_append_str(&hidden, "\n");
 		a = nl + 1;
 	}

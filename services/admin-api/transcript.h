@@ -8,7 +8,7 @@
  *     TRANSCRIPT_HIDDEN_RCPT, and every reply line up to the next command (its reply)
  *     becomes TRANSCRIPT_HIDDEN_REPLY;
  *   - in every other line (the reply to DATA or BDAT, a refusal, any command), each
- *     occurrence of such an address is replaced by TRANSCRIPT_HIDDEN_ADDR;
+ *     occurrence of such an address (one with an '@') is replaced by TRANSCRIPT_HIDDEN_ADDR;
  *   - a RCPT command whose argument yields no address is hidden as well (fail closed).
  * Which addresses the caller may see is the caller's business (a callback); this file
  * only knows the text. Nothing here allocates except the returned strings. */

@@ -68,6 +68,8 @@ static const struct {
     {"C: RCPT\nS: 501 5.5.4 Syntax\nC: NOOP\nS: 250 ok\n", H_RCPT H_REPLY "C: NOOP\nS: 250 ok\n"},
     /* the same address in another command is masked too (VRFY, a second transaction) */
     {"C: VRFY c@c.test\nS: 252 x\nC: RCPT TO:<c@c.test>\nS: 250 ok\n", "C: VRFY " H_ADDR "\nS: 252 x\n" H_RCPT H_REPLY},
+    /* an argument without '@' is hidden in its own line only, not searched for elsewhere */
+    {"C: RCPT TO:<a>\nS: 550 no\nC: QUIT\nS: 221 bye\n", H_RCPT H_REPLY "C: QUIT\nS: 221 bye\n"},
 };
 
 static void test_mask(void)
