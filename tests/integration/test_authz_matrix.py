@@ -23,6 +23,7 @@ the root-admin's account in own.test: inside the admins' domain but above them, 
 root-admin manages them (docs/openapi.yaml, "Accounts above oneself").
 """
 import json
+import pathlib
 
 import pytest
 import yaml
@@ -78,7 +79,8 @@ INSERT INTO never_ban_networks (id, network, note) VALUES (1, '10.0.0.0/8', 'ins
 INSERT INTO mesh_peers (id, name, host, cert_fingerprint) VALUES (1, 'peer1.test', '192.0.2.50', repeat('ab', 32)),
   (2, 'peer2.test', '192.0.2.51', repeat('cd', 32));
 INSERT INTO settings (key, value) VALUES ('retention.months', '6'), ('other.key', '1');
-INSERT INTO sender_aliases (id, user_id, domain_id, local_part) VALUES (1, 4, 1, 'sales'), (2, 7, 2, 'saleszqother');
+INSERT INTO sender_aliases (id, user_id, domain_id, local_part) VALUES (1, 4, 1, 'sales'), (2, 7, 2, 'saleszqother'),
+  (3, 1, 1, 'root.alias');
 SELECT setval('sender_aliases_id_seq', 100);
 SELECT setval('groups_id_seq', 100); SELECT setval('domains_id_seq', 100); SELECT setval('users_id_seq', 100);
 SELECT setval('admin_scopes_id_seq', 100); SELECT setval('directives_id_seq', 100);
@@ -171,18 +173,21 @@ TABLE = {
     ("delete", "/api/users/{id}/scopes/{scope_id}"): {
         "own": [case("/api/users/3/scopes/2", E(200, 200, 403, 403))],
         "other": [case("/api/users/6/scopes/4", E(200, 404, 403, 403))], "anon": 401},
-    # sender aliases: of accounts the caller manages (or itself), within the caller's domains
+    # sender aliases: of accounts the caller manages (or itself), within the caller's domains (alias 3
+    # is the root-admin's: in the callers' domain, above the admins)
     ("get", "/api/users/{id}/aliases"): {
         "own": [case("/api/users/4/aliases", ALL200), case("/api/users/1/aliases", E(200, 403, 403, 404))],
         "other": [case("/api/users/7/aliases", E(200, 404, 404, 404))], "anon": 401},
     ("post", "/api/users/{id}/aliases"): {
         "own": [case("/api/users/4/aliases", E(201, 201, 201, 403), {"address": "info@own.test"}),
-                case("/api/users/4/aliases", E(201, 403, 403, 403), {"address": "root@own.test"})],
+                case("/api/users/4/aliases", E(201, 403, 403, 403), {"address": "root@own.test"}),
+                case("/api/users/1/aliases", E(201, 403, 403, 403), {"address": "info@own.test"})],
         "other": [case("/api/users/7/aliases", E(201, 404, 404, 403), {"address": "info@zqother.test"}),
                   case("/api/users/4/aliases", E(201, 403, 403, 403), {"address": "info@zqother.test"})],
         "anon": 401},
     ("delete", "/api/users/{id}/aliases/{alias_id}"): {
-        "own": [case("/api/users/4/aliases/1", E(200, 200, 200, 403))],
+        "own": [case("/api/users/4/aliases/1", E(200, 200, 200, 403)),
+                case("/api/users/1/aliases/3", E(200, 403, 403, 403))],
         "other": [case("/api/users/7/aliases/2", E(200, 404, 404, 403))], "anon": 401},
     # directives
     ("get", "/api/directives"): {"own": [case("/api/directives", ALL200)],
@@ -315,6 +320,11 @@ def test_every_operation_has_rows():
     """An operation documented without rows here (or rows for one no longer documented) fails."""
     ops = openapi_operations()
     assert len(ops) > 50
+    import ast
+    tree = ast.parse(pathlib.Path(__file__).read_text())
+    table = next(n.value for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "TABLE")
+    keys = [ast.literal_eval(k) for k in table.keys]
+    assert len(keys) == len(set(keys)), f"operations with two rows: {sorted(k for k in keys if keys.count(k) > 1)}"
     missing = sorted(ops - set(TABLE))
     assert not missing, f"operations of docs/openapi.yaml without rows in test_authz_matrix.TABLE: {missing}"
     stale = sorted(set(TABLE) - ops)
