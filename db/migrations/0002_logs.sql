@@ -1,7 +1,7 @@
 -- 0002_logs.sql - the log tables, range-partitioned by month.
--- clement_ensure_partitions() creates the months around now (clement-migrate and policy
+-- clement_ensure_partitions() creates the months around now (clement-migrate, banstats and policy
 -- call it); a DEFAULT partition catches anything outside them so no row is ever refused.
--- clement_drop_partitions_before() implements the retention setting.
+-- clement_drop_partitions_before() implements the retention (run by clement-banstats, maintain.c).
 
 CREATE TABLE smtp_sessions (
     sid             text NOT NULL,

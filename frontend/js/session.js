@@ -17,5 +17,6 @@ export function meFrom(r) {
     role: u.role || 'user',
     display_name: u.display_name || '',
     scopes: u.scopes || r.scopes || [],
+    password_min: u.password_min,   // CLEMENT_PASSWORD_MIN: what the password screens state
   };
 }

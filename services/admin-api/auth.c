@@ -316,6 +316,8 @@ void h_me(struct api_req *r)
 	} else {
 		cJSON *o = api_row_json(res, 0);
 		cJSON_AddStringToObject(o, "csrf_token", r->me.csrf);
+		/* The password screens state the rule the API applies (CLEMENT_PASSWORD_MIN). */
+		cJSON_AddNumberToObject(o, "password_min", (double)r->app->cfg->password_min);
 		api_ok(r, 200, o);
 	}
 	PQclear(res);

@@ -1,6 +1,6 @@
 /* h_bans.c - root-admin's screens for the network: bans (candidates with the statistics
  * that made them candidates, fully banned, lifted), never-ban networks, trusted mesh peers
- * and global settings.
+ * (the global settings are h_settings.c).
  *
  * Every change of a fully banned record is also written to ban_events, in the same
  * statement, because mesh pushes resume from there (db/migrations/0001_core.sql). */
@@ -194,63 +194,4 @@ void h_mesh_peer_delete(struct api_req *r)
 	long long id = api_arg_id(r, 0);
 	if (id >= 0)
 		api_delete(r, "mesh_peers p", "p", id, NULL, "mesh peer");
-}
-
-/* global settings: key -> any JSON value */
-void h_settings_list(struct api_req *r)
-{
-	struct qb q;
-	qb_init(&q, "SELECT s.key, s.value FROM settings s WHERE true");
-	api_list(r, &q, "s.key");
-	qb_free(&q);
-}
-
-/* setting_key_ok - the schema's rule for keys (settings_key_check), checked here so that the
- * caller is told the rule in words rather than the constraint's name. */
-static int setting_key_ok(const char *k)
-{
-	size_t n = strlen(k);
-	return n > 0 && strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_.") == n;
-}
-
-/* h_setting_put - PUT /api/settings/{key} {"value": <any JSON>} */
-void h_setting_put(struct api_req *r)
-{
-	if (!setting_key_ok(r->arg[0])) {
-		api_err(r, 400, "a setting's key holds only lower-case letters, digits, '_' and '.'");
-		return;
-	}
-	if (!api_body_object(r))
-		return;
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->in, "value");
-	if (!v || cJSON_GetArraySize(r->in) != 1) {
-		api_err(r, 400, "the body must be {\"value\": <any JSON value>}");
-		return;
-	}
-	char *json = cJSON_PrintUnformatted(v);
-	if (!json) {
-		api_err(r, 500, "internal error");
-		return;
-	}
-	struct qb q;
-	qb_init(&q, "INSERT INTO settings (key, value) VALUES (");
-	int a = qb_param(&q, r->arg[0]), b = qb_param(&q, json);
-	free(json);
-	qb_add(&q, "$%d, $%d::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value RETURNING key, value", a,
-	       b);
-	api_one(r, &q, "setting");
-	qb_free(&q);
-}
-
-void h_setting_delete(struct api_req *r)
-{
-	if (!setting_key_ok(r->arg[0])) {
-		api_err(r, 400, "a setting's key holds only lower-case letters, digits, '_' and '.'");
-		return;
-	}
-	struct qb q;
-	qb_init(&q, "DELETE FROM settings WHERE key = ");
-	qb_add(&q, "$%d RETURNING key", qb_param(&q, r->arg[0]));
-	api_one(r, &q, "setting");
-	qb_free(&q);
 }

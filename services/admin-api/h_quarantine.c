@@ -125,30 +125,39 @@ static int q_held(struct api_req *r, long long id, long long *uid, char *sender,
 	return rc;
 }
 
-/* q_decide - ask delivery to release or delete id; answers the request. 1 when done. */
-static int q_decide(struct api_req *r, long long id, int release, long long by)
+/* q_decided - ask delivery to release or delete id. Returns the answer's object (the caller
+ * owns it and answers with it), or NULL after answering why not (503, 409). */
+static cJSON *q_decided(struct api_req *r, long long id, int release, long long by)
 {
 	struct cl_verdict v;
 	char err[256];
 	api_db_pause(r);
 	int rc = delivery_decide(r->app, release, id, by, &v, err, sizeof err);
 	if (api_db_resume(r) < 0)
-		return 0;
+		return NULL;
 	if (rc < 0) {
 		cl_log(CL_LOG_WARN, NULL, "delivery_unavailable", "qid=%lld why=\"%s\"", id, err);
 		api_err(r, 503, "the delivery service is not available, try again later");
-		return 0;
+		return NULL;
 	}
 	if (v.action != CL_ACCEPT) {
 		api_err(r, v.action == CL_DEFER ? 503 : 409, "%d %s %s", v.code, v.enh, v.text);
-		return 0;
+		return NULL;
 	}
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)id);
 	cJSON_AddStringToObject(o, "status", release ? "released" : "deleted");
 	cJSON_AddStringToObject(o, "reply", v.text);
-	api_ok(r, 200, o);
-	return 1;
+	return o;
+}
+
+/* q_decide - q_decided, answering 200 with its object. 1 when done. */
+static int q_decide(struct api_req *r, long long id, int release, long long by)
+{
+	cJSON *o = q_decided(r, id, release, by);
+	if (o)
+		api_ok(r, 200, o);
+	return o != NULL;
 }
 
 static void q_action(struct api_req *r, int release)
@@ -170,9 +179,9 @@ void h_quarantine_delete(struct api_req *r)
 	q_action(r, 0);
 }
 
-/* accept_directive - the user-level "accept" directive for sender at user uid. 1 done,
- * 0 answered. */
-static int accept_directive(struct api_req *r, long long uid, const char *sender)
+/* accept_directive - the user-level "accept" directive for sender at user uid. Returns its id
+ * (> 0), or 0 after answering why not. Idempotent: the same sender again keeps one row. */
+static long long accept_directive(struct api_req *r, long long uid, const char *sender)
 {
 	if (!uid) {
 		api_err(r, 409, "this message has no recipient account to hold the directive");
@@ -194,41 +203,30 @@ static int accept_directive(struct api_req *r, long long uid, const char *sender
 	qb_free(&q);
 	if (!res)
 		return 0;
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "directive_id", atof(PQgetvalue(res, 0, 0)));
-	cJSON_AddStringToObject(o, "sender_pattern", sender);
-	cJSON_AddStringToObject(o, "action", "accept");
+	long long id = atoll(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	api_ok(r, 200, o);
-	return 1;
+	return id;
 }
 
 /* h_quarantine_accept_sender - POST /api/quarantine/{id}/accept-sender: from now on mail from
- * this sender reaches the recipient (a user-level accept directive). The message itself
- * stays held; release it separately. */
+ * this sender reaches the recipient (a user-level accept directive), and the held message is
+ * released, as the dialog and the digest link say. The directive is written first: when
+ * delivery cannot release (503) the rule stands and the message stays held, so a retry
+ * (the directive is idempotent) finishes the job. */
 void h_quarantine_accept_sender(struct api_req *r)
 {
 	long long id = api_arg_id(r, 0), uid = 0;
-	if (id < 0)
-		return;
-	struct qb q;
-	qb_init(&q, "SELECT coalesce(q.user_id, 0), q.sender FROM quarantine q WHERE q.id = ");
-	qb_add(&q, "$%d", qb_param_ll(&q, id));
-	q_scope(r, &q);
-	PGresult *res = api_exec(r, &q);
-	qb_free(&q);
-	if (!res)
-		return;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		api_err(r, 404, "quarantined message not found");
-		return;
-	}
 	char sender[400];
-	uid = atoll(PQgetvalue(res, 0, 0));
-	cl_strlcpy(sender, PQgetvalue(res, 0, 1), sizeof sender);
-	PQclear(res);
-	accept_directive(r, uid, sender);
+	if (id < 0 || q_held(r, id, &uid, sender, sizeof sender) != 1)
+		return;
+	long long did = accept_directive(r, uid, sender);
+	cJSON *o = did > 0 ? q_decided(r, id, 1, r->me.id) : NULL;
+	if (!o)
+		return;
+	cJSON_AddNumberToObject(o, "directive_id", (double)did);
+	cJSON_AddStringToObject(o, "sender_pattern", sender);
+	cJSON_AddStringToObject(o, "action", "accept");
+	api_ok(r, 200, o);
 }
 
 /* digest_target - check a digest link's token and that its message is still held: 1 with the
@@ -286,7 +284,7 @@ void h_digest_link(struct api_req *r)
 	if (strcmp(action, "release") == 0 || strcmp(action, "delete") == 0)
 		ok = q_decide(r, qid, action[0] == 'r', uid);
 	else if (strcmp(action, "accept") == 0)
-		ok = accept_directive(r, uid, sender) && q_decide(r, qid, 1, uid);
+		ok = accept_directive(r, uid, sender) > 0 && q_decide(r, qid, 1, uid);
 	if (ok)
 		api_html(r, 200, "Done",
 			 strcmp(action, "delete") == 0   ? "The message was deleted."

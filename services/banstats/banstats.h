@@ -1,7 +1,8 @@
 /* banstats.h - what the parts of clement-banstats share: the settings (filled once by
  * cl_config_load from the table in main.c, read-only afterwards) and the metrics.
  *
- * Parts: stats.c (statistics and classification, one SQL transaction per run), store.c (the
+ * Parts: stats.c (statistics and classification, one SQL transaction per run), maintain.c
+ * (the once-per-interval claim of a job, log partition maintenance), store.c (the
  * RPC op mesh_records: records from mesh peers into bans), push.c (ban_events to each mesh
  * peer over SMTP, with smtp_client.c), main.c (settings, threads, lifecycle). */
 #ifndef CLEMENT_BANSTATS_H
@@ -14,10 +15,11 @@
 
 struct banstats_config {
 	char *health_listen, *db_url, *log_level, *listen, *server_name;
-	char *never_ban;        /* comma-separated CIDRs, validated into never_ban_array */
-	char *classify_window;  /* "1h", "24h" or "7d" */
+	char *never_ban;       /* comma-separated CIDRs, validated into never_ban_array */
+	char *classify_window; /* "1h", "24h" or "7d" */
 	char *mesh_cert, *mesh_key, *mesh_ca;
 	long long interval_s, push_interval_s;
+	long long maintenance_s, retention_months; /* log partition maintenance (maintain.c) */
 	int once, mesh_tls_verify;
 	/* classification (docs/MESH.md section 9) */
 	long long min_sessions;
@@ -28,6 +30,7 @@ struct banstats_config {
 	/* mesh */
 	long long mesh_max_hops, mesh_timeout_s, mesh_batch;
 	char never_ban_array[4096]; /* "{cidr,cidr}" for SQL, built in main.c */
+	char instance[300];         /* this replica in job_runs: host name and pid, set in main.c */
 };
 
 struct banstats_metrics {
@@ -41,6 +44,20 @@ struct banstats_metrics {
  * replica holds the advisory lock). Returns 0 (and logs the counts) or -1 with err. */
 int stats_run(struct cl_pg *pg, const struct banstats_config *cfg, struct banstats_metrics *m, char *err,
 	      size_t errlen);
+
+/* job_claim - inside an open transaction: 1 when this replica is to run job now (no other
+ * replica holds it and its last run is at least every_s old; recorded with the transaction),
+ * 0 when not, -1 with err. With CLEMENT_BANSTATS_ONCE the interval is not checked. */
+int job_claim(struct cl_pg *pg, const struct banstats_config *cfg, const char *job, long long every_s, char *err,
+	      size_t errlen);
+
+/* job_end - end the transaction of a job whose steps returned rc (1 ran, 0 not ours, -1
+ * failed with err): COMMIT, or ROLLBACK when rc < 0 or the COMMIT fails. Returns rc or -1. */
+int job_end(struct cl_pg *pg, int rc, char *err, size_t errlen);
+
+/* maintain_run - one log partition maintenance run in its own transaction (skipped when
+ * another replica ran it within CLEMENT_MAINTENANCE_INTERVAL_S). 0, or -1 with err. */
+int maintain_run(struct cl_pg *pg, const struct banstats_config *cfg, char *err, size_t errlen);
 
 /* push_run - deliver pending ban_events to every enabled peer (see push.c). Returns the number
  * of peers that failed (0 when all are up to date). */

@@ -1,12 +1,13 @@
 /* main.c - clement-banstats: per-client statistics from the logs, bans, and the trusted mesh.
  *
  * Threads: the loop thread (one PostgreSQL connection) runs a statistics pass (stats.c) every
- * CLEMENT_BANSTATS_INTERVAL_S and a mesh push round (push.c) every
- * CLEMENT_MESH_PUSH_INTERVAL_S; one RPC worker (its own connection, store.c) answers
- * mesh_records from smtp-edge; libmicrohttpd serves /healthz and /metrics. SIGTERM stops the
- * RPC server, then wakes and joins the loop thread (a run in progress finishes first).
- * With CLEMENT_BANSTATS_ONCE=1 it runs one statistics pass and one push round and exits
- * (cron, the benchmark). */
+ * CLEMENT_BANSTATS_INTERVAL_S, log partition maintenance (maintain.c) every
+ * CLEMENT_MAINTENANCE_INTERVAL_S (each once per interval among all replicas) and a mesh push
+ * round (push.c) every CLEMENT_MESH_PUSH_INTERVAL_S; one RPC worker (its own connection,
+ * store.c) answers mesh_records from smtp-edge; libmicrohttpd serves /healthz and /metrics.
+ * SIGTERM stops the RPC server, then wakes and joins the loop thread (a run in progress
+ * finishes first). With CLEMENT_BANSTATS_ONCE=1 it runs one statistics pass, the maintenance
+ * and one push round and exits (cron, the benchmark). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -53,6 +54,9 @@ static int settings_check(struct banstats_config *cfg, char *err, size_t errlen)
 	if (!cfg->server_name || cl_mesh_origin_parse(cfg->server_name, name, sizeof name) < 0)
 		return cl_snprintf(err, errlen, "CLEMENT_SERVER_NAME: must be a domain name"), -1;
 	strcpy(cfg->server_name, name); /* same length, lowercased */
+	char me[256] = "";
+	gethostname(me, sizeof me - 1);
+	cl_snprintf(cfg->instance, sizeof cfg->instance, "%s/%ld", me[0] ? me : cfg->server_name, (long)getpid());
 	struct cl_buf a;
 	cl_buf_init(&a, sizeof cfg->never_ban_array - 1);
 	int rc = cl_buf_append_str(&a, "{");
@@ -104,10 +108,16 @@ static void metrics_register(struct cl_metrics *reg, struct banstats_metrics *m)
 		cl_metrics_counter(reg, "clement_banstats_mesh_push_failures_total", "push rounds failed per peer", "");
 }
 
-/* loop_once - one statistics run and/or one push round; keeps db_ok current. */
-static void loop_once(struct loop *l, int stats, int push)
+/* loop_once - one statistics run, partition maintenance and/or push round; keeps db_ok
+ * current. */
+static void loop_once(struct loop *l, int stats, int maint, int push)
 {
 	char err[400];
+	if (maint && maintain_run(&l->pg, l->cfg, err, sizeof err) < 0) {
+		char esc[500];
+		cl_log(CL_LOG_ERROR, NULL, "partitions_failed", "error=%s",
+		       cl_log_escape(esc, sizeof esc, err, strlen(err)));
+	}
 	if (stats) {
 		int rc = stats_run(&l->pg, l->cfg, l->m, err, sizeof err);
 		atomic_store(&l->db_ok, rc == 0);
@@ -124,19 +134,23 @@ static void loop_once(struct loop *l, int stats, int push)
 static void *loop_main(void *arg)
 {
 	struct loop *l = arg;
-	double next_stats = 0, next_push = 0;
+	double next_stats = 0, next_maint = 0, next_push = 0;
 	pthread_mutex_lock(&l->lock);
 	while (!l->stop) {
 		pthread_mutex_unlock(&l->lock);
 		double now = cl_now_seconds();
-		int do_stats = now >= next_stats, do_push = now >= next_push;
-		loop_once(l, do_stats, do_push);
+		int do_stats = now >= next_stats, do_maint = now >= next_maint, do_push = now >= next_push;
+		loop_once(l, do_stats, do_maint, do_push);
 		now = cl_now_seconds();
 		if (do_stats)
 			next_stats = now + (double)l->cfg->interval_s;
+		if (do_maint)
+			next_maint = now + (double)l->cfg->maintenance_s;
 		if (do_push)
 			next_push = now + (double)l->cfg->push_interval_s;
 		double until = next_stats < next_push ? next_stats : next_push;
+		if (next_maint < until)
+			until = next_maint;
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		double wait = until - now;
@@ -231,7 +245,7 @@ static int run(struct banstats_config *cfg)
 		cl_log(CL_LOG_WARN, NULL, "db_unreachable", "error=\"%s\"", err);
 	int rc;
 	if (cfg->once) {
-		loop_once(&l, 1, 1);
+		loop_once(&l, 1, 1, 1);
 		rc = atomic_load(&l.db_ok) ? 0 : 1;
 	} else {
 		rc = serve(&l, reg);
@@ -248,71 +262,79 @@ int main(int argc, char **argv)
 {
 	struct banstats_config cfg = {0};
 	const struct cl_setting settings[] = {
-		CL_SETTING_HEALTH_LISTEN("CLEMENT_BANSTATS_HEALTH_LISTEN", "0.0.0.0:9105", &cfg.health_listen),
-		{"CLEMENT_BANSTATS_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7004", 0, 0,
-		 "nng address of the RPC endpoint (ops mesh_peer and mesh_records, called by smtp-edge)", &cfg.listen},
-		CL_SETTING_DB_URL(&cfg.db_url),
-		{"CLEMENT_SERVER_NAME", CL_SET_STR, "", 0, 0,
-		 "this server's name in the mesh (ORIGIN of our records; records naming it are refused as loops); "
-		 "empty: the host name", &cfg.server_name},
-		{"CLEMENT_BANSTATS_INTERVAL_S", CL_SET_INT, "300", 1, 86400,
-		 "seconds between two statistics runs (the first runs at start)", &cfg.interval_s},
-		{"CLEMENT_BANSTATS_ONCE", CL_SET_BOOL, "false", 0, 0,
-		 "run one statistics pass and one mesh push round, then exit (cron, benchmarks)", &cfg.once},
-		{"CLEMENT_BANSTATS_WINDOW", CL_SET_STR, "24h", 0, 0,
-		 "statistics window the thresholds apply to: 1h, 24h or 7d", &cfg.classify_window},
-		{"CLEMENT_BANSTATS_MIN_SESSIONS", CL_SET_INT, "3", 1, 1000000,
-		 "a client with fewer sessions in the window is never listed", &cfg.min_sessions},
-		{"CLEMENT_BANSTATS_WEIGHT_PREGREET", CL_SET_INT, "5", 0, 1000,
-		 "score points per session that talked before our greeting", &cfg.w_pregreet},
-		{"CLEMENT_BANSTATS_WEIGHT_PROTOCOL_ERROR", CL_SET_INT, "2", 0, 1000,
-		 "score points per SMTP protocol error", &cfg.w_protocol},
-		{"CLEMENT_BANSTATS_WEIGHT_UNKNOWN_RCPT", CL_SET_INT, "1", 0, 1000,
-		 "score points per recipient refused as unknown", &cfg.w_unknown},
-		{"CLEMENT_BANSTATS_WEIGHT_DIRECTIVE", CL_SET_INT, "1", 0, 1000,
-		 "score points per recipient refused by a sender directive", &cfg.w_directive},
-		{"CLEMENT_BANSTATS_WEIGHT_VIRUS", CL_SET_INT, "10", 0, 1000, "score points per virus found",
-		 &cfg.w_virus},
-		{"CLEMENT_BANSTATS_CANDIDATE_SCORE", CL_SET_INT, "20", 1, 100000000,
-		 "score from which a client becomes a candidate (to be banned, reviewed by an admin)",
-		 &cfg.candidate_score},
-		{"CLEMENT_BANSTATS_CANDIDATE_BAD_PCT", CL_SET_INT, "50", 0, 100,
-		 "...and the share of bad events (pregreets, protocol errors, refused recipients, viruses) among "
-		 "bad events and accepted messages, in percent", &cfg.candidate_bad_pct},
-		{"CLEMENT_BANSTATS_BAN_SCORE", CL_SET_INT, "50", 1, 100000000,
-		 "score from which a client is fully banned (refused at connect)", &cfg.ban_score},
-		{"CLEMENT_BANSTATS_BAN_BAD_PCT", CL_SET_INT, "80", 0, 100, "...and the share of bad events, in percent",
-		 &cfg.ban_bad_pct},
-		{"CLEMENT_BANSTATS_BAN_S", CL_SET_INT, "86400", 60, 31536000,
-		 "length of a first automatic ban; each repeat offence doubles it", &cfg.ban_s},
-		{"CLEMENT_BANSTATS_BAN_MAX_S", CL_SET_INT, "2592000", 60, 315360000,
-		 "longest automatic ban, however often the client offended", &cfg.ban_max_s},
-		{"CLEMENT_BANSTATS_OFFENCE_MEMORY_S", CL_SET_INT, "7776000", 0, 315360000,
-		 "how long a lifted ban still counts as an earlier offence", &cfg.offence_memory_s},
-		{"CLEMENT_BANSTATS_CANDIDATE_TTL_S", CL_SET_INT, "604800", 60, 31536000,
-		 "a candidate that stops qualifying is lifted after this long", &cfg.candidate_ttl_s},
-		{"CLEMENT_BANSTATS_WORK_MEM_MB", CL_SET_INT, "64", 4, 4096,
-		 "PostgreSQL work_mem of the statistics transaction (per-IP aggregates stay in memory)",
-		 &cfg.work_mem_mb},
-		{"CLEMENT_NEVER_BAN", CL_SET_STR, "127.0.0.0/8,::1/128", 0, 0,
-		 "comma-separated networks never listed (added to the never_ban_networks table)", &cfg.never_ban},
-		{"CLEMENT_MESH_PUSH_INTERVAL_S", CL_SET_INT, "60", 1, 86400,
-		 "seconds between two rounds of pushing new ban events to the mesh peers", &cfg.push_interval_s},
-		{"CLEMENT_MESH_CERT", CL_SET_STR, "", 0, 0,
-		 "PEM client certificate (chain) presented to mesh peers; empty: no push", &cfg.mesh_cert},
-		{"CLEMENT_MESH_KEY", CL_SET_STR, "", 0, 0, "PEM private key of CLEMENT_MESH_CERT", &cfg.mesh_key},
-		{"CLEMENT_MESH_CA", CL_SET_STR, "", 0, 0,
-		 "PEM CA certificates that verify the peers' server certificates; empty: the system's",
-		 &cfg.mesh_ca},
-		{"CLEMENT_MESH_TLS_VERIFY", CL_SET_BOOL, "true", 0, 0,
-		 "verify the peer's server certificate and name (turn off only for tests)", &cfg.mesh_tls_verify},
-		{"CLEMENT_MESH_MAX_HOPS", CL_SET_INT, "3", 1, 16,
-		 "records that would exceed this many hops here are refused (loop prevention)", &cfg.mesh_max_hops},
-		{"CLEMENT_MESH_TIMEOUT_S", CL_SET_INT, "30", 1, 300,
-		 "timeout of each connect, read and write of the mesh push", &cfg.mesh_timeout_s},
-		{"CLEMENT_MESH_BATCH", CL_SET_INT, "200", 1, 10000, "ban events read per query while pushing",
-		 &cfg.mesh_batch},
-		CL_SETTING_LOG_LEVEL(&cfg.log_level),
+	    CL_SETTING_HEALTH_LISTEN("CLEMENT_BANSTATS_HEALTH_LISTEN", "0.0.0.0:9105", &cfg.health_listen),
+	    {"CLEMENT_BANSTATS_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7004", 0, 0,
+	     "nng address of the RPC endpoint (ops mesh_peer and mesh_records, called by smtp-edge)", &cfg.listen},
+	    CL_SETTING_DB_URL(&cfg.db_url),
+	    {"CLEMENT_SERVER_NAME", CL_SET_STR, "", 0, 0,
+	     "this server's name in the mesh (ORIGIN of our records; records naming it are refused as loops); "
+	     "empty: the host name",
+	     &cfg.server_name},
+	    {"CLEMENT_BANSTATS_INTERVAL_S", CL_SET_INT, "300", 1, 86400,
+	     "seconds between two statistics runs (the first runs at start)", &cfg.interval_s},
+	    {"CLEMENT_BANSTATS_ONCE", CL_SET_BOOL, "false", 0, 0,
+	     "run one statistics pass, partition maintenance and one mesh push round, then exit (cron, benchmarks)",
+	     &cfg.once},
+	    {"CLEMENT_MAINTENANCE_INTERVAL_S", CL_SET_INT, "3600", 1, 86400,
+	     "seconds between two log partition maintenance runs (create the coming months, drop those past the "
+	     "retention); one replica runs it per interval",
+	     &cfg.maintenance_s},
+	    {"CLEMENT_LOG_RETENTION_MONTHS", CL_SET_INT, "13", 1, 1200,
+	     "months of session and message logs kept; older monthly partitions are dropped (the settings table's "
+	     "log.retention_months overrides it at run time)",
+	     &cfg.retention_months},
+	    {"CLEMENT_BANSTATS_WINDOW", CL_SET_STR, "24h", 0, 0,
+	     "statistics window the thresholds apply to: 1h, 24h or 7d", &cfg.classify_window},
+	    {"CLEMENT_BANSTATS_MIN_SESSIONS", CL_SET_INT, "3", 1, 1000000,
+	     "a client with fewer sessions in the window is never listed", &cfg.min_sessions},
+	    {"CLEMENT_BANSTATS_WEIGHT_PREGREET", CL_SET_INT, "5", 0, 1000,
+	     "score points per session that talked before our greeting", &cfg.w_pregreet},
+	    {"CLEMENT_BANSTATS_WEIGHT_PROTOCOL_ERROR", CL_SET_INT, "2", 0, 1000, "score points per SMTP protocol error",
+	     &cfg.w_protocol},
+	    {"CLEMENT_BANSTATS_WEIGHT_UNKNOWN_RCPT", CL_SET_INT, "1", 0, 1000,
+	     "score points per recipient refused as unknown", &cfg.w_unknown},
+	    {"CLEMENT_BANSTATS_WEIGHT_DIRECTIVE", CL_SET_INT, "1", 0, 1000,
+	     "score points per recipient refused by a sender directive", &cfg.w_directive},
+	    {"CLEMENT_BANSTATS_WEIGHT_VIRUS", CL_SET_INT, "10", 0, 1000, "score points per virus found", &cfg.w_virus},
+	    {"CLEMENT_BANSTATS_CANDIDATE_SCORE", CL_SET_INT, "20", 1, 100000000,
+	     "score from which a client becomes a candidate (to be banned, reviewed by an admin)",
+	     &cfg.candidate_score},
+	    {"CLEMENT_BANSTATS_CANDIDATE_BAD_PCT", CL_SET_INT, "50", 0, 100,
+	     "...and the share of bad events (pregreets, protocol errors, refused recipients, viruses) among "
+	     "bad events and accepted messages, in percent",
+	     &cfg.candidate_bad_pct},
+	    {"CLEMENT_BANSTATS_BAN_SCORE", CL_SET_INT, "50", 1, 100000000,
+	     "score from which a client is fully banned (refused at connect)", &cfg.ban_score},
+	    {"CLEMENT_BANSTATS_BAN_BAD_PCT", CL_SET_INT, "80", 0, 100, "...and the share of bad events, in percent",
+	     &cfg.ban_bad_pct},
+	    {"CLEMENT_BANSTATS_BAN_S", CL_SET_INT, "86400", 60, 31536000,
+	     "length of a first automatic ban; each repeat offence doubles it", &cfg.ban_s},
+	    {"CLEMENT_BANSTATS_BAN_MAX_S", CL_SET_INT, "2592000", 60, 315360000,
+	     "longest automatic ban, however often the client offended", &cfg.ban_max_s},
+	    {"CLEMENT_BANSTATS_OFFENCE_MEMORY_S", CL_SET_INT, "7776000", 0, 315360000,
+	     "how long a lifted ban still counts as an earlier offence", &cfg.offence_memory_s},
+	    {"CLEMENT_BANSTATS_CANDIDATE_TTL_S", CL_SET_INT, "604800", 60, 31536000,
+	     "a candidate that stops qualifying is lifted after this long", &cfg.candidate_ttl_s},
+	    {"CLEMENT_BANSTATS_WORK_MEM_MB", CL_SET_INT, "64", 4, 4096,
+	     "PostgreSQL work_mem of the statistics transaction (per-IP aggregates stay in memory)", &cfg.work_mem_mb},
+	    {"CLEMENT_NEVER_BAN", CL_SET_STR, "127.0.0.0/8,::1/128", 0, 0,
+	     "comma-separated networks never listed (added to the never_ban_networks table)", &cfg.never_ban},
+	    {"CLEMENT_MESH_PUSH_INTERVAL_S", CL_SET_INT, "60", 1, 86400,
+	     "seconds between two rounds of pushing new ban events to the mesh peers", &cfg.push_interval_s},
+	    {"CLEMENT_MESH_CERT", CL_SET_STR, "", 0, 0,
+	     "PEM client certificate (chain) presented to mesh peers; empty: no push", &cfg.mesh_cert},
+	    {"CLEMENT_MESH_KEY", CL_SET_STR, "", 0, 0, "PEM private key of CLEMENT_MESH_CERT", &cfg.mesh_key},
+	    {"CLEMENT_MESH_CA", CL_SET_STR, "", 0, 0,
+	     "PEM CA certificates that verify the peers' server certificates; empty: the system's", &cfg.mesh_ca},
+	    {"CLEMENT_MESH_TLS_VERIFY", CL_SET_BOOL, "true", 0, 0,
+	     "verify the peer's server certificate and name (turn off only for tests)", &cfg.mesh_tls_verify},
+	    {"CLEMENT_MESH_MAX_HOPS", CL_SET_INT, "3", 1, 16,
+	     "records that would exceed this many hops here are refused (loop prevention)", &cfg.mesh_max_hops},
+	    {"CLEMENT_MESH_TIMEOUT_S", CL_SET_INT, "30", 1, 300,
+	     "timeout of each connect, read and write of the mesh push", &cfg.mesh_timeout_s},
+	    {"CLEMENT_MESH_BATCH", CL_SET_INT, "200", 1, 10000, "ban events read per query while pushing",
+	     &cfg.mesh_batch},
+	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
 	cl_config_main(argc, argv, PROG,
 		       "Computes per-client statistics from Clement's logs, bans abusive servers and "

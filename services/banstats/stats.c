@@ -11,8 +11,9 @@
  *    candidates are refreshed or promoted, new ones inserted; every new ban writes a
  *    ban_events 'ban' row (that is what the mesh push sends).
  *
- * The transaction takes an advisory lock first, so when several replicas run only one works
- * and the others skip the run (DESIGN.md: coordination through PostgreSQL). */
+ * The transaction first claims the job (maintain.c, job_claim): when several replicas run, one
+ * runs it per CLEMENT_BANSTATS_INTERVAL_S and the others skip (docs/ARCHITECTURE.md:
+ * coordination through PostgreSQL). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,6 @@
 #include "banstats.h"
 #include "util/buf.h"
 #include "util/log.h"
-
-#define STATS_LOCK_KEY 0x62616e73 /* "bans": pg_try_advisory_xact_lock key */
 
 static const struct {
 	const char *name;
@@ -217,17 +216,13 @@ static int classify(struct cl_pg *pg, const struct banstats_config *c, long long
 }
 
 /* run_steps - the body of the transaction; 1 when the run happened, 0 when another replica
- * holds the lock, -1 on error. */
+ * holds the job or ran it within the interval, -1 on error. */
 static int run_steps(struct cl_pg *pg, const struct banstats_config *c, long long *cand, long long *ban,
 		     long long *lifted, char *err, size_t errlen)
 {
-	char lock[64];
-	cl_snprintf(lock, sizeof lock, "SELECT pg_try_advisory_xact_lock(%d)::int", STATS_LOCK_KEY);
-	long long got = 0;
-	if (exec_count(pg, lock, 0, NULL, &got, 0, err, errlen) < 0)
-		return -1;
-	if (!got)
-		return 0;
+	int got = job_claim(pg, c, "banstats_stats", c->interval_s, err, errlen);
+	if (got <= 0)
+		return got;
 	/* The per-IP hash aggregates of a busy week outgrow PostgreSQL's 4 MB default and spill. */
 	char wm[64];
 	cl_snprintf(wm, sizeof wm, "SET LOCAL work_mem = '%lldMB'", c->work_mem_mb);
@@ -250,16 +245,14 @@ int stats_run(struct cl_pg *pg, const struct banstats_config *cfg, struct bansta
 	if (cl_pg_command(pg, "BEGIN", err, errlen) < 0)
 		return -1;
 	long long cand = 0, ban = 0, lifted = 0;
-	int rc = run_steps(pg, cfg, &cand, &ban, &lifted, err, errlen);
-	char err2[200];
-	if (rc < 0 || cl_pg_command(pg, "COMMIT", err, errlen) < 0) {
-		cl_pg_command(pg, "ROLLBACK", err2, sizeof err2);
+	int rc = job_end(pg, run_steps(pg, cfg, &cand, &ban, &lifted, err, errlen), err, errlen);
+	if (rc < 0) {
 		cl_metric_inc(m->run_failures);
 		return -1;
 	}
 	double secs = cl_now_seconds() - t0;
 	if (rc == 0) {
-		cl_log(CL_LOG_INFO, NULL, "stats_skipped", "why=\"another replica holds the lock\"");
+		cl_log(CL_LOG_INFO, NULL, "stats_skipped", "why=\"run by another replica within the interval\"");
 		return 0;
 	}
 	cl_metric_inc(m->runs);

@@ -199,7 +199,9 @@ int main(int argc, char **argv)
 	    {"CLEMENT_DELIVERY_HELO", CL_SET_STR, "", 0, 0, "EHLO name towards downstream servers (empty: hostname)",
 	     &cfg.helo},
 	    {"CLEMENT_QUARANTINE_RETENTION_DAYS", CL_SET_INT, "30", 1, 3650,
-	     "days a quarantined message is kept before it is purged", &cfg.retention_days},
+	     "days a quarantined message is kept before it is purged (the settings table's quarantine.retention_days "
+	     "overrides it at run time)",
+	     &cfg.retention_days},
 	    {"CLEMENT_DIGEST_SECRET", CL_SET_STR, "", 0, 0,
 	     "HMAC key of the digest links (shared with admin-api); empty disables digests", &cfg.digest_secret},
 	    {"CLEMENT_DIGEST_BASE_URL", CL_SET_STR, "http://127.0.0.1:8080", 0, 0,

@@ -70,7 +70,8 @@ static int store_one(struct dl_ctx *c, struct cl_pg *pg, const struct dl_qmsg *m
 	PGresult *res = dl_db_exec(
 	    pg,
 	    "INSERT INTO quarantine (msgid, sid, expires_at, client_ip, sender, rcpt, user_id, domain_id, subject,"
-	    " size, message) VALUES ($1, nullif($2, ''), now() + make_interval(days => $3::int),"
+	    " size, message) VALUES ($1, nullif($2, ''),"
+	    " now() + make_interval(days => clement_setting_int('quarantine.retention_days', $3::bigint)::int),"
 	    " nullif($4, '')::inet, $5, $6, nullif($7, '0')::bigint, nullif($8, '0')::bigint, nullif($9, ''),"
 	    " $10::bigint, $11)",
 	    11, p, 10, m->len, 0, err, errlen);

@@ -116,7 +116,7 @@ test('user: previews and releases a quarantined message, which lands in the Mail
   await page.context().close();
 });
 
-test('user: "always accept" writes a sender rule; delete removes a held message', async (t) => {
+test('user: "always accept" writes a sender rule and releases the message; delete removes a held message', async (t) => {
   if (why) return t.skip(why);
   const w = await blocked(st, MAIL);
   if (w) return t.skip(w);
@@ -132,6 +132,14 @@ test('user: "always accept" writes a sender rule; delete removes a held message'
   await keepRow.getByRole('button', { name: 'Always accept sender' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Always accept' }).click();
   await page.locator('#notice .msg.ok', { hasText: 'always be accepted' }).waitFor();
+  // The dialog said "This also releases this message": it leaves the quarantine for the Maildir.
+  await keepRow.waitFor({ state: 'detached' });
+  let kept = [];
+  for (let i = 0; i < 50 && kept.length === 0; i += 1) {
+    kept = findInMaildir(st.maildir, keep);
+    if (!kept.length) await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(kept.length, 1, 'the always-accepted message was released into the Maildir once');
   const dropRow = page.locator('tbody tr', { hasText: drop });
   await dropRow.getByRole('button', { name: 'Delete' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
@@ -189,6 +197,20 @@ test('user: typing an admin screen\'s address gets the API\'s refusal, shown as 
   const codes = await page.evaluate(async () => Promise.all(['/api/bans', '/api/groups/1', '/api/settings', '/api/stats']
     .map(async (u) => (await fetch(u)).status)));
   for (const c of codes) assert.ok(c === 403 || c === 404, `API answered ${codes}`);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('user: the password hint states the minimum the API applies', async (t) => {
+  if (why) return t.skip(why);
+  const page = await userPage();
+  await page.goto(`${st.web}/#/account`);
+  const form = page.getByRole('form', { name: 'Change password' });
+  await form.getByText('At least 10 characters.').waitFor();   // CLEMENT_PASSWORD_MIN's default
+  await form.getByLabel('Current password').fill(st.accounts.alice.password);
+  await form.getByLabel('New password').fill('x'.repeat(9));
+  await form.getByRole('button', { name: 'Change password' }).click();
+  await page.locator('#notice .msg.error', { hasText: '10 to' }).waitFor();   // the API's own refusal
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

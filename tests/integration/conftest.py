@@ -29,7 +29,7 @@ LSAN_SUPP = ROOT / "tests" / "lsan.supp"
 DATA_TABLES = [
     "web_sessions", "digest_schedules", "quarantine", "ip_stats", "ban_events", "bans",
     "mesh_peers", "never_ban_networks", "directives", "admin_scopes", "users", "domains",
-    "groups", "settings", "message_log", "smtp_sessions", "audit_log", "sender_aliases",
+    "groups", "settings", "message_log", "smtp_sessions", "audit_log", "sender_aliases", "job_runs",
 ]
 
 

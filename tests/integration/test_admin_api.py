@@ -143,7 +143,7 @@ SELECT setval('bans_id_seq', 100);
 INSERT INTO ip_stats (ip, window_name, sessions, unknown_rcpt) VALUES ('203.0.113.5', '24h', 40, 38);
 INSERT INTO never_ban_networks (id, network, note) VALUES (1, '10.0.0.0/8', 'inside');
 INSERT INTO mesh_peers (id, name, host, cert_fingerprint) VALUES (1, 'peer.test', '192.0.2.50', repeat('ab', 32));
-INSERT INTO settings (key, value) VALUES ('retention.months', '6');
+INSERT INTO settings (key, value) VALUES ('log.retention_months', '6');
 SELECT setval('never_ban_networks_id_seq', 100); SELECT setval('mesh_peers_id_seq', 100);
 """
 
@@ -543,11 +543,35 @@ def test_root_only_screens(world):
     assert c[R].req("PATCH", f"/api/mesh-peers/{m['id']}", {"trust": "observe"})[1]["trust"] == "observe"
     assert c[R].req("PATCH", f"/api/mesh-peers/{m['id']}", {"last_pushed_id": 9})[0] == 403
     assert c[R].req("DELETE", f"/api/mesh-peers/{m['id']}")[0] == 200
-    st, s = c[R].req("PUT", "/api/settings/retention.months", {"value": {"months": 3}})
-    assert st == 200 and s["value"] == {"months": 3}
-    st, body = c[R].req("PUT", "/api/settings/BadKey", {"value": 1})
-    assert st == 400 and body["error"] == "a setting's key holds only lower-case letters, digits, '_' and '.'"
-    assert c[R].req("PUT", "/api/settings/a-b", {"value": 1})[0] == 400
+
+
+
+def test_global_settings_are_the_keys_services_read(world):
+    """The Global settings screen offers only the keys a service reads from the table at run
+    time (lib/db/settings.h), each with its reader, bounds and the setting it overrides."""
+    c, pg = world["clients"], world["pg"]
+    st, body = c[R].get("/api/settings")
+    assert st == 200 and [s["key"] for s in body["items"]] == ["log.retention_months", "quarantine.retention_days"]
+    logs, quarantine = body["items"]
+    assert logs["value"] == 6 and logs["read_by"].startswith("banstats") and logs["min"] == 1
+    assert "CLEMENT_LOG_RETENTION_MONTHS" in logs["fallback"] and logs["help"]
+    assert quarantine["value"] is None and quarantine["read_by"].startswith("delivery")
+    st, s = c[R].req("PUT", "/api/settings/quarantine.retention_days", {"value": 7})
+    assert st == 200 and s["value"] == 7 and s["key"] == "quarantine.retention_days"
+    assert pg.scalar("SELECT clement_setting_int('quarantine.retention_days', 30)") == 7
+    # Keys nothing reads, and values a reader would not take, are refused with the reason.
+    st, e = c[R].req("PUT", "/api/settings/retention.months", {"value": 3})
+    assert st == 404 and "no such setting" in e["error"]
+    st, e = c[R].req("PUT", "/api/settings/log.retention_months", {"value": {"months": 3}})
+    assert st == 400 and e["error"] == "log.retention_months must be an integer from 1 to 1200"
+    assert c[R].req("PUT", "/api/settings/log.retention_months", {"value": 0})[0] == 400
+    assert c[R].req("PUT", "/api/settings/log.retention_months", {"value": 2.5})[0] == 400
+    assert c[R].req("PUT", "/api/settings/log.retention_months", {"value": 3, "x": 1})[0] == 400
+    assert pg.scalar("SELECT value FROM settings WHERE key = 'log.retention_months'") == 6
+    # Unset: the reader's own CLEMENT_* setting again.
+    st, s = c[R].req("DELETE", "/api/settings/quarantine.retention_days")
+    assert st == 200 and s["value"] is None
+    assert pg.scalar("SELECT clement_setting_int('quarantine.retention_days', 30)") == 30
     assert c[R].req("DELETE", "/api/settings/nope")[0] == 404
 
 
@@ -558,10 +582,13 @@ def test_quarantine_actions_with_delivery_down(world):
     assert st == 503 and "delivery" in body["error"]
     assert c[U].req("DELETE", "/api/quarantine/1")[0] == 503
     assert world["pg"].scalar("SELECT status FROM quarantine WHERE id = 1") == "held"
+    # Always accept: the rule is written, the release (delivery down) answers 503 and the
+    # message stays held, so a retry finishes the job.
     st, a = c[U].req("POST", "/api/quarantine/1/accept-sender")
-    assert st == 200 and a["sender_pattern"] == "spam@x.test"
-    row = world["pg"].query("SELECT user_id, action, created_by FROM directives WHERE id = %s", (a["directive_id"],))
+    assert st == 503 and "delivery" in a["error"]
+    row = world["pg"].query("SELECT user_id, action, created_by FROM directives WHERE sender_pattern = 'spam@x.test' AND user_id = 4")
     assert row == [{"user_id": 4, "action": "accept", "created_by": 4}]
+    assert world["pg"].scalar("SELECT status FROM quarantine WHERE id = 1") == "held"
     assert c[D].req("POST", "/api/quarantine/3/accept-sender")[0] == 404
 
 
@@ -645,6 +672,10 @@ def test_password_change_ends_other_sessions(world):
     two.login("pat@b.test")
     assert one.req("POST", "/api/password", {"current_password": "wrong", "new_password": "x" * 12})[0] == 403
     assert one.req("POST", "/api/password", {"current_password": PASSWORD, "new_password": "short"})[0] == 400
+    # The screen's hint comes from the same setting the API applies (default 10): 9 is refused, 10 passes.
+    assert one.get("/api/me")[1]["password_min"] == 10
+    st, body = one.req("POST", "/api/password", {"current_password": PASSWORD, "new_password": "x" * 9})
+    assert st == 400 and "10 to" in body["error"]
     old_csrf = one.csrf
     st, body = one.req("POST", "/api/password", {"current_password": PASSWORD, "new_password": "new password 2"})
     assert st == 200 and body["csrf_token"] != old_csrf

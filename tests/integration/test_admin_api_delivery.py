@@ -60,6 +60,25 @@ def test_release_and_delete_through_delivery(db, services, tmp_path):
     assert delivered(maildir, "b.test", "bob") == []
 
 
+def test_always_accept_sender_also_releases_the_message(db, services, tmp_path):
+    """The dialog says "This also releases this message": the API writes the accept rule and
+    releases the held message into the recipient's Maildir, once."""
+    api, maildir = stack(db, services, tmp_path)
+    alice = Api(api.port)
+    assert alice.login("alice@a.test")[0] == 200
+    st, body = alice.req("POST", "/api/quarantine/1/accept-sender")
+    assert st == 200 and body["status"] == "released" and body["action"] == "accept", body
+    assert body["sender_pattern"] == "spam@x.test"
+    row = db.query("SELECT user_id, sender_pattern, action FROM directives WHERE id = %s", (body["directive_id"],))
+    assert row == [{"user_id": 4, "sender_pattern": "spam@x.test", "action": "accept"}]
+    assert db.scalar("SELECT status FROM quarantine WHERE id = 1") == "released"
+    mails = delivered(maildir, "a.test", "alice")
+    assert len(mails) == 1 and b"Subject: Hi alice" in mails[0]
+    st, body = alice.req("POST", "/api/quarantine/1/accept-sender")   # nothing held any more
+    assert st == 409 and "already released" in body["error"]
+    assert len(delivered(maildir, "a.test", "alice")) == 1
+
+
 def test_digest_links(db, services, tmp_path):
     api, maildir = stack(db, services, tmp_path, digests=True)
     anon = Api(api.port)

@@ -43,10 +43,13 @@ def test_quarantine_release_and_delete_round_trip(db, services, tmp_path, setup)
     assert q["keep"].days == 30
 
     # A second message, quarantined for bob only; then release the first, delete the second.
+    # Root's Global settings (quarantine.retention_days) apply to it, without a restart.
+    db.execute("INSERT INTO settings (key, value) VALUES ('quarantine.retention_days', '4')")
     r = rpc(port, deliver_req([("bob@example.org", route("local", s["g"], s["d"], s["bob"], True))],
                               sender="spam@sender.test", msgid="Q2"), MSG)
     assert r["code"] == 250 and r["rcpts"][0]["status"] == "quarantined"
     q2 = db.scalar("SELECT id FROM quarantine WHERE msgid = 'Q2'")
+    assert db.scalar("SELECT (expires_at - received_at) FROM quarantine WHERE id = %s", (q2,)).days == 4
 
     r = rpc(port, {"v": 1, "op": "release", "quarantine_id": q["id"], "by_user_id": s["bob"]})
     assert (r["action"], r["code"]) == ("accept", 250), r

@@ -2,8 +2,8 @@
  *
  * Idempotent: applied versions are recorded in schema_migrations; every file runs in its own
  * transaction; a session advisory lock keeps two migrators (two replicas starting at once)
- * from racing. After the files, the log partitions for the coming months are created and
- * partitions older than the retention are dropped. Exit 0 on success, 1 on failure with a
+ * from racing. After the files, the log partitions for the coming months are created (their
+ * upkeep and the retention are clement-banstats' scheduled job). Exit 0 on success, 1 on failure with a
  * message naming the file and PostgreSQL's error. */
 #include <dirent.h>
 #include <stdio.h>
@@ -20,7 +20,6 @@
 struct migrate_config {
 	char *db_url;
 	char *dir;
-	long long retention_months;
 	long long connect_attempts;
 };
 
@@ -136,18 +135,17 @@ int main(int argc, char **argv)
 {
 	struct migrate_config cfg = {0};
 	const struct cl_setting settings[] = {
-		{"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
-		 "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
-		{"CLEMENT_MIGRATIONS_DIR", CL_SET_STR, "db/migrations", 0, 0,
-		 "directory holding the NNNN_name.sql migration files", &cfg.dir},
-		{"CLEMENT_LOG_RETENTION_MONTHS", CL_SET_INT, "13", 1, 1200,
-		 "months of session and message logs kept; older monthly partitions are dropped", &cfg.retention_months},
-		{"CLEMENT_DB_CONNECT_ATTEMPTS", CL_SET_INT, "30", 1, 100000,
-		 "connection attempts (with backoff up to 2 s) before giving up at start-up", &cfg.connect_attempts},
+	    {"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,
+	     "PostgreSQL connection string (URL or key=value)", &cfg.db_url},
+	    {"CLEMENT_MIGRATIONS_DIR", CL_SET_STR, "db/migrations", 0, 0,
+	     "directory holding the NNNN_name.sql migration files", &cfg.dir},
+	    {"CLEMENT_DB_CONNECT_ATTEMPTS", CL_SET_INT, "30", 1, 100000,
+	     "connection attempts (with backoff up to 2 s) before giving up at start-up", &cfg.connect_attempts},
 	};
-	cl_config_main(argc, argv, "clement-migrate",
-		       "Applies Clement's database migrations (idempotent) and maintains the monthly log partitions.",
-		       settings, CL_SETTINGS_COUNT(settings));
+	cl_config_main(
+	    argc, argv, "clement-migrate",
+	    "Applies Clement's database migrations (idempotent) and creates the coming months' log partitions.",
+	    settings, CL_SETTINGS_COUNT(settings));
 	cl_log_init("migrate", CL_LOG_INFO);
 	char err[512];
 	struct cl_pg pg;
@@ -183,10 +181,9 @@ int main(int argc, char **argv)
 	free(files);
 	if (failed)
 		goto out;
-	char q[128];
-	cl_snprintf(q, sizeof q, "SELECT clement_ensure_partitions(1, 3), clement_drop_partitions_before(%lld)",
-		    cfg.retention_months);
-	if (cl_pg_command(&pg, q, err, sizeof err) < 0) {
+	/* The coming months' partitions exist before any service writes a log row; banstats keeps
+	 * them coming and drops those past the retention (services/banstats/maintain.c). */
+	if (cl_pg_command(&pg, "SELECT clement_ensure_partitions(1, 3)", err, sizeof err) < 0) {
 		fprintf(stderr, "clement-migrate: partitions: %s\n", err);
 		goto out;
 	}

@@ -79,7 +79,7 @@ export function quarantineRowActions(r, reload) {
     h('button.secondary', { type: 'button', onclick: async (ev) => {
       const b = ev.currentTarget;
       if (!(await confirmDialog(`Always accept mail from ${who}? This also releases this message.`, { okLabel: 'Always accept' }))) return;
-      const done = await act(b, () => post(`/quarantine/${encodeURIComponent(r.id)}/accept-sender`), `Mail from ${who} will always be accepted.`);
+      const done = await act(b, () => post(`/quarantine/${encodeURIComponent(r.id)}/accept-sender`), `Released the message; mail from ${who} will always be accepted.`);
       if (done !== undefined) reload();
     } }, 'Always accept sender'),
     h('button.danger', { type: 'button', onclick: async (ev) => {

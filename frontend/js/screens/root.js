@@ -179,34 +179,37 @@ function peers() {
 
 /* ---------- global settings ---------- */
 
+/**
+ * The keys of the settings table that services read at run time (GET /api/settings lists the
+ * catalogue of lib/db/settings.h): each says who reads it and which CLEMENT_* setting applies
+ * while it is unset. Saving takes effect at the reader's next use, without a restart.
+ */
 async function settings() {
   const { obj, denied } = await loadOrDeny('/settings');
   if (denied) return denied;
-  const items = obj.items || Object.entries(obj.settings || obj).map(([key, value]) => ({ key, value }));
   const section = h('section', { 'aria-labelledby': 'page-title' }, h('h1', { id: 'page-title' }, 'Global settings'),
-    h('p.muted', 'Values are JSON (a number, a string in quotes, true/false).'));
-  for (const s of items) {
-    section.append(h('div.card', apiForm({
+    h('p.muted', 'Each value here is read by a service at run time: a change applies from its next use, without a restart. '
+      + 'Unset, the service uses its own setting.'));
+  for (const s of obj.items || []) {
+    const current = h('p.muted', s.value === null ? `Unset: ${s.fallback} applies.` : `Set to ${s.value}.`);
+    const reset = h('button.secondary', { type: 'button', onclick: async (ev) => {
+      const r = await act(ev.currentTarget, () => del(`/settings/${encodeURIComponent(s.key)}`), `${s.key}: back to ${s.fallback}.`);
+      if (r !== undefined) { input.value = ''; current.textContent = `Unset: ${s.fallback} applies.`; }
+    } }, 'Unset');
+    const form = apiForm({
       label: `Setting ${s.key}`, submitLabel: 'Save', reset: false,
-      fields: [{ name: 'value', label: s.key, value: JSON.stringify(s.value), help: s.help }],
-      onSubmit: (v) => {
-        let value;
-        try { value = JSON.parse(v.value); } catch (e) { throw new Error(`${s.key}: not valid JSON`); }
-        return put(`/settings/${encodeURIComponent(s.key)}`, { value });
+      fields: [{ name: 'value', label: s.key, type: 'number', required: true, min: s.min, max: s.max,
+        value: s.value ?? '', help: `${s.help}. Read by ${s.read_by}; ${s.min} to ${s.max}.` }],
+      onSubmit: async (v) => {
+        const r = await put(`/settings/${encodeURIComponent(s.key)}`, { value: v.value });
+        current.textContent = `Set to ${r.value}.`;
+        return r;
       },
       success: `${s.key} saved.`,
-    })));
+    });
+    const input = form.querySelector('input');
+    section.append(h('div.card', form, current, reset));
   }
-  section.append(h('fieldset.card', h('legend', 'Add a setting'), apiForm({
-    label: 'Add a setting', submitLabel: 'Add',
-    fields: [{ name: 'key', label: 'Key', required: true, placeholder: 'quarantine.days' }, { name: 'value', label: 'Value (JSON)', required: true }],
-    onSubmit: (v) => {
-      let value;
-      try { value = JSON.parse(v.value); } catch (e) { throw new Error('Value: not valid JSON'); }
-      return put(`/settings/${encodeURIComponent(v.key)}`, { value });
-    },
-    success: 'Setting saved.',
-  })));
   return section;
 }
 

@@ -26,7 +26,7 @@ function account() {
         fields: [
           { name: 'current_password', label: 'Current password', type: 'password', required: true, autocomplete: 'current-password', maxlength: 1024 },
           { name: 'new_password', label: 'New password', type: 'password', required: true, autocomplete: 'new-password', maxlength: 1024,
-            help: 'At least 12 characters.' },
+            help: `At least ${state.me.password_min} characters.` },
         ],
         onSubmit: (v) => post('/password', v),
         success: 'Password changed.',
