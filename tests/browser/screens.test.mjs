@@ -123,7 +123,7 @@ test('root: the global settings are the keys services read; a saved value is wha
   const card = page.locator('div.card', { has: page.getByRole('form', { name: 'Setting quarantine.retention_days' }) });
   await card.getByText('Read by delivery').waitFor();
   await card.getByText('Unset: CLEMENT_QUARANTINE_RETENTION_DAYS (delivery) applies.').waitFor();
-  await card.getByLabel('quarantine.retention_days').fill('9');
+  await card.getByRole('spinbutton', { name: 'quarantine.retention_days' }).fill('9');
   await card.getByRole('button', { name: 'Save' }).click();
   await page.locator('#notice .msg.ok', { hasText: 'quarantine.retention_days saved' }).waitFor();
   await card.getByText('Set to 9.').waitFor();
