@@ -1,8 +1,8 @@
 /* decide.c - the decisions: policy at connect, HELO/EHLO, MAIL, RCPT and AUTH; after the
  * body, scanner then delivery, whose verdict is the reply to DATA; the logs to policy.
  *
- * Fail closed (DESIGN.md): any RPC that times out, cannot reach its service or gets a
- * malformed answer becomes 451 4.3.0 (421 at connect), never acceptance. A call to a
+ * Fail closed (docs/ARCHITECTURE.md): any RPC that times out, cannot reach its service or
+ * gets a malformed answer becomes 451 4.3.0 (421 at connect), never acceptance. A call to a
  * service with no connection at all fails at once; one that is connected but slow has its
  * deadline (CLEMENT_*_TIMEOUT_MS). Calls run
  * asynchronously; completions come back through the loop's queue (loop.c) and are

@@ -11,7 +11,7 @@
  * A peer's XMESH command is parsed here with the shared parser (lib/mail/mesh_record: the
  * sender uses the same one) and handed to banstats (op mesh_records), whose verdict is the
  * reply. Anyone else gets exactly the reply to an unknown command (smtp_unknown). The edge
- * never touches the database (DESIGN.md). */
+ * never touches the database (docs/ARCHITECTURE.md). */
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
