@@ -58,7 +58,7 @@ BINS := $(SERVICES:%=$(BUILD)/bin/clement-%) $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard lib/*/*_test.c services/*/*_test.c tools/*/*_test.c)
 UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all test test-browser unit-bins run deps clean fuzz images compose-test fresh-test install bench format lint
+.PHONY: all test test-browser unit-bins run deps clean fuzz images compose-test scale-test fresh-test install bench format lint
 all: $(BINS)
 
 # V=1 shows full command lines.
@@ -158,6 +158,11 @@ images:
 # The container stack end to end (installs and starts Docker when missing): see scripts/compose-test.
 compose-test:
 	@scripts/compose-test
+
+# The same images scaled out: two replicas of each service behind HAProxy (PROXY v2), see
+# tests/containers/test_scale.py.
+scale-test:
+	@scripts/compose-test --scale
 
 # `make test` from a clean clone of the current commit in a bare Debian 12 container, as a new
 # user would run it (scripts/fresh-test).

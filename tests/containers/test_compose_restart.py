@@ -42,12 +42,17 @@ def ensure_recipient():
     conn.close()
 
 
-def send(token, deadline_s=60):
-    """Send one message; retries temporary failures (policy cache refresh, delivery coming
-    back) until the deadline. Returns the final (code, text) of DATA."""
+def message(token, rcpt=RCPT):
+    return (f"From: <sender@example.net>\r\nTo: <{rcpt}>\r\nSubject: check {token}\r\n"
+            f"Message-ID: <{token}@example.net>\r\n\r\nbody {token}\r\n")
+
+
+def send(token, deadline_s=60, rcpt=RCPT, pause=1.0):
+    """Send one message; retries temporary failures and dropped connections (policy cache
+    refresh, a service coming back), as an MTA would, until the deadline. Returns the final
+    (code, text) of DATA. (test_scale.py sends with it too.)"""
     host, port = EXTERNAL["smtp"].rsplit(":", 1)
-    msg = (f"From: <sender@example.net>\r\nTo: <{RCPT}>\r\nSubject: restart check {token}\r\n"
-           f"Message-ID: <{token}@example.net>\r\n\r\nbody {token}\r\n")
+    msg = message(token, rcpt)
     deadline = time.time() + deadline_s
     last = None
     while time.time() < deadline:
@@ -56,7 +61,7 @@ def send(token, deadline_s=60):
                 s.ehlo("client.example.net")
                 code, text = s.mail("sender@example.net")
                 if code == 250:
-                    code, text = s.rcpt(RCPT)
+                    code, text = s.rcpt(rcpt)
                 if code == 250:
                     code, text = s.data(msg.encode())
                 last = (code, text)
@@ -64,7 +69,7 @@ def send(token, deadline_s=60):
                     return last
         except (OSError, smtplib.SMTPException) as e:
             last = (0, str(e))
-        time.sleep(1)
+        time.sleep(pause)
     return last
 
 
