@@ -3,7 +3,7 @@
  * restart, each with its bounds, its reader and the service setting it overrides.
  *
  * The admin API accepts only these keys and values (integers within the bounds); readers
- * read a key in SQL with clement_setting_int(key, fallback) (db/migrations/0008), the
+ * read a key in SQL with clement_setting_int(key, fallback) (db/migrations/0011_jobs.sql), the
  * fallback being their own CLEMENT_* setting, so an unset key means the service's setting.
  * To add a key: a row here, the reader's SQL, and a test that changing it changes what the
  * reader does. */

@@ -1,6 +1,6 @@
 /* maintain.c - the claim of a periodic job among replicas, and the log partition maintenance.
  *
- * job_claim: inside the caller's transaction, clement_job_claim() (db/migrations/0008) says
+ * job_claim: inside the caller's transaction, clement_job_claim() (db/migrations/0011_jobs.sql) says
  * whether this replica runs the job now: another replica holding it, or a run of the job less
  * than an interval ago, means no. So the statistics and the maintenance run once per
  * interval in total, however many replicas of banstats run and whatever their timers' phase.

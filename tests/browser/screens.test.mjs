@@ -127,7 +127,7 @@ test('root: the global settings are the keys services read; a saved value is wha
   await card.getByRole('button', { name: 'Save' }).click();
   await page.locator('#notice .msg.ok', { hasText: 'quarantine.retention_days saved' }).waitFor();
   await card.getByText('Set to 9.').waitFor();
-  // What delivery reads for the next quarantined message (db/migrations/0008_jobs.sql).
+  // What delivery reads for the next quarantined message (db/migrations/0011_jobs.sql).
   assert.equal(await sql(env.st, "SELECT clement_setting_int('quarantine.retention_days', 30)"), '9');
   await card.getByRole('button', { name: 'Unset' }).click();
   await page.locator('#notice .msg.ok', { hasText: 'back to CLEMENT_QUARANTINE_RETENTION_DAYS' }).waitFor();

@@ -1,4 +1,4 @@
--- 0008_jobs: periodic jobs that must run once per interval however many replicas run them,
+-- 0011_jobs: periodic jobs that must run once per interval however many replicas run them,
 -- and the run-time reading of the settings table (lib/db/settings.h is its catalogue).
 --
 -- clement_job_claim(job, every_s, who), called inside the caller's transaction before the
