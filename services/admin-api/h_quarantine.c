@@ -179,9 +179,8 @@ void h_quarantine_delete(struct api_req *r)
 	q_action(r, 0);
 }
 
-/* accept_directive - the user-level "accept" directive for sender at user uid. Returns its id
- * (> 0), or 0 after answering why not. Idempotent: the same sender again keeps one row. */
-static long long accept_directive(struct api_req *r, long long uid, const char *sender)
+/* accept_ok - can sender be always accepted for the user uid? 1, or 0 after answering why not. */
+static int accept_ok(struct api_req *r, long long uid, const char *sender)
 {
 	if (!uid) {
 		api_err(r, 409, "this message has no recipient account to hold the directive");
@@ -191,6 +190,14 @@ static long long accept_directive(struct api_req *r, long long uid, const char *
 		api_err(r, 400, "the null sender <> cannot be always accepted");
 		return 0;
 	}
+	return 1;
+}
+
+/* accept_directive - write the user-level "accept" directive for sender at user uid (checked
+ * by accept_ok). Returns its id (> 0), or 0 after answering the database's error. Idempotent:
+ * the same sender again keeps one row. */
+static long long accept_directive(struct api_req *r, long long uid, const char *sender)
+{
 	struct qb q;
 	qb_init(&q, "INSERT INTO directives (user_id, sender_pattern, action, created_by) VALUES (");
 	int a = qb_param_ll(&q, uid), b = qb_param(&q, sender);
@@ -208,21 +215,26 @@ static long long accept_directive(struct api_req *r, long long uid, const char *
 	return id;
 }
 
-/* h_quarantine_accept_sender - POST /api/quarantine/{id}/accept-sender: from now on mail from
- * this sender reaches the recipient (a user-level accept directive), and the held message is
- * released, as the dialog and the digest link say. The directive is written first: when
- * delivery cannot release (503) the rule stands and the message stays held, so a retry
- * (the directive is idempotent) finishes the job. */
+/* h_quarantine_accept_sender - POST /api/quarantine/{id}/accept-sender: the held message is
+ * released and, from now on, mail from its sender reaches the recipient (a user-level accept
+ * directive), as the dialog and the digest link say. The release comes first: when delivery
+ * cannot release (503) nothing has changed and the request can be repeated. Only if the
+ * database then fails to take the directive is the message released without it (the error
+ * says so; the rule can be added under the user's senders). */
 void h_quarantine_accept_sender(struct api_req *r)
 {
 	long long id = api_arg_id(r, 0), uid = 0;
 	char sender[400];
-	if (id < 0 || q_held(r, id, &uid, sender, sizeof sender) != 1)
+	if (id < 0 || q_held(r, id, &uid, sender, sizeof sender) != 1 || !accept_ok(r, uid, sender))
 		return;
-	long long did = accept_directive(r, uid, sender);
-	cJSON *o = did > 0 ? q_decided(r, id, 1, r->me.id) : NULL;
+	cJSON *o = q_decided(r, id, 1, r->me.id);
 	if (!o)
 		return;
+	long long did = accept_directive(r, uid, sender);
+	if (!did) {
+		cJSON_Delete(o);
+		return;
+	}
 	cJSON_AddNumberToObject(o, "directive_id", (double)did);
 	cJSON_AddStringToObject(o, "sender_pattern", sender);
 	cJSON_AddStringToObject(o, "action", "accept");
@@ -284,7 +296,7 @@ void h_digest_link(struct api_req *r)
 	if (strcmp(action, "release") == 0 || strcmp(action, "delete") == 0)
 		ok = q_decide(r, qid, action[0] == 'r', uid);
 	else if (strcmp(action, "accept") == 0)
-		ok = accept_directive(r, uid, sender) > 0 && q_decide(r, qid, 1, uid);
+		ok = accept_ok(r, uid, sender) && q_decide(r, qid, 1, uid) && accept_directive(r, uid, sender) > 0;
 	if (ok)
 		api_html(r, 200, "Done",
 			 strcmp(action, "delete") == 0   ? "The message was deleted."

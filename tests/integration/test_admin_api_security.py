@@ -43,13 +43,14 @@ def test_duplicate_json_key_is_refused_at_any_depth(world):
     st, e = c[D].req("PATCH", "/api/users/4", raw=b'{"role":"user","role":"root-admin"}')
     assert st == 400 and "occurs twice" in e["error"], (st, e)
     assert pg.scalar("SELECT role FROM users WHERE id = 4") == "user"
-    st, e = c[R].req("PUT", "/api/settings/dup.test", raw=b'{"value": {"a": [{"k": 1, "k": 2}]}}')
+    before = pg.query("SELECT key, value FROM settings ORDER BY key")
+    st, e = c[R].req("PUT", "/api/settings/log.retention_months", raw=b'{"value": {"a": [{"k": 1, "k": 2}]}}')
     assert st == 400 and '"k"' in e["error"], (st, e)
-    assert pg.scalar("SELECT count(*) FROM settings WHERE key = 'dup.test'") == 0
-    # the same keys in different objects are not duplicates
-    st, v = c[R].req("PUT", "/api/settings/dup.test", raw=b'{"value": {"a": {"k": 1}, "b": {"k": 2}}}')
-    assert st == 200 and v["value"] == {"a": {"k": 1}, "b": {"k": 2}}
-    pg.execute("DELETE FROM settings WHERE key = 'dup.test'")
+    assert pg.query("SELECT key, value FROM settings ORDER BY key") == before
+    # the same keys in different objects are not duplicates: the body is read, and only then
+    # refused for what it says (a setting is an integer)
+    st, e = c[R].req("PUT", "/api/settings/log.retention_months", raw=b'{"value": {"a": {"k": 1}, "b": {"k": 2}}}')
+    assert st == 400 and "must be an integer" in e["error"], (st, e)
 
 
 def test_nul_inside_a_json_string_is_refused(world):
@@ -83,7 +84,7 @@ def test_settings_key_with_nul_writes_nothing(world):
     pg.execute("INSERT INTO settings (key, value) VALUES ('k', '1')")
     assert raw_req(world["port"], "DELETE", "/api/settings/k%00b", api=c[R])[0] == 400
     st, e = c[R].req("DELETE", "/api/settings/K-B")
-    assert st == 400 and "lower-case" in e["error"]
+    assert st == 404 and "no such setting" in e["error"]
     assert pg.scalar("SELECT count(*) FROM settings WHERE key = 'k'") == 1
     pg.execute("DELETE FROM settings WHERE key = 'k'")
 
