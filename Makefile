@@ -35,7 +35,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Ilib \
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
 
 # Extra libraries per service (beyond COMMON_LIBS).
-LIBS_smtp-edge  =
+# libunbound-dev ships libunbound.pc; lib/dns/ needs it (smtp-edge and its unit test).
+UNBOUND_LIBS := $(or $(call pc_libs,libunbound),-lunbound)
+LIBS_smtp-edge  = $(UNBOUND_LIBS)
 LIBS_policy     = $(call pc_libs,libcurl)
 LIBS_scanner    = $(call pc_libs,libclamav)
 LIBS_delivery   = $(call pc_libs,libcurl)
@@ -97,7 +99,7 @@ $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 # objects other than main.o, so it can reach the service's internals.
 $(BUILD)/tests/lib/%: lib/%.c $(LIBCLEMENT)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(LIBCLEMENT) $(call pc_libs,libclamav) $(LIB_EXTRA_LIBS) $(COMMON_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(LIBCLEMENT) $(call pc_libs,libclamav) $(LIB_EXTRA_LIBS) $(UNBOUND_LIBS) $(COMMON_LIBS)
 
 define service_test_rule
 $(BUILD)/tests/services/$(1)/%: services/$(1)/%.c $(filter-out %/main.o,$(call svc_objs,$(1))) $(LIBCLEMENT)

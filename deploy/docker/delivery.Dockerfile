@@ -7,7 +7,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       gcc make pkg-config libc6-dev libnng-dev libssl-dev libpq-dev libclamav-dev libmicrohttpd-dev \
-      libcurl4-openssl-dev libcjson-dev libargon2-dev >/dev/null \
+      libcurl4-openssl-dev libcjson-dev libargon2-dev libunbound-dev >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./

@@ -7,7 +7,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       gcc make pkg-config libc6-dev libnng-dev libssl-dev libpq-dev libclamav-dev libmicrohttpd-dev \
-      libcurl4-openssl-dev libcjson-dev libargon2-dev >/dev/null \
+      libcurl4-openssl-dev libcjson-dev libargon2-dev libunbound-dev >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -22,7 +22,7 @@ RUN make -j"$(nproc)" BUILD=/out all >/dev/null && scripts/make-test-sigs /out/s
 FROM debian:bookworm-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libnng1 libssl3 libpq5 libmicrohttpd12 libcurl4 libcjson1 libargon2-1 ca-certificates curl >/dev/null \
+      libnng1 libssl3 libpq5 libmicrohttpd12 libcurl4 libcjson1 libargon2-1 libunbound8 ca-certificates curl >/dev/null \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin clement
 COPY deploy/docker/healthcheck /usr/local/bin/clement-healthcheck
