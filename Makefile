@@ -1,7 +1,8 @@
 # Clement — one Makefile, out-of-tree builds.
 #   make            release build into build/
 #   make SAN=1      AddressSanitizer + UBSan build into build/san/
-#   make test       install what is missing, build with SAN=1, run unit and integration tests
+#   make test       install what is missing, build with SAN=1, make check-arch, run unit and integration tests
+#   make check-arch the include graph, every binary's NEEDED and the images against tools/arch-rules
 #   make run        install what is missing, build, start the whole stack natively under ./var
 #   make install    install the release build and the systemd units (PREFIX, DESTDIR)
 #   make fresh-test make test from a clean clone in a bare Debian 12 container
@@ -25,33 +26,54 @@ pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 # Debian 12's libnng-dev ships no .pc file; fall back to -lnng.
 NNG_LIBS := $(or $(call pc_libs,nng),-lnng)
-COMMON_PKGS := libcjson libmicrohttpd libpq openssl
-COMMON_LIBS := $(call pc_libs,$(COMMON_PKGS)) $(NNG_LIBS) -lpthread -lm
 
 WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Ilib \
-             $(call pc_cflags,$(COMMON_PKGS) libcurl libclamav libargon2) -MMD -MP
-LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
+             $(call pc_cflags,libcjson libmicrohttpd libpq openssl libcurl libclamav libargon2) -MMD -MP
+# --as-needed: a binary records (NEEDED) only the shared libraries it calls, whatever its
+# link line names; `make check-arch` holds that list to tools/arch-rules.
+LDFLAGS_ALL = $(SANFLAGS) -Wl,--as-needed $(LDFLAGS)
 
-# Extra libraries per service (beyond COMMON_LIBS).
-# libunbound-dev ships libunbound.pc; lib/dns/ needs it (smtp-edge and its unit test).
-UNBOUND_LIBS := $(or $(call pc_libs,libunbound),-lunbound)
-LIBS_smtp-edge  = $(UNBOUND_LIBS)
-LIBS_policy     = $(call pc_libs,libcurl)
-LIBS_scanner    = $(call pc_libs,libclamav)
-LIBS_delivery   = $(call pc_libs,libcurl)
-LIBS_banstats   = $(call pc_libs,libcurl)
-LIBS_admin-api  = $(call pc_libs,libcurl libargon2)
-LIBS_clement-migrate =
-LIB_EXTRA_LIBS  = $(call pc_libs,libcurl libargon2)
+# lib/ is layered, one static library per directory: build/libclement-<layer>.a. The layers,
+# what each may use, and which layers each program links are written in tools/arch-rules
+# ("layer", "uses"), read here; scripts/check-arch (make check-arch) holds the include graph
+# and every binary's NEEDED libraries to the same file. LAYERS is the link order (a layer
+# before the ones below it); LLIBS_x the system libraries x's objects call.
+ARCH_RULES := tools/arch-rules
+arch_rule = $(strip $(shell sed -n 's/^$(1) $(2):\(.*\)/\1/p' $(ARCH_RULES)))
+LAYERS := auth mail db dns svc rpc util
+LLIBS_util := -lpthread
+LLIBS_rpc  := $(NNG_LIBS) $(call pc_libs,libcjson) -lpthread
+LLIBS_svc  := $(call pc_libs,libmicrohttpd)
+LLIBS_db   := $(call pc_libs,libpq)
+LLIBS_mail := $(NNG_LIBS) $(call pc_libs,libcjson libcrypto) -lm
+LLIBS_auth := $(call pc_libs,libargon2 libcurl libcrypto)
+# libunbound-dev ships libunbound.pc; the fallback is for hosts without it.
+LLIBS_dns  := $(or $(call pc_libs,libunbound),-lunbound)
 
+# Each program P: USES_P the layers it links (tools/arch-rules), LIBS_P the system libraries
+# its own code calls. A unit test of lib/L/ links L and the layers below it.
 SERVICES := smtp-edge policy scanner delivery banstats admin-api
 TOOLS    := clement-migrate clement-rpc clement-passwd
+$(foreach p,$(SERVICES) $(TOOLS) policy-load,$(eval USES_$(p) := $(call arch_rule,uses,$(p))))
+$(foreach l,$(LAYERS),$(eval USES_test-$(l) := $(l) $(call arch_rule,layer,$(l))))
+LIBS_smtp-edge := $(call pc_libs,libssl libcrypto)
+LIBS_policy    := $(call pc_libs,libpq libcurl)
+LIBS_scanner   := $(call pc_libs,libclamav)
+LIBS_delivery  := $(call pc_libs,libcurl)
+LIBS_banstats  := $(call pc_libs,libssl libcrypto)
+LIBS_admin-api := $(call pc_libs,libmicrohttpd libpq libcurl libcrypto libcjson)
+LIBS_policy-load := $(NNG_LIBS) -lpthread
 
+layer_lib  = $(BUILD)/libclement-$(1).a
+# link_libs P - the archives (in link order) and system libraries of program P.
+link_libs  = $(foreach l,$(filter $(USES_$(1)),$(LAYERS)),$(call layer_lib,$(l))) \
+             $(LIBS_$(1)) $(foreach l,$(USES_$(1)),$(LLIBS_$(l)))
+link_deps  = $(foreach l,$(filter $(USES_$(1)),$(LAYERS)),$(call layer_lib,$(l)))
+
+layer_srcs = $(filter-out %_test.c %_fuzz.c,$(wildcard lib/$(1)/*.c))
 LIB_SRCS  := $(filter-out %_test.c %_fuzz.c,$(wildcard lib/*/*.c))
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-LIBCLEMENT := $(BUILD)/libclement.a
 
 svc_srcs  = $(filter-out %_test.c %_fuzz.c,$(wildcard services/$(1)/*.c))
 svc_objs  = $(patsubst %.c,$(BUILD)/obj/%.o,$(call svc_srcs,$(1)))
@@ -60,7 +82,7 @@ BINS := $(SERVICES:%=$(BUILD)/bin/clement-%) $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard lib/*/*_test.c services/*/*_test.c tools/*/*_test.c)
 UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all test test-browser unit-bins run deps clean fuzz images compose-test scale-test fresh-test install bench format lint
+.PHONY: all test test-browser check-arch unit-bins run deps clean fuzz images compose-test scale-test fresh-test install bench format lint
 all: $(BINS)
 
 # V=1 shows full command lines.
@@ -76,44 +98,50 @@ $(BUILD)/obj/%.o: %.c
 	@[ "$(V)" = 1 ] || echo "  CC    $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(LIBCLEMENT): $(LIB_OBJS)
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+define layer_rule
+$(call layer_lib,$(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(call layer_srcs,$(1)))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_rule,$(l))))
 
 define service_rule
-$(BUILD)/bin/clement-$(1): $(call svc_objs,$(1)) $(LIBCLEMENT)
+$(BUILD)/bin/clement-$(1): $(call svc_objs,$(1)) $(call link_deps,$(1))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS_ALL) -o $$@ $(call svc_objs,$(1)) $(LIBCLEMENT) $$(LIBS_$(1)) $$(LIB_EXTRA_LIBS) $$(COMMON_LIBS)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $(call svc_objs,$(1)) $$(call link_libs,$(1))
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
 # Tools: tools/<name>/*.c -> clement-<tool>.
 define tool_rule
-$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %_test.c %_fuzz.c,$(wildcard tools/$(1)/*.c))) $(LIBCLEMENT)
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %_test.c %_fuzz.c,$(wildcard tools/$(1)/*.c))) $(call link_deps,$(1))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $(LIBCLEMENT) $$(LIB_EXTRA_LIBS) $$(COMMON_LIBS)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(call link_libs,$(1))
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
-# A unit test of lib/ links libclement; a service's unit test also links that service's
-# objects other than main.o, so it can reach the service's internals.
-$(BUILD)/tests/lib/%: lib/%.c $(LIBCLEMENT)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(LIBCLEMENT) $(call pc_libs,libclamav) $(LIB_EXTRA_LIBS) $(UNBOUND_LIBS) $(COMMON_LIBS)
+# A unit test of lib/<layer>/ links its layer and the layers below it; a service's unit test
+# also links that service's objects other than main.o, so it can reach the service's internals.
+define lib_test_rule
+$(BUILD)/tests/lib/$(1)/%: lib/$(1)/%.c $(call link_deps,test-$(1))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS_ALL) -o $$@ $$< $$(call link_libs,test-$(1))
+endef
+$(foreach l,$(LAYERS),$(eval $(call lib_test_rule,$(l))))
 
 define service_test_rule
-$(BUILD)/tests/services/$(1)/%: services/$(1)/%.c $(filter-out %/main.o,$(call svc_objs,$(1))) $(LIBCLEMENT)
+$(BUILD)/tests/services/$(1)/%: services/$(1)/%.c $(filter-out %/main.o,$(call svc_objs,$(1))) $(call link_deps,$(1))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS_ALL) -o $$@ $$< $(filter-out %/main.o,$(call svc_objs,$(1))) $(LIBCLEMENT) $$(LIBS_$(1)) $$(LIB_EXTRA_LIBS) $$(COMMON_LIBS)
+	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS_ALL) -o $$@ $$< $(filter-out %/main.o,$(call svc_objs,$(1))) $$(call link_libs,$(1))
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_test_rule,$(s))))
 
 unit-bins: $(UNIT_BINS)
 
 # Benchmark helpers (bench/*.c), not part of `all`: built on demand by the bench scripts.
-$(BUILD)/bin/policy-load: $(BUILD)/obj/bench/policy-load.o $(LIBCLEMENT)
+$(BUILD)/bin/policy-load: $(BUILD)/obj/bench/policy-load.o $(call link_deps,policy-load)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIBCLEMENT) $(LIB_EXTRA_LIBS) $(COMMON_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(call link_libs,policy-load)
 
 deps:
 	@scripts/install-deps
@@ -122,7 +150,13 @@ deps:
 # scripts/run-tests exits non-zero when any test failed.
 test: deps
 	@$(MAKE) --no-print-directory SAN=1 all unit-bins
-	@CLEMENT_BUILD=build/san scripts/run-tests; rc=$$?; CLEMENT_BUILD=build/san tests/browser/run || rc=1; exit $$rc
+	@CLEMENT_BUILD=build/san scripts/check-arch; rc=$$?; CLEMENT_BUILD=build/san scripts/run-tests || rc=1; \
+	 CLEMENT_BUILD=build/san tests/browser/run || rc=1; exit $$rc
+
+# The design the build enforces (tools/arch-rules, scripts/check-arch): the include graph,
+# `readelf -d` of every binary, and the libraries each runtime image installs.
+check-arch: all unit-bins
+	@CLEMENT_BUILD=$(BUILD) scripts/check-arch
 
 # Only the browser tests of the web UI (Debian's Chromium driven by playwright-core, real stack).
 test-browser:

@@ -17,7 +17,8 @@ COPY tools tools
 COPY scripts/make-test-sigs scripts/
 RUN make -j"$(nproc)" BUILD=/out all >/dev/null && scripts/make-test-sigs /out/sigs
 
-# --- runtime stage: Debian with only the shared libraries the binaries link, curl for the
+# --- runtime stage: Debian with only the shared libraries the binary links (its NEEDED entries;
+# scripts/check-arch compares this apt line with `readelf -d`), curl for the
 # health check, and an unprivileged user. No compiler.
 FROM debian:bookworm-slim
 RUN apt-get update -qq \

@@ -19,11 +19,12 @@ COPY tools tools
 COPY scripts/make-test-sigs scripts/
 RUN make -j"$(nproc)" BUILD=/out all >/dev/null && scripts/make-test-sigs /out/sigs
 
-# --- runtime stage
+# --- runtime stage: the shared libraries clement-migrate and clement-passwd link (their NEEDED
+# entries; scripts/check-arch compares the apt lines with `readelf -d`), psql and openssl.
 FROM debian:bookworm-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libnng1 libssl3 libpq5 libmicrohttpd12 libcurl4 libcjson1 libargon2-1 ca-certificates curl >/dev/null \
+      libssl3 libpq5 libargon2-1 ca-certificates >/dev/null \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin clement
 RUN apt-get update -qq \

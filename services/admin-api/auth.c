@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/imap_login.h"
+#include "auth/password.h"
 #include "fields.h"
-#include "mail/imap_login.h"
 #include "routes.h"
 #include "session.h"
 #include "sql.h"
 #include "util/log.h"
-#include "util/password.h"
 
 struct login_user {
 	long long id, domain_id;

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/password.h"
 #include "crud.h"
 #include "routes.h"
 #include "scope.h"
 #include "session.h"
-#include "util/password.h"
 
 static const struct api_field USER_FIELDS[] = {
     {"id", F_INT, ROLE_ROOT, 0, 0, NULL, FF_READONLY, NULL},

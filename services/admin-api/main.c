@@ -10,9 +10,9 @@
 #include "api.h"
 #include "dbpool.h"
 #include "server.h"
+#include "svc/health.h"
 #include "util/config.h"
 #include "util/daemon.h"
-#include "util/health.h"
 #include "util/log.h"
 #include "util/metrics.h"
 

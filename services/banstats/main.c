@@ -19,10 +19,10 @@
 #include "banstats.h"
 #include "mail/mesh_record.h"
 #include "rpc/rpc.h"
+#include "svc/health.h"
 #include "util/buf.h"
 #include "util/config.h"
 #include "util/daemon.h"
-#include "util/health.h"
 #include "util/log.h"
 #include "util/metrics.h"
 

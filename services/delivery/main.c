@@ -17,10 +17,10 @@
 #include "ops.h"
 #include "rpc/rpc.h"
 #include "store.h"
+#include "svc/health.h"
 #include "util/buf.h"
 #include "util/config.h"
 #include "util/daemon.h"
-#include "util/health.h"
 #include "util/log.h"
 #include "util/metrics.h"
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/imap_login.h"
 #include "cache.h"
 #include "cache_load.h"
-#include "mail/imap_login.h"
 #include "util/buf.h"
 
 /* Bans from a mesh peer count only when that peer is trusted to enforce (docs/MESH.md);

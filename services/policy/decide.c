@@ -7,10 +7,10 @@
 #include <time.h>
 
 #include "addr.h"
+#include "auth/password.h"
 #include "policy.h"
 #include "util/buf.h"
 #include "util/log.h"
-#include "util/password.h"
 
 int pol_cache_usable(struct policy *p, const struct pc_snap *snap)
 {

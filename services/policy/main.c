@@ -14,10 +14,10 @@
 #include "handler.h"
 #include "policy.h"
 #include "rpc/rpc.h"
+#include "svc/health.h"
 #include "util/buf.h"
 #include "util/config.h"
 #include "util/daemon.h"
-#include "util/health.h"
 #include "util/log.h"
 
 /* ready - /healthz: ready once the cache has been loaded at least once. */

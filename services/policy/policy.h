@@ -6,10 +6,10 @@
 #ifndef CLEMENT_POLICY_POLICY_H
 #define CLEMENT_POLICY_POLICY_H
 
+#include "auth/imap_login.h"
 #include "cache.h"
 #include "cache_watch.h"
 #include "logq.h"
-#include "mail/imap_login.h"
 #include "mail/verdict.h"
 #include "net.h"
 #include "probe.h"

@@ -12,9 +12,9 @@
 
 #include "rpc/rpc.h"
 #include "scanner.h"
+#include "svc/health.h"
 #include "util/config.h"
 #include "util/daemon.h"
-#include "util/health.h"
 #include "util/log.h"
 
 #define PROG "clement-scanner"

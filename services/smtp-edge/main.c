@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "edge.h"
+#include "svc/health.h"
 #include "util/config.h"
 #include "util/daemon.h"
-#include "util/health.h"
 #include "util/log.h"
 
 /* listen_on - a non-blocking listening socket on "host:port"; -1 with err. */

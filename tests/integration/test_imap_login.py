@@ -1,4 +1,4 @@
-"""IMAP login, one implementation (lib/mail/imap_login.c) for SMTP AUTH and web login
+"""IMAP login, one implementation (lib/auth/imap_login.c) for SMTP AUTH and web login
 (issue 15, findings 11 and 1), against one real Dovecot listening with STARTTLS and with
 implicit TLS: both paths follow one TLS rule, verify the certificate, call a server that is
 down or answers [UNAVAILABLE] a temporary failure (SMTP 454 4.7.0, HTTP 503), never a wrong

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/password.h"
+#include "auth/password.h"
 
 int main(int argc, char **argv)
 {

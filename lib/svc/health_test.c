@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "util/health.h"
+#include "svc/health.h"
 #include "util/test.h"
 
 static int ready(void *ctx, char *why, size_t whylen)

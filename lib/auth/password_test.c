@@ -1,7 +1,7 @@
 /* password_test.c - argon2id hashing round trip, mismatch, rehash detection, bounds. */
 #include <string.h>
 
-#include "util/password.h"
+#include "auth/password.h"
 #include "util/test.h"
 
 int main(void)

@@ -1,5 +1,5 @@
 /* imap_login.c - IMAP LOGIN through libcurl (see imap_login.h). */
-#include "mail/imap_login.h"
+#include "auth/imap_login.h"
 
 #include <curl/curl.h>
 #include <string.h>

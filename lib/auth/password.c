@@ -1,5 +1,5 @@
 /* password.c - argon2id hashing. See password.h. */
-#include "util/password.h"
+#include "auth/password.h"
 
 #include <argon2.h>
 #include <openssl/rand.h>

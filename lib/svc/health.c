@@ -1,5 +1,5 @@
 /* health.c - /healthz and /metrics over libmicrohttpd. See health.h. */
-#include "util/health.h"
+#include "svc/health.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>

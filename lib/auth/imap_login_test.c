@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mail/imap_login.h"
+#include "auth/imap_login.h"
 #include "util/test.h"
 
 static const struct {
