@@ -15,7 +15,6 @@ import smtplib
 import subprocess
 import tempfile
 import threading
-import time
 
 import pytest
 

@@ -11,7 +11,6 @@ namespaces without CAP_SYS_ADMIN). So these tests check what can be checked with
   units' After=, migrates an empty database and makes a stack that takes a message to the Maildir.
 """
 import os
-import pathlib
 import re
 import shutil
 import signal
