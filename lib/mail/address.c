@@ -4,46 +4,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/utf8.h"
+
 /* Characters of RFC 5322 atext that we refuse in unquoted local parts anyway: they are
  * what shell, SQL and template-expansion payloads are made of, and real addresses do not
  * use them. */
 static const char forbidden_atext[] = "$`'{}|";
-
-int cl_utf8_valid(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = p[i];
-		size_t len;
-		unsigned min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xE0) == 0xC0) {
-			len = 2, min = 0x80;
-			c &= 0x1F;
-		} else if ((c & 0xF0) == 0xE0) {
-			len = 3, min = 0x800;
-			c &= 0x0F;
-		} else if ((c & 0xF8) == 0xF0) {
-			len = 4, min = 0x10000;
-			c &= 0x07;
-		} else {
-			return 0;
-		}
-		if (i + len > n)
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((p[i + k] & 0xC0) != 0x80)
-				return 0;
-			c = (c << 6) | (p[i + k] & 0x3F);
-		}
-		if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
 
 /* is_atext - RFC 5322 3.2.3 atext minus forbidden_atext; bytes >= 0x80 pass here and are
  * checked as UTF-8 afterwards. */

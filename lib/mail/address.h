@@ -49,7 +49,5 @@ enum cl_addr_err cl_addr_parse(const char *s, size_t n, enum cl_addr_kind kind, 
 /* cl_addr_err_str - a short human reason for an error class. */
 const char *cl_addr_err_str(enum cl_addr_err e);
 
-/* cl_utf8_valid - 1 when p[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
-int cl_utf8_valid(const unsigned char *p, size_t n);
 
 #endif

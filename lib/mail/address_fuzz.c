@@ -1,6 +1,6 @@
 /* address_fuzz.c - libFuzzer target for the RFC 5321 path parser (STYLE rule 12).
  *
- * fuzz-sources: lib/mail/address.c
+ * fuzz-sources: lib/mail/address.c lib/util/utf8.c
  *
  * Whatever the input, the parser must not crash or read out of bounds, and what it accepts
  * must be safe to print: bounded, no control bytes, no shell metacharacters, and it must

@@ -3,6 +3,7 @@
 
 #include "mail/address.h"
 #include "util/test.h"
+#include "util/utf8.h"
 
 struct addr_case {
 	const char *in;

@@ -17,6 +17,7 @@
 
 #include "rpc/frame.h"
 #include "util/buf.h"
+#include "util/utf8.h"
 
 const char *cl_mesh_action_str(enum cl_mesh_action a)
 {
@@ -70,23 +71,14 @@ static int parse_score(const char *s, size_t n, double *out)
 	return 0;
 }
 
-/* utf8_text_ok - valid UTF-8 without control characters (the reason ends up in SMTP replies,
- * logs and the UI). */
+/* utf8_text_ok - valid UTF-8 (util/utf8.h) without control characters (the reason ends up in
+ * SMTP replies, logs and the UI). */
 static int utf8_text_ok(const unsigned char *s, size_t n)
 {
-	for (size_t i = 0; i < n;) {
-		unsigned char c = s[i];
-		if (c < 0x20 || c == 0x7f)
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] == 0x7f)
 			return 0;
-		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-		if (len == 0 || i + len > n || (len == 2 && c < 0xc2))
-			return 0;
-		for (size_t k = 1; k < len; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-		i += len;
-	}
-	return 1;
+	return cl_utf8_valid(s, n);
 }
 
 /* hexval - one hex digit, -1 if none. */

@@ -1,6 +1,6 @@
 /* mesh_record_fuzz.c - libFuzzer target for the XMESH record parser (STYLE rule 12).
  *
- * fuzz-sources: lib/mail/mesh_record.c lib/util/buf.c lib/rpc/frame.c
+ * fuzz-sources: lib/mail/mesh_record.c lib/util/buf.c lib/rpc/frame.c lib/util/utf8.c
  *
  *   clang -fsanitize=fuzzer,address,undefined -Ilib lib/mail/mesh_record_fuzz.c \
  *         lib/mail/mesh_record.c lib/util/buf.c lib/rpc/frame.c -lcjson -lnng -lm

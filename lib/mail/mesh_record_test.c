@@ -31,6 +31,10 @@ static const struct bad_case bad[] = {
 	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a_b.example REASON=x", "ORIGIN"},
 	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+0Db", "control"},
 	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+C3", "UTF-8"},
+	/* RFC 3629 (util/utf8.h), as everywhere else: a surrogate, an overlong form, beyond U+10FFFF */
+	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+ED+A0+80", "UTF-8"},
+	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+E0+80+AF", "UTF-8"},
+	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+F4+90+80+80", "UTF-8"},
 	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+4", "xtext"},
 	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example COLOR=red", "unknown parameter"},
 	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON", "without"},

@@ -5,28 +5,7 @@
 #include <string.h>
 
 #include "util/buf.h"
-
-/* utf8_len - length of the valid UTF-8 sequence at s (RFC 3629), 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	if (s[0] < 0x80)
-		return 1;
-	/* leads: c2-df two octets, e0-ef three, f0-f4 four; c0, c1 and f5-ff never */
-	size_t len = s[0] >= 0xf0 && s[0] <= 0xf4   ? 4
-		     : s[0] >= 0xe0 && s[0] <= 0xef ? 3
-		     : s[0] >= 0xc2 && s[0] < 0xe0  ? 2
-						    : 0;
-	if (!len || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if (len == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
-		return 0; /* overlong or surrogate */
-	if (len == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
-		return 0;
-	return len;
-}
+#include "util/utf8.h"
 
 char *preview_clean(const unsigned char *s, size_t len, int keep_nl)
 {
@@ -47,7 +26,7 @@ char *preview_clean(const unsigned char *s, size_t len, int keep_nl)
 			i++;
 			continue;
 		}
-		size_t l = utf8_len(s + i, len - i);
+		size_t l = cl_utf8_len(s + i, len - i);
 		if (l == 0) {
 			cl_buf_append_str(&b, "\xef\xbf\xbd");
 			i++;

@@ -1,7 +1,7 @@
 /* preview_fuzz.c - libFuzzer target for the quarantine preview (preview.c): the message is
  * whatever a sender chose to put in it, MIME or not, and admins open it in the browser.
  *
- * fuzz-sources: services/admin-api/preview.c lib/util/buf.c
+ * fuzz-sources: services/admin-api/preview.c lib/util/buf.c lib/util/utf8.c
  *
  * Invariants: no crash or read past the message; the answer has the documented shape; every
  * header name and value is valid UTF-8 without control characters, the text valid UTF-8

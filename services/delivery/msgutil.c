@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/utf8.h"
+
 /* path_part_ok - s may be used as one path component under the Maildir root. */
 static int path_part_ok(const char *s)
 {
@@ -84,33 +86,18 @@ int dl_header_value(const unsigned char *msg, size_t len, const char *name, char
 	return found ? 0 : -1;
 }
 
-/* utf8_len - length of the valid UTF-8 sequence at p (RFC 3629), 0 when invalid. */
-static size_t utf8_len(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	size_t n = (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
-	if (n == 0 || (n == 2 && p[0] < 0xc2) || (n == 4 && p[0] > 0xf4))
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
-	    (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
-		return 0;
-	return n;
-}
-
 void dl_text_sanitize(char *s)
 {
 	unsigned char *p = (unsigned char *)s;
-	while (*p) {
-		size_t n = utf8_len(p);
+	for (size_t left = strlen(s); left > 0;) {
+		size_t n = cl_utf8_len(p, left);
 		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
 			*p++ = '?';
+			left--;
 			continue;
 		}
 		p += n;
+		left -= n;
 	}
 }
 

@@ -4,7 +4,7 @@
  * client. The downstream is another party's server; anything may come back.
  *
  * fuzz-sources: services/delivery/relay.c services/delivery/msgutil.c lib/mail/verdict.c
- * fuzz-sources: lib/rpc/frame.c lib/util/buf.c lib/util/log.c
+ * fuzz-sources: lib/rpc/frame.c lib/util/buf.c lib/util/log.c lib/util/utf8.c
  * fuzz-libs: -lcurl
  *
  * Input: byte 0 picks curl's result, byte 1 the TLS mode; the rest is what the downstream

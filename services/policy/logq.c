@@ -8,6 +8,7 @@
 #include "db/pg.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 struct kind_desc {
 	const char *table;
@@ -70,38 +71,18 @@ void pl_ts_text(double t, char *out, size_t outlen)
 	cl_snprintf(out, outlen, "%s.%06ld+00", base, us);
 }
 
-/* utf8_len - length of the valid UTF-8 sequence at p (RFC 3629), 0 when invalid. */
-static size_t utf8_len(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	size_t n = (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
-	if (n == 0 || p[0] == 0xc0 || p[0] == 0xc1 || p[0] > 0xf4)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if (n == 3 && p[0] == 0xe0 && p[1] < 0xa0)
-		return 0; /* overlong */
-	if (n == 3 && p[0] == 0xed && p[1] >= 0xa0)
-		return 0; /* surrogates */
-	if (n == 4 && p[0] == 0xf0 && p[1] < 0x90)
-		return 0;
-	if (n == 4 && p[0] == 0xf4 && p[1] >= 0x90)
-		return 0;
-	return n;
-}
-
 void pl_utf8_clean(char *s)
 {
 	unsigned char *p = (unsigned char *)s;
-	while (*p) {
-		size_t n = utf8_len(p);
+	for (size_t left = strlen(s); left > 0;) {
+		size_t n = cl_utf8_len(p, left);
 		if (n == 0) {
 			*p++ = '?';
+			left--;
 			continue;
 		}
 		p += n;
+		left -= n;
 	}
 }
 

@@ -8,7 +8,7 @@
  * fuzz-sources: services/smtp-edge/session.c services/smtp-edge/smtp.c services/smtp-edge/decide.c
  * fuzz-sources: services/smtp-edge/body.c services/smtp-edge/proxy.c lib/mail/address.c lib/mail/verdict.c
  * fuzz-sources: lib/mail/policy_client.c lib/mail/scanner_client.c lib/mail/delivery_client.c
- * fuzz-sources: lib/rpc/frame.c lib/util/buf.c lib/util/log.c lib/util/metrics.c lib/util/random.c
+ * fuzz-sources: lib/rpc/frame.c lib/util/buf.c lib/util/log.c lib/util/metrics.c lib/util/random.c lib/util/utf8.c
  * fuzz-sources: services/smtp-edge/xmesh.c lib/mail/banstats_client.c lib/mail/mesh_record.c
  * fuzz-libs: -lssl -lcrypto
  *
