@@ -10,7 +10,7 @@ export const PER_PAGE = 25;
 /**
  * spec = {
  *   title, intro, path, params (fixed query),
- *   filters: [field specs], columns: [...], actions(row, reload) -> [nodes],
+ *   filters: [field specs], query (initial filter values, e.g. from a link's address), columns: [...], actions(row, reload) -> [nodes],
  *   create: {legend, fields, submitLabel, submit(values) -> Promise, success},
  *   empty, above(container, reload) -> node (extra content above the list),
  * }
@@ -20,8 +20,11 @@ export function listView(spec) {
   const section = h('section', { 'aria-labelledby': 'page-title' });
   const tableArea = h('div', { 'aria-live': 'polite', 'aria-busy': 'true' });
   let page = 1;
-  // Filters start from their fields' initial values (e.g. quarantine: status "held").
-  let filterValues = Object.fromEntries((spec.filters || []).filter((f) => f.value !== undefined && f.value !== '')
+  // Filters start from the address's values (a link from another screen, e.g. one message's
+  // queue id), else from their fields' initial values (e.g. quarantine: status "held").
+  const query = spec.query || {};
+  const filters = (spec.filters || []).map((f) => (f.name in query ? { ...f, value: query[f.name] } : f));
+  let filterValues = Object.fromEntries(filters.filter((f) => f.value !== undefined && f.value !== '')
     .map((f) => [f.name, f.value]));
 
   const reload = async () => {
@@ -59,9 +62,9 @@ export function listView(spec) {
       apiForm({ fields: c.fields, submitLabel: c.submitLabel || 'Add', label: c.legend || 'Add',
         onSubmit: async (v) => { const r = await c.submit(v); reload(); return r; }, success: c.success || 'Saved.' })));
   }
-  if (spec.filters && spec.filters.length) {
+  if (filters.length) {
     const form = h('form.row.filters', { role: 'search', 'aria-label': `Filter ${spec.title}` },
-      spec.filters.map(field),
+      filters.map(field),
       h('div.field', h('button', { type: 'submit' }, 'Filter')),
       h('div.field', h('button.secondary', { type: 'reset' }, 'Clear')));
     form.addEventListener('submit', (ev) => { ev.preventDefault(); filterValues = formValues(form); page = 1; reload(); });

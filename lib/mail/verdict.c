@@ -90,10 +90,14 @@ int cl_route_from_json(const cJSON *r, struct cl_route *rt)
 			rt->mode = (enum cl_route_mode)i;
 	if (rt->mode == CL_ROUTE_NONE)
 		return -1;
+	const char *held_by = cl_json_str(o, "held_by", "");
 	rt->group_id = cl_json_int(o, "group_id", 0);
 	rt->domain_id = cl_json_int(o, "domain_id", 0);
 	rt->user_id = cl_json_int(o, "user_id", 0);
 	rt->quarantine = cl_json_bool(o, "quarantine", 0);
+	for (int h = CL_HOLD_USER_RULE; rt->quarantine && held_by[0] && h <= CL_HOLD_DOMAIN_DEFAULT; h++)
+		if (strcmp(held_by, cl_hold_str(h)) == 0)
+			rt->quarantine = h;
 	return 0;
 }
 
@@ -104,7 +108,14 @@ int cl_route_to_json(const struct cl_route *rt, cJSON *o)
 	    !cJSON_AddNumberToObject(r, "group_id", (double)rt->group_id) ||
 	    !cJSON_AddNumberToObject(r, "domain_id", (double)rt->domain_id) ||
 	    !cJSON_AddNumberToObject(r, "user_id", (double)rt->user_id) ||
-	    !cJSON_AddBoolToObject(r, "quarantine", rt->quarantine))
+	    !cJSON_AddBoolToObject(r, "quarantine", rt->quarantine) ||
+	    (cl_hold_str(rt->quarantine)[0] && !cJSON_AddStringToObject(r, "held_by", cl_hold_str(rt->quarantine))))
 		return -1;
 	return 0;
+}
+
+const char *cl_hold_str(int hold)
+{
+	static const char *const names[] = {"", "", "user_rule", "domain_rule", "group_rule", "domain_default"};
+	return hold >= 0 && hold <= CL_HOLD_DOMAIN_DEFAULT ? names[hold] : "";
 }

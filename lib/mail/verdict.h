@@ -25,8 +25,21 @@ struct cl_route {
 	long long group_id;   /* the destination: one group's Maildirs or downstream MTA */
 	long long domain_id;
 	long long user_id;    /* 0 when unknown (relay verified by probe, outbound) */
-	int quarantine;       /* a directive or the domain default said "quarantine" */
+	int quarantine;       /* a directive or the domain default said "quarantine": enum cl_hold */
 };
+
+/* Why a recipient's copy is held (cl_route.quarantine): 0 not held, 1 held (no reason given),
+ * else the rule that said so, kept with the held message ("held_by" in the route's JSON). */
+enum cl_hold {
+	CL_HOLD_NO = 0,
+	CL_HOLD_YES,
+	CL_HOLD_USER_RULE,
+	CL_HOLD_DOMAIN_RULE,
+	CL_HOLD_GROUP_RULE,
+	CL_HOLD_DOMAIN_DEFAULT
+};
+/* cl_hold_str - "user_rule", "domain_rule", "group_rule", "domain_default"; "" otherwise. */
+const char *cl_hold_str(int hold);
 
 /* cl_verdict_set - fill a verdict; text is copied (truncated to fit, CR/LF replaced). */
 void cl_verdict_set(struct cl_verdict *v, enum cl_action a, int code, const char *enh, const char *text);

@@ -51,5 +51,25 @@ int main(void)
 			 back.quarantine == 1,
 		 "route fields");
 	cJSON_Delete(o);
+
+	/* Why a copy is held travels with the route (policy -> smtp-edge -> delivery); an unknown
+	 * reason is still held, just without one. */
+	for (int h = CL_HOLD_YES; h <= CL_HOLD_DOMAIN_DEFAULT; h++) {
+		struct cl_route held = {CL_ROUTE_LOCAL, 1, 2, 3, h};
+		o = cJSON_CreateObject();
+		CL_CHECK(cl_route_to_json(&held, o) == 0 && cl_route_from_json(o, &back) == 0 && back.quarantine == h,
+			 "held_by %d round trip", h);
+		cJSON_Delete(o);
+	}
+	o = cJSON_Parse("{\"route\":{\"mode\":\"local\",\"quarantine\":true,\"held_by\":\"whim\"}}");
+	CL_CHECK(cl_route_from_json(o, &back) == 0 && back.quarantine == CL_HOLD_YES,
+		 "unknown held_by: held, no reason");
+	cJSON_Delete(o);
+	o = cJSON_Parse("{\"route\":{\"mode\":\"local\",\"quarantine\":false,\"held_by\":\"user_rule\"}}");
+	CL_CHECK(cl_route_from_json(o, &back) == 0 && back.quarantine == CL_HOLD_NO, "held_by without quarantine");
+	cJSON_Delete(o);
+	CL_CHECK(strcmp(cl_hold_str(CL_HOLD_DOMAIN_DEFAULT), "domain_default") == 0 &&
+		     cl_hold_str(CL_HOLD_YES)[0] == 0 && cl_hold_str(99)[0] == 0,
+		 "hold names");
 	return CL_TEST_END();
 }

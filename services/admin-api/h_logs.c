@@ -24,7 +24,14 @@
 #define LOG_COLS                                                                                                       \
 	"l.id, l.logged_at, l.sid, l.msgid, l.direction, host(l.client_ip) AS client_ip, l.sender, l.rcpt, "           \
 	"l.user_id, l.domain_id, l.group_id, l.status, l.reason_class, l.code, l.enh, l.reason, l.virus, "             \
-	"l.subject, l.size"
+	"l.subject, l.size, hq.id AS quarantine_id, hq.reason_class AS held_by, hq.reason AS held_reason"
+
+/* The held copy of a quarantined (or later released/deleted) message, by queue id and
+ * recipient: the log links to it and says why it was held (issue 23). */
+#define LOG_FROM                                                                                                       \
+	" FROM message_log l LEFT JOIN LATERAL (SELECT q.id, q.reason_class, q.reason FROM quarantine q"               \
+	" WHERE l.status IN ('quarantined', 'released', 'deleted') AND q.msgid = l.msgid AND q.rcpt = l.rcpt"          \
+	" ORDER BY q.id LIMIT 1) hq ON true"
 
 /* log_scope - see the header comment. */
 static void log_scope(struct api_req *r, struct qb *q)
@@ -64,7 +71,7 @@ static void user_filter(struct api_req *r, struct qb *q)
 void h_logs_list(struct api_req *r)
 {
 	struct qb q;
-	qb_init(&q, "SELECT " LOG_COLS " FROM message_log l WHERE true");
+	qb_init(&q, "SELECT " LOG_COLS LOG_FROM " WHERE true");
 	log_scope(r, &q);
 	api_time_filter(r, &q, "l.logged_at");
 	ip_filter(r, &q, "l.client_ip");
@@ -72,7 +79,9 @@ void h_logs_list(struct api_req *r)
 	api_eq_filter(r, &q, "direction", "l.direction", NULL);
 	api_eq_filter(r, &q, "reason_class", "l.reason_class", NULL);
 	api_eq_filter(r, &q, "sid", "l.sid", NULL);
+	api_eq_filter(r, &q, "msgid", "l.msgid", NULL);
 	api_text_filter(r, &q, "sender", "l.sender");
+	api_text_filter(r, &q, "subject", "l.subject");
 	api_text_filter(r, &q, "rcpt", "l.rcpt");
 	user_filter(r, &q);
 	api_eq_filter(r, &q, "domain_id", "l.domain_id", "::bigint");
@@ -87,7 +96,7 @@ void h_log_get(struct api_req *r)
 	if (id < 0)
 		return;
 	struct qb q;
-	qb_init(&q, "SELECT " LOG_COLS " FROM message_log l WHERE l.id = ");
+	qb_init(&q, "SELECT " LOG_COLS LOG_FROM " WHERE l.id = ");
 	qb_add(&q, "$%d", qb_param_ll(&q, id));
 	log_scope(r, &q);
 	api_one(r, &q, "log entry");

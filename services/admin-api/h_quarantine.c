@@ -20,7 +20,7 @@
 
 #define Q_COLS                                                                                                         \
 	"q.id, q.msgid, q.sid, q.received_at, q.expires_at, host(q.client_ip) AS client_ip, q.sender, q.rcpt, "        \
-	"q.user_id, q.domain_id, q.subject, q.size, q.status, q.decided_at"
+	"q.user_id, q.domain_id, q.subject, q.size, q.status, q.decided_at, q.reason_class, q.reason"
 
 /* q_scope - one's own quarantine, and that of the accounts one manages (scope.h). */
 static void q_scope(struct api_req *r, struct qb *q)
@@ -48,6 +48,8 @@ void h_quarantine_list(struct api_req *r)
 	api_text_filter(r, &q, "sender", "q.sender");
 	api_text_filter(r, &q, "rcpt", "q.rcpt");
 	api_text_filter(r, &q, "subject", "q.subject");
+	api_eq_filter(r, &q, "msgid", "q.msgid", NULL);
+	api_eq_filter(r, &q, "sid", "q.sid", NULL);
 	api_list(r, &q, "q.received_at DESC, q.id DESC");
 	qb_free(&q);
 }

@@ -65,16 +65,26 @@ static int store_one(struct dl_ctx *c, struct cl_pg *pg, const struct dl_qmsg *m
 	snprintf(uid, sizeof uid, "%lld", r->user_id);
 	snprintf(did, sizeof did, "%lld", r->domain_id);
 	snprintf(size, sizeof size, "%zu", m->len);
-	const char *p[] = {m->msgid, m->sid,     days, ip_or_empty(m->client_ip), m->sender, r->rcpt, uid,
-			   did,      m->subject, size, (const char *)m->msg};
+	const char *p[] = {m->msgid,
+			   m->sid,
+			   days,
+			   ip_or_empty(m->client_ip),
+			   m->sender,
+			   r->rcpt,
+			   uid,
+			   did,
+			   m->subject,
+			   size,
+			   (const char *)m->msg,
+			   cl_hold_str(r->held_by)};
 	PGresult *res = dl_db_exec(
 	    pg,
 	    "INSERT INTO quarantine (msgid, sid, expires_at, client_ip, sender, rcpt, user_id, domain_id, subject,"
-	    " size, message) VALUES ($1, nullif($2, ''),"
+	    " size, message, reason_class) VALUES ($1, nullif($2, ''),"
 	    " now() + make_interval(days => clement_setting_int('quarantine.retention_days', $3::bigint)::int),"
 	    " nullif($4, '')::inet, $5, $6, nullif($7, '0')::bigint, nullif($8, '0')::bigint, nullif($9, ''),"
-	    " $10::bigint, $11)",
-	    11, p, 10, m->len, 0, err, errlen);
+	    " $10::bigint, $11, nullif($12, ''))",
+	    12, p, 10, m->len, 0, err, errlen);
 	PQclear(res);
 	return res ? 0 : -1;
 }
@@ -114,12 +124,31 @@ static void qrow_read(PGresult *res, struct qrow *q)
 	q->size = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
 }
 
-/* log_decision - the message_log line for a release or delete. */
+/* by_name - who decided, as the log shows it: the account's address (users and admins read
+ * names, not ids; issue 23), "user N" when the account is gone or the database does not say. */
+static void by_name(struct cl_pg *pg, long long by_user, char *out, size_t outlen)
+{
+	char id[24], err[200];
+	snprintf(id, sizeof id, "%lld", by_user);
+	snprintf(out, outlen, "user %lld", by_user);
+	const char *p[] = {id};
+	PGresult *res =
+	    dl_db_exec(pg,
+		       "SELECT u.local_part || '@' || d.name FROM users u JOIN domains d ON d.id = u.domain_id"
+		       " WHERE u.id = $1::bigint",
+		       1, p, -1, 0, 0, err, sizeof err);
+	if (res && PQntuples(res) == 1)
+		cl_strlcpy(out, PQgetvalue(res, 0, 0), outlen);
+	PQclear(res);
+}
+
+/* log_decision - the message_log line for a release or delete ("released by alice@example.org"). */
 static int log_decision(struct cl_pg *pg, const struct qrow *q, const char *status, long long by_user,
 			const struct cl_verdict *v, char *err, size_t errlen)
 {
-	char reason[64];
-	snprintf(reason, sizeof reason, "%s by user %lld", status, by_user);
+	char who[400], reason[440];
+	by_name(pg, by_user, who, sizeof who);
+	snprintf(reason, sizeof reason, "%s by %s", status, who);
 	struct dl_logrow l = {q->sid, q->msgid,   "in",       q->ip,        q->sender,   q->rcpt, status,
 			      reason, q->subject, q->user_id, q->domain_id, q->group_id, q->size, v};
 	return dl_log_row(pg, &l, err, errlen);

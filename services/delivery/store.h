@@ -29,6 +29,7 @@ struct dl_qmsg {
 struct dl_qrcpt {
 	const char *rcpt;
 	long long user_id, domain_id;
+	int held_by; /* enum cl_hold: why it is held, stored as quarantine.reason_class */
 };
 
 /* dl_quarantine_store_rows - one row per recipient, expiring after the retention, inside

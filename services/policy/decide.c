@@ -176,19 +176,25 @@ static void log_refusal(struct policy *p, const struct pol_req *r, const struct 
 }
 
 /* directive_action - user over domain over group; within one owner exact over @domain over
- * *.suffix (pc_directive_match); the domain's default for senders no rule names. */
+ * *.suffix (pc_directive_match); the domain's default for senders no rule names. *by: which
+ * of them decided (enum cl_hold), kept with a held message. */
 static int directive_action(const struct pc_snap *s, const struct pc_domain *d, const struct pc_user *u,
-			    const char *sender)
+			    const char *sender, int *by)
 {
-	int a = -1;
-	if (u)
-		a = pc_directive_match(s, PC_LEVEL_USER, u->id, sender);
-	if (a < 0)
+	int a = u ? pc_directive_match(s, PC_LEVEL_USER, u->id, sender) : -1;
+	*by = CL_HOLD_USER_RULE;
+	if (a < 0) {
 		a = pc_directive_match(s, PC_LEVEL_DOMAIN, d->id, sender);
-	if (a < 0)
+		*by = CL_HOLD_DOMAIN_RULE;
+	}
+	if (a < 0) {
 		a = pc_directive_match(s, PC_LEVEL_GROUP, d->group->id, sender);
-	if (a < 0)
+		*by = CL_HOLD_GROUP_RULE;
+	}
+	if (a < 0) {
 		a = d->default_quarantine ? PC_QUARANTINE : PC_ACCEPT;
+		*by = CL_HOLD_DOMAIN_DEFAULT;
+	}
 	return a;
 }
 
@@ -283,7 +289,8 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, s
 		return;
 	}
 	/* An authenticated local user writing to a colleague is not a stranger: no directive. */
-	int act = authed ? PC_ACCEPT : directive_action(snap, d, u, r->sender);
+	int held_by = CL_HOLD_YES;
+	int act = authed ? PC_ACCEPT : directive_action(snap, d, u, r->sender, &held_by);
 	if (act == PC_REJECT) {
 		char t[210], text[400];
 		printable(t, sizeof t, d->reject_text ? d->reject_text : "does not accept mail from");
@@ -295,6 +302,8 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, s
 	*rt = (struct cl_route){d->group->relay ? CL_ROUTE_RELAY : CL_ROUTE_LOCAL, d->group->id, d->id, u ? u->id : 0,
 				act == PC_QUARANTINE};
 	cl_verdict_set(v, CL_ACCEPT, 250, "2.1.5", "Ok");
+	if (rt->quarantine)
+		rt->quarantine = held_by;
 }
 
 /* auth_local - argon2id check against the cached hash. */

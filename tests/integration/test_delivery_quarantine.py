@@ -45,10 +45,13 @@ def test_quarantine_release_and_delete_round_trip(db, services, tmp_path, setup)
     # A second message, quarantined for bob only; then release the first, delete the second.
     # Root's Global settings (quarantine.retention_days) apply to it, without a restart.
     db.execute("INSERT INTO settings (key, value) VALUES ('quarantine.retention_days', '4')")
-    r = rpc(port, deliver_req([("bob@example.org", route("local", s["g"], s["d"], s["bob"], True))],
-                              sender="spam@sender.test", msgid="Q2"), MSG)
+    # Why it is held travels with the route and stays with the held copy (issue 23).
+    held = dict(route("local", s["g"], s["d"], s["bob"], True), held_by="user_rule")
+    r = rpc(port, deliver_req([("bob@example.org", held)], sender="spam@sender.test", msgid="Q2"), MSG)
     assert r["code"] == 250 and r["rcpts"][0]["status"] == "quarantined"
     q2 = db.scalar("SELECT id FROM quarantine WHERE msgid = 'Q2'")
+    assert db.query("SELECT msgid, reason_class FROM quarantine ORDER BY id") == \
+        [{"msgid": "Q1", "reason_class": None}, {"msgid": "Q2", "reason_class": "user_rule"}]
     assert db.scalar("SELECT (expires_at - received_at) FROM quarantine WHERE id = %s", (q2,)).days == 4
 
     r = rpc(port, {"v": 1, "op": "release", "quarantine_id": q["id"], "by_user_id": s["bob"]})
@@ -66,9 +69,11 @@ def test_quarantine_release_and_delete_round_trip(db, services, tmp_path, setup)
     st = {x["id"]: (x["status"], x["decided_at"] is not None, len(bytes(x["message"])))
           for x in db.query("SELECT id, status, decided_at, message FROM quarantine")}
     assert st == {q["id"]: ("released", True, len(MSG)), q2: ("deleted", True, 0)}
-    logs = db.query("SELECT status, rcpt, user_id, msgid FROM message_log ORDER BY id")
+    logs = db.query("SELECT status, rcpt, user_id, msgid, reason FROM message_log ORDER BY id")
     assert [(x["status"], x["rcpt"], x["user_id"], x["msgid"]) for x in logs] == \
         [("released", "bob@example.org", s["bob"], "Q1"), ("deleted", "bob@example.org", s["bob"], "Q2")]
+    # Who decided, by name (issue 23: "released by user 4" told nobody anything).
+    assert [x["reason"] for x in logs] == ["released by bob@example.org", "deleted by bob@example.org"]
     assert rpc(port, {"v": 1, "op": "delete", "quarantine_id": 999999})["code"] == 550
     assert "clement_delivery_quarantine_released_total 1" in _metrics(services)
 
@@ -156,6 +161,9 @@ def test_digest_sent_once_by_two_instances_and_links_work(db, services, tmp_path
         db.execute("INSERT INTO quarantine (msgid, expires_at, sender, rcpt, user_id, domain_id, subject, size, message)"
                    " VALUES (%s, now() + interval '7 days', %s, 'bob@example.org', %s, %s, %s, %s, %s)",
                    (f"D{i}", f"s{i}@spam.test", s["bob"], s["d"], f"Offer {i}", len(MSG), MSG))
+    # Each entry says why it is held (issue 23); one held before reasons were kept says nothing.
+    db.execute("UPDATE quarantine SET reason_class = 'user_rule' WHERE msgid = 'D0'")
+    db.execute("UPDATE quarantine SET reason_class = 'spam', reason = E'score 12.5\\nBAYES_SPAM' WHERE msgid = 'D1'")
     db.execute("INSERT INTO quarantine (msgid, expires_at, sender, rcpt, user_id, domain_id, size, message)"
                " VALUES ('C0', now() + interval '7 days', 'x@spam.test', 'carol@example.org', %s, %s, 1, 'x')",
                (s["carol"], s["d"]))
@@ -177,6 +185,8 @@ def test_digest_sent_once_by_two_instances_and_links_work(db, services, tmp_path
     text = bob[0].read_bytes().decode()
     assert "Subject: Quarantine digest: 3 new messages held for you" in text
     assert "Auto-Submitted: auto-generated" in text and "Offer 0" in text and "<s2@spam.test>" in text
+    whys = re.findall(r"   Why:     (.*)\r\n", text)
+    assert whys == ["your own sender rule", "spam: score 12.5 BAYES_SPAM"], text
     links = re.findall(r"http://127\.0\.0\.1:8080/api/digest/(\S+)", text)
     assert len(links) == 9
     ids = {r["msgid"]: r["id"] for r in db.query("SELECT id, msgid FROM quarantine")}

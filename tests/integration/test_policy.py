@@ -165,6 +165,24 @@ def test_rcpt_directives(seeded):
             assert "route" not in r and r["action"] == "reject", case
 
 
+HELD_BY = [
+    ("alice@example.org", "other@x.test", "user_rule"),        # alice's own @x.test rule
+    ("alice@example.org", "foe@y.test", "group_rule"),         # the group's @y.test rule
+    ("dave@example.net", "someone@clean.test", "domain_default"),
+]
+
+
+def test_rcpt_route_says_why_held(seeded):
+    """A held copy keeps why it is held (issue 23): the route names the rule that decided;
+    a copy that is not held has no reason."""
+    url, _, _ = seeded
+    for rcpt, sender, held_by in HELD_BY:
+        r = rpc(url, op="rcpt", sender=sender, rcpt=rcpt)
+        assert r["route"]["quarantine"] is True and r["route"]["held_by"] == held_by, (rcpt, sender, r)
+    r = rpc(url, op="rcpt", sender="friend@y.test", rcpt="alice@example.org")
+    assert r["route"]["quarantine"] is False and "held_by" not in r["route"], r
+
+
 def test_rcpt_route_names_user_domain_group(seeded):
     url, ids, _ = seeded
     r = rpc(url, op="rcpt", sender="someone@clean.test", rcpt="alice@example.org")

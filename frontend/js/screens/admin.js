@@ -307,7 +307,7 @@ export function registerAdminScreens(route) {
   route('/groups', groupList);
   route('/groups/:id', groupDetail);
   const admin = { min: 'domain-admin' };
-  route('/admin/messages', () => messageLog({ title: 'Mail log', intro: 'Every message within your scope.' }), admin);
-  route('/admin/quarantine', () => quarantineList({ title: 'Quarantine', intro: 'Held messages within your scope.' }), admin);
+  route('/admin/messages', (_, query) => messageLog({ title: 'Mail log', intro: 'Every message within your scope.', query }), admin);
+  route('/admin/quarantine', (_, query) => quarantineList({ title: 'Quarantine', intro: 'Held messages within your scope.', query }), admin);
   route('/admin/sessions', () => sessionLog({}));
 }

@@ -4,18 +4,55 @@ import { h, clear, fmtTime, fmtSize } from '../dom.js';
 import { get, post, del } from '../api.js';
 import { listView } from '../listview.js';
 import { act, badge, confirmDialog, deniedPanel, fail } from '../ui.js';
+import { state } from '../session.js';
 
 export const STATUS_OPTIONS = [['', 'any status'], ['received', 'received'], ['sent', 'sent'], ['relayed', 'relayed'],
   ['rejected', 'rejected'], ['quarantined', 'quarantined'], ['released', 'released'], ['failed', 'failed'], ['deleted', 'deleted']];
 
+/** Why the API refused a message (message_log.reason_class), in words. */
+export const REFUSAL_LABELS = {
+  unknown_rcpt: 'unknown recipient', directive: 'sender rule', relay_denied: 'relay denied', virus: 'virus',
+  banned: 'banned client', protocol: 'protocol error', policy: 'policy', temporary: 'temporary failure',
+  downstream: 'refused downstream', size: 'too large', other: 'other',
+};
+
+/** Why a message is held (quarantine.reason_class), in words. */
+export const HOLD_LABELS = {
+  user_rule: "the recipient's own sender rule", domain_rule: "a sender rule of the recipient's domain",
+  group_rule: "a sender rule of the domain's group", domain_default: "the domain's default for senders no rule names",
+  spam: 'spam', virus: 'virus', other: 'other',
+};
+
+/** "Held by …: details" for a quarantine row ({reason_class, reason}) or a log row ({held_by, held_reason}). */
+export function heldWhy(klass, text) {
+  const what = klass ? (HOLD_LABELS[klass] || klass) : '';
+  return [what, text].filter(Boolean).join(': ');
+}
+
+/** The log's "Why" column: the refusal's category, or why the message was held. */
+export function logWhy(r) {
+  if (r.status === 'rejected' && r.reason_class) return REFUSAL_LABELS[r.reason_class] || r.reason_class;
+  if (r.held_by || r.held_reason) return `held: ${heldWhy(r.held_by, r.held_reason)}`;
+  return '';
+}
+
+/** Where a message's log and quarantine live for the caller: its own screens, or the admin ones. */
+const isUser = () => !state.me || state.me.role === 'user';
+export const logHref = (q) => `#/${isUser() ? 'mail' : 'admin/messages'}?${new URLSearchParams(q)}`;
+export const quarantineHref = (q) => `#/${isUser() ? 'quarantine' : 'admin/quarantine'}?${new URLSearchParams(q)}`;
+
 const LOG_FILTERS = [
   { name: 'status', label: 'Status', type: 'select', options: STATUS_OPTIONS },
+  { name: 'reason_class', label: 'Refused for', type: 'select', options: [['', 'any reason'], ...Object.entries(REFUSAL_LABELS)] },
   { name: 'direction', label: 'Direction', type: 'select', options: [['', 'both'], ['in', 'received'], ['out', 'sent']] },
   { name: 'sender', label: 'Sender', placeholder: 'sender@example.org' },
   { name: 'rcpt', label: 'Recipient' },
   { name: 'client_ip', label: 'Client IP', inputmode: 'decimal' },
   { name: 'from', label: 'From date', type: 'date' },
   { name: 'to', label: 'To date', type: 'date' },
+  { name: 'subject', label: 'Subject', type: 'search' },
+  { name: 'msgid', label: 'Message id', placeholder: 'the id in the 250 reply', help: 'The queue id the sender was given ("queued as" / "id …").' },
+  { name: 'sid', label: 'Session' },
 ];
 
 /** What the sender was told, e.g. "550 5.7.1 <a@b> does not accept mail from <c@d>". */
@@ -25,9 +62,9 @@ export function replyText(r) {
 }
 
 /** The mail log; `params` narrows it (domain_id for an admin's domain page). */
-export function messageLog({ title = 'My mail', intro, params } = {}) {
+export function messageLog({ title = 'My mail', intro, params, query } = {}) {
   return listView({
-    title, params, path: '/logs',
+    title, params, query, path: '/logs',
     intro: intro || 'Everything received for you, sent by you (with its delivery status), refused (with the reply the sender got) and quarantined.',
     filters: LOG_FILTERS,
     empty: 'No messages match.',
@@ -39,9 +76,25 @@ export function messageLog({ title = 'My mail', intro, params } = {}) {
       { label: 'Subject', key: 'subject', className: 'wrap' },
       { label: 'Status', render: (r) => badge(r.status) },
       { label: 'Reply / reason', className: 'wrap reason', render: (r) => replyText(r) },
+      { label: 'Why', className: 'wrap why', render: logWhy },
       { label: 'Client IP', key: 'client_ip' },
     ],
+    actions: logRowLinks,
   });
+}
+
+/** A log row's way to the rest of its message: the held copy, the SMTP session (admins), the
+ * message's other rows (every recipient, the release). */
+function logRowLinks(r) {
+  const out = [];
+  if (r.quarantine_id && r.msgid) {
+    out.push(h('a.button.secondary', { href: quarantineHref({ msgid: r.msgid, status: '' }) }, 'Held copy'));
+  }
+  if (r.sid && !isUser()) {
+    out.push(h('button.secondary', { type: 'button', onclick: (ev) => transcript(r, ev.currentTarget) }, 'Session'));
+  }
+  if (r.msgid) out.push(h('a.button.secondary', { href: logHref({ msgid: r.msgid }) }, 'All rows'));
+  return out;
 }
 
 /** Headers and the safe text preview of one quarantined message, in a dialog. */
@@ -56,7 +109,8 @@ async function preview(row, btn) {
     h('form', { method: 'dialog' },
       h('h2', { id: 'pv-title' }, q.subject || row.subject || '(no subject)'),
       h('dl.kv', h('dt', 'From'), h('dd', q.sender ?? row.sender), h('dt', 'To'), h('dd', q.rcpt ?? row.rcpt),
-        h('dt', 'Received'), h('dd', fmtTime(q.received_at || row.received_at))),
+        h('dt', 'Received'), h('dd', fmtTime(q.received_at || row.received_at)),
+        h('dt', 'Why held'), h('dd', heldWhy(q.reason_class, q.reason) || 'not recorded')),
       h('h3', 'Headers'), h('pre.preview.headers', headers),
       h('h3', 'Text preview'), h('pre.preview.body', q.preview || q.text || '(no text part)'),
       h('div.actions', close)));
@@ -67,9 +121,10 @@ async function preview(row, btn) {
 }
 
 export function quarantineRowActions(r, reload) {
-  if (r.status && r.status !== 'held') return [];
+  const inLog = h('a.button.secondary', { href: logHref({ msgid: r.msgid }) }, 'In the log');
+  if (r.status && r.status !== 'held') return [inLog];
   const who = r.sender || '<>';
-  return [
+  return [inLog,
     h('button.secondary', { type: 'button', onclick: (ev) => preview(r, ev.currentTarget) }, 'Preview'),
     h('button', { type: 'button', onclick: async (ev) => {
       const b = ev.currentTarget;
@@ -91,15 +146,16 @@ export function quarantineRowActions(r, reload) {
   ];
 }
 
-export function quarantineList({ title = 'My quarantine', params, intro } = {}) {
+export function quarantineList({ title = 'My quarantine', params, intro, query } = {}) {
   return listView({
-    title, params, path: '/quarantine',
+    title, params, query, path: '/quarantine',
     intro: intro || 'Messages held for you. Preview their headers and text, release them into your mailbox, delete them, or always accept their sender.',
     filters: [
       { name: 'status', label: 'Status', type: 'select', value: 'held', options: [['held', 'held'], ['released', 'released'], ['deleted', 'deleted'], ['', 'any']] },
       { name: 'sender', label: 'Sender' },
       { name: 'rcpt', label: 'Recipient' },
       { name: 'subject', label: 'Subject', type: 'search' },
+      { name: 'msgid', label: 'Message id' },
     ],
     empty: 'Nothing in quarantine.',
     columns: [
@@ -107,6 +163,7 @@ export function quarantineList({ title = 'My quarantine', params, intro } = {}) 
       { label: 'From', className: 'wrap', render: (r) => r.sender || '<>' },
       { label: 'To', key: 'rcpt', className: 'wrap' },
       { label: 'Subject', key: 'subject', className: 'wrap' },
+      { label: 'Why held', className: 'wrap why', render: (r) => heldWhy(r.reason_class, r.reason) },
       { label: 'Size', render: (r) => fmtSize(r.size) },
       { label: 'Status', render: (r) => badge(r.status || 'held') },
       { label: 'Expires', render: (r) => fmtTime(r.expires_at) },
@@ -171,7 +228,7 @@ export function sessionLog({ title = 'SMTP sessions', params } = {}) {
   });
 }
 
-async function transcript(r, btn) {
+export async function transcript(r, btn) {
   const s = await act(btn, () => get(`/smtp-sessions/${encodeURIComponent(r.sid)}`));
   if (!s) return;
   const close = h('button', { type: 'submit' }, 'Close');

@@ -34,8 +34,8 @@ function account() {
 }
 
 export function registerUserScreens(route) {
-  route('/mail', () => messageLog({ params: { user_id: state.me.id } }));
-  route('/quarantine', () => quarantineList({ params: { user_id: state.me.id } }));
+  route('/mail', (_, query) => messageLog({ params: { user_id: state.me.id }, query }));
+  route('/quarantine', (_, query) => quarantineList({ params: { user_id: state.me.id }, query }));
   route('/senders', () => directiveList({
     title: 'My senders',
     intro: 'Senders you always accept, always reject (they get an SMTP refusal) or send to quarantine.',

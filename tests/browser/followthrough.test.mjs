@@ -1,0 +1,121 @@
+// followthrough.test.mjs - one message followed through (issue 23, "explain and link"): why a
+// message is held (quarantine column, preview, the log), the refusal category the log shows and
+// filters by, the log row's links to the held copy and back, to the SMTP session (admins), and
+// "released by" naming the account, not its id. Against the real stack, as a user and an admin.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useStack, blocked, newPage, login, shot, listLoaded, smtp, unique, rowAfterRefresh } from './lib.mjs';
+
+const s = useStack();
+const MAIL = ['policy', 'scanner', 'delivery', 'smtp-edge'];
+
+async function pageAs(who) {
+  const page = await newPage(s.browser, { baseURL: s.st.web });
+  await login(page, s.st, who);
+  return page;
+}
+
+/** The queue id the sender was given in the 250 reply ("... (id X)" / "queued as X"). */
+function queueId(r) {
+  const m = /\(id ([A-Za-z0-9]+)\)|queued as ([A-Za-z0-9]+)/i.exec(r.text || r.out);
+  assert.ok(m, `no queue id in the reply: ${r.text}`);
+  return m[1] || m[2];
+}
+
+test('user: a held message says why, links to its log rows and back, and the release names who did it', async (t) => {
+  if (s.why) return t.skip(s.why);
+  const w = await blocked(s.st, MAIL);
+  if (w) return t.skip(w);
+  const subject = unique('why held');
+  const r = await smtp(s.st, { from: 'news@mail.newsletter.test', to: 'alice@example.test', subject }); // domain rule: quarantine
+  assert.equal(r.code, 250, r.out);
+  const id = queueId(r);
+  const page = await pageAs('alice');
+
+  // The log says it was held, and why.
+  await page.goto(`${s.st.web}/#/mail`);
+  await listLoaded(page);
+  await page.getByLabel('Subject').fill(subject);
+  await page.getByRole('button', { name: 'Filter', exact: true }).click();
+  const logRow = await rowAfterRefresh(page, subject);
+  assert.equal((await logRow.locator('td.why').textContent()).trim(), "held: a sender rule of the recipient's domain");
+  await shot(page, 'log-why-held');
+
+  // Its "Held copy" link opens the quarantine on that message alone.
+  await logRow.getByRole('link', { name: 'Held copy' }).click();
+  await page.waitForURL(/#\/quarantine\?/);
+  assert.equal(await page.getByLabel('Message id').inputValue(), id);
+  const qRow = await rowAfterRefresh(page, subject);
+  assert.equal(await page.locator('tbody tr').count(), 1, 'only that message');
+  assert.equal((await qRow.locator('td.why').textContent()).trim(), "a sender rule of the recipient's domain");
+  await shot(page, 'quarantine-why-held');
+  await qRow.getByRole('button', { name: 'Preview' }).click();
+  const dlg = page.getByRole('dialog');
+  await dlg.locator('dd', { hasText: "a sender rule of the recipient's domain" }).waitFor();
+  await shot(page, 'quarantine-preview-why-held');
+  await dlg.getByRole('button', { name: 'Close' }).click();
+
+  // Released, then "In the log" leads back: the release row names the account, not its id.
+  await qRow.getByRole('button', { name: 'Release' }).click();
+  await page.locator('#notice .msg.ok', { hasText: 'Released' }).waitFor();
+  await page.getByLabel('Status').selectOption('');
+  await page.getByRole('button', { name: 'Filter', exact: true }).click();
+  const released = await rowAfterRefresh(page, subject);
+  await released.getByRole('link', { name: 'In the log' }).click();
+  await page.waitForURL(/#\/mail\?/);
+  const rel = await rowAfterRefresh(page, 'released by');
+  assert.match(await rel.locator('td.reason').textContent(), /released by alice@example\.test/);
+  assert.doesNotMatch(await page.locator('tbody').textContent(), /by user \d/);
+  assert.equal(await page.locator('tbody tr').count(), 2, 'the message\'s two rows: quarantined and released');
+  await shot(page, 'log-one-message');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('user: the log shows a refusal\'s category and filters by it', async (t) => {
+  if (s.why) return t.skip(s.why);
+  const w = await blocked(s.st, ['policy', 'smtp-edge']);
+  if (w) return t.skip(w);
+  const from = `${unique('spammer')}@spam.test`; // demo.sql: alice rejects @spam.test
+  const subject = unique('refused');
+  assert.equal((await smtp(s.st, { from, to: 'alice@example.test', subject })).code, 550);
+  const page = await pageAs('alice');
+  await page.goto(`${s.st.web}/#/mail`);
+  await listLoaded(page);
+  await page.getByLabel('Refused for').selectOption('directive');
+  await page.getByLabel('Sender').fill(from);
+  await page.getByRole('button', { name: 'Filter', exact: true }).click();
+  const row = await rowAfterRefresh(page, from);
+  assert.equal((await row.locator('td.why').textContent()).trim(), 'sender rule');
+  await shot(page, 'log-refusal-category');
+  // Another category has no such row.
+  await page.getByLabel('Refused for').selectOption('unknown_rcpt');
+  await page.getByRole('button', { name: 'Filter', exact: true }).click();
+  await row.waitFor({ state: 'detached' });
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('admin: the quarantine with items says why; a log row opens its SMTP session', async (t) => {
+  if (s.why) return t.skip(s.why);
+  const w = await blocked(s.st, MAIL);
+  if (w) return t.skip(w);
+  const subject = unique('admin held');
+  const r = await smtp(s.st, { from: 'promo@x.newsletter.test', to: 'alice@example.test', subject });
+  assert.equal(r.code, 250, r.out);
+  const page = await pageAs('root');
+  await page.goto(`${s.st.web}/#/admin/quarantine`);
+  const qRow = await rowAfterRefresh(page, subject);
+  assert.equal((await qRow.locator('td.why').textContent()).trim(), "a sender rule of the recipient's domain");
+  await shot(page, 'admin-quarantine-items');
+  await qRow.getByRole('link', { name: 'In the log' }).click();
+  await page.waitForURL(/#\/admin\/messages\?/);
+  const logRow = await rowAfterRefresh(page, subject);
+  await logRow.getByRole('button', { name: 'Session' }).click();
+  const dlg = page.getByRole('dialog');
+  await dlg.locator('pre', { hasText: 'MAIL FROM:<promo@x.newsletter.test>' }).waitFor();
+  await shot(page, 'admin-log-session');
+  await dlg.getByRole('button', { name: 'Close' }).click();
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
