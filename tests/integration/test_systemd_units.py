@@ -1,8 +1,9 @@
 """The systemd units of deploy/systemd/ as `make install` puts them on a machine.
 
-systemd itself cannot start them here: in a plain (unprivileged) container systemd runs, but
-every unit with ProtectSystem=, PrivateTmp= and the like fails with 226/NAMESPACE (no mount
-namespaces without CAP_SYS_ADMIN). So these tests check what can be checked without it:
+systemd itself cannot start them in make test: in a plain (unprivileged) container systemd
+runs, but every unit with ProtectSystem=, PrivateTmp= and the like fails with 226/NAMESPACE (no
+mount namespaces without CAP_SYS_ADMIN; tests/containers/systemd-start boots systemd with it, by
+hand). So these tests check what can be checked without systemd:
 - `systemd-analyze verify` accepts every unit (syntax, dependencies, ExecStart executable) with
   not one warning, and `systemd-analyze security --offline` rates each one "OK";
 - the EnvironmentFile holds every setting of every binary (scripts/systemd-env --check);
