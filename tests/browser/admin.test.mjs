@@ -95,6 +95,8 @@ test('root: bans a network, promotes a candidate, unbans; never-ban; mesh peers;
   const cand = page.locator('tbody tr', { hasText: '198.51.100.77' });
   await cand.waitFor();
   await cand.getByRole('button', { name: 'Evidence' }).click();
+  await page.getByRole('dialog').locator('dd', { hasText: '40' }).waitFor(); // "unknown recipients 40", not JSON
+  await page.getByRole('dialog').getByText('Raw JSON').click();
   await page.getByRole('dialog').locator('pre', { hasText: 'unknown_rcpt' }).waitFor();
   await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
   await shot(page, 'root-bans-candidates');

@@ -4,7 +4,7 @@
 // "released by" naming the account, not its id. Against the real stack, as a user and an admin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useStack, blocked, newPage, login, shot, listLoaded, smtp, unique, rowAfterRefresh } from './lib.mjs';
+import { useStack, blocked, newPage, login, shot, listLoaded, smtp, sql, unique, rowAfterRefresh } from './lib.mjs';
 
 const s = useStack();
 const MAIL = ['policy', 'scanner', 'delivery', 'smtp-edge'];
@@ -116,6 +116,48 @@ test('admin: the quarantine with items says why; a log row opens its SMTP sessio
   await dlg.locator('pre', { hasText: 'MAIL FROM:<promo@x.newsletter.test>' }).waitFor();
   await shot(page, 'admin-log-session');
   await dlg.getByRole('button', { name: 'Close' }).click();
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('root: ban evidence reads as a small table, with the raw JSON behind a toggle; lifted bans are listed', async (t) => {
+  if (s.why) return t.skip(s.why);
+  // Evidence as banstats writes it (services/banstats/stats.c): window, score, thresholds and
+  // the counters per window.
+  const evidence = {
+    window: '1h', score: 12, bad_pct: 90, offences: 2,
+    thresholds: { min_sessions: 5, candidate_score: 5, candidate_bad_pct: 50, ban_score: 10, ban_bad_pct: 80 },
+    stats: { '1h': { sessions: 20, accepted: 2, unknown_rcpt: 14, directive_rejects: 1, viruses: 0, protocol_errors: 3, pregreets: 0 },
+      '24h': { sessions: 31, accepted: 3, unknown_rcpt: 22, directive_rejects: 2, viruses: 0, protocol_errors: 4, pregreets: 1 } },
+  };
+  await sql(s.st, `DELETE FROM bans WHERE network IN ('198.51.100.91', '198.51.100.92')`);
+  await sql(s.st, `INSERT INTO bans (network, status, origin, reason, score, evidence)
+                   VALUES ('198.51.100.91', 'candidate', 'auto', 'score 12 over 1h', 12, '${JSON.stringify(evidence)}')`);
+  await sql(s.st, `INSERT INTO bans (network, status, origin, reason, score, lifted_at)
+                   VALUES ('198.51.100.92', 'lifted', 'admin', 'a partner, banned by mistake', 0, now())`);
+  const page = await pageAs('root');
+  await page.goto(`${s.st.web}/#/bans`);
+  const cand = page.locator('tbody tr', { hasText: '198.51.100.91' });
+  await cand.waitFor();
+  await cand.getByRole('button', { name: 'Evidence' }).click();
+  const dlg = page.getByRole('dialog');
+  // The counters per window are a table: a row per window, a column per counter, in words.
+  const row24 = dlg.locator('table tbody tr', { hasText: '24h' });
+  await row24.waitFor();
+  assert.equal(await row24.locator('td[data-label="unknown recipients"]').textContent(), '22');
+  assert.equal(await dlg.locator('dt').getByText('bad %', { exact: true }).count(), 1);
+  assert.equal(await dlg.locator('dt').getByText('ban score', { exact: true }).count(), 1);
+  const raw = dlg.locator('details.raw pre');
+  assert.equal(await raw.isVisible(), false, 'the raw JSON stays folded');
+  await shot(page, 'root-ban-evidence');
+  await dlg.getByText('Raw JSON').click();
+  await raw.waitFor();
+  assert.deepEqual(JSON.parse(await raw.textContent()), evidence);
+  await shot(page, 'root-ban-evidence-raw');
+  await dlg.getByRole('button', { name: 'Close' }).click();
+  await page.getByRole('link', { name: 'Lifted' }).click();
+  await page.locator('tbody tr', { hasText: '198.51.100.92' }).waitFor();
+  await shot(page, 'root-bans-lifted');
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

@@ -3,7 +3,7 @@
 import { h, fmtTime } from '../dom.js';
 import { get, post, patch, put, del } from '../api.js';
 import { listView } from '../listview.js';
-import { act, badge, confirmDialog, apiForm } from '../ui.js';
+import { act, badge, confirmDialog, apiForm, table } from '../ui.js';
 import { loadOrDeny } from './common.js';
 
 function confirmAct(label, question, fn, success, { danger = false } = {}) {
@@ -82,16 +82,53 @@ function admins(_, query) {
 
 /* ---------- bans ---------- */
 
+/** A JSON key in words: "unknown_rcpt" -> "unknown recipients". */
+const WORDS = { unknown_rcpt: 'unknown recipients', directive_rejects: 'directive refusals', bad_pct: 'bad %',
+  protocol_errors: 'protocol errors', min_sessions: 'min. sessions', candidate_score: 'candidate score',
+  candidate_bad_pct: 'candidate bad %', ban_score: 'ban score', ban_bad_pct: 'ban bad %', computed_at: 'computed' };
+const word = (k) => WORDS[k] || k.replace(/_/g, ' ');
+const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const scalar = (k, v) => (k.endsWith('_at') ? fmtTime(v) : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? ''));
+
+/** Rows (objects) as a small table, one column per key they have; `first` names the row keys of an object of objects. */
+function rowsTable(rows, caption, first) {
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  return table(keys.map((k) => ({ label: k === '_key' ? first : word(k), render: (r) => scalar(k, r[k]) })), rows, { caption });
+}
+
+/** Ban evidence as people read it: plain values as a list, counters per window as tables,
+ * thresholds as a list; the raw JSON behind a toggle for whoever needs it. */
+export function evidenceView(ev, title) {
+  if (!isObj(ev) && !Array.isArray(ev)) return h('p', ev === null || ev === undefined ? '(none recorded)' : String(ev));
+  const parts = [];
+  if (Array.isArray(ev)) {
+    if (ev.length) parts.push(rowsTable(ev, title));
+  } else {
+    const plain = Object.entries(ev).filter(([, v]) => !isObj(v) && !Array.isArray(v));
+    if (plain.length) parts.push(h('dl.kv', plain.flatMap(([k, v]) => [h('dt', word(k)), h('dd', scalar(k, v))])));
+    for (const [k, v] of Object.entries(ev).filter(([, x]) => isObj(x) || Array.isArray(x))) {
+      const vals = Object.values(v);
+      parts.push(h('h4', word(k)));
+      if (Array.isArray(v)) parts.push(v.length && v.every(isObj) ? rowsTable(v, word(k)) : h('p', v.map(String).join(', ')));
+      else if (vals.length && vals.every(isObj)) parts.push(rowsTable(Object.entries(v).map(([n, o]) => ({ _key: n, ...o })), word(k), 'window'));
+      else parts.push(h('dl.kv', Object.entries(v).flatMap(([n, x]) => [h('dt', word(n)), h('dd', scalar(n, x))])));
+    }
+  }
+  if (!parts.length) parts.push(h('p', '(none recorded)'));
+  parts.push(h('details.raw', h('summary', 'Raw JSON'), h('pre.preview', JSON.stringify(ev, null, 2))));
+  return h('div.evidence', parts);
+}
+
 function evidenceButton(r) {
   return h('button.secondary', { type: 'button', onclick: (ev) => {
     const btn = ev.currentTarget;
     const close = h('button', { type: 'submit' }, 'Close');
-    const dlg = h('dialog', { 'aria-labelledby': 'ev-title' }, h('form', { method: 'dialog' },
+    const dlg = h('dialog.wide', { 'aria-labelledby': 'ev-title' }, h('form', { method: 'dialog' },
       h('h2', { id: 'ev-title' }, `Evidence for ${r.network}`),
       h('dl.kv', h('dt', 'Reason'), h('dd', r.reason), h('dt', 'Score'), h('dd', String(r.score ?? '')),
         h('dt', 'Offences'), h('dd', String(r.offences ?? '')), h('dt', 'Origin'), h('dd', `${r.origin}${r.origin_server ? ` (${r.origin_server})` : ''}`)),
-      h('h3', 'Evidence'), h('pre.preview', r.evidence ? JSON.stringify(r.evidence, null, 2) : '(none recorded)'),
-      h('h3', 'Statistics'), h('pre.preview', r.stats && r.stats.length ? JSON.stringify(r.stats, null, 2) : '(none computed)'), h('div.actions', close)));
+      h('h3', 'Evidence'), evidenceView(r.evidence, 'Evidence'),
+      h('h3', 'Statistics now'), r.stats && r.stats.length ? evidenceView(r.stats, 'Statistics') : h('p', '(none computed)'), h('div.actions', close)));
     dlg.addEventListener('close', () => { dlg.remove(); btn.focus(); });
     document.body.append(dlg);
     dlg.showModal();
