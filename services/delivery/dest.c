@@ -43,8 +43,8 @@ static int load_quotas(struct cl_pg *pg, const struct dl_dest_rcpt *r, size_t n,
 }
 
 /* deliver_local - the Maildir path. */
-static int deliver_local(struct dl_ctx *c, struct cl_pg *pg, const struct dl_dest_rcpt *r, size_t n, const void *msg,
-			 size_t len, struct cl_verdict *v)
+static int deliver_local(struct dl_ctx *c, struct cl_pg *pg, const char *sender, const struct dl_dest_rcpt *r, size_t n,
+			 const void *msg, size_t len, struct cl_verdict *v)
 {
 	char err[400];
 	struct dl_md_rcpt *md = calloc(n, sizeof *md);
@@ -54,7 +54,8 @@ static int deliver_local(struct dl_ctx *c, struct cl_pg *pg, const struct dl_des
 		free(md);
 		return -1;
 	}
-	enum dl_md_status st = dl_maildir_deliver(c->cfg->maildir_root, md, n, msg, len, on_fsync, c, err, sizeof err);
+	enum dl_md_status st =
+	    dl_maildir_deliver(c->cfg->maildir_root, sender, md, n, msg, len, on_fsync, c, err, sizeof err);
 	free(md);
 	if (st == DL_MD_OK) {
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.0.0", "Delivered");
@@ -160,7 +161,7 @@ int dl_dest_deliver(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode mode,
 		cl_verdict_set(v, CL_DEFER, 452, "4.5.3", "Too many recipients");
 		rc = -1;
 	} else if (mode == CL_ROUTE_LOCAL) {
-		rc = deliver_local(c, pg, r, n, msg, len, v);
+		rc = deliver_local(c, pg, sender, r, n, msg, len, v);
 	} else if (mode == CL_ROUTE_RELAY || mode == CL_ROUTE_OUTBOUND) {
 		rc = deliver_remote(c, pg, mode, group_id, sender, r, n, msg, len, v);
 	} else {

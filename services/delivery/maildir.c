@@ -20,6 +20,7 @@
 
 #define MD_PATH      1024
 #define MD_MAX_RCPTS 1000
+#define MD_HDR       1200
 
 static atomic_ullong md_seq;
 
@@ -28,6 +29,8 @@ struct md_copy {
 	char dir[MD_PATH]; /* <root>/<domain>/<local> */
 	char tmp[MD_PATH];
 	char new_[MD_PATH];
+	char hdr[MD_HDR]; /* Return-Path: and Delivered-To: of this copy */
+	size_t hlen;
 	int in_tmp, in_new;
 };
 
@@ -97,25 +100,32 @@ static int md_names(struct md_copy *c, size_t len)
 	       cl_snprintf(c->new_, sizeof c->new_, "%s/new/%s", c->dir, base);
 }
 
-/* md_write_tmp - write and fsync the tmp file. */
+/* write_all - write len bytes to fd; 0 or -1. */
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* md_write_tmp - write the copy's trace headers and the message to the tmp file, fsync it. */
 static int md_write_tmp(struct md_copy *c, const void *msg, size_t len, dl_md_fsync_fn on_fsync, void *arg)
 {
 	int fd = open(c->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	c->in_tmp = 1;
-	const char *p = msg;
-	size_t left = len;
-	while (left > 0) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			close(fd);
-			return -1;
-		}
-		p += w;
-		left -= (size_t)w;
+	if (write_all(fd, c->hdr, c->hlen) < 0 || write_all(fd, msg, len) < 0) {
+		close(fd);
+		return -1;
 	}
 	double t0 = cl_now_seconds();
 	int rc = fsync(fd);
@@ -148,8 +158,8 @@ static int md_over_quota(const struct md_copy *c, const struct dl_md_rcpt *r, si
 }
 
 /* md_stage - prepare, check quota and write tmp for every recipient. */
-static enum dl_md_status md_stage(const char *root, const struct dl_md_rcpt *r, struct md_copy *c, size_t n,
-				  const void *msg, size_t len, dl_md_fsync_fn on_fsync, void *arg, char *err,
+static enum dl_md_status md_stage(const char *root, const char *sender, const struct dl_md_rcpt *r, struct md_copy *c,
+				  size_t n, const void *msg, size_t len, dl_md_fsync_fn on_fsync, void *arg, char *err,
 				  size_t errlen)
 {
 	char why[200];
@@ -158,11 +168,17 @@ static enum dl_md_status md_stage(const char *root, const struct dl_md_rcpt *r, 
 			snprintf(err, errlen, "<%s>: %s", r[i].addr, why);
 			return DL_MD_TEMPFAIL;
 		}
-		if (md_over_quota(&c[i], &r[i], len)) {
+		int h = dl_delivery_headers(sender, r[i].addr, c[i].hdr, sizeof c[i].hdr);
+		if (h < 0) {
+			snprintf(err, errlen, "<%s>: addresses too long for the trace headers", r[i].addr);
+			return DL_MD_TEMPFAIL;
+		}
+		c[i].hlen = (size_t)h;
+		if (md_over_quota(&c[i], &r[i], c[i].hlen + len)) {
 			snprintf(err, errlen, "<%s>: mailbox full", r[i].addr);
 			return DL_MD_QUOTA;
 		}
-		if (md_names(&c[i], len) < 0 || md_write_tmp(&c[i], msg, len, on_fsync, arg) < 0) {
+		if (md_names(&c[i], c[i].hlen + len) < 0 || md_write_tmp(&c[i], msg, len, on_fsync, arg) < 0) {
 			snprintf(err, errlen, "<%s>: cannot write: %s", r[i].addr, strerror(errno));
 			return DL_MD_TEMPFAIL;
 		}
@@ -194,8 +210,9 @@ static int md_commit(struct md_copy *c, size_t n, dl_md_fsync_fn on_fsync, void 
 	return 0;
 }
 
-enum dl_md_status dl_maildir_deliver(const char *root, const struct dl_md_rcpt *r, size_t n, const void *msg,
-				     size_t len, dl_md_fsync_fn on_fsync, void *arg, char *err, size_t errlen)
+enum dl_md_status dl_maildir_deliver(const char *root, const char *sender, const struct dl_md_rcpt *r, size_t n,
+				     const void *msg, size_t len, dl_md_fsync_fn on_fsync, void *arg, char *err,
+				     size_t errlen)
 {
 	if (n == 0 || n > MD_MAX_RCPTS) {
 		cl_snprintf(err, errlen, "bad recipient count");
@@ -206,7 +223,7 @@ enum dl_md_status dl_maildir_deliver(const char *root, const struct dl_md_rcpt *
 		cl_snprintf(err, errlen, "out of memory");
 		return DL_MD_TEMPFAIL;
 	}
-	enum dl_md_status st = md_stage(root, r, c, n, msg, len, on_fsync, arg, err, errlen);
+	enum dl_md_status st = md_stage(root, sender, r, c, n, msg, len, on_fsync, arg, err, errlen);
 	if (st == DL_MD_OK && md_commit(c, n, on_fsync, arg, err, errlen) < 0)
 		st = DL_MD_TEMPFAIL;
 	if (st != DL_MD_OK)

@@ -26,11 +26,14 @@ struct dl_md_rcpt {
 /* Optional hook for the fsync timing metric; may be NULL. */
 typedef void (*dl_md_fsync_fn)(void *arg, double seconds);
 
-/* dl_maildir_deliver - write msg for the n recipients as described above. Returns DL_MD_OK,
+/* dl_maildir_deliver - write msg for the n recipients as described above, each copy headed by
+ * "Return-Path: <sender>" and "Delivered-To: <its recipient>" (sender "" is the null sender;
+ * see dl_delivery_headers). Returns DL_MD_OK,
  * DL_MD_QUOTA (a recipient is over quota: nothing delivered) or DL_MD_TEMPFAIL with err
  * saying which recipient and why. */
-enum dl_md_status dl_maildir_deliver(const char *root, const struct dl_md_rcpt *r, size_t n, const void *msg,
-				     size_t len, dl_md_fsync_fn on_fsync, void *arg, char *err, size_t errlen);
+enum dl_md_status dl_maildir_deliver(const char *root, const char *sender, const struct dl_md_rcpt *r, size_t n,
+				     const void *msg, size_t len, dl_md_fsync_fn on_fsync, void *arg, char *err,
+				     size_t errlen);
 
 /* dl_maildir_clean_tmp - remove files older than max_age_s from every <root>/<domain>/<local>/tmp.
  * Returns the number removed. */

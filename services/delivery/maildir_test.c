@@ -52,14 +52,17 @@ static void test_deliver_two(void)
 {
 	struct dl_md_rcpt r[] = {{"Bob@Example.org", 0}, {"carol@example.org", 0}};
 	char err[256] = "";
-	CL_CHECK(dl_maildir_deliver(root, r, 2, "hello\r\n", 7, NULL, NULL, err, sizeof err) == DL_MD_OK, "%s", err);
+	CL_CHECK(dl_maildir_deliver(root, "s@x.test", r, 2, "hello\r\n", 7, NULL, NULL, err, sizeof err) == DL_MD_OK,
+		 "%s", err);
 	CL_CHECK(count("example.org/bob/new") == 1 && count("example.org/carol/new") == 1, "new/ has the copies");
 	CL_CHECK(count("example.org/bob/tmp") == 0 && count("example.org/bob/cur") == 0, "tmp/ empty, cur/ exists");
 	CL_CHECK(random_part("example.org/bob/new"), "the name has a random part (pid 1 in every container)");
 	long long used = -1;
 	char dir[512];
 	snprintf(dir, sizeof dir, "%s/example.org/bob", root);
-	CL_CHECK(dl_maildir_usage(dir, &used) == 0 && used == 7, "usage %lld", used);
+	/* The size (S= and quota) counts the Return-Path:/Delivered-To: lines written above the message. */
+	const char *copy = "Return-Path: <s@x.test>\r\nDelivered-To: Bob@Example.org\r\nhello\r\n";
+	CL_CHECK(dl_maildir_usage(dir, &used) == 0 && used == (long long)strlen(copy), "usage %lld", used);
 }
 
 static void test_quota_and_rollback(void)
@@ -67,11 +70,14 @@ static void test_quota_and_rollback(void)
 	/* dave is fine, erin is over quota: nothing is delivered to either. */
 	struct dl_md_rcpt r[] = {{"dave@example.org", 0}, {"erin@example.org", 5}};
 	char err[256] = "";
-	CL_CHECK(dl_maildir_deliver(root, r, 2, "hello\r\n", 7, NULL, NULL, err, sizeof err) == DL_MD_QUOTA, "quota");
+	CL_CHECK(dl_maildir_deliver(root, "s@x.test", r, 2, "hello\r\n", 7, NULL, NULL, err, sizeof err) == DL_MD_QUOTA,
+		 "quota");
 	CL_CHECK(count("example.org/dave/new") == 0 && count("example.org/dave/tmp") == 0, "dave rolled back");
 	/* A path that cannot be a Maildir fails the whole transaction. */
 	struct dl_md_rcpt bad[] = {{"frank@example.org", 0}, {"../x@example.org", 0}};
-	CL_CHECK(dl_maildir_deliver(root, bad, 2, "x\r\n", 3, NULL, NULL, err, sizeof err) == DL_MD_TEMPFAIL, "bad");
+	CL_CHECK(dl_maildir_deliver(root, "s@x.test", bad, 2, "x\r\n", 3, NULL, NULL, err, sizeof err) ==
+		     DL_MD_TEMPFAIL,
+		 "bad");
 	CL_CHECK(count("example.org/frank/new") == 0 && count("example.org/frank/tmp") == 0, "frank rolled back");
 }
 

@@ -117,3 +117,30 @@ int dl_crlf_normalize(const unsigned char *msg, size_t len, struct cl_buf *out)
 		return -1;
 	return 0;
 }
+
+/* hdr_put - append s without control bytes at *n; 0 or -1 (out full). */
+static int hdr_put(char *out, size_t outlen, size_t *n, const char *s, int raw)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (!raw && (*p < 0x20 || *p == 0x7f))
+			continue;
+		if (*n + 1 >= outlen)
+			return -1;
+		out[(*n)++] = (char)*p;
+	}
+	out[*n] = '\0';
+	return 0;
+}
+
+int dl_delivery_headers(const char *sender, const char *rcpt, char *out, size_t outlen)
+{
+	size_t n = 0;
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	if (hdr_put(out, outlen, &n, "Return-Path: <", 1) < 0 || hdr_put(out, outlen, &n, sender, 0) < 0 ||
+	    hdr_put(out, outlen, &n, ">\r\nDelivered-To: ", 1) < 0 || hdr_put(out, outlen, &n, rcpt, 0) < 0 ||
+	    hdr_put(out, outlen, &n, "\r\n", 1) < 0)
+		return -1;
+	return (int)n;
+}

@@ -26,4 +26,12 @@ void dl_text_sanitize(char *s);
  * become CRLF; RFC 5321 section 2.3.8) and a final CRLF added if missing. 0 or -1 (bound). */
 int dl_crlf_normalize(const unsigned char *msg, size_t len, struct cl_buf *out);
 
+/* dl_delivery_headers - the trace fields local delivery puts on top of a message:
+ * "Return-Path: <sender>" (RFC 5321 section 4.4: the final delivery MTA records the reverse
+ * path; "" is the null sender, <>) and "Delivered-To: rcpt" (as Postfix's local and Dovecot's
+ * LDA write it, which loop detection and filters read), each ending in CRLF, into out.
+ * Control bytes (CR, LF among them) are never copied: an address cannot add a header.
+ * Returns the length written, or -1 when out is too small. */
+int dl_delivery_headers(const char *sender, const char *rcpt, char *out, size_t outlen);
+
 #endif

@@ -1,4 +1,4 @@
-/* msgutil_test.c - address splitting, header extraction, UTF-8 sanitising, CRLF. */
+/* msgutil_test.c - address splitting, header extraction, UTF-8 sanitising, CRLF, delivery headers. */
 #include <string.h>
 
 #include "msgutil.h"
@@ -54,11 +54,28 @@ static void test_crlf(void)
 	}
 }
 
+static void test_delivery_headers(void)
+{
+	char h[128];
+	CL_CHECK(dl_delivery_headers("alice@sender.test", "bob@example.org", h, sizeof h) > 0 &&
+		     !strcmp(h, "Return-Path: <alice@sender.test>\r\nDelivered-To: bob@example.org\r\n"),
+		 "%s", h);
+	CL_CHECK(dl_delivery_headers("", "bob@example.org", h, sizeof h) > 0 &&
+		     !strcmp(h, "Return-Path: <>\r\nDelivered-To: bob@example.org\r\n"),
+		 "%s", h);
+	CL_CHECK(dl_delivery_headers("a\r\nBcc: x@y>", "b\n@c", h, sizeof h) > 0 &&
+		     !strcmp(h, "Return-Path: <aBcc: x@y>>\r\nDelivered-To: b@c\r\n"),
+		 "%s", h);
+	char small[20];
+	CL_CHECK(dl_delivery_headers("alice@sender.test", "bob@example.org", small, sizeof small) == -1, "small");
+}
+
 int main(void)
 {
 	test_split();
 	test_header();
 	test_sanitize();
 	test_crlf();
+	test_delivery_headers();
 	return CL_TEST_END();
 }

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import free_port, wait_port
-from test_delivery_util import (FakeSmtp, SmtpSink, self_signed_cert, deliver_req, make_domain, make_group, make_user, maildir_new, route, rpc,
+from test_delivery_util import (FakeSmtp, SmtpSink, self_signed_cert, deliver_req, make_domain, make_group, make_user, maildir_new, route, rpc, trace,
                            start_delivery)
 
 MSG = (b"Received: from x by clement.test\r\nFrom: Alice <alice@sender.test>\r\nTo: bob@example.org\r\n"
@@ -95,10 +95,12 @@ def test_local_delivery_is_read_by_dovecot(db, services, tmp_path, local_setup):
                                ("Carol@Example.org", route("local", s["g"], s["d"], s["carol"]))]), MSG)
     assert (r["action"], r["code"]) == ("accept", 250), r
     assert [x["status"] for x in r["rcpts"]] == ["received", "received"]
-    for a in ("bob@example.org", "carol@example.org"):
+    for a, rcpt in (("bob@example.org", "bob@example.org"), ("carol@example.org", "Carol@Example.org")):
         files = maildir_new(root, a)
-        assert len(files) == 1 and files[0].read_bytes() == MSG
-        assert files[0].name.endswith(f",S={len(MSG)}")
+        # Each copy is the message as sent under its own Return-Path: and Delivered-To:.
+        copy = trace("alice@sender.test", rcpt) + MSG
+        assert len(files) == 1 and files[0].read_bytes() == copy
+        assert files[0].name.endswith(f",S={len(copy)}")
         assert list((root / "example.org" / a.split("@")[0] / "tmp").iterdir()) == []
     m = services.started[-1].metrics()
     assert 'clement_delivery_deliveries_total{mode="local",outcome="ok"} 1' in m
@@ -111,7 +113,9 @@ def test_local_delivery_is_read_by_dovecot(db, services, tmp_path, local_setup):
         typ, data = im.select("INBOX")
         assert typ == "OK" and data[0] == b"1"
         typ, data = im.fetch("1", "(BODY.PEEK[])")
-        assert typ == "OK" and data[0][1] == MSG
+        assert typ == "OK" and data[0][1] == trace("alice@sender.test", "bob@example.org") + MSG
+        typ, data = im.fetch("1", "(BODY.PEEK[HEADER.FIELDS (RETURN-PATH DELIVERED-TO)])")
+        assert typ == "OK" and data[0][1] == b"Return-Path: <alice@sender.test>\r\nDelivered-To: bob@example.org\r\n\r\n"
         im.logout()
     finally:
         proc.terminate()
@@ -122,11 +126,12 @@ def test_local_delivery_is_read_by_dovecot(db, services, tmp_path, local_setup):
 def test_local_over_quota_is_452_and_nothing_delivered(db, services, tmp_path, local_setup):
     root = tmp_path / "mail"
     s = local_setup
-    db.execute("UPDATE users SET quota_bytes = %s WHERE id = %s", (len(MSG) + 10, s["carol"]))
+    copy = len(trace("alice@sender.test", "carol@example.org") + MSG)  # the quota counts the trace lines
+    db.execute("UPDATE users SET quota_bytes = %s WHERE id = %s", (copy + 10, s["carol"]))
     _, port = start_delivery(services, db, root)
     req = deliver_req([("bob@example.org", route("local", s["g"], s["d"], s["bob"])),
                        ("carol@example.org", route("local", s["g"], s["d"], s["carol"]))])
-    assert rpc(port, req, MSG)["code"] == 250          # carol now holds len(MSG) bytes
+    assert rpc(port, req, MSG)["code"] == 250          # carol now holds one copy
     r = rpc(port, req, MSG)                            # a second copy passes her quota
     assert (r["action"], r["code"], r["enh"]) == ("defer", 452, "4.2.2"), r
     assert all(x["status"] == "failed" for x in r["rcpts"])

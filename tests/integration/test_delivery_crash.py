@@ -17,7 +17,7 @@ import threading
 import time
 
 from conftest import wait_port
-from test_delivery_util import ReqClient, deliver_req, make_domain, make_group, make_user, route, start_delivery
+from test_delivery_util import ReqClient, deliver_req, make_domain, make_group, make_user, route, start_delivery, trace
 
 TOTAL = 3000
 THREADS = 8
@@ -113,7 +113,8 @@ def test_sigkill_during_load_loses_nothing_acknowledged(db, services, tmp_path):
             m = re.search(rb"\r\nX-Seq: (\d+)\r\n", data)
             assert m, f"unreadable file in new/: {f.name}"
             seq = int(m.group(1))
-            assert data == body(seq), f"partial or corrupt file in new/: {f.name}"
+            assert data == trace("alice@sender.test", f"u{u}@example.org") + body(seq), \
+                f"partial or corrupt file in new/: {f.name}"
             assert seq % 4 == u
             found[seq] = found.get(seq, 0) + 1
     ok = [s for s, r in results.items() if r == "ok"]

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from test_delivery_util import (SmtpSink, deliver_req, make_domain, make_group, make_user, maildir_new, route, rpc,
+from test_delivery_util import (SmtpSink, deliver_req, make_domain, make_group, make_user, maildir_new, route, rpc, trace,
                                 start_delivery)
 
 MSG = (b"From: Spammy <spam@sender.test>\r\nTo: bob@example.org\r\nSubject: Cheap stuff\r\n"
@@ -57,7 +57,7 @@ def test_quarantine_release_and_delete_round_trip(db, services, tmp_path, setup)
     r = rpc(port, {"v": 1, "op": "release", "quarantine_id": q["id"], "by_user_id": s["bob"]})
     assert (r["action"], r["code"]) == ("accept", 250), r
     files = maildir_new(root, "bob@example.org")
-    assert len(files) == 1 and files[0].read_bytes() == MSG
+    assert len(files) == 1 and files[0].read_bytes() == trace("spam@sender.test", "bob@example.org") + MSG
     r = rpc(port, {"v": 1, "op": "release", "quarantine_id": q["id"], "by_user_id": s["bob"]})
     assert r["code"] == 550                      # released once only
     assert len(maildir_new(root, "bob@example.org")) == 1

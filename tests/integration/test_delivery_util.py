@@ -115,6 +115,12 @@ def deliver_req(rcpts, sender="alice@sender.test", sid="S1", msgid="M1", auth_us
     return h
 
 
+def trace(sender, rcpt):
+    """The header lines local delivery writes on top of each copy: Return-Path: (RFC 5321
+    section 4.4) and Delivered-To: (as Postfix's local and Dovecot's LDA write them)."""
+    return f"Return-Path: <{sender}>\r\nDelivered-To: {rcpt}\r\n".encode()
+
+
 def maildir_new(root, addr):
     local, domain = addr.split("@")
     d = pathlib.Path(root) / domain / local / "new"

@@ -146,7 +146,11 @@ def test_e2e_local_delivery_over_starttls(stack):
         files = stack.delivered("alice")
         assert len(files) == 1
         data = files[0].read_bytes()
-        assert b"Received: from client.sender.example ([127.0.0.1])" in data and b"(using TLSv1." in data
+        # RFC 5321 4.4: the final delivery records the envelope sender as Return-Path:, and the
+        # copy says whom it was delivered to; both come before the edge's Received: line.
+        assert data.startswith(f"Return-Path: <someone@sender.example>\r\nDelivered-To: {to}\r\n"
+                               "Received: from client.sender.example ([127.0.0.1])".encode()), data[:200]
+        assert b"(using TLSv1." in data
         assert b"Hi Alice." in data
 
 
