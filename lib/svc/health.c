@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "util/config.h"
+#include "util/net.h"
 
 struct cl_health {
 	struct MHD_Daemon *d;
@@ -70,31 +71,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 struct cl_health *cl_health_start(const char *addr, struct cl_metrics *reg, cl_ready_fn ready,
 				  cl_metrics_hook_fn hook, void *ctx, char *err, size_t errlen)
 {
-	char host[128];
-	int port;
-	if (cl_parse_hostport(addr, host, sizeof host, &port) < 0) {
-		cl_snprintf(err, errlen, "health address \"%s\" is not host:port", addr);
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char why[160];
+	if (cl_net_sockaddr(addr, &ss, &sslen, why, sizeof why) < 0) {
+		cl_snprintf(err, errlen, "health address %s", why);
 		return NULL;
 	}
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof ss);
 	/* MHD_USE_AUTO: epoll (or poll), not select(): smtp-edge holds one descriptor per session,
 	 * and with select() every connection whose descriptor is past FD_SETSIZE (1024) is
 	 * refused, so /healthz would fail exactly when the edge is busy. */
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
+	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	} else {
-		cl_snprintf(err, errlen, "health address \"%s\": host must be a numeric IP address", addr);
-		return NULL;
-	}
 	struct cl_health *h = calloc(1, sizeof *h);
 	if (!h) {
 		cl_snprintf(err, errlen, "out of memory");
@@ -104,9 +93,8 @@ struct cl_health *cl_health_start(const char *addr, struct cl_metrics *reg, cl_r
 	h->ready = ready;
 	h->hook = hook;
 	h->ctx = ctx;
-	h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, &ss,
-				MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-				MHD_OPTION_END);
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_CONNECTION_LIMIT,
+				64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	if (!h->d) {
 		cl_snprintf(err, errlen, "cannot listen on %s for /healthz (port in use?)", addr);
 		free(h);

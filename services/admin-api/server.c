@@ -13,6 +13,7 @@
 #include "session.h"
 #include "util/config.h"
 #include "util/log.h"
+#include "util/net.h"
 
 struct api_server {
 	struct MHD_Daemon *d;
@@ -350,38 +351,25 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 /* api_server_start - see server.h */
 struct api_server *api_server_start(struct api_app *app, char *err, size_t errlen)
 {
-	char host[128];
-	int port;
-	if (cl_parse_hostport(app->cfg->listen, host, sizeof host, &port) < 0) {
-		cl_snprintf(err, errlen, "CLEMENT_ADMIN_LISTEN \"%s\" is not host:port", app->cfg->listen);
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char why[160];
+	if (cl_net_sockaddr(app->cfg->listen, &ss, &sslen, why, sizeof why) < 0) {
+		cl_snprintf(err, errlen, "CLEMENT_ADMIN_LISTEN %s", why);
 		return NULL;
 	}
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof ss);
 	/* A thread per connection: handlers block on PostgreSQL, argon2, IMAP and delivery, and
 	 * a blocked handler must not stall other connections. The connection limit bounds the
 	 * threads. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
+	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	} else {
-		cl_snprintf(err, errlen, "CLEMENT_ADMIN_LISTEN \"%s\": host must be a numeric IP address",
-			    app->cfg->listen);
-		return NULL;
-	}
 	struct api_server *s = calloc(1, sizeof *s);
 	if (!s) {
 		cl_snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &ss,
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &ss,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK,
 				url_unescape, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections,
 				MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);

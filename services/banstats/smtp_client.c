@@ -17,51 +17,20 @@
 #include <unistd.h>
 
 #include "util/buf.h"
-
-/* connect_one - non-blocking connect with a deadline, then back to blocking with timeouts. */
-static int connect_one(const struct addrinfo *ai, int timeout_ms)
-{
-	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		struct pollfd p = {fd, POLLOUT, 0};
-		int soerr = 0;
-		socklen_t sl = sizeof soerr;
-		if (errno != EINPROGRESS || poll(&p, 1, timeout_ms) != 1 ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
-			close(fd);
-			return -1;
-		}
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	return fd;
-}
+#include "util/net.h"
 
 int smtpc_connect(struct smtpc *c, const char *host, int port, int timeout_ms, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
-	c->fd = -1;
 	c->timeout_ms = timeout_ms;
-	char ports[8];
-	cl_snprintf(ports, sizeof ports, "%d", port);
-	struct addrinfo hints = {0}, *res = NULL;
-	hints.ai_socktype = SOCK_STREAM;
-	int rv = getaddrinfo(host, ports, &hints, &res);
-	if (rv != 0) {
-		cl_snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(rv));
+	c->fd = cl_net_dial(host, port, timeout_ms, err, errlen);
+	if (c->fd < 0)
 		return -1;
-	}
-	for (struct addrinfo *ai = res; ai && c->fd < 0; ai = ai->ai_next)
-		c->fd = connect_one(ai, timeout_ms);
-	freeaddrinfo(res);
-	if (c->fd < 0) {
-		cl_snprintf(err, errlen, "cannot connect to %s port %d", host, port);
-		return -1;
-	}
+	/* blocking from here on, every read and write bounded by the timeout */
+	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	return 0;
 }
 

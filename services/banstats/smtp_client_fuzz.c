@@ -2,7 +2,7 @@
  * (smtp_client.c: smtpc_take_line, smtpc_reply_line, smtpc_has_ext), which reads what a mesh
  * peer answers, before and after TLS.
  *
- * fuzz-sources: services/banstats/smtp_client.c lib/util/buf.c
+ * fuzz-sources: services/banstats/smtp_client.c lib/util/buf.c lib/util/net.c lib/util/config.c lib/util/log.c
  * fuzz-libs: -lssl -lcrypto
  *
  * Input: byte 0 is the size of the network reads (1..64 octets); the rest is everything the

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/net.h"
 
 #define PP_REPLY_MAX 4096 /* a whole (multi-line) reply; more is a broken peer */
 #define PP_NBUCKETS  4096
@@ -36,38 +37,6 @@ static int ms_left(const struct conn *c)
 {
 	double left = (c->deadline - cl_now_seconds()) * 1000.0;
 	return left < 1 ? 0 : (int)left;
-}
-
-/* dial - non-blocking connect to host:port before the deadline; fd or -1. */
-static int dial(const char *host, int port, struct conn *c, char *why, size_t wl)
-{
-	char ps[16];
-	snprintf(ps, sizeof ps, "%d", port);
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	int rv = getaddrinfo(host, ps, &hints, &res);
-	if (rv != 0) {
-		cl_snprintf(why, wl, "resolve %s: %s", host, gai_strerror(rv));
-		return -1;
-	}
-	int fd = -1;
-	for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		struct pollfd p = {.fd = fd, .events = POLLOUT};
-		int err = 0;
-		socklen_t el = sizeof err;
-		if (errno != EINPROGRESS || poll(&p, 1, ms_left(c)) != 1 ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err != 0) {
-			cl_snprintf(why, wl, "connect %s:%d: %s", host, port, err ? strerror(err) : "timeout");
-			close(fd);
-			fd = -1;
-		}
-	}
-	freeaddrinfo(res);
-	return fd;
 }
 
 int pp_reply_scan(const char *buf, size_t len, size_t *last, size_t *lastlen)
@@ -171,7 +140,7 @@ enum pp_result pp_smtp_probe(const char *host, int port, const char *helo, const
 	c->deadline = cl_now_seconds() + timeout_ms / 1000.0;
 	c->len = 0;
 	c->buf[0] = '\0';
-	c->fd = dial(host, port, c, reply, rlen);
+	c->fd = cl_net_dial(host, port, ms_left(c), reply, rlen);
 	enum pp_result res = PP_TEMPFAIL;
 	if (c->fd < 0) {
 		free(c);

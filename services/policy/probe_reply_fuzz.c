@@ -2,7 +2,7 @@
  * pp_reply_scan): a downstream's answer to the greeting, EHLO, MAIL and RCPT decides whether
  * an address exists.
  *
- * fuzz-sources: services/policy/probe.c lib/util/buf.c lib/util/metrics.c
+ * fuzz-sources: services/policy/probe.c lib/util/buf.c lib/util/metrics.c lib/util/net.c lib/util/config.c lib/util/log.c
  *
  * Input: byte 0 is the size of the network reads (1..64 octets); the rest is what the
  * downstream sends, one reply after another, read into a buffer of the probe's bound the way

@@ -21,44 +21,7 @@
 #include "util/config.h"
 #include "util/daemon.h"
 #include "util/log.h"
-
-/* listen_on - a non-blocking listening socket on "host:port"; -1 with err. */
-static int listen_on(const char *addr, char *err, size_t errlen)
-{
-	char host[256];
-	int port;
-	if (cl_parse_hostport(addr, host, sizeof host, &port) < 0) {
-		snprintf(err, errlen, "bad address %s", addr);
-		return -1;
-	}
-	struct sockaddr_storage ss = {0};
-	socklen_t slen;
-	int fam;
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		fam = a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		slen = sizeof *a4;
-	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		fam = a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		slen = sizeof *a6;
-	} else {
-		snprintf(err, errlen, "bad address %s (numeric address expected)", addr);
-		return -1;
-	}
-	int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(fd, (struct sockaddr *)&ss, slen) < 0 || listen(fd, 1024) < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %m", addr);
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
+#include "util/net.h"
 
 /* list_has - word is one of the comma-separated items of list. */
 static int list_has(const char *list, const char *word)
@@ -202,7 +165,7 @@ static int setup(struct edge *e, char *err, size_t errlen)
 	    postmaster_setup(e, err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < LST_COUNT; i++)
-		if (addrs[i][0] && (e->lst[i].fd = listen_on(addrs[i], err, errlen)) < 0)
+		if (addrs[i][0] && (e->lst[i].fd = cl_net_listen(addrs[i], 1024, err, errlen)) < 0)
 			return -1;
 	if (!(e->policy = cl_rpc_client_new(c->policy_url, err, errlen)) ||
 	    !(e->scanner = cl_rpc_client_new(c->scanner_url, err, errlen)) ||
