@@ -6,6 +6,23 @@
 #include "rpc/frame.h"
 #include "util/buf.h"
 
+/* add_rep - the "rep" object: {"ptr": name, "facts": [{kind, name, answer, weight}...]}. */
+static int add_rep(cJSON *o, const struct cl_policy_rep *r)
+{
+	cJSON *rep = cJSON_AddObjectToObject(o, "rep");
+	cJSON *arr = rep ? cJSON_AddArrayToObject(rep, "facts") : NULL;
+	int ok = arr && cJSON_AddStringToObject(rep, "ptr", r->ptr ? r->ptr : "");
+	for (size_t i = 0; ok && i < r->n; i++) {
+		const struct cl_policy_rep_fact *f = &r->facts[i];
+		cJSON *e = cJSON_CreateObject();
+		ok = e && cJSON_AddStringToObject(e, "kind", f->kind) && cJSON_AddStringToObject(e, "name", f->name) &&
+		     cJSON_AddStringToObject(e, "answer", f->answer) && cJSON_AddNumberToObject(e, "weight", f->weight);
+		if (e)
+			cJSON_AddItemToArray(arr, e);
+	}
+	return ok ? 0 : -1;
+}
+
 /* base - a request header with "v", "op" and the session fields; NULL on failure. */
 static cJSON *base(const char *op, const struct cl_policy_session *s)
 {
@@ -22,6 +39,8 @@ static cJSON *base(const char *op, const struct cl_policy_session *s)
 		ok = cJSON_AddStringToObject(o, "tls", s->tls) != NULL;
 	if (ok && s->auth_user && s->auth_user[0])
 		ok = cJSON_AddStringToObject(o, "auth_user", s->auth_user) != NULL;
+	if (ok && s->rep)
+		ok = add_rep(o, s->rep) == 0;
 	if (!ok) {
 		cJSON_Delete(o);
 		return NULL;

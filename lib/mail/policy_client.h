@@ -13,6 +13,22 @@
 
 #include "mail/verdict.h"
 
+/* Reputation facts the edge gathered (docs/RPC.md, "rep"): DNSBL/DNSWL listings with
+ * their answer and weight, the FCrDNS and HELO findings. Zone names are the shown ones,
+ * never with an access key. */
+#define CL_POLICY_REP_MAX_FACTS 40
+struct cl_policy_rep_fact {
+	const char *kind; /* "dnsbl" | "dnswl" | "ptr" | "helo" */
+	char name[254];   /* the list; for ptr and helo the finding ("none", "bare_ip", ...) */
+	char answer[64];  /* the list's answer; for ptr the PTR name; "" otherwise */
+	int weight;
+};
+struct cl_policy_rep {
+	const struct cl_policy_rep_fact *facts;
+	size_t n;
+	const char *ptr; /* the client's PTR name, "" when none */
+};
+
 /* What policy knows of a session; every request carries it. Strings are borrowed; NULL
  * or "" fields (helo, tls, auth_user) are left out. */
 struct cl_policy_session {
@@ -23,6 +39,7 @@ struct cl_policy_session {
 	const char *helo;
 	const char *tls;
 	const char *auth_user;
+	const struct cl_policy_rep *rep; /* NULL: not sent (connect, rcpt, log_session only) */
 };
 
 int cl_policy_connect_req(nng_msg **out, const struct cl_policy_session *s);

@@ -40,6 +40,31 @@ static void printable(char *dst, size_t n, const char *src)
 	dst[i] = '\0';
 }
 
+/* rep_refuses - the reputation facts reach CLEMENT_DNSBL_THRESHOLD and the action applies
+ * at this step (drop: connect; enforce: rcpt, except postmaster@ and abuse@): v gets the
+ * refusal naming the lists, 1. Otherwise 0 (ignore: logged only). */
+static int rep_refuses(struct policy *p, const struct pol_req *r, int op, struct cl_verdict *v)
+{
+	struct pol_rep rep;
+	pol_rep_read(r->rep, r->ip, &rep);
+	if (!rep.present || rep.score < p->cfg->rep_threshold)
+		return 0;
+	int act = p->cfg->rep_action;
+	if (act == REP_IGNORE || (act == REP_DROP) != (op == OP_CONNECT)) {
+		if (act == REP_IGNORE && op == OP_CONNECT)
+			cl_log(CL_LOG_INFO, r->sid, "reputation", "score=%d action=ignore would_refuse=\"%s\"",
+			       rep.score, rep.why);
+		return 0;
+	}
+	if (op == OP_RCPT && pol_rep_is_role(r->rcpt))
+		return 0;
+	char text[400];
+	cl_snprintf(text, sizeof text, "Service unavailable; refused because %s", rep.why);
+	cl_verdict_set(v, CL_REJECT, op == OP_CONNECT ? 554 : 550, "5.7.1", text);
+	cl_metric_inc(p->m.rep_refused[act]);
+	return 1;
+}
+
 void pol_connect(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v)
 {
 	struct pn_addr a;
@@ -72,6 +97,8 @@ void pol_connect(struct policy *p, struct pc_snap *snap, const struct pol_req *r
 		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", text);
 		return;
 	}
+	if (r->rep && rep_refuses(p, r, OP_CONNECT, v))
+		return;
 	cl_verdict_set(v, CL_ACCEPT, 220, "", "Ok");
 }
 
@@ -280,6 +307,12 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, s
 		 * refused unless the client authenticated on submission. */
 		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", "relay access denied");
 		log_refusal(p, r, v, "relay_denied", 0, 0, 0);
+		return;
+	}
+	/* A client with a bad reputation is refused here, at RCPT, so the log shows who it wrote
+	 * to; an authenticated user on a listed (dynamic) address is not a stranger. */
+	if (r->rep && !authed && rep_refuses(p, r, OP_RCPT, v)) {
+		log_refusal(p, r, v, "policy", 0, d->id, d->group->id);
 		return;
 	}
 	const struct pc_user *u = NULL;

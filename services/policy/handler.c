@@ -30,6 +30,7 @@ static void req_from_json(const cJSON *j, struct pol_req *r)
 	r->password = cl_json_str(j, "password", "");
 	r->size = cl_json_int(j, "size", 0);
 	r->smtputf8 = cl_json_bool(j, "smtputf8", 0);
+	r->rep = cJSON_GetObjectItemCaseSensitive(j, "rep");
 }
 
 /* decide - run one decision op and build its verdict reply. */
@@ -143,7 +144,11 @@ static cJSON *log_session(struct policy *p, const cJSON *j, const struct pol_req
 	pl_ts_text(started, ts1, sizeof ts1);
 	pl_ts_text(cJSON_IsNumber(e) ? e->valuedouble : wall_now(), ts2, sizeof ts2);
 	long long pt = cl_json_int(j, "port", 0);
-	const char *vals[14] = {r->sid,
+	/* the reputation score and the facts behind it (migration 0013), when the edge sent them */
+	struct pol_rep rep;
+	pol_rep_read(r->rep, r->ip, &rep);
+	char score[24], *facts = rep.present ? cJSON_PrintUnformatted(r->rep) : NULL;
+	const char *vals[16] = {r->sid,
 				ts1,
 				ts2,
 				r->ip,
@@ -156,11 +161,14 @@ static cJSON *log_session(struct policy *p, const cJSON *j, const struct pol_req
 				cl_json_bool(j, "pregreet", 0) ? "true" : "false",
 				num(pe, sizeof pe, cl_json_int(j, "protocol_errors", 0)),
 				num(msgs, sizeof msgs, cl_json_int(j, "messages", 0)),
-				cl_json_str(j, "transcript", NULL)};
+				cl_json_str(j, "transcript", NULL),
+				rep.present ? num(score, sizeof score, rep.score) : NULL,
+				facts};
 	struct pl_row *row = pl_row_new(PL_SESSION);
-	int fail = !row;
-	for (int i = 0; row && i < 14; i++)
+	int fail = !row || (rep.present && !facts);
+	for (int i = 0; row && i < 16; i++)
 		fail |= set_text(row, i, vals[i]);
+	cJSON_free(facts);
 	if (fail) {
 		pl_row_free(row);
 		return NULL;

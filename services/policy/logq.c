@@ -18,9 +18,9 @@ struct kind_desc {
 
 /* Column orders: the producers (handler.c) fill pl_row.v in exactly this order. */
 static const struct kind_desc kinds[PL_NKINDS] = {
-    [PL_SESSION] = {"smtp_sessions", 14,
+    [PL_SESSION] = {"smtp_sessions", 16,
 		    "sid, started_at, ended_at, client_ip, client_port, listener, helo, tls, auth_user, outcome, "
-		    "pregreet, protocol_errors, messages, transcript"},
+		    "pregreet, protocol_errors, messages, transcript, rep_score, rep_facts"},
     [PL_MESSAGE] = {"message_log", 18,
 		    "logged_at, sid, msgid, direction, client_ip, sender, rcpt, user_id, domain_id, group_id, status, "
 		    "reason_class, code, enh, reason, virus, subject, size"},

@@ -84,6 +84,14 @@ static void metrics_register(struct cl_metrics *reg, struct policy_metrics *m)
 	    cl_metrics_counter(reg, "clement_policy_probe_cache_hits_total", "probe answers from cache", "");
 	m->bad_requests =
 	    cl_metrics_counter(reg, "clement_policy_bad_requests_total", "requests refused as malformed", "");
+	static const char *rep_acts[3] = {"ignore", "enforce", "drop"};
+	for (int i = 0; i < 3; i++) {
+		char rl[48];
+		snprintf(rl, sizeof rl, "action=\"%s\"", rep_acts[i]);
+		m->rep_refused[i] =
+		    cl_metrics_counter(reg, "clement_policy_reputation_refusals_total",
+				       "connections (drop) or recipients (enforce) refused on reputation", rl);
+	}
 }
 
 /* never_ban_parse - CLEMENT_NEVER_BAN: comma or space separated CIDRs; 0 or -1. */
@@ -193,6 +201,14 @@ int main(int argc, char **argv)
 	     "log rows kept while PostgreSQL is away; beyond it the oldest are dropped (counted)", &cfg.log_queue_max},
 	    {"CLEMENT_POLICY_LOG_BATCH_MAX", CL_SET_INT, "500", 1, 3000, "log rows per INSERT batch",
 	     &cfg.log_batch_max},
+	    {"CLEMENT_DNSBL_THRESHOLD", CL_SET_INT, "3", 1, 1000,
+	     "reputation score (the weights of CLEMENT_DNSBL_SITES listings and of the smtp-edge's CLEMENT_REP_* "
+	     "findings) from which a client is refused",
+	     &cfg.rep_threshold},
+	    {"CLEMENT_DNSBL_ACTION", CL_SET_STR, "enforce", 0, 0,
+	     "at the threshold: ignore (log only), enforce (550 5.7.1 at RCPT naming the lists; postmaster@ and "
+	     "abuse@ still accepted), drop (554 5.7.1 instead of the greeting)",
+	     &cfg.rep_action_text},
 	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
 	cl_config_main(
@@ -204,6 +220,12 @@ int main(int argc, char **argv)
 	memset(&p, 0, sizeof p);
 	p.cfg = &cfg;
 	char err[256];
+	if ((cfg.rep_action = pol_rep_action_parse(cfg.rep_action_text)) < 0) {
+		fprintf(stderr, "clement-policy: bad setting: CLEMENT_DNSBL_ACTION: %s (ignore, enforce or drop)\n",
+			cfg.rep_action_text);
+		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
+		return 2;
+	}
 	if (never_ban_parse(cfg.never_ban, &p.never_ban_cfg, err, sizeof err) < 0) {
 		fprintf(stderr, "clement-policy: bad setting: %s\n", err);
 		pn_set_free(&p.never_ban_cfg);

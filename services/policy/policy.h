@@ -13,6 +13,7 @@
 #include "mail/verdict.h"
 #include "net.h"
 #include "probe.h"
+#include "rep.h"
 #include "util/metrics.h"
 
 struct policy_config {
@@ -32,6 +33,9 @@ struct policy_config {
 	long long log_flush_ms;
 	long long log_queue_max;
 	long long log_batch_max;
+	long long rep_threshold; /* CLEMENT_DNSBL_THRESHOLD */
+	char *rep_action_text;   /* CLEMENT_DNSBL_ACTION */
+	int rep_action;          /* enum pol_rep_action */
 };
 
 enum pol_op { OP_CONNECT = 0, OP_HELO, OP_MAIL, OP_RCPT, OP_AUTH, OP_NDECIDE };
@@ -44,6 +48,7 @@ struct policy_metrics {
 	struct cl_metric *probes[3], *probe_hits;
 	struct cl_metric *imap_logins[3];
 	struct cl_metric *bad_requests;
+	struct cl_metric *rep_refused[3], *rep_scored; /* by enum pol_rep_action */
 };
 
 struct policy {
@@ -63,6 +68,7 @@ struct pol_req {
 	const char *sid, *ip, *listener, *helo, *auth_user, *sender, *rcpt, *user, *password;
 	long long size;
 	int smtputf8;
+	const cJSON *rep; /* the edge's reputation facts, NULL when not sent (rep.h) */
 };
 
 /* Decisions (decide.c). snap may be NULL (cache never loaded): the decision defers. */

@@ -17,9 +17,10 @@
 #include <sys/stat.h>
 
 #include "body.h"
-#include "proxy.h"
 #include "mail/address.h"
 #include "mail/verdict.h"
+#include "proxy.h"
+#include "rep.h"
 #include "rpc/rpc.h"
 #include "util/buf.h"
 #include "util/metrics.h"
@@ -37,6 +38,7 @@ struct edge_config {
 	int scan_fail_open;
 	char *proxy_protocol, *proxy_networks;
 	char *log_level;
+	struct rep_conf rep;
 };
 
 enum listener_kind { LST_SMTP = 0, LST_SMTPS, LST_SUBMISSION, LST_COUNT };
@@ -126,6 +128,7 @@ struct edge {
 	char postmaster[CL_ADDR_MAX + 1]; /* where RCPT TO:<Postmaster> goes; "" when we have no name */
 	int draining;
 	double drain_deadline;
+	struct rep_edge rep; /* reputation: resolver, DNSBL sites, metrics (rep.c) */
 };
 
 struct session {
@@ -182,6 +185,7 @@ struct session {
 	char msgid[32];
 	char virus[128];
 	char outcome[32];
+	struct rep_session *rep; /* reputation facts; NULL when off (rep.c) */
 };
 
 /* loop.c */
@@ -219,6 +223,7 @@ void session_sync_error(struct session *s, int pregreet);
 void session_greet_verdict(struct session *s, const struct cl_verdict *v);
 void session_log_line(struct session *s, const char *dir, const char *line, size_t n);
 void session_send_greeting(struct session *s);
+void session_connect_call(struct session *s); /* the connect call to policy (after the lookups) */
 void session_tls_ready(struct session *s);
 void session_arm_timer(struct session *s);
 

@@ -17,12 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dns/dns.h"
 #include "edge.h"
 #include "util/daemon.h"
 #include "util/log.h"
 
 #define TAG_EVENTFD 1
 #define TAG_SIGNAL 2
+#define TAG_DNS      3 /* the resolver has answers (rep.c) */
 #define TAG_LISTENER 16 /* + listener index */
 #define LOOP_TAG_MAX 64
 #define IP_BUCKETS 4096
@@ -305,6 +307,10 @@ int loop_run(struct edge *e)
 	epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->evfd, &ev);
 	ev.data.u64 = TAG_SIGNAL;
 	epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->sigfd, &ev);
+	if (e->rep.dns) {
+		ev.data.u64 = TAG_DNS;
+		epoll_ctl(e->epfd, EPOLL_CTL_ADD, cl_dns_fd(e->rep.dns), &ev);
+	}
 	for (int i = 0; i < LST_COUNT; i++)
 		if (e->lst[i].fd >= 0) {
 			ev.data.u64 = TAG_LISTENER + (uint64_t)i;
@@ -321,6 +327,8 @@ int loop_run(struct edge *e)
 			uint64_t tag = evs[i].data.u64;
 			if (tag == TAG_EVENTFD) {
 				drain_queue(e);
+			} else if (tag == TAG_DNS) {
+				rep_process(e);
 			} else if (tag == TAG_SIGNAL) {
 				int sig = cl_daemon_read_signal();
 				if ((sig == SIGTERM || sig == SIGINT) && !e->draining)

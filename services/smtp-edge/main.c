@@ -162,7 +162,7 @@ static int setup(struct edge *e, char *err, size_t errlen)
 		p += strspn(p, ", ");
 	}
 	if (proxy_networks_parse(c->proxy_networks, &e->nets, &e->nnets, err, errlen) < 0 ||
-	    postmaster_setup(e, err, errlen) < 0)
+	    postmaster_setup(e, err, errlen) < 0 || rep_setup(e, err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < LST_COUNT; i++)
 		if (addrs[i][0] && (e->lst[i].fd = cl_net_listen(addrs[i], 1024, err, errlen)) < 0)
@@ -210,6 +210,7 @@ static void teardown(struct edge *e)
 	cl_rpc_client_free(e->delivery);
 	cl_rpc_client_free(e->banstats);
 	loop_fini(e);
+	rep_teardown(e); /* after the sessions, which cancel their lookups */
 	if (e->epfd >= 0)
 		close(e->epfd);
 	if (e->sigfd >= 0)
@@ -314,6 +315,30 @@ int main(int argc, char **argv)
 		{"CLEMENT_PROXY_NETWORKS", CL_SET_STR, "", 0, 0,
 		 "CIDRs of the load balancers allowed to send PROXY headers (others are disconnected)",
 		 &c->proxy_networks},
+		{"CLEMENT_DNS_RESOLVER", CL_SET_STR, "", 0, 0,
+		 "DNS for the reputation lookups: empty = full recursion from this host (public resolvers are refused "
+		 "by the big blocklists), system = the servers of /etc/resolv.conf, or host:port[,host:port...] to "
+		 "forward to",
+		 &c->rep.resolver},
+		{"CLEMENT_DNSBL_SITES", CL_SET_STR, "", 0, 0,
+		 "DNS block/allowlists in Postfix postscreen_dnsbl_sites syntax: zone[=filter][*weight], comma "
+		 "separated, negative weight = allowlist (e.g. zen.spamhaus.org=127.0.0.[2..11]*3); empty: none",
+		 &c->rep.sites_text},
+		{"CLEMENT_DNS_TIMEOUT_MS", CL_SET_INT, "1000", 50, 30000,
+		 "how long the greeting waits for the reputation lookups (they run during the pregreet wait); a list "
+		 "not answered by then counts as not listed",
+		 &c->rep.timeout_ms},
+		{"CLEMENT_REP_NO_PTR_WEIGHT", CL_SET_INT, "0", -1000, 1000,
+		 "reputation score added when the client address has no PTR record", &c->rep.w_no_ptr},
+		{"CLEMENT_REP_PTR_MISMATCH_WEIGHT", CL_SET_INT, "0", -1000, 1000,
+		 "score added when the PTR name does not resolve back to the client address (FCrDNS)",
+		 &c->rep.w_ptr_mismatch},
+		{"CLEMENT_REP_HELO_IP_WEIGHT", CL_SET_INT, "0", -1000, 1000,
+		 "score added when HELO/EHLO is a bare IP address (not a [literal])", &c->rep.w_helo_ip},
+		{"CLEMENT_REP_HELO_NOT_FQDN_WEIGHT", CL_SET_INT, "0", -1000, 1000,
+		 "score added when HELO/EHLO is not a fully qualified domain name", &c->rep.w_helo_not_fqdn},
+		{"CLEMENT_REP_HELO_US_WEIGHT", CL_SET_INT, "0", -1000, 1000,
+		 "score added when HELO/EHLO claims to be us (CLEMENT_HOSTNAME or our address)", &c->rep.w_helo_us},
 		CL_SETTING_LOG_LEVEL(&c->log_level),
 	};
 	cl_config_main(argc, argv, "clement-smtp-edge",
@@ -348,6 +373,7 @@ int main(int argc, char **argv)
 	}
 	e.reg = cl_metrics_new();
 	register_metrics(&e);
+	rep_metrics(&e);
 	struct cl_health *h = cl_health_start(c->health_listen, e.reg, ready, NULL, &e, err, sizeof err);
 	if (!h) {
 		fprintf(stderr, "clement-smtp-edge: %s\n", err);

@@ -83,6 +83,7 @@ void session_start(struct session *s)
 		return; /* proxy_step() comes back here once the header is read */
 	}
 	cl_log(CL_LOG_INFO, s->id, "connect", "ip=%s port=%d listener=%d", s->ip, s->port, (int)s->lst->kind);
+	rep_start(s); /* answered during the pregreet wait (and the TLS handshake on 465) */
 	if (s->lst->kind == LST_SMTPS) {
 		if (conn_start_tls(s) < 0) {
 			session_close(s, "tls_error");
@@ -105,11 +106,20 @@ void session_send_greeting(struct session *s)
 		s->greet_at = now_mono() + (double)e->cfg.pregreet_wait_ms / 1000.0;
 		session_reply(s, "220-%s ESMTP Clement", e->cfg.hostname);
 	}
+	if (!rep_waiting(s))
+		session_connect_call(s);
+	session_process(s);
+}
+
+/* session_connect_call - ask policy about the connection, with the reputation facts. */
+void session_connect_call(struct session *s)
+{
+	if (s->dead)
+		return;
 	if (decide_call(s, RPC_CONNECT) < 0) {
 		session_reply(s, "421 4.3.0 Service temporarily unavailable, try again later");
 		session_close(s, "rpc_error");
 	}
-	session_process(s);
 }
 
 /* greeting_finish - the connect verdict is in and the pregreet wait is over. */
@@ -203,6 +213,7 @@ void session_free(struct session *s)
 	e->nsessions--;
 	cl_metric_set(e->m.open, (int64_t)e->nsessions);
 	loop_session_gone(s);
+	rep_free(s);
 	session_reset_tx(s);
 	cl_buf_free(&s->in);
 	cl_buf_free(&s->out);
@@ -272,6 +283,7 @@ void session_close(struct session *s, const char *outcome)
 	s->dead = 1;
 	cl_log(CL_LOG_INFO, s->id, "disconnect", "ip=%s outcome=%s messages=%d errors=%d", s->ip, s->outcome,
 	       s->messages, s->errors);
+	rep_cancel(s); /* what has not answered by now is not waited for */
 	decide_log_session(s);
 	close_fd(s);
 	/* Never freed here: callers up the stack still hold s. reap_sessions() frees it from
@@ -661,6 +673,9 @@ void session_tick(struct session *s, double now)
 		proxy_step(s);
 		return;
 	}
+	rep_tick(s, now);
+	if (s->dead)
+		return;
 	if (s->phase == PH_GREETING && s->pregreet_active && now >= s->greet_at) {
 		if (s->in.len > 0) {
 			session_sync_error(s, 1);

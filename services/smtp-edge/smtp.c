@@ -51,6 +51,7 @@ static void do_helo_common(struct session *s, char *args, int esmtp)
 		return;
 	}
 	cl_strlcpy(s->helo, args, sizeof s->helo);
+	rep_helo(s);
 	s->esmtp = esmtp ? 2 : 0; /* 2: EHLO pending policy's answer */
 	if (decide_call(s, RPC_HELO) < 0)
 		tempfail(s);

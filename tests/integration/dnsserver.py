@@ -1,7 +1,7 @@
 """A real DNS server on loopback for the reputation tests (python3-dnslib).
 
 It serves what the tests put in `records` ({name: [(type, value), ...]}, names without the
-final dot, types "A", "AAAA", "PTR", "TXT"), answers NXDOMAIN for any other name, and waits
+final dot, types "A", "AAAA", "PTR", "TXT"; "*.zone" answers for any name below zone), answers NXDOMAIN for any other name, and waits
 `delay` seconds before answering names under one of `slow` (a suffix list): the slow-DNS case.
 Every question is recorded in `asked` (so a test can check what was looked up, and that a
 second session was answered from the resolver's cache). UDP and TCP on one port.
@@ -27,6 +27,10 @@ class _Resolver(BaseResolver):
         with o.lock:
             o.asked.append((name, qtype))
             recs = o.records.get(name)
+            labels = name.split(".")
+            for i in range(1, len(labels)):
+                if recs is None:
+                    recs = o.records.get("*." + ".".join(labels[i:]))
             delay = next((d for suffix, d in o.slow.items() if name == suffix or name.endswith("." + suffix)), 0)
         if delay:
             time.sleep(delay)

@@ -1,0 +1,325 @@
+"""Reputation at connect (issue 17): DNSBL/DNSWL lookups, FCrDNS and HELO findings gathered by
+smtp-edge during the pregreet wait, decided on by policy, recorded with the session.
+
+Everything real: a DNS server on loopback (tests/integration/dnsserver.py, python3-dnslib)
+that smtp-edge's libunbound forwards to, real policy on a private PostgreSQL, real smtp-edge.
+The client varies its address by binding to 127.0.0.x before connecting.
+
+The blocklist zone bl.test has the RFC 5782 test points (127.0.0.2 listed, 127.0.0.1 not)
+and a few more:
+  127.0.0.1  clean everywhere; PTR ok.example.test -> 127.0.0.1 (FCrDNS passes)
+  127.0.0.2  bl.test 127.0.0.2 (+ TXT); PTR ok2.example.test -> 127.0.0.2
+  127.0.0.3  bl.test 127.0.0.4 (another return code); PTR liar.example.test -> 127.0.0.99
+  127.0.0.4  bl.test 127.0.0.2 and wl.test 127.0.9.2 (allowlisted)
+  127.0.0.6  bl2.test 127.0.0.2 only; no PTR
+  err.test   answers 127.255.255.254 for everything ("public resolver" error code)
+  KEY.zen.dq.test  a DQS-style zone whose first label is an access key
+"""
+import os
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import BIN, BUILD, free_port, rpc_url, sanitizer_env, wait_for
+from dnsserver import DnsServer, dead_port
+from smtp_util import Raw, cert_paths
+
+KEY = "abcdefghij0123456789klmnop"
+
+RECORDS = {
+    "2.0.0.127.bl.test": [("A", "127.0.0.2"), ("TXT", "https://bl.test/lookup?127.0.0.2")],
+    "3.0.0.127.bl.test": [("A", "127.0.0.4")],
+    "4.0.0.127.bl.test": [("A", "127.0.0.2")],
+    "4.0.0.127.wl.test": [("A", "127.0.9.2")],
+    "6.0.0.127.bl2.test": [("A", "127.0.0.2")],
+    "2.0.0.127.bl2.test": [("A", "127.0.0.2")],
+    "*.err.test": [("A", "127.255.255.254")],
+    f"2.0.0.127.{KEY}.zen.dq.test": [("A", "127.0.0.2")],
+    "1.0.0.127.in-addr.arpa": [("PTR", "ok.example.test")],
+    "ok.example.test": [("A", "127.0.0.1")],
+    "2.0.0.127.in-addr.arpa": [("PTR", "ok2.example.test")],
+    "ok2.example.test": [("A", "127.0.0.2")],
+    "3.0.0.127.in-addr.arpa": [("PTR", "liar.example.test")],
+    "liar.example.test": [("A", "127.0.0.99")],
+    "4.0.0.127.in-addr.arpa": [("PTR", "ok4.example.test")],
+    "ok4.example.test": [("A", "127.0.0.4")],
+}
+
+
+@pytest.fixture
+def dns():
+    d = DnsServer(RECORDS).start()
+    yield d
+    d.stop()
+
+
+class Client(Raw):
+    """Raw, but connecting from a chosen 127.0.0.x source address."""
+
+    def __init__(self, port, src, timeout=10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(src, 0))
+        self.buf = b""
+
+
+class Rep:
+    def __init__(self, edge, policy, db, domain, port):
+        self.edge, self.policy, self.db, self.domain, self.port = edge, policy, db, domain, port
+
+    def connect(self, src):
+        return Client(self.port, src)
+
+    def greeted(self, src, helo="client.example.net"):
+        c = self.connect(src)
+        code, text = c.reply()
+        assert code == 220, text
+        code, text = c.cmd(f"EHLO {helo}")
+        assert code == 250, text
+        code, text = c.cmd("MAIL FROM:<someone@sender.example>")
+        assert code == 250, text
+        return c
+
+    def rcpt(self, src, user="bob", helo="client.example.net"):
+        c = self.greeted(src, helo)
+        try:
+            return c.cmd(f"RCPT TO:<{user}@{self.domain}>")
+        finally:
+            c.cmd("QUIT")
+            c.close()
+
+    def metric(self, svc, name, **labels):
+        text = svc.metrics()
+        want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        for line in text.splitlines():
+            if line.startswith(name + ("{" + want + "}" if want else " ")):
+                return float(line.split()[-1])
+        raise AssertionError(f"no {name} {want} in:\n" + "\n".join(l for l in text.splitlines() if name in l))
+
+
+def start(request, services, db, dns_spec, edge_env=None, policy_env=None):
+    domain = f"rep-{uuid.uuid4().hex[:8]}.test"
+    gid = db.scalar("INSERT INTO groups (name, mode) VALUES (%s, 'local') RETURNING id", ("g-" + domain,))
+    did = db.scalar("INSERT INTO domains (name, group_id) VALUES (%s, %s) RETURNING id", (domain, gid))
+    for user in ("bob", "postmaster", "abuse"):
+        db.execute("INSERT INTO users (domain_id, local_part) VALUES (%s, %s)", (did, user))
+    purl = rpc_url()
+    penv = {"CLEMENT_POLICY_LISTEN": purl, "CLEMENT_DB_URL": db.url, "CLEMENT_POLICY_WORKERS": "2",
+            "CLEMENT_POLICY_ALLOW_LOOPBACK": "1", "CLEMENT_POLICY_LOG_FLUSH_MS": "100"}
+    penv.update(policy_env or {})
+    policy = services.start("policy", penv)
+    cert, key = cert_paths()
+    port = free_port()
+    env = {"CLEMENT_SMTP_LISTEN": f"127.0.0.1:{port}", "CLEMENT_SMTPS_LISTEN": "", "CLEMENT_SUBMISSION_LISTEN": "",
+           "CLEMENT_TLS_CERT": cert, "CLEMENT_TLS_KEY": key, "CLEMENT_HOSTNAME": f"mx.{domain}",
+           "CLEMENT_POLICY_URL": purl, "CLEMENT_SCANNER_URL": rpc_url(), "CLEMENT_DELIVERY_URL": rpc_url(),
+           "CLEMENT_PREGREET_WAIT": "0", "CLEMENT_SHUTDOWN_GRACE_S": "2", "CLEMENT_DNS_RESOLVER": dns_spec,
+           "CLEMENT_DNS_TIMEOUT_MS": "1500"}
+    env.update(edge_env or {})
+    edge = services.start("smtp-edge", env)
+    time.sleep(0.3)  # policy's first cache load
+    return Rep(edge, policy, db, domain, port)
+
+
+@pytest.fixture
+def rep(request, services, db, dns):
+    def make(edge_env=None, policy_env=None, dns_spec=None):
+        return start(request, services, db, dns_spec or dns.spec, edge_env, policy_env)
+    return make
+
+
+# ---- the DNS layer itself, against the real server -------------------------------------
+
+def test_dns_unit_against_real_server(dns):
+    """lib/dns/dns_test's live part: answers, NXDOMAIN, cancel, the cache (asked once)."""
+    out = subprocess.run([str(BUILD / "tests/lib/dns/dns_test")], env={"CLEMENT_TEST_DNS": dns.spec},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert dns.questions("2.0.0.127.bl.test").count("2.0.0.127.bl.test") == 1
+
+
+# ---- weights, thresholds and actions ---------------------------------------------------
+
+def test_enforce_refuses_at_rcpt_naming_the_list_postmaster_and_abuse_still_accepted(rep):
+    r = rep({"CLEMENT_DNSBL_SITES": "bl.test*3"})
+    code, text = r.rcpt("127.0.0.2")
+    assert code == 550 and "5.7.1" in text, text
+    assert "127.0.0.2 is listed by bl.test" in text, text
+    assert r.rcpt("127.0.0.2", "postmaster")[0] == 250
+    assert r.rcpt("127.0.0.2", "abuse")[0] == 250
+    # RFC 5782: 127.0.0.1 is never listed
+    assert r.rcpt("127.0.0.1")[0] == 250
+    # the user sees the refusal in the rejected log, with the reason
+    rows = wait_for(lambda: r.db.query("SELECT reason, reason_class FROM message_log WHERE rcpt = %s AND "
+                                       "status = 'rejected'", (f"bob@{r.domain}",)), timeout=8)
+    assert rows and "127.0.0.2 is listed by bl.test" in rows[0]["reason"], rows
+    assert r.metric(r.policy, "clement_policy_reputation_refusals_total", action="enforce") >= 1
+    assert r.metric(r.edge, "clement_edge_dnsbl_answers_total", zone="bl.test", result="listed") >= 1
+    assert r.metric(r.edge, "clement_edge_dnsbl_answers_total", zone="bl.test", result="not_listed") >= 1
+
+
+def test_below_threshold_accepted_and_weights_add_up(rep):
+    r = rep({"CLEMENT_DNSBL_SITES": "bl.test*2, bl2.test*1"})
+    assert r.rcpt("127.0.0.6")[0] == 250          # bl2 only: 1 < 3
+    assert r.rcpt("127.0.0.3")[0] == 250          # bl only: 2 < 3
+    code, text = r.rcpt("127.0.0.2")              # both: 3
+    assert code == 550 and "bl.test, bl2.test" in text, text
+
+
+def test_threshold_is_a_setting(rep):
+    r = rep({"CLEMENT_DNSBL_SITES": "bl2.test"}, {"CLEMENT_DNSBL_THRESHOLD": "1"})
+    assert r.rcpt("127.0.0.6")[0] == 550
+    assert r.rcpt("127.0.0.1")[0] == 250
+
+
+def test_drop_refuses_instead_of_the_greeting(rep):
+    r = rep({"CLEMENT_DNSBL_SITES": "bl.test*3", "CLEMENT_PREGREET_WAIT": "300"}, {"CLEMENT_DNSBL_ACTION": "drop"})
+    c = r.connect("127.0.0.2")
+    code, text = c.reply()
+    assert code == 554 and "5.7.1" in text and "listed by bl.test" in text, text
+    assert c.closed()
+    c = r.connect("127.0.0.1")
+    code, text = c.reply()
+    assert code == 220, text
+    c.close()
+    assert r.metric(r.policy, "clement_policy_reputation_refusals_total", action="drop") == 1
+
+
+def test_ignore_only_logs(rep):
+    r = rep({"CLEMENT_DNSBL_SITES": "bl.test*3"}, {"CLEMENT_DNSBL_ACTION": "ignore"})
+    assert r.rcpt("127.0.0.2")[0] == 250
+    assert wait_for(lambda: "would_refuse" in r.policy.log(), timeout=5)
+
+
+@pytest.mark.parametrize("site,refused", [
+    ("bl.test=127.0.0.2*3", False),                 # 127.0.0.3 is answered 127.0.0.4
+    ("bl.test=127.0.0.2;127.0.0.4*3", True),
+    ("bl.test=127.0.0.[2..11]*3", True),
+    ("bl.test=127.0.0.[5..11]*3", False),
+    ("bl.test*3", True),
+])
+def test_filters_select_the_answers_that_count(rep, site, refused):
+    r = rep({"CLEMENT_DNSBL_SITES": site})
+    assert r.rcpt("127.0.0.3")[0] == (550 if refused else 250)
+
+
+def test_allowlist_overrides(rep):
+    r = rep({"CLEMENT_DNSBL_SITES": "bl.test*3, wl.test=127.0.[0..255].[1..3]*-5"})
+    assert r.rcpt("127.0.0.4")[0] == 250     # listed (3) and allowlisted (-5)
+    assert r.rcpt("127.0.0.2")[0] == 550     # listed only
+
+
+def test_error_answer_is_never_a_listing(rep):
+    r = rep({"CLEMENT_DNSBL_SITES": "err.test*5"})
+    assert r.rcpt("127.0.0.2")[0] == 250
+    assert r.metric(r.edge, "clement_edge_dnsbl_answers_total", zone="err.test", result="error") >= 1
+    assert "event=dnsbl_error" in r.edge.log() and "127.255.255.254" in r.edge.log()
+
+
+# ---- DNS failing -------------------------------------------------------------------------
+
+def test_dns_down_accepts(rep):
+    r = rep({"CLEMENT_DNSBL_SITES": "bl.test*3", "CLEMENT_DNS_TIMEOUT_MS": "700"},
+            dns_spec=f"127.0.0.1:{dead_port()}")
+    t0 = time.time()
+    assert r.rcpt("127.0.0.2")[0] == 250
+    assert time.time() - t0 < 6
+    failed = sum(r.metric(r.edge, "clement_edge_dnsbl_answers_total", zone="bl.test", result=x)
+                 for x in ("timeout", "error"))
+    assert failed >= 1
+
+
+def test_slow_dns_answer_after_the_deadline_counts_as_not_listed(rep, dns):
+    dns.slow["bl.test"] = 3.0
+    r = rep({"CLEMENT_DNSBL_SITES": "bl.test*3", "CLEMENT_DNS_TIMEOUT_MS": "500"})
+    t0 = time.time()
+    c = r.connect("127.0.0.2")
+    code, _ = c.reply()
+    greeted = time.time() - t0
+    c.close()
+    assert code == 220 and greeted < 2.5, greeted
+    assert wait_for(lambda: "event=dnsbl_timeout" in r.edge.log(), timeout=5)
+    assert r.metric(r.edge, "clement_edge_dnsbl_answers_total", zone="bl.test", result="timeout") >= 1
+
+
+def test_lookups_run_during_the_pregreet_wait(rep, dns):
+    """With the pregreet wait on, a clean client is greeted at the end of the wait, not later."""
+    dns.slow["bl.test"] = 0.4
+    r = rep({"CLEMENT_DNSBL_SITES": "bl.test*3", "CLEMENT_PREGREET_WAIT": "800"})
+    t0 = time.time()
+    c = r.connect("127.0.0.1")
+    code, text = c.reply()
+    took = time.time() - t0
+    c.close()
+    assert code == 220 and text.startswith("220-"), text
+    assert took < 1.6, took
+
+
+# ---- keys, FCrDNS, HELO, the record ------------------------------------------------------
+
+def test_key_never_shown(rep):
+    r = rep({"CLEMENT_DNSBL_SITES": f"{KEY}.zen.dq.test=127.0.0.[2..11]*3"})
+    code, text = r.rcpt("127.0.0.2")
+    assert code == 550 and "listed by zen.dq.test" in text and KEY not in text, text
+    assert wait_for(lambda: r.db.query("SELECT rep_facts FROM smtp_sessions WHERE rep_facts IS NOT NULL"), timeout=8)
+    stored = str(r.db.query("SELECT rep_facts, transcript FROM smtp_sessions"))
+    assert "zen.dq.test" in stored and KEY not in stored
+    assert KEY not in str(r.db.query("SELECT reason FROM message_log"))
+    assert KEY not in r.edge.log() and KEY not in r.policy.log()
+    metrics = r.edge.metrics()
+    assert 'zone="zen.dq.test"' in metrics and KEY not in metrics
+
+
+def test_session_records_score_and_facts(rep):
+    r = rep({"CLEMENT_DNSBL_SITES": "bl.test*3, wl.test*-1", "CLEMENT_REP_PTR_MISMATCH_WEIGHT": "1"})
+    assert r.rcpt("127.0.0.3")[0] == 550    # bl.test 3 + FCrDNS mismatch 1
+    rows = wait_for(lambda: r.db.query("SELECT rep_score, rep_facts FROM smtp_sessions WHERE client_ip = "
+                                       "'127.0.0.3'"), timeout=8)
+    assert rows and rows[0]["rep_score"] == 4, rows
+    facts = rows[0]["rep_facts"]
+    assert facts["ptr"] == "liar.example.test"
+    kinds = {(f["kind"], f["name"], f["answer"], f["weight"]) for f in facts["facts"]}
+    assert ("dnsbl", "bl.test", "127.0.0.4", 3) in kinds, kinds
+    assert ("ptr", "mismatch", "liar.example.test", 1) in kinds, kinds
+
+
+@pytest.mark.parametrize("src,setting,helo,refused", [
+    ("127.0.0.6", "CLEMENT_REP_NO_PTR_WEIGHT", "client.example.net", True),
+    ("127.0.0.1", "CLEMENT_REP_NO_PTR_WEIGHT", "client.example.net", False),   # has a PTR
+    ("127.0.0.3", "CLEMENT_REP_PTR_MISMATCH_WEIGHT", "client.example.net", True),
+    ("127.0.0.2", "CLEMENT_REP_PTR_MISMATCH_WEIGHT", "client.example.net", False),  # FCrDNS passes
+    ("127.0.0.1", "CLEMENT_REP_HELO_IP_WEIGHT", "192.0.2.7", True),
+    ("127.0.0.1", "CLEMENT_REP_HELO_IP_WEIGHT", "[192.0.2.7]", False),
+    ("127.0.0.1", "CLEMENT_REP_HELO_NOT_FQDN_WEIGHT", "localbox", True),
+    ("127.0.0.1", "CLEMENT_REP_HELO_US_WEIGHT", "MX.{domain}", True),
+    ("127.0.0.1", "CLEMENT_REP_HELO_US_WEIGHT", "client.example.net", False),
+])
+def test_fcrdns_and_helo_findings_weigh_when_set(rep, src, setting, helo, refused):
+    r = rep({"CLEMENT_DNSBL_SITES": "", setting: "3"})
+    code, text = r.rcpt(src, helo=helo.format(domain=r.domain))
+    assert code == (550 if refused else 250), text
+    if refused:
+        assert "5.7.1" in text and ("PTR" in text or "HELO" in text), text
+
+
+def test_defaults_refuse_only_on_dnsbl_evidence(rep):
+    """No PTR, a bare-IP HELO: recorded, but with the default weights (0) not refused."""
+    r = rep({"CLEMENT_DNSBL_SITES": "bl2.test*1"})
+    assert r.rcpt("127.0.0.6", helo="10.1.2.3")[0] == 250
+    rows = wait_for(lambda: r.db.query("SELECT rep_score, rep_facts FROM smtp_sessions WHERE client_ip = "
+                                       "'127.0.0.6'"), timeout=8)
+    names = {f["name"] for f in rows[0]["rep_facts"]["facts"]}
+    assert {"none", "bare_ip", "bl2.test"} <= names, names
+    assert rows[0]["rep_score"] == 1
+
+
+def test_bad_sites_setting_stops_the_edge(services, dns):
+    cert, key = cert_paths()
+    env = {"CLEMENT_SMTP_LISTEN": f"127.0.0.1:{free_port()}", "CLEMENT_SMTPS_LISTEN": "",
+           "CLEMENT_SUBMISSION_LISTEN": "", "CLEMENT_DNS_RESOLVER": dns.spec,
+           "CLEMENT_DNSBL_SITES": f"{KEY}.zen.dq.test=127.0.0.[2..x]*3"}
+    full = dict(os.environ, **sanitizer_env(), **env)
+    out = subprocess.run([str(BIN / "clement-smtp-edge")], env=full, capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0
+    assert "CLEMENT_DNSBL_SITES" in out.stderr and "zen.dq.test" in out.stderr and KEY not in out.stderr
