@@ -26,6 +26,7 @@ class _Resolver(BaseResolver):
         qtype = QTYPE[request.q.qtype]
         with o.lock:
             o.asked.append((name, qtype))
+            o.asked_at.setdefault(name, time.time())
             recs = o.records.get(name)
             labels = name.split(".")
             for i in range(1, len(labels)):
@@ -55,6 +56,7 @@ class DnsServer:
         self.records = dict(records or {})
         self.slow = dict(slow or {})
         self.asked = []
+        self.asked_at = {}  # name -> when it was first asked
         self.lock = threading.Lock()
         self.port = None
         self._servers = []

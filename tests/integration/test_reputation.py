@@ -115,7 +115,7 @@ def start(request, services, db, dns_spec, edge_env=None, policy_env=None):
            "CLEMENT_TLS_CERT": cert, "CLEMENT_TLS_KEY": key, "CLEMENT_HOSTNAME": f"mx.{domain}",
            "CLEMENT_POLICY_URL": purl, "CLEMENT_SCANNER_URL": rpc_url(), "CLEMENT_DELIVERY_URL": rpc_url(),
            "CLEMENT_PREGREET_WAIT": "0", "CLEMENT_SHUTDOWN_GRACE_S": "2", "CLEMENT_DNS_RESOLVER": dns_spec,
-           "CLEMENT_DNS_TIMEOUT_MS": "1500"}
+           "CLEMENT_DNS_TIMEOUT_MS": "5000"}  # generous: a loaded test machine must not turn answers into timeouts
     env.update(edge_env or {})
     edge = services.start("smtp-edge", env)
     time.sleep(0.3)  # policy's first cache load
@@ -244,16 +244,18 @@ def test_slow_dns_answer_after_the_deadline_counts_as_not_listed(rep, dns):
 
 
 def test_lookups_run_during_the_pregreet_wait(rep, dns):
-    """With the pregreet wait on, a clean client is greeted at the end of the wait, not later."""
-    dns.slow["bl.test"] = 0.4
-    r = rep({"CLEMENT_DNSBL_SITES": "bl.test*3", "CLEMENT_PREGREET_WAIT": "800"})
+    """The lookups start at accept, not after the pregreet wait: the DNS server is asked while
+    the client still waits, and a clean client is greeted when the wait ends."""
+    r = rep({"CLEMENT_DNSBL_SITES": "bl.test*3", "CLEMENT_PREGREET_WAIT": "2000"})
     t0 = time.time()
     c = r.connect("127.0.0.1")
     code, text = c.reply()
     took = time.time() - t0
     c.close()
     assert code == 220 and text.startswith("220-"), text
-    assert took < 1.6, took
+    asked = dns.asked_at.get("1.0.0.127.bl.test")
+    assert asked is not None and asked - t0 < 1.0, asked and asked - t0
+    assert took < 3.5, took
 
 
 # ---- keys, FCrDNS, HELO, the record ------------------------------------------------------
