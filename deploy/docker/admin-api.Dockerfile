@@ -18,12 +18,12 @@ COPY scripts/make-test-sigs scripts/
 RUN make -j"$(nproc)" BUILD=/out all >/dev/null && scripts/make-test-sigs /out/sigs
 
 # --- runtime stage: Debian with only the shared libraries the binary links (its NEEDED entries;
-# scripts/check-arch compares this apt line with `readelf -d`), curl for the
-# health check, and an unprivileged user. No compiler.
+# scripts/check-arch compares this apt line with `readelf -d`), the health check (bash, no
+# curl), and an unprivileged user. No compiler.
 FROM debian:bookworm-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libnng1 libssl3 libpq5 libmicrohttpd12 libcurl4 libcjson1 libargon2-1 ca-certificates curl >/dev/null \
+      libnng1 libssl3 libpq5 libmicrohttpd12 libcurl4 libcjson1 libargon2-1 ca-certificates >/dev/null \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin clement
 COPY deploy/docker/healthcheck /usr/local/bin/clement-healthcheck
