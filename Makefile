@@ -82,7 +82,7 @@ BINS := $(SERVICES:%=$(BUILD)/bin/clement-%) $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard lib/*/*_test.c services/*/*_test.c tools/*/*_test.c)
 UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all test test-browser check-arch unit-bins run deps clean fuzz images compose-test scale-test fresh-test install bench format lint
+.PHONY: all test test-browser check-arch unit-bins run deps clean fuzz images compose-test scale-test fresh-test interop-test install bench format lint
 all: $(BINS)
 
 # V=1 shows full command lines.
@@ -199,6 +199,11 @@ compose-test:
 # tests/containers/test_scale.py.
 scale-test:
 	@scripts/compose-test --scale
+
+# Clement against real MTAs (Debian's Postfix, Exim, Sendmail in containers) in both directions:
+# scripts/interop-test, docs/INTEROP.md.
+interop-test:
+	@scripts/interop-test
 
 # `make test` from a clean clone of the current commit in a bare Debian 12 container, as a new
 # user would run it (scripts/fresh-test).

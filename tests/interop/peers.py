@@ -1,0 +1,70 @@
+"""Real MTAs as Clement's peers: one container per peer (tests/interop/<kind>.Dockerfile,
+built by scripts/interop-test), on the host's network, listening on a free loopback port,
+delivering its domain <kind>.interop.test into Maildirs under a host directory the test reads.
+
+Every peer knows the same users (USERS); 'tempfail' answers 451 at RCPT, any other local
+part 550. The container is removed when the test module ends."""
+import os
+import pathlib
+import subprocess
+import tempfile
+import time
+
+from conftest import free_port, wait_port
+
+USERS = ["bob", "tempfail", "probed"] + [f"u{i}" for i in range(100)]
+IMAGE = os.environ.get("CLEMENT_INTEROP_IMAGE", "clement-interop/{kind}")
+
+
+class Peer:
+    def __init__(self, kind, tls_dir=None, relay=None):
+        self.kind = kind
+        self.domain = f"{kind}.interop.test"
+        self.mail = pathlib.Path(tempfile.mkdtemp(prefix=f"clement-interop-{kind}-"))
+        os.chmod(self.mail, 0o777)
+        self.tls_dir, self.relay = tls_dir, relay
+        self.name = None
+        self.start()
+
+    def start(self):
+        """A fresh container (also after stop(): the same domain, port and mailboxes)."""
+        if not hasattr(self, "port"):
+            self.port = free_port()
+        self.name = f"clement-interop-{self.kind}-{os.getpid()}-{time.time_ns()}"
+        env = {"PEER_DOMAIN": self.domain, "PEER_PORT": str(self.port), "PEER_USERS": " ".join(USERS),
+               "PEER_TLS": "1" if self.tls_dir else "0", "PEER_RELAY": self.relay or ""}
+        cmd = ["docker", "run", "-d", "--rm", "--name", self.name, "--network", "host",
+               "-v", f"{self.mail}:/srv/mail"]
+        if self.tls_dir:
+            cmd += ["-v", f"{self.tls_dir}:/tls:ro"]
+        for k, v in env.items():
+            cmd += ["-e", f"{k}={v}"]
+        subprocess.run(cmd + [IMAGE.format(kind=self.kind)], check=True, capture_output=True)
+        if not wait_port(self.port, timeout=60):
+            raise RuntimeError(f"{self.kind} did not listen on {self.port}:\n{self.logs()}")
+        return self
+
+    def stop(self):
+        if self.name:
+            subprocess.run(["docker", "rm", "-f", self.name], capture_output=True)
+            self.name = None
+
+    def logs(self):
+        if not self.name:
+            return ""
+        r = subprocess.run(["docker", "logs", self.name], capture_output=True, text=True)
+        return r.stdout + r.stderr
+
+    def delivered(self, user):
+        """The messages in user's Maildir new/, oldest first, as bytes."""
+        d = self.mail / self.domain / user / "new"
+        return [p.read_bytes() for p in sorted(d.iterdir(), key=lambda p: p.stat().st_mtime)] if d.is_dir() else []
+
+    def wait_delivered(self, user, n=1, timeout=30.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            got = self.delivered(user)
+            if len(got) >= n:
+                return got
+            time.sleep(0.2)
+        return self.delivered(user)
