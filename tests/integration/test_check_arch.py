@@ -123,6 +123,17 @@ def test_a_stray_link_fails(tmp_path, build_copy, binary, lib, call, why):
     assert "1 problem(s)" in r.stdout, r.stdout
 
 
+def test_a_fuzz_target_linking_more_than_its_layer_fails(tmp_path, tree):
+    fuzz = tree / "build" / "fuzz" / "bin" / "address_fuzz"
+    fuzz.parent.mkdir(parents=True)
+    fuzz.touch()
+    link_stray(tmp_path, fuzz, "pq", "PQlibVersion")
+    r = check_arch("--only", "needed", root=tree)
+    assert r.returncode == 1, r.stdout
+    assert "address_fuzz: NEEDED libpq.so.5, which lib/mail may not link" in r.stdout, r.stdout
+    assert "1 problem(s)" in r.stdout, r.stdout
+
+
 def test_a_binary_not_built_fails(build_copy):
     (build_copy / "bin" / "clement-policy").unlink()
     r = check_arch("--only", "needed", build=build_copy)
