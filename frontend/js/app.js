@@ -1,6 +1,6 @@
 // app.js - the shell: login/logout, session expiry, role-aware navigation, the router.
 import { h, clear } from './dom.js';
-import { api, post, setCsrf, onSessionEnd } from './api.js';
+import { api, get, post, setCsrf, onSessionEnd } from './api.js';
 import { route, match, current, go } from './router.js';
 import { state, atLeast, meFrom } from './session.js';
 import { notify, clearNotice, field, fail, deniedPanel } from './ui.js';
@@ -38,7 +38,25 @@ function renderNav() {
   who.append(h('span', { 'data-role': state.me.role }, `${state.me.address} · ${state.me.role}`),
     h('button.secondary', { type: 'button', id: 'logout', onclick: logout }, 'Log out'));
   markCurrent();
+  refreshCounts();
 }
+
+/** Held messages in the menu ("My quarantine", admins' "Quarantine"), as a number after the
+ * link (CSS, from data-count; the link's name stays the same) and its title. */
+async function refreshCounts() {
+  if (!state.me) return;
+  const links = [['#/quarantine', { user_id: state.me.id }], ['#/admin/quarantine', {}]];
+  for (const [href, params] of links) {
+    const a = document.querySelector(`#nav a[href="${href}"]`);
+    if (!a) continue;
+    try {
+      const list = await get('/quarantine', { ...params, status: 'held', per_page: 1 });
+      const n = Number(list.total) || 0;
+      if (n) { a.dataset.count = String(n); a.title = `${n} held message${n === 1 ? '' : 's'}`; } else { delete a.dataset.count; a.removeAttribute('title'); }
+    } catch (e) { /* the count is a hint; the screen itself says what went wrong */ }
+  }
+}
+window.addEventListener('clement:list', (ev) => { if (['/quarantine', '/logs'].includes(ev.detail)) refreshCounts(); });
 
 function markCurrent() {
   const { path } = current();
@@ -110,6 +128,7 @@ async function logout() {
   try { await post('/logout'); } catch (e) { if (e.status !== 401) { fail(e); return; } }
   endSession();
   notify('info', 'You are logged out.');
+  keepNotice = true;
 }
 
 function endSession() {
@@ -124,12 +143,17 @@ function home() { return atLeast('domain-admin') ? '/dashboard' : '/mail'; }
 /* ---------- routing ---------- */
 
 let renderSeq = 0;
+let keepNotice = false;
 
 async function render() {
   // Screens load asynchronously; when the address changes again meanwhile, only the
   // latest render may fill <main>.
   const seq = ++renderSeq;
   const { path, query } = current();
+  // A notice belongs to the screen it was said on; one said on the way here (log out, the
+  // session ended) is kept for this screen only.
+  if (!keepNotice) clearNotice();
+  keepNotice = false;
   if (!state.me && path !== '/login') {
     returnTo = path;
     go('/login');
@@ -174,6 +198,7 @@ onSessionEnd((text) => {
   returnTo = current().path;
   endSession();
   notify('error', `Your session has ended${text ? ` (${text})` : ''}. Please log in again.`);
+  keepNotice = true;
 });
 
 registerUserScreens(route);

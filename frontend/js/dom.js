@@ -42,10 +42,25 @@ export function uid(prefix = 'f') {
 }
 
 /** A date/time from the API (ISO 8601) in the reader's locale; '' for nothing. */
+const TIME_FORMAT = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' };
+
+/** "3 min ago" / "in 2 h" within a day of now, else ''. */
+export function relTime(d, now = Date.now()) {
+  const s = Math.round((d.getTime() - now) / 1000);
+  const a = Math.abs(s);
+  if (a >= 86400) return '';
+  const [n, unit] = a < 60 ? [a, 's'] : a < 3600 ? [Math.floor(a / 60), 'min'] : [Math.floor(a / 3600), 'h'];
+  if (a < 10) return 'just now';
+  return s < 0 ? `${n} ${unit} ago` : `in ${n} ${unit}`;
+}
+
+/** A time with its zone ("Dec 4, 2026, 06:28 PM UTC"), and how long ago when within a day. */
 export function fmtTime(v) {
   if (!v) return '';
   const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? String(v) : d.toLocaleString();
+  if (Number.isNaN(d.getTime())) return String(v);
+  const rel = relTime(d);
+  return `${d.toLocaleString(undefined, TIME_FORMAT)}${rel ? ` · ${rel}` : ''}`;
 }
 
 export function fmtSize(n) {

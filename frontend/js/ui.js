@@ -129,7 +129,7 @@ export function apiForm({ fields, submitLabel, onSubmit, success, className = 'r
  */
 export function table(cols, rows, { caption, empty = 'Nothing to show.' } = {}) {
   if (!rows || rows.length === 0) return h('div.table-wrap', h('p.empty', empty));
-  const thead = h('thead', h('tr', cols.map((c) => h('th', { scope: 'col' }, c.label))));
+  const thead = h('thead', h('tr', cols.map((c) => h('th', { scope: 'col', 'aria-sort': c.ariaSort }, c.header || c.label))));
   const tbody = h('tbody', rows.map((r) => h('tr', { dataset: { id: r.id ?? '' } }, cols.map((c) => {
     const v = c.render ? c.render(r) : r[c.key];
     return h(`td${c.className ? '.' + c.className : ''}`, { 'data-label': c.label }, v ?? '');

@@ -86,7 +86,13 @@ void h_logs_list(struct api_req *r)
 	user_filter(r, &q);
 	api_eq_filter(r, &q, "domain_id", "l.domain_id", "::bigint");
 	api_eq_filter(r, &q, "group_id", "l.group_id", "::bigint");
-	api_list(r, &q, "l.logged_at DESC, l.id DESC");
+	static const char *const sorts[][2] = {
+	    {"time", "l.logged_at"}, {"sender", "l.sender"}, {"rcpt", "l.rcpt"}, {"subject", "l.subject"},
+	    {"status", "l.status"},  {"size", "l.size"},     {NULL, NULL}};
+	char order[200];
+	api_list(
+	    r, &q,
+	    api_order(r, sorts, "l.logged_at DESC, l.id DESC", "l.logged_at DESC, l.id DESC", order, sizeof order));
 	qb_free(&q);
 }
 

@@ -50,7 +50,13 @@ void h_quarantine_list(struct api_req *r)
 	api_text_filter(r, &q, "subject", "q.subject");
 	api_eq_filter(r, &q, "msgid", "q.msgid", NULL);
 	api_eq_filter(r, &q, "sid", "q.sid", NULL);
-	api_list(r, &q, "q.received_at DESC, q.id DESC");
+	static const char *const sorts[][2] = {
+	    {"time", "q.received_at"}, {"sender", "q.sender"},      {"rcpt", "q.rcpt"}, {"subject", "q.subject"},
+	    {"size", "q.size"},        {"expires", "q.expires_at"}, {NULL, NULL}};
+	char order[200];
+	api_list(
+	    r, &q,
+	    api_order(r, sorts, "q.received_at DESC, q.id DESC", "q.received_at DESC, q.id DESC", order, sizeof order));
 	qb_free(&q);
 }
 

@@ -219,6 +219,31 @@ void api_list(struct api_req *r, struct qb *q, const char *order)
 	api_ok(r, 200, o);
 }
 
+/* api_order - see sql.h */
+const char *api_order(struct api_req *r, const char *const (*keys)[2], const char *dflt, const char *tie, char *buf,
+		      size_t len)
+{
+	const char *key = api_query(r, "sort"), *dir = api_query(r, "order");
+	if (!key || !*key)
+		return dflt;
+	if (dir && *dir && strcmp(dir, "asc") != 0 && strcmp(dir, "desc") != 0) {
+		api_err(r, 400, "order must be asc or desc");
+		return dflt;
+	}
+	char names[300] = "";
+	for (size_t i = 0; keys[i][0]; i++) {
+		if (strcmp(key, keys[i][0]) == 0) {
+			snprintf(buf, len, "%s %s NULLS LAST, %s", keys[i][1],
+				 dir && strcmp(dir, "asc") == 0 ? "ASC" : "DESC", tie);
+			return buf;
+		}
+		size_t used = strlen(names);
+		snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", keys[i][0]);
+	}
+	api_err(r, 400, "sort must be one of %s", names);
+	return dflt;
+}
+
 /* api_one - see sql.h */
 void api_one(struct api_req *r, struct qb *q, const char *what)
 {

@@ -51,6 +51,12 @@ cJSON *api_rows_json(const PGresult *res);
  * api_list and api_one do nothing when the request was already answered with an error (a
  * filter that refused its value), so filters need no error path of their own. */
 void api_list(struct api_req *r, struct qb *q, const char *order);
+/* api_order - the ORDER BY text for ?sort=KEY&order=asc|desc (the UI's sortable columns):
+ * keys is {name, SQL expression} pairs ending with {NULL, NULL}; ties break by tie (trusted
+ * text). dflt when no sort is asked for. Answers 400 naming the choices for an unknown key
+ * or order (api_list then does nothing, so the caller passes the result straight on). */
+const char *api_order(struct api_req *r, const char *const (*keys)[2], const char *dflt, const char *tie, char *buf,
+		      size_t len);
 /* api_one - answer the first row of q, or 404 "<what> not found". */
 void api_one(struct api_req *r, struct qb *q, const char *what);
 /* api_scalar - run q; 1 and the first column of the first row in out (copied), 0 when no

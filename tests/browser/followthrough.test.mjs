@@ -4,16 +4,12 @@
 // "released by" naming the account, not its id. Against the real stack, as a user and an admin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useStack, blocked, newPage, login, shot, listLoaded, smtp, sql, unique, rowAfterRefresh } from './lib.mjs';
+import { useStack, blocked, loggedIn, shot, listLoaded, smtp, sql, unique, rowAfterRefresh } from './lib.mjs';
 
 const s = useStack();
 const MAIL = ['policy', 'scanner', 'delivery', 'smtp-edge'];
 
-async function pageAs(who) {
-  const page = await newPage(s.browser, { baseURL: s.st.web });
-  await login(page, s.st, who);
-  return page;
-}
+const pageAs = (who) => loggedIn(s, who);
 
 /** The queue id the sender was given in the 250 reply ("... (id X)" / "queued as X"). */
 function queueId(r) {

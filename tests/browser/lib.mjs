@@ -89,6 +89,13 @@ export async function login(page, st, who) {
   return a;
 }
 
+/** A new page of the stack's UI (`s` from useStack()), logged in as `who`. */
+export async function loggedIn(s, who, opts = {}) {
+  const page = await newPage(s.browser, { ...opts, baseURL: s.st.web });
+  await login(page, s.st, who);
+  return page;
+}
+
 /** Wait for a list screen to finish loading. */
 export async function listLoaded(page) {
   await page.locator('main [aria-busy="false"], main [data-denied]').first().waitFor();

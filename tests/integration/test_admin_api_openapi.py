@@ -51,6 +51,8 @@ def handler_query_keys(src, fn, depth=0):
     assert m or depth, f"handler {fn} not found"
     body = m.group(1) if m else ""
     keys = set(QUERY_KEY.findall(body))
+    if "api_order(r, " in body:     # sortable columns: ?sort= and ?order= (sql.c)
+        keys |= {"sort", "order"}
     if depth < 2:
         for callee in set(re.findall(r"\b(\w+)\(r, ", body)) - NOT_HELPERS - {fn}:
             keys |= handler_query_keys(src, callee, depth + 1)

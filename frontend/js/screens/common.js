@@ -48,8 +48,8 @@ const LOG_FILTERS = [
   { name: 'sender', label: 'Sender', placeholder: 'sender@example.org' },
   { name: 'rcpt', label: 'Recipient' },
   { name: 'client_ip', label: 'Client IP', inputmode: 'decimal' },
-  { name: 'from', label: 'From date', type: 'date' },
-  { name: 'to', label: 'To date', type: 'date' },
+  { name: 'from', label: 'From', type: 'datetime-local', help: 'Date and time, your time zone.' },
+  { name: 'to', label: 'Until', type: 'datetime-local' },
   { name: 'subject', label: 'Subject', type: 'search' },
   { name: 'msgid', label: 'Message id', placeholder: 'the id in the 250 reply', help: 'The queue id the sender was given ("queued as" / "id …").' },
   { name: 'sid', label: 'Session' },
@@ -68,19 +68,73 @@ export function messageLog({ title = 'My mail', intro, params, query } = {}) {
     intro: intro || 'Everything received for you, sent by you (with its delivery status), refused (with the reply the sender got) and quarantined.',
     filters: LOG_FILTERS,
     empty: 'No messages match.',
+    sort: { default: 'time', order: 'desc' },
+    bulk: heldBulk((r) => r.quarantine_id),
+    rowName: (r) => `${r.subject || '(no subject)'} to ${r.rcpt}`,
+    tools: (query) => [h('button.secondary', { type: 'button', onclick: (ev) => exportCsv(ev.currentTarget, query()) }, 'Export CSV')],
     columns: [
-      { label: 'Time', render: (r) => fmtTime(r.logged_at || r.time) },
+      { label: 'Time', sort: 'time', sortFirst: 'desc', render: (r) => fmtTime(r.logged_at || r.time) },
       { label: 'Direction', render: (r) => (r.direction === 'out' ? 'sent' : 'received') },
-      { label: 'From', key: 'sender', className: 'wrap', render: (r) => r.sender || '<>' },
-      { label: 'To', key: 'rcpt', className: 'wrap' },
-      { label: 'Subject', key: 'subject', className: 'wrap' },
-      { label: 'Status', render: (r) => badge(r.status) },
+      { label: 'From', sort: 'sender', key: 'sender', className: 'wrap', render: (r) => r.sender || '<>' },
+      { label: 'To', sort: 'rcpt', key: 'rcpt', className: 'wrap' },
+      { label: 'Subject', sort: 'subject', key: 'subject', className: 'wrap' },
+      { label: 'Status', sort: 'status', render: (r) => badge(r.status) },
       { label: 'Reply / reason', className: 'wrap reason', render: (r) => replyText(r) },
       { label: 'Why', className: 'wrap why', render: logWhy },
       { label: 'Client IP', key: 'client_ip' },
     ],
     actions: logRowLinks,
   });
+}
+
+/** Bulk release / always accept / delete of held messages; idOf(row) is the held copy's id
+ * (a quarantine row's own, a log row's quarantine_id), none: that row is not held. */
+function heldBulk(idOf) {
+  const call = (r, path, method = post) => {
+    const id = idOf(r);
+    if (!id) return Promise.reject(new Error('not a held message'));
+    return method(`/quarantine/${encodeURIComponent(id)}${path}`);
+  };
+  const n = (k) => `${k} message${k === 1 ? '' : 's'}`;
+  return [
+    { label: 'Release', run: (r) => call(r, '/release'), done: (k) => `Released ${n(k)}.` },
+    { label: 'Always accept senders', confirm: (rows) => `Always accept mail from ${[...new Set(rows.map((r) => r.sender || '<>'))].join(', ')}? This also releases the selected messages.`,
+      run: (r) => call(r, '/accept-sender'), done: (k) => `Released ${n(k)}; their senders will always be accepted.` },
+    { label: 'Delete', danger: true, confirm: (rows) => `Delete ${n(rows.length)}? They cannot be recovered.`,
+      run: (r) => call(r, '', del), done: (k) => `Deleted ${n(k)}.` },
+  ];
+}
+
+const CSV_COLUMNS = ['logged_at', 'direction', 'sender', 'rcpt', 'subject', 'status', 'reason_class', 'code', 'enh', 'reason',
+  'held_by', 'held_reason', 'client_ip', 'msgid', 'sid'];
+const CSV_MAX_ROWS = 50000;
+
+/** One CSV cell (RFC 4180); a leading = + - @ is defused so a spreadsheet never runs it as a formula. */
+function csvCell(v) {
+  let s = v === null || v === undefined ? '' : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** The filtered log as a CSV file: every page the filters match (up to CSV_MAX_ROWS rows). */
+async function exportCsv(btn, query) {
+  const rows = await act(btn, async () => {
+    const out = [];
+    for (let page = 1; out.length < CSV_MAX_ROWS; page += 1) {
+      const list = await get('/logs', { ...query, page, per_page: 500 });
+      out.push(...(list.items || []));
+      if (!list.items || list.items.length < 500 || out.length >= list.total) break;
+    }
+    return out;
+  });
+  if (!rows) return;
+  const text = [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\r\n') + '\r\n';
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+  const a = h('a', { href: url, download: `mail-log-${new Date().toISOString().slice(0, 10)}.csv`, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 /** A log row's way to the rest of its message: the held copy, the SMTP session (admins), the
@@ -158,15 +212,18 @@ export function quarantineList({ title = 'My quarantine', params, intro, query }
       { name: 'msgid', label: 'Message id' },
     ],
     empty: 'Nothing in quarantine.',
+    sort: { default: 'time', order: 'desc' },
+    bulk: heldBulk((r) => r.id),
+    rowName: (r) => `${r.subject || '(no subject)'} from ${r.sender || '<>'}`,
     columns: [
-      { label: 'Received', render: (r) => fmtTime(r.received_at) },
-      { label: 'From', className: 'wrap', render: (r) => r.sender || '<>' },
-      { label: 'To', key: 'rcpt', className: 'wrap' },
-      { label: 'Subject', key: 'subject', className: 'wrap' },
+      { label: 'Received', sort: 'time', sortFirst: 'desc', render: (r) => fmtTime(r.received_at) },
+      { label: 'From', sort: 'sender', className: 'wrap', render: (r) => r.sender || '<>' },
+      { label: 'To', sort: 'rcpt', key: 'rcpt', className: 'wrap' },
+      { label: 'Subject', sort: 'subject', key: 'subject', className: 'wrap' },
       { label: 'Why held', className: 'wrap why', render: (r) => heldWhy(r.reason_class, r.reason) },
-      { label: 'Size', render: (r) => fmtSize(r.size) },
+      { label: 'Size', sort: 'size', render: (r) => fmtSize(r.size) },
       { label: 'Status', render: (r) => badge(r.status || 'held') },
-      { label: 'Expires', render: (r) => fmtTime(r.expires_at) },
+      { label: 'Expires', sort: 'expires', render: (r) => fmtTime(r.expires_at) },
     ],
     actions: quarantineRowActions,
   });
@@ -213,8 +270,8 @@ export function sessionLog({ title = 'SMTP sessions', params } = {}) {
     filters: [
       { name: 'client_ip', label: 'Client IP' },
       { name: 'outcome', label: 'Outcome', placeholder: 'quit, timeout, banned…' },
-      { name: 'from', label: 'From date', type: 'date' },
-      { name: 'to', label: 'To date', type: 'date' },
+      { name: 'from', label: 'From', type: 'datetime-local', help: 'Date and time, your time zone.' },
+      { name: 'to', label: 'Until', type: 'datetime-local' },
     ],
     columns: [
       { label: 'Started', render: (r) => fmtTime(r.started_at) },
