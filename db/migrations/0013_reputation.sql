@@ -5,3 +5,8 @@
 -- NULL: reputation checks were off for that session.
 ALTER TABLE smtp_sessions ADD COLUMN rep_score integer;
 ALTER TABLE smtp_sessions ADD COLUMN rep_facts jsonb;
+
+-- A group's stricter threshold for its domains' recipients (refused at RCPT with
+-- CLEMENT_DNSBL_ACTION=enforce): the lower of this and CLEMENT_DNSBL_THRESHOLD applies.
+-- NULL: the global threshold.
+ALTER TABLE groups ADD COLUMN dnsbl_threshold integer CHECK (dnsbl_threshold BETWEEN 1 AND 1000);

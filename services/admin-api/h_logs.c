@@ -111,7 +111,7 @@ void h_log_get(struct api_req *r)
 
 #define SESSION_COLS                                                                                                   \
 	"s.sid, s.started_at, s.ended_at, host(s.client_ip) AS client_ip, s.client_port, s.listener, s.helo, "         \
-	"s.tls, s.auth_user, s.outcome, s.pregreet, s.protocol_errors, s.messages"
+	"s.tls, s.auth_user, s.outcome, s.pregreet, s.protocol_errors, s.messages, s.rep_score, s.rep_facts"
 
 /* session_scope - a non-root admin sees the SMTP sessions that carried mail for its scope:
  * those with a message_log row it may see (log_scope). */

@@ -32,6 +32,7 @@ struct pc_group {
 	char *imap_host; /* NULL: no IMAP login for this group */
 	int imap_port;   /* 0: the default for the TLS mode */
 	int imap_tls;    /* enum cl_imap_tls, from imap_tls */
+	int dnsbl_threshold; /* the group's stricter reputation threshold; 0: the global one */
 };
 
 struct pc_domain {

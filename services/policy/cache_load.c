@@ -14,7 +14,7 @@
 /* Bans from a mesh peer count only when that peer is trusted to enforce (docs/MESH.md);
  * expired bans are left out here and also checked at lookup time. */
 static const char q_groups[] = "SELECT id, mode, relay_host, relay_port, verify_recipients, verify_ttl_s, imap_host, "
-			       "coalesce(imap_port, 0), imap_tls FROM groups";
+			       "coalesce(imap_port, 0), imap_tls, coalesce(dnsbl_threshold, 0) FROM groups";
 static const char q_domains[] =
     "SELECT id, name, group_id, default_action, reject_text, unknown_user_text FROM domains";
 static const char q_users[] = "SELECT id, domain_id, local_part, password_hash, enabled, role FROM users";
@@ -77,6 +77,7 @@ static int load_groups(struct pc_snap *s, const PGresult *r)
 		g->imap_host = dup_or_null(r, i, 6, &oom);
 		g->imap_port = (int)col_ll(r, i, 7);
 		g->imap_tls = (int)cl_imap_tls_parse(PQgetvalue(r, i, 8));
+		g->dnsbl_threshold = (int)col_ll(r, i, 9);
 	}
 	return oom ? -1 : 0;
 }

@@ -40,14 +40,18 @@ static void printable(char *dst, size_t n, const char *src)
 	dst[i] = '\0';
 }
 
-/* rep_refuses - the reputation facts reach CLEMENT_DNSBL_THRESHOLD and the action applies
+/* rep_refuses - the reputation facts reach CLEMENT_DNSBL_THRESHOLD (or the recipient's group's
+ * stricter one, group_threshold > 0) and the action applies
  * at this step (drop: connect; enforce: rcpt, except postmaster@ and abuse@): v gets the
  * refusal naming the lists, 1. Otherwise 0 (ignore: logged only). */
-static int rep_refuses(struct policy *p, const struct pol_req *r, int op, struct cl_verdict *v)
+static int rep_refuses(struct policy *p, const struct pol_req *r, int op, int group_threshold, struct cl_verdict *v)
 {
 	struct pol_rep rep;
 	pol_rep_read(r->rep, r->ip, &rep);
-	if (!rep.present || rep.score < p->cfg->rep_threshold)
+	long long threshold = p->cfg->rep_threshold;
+	if (group_threshold > 0 && group_threshold < threshold)
+		threshold = group_threshold; /* a group may only be stricter */
+	if (!rep.present || rep.score < threshold)
 		return 0;
 	int act = p->cfg->rep_action;
 	if (act == REP_IGNORE || (act == REP_DROP) != (op == OP_CONNECT)) {
@@ -97,7 +101,7 @@ void pol_connect(struct policy *p, struct pc_snap *snap, const struct pol_req *r
 		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", text);
 		return;
 	}
-	if (r->rep && rep_refuses(p, r, OP_CONNECT, v))
+	if (r->rep && rep_refuses(p, r, OP_CONNECT, 0, v))
 		return;
 	cl_verdict_set(v, CL_ACCEPT, 220, "", "Ok");
 }
@@ -311,7 +315,7 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, s
 	}
 	/* A client with a bad reputation is refused here, at RCPT, so the log shows who it wrote
 	 * to; an authenticated user on a listed (dynamic) address is not a stranger. */
-	if (r->rep && !authed && rep_refuses(p, r, OP_RCPT, v)) {
+	if (r->rep && !authed && rep_refuses(p, r, OP_RCPT, d->group->dnsbl_threshold, v)) {
 		log_refusal(p, r, v, "policy", 0, d->id, d->group->id);
 		return;
 	}

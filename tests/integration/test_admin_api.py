@@ -409,6 +409,17 @@ def test_group_writes(world):
     assert c[R].req("DELETE", "/api/groups/1")[0] == 409    # still has domains
 
 
+def test_group_reputation_threshold(world):
+    """A group admin sets its group's stricter DNSBL threshold (issue 17); 1..1000 or null."""
+    c = world["clients"]
+    assert c[G].req("PATCH", "/api/groups/1", {"dnsbl_threshold": 2})[0] == 200
+    assert c[G].get("/api/groups/1")[1]["dnsbl_threshold"] == 2
+    assert c[G].req("PATCH", "/api/groups/1", {"dnsbl_threshold": 0})[0] == 400
+    assert c[G].req("PATCH", "/api/groups/1", {"dnsbl_threshold": 1001})[0] == 400
+    assert c[G].req("PATCH", "/api/groups/1", {"dnsbl_threshold": None})[0] == 200
+    assert c[G].get("/api/groups/1")[1]["dnsbl_threshold"] is None
+
+
 def test_domain_writes(world):
     c = world["clients"]
     assert c[D].req("POST", "/api/domains", {"name": "n.test", "group_id": 1})[0] == 403

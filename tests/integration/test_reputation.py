@@ -81,10 +81,10 @@ class Rep:
         assert code == 250, text
         return c
 
-    def rcpt(self, src, user="bob", helo="client.example.net"):
+    def rcpt(self, src, user="bob", helo="client.example.net", domain=None):
         c = self.greeted(src, helo)
         try:
-            return c.cmd(f"RCPT TO:<{user}@{self.domain}>")
+            return c.cmd(f"RCPT TO:<{user}@{domain or self.domain}>")
         finally:
             c.cmd("QUIT")
             c.close()
@@ -314,6 +314,25 @@ def test_defaults_refuse_only_on_dnsbl_evidence(rep):
     names = {f["name"] for f in rows[0]["rep_facts"]["facts"]}
     assert {"none", "bare_ip", "bl2.test"} <= names, names
     assert rows[0]["rep_score"] == 1
+
+
+def test_group_threshold_is_stricter_for_its_recipients_only(rep):
+    r = rep({"CLEMENT_DNSBL_SITES": "bl2.test*1"})
+    # a second domain in a group of its own, without a threshold of its own
+    gid = r.db.scalar("INSERT INTO groups (name, mode) VALUES (%s, 'local') RETURNING id", ("g2-" + r.domain,))
+    did = r.db.scalar("INSERT INTO domains (name, group_id) VALUES (%s, %s) RETURNING id", ("two-" + r.domain, gid))
+    r.db.execute("INSERT INTO users (domain_id, local_part) VALUES (%s, 'bob')", (did,))
+    r.db.execute("UPDATE groups SET dnsbl_threshold = 1 WHERE id = (SELECT group_id FROM domains WHERE name = %s)",
+                 (r.domain,))
+
+    def both():   # one session each: a transaction goes to one group's destination
+        return r.rcpt("127.0.0.6")[0], r.rcpt("127.0.0.6", domain="two-" + r.domain)[0]
+    # policy's cache follows the change by LISTEN/NOTIFY
+    assert wait_for(lambda: both() == (550, 250), timeout=10)
+    # a laxer group threshold than the global one changes nothing
+    r.db.execute("UPDATE groups SET dnsbl_threshold = 1000 WHERE id = %s", (gid,))
+    r.db.execute("UPDATE groups SET dnsbl_threshold = NULL WHERE id <> %s", (gid,))
+    assert wait_for(lambda: both() == (250, 250), timeout=10)
 
 
 def test_bad_sites_setting_stops_the_edge(services, dns):

@@ -227,6 +227,8 @@ function groupFields(g = {}) {
     { name: 'verify_recipients', label: 'Recipient verification', type: 'select', value: g.verify_recipients || 'list',
       options: [['list', 'users listed here'], ['probe', 'ask the downstream MTA (RCPT probe)']] },
     { name: 'verify_ttl_s', label: 'Verification cache (seconds)', type: 'number', min: 0, max: 604800, value: g.verify_ttl_s ?? 3600 },
+    { name: 'dnsbl_threshold', label: 'Reputation threshold', type: 'number', min: 1, max: 1000, value: g.dnsbl_threshold ?? '',
+      help: 'Refuse senders whose DNS blocklist score reaches this for the group\'s recipients. Only stricter (lower) than the server\'s threshold has an effect; empty: the server\'s.' },
     // Where the group's users log in is a root-admin's decision (whoever runs that server
     // sees their passwords): other admins are not offered the fields.
     ...(atLeast('root-admin') ? [
@@ -245,6 +247,7 @@ function groupBody(v) {
   if (!out.relay_host) out.relay_host = null;
   if ('imap_host' in out && !out.imap_host) out.imap_host = null;
   if ('imap_tls' in out && out.imap_port === undefined) out.imap_port = null;
+  if ('dnsbl_threshold' in out && (out.dnsbl_threshold === undefined || out.dnsbl_threshold === '')) out.dnsbl_threshold = null;
   return out;
 }
 

@@ -279,10 +279,30 @@ export function sessionLog({ title = 'SMTP sessions', params } = {}) {
       { label: 'Client', render: (r) => `${r.client_ip}${r.helo ? ` (${r.helo})` : ''}` },
       { label: 'TLS', key: 'tls', className: 'wrap' },
       { label: 'Messages', key: 'messages' },
+      { label: 'Reputation', render: (r) => (r.rep_score === null || r.rep_score === undefined ? '' : String(r.rep_score)) },
       { label: 'Outcome', render: (r) => badge(r.outcome) },
     ],
     actions: (r) => [h('button.secondary', { type: 'button', onclick: (ev) => transcript(r, ev.currentTarget) }, 'Transcript')],
   });
+}
+
+const FACT_KIND = { dnsbl: 'Listed by', dnswl: 'Allowlisted by', ptr: 'Reverse DNS (FCrDNS)', helo: 'HELO' };
+const FACT_NAME = {
+  ok: 'PTR resolves back to the client', none: 'no PTR record', mismatch: 'PTR name does not resolve back',
+  unknown: 'lookup failed or timed out', bare_ip: 'a bare IP address', not_fqdn: 'not a fully qualified name',
+  claims_us: 'claims to be this server',
+};
+
+/** The reputation score of a session and the facts behind it (issue 17), as a table. */
+function reputation(s) {
+  if (s.rep_score === null || s.rep_score === undefined) return [];
+  const facts = (s.rep_facts && Array.isArray(s.rep_facts.facts)) ? s.rep_facts.facts : [];
+  return [h('h3', `Reputation score ${s.rep_score}`),
+    facts.length === 0 ? h('p', 'No list named this client.') : h('table.rep-facts',
+      h('thead', h('tr', h('th', 'Fact'), h('th', 'What'), h('th', 'Answer'), h('th', 'Weight'))),
+      h('tbody', ...facts.map((f) => h('tr', h('td', FACT_KIND[f.kind] || f.kind),
+        h('td', f.kind === 'dnsbl' || f.kind === 'dnswl' ? f.name : (FACT_NAME[f.name] || f.name)),
+        h('td', f.answer || ''), h('td', String(f.weight))))))];
 }
 
 export async function transcript(r, btn) {
@@ -290,7 +310,8 @@ export async function transcript(r, btn) {
   if (!s) return;
   const close = h('button', { type: 'submit' }, 'Close');
   const dlg = h('dialog', { 'aria-labelledby': 'tr-title' }, h('form', { method: 'dialog' },
-    h('h2', { id: 'tr-title' }, `Session ${r.sid}`), h('pre.preview', s.transcript || '(no transcript)'), h('div.actions', close)));
+    h('h2', { id: 'tr-title' }, `Session ${r.sid}`), ...reputation(s),
+    h('pre.preview', s.transcript || '(no transcript)'), h('div.actions', close)));
   dlg.addEventListener('close', () => { dlg.remove(); btn.focus(); });
   document.body.append(dlg);
   dlg.showModal();

@@ -1,0 +1,50 @@
+// reputation.test.mjs - the admins' session screen explains a session's reputation score
+// (issue 17): the score in the list, and in the session dialog each fact (list, answer,
+// weight; PTR; HELO finding). The facts are set on a real session's row: the edge that
+// gathers them against a real DNS server is tested in tests/integration/test_reputation.py.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { stack, blocked, launch, newPage, login, shot, smtp, sql, unique, rowAfterRefresh } from './lib.mjs';
+
+let st; let browser; let why;
+
+before(async () => {
+  st = stack();
+  why = await blocked(st);
+  browser = await launch();
+});
+after(async () => { if (browser) await browser.close(); });
+
+test('root: the session screen shows the reputation score and the facts behind it', async (t) => {
+  if (why) return t.skip(why);
+  const subject = unique('rep');
+  assert.equal((await smtp(st, { from: 'rep@sender.test', to: 'alice@example.test', subject })).code, 250);
+  let sid = '';
+  for (let i = 0; i < 50 && !sid; i++) {
+    sid = await sql(st, `SELECT s.sid FROM smtp_sessions s JOIN message_log m USING (sid) WHERE m.subject = '${subject}'`);
+    if (!sid) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(sid, 'session row written');
+  const facts = JSON.stringify({ ptr: 'mail.sender.test', facts: [
+    { kind: 'dnsbl', name: 'zen.dq.spamhaus.net', answer: '127.0.0.2', weight: 3 },
+    { kind: 'dnswl', name: 'list.dnswl.org', answer: '127.0.9.2', weight: -2 },
+    { kind: 'ptr', name: 'mismatch', answer: 'mail.sender.test', weight: 1 },
+    { kind: 'helo', name: 'bare_ip', answer: '', weight: 0 }] });
+  await sql(st, `UPDATE smtp_sessions SET rep_score = 2, rep_facts = '${facts}' WHERE sid = '${sid}'`);
+  const page = await newPage(browser, { baseURL: st.web });
+  await login(page, st, 'root');
+  await page.goto(`${st.web}/#/admin/sessions`);
+  const row = await rowAfterRefresh(page, sid);
+  const cells = await row.locator('td').allTextContents();
+  assert.ok(cells.includes('2'), `score in the list: ${cells}`);
+  await row.getByRole('button', { name: 'Transcript' }).click();
+  const dlg = page.getByRole('dialog');
+  await dlg.locator('h3', { hasText: 'Reputation score 2' }).waitFor();
+  const table = await dlg.locator('table.rep-facts').innerText();
+  for (const want of ['Listed by', 'zen.dq.spamhaus.net', '127.0.0.2', 'Allowlisted by', 'list.dnswl.org', '-2',
+    'PTR name does not resolve back', 'mail.sender.test', 'a bare IP address']) {
+    assert.ok(table.includes(want), `${want} missing from:\n${table}`);
+  }
+  await shot(page, 'session-reputation');
+  await dlg.getByRole('button', { name: 'Close' }).click();
+});
