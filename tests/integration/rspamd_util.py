@@ -1,0 +1,313 @@
+"""A private Rspamd for the tests (issue 18): Debian's rspamd and redis-server on loopback free
+ports, with a configuration generated under a temporary directory, and a DNS server on loopback
+(dnslib) that publishes the SPF, DKIM and DMARC records of the test domains. Rspamd asks only
+that server, so no test depends on the Internet, and modules that would fetch maps or ask
+public services are switched off.
+
+Nothing here is a system service: each test starts its own instances and stops them by PID.
+Rspamd refuses to run its workers as root (it wants -u/-g), so as root it runs them as
+Debian's `_rspamd` user and the temporary directory is handed to that user.
+
+A fixture whose Rspamd, Redis or DNS server does not start raises: the test fails, never skips.
+"""
+import base64
+import json
+import os
+import pathlib
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+try:
+    import dnslib
+    import dnslib.server
+except ImportError:  # a python3 other than Debian's (pyenv): use Debian's python3-dnslib anyway
+    sys.path.append("/usr/lib/python3/dist-packages")
+    import dnslib
+    import dnslib.server
+
+from conftest import free_port, wait_port
+
+
+class DnsServer:
+    """UDP and TCP DNS on 127.0.0.1:<free port>. `txt[name] = [strings]` and `a[name] = [ips]`
+    and `ptr[ip] = name` may change while it runs; everything else is NXDOMAIN at once."""
+
+    def __init__(self):
+        self.txt, self.a, self.ptr = {}, {}, {}
+        self.queries = []
+        self.port = None
+        self.servers = []
+
+    def resolve(self, request, handler):
+        reply = request.reply()
+        q = request.q
+        name = str(q.qname).rstrip(".").lower()
+        qt = dnslib.QTYPE[q.qtype]
+        self.queries.append((name, qt))
+        found = False
+        if qt == "TXT" and name in self.txt:
+            for s in self.txt[name]:
+                # A TXT record is one or more strings of at most 255 octets (RFC 1035 3.3.14).
+                chunks = [s[i:i + 255] for i in range(0, len(s), 255)] or [""]
+                reply.add_answer(dnslib.RR(q.qname, dnslib.QTYPE.TXT, rdata=dnslib.TXT(chunks), ttl=60))
+            found = True
+        elif qt == "A" and name in self.a:
+            for ip in self.a[name]:
+                reply.add_answer(dnslib.RR(q.qname, dnslib.QTYPE.A, rdata=dnslib.A(ip), ttl=60))
+            found = True
+        elif qt == "PTR" and name in self.ptr:
+            reply.add_answer(dnslib.RR(q.qname, dnslib.QTYPE.PTR, rdata=dnslib.PTR(self.ptr[name]), ttl=60))
+            found = True
+        known = found or any(n == name for d in (self.txt, self.a, self.ptr) for n in d)
+        if not found and not known:
+            reply.header.rcode = dnslib.RCODE.NXDOMAIN
+        return reply
+
+    def start(self):
+        for _ in range(5):
+            port = free_port()
+            try:
+                udp = dnslib.server.DNSServer(self, port=port, address="127.0.0.1", logger=_Quiet())
+                tcp = dnslib.server.DNSServer(self, port=port, address="127.0.0.1", tcp=True, logger=_Quiet())
+            except OSError:
+                continue
+            udp.start_thread()
+            tcp.start_thread()
+            self.servers, self.port = [udp, tcp], port
+            return self
+        raise RuntimeError("DNS server: no free port")
+
+    def stop(self):
+        for s in self.servers:
+            s.stop()
+            s.server.server_close()
+
+
+class _Quiet(dnslib.server.DNSLogger):
+    def __init__(self):
+        super().__init__(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
+
+
+def ptr_name(ip):
+    return ".".join(reversed(ip.split("."))) + ".in-addr.arpa"
+
+
+def dkim_keypair(tmp):
+    """(private key PEM bytes, the p= value of its DKIM TXT record), RSA 2048, made by openssl."""
+    key = pathlib.Path(tmp) / f"dkim-{time.time_ns()}.key"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    der = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"], check=True,
+                         capture_output=True).stdout
+    return key.read_bytes(), base64.b64encode(der).decode()
+
+
+def _owned_tmpdir(user):
+    """A temporary directory the workers' user can write (pytest's tmp_path is root's, mode 700)."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="clement-rspamd-"))
+    os.chmod(d, 0o755)
+    if user:
+        pw = pwd.getpwnam(user)
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+    return d
+
+
+class Redis:
+    def __init__(self, root):
+        self.dir = root / "redis"
+        self.dir.mkdir()
+        self.proc, self.port = None, None
+
+    def start(self):
+        for _ in range(3):
+            self.port = free_port()
+            self.log = self.dir / "redis.log"
+            self.proc = subprocess.Popen(
+                ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+                 "--appendonly", "no", "--dir", str(self.dir), "--logfile", str(self.log),
+                 "--protected-mode", "yes"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            if wait_port(self.port, timeout=10):
+                return self
+            self.stop()
+        raise RuntimeError(f"redis-server did not start:\n{self.log.read_text(errors='replace')[-2000:]}")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+# Modules that would ask the Internet (maps over HTTPS, public fuzzy storage, reputation
+# services) or that need data a test cannot provide; off in the tests' Rspamd.
+OFF_MODULES = ["fuzzy_check", "rbl", "surbl", "phishing", "url_redirector", "asn", "neural", "reputation",
+               "rspamd_update", "emails", "mx_check", "dcc", "p0f", "spamassassin", "bimi", "clickhouse",
+               "elastic", "metadata_exporter", "history_redis", "external_services", "antivirus", "greylist",
+               "ratelimit", "replies", "dkim_signing", "arc", "milter_headers", "trie", "whitelist",
+               "maillist", "url_reputation", "aws_s3", "http_headers"]
+
+
+class Rspamd:
+    """One private rspamd: `url` is the normal worker (POST /checkv2), `controller` the controller
+    (learning). `extra_local` maps file names under local.d to text (test-only rules)."""
+
+    def __init__(self, dns, redis, extra_local=None):
+        self.dns, self.redis = dns, redis
+        self.user = "_rspamd" if os.geteuid() == 0 else None
+        self.root = _owned_tmpdir(self.user)
+        self.extra_local = extra_local or {}
+        self.proc = None
+
+    def _write_config(self):
+        conf = self.root / "conf"
+        for sub in ("local.d", "db", "run", "log"):
+            (conf / sub).mkdir(parents=True, exist_ok=True)
+        (conf / "rspamd.conf").write_text(f"""
+.include "$CONFDIR/common.conf"
+options {{
+    pidfile = "$RUNDIR/rspamd.pid";
+    .include "$CONFDIR/options.inc"
+    .include(try=true; priority=1,duplicate=merge) "$LOCAL_CONFDIR/local.d/options.inc"
+}}
+logging {{
+    type = "file";
+    filename = "$LOGDIR/rspamd.log";
+    level = "info";
+}}
+worker "normal" {{
+    bind_socket = "127.0.0.1:{self.port}";
+    count = 1;
+    .include "$CONFDIR/worker-normal.inc"
+}}
+worker "controller" {{
+    bind_socket = "127.0.0.1:{self.controller_port}";
+    count = 1;
+    .include "$CONFDIR/worker-controller.inc"
+    password = "";
+    enable_password = "";
+    secure_ip = "127.0.0.1";
+}}
+""")
+        local = conf / "local.d"
+        (local / "options.inc").write_text(f"""
+dns {{
+    nameserver = ["127.0.0.1:{self.dns.port}"];
+    timeout = 1s;
+    retransmits = 2;
+}}
+local_addrs = [];
+gtube_patterns = "all";
+hs_cache_dir = "$DBDIR";
+""")
+        (local / "redis.conf").write_text(f'servers = "127.0.0.1:{self.redis.port}";\n')
+        for m in OFF_MODULES:
+            (local / f"{m}.conf").write_text("enabled = false;\n")
+        for name, text in self.extra_local.items():
+            (local / name).write_text(text)
+        if self.user:
+            pw = pwd.getpwnam(self.user)
+            for p in [self.root, *self.root.rglob("*")]:
+                os.chown(p, pw.pw_uid, pw.pw_gid)
+        return conf
+
+    def start(self, timeout=60.0):
+        for attempt in range(3):
+            self.port, self.controller_port = free_port(), free_port()
+            conf = self._write_config()
+            cmd = ["rspamd", "-f", "-c", str(conf / "rspamd.conf"),
+                   "--var", f"LOCAL_CONFDIR={conf}", "--var", f"DBDIR={conf / 'db'}",
+                   "--var", f"RUNDIR={conf / 'run'}", "--var", f"LOGDIR={conf / 'log'}"]
+            if self.user:
+                cmd += ["-u", self.user, "-g", self.user]
+            self.stdout = open(self.root / "stdout.log", "wb")
+            self.proc = subprocess.Popen(cmd, stdout=self.stdout, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                if self.ping():
+                    return self
+                time.sleep(0.2)
+            self.stop()
+        raise RuntimeError(f"rspamd did not start:\n{self.log()[-4000:]}")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def ping(self):
+        try:
+            with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def log(self):
+        out = []
+        for p in (self.root / "stdout.log", self.root / "conf" / "log" / "rspamd.log"):
+            try:
+                out.append(p.read_text(errors="replace"))
+            except OSError:
+                pass
+        return "\n".join(out)
+
+    def check(self, msg, **headers):
+        """Rspamd's own JSON answer for msg (bytes): what the scanner sees, for diagnostics."""
+        req = urllib.request.Request(f"{self.url}/checkv2", data=msg, method="POST", headers=headers)
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class SlowHttp:
+    """An HTTP server on loopback that accepts a request and answers nothing for `delay`
+    seconds (Rspamd hanging): the scanner must give up at its deadline."""
+
+    def __init__(self, delay=30.0):
+        self.delay = delay
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", free_port()))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.stopped = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def _run(self):
+        while not self.stopped.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)  # held open, never answered
+
+    def stop(self):
+        self.stopped.set()
+        self.sock.close()
+        for c in self.conns:
+            c.close()
