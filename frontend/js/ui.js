@@ -84,7 +84,7 @@ export function field(f) {
       f.help ? h('span.help', { id: `${id}-help` }, f.help) : null);
   } else {
     control = h('input', { ...common, type: f.type || 'text', value: f.value ?? '', placeholder: f.placeholder,
-      autocomplete: f.autocomplete || 'off', min: f.min, max: f.max, maxlength: f.maxlength, inputmode: f.inputmode });
+      autocomplete: f.autocomplete || 'off', min: f.min, max: f.max, step: f.step, maxlength: f.maxlength, inputmode: f.inputmode });
   }
   return h('div.field', h('label', { for: id }, f.label), control,
     f.help ? h('span.help', { id: `${id}-help` }, f.help) : null);

@@ -32,16 +32,26 @@ static cJSON *rcpt_array(const struct cl_delivery_rcpt *rcpts, size_t n)
 	return arr;
 }
 
+/* add_content - "content":{"score":N,"reason":"..."} when c is given. 1 or 0 (out of memory). */
+static int add_content(cJSON *o, const struct cl_delivery_content *c)
+{
+	if (!c || !c->reason)
+		return 1;
+	cJSON *j = cJSON_AddObjectToObject(o, "content");
+	return j && cJSON_AddNumberToObject(j, "score", c->score) && cJSON_AddStringToObject(j, "reason", c->reason);
+}
+
 int cl_delivery_deliver_req(nng_msg **out, const char *sid, const char *msgid, const char *ip, const char *sender,
-			    const char *auth_user, const struct cl_delivery_rcpt *rcpts, size_t n, const void *body,
-			    size_t blen)
+			    const char *auth_user, const struct cl_delivery_rcpt *rcpts, size_t n,
+			    const struct cl_delivery_content *content, const void *body, size_t blen)
 {
 	cJSON *o = hdr("deliver");
 	cJSON *arr = rcpt_array(rcpts, n);
 	int rc = -1;
 	if (o && arr && cJSON_AddStringToObject(o, "sid", sid) && cJSON_AddStringToObject(o, "msgid", msgid) &&
 	    cJSON_AddStringToObject(o, "ip", ip) && cJSON_AddStringToObject(o, "sender", sender) &&
-	    (!auth_user || !auth_user[0] || cJSON_AddStringToObject(o, "auth_user", auth_user))) {
+	    (!auth_user || !auth_user[0] || cJSON_AddStringToObject(o, "auth_user", auth_user)) &&
+	    add_content(o, content)) {
 		cJSON_AddItemToObject(o, "rcpts", arr);
 		arr = NULL;
 		rc = cl_frame_build(out, o, body ? body : "", blen);

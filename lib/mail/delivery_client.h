@@ -14,11 +14,17 @@ struct cl_delivery_rcpt {
 	struct cl_route route;
 };
 
+/* Why the content verdict held or tagged a message (issue 18): kept with a quarantined copy. */
+struct cl_delivery_content {
+	double score;
+	const char *reason;
+};
+
 /* cl_delivery_deliver_req - one transaction (one destination); body is the message as
- * received, CRLF, dot-unstuffed, with our Received: header. auth_user may be NULL. */
+ * received, CRLF, dot-unstuffed, with our Received: header. auth_user and content may be NULL. */
 int cl_delivery_deliver_req(nng_msg **out, const char *sid, const char *msgid, const char *ip, const char *sender,
-			    const char *auth_user, const struct cl_delivery_rcpt *rcpts, size_t n, const void *body,
-			    size_t blen);
+			    const char *auth_user, const struct cl_delivery_rcpt *rcpts, size_t n,
+			    const struct cl_delivery_content *content, const void *body, size_t blen);
 /* Quarantine actions for admin-api. */
 int cl_delivery_release_req(nng_msg **out, long long quarantine_id, long long by_user_id);
 int cl_delivery_delete_req(nng_msg **out, long long quarantine_id, long long by_user_id);

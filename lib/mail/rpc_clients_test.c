@@ -1,5 +1,6 @@
 /* rpc_clients_test.c - the client stubs of policy, scanner and delivery: requests carry
  * the fields docs/RPC.md names, and replies never fail open. */
+#include <stdio.h>
 #include <string.h>
 
 #include "mail/delivery_client.h"
@@ -52,7 +53,7 @@ static void test_requests(void)
 	nng_msg_free(m);
 
 	struct cl_delivery_rcpt r = {.rcpt = "c@d.example", .route = {.mode = CL_ROUTE_LOCAL, .group_id = 7}};
-	CL_CHECK(cl_delivery_deliver_req(&m, "S1", "M1", "192.0.2.1", "", NULL, &r, 1, "body", 4) == 0, "deliver");
+	CL_CHECK(cl_delivery_deliver_req(&m, "S1", "M1", "192.0.2.1", "", NULL, &r, 1, NULL, "body", 4) == 0, "deliver");
 	h = header(m, &blen);
 	const cJSON *arr = h ? cJSON_GetObjectItem(h, "rcpts") : NULL;
 	const cJSON *rt = cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "route");
@@ -107,11 +108,44 @@ static void test_replies(void)
 	CL_CHECK(cl_policy_verdict_reply(NULL, &v, NULL, NULL, 0) == -1 && v.code == 451, "no reply is 451");
 	char sig[32];
 	nng_msg *m = reply("{\"v\":1,\"verdict\":\"infected\",\"signature\":\"Evil\\r\\nInjected: yes\"}");
-	CL_CHECK(cl_scanner_scan_reply(m, sig, sizeof sig) == CL_SCAN_INFECTED && !strchr(sig, '\r') && !strchr(sig, ' '),
+	CL_CHECK(cl_scanner_scan_reply(m, sig, sizeof sig, NULL) == CL_SCAN_INFECTED && !strchr(sig, '\r') && !strchr(sig, ' '),
 		 "signature sanitised: %s", sig);
 	nng_msg_free(m);
 	m = reply("{\"v\":1,\"verdict\":\"maybe\"}");
-	CL_CHECK(cl_scanner_scan_reply(m, sig, sizeof sig) == CL_SCAN_ERROR, "unknown verdict is an error");
+	CL_CHECK(cl_scanner_scan_reply(m, sig, sizeof sig, NULL) == CL_SCAN_ERROR, "unknown verdict is an error");
+	nng_msg_free(m);
+	/* The content verdict (issue 18): a reject carries its reply, headers must be header fields. */
+	struct cl_scan_content ct;
+	m = reply("{\"v\":1,\"verdict\":\"clean\",\"content\":{\"action\":\"reject\",\"code\":550,\"enh\":\"5.7.1\","
+		  "\"text\":\"spam\",\"reason_class\":\"spam\",\"score\":16.5,\"headers\":\"\"}}");
+	CL_CHECK(cl_scanner_scan_reply(m, sig, sizeof sig, &ct) == CL_SCAN_CLEAN && ct.present &&
+		     ct.action == CL_CONTENT_REJECT && ct.v.code == 550 && ct.score == 16.5 &&
+		     strcmp(ct.reason_class, "spam") == 0,
+		 "content reject read");
+	cl_scan_content_free(&ct);
+	nng_msg_free(m);
+	static const char *const bad_content[] = {
+	    "{\"action\":\"reject\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"x\"}", /* class mismatch */
+	    "{\"action\":\"maybe\"}",
+	    "{\"action\":\"tag\",\"headers\":\"X-Spam-Flag: YES\\r\\n\\r\\nBody: forged\\r\\n\"}",
+	    "{\"action\":\"tag\",\"headers\":\"no colon here\\r\\n\"}",
+	    "{\"action\":\"tag\",\"headers\":\"X-A: 1\"}", /* no CRLF at the end */
+	    "[]",
+	};
+	for (size_t i = 0; i < sizeof bad_content / sizeof bad_content[0]; i++) {
+		char j[300];
+		snprintf(j, sizeof j, "{\"v\":1,\"verdict\":\"clean\",\"content\":%s}", bad_content[i]);
+		m = reply(j);
+		CL_CHECK(cl_scanner_scan_reply(m, sig, sizeof sig, &ct) == CL_SCAN_ERROR && !ct.headers,
+			 "malformed content %zu is an error", i);
+		nng_msg_free(m);
+	}
+	m = reply("{\"v\":1,\"verdict\":\"clean\",\"content\":{\"action\":\"tag\",\"headers\":"
+		  "\"Authentication-Results: mx.test;\\r\\n\\tspf=pass\\r\\nX-Spam-Flag: YES\\r\\n\"}}");
+	CL_CHECK(cl_scanner_scan_reply(m, sig, sizeof sig, &ct) == CL_SCAN_CLEAN && ct.action == CL_CONTENT_TAG &&
+		     ct.headers && strstr(ct.headers, "\tspf=pass\r\n"),
+		 "folded headers accepted");
+	cl_scan_content_free(&ct);
 	nng_msg_free(m);
 	char st[2][16];
 	m = reply("{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"ok\",\"rcpts\":[{\"rcpt\":"

@@ -98,6 +98,7 @@ int cl_route_from_json(const cJSON *r, struct cl_route *rt)
 	for (int h = CL_HOLD_USER_RULE; rt->quarantine && held_by[0] && h <= CL_HOLD_DOMAIN_DEFAULT; h++)
 		if (strcmp(held_by, cl_hold_str(h)) == 0)
 			rt->quarantine = h;
+	cl_content_policy_from_json(cJSON_GetObjectItemCaseSensitive(o, "content"), &rt->content);
 	return 0;
 }
 
@@ -111,6 +112,12 @@ int cl_route_to_json(const struct cl_route *rt, cJSON *o)
 	    !cJSON_AddBoolToObject(r, "quarantine", rt->quarantine) ||
 	    (cl_hold_str(rt->quarantine)[0] && !cJSON_AddStringToObject(r, "held_by", cl_hold_str(rt->quarantine))))
 		return -1;
+	const struct cl_content_policy *p = &rt->content;
+	if (p->has_reject || p->has_quarantine || p->has_tag || p->dmarc_reject) {
+		cJSON *c = cJSON_AddObjectToObject(r, "content");
+		if (!c || cl_content_policy_to_json(p, c) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -118,4 +125,35 @@ const char *cl_hold_str(int hold)
 {
 	static const char *const names[] = {"", "", "user_rule", "domain_rule", "group_rule", "domain_default"};
 	return hold >= 0 && hold <= CL_HOLD_DOMAIN_DEFAULT ? names[hold] : "";
+}
+
+int cl_content_policy_to_json(const struct cl_content_policy *p, cJSON *o)
+{
+	if ((p->has_reject && !cJSON_AddNumberToObject(o, "reject", p->reject)) ||
+	    (p->has_quarantine && !cJSON_AddNumberToObject(o, "quarantine", p->quarantine)) ||
+	    (p->has_tag && !cJSON_AddNumberToObject(o, "tag", p->tag)) ||
+	    !cJSON_AddBoolToObject(o, "dmarc_reject", p->dmarc_reject))
+		return -1;
+	return 0;
+}
+
+/* score - a finite score within what a group may set (-1000, 1000). */
+static int score(const cJSON *o, const char *key, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsNumber(v) || !(v->valuedouble > -1000 && v->valuedouble < 1000))
+		return 0;
+	*out = v->valuedouble;
+	return 1;
+}
+
+void cl_content_policy_from_json(const cJSON *o, struct cl_content_policy *p)
+{
+	memset(p, 0, sizeof *p);
+	if (!cJSON_IsObject(o))
+		return;
+	p->has_reject = score(o, "reject", &p->reject);
+	p->has_quarantine = score(o, "quarantine", &p->quarantine);
+	p->has_tag = score(o, "tag", &p->tag);
+	p->dmarc_reject = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "dmarc_reject"));
 }

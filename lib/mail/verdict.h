@@ -20,12 +20,21 @@ struct cl_verdict {
 
 enum cl_route_mode { CL_ROUTE_NONE = 0, CL_ROUTE_LOCAL, CL_ROUTE_RELAY, CL_ROUTE_OUTBOUND };
 
+/* The content actions of a group (a domain may override; issue 18): Rspamd scores at which a
+ * message is refused, held or tagged, and "enforce DMARC p=reject". has_* = 0: not set. */
+struct cl_content_policy {
+	double reject, quarantine, tag;
+	int has_reject, has_quarantine, has_tag;
+	int dmarc_reject;
+};
+
 struct cl_route {
 	enum cl_route_mode mode;
 	long long group_id;   /* the destination: one group's Maildirs or downstream MTA */
 	long long domain_id;
 	long long user_id;    /* 0 when unknown (relay verified by probe, outbound) */
 	int quarantine;       /* a directive or the domain default said "quarantine": enum cl_hold */
+	struct cl_content_policy content;
 };
 
 /* Why a recipient's copy is held (cl_route.quarantine): 0 not held, 1 held (no reason given),
@@ -55,5 +64,9 @@ int cl_verdict_to_json(const struct cl_verdict *v, cJSON *o);
 int cl_route_from_json(const cJSON *r, struct cl_route *rt);
 int cl_route_to_json(const struct cl_route *rt, cJSON *o);
 const char *cl_route_mode_str(enum cl_route_mode m);
+/* cl_content_policy_to_json / _from_json - {"reject":15,"quarantine":8,"tag":5,"dmarc_reject":true}
+ * (unset scores absent). from_json leaves p zeroed when o is not an object. */
+int cl_content_policy_to_json(const struct cl_content_policy *p, cJSON *o);
+void cl_content_policy_from_json(const cJSON *o, struct cl_content_policy *p);
 
 #endif

@@ -44,12 +44,27 @@ int main(void)
 			 strchr(v.text, '\r') == NULL && strchr(v.text, '\n') == NULL,
 		 "CR/LF never reach the reply text");
 
-	struct cl_route rt = {CL_ROUTE_RELAY, 7, 8, 9, 1}, back;
+	struct cl_route rt = {.mode = CL_ROUTE_RELAY,
+			      .group_id = 7,
+			      .domain_id = 8,
+			      .user_id = 9,
+			      .quarantine = 1,
+			      .content = {.reject = 12.5, .has_reject = 1, .tag = 4, .has_tag = 1, .dmarc_reject = 1}},
+			back;
 	cJSON *o = cJSON_CreateObject();
 	CL_CHECK(cl_route_to_json(&rt, o) == 0 && cl_route_from_json(o, &back) == 0, "route round trip");
 	CL_CHECK(back.mode == CL_ROUTE_RELAY && back.group_id == 7 && back.domain_id == 8 && back.user_id == 9 &&
 			 back.quarantine == 1,
 		 "route fields");
+	CL_CHECK(back.content.has_reject && back.content.reject == 12.5 && back.content.has_tag && back.content.tag == 4 &&
+			 !back.content.has_quarantine && back.content.dmarc_reject,
+		 "the group's content policy travels with the route (unset scores stay unset)");
+	cJSON_Delete(o);
+	/* A route without "content" (or with scores out of range) has no thresholds. */
+	o = cJSON_Parse("{\"route\":{\"mode\":\"local\",\"group_id\":1,\"content\":{\"reject\":1e9,\"tag\":\"5\"}}}");
+	CL_CHECK(o && cl_route_from_json(o, &back) == 0 && !back.content.has_reject && !back.content.has_tag &&
+			 !back.content.dmarc_reject,
+		 "bad scores are not thresholds");
 	cJSON_Delete(o);
 
 	/* Why a copy is held travels with the route (policy -> smtp-edge -> delivery); an unknown

@@ -70,6 +70,15 @@ static int fld_value(struct api_req *r, const struct api_field *f, const cJSON *
 		*text = buf;
 		return 0;
 	}
+	case F_NUM:
+		if (!cJSON_IsNumber(v) || !(v->valuedouble > (double)f->min && v->valuedouble < (double)f->max)) {
+			api_err(r, 400, "%s must be a number greater than %lld and less than %lld", f->name, f->min,
+				f->max);
+			return -1;
+		}
+		snprintf(buf, buflen, "%.2f", v->valuedouble);
+		*text = buf;
+		return 0;
 	case F_BOOL:
 		if (!cJSON_IsBool(v)) {
 			api_err(r, 400, "%s must be true or false", f->name);

@@ -13,7 +13,7 @@
 #include "api.h"
 #include "sql.h"
 
-enum fld_type { F_STR, F_INT, F_BOOL, F_ANY };
+enum fld_type { F_STR, F_INT, F_BOOL, F_ANY, F_NUM /* a number, min < n < max, kept to 2 decimals */ };
 
 enum {
 	FF_REQUIRED = 1,  /* must be present at creation */
@@ -27,7 +27,7 @@ struct api_field {
 	const char *name; /* JSON key and column name */
 	enum fld_type type;
 	enum api_role min_role;
-	long long min, max;  /* F_INT: value range; F_STR: length range */
+	long long min, max;  /* F_INT: value range (F_NUM: exclusive); F_STR: length range */
 	const char *choices; /* F_STR: "a|b|c", or NULL */
 	int flags;
 	const char *cast; /* SQL cast for the parameter, e.g. "::time", or NULL */

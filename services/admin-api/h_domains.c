@@ -19,12 +19,18 @@ static const struct api_field DOMAIN_FIELDS[] = {
     {"default_action", F_STR, ROLE_DOMAIN_ADMIN, 0, 20, "accept|quarantine", 0, NULL},
     {"reject_text", F_STR, ROLE_DOMAIN_ADMIN, 0, 200, NULL, FF_NULLABLE, NULL},
     {"unknown_user_text", F_STR, ROLE_DOMAIN_ADMIN, 0, 200, NULL, FF_NULLABLE, NULL},
+    /* content verdicts (issue 18): null = the group's value */
+    {"spam_reject_score", F_NUM, ROLE_DOMAIN_ADMIN, -1000, 1000, NULL, FF_NULLABLE, "::numeric"},
+    {"spam_quarantine_score", F_NUM, ROLE_DOMAIN_ADMIN, -1000, 1000, NULL, FF_NULLABLE, "::numeric"},
+    {"spam_tag_score", F_NUM, ROLE_DOMAIN_ADMIN, -1000, 1000, NULL, FF_NULLABLE, "::numeric"},
+    {"dmarc_enforce", F_BOOL, ROLE_DOMAIN_ADMIN, 0, 0, NULL, FF_NULLABLE, NULL},
 };
 #define NDF (sizeof DOMAIN_FIELDS / sizeof DOMAIN_FIELDS[0])
 
 #define DOMAIN_COLS                                                                                                    \
 	"d.id, d.name, d.group_id, (SELECT g.name FROM groups g WHERE g.id = d.group_id) AS group_name, "              \
-	"d.default_action, d.reject_text, d.unknown_user_text, d.created_at, "                                         \
+	"d.default_action, d.reject_text, d.unknown_user_text, d.created_at, d.spam_reject_score, "                    \
+	"d.spam_quarantine_score, d.spam_tag_score, d.dmarc_enforce, "                                                 \
 	"(SELECT count(*) FROM users u WHERE u.domain_id = d.id) AS users"
 
 static void domain_scope(struct api_req *r, struct qb *q)

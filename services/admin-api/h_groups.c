@@ -30,13 +30,19 @@ static const struct api_field GROUP_FIELDS[] = {
     {"imap_port", F_INT, ROLE_ROOT, 1, 65535, NULL, FF_NULLABLE, NULL},
     {"imap_tls", F_STR, ROLE_ROOT, 0, 10, "required|implicit|plain", 0, NULL},
     {"dnsbl_threshold", F_INT, ROLE_GROUP_ADMIN, 1, 1000, NULL, FF_NULLABLE, NULL},
+    /* content verdicts (issue 18): Rspamd scores; null leaves the action to Rspamd's configuration */
+    {"spam_reject_score", F_NUM, ROLE_GROUP_ADMIN, -1000, 1000, NULL, FF_NULLABLE, "::numeric"},
+    {"spam_quarantine_score", F_NUM, ROLE_GROUP_ADMIN, -1000, 1000, NULL, FF_NULLABLE, "::numeric"},
+    {"spam_tag_score", F_NUM, ROLE_GROUP_ADMIN, -1000, 1000, NULL, FF_NULLABLE, "::numeric"},
+    {"dmarc_enforce", F_BOOL, ROLE_GROUP_ADMIN, 0, 0, NULL, 0, NULL},
 };
 #define NGF (sizeof GROUP_FIELDS / sizeof GROUP_FIELDS[0])
 
 #define GROUP_COLS                                                                                                     \
 	"g.id, g.name, g.mode, g.relay_host, g.relay_port, g.relay_tls, g.relay_auth_user, "                           \
 	"g.relay_auth_pass IS NOT NULL AS relay_auth_pass_set, g.verify_recipients, g.verify_ttl_s, "                  \
-	"g.imap_host, g.imap_port, g.imap_tls, g.dnsbl_threshold, g.created_at, "                                                         \
+	"g.imap_host, g.imap_port, g.imap_tls, g.dnsbl_threshold, g.created_at, g.spam_reject_score, "                 \
+	"g.spam_quarantine_score, g.spam_tag_score, g.dmarc_enforce, "                                                 \
 	"(SELECT count(*) FROM domains d WHERE d.group_id = g.id) AS domains"
 
 /* warn_plain_imap - after a successful write that touched the IMAP settings: a group whose

@@ -33,6 +33,8 @@ struct dreq {
 	const char **status; /* per recipient, in request order */
 	const char **addr;
 	char subject[400];
+	char score[32];   /* the content verdict's score, "" when none (issue 18) */
+	char reason[400]; /* its reason, printable ASCII */
 };
 
 static void dreq_free(struct dreq *r)
@@ -68,6 +70,20 @@ static int addr_ok(const char *a, int empty_ok)
 	return 1;
 }
 
+/* content_parse - the content verdict's score and reason kept with a held copy: a finite
+ * score, and a reason in printable ASCII (it is shown in the quarantine), bounded. */
+static void content_parse(struct dreq *r, const cJSON *c)
+{
+	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(c, "score");
+	const char *why = cl_json_str(c, "reason", "");
+	if (cJSON_IsNumber(sc) && sc->valuedouble > -1e6 && sc->valuedouble < 1e6)
+		snprintf(r->score, sizeof r->score, "%.2f", sc->valuedouble);
+	size_t k = 0;
+	for (; why[k] && k + 1 < sizeof r->reason; k++)
+		r->reason[k] = (why[k] >= 0x20 && why[k] < 0x7F) ? why[k] : '?';
+	r->reason[k] = '\0';
+}
+
 /* dreq_parse - check and split the recipients. 0, or -1 with why. */
 static int dreq_parse(struct dreq *r, const cJSON *req, const char **why)
 {
@@ -75,6 +91,7 @@ static int dreq_parse(struct dreq *r, const cJSON *req, const char **why)
 	r->msgid = safe_id(cl_json_str(req, "msgid", NULL), "");
 	r->ip = cl_json_str(req, "ip", "");
 	r->sender = cl_json_str(req, "sender", NULL);
+	content_parse(r, cJSON_GetObjectItemCaseSensitive(req, "content"));
 	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(req, "rcpts");
 	int n = cJSON_IsArray(rc) ? cJSON_GetArraySize(rc) : 0;
 	*why = "bad request";
@@ -145,7 +162,7 @@ static void run_deliver(struct dl_ctx *c, struct cl_pg *pg, struct dreq *r, cons
 	char err[400] = "";
 	int intx = 0;
 	if (r->nq > 0) {
-		struct dl_qmsg m = {r->sid, r->msgid, r->ip, r->sender, r->subject, body, blen};
+		struct dl_qmsg m = {r->sid, r->msgid, r->ip, r->sender, r->subject, r->score, r->reason, body, blen};
 		if (dl_db_cmd(pg, "BEGIN", err, sizeof err) < 0 || (intx = 1, 0) ||
 		    dl_quarantine_store_rows(c, pg, &m, r->q, r->nq, err, sizeof err) < 0) {
 			cl_log(CL_LOG_WARN, r->sid, "quarantine_failed", "error=db");

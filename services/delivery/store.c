@@ -76,15 +76,19 @@ static int store_one(struct dl_ctx *c, struct cl_pg *pg, const struct dl_qmsg *m
 			   m->subject,
 			   size,
 			   (const char *)m->msg,
-			   cl_hold_str(r->held_by)};
+			   cl_hold_str(r->held_by)[0]  ? cl_hold_str(r->held_by)
+			   : m->reason && m->reason[0] ? "spam" /* held by the content verdict */
+						       : "",
+			   m->score ? m->score : "",
+			   m->reason ? m->reason : ""};
 	PGresult *res = dl_db_exec(
 	    pg,
 	    "INSERT INTO quarantine (msgid, sid, expires_at, client_ip, sender, rcpt, user_id, domain_id, subject,"
-	    " size, message, reason_class) VALUES ($1, nullif($2, ''),"
+	    " size, message, reason_class, score, reason) VALUES ($1, nullif($2, ''),"
 	    " now() + make_interval(days => clement_setting_int('quarantine.retention_days', $3::bigint)::int),"
 	    " nullif($4, '')::inet, $5, $6, nullif($7, '0')::bigint, nullif($8, '0')::bigint, nullif($9, ''),"
-	    " $10::bigint, $11, nullif($12, ''))",
-	    12, p, 10, m->len, 0, err, errlen);
+	    " $10::bigint, $11, nullif($12, ''), nullif($13, '')::numeric, nullif($14, ''))",
+	    14, p, 10, m->len, 0, err, errlen);
 	PQclear(res);
 	return res ? 0 : -1;
 }

@@ -22,6 +22,7 @@ int dl_log_row(struct cl_pg *pg, const struct dl_logrow *r, char *err, size_t er
 /* A message to quarantine: the envelope and the whole message (the caller's). */
 struct dl_qmsg {
 	const char *sid, *msgid, *client_ip, *sender, *subject;
+	const char *score, *reason; /* the content verdict's (issue 18), "" when none */
 	const unsigned char *msg;
 	size_t len;
 };

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "mail/verdict.h"
 #include "net.h"
 
 enum pc_dir_action { PC_ACCEPT = 0, PC_REJECT, PC_QUARANTINE };
@@ -29,10 +30,11 @@ struct pc_group {
 	int relay_port;
 	int verify_probe; /* verify_recipients = 'probe' */
 	int verify_ttl_s;
-	char *imap_host; /* NULL: no IMAP login for this group */
-	int imap_port;   /* 0: the default for the TLS mode */
-	int imap_tls;    /* enum cl_imap_tls, from imap_tls */
-	int dnsbl_threshold; /* the group's stricter reputation threshold; 0: the global one */
+	char *imap_host;                  /* NULL: no IMAP login for this group */
+	int imap_port;                    /* 0: the default for the TLS mode */
+	int imap_tls;                     /* enum cl_imap_tls, from imap_tls */
+	int dnsbl_threshold;              /* the group's stricter reputation threshold; 0: the global one */
+	struct cl_content_policy content; /* Rspamd scores and the DMARC switch (issue 18) */
 };
 
 struct pc_domain {
@@ -41,8 +43,10 @@ struct pc_domain {
 	long long group_id;
 	const struct pc_group *group; /* resolved by pc_snap_index */
 	int default_quarantine;
-	char *reject_text;       /* NULL: "does not accept mail from" */
-	char *unknown_user_text; /* NULL: "no such user" */
+	char *reject_text;                /* NULL: "does not accept mail from" */
+	char *unknown_user_text;          /* NULL: "no such user" */
+	struct cl_content_policy content; /* overrides of the group's; has_* = 0: the group's */
+	int dmarc_set;                    /* dmarc_enforce given (else the group's) */
 };
 
 struct pc_user {

@@ -14,9 +14,11 @@
 /* Bans from a mesh peer count only when that peer is trusted to enforce (docs/MESH.md);
  * expired bans are left out here and also checked at lookup time. */
 static const char q_groups[] = "SELECT id, mode, relay_host, relay_port, verify_recipients, verify_ttl_s, imap_host, "
-			       "coalesce(imap_port, 0), imap_tls, coalesce(dnsbl_threshold, 0) FROM groups";
+			       "coalesce(imap_port, 0), imap_tls, coalesce(dnsbl_threshold, 0), spam_reject_score, "
+			       "spam_quarantine_score, spam_tag_score, dmarc_enforce FROM groups";
 static const char q_domains[] =
-    "SELECT id, name, group_id, default_action, reject_text, unknown_user_text FROM domains";
+    "SELECT id, name, group_id, default_action, reject_text, unknown_user_text, spam_reject_score, "
+    "spam_quarantine_score, spam_tag_score, dmarc_enforce FROM domains";
 static const char q_users[] = "SELECT id, domain_id, local_part, password_hash, enabled, role FROM users";
 static const char q_dirs[] =
     "SELECT coalesce(user_id, 0), coalesce(domain_id, 0), coalesce(group_id, 0), sender_pattern, action "
@@ -44,6 +46,20 @@ static char *dup_or_null(const PGresult *r, int row, int col, int *oom)
 static long long col_ll(const PGresult *r, int row, int col)
 {
 	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* load_content - columns col..col+3 (reject, quarantine, tag scores, DMARC switch) into *p;
+ * *dmarc_set says whether the switch was given (a domain's NULL means its group's). */
+static void load_content(const PGresult *r, int row, int col, struct cl_content_policy *p, int *dmarc_set)
+{
+	double *v[] = {&p->reject, &p->quarantine, &p->tag};
+	int *has[] = {&p->has_reject, &p->has_quarantine, &p->has_tag};
+	for (int k = 0; k < 3; k++) {
+		*has[k] = !PQgetisnull(r, row, col + k);
+		*v[k] = *has[k] ? strtod(PQgetvalue(r, row, col + k), NULL) : 0;
+	}
+	*dmarc_set = !PQgetisnull(r, row, col + 3);
+	p->dmarc_reject = *dmarc_set && strcmp(PQgetvalue(r, row, col + 3), "t") == 0;
 }
 
 /* query - run one SELECT; NULL with err on failure. */
@@ -78,6 +94,8 @@ static int load_groups(struct pc_snap *s, const PGresult *r)
 		g->imap_port = (int)col_ll(r, i, 7);
 		g->imap_tls = (int)cl_imap_tls_parse(PQgetvalue(r, i, 8));
 		g->dnsbl_threshold = (int)col_ll(r, i, 9);
+		int set;
+		load_content(r, i, 10, &g->content, &set);
 	}
 	return oom ? -1 : 0;
 }
@@ -96,6 +114,7 @@ static int load_domains(struct pc_snap *s, const PGresult *r)
 		d->default_quarantine = strcmp(PQgetvalue(r, i, 3), "quarantine") == 0;
 		d->reject_text = dup_or_null(r, i, 4, &oom);
 		d->unknown_user_text = dup_or_null(r, i, 5, &oom);
+		load_content(r, i, 6, &d->content, &d->dmarc_set);
 	}
 	return oom ? -1 : 0;
 }

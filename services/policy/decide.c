@@ -242,7 +242,8 @@ static void rcpt_outbound(struct pc_snap *snap, const struct pol_req *r, struct 
 		return;
 	}
 	const struct pc_user *u = pc_user_find(snap, d->id, local);
-	*rt = (struct cl_route){CL_ROUTE_OUTBOUND, d->group->id, d->id, u ? u->id : 0, 0};
+	*rt = (struct cl_route){.mode = CL_ROUTE_OUTBOUND, .group_id = d->group->id, .domain_id = d->id,
+				.user_id = u ? u->id : 0};
 	cl_verdict_set(v, CL_ACCEPT, 250, "2.1.5", "Ok");
 }
 
@@ -285,6 +286,25 @@ static int rcpt_exists(struct policy *p, const struct pc_snap *snap, const struc
 	       cl_log_escape(q, sizeof q, reply, strlen(reply)));
 	cl_verdict_set(v, CL_DEFER, 451, "4.4.3", "Recipient verification unavailable, try again later");
 	return -1;
+}
+
+/* route_content - the content policy for d's recipients: each value the domain sets, else
+ * its group's (issue 18). */
+static void route_content(const struct pc_domain *d, struct cl_content_policy *out)
+{
+	const struct cl_content_policy *g = &d->group->content, *o = &d->content;
+	*out = *g;
+	const double *ov[] = {&o->reject, &o->quarantine, &o->tag};
+	const int *oh[] = {&o->has_reject, &o->has_quarantine, &o->has_tag};
+	double *v[] = {&out->reject, &out->quarantine, &out->tag};
+	int *h[] = {&out->has_reject, &out->has_quarantine, &out->has_tag};
+	for (int k = 0; k < 3; k++)
+		if (*oh[k]) {
+			*v[k] = *ov[k];
+			*h[k] = 1;
+		}
+	if (d->dmarc_set)
+		out->dmarc_reject = o->dmarc_reject;
 }
 
 void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v,
@@ -336,8 +356,12 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, s
 		log_refusal(p, r, v, "directive", u ? u->id : 0, d->id, d->group->id);
 		return;
 	}
-	*rt = (struct cl_route){d->group->relay ? CL_ROUTE_RELAY : CL_ROUTE_LOCAL, d->group->id, d->id, u ? u->id : 0,
-				act == PC_QUARANTINE};
+	*rt = (struct cl_route){.mode = d->group->relay ? CL_ROUTE_RELAY : CL_ROUTE_LOCAL,
+				.group_id = d->group->id,
+				.domain_id = d->id,
+				.user_id = u ? u->id : 0,
+				.quarantine = act == PC_QUARANTINE};
+	route_content(d, &rt->content);
 	cl_verdict_set(v, CL_ACCEPT, 250, "2.1.5", "Ok");
 	if (rt->quarantine)
 		rt->quarantine = held_by;

@@ -187,8 +187,9 @@ static int in_list(const char *s, const char *const *list)
 
 static const char *const statuses[] = {"received", "sent",   "rejected", "quarantined", "released",
 				       "relayed",  "failed", "deleted",  NULL};
-static const char *const classes[] = {"unknown_rcpt", "directive", "relay_denied", "virus", "banned", "protocol",
-				      "policy",       "temporary", "downstream",   "size",  "other",  NULL};
+static const char *const classes[] = {"unknown_rcpt", "directive", "relay_denied", "virus",    "banned",
+				      "protocol",     "policy",    "temporary",    "downstream", "size",
+				      "other",        "spam",      "dmarc",        "greylist",   NULL};
 
 /* message_row - one message_log row for one recipient of a log_message; NULL when the
  * entry is not acceptable (*why says why) or out of memory. */

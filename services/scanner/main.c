@@ -6,6 +6,7 @@
  * the database at start and again whenever CLEMENT_CLAMAV_DB changes; libmicrohttpd serves
  * /healthz (ready once an engine is loaded) and /metrics. SIGTERM stops the RPC server first
  * (scans in flight finish), then the reload thread, then frees the engine. */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -39,7 +40,8 @@ static void clamav_msg(enum cl_msg severity, const char *fullmsg, const char *ms
 static int run(struct scanner_config *cfg)
 {
 	char err[300];
-	cl_set_clcb_msg(clamav_msg); /* before any thread, as libclamav asks */
+	cl_set_clcb_msg(clamav_msg);           /* before any thread, as libclamav asks */
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread, as libcurl asks */
 	if (engine_lib_init(err, sizeof err) < 0) {
 		fprintf(stderr, PROG ": %s\n", err);
 		return 1;
@@ -70,8 +72,14 @@ static int run(struct scanner_config *cfg)
 		fprintf(stderr, PROG ": %s\n", err);
 		goto out_watch;
 	}
-	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s workers=%d db=%s libclamav=%s limit_action=%s",
-	       cfg->listen, cfg->health_listen, workers, cfg->db_dir, cl_retver(), cfg->limit_action);
+	cl_log(CL_LOG_INFO, NULL, "start",
+	       "listen=%s health=%s workers=%d db=%s libclamav=%s limit_action=%s rspamd=%s rspamd_timeout_ms=%lld",
+	       cfg->listen, cfg->health_listen, workers, cfg->db_dir, cl_retver(), cfg->limit_action,
+	       cfg->rspamd_url[0] ? cfg->rspamd_url : "off", cfg->rspamd_timeout_ms);
+	if (cfg->rspamd_url[0] && cfg->rspamd_fail_open)
+		cl_log(CL_LOG_WARN, NULL, "rspamd_fail_open",
+		       "rspamd_fail_open=1 warning=\"messages are delivered without Rspamd's verdict whenever Rspamd "
+		       "fails\"");
 	cl_daemon_wait();
 	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
 	cl_rpc_server_stop(srv);
@@ -84,6 +92,7 @@ out:
 	scanner_fini(s);
 	free(s);
 	cl_metrics_free(reg);
+	curl_global_cleanup();
 	return rc;
 }
 
@@ -118,6 +127,18 @@ int main(int argc, char **argv)
 	    {"CLEMENT_SCANNER_TMPDIR", CL_SET_STR, "", 0, 0,
 	     "scratch directory of libclamav's unpackers (use a tmpfs); empty = libclamav's default (TMPDIR or /tmp)",
 	     &cfg.tmpdir},
+	    {"CLEMENT_RSPAMD_URL", CL_SET_STR, "", 0, 0,
+	     "Rspamd's normal worker (http://127.0.0.1:11333), asked POST /checkv2 in parallel with libclamav; "
+	     "empty = Rspamd off (ClamAV only)",
+	     &cfg.rspamd_url},
+	    {"CLEMENT_RSPAMD_TIMEOUT_MS", CL_SET_INT, "10000", 100, 300000,
+	     "deadline of one Rspamd check, in milliseconds (then 451 4.3.0, or unscanned with "
+	     "CLEMENT_RSPAMD_FAIL_OPEN); keep it below smtp-edge's CLEMENT_SCANNER_TIMEOUT_MS",
+	     &cfg.rspamd_timeout_ms},
+	    {"CLEMENT_RSPAMD_FAIL_OPEN", CL_SET_BOOL, "0", 0, 1,
+	     "deliver without Rspamd's verdict when Rspamd is down, slow or answers garbage (logged at error level, "
+	     "counted in clement_scanner_rspamd_unscanned_total); default: 451 4.3.0",
+	     &cfg.rspamd_fail_open},
 	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
 	cl_config_main(argc, argv, PROG,

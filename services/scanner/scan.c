@@ -69,17 +69,34 @@ int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_
 	const char *rl = "signature database loads, by result";
 	s->reloads_ok = cl_metrics_counter(reg, "clement_scanner_reloads_total", rl, "result=\"ok\"");
 	s->reloads_failed = cl_metrics_counter(reg, "clement_scanner_reloads_total", rl, "result=\"failed\"");
+	const char *rs = "Rspamd checks, by result (error: down, slow or garbage)";
+	s->rs_ok = cl_metrics_counter(reg, "clement_scanner_rspamd_checks_total", rs, "result=\"ok\"");
+	s->rs_error = cl_metrics_counter(reg, "clement_scanner_rspamd_checks_total", rs, "result=\"error\"");
+	s->rs_unscanned = cl_metrics_counter(reg, "clement_scanner_rspamd_unscanned_total",
+					     "messages passed without Rspamd's verdict (CLEMENT_RSPAMD_FAIL_OPEN)", "");
+	s->rs_latency = cl_metrics_histogram(reg, "clement_scanner_rspamd_seconds", "time of one Rspamd check", "");
+	const char *cv = "content verdicts other than accept, by action";
+	s->content_reject = cl_metrics_counter(reg, "clement_scanner_content_total", cv, "action=\"reject\"");
+	s->content_defer = cl_metrics_counter(reg, "clement_scanner_content_total", cv, "action=\"defer\"");
+	s->content_quarantine = cl_metrics_counter(reg, "clement_scanner_content_total", cv, "action=\"quarantine\"");
+	s->content_tag = cl_metrics_counter(reg, "clement_scanner_content_total", cv, "action=\"tag\"");
 	if (!s->scans_clean || !s->scans_infected || !s->scans_error || !s->limit_hits || !s->latency || !s->bytes ||
-	    !s->sigs || !s->db_version || !s->db_time || !s->loaded_at || !s->reloads_ok || !s->reloads_failed) {
+	    !s->sigs || !s->db_version || !s->db_time || !s->loaded_at || !s->reloads_ok || !s->reloads_failed ||
+	    !s->rs_ok || !s->rs_error || !s->rs_unscanned || !s->rs_latency || !s->content_reject ||
+	    !s->content_defer || !s->content_quarantine || !s->content_tag) {
 		cl_snprintf(err, errlen, "cannot register metrics");
 		return -1;
 	}
+	if (cfg->rspamd_url && cfg->rspamd_url[0] &&
+	    rspamd_client_init(&s->rspamd, cfg->rspamd_url, (long)cfg->rspamd_timeout_ms, 64, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 
 void scanner_fini(struct scanner *s)
 {
 	engine_slot_fini(&s->slot);
+	rspamd_client_fini(&s->rspamd);
 	pthread_cond_destroy(&s->watch_cond);
 	pthread_mutex_destroy(&s->watch_lock);
 }
@@ -220,6 +237,18 @@ static cJSON *reply(const struct scan_result *r)
 	return o;
 }
 
+/* rspamd_job_failed - Rspamd could not even be asked: the same as its failure. */
+static void rspamd_job_failed(struct scanner *s, const cJSON *req, const char *sid, const char *why, cJSON *o)
+{
+	struct rspamd_job j;
+	memset(&j, 0, sizeof j);
+	j.s = s;
+	j.req = req;
+	j.r.status = RSPAMD_ERROR;
+	cl_strlcpy(j.r.error, why, sizeof j.r.error);
+	rspamd_job_decide(&j, sid, o);
+}
+
 /* sid_for_log - smtp-edge's session ids are short tokens and are logged as they are, so
  * one grep finds a session across services; anything else is quoted and escaped. */
 static void sid_for_log(char *dst, size_t dstlen, const char *sid)
@@ -250,18 +279,25 @@ cJSON *scanner_handle(void *ctx, const cJSON *req, const unsigned char *body, si
 		return cl_rpc_error_reply(op ? "unknown op" : "missing op");
 	}
 	struct scan_result r;
+	struct rspamd_job job;
 	double t0 = cl_now_seconds();
+	int asked = body && s->rspamd.url && rspamd_job_start(&job, s, req, body, blen) == 0;
 	if (!body) {
 		/* A header without the NUL and body: nothing to scan is not "clean". */
 		memset(&r, 0, sizeof r);
 		set_result(&r, SCAN_ERROR, NULL, "request carries no message body");
 	} else {
-		scanner_scan(s, body, blen, &r);
+		scanner_scan(s, body, blen, &r); /* while Rspamd looks at the same bytes */
 	}
 	double secs = cl_now_seconds() - t0;
 	count(s, &r, blen, secs);
 	log_scan(rsid ? sid : NULL, &r, blen, secs);
-	return reply(&r);
+	cJSON *o = reply(&r);
+	if (asked)
+		rspamd_job_finish(&job, rsid ? sid : NULL, o);
+	else if (o && body && s->rspamd.url && r.verdict != SCAN_ERROR)
+		rspamd_job_failed(s, req, rsid ? sid : NULL, "cannot start the Rspamd check", o);
+	return o;
 }
 
 int scanner_ready(void *ctx, char *why, size_t whylen)

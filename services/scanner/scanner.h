@@ -13,7 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "content.h"
 #include "engine.h"
+#include "rspamd.h"
 #include "util/metrics.h"
 
 struct scanner_config {
@@ -26,6 +28,9 @@ struct scanner_config {
 	long long workers; /* 0 = one per core */
 	long long reload_s;
 	struct scan_limits limits;
+	char *rspamd_url; /* "" = Rspamd off */
+	long long rspamd_timeout_ms;
+	int rspamd_fail_open;
 };
 
 enum scan_verdict { SCAN_CLEAN = 0, SCAN_INFECTED, SCAN_ERROR };
@@ -45,6 +50,10 @@ struct scanner {
 	struct cl_metrics *reg; /* not owned */
 	struct cl_metric *scans_clean, *scans_infected, *scans_error, *limit_hits, *latency, *bytes;
 	struct cl_metric *sigs, *db_version, *db_time, *loaded_at, *reloads_ok, *reloads_failed;
+	/* Rspamd (content.c): off when rspamd.url is NULL */
+	struct rspamd_client rspamd;
+	struct cl_metric *rs_ok, *rs_error, *rs_unscanned, *rs_latency;
+	struct cl_metric *content_reject, *content_defer, *content_quarantine, *content_tag;
 
 	/* reload thread (watch.c) */
 	pthread_t watch_thread;
@@ -56,7 +65,7 @@ struct scanner {
 	int have_fingerprint;
 };
 
-/* scanner_init - scan options and metrics from cfg; the engine slot starts empty. 0 or -1.
+/* scanner_init - scan options, metrics and the Rspamd client from cfg; the engine slot starts empty. 0 or -1.
  * cfg and reg must outlive the scanner. */
 int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_metrics *reg, char *err, size_t errlen);
 /* scanner_fini - release the current engine (the RPC server and the reload thread must be
@@ -69,6 +78,31 @@ void scanner_scan(struct scanner *s, const unsigned char *msg, size_t len, struc
 
 /* scanner_handle - the RPC handler for op "scan" (docs/RPC.md), a cl_rpc_handler_fn. */
 cJSON *scanner_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen);
+
+/* One Rspamd check running in its own thread while the RPC worker runs libclamav (check.c).
+ * Everything it borrows (the request, the body) lives until rspamd_job_finish returns. */
+struct rspamd_job {
+	struct scanner *s;
+	const cJSON *req;
+	struct rspamd_env env;
+	const char **rcpts; /* owned */
+	char tls_version[32], tls_cipher[96], settings[200];
+	struct cl_content_policy pol;
+	const unsigned char *msg;
+	size_t len;
+	struct rspamd_result r;
+	double secs;
+	pthread_t thread;
+};
+
+/* rspamd_job_start - the envelope and policy from req, then the check in a new thread. 0, or
+ * -1 when no thread could be started (nothing to finish then). */
+int rspamd_job_start(struct rspamd_job *j, struct scanner *s, const cJSON *req, const unsigned char *msg, size_t len);
+/* rspamd_job_finish - wait for the check, then rspamd_job_decide; frees what the job owns. */
+void rspamd_job_finish(struct rspamd_job *j, const char *sid, cJSON *reply);
+/* rspamd_job_decide - the content verdict of j->r into reply (may be NULL: out of memory),
+ * with its log line and metrics. */
+void rspamd_job_decide(struct rspamd_job *j, const char *sid, cJSON *reply);
 
 /* scanner_ready - /healthz: ready once an engine is loaded (a cl_ready_fn). */
 int scanner_ready(void *ctx, char *why, size_t whylen);

@@ -56,6 +56,54 @@ static void forget_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
 		nng_msg_free(reply);
 }
 
+/* content_policy - the strictest of the recipients' content policies: a transaction has one
+ * destination group, but its recipients' domains may each override the group's scores. */
+static void content_policy(const struct session *s, struct cl_content_policy *p)
+{
+	memset(p, 0, sizeof *p);
+	for (size_t i = 0; i < s->nrcpt; i++) {
+		const struct cl_content_policy *r = &s->rcpts[i].route.content;
+		double *mine[] = {&p->reject, &p->quarantine, &p->tag};
+		const double theirs[] = {r->reject, r->quarantine, r->tag};
+		int *have[] = {&p->has_reject, &p->has_quarantine, &p->has_tag};
+		const int set[] = {r->has_reject, r->has_quarantine, r->has_tag};
+		for (int k = 0; k < 3; k++) {
+			if (set[k] && (!*have[k] || theirs[k] < *mine[k]))
+				*mine[k] = theirs[k];
+			*have[k] |= set[k];
+		}
+		p->dmarc_reject |= r->dmarc_reject;
+	}
+}
+
+/* scan_req - the scan request: the message and the envelope the scanner gives Rspamd. */
+static int scan_req(struct session *s, nng_msg **m)
+{
+	const char **rc = calloc(s->nrcpt ? s->nrcpt : 1, sizeof *rc);
+	if (!rc)
+		return -1;
+	for (size_t i = 0; i < s->nrcpt; i++)
+		rc[i] = s->rcpts[i].addr;
+	struct cl_content_policy pol;
+	content_policy(s, &pol);
+	struct cl_scan_env env = {
+	    .sid = s->id,
+	    .ip = s->ip,
+	    .helo = s->helo,
+	    .sender = s->mail.null_path ? "" : s->mail.addr,
+	    .msgid = s->msgid,
+	    .auth_user = s->auth_user,
+	    .tls = s->ssl ? s->tls_desc : NULL,
+	    .mta = s->e->cfg.hostname,
+	    .rcpts = rc,
+	    .nrcpt = s->nrcpt,
+	    .content = &pol,
+	};
+	int r = cl_scanner_scan_req(m, &env, s->body.msg.data, s->body.msg.len);
+	free(rc);
+	return r;
+}
+
 /* build - the request message of kind for s; 0 or -1. */
 static int build(struct session *s, enum rpc_kind kind, nng_msg **m)
 {
@@ -76,7 +124,7 @@ static int build(struct session *s, enum rpc_kind kind, nng_msg **m)
 	case RPC_AUTH:
 		return cl_policy_auth_req(m, &p, s->auth_login_user, s->pending_auth_pw);
 	case RPC_SCAN:
-		return cl_scanner_scan_req(m, s->id, s->body.msg.data, s->body.msg.len);
+		return scan_req(s, m);
 	case RPC_DELIVER: {
 		struct cl_delivery_rcpt *r = calloc(s->nrcpt ? s->nrcpt : 1, sizeof *r);
 		if (!r)
@@ -85,8 +133,9 @@ static int build(struct session *s, enum rpc_kind kind, nng_msg **m)
 			r[i].rcpt = s->rcpts[i].addr;
 			r[i].route = s->rcpts[i].route;
 		}
+		struct cl_delivery_content ct = {s->content_score, s->content_text};
 		int rc = cl_delivery_deliver_req(m, s->id, s->msgid, s->ip, sender, s->auth_user, r, s->nrcpt,
-						 s->body.msg.data, s->body.msg.len);
+						 s->content_class[0] ? &ct : NULL, s->body.msg.data, s->body.msg.len);
 		free(r);
 		return rc;
 	}
@@ -269,13 +318,73 @@ static void on_rcpt(struct session *s, struct cl_verdict *v, const struct cl_rou
 	reply_verdict(s, v);
 }
 
+/* prepend - the scanner's header fields on top of the message (above our Received:, as
+ * RFC 8601 section 4 wants Authentication-Results). 0 or -1 (out of memory). */
+static int prepend(struct cl_buf *msg, const char *fields)
+{
+	struct cl_buf n;
+	size_t flen = strlen(fields);
+	cl_buf_init(&n, msg->max ? msg->max + flen : 0);
+	if (cl_buf_append(&n, fields, flen) < 0 || cl_buf_append(&n, msg->data ? msg->data : "", msg->len) < 0) {
+		cl_buf_free(&n);
+		return -1;
+	}
+	cl_buf_free(msg);
+	*msg = n;
+	return 0;
+}
+
+/* on_content - the content verdict (Rspamd with the group's policy, issue 18): reject and
+ * defer are the reply to DATA; quarantine holds the message for every recipient; tag and
+ * accept add the scanner's header fields. 1 when the transaction is answered here. */
+static int on_content(struct session *s, struct cl_scan_content *ct)
+{
+	if (!ct->present)
+		return 0;
+	if (ct->action == CL_CONTENT_REJECT || ct->action == CL_CONTENT_DEFER) {
+		cl_log(CL_LOG_INFO, s->id, "content_refused", "msgid=%s code=%d class=%s score=%.2f", s->msgid,
+		       ct->v.code, ct->reason_class, ct->score);
+		reply_verdict(s, &ct->v);
+		log_message(s, &ct->v, ct->action == CL_CONTENT_REJECT ? "rejected" : "failed", NULL,
+			    ct->reason_class[0] ? ct->reason_class : NULL);
+		session_reset_tx(s);
+		return 1;
+	}
+	if (ct->headers && prepend(&s->body.msg, ct->headers) < 0) {
+		struct cl_verdict v;
+		cl_verdict_tempfail(&v, NULL);
+		reply_verdict(s, &v);
+		log_message(s, &v, "failed", NULL, "temporary");
+		session_reset_tx(s);
+		return 1;
+	}
+	if (ct->action == CL_CONTENT_QUARANTINE)
+		for (size_t i = 0; i < s->nrcpt; i++)
+			if (!s->rcpts[i].route.quarantine) /* a rule that holds it too stays its reason */
+				s->rcpts[i].route.quarantine = CL_HOLD_YES;
+	if (ct->action != CL_CONTENT_ACCEPT) {
+		cl_strlcpy(s->content_text, ct->v.text, sizeof s->content_text);
+		cl_strlcpy(s->content_class, ct->reason_class, sizeof s->content_class);
+		s->content_score = ct->score;
+	}
+	return 0;
+}
+
 /* on_scan - infected: 554 5.7.1; error: 451 unless CLEMENT_SCAN_FAIL_OPEN (then delivered, logged at
- * error level and counted in clement_edge_unscanned_total); clean: deliver. */
+ * error level and counted in clement_edge_unscanned_total); the content verdict (on_content);
+ * else deliver. */
 static void on_scan(struct session *s, struct completion *c)
 {
 	char sig[120];
-	enum cl_scan_result r = c->st == CL_RPC_OK ? cl_scanner_scan_reply(c->reply, sig, sizeof sig) : CL_SCAN_ERROR;
+	struct cl_scan_content ct;
+	memset(&ct, 0, sizeof ct);
+	enum cl_scan_result r =
+	    c->st == CL_RPC_OK ? cl_scanner_scan_reply(c->reply, sig, sizeof sig, &ct) : CL_SCAN_ERROR;
 	struct cl_verdict v;
+	int answered = r == CL_SCAN_CLEAN && on_content(s, &ct);
+	cl_scan_content_free(&ct);
+	if (answered)
+		return;
 	if (r == CL_SCAN_INFECTED) {
 		cl_strlcpy(s->virus, sig, sizeof s->virus);
 		char text[200];
@@ -338,9 +447,15 @@ static void on_deliver(struct session *s, struct completion *c)
 	/* Outbound mail that delivery handled is logged by delivery itself, with the downstream's
 	 * answer (docs/RPC.md); a second row from here would list each sent message twice. */
 	int logged_by_delivery = answered && s->nrcpt > 0 && s->rcpts[0].route.mode == CL_ROUTE_OUTBOUND;
-	if (!logged_by_delivery)
+	if (!logged_by_delivery && v.action == CL_ACCEPT && s->content_class[0]) {
+		/* tagged or held by the content verdict: its reason (score, symbols) is what the log shows */
+		struct cl_verdict cv = v;
+		cl_strlcpy(cv.text, s->content_text, sizeof cv.text);
+		log_message(s, &cv, "received", st, s->content_class);
+	} else if (!logged_by_delivery) {
 		log_message(s, &v, v.action == CL_ACCEPT ? "received" : "failed", st,
 			    v.action == CL_ACCEPT ? NULL : v.code / 100 == 5 ? "downstream" : "temporary");
+	}
 	free(st);
 	session_reset_tx(s);
 }

@@ -184,6 +184,11 @@ struct session {
 	struct body body;
 	char msgid[32];
 	char virus[128];
+	/* the scanner's content verdict when it let the message through (issue 18): the
+	 * reason and class logged with the message ("" = none) */
+	char content_text[300];
+	char content_class[16];
+	double content_score;
 	char outcome[32];
 	struct rep_session *rep; /* reputation facts; NULL when off (rep.c) */
 };

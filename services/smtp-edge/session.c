@@ -199,6 +199,7 @@ void session_reset_tx(struct session *s)
 	s->bdat_left = 0;
 	body_free(&s->body);
 	s->virus[0] = '\0';
+	s->content_text[0] = s->content_class[0] = '\0';
 }
 
 void session_free(struct session *s)

@@ -439,6 +439,29 @@ def test_domain_writes(world):
     world["pg"].execute("UPDATE domains SET default_action = 'accept', reject_text = NULL WHERE id = 1")
 
 
+def test_content_verdict_settings(world):
+    """Issue 18: a group's Rspamd scores and DMARC switch (group-admin+), a domain's overrides
+    (domain-admin+, null = the group's), numbers only, within (-1000, 1000)."""
+    c = world["clients"]
+    st, g = c[G].req("PATCH", "/api/groups/1", {"spam_reject_score": 15, "spam_quarantine_score": 8.25,
+                                                "spam_tag_score": 4.5, "dmarc_enforce": True})
+    assert st == 200, g
+    assert (g["spam_reject_score"], g["spam_quarantine_score"], g["spam_tag_score"], g["dmarc_enforce"]) == (
+        15, 8.25, 4.5, True)
+    assert c[D].req("PATCH", "/api/groups/1", {"spam_tag_score": 1})[0] in (403, 404)
+    st, d = c[D].req("PATCH", "/api/domains/1", {"spam_quarantine_score": 6, "dmarc_enforce": False})
+    assert st == 200 and d["spam_quarantine_score"] == 6 and d["dmarc_enforce"] is False, d
+    assert d["spam_reject_score"] is None and d["spam_tag_score"] is None
+    for bad in ("8", 1000, -1000, 1e9, True):
+        st, body = c[G].req("PATCH", "/api/groups/1", {"spam_reject_score": bad})
+        assert st == 400 and "spam_reject_score must be a number" in body["error"], (bad, body)
+    assert c[D].req("PATCH", "/api/domains/1", {"dmarc_enforce": "yes"})[0] == 400
+    st, d = c[D].req("PATCH", "/api/domains/1", {"spam_quarantine_score": None, "dmarc_enforce": None})
+    assert st == 200 and d["spam_quarantine_score"] is None and d["dmarc_enforce"] is None
+    world["pg"].execute("UPDATE groups SET spam_reject_score = NULL, spam_quarantine_score = NULL, "
+                        "spam_tag_score = NULL, dmarc_enforce = false WHERE id = 1")
+
+
 def test_user_writes_and_privilege(world):
     c = world["clients"]
     new = {"domain_id": 1, "local_part": "neo", "password": "a long password"}

@@ -67,6 +67,52 @@ async function domainList() {
   });
 }
 
+/* ---------- content verdicts (Rspamd, issue 18) ---------- */
+
+const SCORE_KEYS = ['spam_reject_score', 'spam_quarantine_score', 'spam_tag_score'];
+
+/** The three Rspamd score fields; empty = `empty` (Rspamd's own action, or the group's value). */
+function scoreFields(o, empty) {
+  const f = (name, label, help) => ({ name, label, type: 'number', step: '0.01', min: -999.99, max: 999.99,
+    value: o[name] ?? '', placeholder: empty, help });
+  return [
+    f('spam_reject_score', 'Reject at score', 'Refused at the end of DATA (550 5.7.1) with the main reasons.'),
+    f('spam_quarantine_score', 'Quarantine at score', 'Accepted, then held in quarantine with its score and reasons.'),
+    f('spam_tag_score', 'Tag at score', 'Delivered with X-Spam-Flag, X-Spam-Score and X-Spam-Status headers.'),
+  ];
+}
+
+/** Scores from a form: an empty field is null (the default), never left out. */
+function scoreBody(v) {
+  const out = {};
+  for (const k of SCORE_KEYS) out[k] = typeof v[k] === 'number' ? v[k] : null;
+  return out;
+}
+
+function groupContent(g) {
+  return h('fieldset.card', h('legend', 'Spam and sender authentication'), apiForm({
+    className: 'stack', label: 'Spam settings', submitLabel: 'Save', reset: false,
+    fields: [...scoreFields(g, "Rspamd's default"),
+      { name: 'dmarc_enforce', label: 'Enforce DMARC p=reject', type: 'checkbox', value: g.dmarc_enforce,
+        help: 'Refuse mail whose From domain publishes p=reject when neither SPF nor DKIM aligns.' }],
+    onSubmit: (v) => patch(`/groups/${g.id}`, { ...scoreBody(v), dmarc_enforce: !!v.dmarc_enforce }),
+    success: 'Spam settings saved.',
+  }));
+}
+
+function domainContent(d) {
+  const dm = d.dmarc_enforce === true ? 'on' : d.dmarc_enforce === false ? 'off' : '';
+  return h('fieldset.card', h('legend', 'Spam and sender authentication'), apiForm({
+    className: 'stack', label: 'Spam settings', submitLabel: 'Save', reset: false,
+    fields: [...scoreFields(d, "the group's"),
+      { name: 'dmarc_enforce', label: 'Enforce DMARC p=reject', type: 'select', value: dm,
+        options: [['', "as the group says"], ['on', 'enforce'], ['off', 'do not enforce']] }],
+    onSubmit: (v) => patch(`/domains/${d.id}`, { ...scoreBody(v),
+      dmarc_enforce: v.dmarc_enforce === 'on' ? true : v.dmarc_enforce === 'off' ? false : null }),
+    success: 'Spam settings saved.',
+  }));
+}
+
 function domainSettings(d) {
   return h('fieldset.card', h('legend', 'Domain settings'), apiForm({
     className: 'stack', label: 'Domain settings', submitLabel: 'Save', reset: false,
@@ -210,7 +256,7 @@ async function domainDetail({ id }, query) {
   else if (tab === 'quarantine') body = quarantineList({ title: `Quarantine of ${d.name}`, params: { domain_id: d.id }, intro: 'Held messages for every user of the domain.' });
   else if (tab === 'sessions') body = sessionLog({ title: `SMTP sessions for ${d.name}`, params: { domain_id: d.id } });
   else if (tab === 'digests') body = digestList({ domain_id: d.id }, `Digest schedules of ${d.name}`);
-  else body = h('section', h('h1', { id: 'page-title' }, d.name), h('p.muted', `Group: ${d.group_name || d.group_id}`), domainSettings(d));
+  else body = h('section', h('h1', { id: 'page-title' }, d.name), h('p.muted', `Group: ${d.group_name || d.group_id}`), domainSettings(d), domainContent(d));
   return h('div', h('p', h('a', { href: '#/domains' }, '‹ All domains'), ` · ${d.name}`), tabs(`/domains/${d.id}`, DOMAIN_TABS, tab), body);
 }
 
@@ -299,7 +345,7 @@ async function groupDetail({ id }, query) {
     body = h('section', h('h1', { id: 'page-title' }, g.name), h('fieldset.card', h('legend', 'Mode and delivery'),
       apiForm({ className: 'stack', label: 'Group settings', submitLabel: 'Save', reset: false, fields: groupFields(g),
         onSubmit: (v) => patch(`/groups/${g.id}`, groupBody(v)), success: 'Group settings saved.' }),
-      (!atLeast('root-admin') && g.imap_host) ? h('p.muted', `IMAP logins: ${g.imap_host}:${g.imap_port || ''} (TLS ${g.imap_tls}), set by a root admin.`) : null));
+      (!atLeast('root-admin') && g.imap_host) ? h('p.muted', `IMAP logins: ${g.imap_host}:${g.imap_port || ''} (TLS ${g.imap_tls}), set by a root admin.`) : null)), groupContent(g));
   }
   return h('div', h('p', h('a', { href: '#/groups' }, '‹ All groups'), ` · ${g.name}`), tabs(`/groups/${g.id}`, GROUP_TABS, tab), body);
 }

@@ -52,6 +52,7 @@ const REASON_LABELS = {
   unknown_rcpt: 'unknown recipient', directive: 'refused by a rule', relay_denied: 'relaying denied', virus: 'virus',
   banned: 'banned client', protocol: 'protocol error', policy: 'policy', temporary: 'temporary failure',
   downstream: 'downstream MTA refused', size: 'too big', other: 'other',
+  spam: 'spam score', dmarc: 'DMARC p=reject', greylist: 'greylisted',
 };
 
 /** Refusals summed by reason class (the API's rows are per class and exact reply text). */

@@ -1,0 +1,119 @@
+/* check.c - one Rspamd check per scan request, run in its own thread so that Rspamd and
+ * libclamav look at the same bytes at the same time (the slower of the two sets the
+ * latency, not their sum), and the content verdict that comes of it (content.c).
+ *
+ * The request's envelope (docs/RPC.md, op "scan") becomes Rspamd's headers; its "content"
+ * object, the recipients' group policy, becomes the Settings header and the thresholds. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc/frame.h"
+#include "scanner.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+static void *job_run(void *arg)
+{
+	struct rspamd_job *j = arg;
+	double t0 = cl_now_seconds();
+	rspamd_check(&j->s->rspamd, &j->env, j->msg, j->len, &j->r);
+	j->secs = cl_now_seconds() - t0;
+	return NULL;
+}
+
+/* split_tls - "TLSv1.3 TLS_AES_256_GCM_SHA384" (smtp-edge's tls field) into version and cipher. */
+static void split_tls(struct rspamd_job *j, const char *tls)
+{
+	const char *sp = tls ? strchr(tls, ' ') : NULL;
+	if (!sp)
+		return;
+	size_t n = (size_t)(sp - tls);
+	if (n < sizeof j->tls_version) {
+		memcpy(j->tls_version, tls, n);
+		j->tls_version[n] = '\0';
+	}
+	cl_strlcpy(j->tls_cipher, sp + 1, sizeof j->tls_cipher);
+}
+
+int rspamd_job_start(struct rspamd_job *j, struct scanner *s, const cJSON *req, const unsigned char *msg, size_t len)
+{
+	memset(j, 0, sizeof *j);
+	j->s = s;
+	j->req = req;
+	j->msg = msg;
+	j->len = len;
+	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(req, "rcpts");
+	int n = cJSON_IsArray(rc) ? cJSON_GetArraySize(rc) : 0;
+	j->rcpts = calloc((size_t)n + 1, sizeof *j->rcpts);
+	if (!j->rcpts)
+		return -1;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, rc) if (cJSON_IsString(it)) j->rcpts[j->env.nrcpt++] = it->valuestring;
+	split_tls(j, cl_json_str(req, "tls", NULL));
+	cl_content_policy_from_json(cJSON_GetObjectItemCaseSensitive(req, "content"), &j->pol);
+	content_settings(&j->pol, j->settings, sizeof j->settings);
+	j->env = (struct rspamd_env){
+	    .sid = cl_json_str(req, "sid", NULL),
+	    .ip = cl_json_str(req, "ip", NULL),
+	    .helo = cl_json_str(req, "helo", NULL),
+	    .hostname = cl_json_str(req, "hostname", NULL),
+	    .from = cl_json_str(req, "sender", NULL),
+	    .queue_id = cl_json_str(req, "msgid", NULL),
+	    .user = cl_json_str(req, "auth_user", NULL),
+	    .tls_version = j->tls_version,
+	    .tls_cipher = j->tls_cipher,
+	    .mta_name = cl_json_str(req, "mta", NULL),
+	    .rcpts = j->rcpts,
+	    .nrcpt = j->env.nrcpt,
+	    .settings = j->settings[0] ? j->settings : NULL,
+	};
+	if (pthread_create(&j->thread, NULL, job_run, j) != 0) {
+		free(j->rcpts);
+		return -1;
+	}
+	return 0;
+}
+
+void rspamd_job_finish(struct rspamd_job *j, const char *sid, cJSON *reply)
+{
+	pthread_join(j->thread, NULL);
+	cl_metric_observe(j->s->rs_latency, j->secs);
+	rspamd_job_decide(j, sid, reply);
+	free(j->rcpts);
+}
+
+void rspamd_job_decide(struct rspamd_job *j, const char *sid, cJSON *reply)
+{
+	struct scanner *s = j->s;
+	struct content_verdict v;
+	cl_metric_inc(j->r.status == RSPAMD_OK ? s->rs_ok : s->rs_error);
+	content_decide(&j->r, &j->pol, s->cfg->rspamd_fail_open, cl_json_str(j->req, "mta", NULL), &v);
+	char etext[400], eerr[200];
+	cl_log_escape(etext, sizeof etext, v.text, strlen(v.text));
+	cl_log_escape(eerr, sizeof eerr, j->r.error, strlen(j->r.error));
+	if (j->r.status == RSPAMD_ERROR && v.unscanned) {
+		/* CLEMENT_RSPAMD_FAIL_OPEN: the operator chose delivery over safety; say so loudly. */
+		cl_metric_inc(s->rs_unscanned);
+		cl_log(CL_LOG_ERROR, sid, "rspamd_failed_open",
+		       "error=%s action=deliver_unscanned warning=\"Rspamd failed, message passed WITHOUT its verdict "
+		       "(CLEMENT_RSPAMD_FAIL_OPEN=1)\"",
+		       eerr);
+	} else if (j->r.status == RSPAMD_ERROR) {
+		cl_log(CL_LOG_WARN, sid, "rspamd_failed", "error=%s action=defer", eerr);
+	} else {
+		char esym[500];
+		cl_log_escape(esym, sizeof esym, j->r.symbols, strlen(j->r.symbols));
+		cl_log(CL_LOG_INFO, sid, "rspamd",
+		       "action=%s rspamd_action=\"%s\" score=%.2f symbols=%s text=%s ms=%.1f",
+		       content_action_str(v.action), rspamd_action_str(j->r.action), j->r.score, esym, etext,
+		       j->secs * 1000.0);
+	}
+	struct cl_metric *m[] = {[CA_REJECT] = s->content_reject,
+				 [CA_DEFER] = s->content_defer,
+				 [CA_QUARANTINE] = s->content_quarantine,
+				 [CA_TAG] = s->content_tag};
+	if (v.action != CA_ACCEPT)
+		cl_metric_inc(m[v.action]);
+	if (reply && content_to_json(&v, &j->r, reply) < 0) /* out of memory: an error, never a pass */
+		cJSON_ReplaceItemInObjectCaseSensitive(reply, "verdict", cJSON_CreateString("error"));
+}

@@ -1,0 +1,354 @@
+"""Content verdicts with Rspamd (issue 18), end to end against Debian's real rspamd and
+redis-server: a real SMTP client (smtplib) talks to smtp-edge through a PROXY header that gives
+it a public client address (Rspamd skips SPF, DMARC and host checks for loopback), the real
+scanner runs libclamav and asks Rspamd in parallel, and the real delivery writes Maildirs.
+
+Rspamd resolves only through the tests' DNS server (rspamd_util.DnsServer), which publishes:
+  aligned.test  SPF "ip4:<CLIENT> -all", DKIM selector "sel" (a key made in the test), DMARC p=reject
+  forged.test   SPF "ip4:198.51.100.1 -all" (not the client), DMARC p=reject
+  bank.test     DMARC p=reject, no SPF, no DKIM
+"""
+import email
+import email.policy
+import pathlib
+import re
+import signal
+import smtplib
+import socket
+import sys
+import time
+import uuid
+
+import pytest
+
+from conftest import free_port, http_get, wait_for
+from rspamd_util import DnsServer, Redis, Rspamd, SlowHttp, dkim_keypair, ptr_name
+from test_scanner_e2e import Stack, mime
+from test_scanner import EICAR
+from test_admin_api import Api, PASSWORD
+
+try:
+    import dkim
+except ImportError:  # a python3 other than Debian's: Debian's python3-dkim anyway
+    sys.path.append("/usr/lib/python3/dist-packages")
+    import dkim
+
+CLIENT = "192.0.2.10"  # TEST-NET-1: the sending server's address, given to the edge by PROXY
+GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+HOST = "mx.clement.test"
+
+
+def make_dns(tmp):
+    """The DNS server with the test domains' records (module docstring); (server, DKIM key)."""
+    dns = DnsServer().start()
+    key, pub = dkim_keypair(tmp)
+    dns.txt["aligned.test"] = [f"v=spf1 ip4:{CLIENT} -all"]
+    dns.a["aligned.test"] = dns.a["mail.aligned.test"] = [CLIENT]
+    dns.ptr[ptr_name(CLIENT)] = "mail.aligned.test"
+    dns.txt["sel._domainkey.aligned.test"] = [f"v=DKIM1; k=rsa; p={pub}"]
+    dns.txt["_dmarc.aligned.test"] = ["v=DMARC1; p=reject"]
+    dns.txt["forged.test"] = ["v=spf1 ip4:198.51.100.1 -all"]
+    dns.a["forged.test"] = ["198.51.100.1"]
+    dns.txt["_dmarc.forged.test"] = ["v=DMARC1; p=reject"]
+    dns.a["bank.test"] = ["198.51.100.2"]
+    dns.txt["_dmarc.bank.test"] = ["v=DMARC1; p=reject"]
+    return dns, key
+
+
+@pytest.fixture(scope="module")
+def rspamd(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("rspamd")
+    dns, key = make_dns(tmp)
+    redis = Redis(tmp).start()
+    rs = Rspamd(dns, redis)
+    try:
+        rs.start()
+        rs.dkim_key = key
+        yield rs
+    finally:
+        rs.cleanup()
+        redis.stop()
+        dns.stop()
+
+
+class RspamdStack(Stack):
+    """The stack of test_scanner_e2e with the scanner asking Rspamd, and smtp-edge taking the
+    client's address from a PROXY header."""
+
+    def __init__(self, services, db, tmp, url, scanner_env=None, edge_env=None):
+        super().__init__(services, db, tmp,
+                         scanner_env={"CLEMENT_RSPAMD_URL": url, "CLEMENT_RSPAMD_TIMEOUT_MS": "15000",
+                                      **(scanner_env or {})},
+                         edge_env={"CLEMENT_HOSTNAME": HOST, "CLEMENT_SMTP_PROXY_PROTOCOL": "smtp",
+                                   "CLEMENT_PROXY_NETWORKS": "127.0.0.0/8", **(edge_env or {})})
+
+    def set_content(self, table, **cols):
+        """UPDATE the stack's group or domain (table "groups"/"domains") and wait until policy's
+        cache holds the change (its reload counter moves)."""
+        policy = [svc for svc in self.services.started if svc.name == "policy"][-1]
+        reloads = lambda: int(re.search(r"^clement_policy_cache_reloads_total (\d+)", policy.metrics(), re.M).group(1))
+        before = reloads()
+        sets = ", ".join(f"{k} = %s" for k in cols)
+        where = ("id = (SELECT group_id FROM domains WHERE name = %s)" if table == "groups" else "name = %s")
+        self.db.execute(f"UPDATE {table} SET {sets} WHERE {where}", (*cols.values(), self.domain))
+        assert wait_for(lambda: reloads() > before), "policy did not reload its cache"
+
+    def quarantined(self):
+        return self.db.query("SELECT * FROM quarantine WHERE rcpt = %s ORDER BY id", (self.alice,))
+
+    @property
+    def alice(self):
+        return f"alice@{self.domain}"
+
+    def send_from(self, sender, msg, to="alice"):
+        """One transaction from CLIENT; (code, reply text) of the answer to DATA."""
+        with _Proxied("127.0.0.1", self.port) as c:
+            c.ehlo("mail.aligned.test")
+            assert c.mail(sender)[0] == 250
+            assert c.rcpt(f"{to}@{self.domain}")[0] == 250
+            code, text = c.data(msg)
+        return code, text.decode("utf-8", "replace")
+
+    def delivered_msgs(self, user="alice"):
+        return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in self.delivered(user)]
+
+
+class _Proxied(smtplib.SMTP):
+    """smtplib with a PROXY v1 header naming CLIENT before the SMTP conversation."""
+
+    def __init__(self, host, port):
+        super().__init__(host, port, timeout=60)
+
+    def _get_socket(self, host, port, timeout):
+        s = socket.create_connection((host, port), timeout)
+        s.sendall(f"PROXY TCP4 {CLIENT} 127.0.0.1 40000 25\r\n".encode())
+        return s
+
+
+def message(sender, subject, body="Hello Alice,\r\nthe minutes of today's meeting are below.\r\n", to=None):
+    m = (f"From: Sender <{sender}>\r\nTo: <{to or 'alice@example.invalid'}>\r\nSubject: {subject}\r\n"
+         f"Date: {email.utils.formatdate()}\r\nMessage-ID: <{uuid.uuid4().hex}@{sender.split('@')[1]}>\r\n"
+         f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}")
+    return m.encode()
+
+
+def signed(rs, sender, subject, to=None):
+    msg = message(sender, subject, to=to)
+    sig = dkim.sign(msg, b"sel", b"aligned.test", rs.dkim_key,
+                    include_headers=[b"From", b"To", b"Subject", b"Date", b"Message-ID"])
+    return sig + msg
+
+
+def test_gtube_is_refused_with_550_and_rspamds_reason(rspamd, services, db, tmp_path):
+    s = RspamdStack(services, db, tmp_path, rspamd.url)
+    code, text = s.send_from("someone@aligned.test", message("someone@aligned.test", "test",
+                                                             body=GTUBE.decode() + "\r\n", to=s.alice))
+    assert code == 550, text
+    assert text.startswith("5.7.1 Message refused as spam") and "Gtube pattern" in text, text
+    assert s.delivered() == []
+    row = s.message_log()[0]
+    assert (row["status"], row["reason_class"], row["code"]) == ("rejected", "spam", 550)
+    assert "Gtube pattern" in row["reason"]
+    assert 'clement_scanner_rspamd_checks_total{result="ok"} 1' in s.scanner.metrics()
+
+
+def test_a_signed_aligned_message_is_delivered_with_authentication_results(rspamd, services, db, tmp_path):
+    s = RspamdStack(services, db, tmp_path, rspamd.url)
+    code, text = s.send_from("news@aligned.test", signed(rspamd, "news@aligned.test", "minutes", to=s.alice))
+    assert code == 250, text
+    [got] = s.delivered_msgs()
+    ar = " ".join(got["Authentication-Results"].split())
+    assert ar.startswith(f"{HOST};"), ar
+    assert "dkim=pass header.d=aligned.test" in ar, ar
+    assert "spf=pass smtp.mailfrom=news@aligned.test" in ar, ar
+    assert "dmarc=pass header.from=aligned.test" in ar, ar
+    assert got["X-Spam-Flag"] is None
+    # Our header is above our Received: (RFC 8601 section 4), the signature still verifies.
+    raw = s.delivered()[0].read_bytes()
+    assert raw.index(b"Authentication-Results:") < raw.index(b"Received:")
+    txt = rspamd.dns.txt["sel._domainkey.aligned.test"][0].encode()
+    assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: txt if name == b"sel._domainkey.aligned.test." else None)
+    assert got["Subject"] == "minutes"
+
+
+def test_eicar_is_still_refused_by_clamav_with_rspamd_on(rspamd, services, db, tmp_path):
+    s = RspamdStack(services, db, tmp_path, rspamd.url)
+    msg = mime("eicar attached", [("eicar.com", EICAR, "application/octet-stream")])
+    code, text = s.send_from("someone@aligned.test", msg)
+    assert (code, text) == (554, "5.7.1 Virus found: Eicar-Test-Signature.UNOFFICIAL")
+    assert s.delivered() == []
+
+
+def test_rspamd_stopped_gives_451_and_delivers_nothing(services, db, tmp_path, tmp_path_factory):
+    dns, _ = make_dns(tmp_path)
+    redis = Redis(tmp_path_factory.mktemp("redis2")).start()
+    rs = Rspamd(dns, redis)
+    try:
+        rs.start()
+        s = RspamdStack(services, db, tmp_path, rs.url)
+        assert s.send_from("a@aligned.test", message("a@aligned.test", "before", to=s.alice))[0] == 250
+        rs.stop()
+        code, text = s.send_from("a@aligned.test", message("a@aligned.test", "while down", to=s.alice))
+        assert (code, text) == (451, "4.3.0 Temporary failure, try again later")
+        assert len(s.delivered()) == 1
+        assert "event=rspamd_failed" in s.scanner.log()
+        assert 'clement_scanner_rspamd_checks_total{result="error"} 1' in s.scanner.metrics()
+        rows = s.message_log(n=2)
+        assert [(r["status"], r["code"]) for r in rows] == [("received", 250), ("failed", 451)]
+    finally:
+        rs.cleanup()
+        redis.stop()
+        dns.stop()
+
+
+def test_rspamd_slow_gives_451_after_the_deadline(services, db, tmp_path):
+    slow = SlowHttp()
+    try:
+        s = RspamdStack(services, db, tmp_path, slow.url, scanner_env={"CLEMENT_RSPAMD_TIMEOUT_MS": "1500"})
+        t0 = time.monotonic()
+        code, text = s.send_from("a@aligned.test", message("a@aligned.test", "slow", to=s.alice))
+        took = time.monotonic() - t0
+        assert (code, text) == (451, "4.3.0 Temporary failure, try again later")
+        assert 1.4 < took < 20, took  # the deadline, not the edge's 60 s
+        assert s.delivered() == []
+        assert "Timeout was reached" in s.scanner.log()
+    finally:
+        slow.stop()
+
+
+def test_rspamd_answering_garbage_gives_451(services, db, tmp_path):
+    import http.server
+    import threading
+
+    class Garbage(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"not json!")
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Garbage)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        s = RspamdStack(services, db, tmp_path, f"http://127.0.0.1:{srv.server_port}")
+        code, text = s.send_from("a@aligned.test", message("a@aligned.test", "garbage", to=s.alice))
+        assert (code, text) == (451, "4.3.0 Temporary failure, try again later")
+        assert s.delivered() == []
+        assert "answer is not JSON" in s.scanner.log()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_fail_open_delivers_without_rspamd_and_says_so(services, db, tmp_path):
+    port = free_port()  # nothing listens there: Rspamd is down
+    s = RspamdStack(services, db, tmp_path, f"http://127.0.0.1:{port}",
+                    scanner_env={"CLEMENT_RSPAMD_FAIL_OPEN": "1"})
+    code, text = s.send_from("a@aligned.test", message("a@aligned.test", "unchecked", to=s.alice))
+    assert code == 250, text
+    assert len(s.delivered()) == 1
+    lines = [ln for ln in s.scanner.log().splitlines() if "event=rspamd_failed_open" in ln]
+    assert len(lines) == 1 and "level=error" in lines[0] and "action=deliver_unscanned" in lines[0], lines
+    assert "clement_scanner_rspamd_unscanned_total 1" in s.scanner.metrics()
+    # ClamAV still runs: a virus is refused whatever Rspamd's state.
+    code, text = s.send_from("a@aligned.test", mime("v", [("eicar.com", EICAR, "application/octet-stream")]))
+    assert code == 554, text
+
+
+def test_without_rspamd_url_nothing_changes(services, db, tmp_path):
+    s = RspamdStack(services, db, tmp_path, "")
+    code, text = s.send_from("a@aligned.test", message("a@aligned.test", "plain", to=s.alice))
+    assert code == 250, text
+    [got] = s.delivered_msgs()
+    assert got["Authentication-Results"] is None and got["X-Spam-Flag"] is None
+    assert "rspamd=off" in s.scanner.log()
+
+
+def test_the_refusal_reason_is_in_the_users_log(rspamd, services, db, tmp_path):
+    s = RspamdStack(services, db, tmp_path, rspamd.url)
+    code, _ = s.send_from("someone@aligned.test", message("someone@aligned.test", "spammy",
+                                                          body=GTUBE.decode() + "\r\n", to=s.alice), to="bob")
+    assert code == 550
+    assert s.message_log("bob")
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_text("<!DOCTYPE html><title>Clement</title>")
+    port = free_port()
+    services.start("admin-api", {"CLEMENT_ADMIN_LISTEN": f"127.0.0.1:{port}", "CLEMENT_DB_URL": db.url,
+                                 "CLEMENT_FRONTEND_DIR": str(web), "CLEMENT_DELIVERY_URL": ""})
+    bob = Api(port)
+    assert bob.login(f"bob@{s.domain}", PASSWORD)[0] == 200
+    st, logs = bob.get("/api/logs?status=rejected")
+    assert st == 200 and logs["total"] == 1, logs
+    row = logs["items"][0]
+    assert row["reason_class"] == "spam" and row["code"] == 550 and row["subject"] == "spammy"
+    assert "Message refused as spam" in row["reason"] and "Gtube pattern" in row["reason"], row
+
+
+def forged(s, subject="invoice"):
+    """A message claiming forged.test (SPF -all without the client, DMARC p=reject), unsigned."""
+    return message("billing@forged.test", subject, to=s.alice)
+
+
+def test_dmarc_reject_forgery_is_refused_when_the_group_enforces_it(rspamd, services, db, tmp_path):
+    s = RspamdStack(services, db, tmp_path, rspamd.url)
+    s.set_content("groups", dmarc_enforce=True, spam_reject_score=500)
+    code, text = s.send_from("billing@forged.test", forged(s))
+    assert code == 550, text
+    assert text == ("5.7.1 Message refused: forged.test publishes DMARC p=reject and neither SPF nor DKIM "
+                    "is aligned"), text
+    assert s.delivered() == []
+    row = s.message_log()[0]
+    assert (row["status"], row["reason_class"], row["code"]) == ("rejected", "dmarc", 550)
+    # The header From alone forged (the envelope's SPF passes for aligned.test): refused too.
+    code, text = s.send_from("news@aligned.test", message("ceo@bank.test", "wire transfer", to=s.alice))
+    assert code == 550 and "bank.test publishes DMARC p=reject" in text, text
+
+
+def test_dmarc_forgery_is_held_or_tagged_when_the_switch_is_off(rspamd, services, db, tmp_path):
+    s = RspamdStack(services, db, tmp_path, rspamd.url)
+    s.set_content("groups", dmarc_enforce=False, spam_quarantine_score=5, spam_reject_score=500)
+    code, text = s.send_from("billing@forged.test", forged(s, "held"))
+    assert code == 250, text
+    assert s.delivered() == []
+    [q] = s.quarantined()
+    assert q["status"] == "held" and q["subject"] == "held"
+    assert q["score"] >= 5 and q["reason"].startswith("Held as spam (score ") and "SPF" in q["reason"], q["reason"]
+    held = email.message_from_bytes(bytes(q["message"]), policy=email.policy.default)
+    assert "spf=fail" in held["Authentication-Results"] and "dmarc=fail" in held["Authentication-Results"]
+    assert held["X-Spam-Flag"] == "YES"
+    row = s.message_log()[0]
+    assert (row["status"], row["reason_class"]) == ("quarantined", "spam"), row
+    assert row["reason"].startswith("Held as spam (score "), row
+    # With a tag score only, the same forgery is delivered, tagged.
+    s.set_content("groups", spam_quarantine_score=None, spam_tag_score=5)
+    code, text = s.send_from("billing@forged.test", forged(s, "tagged"))
+    assert code == 250, text
+    [got] = s.delivered_msgs()
+    assert got["X-Spam-Flag"] == "YES" and float(got["X-Spam-Score"]) >= 5
+    assert got["X-Spam-Status"].startswith("Yes, score=") and "R_SPF_FAIL" in got["X-Spam-Status"]
+    assert "dmarc=fail header.from=forged.test" in " ".join(got["Authentication-Results"].split())
+
+
+def test_thresholds_and_a_domains_override(rspamd, services, db, tmp_path):
+    s = RspamdStack(services, db, tmp_path, rspamd.url)
+    # The group refuses at 5: the forgery (score ~10) is refused with its main symbols.
+    s.set_content("groups", spam_reject_score=5, spam_tag_score=2)
+    code, text = s.send_from("billing@forged.test", forged(s, "one"))
+    assert code == 550 and text.startswith("5.7.1 Message refused as spam (score "), text
+    assert "SPF" in text, text
+    # The domain overrides the reject score; the group's tag score still applies.
+    s.set_content("domains", spam_reject_score=100)
+    code, text = s.send_from("billing@forged.test", forged(s, "two"))
+    assert code == 250, text
+    [got] = s.delivered_msgs()
+    assert got["X-Spam-Flag"] == "YES"
+    # A signed, aligned message stays under the tag score: delivered untouched but for A-R.
+    code, text = s.send_from("news@aligned.test", signed(rspamd, "news@aligned.test", "clean", to=s.alice))
+    assert code == 250, text
+    clean = [m for m in s.delivered_msgs() if m["Subject"] == "clean"][0]
+    assert clean["X-Spam-Flag"] is None and "dkim=pass" in clean["Authentication-Results"]
