@@ -28,7 +28,7 @@ RUN apt-get update -qq \
  && useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin clement
 COPY deploy/docker/healthcheck /usr/local/bin/clement-healthcheck
 RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libclamav12 >/dev/null \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libclamav12 libcurl4 >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/bin/clement-scanner /usr/local/bin/clement-scanner
 # The bundled test signatures (EICAR, Clement.Test.Pattern): a new named volume mounted here

@@ -1,6 +1,6 @@
 """A private Rspamd for the tests (issue 18): Debian's rspamd and redis-server on loopback free
-ports, with a configuration generated under a temporary directory, and a DNS server on loopback
-(dnslib) that publishes the SPF, DKIM and DMARC records of the test domains. Rspamd asks only
+ports, with a configuration generated under a temporary directory, asking the tests' DNS server
+on loopback (dnsserver.py) that publishes the SPF, DKIM and DMARC records of the test domains. Rspamd asks only
 that server, so no test depends on the Internet, and modules that would fetch maps or ask
 public services are switched off.
 
@@ -26,74 +26,17 @@ import time
 import urllib.request
 
 try:
-    import dnslib
-    import dnslib.server
+    import dnslib  # noqa: F401 (dnsserver needs it)
 except ImportError:  # a python3 other than Debian's (pyenv): use Debian's python3-dnslib anyway
     sys.path.append("/usr/lib/python3/dist-packages")
-    import dnslib
-    import dnslib.server
 
 from conftest import free_port, wait_port
+from dnsserver import DnsServer  # noqa: F401 (the tests' one loopback DNS server)
 
 
-class DnsServer:
-    """UDP and TCP DNS on 127.0.0.1:<free port>. `txt[name] = [strings]` and `a[name] = [ips]`
-    and `ptr[ip] = name` may change while it runs; everything else is NXDOMAIN at once."""
-
-    def __init__(self):
-        self.txt, self.a, self.ptr = {}, {}, {}
-        self.queries = []
-        self.port = None
-        self.servers = []
-
-    def resolve(self, request, handler):
-        reply = request.reply()
-        q = request.q
-        name = str(q.qname).rstrip(".").lower()
-        qt = dnslib.QTYPE[q.qtype]
-        self.queries.append((name, qt))
-        found = False
-        if qt == "TXT" and name in self.txt:
-            for s in self.txt[name]:
-                # A TXT record is one or more strings of at most 255 octets (RFC 1035 3.3.14).
-                chunks = [s[i:i + 255] for i in range(0, len(s), 255)] or [""]
-                reply.add_answer(dnslib.RR(q.qname, dnslib.QTYPE.TXT, rdata=dnslib.TXT(chunks), ttl=60))
-            found = True
-        elif qt == "A" and name in self.a:
-            for ip in self.a[name]:
-                reply.add_answer(dnslib.RR(q.qname, dnslib.QTYPE.A, rdata=dnslib.A(ip), ttl=60))
-            found = True
-        elif qt == "PTR" and name in self.ptr:
-            reply.add_answer(dnslib.RR(q.qname, dnslib.QTYPE.PTR, rdata=dnslib.PTR(self.ptr[name]), ttl=60))
-            found = True
-        known = found or any(n == name for d in (self.txt, self.a, self.ptr) for n in d)
-        if not found and not known:
-            reply.header.rcode = dnslib.RCODE.NXDOMAIN
-        return reply
-
-    def start(self):
-        for _ in range(5):
-            port = free_port()
-            try:
-                udp = dnslib.server.DNSServer(self, port=port, address="127.0.0.1", logger=_Quiet())
-                tcp = dnslib.server.DNSServer(self, port=port, address="127.0.0.1", tcp=True, logger=_Quiet())
-            except OSError:
-                continue
-            udp.start_thread()
-            tcp.start_thread()
-            self.servers, self.port = [udp, tcp], port
-            return self
-        raise RuntimeError("DNS server: no free port")
-
-    def stop(self):
-        for s in self.servers:
-            s.stop()
-            s.server.server_close()
-
-
-class _Quiet(dnslib.server.DNSLogger):
-    def __init__(self):
-        super().__init__(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
+def txt(s):
+    """A TXT record's value as strings of at most 255 octets (RFC 1035 3.3.14): DKIM keys are longer."""
+    return ("TXT", [s[i:i + 255] for i in range(0, len(s), 255)] or [""])
 
 
 def ptr_name(ip):

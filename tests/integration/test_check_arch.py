@@ -49,7 +49,7 @@ def test_the_tree_and_the_build_keep_the_rules():
 @pytest.mark.parametrize("file,header,why", [
     ("services/smtp-edge/loop.c", "db/pg.h", "smtp-edge uses only"),
     ("services/smtp-edge/decide.c", "auth/password.h", "smtp-edge uses only"),
-    ("services/scanner/scan.c", "mail/verdict.h", "scanner uses only"),
+    ("services/scanner/scan.c", "db/pg.h", "scanner uses only"),
     ("lib/util/buf.c", "rpc/frame.h", "layer util may include only"),
     ("lib/rpc/frame.c", "mail/verdict.h", "layer rpc may include only"),
     ("lib/mail/verdict.c", "../../services/policy/policy.h", "lib knows no service"),

@@ -22,7 +22,7 @@ import uuid
 import pytest
 
 from conftest import free_port, http_get, wait_for
-from rspamd_util import DnsServer, Redis, Rspamd, SlowHttp, dkim_keypair, ptr_name
+from rspamd_util import DnsServer, Redis, Rspamd, SlowHttp, dkim_keypair, ptr_name, txt
 from test_scanner_e2e import Stack, mime
 from test_scanner import EICAR
 from test_admin_api import Api, PASSWORD
@@ -40,18 +40,19 @@ HOST = "mx.clement.test"
 
 def make_dns(tmp):
     """The DNS server with the test domains' records (module docstring); (server, DKIM key)."""
-    dns = DnsServer().start()
     key, pub = dkim_keypair(tmp)
-    dns.txt["aligned.test"] = [f"v=spf1 ip4:{CLIENT} -all"]
-    dns.a["aligned.test"] = dns.a["mail.aligned.test"] = [CLIENT]
-    dns.ptr[ptr_name(CLIENT)] = "mail.aligned.test"
-    dns.txt["sel._domainkey.aligned.test"] = [f"v=DKIM1; k=rsa; p={pub}"]
-    dns.txt["_dmarc.aligned.test"] = ["v=DMARC1; p=reject"]
-    dns.txt["forged.test"] = ["v=spf1 ip4:198.51.100.1 -all"]
-    dns.a["forged.test"] = ["198.51.100.1"]
-    dns.txt["_dmarc.forged.test"] = ["v=DMARC1; p=reject"]
-    dns.a["bank.test"] = ["198.51.100.2"]
-    dns.txt["_dmarc.bank.test"] = ["v=DMARC1; p=reject"]
+    dns = DnsServer({
+        "aligned.test": [txt(f"v=spf1 ip4:{CLIENT} -all"), ("A", CLIENT)],
+        "mail.aligned.test": [("A", CLIENT)],
+        ptr_name(CLIENT): [("PTR", "mail.aligned.test")],
+        "sel._domainkey.aligned.test": [txt(f"v=DKIM1; k=rsa; p={pub}")],
+        "_dmarc.aligned.test": [txt("v=DMARC1; p=reject")],
+        "forged.test": [txt("v=spf1 ip4:198.51.100.1 -all"), ("A", "198.51.100.1")],
+        "_dmarc.forged.test": [txt("v=DMARC1; p=reject")],
+        "bank.test": [("A", "198.51.100.2")],
+        "_dmarc.bank.test": [txt("v=DMARC1; p=reject")],
+    }).start()
+    dns.dkim_txt = f"v=DKIM1; k=rsa; p={pub}"
     return dns, key
 
 
@@ -166,8 +167,8 @@ def test_a_signed_aligned_message_is_delivered_with_authentication_results(rspam
     # Our header is above our Received: (RFC 8601 section 4), the signature still verifies.
     raw = s.delivered()[0].read_bytes()
     assert raw.index(b"Authentication-Results:") < raw.index(b"Received:")
-    txt = rspamd.dns.txt["sel._domainkey.aligned.test"][0].encode()
-    assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: txt if name == b"sel._domainkey.aligned.test." else None)
+    key = rspamd.dns.dkim_txt.encode()
+    assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: key if name == b"sel._domainkey.aligned.test." else None)
     assert got["Subject"] == "minutes"
 
 
