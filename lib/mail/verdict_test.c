@@ -70,7 +70,7 @@ int main(void)
 	/* Why a copy is held travels with the route (policy -> smtp-edge -> delivery); an unknown
 	 * reason is still held, just without one. */
 	for (int h = CL_HOLD_YES; h <= CL_HOLD_DOMAIN_DEFAULT; h++) {
-		struct cl_route held = {CL_ROUTE_LOCAL, 1, 2, 3, h};
+		struct cl_route held = {.mode = CL_ROUTE_LOCAL, .group_id = 1, .domain_id = 2, .user_id = 3, .quarantine = h};
 		o = cJSON_CreateObject();
 		CL_CHECK(cl_route_to_json(&held, o) == 0 && cl_route_from_json(o, &back) == 0 && back.quarantine == h,
 			 "held_by %d round trip", h);
