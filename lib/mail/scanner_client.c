@@ -22,7 +22,8 @@ int cl_scanner_scan_req(nng_msg **out, const struct cl_scan_env *e, const void *
 		 add_str(o, "helo", e->helo && e->helo[0] ? e->helo : NULL) == 0 &&
 		 add_str(o, "sender", e->sender) == 0 && add_str(o, "msgid", e->msgid) == 0 &&
 		 add_str(o, "auth_user", e->auth_user && e->auth_user[0] ? e->auth_user : NULL) == 0 &&
-		 add_str(o, "tls", e->tls) == 0 && add_str(o, "mta", e->mta) == 0;
+		 add_str(o, "tls", e->tls) == 0 && add_str(o, "mta", e->mta) == 0 &&
+		 add_str(o, "hostname", e->hostname && e->hostname[0] ? e->hostname : NULL) == 0;
 	cJSON *rc_arr = ok ? cJSON_AddArrayToObject(o, "rcpts") : NULL;
 	ok = ok && rc_arr;
 	for (size_t i = 0; ok && i < e->nrcpt; i++) {

@@ -12,6 +12,7 @@ enum cl_scan_result { CL_SCAN_CLEAN = 0, CL_SCAN_INFECTED, CL_SCAN_ERROR };
 /* What the scanner tells Rspamd about the transaction (all borrowed; NULL = absent). */
 struct cl_scan_env {
 	const char *sid, *ip, *helo, *sender, *msgid, *auth_user, *tls, *mta;
+	const char *hostname; /* the client's verified PTR name (forward-confirmed), or NULL */
 	const char *const *rcpts;
 	size_t nrcpt;
 	const struct cl_content_policy *content; /* the recipients' group policy, or NULL */

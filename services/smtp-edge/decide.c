@@ -95,6 +95,8 @@ static int scan_req(struct session *s, nng_msg **m)
 	    .auth_user = s->auth_user,
 	    .tls = s->ssl ? s->tls_desc : NULL,
 	    .mta = s->e->cfg.hostname,
+	    /* Rspamd's Hostname: only a PTR name that resolves back to the client (FCrDNS) */
+	    .hostname = s->rep && s->rep->ptr_finding && strcmp(s->rep->ptr_finding, "ok") == 0 ? s->rep->ptr : NULL,
 	    .rcpts = rc,
 	    .nrcpt = s->nrcpt,
 	    .content = &pol,

@@ -10,6 +10,7 @@ Rspamd resolves only through the tests' DNS server (rspamd_util.DnsServer), whic
 """
 import email
 import email.policy
+import json
 import pathlib
 import re
 import signal
@@ -26,6 +27,7 @@ from rspamd_util import DnsServer, Redis, Rspamd, SlowHttp, dkim_keypair, ptr_na
 from test_scanner_e2e import Stack, mime
 from test_scanner import EICAR
 from test_admin_api import Api, PASSWORD
+from smtp_util import client_tls
 
 try:
     import dkim
@@ -33,7 +35,8 @@ except ImportError:  # a python3 other than Debian's: Debian's python3-dkim anyw
     sys.path.append("/usr/lib/python3/dist-packages")
     import dkim
 
-CLIENT = "192.0.2.10"  # TEST-NET-1: the sending server's address, given to the edge by PROXY
+CLIENT = "11.22.33.44"  # the sending server's address, given to the edge by PROXY; not a TEST-NET
+# address: unbound (smtp-edge's resolver) answers their reverse zones itself (RFC 6303)
 GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 HOST = "mx.clement.test"
 
@@ -353,3 +356,68 @@ def test_thresholds_and_a_domains_override(rspamd, services, db, tmp_path):
     assert code == 250, text
     clean = [m for m in s.delivered_msgs() if m["Subject"] == "clean"][0]
     assert clean["X-Spam-Flag"] is None and "dkim=pass" in clean["Authentication-Results"]
+
+
+class Recorder:
+    """An HTTP peer that records each /checkv2 request's headers and answers as Rspamd does when
+    it finds nothing: what the scanner tells Rspamd, seen from Rspamd's side."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                seen.append((self.path, self.headers, body))
+                out = b'{"is_skipped":false,"score":0.0,"required_score":15.0,"action":"no action","symbols":{}}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.srv.server_port}"
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_rspamd_is_given_the_envelope(rspamd, services, db, tmp_path):
+    rec = Recorder()
+    try:
+        s = RspamdStack(services, db, tmp_path, rec.url,
+                        edge_env={"CLEMENT_DNS_RESOLVER": f"127.0.0.1:{rspamd.dns.port}",
+                                  "CLEMENT_REP_NO_PTR_WEIGHT": "1"})
+        s.set_content("groups", spam_reject_score=12.5, spam_tag_score=4)
+        # From CLIENT, whose PTR name resolves back to it (FCrDNS): Hostname is that name.
+        assert s.send_from("news@aligned.test", message("news@aligned.test", "one", to=s.alice))[0] == 250
+        path, h, body = rec.seen[-1]
+        assert path == "/checkv2" and body.endswith(b"the minutes of today's meeting are below.\r\n")
+        assert (h["IP"], h["Helo"], h["Hostname"], h["From"]) == (CLIENT, "mail.aligned.test", "mail.aligned.test",
+                                                                    "news@aligned.test")
+        assert h.get_all("Rcpt") == [s.alice] and h["MTA-Name"] == HOST and h["Queue-Id"]
+        assert json.loads(h["Settings"]) == {"actions": {"reject": 12.5, "add header": 4}}
+        assert h["User"] is None and h["TLS-Version"] is None
+        # A logged-in user on submission with STARTTLS: User and TLS, and one Rcpt per recipient.
+        with smtplib.SMTP("127.0.0.1", s.submission, timeout=60) as c:
+            c.starttls(context=client_tls())
+            c.login(s.alice, PASSWORD)
+            assert c.mail(s.alice)[0] == 250
+            for r in (f"bob@{s.domain}", s.alice):
+                assert c.rcpt(r)[0] == 250
+            assert c.data(message(s.alice, "two", to=f"bob@{s.domain}"))[0] == 250
+        path, h, body = rec.seen[-1]
+        assert h["User"] == s.alice and h["TLS-Version"].startswith("TLSv1.") and h["TLS-Cipher"]
+        assert h.get_all("Rcpt") == [f"bob@{s.domain}", s.alice] and h["Hostname"] == "unknown"
+        assert h["IP"] == "127.0.0.1"
+    finally:
+        rec.stop()
