@@ -34,6 +34,23 @@ void h_bans_list(struct api_req *r)
 	qb_free(&q);
 }
 
+/* h_bans_export - GET /api/bans/export: the networks banned at connect (local, an admin's,
+ * a mesh peer's trusted to enforce) for the host's firewall, as a plain list and as an
+ * nftables file (db/migrations/0013_reputation.sql; README, "Firewall export"). */
+void h_bans_export(struct api_req *r)
+{
+	struct qb q;
+	qb_init(&q, "SELECT (SELECT count(*) FROM enforced_bans) AS count, clement_firewall_plain() AS plain, "
+		    "clement_firewall_nft() AS nftables");
+	PGresult *res = api_exec(r, &q);
+	qb_free(&q);
+	if (!res)
+		return;
+	cJSON *row = api_row_json(res, 0);
+	PQclear(res);
+	api_ok(r, 200, row);
+}
+
 #define BAN_EXPIRES_MIN 60LL
 #define BAN_EXPIRES_MAX (31536000LL * 10)
 

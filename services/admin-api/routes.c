@@ -60,6 +60,7 @@ static const struct api_route ROUTES[] = {
     {"POST", "/api/digest/{token}", ROLE_NONE, RT_PUBLIC | RT_TOKEN, h_digest_link},
     /* bans, never-ban networks, mesh, settings (root) */
     {"GET", "/api/bans", ROLE_ROOT, 0, h_bans_list},
+    {"GET", "/api/bans/export", ROLE_ROOT, 0, h_bans_export},
     {"POST", "/api/bans", ROLE_ROOT, 0, h_ban_create},
     {"POST", "/api/bans/{id}/promote", ROLE_ROOT, 0, h_ban_promote},
     {"POST", "/api/bans/{id}/unban", ROLE_ROOT, 0, h_ban_unban},

@@ -88,6 +88,7 @@ void h_digest_schedule_update(struct api_req *r);
 void h_digest_schedule_delete(struct api_req *r);
 /* h_bans.c */
 void h_bans_list(struct api_req *r);
+void h_bans_export(struct api_req *r);
 void h_ban_create(struct api_req *r);
 void h_ban_promote(struct api_req *r);
 void h_ban_unban(struct api_req *r);

@@ -18,6 +18,7 @@ struct banstats_config {
 	char *never_ban;       /* comma-separated CIDRs, validated into never_ban_array */
 	char *classify_window; /* "1h", "24h" or "7d" */
 	char *mesh_cert, *mesh_key, *mesh_ca;
+	char *firewall_dir; /* CLEMENT_BANSTATS_FIREWALL_DIR: "" = no firewall files (firewall.c) */
 	long long interval_s, push_interval_s;
 	long long maintenance_s, retention_months; /* log partition maintenance (maintain.c) */
 	int once, mesh_tls_verify;
@@ -39,6 +40,10 @@ struct banstats_metrics {
 	struct cl_metric *rec_stored, *rec_ignored, *rec_refused, *rec_tempfail;
 	struct cl_metric *pushed, *push_failures;
 };
+
+/* firewall_export - after a statistics run: banned.txt and banned.nft in cfg->firewall_dir
+ * (nothing when it is ""). 0 or -1 with err. */
+int firewall_export(struct cl_pg *pg, const struct banstats_config *cfg, char *err, size_t errlen);
 
 /* stats_run - one statistics + classification pass in one transaction (skipped when another
  * replica holds the advisory lock). Returns 0 (and logs the counts) or -1 with err. */

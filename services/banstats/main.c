@@ -125,6 +125,12 @@ static void loop_once(struct loop *l, int stats, int maint, int push)
 			char esc[500];
 			cl_log(CL_LOG_ERROR, NULL, "stats_failed", "error=%s", cl_log_escape(esc, sizeof esc, err, strlen(err)));
 		}
+		/* every replica keeps its own host's files, whichever ran the statistics */
+		if (firewall_export(&l->pg, l->cfg, err, sizeof err) < 0) {
+			char esc[500];
+			cl_log(CL_LOG_ERROR, NULL, "firewall_export_failed", "error=%s",
+			       cl_log_escape(esc, sizeof esc, err, strlen(err)));
+		}
 	}
 	if (push && l->tls)
 		push_run(&l->pg, l->cfg, l->m, l->tls);
@@ -272,6 +278,10 @@ int main(int argc, char **argv)
 	     &cfg.server_name},
 	    {"CLEMENT_BANSTATS_INTERVAL_S", CL_SET_INT, "300", 1, 86400,
 	     "seconds between two statistics runs (the first runs at start)", &cfg.interval_s},
+	    {"CLEMENT_BANSTATS_FIREWALL_DIR", CL_SET_STR, "", 0, 0,
+	     "directory where each run writes banned.txt and banned.nft (nft -f), the networks banned at connect, for "
+	     "the host's firewall (empty: none)",
+	     &cfg.firewall_dir},
 	    {"CLEMENT_BANSTATS_ONCE", CL_SET_BOOL, "false", 0, 0,
 	     "run one statistics pass, partition maintenance and one mesh push round, then exit (cron, benchmarks)",
 	     &cfg.once},

@@ -420,6 +420,21 @@ def test_group_reputation_threshold(world):
     assert c[G].get("/api/groups/1")[1]["dnsbl_threshold"] is None
 
 
+def test_bans_export_is_root_only(world):
+    """GET /api/bans/export: the networks banned at connect for the host's firewall (issue 17)."""
+    c, pg = world["clients"], world["pg"]
+    pg.execute("INSERT INTO bans (network, status, origin, reason) VALUES ('192.0.2.201', 'banned', 'admin', 'x'),"
+               " ('2001:db8:201::/48', 'banned', 'admin', 'x')")
+    try:
+        st, body = c[R].get("/api/bans/export")
+        assert st == 200 and "192.0.2.201\n" in body["plain"] and body["count"] >= 2
+        assert "add element inet clement banned6 { " in body["nftables"] and "2001:db8:201::/48" in body["nftables"]
+        for who in (G, D, U):
+            assert c[who].get("/api/bans/export")[0] == 403
+    finally:
+        pg.execute("DELETE FROM bans WHERE reason = 'x'")
+
+
 def test_domain_writes(world):
     c = world["clients"]
     assert c[D].req("POST", "/api/domains", {"name": "n.test", "group_id": 1})[0] == 403
