@@ -11,6 +11,10 @@ ALTER TABLE smtp_sessions ADD COLUMN rep_facts jsonb;
 -- NULL: the global threshold.
 ALTER TABLE groups ADD COLUMN dnsbl_threshold integer CHECK (dnsbl_threshold BETWEEN 1 AND 1000);
 
+-- DNSBL evidence as one more input of banstats' ban score: sessions whose reputation facts
+-- include a DNS blocklist listing (CLEMENT_BANSTATS_WEIGHT_DNSBL points each).
+ALTER TABLE ip_stats ADD COLUMN dnsbl_listed integer NOT NULL DEFAULT 0;
+
 -- Firewall export (issue 17): the networks refused at connect by a ban in force (local, an
 -- admin's, or a mesh peer's trusted to enforce: the same rule as policy's cache), so an admin
 -- can drop them at the kernel. One definition for the API (root) and banstats' file.

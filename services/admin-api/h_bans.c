@@ -18,7 +18,8 @@
 	"(SELECT coalesce(json_agg(json_build_object('ip', host(s.ip), 'window', s.window_name, "                      \
 	"'computed_at', s.computed_at, 'sessions', s.sessions, 'accepted', s.accepted, "                               \
 	"'unknown_rcpt', s.unknown_rcpt, 'directive_rejects', s.directive_rejects, 'viruses', s.viruses, "             \
-	"'protocol_errors', s.protocol_errors, 'pregreets', s.pregreets) ORDER BY s.ip, s.window_name), "              \
+	"'protocol_errors', s.protocol_errors, 'pregreets', s.pregreets, 'dnsbl_listed', s.dnsbl_listed) "             \
+	"ORDER BY s.ip, s.window_name), "                                                                              \
 	"'[]') FROM ip_stats s WHERE s.ip <<= b.network) AS stats"
 
 void h_bans_list(struct api_req *r)

@@ -24,7 +24,7 @@ struct banstats_config {
 	int once, mesh_tls_verify;
 	/* classification (docs/MESH.md section 9) */
 	long long min_sessions;
-	long long w_pregreet, w_protocol, w_unknown, w_directive, w_virus;
+	long long w_pregreet, w_protocol, w_unknown, w_directive, w_virus, w_dnsbl;
 	long long candidate_score, candidate_bad_pct, ban_score, ban_bad_pct;
 	long long ban_s, ban_max_s, candidate_ttl_s, offence_memory_s;
 	long long work_mem_mb;

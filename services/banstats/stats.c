@@ -29,12 +29,14 @@ static const struct {
 
 static const char sql_aggregate[] =
 	"INSERT INTO ip_stats AS st (ip, window_name, computed_at, sessions, accepted, unknown_rcpt,"
-	" directive_rejects, viruses, protocol_errors, pregreets)"
+	" directive_rejects, viruses, protocol_errors, pregreets, dnsbl_listed)"
 	" SELECT ip, $1, now(), sum(sessions), sum(accepted), sum(unknown_rcpt), sum(directive_rejects),"
-	"  sum(viruses), sum(protocol_errors), sum(pregreets) FROM ("
+	"  sum(viruses), sum(protocol_errors), sum(pregreets), sum(dnsbl_listed) FROM ("
 	"  SELECT client_ip AS ip, count(*) AS sessions, 0 AS accepted, 0 AS unknown_rcpt, 0 AS directive_rejects,"
 	"   0 AS viruses, coalesce(sum(protocol_errors), 0) AS protocol_errors,"
-	"   count(*) FILTER (WHERE pregreet) AS pregreets"
+	"   count(*) FILTER (WHERE pregreet) AS pregreets,"
+	/* sessions smtp-edge found on a DNS blocklist (smtp_sessions.rep_facts, migration 0013) */
+	"   count(*) FILTER (WHERE rep_facts @? '$.facts[*] ? (@.kind == \"dnsbl\")') AS dnsbl_listed"
 	"  FROM smtp_sessions WHERE started_at >= now() - make_interval(secs => $2::float8) AND auth_user IS NULL"
 	"  GROUP BY client_ip"
 	"  UNION ALL"
@@ -42,7 +44,7 @@ static const char sql_aggregate[] =
 	"   count(*) FILTER (WHERE status IN ('received', 'quarantined', 'relayed')),"
 	"   count(*) FILTER (WHERE reason_class = 'unknown_rcpt'),"
 	"   count(*) FILTER (WHERE reason_class = 'directive'),"
-	"   count(*) FILTER (WHERE reason_class = 'virus'), 0, 0"
+	"   count(*) FILTER (WHERE reason_class = 'virus'), 0, 0, 0"
 	"  FROM message_log WHERE logged_at >= now() - make_interval(secs => $2::float8)"
 	"   AND direction = 'in' AND client_ip IS NOT NULL"
 	"  GROUP BY client_ip) u"
@@ -50,7 +52,8 @@ static const char sql_aggregate[] =
 	" ON CONFLICT (ip, window_name) DO UPDATE SET computed_at = EXCLUDED.computed_at,"
 	"  sessions = EXCLUDED.sessions, accepted = EXCLUDED.accepted, unknown_rcpt = EXCLUDED.unknown_rcpt,"
 	"  directive_rejects = EXCLUDED.directive_rejects, viruses = EXCLUDED.viruses,"
-	"  protocol_errors = EXCLUDED.protocol_errors, pregreets = EXCLUDED.pregreets";
+	"  protocol_errors = EXCLUDED.protocol_errors, pregreets = EXCLUDED.pregreets,"
+	"  dnsbl_listed = EXCLUDED.dnsbl_listed";
 
 /* now() is the transaction's start: every row this run wrote carries exactly it. */
 static const char sql_stale[] = "DELETE FROM ip_stats WHERE computed_at < now()";
@@ -74,7 +77,7 @@ static const char sql_expire[] =
 	" SELECT count(*) FROM l";
 
 /* The qualifying IPs. $1 window, $2 min sessions, $3..$7 weights (pregreet, protocol,
- * unknown, directive, virus), $8/$9 candidate score/bad %, $10/$11 ban score/bad %, $12 base
+ * unknown, directive, virus), $17 the DNSBL weight, $8/$9 candidate score/bad %, $10/$11 ban score/bad %, $12 base
  * ban seconds, $13 max ban seconds, $14 offence memory seconds, $15 never-ban array,
  * $16 window seconds: after an early lift (an admin's unban, before the expiry) the network is
  * not re-listed until the evidence that listed it has left the window. */
@@ -85,8 +88,8 @@ static const char sql_qualify[] =
 	"INSERT INTO banstats_q"
 	" WITH s AS (SELECT st.*, host(st.ip)::cidr AS network,"
 	"   ($3::int * pregreets + $4::int * protocol_errors + $5::int * unknown_rcpt"
-	"    + $6::int * directive_rejects + $7::int * viruses)::real AS score,"
-	"   pregreets + protocol_errors + unknown_rcpt + directive_rejects + viruses AS bad"
+	"    + $6::int * directive_rejects + $7::int * viruses + $17::int * dnsbl_listed)::real AS score,"
+	"   pregreets + protocol_errors + unknown_rcpt + directive_rejects + viruses + dnsbl_listed AS bad"
 	"  FROM ip_stats st WHERE st.window_name = $1 AND st.sessions >= $2::int),"
 	" r AS (SELECT s.*, round(100.0 * bad / greatest(1, bad + accepted))::int AS bad_pct FROM s),"
 	" o AS (SELECT r.*, 1 + coalesce((SELECT max(b.offences) FROM bans b WHERE b.network = r.network"
@@ -103,14 +106,15 @@ static const char sql_qualify[] =
 	"  CASE WHEN score >= $10::int AND bad_pct >= $11::int THEN 'banned' ELSE 'candidate' END AS status,"
 	"  make_interval(secs => least($12::float8 * power(2, least(offences - 1, 60)), $13::float8)) AS duration,"
 	"  left(format('score %s over %s, %s%% bad: %s pregreets, %s protocol errors, %s unknown recipients,"
-	" %s directive refusals, %s viruses, %s accepted', score, $1, bad_pct, pregreets, protocol_errors,"
-	"   unknown_rcpt, directive_rejects, viruses, accepted), 200) AS reason,"
+	" %s directive refusals, %s viruses, %s DNSBL-listed, %s accepted', score, $1, bad_pct, pregreets,"
+	"   protocol_errors, unknown_rcpt, directive_rejects, viruses, dnsbl_listed, accepted), 200) AS reason,"
 	"  jsonb_build_object('window', $1, 'score', score, 'bad_pct', bad_pct, 'offences', offences,"
 	"   'thresholds', jsonb_build_object('min_sessions', $2::int, 'candidate_score', $8::int,"
 	"    'candidate_bad_pct', $9::int, 'ban_score', $10::int, 'ban_bad_pct', $11::int),"
 	"   'stats', (SELECT jsonb_object_agg(x.window_name, jsonb_build_object('sessions', x.sessions,"
 	"     'accepted', x.accepted, 'unknown_rcpt', x.unknown_rcpt, 'directive_rejects', x.directive_rejects,"
-	"     'viruses', x.viruses, 'protocol_errors', x.protocol_errors, 'pregreets', x.pregreets))"
+	"     'viruses', x.viruses, 'protocol_errors', x.protocol_errors, 'pregreets', x.pregreets,"
+	"     'dnsbl_listed', x.dnsbl_listed))"
 	"    FROM ip_stats x WHERE x.ip = o.ip)) AS evidence"
 	" FROM o";
 
@@ -180,11 +184,11 @@ static int aggregate(struct cl_pg *pg, char *err, size_t errlen)
 static int classify(struct cl_pg *pg, const struct banstats_config *c, long long *cand, long long *ban, char *err,
 		    size_t errlen)
 {
-	char v[16][32];
+	char v[17][32];
 	long long nums[] = {c->min_sessions, c->w_pregreet, c->w_protocol, c->w_unknown, c->w_directive, c->w_virus,
 			    c->candidate_score, c->candidate_bad_pct, c->ban_score, c->ban_bad_pct, c->ban_s,
 			    c->ban_max_s, c->offence_memory_s};
-	const char *p[16];
+	const char *p[17];
 	p[0] = c->classify_window;
 	for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
 		cl_snprintf(v[i + 1], sizeof v[i + 1], "%lld", nums[i]);
@@ -193,9 +197,11 @@ static int classify(struct cl_pg *pg, const struct banstats_config *c, long long
 	p[14] = c->never_ban_array;
 	cl_snprintf(v[15], sizeof v[15], "%lld", window_seconds(c->classify_window));
 	p[15] = v[15];
+	cl_snprintf(v[16], sizeof v[16], "%lld", c->w_dnsbl);
+	p[16] = v[16];
 	/* Two statements: CREATE TABLE AS cannot take parameters. */
 	if (exec_count(pg, sql_qualify_table, 0, NULL, NULL, 0, err, errlen) < 0 ||
-	    exec_count(pg, sql_qualify, 16, p, NULL, 0, err, errlen) < 0)
+	    exec_count(pg, sql_qualify, 17, p, NULL, 0, err, errlen) < 0)
 		return -1;
 	char ttl[24];
 	cl_snprintf(ttl, sizeof ttl, "%lld", c->candidate_ttl_s);

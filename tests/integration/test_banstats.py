@@ -80,7 +80,7 @@ def test_history_gives_ban_and_candidate_with_evidence(db):
     ev = bad["evidence"]
     assert ev["window"] == "24h" and ev["bad_pct"] == 100
     assert ev["stats"]["24h"] == {"sessions": 10, "accepted": 0, "unknown_rcpt": 30, "directive_rejects": 0,
-                                  "viruses": 0, "protocol_errors": 10, "pregreets": 5}
+                                  "viruses": 0, "protocol_errors": 10, "pregreets": 5, "dnsbl_listed": 0}
     assert "30 unknown recipients" in bad["reason"]
     assert (noisy["status"], noisy["score"]) == ("candidate", 24)
     assert noisy["ttl"] > 6 * 86400                       # candidate TTL, 7 days by default
@@ -95,6 +95,26 @@ def test_history_gives_ban_and_candidate_with_evidence(db):
     # A second run changes nothing: no duplicate rows, no new events.
     run_once(db)
     assert db.scalar("SELECT count(*) FROM bans") == 2 and db.scalar("SELECT count(*) FROM ban_events") == 1
+
+
+def test_dnsbl_listings_weigh_in_the_ban_score(db):
+    """Sessions smtp-edge found on a DNS blocklist (smtp_sessions.rep_facts, issue 17) add
+    CLEMENT_BANSTATS_WEIGHT_DNSBL points each; an allowlisting or a FCrDNS finding does not."""
+    listed_ip, other = "198.51.100.44", "198.51.100.45"
+    sessions(db, listed_ip, 12)
+    sessions(db, other, 12)
+    db.execute("UPDATE smtp_sessions SET rep_score = 3, rep_facts = '{\"ptr\": \"\", \"facts\": [{\"kind\": "
+               "\"dnsbl\", \"name\": \"bl.test\", \"answer\": \"127.0.0.2\", \"weight\": 3}]}' "
+               "WHERE client_ip = %s", (listed_ip,))
+    db.execute("UPDATE smtp_sessions SET rep_score = -2, rep_facts = '{\"ptr\": \"\", \"facts\": [{\"kind\": "
+               "\"dnswl\", \"name\": \"wl.test\", \"answer\": \"127.0.9.2\", \"weight\": -2}, {\"kind\": "
+               "\"ptr\", \"name\": \"none\", \"answer\": \"\", \"weight\": 0}]}' WHERE client_ip = %s", (other,))
+    run_once(db, CLEMENT_BANSTATS_WEIGHT_DNSBL=2)
+    rows = listed(db)
+    assert set(rows) == {listed_ip}
+    assert rows[listed_ip]["score"] == 24 and rows[listed_ip]["status"] == "candidate"
+    assert rows[listed_ip]["evidence"]["stats"]["24h"]["dnsbl_listed"] == 12
+    assert "12 DNSBL-listed" in rows[listed_ip]["reason"]
 
 
 def test_thresholds_and_own_users_are_respected(db):

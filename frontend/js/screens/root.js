@@ -84,7 +84,7 @@ function admins(_, query) {
 
 /** A JSON key in words: "unknown_rcpt" -> "unknown recipients". */
 const WORDS = { unknown_rcpt: 'unknown recipients', directive_rejects: 'directive refusals', bad_pct: 'bad %',
-  protocol_errors: 'protocol errors', min_sessions: 'min. sessions', candidate_score: 'candidate score',
+  protocol_errors: 'protocol errors', dnsbl_listed: 'on a DNS blocklist', min_sessions: 'min. sessions', candidate_score: 'candidate score',
   candidate_bad_pct: 'candidate bad %', ban_score: 'ban score', ban_bad_pct: 'ban bad %', computed_at: 'computed' };
 const word = (k) => WORDS[k] || k.replace(/_/g, ' ');
 const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
