@@ -14,8 +14,9 @@
  *
  * Only what needs a network is replaced: sockets and TLS (conn.c: replies are collected
  * here, the handshake after STARTTLS or on 465 succeeds at once), the loop's tables
- * (loop.c), and the RPC transport (cl_rpc_call_async: each request is answered here with
- * what a healthy stack says, or fails as the input's first byte chooses).
+ * (loop.c), reputation's DNS lookups (rep.c: off), and the RPC transport
+ * (cl_rpc_call_async: each request is answered here with what a healthy stack says, or
+ * fails as the input's first byte chooses).
  *
  * SMTP_FUZZ_TRACE=1 build/fuzz/bin/smtp_fuzz FILE prints the replies an input gets.
  *
@@ -163,6 +164,44 @@ static int answer_calls(void)
 }
 
 /* ---- loop.c ---- */
+
+/* rep.c asks DNS (network): here reputation is off, as with no list and no weight set. */
+void rep_start(struct session *s)
+{
+	(void)s;
+}
+
+int rep_waiting(struct session *s)
+{
+	(void)s;
+	return 0;
+}
+
+void rep_tick(struct session *s, double now)
+{
+	(void)s, (void)now;
+}
+
+void rep_cancel(struct session *s)
+{
+	(void)s;
+}
+
+void rep_free(struct session *s)
+{
+	(void)s;
+}
+
+void rep_helo(struct session *s)
+{
+	(void)s;
+}
+
+const struct cl_policy_rep *rep_facts(struct session *s, struct cl_policy_rep *out)
+{
+	(void)s, (void)out;
+	return NULL;
+}
 
 double now_mono(void)
 {
