@@ -41,6 +41,23 @@ GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 HOST = "mx.clement.test"
 
 
+# A rule of the tests' Rspamd that answers "soft reject" (what its greylist and ratelimit
+# modules answer) for one subject, with its own SMTP message.
+SOFT_REJECT_RULE = {
+    "multimap.conf": """
+CLEMENT_TEST_SOFT_REJECT {
+    type = "header";
+    header = "Subject";
+    regexp = true;
+    map = "${LOCAL_CONFDIR}/local.d/soft-reject.map";
+    action = "soft reject";
+    message = "Greylisted by the test rule";
+}
+""",
+    "soft-reject.map": "/CLEMENT-TEST-SOFT-REJECT/\n",
+}
+
+
 def make_dns(tmp):
     """The DNS server with the test domains' records (module docstring); (server, DKIM key)."""
     key, pub = dkim_keypair(tmp)
@@ -64,7 +81,7 @@ def rspamd(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("rspamd")
     dns, key = make_dns(tmp)
     redis = Redis(tmp).start()
-    rs = Rspamd(dns, redis)
+    rs = Rspamd(dns, redis, extra_local=SOFT_REJECT_RULE)
     try:
         rs.start()
         rs.dkim_key = key
@@ -421,3 +438,27 @@ def test_rspamd_is_given_the_envelope(rspamd, services, db, tmp_path):
         assert h["IP"] == "127.0.0.1"
     finally:
         rec.stop()
+
+
+def test_rspamds_soft_reject_is_451_4_7_1(rspamd, services, db, tmp_path):
+    s = RspamdStack(services, db, tmp_path, rspamd.url)
+    code, text = s.send_from("news@aligned.test", message("news@aligned.test", "CLEMENT-TEST-SOFT-REJECT", to=s.alice))
+    assert (code, text) == (451, "4.7.1 Try again later: Greylisted by the test rule"), text
+    assert s.delivered() == []
+    row = s.message_log()[0]
+    assert (row["status"], row["reason_class"], row["code"], row["enh"]) == ("failed", "greylist", 451, "4.7.1")
+
+
+def test_a_senders_own_results_under_our_name_are_removed(rspamd, services, db, tmp_path):
+    """RFC 8601 section 5: Authentication-Results fields naming our host that arrive with the
+    message are forged; they are removed, those of other hosts are kept."""
+    s = RspamdStack(services, db, tmp_path, rspamd.url)
+    forged_ar = (f"Authentication-Results: {HOST.upper()};\r\n\tdkim=pass header.d=bank.test;\r\n\tdmarc=pass\r\n"
+                 "Authentication-Results: relay.example; spf=pass smtp.mailfrom=x@relay.example\r\n")
+    code, text = s.send_from("news@aligned.test", forged_ar.encode() + message("news@aligned.test", "ar", to=s.alice))
+    assert code == 250, text
+    raw = s.delivered()[0].read_bytes()
+    head = raw.split(b"\r\n\r\n")[0].decode()
+    assert "header.d=bank.test" not in head and head.count(f"Authentication-Results: {HOST}") == 1, head
+    assert "Authentication-Results: relay.example; spf=pass" in head
+    assert head.index(f"Authentication-Results: {HOST};") < head.index("Received:") < head.index("relay.example")
