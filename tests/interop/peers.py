@@ -6,6 +6,7 @@ Every peer knows the same users (USERS); 'tempfail' answers 451 at RCPT, any oth
 part 550. The container is removed when the test module ends."""
 import os
 import pathlib
+import re
 import subprocess
 import tempfile
 import time
@@ -54,6 +55,24 @@ class Peer:
             return ""
         r = subprocess.run(["docker", "logs", self.name], capture_output=True, text=True)
         return r.stdout + r.stderr
+
+    def exec(self, *cmd):
+        return subprocess.run(["docker", "exec", self.name, *cmd], capture_output=True, text=True)
+
+    def queue(self):
+        """The number of messages in the MTA's queue, by its own tool."""
+        if self.kind == "postfix":
+            out = self.exec("postqueue", "-j").stdout
+            return len([l for l in out.splitlines() if l.strip()])
+        if self.kind == "exim":
+            return int(self.exec("exim4", "-bpc").stdout.strip() or 0)
+        out = self.exec("mailq", "-bp").stdout
+        return sum(int(n) for n in re.findall(r"Total requests: (\d+)", out))
+
+    def flush(self):
+        """Ask the MTA to retry its queue now (postqueue -f, exim -qff, sendmail -q)."""
+        cmd = {"postfix": ["postqueue", "-f"], "exim": ["exim4", "-qff"], "sendmail": ["sendmail", "-q"]}[self.kind]
+        self.exec(*cmd)
 
     def delivered(self, user):
         """The messages in user's Maildir new/, oldest first, as bytes."""
