@@ -30,7 +30,7 @@ try:
 except ImportError:  # a python3 other than Debian's (pyenv): use Debian's python3-dnslib anyway
     sys.path.append("/usr/lib/python3/dist-packages")
 
-from conftest import free_port, wait_port
+from conftest import ROOT, free_port, wait_port
 from dnsserver import DnsServer  # noqa: F401 (the tests' one loopback DNS server)
 
 
@@ -63,19 +63,21 @@ def _owned_tmpdir(user):
 
 
 class Redis:
+    """redis-server in the foreground on a free loopback port (scripts/rspamd-local redis)."""
+
     def __init__(self, root):
-        self.dir = root / "redis"
-        self.dir.mkdir()
+        self.dir = pathlib.Path(root) / "redis-state"
+        self.dir.mkdir(parents=True, exist_ok=True)
         self.proc, self.port = None, None
 
     def start(self):
         for _ in range(3):
             self.port = free_port()
+            (self.dir / "redis").mkdir(exist_ok=True)
             self.log = self.dir / "redis.log"
-            self.proc = subprocess.Popen(
-                ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-                 "--appendonly", "no", "--dir", str(self.dir), "--logfile", str(self.log),
-                 "--protected-mode", "yes"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            with open(self.log, "ab") as out:
+                self.proc = subprocess.Popen([str(ROOT / "scripts/rspamd-local"), "redis", str(self.dir), str(self.port)],
+                                             stdout=out, stderr=subprocess.STDOUT)
             if wait_port(self.port, timeout=10):
                 return self
             self.stop()
@@ -91,15 +93,6 @@ class Redis:
                 self.proc.wait()
 
 
-# Modules that would ask the Internet (maps over HTTPS, public fuzzy storage, reputation
-# services) or that need data a test cannot provide; off in the tests' Rspamd.
-OFF_MODULES = ["fuzzy_check", "rbl", "surbl", "phishing", "url_redirector", "asn", "neural", "reputation",
-               "rspamd_update", "emails", "mx_check", "dcc", "p0f", "spamassassin", "bimi", "clickhouse",
-               "elastic", "metadata_exporter", "history_redis", "external_services", "antivirus", "greylist",
-               "ratelimit", "replies", "dkim_signing", "arc", "milter_headers", "trie", "whitelist",
-               "maillist", "url_reputation", "aws_s3", "http_headers"]
-
-
 class Rspamd:
     """One private rspamd: `url` is the normal worker (POST /checkv2), `controller` the controller
     (learning). `extra_local` maps file names under local.d to text (test-only rules)."""
@@ -112,66 +105,22 @@ class Rspamd:
         self.proc = None
 
     def _write_config(self):
-        conf = self.root / "conf"
-        for sub in ("local.d", "db", "run", "log"):
-            (conf / sub).mkdir(parents=True, exist_ok=True)
-        (conf / "rspamd.conf").write_text(f"""
-.include "$CONFDIR/common.conf"
-options {{
-    pidfile = "$RUNDIR/rspamd.pid";
-    .include "$CONFDIR/options.inc"
-    .include(try=true; priority=1,duplicate=merge) "$LOCAL_CONFDIR/local.d/options.inc"
-}}
-logging {{
-    type = "file";
-    filename = "$LOGDIR/rspamd.log";
-    level = "info";
-}}
-worker "normal" {{
-    bind_socket = "127.0.0.1:{self.port}";
-    count = 1;
-    .include "$CONFDIR/worker-normal.inc"
-}}
-worker "controller" {{
-    bind_socket = "127.0.0.1:{self.controller_port}";
-    count = 1;
-    .include "$CONFDIR/worker-controller.inc"
-    password = "";
-    enable_password = "";
-    secure_ip = "127.0.0.1";
-}}
-""")
-        local = conf / "local.d"
-        (local / "options.inc").write_text(f"""
-dns {{
-    nameserver = ["127.0.0.1:{self.dns.port}"];
-    timeout = 1s;
-    retransmits = 2;
-}}
-local_addrs = [];
-gtube_patterns = "all";
-hs_cache_dir = "$DBDIR";
-""")
-        (local / "redis.conf").write_text(f'servers = "127.0.0.1:{self.redis.port}";\n')
-        for m in OFF_MODULES:
-            (local / f"{m}.conf").write_text("enabled = false;\n")
+        """scripts/rspamd-local config, hermetic (no module asks the Internet), then the test's rules."""
+        subprocess.run([str(ROOT / "scripts/rspamd-local"), "config", str(self.root), str(self.port),
+                        str(self.controller_port), str(self.redis.port), f"127.0.0.1:{self.dns.port}", "hermetic"],
+                       check=True)
         for name, text in self.extra_local.items():
-            (local / name).write_text(text)
+            (self.root / "conf" / "local.d" / name).write_text(text)
         if self.user:
             pw = pwd.getpwnam(self.user)
             for p in [self.root, *self.root.rglob("*")]:
                 os.chown(p, pw.pw_uid, pw.pw_gid)
-        return conf
 
     def start(self, timeout=60.0):
         for attempt in range(3):
             self.port, self.controller_port = free_port(), free_port()
-            conf = self._write_config()
-            cmd = ["rspamd", "-f", "-c", str(conf / "rspamd.conf"),
-                   "--var", f"LOCAL_CONFDIR={conf}", "--var", f"DBDIR={conf / 'db'}",
-                   "--var", f"RUNDIR={conf / 'run'}", "--var", f"LOGDIR={conf / 'log'}"]
-            if self.user:
-                cmd += ["-u", self.user, "-g", self.user]
+            self._write_config()
+            cmd = [str(ROOT / "scripts/rspamd-local"), "rspamd", str(self.root)]
             self.stdout = open(self.root / "stdout.log", "wb")
             self.proc = subprocess.Popen(cmd, stdout=self.stdout, stderr=subprocess.STDOUT,
                                          start_new_session=True)
