@@ -34,12 +34,13 @@ class BenchPostgres(Postgres):
 
 
 class Stack:
-    def __init__(self, extra_env=None, pg_fsync="on"):
+    def __init__(self, extra_env=None, pg_fsync="on", seed=None):
         self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="clement-bench-"))
         os.chmod(self.tmp, 0o755)
         self.pg = BenchPostgres(self.tmp, pg_fsync)
         self.services = Services(self.tmp)
         self.extra_env = extra_env or {}
+        self.seed = seed  # callable(pg): more rows (users, directives) before the services start
         self.maildir = self.tmp / "maildir"
         self.scan_tmp = None
 
@@ -55,6 +56,8 @@ class Stack:
                             (f"@spam{i}.test",))
             self.pg.execute("INSERT INTO directives (domain_id, sender_pattern, action) VALUES (1, %s, 'quarantine')",
                             (f"*.news{i}.test",))
+        if self.seed:
+            self.seed(self.pg)
         self.maildir.mkdir()
         sigs = self.tmp / "sigs"
         subprocess.run([str(ROOT / "scripts/make-test-sigs"), str(sigs)], check=True, capture_output=True)
