@@ -11,7 +11,8 @@ anchor's chrooted smtpd and dnsblog read $queue_directory/etc/resolv.conf, writt
 `nameserver 127.0.53.1`; Clement gets CLEMENT_DNS_RESOLVER=127.0.53.1:53 and Rspamd
 `nameserver = ["127.0.53.1:53"]`. Binding port 53 needs root (or CAP_NET_BIND_SERVICE).
 
-Settings (environment): SYSTEMS (default "clement postfix"), CONCURRENCY (12),
+Settings (environment): SYSTEMS (default "clement postfix"; also clement-tuned: the group settings
+docs/EFFECTIVENESS.md recommends), CONCURRENCY (12),
 CLEMENT_BUILD (build), SPAMWORLD_KEEP=1 keeps the temporary directories.
 """
 import os
@@ -209,10 +210,12 @@ class ClamavMilter:
 
 # ---- the systems under test ---------------------------------------------------------------
 class Clement:
-    name = "Clement"
+    """Clement with its defaults; tuned=True adds the group settings docs/EFFECTIVENESS.md
+    recommends (DMARC p=reject enforced, quarantine from Rspamd's add-header score 6)."""
 
-    def __init__(self, rspamd):
-        self.rspamd = rspamd
+    def __init__(self, rspamd, tuned=False):
+        self.rspamd, self.tuned = rspamd, tuned
+        self.name = "Clement-tuned" if tuned else "Clement"
         self.features = []
 
     def start(self):
@@ -230,6 +233,8 @@ class Clement:
                     pg.execute("INSERT INTO users (domain_id, local_part) VALUES (1, %s)", (u,))
             pg.execute("INSERT INTO directives (user_id, sender_pattern, action) SELECT id, %s, 'accept' FROM users "
                        "WHERE local_part = 'alice'", (W.FRIEND,))
+            if self.tuned:
+                pg.execute("UPDATE groups SET dmarc_enforce = true, spam_quarantine_score = 6")
         self.stack = stack.Stack(extra_env=env, seed=seed).start()
         self.port = self.stack.smtp_port
         bins = ROOT / os.environ["CLEMENT_BUILD"] / "bin"
@@ -240,7 +245,8 @@ class Clement:
 
     def describe(self):
         on = ", ".join(self.features) or "neither DNSBL nor Rspamd on main yet"
-        return f"Clement (defaults; pregreet 1 s; unknown recipients; ClamAV; features read: {on})"
+        tuned = "; group: DMARC p=reject enforced, quarantine from score 6" if self.tuned else ""
+        return f"{self.name} (defaults{tuned}; pregreet 1 s; unknown recipients; ClamAV; features read: {on})"
 
     def landed(self):
         """token -> 'inbox' | 'tagged' | 'quarantine' for everything stored."""
@@ -250,8 +256,8 @@ class Clement:
                 data = p.read_bytes()
                 for t in re.findall(rb"X-World-Token: (SW-[\w.-]+)", data)[:1]:
                     found[t.decode()] = "tagged" if SPAM_RE.search(data.split(b"\r\n\r\n", 1)[0]) else "inbox"
-        for (msg,) in self.stack.pg.query("SELECT message FROM quarantine"):
-            for t in re.findall(rb"X-World-Token: (SW-[\w.-]+)", bytes(msg))[:1]:
+        for row in self.stack.pg.query("SELECT message FROM quarantine"):
+            for t in re.findall(rb"X-World-Token: (SW-[\w.-]+)", bytes(row["message"]))[:1]:
                 found[t.decode()] = "quarantine"
         return found
 
@@ -544,7 +550,8 @@ def report(system, messages, res):
     line = (f"HEADLINE {system.name}: spam refused in-session {pct(spam['ref5'] + spam['ref4'], spam['n'])}% "
             f"(5xx {pct(spam['ref5'], spam['n'])}%), ham wrongly refused 5xx {pct(ham['ref5'], ham['n'])}%, "
             f"ham delayed 4xx {pct(ham['ref4'], ham['n'])}% ({ham['retry_ok']} through on retry), "
-            f"lost {ham['lost'] + spam['lost']}, median connect-to-reply {quantile(ham['times'] + spam['times'], 0.5):.2f} s")
+            f"lost {ham['lost'] + spam['lost']}, "
+            f"median connect-to-reply {quantile(ham['times'] + spam['times'], 0.5):.2f} s")
     print("\n" + line)
     return line
 
@@ -577,7 +584,9 @@ def main():
             clam = ClamavMilter(tmp, sigs).start()
             started.append(clam)
         for name in systems_wanted:
-            system = Clement(rspamd) if name == "clement" else Postfix(tmp, rspamd, clam)
+            if name not in ("clement", "clement-tuned", "postfix"):
+                raise SystemExit(f"spamworld: unknown system {name} (clement, clement-tuned, postfix)")
+            system = Postfix(tmp, rspamd, clam) if name == "postfix" else Clement(rspamd, name == "clement-tuned")
             system.start()
             started.append(system)
             print(f"spamworld: driving {system.describe()} ...", flush=True)
