@@ -39,7 +39,7 @@ GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 # EICAR, split so this file is not itself a test virus for a scanner reading the repository.
 EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
-# (label, kind, count, description) in the order of the report.
+# (label, kind, count, description) in the order of the report; the counts are those _build makes.
 CLASSES = [
     ("ham.plain", "ham", 10, "FCrDNS, SPF pass, DKIM-signed, DMARC-aligned, plain text"),
     ("ham.multipart", "ham", 10, "as ham.plain, multipart/alternative text+HTML"),
@@ -371,10 +371,10 @@ class World:
             self.add("ham.reply-attach", "ham", i, ip, f"smtp{i}.{d}", f"lea{i}@{d}", [to], build)
 
         # ---- spam ----
-        def pills(tok, frm, to, dom, date=True, msgid=True):
+        def pills(tok, frm, to, dom):
             return plain(frm, to, "Cheap meds online, no prescription", dom,
                          f"Best prices on meds. Order now at http://pharma-deals.biz/?id={tok}\nRef {tok}\n",
-                         [f"X-World-Token: {tok}"]) if date and msgid else None
+                         [f"X-World-Token: {tok}"])
 
         for i in range(25):  # pregreet botnet
             ip = f"127.30.1.{10 + i}"
@@ -439,7 +439,6 @@ class World:
                   f"{r.randint(1, 999)}@{RCPT_DOMAIN}" for _ in range(5)]
             self.add("spam.dictionary", "spam", i, ip, f"mail.{throwaway[i % 6]}", f"news@{throwaway[i % 6]}", rc,
                      lambda tok, rc=rc, i=i: pills(tok, f"news@{throwaway[i % 6]}", rc[0], throwaway[i % 6]))
-        snow_msgid = make_msgid(domain="promo-world.biz")
         for i in range(25):  # snowshoe: one message, many fresh IPs
             ip = f"127.30.7.{10 + i}"
             self.host(ip, f"m{i}.promo-world.biz")
@@ -452,7 +451,6 @@ class World:
                           f"Ref {tok}\n", [f"X-World-Token: {tok}"])
                 return self.sign(m.replace(b"Message-ID: ", b"X-Old-Id: ", 1), "promo-world.biz")
             self.add("spam.snowshoe", "spam", i, ip, f"m{i}.promo-world.biz", "offers@promo-world.biz", [to], build)
-        del snow_msgid
         for cls, n, c in (("spam.virus", 8, 8), ("spam.virus-zip", 8, 9)):
             for i in range(n):
                 ip = f"127.30.{c}.{10 + i}"
