@@ -93,6 +93,9 @@ class World:
         self.keys = {}  # domain -> private key PEM
         self.messages = []
         self._build()
+        made = {c: sum(1 for m in self.messages if m.cls == c) for c, _, _, _ in CLASSES}
+        if any(made[c] != n for c, _, n, _ in CLASSES):
+            raise RuntimeError(f"spamworld: CLASSES and the messages made differ: {made}")
 
     # ---- DNS ----------------------------------------------------------------------------
     def rr(self, name, typ, value):
