@@ -265,7 +265,14 @@ class Clement:
         time.sleep(2)  # 250 means stored; the quarantine rows are committed before it
 
     def stop(self):
-        problems = self.stack.stop() if not KEEP else []
+        if KEEP:  # the processes stop; the directory (logs, Maildir) stays
+            problems = self.stack.services.stop_all()
+            self.stack.pg.stop()
+            if self.stack.scan_tmp:
+                shutil.rmtree(self.stack.scan_tmp, ignore_errors=True)
+            print(f"spamworld: kept {self.stack.tmp}")
+        else:
+            problems = self.stack.stop()
         for p in problems:
             print("clement:", p[:400], file=sys.stderr)
 
