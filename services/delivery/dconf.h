@@ -23,6 +23,7 @@ struct dl_config {
 	long long relay_connect_timeout_ms;
 	long long relay_timeout_ms;
 	int relay_verify_cert;
+	char *relay_ca_file; /* "" for the system's CA store */
 	long long digest_poll_s;
 	long long housekeeping_s;
 	long long tmp_max_age_s;

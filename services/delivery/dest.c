@@ -140,7 +140,7 @@ static int deliver_remote(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode
 	for (size_t i = 0; i < n; i++)
 		rc[i] = r[i].addr;
 	struct dl_relay_target t = {
-	    d.host, d.port, d.tls, d.user[0] ? d.user : NULL, d.pass, c->cfg->relay_verify_cert};
+	    d.host, d.port, d.tls, d.user[0] ? d.user : NULL, d.pass, c->cfg->relay_verify_cert, c->cfg->relay_ca_file};
 	struct dl_relay_opts o = {c->helo, (long)c->cfg->relay_connect_timeout_ms, (long)c->cfg->relay_timeout_ms};
 	enum dl_relay_err e = dl_relay_send(&t, &o, sender, rc, n, msg, len, v);
 	free(rc);

@@ -169,6 +169,8 @@ static int setup(CURL *h, const struct dl_relay_target *t, const struct dl_relay
 		 curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms) |
 		 curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms) |
 		 curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp");
+	if (verify && t->ca_file && *t->ca_file)
+		rc |= curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
 	if (t->auth_user && *t->auth_user)
 		rc |= curl_easy_setopt(h, CURLOPT_USERNAME, t->auth_user) |
 		      curl_easy_setopt(h, CURLOPT_PASSWORD, t->auth_pass ? t->auth_pass : "");

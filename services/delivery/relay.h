@@ -23,7 +23,8 @@ struct dl_relay_target {
 	enum dl_relay_tls tls;
 	const char *auth_user; /* NULL: no AUTH */
 	const char *auth_pass;
-	int verify_cert; /* check the certificate when TLS is required */
+	int verify_cert;     /* check the certificate when TLS is required */
+	const char *ca_file; /* PEM CAs for that check; NULL or "": the system's store */
 };
 
 struct dl_relay_opts {

@@ -84,9 +84,10 @@ def seed(db, domain):
         db.execute("INSERT INTO users (domain_id, local_part) VALUES (%s, %s)", (did, user))
 
 
-def run_stack(request, tmp_path, **edge_env):
+def run_stack(request, tmp_path, delivery_env=None, **edge_env):
     """Yields a Stack: an external one (CLEMENT_TEST_EXTERNAL), or real policy, scanner,
-    delivery and edge started here, with edge_env added to the edge's settings. The edge
+    delivery and edge started here, with edge_env added to the edge's settings (and
+    delivery_env to delivery's). The edge
     calls itself mx.<domain>, so <Postmaster> is the test domain's postmaster."""
     domain = f"e2e-{uuid.uuid4().hex[:8]}.test"
     if EXTERNAL:
@@ -111,7 +112,7 @@ def run_stack(request, tmp_path, **edge_env):
                                                  "CLEMENT_SCANNER_WORKERS": "1"}, wait=True)
     maildir = tmp_path / "maildir"
     svcs["delivery"] = services.start("delivery", {"CLEMENT_DELIVERY_LISTEN": delivery, "CLEMENT_DB_URL": db.url,
-                                                   "CLEMENT_MAILDIR_ROOT": str(maildir)})
+                                                   "CLEMENT_MAILDIR_ROOT": str(maildir), **(delivery_env or {})})
     cert, key = cert_paths()
     ports = [free_port() for _ in range(3)]
     env = {

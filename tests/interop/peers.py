@@ -34,7 +34,7 @@ class Peer:
         self.name = f"clement-interop-{self.kind}-{os.getpid()}-{time.time_ns()}"
         env = {"PEER_DOMAIN": self.domain, "PEER_PORT": str(self.port), "PEER_USERS": " ".join(USERS),
                "PEER_TLS": "1" if self.tls_dir else "0", "PEER_RELAY": self.relay or ""}
-        cmd = ["docker", "run", "-d", "--rm", "--name", self.name, "--network", "host",
+        cmd = ["docker", "run", "-d", "--name", self.name, "--network", "host",
                "-v", f"{self.mail}:/srv/mail"]
         if self.tls_dir:
             cmd += ["-v", f"{self.tls_dir}:/tls:ro"]
@@ -42,7 +42,9 @@ class Peer:
             cmd += ["-e", f"{k}={v}"]
         subprocess.run(cmd + [IMAGE.format(kind=self.kind)], check=True, capture_output=True)
         if not wait_port(self.port, timeout=60):
-            raise RuntimeError(f"{self.kind} did not listen on {self.port}:\n{self.logs()}")
+            logs = self.logs()
+            self.stop()
+            raise RuntimeError(f"{self.kind} did not listen on {self.port}:\n{logs}")
         return self
 
     def stop(self):

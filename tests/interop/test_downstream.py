@@ -6,9 +6,13 @@ in its Maildirs is read back.
 A case is one test, parametrised by peer; scripts/interop-test runs the peers in parallel
 and turns the results into the matrix of docs/INTEROP.md."""
 import hashlib
+import os
+import pathlib
 import re
 import shutil
 import smtplib
+import subprocess
+import tempfile
 import time
 import uuid
 
@@ -16,6 +20,8 @@ import pytest
 
 from conftest import free_port, wait_for
 from peers import USERS, Peer
+from test_admin_api import Api, start_api
+from test_smtp_e2e import PASSWORD
 from test_smtp_e2e import run_stack
 
 PEERS = ["postfix", "exim", "sendmail"]
@@ -33,19 +39,43 @@ def peer(request):
     p.stop()
 
 
+@pytest.fixture(scope="module")
+def test_ca():
+    """A private CA and a certificate it signed for 127.0.0.1 (the downstream's address):
+    (directory with tls.crt and tls.key for a peer, path of the CA's PEM)."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="clement-interop-ca-"))
+    os.chmod(d, 0o755)
+    ssl = lambda *a: subprocess.run(["openssl", *a], cwd=d, check=True, capture_output=True)  # noqa: E731
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Clement interop test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout", "ca.key", "-out", "ca.pem")
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "tls.key", "-out", "tls.csr")
+    (d / "ext").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    ssl("x509", "-req", "-in", "tls.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+        "-extfile", "ext", "-out", "tls.crt")
+    os.chmod(d / "tls.key", 0o644)  # a test key, read by the peer's own user
+    yield d, str(d / "ca.pem")
+    shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture
-def relay(request, tmp_path, peer):
+def relay(request, tmp_path, peer, test_ca):
     """The stack with a relay-mode group whose downstream is peer; Clement knows bob,
-    tempfail, u0..u99 and ghost (ghost is unknown to the downstream)."""
+    tempfail, u0..u99 and ghost (ghost is unknown to the downstream); the group quarantines
+    mail from spam@sender.example."""
     db = request.getfixturevalue("db")
     gid = db.scalar("INSERT INTO groups (name, mode, relay_host, relay_port, relay_tls) VALUES"
                     " (%s, 'relay', '127.0.0.1', %s, 'opportunistic') RETURNING id", ("g-" + peer.kind, peer.port))
     did = db.scalar("INSERT INTO domains (name, group_id) VALUES (%s, %s) RETURNING id", (peer.domain, gid))
     for u in [x for x in USERS if x != "probed"] + ["ghost"]:
         db.execute("INSERT INTO users (domain_id, local_part) VALUES (%s, %s)", (did, u))
+    db.execute("INSERT INTO directives (group_id, sender_pattern, action) VALUES (%s, %s, 'quarantine')",
+               (gid, "spam@sender.example"))
     for d in peer.mail.glob("*"):  # the peer outlives the test: its mailboxes start empty
         shutil.rmtree(d)
-    for st in run_stack(request, tmp_path, CLEMENT_MAX_MESSAGE_SIZE=30 * 1024 * 1024):
+    for st in run_stack(request, tmp_path, delivery_env={"CLEMENT_RELAY_CA_FILE": test_ca[1]},
+                        CLEMENT_MAX_MESSAGE_SIZE=30 * 1024 * 1024):
+        st.tls_dir = test_ca[0]
         st.peer, st.group_id = peer, gid
         yield st
 
@@ -196,6 +226,19 @@ def test_tls_required_against_no_tls_is_refused(relay):
     assert p.delivered("bob") == []
 
 
+def test_tls_required_verified_against_test_ca(relay):
+    """A peer offering STARTTLS with a certificate from the test CA (CLEMENT_RELAY_CA_FILE):
+    required TLS verifies it (CLEMENT_RELAY_TLS_VERIFY=1, the default) and delivers."""
+    tls_peer = Peer(relay.peer.kind, tls_dir=relay.tls_dir)
+    try:
+        relay.db.execute("UPDATE groups SET relay_tls = 'required', relay_port = %s WHERE id = %s",
+                         (tls_peer.port, relay.group_id))
+        relay.peer = tls_peer
+        relayed_to_bob(relay, message(f"bob@{tls_peer.domain}", b"over verified TLS"))
+    finally:
+        tls_peer.stop()
+
+
 def test_recipient_probe(relay):
     """verify_recipients = probe: a recipient Clement does not list is asked of the downstream by
     an RCPT probe; its 550 refuses the recipient at RCPT, its 250 accepts and the mail lands."""
@@ -214,5 +257,29 @@ def test_recipient_probe(relay):
     msg = message(f"probed@{p.domain}", b"probed recipient")
     assert send(relay, [f"probed@{p.domain}"], msg)[0] == 250
     got = p.wait_delivered("probed")
+    assert len(got) == 1, p.logs()
+    assert_same(msg, got[0])
+
+
+def test_quarantine_release_from_web_api(relay, request, tmp_path):
+    """A message the group quarantines is held (the client got 250, the downstream nothing);
+    an admin's release in the web API sends it to the downstream, byte-exact."""
+    p = relay.peer
+    msg = message(f"bob@{p.domain}", b"held for review")
+    assert send(relay, [f"bob@{p.domain}"], msg, sender="spam@sender.example")[0] == 250
+    assert wait_for(lambda: relay.db.query("SELECT id FROM quarantine WHERE rcpt = %s", (f"bob@{p.domain}",)))
+    qid = relay.db.scalar("SELECT id FROM quarantine WHERE rcpt = %s", (f"bob@{p.domain}",))
+    time.sleep(1)
+    assert p.delivered("bob") == []
+    relay.db.execute("UPDATE users SET role = 'root-admin' WHERE local_part = 'alice' AND domain_id ="
+                     " (SELECT id FROM domains WHERE name = %s)", (relay.domain,))
+    api = start_api(request.getfixturevalue("services"), relay.db, tmp_path,
+                    CLEMENT_DELIVERY_URL=relay.svcs["delivery"].env["CLEMENT_DELIVERY_LISTEN"],
+                    CLEMENT_ADMIN_RPC_TIMEOUT_MS=60000)
+    admin = Api(api.port)
+    assert admin.login(f"alice@{relay.domain}", PASSWORD)[0] == 200
+    st, body = admin.req("POST", f"/api/quarantine/{qid}/release")
+    assert st == 200 and body["status"] == "released", body
+    got = p.wait_delivered("bob")
     assert len(got) == 1, p.logs()
     assert_same(msg, got[0])
