@@ -135,6 +135,7 @@ test('root: bans a network, promotes a candidate, unbans; never-ban; mesh peers;
   await ok(page, 'Peer added');
   const peer = page.locator('tbody tr', { hasText: 'mx2.peer.test' });
   await peer.getByRole('button', { name: 'Enforce' }).click();
+  await page.getByRole('dialog', { name: /Enforce the bans mx2\.peer\.test sends/ }).getByRole('button', { name: 'Enforce' }).click();
   await ok(page, 'trusted to enforce');
   await shot(page, 'root-peers');
 
@@ -154,6 +155,7 @@ test('root: bans a network, promotes a candidate, unbans; never-ban; mesh peers;
                               WHERE u.local_part = 'domainadmin'`), '2');
   await shot(page, 'root-admin-scopes');
   await granted.getByRole('button', { name: 'revoke' }).click();
+  await page.getByRole('dialog', { name: /Revoke domainadmin@example\.test's scope over domain relay\.test/ }).getByRole('button', { name: 'Revoke' }).click();
   await granted.waitFor({ state: 'detached' });
   await dlg.getByRole('button', { name: 'Close' }).click();
 
@@ -319,6 +321,7 @@ test('root: a domain\'s and a group\'s log tabs list only their own mail; "My ma
   await shot(page, 'group-logs');
   // Root's own "My mail" is root's mail, not everyone's.
   await page.locator('#nav a', { hasText: 'My mail' }).click();
+  await page.locator('h1', { hasText: 'My mail' }).waitFor();   // not the group's log still on screen
   await listLoaded(page);
   assert.equal(await page.locator('tbody tr', { hasText: here }).count(), 0, 'alice\'s mail in root\'s "My mail"');
   assert.deepEqual(page.problems, []);

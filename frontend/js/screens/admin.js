@@ -4,7 +4,7 @@
 import { h, fmtTime } from '../dom.js';
 import { get, post, patch, del } from '../api.js';
 import { listView } from '../listview.js';
-import { atLeast } from '../session.js';
+import { atLeast, grantableRoles, mayManage, state, ROLE_LABELS } from '../session.js';
 import { act, apiForm, badge, confirmDialog } from '../ui.js';
 import { messageLog, quarantineList, directiveList, sessionLog, loadOrDeny } from './common.js';
 
@@ -163,9 +163,69 @@ async function aliasesDialog(u, btn) {
   close.focus();
 }
 
+/** Ask before a role change: the account's sessions end and its menu changes. */
+export function confirmRole(address, from, to) {
+  if (from === to) return Promise.resolve(true);
+  return confirmDialog(`Make ${address} a ${ROLE_LABELS[to] || to} (now ${ROLE_LABELS[from] || from})? `
+    + 'Their sessions end; they log in again with the new role.', { okLabel: 'Change role' });
+}
+
+/** Edit one account in a dialog: name, role (only those the caller may give), quota, a new
+ * password, enabled. Only what changed is sent. */
+function editUserDialog(u, btn, reload) {
+  const close = h('button.secondary', { type: 'submit' }, 'Cancel');
+  const roles = grantableRoles();
+  if (!roles.some(([v]) => v === u.role)) roles.unshift([u.role, ROLE_LABELS[u.role] || u.role]);
+  let dlg;
+  const form = apiForm({
+    className: 'stack', label: `Edit ${u.address}`, submitLabel: 'Save', reset: false,
+    fields: [
+      { name: 'display_name', label: 'Name', value: u.display_name || '', maxlength: 200 },
+      { name: 'role', label: 'Role', type: 'select', value: u.role, options: roles },
+      { name: 'quota_mb', label: 'Quota (MB, empty: none)', type: 'number', min: 1, value: u.quota_bytes ? Math.round(u.quota_bytes / 1048576) : '' },
+      { name: 'password', label: 'New password (empty: unchanged)', type: 'password', autocomplete: 'new-password', maxlength: 1024 },
+      { name: 'enabled', label: 'Enabled (may receive mail and log in)', type: 'checkbox', value: u.enabled !== false },
+    ],
+    onSubmit: async (v) => {
+      const body = {};
+      if ((v.display_name || '') !== (u.display_name || '')) body.display_name = v.display_name || null;
+      if (v.role !== u.role) body.role = v.role;
+      const quota = v.quota_mb ? v.quota_mb * 1048576 : null;
+      if (quota !== (u.quota_bytes ?? null)) body.quota_bytes = quota;
+      if (v.password) body.password = v.password;
+      if (v.enabled !== (u.enabled !== false)) body.enabled = v.enabled;
+      if (!Object.keys(body).length) return {};
+      if (body.role && !(await confirmRole(u.address, u.role, body.role))) throw new Error('Nothing saved: the role change was cancelled.');
+      const r = await patch(`/users/${u.id}`, body);
+      dlg.close();
+      reload();
+      return r;
+    },
+    success: `Saved ${u.address}.`,
+  });
+  dlg = h('dialog', { 'aria-labelledby': 'eu-title' }, h('h2', { id: 'eu-title' }, `Edit ${u.address}`), form,
+    h('form', { method: 'dialog' }, h('div.actions', close)));
+  dlg.addEventListener('close', () => { dlg.remove(); if (btn.isConnected) btn.focus(); });
+  document.body.append(dlg);
+  dlg.showModal();
+  form.querySelector('input').focus();
+}
+
+/** One account's sender rules, for its admins (the user sees them as "My senders"). */
+async function userSenders({ id }) {
+  const { obj: u, denied } = await loadOrDeny(`/users/${id}`);
+  if (denied) return denied;
+  const address = u.address || u.local_part;
+  const view = directiveList({
+    title: `Sender rules of ${address}`, owner: { user_id: u.id },
+    intro: `What ${address} accepts, rejects or sends to quarantine, over the domain's and group's rules.`,
+  });
+  view.prepend(h('p', h('a', { href: `#/domains/${u.domain_id}?tab=users` }, '‹ Users of the domain')));
+  return view;
+}
+
 function userList(d) {
-  const roles = [['user', 'user'], ['domain-admin', 'domain admin']];
-  if (atLeast('group-admin')) roles.push(['group-admin', 'group admin']);
+  const roles = grantableRoles();
   return listView({
     title: `Users of ${d.name}`, path: '/users', params: { domain_id: d.id },
     filters: [{ name: 'q', label: 'Search', type: 'search', placeholder: 'address or name' }],
@@ -188,10 +248,16 @@ function userList(d) {
       { label: 'Enabled', render: (r) => (r.enabled === false ? 'no' : 'yes') },
       { label: 'Created', render: (r) => fmtTime(r.created_at) },
     ],
-    actions: (r, reload) => [toggleEnabled(`/users/${r.id}`, r, reload),
-      h('button.secondary', { type: 'button', onclick: (ev) => aliasesDialog({ ...r, address: r.address || `${r.local_part}@${d.name}` }, ev.currentTarget) },
-        'Aliases'),
-      removeButton(`/users/${r.id}`, `user ${r.address || r.local_part}`, reload)],
+    // Only what the API would allow: accounts below the caller's role, never its own.
+    actions: (r, reload) => {
+      const u = { ...r, address: r.address || `${r.local_part}@${d.name}` };
+      if (!mayManage(u)) return [h('span.muted', u.id === state.me.id ? 'you' : 'managed above you')];
+      return [h('button.secondary', { type: 'button', onclick: (ev) => editUserDialog(u, ev.currentTarget, reload) }, 'Edit'),
+        h('a.button.secondary', { href: `#/users/${u.id}/senders` }, 'Sender rules'),
+        toggleEnabled(`/users/${r.id}`, r, reload),
+        h('button.secondary', { type: 'button', onclick: (ev) => aliasesDialog(u, ev.currentTarget) }, 'Aliases'),
+        removeButton(`/users/${r.id}`, `user ${u.address}`, reload)];
+    },
   });
 }
 
@@ -201,16 +267,16 @@ function weekdaysText(mask) {
   return DAYS.filter((_, i) => mask & (1 << i)).join(', ');
 }
 
-/** Quarantine digest schedules of a domain or group: owner = {domain_id} | {group_id}. */
-function digestList(owner, title) {
+/** Quarantine digest schedules of a user, domain or group: owner = {user_id} | {domain_id} | {group_id}. */
+export function digestList(owner, title, intro = 'When quarantine digests are mailed: daily at a time, on chosen weekdays, or every N hours.') {
   return listView({
     title, path: '/digest-schedules', params: owner,
-    intro: 'When quarantine digests are mailed: daily at a time, on chosen weekdays, or every N hours.',
+    intro: `${intro} Times of day are the mail server's clock (UTC); "Next run" shows when that is in your time zone.`,
     create: {
       legend: 'Add a schedule', submitLabel: 'Add schedule',
       fields: [
         { name: 'kind', label: 'Kind', type: 'select', options: [['daily', 'daily'], ['weekdays', 'on weekdays'], ['interval', 'every N hours']] },
-        { name: 'at_time', label: 'At (daily / weekdays)', type: 'time' },
+        { name: 'at_time', label: 'At (daily / weekdays)', type: 'time', help: 'The mail server\'s clock: UTC.' },
         { name: 'weekdays', label: 'Weekdays', placeholder: 'Mon,Wed,Fri', help: 'For "on weekdays": day names separated by commas.' },
         { name: 'interval_hours', label: 'Every N hours', type: 'number', min: 1, max: 168 },
       ],
@@ -231,7 +297,7 @@ function digestList(owner, title) {
     columns: [
       { label: 'Kind', key: 'kind' },
       { label: 'When', render: (r) => (r.kind === 'interval' ? `every ${r.interval_hours} h`
-        : `${r.kind === 'weekdays' ? weekdaysText(r.weekdays) + ' ' : 'daily '}at ${r.at_time || ''}`) },
+        : `${r.kind === 'weekdays' ? weekdaysText(r.weekdays) + ' ' : 'daily '}at ${String(r.at_time || '').slice(0, 5)} UTC`) },
       { label: 'Enabled', render: (r) => (r.enabled === false ? 'no' : 'yes') },
       { label: 'Next run', render: (r) => fmtTime(r.next_run_at) },
     ],
@@ -356,6 +422,7 @@ export function registerAdminScreens(route) {
   route('/groups', groupList);
   route('/groups/:id', groupDetail);
   const admin = { min: 'domain-admin' };
+  route('/users/:id/senders', userSenders, admin);
   route('/admin/messages', (_, query) => messageLog({ title: 'Mail log', intro: 'Every message within your scope.', query }), admin);
   route('/admin/quarantine', (_, query) => quarantineList({ title: 'Quarantine', intro: 'Held messages within your scope.', query }), admin);
   route('/admin/sessions', () => sessionLog({}));

@@ -5,6 +5,8 @@ import { get, post, patch, put, del } from '../api.js';
 import { listView } from '../listview.js';
 import { act, badge, confirmDialog, apiForm, table } from '../ui.js';
 import { loadOrDeny } from './common.js';
+import { grantableRoles, mayManage } from '../session.js';
+import { confirmRole } from './admin.js';
 
 function confirmAct(label, question, fn, success, { danger = false } = {}) {
   return h(`button${danger ? '.danger' : '.secondary'}`, { type: 'button', onclick: async (ev) => {
@@ -34,7 +36,10 @@ async function scopesDialog(u, btn, reloadList) {
       h('ul', items.length ? items.map((s) => h('li', s.group_id ? `group ${s.group_name || gname.get(String(s.group_id)) || s.group_id}`
         : `domain ${s.domain_name || dname.get(String(s.domain_id)) || s.domain_id}`, ' ',
       h('button.link', { type: 'button', onclick: async (ev) => {
-        if ((await act(ev.currentTarget, () => del(`/users/${u.id}/scopes/${s.id}`), 'Scope revoked.')) !== undefined) { render(); reloadList(); }
+        const b = ev.currentTarget;
+        const what = s.group_id ? `group ${s.group_name || gname.get(String(s.group_id)) || s.group_id}` : `domain ${s.domain_name || dname.get(String(s.domain_id)) || s.domain_id}`;
+        if (!(await confirmDialog(`Revoke ${u.address}'s scope over ${what}? Their sessions end; they no longer manage it.`, { okLabel: 'Revoke', danger: true }))) return;
+        if ((await act(b, () => del(`/users/${u.id}/scopes/${s.id}`), 'Scope revoked.')) !== undefined) { render(); reloadList(); }
       } }, 'revoke'))) : h('li.muted', 'No scope yet.')),
       apiForm({ label: 'Grant a scope', submitLabel: 'Grant',
         fields: [{ name: 'target', label: 'Group or domain', type: 'select', required: true, options: [
@@ -69,10 +74,14 @@ function admins(_, query) {
       { label: 'Role', render: (r) => badge(r.role) },
     ],
     actions: (r, reload) => {
-      const sel = h('select', { 'aria-label': `Role of ${r.address}` }, ROLE_OPTIONS.map(([v, l]) => h('option', { value: v, selected: v === r.role }, l)));
+      // Only roles the caller may give, on accounts it may manage (never its own).
+      if (!mayManage(r)) return [h('span.muted', 'managed above you or yourself')];
+      const sel = h('select', { 'aria-label': `Role of ${r.address}` }, grantableRoles().map(([v, l]) => h('option', { value: v, selected: v === r.role }, l)));
       return [sel,
         h('button.secondary', { type: 'button', onclick: async (ev) => {
-          if ((await act(ev.currentTarget, () => patch(`/users/${r.id}`, { role: sel.value }), `${r.address} is now ${sel.value}.`)) !== undefined) reload();
+          const b = ev.currentTarget;
+          if (sel.value === r.role || !(await confirmRole(r.address, r.role, sel.value))) return;
+          if ((await act(b, () => patch(`/users/${r.id}`, { role: sel.value }), `${r.address} is now ${sel.value}.`)) !== undefined) reload();
         } }, 'Set role'),
         r.role === 'group-admin' || r.role === 'domain-admin'
           ? h('button.secondary', { type: 'button', onclick: (ev) => scopesDialog(r, ev.currentTarget, reload) }, 'Scopes') : null];
@@ -204,8 +213,13 @@ function peers() {
       { label: 'Last push', render: (r) => fmtTime(r.last_push_at) }, { label: 'Last error', key: 'last_error', className: 'wrap' }],
     actions: (r, reload) => [
       h('button.secondary', { type: 'button', onclick: async (ev) => {
+        const b = ev.currentTarget;
         const trust = r.trust === 'enforce' ? 'observe' : 'enforce';
-        if ((await act(ev.currentTarget, () => patch(`/mesh-peers/${r.id}`, { trust }), `${r.name} is now trusted to ${trust}.`)) !== undefined) reload();
+        const q = trust === 'enforce'
+          ? `Enforce the bans ${r.name} sends? Servers it bans are then refused here too.`
+          : `Only observe ${r.name}? The bans it sent stop being enforced here; new ones are only recorded.`;
+        if (!(await confirmDialog(q, { okLabel: trust === 'enforce' ? 'Enforce' : 'Only observe' }))) return;
+        if ((await act(b, () => patch(`/mesh-peers/${r.id}`, { trust }), `${r.name} is now trusted to ${trust}.`)) !== undefined) reload();
       } }, r.trust === 'enforce' ? 'Only observe' : 'Enforce'),
       h('button.secondary', { type: 'button', onclick: async (ev) => {
         if ((await act(ev.currentTarget, () => patch(`/mesh-peers/${r.id}`, { enabled: r.enabled === false }), 'Saved.')) !== undefined) reload();

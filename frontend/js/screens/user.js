@@ -4,6 +4,7 @@ import { get, post } from '../api.js';
 import { state } from '../session.js';
 import { apiForm } from '../ui.js';
 import { messageLog, quarantineList, directiveList } from './common.js';
+import { digestList } from './admin.js';
 
 /** The sender addresses an admin granted this account, besides its own (read-only). */
 function myAliases() {
@@ -18,7 +19,8 @@ function myAliases() {
 function account() {
   return h('section', { 'aria-labelledby': 'page-title' },
     h('h1', { id: 'page-title' }, 'Account'),
-    h('dl.kv.card', h('dt', 'Address'), h('dd', state.me.address), h('dt', 'Role'), h('dd', state.me.role), ...myAliases()),
+    h('dl.kv.card', h('dt', 'Address'), h('dd', state.me.address), h('dt', 'Role'), h('dd', state.me.role), ...myAliases(),
+      h('dt', 'Quarantine digests'), h('dd', h('a', { href: '#/digests' }, 'Choose when they are mailed to you'))),
     h('fieldset.card', h('legend', 'Change password'),
       h('p.muted', 'Changing your password ends your other sessions.'),
       apiForm({
@@ -42,4 +44,10 @@ export function registerUserScreens(route) {
     owner: { user_id: state.me.id },
   }));
   route('/account', account);
+  route('/digests', () => {
+    const view = digestList({ user_id: state.me.id }, 'My digest schedule',
+      'When a list of your held messages is mailed to you, with links to release, always accept or delete each one. Your domain or group may mail digests on a schedule of their own too; each held message is listed once.');
+    view.prepend(h('p', h('a', { href: '#/account' }, '‹ Account')));
+    return view;
+  });
 }
