@@ -411,7 +411,7 @@ async function groupDetail({ id }, query) {
     body = h('section', h('h1', { id: 'page-title' }, g.name), h('fieldset.card', h('legend', 'Mode and delivery'),
       apiForm({ className: 'stack', label: 'Group settings', submitLabel: 'Save', reset: false, fields: groupFields(g),
         onSubmit: (v) => patch(`/groups/${g.id}`, groupBody(v)), success: 'Group settings saved.' }),
-      (!atLeast('root-admin') && g.imap_host) ? h('p.muted', `IMAP logins: ${g.imap_host}:${g.imap_port || ''} (TLS ${g.imap_tls}), set by a root admin.`) : null)), groupContent(g));
+      (!atLeast('root-admin') && g.imap_host) ? h('p.muted', `IMAP logins: ${g.imap_host}:${g.imap_port || ''} (TLS ${g.imap_tls}), set by a root admin.`) : null), groupContent(g));
   }
   return h('div', h('p', h('a', { href: '#/groups' }, '‹ All groups'), ` · ${g.name}`), tabs(`/groups/${g.id}`, GROUP_TABS, tab), body);
 }
