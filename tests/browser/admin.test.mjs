@@ -184,7 +184,7 @@ test('group admin: manages its group only; root screens and other groups are ref
   await page.getByLabel('Verification cache (seconds)').waitFor();
   assert.equal(await page.getByLabel('IMAP server for logins').count(), 0, 'a group admin is offered the IMAP server');
   await page.getByLabel('Verification cache (seconds)').fill('1800');
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByLabel('Group settings').getByRole('button', { name: 'Save' }).click(); // not the spam settings' Save
   await ok(page, 'Group settings saved');
   await shot(page, 'group-mode');
   await tab(page, 'Digests').click();
@@ -216,7 +216,7 @@ test('domain admin: its domain\'s settings and users; other domains and groups a
   assert.equal(await page.locator('tbody tr', { hasText: 'relay.test' }).count(), 0, 'another domain leaks into the list');
   await page.getByRole('link', { name: 'example.test' }).click();
   await page.getByLabel('Unknown-user text').fill('nobody of that name here');
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByLabel('Domain settings').getByRole('button', { name: 'Save' }).click(); // not the spam settings' Save
   await ok(page, 'Domain settings saved');
   assert.equal(await sql(st, "SELECT unknown_user_text FROM domains WHERE name = 'example.test'"), 'nobody of that name here');
   await tab(page, 'Users').click();

@@ -17,7 +17,7 @@ test('domain admin: sees the change it just made on the Audit screen, filtered',
 
   await page.goto(`${st.web}/#/domains/1?tab=settings`);
   await page.getByLabel('Rejection text').fill(text);
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByLabel('Domain settings').getByRole('button', { name: 'Save' }).click(); // not the spam settings' Save
   await page.locator('#notice .msg.ok', { hasText: 'Domain settings saved' }).waitFor();
 
   await page.locator('#nav').getByRole('link', { name: 'Audit', exact: true }).click();
