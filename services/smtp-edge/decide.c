@@ -113,7 +113,7 @@ static int build(struct session *s, enum rpc_kind kind, nng_msg **m)
 	const char *sender = s->mail.null_path ? "" : s->mail.addr;
 	struct cl_policy_rep rep;
 	if (kind == RPC_CONNECT || kind == RPC_RCPT)
-		p.rep = rep_facts(s, &rep); /* policy decides on them (docs/RPC.md, "rep") */
+		p.rep = rep_facts(s, &rep, 1); /* policy decides on them (docs/RPC.md, "rep") */
 	switch (kind) {
 	case RPC_CONNECT:
 		return cl_policy_connect_req(m, &p);
@@ -217,7 +217,7 @@ void decide_log_session(struct session *s)
 {
 	struct cl_policy_session p = policy_session(s);
 	struct cl_policy_rep rep;
-	p.rep = rep_facts(s, &rep); /* recorded with the session */
+	p.rep = rep_facts(s, &rep, 0); /* recorded with the session */
 	double now = (double)time(NULL);
 	struct cl_policy_session_log l = {
 		.started_at = now - (now_mono() - s->started),

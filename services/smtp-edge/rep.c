@@ -366,10 +366,20 @@ void rep_helo(struct session *s)
 		add_fact(r, "helo", finding, "", (int)w);
 }
 
-const struct cl_policy_rep *rep_facts(struct session *s, struct cl_policy_rep *out)
+const struct cl_policy_rep *rep_facts(struct session *s, struct cl_policy_rep *out, int decide)
 {
 	if (!s->rep)
 		return NULL;
+	if (decide) {
+		/* A sum of weights below 1 can reach no threshold (CLEMENT_DNSBL_THRESHOLD and a
+		 * group's are >= 1): a clean client's connect and rcpt carry nothing, so policy's hot
+		 * path is the same as without the checks (docs/PERFORMANCE.md). */
+		long long sum = 0;
+		for (size_t i = 0; i < s->rep->nfacts; i++)
+			sum += s->rep->facts[i].weight;
+		if (sum < 1)
+			return NULL;
+	}
 	*out = (struct cl_policy_rep){s->rep->facts, s->rep->nfacts, s->rep->ptr};
 	return out;
 }

@@ -2,7 +2,7 @@
 
 It serves what the tests put in `records` ({name: [(type, value), ...]}, names without the
 final dot, types "A", "AAAA", "PTR", "TXT"; "*.zone" answers for any name below zone), answers NXDOMAIN for any other name, and waits
-`delay` seconds before answering names under one of `slow` (a suffix list): the slow-DNS case.
+`delay` seconds before answering names under one of `slow` (a suffix list; "" is every name): the slow-DNS case.
 Every question is recorded in `asked` (so a test can check what was looked up, and that a
 second session was answered from the resolver's cache). UDP and TCP on one port.
 """
@@ -32,7 +32,8 @@ class _Resolver(BaseResolver):
             for i in range(1, len(labels)):
                 if recs is None:
                     recs = o.records.get("*." + ".".join(labels[i:]))
-            delay = next((d for suffix, d in o.slow.items() if name == suffix or name.endswith("." + suffix)), 0)
+            delay = next((d for suffix, d in o.slow.items()
+                          if suffix == "" or name == suffix or name.endswith("." + suffix)), 0)
         if delay:
             time.sleep(delay)
         reply = request.reply()
