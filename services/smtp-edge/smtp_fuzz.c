@@ -197,9 +197,9 @@ void rep_helo(struct session *s)
 	(void)s;
 }
 
-const struct cl_policy_rep *rep_facts(struct session *s, struct cl_policy_rep *out)
+const struct cl_policy_rep *rep_facts(struct session *s, struct cl_policy_rep *out, int decide)
 {
-	(void)s, (void)out;
+	(void)s, (void)out, (void)decide;
 	return NULL;
 }
 
