@@ -27,6 +27,7 @@ struct dl_config {
 	long long digest_poll_s;
 	long long housekeeping_s;
 	long long tmp_max_age_s;
+	char *rspamd_controller; /* "" = no learning */
 };
 
 /* Metrics, registered once in main.c before any thread starts. */
@@ -40,6 +41,7 @@ struct dl_metrics {
 	struct cl_metric *downstream_err[7]; /* by enum dl_relay_err; [0] unused */
 	struct cl_metric *q_stored, *q_released, *q_deleted, *q_purged;
 	struct cl_metric *digests_sent, *digest_errors, *tmp_cleaned;
+	struct cl_metric *learn_ok, *learn_failed;
 };
 
 struct dl_ctx {

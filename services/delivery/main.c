@@ -124,6 +124,9 @@ static void metrics_init(struct cl_metrics *reg, struct dl_metrics *m)
 	    cl_metrics_counter(reg, "clement_delivery_digest_errors_total", "digests that could not be delivered", "");
 	m->tmp_cleaned =
 	    cl_metrics_counter(reg, "clement_delivery_tmp_cleaned_total", "stale Maildir tmp/ files removed", "");
+	const char *lh = "messages taught to Rspamd on release (ham) or delete (spam), by result";
+	m->learn_ok = cl_metrics_counter(reg, "clement_delivery_rspamd_learn_total", lh, "result=\"ok\"");
+	m->learn_failed = cl_metrics_counter(reg, "clement_delivery_rspamd_learn_total", lh, "result=\"failed\"");
 }
 
 /* run - everything between settings and exit; returns the exit code. */
@@ -227,6 +230,10 @@ int main(int argc, char **argv)
 	     &cfg.relay_ca_file},
 	    {"CLEMENT_DELIVERY_WORKERS", CL_SET_INT, "8", 1, 64, "RPC worker threads (one transaction each)",
 	     &cfg.workers},
+	    {"CLEMENT_RSPAMD_CONTROLLER_URL", CL_SET_STR, "", 0, 0,
+	     "Rspamd's controller (http://127.0.0.1:11334): a message the content verdict held is taught as ham "
+	     "when released and as spam when deleted; empty = no learning",
+	     &cfg.rspamd_controller},
 	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
 	cl_config_main(argc, argv, "clement-delivery",

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dest.h"
+#include "learn.h"
 #include "msgutil.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -104,14 +105,14 @@ int dl_quarantine_store_rows(struct dl_ctx *c, struct cl_pg *pg, const struct dl
 
 /* A held row, as release and delete need it. */
 struct qrow {
-	char sender[600], rcpt[600], msgid[300], sid[80], ip[64], subject[400];
+	char sender[600], rcpt[600], msgid[300], sid[80], ip[64], subject[400], reason_class[32];
 	long long user_id, domain_id, group_id, size;
 };
 
 #define QROW_COLS                                                                                                      \
 	"q.sender, q.rcpt, q.msgid, coalesce(q.sid, ''), coalesce(host(q.client_ip), ''),"                             \
 	" coalesce(q.subject, ''), coalesce(q.user_id, 0), coalesce(q.domain_id, 0),"                                  \
-	" coalesce(d.group_id, 0), q.size"
+	" coalesce(d.group_id, 0), q.size, coalesce(q.reason_class, '')"
 
 /* qrow_read - fill a qrow from the QROW_COLS columns of row 0. */
 static void qrow_read(PGresult *res, struct qrow *q)
@@ -126,6 +127,7 @@ static void qrow_read(PGresult *res, struct qrow *q)
 	q->domain_id = strtoll(PQgetvalue(res, 0, 7), NULL, 10);
 	q->group_id = strtoll(PQgetvalue(res, 0, 8), NULL, 10);
 	q->size = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
+	cl_strlcpy(q->reason_class, PQgetvalue(res, 0, 10), sizeof q->reason_class);
 }
 
 /* by_name - who decided, as the log shows it: the account's address (users and admins read
@@ -173,6 +175,8 @@ static int release_locked(struct dl_ctx *c, struct cl_pg *pg, long long qid, con
 	int rc = mode == CL_ROUTE_NONE ? -1
 				       : dl_dest_deliver(c, pg, mode, q->group_id, q->sender, &r, 1,
 							 PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), v);
+	if (rc == 0 && strcmp(q->reason_class, "spam") == 0) /* held by the content verdict, released: ham */
+		dl_learn(c, q->sid, 0, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 	PQclear(res);
 	if (rc < 0) {
 		if (mode == CL_ROUTE_NONE)
@@ -231,6 +235,14 @@ void dl_quarantine_delete(struct dl_ctx *c, struct cl_pg *pg, long long qid, lon
 		return;
 	/* The FROM-less CTE locks and updates in one statement; the message bytes go too
 	 * ("delete removes it"), the row stays for the log and the UI. */
+	/* A message the content verdict held is taught to Rspamd as spam: its bytes are read
+	 * before the delete wipes them (binary, as release reads them). */
+	PGresult *held = c->cfg->rspamd_controller[0]
+			     ? dl_db_exec(pg,
+					  "SELECT message FROM quarantine WHERE id = $1 AND status = 'held'"
+					  " AND reason_class = 'spam' FOR UPDATE",
+					  1, p, -1, 0, 1, err, sizeof err)
+			     : NULL;
 	PGresult *res = dl_db_exec(pg,
 				   "WITH u AS (UPDATE quarantine SET status = 'deleted', decided_at = now(),"
 				   " message = ''::bytea WHERE id = $1 AND status = 'held' RETURNING *)"
@@ -247,6 +259,9 @@ void dl_quarantine_delete(struct dl_ctx *c, struct cl_pg *pg, long long qid, lon
 		     dl_db_cmd(pg, "COMMIT", err, sizeof err) == 0;
 	}
 	PQclear(res);
+	if (ok && held && PQntuples(held) == 1)
+		dl_learn(c, NULL, 1, PQgetvalue(held, 0, 0), (size_t)PQgetlength(held, 0, 0));
+	PQclear(held);
 	if (ok) {
 		cl_metric_inc(c->m->q_deleted);
 		cl_log(CL_LOG_INFO, NULL, "quarantine_deleted", "qid=%lld by=%lld", qid, by_user);

@@ -96,8 +96,8 @@ class RspamdStack(Stack):
     """The stack of test_scanner_e2e with the scanner asking Rspamd, and smtp-edge taking the
     client's address from a PROXY header."""
 
-    def __init__(self, services, db, tmp, url, scanner_env=None, edge_env=None):
-        super().__init__(services, db, tmp,
+    def __init__(self, services, db, tmp, url, scanner_env=None, edge_env=None, delivery_env=None):
+        super().__init__(services, db, tmp, delivery_env=delivery_env,
                          scanner_env={"CLEMENT_RSPAMD_URL": url, "CLEMENT_RSPAMD_TIMEOUT_MS": "15000",
                                       **(scanner_env or {})},
                          edge_env={"CLEMENT_HOSTNAME": HOST, "CLEMENT_SMTP_PROXY_PROTOCOL": "smtp",
@@ -462,3 +462,34 @@ def test_a_senders_own_results_under_our_name_are_removed(rspamd, services, db, 
     assert "header.d=bank.test" not in head and head.count(f"Authentication-Results: {HOST}") == 1, head
     assert "Authentication-Results: relay.example; spf=pass" in head
     assert head.index(f"Authentication-Results: {HOST};") < head.index("Received:") < head.index("relay.example")
+
+
+def test_release_teaches_rspamd_ham_and_delete_teaches_spam(rspamd, services, db, tmp_path):
+    from test_delivery_util import rpc
+    ctl = f"http://127.0.0.1:{rspamd.controller_port}"
+    s = RspamdStack(services, db, tmp_path, rspamd.url, delivery_env={"CLEMENT_RSPAMD_CONTROLLER_URL": ctl})
+    s.set_content("groups", spam_quarantine_score=5, spam_reject_score=500)
+    words = "\r\n".join(f"word{i} lorem ipsum dolor sit amet" for i in range(40))  # enough tokens to learn from
+    for subject in ("to release", "to delete"):
+        msg = message("billing@forged.test", subject, body=words + "\r\n", to=s.alice)
+        assert s.send_from("billing@forged.test", msg)[0] == 250
+    held = {q["subject"]: q for q in s.quarantined()}
+    assert set(held) == {"to release", "to delete"} and all(q["reason_class"] == "spam" for q in held.values())
+    learned = lambda: json.loads(http_get(f"{ctl}/stat")[1])["learned"]
+    before = learned()
+    delivery = [svc for svc in services.started if svc.name == "delivery"][-1]
+    port = int(delivery.env["CLEMENT_DELIVERY_LISTEN"].rsplit(":", 1)[1])
+    uid = db.scalar("SELECT id FROM users WHERE local_part = 'alice' AND domain_id = "
+                    "(SELECT id FROM domains WHERE name = %s)", (s.domain,))
+    r = rpc(port, {"v": 1, "op": "release", "quarantine_id": held["to release"]["id"], "by_user_id": uid})
+    assert r["code"] == 250, r
+    assert rpc(port, {"v": 1, "op": "delete", "quarantine_id": held["to delete"]["id"], "by_user_id": uid})["code"] == 250
+    log = delivery.log()
+    assert "event=rspamd_learned as=ham status=200" in log and "event=rspamd_learned as=spam status=200" in log, log[-2000:]
+    assert 'clement_delivery_rspamd_learn_total{result="ok"} 2' in delivery.metrics()
+    assert learned() == before + 2
+    # A message a rule held (not the content verdict) teaches nothing when released.
+    db.execute("UPDATE quarantine SET status = 'held', reason_class = 'user_rule' WHERE id = %s",
+               (held["to release"]["id"],))
+    assert rpc(port, {"v": 1, "op": "release", "quarantine_id": held["to release"]["id"], "by_user_id": uid})["code"] == 250
+    assert learned() == before + 2 and delivery.log().count("event=rspamd_learned") == 2
