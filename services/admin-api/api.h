@@ -86,10 +86,13 @@ void api_ok(struct api_req *r, int status, cJSON *body);
 void api_err(struct api_req *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* api_html - answer a small HTML page (title and text are escaped here). */
 void api_html(struct api_req *r, int status, const char *title, const char *text);
-/* api_html_confirm - the same page with a form that POSTs to the page's own address, its one
+/* api_html_details - the same page with a form that POSTs to the page's own address, its one
  * button labelled `button`: a GET link that must not act on a mere visit (link scanners and
- * mail-client prefetchers open links) asks the person to confirm first. */
-void api_html_confirm(struct api_req *r, const char *title, const char *text, const char *button);
+ * mail-client prefetchers open links) asks the person to confirm first. details: what it is
+ * about, {label, value} pairs ending with NULL; others: other things to do as links, {label,
+ * href} pairs ending with NULL (or NULL). Everything is escaped here. */
+void api_html_details(struct api_req *r, const char *title, const char *text, const char *const *details,
+		      const char *button, const char *const *others);
 /* api_send - turn r's answer into the HTTP response with every security header. */
 enum MHD_Result api_send(struct api_req *r);
 /* api_send_file - a 200 response over fd (taken over by MHD), with the security headers. */

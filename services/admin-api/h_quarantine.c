@@ -13,6 +13,7 @@
 #include "crud.h"
 #include "delivery_rpc.h"
 #include "mail/digest_token.h"
+#include "mail/held.h"
 #include "preview.h"
 #include "routes.h"
 #include "scope.h"
@@ -285,10 +286,48 @@ void h_digest_confirm(struct api_req *r)
 			 "Release the message from %s, and accept mail from this sender from now on?", who);
 	else
 		snprintf(text, sizeof text, "Release the quarantined message from %s to your mailbox?", who);
-	api_html_confirm(r, "Quarantined message", text,
+	/* What the message is (subject, date, why it is held), and the digest's other two actions
+	 * as links of their own, valid as long as this one (issue 23). */
+	struct qb q;
+	qb_init(&q, "SELECT coalesce(q.subject, '(no subject)'), to_char(q.received_at AT TIME ZONE 'UTC', "
+		    "'YYYY-MM-DD HH24:MI') || ' UTC', " CL_HELD_WHY_SQL("q.") " FROM quarantine q WHERE q.id = ");
+	qb_add(&q, "$%d", qb_param_ll(&q, qid));
+	PGresult *res = api_exec(r, &q);
+	qb_free(&q);
+	if (!res)
+		return;
+	const char *details[] = {"From",
+				 who,
+				 "Subject",
+				 PQntuples(res) ? PQgetvalue(res, 0, 0) : "",
+				 "Received",
+				 PQntuples(res) ? PQgetvalue(res, 0, 1) : "",
+				 PQntuples(res) && *PQgetvalue(res, 0, 2) ? "Why held" : NULL,
+				 PQntuples(res) ? PQgetvalue(res, 0, 2) : NULL,
+				 NULL};
+	static const char *const acts[][2] = {
+	    {"release", "Release"}, {"accept", "Release and always accept"}, {"delete", "Delete"}};
+	const char *dot = strchr(r->arg[0], '.');
+	dot = dot ? strchr(dot + 1, '.') : NULL;
+	long long exp = dot ? strtoll(dot + 1, NULL, 10) : 0;
+	char hrefs[2][CL_DIGEST_TOKEN_MAX + 16], tok[CL_DIGEST_TOKEN_MAX];
+	const char *others[5] = {NULL};
+	size_t n = 0;
+	for (size_t i = 0; i < 3 && exp > 0; i++) {
+		if (strcmp(action, acts[i][0]) == 0 || n >= 2 ||
+		    cl_digest_token_make(r->app->cfg->digest_secret, acts[i][0], qid, exp, tok, sizeof tok) < 0)
+			continue;
+		snprintf(hrefs[n], sizeof hrefs[n], "/api/digest/%s", tok);
+		others[2 * n] = acts[i][1];
+		others[2 * n + 1] = hrefs[n];
+		n++;
+	}
+	api_html_details(r, "Quarantined message", text, details,
 			 strcmp(action, "delete") == 0   ? "Delete"
 			 : strcmp(action, "accept") == 0 ? "Release and always accept"
-							 : "Release");
+							 : "Release",
+			 others);
+	PQclear(res);
 }
 
 /* h_digest_link - POST /api/digest/{token}: the confirmed action of a quarantine digest link

@@ -62,24 +62,54 @@ static void html_escape(struct cl_buf *b, const char *s)
 	}
 }
 
-/* html_page - a small page: title, text and, when button is set, a form that POSTs to itself. */
-static void html_page(struct api_req *r, int status, const char *title, const char *text, const char *button)
+/* html_page - a small page in the web UI's look (its stylesheet, same origin, no inline style):
+ * title, text, the {label, value} pairs of details, and when button is set a form that POSTs
+ * to itself; others: {label, href} links to do something else instead. */
+static void html_page(struct api_req *r, int status, const char *title, const char *text, const char *const *details,
+		      const char *button, const char *const *others)
 {
 	struct cl_buf b;
 	cl_buf_init(&b, 0);
-	cl_buf_append_str(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+	cl_buf_append_str(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+			      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>");
 	html_escape(&b, title);
-	cl_buf_append_str(&b, "</title></head><body><h1>");
+	cl_buf_append_str(&b, " \xc2\xb7 Clement</title><link rel=\"stylesheet\" href=\"/css/app.css\">"
+			      "<link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"></head><body>"
+			      "<header class=\"topbar\"><a class=\"brand\" href=\"/\">Clement</a></header>"
+			      "<main class=\"page\"><section class=\"card\"><h1>");
 	html_escape(&b, title);
 	cl_buf_append_str(&b, "</h1><p>");
 	html_escape(&b, text);
 	cl_buf_append_str(&b, "</p>");
-	if (button) {
-		cl_buf_append_str(&b, "<form method=\"post\"><button type=\"submit\">");
-		html_escape(&b, button);
-		cl_buf_append_str(&b, "</button></form>");
+	if (details && details[0]) {
+		cl_buf_append_str(&b, "<dl class=\"kv\">");
+		for (size_t i = 0; details[i] && details[i + 1]; i += 2) {
+			cl_buf_append_str(&b, "<dt>");
+			html_escape(&b, details[i]);
+			cl_buf_append_str(&b, "</dt><dd>");
+			html_escape(&b, details[i + 1]);
+			cl_buf_append_str(&b, "</dd>");
+		}
+		cl_buf_append_str(&b, "</dl>");
 	}
-	cl_buf_append_str(&b, "</body></html>\n");
+	if (button) {
+		cl_buf_append_str(&b, "<div class=\"actions\"><form method=\"post\"><button type=\"submit\">");
+		html_escape(&b, button);
+		cl_buf_append_str(&b, "</button></form></div>");
+	}
+	if (others && others[0]) {
+		cl_buf_append_str(&b, "<p class=\"actions\"><span class=\"muted\">Or instead:</span>");
+		for (size_t i = 0; others[i] && others[i + 1]; i += 2) {
+			cl_buf_append_str(&b, " <a class=\"button secondary\" href=\"");
+			html_escape(&b, others[i + 1]);
+			cl_buf_append_str(&b, "\">");
+			html_escape(&b, others[i]);
+			cl_buf_append_str(&b, "</a>");
+		}
+		cl_buf_append_str(&b, "</p>");
+	}
+	cl_buf_append_str(&b, "<p class=\"muted\"><a href=\"/#/quarantine\">Log in to see your whole quarantine</a></p>"
+			      "</section></main></body></html>\n");
 	free(r->raw);
 	cJSON_Delete(r->out);
 	r->out = NULL;
@@ -91,13 +121,14 @@ static void html_page(struct api_req *r, int status, const char *title, const ch
 /* api_html - see api.h */
 void api_html(struct api_req *r, int status, const char *title, const char *text)
 {
-	html_page(r, status, title, text, NULL);
+	html_page(r, status, title, text, NULL, NULL, NULL);
 }
 
-/* api_html_confirm - see api.h */
-void api_html_confirm(struct api_req *r, const char *title, const char *text, const char *button)
+/* api_html_details - see api.h */
+void api_html_details(struct api_req *r, const char *title, const char *text, const char *const *details,
+		      const char *button, const char *const *others)
 {
-	html_page(r, 200, title, text, button);
+	html_page(r, 200, title, text, details, button, others);
 }
 
 /* api_security_headers - the headers on every response, static files included. */

@@ -8,19 +8,12 @@
 
 #include "dest.h"
 #include "mail/digest_token.h"
+#include "mail/held.h"
 #include "util/buf.h"
 #include "util/log.h"
 
 #define DIGEST_MAX_ROWS  500
 #define DIGEST_MAX_BYTES (4 * 1024 * 1024)
-
-/* Why a message is held (quarantine.reason_class and reason), in the digest reader's words
- * (issue 23); '' when not recorded. Control characters never reach the mail. */
-#define DIGEST_WHY                                                                                                     \
-	"regexp_replace(concat_ws(': ', CASE reason_class WHEN 'user_rule' THEN 'your own sender rule'"                \
-	" WHEN 'domain_rule' THEN 'a sender rule of your domain' WHEN 'group_rule' THEN 'a sender rule of your"        \
-	" mail group' WHEN 'domain_default' THEN 'your domain holds mail from senders no rule names' WHEN 'spam'"      \
-	" THEN 'spam' WHEN 'virus' THEN 'virus' END, left(reason, 300)), '[[:cntrl:]]', ' ', 'g')"
 
 /* A covered user and where their mail goes. */
 struct duser {
@@ -113,9 +106,10 @@ static int digest_user(struct dl_ctx *c, struct cl_pg *pg, const struct duser *u
 	PGresult *res =
 	    dl_db_exec(pg,
 		       "SELECT id, sender, coalesce(subject, ''), to_char(received_at AT TIME ZONE 'UTC',"
-		       " 'YYYY-MM-DD HH24:MI'), extract(epoch FROM expires_at)::bigint, " DIGEST_WHY " FROM quarantine"
-		       " WHERE user_id = $1 AND status = 'held' AND digested_at IS NULL AND expires_at > now()"
-		       " ORDER BY received_at, id LIMIT 500 FOR UPDATE",
+		       " 'YYYY-MM-DD HH24:MI'), extract(epoch FROM expires_at)::bigint, " CL_HELD_WHY_SQL(
+			   "") " FROM quarantine"
+			       " WHERE user_id = $1 AND status = 'held' AND digested_at IS NULL AND expires_at > now()"
+			       " ORDER BY received_at, id LIMIT 500 FOR UPDATE",
 		       1, p, -1, 0, 0, err, sizeof err);
 	if (!res)
 		return -1;

@@ -59,3 +59,32 @@ test('digest link: opening it asks first; the button releases the message into t
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
+
+test('digest link: the page is in the app\'s look, says what the message is and why it is held, and offers the other actions', async (t) => {
+  if (why) return t.skip(why);
+  const subject = unique('digest look');
+  assert.equal((await smtp(st, { from: 'promo@mail.newsletter.test', to: 'alice@example.test', subject })).code, 250);
+  const qid = await sql(st, `SELECT id FROM quarantine WHERE subject = '${subject}'`);
+  const page = await newPage(browser, {});
+  await page.goto(`${st.web}/api/digest/${token('release', qid, Math.floor(Date.now() / 1000) + 3600)}`);
+  const card = page.locator('main.page section.card');
+  await card.locator('dd', { hasText: subject }).waitFor();
+  const dd = async (label) => card.locator('dt', { hasText: label }).locator('xpath=following-sibling::dd[1]').textContent();
+  assert.equal(await dd('From'), 'promo@mail.newsletter.test');
+  assert.match(await dd('Received'), /^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+  assert.equal(await dd('Why held'), 'a sender rule of your domain');
+  // The app's stylesheet (same origin, strict CSP): the top bar has the app's colour.
+  assert.notEqual(await page.locator('header.topbar').evaluate((e) => getComputedStyle(e).backgroundColor), 'rgba(0, 0, 0, 0)');
+  await shot(page, 'digest-confirm-details');
+  // "Or instead": the other two actions, each its own confirmation page.
+  assert.deepEqual(await card.locator('a.button').allTextContents(), ['Release and always accept', 'Delete']);
+  await card.getByRole('link', { name: 'Delete' }).click();
+  await page.getByText('Delete the quarantined message from promo@mail.newsletter.test?').waitFor();
+  assert.equal(await sql(st, `SELECT status FROM quarantine WHERE id = ${qid}`), 'held', 'opening a link changes nothing');
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByText('The message was deleted.').waitFor();
+  await page.locator('header.topbar').waitFor();
+  assert.equal(await sql(st, `SELECT status FROM quarantine WHERE id = ${qid}`), 'deleted');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
