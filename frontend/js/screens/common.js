@@ -14,6 +14,7 @@ export const REFUSAL_LABELS = {
   unknown_rcpt: 'unknown recipient', directive: 'sender rule', relay_denied: 'relay denied', virus: 'virus',
   banned: 'banned client', protocol: 'protocol error', policy: 'policy', temporary: 'temporary failure',
   downstream: 'refused downstream', size: 'too large', other: 'other',
+  spam: 'spam score', dmarc: 'DMARC p=reject', greylist: 'greylisted',
 };
 
 /** Why a message is held (quarantine.reason_class), in words. */
