@@ -40,7 +40,7 @@ function apiValues(filters, values) {
  * Returns the section element; mount it into <main>.
  */
 export function listView(spec) {
-  const section = h('section', { 'aria-labelledby': 'page-title' });
+  const section = h('section.list', { 'aria-labelledby': 'page-title' });
   const tableArea = h('div', { 'aria-live': 'polite', 'aria-busy': 'true' });
   let page = 1;
   // Filters start from the address's values (a link from another screen, e.g. one message's
@@ -110,7 +110,7 @@ export function listView(spec) {
   if (spec.above) section.append(spec.above(reload));
   if (spec.create) {
     const c = spec.create;
-    section.append(h('fieldset.card', h('legend', c.legend || 'Add'),
+    section.append(h('fieldset.card.create', h('legend', c.legend || 'Add'),
       apiForm({ fields: c.fields, submitLabel: c.submitLabel || 'Add', label: c.legend || 'Add',
         onSubmit: async (v) => { const r = await c.submit(v); reload(); return r; }, success: c.success || 'Saved.' })));
   }

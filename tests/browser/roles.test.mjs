@@ -141,3 +141,16 @@ test('user: chooses its own digest schedule, which says whose clock its time of 
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
+
+test('user: on a phone the rules come before the form that adds one', async (t) => {
+  if (s.why) return t.skip(s.why);
+  const page = await loggedIn(s, 'alice', { phone: true });
+  await page.goto(`${s.st.web}/#/senders`);
+  await page.locator('tbody tr').first().waitFor();
+  const table = await page.locator('main table').boundingBox();
+  const form = await page.locator('main fieldset.create').boundingBox();
+  assert.ok(table.y < form.y, `the rules (y=${table.y}) above "Add a rule" (y=${form.y})`);
+  await shot(page, 'user-senders-phone');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
