@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "msgutil.h"
 #include "util/buf.h"
@@ -13,12 +14,22 @@ struct relay_io {
 	const char *p; /* body not yet read by curl */
 	size_t left;
 	struct dl_relay_reply reply;
+	int need_utf8;    /* an envelope address is not ASCII: SMTPUTF8 is required (RFC 6531) */
+	int peer_utf8;    /* the downstream's EHLO reply offers SMTPUTF8 */
+	int utf8_refused; /* the body was withheld for want of SMTPUTF8 */
 };
 
-/* read_cb - CURLOPT_READFUNCTION: hand curl the next piece of the body. */
+/* read_cb - CURLOPT_READFUNCTION: hand curl the next piece of the body. RFC 6531 3.4: a
+ * message whose envelope needs SMTPUTF8 must not be passed to a server that does not offer
+ * it, yet libcurl then sends MAIL without the SMTPUTF8 parameter; DATA is the first point
+ * where the transfer can be stopped, and aborting it there leaves the downstream nothing. */
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
 {
 	struct relay_io *io = arg;
+	if (io->need_utf8 && !io->peer_utf8) {
+		io->utf8_refused = 1;
+		return CURL_READFUNC_ABORT;
+	}
 	size_t n = size * nitems;
 	if (n > io->left)
 		n = io->left;
@@ -34,8 +45,22 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 {
 	(void)h;
 	struct relay_io *io = arg;
-	if (type == CURLINFO_HEADER_IN)
+	if (type == CURLINFO_HEADER_IN) {
+		/* An EHLO keyword line: "250-SMTPUTF8" or "250 SMTPUTF8" (RFC 5321 4.1.1.1). */
+		if (size >= 12 && !memcmp(data, "250", 3) && (data[3] == '-' || data[3] == ' ') &&
+		    !strncasecmp(data + 4, "SMTPUTF8", 8) && (size == 12 || strchr(" \r\n", data[12])))
+			io->peer_utf8 = 1;
 		dl_relay_reply_line(&io->reply, data, size);
+	}
+	return 0;
+}
+
+/* not_ascii - 1 when s holds a byte outside ASCII. */
+static int not_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 1;
 	return 0;
 }
 
@@ -192,12 +217,20 @@ enum dl_relay_err dl_relay_send(const struct dl_relay_target *t, const struct dl
 	}
 	io.p = body.data ? body.data : "";
 	io.left = body.len;
+	io.need_utf8 = not_ascii(sender);
+	for (size_t i = 0; i < n; i++)
+		io.need_utf8 |= not_ascii(rcpts[i]);
 	if (setup(h, t, o, sender, &rl, rcpts, n, &io, body.len) < 0) {
 		cl_verdict_tempfail(v, "Temporary failure: cannot set up the downstream transaction");
 		goto out;
 	}
 	CURLcode rc = curl_easy_perform(h);
 	e = dl_relay_classify((int)rc, &io.reply, t->tls, v);
+	if (io.utf8_refused) { /* RFC 6531 3.5 names the refusal */
+		cl_verdict_set(v, CL_REJECT, 553, "5.6.7",
+			       "Non-ASCII addresses not permitted: the downstream server does not support SMTPUTF8");
+		e = DL_RELAY_PERM;
+	}
 	if (e != DL_RELAY_OK) {
 		char esc[DL_RELAY_REPLY_MAX + 16];
 		cl_log(CL_LOG_WARN, NULL, "relay_failed", "host=%s port=%d curl=%d reply=%s", t->host, t->port, (int)rc,

@@ -45,7 +45,8 @@ enum dl_relay_err {
 };
 
 /* dl_relay_send - send msg (len bytes) from sender ("" for <>) to the n rcpts. Fills v with
- * the verdict for the whole transaction and returns the outcome class. Thread-safe (one
+ * the verdict for the whole transaction and returns the outcome class. A non-ASCII address
+ * towards a downstream that does not offer SMTPUTF8 is 553 5.6.7 (RFC 6531 3.4), nothing sent. Thread-safe (one
  * curl easy handle per call). Nothing is retained. */
 enum dl_relay_err dl_relay_send(const struct dl_relay_target *t, const struct dl_relay_opts *o, const char *sender,
 				const char *const *rcpts, size_t n, const void *msg, size_t len, struct cl_verdict *v);

@@ -351,6 +351,31 @@ def test_relay_starttls(db, services, tmp_path):
         srv.stop()
 
 
+def test_relay_smtputf8_only_to_a_downstream_that_offers_it(db, services, tmp_path):
+    """RFC 6531 3.4: a UTF-8 envelope address goes to a downstream with SMTPUTF8 in its EHLO
+    (MAIL carries the parameter); one without it gets no message, and the client 553 5.6.7."""
+    plain = FakeSmtp()
+    utf8 = FakeSmtp(answer=lambda l: b"250-fake\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n" if l[:4].upper() == b"EHLO"
+                    else FakeSmtp.default_answer(l))
+    try:
+        _, port = start_delivery(services, db, tmp_path / "mail")
+        g1, g2 = make_group(db, "no-utf8", "relay", plain.port), make_group(db, "utf8", "relay", utf8.port)
+        make_domain(db, "plain.example.net", g1)
+        make_domain(db, "utf8.example.net", g2)
+        sender = "j\u00fcrgen@sender.test"
+        r = rpc(port, deliver_req([("bob@plain.example.net", route("relay", g1))], sender=sender), MSG)
+        assert (r["action"], r["code"], r["enh"]) == ("reject", 553, "5.6.7"), r
+        assert plain.data == []                           # the body never went out
+        r = rpc(port, deliver_req([("bob@plain.example.net", route("relay", g1))]), MSG)  # ASCII: as before
+        assert r["code"] == 250 and len(plain.data) == 1, r
+        r = rpc(port, deliver_req([("bob@utf8.example.net", route("relay", g2))], sender=sender), MSG)
+        assert r["code"] == 250 and len(utf8.data) == 1, r
+        assert f"MAIL FROM:<{sender}> SMTPUTF8".encode() in utf8.commands, utf8.commands
+    finally:
+        plain.stop()
+        utf8.stop()
+
+
 def test_database_down_is_451_never_250(services, tmp_path):
     """Without PostgreSQL (quota lookups, downstream settings, quarantine) every op defers."""
     class NoDb:
