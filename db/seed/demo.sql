@@ -1,10 +1,11 @@
 -- demo.sql - demo data for `make run` and the container stack: a local-mode group and a
 -- relay-mode group, a domain in each, one account of every role, a few rules.
 -- psql variables: :'pw_root' :'pw_gadmin' :'pw_dadmin' :'pw_alice' :'pw_bob' (argon2id
--- hashes from clement-passwd), :'relay_host' :'relay_port' (the relay group's downstream).
+-- hashes from clement-passwd), :'relay_host' :'relay_port' (the relay group's downstream, and
+-- the local group's outbound smart host: its users' submissions to other domains go there).
 -- Applied only when the database holds no group yet.
 BEGIN;
-INSERT INTO groups (id, name, mode) VALUES (1, 'Local demo', 'local');
+INSERT INTO groups (id, name, mode, relay_host, relay_port) VALUES (1, 'Local demo', 'local', :'relay_host', :'relay_port');
 INSERT INTO groups (id, name, mode, relay_host, relay_port, relay_tls, verify_recipients)
 VALUES (2, 'Relay demo', 'relay', :'relay_host', :'relay_port', 'opportunistic', 'list');
 SELECT setval('groups_id_seq', 2);

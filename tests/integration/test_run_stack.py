@@ -19,7 +19,7 @@ import threading
 import pytest
 
 from conftest import BUILD, ROOT, free_port, http_get, sanitizer_env, wait_for
-from smtp_util import local_only
+from smtp_util import client_tls, local_only
 
 pytestmark = local_only
 
@@ -218,6 +218,14 @@ def test_a_killed_service_is_restarted_with_a_growing_delay_while_the_others_ser
         # make run's private Rspamd judged it (issue 18): our Authentication-Results is on top.
         got = [f.read_bytes() for f in new.iterdir() if b"Subject: after the restart" in f.read_bytes()][0]
         assert b"Authentication-Results: clement.localhost;" in got, got[:800]
+        # The local demo group's outbound smart host is the stack's smtp-sink (demo.sql): alice's
+        # submission to another domain gets the 250 only after the sink's own (issue 20).
+        pw = dict(l.split(" ", 1) for l in (st.var / "demo-credentials").read_text().splitlines())["alice"]
+        with smtplib.SMTP("127.0.0.1", st.ports["subm"], timeout=30) as s:
+            s.starttls(context=client_tls())
+            s.login("alice@example.test", pw)
+            assert s.sendmail("alice@example.test", ["friend@elsewhere.test"],
+                              b"From: alice@example.test\r\nTo: friend@elsewhere.test\r\nSubject: out\r\n\r\nHi.\r\n") == {}
 
         # The SMTP front itself dies: it is back on the same port.
         os.kill(before["clement-smtp-edge"], signal.SIGKILL)
