@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "authres.h"
 #include "edge.h"
 #include "mail/delivery_client.h"
 #include "mail/policy_client.h"
@@ -336,51 +337,6 @@ static int prepend(struct cl_buf *msg, const char *fields)
 	return 0;
 }
 
-/* ours - the Authentication-Results field at f (its name checked by the caller: v is after
- * the colon) names host as its authserv-id. */
-static int ours(const char *v, const char *end, const char *host)
-{
-	while (v < end && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'))
-		v++;
-	size_t n = strlen(host);
-	return (size_t)(end - v) > n && strncasecmp(v, host, n) == 0 &&
-	       (v[n] == ';' || v[n] == ' ' || v[n] == '\t' || v[n] == '\r');
-}
-
-/* drop_forged_results - remove the Authentication-Results fields in the header that claim our
- * host name as their authserv-id: they come from outside, and RFC 8601 section 5 says an
- * MTA that adds its own must remove those, lest a reader trust a sender's own "pass". */
-static void drop_forged_results(struct cl_buf *msg, const char *host)
-{
-	static const char name[] = "Authentication-Results";
-	const char *d = msg->data, *hend = d ? strstr(d, "\r\n\r\n") : NULL;
-	if (!hend || !host[0])
-		return;
-	size_t w = 0; /* compacting in place: kept bytes move down */
-	char *out = msg->data;
-	for (const char *f = d; f < hend + 2;) {
-		const char *e = f; /* the field ends before a line that is not a continuation */
-		do {
-			const char *nl = strstr(e, "\r\n");
-			e = nl && nl < hend + 2 ? nl + 2 : hend + 2;
-		} while (e < hend + 2 && (*e == ' ' || *e == '\t'));
-		size_t k = sizeof name - 1;
-		const char *c = f + k;
-		while (c < e && (*c == ' ' || *c == '\t'))
-			c++;
-		int drop = (size_t)(e - f) > k && strncasecmp(f, name, k) == 0 && c < e && *c == ':' && ours(c + 1, e, host);
-		if (!drop) {
-			memmove(out + w, f, (size_t)(e - f));
-			w += (size_t)(e - f);
-		}
-		f = e;
-	}
-	size_t rest = msg->len - (size_t)(hend + 2 - d);
-	memmove(out + w, hend + 2, rest);
-	msg->len = w + rest;
-	out[msg->len] = '\0';
-}
-
 /* on_content - the content verdict (Rspamd with the group's policy, issue 18): reject and
  * defer are the reply to DATA; quarantine holds the message for every recipient; tag and
  * accept add the scanner's header fields. 1 when the transaction is answered here. */
@@ -397,8 +353,11 @@ static int on_content(struct session *s, struct cl_scan_content *ct)
 		session_reset_tx(s);
 		return 1;
 	}
-	if (ct->headers)
-		drop_forged_results(&s->body.msg, s->e->cfg.hostname);
+	if (ct->headers && s->body.msg.data) {
+		/* RFC 8601 section 5: fields that arrived under our name go before ours is added */
+		s->body.msg.len = authres_drop_ours(s->body.msg.data, s->body.msg.len, s->e->cfg.hostname);
+		s->body.msg.data[s->body.msg.len] = '\0';
+	}
 	if (ct->headers && prepend(&s->body.msg, ct->headers) < 0) {
 		struct cl_verdict v;
 		cl_verdict_tempfail(&v, NULL);
