@@ -229,6 +229,18 @@ static int directive_action(const struct pc_snap *s, const struct pc_domain *d, 
 	return a;
 }
 
+/* explicitly_accepted - a user, domain or group rule (not the domain's default) accepts this
+ * sender for this recipient. The null sender matches no rule. */
+static int explicitly_accepted(const struct pc_snap *s, const struct pc_domain *d, const char *local,
+			       const char *sender)
+{
+	if (!sender[0])
+		return 0;
+	int by;
+	int a = directive_action(s, d, pc_user_find(s, d->id, local), sender, &by);
+	return a == PC_ACCEPT && by != CL_HOLD_DOMAIN_DEFAULT;
+}
+
 /* rcpt_outbound - an authenticated submission to a domain we do not serve. */
 static void rcpt_outbound(struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v, struct cl_route *rt)
 {
@@ -242,8 +254,8 @@ static void rcpt_outbound(struct pc_snap *snap, const struct pol_req *r, struct 
 		return;
 	}
 	const struct pc_user *u = pc_user_find(snap, d->id, local);
-	*rt = (struct cl_route){.mode = CL_ROUTE_OUTBOUND, .group_id = d->group->id, .domain_id = d->id,
-				.user_id = u ? u->id : 0};
+	*rt = (struct cl_route){
+	    .mode = CL_ROUTE_OUTBOUND, .group_id = d->group->id, .domain_id = d->id, .user_id = u ? u->id : 0};
 	cl_verdict_set(v, CL_ACCEPT, 250, "2.1.5", "Ok");
 }
 
@@ -334,8 +346,11 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, s
 		return;
 	}
 	/* A client with a bad reputation is refused here, at RCPT, so the log shows who it wrote
-	 * to; an authenticated user on a listed (dynamic) address is not a stranger. */
-	if (r->rep && !authed && rep_refuses(p, r, OP_RCPT, d->group->dnsbl_threshold, v)) {
+	 * to; an authenticated user on a listed (dynamic) address is not a stranger, and neither
+	 * is a sender the recipient (or its domain's or group's admin) wrote into "always accept":
+	 * a friend's mail server on a listed address is that user's call (bench/spamworld). */
+	if (r->rep && !authed && !explicitly_accepted(snap, d, local, r->sender) &&
+	    rep_refuses(p, r, OP_RCPT, d->group->dnsbl_threshold, v)) {
 		log_refusal(p, r, v, "policy", 0, d->id, d->group->id);
 		return;
 	}

@@ -344,3 +344,26 @@ def test_bad_sites_setting_stops_the_edge(services, dns):
     out = subprocess.run([str(BIN / "clement-smtp-edge")], env=full, capture_output=True, text=True, timeout=30)
     assert out.returncode != 0
     assert "CLEMENT_DNSBL_SITES" in out.stderr and "zen.dq.test" in out.stderr and KEY not in out.stderr
+
+
+def test_a_senders_always_accept_rule_wins_over_the_blocklist(rep):
+    """A user who wrote a sender into "always accept" gets that sender's mail even from a listed
+    address (a friend's server on a dynamic range: bench/spamworld's one class of wrongly refused
+    ham); the user's colleague, who has no such rule, still sees the refusal, and a domain's
+    quarantine default is no rule at all."""
+    r = rep({"CLEMENT_DNSBL_SITES": "bl.test*3"})
+    did = r.db.scalar("SELECT id FROM domains WHERE name = %s", (r.domain,))
+    r.db.execute("INSERT INTO users (domain_id, local_part) VALUES (%s, 'carol')", (did,))
+    bob = r.db.scalar("SELECT id FROM users WHERE domain_id = %s AND local_part = 'bob'", (did,))
+    r.db.execute("INSERT INTO directives (user_id, sender_pattern, action) VALUES (%s, %s, 'accept')",
+                 (bob, "someone@sender.example"))
+    # policy's cache follows the new rule by LISTEN/NOTIFY
+    assert wait_for(lambda: r.rcpt("127.0.0.2")[0] == 250, timeout=10)
+    code, text = r.rcpt("127.0.0.2", "carol")
+    assert code == 550 and "127.0.0.2 is listed by bl.test" in text, text
+    # a rule for another sender does not open the door
+    r.db.execute("UPDATE directives SET sender_pattern = 'friend@elsewhere.example' WHERE user_id = %s", (bob,))
+    assert wait_for(lambda: r.rcpt("127.0.0.2")[0] == 550, timeout=10)
+    # the domain's default action ('accept') is not an explicit rule
+    assert r.db.scalar("SELECT default_action FROM domains WHERE id = %s", (did,)) == "accept"
+    assert r.rcpt("127.0.0.2", "carol")[0] == 550
