@@ -269,6 +269,8 @@ TABLE = {
     # root-admin's screens: global, so "other" is a second object
     ("get", "/api/bans"): {"own": [case("/api/bans", ROOT_ONLY)],
                            "other": [case("/api/bans?status=banned", ROOT_ONLY)], "anon": 401},
+    ("get", "/api/bans/export"): {"own": [case("/api/bans/export", ROOT_ONLY)],
+                                  "other": [case("/api/bans/export", ROOT_ONLY)], "anon": 401},
     ("post", "/api/bans"): {"own": [case("/api/bans", E(201, 403, 403, 403), {"network": "192.0.2.77", "reason": "x"})],
                             "other": [case("/api/bans", E(201, 403, 403, 403),
                                            {"network": "192.0.2.78", "reason": "y", "expires_in_s": 3600})],
