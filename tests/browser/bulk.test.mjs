@@ -21,7 +21,7 @@ async function hold(tag, n, from = (i) => `n${i}@bulk.newsletter.test`) {
 }
 
 async function filterSubject(page, text) {
-  await page.getByLabel('Subject').fill(text);
+  await page.getByLabel('Subject', { exact: true }).fill(text);
   await page.getByRole('button', { name: 'Filter', exact: true }).click();
 }
 
@@ -93,7 +93,7 @@ test('admin: releases held messages from the log in bulk and exports the filtere
   await hold(tag, 2);
   const page = await pageAs('root');
   await page.goto(`${s.st.web}/#/admin/messages`);
-  await page.getByLabel('Status').selectOption('quarantined');
+  await page.getByLabel('Status', { exact: true }).selectOption('quarantined');
   await filterSubject(page, tag);
   await waitRows(page, 2);
   await page.getByRole('checkbox', { name: 'Select all on this page' }).check();
@@ -102,7 +102,7 @@ test('admin: releases held messages from the log in bulk and exports the filtere
   for (const i of [0, 1]) assert.equal(findInMaildir(s.st.maildir, `${tag}-${i}`).length, 1);
 
   // The export holds exactly what the filters match: all statuses of these two messages.
-  await page.getByLabel('Status').selectOption('');
+  await page.getByLabel('Status', { exact: true }).selectOption('');
   await filterSubject(page, tag);
   await waitRows(page, 4);
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
@@ -156,10 +156,10 @@ test('user: sorts by a column, chooses the page size, reads times with their zon
   await waitRows(page, 3);
   const past = new Date(Date.now() - 10 * 60000);
   const local = new Date(past.getTime() - past.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
-  await page.getByLabel('Until').fill(local);
+  await page.getByLabel('Until', { exact: true }).fill(local);
   await page.getByRole('button', { name: 'Filter', exact: true }).click();
   await waitRows(page, 0);
-  await page.getByLabel('Until').fill('');
+  await page.getByLabel('Until', { exact: true }).fill('');
   await page.getByLabel('From', { exact: true }).fill(local);
   await page.getByRole('button', { name: 'Filter', exact: true }).click();
   await waitRows(page, 3);

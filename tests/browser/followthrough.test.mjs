@@ -31,7 +31,7 @@ test('user: a held message says why, links to its log rows and back, and the rel
   // The log says it was held, and why.
   await page.goto(`${s.st.web}/#/mail`);
   await listLoaded(page);
-  await page.getByLabel('Subject').fill(subject);
+  await page.getByLabel('Subject', { exact: true }).fill(subject);
   await page.getByRole('button', { name: 'Filter', exact: true }).click();
   const logRow = await rowAfterRefresh(page, subject);
   assert.equal((await logRow.locator('td.why').textContent()).trim(), "held: a sender rule of the recipient's domain");
@@ -54,7 +54,7 @@ test('user: a held message says why, links to its log rows and back, and the rel
   // Released, then "In the log" leads back: the release row names the account, not its id.
   await qRow.getByRole('button', { name: 'Release' }).click();
   await page.locator('#notice .msg.ok', { hasText: 'Released' }).waitFor();
-  await page.getByLabel('Status').selectOption('');
+  await page.getByLabel('Status', { exact: true }).selectOption('');
   await page.getByRole('button', { name: 'Filter', exact: true }).click();
   const released = await rowAfterRefresh(page, subject);
   await released.getByRole('link', { name: 'In the log' }).click();
@@ -79,7 +79,7 @@ test('user: the log shows a refusal\'s category and filters by it', async (t) =>
   await page.goto(`${s.st.web}/#/mail`);
   await listLoaded(page);
   await page.getByLabel('Refused for').selectOption('directive');
-  await page.getByLabel('Sender').fill(from);
+  await page.getByLabel('Sender', { exact: true }).fill(from);
   await page.getByRole('button', { name: 'Filter', exact: true }).click();
   const row = await rowAfterRefresh(page, from);
   assert.equal((await row.locator('td.why').textContent()).trim(), 'sender rule');

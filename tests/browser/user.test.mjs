@@ -45,8 +45,8 @@ test('user: sees a rejected message with the reply its sender was given', async 
   const page = await userPage();
   await page.goto(`${st.web}/#/mail`);
   await listLoaded(page);
-  await page.getByLabel('Status').selectOption('rejected');
-  await page.getByLabel('Sender').fill(from);
+  await page.getByLabel('Status', { exact: true }).selectOption('rejected');
+  await page.getByLabel('Sender', { exact: true }).fill(from);
   await page.getByRole('button', { name: 'Filter', exact: true }).click();
   const row = await rowAfterRefresh(page, from);
   const reason = await row.locator('td.reason').textContent();
