@@ -7,11 +7,16 @@ part 550. The container is removed when the test module ends."""
 import os
 import pathlib
 import re
+import socket
 import subprocess
 import tempfile
 import time
 
 from conftest import free_port, wait_port
+
+class PortTaken(Exception):
+    pass
+
 
 USERS = ["bob", "tempfail", "probed"] + [f"u{i}" for i in range(100)]
 IMAGE = os.environ.get("CLEMENT_INTEROP_IMAGE", "clement-interop/{kind}")
@@ -27,8 +32,31 @@ class Peer:
         self.name = None
         self.start()
 
-    def start(self):
-        """A fresh container (also after stop(): the same domain, port and mailboxes)."""
+    def start(self, tries=3):
+        """A fresh container (also after stop(): the same domain, port and mailboxes). When
+        the port chosen turns out taken by someone else's process (the banner is not this
+        peer's), again on another port."""
+        for attempt in range(tries):
+            try:
+                return self._start()
+            except PortTaken:
+                self.stop()
+                self.port = free_port()
+        raise RuntimeError(f"{self.kind}: no port of its own after {tries} tries")
+
+    def _banner(self):
+        """The first line the listener on our port sends, or '' (nothing yet, or not SMTP)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as c:
+                return c.makefile("rb").readline().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def running(self):
+        r = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", self.name], capture_output=True, text=True)
+        return r.stdout.strip() == "true"
+
+    def _start(self):
         if not hasattr(self, "port"):
             self.port = free_port()
         self.name = f"clement-interop-{self.kind}-{os.getpid()}-{time.time_ns()}"
@@ -41,11 +69,20 @@ class Peer:
         for k, v in env.items():
             cmd += ["-e", f"{k}={v}"]
         subprocess.run(cmd + [IMAGE.format(kind=self.kind)], check=True, capture_output=True)
-        if not wait_port(self.port, timeout=60):
-            logs = self.logs()
-            self.stop()
-            raise RuntimeError(f"{self.kind} did not listen on {self.port}:\n{logs}")
-        return self
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if wait_port(self.port, timeout=1):
+                banner = self._banner()
+                if banner.startswith("220 ") and self.domain in banner:
+                    return self
+                if banner and not self.running():  # the port is someone else's, and we could not bind it
+                    raise PortTaken()
+            elif not self.running():
+                break
+            time.sleep(0.2)
+        logs = self.logs()
+        self.stop()
+        raise RuntimeError(f"{self.kind} did not listen on {self.port}:\n{logs}")
 
     def stop(self):
         if self.name:
