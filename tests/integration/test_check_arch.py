@@ -154,3 +154,19 @@ def test_an_image_installing_other_libraries_than_its_binary_needs_fails(tree, i
     assert r.returncode == 1, r.stdout
     assert f"check-arch: deploy/docker/{image}.Dockerfile: {why}" in r.stdout, r.stdout
     assert "1 problem(s)" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("decl", ["int cl_init(unsigned int options);", "#define CL_CLEAN 0",
+                                  "struct cl_engine;"])
+def test_a_lib_name_that_libclamav_also_declares_fails(tree, decl):
+    """lib/ keeps the cl_ prefix libclamav also uses; a name both declare fails check-arch."""
+    hdr = tree / "lib" / "util" / "buf.h"
+    text = hdr.read_text()
+    hdr.write_text(text + decl + "\n")
+    line = len(text.splitlines()) + 1
+    r = check_arch("--only", "names", root=tree)
+    assert r.returncode == 1, r.stdout
+    ident = decl.split()[1].split("(")[0].rstrip(";")
+    assert f"check-arch: lib/util/buf.h:{line}: declares {ident}, a name libclamav's clamav.h also declares" \
+        in r.stdout, r.stdout
+    assert "1 problem(s)" in r.stdout, r.stdout
