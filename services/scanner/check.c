@@ -35,13 +35,45 @@ static void split_tls(struct rspamd_job *j, const char *tls)
 	cl_strlcpy(j->tls_cipher, sp + 1, sizeof j->tls_cipher);
 }
 
+/* own_received_len - the length of the Received: field smtp-edge put first in the message
+ * ("Received: from ... by <mta> (Clement) with ... id <msgid>..."), or 0 when the message does
+ * not start with it. Rspamd is given the message without it, as a milter behind an MTA sees it:
+ * with our line on top, Rspamd counts one relay before us and no longer sees a message sent
+ * straight to its MX by a host that SPF refuses (VIOLATED_DIRECT_SPF), the mark of a forgery;
+ * the client's address and HELO reach it as the IP and Helo headers anyway. */
+size_t own_received_len(const unsigned char *msg, size_t len, const char *mta, const char *msgid)
+{
+	static const char head[] = "Received: from ";
+	if (!mta || !mta[0] || !msgid || !msgid[0] || len < sizeof head - 1 ||
+	    memcmp(msg, head, sizeof head - 1) != 0)
+		return 0;
+	size_t end = 0; /* the field ends at the first CRLF not followed by folding white space */
+	for (size_t i = 0; i + 1 < len; i++)
+		if (msg[i] == '\r' && msg[i + 1] == '\n' && (i + 2 >= len || (msg[i + 2] != ' ' && msg[i + 2] != '\t'))) {
+			end = i + 2;
+			break;
+		}
+	if (!end || end > 4096)
+		return 0;
+	char field[4097], by[300], id[120];
+	memcpy(field, msg, end);
+	field[end] = '\0';
+	cl_snprintf(by, sizeof by, "by %s (Clement) with ", mta);
+	cl_snprintf(id, sizeof id, " id %s", msgid);
+	const char *b = strstr(field, by), *i = b ? strstr(b, id) : NULL;
+	if (!i || (i[strlen(id)] != '\r' && i[strlen(id)] != ';'))
+		return 0;
+	return end;
+}
+
 int rspamd_job_start(struct rspamd_job *j, struct scanner *s, const cJSON *req, const unsigned char *msg, size_t len)
 {
 	memset(j, 0, sizeof *j);
 	j->s = s;
 	j->req = req;
-	j->msg = msg;
-	j->len = len;
+	size_t skip = own_received_len(msg, len, cl_json_str(req, "mta", NULL), cl_json_str(req, "msgid", NULL));
+	j->msg = msg + skip;
+	j->len = len - skip;
 	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(req, "rcpts");
 	int n = cJSON_IsArray(rc) ? cJSON_GetArraySize(rc) : 0;
 	j->rcpts = calloc((size_t)n + 1, sizeof *j->rcpts);

@@ -493,3 +493,18 @@ def test_release_teaches_rspamd_ham_and_delete_teaches_spam(rspamd, services, db
                (held["to release"]["id"],))
     assert rpc(port, {"v": 1, "op": "release", "quarantine_id": held["to release"]["id"], "by_user_id": uid})["code"] == 250
     assert learned() == before + 2 and delivery.log().count("event=rspamd_learned") == 2
+
+
+def test_rspamd_sees_the_message_without_our_received_line(rspamd, services, db, tmp_path):
+    """Issue 19: Rspamd is given the message as a milter behind an MTA sees it, without the
+    Received: line smtp-edge writes on top. With it, Rspamd counted a relay before us and a
+    forgery sent straight to the MX by a host SPF refuses lost VIOLATED_DIRECT_SPF (3.5 points),
+    the mark that set the world's bank forgeries apart; the delivered copy keeps the line."""
+    s = RspamdStack(services, db, tmp_path, rspamd.url)
+    s.set_content("groups", dmarc_enforce=False, spam_quarantine_score=None, spam_reject_score=500,
+                  spam_tag_score=0.5)
+    code, text = s.send_from("billing@forged.test", forged(s, "direct"))
+    assert code == 250, text
+    [got] = s.delivered_msgs()
+    assert "VIOLATED_DIRECT_SPF" in got["X-Spam-Status"], got["X-Spam-Status"]
+    assert got["Received"].startswith("from mail.aligned.test ([11.22.33.44])") and "(Clement)" in got["Received"]
