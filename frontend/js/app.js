@@ -16,7 +16,8 @@ let returnTo = '';
 /* ---------- navigation ---------- */
 
 const NAV = [
-  { label: 'Me', min: 'user', items: [['#/mail', 'My mail'], ['#/quarantine', 'My quarantine'], ['#/senders', 'My senders'], ['#/account', 'Account']] },
+  // A user's dashboard is its own mail's; admins have theirs under Admin (the same screen).
+  { label: 'Me', min: 'user', items: [['#/mail', 'My mail'], ['#/quarantine', 'My quarantine'], ['#/senders', 'My senders'], ['#/dashboard', 'My dashboard', 'user'], ['#/account', 'Account']] },
   { label: 'Admin', min: 'domain-admin', items: [['#/dashboard', 'Dashboard'], ['#/domains', 'Domains'], ['#/admin/messages', 'Logs'], ['#/admin/quarantine', 'Quarantine'], ['#/admin/sessions', 'Sessions'], ['#/audit', 'Audit']] },
   { label: 'Groups', min: 'group-admin', items: [['#/groups', 'Groups'], ['#/admins', 'Admins']] },
   { label: 'Root', min: 'root-admin', items: [['#/bans', 'Bans'], ['#/never-ban', 'Never-ban'], ['#/peers', 'Mesh peers'], ['#/settings', 'Settings']] },
@@ -33,7 +34,7 @@ function renderNav() {
   for (const g of NAV) {
     if (!atLeast(g.min)) continue;
     nav.append(h('div.navgroup', h('span.navgroup-label', { 'aria-hidden': 'true' }, g.label),
-      g.items.map(([href, text]) => h('a', { href }, text))));
+      g.items.filter(([, , only]) => !only || state.me.role === only).map(([href, text]) => h('a', { href }, text))));
   }
   who.append(h('span', { 'data-role': state.me.role }, `${state.me.address} · ${state.me.role}`),
     h('button.secondary', { type: 'button', id: 'logout', onclick: logout }, 'Log out'));

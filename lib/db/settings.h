@@ -6,7 +6,8 @@
  * read a key in SQL with clement_setting_int(key, fallback) (db/migrations/0011_jobs.sql), the
  * fallback being their own CLEMENT_* setting, so an unset key means the service's setting.
  * To add a key: a row here, the reader's SQL, and a test that changing it changes what the
- * reader does. */
+ * reader does. Bounds and default repeat those of the fallback in its reader's settings table;
+ * tests/integration/test_admin_api.py compares them with the reader's --settings-markdown. */
 #ifndef CLEMENT_DB_SETTINGS_H
 #define CLEMENT_DB_SETTINGS_H
 
@@ -14,7 +15,8 @@
 
 struct cl_db_setting {
 	const char *key;      /* lower-case letters, digits, '_' and '.' */
-	long long min, max;   /* the value is an integer within [min, max] */
+	long long min, max;   /* the value is an integer within [min, max] (the fallback's bounds) */
+	long long def;        /* the fallback setting's default (its reader's settings table) */
 	const char *read_by;  /* which service reads it, and when */
 	const char *fallback; /* the CLEMENT_* setting used while the key is unset */
 	const char *help;

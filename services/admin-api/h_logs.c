@@ -249,6 +249,10 @@ void h_smtp_session_get(struct api_req *r)
 /* stats_part - run q and put its rows under key in o. 0 or -1 (answered). */
 static int stats_part(struct api_req *r, struct qb *q, cJSON *o, const char *key)
 {
+	if (r->status >= 400) { /* a filter was refused (400 answered by stats_where) */
+		qb_free(q);
+		return -1;
+	}
 	PGresult *res = api_exec(r, q);
 	qb_free(q);
 	if (!res)
@@ -258,8 +262,21 @@ static int stats_part(struct api_req *r, struct qb *q, cJSON *o, const char *key
 	return 0;
 }
 
-/* h_stats - GET /api/stats?hours=24: messages per hour by outcome, top refusal reasons
- * (rejected recipients by reason) and, for a root-admin, the top banned networks. */
+/* stats_where - the period, the caller's scope and the dashboard's narrowing (?domain_id=,
+ * ?group_id=, ?user_id=: a domain's or a user's dashboard; it narrows, never widens). */
+static void stats_where(struct api_req *r, struct qb *q, long long hours)
+{
+	qb_add(q, " AND l.logged_at > now() - make_interval(hours => $%d::int)", qb_param_ll(q, hours));
+	log_scope(r, q);
+	user_filter(r, q);
+	api_eq_filter(r, q, "domain_id", "l.domain_id", "::bigint");
+	api_eq_filter(r, q, "group_id", "l.group_id", "::bigint");
+}
+
+/* h_stats - GET /api/stats?hours=24[&domain_id=|&group_id=|&user_id=]: within the caller's
+ * scope (a user: its own mail), messages per hour by outcome, totals by outcome, refusals by
+ * reason class, top refusal reasons (class and exact text) and, for a root-admin's whole view,
+ * the top banned networks. */
 void h_stats(struct api_req *r)
 {
 	long long hours = 24;
@@ -269,20 +286,36 @@ void h_stats(struct api_req *r)
 	cJSON_AddNumberToObject(o, "hours", (double)hours);
 	struct qb q;
 	qb_init(&q, "SELECT date_trunc('hour', l.logged_at) AS hour, l.status, count(*) AS count FROM message_log l "
-		    "WHERE l.logged_at > now() - make_interval(hours => ");
-	qb_add(&q, "$%d::int)", qb_param_ll(&q, hours));
-	log_scope(r, &q);
+		    "WHERE true");
+	stats_where(r, &q, hours);
 	qb_add(&q, " GROUP BY 1, 2 ORDER BY 1, 2");
 	if (stats_part(r, &q, o, "per_hour") < 0)
 		goto fail;
-	qb_init(&q, "SELECT l.reason_class, l.reason, count(*) AS count FROM message_log l WHERE l.status = 'rejected' "
-		    "AND l.logged_at > now() - make_interval(hours => ");
-	qb_add(&q, "$%d::int)", qb_param_ll(&q, hours));
-	log_scope(r, &q);
+	qb_init(&q, "SELECT l.status, count(*) AS count FROM message_log l WHERE true");
+	stats_where(r, &q, hours);
+	qb_add(&q, " GROUP BY 1 ORDER BY 2 DESC, 1");
+	if (stats_part(r, &q, o, "totals") < 0)
+		goto fail;
+	qb_init(&q, "SELECT coalesce(l.reason_class, 'other') AS reason_class, count(*) AS count FROM message_log l "
+		    "WHERE l.status = 'rejected'");
+	stats_where(r, &q, hours);
+	qb_add(&q, " GROUP BY 1 ORDER BY 2 DESC, 1");
+	if (stats_part(r, &q, o, "refused_by_class") < 0)
+		goto fail;
+	qb_init(&q,
+		"SELECT l.reason_class, l.reason, count(*) AS count FROM message_log l WHERE l.status = 'rejected'");
+	stats_where(r, &q, hours);
 	qb_add(&q, " GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT 10");
 	if (stats_part(r, &q, o, "top_reasons") < 0)
 		goto fail;
-	if (r->me.role == ROLE_ROOT) {
+	const char *narrowed[] = {"domain_id", "group_id", "user_id"};
+	int whole = r->me.role == ROLE_ROOT;
+	for (size_t i = 0; i < sizeof narrowed / sizeof narrowed[0]; i++) {
+		const char *v = api_query(r, narrowed[i]);
+		if (v && *v)
+			whole = 0;
+	}
+	if (whole) {
 		qb_init(&q,
 			"SELECT b.id, host(b.network) || CASE WHEN masklen(b.network) IN (32, 128) THEN '' ELSE '/' "
 			"|| masklen(b.network) END AS network, b.reason, b.offences, b.origin, b.created_at "

@@ -2,7 +2,7 @@
  * services read at run time (lib/db/settings.h is the catalogue: keys, bounds, readers).
  *
  * GET lists every key of the catalogue with its value (null: unset, the reader uses its own
- * CLEMENT_* setting), bounds, reader and help. PUT sets one key to an integer within its
+ * CLEMENT_* setting), type, that setting's default, bounds, reader and help. PUT sets one key to an integer within its
  * bounds; DELETE unsets it. Unknown keys are refused (404), so the screen cannot store a
  * value that nothing reads. */
 #include <stdlib.h>
@@ -20,6 +20,8 @@ static cJSON *setting_json(const struct cl_db_setting *s, const char *value)
 	cJSON_AddStringToObject(o, "key", s->key);
 	cJSON *v = value ? cJSON_Parse(value) : NULL;
 	cJSON_AddItemToObject(o, "value", v ? v : cJSON_CreateNull());
+	cJSON_AddStringToObject(o, "type", "integer");
+	cJSON_AddNumberToObject(o, "default", (double)s->def);
 	cJSON_AddNumberToObject(o, "min", (double)s->min);
 	cJSON_AddNumberToObject(o, "max", (double)s->max);
 	cJSON_AddStringToObject(o, "read_by", s->read_by);

@@ -44,7 +44,7 @@ static const struct api_route ROUTES[] = {
     {"GET", "/api/logs/{id}", ROLE_USER, 0, h_log_get},
     {"GET", "/api/smtp-sessions", ROLE_DOMAIN_ADMIN, 0, h_smtp_sessions_list},
     {"GET", "/api/smtp-sessions/{sid}", ROLE_DOMAIN_ADMIN, 0, h_smtp_session_get},
-    {"GET", "/api/stats", ROLE_DOMAIN_ADMIN, 0, h_stats},
+    {"GET", "/api/stats", ROLE_USER, 0, h_stats},
     {"GET", "/api/audit", ROLE_DOMAIN_ADMIN, 0, h_audit_list},
     /* quarantine and digests */
     {"GET", "/api/quarantine", ROLE_USER, 0, h_quarantine_list},

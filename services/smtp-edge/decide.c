@@ -18,6 +18,7 @@
 #include "mail/delivery_client.h"
 #include "mail/policy_client.h"
 #include "mail/scanner_client.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 
@@ -255,17 +256,46 @@ static void subject_of(const struct cl_buf *b, char *out, size_t outlen)
 	}
 }
 
-/* log_message - the transaction's outcome to policy (fire and forget). */
+/* held_why - why a rule held a recipient's copy, in the words of the log (issue 23: the log of
+ * a held message says why, not only "Quarantined"); NULL when no rule did. */
+static const char *held_why(int hold)
+{
+	switch (hold) {
+	case CL_HOLD_USER_RULE:
+		return "held by the recipient's own sender rule";
+	case CL_HOLD_DOMAIN_RULE:
+		return "held by a sender rule of the recipient's domain";
+	case CL_HOLD_GROUP_RULE:
+		return "held by a sender rule of the domain's group";
+	case CL_HOLD_DOMAIN_DEFAULT:
+		return "held by the domain's default for senders no rule names";
+	default:
+		return NULL;
+	}
+}
+
+/* log_message - the transaction's outcome to policy (fire and forget). A recipient whose copy
+ * a rule held gets v's reply with the rule named ("Quarantined: held by ..."). */
 static void log_message(struct session *s, const struct cl_verdict *v, const char *status, char (*st)[16],
 			const char *reason_class)
 {
 	struct cl_policy_rcpt_log *r = calloc(s->nrcpt ? s->nrcpt : 1, sizeof *r);
-	if (!r)
+	struct cl_verdict *held = calloc(s->nrcpt ? s->nrcpt : 1, sizeof *held);
+	if (!r || !held) {
+		free(r);
+		free(held);
 		return;
+	}
 	for (size_t i = 0; i < s->nrcpt; i++) {
 		r[i].rcpt = s->rcpts[i].addr;
 		r[i].status = st && st[i][0] ? st[i] : status;
 		r[i].v = v;
+		const char *why = held_why(s->rcpts[i].route.quarantine);
+		if (why && !reason_class && strcmp(r[i].status, "quarantined") == 0) {
+			held[i] = *v;
+			cl_snprintf(held[i].text, sizeof held[i].text, "%s: %s", v->text, why);
+			r[i].v = &held[i];
+		}
 		r[i].reason_class = reason_class;
 		r[i].virus = s->virus[0] ? s->virus : NULL;
 		r[i].route = &s->rcpts[i].route;
@@ -278,6 +308,7 @@ static void log_message(struct session *s, const struct cl_verdict *v, const cha
 				      (long long)s->body.size, subject, r, s->nrcpt) == 0)
 		fire(s, m);
 	free(r);
+	free(held);
 }
 
 static void reply_verdict(struct session *s, const struct cl_verdict *v)

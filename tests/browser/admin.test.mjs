@@ -361,13 +361,13 @@ test('domain admin: opens its domain and adds a user with the keyboard only', as
 });
 
 // Last, so the earlier flows' rejections and bans are in the charts.
-test('root: the dashboard draws its three charts from the traffic so far', async (t) => {
+test('root: the dashboard draws its four charts from the traffic so far', async (t) => {
   if (why) return t.skip(why);
   const mail = await blocked(st, ['policy', 'smtp-edge']);
   const page = await adminPage('root');
   assert.equal(await page.evaluate(() => location.hash), '#/dashboard');
-  await page.locator('figure.chart').nth(2).waitFor();
-  assert.equal(await page.locator('figure.chart').count(), 3);
+  await page.locator('figure.chart').nth(3).waitFor();
+  assert.equal(await page.locator('figure.chart').count(), 4);   // over time, refused by reason, top replies, banned IPs
   if (!mail) {   // the SMTP flow above left a rejection, the bans flow a full ban
     assert.ok(await page.locator('figure.chart rect.s-rejected').count() >= 1, 'no rejected column');
     assert.ok(await page.locator('figure.chart[data-chart="bars"] rect').count() >= 2, 'no refusal reason or banned IP bar');

@@ -35,6 +35,8 @@ test('user: a held message says why, links to its log rows and back, and the rel
   await page.getByRole('button', { name: 'Filter', exact: true }).click();
   const logRow = await rowAfterRefresh(page, subject);
   assert.equal((await logRow.locator('td.why').textContent()).trim(), "held: a sender rule of the recipient's domain");
+  // The row itself says why too, as logged (it stays when the held copy is gone), not only "Quarantined".
+  assert.equal((await logRow.locator('td.reason').textContent()).trim(), "250 2.0.0 Quarantined: held by a sender rule of the recipient's domain");
   await shot(page, 'log-why-held');
 
   // Its "Held copy" link opens the quarantine on that message alone.

@@ -225,7 +225,7 @@ READ_MATRIX = [
     ("GET", "/api/smtp-sessions/s1", allowed(200, u=403)),
     ("GET", "/api/smtp-sessions/s2", allowed(200, d=404, u=403)),
     ("GET", "/api/smtp-sessions/s3", allowed(200, g=404, d=404, u=403)),
-    ("GET", "/api/stats", allowed(200, u=403)),
+    ("GET", "/api/stats", allowed(200)),
     ("GET", "/api/quarantine", allowed(200)),
     ("GET", "/api/quarantine/1", allowed(200)),
     ("GET", "/api/quarantine/2", allowed(200, d=404, u=404)),
@@ -289,6 +289,32 @@ def test_stats_counts_only_the_scope(world):
     assert {(x["reason_class"], x["count"]) for x in s["top_reasons"]} == {("directive", 1), ("banned", 1)}
     assert c[D].get("/api/stats")[1]["top_banned"] == []
     assert c[R].get("/api/stats?hours=0")[0] == 400
+
+
+def test_stats_per_domain_and_per_user(world):
+    """The dashboard of one domain or one user (issue 23): totals by outcome and refusals by
+    reason class, narrowed within the caller's scope, never widened; a user gets its own."""
+    c = world["clients"]
+    totals = lambda role, q="": {x["status"]: x["count"] for x in c[role].get("/api/stats" + q)[1]["totals"]}
+    refused = lambda role, q="": {x["reason_class"]: x["count"]
+                                  for x in c[role].get("/api/stats" + q)[1]["refused_by_class"]}
+    assert totals(R) == {"received": 1, "rejected": 2, "quarantined": 1, "sent": 1}
+    assert refused(R) == {"directive": 1, "banned": 1}
+    assert totals(R, "?domain_id=2") == {"rejected": 1} and refused(R, "?domain_id=2") == {"directive": 1}
+    assert totals(R, "?domain_id=3") == {"quarantined": 1}
+    assert totals(R, "?group_id=2") == {"quarantined": 1}
+    # a user's dashboard: received for it and sent from its address (log row 4)
+    assert totals(R, "?user_id=4") == {"received": 1, "sent": 1}
+    assert totals(U) == {"received": 1, "sent": 1}
+    # narrowing to another scope gives nothing, never its counts
+    assert totals(U, "?user_id=5") == {} and totals(D, "?domain_id=3") == {} and totals(G, "?domain_id=3") == {}
+    assert totals(D, "?user_id=6") == {} and refused(G, "?group_id=2") == {}
+    assert totals(G, "?domain_id=2") == {"rejected": 1}
+    # the banned networks belong to the whole view only
+    assert c[R].get("/api/stats?domain_id=1")[1]["top_banned"] == []
+    assert c[U].get("/api/stats")[1]["top_banned"] == []
+    st, body = c[R].get("/api/stats?domain_id=x")
+    assert st == 400 and body["error"]
 
 
 def test_pagination_and_filters(world):
@@ -624,6 +650,14 @@ def test_global_settings_are_the_keys_services_read(world):
     assert logs["value"] == 6 and logs["read_by"].startswith("banstats") and logs["min"] == 1
     assert "CLEMENT_LOG_RETENTION_MONTHS" in logs["fallback"] and logs["help"]
     assert quarantine["value"] is None and quarantine["read_by"].startswith("delivery")
+    # Type, default and bounds are those of the fallback in its reader's own settings table.
+    for s in body["items"]:
+        var, reader = s["fallback"].split(" (")
+        rows = subprocess.run([str(BIN / f"clement-{reader.rstrip(')')}"), "--settings-markdown"], capture_output=True,
+                              text=True, check=True).stdout.splitlines()
+        row = next(r for r in rows if r.startswith(f"| `{var}` |"))
+        assert s["type"] == "integer" and f"| `{s['default']}` |" in row, (s, row)
+        assert row.rstrip(" |").endswith(f"({s['min']}..{s['max']})"), (s, row)
     st, s = c[R].req("PUT", "/api/settings/quarantine.retention_days", {"value": 7})
     assert st == 200 and s["value"] == 7 and s["key"] == "quarantine.retention_days"
     assert pg.scalar("SELECT clement_setting_int('quarantine.retention_days', 30)") == 7

@@ -222,8 +222,10 @@ TABLE = {
     ("get", "/api/smtp-sessions/{sid}"): {"own": [case("/api/smtp-sessions/own1", E(200, 200, 200, 403))],
                                           "other": [case("/api/smtp-sessions/zqother1", E(200, 404, 404, 403))],
                                           "anon": 401},
-    ("get", "/api/stats"): {"own": [case("/api/stats", E(200, 200, 200, 403))],
-                            "other": [case("/api/stats?hours=744", E(200, 200, 200, 403))], "anon": 401},
+    ("get", "/api/stats"): {"own": [case("/api/stats", ALL200), case("/api/stats?domain_id=1", ALL200),
+                                    case("/api/stats?user_id=4", ALL200)],
+                            "other": [case("/api/stats?hours=744", ALL200), case("/api/stats?domain_id=2", ALL200),
+                                      case("/api/stats?user_id=7", ALL200)], "anon": 401},
     # the audit trail: an admin's scope only (other-scope rows come from the refused and the root's
     # requests of the cases before; a restore empties it)
     ("get", "/api/audit"): {"own": [case("/api/audit", E(200, 200, 200, 403))],

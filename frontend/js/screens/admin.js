@@ -1,5 +1,5 @@
 // admin.js - domain-admin and group-admin screens: domains (settings, users, rules, logs,
-// quarantine, sessions, digests) and groups (mode, downstream MTA, IMAP, verification,
+// quarantine, sessions, digests, dashboard) and groups (mode, downstream MTA, IMAP, verification,
 // domains, rules, digests). The API decides what is in scope; these only ask.
 import { h, fmtTime } from '../dom.js';
 import { get, post, patch, del } from '../api.js';
@@ -7,6 +7,7 @@ import { listView } from '../listview.js';
 import { atLeast, grantableRoles, mayManage, state, ROLE_LABELS } from '../session.js';
 import { act, apiForm, badge, confirmDialog } from '../ui.js';
 import { messageLog, quarantineList, directiveList, sessionLog, loadOrDeny } from './common.js';
+import { dashboardView } from './dashboard.js';
 
 /* ---------- tabs ---------- */
 
@@ -254,6 +255,7 @@ function userList(d) {
       if (!mayManage(u)) return [h('span.muted', u.id === state.me.id ? 'you' : 'managed above you')];
       return [h('button.secondary', { type: 'button', onclick: (ev) => editUserDialog(u, ev.currentTarget, reload) }, 'Edit'),
         h('a.button.secondary', { href: `#/users/${u.id}/senders` }, 'Sender rules'),
+        h('a.button.secondary', { href: `#/dashboard?user_id=${u.id}`, 'aria-label': `Dashboard of ${u.address}` }, 'Dashboard'),
         toggleEnabled(`/users/${r.id}`, r, reload),
         h('button.secondary', { type: 'button', onclick: (ev) => aliasesDialog(u, ev.currentTarget) }, 'Aliases'),
         removeButton(`/users/${r.id}`, `user ${u.address}`, reload)];
@@ -307,7 +309,7 @@ export function digestList(owner, title, intro = 'When quarantine digests are ma
 }
 
 const DOMAIN_TABS = [['settings', 'Settings'], ['users', 'Users'], ['rules', 'Rules'], ['logs', 'Logs'],
-  ['quarantine', 'Quarantine'], ['sessions', 'Sessions'], ['digests', 'Digests']];
+  ['quarantine', 'Quarantine'], ['sessions', 'Sessions'], ['digests', 'Digests'], ['dashboard', 'Dashboard']];
 
 async function domainDetail({ id }, query) {
   const { obj, denied } = await loadOrDeny(`/domains/${encodeURIComponent(id)}`);
@@ -322,6 +324,7 @@ async function domainDetail({ id }, query) {
   else if (tab === 'quarantine') body = quarantineList({ title: `Quarantine of ${d.name}`, params: { domain_id: d.id }, intro: 'Held messages for every user of the domain.' });
   else if (tab === 'sessions') body = sessionLog({ title: `SMTP sessions for ${d.name}`, params: { domain_id: d.id } });
   else if (tab === 'digests') body = digestList({ domain_id: d.id }, `Digest schedules of ${d.name}`);
+  else if (tab === 'dashboard') body = await dashboardView({ heading: `Dashboard of ${d.name}`, params: { domain_id: String(d.id) }, base: `/domains/${d.id}?tab=dashboard`, hours: Number(query.hours) || 24 });
   else body = h('section', h('h1', { id: 'page-title' }, d.name), h('p.muted', `Group: ${d.group_name || d.group_id}`), domainSettings(d), domainContent(d));
   return h('div', h('p', h('a', { href: '#/domains' }, '‹ All domains'), ` · ${d.name}`), tabs(`/domains/${d.id}`, DOMAIN_TABS, tab), body);
 }
@@ -385,7 +388,7 @@ function groupList() {
 }
 
 const GROUP_TABS = [['settings', 'Mode'], ['domains', 'Domains'], ['rules', 'Rules'], ['logs', 'Logs'],
-  ['quarantine', 'Quarantine'], ['sessions', 'Sessions'], ['digests', 'Digests']];
+  ['quarantine', 'Quarantine'], ['sessions', 'Sessions'], ['digests', 'Digests'], ['dashboard', 'Dashboard']];
 
 async function groupDetail({ id }, query) {
   const { obj, denied } = await loadOrDeny(`/groups/${encodeURIComponent(id)}`);
@@ -407,6 +410,7 @@ async function groupDetail({ id }, query) {
   else if (tab === 'quarantine') body = quarantineList({ title: `Quarantine of ${g.name}`, params: { group_id: g.id }, intro: 'Held messages of the group.' });
   else if (tab === 'sessions') body = sessionLog({ title: `SMTP sessions of ${g.name}`, params: { group_id: g.id } });
   else if (tab === 'digests') body = digestList({ group_id: g.id }, `Digest schedules of ${g.name}`);
+  else if (tab === 'dashboard') body = await dashboardView({ heading: `Dashboard of ${g.name}`, params: { group_id: String(g.id) }, base: `/groups/${g.id}?tab=dashboard`, hours: Number(query.hours) || 24 });
   else {
     body = h('section', h('h1', { id: 'page-title' }, g.name), h('fieldset.card', h('legend', 'Mode and delivery'),
       apiForm({ className: 'stack', label: 'Group settings', submitLabel: 'Save', reset: false, fields: groupFields(g),

@@ -242,15 +242,18 @@ async function settings() {
     h('p.muted', 'Each value here is read by a service at run time: a change applies from its next use, without a restart. '
       + 'Unset, the service uses its own setting.'));
   for (const s of obj.items || []) {
-    const current = h('p.muted', s.value === null ? `Unset: ${s.fallback} applies.` : `Set to ${s.value}.`);
+    const dflt = s.default === undefined || s.default === null ? '' : ` (default ${s.default})`;
+    const unset = `Unset: ${s.fallback} applies${dflt}.`;
+    const current = h('p.muted', s.value === null ? unset : `Set to ${s.value}.`);
     const reset = h('button.secondary', { type: 'button', onclick: async (ev) => {
       const r = await act(ev.currentTarget, () => del(`/settings/${encodeURIComponent(s.key)}`), `${s.key}: back to ${s.fallback}.`);
-      if (r !== undefined) { input.value = ''; current.textContent = `Unset: ${s.fallback} applies.`; }
+      if (r !== undefined) { input.value = ''; current.textContent = unset; }
     } }, 'Unset');
     const form = apiForm({
       label: `Setting ${s.key}`, submitLabel: 'Save', reset: false,
-      fields: [{ name: 'value', label: s.key, type: 'number', required: true, min: s.min, max: s.max,
-        value: s.value ?? '', help: `${s.help}. Read by ${s.read_by}; ${s.min} to ${s.max}.` }],
+      fields: [{ name: 'value', label: s.key, type: 'number', required: true, min: s.min, max: s.max, step: 1,
+        value: s.value ?? '', placeholder: dflt ? String(s.default) : undefined,
+        help: `${s.help}. Read by ${s.read_by}; a whole number from ${s.min} to ${s.max}${dflt ? `, default ${s.default}` : ''}.` }],
       onSubmit: async (v) => {
         const r = await put(`/settings/${encodeURIComponent(s.key)}`, { value: v.value });
         current.textContent = `Set to ${r.value}.`;
