@@ -62,10 +62,12 @@ export function stackedColumns({ title, points: all, series, height = 220, phone
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': 'c1t c1d' },
     s('title', { id: 'c1t' }, title),
     s('desc', { id: 'c1d' }, `${points.length} columns; highest total ${Math.max(0, ...totals)}.`));
-  for (let i = 0; i <= 4; i += 1) {
-    const y = T + plotH - (plotH * i) / 4;
+  // whole-number ticks: 20 and 200 in quarters, 5, 10, 50, 100 in fifths
+  const ticks = max / 10 ** Math.floor(Math.log10(max)) === 2 ? 4 : 5;
+  for (let i = 0; i <= ticks; i += 1) {
+    const y = T + plotH - (plotH * i) / ticks;
     svg.append(s('line', { class: 'gridline', x1: L, x2: W - R, y1: y, y2: y }),
-      s('text', { x: L - 4, y: y + 4, 'text-anchor': 'end' }, String(Math.round((max * i) / 4))));
+      s('text', { x: L - 4, y: y + 4, 'text-anchor': 'end' }, String((max * i) / ticks)));
   }
   const every = Math.ceil(points.length / (phone ? 5 : 8));
   points.forEach((p, i) => {
@@ -89,7 +91,7 @@ export function stackedColumns({ title, points: all, series, height = 220, phone
 
 /** Horizontal bars for a top-N list: items = [{label, value}]. */
 export function horizontalBars({ title, items, phone = narrow() }) {
-  const W = phone ? 320 : 420; const rowH = 24; const L = phone ? 130 : 150; const R = 40; const cut = phone ? 19 : 24;
+  const W = phone ? 320 : 420; const rowH = 24; const L = phone ? 130 : 150; const R = 40; const cut = phone ? 19 : 22;
   const H = Math.max(1, items.length) * rowH + 10;
   if (!items.length) return h('figure.chart', { 'data-chart': 'bars' }, h('p.muted.chart-empty', 'No data in this period.'), h('figcaption.muted', title));
   const max = niceMax(Math.max(0, ...items.map((i) => Number(i.value) || 0)));

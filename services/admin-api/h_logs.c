@@ -284,30 +284,25 @@ void h_stats(struct api_req *r)
 		return;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "hours", (double)hours);
+	/* the parts over message_log: key, select list, then (after the scope) condition, grouping and order */
+	static const char *const parts[][3] = {
+	    {"per_hour", "date_trunc('hour', l.logged_at) AS hour, l.status, count(*) AS count",
+	     " GROUP BY 1, 2 ORDER BY 1, 2"},
+	    {"totals", "l.status, count(*) AS count", " GROUP BY 1 ORDER BY 2 DESC, 1"},
+	    {"refused_by_class", "coalesce(l.reason_class, 'other') AS reason_class, count(*) AS count",
+	     " AND l.status = 'rejected' GROUP BY 1 ORDER BY 2 DESC, 1"},
+	    {"top_reasons", "l.reason_class, l.reason, count(*) AS count",
+	     " AND l.status = 'rejected' GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT 10"},
+	};
 	struct qb q;
-	qb_init(&q, "SELECT date_trunc('hour', l.logged_at) AS hour, l.status, count(*) AS count FROM message_log l "
-		    "WHERE true");
-	stats_where(r, &q, hours);
-	qb_add(&q, " GROUP BY 1, 2 ORDER BY 1, 2");
-	if (stats_part(r, &q, o, "per_hour") < 0)
-		goto fail;
-	qb_init(&q, "SELECT l.status, count(*) AS count FROM message_log l WHERE true");
-	stats_where(r, &q, hours);
-	qb_add(&q, " GROUP BY 1 ORDER BY 2 DESC, 1");
-	if (stats_part(r, &q, o, "totals") < 0)
-		goto fail;
-	qb_init(&q, "SELECT coalesce(l.reason_class, 'other') AS reason_class, count(*) AS count FROM message_log l "
-		    "WHERE l.status = 'rejected'");
-	stats_where(r, &q, hours);
-	qb_add(&q, " GROUP BY 1 ORDER BY 2 DESC, 1");
-	if (stats_part(r, &q, o, "refused_by_class") < 0)
-		goto fail;
-	qb_init(&q,
-		"SELECT l.reason_class, l.reason, count(*) AS count FROM message_log l WHERE l.status = 'rejected'");
-	stats_where(r, &q, hours);
-	qb_add(&q, " GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT 10");
-	if (stats_part(r, &q, o, "top_reasons") < 0)
-		goto fail;
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		qb_init(&q, "SELECT ");
+		qb_add(&q, "%s FROM message_log l WHERE true", parts[i][1]);
+		stats_where(r, &q, hours);
+		qb_add(&q, "%s", parts[i][2]);
+		if (stats_part(r, &q, o, parts[i][0]) < 0)
+			goto fail;
+	}
 	const char *narrowed[] = {"domain_id", "group_id", "user_id"};
 	int whole = r->me.role == ROLE_ROOT;
 	for (size_t i = 0; i < sizeof narrowed / sizeof narrowed[0]; i++) {
