@@ -11,13 +11,13 @@ import { useStack, newPage, login, shot, listLoaded, sql, unique, SHOTS } from '
 
 const env = useStack();
 
-const DOMAIN_TABS = ['settings', 'users', 'rules', 'logs', 'quarantine', 'sessions', 'digests'];
-const GROUP_TABS = ['settings', 'domains', 'rules', 'logs', 'quarantine', 'sessions', 'digests'];
+const DOMAIN_TABS = ['settings', 'users', 'rules', 'logs', 'quarantine', 'sessions', 'digests', 'dashboard'];
+const GROUP_TABS = ['settings', 'domains', 'rules', 'logs', 'quarantine', 'sessions', 'digests', 'dashboard'];
 
 // Each screen once, under the lowest role that has it (demo.sql: domain 1 and group 1 are
 // example.test and Local demo, in the domain and group admins' scopes).
 const SCREENS = {
-  alice: ['#/mail', '#/quarantine', '#/senders', '#/account'],
+  alice: ['#/mail', '#/quarantine', '#/senders', '#/dashboard', '#/account'],
   dadmin: ['#/dashboard', '#/domains', ...DOMAIN_TABS.map((t) => `#/domains/1?tab=${t}`),
     '#/admin/messages', '#/admin/quarantine', '#/admin/sessions', '#/audit'],
   gadmin: ['#/groups', ...GROUP_TABS.map((t) => `#/groups/1?tab=${t}`), '#/admins'],
@@ -122,7 +122,7 @@ test('root: the global settings are the keys services read; a saved value is wha
   assert.equal(await page.getByRole('form', { name: /^Setting / }).count(), 2);
   const card = page.locator('div.card', { has: page.getByRole('form', { name: 'Setting quarantine.retention_days' }) });
   await card.getByText('Read by delivery').waitFor();
-  await card.getByText('Unset: CLEMENT_QUARANTINE_RETENTION_DAYS (delivery) applies.').waitFor();
+  await card.getByText('Unset: CLEMENT_QUARANTINE_RETENTION_DAYS (delivery) applies (default 30).').waitFor();
   await card.getByRole('spinbutton', { name: 'quarantine.retention_days' }).fill('9');
   await card.getByRole('button', { name: 'Save' }).click();
   await page.locator('#notice .msg.ok', { hasText: 'quarantine.retention_days saved' }).waitFor();

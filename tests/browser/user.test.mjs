@@ -27,7 +27,7 @@ test('user: logs in and sees only their own screens in the navigation', async (t
   const page = await userPage();
   assert.equal(await page.evaluate(() => location.hash), '#/mail');
   const links = await page.locator('#nav a').allTextContents();
-  assert.deepEqual(links, ['My mail', 'My quarantine', 'My senders', 'Account']);
+  assert.deepEqual(links, ['My mail', 'My quarantine', 'My senders', 'My dashboard', 'Account']);
   await page.locator('#who', { hasText: 'alice@example.test' }).waitFor();
   await listLoaded(page);
   await shot(page, 'user-mail');
@@ -184,7 +184,7 @@ test('user: adds and removes a sender rule, and sees the API refuse a bad one', 
 test('user: typing an admin screen\'s address gets the API\'s refusal, shown as such', async (t) => {
   if (why) return t.skip(why);
   const page = await userPage();
-  for (const hash of ['#/dashboard', '#/domains', '#/domains/1', '#/groups', '#/groups/1', '#/admin/messages',
+  for (const hash of ['#/domains', '#/domains/1', '#/groups', '#/groups/1', '#/admin/messages',
     '#/admin/sessions', '#/admins', '#/bans', '#/never-ban', '#/peers', '#/settings']) {
     const status = await typedAddress(page, st, hash);
     assert.ok(['403', '404'].includes(status), `${hash}: ${status || 'the page opened'}`);
@@ -195,9 +195,12 @@ test('user: typing an admin screen\'s address gets the API\'s refusal, shown as 
     if (hash === '#/bans') await shot(page, 'user-denied');
   }
   // The refusal is the server's, not the UI's: the API itself answers 403/404.
-  const codes = await page.evaluate(async () => Promise.all(['/api/bans', '/api/groups/1', '/api/settings', '/api/stats']
+  const codes = await page.evaluate(async () => Promise.all(['/api/bans', '/api/groups/1', '/api/settings', '/api/smtp-sessions']
     .map(async (u) => (await fetch(u)).status)));
   for (const c of codes) assert.ok(c === 403 || c === 404, `API answered ${codes}`);
+  // The dashboard is a user's too, of its own mail only, whoever the address names.
+  await page.goto(`${st.web}/#/dashboard?user_id=1`);
+  await page.getByRole('heading', { name: 'My dashboard' }).waitFor();
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
@@ -249,7 +252,7 @@ test('user: logs in with the mailbox password its group\'s IMAP server checks', 
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.locator('#who', { hasText: `${address} · user` }).waitFor();
-  assert.deepEqual(await page.locator('#nav a').allTextContents(), ['My mail', 'My quarantine', 'My senders', 'Account']);
+  assert.deepEqual(await page.locator('#nav a').allTextContents(), ['My mail', 'My quarantine', 'My senders', 'My dashboard', 'Account']);
   await listLoaded(page);
   await shot(page, 'user-imap-login');
   // The password lives on the mail server: changing it here is refused, with the API's reason.
