@@ -381,6 +381,7 @@ cJSON *cl_rpc_error_reply(const char *msg)
 struct cl_rpc_server {
 	nng_socket sock;
 	cl_rpc_handler_fn handler;
+	const struct cl_rpc_optable *table; /* when set, handler is unused */
 	void *ctx;
 	int nworkers;
 	pthread_t *threads;
@@ -391,6 +392,28 @@ struct cl_rpc_server {
  * has left: closing it under a worker that is sending its reply frees the worker's context
  * inside nng_ctx_send (nng then panics, "pthread_mutex_lock: Invalid argument"). */
 #define WORKER_POLL_MS 200
+
+struct cl_metric *cl_rpc_unknown_metric(struct cl_metrics *reg)
+{
+	return cl_metrics_counter(reg, "clement_rpc_unknown_ops_total",
+				  "RPC requests naming an op this service does not serve", "");
+}
+
+/* dispatch - the op table's handler for req's "op"; an unknown or missing op is counted,
+ * logged and answered CL_RPC_UNKNOWN_OP. */
+static cJSON *dispatch(const struct cl_rpc_optable *t, void *ctx, const cJSON *req, const unsigned char *body,
+		       size_t blen, void **rbody, size_t *rblen)
+{
+	const char *op = cl_json_str(req, "op", "");
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(op, t->ops[i].name) == 0)
+			return t->ops[i].fn(ctx, req, body, blen, rbody, rblen);
+	if (t->unknown)
+		cl_metric_inc(t->unknown);
+	char q[80];
+	cl_log(CL_LOG_WARN, NULL, "rpc_unknown_op", "op=%s", cl_log_escape(q, sizeof q, op, strlen(op)));
+	return cl_rpc_error_reply(CL_RPC_UNKNOWN_OP);
+}
 
 /* serve_one - parse, handle and answer one request on a worker's context and aio. */
 static void serve_one(struct cl_rpc_server *s, nng_ctx ctx, nng_aio *aio, nng_msg *m)
@@ -408,7 +431,8 @@ static void serve_one(struct cl_rpc_server *s, nng_ctx ctx, nng_aio *aio, nng_ms
 		cl_log(CL_LOG_WARN, NULL, "rpc_malformed", "reason=%s", cl_log_escape(q, sizeof q, err, strlen(err)));
 		rep = cl_rpc_error_reply(msg);
 	} else {
-		rep = s->handler(s->ctx, req, body, blen, &rbody, &rblen);
+		rep = s->table ? dispatch(s->table, s->ctx, req, body, blen, &rbody, &rblen)
+			       : s->handler(s->ctx, req, body, blen, &rbody, &rblen);
 		if (!rep)
 			rep = cl_rpc_error_reply("internal error");
 	}
@@ -448,16 +472,18 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-struct cl_rpc_server *cl_rpc_server_start(const char *url, int nworkers, cl_rpc_handler_fn h, void *ctx,
-					  char *err, size_t errlen)
+/* server_start - the server with either a handler h or an op table t. */
+static struct cl_rpc_server *server_start(const char *url, int nworkers, cl_rpc_handler_fn h,
+					  const struct cl_rpc_optable *t, void *ctx, char *err, size_t errlen)
 {
 	struct cl_rpc_server *s = calloc(1, sizeof *s);
-	if (!s || nworkers < 1) {
+	if (!s || nworkers < 1 || (!h && !t)) {
 		free(s);
 		cl_snprintf(err, errlen, "bad server arguments");
 		return NULL;
 	}
 	s->handler = h;
+	s->table = t;
 	s->ctx = ctx;
 	int rv = nng_rep0_open(&s->sock);
 	if (rv != 0) {
@@ -486,6 +512,18 @@ struct cl_rpc_server *cl_rpc_server_start(const char *url, int nworkers, cl_rpc_
 		s->nworkers++;
 	}
 	return s;
+}
+
+struct cl_rpc_server *cl_rpc_server_start(const char *url, int nworkers, cl_rpc_handler_fn h, void *ctx,
+					  char *err, size_t errlen)
+{
+	return server_start(url, nworkers, h, NULL, ctx, err, errlen);
+}
+
+struct cl_rpc_server *cl_rpc_server_start_ops(const char *url, int nworkers, const struct cl_rpc_optable *t,
+					      void *ctx, char *err, size_t errlen)
+{
+	return server_start(url, nworkers, NULL, t, ctx, err, errlen);
 }
 
 void cl_rpc_server_stop(struct cl_rpc_server *s)

@@ -79,6 +79,33 @@ struct cl_rpc_server;
  * filled when the address cannot be bound. */
 struct cl_rpc_server *cl_rpc_server_start(const char *url, int nworkers, cl_rpc_handler_fn h, void *ctx,
 					  char *err, size_t errlen);
+/* An op table: a service answers each op with its own handler; the server looks the "op"
+ * field up (the frame layer has checked "v" already, once for every op) and answers an op that
+ * is not in the table, or a request without "op", uniformly: CL_RPC_UNKNOWN_OP as the error
+ * of cl_rpc_error_reply, counted in `unknown` (clement_rpc_unknown_ops_total) and logged. */
+#define CL_RPC_UNKNOWN_OP "unknown op"
+
+struct cl_rpc_op {
+	const char *name; /* the "op" value, e.g. CL_BANSTATS_OP_PEER */
+	cl_rpc_handler_fn fn;
+};
+
+struct cl_rpc_optable {
+	const struct cl_rpc_op *ops;
+	size_t n;
+	struct cl_metric *unknown; /* counter from cl_rpc_unknown_metric, may be NULL */
+};
+
+struct cl_metrics;
+/* cl_rpc_unknown_metric - register the counter of unknown ops (clement_rpc_unknown_ops_total)
+ * in reg; call it with the service's other metrics, before any thread starts. */
+struct cl_metric *cl_rpc_unknown_metric(struct cl_metrics *reg);
+
+/* cl_rpc_server_start_ops - cl_rpc_server_start serving the op table t (kept by pointer: it
+ * must outlive the server). */
+struct cl_rpc_server *cl_rpc_server_start_ops(const char *url, int nworkers, const struct cl_rpc_optable *t,
+					      void *ctx, char *err, size_t errlen);
+
 /* cl_rpc_server_stop - let each worker finish the request it serves (within ~200 ms when idle),
  * then close the socket and free everything. */
 void cl_rpc_server_stop(struct cl_rpc_server *s);

@@ -3,7 +3,8 @@
  * reported as such, a malformed request gets an error reply and the server lives on, an
  * asynchronous call completes exactly once, the client knows whether it has a connection
  * (also after a peer of the wrong protocol was refused), and cancelling a client completes
- * its calls in flight at once. */
+ * its calls in flight at once; an op table routes each op to its handler and answers an
+ * unknown or missing op "unknown op", counted. */
 #include <netinet/in.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -382,8 +383,59 @@ static void test_cancel_all(void)
 	CL_CHECK(r.calls == 1, "done called exactly once");
 }
 
+/* other - a second op for the table test. */
+static cJSON *other(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen)
+{
+	(void)ctx, (void)req, (void)body, (void)blen, (void)rbody, (void)rblen;
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r, "v", 1);
+	cJSON_AddStringToObject(r, "op", "other-handler");
+	return r;
+}
+
+static void test_op_table(void)
+{
+	char url[64], err[256];
+	free_url(url, sizeof url);
+	struct cl_metrics *reg = cl_metrics_new();
+	static const struct cl_rpc_op ops[] = {{"echo", echo}, {"other", other}};
+	struct cl_rpc_optable t = {ops, 2, cl_rpc_unknown_metric(reg)};
+	struct cl_rpc_server *s = cl_rpc_server_start_ops(url, 1, &t, NULL, err, sizeof err);
+	CL_CHECK(s != NULL, "op-table server starts: %s", err);
+	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
+	const char *sent[] = {"echo", "other", "nope", NULL};
+	const char *want[] = {"echo", "other-handler", NULL, NULL};
+	for (size_t i = 0; i < 4; i++) {
+		cJSON *req = cJSON_CreateObject();
+		cJSON_AddNumberToObject(req, "v", 1);
+		if (sent[i])
+			cJSON_AddStringToObject(req, "op", sent[i]);
+		nng_msg *reply = NULL;
+		cJSON *hdr = NULL;
+		enum cl_rpc_status st = cl_rpc_call(c, req, NULL, 0, 2000, &reply, &hdr, err, sizeof err);
+		CL_CHECK(st == CL_RPC_OK, "op %zu answered: %s", i, err);
+		if (st == CL_RPC_OK) {
+			if (want[i])
+				CL_CHECK(strcmp(cl_json_str(hdr, "op", ""), want[i]) == 0, "op %s reaches its handler", want[i]);
+			else
+				CL_CHECK(cl_json_bool(hdr, "ok", 1) == 0 &&
+						 strcmp(cl_json_str(hdr, "error", ""), CL_RPC_UNKNOWN_OP) == 0,
+					 "op %zu answered unknown op", i);
+			nng_msg_free(reply);
+			cJSON_Delete(hdr);
+		}
+		cJSON_Delete(req);
+	}
+	CL_CHECK(cl_metric_value(t.unknown) == 2, "unknown and missing ops counted: %lld",
+		 (long long)cl_metric_value(t.unknown));
+	cl_rpc_client_free(c);
+	cl_rpc_server_stop(s);
+	cl_metrics_free(reg);
+}
+
 int main(void)
 {
+	test_op_table();
 	test_round_trip();
 	test_silent_and_unreachable();
 	test_malformed();

@@ -39,6 +39,7 @@ struct banstats_metrics {
 	struct cl_metric *new_candidates, *new_bans, *lifted;
 	struct cl_metric *rec_stored, *rec_ignored, *rec_refused, *rec_tempfail;
 	struct cl_metric *pushed, *push_failures;
+	struct cl_metric *rpc_unknown; /* clement_rpc_unknown_ops_total */
 };
 
 /* firewall_export - after a statistics run: banned.txt and banned.nft in cfg->firewall_dir
@@ -77,8 +78,8 @@ void push_tls_ctx_free(void *ctx);
 struct store;
 struct store *store_new(const struct banstats_config *cfg, struct banstats_metrics *m);
 void store_free(struct store *s);
-/* store_handle - the cl_rpc_handler_fn of the service (ctx is a struct store). */
-struct cJSON *store_handle(void *ctx, const struct cJSON *req, const unsigned char *body, size_t blen, void **rbody,
-			   size_t *rblen);
+/* store_ops - the service's RPC op table (n entries; each handler's ctx is a struct store). */
+struct cl_rpc_op;
+const struct cl_rpc_op *store_ops(size_t *n);
 
 #endif

@@ -103,6 +103,7 @@ static void metrics_register(struct cl_metrics *reg, struct banstats_metrics *m)
 	m->rec_ignored = cl_metrics_counter(reg, "clement_banstats_mesh_records_total", h, "result=\"ignored\"");
 	m->rec_refused = cl_metrics_counter(reg, "clement_banstats_mesh_records_total", h, "result=\"refused\"");
 	m->rec_tempfail = cl_metrics_counter(reg, "clement_banstats_mesh_records_total", h, "result=\"tempfail\"");
+	m->rpc_unknown = cl_rpc_unknown_metric(reg);
 	m->pushed = cl_metrics_counter(reg, "clement_banstats_mesh_pushed_total", "records pushed to peers", "");
 	m->push_failures =
 		cl_metrics_counter(reg, "clement_banstats_mesh_push_failures_total", "push rounds failed per peer", "");
@@ -196,7 +197,9 @@ static int serve(struct loop *l, struct cl_metrics *reg)
 		fprintf(stderr, PROG ": %s\n", h ? "out of memory" : err);
 		goto out;
 	}
-	srv = cl_rpc_server_start(cfg->listen, 1, (cl_rpc_handler_fn)store_handle, st, err, sizeof err);
+	struct cl_rpc_optable ops = {.unknown = l->m->rpc_unknown};
+	ops.ops = store_ops(&ops.n);
+	srv = cl_rpc_server_start_ops(cfg->listen, 1, &ops, st, err, sizeof err);
 	if (!srv) {
 		fprintf(stderr, PROG ": %s\n", err);
 		goto out;

@@ -19,13 +19,12 @@
 #include <strings.h>
 
 #include "banstats.h"
+#include "mail/banstats_client.h"
 #include "mail/mesh_record.h"
 #include "mail/verdict.h"
 #include "rpc/rpc.h"
 #include "util/buf.h"
 #include "util/log.h"
-
-#define STORE_MAX_RECORDS 100
 
 struct store {
 	const struct banstats_config *cfg; /* borrowed, outlives the store */
@@ -93,27 +92,13 @@ static const char sql_lift[] =
 	" ev AS (INSERT INTO ban_events (ban_id, kind) SELECT id, 'lift' FROM l WHERE before = 'banned' RETURNING 1)"
 	" SELECT count(*) FROM l";
 
-/* reply - the RPC reply: ok/stored/ignored plus the verdict smtp-edge relays (caller owns). */
-static cJSON *reply(int ok, int code, const char *enh, const char *text, long long stored, long long ignored)
+/* reply - the mesh_records reply: the verdict smtp-edge relays, with the counts when stored
+ * (caller owns it). */
+static cJSON *reply(int code, const char *enh, const char *text, long long stored, long long ignored)
 {
-	struct cl_verdict v;
-	cl_verdict_set(&v, code < 300 ? CL_ACCEPT : code < 500 ? CL_DEFER : CL_REJECT, code, enh, text);
-	cJSON *o = cJSON_CreateObject();
-	if (!o)
-		return NULL;
-	cJSON_AddNumberToObject(o, "v", 1);
-	cJSON_AddBoolToObject(o, "ok", ok);
-	if (ok) {
-		cJSON_AddNumberToObject(o, "stored", (double)stored);
-		cJSON_AddNumberToObject(o, "ignored", (double)ignored);
-	} else {
-		cJSON_AddStringToObject(o, "error", text);
-	}
-	if (cl_verdict_to_json(&v, o) < 0) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	struct cl_banstats_records_answer a = {.stored = stored, .ignored = ignored};
+	cl_verdict_set(&a.v, code < 300 ? CL_ACCEPT : code < 500 ? CL_DEFER : CL_REJECT, code, enh, text);
+	return cl_banstats_records_answer_encode(&a);
 }
 
 /* fingerprint_norm - 64 hex digits, colons allowed, into lowercase without colons. 0 or -1. */
@@ -131,25 +116,19 @@ static int fingerprint_norm(const char *in, char out[65])
 	return n == 64 ? 0 : -1;
 }
 
-/* validate - parse every record and apply the loop rules, before anything is stored.
- * Returns 0, or the SMTP code of the refusal with text filled. */
-static int validate(const struct store *s, const cJSON *arr, struct cl_mesh_record *recs, int n, char *text,
-		    size_t textlen)
+/* validate - the loop rules over the decoded records, before anything is stored. Returns 0,
+ * or the SMTP code of the refusal with text filled. */
+static int validate(const struct store *s, const struct cl_mesh_record *recs, size_t n, char *text, size_t textlen)
 {
-	for (int i = 0; i < n; i++) {
-		char why[128];
-		if (cl_mesh_record_from_json(cJSON_GetArrayItem(arr, i), &recs[i], why, sizeof why) < 0) {
-			cl_snprintf(text, textlen, "Malformed mesh record %d: %s", i + 1, why);
-			return 501;
-		}
+	for (size_t i = 0; i < n; i++) {
 		/* docs/MESH.md 6: a record that comes back to its origin, or that travelled too far,
 		 * is refused; that is what ends loops in any mesh topology. */
 		if (strcasecmp(recs[i].origin, s->cfg->server_name) == 0) {
-			cl_snprintf(text, textlen, "Mesh record %d originates from this server (loop)", i + 1);
+			cl_snprintf(text, textlen, "Mesh record %zu originates from this server (loop)", i + 1);
 			return 554;
 		}
 		if (recs[i].hops + 1 > s->cfg->mesh_max_hops) {
-			cl_snprintf(text, textlen, "Mesh record %d has travelled %d hops, the limit is %lld", i + 1,
+			cl_snprintf(text, textlen, "Mesh record %zu has travelled %d hops, the limit is %lld", i + 1,
 				    recs[i].hops, s->cfg->mesh_max_hops);
 			return 554;
 		}
@@ -232,30 +211,30 @@ temp:
 }
 
 /* handle_records - the mesh_records op. */
-static cJSON *handle_records(struct store *s, const cJSON *req)
+static cJSON *handle_records(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
+			     size_t *rblen)
 {
+	(void)body, (void)blen, (void)rbody, (void)rblen;
+	struct store *s = ctx;
 	char fp[65], text[300] = "";
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(req, "records");
-	if (fingerprint_norm(cl_json_str(req, "peer", ""), fp) < 0) {
+	struct cl_banstats_records_request r;
+	int dec = cl_banstats_records_req_decode(req, &r, text, sizeof text);
+	if (fingerprint_norm(r.peer, fp) < 0 || dec < 0) { /* the peer's form is named first */
+		free(r.recs);
 		cl_metric_inc(s->m->rec_refused);
-		return reply(0, 501, "5.5.4", "Malformed request: peer must be a SHA-256 fingerprint", 0, 0);
+		if (fingerprint_norm(r.peer, fp) < 0)
+			cl_snprintf(text, sizeof text, "Malformed request: peer must be a SHA-256 fingerprint");
+		return reply(501, "5.5.4", text, 0, 0);
 	}
-	int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : -1;
-	if (n < 1 || n > STORE_MAX_RECORDS) {
-		cl_metric_inc(s->m->rec_refused);
-		return reply(0, 501, "5.5.4", "Malformed request: records must be an array of 1 to 100 records", 0, 0);
-	}
-	struct cl_mesh_record *recs = calloc((size_t)n, sizeof *recs);
-	if (!recs)
-		return NULL;
-	int code = validate(s, arr, recs, n, text, sizeof text);
+	int n = (int)r.n;
+	int code = validate(s, r.recs, r.n, text, sizeof text);
 	long long stored = 0;
 	if (code == 0) {
 		pthread_mutex_lock(&s->lock);
-		code = store_all(s, fp, recs, n, &stored, text, sizeof text);
+		code = store_all(s, fp, r.recs, n, &stored, text, sizeof text);
 		pthread_mutex_unlock(&s->lock);
 	}
-	free(recs);
+	free(r.recs);
 	if (code == 250) /* the reply's text; until here it held nothing (the log line below read it) */
 		cl_snprintf(text, sizeof text, "%lld of %d mesh record(s) stored", stored, n);
 	char esc[400];
@@ -265,19 +244,23 @@ static cJSON *handle_records(struct store *s, const cJSON *req)
 	if (code == 250) {
 		cl_metric_add(s->m->rec_stored, stored);
 		cl_metric_add(s->m->rec_ignored, n - stored);
-		return reply(1, 250, "2.0.0", text, stored, n - stored);
+		return reply(250, "2.0.0", text, stored, n - stored);
 	}
 	cl_metric_inc(code == 451 ? s->m->rec_tempfail : s->m->rec_refused);
-	return reply(0, code, code == 451 ? "4.3.0" : code == 501 ? "5.5.4" : code == 530 ? "5.7.0" : "5.7.1", text, 0,
-		     0);
+	return reply(code, code == 451 ? "4.3.0" : code == 501 ? "5.5.4" : code == 530 ? "5.7.0" : "5.7.1", text, 0, 0);
 }
 
 /* handle_peer - the mesh_peer op: is this certificate fingerprint an enabled peer? smtp-edge
  * asks it once per TLS session with a client certificate, before offering XMESH in EHLO. */
-static cJSON *handle_peer(struct store *s, const cJSON *req)
+static cJSON *handle_peer(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
+			  size_t *rblen)
 {
+	(void)body, (void)blen, (void)rbody, (void)rblen;
+	struct store *s = ctx;
 	char fp[65], err[300];
-	if (fingerprint_norm(cl_json_str(req, "peer", ""), fp) < 0)
+	struct cl_banstats_peer_request q;
+	cl_banstats_peer_req_decode(req, &q);
+	if (fingerprint_norm(q.peer, fp) < 0)
 		return cl_rpc_error_reply("peer must be a SHA-256 fingerprint");
 	pthread_mutex_lock(&s->lock);
 	PGresult *r = NULL;
@@ -292,32 +275,22 @@ static cJSON *handle_peer(struct store *s, const cJSON *req)
 	pthread_mutex_unlock(&s->lock);
 	if (!r) /* the caller treats a failure as "not a peer" for this session */
 		return cl_rpc_error_reply("database unavailable");
-	cJSON *o = cJSON_CreateObject();
-	if (o) {
-		int found = PQntuples(r) == 1;
-		cJSON_AddNumberToObject(o, "v", 1);
-		cJSON_AddBoolToObject(o, "ok", 1);
-		cJSON_AddBoolToObject(o, "trusted", found);
-		if (found) {
-			cJSON_AddStringToObject(o, "name", PQgetvalue(r, 0, 0));
-			cJSON_AddStringToObject(o, "trust", PQgetvalue(r, 0, 1));
-		}
+	struct cl_banstats_peer_answer a = {.trusted = PQntuples(r) == 1};
+	if (a.trusted) {
+		cl_strlcpy(a.name, PQgetvalue(r, 0, 0), sizeof a.name);
+		cl_strlcpy(a.trust, PQgetvalue(r, 0, 1), sizeof a.trust);
 	}
 	PQclear(r);
-	return o;
+	return cl_banstats_peer_answer_encode(&a);
 }
 
-cJSON *store_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
-		    size_t *rblen)
+static const struct cl_rpc_op store_op_list[] = {
+	{CL_BANSTATS_OP_RECORDS, handle_records},
+	{CL_BANSTATS_OP_PEER, handle_peer},
+};
+
+const struct cl_rpc_op *store_ops(size_t *n)
 {
-	(void)body;
-	(void)blen;
-	(void)rbody;
-	(void)rblen;
-	const char *op = cl_json_str(req, "op", "");
-	if (strcmp(op, "mesh_records") == 0)
-		return handle_records(ctx, req);
-	if (strcmp(op, "mesh_peer") == 0)
-		return handle_peer(ctx, req);
-	return cl_rpc_error_reply("unknown op");
+	*n = sizeof store_op_list / sizeof store_op_list[0];
+	return store_op_list;
 }

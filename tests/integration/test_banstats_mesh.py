@@ -151,7 +151,7 @@ def test_unknown_peer_and_bad_requests(db, node):
     assert bans(db) == []
 
 
-def test_mesh_peer_tells_smtp_edge_whom_to_offer_xmesh(db, node):
+def test_mesh_peer_tells_smtp_edge_whom_to_offer_xmesh(db, node, services):
     r = rpc(node, {"v": 1, "op": "mesh_peer", "peer": ":".join([FP_OBSERVE[i:i + 2] for i in range(0, 64, 2)])})
     assert r == {"v": 1, "ok": True, "trusted": True, "name": "node-c.test", "trust": "observe"}
     assert rpc(node, {"v": 1, "op": "mesh_peer", "peer": "c" * 64}) == {"v": 1, "ok": True, "trusted": False}
@@ -159,6 +159,9 @@ def test_mesh_peer_tells_smtp_edge_whom_to_offer_xmesh(db, node):
     assert rpc(node, {"v": 1, "op": "mesh_peer", "peer": FP_OBSERVE})["trusted"] is False
     assert rpc(node, {"v": 1, "op": "mesh_peer", "peer": "zz"})["ok"] is False
     assert rpc(node, {"v": 1, "op": "frobnicate"}) == {"v": 1, "ok": False, "error": "unknown op"}
+    assert rpc(node, {"v": 1}) == {"v": 1, "ok": False, "error": "unknown op"}
+    # the RPC layer's op table counts what it could not route (issue 21)
+    assert "clement_rpc_unknown_ops_total 2" in services.started[-1].metrics()
 
 
 def test_never_ban_and_expired_records_are_ignored(db, node):
