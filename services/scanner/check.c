@@ -6,6 +6,7 @@
  * object, the recipients' group policy, becomes the Settings header and the thresholds. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rpc/frame.h"
 #include "scanner.h"
@@ -114,12 +115,54 @@ void rspamd_job_finish(struct rspamd_job *j, const char *sid, cJSON *reply)
 	free(j->rcpts);
 }
 
+int msg_has_header(const unsigned char *msg, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < len;) {
+		if (msg[i] == '\r' || msg[i] == '\n') /* the empty line: end of the header */
+			return 0;
+		if (i + n < len && strncasecmp((const char *)msg + i, name, n) == 0 && msg[i + n] == ':')
+			return 1;
+		const unsigned char *nl = memchr(msg + i, '\n', len - i);
+		if (!nl)
+			return 0;
+		i = (size_t)(nl - msg) + 1;
+	}
+	return 0;
+}
+
+/* dmarc_exempt - why a DMARC p=reject failure is not refused although the group enforces
+ * DMARC, or NULL. The two kinds of wanted mail that fail DMARC without forging anyone (issue
+ * 19's world has both; RFC 7960 describes them): a delivery status notification (null
+ * sender: many MTAs sign only submitted mail, and the HELO name is the only SPF identity),
+ * and a mailing list that keeps its p=reject author's From: and changes the message
+ * (List-Id:, the list itself authenticated: its envelope passes SPF or its DKIM signature
+ * passes). Such a message is judged by its score like any other. */
+static const char *dmarc_exempt(const struct rspamd_job *j)
+{
+	const char *sender = cl_json_str(j->req, "sender", NULL);
+	if (sender && !sender[0])
+		return "null sender (a delivery status notification)";
+	int list_ok = strcmp(j->r.spf.result, "pass") == 0 || strcmp(j->r.dkim.result, "pass") == 0;
+	if (list_ok && msg_has_header(j->msg, j->len, "List-Id"))
+		return "mailing list (List-Id, the list's SPF or DKIM passes)";
+	return NULL;
+}
+
 void rspamd_job_decide(struct rspamd_job *j, const char *sid, cJSON *reply)
 {
 	struct scanner *s = j->s;
 	struct content_verdict v;
 	cl_metric_inc(j->r.status == RSPAMD_OK ? s->rs_ok : s->rs_error);
-	content_decide(&j->r, &j->pol, s->cfg->rspamd_fail_open, cl_json_str(j->req, "mta", NULL), &v);
+	struct cl_content_policy pol = j->pol;
+	const char *exempt = pol.dmarc_reject && j->r.status == RSPAMD_OK && j->r.dmarc_reject && j->msg
+				 ? dmarc_exempt(j)
+				 : NULL;
+	if (exempt) {
+		pol.dmarc_reject = 0;
+		cl_log(CL_LOG_INFO, sid, "dmarc_not_enforced", "domain=%s why=\"%s\"", j->r.dmarc_domain, exempt);
+	}
+	content_decide(&j->r, &pol, s->cfg->rspamd_fail_open, cl_json_str(j->req, "mta", NULL), &v);
 	char etext[400], eerr[200];
 	cl_log_escape(etext, sizeof etext, v.text, strlen(v.text));
 	cl_log_escape(eerr, sizeof eerr, j->r.error, strlen(j->r.error));

@@ -99,6 +99,8 @@ struct rspamd_job {
  * (Clement) ... id <msgid>), 0 if the message does not start with it; Rspamd is given the
  * message after it (check.c says why). */
 size_t own_received_len(const unsigned char *msg, size_t len, const char *mta, const char *msgid);
+/* msg_has_header - 1 when the header block of msg has a field called name (any case). */
+int msg_has_header(const unsigned char *msg, size_t len, const char *name);
 /* rspamd_job_start - the envelope and policy from req, then the check in a new thread. 0, or
  * -1 when no thread could be started (nothing to finish then). */
 int rspamd_job_start(struct rspamd_job *j, struct scanner *s, const cJSON *req, const unsigned char *msg, size_t len);

@@ -508,3 +508,28 @@ def test_rspamd_sees_the_message_without_our_received_line(rspamd, services, db,
     [got] = s.delivered_msgs()
     assert "VIOLATED_DIRECT_SPF" in got["X-Spam-Status"], got["X-Spam-Status"]
     assert got["Received"].startswith("from mail.aligned.test ([11.22.33.44])") and "(Clement)" in got["Received"]
+
+
+def test_dmarc_enforcement_spares_bounces_and_mailing_lists(rspamd, services, db, tmp_path):
+    """Issue 19: with DMARC p=reject enforced, the wanted mail that fails DMARC without forging
+    anyone is judged by its score instead of refused: a delivery status notification (null
+    sender) and a mailing list (List-Id) that authenticated itself (its envelope's SPF passes)
+    and kept its p=reject author's From:. The same From: without either is still refused."""
+    s = RspamdStack(services, db, tmp_path, rspamd.url)
+    s.set_content("groups", dmarc_enforce=True, spam_reject_score=500, spam_quarantine_score=None)
+    code, text = s.send_from("", message("mailer-daemon@forged.test", "Undelivered Mail Returned to Sender",
+                                         to=s.alice))
+    assert code == 250, text
+    listed = (b"List-Id: <talk.lists.aligned.test>\r\n"
+              + message("author@forged.test", "[talk] meeting notes", to="talk@lists.aligned.test"))
+    code, text = s.send_from("talk-bounces@aligned.test", listed)
+    assert code == 250, text
+    assert sorted(m["Subject"] for m in s.delivered_msgs()) == ["Undelivered Mail Returned to Sender",
+                                                                 "[talk] meeting notes"]
+    # Without List-Id, the same list mail is a forgery of forged.test's From:.
+    code, text = s.send_from("talk-bounces@aligned.test",
+                             message("author@forged.test", "[talk] more notes", to="talk@lists.aligned.test"))
+    assert code == 550 and "forged.test publishes DMARC p=reject" in text, text
+    # A List-Id does not help when the sender did not authenticate (SPF fails, no DKIM).
+    code, text = s.send_from("billing@forged.test", b"List-Id: <x.forged.test>\r\n" + forged(s, "listy"))
+    assert code == 550 and "forged.test publishes DMARC p=reject" in text, text
