@@ -1,0 +1,272 @@
+"""bench/anchor (issue 22): Clement's full path against the anchor pipeline, in one run.
+
+Anchor: bench/spamworld's Postfix (postscreen with the same DNSBL sites, weights and threshold,
+pregreet and DNSBL enforced; HELO, sender and recipient checks; Rspamd's milter proxy; clamav-milter
+with clamd and the same test signatures; virtual delivery to Maildir). Its postscreen access list
+is emptied, so 127.0.0.1 goes through postscreen's tests once and is then served from
+postscreen's cache, as Clement serves it from its reputation cache. Timed until every message
+is in the anchor's Maildir (its 250 only means queued).
+
+Clement: the benchmark stack (bench/lib/stack.py: policy with directives, scanner, delivery,
+smtp-edge; PostgreSQL with fsync on) plus the same DNSBL sites and threshold, the same DNS
+server and Rspamd (the scanner asks libclamav and Rspamd in parallel); 250 = durable in the
+Maildir. Message log rows are waited for before the next round starts.
+
+Both use one Rspamd (its normal worker for Clement, its milter proxy for Postfix; one process
+each) and the world DNS server of bench/spamworld on ANCHOR_DNS (default 127.0.53.22:53, not
+spamworld's address, so the two can run side by side).
+
+Settings (environment): SIZES ("10240 102400"), MESSAGES (400 per round), SESSIONS (50),
+ROUNDS (3), SINGLE (100 messages for the one-session latency), TLS=1 (STARTTLS on every
+session: smtp-source -t... see the TLS note in docs/PERFORMANCE.md).
+"""
+import os
+import pathlib
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ["WORLD_DNS"] = os.environ.get("ANCHOR_DNS", "127.0.53.22")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "lib"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import stack  # noqa: E402
+import spamworld as SW  # noqa: E402
+import spamworld_world as W  # noqa: E402
+from throughput import count_files, wait_count  # noqa: E402
+
+SIZES = [int(x) for x in os.environ.get("SIZES", "10240 102400").split()]
+MESSAGES = int(os.environ.get("MESSAGES", "400"))
+SESSIONS = int(os.environ.get("SESSIONS", "50"))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+SINGLE = int(os.environ.get("SINGLE", "100"))
+SENDER_DOMAIN = "source.example"
+RCPT = f"u@{W.RCPT_DOMAIN}"
+
+
+def records():
+    """The DNS the benchmark's client needs: a forward-confirmed PTR for 127.0.0.1 (Postfix's
+    reject_unknown_reverse_client_hostname), a sender domain with an address and SPF allowing
+    loopback. The blocklists answer NXDOMAIN (a clean client)."""
+    return {
+        "1.0.0.127.in-addr.arpa": [("PTR", "mx.source.example")],
+        "mx.source.example": [("A", "127.0.0.1")],
+        SENDER_DOMAIN: [("A", "127.0.0.1"), ("MX", "mx.source.example"), ("TXT", "v=spf1 ip4:127.0.0.0/8 -all")],
+    }
+
+
+def source(port, count, size, sessions):
+    t0 = time.monotonic()
+    p = subprocess.run(["/usr/sbin/smtp-source", "-s", str(sessions), "-m", str(count), "-l", str(size),
+                        "-M", f"mx.{SENDER_DOMAIN}", "-f", f"sender@{SENDER_DOMAIN}", "-t", RCPT, "-S", "benchmark message",
+                        f"127.0.0.1:{port}"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=1800)
+    if p.returncode != 0:
+        sys.exit(f"smtp-source to port {port} failed: {p.stderr.strip()[-1000:]}")
+    return time.monotonic() - t0
+
+
+def message(i, size):
+    """A plain text message of about size bytes with the headers a mail client writes."""
+    words = "the quarterly report shows revenue growth across all regions while costs remained stable".split()
+    head = (f"From: Sender <sender@{SENDER_DOMAIN}>\r\nTo: <{RCPT}>\r\nSubject: report {i}\r\n"
+            f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime())}\r\n"
+            f"Message-ID: <bench-{i}-{time.time_ns()}@{SENDER_DOMAIN}>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=us-ascii\r\n\r\n")
+    body, line, k = [], [], 0
+    n = len(head)
+    while n < size:
+        w = words[k % len(words)]
+        k += 1
+        line.append(w)
+        if sum(len(x) + 1 for x in line) > 70:
+            s = " ".join(line)
+            body.append(s)
+            n += len(s) + 2
+            line = []
+    return (head + "\r\n".join(body) + "\r\n").encode()
+
+
+def one_session(port, size, count):
+    """One session, count messages in turn; seconds from the end of DATA (the dot sent) to the
+    250, per message."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=120)
+    f = s.makefile("rb")
+
+    def reply():
+        while True:
+            line = f.readline()
+            if not line:
+                raise RuntimeError("connection closed")
+            if line[3:4] != b"-":
+                return line
+
+    def cmd(line, want=b"250"):
+        s.sendall(line)
+        r = reply()
+        if not r.startswith(want):
+            raise RuntimeError(f"{line!r} -> {r!r}")
+    if not reply().startswith(b"220"):
+        raise RuntimeError("no greeting")
+    cmd(f"EHLO mx.{SENDER_DOMAIN}\r\n".encode())
+    lat = []
+    for i in range(count):
+        cmd(f"MAIL FROM:<sender@{SENDER_DOMAIN}>\r\n".encode())
+        cmd(f"RCPT TO:<{RCPT}>\r\n".encode())
+        cmd(b"DATA\r\n", b"354")
+        s.sendall(message(i, size))
+        t0 = time.monotonic()
+        s.sendall(b".\r\n")
+        r = reply()
+        lat.append(time.monotonic() - t0)
+        if not r.startswith(b"250"):
+            raise RuntimeError(f"end of DATA -> {r!r}")
+    cmd(b"QUIT\r\n", b"221")
+    s.close()
+    return lat
+
+
+class Anchor(SW.Postfix):
+    name = "anchor"
+
+    def start(self):
+        super().start()
+        conf = str(self.dir / "conf")
+        # 127.0.0.1 is the benchmark's only client: let postscreen test it (then cache it)
+        # instead of passing it as a member of mynetworks.
+        subprocess.run(["postconf", "-c", conf, "-e", "postscreen_access_list =",
+                        "virtual_destination_concurrency_limit = 50"], check=True)
+        subprocess.run(["postfix", "-c", conf, "reload"], capture_output=True, check=True)
+        time.sleep(1)
+        if not SW.wait_port(self.port, timeout=20):
+            raise RuntimeError("anchor Postfix did not come back after reload")
+        return self
+
+    def inbox(self):
+        return self.dir / "maildir/u/Maildir/new"
+
+    def pass_postscreen(self):
+        """postscreen's first visit of a new client: greet wait (6 s) and the DNSBL lookups;
+        afterwards the client is in postscreen's cache."""
+        for _ in range(3):
+            try:
+                one_session(self.port, 1000, 1)
+                return
+            except (RuntimeError, OSError):
+                time.sleep(1)
+        one_session(self.port, 1000, 1)
+
+
+def q(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * len(xs)))]
+
+
+def main():
+    if os.geteuid() != 0:
+        print("anchor: needs root (the DNS server on port 53 for Postfix's resolver, Postfix itself)",
+              file=sys.stderr)
+        return 1
+    subprocess.run(["make", "-s", "-j2", "all"], check=True, cwd=stack.ROOT)
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="clement-anchor-"))
+    os.chmod(tmp, 0o755)
+    started = []
+    results, single = {}, {}
+    loads = [stack.load_avg()]
+    try:
+        dns = SW.WorldDns(records()).start()
+        started.append(dns)
+        rspamd = SW.Rspamd(tmp).start()
+        started.append(rspamd)
+        sigs = tmp / "sigs"
+        subprocess.run([str(stack.ROOT / "scripts/make-test-sigs"), str(sigs)], check=True, capture_output=True)
+        clam = SW.ClamavMilter(tmp, sigs).start()
+        started.append(clam)
+        anchor = Anchor(tmp, rspamd, clam).start()
+        started.append(anchor)
+        env = {"CLEMENT_MAX_SESSIONS_PER_IP": str(max(SESSIONS * 2, 100)),
+               "CLEMENT_DNSBL_SITES": W.SITES, "CLEMENT_DNSBL_THRESHOLD": str(W.THRESHOLD),
+               "CLEMENT_DNS_RESOLVER": f"{SW.DNS_ADDR}:53", "CLEMENT_POLICY_ALLOW_LOOPBACK": "1",
+               "CLEMENT_RSPAMD_URL": f"http://127.0.0.1:{rspamd.port}"}
+        cl = stack.Stack(env, pg_fsync="on")
+        cl.start()
+        started.append(cl)
+        cl_inbox = cl.maildir / f"{W.RCPT_DOMAIN}/u/new"
+        anchor.pass_postscreen()
+        # Warm-up, not counted: Rspamd's first scans, page cache, Postfix's processes.
+        source(cl.smtp_port, 100, 10240, SESSIONS)
+        source(anchor.port, 100, 10240, SESSIONS)
+        wait_count(lambda: count_files(anchor.inbox()), 101, 120)
+
+        def clement_round(size):
+            base, logs0 = count_files(cl_inbox), cl.logged()
+            t = source(cl.smtp_port, MESSAGES, size, SESSIONS)
+            got = count_files(cl_inbox) - base
+            if got != MESSAGES:
+                sys.exit(f"Clement answered 250 to {MESSAGES} messages but {got} are in the Maildir")
+            results[(size, "clement")].append(MESSAGES / t)
+            wait_count(cl.logged, logs0 + MESSAGES, 120)  # not timed: the next round starts clean
+
+        def anchor_round(size):
+            base = count_files(anchor.inbox())
+            t0 = time.monotonic()
+            source(anchor.port, MESSAGES, size, SESSIONS)
+            if wait_count(lambda: count_files(anchor.inbox()), base + MESSAGES) < base + MESSAGES:
+                sys.exit("the anchor did not deliver every message within 600 s")
+            results[(size, "anchor")].append(MESSAGES / (time.monotonic() - t0))
+
+        for size in SIZES:
+            results[(size, "clement")], results[(size, "anchor")] = [], []
+            for r in range(ROUNDS):
+                order = [clement_round, anchor_round] if r % 2 == 0 else [anchor_round, clement_round]
+                for fn in order:
+                    fn(size)
+                    loads.append(stack.load_avg())
+                print(f"{size} B round {r + 1}: clement {results[(size, 'clement')][-1]:.1f} msg/s, "
+                      f"anchor {results[(size, 'anchor')][-1]:.1f} msg/s", file=sys.stderr, flush=True)
+            # One session, alternating in blocks of 10 messages.
+            single[(size, "clement")], single[(size, "anchor")] = [], []
+            for k in range(max(1, SINGLE // 10)):
+                pair = [("clement", cl.smtp_port), ("anchor", anchor.port)]
+                for who, port in (pair if k % 2 == 0 else pair[::-1]):
+                    single[(size, who)] += one_session(port, size, 10)
+            loads.append(stack.load_avg())
+    finally:
+        problems = []
+        for s in reversed(started):
+            if isinstance(s, stack.Stack):
+                problems = s.stop()
+            else:
+                s.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        for p in problems:
+            print("clement:", p[:400], file=sys.stderr)
+    print(f"\n### Full path vs the anchor pipeline\n\n{stack.machine()}; load average during the run "
+          f"{min(loads):.1f} to {max(loads):.1f}\n")
+    print(f"smtp-source, {MESSAGES} messages per round, {SESSIONS} concurrent sessions, {ROUNDS} rounds "
+          "alternating (who goes first alternates); Clement timed to its last 250 (= in the Maildir, fsynced), "
+          "the anchor until its last message is in its Maildir\n")
+    print("| size | Clement msg/s (median) | anchor msg/s (median) | ratio of medians | per-round ratios | target |")
+    print("| ---: | ---: | ---: | ---: | --- | --- |")
+    for size in SIZES:
+        c, a = results[(size, "clement")], results[(size, "anchor")]
+        per = [x / y for x, y in zip(c, a)]
+        print(f"| {size // 1024} KB | {statistics.median(c):.1f} ({', '.join(f'{x:.1f}' for x in c)}) | "
+              f"{statistics.median(a):.1f} ({', '.join(f'{x:.1f}' for x in a)}) | "
+              f"{statistics.median(c) / statistics.median(a):.2f} | {', '.join(f'{x:.2f}' for x in per)} | "
+              f"{'>= 1.5' if size == 10240 else ''} |")
+    print(f"\n### One session: end of DATA -> 250 ({SINGLE} messages each, alternating in blocks of 10)\n")
+    print("| size | Clement p50 / p90 / max ms | anchor p50 / p90 / max ms | p50 ratio (anchor / Clement) |")
+    print("| ---: | ---: | ---: | ---: |")
+    for size in SIZES:
+        c, a = single[(size, "clement")], single[(size, "anchor")]
+        print(f"| {size // 1024} KB | {q(c, .5) * 1e3:.1f} / {q(c, .9) * 1e3:.1f} / {max(c) * 1e3:.1f} | "
+              f"{q(a, .5) * 1e3:.1f} / {q(a, .9) * 1e3:.1f} / {max(a) * 1e3:.1f} | {q(a, .5) / q(c, .5):.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
