@@ -132,8 +132,7 @@ cJSON *cl_banstats_records_req_encode(const char *sid, const char *fp, const str
 	return o;
 }
 
-int cl_banstats_records_req_decode(const cJSON *req, struct cl_banstats_records_request *r, char *why,
-				   size_t whylen)
+int cl_banstats_records_req_decode(const cJSON *req, struct cl_banstats_records_request *r, char *why, size_t whylen)
 {
 	r->sid = cl_json_str(req, CL_BANSTATS_F_SID, "");
 	r->peer = cl_json_str(req, CL_BANSTATS_F_PEER, "");
@@ -196,8 +195,7 @@ int cl_banstats_records_answer_decode(const cJSON *h, struct cl_banstats_records
 	return 0;
 }
 
-int cl_banstats_records_req(nng_msg **out, const char *sid, const char *fp, const struct cl_mesh_record *recs,
-			    size_t n)
+int cl_banstats_records_req(nng_msg **out, const char *sid, const char *fp, const struct cl_mesh_record *recs, size_t n)
 {
 	return send_hdr(out, cl_banstats_records_req_encode(sid, fp, recs, n));
 }

@@ -16,18 +16,18 @@
 #include "mail/mesh_record.h"
 #include "mail/verdict.h"
 
-#define CL_BANSTATS_OP_PEER "mesh_peer"
+#define CL_BANSTATS_OP_PEER    "mesh_peer"
 #define CL_BANSTATS_OP_RECORDS "mesh_records"
 
-#define CL_BANSTATS_F_SID "sid"
-#define CL_BANSTATS_F_PEER "peer"       /* request: the client certificate's fingerprint */
+#define CL_BANSTATS_F_SID     "sid"
+#define CL_BANSTATS_F_PEER    "peer"    /* request: the client certificate's fingerprint */
 #define CL_BANSTATS_F_RECORDS "records" /* request: 1..CL_BANSTATS_MAX_RECORDS records */
-#define CL_BANSTATS_F_OK "ok"
-#define CL_BANSTATS_F_ERROR "error"
+#define CL_BANSTATS_F_OK      "ok"
+#define CL_BANSTATS_F_ERROR   "error"
 #define CL_BANSTATS_F_TRUSTED "trusted" /* mesh_peer reply */
-#define CL_BANSTATS_F_NAME "name"
-#define CL_BANSTATS_F_TRUST "trust"
-#define CL_BANSTATS_F_STORED "stored" /* mesh_records reply */
+#define CL_BANSTATS_F_NAME    "name"
+#define CL_BANSTATS_F_TRUST   "trust"
+#define CL_BANSTATS_F_STORED  "stored" /* mesh_records reply */
 #define CL_BANSTATS_F_IGNORED "ignored"
 
 #define CL_BANSTATS_MAX_RECORDS 100
@@ -87,8 +87,7 @@ cJSON *cl_banstats_records_req_encode(const char *sid, const char *fp, const str
 /* cl_banstats_records_req_decode - 0, or -1 with why set to the refusal's text ("Malformed
  * request: ..." or "Malformed mesh record N: ..."); r->sid and r->peer are set either way,
  * r->recs only on success. */
-int cl_banstats_records_req_decode(const cJSON *req, struct cl_banstats_records_request *r, char *why,
-				   size_t whylen);
+int cl_banstats_records_req_decode(const cJSON *req, struct cl_banstats_records_request *r, char *why, size_t whylen);
 cJSON *cl_banstats_records_answer_encode(const struct cl_banstats_records_answer *a);
 /* cl_banstats_records_answer_decode - 0, or -1 (a->v is then 451 4.3.0) when the reply is
  * malformed or inconsistent (a verdict that disagrees with "ok", an accept that is not 250). */

@@ -111,7 +111,7 @@ static void test_round_trips(void)
 	struct cl_banstats_peer_request pq;
 	cl_banstats_peer_req_decode(h, &pq);
 	CL_CHECK(h && strcmp(cl_json_str(h, "op", ""), CL_BANSTATS_OP_PEER) == 0 && strcmp(pq.sid, "S9") == 0 &&
-			 strcmp(pq.peer, "ab:cd") == 0,
+		     strcmp(pq.peer, "ab:cd") == 0,
 		 "mesh_peer request round trip");
 	cJSON_Delete(h);
 	/* mesh_peer reply, trusted and not */
@@ -132,24 +132,24 @@ static void test_round_trips(void)
 	const char *a = "BAN 198.51.100.0/24 EXPIRES=1764115200 SCORE=7.5 HOPS=2 ORIGIN=a.test REASON=x+20y";
 	const char *b = "LIFT 2001:db8::/48 HOPS=0 ORIGIN=b.test";
 	CL_CHECK(cl_mesh_record_parse(a, strlen(a), &recs[0], err, sizeof err) == 0 &&
-			 cl_mesh_record_parse(b, strlen(b), &recs[1], err, sizeof err) == 0,
+		     cl_mesh_record_parse(b, strlen(b), &recs[1], err, sizeof err) == 0,
 		 "records parse: %s", err);
 	h = cl_banstats_records_req_encode("S9", "ff", recs, 2);
 	struct cl_banstats_records_request rq;
 	CL_CHECK(cl_banstats_records_req_decode(h, &rq, err, sizeof err) == 0 && rq.n == 2 &&
-			 memcmp(rq.recs, recs, sizeof recs) == 0 && strcmp(rq.peer, "ff") == 0 &&
-			 strcmp(rq.sid, "S9") == 0 && strcmp(cl_json_str(h, "op", ""), CL_BANSTATS_OP_RECORDS) == 0,
+		     memcmp(rq.recs, recs, sizeof recs) == 0 && strcmp(rq.peer, "ff") == 0 &&
+		     strcmp(rq.sid, "S9") == 0 && strcmp(cl_json_str(h, "op", ""), CL_BANSTATS_OP_RECORDS) == 0,
 		 "mesh_records request round trip: %s", err);
 	free(rq.recs);
 	/* a record the decoder refuses names its place; a missing array is refused as such */
 	cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItem(h, "records"), 1), "action",
 					       cJSON_CreateString("maybe"));
 	CL_CHECK(cl_banstats_records_req_decode(h, &rq, err, sizeof err) == -1 && !rq.recs &&
-			 strncmp(err, "Malformed mesh record 2: ", 25) == 0 && strcmp(rq.peer, "ff") == 0,
+		     strncmp(err, "Malformed mesh record 2: ", 25) == 0 && strcmp(rq.peer, "ff") == 0,
 		 "bad record 2: %s", err);
 	cJSON_DeleteItemFromObject(h, "records");
 	CL_CHECK(cl_banstats_records_req_decode(h, &rq, err, sizeof err) == -1 &&
-			 strcmp(err, "Malformed request: records must be an array of 1 to 100 records") == 0,
+		     strcmp(err, "Malformed request: records must be an array of 1 to 100 records") == 0,
 		 "no records: %s", err);
 	cJSON_Delete(h);
 	CL_CHECK(cl_banstats_records_req_encode("S9", "ff", recs, 101) == NULL, "101 records: refused");
@@ -159,21 +159,21 @@ static void test_round_trips(void)
 	cl_verdict_set(&ra.v, CL_ACCEPT, 250, "2.0.0", "3 of 4 mesh record(s) stored");
 	h = cl_banstats_records_answer_encode(&ra);
 	CL_CHECK(cl_banstats_records_answer_decode(h, &rb) == 0 && memcmp(&ra, &rb, sizeof ra) == 0 &&
-			 cl_json_bool(h, "ok", 0) == 1,
+		     cl_json_bool(h, "ok", 0) == 1,
 		 "mesh_records reply round trip (stored)");
 	cJSON_Delete(h);
 	struct {
 		enum cl_action a;
 		int code;
 		const char *enh;
-	} refusals[] = {{CL_REJECT, 501, "5.5.4"}, {CL_REJECT, 554, "5.7.1"}, {CL_REJECT, 530, "5.7.0"},
-			{CL_DEFER, 451, "4.3.0"}};
+	} refusals[] = {
+	    {CL_REJECT, 501, "5.5.4"}, {CL_REJECT, 554, "5.7.1"}, {CL_REJECT, 530, "5.7.0"}, {CL_DEFER, 451, "4.3.0"}};
 	for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
 		struct cl_banstats_records_answer r = {0};
 		cl_verdict_set(&r.v, refusals[i].a, refusals[i].code, refusals[i].enh, "why");
 		h = cl_banstats_records_answer_encode(&r);
 		CL_CHECK(cl_banstats_records_answer_decode(h, &rb) == 0 && memcmp(&r, &rb, sizeof r) == 0 &&
-				 cl_json_bool(h, "ok", 1) == 0 && strcmp(cl_json_str(h, "error", ""), "why") == 0,
+			     cl_json_bool(h, "ok", 1) == 0 && strcmp(cl_json_str(h, "error", ""), "why") == 0,
 			 "mesh_records reply round trip (%d)", refusals[i].code);
 		cJSON_Delete(h);
 	}

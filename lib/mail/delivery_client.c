@@ -45,7 +45,7 @@ int cl_delivery_deliver_req(nng_msg **out, const char *sid, const char *msgid, c
 			    const char *auth_user, const struct cl_delivery_rcpt *rcpts, size_t n,
 			    const struct cl_delivery_content *content, const void *body, size_t blen)
 {
-	cJSON *o = hdr("deliver");
+	cJSON *o = hdr(CL_DELIVERY_OP_DELIVER);
 	cJSON *arr = rcpt_array(rcpts, n);
 	int rc = -1;
 	if (o && arr && cJSON_AddStringToObject(o, "sid", sid) && cJSON_AddStringToObject(o, "msgid", msgid) &&
@@ -75,12 +75,12 @@ static int quarantine_req(nng_msg **out, const char *op, long long qid, long lon
 
 int cl_delivery_release_req(nng_msg **out, long long quarantine_id, long long by_user_id)
 {
-	return quarantine_req(out, "release", quarantine_id, by_user_id);
+	return quarantine_req(out, CL_DELIVERY_OP_RELEASE, quarantine_id, by_user_id);
 }
 
 int cl_delivery_delete_req(nng_msg **out, long long quarantine_id, long long by_user_id)
 {
-	return quarantine_req(out, "delete", quarantine_id, by_user_id);
+	return quarantine_req(out, CL_DELIVERY_OP_DELETE, quarantine_id, by_user_id);
 }
 
 int cl_delivery_verdict_reply(nng_msg *reply, struct cl_verdict *v, char (*status)[16], size_t n)

@@ -9,6 +9,11 @@
 
 #include "mail/verdict.h"
 
+/* The ops (docs/RPC.md's table; delivery's op table names them too). */
+#define CL_DELIVERY_OP_DELIVER "deliver"
+#define CL_DELIVERY_OP_RELEASE "release"
+#define CL_DELIVERY_OP_DELETE  "delete"
+
 struct cl_delivery_rcpt {
 	const char *rcpt;
 	struct cl_route route;

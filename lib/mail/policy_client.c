@@ -60,20 +60,20 @@ static int finish(nng_msg **out, cJSON *o, int ok)
 
 int cl_policy_connect_req(nng_msg **out, const struct cl_policy_session *s)
 {
-	cJSON *o = base("connect", s);
+	cJSON *o = base(CL_POLICY_OP_CONNECT, s);
 	return finish(out, o, o != NULL);
 }
 
 int cl_policy_helo_req(nng_msg **out, const struct cl_policy_session *s)
 {
-	cJSON *o = base("helo", s);
+	cJSON *o = base(CL_POLICY_OP_HELO, s);
 	return finish(out, o, o != NULL);
 }
 
 int cl_policy_mail_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, long long size,
 		       int smtputf8)
 {
-	cJSON *o = base("mail", s);
+	cJSON *o = base(CL_POLICY_OP_MAIL, s);
 	int ok = o && cJSON_AddStringToObject(o, "sender", sender) && cJSON_AddNumberToObject(o, "size", (double)size) &&
 		 cJSON_AddBoolToObject(o, "smtputf8", smtputf8);
 	return finish(out, o, ok);
@@ -81,14 +81,14 @@ int cl_policy_mail_req(nng_msg **out, const struct cl_policy_session *s, const c
 
 int cl_policy_rcpt_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, const char *rcpt)
 {
-	cJSON *o = base("rcpt", s);
+	cJSON *o = base(CL_POLICY_OP_RCPT, s);
 	int ok = o && cJSON_AddStringToObject(o, "sender", sender) && cJSON_AddStringToObject(o, "rcpt", rcpt);
 	return finish(out, o, ok);
 }
 
 int cl_policy_auth_req(nng_msg **out, const struct cl_policy_session *s, const char *user, const char *password)
 {
-	cJSON *o = base("auth", s);
+	cJSON *o = base(CL_POLICY_OP_AUTH, s);
 	int ok = o && cJSON_AddStringToObject(o, "user", user) && cJSON_AddStringToObject(o, "password", password);
 	return finish(out, o, ok);
 }
@@ -96,7 +96,7 @@ int cl_policy_auth_req(nng_msg **out, const struct cl_policy_session *s, const c
 int cl_policy_log_session_req(nng_msg **out, const struct cl_policy_session *s,
 			      const struct cl_policy_session_log *l)
 {
-	cJSON *o = base("log_session", s);
+	cJSON *o = base(CL_POLICY_OP_LOG_SESSION, s);
 	int ok = o && cJSON_AddNumberToObject(o, "started_at", l->started_at) &&
 		 cJSON_AddNumberToObject(o, "ended_at", l->ended_at) &&
 		 cJSON_AddStringToObject(o, "outcome", l->outcome ? l->outcome : "") &&
@@ -127,7 +127,7 @@ int cl_policy_log_message_req(nng_msg **out, const struct cl_policy_session *s, 
 			      const char *sender, long long size, const char *subject,
 			      const struct cl_policy_rcpt_log *rcpts, size_t n)
 {
-	cJSON *o = base("log_message", s);
+	cJSON *o = base(CL_POLICY_OP_LOG_MESSAGE, s);
 	cJSON *arr = cJSON_CreateArray();
 	int ok = o && arr && cJSON_AddStringToObject(o, "msgid", msgid) && cJSON_AddStringToObject(o, "sender", sender) &&
 		 cJSON_AddNumberToObject(o, "size", (double)size) &&

@@ -13,6 +13,15 @@
 
 #include "mail/verdict.h"
 
+/* The ops (docs/RPC.md's table; policy's op table names them too). */
+#define CL_POLICY_OP_CONNECT     "connect"
+#define CL_POLICY_OP_HELO        "helo"
+#define CL_POLICY_OP_MAIL        "mail"
+#define CL_POLICY_OP_RCPT        "rcpt"
+#define CL_POLICY_OP_AUTH        "auth"
+#define CL_POLICY_OP_LOG_SESSION "log_session"
+#define CL_POLICY_OP_LOG_MESSAGE "log_message"
+
 /* Reputation facts the edge gathered (docs/RPC.md, "rep"): DNSBL/DNSWL listings with
  * their answer and weight, the FCrDNS and HELO findings. Zone names are the shown ones,
  * never with an access key. */

@@ -17,7 +17,7 @@ int cl_scanner_scan_req(nng_msg **out, const struct cl_scan_env *e, const void *
 {
 	cJSON *o = cJSON_CreateObject();
 	int rc = -1;
-	int ok = o && cJSON_AddNumberToObject(o, "v", 1) && cJSON_AddStringToObject(o, "op", "scan") &&
+	int ok = o && cJSON_AddNumberToObject(o, "v", 1) && cJSON_AddStringToObject(o, "op", CL_SCANNER_OP_SCAN) &&
 		 cJSON_AddStringToObject(o, "sid", e->sid ? e->sid : "") && add_str(o, "ip", e->ip) == 0 &&
 		 add_str(o, "helo", e->helo && e->helo[0] ? e->helo : NULL) == 0 &&
 		 add_str(o, "sender", e->sender) == 0 && add_str(o, "msgid", e->msgid) == 0 &&

@@ -7,6 +7,9 @@
 
 #include "mail/verdict.h"
 
+/* The op (docs/RPC.md's table; the scanner's op table names it too). */
+#define CL_SCANNER_OP_SCAN "scan"
+
 enum cl_scan_result { CL_SCAN_CLEAN = 0, CL_SCAN_INFECTED, CL_SCAN_ERROR };
 
 /* What the scanner tells Rspamd about the transaction (all borrowed; NULL = absent). */

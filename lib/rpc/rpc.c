@@ -514,14 +514,14 @@ static struct cl_rpc_server *server_start(const char *url, int nworkers, cl_rpc_
 	return s;
 }
 
-struct cl_rpc_server *cl_rpc_server_start(const char *url, int nworkers, cl_rpc_handler_fn h, void *ctx,
-					  char *err, size_t errlen)
+struct cl_rpc_server *cl_rpc_server_start(const char *url, int nworkers, cl_rpc_handler_fn h, void *ctx, char *err,
+					  size_t errlen)
 {
 	return server_start(url, nworkers, h, NULL, ctx, err, errlen);
 }
 
-struct cl_rpc_server *cl_rpc_server_start_ops(const char *url, int nworkers, const struct cl_rpc_optable *t,
-					      void *ctx, char *err, size_t errlen)
+struct cl_rpc_server *cl_rpc_server_start_ops(const char *url, int nworkers, const struct cl_rpc_optable *t, void *ctx,
+					      char *err, size_t errlen)
 {
 	return server_start(url, nworkers, NULL, t, ctx, err, errlen);
 }

@@ -103,8 +103,8 @@ struct cl_metric *cl_rpc_unknown_metric(struct cl_metrics *reg);
 
 /* cl_rpc_server_start_ops - cl_rpc_server_start serving the op table t (kept by pointer: it
  * must outlive the server). */
-struct cl_rpc_server *cl_rpc_server_start_ops(const char *url, int nworkers, const struct cl_rpc_optable *t,
-					      void *ctx, char *err, size_t errlen);
+struct cl_rpc_server *cl_rpc_server_start_ops(const char *url, int nworkers, const struct cl_rpc_optable *t, void *ctx,
+					      char *err, size_t errlen);
 
 /* cl_rpc_server_stop - let each worker finish the request it serves (within ~200 ms when idle),
  * then close the socket and free everything. */

@@ -416,10 +416,11 @@ static void test_op_table(void)
 		CL_CHECK(st == CL_RPC_OK, "op %zu answered: %s", i, err);
 		if (st == CL_RPC_OK) {
 			if (want[i])
-				CL_CHECK(strcmp(cl_json_str(hdr, "op", ""), want[i]) == 0, "op %s reaches its handler", want[i]);
+				CL_CHECK(strcmp(cl_json_str(hdr, "op", ""), want[i]) == 0, "op %s reaches its handler",
+					 want[i]);
 			else
 				CL_CHECK(cl_json_bool(hdr, "ok", 1) == 0 &&
-						 strcmp(cl_json_str(hdr, "error", ""), CL_RPC_UNKNOWN_OP) == 0,
+					     strcmp(cl_json_str(hdr, "error", ""), CL_RPC_UNKNOWN_OP) == 0,
 					 "op %zu answered unknown op", i);
 			nng_msg_free(reply);
 			cJSON_Delete(hdr);

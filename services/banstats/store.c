@@ -285,8 +285,8 @@ static cJSON *handle_peer(void *ctx, const cJSON *req, const unsigned char *body
 }
 
 static const struct cl_rpc_op store_op_list[] = {
-	{CL_BANSTATS_OP_RECORDS, handle_records},
-	{CL_BANSTATS_OP_PEER, handle_peer},
+    {CL_BANSTATS_OP_RECORDS, handle_records},
+    {CL_BANSTATS_OP_PEER, handle_peer},
 };
 
 const struct cl_rpc_op *store_ops(size_t *n)

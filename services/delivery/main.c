@@ -112,6 +112,7 @@ static void metrics_init(struct cl_metrics *reg, struct dl_metrics *m)
 		m->downstream_err[i] = cl_metrics_counter(reg, "clement_delivery_downstream_errors_total",
 							  "failed downstream SMTP transactions by kind", l);
 	}
+	m->rpc_unknown = cl_rpc_unknown_metric(reg);
 	m->q_stored = cl_metrics_counter(reg, "clement_delivery_quarantine_stored_total", "quarantine rows stored", "");
 	m->q_released =
 	    cl_metrics_counter(reg, "clement_delivery_quarantine_released_total", "quarantined messages released", "");
@@ -152,10 +153,12 @@ static int run(struct dl_config *cfg)
 	struct cl_health *h = NULL;
 	struct cl_rpc_server *srv = NULL;
 	struct bg b = {.c = &c};
+	struct cl_rpc_optable ops = {.unknown = m.rpc_unknown};
+	ops.ops = dl_ops(&ops.n);
 	pthread_mutex_init(&b.mu, NULL);
 	pthread_cond_init(&b.cv, NULL);
 	if (!c.db || !(h = cl_health_start(cfg->health_listen, reg, NULL, NULL, NULL, err, sizeof err)) ||
-	    !(srv = cl_rpc_server_start(cfg->listen, (int)cfg->workers, dl_ops_handle, &c, err, sizeof err))) {
+	    !(srv = cl_rpc_server_start_ops(cfg->listen, (int)cfg->workers, &ops, &c, err, sizeof err))) {
 		fprintf(stderr, "clement-delivery: %s\n", c.db ? err : "out of memory");
 		goto out;
 	}

@@ -13,6 +13,7 @@
 
 #include "dconf.h"
 #include "dest.h"
+#include "mail/delivery_client.h"
 #include "mail/verdict.h"
 #include "msgutil.h"
 #include "rpc/frame.h"
@@ -266,19 +267,35 @@ static cJSON *op_decide(struct dl_ctx *c, const cJSON *req, int release)
 	return o;
 }
 
-cJSON *dl_ops_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen)
+/* The op table's handlers (cl_rpc_handler_fn; ctx is the struct dl_ctx). */
+static cJSON *h_deliver(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
+			size_t *rblen)
 {
-	(void)rbody;
-	(void)rblen;
-	struct dl_ctx *c = ctx;
-	const char *op = cl_json_str(req, "op", "");
-	if (cl_json_int(req, "v", 0) != 1)
-		return cl_rpc_error_reply("unsupported version");
-	if (!strcmp(op, "deliver"))
-		return op_deliver(c, req, body, blen);
-	if (!strcmp(op, "release"))
-		return op_decide(c, req, 1);
-	if (!strcmp(op, "delete"))
-		return op_decide(c, req, 0);
-	return cl_rpc_error_reply("unknown op");
+	(void)rbody, (void)rblen;
+	return op_deliver(ctx, req, body, blen);
+}
+
+static cJSON *h_release(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
+			size_t *rblen)
+{
+	(void)body, (void)blen, (void)rbody, (void)rblen;
+	return op_decide(ctx, req, 1);
+}
+
+static cJSON *h_delete(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen)
+{
+	(void)body, (void)blen, (void)rbody, (void)rblen;
+	return op_decide(ctx, req, 0);
+}
+
+static const struct cl_rpc_op op_list[] = {
+    {CL_DELIVERY_OP_DELIVER, h_deliver},
+    {CL_DELIVERY_OP_RELEASE, h_release},
+    {CL_DELIVERY_OP_DELETE, h_delete},
+};
+
+const struct cl_rpc_op *dl_ops(size_t *n)
+{
+	*n = sizeof op_list / sizeof op_list[0];
+	return op_list;
 }

@@ -5,7 +5,8 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-/* dl_ops_handle - cl_rpc_handler_fn; ctx is the struct dl_ctx. Returns a new reply. */
-cJSON *dl_ops_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen);
+/* dl_ops - the service's RPC op table (n entries; each handler's ctx is the struct dl_ctx). */
+struct cl_rpc_op;
+const struct cl_rpc_op *dl_ops(size_t *n);
 
 #endif

@@ -8,13 +8,15 @@
 #include "policy.h"
 #include <stdlib.h>
 
+#include "mail/policy_client.h"
 #include "rpc/rpc.h"
 #include "util/buf.h"
 #include "util/log.h"
 
 #define LOG_TEXT_MAX (64 * 1024) /* a transcript longer than this is cut */
 
-static const char *const op_names[OP_NDECIDE] = {"connect", "helo", "mail", "rcpt", "auth"};
+static const char *const op_names[OP_NDECIDE] = {CL_POLICY_OP_CONNECT, CL_POLICY_OP_HELO, CL_POLICY_OP_MAIL,
+						 CL_POLICY_OP_RCPT, CL_POLICY_OP_AUTH};
 
 /* req_from_json - the common and op fields; missing strings become "". */
 static void req_from_json(const cJSON *j, struct pol_req *r)
@@ -265,24 +267,36 @@ static cJSON *log_message(struct policy *p, const cJSON *j, const struct pol_req
 	return ok_reply();
 }
 
-cJSON *pol_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen)
+/* The op table's handlers (cl_rpc_handler_fn; ctx is the struct policy). */
+#define POL_HANDLER(name, call)                                                                                        \
+	static cJSON *name(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,          \
+			   size_t *rblen)                                                                              \
+	{                                                                                                              \
+		(void)body, (void)blen, (void)rbody, (void)rblen;                                                      \
+		struct pol_req r;                                                                                      \
+		req_from_json(req, &r);                                                                                \
+		return call;                                                                                           \
+	}
+POL_HANDLER(h_connect, decide(ctx, OP_CONNECT, &r))
+POL_HANDLER(h_helo, decide(ctx, OP_HELO, &r))
+POL_HANDLER(h_mail, decide(ctx, OP_MAIL, &r))
+POL_HANDLER(h_rcpt, decide(ctx, OP_RCPT, &r))
+POL_HANDLER(h_auth, decide(ctx, OP_AUTH, &r))
+POL_HANDLER(h_log_session, log_session(ctx, req, &r))
+POL_HANDLER(h_log_message, log_message(ctx, req, &r))
+
+static const struct cl_rpc_op op_list[] = {
+    {CL_POLICY_OP_CONNECT, h_connect},
+    {CL_POLICY_OP_HELO, h_helo},
+    {CL_POLICY_OP_MAIL, h_mail},
+    {CL_POLICY_OP_RCPT, h_rcpt},
+    {CL_POLICY_OP_AUTH, h_auth},
+    {CL_POLICY_OP_LOG_SESSION, h_log_session},
+    {CL_POLICY_OP_LOG_MESSAGE, h_log_message},
+};
+
+const struct cl_rpc_op *pol_ops(size_t *n)
 {
-	struct policy *p = ctx;
-	(void)body;
-	(void)blen;
-	(void)rbody;
-	(void)rblen;
-	if (cl_json_int(req, "v", 0) != CL_FRAME_VERSION)
-		return bad(p, "unsupported version (want \"v\":1)");
-	const char *op = cl_json_str(req, "op", "");
-	struct pol_req r;
-	req_from_json(req, &r);
-	for (int i = 0; i < OP_NDECIDE; i++)
-		if (strcmp(op, op_names[i]) == 0)
-			return decide(p, i, &r);
-	if (strcmp(op, "log_session") == 0)
-		return log_session(p, req, &r);
-	if (strcmp(op, "log_message") == 0)
-		return log_message(p, req, &r);
-	return bad(p, "unknown op");
+	*n = sizeof op_list / sizeof op_list[0];
+	return op_list;
 }

@@ -1,13 +1,15 @@
 /* handler.h - the RPC entry point of clement-policy (docs/RPC.md, section policy).
  *
- * pol_handle is the cl_rpc_handler_fn given to cl_rpc_server_start with a struct policy
- * as its context; it runs on the server's worker threads. */
+ * pol_ops is the op table given to cl_rpc_server_start_ops with a struct policy as its
+ * context; its handlers run on the server's worker threads. */
 #ifndef CLEMENT_POLICY_HANDLER_H
 #define CLEMENT_POLICY_HANDLER_H
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-cJSON *pol_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen);
+/* pol_ops - the op table (n entries). */
+struct cl_rpc_op;
+const struct cl_rpc_op *pol_ops(size_t *n);
 
 #endif

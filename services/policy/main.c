@@ -82,6 +82,7 @@ static void metrics_register(struct cl_metrics *reg, struct policy_metrics *m)
 	}
 	m->probe_hits =
 	    cl_metrics_counter(reg, "clement_policy_probe_cache_hits_total", "probe answers from cache", "");
+	m->rpc_unknown = cl_rpc_unknown_metric(reg);
 	m->bad_requests =
 	    cl_metrics_counter(reg, "clement_policy_bad_requests_total", "requests refused as malformed", "");
 	static const char *rep_acts[3] = {"ignore", "enforce", "drop"};
@@ -249,7 +250,9 @@ int main(int argc, char **argv)
 	if (policy_setup(&p, reg, err, sizeof err) < 0)
 		goto out;
 	/* RPC first: once /healthz says ready, requests must find the socket listening. */
-	srv = cl_rpc_server_start(cfg.listen, (int)cfg.workers, pol_handle, &p, err, sizeof err);
+	struct cl_rpc_optable ops = {.unknown = p.m.rpc_unknown};
+	ops.ops = pol_ops(&ops.n);
+	srv = cl_rpc_server_start_ops(cfg.listen, (int)cfg.workers, &ops, &p, err, sizeof err);
 	if (!srv)
 		goto out;
 	h = cl_health_start(cfg.health_listen, reg, ready, metrics_hook, &p, err, sizeof err);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "mail/scanner_client.h"
 #include "rpc/rpc.h"
 #include "scanner.h"
 #include "svc/health.h"
@@ -67,7 +68,9 @@ static int run(struct scanner_config *cfg)
 		fprintf(stderr, PROG ": %s\n", err);
 		goto out_health;
 	}
-	struct cl_rpc_server *srv = cl_rpc_server_start(cfg->listen, workers, scanner_handle, s, err, sizeof err);
+	static const struct cl_rpc_op ops[] = {{CL_SCANNER_OP_SCAN, scanner_handle}};
+	const struct cl_rpc_optable table = {ops, sizeof ops / sizeof ops[0], s->rpc_unknown};
+	struct cl_rpc_server *srv = cl_rpc_server_start_ops(cfg->listen, workers, &table, s, err, sizeof err);
 	if (!srv) {
 		fprintf(stderr, PROG ": %s\n", err);
 		goto out_watch;

@@ -49,6 +49,7 @@ int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_
 	pthread_cond_init(&s->watch_cond, NULL);
 	s->reg = reg;
 	const char *sc = "messages scanned, by verdict";
+	s->rpc_unknown = cl_rpc_unknown_metric(reg);
 	s->scans_clean = cl_metrics_counter(reg, "clement_scanner_scans_total", sc, "verdict=\"clean\"");
 	s->scans_infected = cl_metrics_counter(reg, "clement_scanner_scans_total", sc, "verdict=\"infected\"");
 	s->scans_error = cl_metrics_counter(reg, "clement_scanner_scans_total", sc, "verdict=\"error\"");
@@ -267,17 +268,10 @@ cJSON *scanner_handle(void *ctx, const cJSON *req, const unsigned char *body, si
 	struct scanner *s = ctx;
 	(void)rbody;
 	(void)rblen;
-	const char *op = cl_json_str(req, "op", NULL);
 	char sid[80];
 	const char *rsid = cl_json_str(req, "sid", NULL);
 	if (rsid)
 		sid_for_log(sid, sizeof sid, rsid);
-	if (!op || strcmp(op, "scan") != 0) {
-		char eop[80];
-		cl_log_escape(eop, sizeof eop, op ? op : "", op ? strlen(op) : 0);
-		cl_log(CL_LOG_WARN, rsid ? sid : NULL, "rpc_bad_op", "op=%s", eop);
-		return cl_rpc_error_reply(op ? "unknown op" : "missing op");
-	}
 	struct scan_result r;
 	struct rspamd_job job;
 	double t0 = cl_now_seconds();

@@ -54,6 +54,7 @@ struct scanner {
 	struct rspamd_client rspamd;
 	struct cl_metric *rs_ok, *rs_error, *rs_unscanned, *rs_latency;
 	struct cl_metric *content_reject, *content_defer, *content_quarantine, *content_tag;
+	struct cl_metric *rpc_unknown; /* clement_rpc_unknown_ops_total */
 
 	/* reload thread (watch.c) */
 	pthread_t watch_thread;
@@ -76,7 +77,7 @@ void scanner_fini(struct scanner *s);
  * unpackers may use cfg->limits.tmpdir). Fills r; never fails otherwise. Thread-safe. */
 void scanner_scan(struct scanner *s, const unsigned char *msg, size_t len, struct scan_result *r);
 
-/* scanner_handle - the RPC handler for op "scan" (docs/RPC.md), a cl_rpc_handler_fn. */
+/* scanner_handle - the RPC handler of op "scan" (docs/RPC.md) in the service's op table. */
 cJSON *scanner_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen);
 
 /* One Rspamd check running in its own thread while the RPC worker runs libclamav (check.c).

@@ -305,7 +305,8 @@ def test_malformed_requests_get_an_error_reply(services, sigdb):
     rc, reply = scan(url, None)
     assert reply["verdict"] == "error" and "body" in reply["error"]
     assert scan(url, b"x", {"v": 1, "op": "rescan"})[1] == {"v": 1, "ok": False, "error": "unknown op"}
-    assert scan(url, b"x", {"v": 1})[1]["ok"] is False
+    assert scan(url, b"x", {"v": 1})[1] == {"v": 1, "ok": False, "error": "unknown op"}
+    assert "clement_rpc_unknown_ops_total 2" in svc.metrics()   # counted by the RPC layer's op table
     rc, reply = scan(url, b"x", {"v": 1, "op": "scan", "sid": {"not": "a string"}})
     assert reply == {"v": 1, "verdict": "clean"}
     # Bodies that are broken archives and MIME: scanned, no crash.
