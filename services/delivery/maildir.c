@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dirsync.h"
 #include "msgutil.h"
 #include "util/buf.h"
 #include "util/metrics.h"
@@ -186,7 +187,8 @@ static enum dl_md_status md_stage(const char *root, const char *sender, const st
 	return DL_MD_OK;
 }
 
-/* md_commit - rename every tmp file into new/, then fsync each new/ directory. */
+/* md_commit - rename every tmp file into new/, then fsync each new/ directory (shared with
+ * concurrent deliveries into the same new/: dirsync.h). */
 static int md_commit(struct md_copy *c, size_t n, dl_md_fsync_fn on_fsync, void *arg, char *err, size_t errlen)
 {
 	char d[MD_PATH];
@@ -200,7 +202,7 @@ static int md_commit(struct md_copy *c, size_t n, dl_md_fsync_fn on_fsync, void 
 	}
 	for (size_t i = 0; i < n; i++) {
 		double t0 = cl_now_seconds();
-		if (cl_snprintf(d, sizeof d, "%s/new", c[i].dir) < 0 || fsync_dir(d) < 0) {
+		if (cl_snprintf(d, sizeof d, "%s/new", c[i].dir) < 0 || dl_dirsync(d) < 0) {
 			snprintf(err, errlen, "fsync new/: %s", strerror(errno));
 			return -1;
 		}
