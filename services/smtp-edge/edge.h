@@ -24,6 +24,7 @@
 #include "rpc/rpc.h"
 #include "util/buf.h"
 #include "util/metrics.h"
+#include "util/theap.h"
 
 struct edge_config {
 	char *smtp_listen, *smtps_listen, *submission_listen, *health_listen;
@@ -128,6 +129,8 @@ struct edge {
 	char postmaster[CL_ADDR_MAX + 1]; /* where RCPT TO:<Postmaster> goes; "" when we have no name */
 	int draining;
 	double drain_deadline;
+	int drain_expired;      /* the grace is over and every session was told so */
+	struct cl_theap timers; /* each session's next deadline (session_next_due), earliest first */
 	struct rep_edge rep; /* reputation: resolver, DNSBL sites, metrics (rep.c) */
 };
 
@@ -150,6 +153,8 @@ struct session {
 	struct cl_buf in, out;
 	struct cl_buf transcript;
 	double started, deadline, greet_at;
+	struct cl_theap_node timer; /* in e->timers while session_next_due() is set (loop.c) */
+	struct session *tnext;      /* the loop's list of sessions whose deadline came */
 	double rate_since;  /* start of the current minimum-rate window; 0 until body bytes came */
 	size_t rate_bytes;  /* body octets received in that window */
 	int commands;       /* command lines received (the first one has CLEMENT_GREET_TIMEOUT_S) */
@@ -202,6 +207,7 @@ int loop_session_moved(struct session *s, const char *ip);
 void reap_sessions(struct edge *e, int all);
 void loop_update_events(struct session *s);
 void loop_push_completion(struct edge *e, struct completion *c);
+void loop_timer_update(struct session *s); /* re-file s's next deadline after a callback */
 int ip_passed_pregreet(struct edge *e, const char *ip);
 void ip_remember_pregreet(struct edge *e, const char *ip);
 double now_mono(void);
@@ -223,6 +229,7 @@ void session_reply(struct session *s, const char *fmt, ...) __attribute__((forma
 void session_process(struct session *s);
 void session_on_event(struct session *s, unsigned events);
 void session_tick(struct session *s, double now);
+double session_next_due(const struct session *s, double now); /* 0: nothing to wait for */
 void session_reset_tx(struct session *s);
 void session_sync_error(struct session *s, int pregreet);
 void session_greet_verdict(struct session *s, const struct cl_verdict *v);

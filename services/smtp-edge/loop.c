@@ -2,12 +2,19 @@
  * signals (SIGTERM/SIGINT drain, SIGHUP reloads the TLS certificate) and timers, all on one
  * epoll set; plus the per-address tables (concurrency limit, pregreet passes).
  *
+ * Timers: each session's next deadline (session_next_due: pregreet greeting, lookups,
+ * client timeouts, data rate, linger) sits in a min-heap (util/theap.h), re-filed after
+ * every callback the loop makes for that session; epoll waits until the earliest one, and
+ * only sessions whose deadline came are ticked. An idle session costs nothing per wakeup.
+ *
  * epoll data: a pointer tagged by kind; listeners and the two internal fds are small
  * integers below LOOP_TAG_MAX, sessions are pointers. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,7 +174,9 @@ static void drain_queue(struct edge *e)
 	pthread_mutex_unlock(&e->qlock);
 	while (c) {
 		struct completion *next = c->next;
+		struct session *s = c->s; /* c is freed by decide_completion, s only by reap_sessions */
 		decide_completion(c);
+		loop_timer_update(s);
 		c = next;
 	}
 }
@@ -224,12 +233,28 @@ static void accept_one(struct edge *e, struct listener *l)
 	if (c)
 		c->n++;
 	session_start(s);
+	loop_timer_update(s);
 }
 
-/* session_unlink - forget s in the loop's tables (called by session_free). */
+/* loop_timer_update - file s at its next deadline, or take it out when it has none. */
+void loop_timer_update(struct session *s)
+{
+	struct edge *e = s->e;
+	double due = session_next_due(s, now_mono());
+	if (due == 0) {
+		cl_theap_remove(&e->timers, &s->timer);
+	} else if (cl_theap_set(&e->timers, &s->timer, due) < 0) {
+		/* no memory for one more heap slot: the session cannot be timed, so it goes */
+		session_close(s, "no_memory");
+		cl_theap_remove(&e->timers, &s->timer);
+	}
+}
+
+/* loop_session_gone - forget s in the loop's tables (called by session_free). */
 void loop_session_gone(struct session *s)
 {
 	struct edge *e = s->e;
+	cl_theap_remove(&e->timers, &s->timer);
 	if (!e->ipt)
 		return;
 	struct ipcount *c = ip_find(e->ipt, s->ip, 0);
@@ -266,24 +291,62 @@ static void start_drain(struct edge *e)
 	for (struct session *s = e->sessions, *n; s; s = n) {
 		n = s->next;
 		session_process(s);
+		loop_timer_update(s);
 	}
 	cl_log(CL_LOG_INFO, NULL, "draining", "sessions=%zu", e->nsessions);
 }
 
-static void sweep(struct edge *e, double now)
+/* drain_expire - the grace is over: a session still waiting for an RPC (or a client) is
+ * told so and closed now, without the linger; its call is cancelled at exit. Once. */
+static void drain_expire(struct edge *e)
 {
-	for (struct session *s = e->sessions, *n; s; s = n) {
-		n = s->next;
-		if (e->draining && now > e->drain_deadline && !s->dead) {
-			/* The grace is over: a session still waiting for an RPC (or a client) is told
-			 * so and closed now, without the linger; its call is cancelled at exit. */
-			session_reply(s, "421 4.3.2 Service shutting down, closing transmission channel");
-			s->linger = 1;
-			session_close(s, "shutdown");
+	e->drain_expired = 1;
+	for (struct session *s = e->sessions; s; s = s->next) {
+		if (s->dead)
 			continue;
-		}
-		session_tick(s, now);
+		session_reply(s, "421 4.3.2 Service shutting down, closing transmission channel");
+		s->linger = 1;
+		session_close(s, "shutdown");
+		loop_timer_update(s);
 	}
+}
+
+/* run_timers - tick every session whose deadline has come, then re-file it. The due ones
+ * are popped first, so a session re-filed at once cannot be ticked twice in one pass. */
+static void run_timers(struct edge *e, double now)
+{
+	struct session *due = NULL;
+	struct cl_theap_node *t;
+	while ((t = cl_theap_peek(&e->timers)) && t->when <= now) {
+		cl_theap_pop(&e->timers);
+		struct session *s = (struct session *)(void *)((char *)t - offsetof(struct session, timer));
+		s->tnext = due;
+		due = s;
+	}
+	for (struct session *s = due, *n; s; s = n) {
+		n = s->tnext;
+		session_tick(s, now);
+		loop_timer_update(s);
+	}
+	if (e->draining && !e->drain_expired && now >= e->drain_deadline)
+		drain_expire(e);
+}
+
+/* wait_ms - epoll's timeout: until the earliest session deadline, the next certificate
+ * check or the end of the drain grace, rounded up so nothing is ticked early. */
+static int wait_ms(const struct edge *e, double now)
+{
+	double until = now + 1.0; /* an upper bound; an idle edge wakes once a second */
+	const struct cl_theap_node *t = cl_theap_peek(&e->timers);
+	if (t && t->when < until)
+		until = t->when;
+	if (e->tls && e->cfg.tls_reload_s > 0 && e->tls_next_check < until)
+		until = e->tls_next_check;
+	if (e->draining && !e->drain_expired && e->drain_deadline < until)
+		until = e->drain_deadline;
+	if (until <= now)
+		return 0;
+	return (int)ceil((until - now) * 1000.0);
 }
 
 /* live_sessions - sessions not closed yet (the others wait only for their RPCs). */
@@ -316,11 +379,10 @@ int loop_run(struct edge *e)
 			ev.data.u64 = TAG_LISTENER + (uint64_t)i;
 			epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->lst[i].fd, &ev);
 		}
-	double next_sweep = 0;
 	/* Closed sessions whose RPC is still out do not hold the exit: teardown cancels it. */
 	while (!e->draining || live_sessions(e) > 0) {
 		struct epoll_event evs[256];
-		int n = epoll_wait(e->epfd, evs, 256, 100);
+		int n = epoll_wait(e->epfd, evs, 256, wait_ms(e, now_mono()));
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++) {
@@ -340,17 +402,16 @@ int loop_run(struct edge *e)
 				for (int k = 0; k < 64 && l->fd >= 0; k++)
 					accept_one(e, l);
 			} else {
-				session_on_event(evs[i].data.ptr, evs[i].events);
+				struct session *s = evs[i].data.ptr;
+				session_on_event(s, evs[i].events);
+				loop_timer_update(s);
 			}
 		}
 		reap_sessions(e, 0);
 		double now = now_mono();
-		if (now >= next_sweep) {
-			sweep(e, now);
-			reap_sessions(e, 0);
-			tls_check(e, now);
-			next_sweep = now + 0.1;
-		}
+		run_timers(e, now);
+		reap_sessions(e, 0);
+		tls_check(e, now);
 	}
 	return 0;
 }
@@ -383,6 +444,7 @@ void loop_fini(struct edge *e)
 	reap_sessions(e, 1);
 	ip_table_free(e->ipt);
 	ip_table_free(e->passed);
+	cl_theap_fini(&e->timers);
 	if (e->evfd >= 0)
 		close(e->evfd);
 }

@@ -230,6 +230,7 @@ static void on_answer(void *arg, const struct cl_dns_answer *a)
 	}
 	if (r->pending == 0)
 		finish(s);
+	loop_timer_update(s); /* the lookups' deadline may be gone; the session may have moved on */
 }
 
 void rep_start(struct session *s)
@@ -259,6 +260,12 @@ void rep_start(struct session *s)
 		ask(s, name, CL_DNS_TYPE_PTR, Q_PTR);
 	if (r->pending == 0)
 		finish(s);
+}
+
+double rep_due(const struct session *s)
+{
+	const struct rep_session *r = s->rep;
+	return r && !r->done ? r->deadline : 0;
 }
 
 int rep_waiting(struct session *s)

@@ -65,6 +65,9 @@ void rep_teardown(struct edge *e);
 void rep_metrics(struct edge *e);
 /* rep_start - start the lookups of s (nothing when reputation is off). */
 void rep_start(struct session *s);
+/* rep_due - when the lookups still out for s time out (rep_tick); 0 when none are. */
+double rep_due(const struct session *s);
+
 /* rep_waiting - 1 when the connect call must wait for s's lookups. */
 int rep_waiting(struct session *s);
 /* rep_tick - the deadline: unanswered lookups count as not listed. */

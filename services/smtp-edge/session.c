@@ -26,6 +26,7 @@
 #define CMD_MAX        512   /* RFC 5321 4.5.3.1.4, including CRLF */
 #define AUTH_LINE_MAX  12288 /* RFC 4954 4 */
 #define LINGER_S       2.0   /* reading on after our last reply (linger_start) */
+#define PROXY_POLL_S   0.1   /* how often a partial PROXY header is peeked at again */
 _Static_assert(AUTH_LINE_MAX >= CL_MESH_LINE_MAX, "command_input's line buffer holds an XMESH line");
 
 static const char *phase_names[] = {"proxy", "handshake", "greeting", "command", "auth", "data", "bdat", "closing"};
@@ -539,7 +540,7 @@ static void proxy_step(struct session *s)
 	long hl = proxy_parse(buf, (size_t)n, ip, sizeof ip, &port);
 	if (hl == 0) {
 		/* partial header: peeking again at once would spin on the level-triggered fd;
-		 * session_tick() retries every 100 ms until the greeting timeout */
+		 * session_tick() retries every PROXY_POLL_S until the greeting timeout */
 		struct epoll_event ev = {.events = 0, .data.ptr = s};
 		epoll_ctl(s->e->epfd, EPOLL_CTL_MOD, s->fd, &ev);
 		s->ev_mask = 0;
@@ -665,12 +666,44 @@ static int too_slow(struct session *s, double now)
 	return 0;
 }
 
+/* session_next_due - the earliest time at which session_tick() has something to do for s,
+ * or 0 when nothing: the loop files it in its timer heap and calls session_tick() then
+ * (and re-files it after every callback it makes for s). It must mirror session_tick()'s
+ * conditions: a deadline session_tick() would not act on at that time would make the
+ * loop spin. */
+double session_next_due(const struct session *s, double now)
+{
+	if (s->dead)
+		return 0;
+	if (s->phase == PH_CLOSING)
+		return s->deadline;
+	if (s->phase == PH_PROXY && s->lst->proxy && !s->proxy_done) {
+		/* the header is peeked at, not read, so epoll cannot say when more of it came */
+		double poll = now + PROXY_POLL_S;
+		return poll < s->deadline ? poll : s->deadline;
+	}
+	double due = rep_due(s);
+#define EARLIER(t) (due = (due == 0 || (t) < due) ? (t) : due)
+	/* the pregreet wait: the greeting is due then, or the talker is refused then; once the
+	 * wait is over and policy has not answered yet, the verdict's arrival finishes it */
+	if (s->phase == PH_GREETING && s->pregreet_active && (s->greet_at > now || s->greet_ready || s->in.len > 0))
+		EARLIER(s->greet_at);
+	if (!s->busy) { /* a session waiting for our RPC is not timed out for the client's silence */
+		EARLIER(s->deadline);
+		const struct edge_config *c = &s->e->cfg;
+		if ((s->phase == PH_DATA || s->phase == PH_BDAT) && c->min_data_rate > 0 && s->rate_since > 0)
+			EARLIER(s->rate_since + (double)c->min_data_rate_window_s);
+	}
+#undef EARLIER
+	return due;
+}
+
 void session_tick(struct session *s, double now)
 {
 	struct edge *e = s->e;
 	if (s->dead)
 		return;
-	if (s->phase == PH_PROXY && s->lst->proxy && !s->proxy_done && now <= s->deadline) {
+	if (s->phase == PH_PROXY && s->lst->proxy && !s->proxy_done && now < s->deadline) {
 		proxy_step(s);
 		return;
 	}
@@ -690,13 +723,13 @@ void session_tick(struct session *s, double now)
 	}
 	int slow = (s->phase == PH_DATA || s->phase == PH_BDAT) && !s->busy && too_slow(s, now);
 	if (s->phase == PH_CLOSING) {
-		if (now > s->deadline) {
+		if (now >= s->deadline) {
 			s->linger = 1; /* the peer does not read its last reply, or does not close */
 			session_close(s, NULL);
 		}
 		return;
 	}
-	if ((now > s->deadline && !s->busy) || slow) {
+	if ((now >= s->deadline && !s->busy) || slow) {
 		cl_metric_inc(e->m.refused_timeout);
 		if (s->phase != PH_HANDSHAKE)
 			session_reply(s, "421 4.4.2 %s Error: timeout exceeded", e->cfg.hostname);

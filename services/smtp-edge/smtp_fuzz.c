@@ -171,6 +171,12 @@ void rep_start(struct session *s)
 	(void)s;
 }
 
+double rep_due(const struct session *s)
+{
+	(void)s;
+	return 0;
+}
+
 int rep_waiting(struct session *s)
 {
 	(void)s;
