@@ -8,6 +8,7 @@
  * SIGTERM stops the RPC server, then wakes and joins the loop thread (a run in progress
  * finishes first). With CLEMENT_BANSTATS_ONCE=1 it runs one statistics pass, the maintenance
  * and one push round and exits (cron, the benchmark). */
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "rpc/rpc.h"
 #include "svc/health.h"
 #include "util/buf.h"
+#include "util/cidr.h"
 #include "util/config.h"
 #include "util/daemon.h"
 #include "util/log.h"
@@ -57,30 +59,26 @@ static int settings_check(struct banstats_config *cfg, char *err, size_t errlen)
 	char me[256] = "";
 	gethostname(me, sizeof me - 1);
 	cl_snprintf(cfg->instance, sizeof cfg->instance, "%s/%ld", me[0] ? me : cfg->server_name, (long)getpid());
+	/* The never-ban list in util/cidr.h's grammar (policy reads the same setting the same
+	 * way), then as a PostgreSQL cidr[] literal for the statistics and mesh queries. */
+	struct cl_netset nb = {0};
+	if (cl_netset_parse(&nb, "CLEMENT_NEVER_BAN", cfg->never_ban, err, errlen) < 0) {
+		cl_netset_free(&nb);
+		return -1;
+	}
 	struct cl_buf a;
 	cl_buf_init(&a, sizeof cfg->never_ban_array - 1);
 	int rc = cl_buf_append_str(&a, "{");
-	for (const char *p = cfg->never_ban; *p;) {
-		size_t n = strcspn(p, ",");
-		const char *s = p;
-		size_t len = n;
-		while (len && *s == ' ')
-			s++, len--;
-		while (len && s[len - 1] == ' ')
-			len--;
-		char net[64], why[100];
-		if (len && cl_mesh_network_parse(s, len, net, sizeof net, why, sizeof why) < 0) {
-			cl_buf_free(&a);
-			return cl_snprintf(err, errlen, "CLEMENT_NEVER_BAN: %.*s: %s", (int)len, s, why), -1;
-		}
-		if (len)
-			rc |= cl_buf_printf(&a, "%s%s", a.len > 1 ? "," : "", net);
-		p += n + (p[n] == ',');
+	for (size_t i = 0; i < nb.n && rc == 0; i++) {
+		char net[INET6_ADDRSTRLEN + 8];
+		rc |= cl_cidr_format(&nb.v[i].net, nb.v[i].plen, net, sizeof net);
+		rc |= cl_buf_printf(&a, "%s%s", i ? "," : "", net);
 	}
 	rc |= cl_buf_append_str(&a, "}");
 	if (rc == 0)
-		cl_strlcpy(cfg->never_ban_array, a.data, sizeof cfg->never_ban_array);
+		rc = cl_strlcpy(cfg->never_ban_array, a.data, sizeof cfg->never_ban_array);
 	cl_buf_free(&a);
+	cl_netset_free(&nb);
 	if (rc != 0)
 		return cl_snprintf(err, errlen, "CLEMENT_NEVER_BAN: too long"), -1;
 	if ((cfg->mesh_cert[0] != 0) != (cfg->mesh_key[0] != 0))

@@ -78,8 +78,8 @@ static void snap_free(struct pc_snap *s)
 	free(s->users);
 	free(s->dirs);
 	free(s->bans);
-	pn_set_free(&s->ban_set);
-	pn_set_free(&s->never_ban);
+	cl_netset_free(&s->ban_set);
+	cl_netset_free(&s->never_ban);
 	free(s);
 }
 
@@ -138,8 +138,8 @@ int pc_snap_index(struct pc_snap *s, char *err, size_t errlen)
 		qsort(s->dirs, s->ndirs, sizeof *s->dirs, dir_cmp);
 	if (s->naliases)
 		qsort(s->aliases, s->naliases, sizeof *s->aliases, alias_cmp);
-	pn_set_finish(&s->ban_set);
-	pn_set_finish(&s->never_ban);
+	cl_netset_finish(&s->ban_set);
+	cl_netset_finish(&s->never_ban);
 	/* The foreign key guarantees the group exists; a miss means a broken load. */
 	for (size_t i = 0; i < s->ndomains; i++) {
 		s->domains[i].group = pc_group_find(s, s->domains[i].group_id);
@@ -217,9 +217,9 @@ static int ban_active(void *arg, size_t idx)
 	return e == 0 || e > b->now;
 }
 
-const struct pc_ban *pc_ban_find(const struct pc_snap *s, const struct pn_addr *a, double now)
+const struct pc_ban *pc_ban_find(const struct pc_snap *s, const struct cl_ip *a, double now)
 {
 	struct ban_ctx b = {s, now};
-	long i = pn_set_find(&s->ban_set, a, ban_active, &b);
+	long i = cl_netset_find(&s->ban_set, a, ban_active, &b);
 	return i < 0 ? NULL : &s->bans[i];
 }

@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 #include "mail/verdict.h"
-#include "net.h"
+#include "util/cidr.h"
 
 enum pc_dir_action { PC_ACCEPT = 0, PC_REJECT, PC_QUARANTINE };
 enum pc_level { PC_LEVEL_USER = 0, PC_LEVEL_DOMAIN, PC_LEVEL_GROUP };
@@ -91,8 +91,8 @@ struct pc_snap {
 	size_t naliases; /* by (user_id, address) */
 	struct pc_ban *bans;
 	size_t nbans;
-	struct pn_set ban_set;   /* idx -> bans[] */
-	struct pn_set never_ban; /* from the table never_ban_networks */
+	struct cl_netset ban_set;   /* idx -> bans[] */
+	struct cl_netset never_ban; /* from the table never_ban_networks */
 };
 
 /* The published snapshot plus the watcher's view of the database. */
@@ -129,6 +129,6 @@ int pc_directive_match(const struct pc_snap *s, int level, long long owner, cons
 /* pc_alias_granted - 1 when user_id was granted address (lower case) as a sender alias. */
 int pc_alias_granted(const struct pc_snap *s, long long user_id, const char *address);
 /* pc_ban_find - the active ban containing a at time now (unix), or NULL. */
-const struct pc_ban *pc_ban_find(const struct pc_snap *s, const struct pn_addr *a, double now);
+const struct pc_ban *pc_ban_find(const struct pc_snap *s, const struct cl_ip *a, double now);
 
 #endif

@@ -178,14 +178,14 @@ static int load_bans(struct pc_snap *s, const PGresult *r)
 	if (!s->bans)
 		return -1;
 	for (int i = 0; i < n; i++) {
-		struct pn_addr a;
+		struct cl_ip a;
 		int plen;
-		if (pn_cidr_parse(PQgetvalue(r, i, 0), &a, &plen) < 0)
+		if (cl_cidr_parse(PQgetvalue(r, i, 0), &a, &plen) < 0)
 			continue;
 		struct pc_ban *b = &s->bans[s->nbans];
 		b->reason = dup_or_null(r, i, 1, &oom);
 		b->expires_at = strtod(PQgetvalue(r, i, 2), NULL);
-		if (pn_set_add(&s->ban_set, &a, plen, s->nbans) < 0)
+		if (cl_netset_add(&s->ban_set, &a, plen, s->nbans) < 0)
 			oom = 1;
 		s->nbans++;
 	}
@@ -195,9 +195,9 @@ static int load_bans(struct pc_snap *s, const PGresult *r)
 static int load_never(struct pc_snap *s, const PGresult *r)
 {
 	for (int i = 0; i < PQntuples(r); i++) {
-		struct pn_addr a;
+		struct cl_ip a;
 		int plen;
-		if (pn_cidr_parse(PQgetvalue(r, i, 0), &a, &plen) == 0 && pn_set_add(&s->never_ban, &a, plen, 0) < 0)
+		if (cl_cidr_parse(PQgetvalue(r, i, 0), &a, &plen) == 0 && cl_netset_add(&s->never_ban, &a, plen, 0) < 0)
 			return -1;
 	}
 	return 0;

@@ -71,21 +71,21 @@ static int rep_refuses(struct policy *p, const struct pol_req *r, int op, int gr
 
 void pol_connect(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v)
 {
-	struct pn_addr a;
-	if (pn_addr_parse(r->ip, &a) < 0) {
+	struct cl_ip a;
+	if (cl_ip_parse(r->ip, &a) < 0) {
 		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", "Client address not understood");
 		return;
 	}
 	/* Never-ban networks pass before anything else: an admin's own networks must never
 	 * be locked out by an automatic ban. */
-	if (pn_set_find(&p->never_ban_cfg, &a, NULL, NULL) >= 0 ||
-	    (snap && pn_set_find(&snap->never_ban, &a, NULL, NULL) >= 0)) {
+	if (cl_netset_find(&p->never_ban_cfg, &a, NULL, NULL) >= 0 ||
+	    (snap && cl_netset_find(&snap->never_ban, &a, NULL, NULL) >= 0)) {
 		cl_verdict_set(v, CL_ACCEPT, 220, "", "Ok");
 		return;
 	}
 	/* Behind a proxy or a misconfigured port mapping every client looks local; refusing
 	 * loopback unless configured makes that mistake loud instead of silent. */
-	if (pn_is_loopback(&a) && !p->cfg->allow_loopback) {
+	if (cl_ip_is_loopback(&a) && !p->cfg->allow_loopback) {
 		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", "Connections from loopback are not accepted");
 		return;
 	}
@@ -177,12 +177,12 @@ static void log_refusal(struct policy *p, const struct pol_req *r, const struct 
 	snprintf(d, sizeof d, "%lld", did);
 	snprintf(g, sizeof g, "%lld", gid);
 	snprintf(code, sizeof code, "%d", v->code);
-	struct pn_addr a;
+	struct cl_ip a;
 	const char *vals[PL_MAX_COLS] = {ts,
 					 r->sid[0] ? r->sid : NULL,
 					 NULL,
 					 "in",
-					 pn_addr_parse(r->ip, &a) == 0 ? r->ip : NULL,
+					 cl_ip_parse(r->ip, &a) == 0 ? r->ip : NULL,
 					 r->sender,
 					 r->rcpt,
 					 uid ? u : NULL,

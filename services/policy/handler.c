@@ -133,8 +133,8 @@ static const char *num(char *buf, size_t n, long long v)
 /* log_session - one smtp_sessions row (column order: logq.c). */
 static cJSON *log_session(struct policy *p, const cJSON *j, const struct pol_req *r)
 {
-	struct pn_addr a;
-	if (!r->sid[0] || pn_addr_parse(r->ip, &a) < 0)
+	struct cl_ip a;
+	if (!r->sid[0] || cl_ip_parse(r->ip, &a) < 0)
 		return bad(p, "log_session needs sid and a valid ip");
 	if (strcmp(r->listener, "smtp") && strcmp(r->listener, "smtps") && strcmp(r->listener, "submission"))
 		return bad(p, "listener must be smtp, smtps or submission");
@@ -208,12 +208,12 @@ static struct pl_row *message_row(const cJSON *j, const cJSON *rc, const struct 
 	char ts[48], u[24], d[24], g[24], code[24], size[24];
 	pl_ts_text(wall_now(), ts, sizeof ts);
 	long long c = cl_json_int(rc, "code", 0);
-	struct pn_addr a;
+	struct cl_ip a;
 	const char *vals[18] = {ts,
 				r->sid[0] ? r->sid : NULL,
 				cl_json_str(j, "msgid", NULL),
 				has_route && rt.mode == CL_ROUTE_OUTBOUND ? "out" : "in",
-				pn_addr_parse(r->ip, &a) == 0 ? r->ip : NULL,
+				cl_ip_parse(r->ip, &a) == 0 ? r->ip : NULL,
 				r->sender,
 				rcpt,
 				has_route && rt.user_id ? num(u, sizeof u, rt.user_id) : NULL,

@@ -95,37 +95,6 @@ static void metrics_register(struct cl_metrics *reg, struct policy_metrics *m)
 	}
 }
 
-/* never_ban_parse - CLEMENT_NEVER_BAN: comma or space separated CIDRs; 0 or -1. */
-static int never_ban_parse(const char *s, struct pn_set *set, char *err, size_t errlen)
-{
-	char tmp[4096];
-	if (cl_strlcpy(tmp, s, sizeof tmp) < 0) {
-		cl_snprintf(err, errlen, "CLEMENT_NEVER_BAN: too long");
-		return -1;
-	}
-	char *save = NULL;
-	for (char *t = strtok_r(tmp, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
-		struct pn_addr a;
-		int plen;
-		if (pn_cidr_parse(t, &a, &plen) < 0 || pn_set_add(set, &a, plen, 0) < 0) {
-			cl_snprintf(err, errlen, "CLEMENT_NEVER_BAN: not a network: %s", t);
-			return -1;
-		}
-		/* "10.0.0.1/8" is most likely a typo for a host or a network: say so rather than
-		 * guess (banstats reads the same setting the same way). */
-		struct pn_addr host;
-		char h[64];
-		cl_strlcpy(h, t, sizeof h);
-		h[strcspn(h, "/")] = '\0';
-		if (pn_addr_parse(h, &host) == 0 && memcmp(host.b, a.b, sizeof a.b) != 0) {
-			cl_snprintf(err, errlen, "CLEMENT_NEVER_BAN: %s has host bits set after the prefix", t);
-			return -1;
-		}
-	}
-	pn_set_finish(set);
-	return 0;
-}
-
 /* policy_setup - everything but the RPC server; 0 or -1 with err. */
 static int policy_setup(struct policy *p, struct cl_metrics *reg, char *err, size_t errlen)
 {
@@ -164,7 +133,7 @@ static void policy_teardown(struct policy *p)
 	pl_queue_stop(&p->logq);
 	pp_fini(&p->probe);
 	pc_cache_fini(&p->cache);
-	pn_set_free(&p->never_ban_cfg);
+	cl_netset_free(&p->never_ban_cfg);
 }
 
 int main(int argc, char **argv)
@@ -227,14 +196,14 @@ int main(int argc, char **argv)
 		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 		return 2;
 	}
-	if (never_ban_parse(cfg.never_ban, &p.never_ban_cfg, err, sizeof err) < 0) {
+	if (cl_netset_parse(&p.never_ban_cfg, "CLEMENT_NEVER_BAN", cfg.never_ban, err, sizeof err) < 0) {
 		fprintf(stderr, "clement-policy: bad setting: %s\n", err);
-		pn_set_free(&p.never_ban_cfg);
+		cl_netset_free(&p.never_ban_cfg);
 		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 		return 2;
 	}
 	if (cl_service_begin("clement-policy", "policy", cfg.log_level) < 0) {
-		pn_set_free(&p.never_ban_cfg);
+		cl_netset_free(&p.never_ban_cfg);
 		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
 		return 1;
 	}

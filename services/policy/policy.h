@@ -11,9 +11,9 @@
 #include "cache_watch.h"
 #include "logq.h"
 #include "mail/verdict.h"
-#include "net.h"
 #include "probe.h"
 #include "rep.h"
+#include "util/cidr.h"
 #include "util/metrics.h"
 
 struct policy_config {
@@ -56,7 +56,7 @@ struct policy {
 	const struct policy_config *cfg;
 	struct pc_cache cache;
 	struct pc_watch watch;
-	struct pn_set never_ban_cfg; /* CLEMENT_NEVER_BAN */
+	struct cl_netset never_ban_cfg; /* CLEMENT_NEVER_BAN */
 	struct pl_queue logq;
 	struct pp_probe probe;
 	struct cl_imap_conf imap;

@@ -23,6 +23,7 @@
 #include "rep.h"
 #include "rpc/rpc.h"
 #include "util/buf.h"
+#include "util/cidr.h"
 #include "util/metrics.h"
 #include "util/theap.h"
 
@@ -123,8 +124,7 @@ struct edge {
 	struct ipcount **ipt;      /* per-IP session counts */
 	struct ipcount **passed;   /* pregreet passes: address -> expiry */
 	size_t npassed;            /* entries in passed (bounded) */
-	struct cidr *nets;         /* CLEMENT_PROXY_NETWORKS */
-	size_t nnets;
+	struct cl_netset nets;     /* CLEMENT_PROXY_NETWORKS */
 	_Atomic int fire_inflight; /* fire-and-forget log calls not yet completed */
 	char postmaster[CL_ADDR_MAX + 1]; /* where RCPT TO:<Postmaster> goes; "" when we have no name */
 	int draining;

@@ -201,7 +201,7 @@ static void accept_one(struct edge *e, struct listener *l)
 		port = ntohs(a->sin6_port);
 	}
 	/* Limits are checked before any allocation: a flood costs one accept and one write. */
-	if (l->proxy && !proxy_trusted(e->nets, e->nnets, ip)) {
+	if (l->proxy && !cl_netset_has(&e->nets, ip)) {
 		/* PROXY headers only from our load balancers: anyone else could forge a client.
 		 * Counted before the close, so a client that sees it closed sees it counted. */
 		cl_metric_inc(e->m.refused_proxy);

@@ -161,7 +161,7 @@ static int setup(struct edge *e, char *err, size_t errlen)
 		p += k;
 		p += strspn(p, ", ");
 	}
-	if (proxy_networks_parse(c->proxy_networks, &e->nets, &e->nnets, err, errlen) < 0 ||
+	if (cl_netset_parse(&e->nets, "CLEMENT_PROXY_NETWORKS", c->proxy_networks, err, errlen) < 0 ||
 	    postmaster_setup(e, err, errlen) < 0 || rep_setup(e, err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < LST_COUNT; i++)
@@ -216,7 +216,7 @@ static void teardown(struct edge *e)
 	if (e->sigfd >= 0)
 		close(e->sigfd);
 	SSL_CTX_free(e->tls);
-	free(e->nets);
+	cl_netset_free(&e->nets);
 	pthread_mutex_destroy(&e->qlock);
 }
 

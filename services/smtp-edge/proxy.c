@@ -1,4 +1,4 @@
-/* proxy.c - PROXY protocol v1/v2 parsing and the trusted-network check. See proxy.h. */
+/* proxy.c - PROXY protocol v1/v2 parsing. See proxy.h. */
 #include "proxy.h"
 
 #include <arpa/inet.h>
@@ -10,65 +10,6 @@
 #include "util/buf.h"
 
 static const unsigned char v2sig[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
-
-int proxy_networks_parse(const char *list, struct cidr **out, size_t *n, char *err, size_t errlen)
-{
-	*out = NULL;
-	*n = 0;
-	char *copy = strdup(list ? list : "");
-	if (!copy)
-		return -1;
-	size_t cap = 1;
-	for (const char *p = copy; *p; p++)
-		cap += *p == ',';
-	struct cidr *nets = calloc(cap, sizeof *nets);
-	char *save = NULL;
-	for (char *tok = strtok_r(copy, ", ", &save); nets && tok; tok = strtok_r(NULL, ", ", &save)) {
-		struct cidr *c = &nets[*n];
-		char *slash = strchr(tok, '/');
-		if (slash)
-			*slash++ = '\0';
-		c->family = strchr(tok, ':') ? AF_INET6 : AF_INET;
-		int max = c->family == AF_INET ? 32 : 128;
-		char *end = NULL;
-		long bits = slash ? strtol(slash, &end, 10) : max;
-		if (inet_pton(c->family, tok, c->addr) != 1 || bits < 0 || bits > max || (slash && *end)) {
-			snprintf(err, errlen, "CLEMENT_PROXY_NETWORKS: bad network %s", tok);
-			free(nets);
-			free(copy);
-			return -1;
-		}
-		c->bits = (int)bits;
-		(*n)++;
-	}
-	free(copy);
-	if (!nets)
-		return -1;
-	*out = nets;
-	return 0;
-}
-
-int proxy_trusted(const struct cidr *nets, size_t n, const char *ip)
-{
-	unsigned char a[16];
-	int fam = strchr(ip, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(fam, ip, a) != 1)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (nets[i].family != fam)
-			continue;
-		int bits = nets[i].bits, k = 0;
-		for (; bits >= 8; bits -= 8, k++)
-			if (a[k] != nets[i].addr[k])
-				break;
-		if (bits >= 8)
-			continue;
-		unsigned char mask = (unsigned char)(0xFF << (8 - bits));
-		if (bits == 0 || (a[k] & mask) == (nets[i].addr[k] & mask))
-			return 1;
-	}
-	return 0;
-}
 
 /* parse_v1 - "PROXY TCP4|TCP6|UNKNOWN src dst sport dport\r\n", at most 107 octets with
  * the CRLF (so the CR is at most at offset 105): a longer line is refused whether it came

@@ -1,7 +1,7 @@
 /* proxy.h - HAProxy PROXY protocol v1 and v2 (haproxy's doc/proxy-protocol.txt) on
  * listeners behind a load balancer, so that bans, logs and policy see the real client.
  *
- * Only peers inside CLEMENT_PROXY_NETWORKS may send the header; on a listener that
+ * Only peers inside CLEMENT_PROXY_NETWORKS (a util/cidr.h set) may send the header; on a listener that
  * expects it, anyone else is disconnected, and so is a peer whose header is malformed or
  * does not arrive before the greeting timeout. The header is read with MSG_PEEK first and
  * then exactly its length, so the bytes after it (a TLS ClientHello on 465) stay in the
@@ -11,17 +11,6 @@
 
 #include <stddef.h>
 
-struct cidr {
-	int family; /* AF_INET or AF_INET6 */
-	unsigned char addr[16];
-	int bits;
-};
-
-/* proxy_networks_parse - "10.0.0.0/8,fd00::/8" into a new array (caller frees). Returns
- * 0, or -1 with err. An empty list gives *n == 0. */
-int proxy_networks_parse(const char *list, struct cidr **out, size_t *n, char *err, size_t errlen);
-/* proxy_trusted - 1 when the textual address ip is inside one of the networks. */
-int proxy_trusted(const struct cidr *nets, size_t n, const char *ip);
 /* proxy_parse - parse a header at p[0..len). Returns its length (> 0) and fills ip/port
  * (left unchanged for LOCAL / UNKNOWN), 0 when more bytes are needed, -1 when malformed. */
 long proxy_parse(const unsigned char *p, size_t len, char *ip, size_t iplen, int *port);
