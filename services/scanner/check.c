@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "rpc/frame.h"
 #include "scanner.h"
@@ -149,6 +150,34 @@ static const char *dmarc_exempt(const struct rspamd_job *j)
 	return NULL;
 }
 
+/* bulk_decide - snowshoe (issue 19): a text that CLEMENT_BULK_CLIENTS other client addresses
+ * already sent within CLEMENT_BULK_WINDOW_S is refused, whatever its score. Not counted:
+ * mail of a logged-in user, and list mail that says so and is signed (List-Id: or
+ * List-Unsubscribe: with a passing DKIM signature: mailing lists and ESP newsletters send
+ * one text from many addresses by design). Every other copy is counted, refused or not. */
+static void bulk_decide(struct rspamd_job *j, const char *sid, struct content_verdict *v)
+{
+	struct scanner *s = j->s;
+	const char *user = cl_json_str(j->req, "auth_user", NULL);
+	if (s->cfg->bulk_clients <= 0 || !j->msg || j->r.status != RSPAMD_OK || (user && user[0]))
+		return;
+	if (strcmp(j->r.dkim.result, "pass") == 0 &&
+	    (msg_has_header(j->msg, j->len, "List-Id") || msg_has_header(j->msg, j->len, "List-Unsubscribe")))
+		return;
+	int others = bulk_note(&s->bulk, bulk_fingerprint(j->msg, j->len), cl_json_str(j->req, "ip", ""), time(NULL));
+	if (others < s->cfg->bulk_clients || v->action == CA_REJECT || v->action == CA_DEFER)
+		return;
+	v->action = CA_REJECT;
+	v->code = 550;
+	cl_strlcpy(v->enh, "5.7.1", sizeof v->enh);
+	v->reason_class = "spam";
+	v->headers[0] = '\0';
+	cl_snprintf(v->text, sizeof v->text,
+		    "Message refused as bulk: the same text came from %d other servers within %lld minutes", others,
+		    (s->cfg->bulk_window_s + 59) / 60);
+	cl_log(CL_LOG_INFO, sid, "bulk_refused", "others=%d window_s=%lld", others, s->cfg->bulk_window_s);
+}
+
 void rspamd_job_decide(struct rspamd_job *j, const char *sid, cJSON *reply)
 {
 	struct scanner *s = j->s;
@@ -163,6 +192,7 @@ void rspamd_job_decide(struct rspamd_job *j, const char *sid, cJSON *reply)
 		cl_log(CL_LOG_INFO, sid, "dmarc_not_enforced", "domain=%s why=\"%s\"", j->r.dmarc_domain, exempt);
 	}
 	content_decide(&j->r, &pol, s->cfg->rspamd_fail_open, cl_json_str(j->req, "mta", NULL), &v);
+	bulk_decide(j, sid, &v);
 	char etext[400], eerr[200];
 	cl_log_escape(etext, sizeof etext, v.text, strlen(v.text));
 	cl_log_escape(eerr, sizeof eerr, j->r.error, strlen(j->r.error));

@@ -142,6 +142,14 @@ int main(int argc, char **argv)
 	     "deliver without Rspamd's verdict when Rspamd is down, slow or answers garbage (logged at error level, "
 	     "counted in clement_scanner_rspamd_unscanned_total); default: 451 4.3.0",
 	     &cfg.rspamd_fail_open},
+	    {"CLEMENT_BULK_CLIENTS", CL_SET_INT, "10", 0, 31,
+	     "snowshoe spam (needs Rspamd): refuse (550 5.7.1) a message whose text (its body's words without "
+	     "digits) this many other client addresses already sent within CLEMENT_BULK_WINDOW_S; signed list mail "
+	     "(List-Id/List-Unsubscribe with DKIM pass) and logged-in users are not counted; 0 = off",
+	     &cfg.bulk_clients},
+	    {"CLEMENT_BULK_WINDOW_S", CL_SET_INT, "3600", 60, 86400,
+	     "the window of CLEMENT_BULK_CLIENTS, in seconds (counts are per scanner process, in memory)",
+	     &cfg.bulk_window_s},
 	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
 	cl_config_main(argc, argv, PROG,

@@ -88,6 +88,10 @@ int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_
 		cl_snprintf(err, errlen, "cannot register metrics");
 		return -1;
 	}
+	if (cfg->bulk_clients > 0 && bulk_init(&s->bulk, (long)cfg->bulk_window_s) < 0) {
+		cl_snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if (cfg->rspamd_url && cfg->rspamd_url[0] &&
 	    rspamd_client_init(&s->rspamd, cfg->rspamd_url, (long)cfg->rspamd_timeout_ms, 64, err, errlen) < 0)
 		return -1;
@@ -98,6 +102,7 @@ void scanner_fini(struct scanner *s)
 {
 	engine_slot_fini(&s->slot);
 	rspamd_client_fini(&s->rspamd);
+	bulk_fini(&s->bulk);
 	pthread_cond_destroy(&s->watch_cond);
 	pthread_mutex_destroy(&s->watch_lock);
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bulk.h"
 #include "content.h"
 #include "engine.h"
 #include "rspamd.h"
@@ -31,6 +32,8 @@ struct scanner_config {
 	char *rspamd_url; /* "" = Rspamd off */
 	long long rspamd_timeout_ms;
 	int rspamd_fail_open;
+	long long bulk_clients;  /* refuse a text already sent by this many other clients; 0 = off */
+	long long bulk_window_s; /* ... within this many seconds */
 };
 
 enum scan_verdict { SCAN_CLEAN = 0, SCAN_INFECTED, SCAN_ERROR };
@@ -55,6 +58,7 @@ struct scanner {
 	struct cl_metric *rs_ok, *rs_error, *rs_unscanned, *rs_latency;
 	struct cl_metric *content_reject, *content_defer, *content_quarantine, *content_tag;
 	struct cl_metric *rpc_unknown; /* clement_rpc_unknown_ops_total */
+	struct bulk_table bulk; /* snowshoe: body fingerprints by client (bulk.c) */
 
 	/* reload thread (watch.c) */
 	pthread_t watch_thread;

@@ -533,3 +533,61 @@ def test_dmarc_enforcement_spares_bounces_and_mailing_lists(rspamd, services, db
     # A List-Id does not help when the sender did not authenticate (SPF fails, no DKIM).
     code, text = s.send_from("billing@forged.test", b"List-Id: <x.forged.test>\r\n" + forged(s, "listy"))
     assert code == 550 and "forged.test publishes DMARC p=reject" in text, text
+
+
+class _ProxiedFrom(_Proxied):
+    """_Proxied with a client address of the test's choosing."""
+
+    def __init__(self, host, port, client):
+        self.client = client
+        super().__init__(host, port)
+
+    def _get_socket(self, host, port, timeout):
+        s = socket.create_connection((host, port), timeout)
+        s.sendall(f"PROXY TCP4 {self.client} 127.0.0.1 40000 25\r\n".encode())
+        return s
+
+
+SNOWSHOE_TEXT = ("Congratulations! You have been selected for an exclusive offer on premium watches.\r\n"
+                 "Claim it now before Friday: http://promo.example/claim\r\n")
+
+
+def test_the_same_text_from_many_servers_is_refused_as_bulk(rspamd, services, db, tmp_path):
+    """Issue 19, snowshoe: one text from many fresh addresses, each copy clean on its own. With
+    CLEMENT_BULK_CLIENTS=2, the copy from a third address (words with digits, such as a
+    tracking token, differ between copies and do not count) is refused in-session; the same
+    address sending again is not another server; signed list mail (List-Unsubscribe with a
+    passing DKIM signature) and a different text are not refused."""
+    s = RspamdStack(services, db, tmp_path, rspamd.url, scanner_env={"CLEMENT_BULK_CLIENTS": "2"})
+    s.set_content("groups", dmarc_enforce=False, spam_reject_score=500, spam_quarantine_score=None)
+
+    def send(client, msg, sender="offers@aligned.test"):
+        with _ProxiedFrom("127.0.0.1", s.port, client) as c:
+            c.ehlo("mail.aligned.test")
+            assert c.mail(sender)[0] == 250
+            assert c.rcpt(s.alice)[0] == 250
+            code, text = c.data(msg)
+        return code, text.decode("utf-8", "replace")
+
+    def offer(n):
+        return message("offers@aligned.test", "Your exclusive offer", body=SNOWSHOE_TEXT + f"Ref T{n}x{n * 7}\r\n",
+                       to=s.alice)
+
+    assert send("11.22.33.45", offer(1))[0] == 250
+    assert send("11.22.33.45", offer(2))[0] == 250  # the same server again: still one
+    assert send("11.22.33.46", offer(3))[0] == 250
+    code, text = send("11.22.33.47", offer(4))
+    assert code == 550, text
+    assert text == "5.7.1 Message refused as bulk: the same text came from 2 other servers within 60 minutes", text
+    [row] = [r for r in s.message_log() if r["status"] == "rejected"]
+    assert (row["reason_class"], row["code"]) == ("spam", 550), row
+    # A newsletter: the same text with List-Unsubscribe, signed by its domain; never counted.
+    for n, client in enumerate(("11.22.33.48", "11.22.33.49", "11.22.33.50")):
+        m = (b"List-Unsubscribe: <https://aligned.test/unsub>\r\n" + offer(10 + n))
+        sig = dkim.sign(m, b"sel", b"aligned.test", rspamd.dkim_key,
+                        include_headers=[b"From", b"To", b"Subject", b"Date", b"Message-ID", b"List-Unsubscribe"])
+        code, text = send(client, sig + m)
+        assert code == 250, text
+    # Another text from a fourth server: not the same text.
+    code, text = send("11.22.33.51", message("offers@aligned.test", "minutes", to=s.alice))
+    assert code == 250, text
