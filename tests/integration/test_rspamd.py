@@ -579,7 +579,9 @@ def test_the_same_text_from_many_servers_is_refused_as_bulk(rspamd, services, db
     code, text = send("11.22.33.47", offer(4))
     assert code == 550, text
     assert text == "5.7.1 Message refused as bulk: the same text came from 2 other servers within 60 minutes", text
-    [row] = [r for r in s.message_log() if r["status"] == "rejected"]
+    rejected = lambda: [r for r in s.message_log() if r["status"] == "rejected"]
+    assert wait_for(rejected), s.message_log()  # policy writes its log in batches
+    [row] = rejected()
     assert (row["reason_class"], row["code"]) == ("spam", 550), row
     # A newsletter: the same text with List-Unsubscribe, signed by its domain; never counted.
     for n, client in enumerate(("11.22.33.48", "11.22.33.49", "11.22.33.50")):
