@@ -1,6 +1,8 @@
 /* rpc_clients_test.c - the client stubs of policy, scanner and delivery: requests carry
- * the fields docs/RPC.md names, and replies never fail open. */
+ * the fields docs/RPC.md names, and replies never fail open; delivery's codec round-trips
+ * every op in both directions (encode -> decode gives back what was encoded). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mail/delivery_client.h"
@@ -155,8 +157,71 @@ static void test_replies(void)
 	nng_msg_free(m);
 }
 
+static void test_delivery_round_trips(void)
+{
+	struct cl_delivery_rcpt rc[2] = {
+	    {"bob@example.org", {.mode = CL_ROUTE_LOCAL, .group_id = 3, .user_id = 7}},
+	    {"eve@example.org", {.mode = CL_ROUTE_LOCAL, .group_id = 3, .domain_id = 2, .quarantine = 1}}};
+	struct cl_delivery_content ct = {12.5, "spam (score 12.5)"};
+	cJSON *h = cl_delivery_deliver_req_encode("S1", "M1", "192.0.2.1", "", "al@example.org", rc, 2, &ct);
+	struct cl_delivery_deliver_request d;
+	int ok = h && cl_delivery_deliver_req_decode(h, 100, &d) == 0;
+	CL_CHECK(ok && d.n == 2 && !strcmp(d.sid, "S1") && !strcmp(d.msgid, "M1") && !strcmp(d.ip, "192.0.2.1") &&
+		     !strcmp(d.sender, "") && !strcmp(d.auth_user, "al@example.org") && d.has_score &&
+		     d.score == 12.5 && !strcmp(d.reason, ct.reason),
+		 "deliver request round trip");
+	for (size_t i = 0; ok && i < 2; i++)
+		CL_CHECK(!strcmp(d.rcpts[i].rcpt, rc[i].rcpt) && d.rcpts[i].route.mode == rc[i].route.mode &&
+			     d.rcpts[i].route.group_id == rc[i].route.group_id &&
+			     d.rcpts[i].route.domain_id == rc[i].route.domain_id &&
+			     d.rcpts[i].route.user_id == rc[i].route.user_id &&
+			     d.rcpts[i].route.quarantine == rc[i].route.quarantine,
+			 "deliver rcpt %zu round trip", i);
+	if (ok)
+		free(d.rcpts);
+	CL_CHECK(h && cl_delivery_deliver_req_decode(h, 1, &d) == -1 && !d.rcpts, "more rcpts than allowed: refused");
+	cJSON_Delete(h);
+	h = cl_delivery_deliver_req_encode("S1", "M1", "192.0.2.1", "a@b.c", NULL, rc, 1, NULL);
+	CL_CHECK(h && cl_delivery_deliver_req_decode(h, 100, &d) == 0 && !d.has_score && !strcmp(d.reason, "") &&
+		     !d.auth_user,
+		 "deliver request without content or auth_user");
+	if (h)
+		free(d.rcpts);
+	cJSON_Delete(h);
+
+	const char *qops[] = {CL_DELIVERY_OP_RELEASE, CL_DELIVERY_OP_DELETE};
+	for (size_t i = 0; i < 2; i++) {
+		struct cl_delivery_quarantine_request q = {41 + (long long)i, 9}, back;
+		h = cl_delivery_quarantine_req_encode(qops[i], &q);
+		cl_delivery_quarantine_req_decode(h, &back);
+		CL_CHECK(h && !strcmp(cl_json_str(h, "op", ""), qops[i]) && back.quarantine_id == q.quarantine_id &&
+			     back.by_user_id == 9,
+			 "%s request round trip", qops[i]);
+		cJSON_Delete(h);
+	}
+
+	struct cl_verdict v, vb;
+	cl_verdict_set(&v, CL_ACCEPT, 250, "2.0.0", "Delivered");
+	struct cl_delivery_rcpt_status st[2] = {{"bob@example.org", "received"}, {"eve@example.org", "quarantined"}};
+	char status[3][16];
+	h = cl_delivery_verdict_encode(&v, st, 2);
+	CL_CHECK(cl_delivery_verdict_decode(h, &vb, status, 3) == 0 && vb.code == 250 &&
+		     !strcmp(vb.text, "Delivered") && !strcmp(status[0], "received") &&
+		     !strcmp(status[1], "quarantined") && status[2][0] == '\0',
+		 "deliver reply round trip");
+	cJSON_Delete(h);
+	cl_verdict_set(&v, CL_REJECT, 550, "5.1.0", "No such held message");
+	h = cl_delivery_verdict_encode(&v, NULL, 0);
+	CL_CHECK(cl_delivery_verdict_decode(h, &vb, NULL, 0) == 0 && vb.code == 550 && !strcmp(vb.enh, "5.1.0") &&
+		     !cJSON_GetObjectItem(h, "rcpts"),
+		 "release/delete reply round trip");
+	cJSON_Delete(h);
+	CL_CHECK(cl_delivery_verdict_decode(NULL, &vb, status, 1) == -1 && vb.code == 451, "no reply: 451");
+}
+
 int main(void)
 {
+	test_delivery_round_trips();
 	test_requests();
 	test_replies();
 	return CL_TEST_END();

@@ -33,6 +33,7 @@ struct dreq {
 	struct dl_qrcpt *q;  /* to quarantine */
 	const char **status; /* per recipient, in request order */
 	const char **addr;
+	struct cl_delivery_rcpt *rcpts; /* decoded (lib/mail/delivery_client) */
 	char subject[400];
 	char score[32];   /* the content verdict's score, "" when none (issue 18) */
 	char reason[400]; /* its reason, printable ASCII */
@@ -44,6 +45,7 @@ static void dreq_free(struct dreq *r)
 	free(r->q);
 	free(r->status);
 	free(r->addr);
+	free(r->rcpts);
 }
 
 /* safe_id - s when it is a short [A-Za-z0-9._-] token (fit for a log line and a column), else
@@ -73,43 +75,43 @@ static int addr_ok(const char *a, int empty_ok)
 
 /* content_parse - the content verdict's score and reason kept with a held copy: a finite
  * score, and a reason in printable ASCII (it is shown in the quarantine), bounded. */
-static void content_parse(struct dreq *r, const cJSON *c)
+static void content_parse(struct dreq *r, const struct cl_delivery_deliver_request *q)
 {
-	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(c, "score");
-	const char *why = cl_json_str(c, "reason", "");
-	if (cJSON_IsNumber(sc) && sc->valuedouble > -1e6 && sc->valuedouble < 1e6)
-		snprintf(r->score, sizeof r->score, "%.2f", sc->valuedouble);
+	const char *why = q->reason;
+	if (q->has_score && q->score > -1e6 && q->score < 1e6)
+		snprintf(r->score, sizeof r->score, "%.2f", q->score);
 	size_t k = 0;
 	for (; why[k] && k + 1 < sizeof r->reason; k++)
 		r->reason[k] = (why[k] >= 0x20 && why[k] < 0x7F) ? why[k] : '?';
 	r->reason[k] = '\0';
 }
 
-/* dreq_parse - check and split the recipients. 0, or -1 with why. */
+/* dreq_parse - decode (lib/mail/delivery_client), check and split the recipients. 0, or -1
+ * with why. */
 static int dreq_parse(struct dreq *r, const cJSON *req, const char **why)
 {
-	r->sid = safe_id(cl_json_str(req, "sid", NULL), NULL);
-	r->msgid = safe_id(cl_json_str(req, "msgid", NULL), "");
-	r->ip = cl_json_str(req, "ip", "");
-	r->sender = cl_json_str(req, "sender", NULL);
-	content_parse(r, cJSON_GetObjectItemCaseSensitive(req, "content"));
-	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(req, "rcpts");
-	int n = cJSON_IsArray(rc) ? cJSON_GetArraySize(rc) : 0;
+	struct cl_delivery_deliver_request q;
+	int dec = cl_delivery_deliver_req_decode(req, OPS_MAX_RCPTS, &q);
+	r->rcpts = q.rcpts;
+	r->sid = safe_id(q.sid, NULL);
+	r->msgid = safe_id(q.msgid, "");
+	r->ip = q.ip ? q.ip : "";
+	r->sender = q.sender;
+	content_parse(r, &q);
+	size_t n = q.n;
 	*why = "bad request";
-	if (!r->sender || !addr_ok(r->sender, 1) || n < 1 || n > OPS_MAX_RCPTS)
+	if (!r->sender || !addr_ok(r->sender, 1) || dec < 0)
 		return -1;
-	r->d = calloc((size_t)n, sizeof *r->d);
-	r->q = calloc((size_t)n, sizeof *r->q);
-	r->status = calloc((size_t)n, sizeof *r->status);
-	r->addr = calloc((size_t)n, sizeof *r->addr);
+	r->d = calloc(n, sizeof *r->d);
+	r->q = calloc(n, sizeof *r->q);
+	r->status = calloc(n, sizeof *r->status);
+	r->addr = calloc(n, sizeof *r->addr);
 	if (!r->d || !r->q || !r->status || !r->addr)
 		return -1;
-	const cJSON *it;
-	cJSON_ArrayForEach(it, rc)
-	{
-		struct cl_route rt;
-		const char *a = cl_json_str(it, "rcpt", NULL);
-		if (!a || !addr_ok(a, 0) || cl_route_from_json(it, &rt) < 0)
+	for (size_t i = 0; i < n; i++) {
+		struct cl_route rt = q.rcpts[i].route;
+		const char *a = q.rcpts[i].rcpt;
+		if (!addr_ok(a, 0))
 			return -1;
 		if (r->n == 0)
 			r->route = rt;
@@ -192,26 +194,21 @@ static void run_deliver(struct dl_ctx *c, struct cl_pg *pg, struct dreq *r, cons
 	}
 }
 
-/* deliver_reply - verdict + per-recipient statuses. */
+/* deliver_reply - verdict + per-recipient statuses. NULL when out of memory. */
 static cJSON *deliver_reply(const struct dreq *r, const struct cl_verdict *v)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "v", 1);
-	cl_verdict_to_json(v, o);
-	cJSON *arr = cJSON_AddArrayToObject(o, "rcpts");
-	size_t di = 0, qi = 0;
-	for (size_t i = 0; i < r->n && arr; i++) {
-		cJSON *e = cJSON_CreateObject();
+	struct cl_delivery_rcpt_status *st = calloc(r->n ? r->n : 1, sizeof *st);
+	if (!st)
+		return NULL;
+	size_t qi = 0;
+	for (size_t i = 0; i < r->n; i++) {
 		int quar = qi < r->nq && r->q[qi].rcpt == r->addr[i];
-		quar ? qi++ : di++;
-		const char *st = v->action != CL_ACCEPT ? "failed" : quar ? "quarantined" : status_of(r->route.mode);
-		cJSON_AddStringToObject(e, "rcpt", r->addr[i]);
-		cJSON_AddStringToObject(e, "status", st);
-		cJSON_AddNumberToObject(e, "code", v->code);
-		cJSON_AddStringToObject(e, "enh", v->enh);
-		cJSON_AddStringToObject(e, "text", v->text);
-		cJSON_AddItemToArray(arr, e);
+		qi += quar;
+		st[i].rcpt = r->addr[i];
+		st[i].status = v->action != CL_ACCEPT ? "failed" : quar ? "quarantined" : status_of(r->route.mode);
 	}
+	cJSON *o = cl_delivery_verdict_encode(v, st, r->n);
+	free(st);
 	return o;
 }
 
@@ -222,8 +219,8 @@ static cJSON *op_deliver(struct dl_ctx *c, const cJSON *req, const unsigned char
 	struct cl_verdict v;
 	const char *why;
 	if (!body || dreq_parse(&r, req, &why) < 0) {
-		cl_log(CL_LOG_WARN, safe_id(cl_json_str(req, "sid", NULL), NULL), "bad_deliver", "why=\"%s\"",
-		       body ? why : "no body");
+		cl_log(CL_LOG_WARN, safe_id(cl_json_str(req, CL_DELIVERY_F_SID, NULL), NULL), "bad_deliver",
+		       "why=\"%s\"", body ? why : "no body");
 		dreq_free(&r);
 		return cl_rpc_error_reply(body ? why : "no body");
 	}
@@ -250,7 +247,9 @@ static cJSON *op_deliver(struct dl_ctx *c, const cJSON *req, const unsigned char
 /* op_decide - release or delete of one quarantined message. */
 static cJSON *op_decide(struct dl_ctx *c, const cJSON *req, int release)
 {
-	long long qid = cl_json_int(req, "quarantine_id", 0), by = cl_json_int(req, "by_user_id", 0);
+	struct cl_delivery_quarantine_request q;
+	cl_delivery_quarantine_req_decode(req, &q);
+	long long qid = q.quarantine_id, by = q.by_user_id;
 	if (qid <= 0)
 		return cl_rpc_error_reply("quarantine_id required");
 	struct cl_verdict v;
@@ -261,10 +260,7 @@ static cJSON *op_decide(struct dl_ctx *c, const cJSON *req, int release)
 		(release ? dl_quarantine_release : dl_quarantine_delete)(c, pg, qid, by, &v);
 		dl_db_put(c->db, pg);
 	}
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "v", 1);
-	cl_verdict_to_json(&v, o);
-	return o;
+	return cl_delivery_verdict_encode(&v, NULL, 0);
 }
 
 /* The op table's handlers (cl_rpc_handler_fn; ctx is the struct dl_ctx). */
