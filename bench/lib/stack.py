@@ -63,7 +63,12 @@ class Stack:
         subprocess.run([str(ROOT / "scripts/make-test-sigs"), str(sigs)], check=True, capture_output=True)
         certs = self.tmp / "tls"
         subprocess.run([str(ROOT / "scripts/make-cert"), str(certs)], check=True, capture_output=True)
-        rpc = {n: f"tcp://127.0.0.1:{free_port()}" for n in ("POLICY", "SCANNER", "DELIVERY")}
+        # RPC_TRANSPORT=ipc: the services talk over nng's ipc:// (Unix sockets) instead of
+        # loopback TCP, as co-located services can (docs/PERFORMANCE.md, issue 22).
+        if os.environ.get("RPC_TRANSPORT", "tcp") == "ipc":
+            rpc = {n: f"ipc://{self.tmp}/{n.lower()}.sock" for n in ("POLICY", "SCANNER", "DELIVERY")}
+        else:
+            rpc = {n: f"tcp://127.0.0.1:{free_port()}" for n in ("POLICY", "SCANNER", "DELIVERY")}
         self.smtp_port = free_port()
         env = {
             "CLEMENT_DB_URL": self.pg.url, "CLEMENT_LOG_LEVEL": "warn",

@@ -313,3 +313,31 @@ def test_e2e_scanner_killed_mid_data_gives_451_and_delivers_nothing(fast_stack):
     assert not st.delivered("alice")
     rows = st.message_log(rcpt=f"alice@{st.domain}")
     assert rows and rows[0]["status"] == "failed"
+
+
+@pytest.fixture
+def ipc_stack(request, tmp_path, monkeypatch):
+    """The real stack with the services reached over nng's ipc:// (Unix sockets), as
+    co-located services can be (docs/PERFORMANCE.md, issue 22)."""
+    if EXTERNAL:
+        pytest.skip("starts its own services")
+    (tmp_path / "rpc").mkdir()
+    names = iter(("policy", "scanner", "delivery"))
+    monkeypatch.setitem(globals(), "rpc_url", lambda: f"ipc://{tmp_path}/rpc/{next(names)}.sock")
+    yield from run_stack(request, tmp_path)
+
+
+def test_e2e_services_over_ipc(ipc_stack):
+    st = ipc_stack
+    socks = sorted(p.name for p in (pathlib.Path(st.maildir).parent / "rpc").iterdir())
+    assert socks == ["delivery.sock", "policy.sock", "scanner.sock"], socks
+    to = f"alice@{st.domain}"
+    with smtplib.SMTP(st.edge.host, st.edge.smtp, timeout=30) as c:
+        c.ehlo("client.sender.example")
+        c.mail("someone@sender.example")
+        assert c.rcpt(to)[0] == 250  # policy answered over ipc
+        code, text = c.data(f"From: <someone@sender.example>\r\nTo: <{to}>\r\nSubject: over ipc\r\n\r\nHi.\r\n")
+    assert code == 250, text  # scanned and delivered over ipc
+    assert len(st.delivered("alice")) == 1
+    rows = st.message_log(rcpt=to)
+    assert rows and rows[0]["subject"] == "over ipc"
