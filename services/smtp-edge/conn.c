@@ -70,7 +70,16 @@ int conn_flush(struct session *s)
 		}
 		cl_buf_consume(&s->out, (size_t)n);
 	}
+	cl_buf_free(&s->out); /* all sent: an idle session holds no buffer (bench/held) */
 	return 0;
+}
+
+/* conn_trim - after a callback: give back the input buffer once everything in it was
+ * consumed, so a session waiting for its client costs only its struct. */
+void conn_trim(struct session *s)
+{
+	if (s->in.len == 0)
+		cl_buf_free(&s->in);
 }
 
 int conn_start_tls(struct session *s)
@@ -83,7 +92,8 @@ int conn_start_tls(struct session *s)
 	SSL_set_accept_state(s->ssl);
 	/* SSL_write may return after a partial record only with this mode; our out buffer
 	 * can move between retries. */
-	SSL_set_mode(s->ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
+	SSL_set_mode(s->ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE |
+				 SSL_MODE_RELEASE_BUFFERS); /* idle: no 2 x 16 KiB record buffers held */
 	return 0;
 }
 

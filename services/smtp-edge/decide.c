@@ -126,7 +126,7 @@ static int build(struct session *s, enum rpc_kind kind, nng_msg **m)
 	case RPC_RCPT:
 		return cl_policy_rcpt_req(m, &p, sender, s->pending_rcpt.addr);
 	case RPC_AUTH:
-		return cl_policy_auth_req(m, &p, s->auth_login_user, s->pending_auth_pw);
+		return cl_policy_auth_req(m, &p, s->authp->login_user, s->authp->pw);
 	case RPC_SCAN:
 		return scan_req(s, m);
 	case RPC_DELIVER: {
@@ -542,7 +542,7 @@ static void on_policy(struct session *s, struct completion *c)
 		break;
 	case RPC_AUTH:
 		if (v.action == CL_ACCEPT && v.code == 235) {
-			cl_strlcpy(s->auth_user, user[0] ? user : s->auth_login_user, sizeof s->auth_user);
+			cl_strlcpy(s->auth_user, user[0] ? user : s->authp->login_user, sizeof s->auth_user);
 			cl_log(CL_LOG_INFO, s->id, "auth", "ok=1");
 		} else {
 			if (v.action == CL_ACCEPT) /* an accept that is not 235 is malformed */

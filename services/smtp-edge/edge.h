@@ -134,6 +134,14 @@ struct edge {
 	struct rep_edge rep; /* reputation: resolver, DNSBL sites, metrics (rep.c) */
 };
 
+/* what an AUTH exchange holds between its lines and its policy call: allocated by the AUTH
+ * command (smtp.c), freed with the session, the password wiped after each call. Apart from
+ * struct session because most sessions never authenticate (an idle one costs its size). */
+struct auth_pending {
+	char login_user[CL_ADDR_MAX + 1];
+	char pw[512];
+};
+
 struct session {
 	struct edge *e;
 	struct session *prev, *next;
@@ -176,8 +184,7 @@ struct session {
 	int mesh_peer;
 	char auth_user[CL_ADDR_MAX + 1];
 	enum auth_step auth;
-	char auth_login_user[CL_ADDR_MAX + 1];
-	char pending_auth_pw[512];
+	struct auth_pending *authp; /* NULL until the session sends AUTH */
 	/* the transaction (RFC 5321 4.1.4: reset by RSET, HELO/EHLO, end of DATA) */
 	int in_mail;
 	struct cl_addr mail;
@@ -215,6 +222,7 @@ double now_mono(void);
 /* conn.c - socket and TLS I/O */
 int conn_read(struct session *s);  /* 0 ok, -1 closed/error */
 int conn_flush(struct session *s); /* 0 ok (maybe partial), -1 error */
+void conn_trim(struct session *s); /* release the input buffer when it is empty */
 int conn_handshake(struct session *s); /* 1 done, 0 in progress, -1 failed */
 int conn_start_tls(struct session *s);
 void tls_describe(struct session *s);

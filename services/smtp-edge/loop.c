@@ -176,6 +176,7 @@ static void drain_queue(struct edge *e)
 		struct completion *next = c->next;
 		struct session *s = c->s; /* c is freed by decide_completion, s only by reap_sessions */
 		decide_completion(c);
+		conn_trim(s);
 		loop_timer_update(s);
 		c = next;
 	}
@@ -404,6 +405,7 @@ int loop_run(struct edge *e)
 			} else {
 				struct session *s = evs[i].data.ptr;
 				session_on_event(s, evs[i].events);
+				conn_trim(s); /* nothing on the stack points into s->in here */
 				loop_timer_update(s);
 			}
 		}

@@ -220,6 +220,10 @@ void session_free(struct session *s)
 	cl_buf_free(&s->in);
 	cl_buf_free(&s->out);
 	cl_buf_free(&s->transcript);
+	if (s->authp) {
+		explicit_bzero(s->authp, sizeof *s->authp);
+		free(s->authp);
+	}
 	free(s);
 }
 

@@ -441,8 +441,8 @@ static void auth_plain(struct session *s, const char *b64)
 	}
 	char *u = memchr(buf, '\0', n);
 	char *pw = u ? memchr(u + 1, '\0', n - (size_t)(u + 1 - buf)) : NULL;
-	if (!u || !pw || pw == u + 1 || cl_strlcpy(s->auth_login_user, u + 1, sizeof s->auth_login_user) < 0 ||
-	    cl_strlcpy(s->pending_auth_pw, pw + 1, sizeof s->pending_auth_pw) < 0) {
+	if (!u || !pw || pw == u + 1 || cl_strlcpy(s->authp->login_user, u + 1, sizeof s->authp->login_user) < 0 ||
+	    cl_strlcpy(s->authp->pw, pw + 1, sizeof s->authp->pw) < 0) {
 		explicit_bzero(buf, sizeof buf);
 		fail(s, "501 5.5.2 Malformed AUTH PLAIN response");
 		return;
@@ -450,7 +450,7 @@ static void auth_plain(struct session *s, const char *b64)
 	explicit_bzero(buf, sizeof buf);
 	if (decide_call(s, RPC_AUTH) < 0)
 		session_reply(s, "454 4.7.0 Temporary authentication failure");
-	explicit_bzero(s->pending_auth_pw, sizeof s->pending_auth_pw);
+	explicit_bzero(s->authp->pw, sizeof s->authp->pw);
 }
 
 /* smtp_auth_line - a continuation line of AUTH (RFC 4954 4: "*" cancels). */
@@ -469,7 +469,7 @@ void smtp_auth_line(struct session *s, char *line, size_t len)
 		auth_plain(s, line);
 	} else if (step == AUTH_LOGIN_USER) {
 		size_t n;
-		if (b64_decode(line, s->auth_login_user, sizeof s->auth_login_user, &n) < 0 || n == 0) {
+		if (b64_decode(line, s->authp->login_user, sizeof s->authp->login_user, &n) < 0 || n == 0) {
 			fail(s, "501 5.5.2 Cannot decode response");
 			return;
 		}
@@ -478,13 +478,13 @@ void smtp_auth_line(struct session *s, char *line, size_t len)
 		session_reply(s, "334 UGFzc3dvcmQ6");
 	} else if (step == AUTH_LOGIN_PASS) {
 		size_t n;
-		if (b64_decode(line, s->pending_auth_pw, sizeof s->pending_auth_pw, &n) < 0) {
+		if (b64_decode(line, s->authp->pw, sizeof s->authp->pw, &n) < 0) {
 			fail(s, "501 5.5.2 Cannot decode response");
 			return;
 		}
 		if (decide_call(s, RPC_AUTH) < 0)
 			session_reply(s, "454 4.7.0 Temporary authentication failure");
-		explicit_bzero(s->pending_auth_pw, sizeof s->pending_auth_pw);
+		explicit_bzero(s->authp->pw, sizeof s->authp->pw);
 	}
 	explicit_bzero(line, len);
 }
@@ -505,6 +505,10 @@ static void do_auth(struct session *s, char *args)
 	}
 	if (s->in_mail) {
 		fail(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	if (!s->authp && !(s->authp = calloc(1, sizeof *s->authp))) {
+		fail(s, "454 4.7.0 Temporary authentication failure");
 		return;
 	}
 	char *ir = strchr(args, ' ');
