@@ -358,7 +358,8 @@ def test_dmarc_forgery_is_held_or_tagged_when_the_switch_is_off(rspamd, services
 def test_thresholds_and_a_domains_override(rspamd, services, db, tmp_path):
     s = RspamdStack(services, db, tmp_path, rspamd.url)
     # The group refuses at 5: the forgery (score ~10) is refused with its main symbols.
-    s.set_content("groups", spam_reject_score=5, spam_tag_score=2)
+    s.set_content("groups", spam_reject_score=5, spam_tag_score=2, dmarc_enforce=False,
+                  spam_quarantine_score=None)
     code, text = s.send_from("billing@forged.test", forged(s, "one"))
     assert code == 550 and text.startswith("5.7.1 Message refused as spam (score "), text
     assert "SPF" in text, text
@@ -468,7 +469,7 @@ def test_release_teaches_rspamd_ham_and_delete_teaches_spam(rspamd, services, db
     from test_delivery_util import rpc
     ctl = f"http://127.0.0.1:{rspamd.controller_port}"
     s = RspamdStack(services, db, tmp_path, rspamd.url, delivery_env={"CLEMENT_RSPAMD_CONTROLLER_URL": ctl})
-    s.set_content("groups", spam_quarantine_score=5, spam_reject_score=500)
+    s.set_content("groups", spam_quarantine_score=5, spam_reject_score=500, dmarc_enforce=False)
     words = "\r\n".join(f"word{i} lorem ipsum dolor sit amet" for i in range(40))  # enough tokens to learn from
     for subject in ("to release", "to delete"):
         msg = message("billing@forged.test", subject, body=words + "\r\n", to=s.alice)
@@ -593,3 +594,14 @@ def test_the_same_text_from_many_servers_is_refused_as_bulk(rspamd, services, db
     # Another text from a fourth server: not the same text.
     code, text = send("11.22.33.51", message("offers@aligned.test", "minutes", to=s.alice))
     assert code == 250, text
+
+
+def test_a_new_groups_defaults_refuse_forgeries_and_hold_from_6(rspamd, services, db, tmp_path):
+    """Issue 19 (migration 0016): a group created without content settings enforces DMARC
+    p=reject and holds from score 6, the defaults bench/spamworld measured safe for its ham."""
+    s = RspamdStack(services, db, tmp_path, rspamd.url)
+    g = db.query("SELECT spam_quarantine_score, spam_reject_score, dmarc_enforce FROM groups "
+                 "WHERE id = (SELECT group_id FROM domains WHERE name = %s)", (s.domain,))[0]
+    assert (float(g["spam_quarantine_score"]), g["spam_reject_score"], g["dmarc_enforce"]) == (6.0, None, True), g
+    code, text = s.send_from("billing@forged.test", forged(s, "default"))
+    assert code == 550 and "forged.test publishes DMARC p=reject" in text, text
