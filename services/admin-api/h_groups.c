@@ -35,6 +35,8 @@ static const struct api_field GROUP_FIELDS[] = {
     {"spam_quarantine_score", F_NUM, ROLE_GROUP_ADMIN, -1000, 1000, NULL, FF_NULLABLE, "::numeric"},
     {"spam_tag_score", F_NUM, ROLE_GROUP_ADMIN, -1000, 1000, NULL, FF_NULLABLE, "::numeric"},
     {"dmarc_enforce", F_BOOL, ROLE_GROUP_ADMIN, 0, 0, NULL, 0, NULL},
+    /* learn from quarantine decisions: release teaches Rspamd ham, delete spam */
+    {"learn_quarantine", F_BOOL, ROLE_GROUP_ADMIN, 0, 0, NULL, 0, NULL},
 };
 #define NGF (sizeof GROUP_FIELDS / sizeof GROUP_FIELDS[0])
 
@@ -42,7 +44,7 @@ static const struct api_field GROUP_FIELDS[] = {
 	"g.id, g.name, g.mode, g.relay_host, g.relay_port, g.relay_tls, g.relay_auth_user, "                           \
 	"g.relay_auth_pass IS NOT NULL AS relay_auth_pass_set, g.verify_recipients, g.verify_ttl_s, "                  \
 	"g.imap_host, g.imap_port, g.imap_tls, g.dnsbl_threshold, g.created_at, g.spam_reject_score, "                 \
-	"g.spam_quarantine_score, g.spam_tag_score, g.dmarc_enforce, "                                                 \
+	"g.spam_quarantine_score, g.spam_tag_score, g.dmarc_enforce, g.learn_quarantine, "                             \
 	"(SELECT count(*) FROM domains d WHERE d.group_id = g.id) AS domains"
 
 /* warn_plain_imap - after a successful write that touched the IMAP settings: a group whose

@@ -1,4 +1,5 @@
-/* learn.h - teach Rspamd from the quarantine decisions (issue 18): a message that the content
+/* learn.h - teach Rspamd from the quarantine decisions (issue 18) of groups that enabled it
+ * (groups.learn_quarantine, checked by the callers in store.c): a message that the content
  * verdict held (reason_class 'spam') and that a user releases is ham, one they delete is spam.
  * Rspamd's controller (CLEMENT_RSPAMD_CONTROLLER_URL) takes it as POST /learnham or /learnspam.
  * A failed lesson never changes the release or the delete: it is logged and counted. */

@@ -235,7 +235,7 @@ int main(int argc, char **argv)
 	     &cfg.workers},
 	    {"CLEMENT_RSPAMD_CONTROLLER_URL", CL_SET_STR, "", 0, 0,
 	     "Rspamd's controller (http://127.0.0.1:11334): a message the content verdict held is taught as ham "
-	     "when released and as spam when deleted; empty = no learning",
+	     "when released and as spam when deleted, in groups whose admins turned learning on; empty = no learning",
 	     &cfg.rspamd_controller},
 	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};

@@ -165,7 +165,12 @@ static int release_locked(struct dl_ctx *c, struct cl_pg *pg, long long qid, con
 			  long long by_user, struct cl_verdict *v, char *err, size_t errlen)
 {
 	const char *p[] = {idp};
-	PGresult *res = dl_db_exec(pg, "SELECT message FROM quarantine WHERE id = $1", 1, p, -1, 0, 1, err, errlen);
+	/* Binary result: the bytes, and the group's learning switch as one byte 0 or 1. */
+	PGresult *res = dl_db_exec(pg,
+				   "SELECT q.message, COALESCE(g.learn_quarantine, false) FROM quarantine q"
+				   " LEFT JOIN domains d ON d.id = q.domain_id LEFT JOIN groups g ON g.id = d.group_id"
+				   " WHERE q.id = $1",
+				   1, p, -1, 0, 1, err, errlen);
 	if (!res || PQntuples(res) != 1) {
 		PQclear(res);
 		return -1;
@@ -175,7 +180,8 @@ static int release_locked(struct dl_ctx *c, struct cl_pg *pg, long long qid, con
 	int rc = mode == CL_ROUTE_NONE ? -1
 				       : dl_dest_deliver(c, pg, mode, q->group_id, q->sender, &r, 1,
 							 PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), v);
-	if (rc == 0 && strcmp(q->reason_class, "spam") == 0) /* held by the content verdict, released: ham */
+	/* held by the content verdict, released: ham, when the group learns from its decisions */
+	if (rc == 0 && strcmp(q->reason_class, "spam") == 0 && PQgetvalue(res, 0, 1)[0] == 1)
 		dl_learn(c, q->sid, 0, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 	PQclear(res);
 	if (rc < 0) {
@@ -235,14 +241,18 @@ void dl_quarantine_delete(struct dl_ctx *c, struct cl_pg *pg, long long qid, lon
 		return;
 	/* The FROM-less CTE locks and updates in one statement; the message bytes go too
 	 * ("delete removes it"), the row stays for the log and the UI. */
-	/* A message the content verdict held is taught to Rspamd as spam: its bytes are read
-	 * before the delete wipes them (binary, as release reads them). */
-	PGresult *held = c->cfg->rspamd_controller[0]
-			     ? dl_db_exec(pg,
-					  "SELECT message FROM quarantine WHERE id = $1 AND status = 'held'"
-					  " AND reason_class = 'spam' FOR UPDATE",
-					  1, p, -1, 0, 1, err, sizeof err)
-			     : NULL;
+	/* A message the content verdict held is taught to Rspamd as spam when its group learns
+	 * from quarantine decisions: its bytes are read before the delete wipes them (binary, as
+	 * release reads them). */
+	PGresult *held =
+	    c->cfg->rspamd_controller[0]
+		? dl_db_exec(pg,
+			     "SELECT message FROM quarantine WHERE id = $1 AND status = 'held'"
+			     " AND reason_class = 'spam' AND EXISTS (SELECT 1 FROM domains d JOIN groups g"
+			     " ON g.id = d.group_id WHERE d.id = quarantine.domain_id AND g.learn_quarantine)"
+			     " FOR UPDATE",
+			     1, p, -1, 0, 1, err, sizeof err)
+		: NULL;
 	PGresult *res = dl_db_exec(pg,
 				   "WITH u AS (UPDATE quarantine SET status = 'deleted', decided_at = now(),"
 				   " message = ''::bytea WHERE id = $1 AND status = 'held' RETURNING *)"

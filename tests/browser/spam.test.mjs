@@ -1,5 +1,5 @@
 // spam.test.mjs - content verdicts with Rspamd in the UI (issue 18): a group admin sets the
-// group's spam scores and the DMARC switch, a domain admin overrides them for a domain, and a
+// group's spam scores, the DMARC switch and the learning switch, a domain admin overrides them for a domain, and a
 // user reads why a message was refused as spam in its own log. The verdicts themselves are
 // tested against a real Rspamd in tests/integration/test_rspamd.py; here the log row is the one
 // smtp-edge writes for such a refusal.
@@ -33,13 +33,16 @@ test('group admin: sets the group\'s spam scores and DMARC switch; a domain admi
   await f.getByLabel('Quarantine at score').fill('8');
   await f.getByLabel('Tag at score').fill('4.25');
   await f.getByLabel('Enforce DMARC p=reject').check();
+  assert.equal(await f.getByLabel('Learn from quarantine decisions').isChecked(), false);
+  await f.getByLabel('Learn from quarantine decisions').check();
   await f.getByRole('button', { name: 'Save' }).click();
   await p.locator('#notice .msg.ok', { hasText: 'Spam settings saved' }).waitFor();
-  const row = await sql(st, "SELECT spam_reject_score || ' ' || spam_quarantine_score || ' ' || spam_tag_score || ' ' || dmarc_enforce FROM groups WHERE id = 1");
-  assert.equal(row, '12.50 8.00 4.25 true');
+  const row = await sql(st, "SELECT spam_reject_score || ' ' || spam_quarantine_score || ' ' || spam_tag_score || ' ' || dmarc_enforce || ' ' || learn_quarantine FROM groups WHERE id = 1");
+  assert.equal(row, '12.50 8.00 4.25 true true');
   await p.reload();
   assert.equal(await spamForm(p).getByLabel('Reject at score').inputValue(), '12.5');
   assert.equal(await spamForm(p).getByLabel('Enforce DMARC p=reject').isChecked(), true);
+  assert.equal(await spamForm(p).getByLabel('Learn from quarantine decisions').isChecked(), true);
   await shot(p, 'group-spam-settings');
   // Emptied, a score goes back to Rspamd's own action (null), never 0.
   await spamForm(p).getByLabel('Tag at score').fill('');
@@ -61,7 +64,7 @@ test('group admin: sets the group\'s spam scores and DMARC switch; a domain admi
   await shot(d, 'domain-spam-settings');
   assert.deepEqual(d.problems, []);
   await d.context().close();
-  await sql(st, 'UPDATE groups SET spam_reject_score = NULL, spam_quarantine_score = NULL, spam_tag_score = NULL, dmarc_enforce = false WHERE id = 1');
+  await sql(st, 'UPDATE groups SET spam_reject_score = NULL, spam_quarantine_score = NULL, spam_tag_score = NULL, dmarc_enforce = false, learn_quarantine = false WHERE id = 1');
   await sql(st, 'UPDATE domains SET spam_quarantine_score = NULL, dmarc_enforce = NULL WHERE id = 1');
 });
 

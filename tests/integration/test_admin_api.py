@@ -490,6 +490,11 @@ def test_content_verdict_settings(world):
     assert (g["spam_reject_score"], g["spam_quarantine_score"], g["spam_tag_score"], g["dmarc_enforce"]) == (
         15, 8.25, 4.5, True)
     assert c[D].req("PATCH", "/api/groups/1", {"spam_tag_score": 1})[0] in (403, 404)
+    assert g["learn_quarantine"] is False  # off until the group's admins turn it on
+    st, g = c[G].req("PATCH", "/api/groups/1", {"learn_quarantine": True})
+    assert st == 200 and g["learn_quarantine"] is True, g
+    assert c[D].req("PATCH", "/api/groups/1", {"learn_quarantine": False})[0] in (403, 404)
+    assert c[G].req("PATCH", "/api/groups/1", {"learn_quarantine": "yes"})[0] == 400
     st, d = c[D].req("PATCH", "/api/domains/1", {"spam_quarantine_score": 6, "dmarc_enforce": False})
     assert st == 200 and d["spam_quarantine_score"] == 6 and d["dmarc_enforce"] is False, d
     assert d["spam_reject_score"] is None and d["spam_tag_score"] is None
@@ -500,7 +505,7 @@ def test_content_verdict_settings(world):
     st, d = c[D].req("PATCH", "/api/domains/1", {"spam_quarantine_score": None, "dmarc_enforce": None})
     assert st == 200 and d["spam_quarantine_score"] is None and d["dmarc_enforce"] is None
     world["pg"].execute("UPDATE groups SET spam_reject_score = NULL, spam_quarantine_score = NULL, "
-                        "spam_tag_score = NULL, dmarc_enforce = false WHERE id = 1")
+                        "spam_tag_score = NULL, dmarc_enforce = false, learn_quarantine = false WHERE id = 1")
 
 
 def test_user_writes_and_privilege(world):

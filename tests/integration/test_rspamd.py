@@ -466,22 +466,32 @@ def test_a_senders_own_results_under_our_name_are_removed(rspamd, services, db, 
 
 
 def test_release_teaches_rspamd_ham_and_delete_teaches_spam(rspamd, services, db, tmp_path):
+    """Issue 18: learning is per group (groups.learn_quarantine, off by default): nothing is
+    taught until its admins turn it on, then release teaches ham and delete spam."""
     from test_delivery_util import rpc
     ctl = f"http://127.0.0.1:{rspamd.controller_port}"
     s = RspamdStack(services, db, tmp_path, rspamd.url, delivery_env={"CLEMENT_RSPAMD_CONTROLLER_URL": ctl})
     s.set_content("groups", spam_quarantine_score=5, spam_reject_score=500, dmarc_enforce=False)
     words = "\r\n".join(f"word{i} lorem ipsum dolor sit amet" for i in range(40))  # enough tokens to learn from
-    for subject in ("to release", "to delete"):
+    subjects = ("not learned, released", "not learned, deleted", "to release", "to delete")
+    for subject in subjects:
         msg = message("billing@forged.test", subject, body=words + "\r\n", to=s.alice)
         assert s.send_from("billing@forged.test", msg)[0] == 250
     held = {q["subject"]: q for q in s.quarantined()}
-    assert set(held) == {"to release", "to delete"} and all(q["reason_class"] == "spam" for q in held.values())
+    assert set(held) == set(subjects) and all(q["reason_class"] == "spam" for q in held.values())
     learned = lambda: json.loads(http_get(f"{ctl}/stat")[1])["learned"]
     before = learned()
     delivery = [svc for svc in services.started if svc.name == "delivery"][-1]
     port = int(delivery.env["CLEMENT_DELIVERY_LISTEN"].rsplit(":", 1)[1])
     uid = db.scalar("SELECT id FROM users WHERE local_part = 'alice' AND domain_id = "
                     "(SELECT id FROM domains WHERE name = %s)", (s.domain,))
+    # The group has not turned learning on (the default): a release and a delete teach nothing.
+    assert db.scalar("SELECT learn_quarantine FROM groups WHERE id = (SELECT group_id FROM domains "
+                     "WHERE name = %s)", (s.domain,)) is False
+    for op, subject in (("release", "not learned, released"), ("delete", "not learned, deleted")):
+        assert rpc(port, {"v": 1, "op": op, "quarantine_id": held[subject]["id"], "by_user_id": uid})["code"] == 250
+    assert learned() == before and "event=rspamd_learn" not in delivery.log()
+    s.set_content("groups", learn_quarantine=True)
     r = rpc(port, {"v": 1, "op": "release", "quarantine_id": held["to release"]["id"], "by_user_id": uid})
     assert r["code"] == 250, r
     assert rpc(port, {"v": 1, "op": "delete", "quarantine_id": held["to delete"]["id"], "by_user_id": uid})["code"] == 250

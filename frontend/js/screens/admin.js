@@ -95,8 +95,12 @@ function groupContent(g) {
     className: 'stack', label: 'Spam settings', submitLabel: 'Save', reset: false,
     fields: [...scoreFields(g, "Rspamd's default"),
       { name: 'dmarc_enforce', label: 'Enforce DMARC p=reject', type: 'checkbox', value: g.dmarc_enforce,
-        help: 'Refuse mail whose From domain publishes p=reject when neither SPF nor DKIM aligns.' }],
-    onSubmit: (v) => patch(`/groups/${g.id}`, { ...scoreBody(v), dmarc_enforce: !!v.dmarc_enforce }),
+        help: 'Refuse mail whose From domain publishes p=reject when neither SPF nor DKIM aligns.' },
+      { name: 'learn_quarantine', label: 'Learn from quarantine decisions', type: 'checkbox',
+        value: g.learn_quarantine,
+        help: 'Releasing a message held as spam teaches Rspamd ham; deleting it teaches spam.' }],
+    onSubmit: (v) => patch(`/groups/${g.id}`, { ...scoreBody(v), dmarc_enforce: !!v.dmarc_enforce,
+      learn_quarantine: !!v.learn_quarantine }),
     success: 'Spam settings saved.',
   }));
 }
