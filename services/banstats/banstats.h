@@ -4,7 +4,7 @@
  * Parts: stats.c (statistics and classification, one SQL transaction per run), maintain.c
  * (the once-per-interval claim of a job, log partition maintenance), store.c (the
  * RPC op mesh_records: records from mesh peers into bans), push.c (ban_events to each mesh
- * peer over SMTP, with smtp_client.c), main.c (settings, threads, lifecycle). */
+ * peer over SMTP, with lib/mail/smtp_client.h), main.c (settings, threads, lifecycle). */
 #ifndef CLEMENT_BANSTATS_H
 #define CLEMENT_BANSTATS_H
 

@@ -18,7 +18,8 @@
 
 #include "banstats.h"
 #include "mail/mesh_record.h"
-#include "smtp_client.h"
+#include "mail/smtp_client.h"
+#include "mail/smtp_tls.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -77,37 +78,37 @@ struct peer {
 };
 
 /* open_session - greeting, EHLO, TLS, EHLO again, and the XMESH keyword (docs/MESH.md 3). */
-static int open_session(struct smtpc *c, const struct peer *p, const struct banstats_config *cfg, SSL_CTX *ctx,
+static int open_session(struct cl_smtpc *c, const struct peer *p, const struct banstats_config *cfg, SSL_CTX *ctx,
 			char *err, size_t errlen)
 {
 	char ehlo[300];
 	cl_snprintf(ehlo, sizeof ehlo, "EHLO %s", cfg->server_name);
-	if (smtpc_connect(c, p->host, p->port, (int)cfg->mesh_timeout_s * 1000, err, errlen) < 0)
+	if (cl_smtpc_connect(c, p->host, p->port, (int)cfg->mesh_timeout_s * 1000, 0, err, errlen) < 0)
 		return -1;
 	int implicit = p->port == 465; /* RFC 8314 3.3 */
-	if (implicit && smtpc_tls(c, ctx, p->host, err, errlen) < 0)
+	if (implicit && cl_smtpc_tls(c, ctx, p->host, err, errlen) < 0)
 		return -1;
-	if (smtpc_cmd(c, NULL, err, errlen) < 0 || smtpc_cmd(c, ehlo, err, errlen) < 0)
+	if (cl_smtpc_cmd(c, NULL, err, errlen) < 0 || cl_smtpc_cmd(c, ehlo, err, errlen) < 0)
 		return -1;
 	if (c->code != 250) {
 		cl_snprintf(err, errlen, "greeting or EHLO refused: %d", c->code);
 		return -1;
 	}
 	if (!implicit) {
-		if (!smtpc_has_ext(c, "STARTTLS")) {
+		if (!cl_smtpc_has_ext(c, "STARTTLS")) {
 			cl_snprintf(err, errlen, "peer does not offer STARTTLS");
 			return -1;
 		}
-		if (smtpc_cmd(c, "STARTTLS", err, errlen) < 0)
+		if (cl_smtpc_cmd(c, "STARTTLS", err, errlen) < 0)
 			return -1;
 		if (c->code != 220) {
 			cl_snprintf(err, errlen, "STARTTLS refused: %d", c->code);
 			return -1;
 		}
-		if (smtpc_tls(c, ctx, p->host, err, errlen) < 0 || smtpc_cmd(c, ehlo, err, errlen) < 0)
+		if (cl_smtpc_tls(c, ctx, p->host, err, errlen) < 0 || cl_smtpc_cmd(c, ehlo, err, errlen) < 0)
 			return -1;
 	}
-	if (c->code != 250 || !smtpc_has_ext(c, CL_MESH_VERB)) {
+	if (c->code != 250 || !cl_smtpc_has_ext(c, CL_MESH_VERB)) {
 		cl_snprintf(err, errlen, "peer does not offer %s to us (is our certificate in its mesh peers?)",
 			    CL_MESH_VERB);
 		return -1;
@@ -138,7 +139,7 @@ static int event_record(PGresult *r, int row, const struct peer *p, const struct
 
 /* push_batch - one batch of events. Returns the number sent (>= 0), or -1 when the peer
  * failed (err filled). *last advances as described at the top; *more says a full batch came. */
-static int push_batch(struct cl_pg *pg, struct smtpc *c, int *open, const struct peer *p,
+static int push_batch(struct cl_pg *pg, struct cl_smtpc *c, int *open, const struct peer *p,
 		      const struct banstats_config *cfg, SSL_CTX *ctx, long long *last, int *more, char *err,
 		      size_t errlen)
 {
@@ -165,7 +166,7 @@ static int push_batch(struct cl_pg *pg, struct smtpc *c, int *open, const struct
 		}
 		*open = 1;
 		cl_snprintf(cmd, sizeof cmd, "%s %s", CL_MESH_VERB, line);
-		if (smtpc_cmd(c, cmd, err, errlen) < 0) {
+		if (cl_smtpc_cmd(c, cmd, err, errlen) < 0) {
 			rc = -1;
 			break;
 		}
@@ -191,7 +192,7 @@ static int push_batch(struct cl_pg *pg, struct smtpc *c, int *open, const struct
 static int push_peer(struct cl_pg *pg, const struct peer *p, const struct banstats_config *cfg, SSL_CTX *ctx,
 		     struct banstats_metrics *m)
 {
-	struct smtpc c = {.fd = -1};
+	struct cl_smtpc c = {.fd = -1};
 	int open = 0, more = 1, rc = 0, total = 0;
 	long long last = p->last;
 	char err[300] = "";
@@ -202,9 +203,9 @@ static int push_peer(struct cl_pg *pg, const struct peer *p, const struct bansta
 	}
 	if (open && rc == 0) {
 		char e2[100];
-		smtpc_cmd(&c, "QUIT", e2, sizeof e2);
+		cl_smtpc_cmd(&c, "QUIT", e2, sizeof e2);
 	}
-	smtpc_close(&c);
+	cl_smtpc_close(&c);
 	char lastbuf[24], e2[200];
 	cl_snprintf(lastbuf, sizeof lastbuf, "%lld", last);
 	const char *params[] = {p->id, lastbuf, rc < 0 ? err : ""};

@@ -1,4 +1,6 @@
-/* relay.c - synchronous SMTP hand-off to the downstream MTA with libcurl (see relay.h). */
+/* relay.c - synchronous SMTP hand-off to the downstream MTA with libcurl (see relay.h). libcurl
+ * holds the dialogue; the reply lines it shows are read with lib/mail/smtp_client.h's
+ * cl_smtp_reply_code, the grammar the probe and the mesh push read replies with. */
 #include "relay.h"
 
 #include <curl/curl.h>
@@ -6,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mail/smtp_client.h"
 #include "msgutil.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -103,10 +106,9 @@ static int enh_syntax(const char *p, size_t n)
 
 int dl_relay_parse_reply(const char *line, size_t len, int *code, char *enh, size_t enhlen, char *text, size_t textlen)
 {
-	if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' || line[2] < '0' ||
-	    line[2] > '9' || (len > 3 && line[3] != ' ' && line[3] != '-'))
+	int more;
+	if ((*code = cl_smtp_reply_code(line, len, &more)) < 0) /* the one reply-line grammar */
 		return -1;
-	*code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 	size_t i = len > 3 ? 4 : 3, e = i;
 	/* RFC 3463: class "." subject "." detail, class matching the reply's first digit. */
 	while (e < len && ((line[e] >= '0' && line[e] <= '9') || line[e] == '.'))

@@ -12,10 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mail/smtp_client.h"
 #include "util/buf.h"
-#include "util/net.h"
+#include "util/metrics.h"
 
-#define PP_REPLY_MAX 4096 /* a whole (multi-line) reply; more is a broken peer */
 #define PP_NBUCKETS  4096
 
 struct pp_entry {
@@ -25,96 +25,11 @@ struct pp_entry {
 	struct pp_entry *next;
 };
 
-/* conn - one probe connection with its deadline. */
-struct conn {
-	int fd;
-	double deadline;
-	char buf[PP_REPLY_MAX + 1];
-	size_t len;
-};
-
-static int ms_left(const struct conn *c)
-{
-	double left = (c->deadline - cl_now_seconds()) * 1000.0;
-	return left < 1 ? 0 : (int)left;
-}
-
-int pp_reply_scan(const char *buf, size_t len, size_t *last, size_t *lastlen)
-{
-	const char *line = buf, *nl;
-	while ((nl = memchr(line, '\n', len - (size_t)(line - buf))) != NULL) {
-		size_t ll = (size_t)(nl - line);
-		if (ll < 3 || line[0] < '2' || line[0] > '5')
-			return -1;
-		/* RFC 5321 4.2.1: every line of a reply carries the same code. "250-..." then "550 ..."
-		 * is a broken peer, not an answer: taken as 550 it would be cached as "no such user". */
-		if (line != buf && memcmp(line, buf, 3) != 0)
-			return -1;
-		if (ll == 3 || line[3] == ' ' || line[3] == '\r') {
-			*last = (size_t)(line - buf);
-			*lastlen = ll;
-			if (line[1] < '0' || line[1] > '9' || line[2] < '0' || line[2] > '9')
-				return -2;
-			return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-		}
-		if (line[3] != '-')
-			return -1;
-		line = nl + 1;
-	}
-	return 0;
-}
-
-/* read_reply - one complete SMTP reply (pp_reply_scan); returns the code, or -1 on timeout,
- * close or garbage. The last line stays in c->buf. */
-static int read_reply(struct conn *c)
-{
-	c->len = 0;
-	for (;;) {
-		size_t last = 0, ll = 0;
-		int code = pp_reply_scan(c->buf, c->len, &last, &ll);
-		if (code > 0 || code == -2) {
-			c->buf[last + ll] = '\0';
-			memmove(c->buf, c->buf + last, ll + 1);
-			c->len = ll;
-			return code > 0 ? code : -1;
-		}
-		if (code < 0)
-			return -1;
-		if (c->len >= PP_REPLY_MAX)
-			return -1;
-		struct pollfd p = {.fd = c->fd, .events = POLLIN};
-		if (poll(&p, 1, ms_left(c)) != 1)
-			return -1;
-		ssize_t n = recv(c->fd, c->buf + c->len, PP_REPLY_MAX - c->len, 0);
-		if (n <= 0)
-			return -1;
-		c->len += (size_t)n;
-		c->buf[c->len] = '\0';
-	}
-}
-
-/* command - send one line and read the reply; the reply code or -1. */
-static int command(struct conn *c, const char *line)
-{
-	size_t n = strlen(line), off = 0;
-	while (off < n) {
-		struct pollfd p = {.fd = c->fd, .events = POLLOUT};
-		if (poll(&p, 1, ms_left(c)) != 1)
-			return -1;
-		ssize_t w = send(c->fd, line + off, n - off, MSG_NOSIGNAL);
-		if (w <= 0)
-			return -1;
-		off += (size_t)w;
-	}
-	return read_reply(c);
-}
-
-/* reply_text - the current reply line without CR, for logs. */
-static void reply_text(const struct conn *c, const char *what, char *reply, size_t rlen)
+/* reply_text - the current reply's final line (or what failed), for logs. */
+static void reply_text(const struct cl_smtpc *c, const char *what, const char *err, char *reply, size_t rlen)
 {
 	char tmp[300];
-	cl_strlcpy(tmp, c->buf, sizeof tmp);
-	tmp[strcspn(tmp, "\r\n")] = '\0';
+	cl_strlcpy(tmp, c->last[0] ? c->last : err, sizeof tmp);
 	cl_snprintf(reply, rlen, "%s: %s", what, tmp);
 }
 
@@ -132,51 +47,47 @@ enum pp_result pp_smtp_probe(const char *host, int port, const char *helo, const
 		cl_snprintf(reply, rlen, "bad address");
 		return PP_TEMPFAIL;
 	}
-	struct conn *c = malloc(sizeof *c);
+	struct cl_smtpc *c = malloc(sizeof *c);
 	if (!c) {
 		cl_snprintf(reply, rlen, "out of memory");
 		return PP_TEMPFAIL;
 	}
-	c->deadline = cl_now_seconds() + timeout_ms / 1000.0;
-	c->len = 0;
-	c->buf[0] = '\0';
-	c->fd = cl_net_dial(host, port, ms_left(c), reply, rlen);
 	enum pp_result res = PP_TEMPFAIL;
-	if (c->fd < 0) {
+	/* timeout_ms bounds the whole dialogue: it is the deadline as well as each wait */
+	if (cl_smtpc_connect(c, host, port, timeout_ms, timeout_ms, reply, rlen) < 0) {
 		free(c);
 		return res;
 	}
-	char line[400];
-	int code = read_reply(c);
-	if (code != 220) {
-		reply_text(c, code < 0 ? "no greeting" : "greeting", reply, rlen);
+	char line[400], err[200] = "";
+	if (cl_smtpc_cmd(c, NULL, err, sizeof err) < 0 || c->code != 220) {
+		reply_text(c, c->code ? "greeting" : "no greeting", err, reply, rlen);
 		goto out;
 	}
-	cl_snprintf(line, sizeof line, "EHLO %s\r\n", helo);
-	code = command(c, line);
-	if (code >= 500) {
-		cl_snprintf(line, sizeof line, "HELO %s\r\n", helo);
-		code = command(c, line);
+	cl_snprintf(line, sizeof line, "EHLO %s", helo);
+	int rc = cl_smtpc_cmd(c, line, err, sizeof err);
+	if (rc == 0 && c->code >= 500) {
+		cl_snprintf(line, sizeof line, "HELO %s", helo);
+		rc = cl_smtpc_cmd(c, line, err, sizeof err);
 	}
-	if (code / 100 != 2) {
-		reply_text(c, "EHLO", reply, rlen);
+	if (rc < 0 || c->code / 100 != 2) {
+		reply_text(c, "EHLO", err, reply, rlen);
 		goto out;
 	}
-	if (command(c, "MAIL FROM:<>\r\n") / 100 != 2) {
-		reply_text(c, "MAIL", reply, rlen);
+	if (cl_smtpc_cmd(c, "MAIL FROM:<>", err, sizeof err) < 0 || c->code / 100 != 2) {
+		reply_text(c, "MAIL", err, reply, rlen);
 		goto out;
 	}
-	cl_snprintf(line, sizeof line, "RCPT TO:<%s>\r\n", rcpt);
-	code = command(c, line);
-	reply_text(c, "RCPT", reply, rlen);
-	if (code / 100 == 2)
+	cl_snprintf(line, sizeof line, "RCPT TO:<%s>", rcpt);
+	rc = cl_smtpc_cmd(c, line, err, sizeof err);
+	reply_text(c, "RCPT", err, reply, rlen);
+	if (rc == 0 && c->code / 100 == 2)
 		res = PP_EXISTS;
-	else if (code / 100 == 5)
+	else if (rc == 0 && c->code / 100 == 5)
 		res = PP_NO_SUCH_USER;
-	if (code > 0)
-		command(c, "QUIT\r\n"); /* best effort, the answer is already known */
+	if (rc == 0)
+		cl_smtpc_cmd(c, "QUIT", err, sizeof err); /* best effort, the answer is already known */
 out:
-	close(c->fd);
+	cl_smtpc_close(c);
 	free(c);
 	return res;
 }

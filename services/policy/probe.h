@@ -3,7 +3,7 @@
  *
  * A probe is one short SMTP dialogue (RFC 5321): greeting, EHLO (HELO if refused),
  * MAIL FROM:<>, RCPT TO:<addr>, QUIT, over plain TCP with a deadline for the whole dialogue
- * and a bound on every reply line. Answers are cached per (host, port, address) for the
+ * and a bound on every reply line (lib/mail/smtp_client.h does the talking). Answers are cached per (host, port, address) for the
  * group's verify_ttl_s: a 2xx says the address exists, a 5xx that it does not; anything
  * else (4xx, timeout, refused connection, garbage) is a temporary failure, never cached and
  * never taken as acceptance. The null reverse-path keeps a downstream from sending us
@@ -41,13 +41,5 @@ enum pp_result pp_verify(struct pp_probe *p, const char *host, int port, const c
 /* pp_smtp_probe - the dialogue itself, without the cache. */
 enum pp_result pp_smtp_probe(const char *host, int port, const char *helo, const char *rcpt, int timeout_ms,
 			     char *reply, size_t rlen);
-
-/* pp_reply_scan - look in buf[0..len) (what the downstream sent so far) for one complete
- * reply (RFC 5321 section 4.2: lines "ddd-" then "ddd "). Returns its code (200..599) with
- * its final line at buf + *last, *lastlen octets before the '\n' (a CR included); 0 when
- * more bytes are needed; -1 when a line is not a reply line or its code is not the first
- * line's; -2 when the final line's code is not three digits (*last and *lastlen are then
- * set too). Pure: no I/O. */
-int pp_reply_scan(const char *buf, size_t len, size_t *last, size_t *lastlen);
 
 #endif
