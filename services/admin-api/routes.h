@@ -55,6 +55,11 @@ void h_user_delete(struct api_req *r);
 void h_scopes_list(struct api_req *r);
 void h_scope_create(struct api_req *r);
 void h_scope_delete(struct api_req *r);
+/* h_dkim.c */
+void h_dkim_list(struct api_req *r);
+void h_dkim_create(struct api_req *r);
+void h_dkim_activate(struct api_req *r);
+void h_dkim_retire(struct api_req *r);
 /* h_aliases.c */
 void h_aliases_list(struct api_req *r);
 void h_alias_create(struct api_req *r);

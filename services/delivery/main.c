@@ -128,6 +128,9 @@ static void metrics_init(struct cl_metrics *reg, struct dl_metrics *m)
 	const char *lh = "messages taught to Rspamd on release (ham) or delete (spam), by result";
 	m->learn_ok = cl_metrics_counter(reg, "clement_delivery_rspamd_learn_total", lh, "result=\"ok\"");
 	m->learn_failed = cl_metrics_counter(reg, "clement_delivery_rspamd_learn_total", lh, "result=\"failed\"");
+	const char *dh = "outbound messages DKIM-signed with their From domain's active key, by result";
+	m->dkim_signed = cl_metrics_counter(reg, "clement_delivery_dkim_total", dh, "result=\"signed\"");
+	m->dkim_failed = cl_metrics_counter(reg, "clement_delivery_dkim_total", dh, "result=\"failed\"");
 }
 
 /* run - everything between settings and exit; returns the exit code. */

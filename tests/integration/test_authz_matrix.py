@@ -82,6 +82,10 @@ INSERT INTO settings (key, value) VALUES ('log.retention_months', '6'), ('quaran
 INSERT INTO sender_aliases (id, user_id, domain_id, local_part) VALUES (1, 4, 1, 'sales'), (2, 7, 2, 'saleszqother'),
   (3, 1, 1, 'root.alias');
 SELECT setval('sender_aliases_id_seq', 100);
+INSERT INTO dkim_keys (id, domain_id, selector, algorithm, private_key, public_key, state) VALUES
+  (1, 1, 'ownsel', 'ed25519-sha256', 'not a key', 'AAAA', 'published'),
+  (2, 2, 'zqothersel', 'ed25519-sha256', 'zqother not a key', 'zqother', 'published');
+SELECT setval('dkim_keys_id_seq', 100);
 SELECT setval('groups_id_seq', 100); SELECT setval('domains_id_seq', 100); SELECT setval('users_id_seq', 100);
 SELECT setval('admin_scopes_id_seq', 100); SELECT setval('directives_id_seq', 100);
 SELECT setval('quarantine_id_seq', 100); SELECT setval('digest_schedules_id_seq', 100);
@@ -148,6 +152,19 @@ TABLE = {
         "own": [case("/api/domains/3", E(200, 200, 403, 403)),
                 case("/api/domains/1", E(409, 409, 403, 403))],     # holds the caller (and the root-admin)
         "other": [case("/api/domains/4", E(200, 404, 403, 403))], "anon": 401},
+    # DKIM keys of a domain (issue 18): like the domain itself
+    ("get", "/api/domains/{id}/dkim"): {"own": [case("/api/domains/1/dkim", E(200, 200, 200, 403))],
+                                        "other": [case("/api/domains/2/dkim", E(200, 404, 404, 403))], "anon": 401},
+    ("post", "/api/domains/{id}/dkim"): {
+        "own": [case("/api/domains/1/dkim", E(201, 201, 201, 403), {"algorithm": "ed25519-sha256"})],
+        "other": [case("/api/domains/2/dkim", E(201, 404, 404, 403), {"algorithm": "ed25519-sha256"})], "anon": 401},
+    ("post", "/api/domains/{id}/dkim/{key_id}/activate"): {
+        "own": [case("/api/domains/1/dkim/1/activate", E(200, 200, 200, 403)),
+                case("/api/domains/1/dkim/2/activate", E(404, 404, 404, 403))],   # another domain's key
+        "other": [case("/api/domains/2/dkim/2/activate", E(200, 404, 404, 403))], "anon": 401},
+    ("post", "/api/domains/{id}/dkim/{key_id}/retire"): {
+        "own": [case("/api/domains/1/dkim/1/retire", E(200, 200, 200, 403))],
+        "other": [case("/api/domains/2/dkim/2/retire", E(200, 404, 404, 403))], "anon": 401},
     # users and admin scopes
     ("get", "/api/users"): {"own": [case("/api/users", E(200, 200, 200, 403))],
                             "other": [case("/api/users?domain_id=2", E(200, 200, 200, 403))], "anon": 401},
