@@ -183,11 +183,16 @@ def test_rcpt_route_says_why_held(seeded):
     assert r["route"]["quarantine"] is False and "held_by" not in r["route"], r
 
 
+# What a group created without spam settings asks of the scanner (migration 0016): DMARC
+# p=reject enforced, quarantine from a score of 6. The route carries it to the scanner.
+NEW_GROUP_CONTENT = {"dmarc_reject": True, "quarantine": 6}
+
+
 def test_rcpt_route_names_user_domain_group(seeded):
     url, ids, _ = seeded
     r = rpc(url, op="rcpt", sender="someone@clean.test", rcpt="alice@example.org")
     assert r["route"] == {"mode": "local", "group_id": ids["g1"], "domain_id": ids["org"],
-                          "user_id": ids["alice"], "quarantine": False}
+                          "user_id": ids["alice"], "quarantine": False, "content": NEW_GROUP_CONTENT}
 
 
 def test_unknown_and_disabled_recipients(seeded):

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import free_port, wait_port
 from dovecot import Dovecot
-from test_policy import reply, rpc, start_policy, wait_for
+from test_policy import NEW_GROUP_CONTENT, reply, rpc, start_policy, wait_for
 
 
 class Sink:
@@ -52,7 +52,7 @@ def test_probe_against_downstream(db, services, sinks):
     r = rpc(url, op="rcpt", sender="a@clean.test", rcpt="anyone@ok.test")
     assert reply(r) == "250 2.1.5 Ok"
     assert r["route"] == {"mode": "relay", "group_id": ok_gid, "domain_id": ok_did, "user_id": 0,
-                          "quarantine": False}
+                          "quarantine": False, "content": NEW_GROUP_CONTENT}
     assert reply(rpc(url, op="rcpt", sender="a@clean.test", rcpt="ghost@rej.test")) == \
         "550 5.1.1 <ghost@rej.test>: no such user"
     # 4xx from downstream, or no downstream at all: defer, never accept.
@@ -78,7 +78,8 @@ def test_relay_list_mode_uses_users_table(db, services, sinks):
     uid = db.scalar("INSERT INTO users (domain_id, local_part) VALUES (%s, 'known') RETURNING id", (did,))
     url, _ = start_policy(services, db.url)
     r = rpc(url, op="rcpt", sender="", rcpt="known@lst.test")
-    assert r["route"] == {"mode": "relay", "group_id": gid, "domain_id": did, "user_id": uid, "quarantine": False}
+    assert r["route"] == {"mode": "relay", "group_id": gid, "domain_id": did, "user_id": uid, "quarantine": False,
+                          "content": NEW_GROUP_CONTENT}
     # The downstream would say yes, but the list says no: the list decides.
     assert reply(rpc(url, op="rcpt", sender="", rcpt="unknown@lst.test")) == \
         "550 5.1.1 <unknown@lst.test>: no such user"
