@@ -1,8 +1,9 @@
 # Clement — one Makefile, out-of-tree builds.
 #   make            release build into build/
 #   make SAN=1      AddressSanitizer + UBSan build into build/san/
-#   make test       install what is missing, build with SAN=1, make check-arch, run unit and integration tests
+#   make test       install what is missing, build with SAN=1, make check-arch, check-format, run unit and integration tests
 #   make check-arch the include graph, every binary's NEEDED and the images against tools/arch-rules
+#   make format     rewrite the C tree to .clang-format (make test fails on a file that differs: scripts/check-format)
 #   make run        install what is missing, build, start the whole stack natively under ./var
 #   make install    install the release build and the systemd units (PREFIX, DESTDIR)
 #   make fresh-test make test from a clean clone in a bare Debian 12 container
@@ -82,7 +83,7 @@ BINS := $(SERVICES:%=$(BUILD)/bin/clement-%) $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard lib/*/*_test.c services/*/*_test.c tools/*/*_test.c)
 UNIT_BINS := $(patsubst %.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all test test-browser check-arch unit-bins run deps clean fuzz images compose-test scale-test fresh-test interop-test install bench format lint
+.PHONY: all test test-browser check-arch unit-bins run deps clean fuzz images compose-test scale-test fresh-test interop-test install bench format check-format lint
 all: $(BINS)
 
 # V=1 shows full command lines.
@@ -150,7 +151,8 @@ deps:
 # scripts/run-tests exits non-zero when any test failed.
 test: deps
 	@$(MAKE) --no-print-directory SAN=1 all unit-bins
-	@CLEMENT_BUILD=build/san scripts/check-arch; rc=$$?; CLEMENT_BUILD=build/san scripts/run-tests || rc=1; \
+	@CLEMENT_BUILD=build/san scripts/check-arch; rc=$$?; scripts/check-format || rc=1; \
+	 CLEMENT_BUILD=build/san scripts/run-tests || rc=1; \
 	 CLEMENT_BUILD=build/san tests/browser/run || rc=1; exit $$rc
 
 # The design the build enforces (tools/arch-rules, scripts/check-arch): the include graph,
@@ -181,6 +183,9 @@ bench:
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	@scripts/check-format
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr -Ilib lib services tools
