@@ -9,9 +9,9 @@
 
 #define PW_T_COST 2
 #define PW_M_COST 19456 /* KiB */
-#define PW_LANES 1
-#define PW_SALT 16
-#define PW_HASH 32
+#define PW_LANES  1
+#define PW_SALT   16
+#define PW_HASH   32
 
 int cl_password_hash(const char *pw, char *out, size_t outlen)
 {
@@ -19,8 +19,8 @@ int cl_password_hash(const char *pw, char *out, size_t outlen)
 	unsigned char salt[PW_SALT];
 	if (len > CL_PASSWORD_MAX || RAND_bytes(salt, sizeof salt) != 1)
 		return -1;
-	int rc = argon2id_hash_encoded(PW_T_COST, PW_M_COST, PW_LANES, pw, len, salt, sizeof salt, PW_HASH, out,
-				       outlen);
+	int rc =
+	    argon2id_hash_encoded(PW_T_COST, PW_M_COST, PW_LANES, pw, len, salt, sizeof salt, PW_HASH, out, outlen);
 	return rc == ARGON2_OK ? 0 : -1;
 }
 
@@ -53,9 +53,8 @@ int cl_password_needs_rehash(const char *encoded)
 void cl_password_dummy_verify(const char *pw)
 {
 	/* A fixed hash of a random string with the current parameters: same work, never a match. */
-	static const char dummy[] =
-		"$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
-		"o1V2bXQm9b6o2b7cH0Vx1rS2l9gWvH8m3k0sK4uJ2Yc";
+	static const char dummy[] = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+				    "o1V2bXQm9b6o2b7cH0Vx1rS2l9gWvH8m3k0sK4uJ2Yc";
 	size_t len = strlen(pw);
 	argon2id_verify(dummy, pw, len > CL_PASSWORD_MAX ? CL_PASSWORD_MAX : len);
 }

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#define CL_PASSWORD_MAX 1024      /* longer passwords are refused, not truncated */
+#define CL_PASSWORD_MAX      1024 /* longer passwords are refused, not truncated */
 #define CL_PASSWORD_HASH_MAX 256
 
 /* cl_password_hash - hash pw into out (NUL-terminated). 0, or -1 (too long, no randomness). */

@@ -60,8 +60,8 @@ static int pg_connect_once(struct cl_pg *pg, char *err, size_t errlen)
 	return pg_prepare_all(pg, err, errlen);
 }
 
-int cl_pg_open(struct cl_pg *pg, const char *conninfo, const struct cl_pg_stmt *stmts, size_t nstmts,
-	       int attempts, char *err, size_t errlen)
+int cl_pg_open(struct cl_pg *pg, const char *conninfo, const struct cl_pg_stmt *stmts, size_t nstmts, int attempts,
+	       char *err, size_t errlen)
 {
 	memset(pg, 0, sizeof *pg);
 	pg->conninfo = strdup(conninfo);

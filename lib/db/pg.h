@@ -25,8 +25,8 @@ struct cl_pg {
 /* cl_pg_open - connect to conninfo (URL or key=value), trying `attempts` times with
  * exponential backoff from 100 ms to 2 s (attempts <= 0: once). Prepares stmts.
  * Returns 0, or -1 with err (the connection is kept for a later cl_pg_ensure). */
-int cl_pg_open(struct cl_pg *pg, const char *conninfo, const struct cl_pg_stmt *stmts, size_t nstmts,
-	       int attempts, char *err, size_t errlen);
+int cl_pg_open(struct cl_pg *pg, const char *conninfo, const struct cl_pg_stmt *stmts, size_t nstmts, int attempts,
+	       char *err, size_t errlen);
 void cl_pg_close(struct cl_pg *pg);
 /* cl_pg_ensure - reconnect (once) if the connection is bad. 0 when usable, -1 otherwise. */
 int cl_pg_ensure(struct cl_pg *pg, char *err, size_t errlen);

@@ -13,8 +13,8 @@
 
 #include <stddef.h>
 
-#define CL_ADDR_MAX 256        /* RFC 5321 4.5.3.1.3: a path is at most 256 octets */
-#define CL_ADDR_LOCAL_MAX 64   /* 4.5.3.1.1 */
+#define CL_ADDR_MAX        256 /* RFC 5321 4.5.3.1.3: a path is at most 256 octets */
+#define CL_ADDR_LOCAL_MAX  64  /* 4.5.3.1.1 */
 #define CL_ADDR_DOMAIN_MAX 255 /* 4.5.3.1.2 */
 
 enum cl_addr_err {
@@ -33,9 +33,9 @@ enum cl_addr_kind { CL_ADDR_MAIL, CL_ADDR_RCPT };
 struct cl_addr {
 	char addr[CL_ADDR_MAX + 1]; /* "local@domain", "" for the null path <> */
 	int null_path;
-	int non_ascii;              /* the address holds UTF-8 */
+	int non_ascii; /* the address holds UTF-8 */
 	/* MAIL parameters (RFC 1870 SIZE, RFC 6152 BODY, RFC 6531 SMTPUTF8, RFC 4954 AUTH) */
-	long long size;             /* SIZE=, 0 when absent */
+	long long size; /* SIZE=, 0 when absent */
 	int body_8bit;
 	int smtputf8;
 };
@@ -48,6 +48,5 @@ enum cl_addr_err cl_addr_parse(const char *s, size_t n, enum cl_addr_kind kind, 
 
 /* cl_addr_err_str - a short human reason for an error class. */
 const char *cl_addr_err_str(enum cl_addr_err e);
-
 
 #endif

@@ -35,13 +35,13 @@ static void test_requests(void)
 {
 	char fp[65];
 	CL_CHECK(cl_banstats_fingerprint((const unsigned char *)"abc", 3, fp) == 0 &&
-			 strcmp(fp, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0,
+		     strcmp(fp, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0,
 		 "SHA-256 in lowercase hex: %s", fp);
 	nng_msg *m = NULL;
 	CL_CHECK(cl_banstats_peer_req(&m, "S1", fp) == 0, "peer request");
 	cJSON *h = header_of(m);
-	CL_CHECK(h && strcmp(cl_json_str(h, "op", ""), "mesh_peer") == 0 && strcmp(cl_json_str(h, "peer", ""), fp) == 0 &&
-			 strcmp(cl_json_str(h, "sid", ""), "S1") == 0,
+	CL_CHECK(h && strcmp(cl_json_str(h, "op", ""), "mesh_peer") == 0 &&
+		     strcmp(cl_json_str(h, "peer", ""), fp) == 0 && strcmp(cl_json_str(h, "sid", ""), "S1") == 0,
 		 "peer request fields");
 	cJSON_Delete(h);
 	nng_msg_free(m);
@@ -51,15 +51,15 @@ static void test_requests(void)
 	const char *a = "BAN 192.0.2.0/24 EXPIRES=1764115200 SCORE=5 HOPS=0 ORIGIN=a.test REASON=x";
 	const char *b = "LIFT 192.0.2.9 HOPS=1 ORIGIN=b.test";
 	CL_CHECK(cl_mesh_record_parse(a, strlen(a), &recs[0], err, sizeof err) == 0 &&
-			 cl_mesh_record_parse(b, strlen(b), &recs[1], err, sizeof err) == 0,
+		     cl_mesh_record_parse(b, strlen(b), &recs[1], err, sizeof err) == 0,
 		 "records parse");
 	CL_CHECK(cl_banstats_records_req(&m, "S1", fp, recs, 2) == 0, "records request");
 	h = header_of(m);
 	cJSON *arr = cJSON_GetObjectItemCaseSensitive(h, "records");
 	struct cl_mesh_record back;
 	CL_CHECK(cJSON_GetArraySize(arr) == 2 &&
-			 cl_mesh_record_from_json(cJSON_GetArrayItem(arr, 1), &back, err, sizeof err) == 0 &&
-			 memcmp(&back, &recs[1], sizeof back) == 0,
+		     cl_mesh_record_from_json(cJSON_GetArrayItem(arr, 1), &back, err, sizeof err) == 0 &&
+		     memcmp(&back, &recs[1], sizeof back) == 0,
 		 "records travel unchanged: %s", err);
 	cJSON_Delete(h);
 	nng_msg_free(m);
@@ -76,7 +76,8 @@ static void test_replies(void)
 				  "{\"v\":1,\"ok\":true}", NULL};
 	for (size_t i = 0; i < sizeof not_peer / sizeof not_peer[0]; i++) {
 		m = msg_of(not_peer[i]);
-		CL_CHECK(cl_banstats_peer_reply(m, name, sizeof name) == 0 && name[0] == '\0', "not a peer: case %zu", i);
+		CL_CHECK(cl_banstats_peer_reply(m, name, sizeof name) == 0 && name[0] == '\0', "not a peer: case %zu",
+			 i);
 		if (m)
 			nng_msg_free(m);
 	}
@@ -85,14 +86,15 @@ static void test_replies(void)
 		const char *json;
 		int code;
 	} cases[] = {
-		{"{\"v\":1,\"ok\":true,\"stored\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"1 of 1 "
-		 "mesh record(s) stored\"}", 250},
-		{"{\"v\":1,\"ok\":false,\"action\":\"reject\",\"code\":554,\"enh\":\"5.7.1\",\"text\":\"loop\"}", 554},
-		{"{\"v\":1,\"ok\":false,\"action\":\"reject\",\"code\":501,\"enh\":\"5.5.4\",\"text\":\"bad\"}", 501},
-		{"{\"v\":1,\"ok\":false,\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"lie\"}", 451},
-		{"{\"v\":1,\"ok\":true,\"action\":\"reject\",\"code\":554,\"enh\":\"5.7.1\",\"text\":\"lie\"}", 451},
-		{"{\"v\":1,\"ok\":false,\"error\":\"unknown op\"}", 451},
-		{NULL, 451},
+	    {"{\"v\":1,\"ok\":true,\"stored\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"1 of 1 "
+	     "mesh record(s) stored\"}",
+	     250},
+	    {"{\"v\":1,\"ok\":false,\"action\":\"reject\",\"code\":554,\"enh\":\"5.7.1\",\"text\":\"loop\"}", 554},
+	    {"{\"v\":1,\"ok\":false,\"action\":\"reject\",\"code\":501,\"enh\":\"5.5.4\",\"text\":\"bad\"}", 501},
+	    {"{\"v\":1,\"ok\":false,\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"lie\"}", 451},
+	    {"{\"v\":1,\"ok\":true,\"action\":\"reject\",\"code\":554,\"enh\":\"5.7.1\",\"text\":\"lie\"}", 451},
+	    {"{\"v\":1,\"ok\":false,\"error\":\"unknown op\"}", 451},
+	    {NULL, 451},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct cl_verdict v;

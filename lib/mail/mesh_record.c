@@ -124,7 +124,7 @@ static int xtext_encode(const char *s, struct cl_buf *out)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		int rc = (*p >= '!' && *p <= '~' && *p != '+' && *p != '=') ? cl_buf_append(out, p, 1)
-									: cl_buf_printf(out, "+%02X", *p);
+									    : cl_buf_printf(out, "+%02X", *p);
 		if (rc < 0)
 			return -1;
 	}

@@ -16,28 +16,28 @@
 
 /* The ESMTP verb and EHLO keyword (docs/MESH.md section 3), and the protocol version sent as the
  * keyword's parameter. */
-#define CL_MESH_VERB "XMESH"
-#define CL_MESH_VERSION 1
+#define CL_MESH_VERB        "XMESH"
+#define CL_MESH_VERSION     1
 #define CL_MESH_VERSION_STR "1" /* the same, for the EHLO line */
 /* Longest XMESH command line, CRLF included. RFC 5321 4.5.3.1.4 allows an extension to raise
  * the 512-octet command limit; a 200-octet reason in xtext can take 600 octets alone. */
-#define CL_MESH_LINE_MAX 1024
-#define CL_MESH_REASON_MAX 200   /* octets, decoded; the bans.reason column's bound */
-#define CL_MESH_ORIGIN_MAX 253   /* a domain name (RFC 1035 2.3.4) */
-#define CL_MESH_HOPS_MAX 16      /* the bans.hops column's bound; each service may refuse fewer */
-#define CL_MESH_SCORE_MAX 1000000.0
+#define CL_MESH_LINE_MAX    1024
+#define CL_MESH_REASON_MAX  200 /* octets, decoded; the bans.reason column's bound */
+#define CL_MESH_ORIGIN_MAX  253 /* a domain name (RFC 1035 2.3.4) */
+#define CL_MESH_HOPS_MAX    16  /* the bans.hops column's bound; each service may refuse fewer */
+#define CL_MESH_SCORE_MAX   1000000.0
 #define CL_MESH_EXPIRES_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 
 enum cl_mesh_action { CL_MESH_BAN = 0, CL_MESH_LIFT };
 
 struct cl_mesh_record {
 	enum cl_mesh_action action;
-	char network[64];                     /* canonical "addr/len", host bits zero */
-	char reason[CL_MESH_REASON_MAX + 1];  /* "" allowed only for LIFT */
-	double score;                         /* 0 .. CL_MESH_SCORE_MAX; 0 for LIFT */
-	long long expires;                    /* unix seconds; 0 = no expiry (and for LIFT) */
-	char origin[CL_MESH_ORIGIN_MAX + 1];  /* server that first issued the record, lowercase */
-	int hops;                             /* relays already passed: 0 when sent by its origin */
+	char network[64];                    /* canonical "addr/len", host bits zero */
+	char reason[CL_MESH_REASON_MAX + 1]; /* "" allowed only for LIFT */
+	double score;                        /* 0 .. CL_MESH_SCORE_MAX; 0 for LIFT */
+	long long expires;                   /* unix seconds; 0 = no expiry (and for LIFT) */
+	char origin[CL_MESH_ORIGIN_MAX + 1]; /* server that first issued the record, lowercase */
+	int hops;                            /* relays already passed: 0 when sent by its origin */
 };
 
 /* cl_mesh_record_parse - parse the arguments of an XMESH command (the text after "XMESH ",

@@ -11,37 +11,37 @@ struct bad_case {
 };
 
 static const struct bad_case bad[] = {
-	{"", "empty record"},
-	{"BLOCK 192.0.2.1 HOPS=0 ORIGIN=a.example", "BAN or LIFT"},
-	{"BAN", "network missing"},
-	{"BAN 192.0.2.300 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x", "not an IP address"},
-	{"BAN 192.0.2.1/24 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x", "host bits"},
-	{"BAN 192.0.2.0/33 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x", "prefix length"},
-	{"BAN 2001:db8::/129 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x", "prefix length"},
-	{"BAN 192.0.2.1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x", "EXPIRES missing"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example", "REASON missing"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=", "REASON: empty"},
-	{"BAN 192.0.2.1 EXPIRES=-1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x", "EXPIRES"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1.2345 HOPS=0 ORIGIN=a.example REASON=x", "SCORE"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1000001 HOPS=0 ORIGIN=a.example REASON=x", "SCORE"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=17 ORIGIN=a.example REASON=x", "HOPS"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 HOPS=1 ORIGIN=a.example REASON=x", "twice"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=-a.example REASON=x", "ORIGIN"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a..example REASON=x", "ORIGIN"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a_b.example REASON=x", "ORIGIN"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+0Db", "control"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+C3", "UTF-8"},
-	/* RFC 3629 (util/utf8.h), as everywhere else: a surrogate, an overlong form, beyond U+10FFFF */
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+ED+A0+80", "UTF-8"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+E0+80+AF", "UTF-8"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+F4+90+80+80", "UTF-8"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+4", "xtext"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example COLOR=red", "unknown parameter"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON", "without"},
-	{"BAN  192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x", "empty field"},
-	{"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x ", "empty field"},
-	{"BAN 192.0.2.1\tEXPIRES=1", "control character"},
-	{"LIFT 192.0.2.1 HOPS=0", "ORIGIN missing"},
+    {"", "empty record"},
+    {"BLOCK 192.0.2.1 HOPS=0 ORIGIN=a.example", "BAN or LIFT"},
+    {"BAN", "network missing"},
+    {"BAN 192.0.2.300 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x", "not an IP address"},
+    {"BAN 192.0.2.1/24 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x", "host bits"},
+    {"BAN 192.0.2.0/33 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x", "prefix length"},
+    {"BAN 2001:db8::/129 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x", "prefix length"},
+    {"BAN 192.0.2.1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x", "EXPIRES missing"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example", "REASON missing"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=", "REASON: empty"},
+    {"BAN 192.0.2.1 EXPIRES=-1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x", "EXPIRES"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1.2345 HOPS=0 ORIGIN=a.example REASON=x", "SCORE"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1000001 HOPS=0 ORIGIN=a.example REASON=x", "SCORE"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=17 ORIGIN=a.example REASON=x", "HOPS"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 HOPS=1 ORIGIN=a.example REASON=x", "twice"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=-a.example REASON=x", "ORIGIN"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a..example REASON=x", "ORIGIN"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a_b.example REASON=x", "ORIGIN"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+0Db", "control"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+C3", "UTF-8"},
+    /* RFC 3629 (util/utf8.h), as everywhere else: a surrogate, an overlong form, beyond U+10FFFF */
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+ED+A0+80", "UTF-8"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+E0+80+AF", "UTF-8"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+F4+90+80+80", "UTF-8"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=a+4", "xtext"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example COLOR=red", "unknown parameter"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON", "without"},
+    {"BAN  192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x", "empty field"},
+    {"BAN 192.0.2.1 EXPIRES=1 SCORE=1 HOPS=0 ORIGIN=a.example REASON=x ", "empty field"},
+    {"BAN 192.0.2.1\tEXPIRES=1", "control character"},
+    {"LIFT 192.0.2.1 HOPS=0", "ORIGIN missing"},
 };
 
 /* check_bad - every malformed input is refused with the expected reason. */
@@ -58,8 +58,8 @@ static void check_bad(void)
 	memset(longline, 'A', sizeof longline);
 	struct cl_mesh_record r;
 	char err[128];
-	CL_CHECK(cl_mesh_record_parse(longline, sizeof longline, &r, err, sizeof err) == -1 &&
-		 strstr(err, "too long"), "overlong line refused");
+	CL_CHECK(cl_mesh_record_parse(longline, sizeof longline, &r, err, sizeof err) == -1 && strstr(err, "too long"),
+		 "overlong line refused");
 }
 
 /* check_good - parse, canonical fields, format, parse again, equal. */
@@ -72,8 +72,7 @@ static void check_good(void)
 	CL_CHECK(cl_mesh_record_parse(in, strlen(in), &r, err, sizeof err) == 0, "good record: %s", err);
 	CL_CHECK(r.action == CL_MESH_BAN && strcmp(r.network, "2001:db8::/32") == 0, "network canonical: %s",
 		 r.network);
-	CL_CHECK(strcmp(r.origin, "mx1.example.org") == 0 && r.hops == 2 && r.expires == 1764115200 &&
-			 r.score == 55.5,
+	CL_CHECK(strcmp(r.origin, "mx1.example.org") == 0 && r.hops == 2 && r.expires == 1764115200 && r.score == 55.5,
 		 "fields");
 	CL_CHECK(strcmp(r.reason, "too many unknown recipients, 100%+= caf\xc3\xa9") == 0, "reason decoded: %s",
 		 r.reason);
@@ -91,10 +90,10 @@ static void check_good(void)
 
 	const char *lift = "LIFT 198.51.100.7 HOPS=0 ORIGIN=a.example";
 	CL_CHECK(cl_mesh_record_parse(lift, strlen(lift), &r, err, sizeof err) == 0 && r.action == CL_MESH_LIFT &&
-			 strcmp(r.network, "198.51.100.7/32") == 0,
+		     strcmp(r.network, "198.51.100.7/32") == 0,
 		 "lift of a host: %s", err);
 	CL_CHECK(cl_mesh_record_format(&r, out, sizeof out) == 0 &&
-			 strcmp(out, "LIFT 198.51.100.7/32 HOPS=0 ORIGIN=a.example") == 0,
+		     strcmp(out, "LIFT 198.51.100.7/32 HOPS=0 ORIGIN=a.example") == 0,
 		 "lift formatted: %s", out);
 	CL_CHECK(cl_mesh_record_format(&r, out, 10) == -1, "small output buffer refused");
 }
@@ -103,17 +102,17 @@ static void check_good(void)
 static void check_json_bad(void)
 {
 	const char *cases[] = {
-		"[]",
-		"{\"action\":\"ban\",\"network\":\"192.0.2.1\",\"origin\":\"a.example\",\"hops\":0,\"score\":1,"
-		"\"expires\":5}",
-		"{\"action\":\"ban\",\"network\":\"192.0.2.1\",\"origin\":\"a.example\",\"hops\":0.5,\"score\":1,"
-		"\"expires\":5,\"reason\":\"x\"}",
-		"{\"action\":\"ban\",\"network\":\"10.0.0.1/8\",\"origin\":\"a.example\",\"hops\":0,\"score\":1,"
-		"\"expires\":5,\"reason\":\"x\"}",
-		"{\"action\":\"nuke\",\"network\":\"192.0.2.1\",\"origin\":\"a.example\",\"hops\":0}",
-		"{\"action\":\"lift\",\"network\":\"192.0.2.1\",\"origin\":\"a example\",\"hops\":0}",
-		"{\"action\":\"ban\",\"network\":\"192.0.2.1\",\"origin\":\"a.example\",\"hops\":0,\"score\":-1,"
-		"\"expires\":5,\"reason\":\"x\"}",
+	    "[]",
+	    "{\"action\":\"ban\",\"network\":\"192.0.2.1\",\"origin\":\"a.example\",\"hops\":0,\"score\":1,"
+	    "\"expires\":5}",
+	    "{\"action\":\"ban\",\"network\":\"192.0.2.1\",\"origin\":\"a.example\",\"hops\":0.5,\"score\":1,"
+	    "\"expires\":5,\"reason\":\"x\"}",
+	    "{\"action\":\"ban\",\"network\":\"10.0.0.1/8\",\"origin\":\"a.example\",\"hops\":0,\"score\":1,"
+	    "\"expires\":5,\"reason\":\"x\"}",
+	    "{\"action\":\"nuke\",\"network\":\"192.0.2.1\",\"origin\":\"a.example\",\"hops\":0}",
+	    "{\"action\":\"lift\",\"network\":\"192.0.2.1\",\"origin\":\"a example\",\"hops\":0}",
+	    "{\"action\":\"ban\",\"network\":\"192.0.2.1\",\"origin\":\"a.example\",\"hops\":0,\"score\":-1,"
+	    "\"expires\":5,\"reason\":\"x\"}",
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		cJSON *j = cJSON_Parse(cases[i]);

@@ -74,8 +74,8 @@ int cl_policy_mail_req(nng_msg **out, const struct cl_policy_session *s, const c
 		       int smtputf8)
 {
 	cJSON *o = base(CL_POLICY_OP_MAIL, s);
-	int ok = o && cJSON_AddStringToObject(o, "sender", sender) && cJSON_AddNumberToObject(o, "size", (double)size) &&
-		 cJSON_AddBoolToObject(o, "smtputf8", smtputf8);
+	int ok = o && cJSON_AddStringToObject(o, "sender", sender) &&
+		 cJSON_AddNumberToObject(o, "size", (double)size) && cJSON_AddBoolToObject(o, "smtputf8", smtputf8);
 	return finish(out, o, ok);
 }
 
@@ -93,8 +93,7 @@ int cl_policy_auth_req(nng_msg **out, const struct cl_policy_session *s, const c
 	return finish(out, o, ok);
 }
 
-int cl_policy_log_session_req(nng_msg **out, const struct cl_policy_session *s,
-			      const struct cl_policy_session_log *l)
+int cl_policy_log_session_req(nng_msg **out, const struct cl_policy_session *s, const struct cl_policy_session_log *l)
 {
 	cJSON *o = base(CL_POLICY_OP_LOG_SESSION, s);
 	int ok = o && cJSON_AddNumberToObject(o, "started_at", l->started_at) &&
@@ -111,9 +110,9 @@ int cl_policy_log_session_req(nng_msg **out, const struct cl_policy_session *s,
 static cJSON *rcpt_entry(const struct cl_policy_rcpt_log *r)
 {
 	cJSON *e = cJSON_CreateObject();
-	int ok = e && cJSON_AddStringToObject(e, "rcpt", r->rcpt) &&
-		 cJSON_AddStringToObject(e, "status", r->status) && cJSON_AddNumberToObject(e, "code", r->v->code) &&
-		 cJSON_AddStringToObject(e, "enh", r->v->enh) && cJSON_AddStringToObject(e, "reason", r->v->text) &&
+	int ok = e && cJSON_AddStringToObject(e, "rcpt", r->rcpt) && cJSON_AddStringToObject(e, "status", r->status) &&
+		 cJSON_AddNumberToObject(e, "code", r->v->code) && cJSON_AddStringToObject(e, "enh", r->v->enh) &&
+		 cJSON_AddStringToObject(e, "reason", r->v->text) &&
 		 cJSON_AddStringToObject(e, "reason_class", r->reason_class ? r->reason_class : "") &&
 		 (!r->virus || cJSON_AddStringToObject(e, "virus", r->virus)) && cl_route_to_json(r->route, e) == 0;
 	if (!ok) {
@@ -123,14 +122,13 @@ static cJSON *rcpt_entry(const struct cl_policy_rcpt_log *r)
 	return e;
 }
 
-int cl_policy_log_message_req(nng_msg **out, const struct cl_policy_session *s, const char *msgid,
-			      const char *sender, long long size, const char *subject,
-			      const struct cl_policy_rcpt_log *rcpts, size_t n)
+int cl_policy_log_message_req(nng_msg **out, const struct cl_policy_session *s, const char *msgid, const char *sender,
+			      long long size, const char *subject, const struct cl_policy_rcpt_log *rcpts, size_t n)
 {
 	cJSON *o = base(CL_POLICY_OP_LOG_MESSAGE, s);
 	cJSON *arr = cJSON_CreateArray();
-	int ok = o && arr && cJSON_AddStringToObject(o, "msgid", msgid) && cJSON_AddStringToObject(o, "sender", sender) &&
-		 cJSON_AddNumberToObject(o, "size", (double)size) &&
+	int ok = o && arr && cJSON_AddStringToObject(o, "msgid", msgid) &&
+		 cJSON_AddStringToObject(o, "sender", sender) && cJSON_AddNumberToObject(o, "size", (double)size) &&
 		 cJSON_AddStringToObject(o, "subject", subject ? subject : "");
 	for (size_t i = 0; ok && i < n; i++) {
 		cJSON *e = rcpt_entry(&rcpts[i]);
@@ -146,8 +144,7 @@ int cl_policy_log_message_req(nng_msg **out, const struct cl_policy_session *s, 
 	return finish(out, o, ok);
 }
 
-int cl_policy_verdict_reply(nng_msg *reply, struct cl_verdict *v, struct cl_route *route, char *user,
-			    size_t userlen)
+int cl_policy_verdict_reply(nng_msg *reply, struct cl_verdict *v, struct cl_route *route, char *user, size_t userlen)
 {
 	cJSON *h = NULL;
 	const unsigned char *body;

@@ -67,8 +67,7 @@ struct cl_policy_session_log {
 	int messages;
 	const char *transcript; /* secrets already masked */
 };
-int cl_policy_log_session_req(nng_msg **out, const struct cl_policy_session *s,
-			      const struct cl_policy_session_log *l);
+int cl_policy_log_session_req(nng_msg **out, const struct cl_policy_session *s, const struct cl_policy_session_log *l);
 
 struct cl_policy_rcpt_log {
 	const char *rcpt;
@@ -78,14 +77,12 @@ struct cl_policy_rcpt_log {
 	const char *virus;        /* may be NULL */
 	const struct cl_route *route;
 };
-int cl_policy_log_message_req(nng_msg **out, const struct cl_policy_session *s, const char *msgid,
-			      const char *sender, long long size, const char *subject,
-			      const struct cl_policy_rcpt_log *rcpts, size_t n);
+int cl_policy_log_message_req(nng_msg **out, const struct cl_policy_session *s, const char *msgid, const char *sender,
+			      long long size, const char *subject, const struct cl_policy_rcpt_log *rcpts, size_t n);
 
 /* cl_policy_verdict_reply - the verdict of connect/helo/mail/rcpt/auth. route (may be
  * NULL) receives a rcpt's route on accept (CL_ROUTE_NONE when absent); user (may be NULL)
  * the canonical user of a successful auth. Returns 0 or -1 (v is then 451 4.3.0). */
-int cl_policy_verdict_reply(nng_msg *reply, struct cl_verdict *v, struct cl_route *route, char *user,
-			    size_t userlen);
+int cl_policy_verdict_reply(nng_msg *reply, struct cl_verdict *v, struct cl_route *route, char *user, size_t userlen);
 
 #endif

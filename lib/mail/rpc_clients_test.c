@@ -39,28 +39,34 @@ static cJSON *header(nng_msg *m, size_t *blen)
 
 static void test_requests(void)
 {
-	struct cl_policy_session ps = {.sid = "S1", .ip = "192.0.2.1", .port = 4242, .listener = "smtp",
-				       .helo = "mx.example", .tls = NULL, .auth_user = ""};
+	struct cl_policy_session ps = {.sid = "S1",
+				       .ip = "192.0.2.1",
+				       .port = 4242,
+				       .listener = "smtp",
+				       .helo = "mx.example",
+				       .tls = NULL,
+				       .auth_user = ""};
 	nng_msg *m = NULL;
 	size_t blen = 0;
 	CL_CHECK(cl_policy_rcpt_req(&m, &ps, "a@b.example", "c@d.example") == 0, "rcpt req");
 	cJSON *h = header(m, &blen);
 	CL_CHECK(h && strcmp(cl_json_str(h, "op", ""), "rcpt") == 0 && cl_json_int(h, "v", 0) == 1 &&
-			 strcmp(cl_json_str(h, "sid", ""), "S1") == 0 && cl_json_int(h, "port", 0) == 4242 &&
-			 strcmp(cl_json_str(h, "rcpt", ""), "c@d.example") == 0 &&
-			 strcmp(cl_json_str(h, "helo", ""), "mx.example") == 0 && !cJSON_GetObjectItem(h, "tls") &&
-			 !cJSON_GetObjectItem(h, "auth_user"),
+		     strcmp(cl_json_str(h, "sid", ""), "S1") == 0 && cl_json_int(h, "port", 0) == 4242 &&
+		     strcmp(cl_json_str(h, "rcpt", ""), "c@d.example") == 0 &&
+		     strcmp(cl_json_str(h, "helo", ""), "mx.example") == 0 && !cJSON_GetObjectItem(h, "tls") &&
+		     !cJSON_GetObjectItem(h, "auth_user"),
 		 "rcpt fields");
 	cJSON_Delete(h);
 	nng_msg_free(m);
 
 	struct cl_delivery_rcpt r = {.rcpt = "c@d.example", .route = {.mode = CL_ROUTE_LOCAL, .group_id = 7}};
-	CL_CHECK(cl_delivery_deliver_req(&m, "S1", "M1", "192.0.2.1", "", NULL, &r, 1, NULL, "body", 4) == 0, "deliver");
+	CL_CHECK(cl_delivery_deliver_req(&m, "S1", "M1", "192.0.2.1", "", NULL, &r, 1, NULL, "body", 4) == 0,
+		 "deliver");
 	h = header(m, &blen);
 	const cJSON *arr = h ? cJSON_GetObjectItem(h, "rcpts") : NULL;
 	const cJSON *rt = cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "route");
 	CL_CHECK(h && blen == 4 && cJSON_GetArraySize(arr) == 1 && cl_json_int(rt, "group_id", 0) == 7 &&
-			 strcmp(cl_json_str(rt, "mode", ""), "local") == 0,
+		     strcmp(cl_json_str(rt, "mode", ""), "local") == 0,
 		 "deliver fields");
 	cJSON_Delete(h);
 	nng_msg_free(m);
@@ -68,7 +74,7 @@ static void test_requests(void)
 	CL_CHECK(cl_delivery_release_req(&m, 42, 3) == 0, "release");
 	h = header(m, &blen);
 	CL_CHECK(h && strcmp(cl_json_str(h, "op", ""), "release") == 0 && cl_json_int(h, "quarantine_id", 0) == 42 &&
-			 cl_json_int(h, "by_user_id", 0) == 3,
+		     cl_json_int(h, "by_user_id", 0) == 3,
 		 "release fields");
 	cJSON_Delete(h);
 	nng_msg_free(m);
@@ -82,15 +88,15 @@ struct reply_case {
 };
 
 static const struct reply_case policy_cases[] = {
-	{"{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.5\",\"text\":\"Ok\",\"route\":{\"mode\":\"relay\","
-	 "\"group_id\":2}}",
-	 0, 250, CL_ROUTE_RELAY},
-	{"{\"v\":1,\"action\":\"reject\",\"code\":550,\"enh\":\"5.1.1\",\"text\":\"no such user\"}", 0, 550, CL_ROUTE_NONE},
-	{"{\"v\":1,\"action\":\"accept\",\"code\":550,\"enh\":\"5.1.1\",\"text\":\"x\"}", -1, 451, CL_ROUTE_NONE},
-	{"{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.5\",\"text\":\"Ok\",\"route\":{\"mode\":\"moon\"}}",
-	 -1, 451, CL_ROUTE_NONE},
-	{"{\"v\":1,\"ok\":false,\"error\":\"bad frame\"}", -1, 451, CL_ROUTE_NONE},
-	{"not json at all", -1, 451, CL_ROUTE_NONE},
+    {"{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.5\",\"text\":\"Ok\",\"route\":{\"mode\":\"relay\","
+     "\"group_id\":2}}",
+     0, 250, CL_ROUTE_RELAY},
+    {"{\"v\":1,\"action\":\"reject\",\"code\":550,\"enh\":\"5.1.1\",\"text\":\"no such user\"}", 0, 550, CL_ROUTE_NONE},
+    {"{\"v\":1,\"action\":\"accept\",\"code\":550,\"enh\":\"5.1.1\",\"text\":\"x\"}", -1, 451, CL_ROUTE_NONE},
+    {"{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.5\",\"text\":\"Ok\",\"route\":{\"mode\":\"moon\"}}", -1,
+     451, CL_ROUTE_NONE},
+    {"{\"v\":1,\"ok\":false,\"error\":\"bad frame\"}", -1, 451, CL_ROUTE_NONE},
+    {"not json at all", -1, 451, CL_ROUTE_NONE},
 };
 
 static void test_replies(void)
@@ -102,15 +108,16 @@ static void test_replies(void)
 		struct cl_route rt;
 		char user[64];
 		int rc = cl_policy_verdict_reply(m, &v, &rt, user, sizeof user);
-		CL_CHECK(rc == c->rc && v.code == c->code && rt.mode == c->mode, "policy case %zu: rc %d code %d", i, rc,
-			 v.code);
+		CL_CHECK(rc == c->rc && v.code == c->code && rt.mode == c->mode, "policy case %zu: rc %d code %d", i,
+			 rc, v.code);
 		nng_msg_free(m);
 	}
 	struct cl_verdict v;
 	CL_CHECK(cl_policy_verdict_reply(NULL, &v, NULL, NULL, 0) == -1 && v.code == 451, "no reply is 451");
 	char sig[32];
 	nng_msg *m = reply("{\"v\":1,\"verdict\":\"infected\",\"signature\":\"Evil\\r\\nInjected: yes\"}");
-	CL_CHECK(cl_scanner_scan_reply(m, sig, sizeof sig, NULL) == CL_SCAN_INFECTED && !strchr(sig, '\r') && !strchr(sig, ' '),
+	CL_CHECK(cl_scanner_scan_reply(m, sig, sizeof sig, NULL) == CL_SCAN_INFECTED && !strchr(sig, '\r') &&
+		     !strchr(sig, ' '),
 		 "signature sanitised: %s", sig);
 	nng_msg_free(m);
 	m = reply("{\"v\":1,\"verdict\":\"maybe\"}");

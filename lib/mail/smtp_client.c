@@ -100,7 +100,8 @@ static int read_line(struct cl_smtpc *c, char *out, size_t outlen)
 		size_t room = sizeof c->in - c->inlen;
 		if (arm(c) < 0)
 			return -1;
-		long got = c->io ? c->io->read(c->tls, c->in + c->inlen, room) : (long)recv(c->fd, c->in + c->inlen, room, 0);
+		long got =
+		    c->io ? c->io->read(c->tls, c->in + c->inlen, room) : (long)recv(c->fd, c->in + c->inlen, room, 0);
 		if (got <= 0)
 			return -1;
 		c->inlen += (size_t)got;

@@ -34,9 +34,9 @@ struct cl_smtpc {
 	const struct cl_smtpc_io *io;
 	char in[4096]; /* bytes read and not yet consumed */
 	size_t inlen;
-	int code;                           /* last reply's code */
-	char text[4096];                    /* last reply's lines (without the code), '\n'-separated */
-	char last[CL_SMTPC_LINE_MAX + 1];   /* last reply's final line as sent (without CRLF) */
+	int code;                         /* last reply's code */
+	char text[4096];                  /* last reply's lines (without the code), '\n'-separated */
+	char last[CL_SMTPC_LINE_MAX + 1]; /* last reply's final line as sent (without CRLF) */
 };
 
 /* cl_smtp_reply_code - the code of one reply line line[0..len) (CR/LF already cut): three

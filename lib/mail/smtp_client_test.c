@@ -139,7 +139,8 @@ static void test_live(void)
 	CL_CHECK(cl_smtpc_cmd(&c, NULL, err, sizeof err) == 0 && c.code == 220 && !strcmp(c.last, "220 ready"),
 		 "greeting %d %s", c.code, c.last);
 	CL_CHECK(cl_smtpc_cmd(&c, "EHLO me.test", err, sizeof err) == 0 && c.code == 250, "EHLO %d", c.code);
-	CL_CHECK(cl_smtpc_has_ext(&c, "starttls") && cl_smtpc_has_ext(&c, "PIPELINING") && !cl_smtpc_has_ext(&c, "mx.test"),
+	CL_CHECK(cl_smtpc_has_ext(&c, "starttls") && cl_smtpc_has_ext(&c, "PIPELINING") &&
+		     !cl_smtpc_has_ext(&c, "mx.test"),
 		 "keywords: %s", c.text);
 	CL_CHECK(cl_smtpc_cmd(&c, "MAIL FROM:<>", err, sizeof err) < 0 && c.code == 0 && strstr(err, "malformed"),
 		 "changed code mid-reply: %s", err);

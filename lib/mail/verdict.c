@@ -54,7 +54,8 @@ int cl_verdict_from_json(const cJSON *r, struct cl_verdict *v)
 	int klass = (int)(code / 100);
 	int consistent = (act == CL_ACCEPT && (klass == 2 || klass == 3)) || (act == CL_REJECT && klass == 5) ||
 			 (act == CL_DEFER && klass == 4);
-	if (act < 0 || code < 200 || code > 599 || !text || !consistent || strlen(enh) >= 16 || !enh_ok(enh, (int)code)) {
+	if (act < 0 || code < 200 || code > 599 || !text || !consistent || strlen(enh) >= 16 ||
+	    !enh_ok(enh, (int)code)) {
 		cl_verdict_tempfail(v, NULL);
 		return -1;
 	}

@@ -13,9 +13,9 @@ enum cl_action { CL_ACCEPT = 0, CL_REJECT, CL_DEFER };
 
 struct cl_verdict {
 	enum cl_action action;
-	int code;          /* 250, 550, 451, ... */
-	char enh[16];      /* "5.1.1" */
-	char text[400];    /* human reason, no CR/LF */
+	int code;       /* 250, 550, 451, ... */
+	char enh[16];   /* "5.1.1" */
+	char text[400]; /* human reason, no CR/LF */
 };
 
 enum cl_route_mode { CL_ROUTE_NONE = 0, CL_ROUTE_LOCAL, CL_ROUTE_RELAY, CL_ROUTE_OUTBOUND };
@@ -30,10 +30,10 @@ struct cl_content_policy {
 
 struct cl_route {
 	enum cl_route_mode mode;
-	long long group_id;   /* the destination: one group's Maildirs or downstream MTA */
+	long long group_id; /* the destination: one group's Maildirs or downstream MTA */
 	long long domain_id;
-	long long user_id;    /* 0 when unknown (relay verified by probe, outbound) */
-	int quarantine;       /* a directive or the domain default said "quarantine": enum cl_hold */
+	long long user_id; /* 0 when unknown (relay verified by probe, outbound) */
+	int quarantine;    /* a directive or the domain default said "quarantine": enum cl_hold */
 	struct cl_content_policy content;
 };
 

@@ -20,18 +20,18 @@ int main(void)
 		const char *json;
 		int ok;
 	} cases[] = {
-		{"{\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.5\",\"text\":\"ok\"}", 1},
-		{"{\"action\":\"reject\",\"code\":550,\"enh\":\"5.1.1\",\"text\":\"<b@x.test>: no such user\"}", 1},
-		{"{\"action\":\"defer\",\"code\":451,\"enh\":\"4.3.0\",\"text\":\"later\"}", 1},
-		{"{\"action\":\"accept\",\"code\":220,\"enh\":\"\",\"text\":\"hi\"}", 1},
-		{"{\"action\":\"accept\",\"code\":550,\"enh\":\"5.1.1\",\"text\":\"x\"}", 0}, /* accept with 5xx */
-		{"{\"action\":\"reject\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"x\"}", 0},
-		{"{\"action\":\"reject\",\"code\":550,\"enh\":\"4.1.1\",\"text\":\"x\"}", 0}, /* class mismatch */
-		{"{\"action\":\"reject\",\"code\":550,\"enh\":\"5.x.1\",\"text\":\"x\"}", 0},
-		{"{\"action\":\"maybe\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"x\"}", 0},
-		{"{\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\"}", 0},
-		{"{\"action\":\"accept\",\"code\":\"250\",\"enh\":\"2.0.0\",\"text\":\"x\"}", 0},
-		{"{\"action\":\"accept\",\"code\":999,\"enh\":\"2.0.0\",\"text\":\"x\"}", 0},
+	    {"{\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.5\",\"text\":\"ok\"}", 1},
+	    {"{\"action\":\"reject\",\"code\":550,\"enh\":\"5.1.1\",\"text\":\"<b@x.test>: no such user\"}", 1},
+	    {"{\"action\":\"defer\",\"code\":451,\"enh\":\"4.3.0\",\"text\":\"later\"}", 1},
+	    {"{\"action\":\"accept\",\"code\":220,\"enh\":\"\",\"text\":\"hi\"}", 1},
+	    {"{\"action\":\"accept\",\"code\":550,\"enh\":\"5.1.1\",\"text\":\"x\"}", 0}, /* accept with 5xx */
+	    {"{\"action\":\"reject\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"x\"}", 0},
+	    {"{\"action\":\"reject\",\"code\":550,\"enh\":\"4.1.1\",\"text\":\"x\"}", 0}, /* class mismatch */
+	    {"{\"action\":\"reject\",\"code\":550,\"enh\":\"5.x.1\",\"text\":\"x\"}", 0},
+	    {"{\"action\":\"maybe\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"x\"}", 0},
+	    {"{\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\"}", 0},
+	    {"{\"action\":\"accept\",\"code\":\"250\",\"enh\":\"2.0.0\",\"text\":\"x\"}", 0},
+	    {"{\"action\":\"accept\",\"code\":999,\"enh\":\"2.0.0\",\"text\":\"x\"}", 0},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		int rc = parse(cases[i].json, &v);
@@ -41,7 +41,7 @@ int main(void)
 				 "case %zu falls back to 451 4.3.0", i);
 	}
 	CL_CHECK(parse("{\"action\":\"reject\",\"code\":550,\"enh\":\"5.7.1\",\"text\":\"a\\r\\nb\"}", &v) == 0 &&
-			 strchr(v.text, '\r') == NULL && strchr(v.text, '\n') == NULL,
+		     strchr(v.text, '\r') == NULL && strchr(v.text, '\n') == NULL,
 		 "CR/LF never reach the reply text");
 
 	struct cl_route rt = {.mode = CL_ROUTE_RELAY,
@@ -54,23 +54,24 @@ int main(void)
 	cJSON *o = cJSON_CreateObject();
 	CL_CHECK(cl_route_to_json(&rt, o) == 0 && cl_route_from_json(o, &back) == 0, "route round trip");
 	CL_CHECK(back.mode == CL_ROUTE_RELAY && back.group_id == 7 && back.domain_id == 8 && back.user_id == 9 &&
-			 back.quarantine == 1,
+		     back.quarantine == 1,
 		 "route fields");
-	CL_CHECK(back.content.has_reject && back.content.reject == 12.5 && back.content.has_tag && back.content.tag == 4 &&
-			 !back.content.has_quarantine && back.content.dmarc_reject,
+	CL_CHECK(back.content.has_reject && back.content.reject == 12.5 && back.content.has_tag &&
+		     back.content.tag == 4 && !back.content.has_quarantine && back.content.dmarc_reject,
 		 "the group's content policy travels with the route (unset scores stay unset)");
 	cJSON_Delete(o);
 	/* A route without "content" (or with scores out of range) has no thresholds. */
 	o = cJSON_Parse("{\"route\":{\"mode\":\"local\",\"group_id\":1,\"content\":{\"reject\":1e9,\"tag\":\"5\"}}}");
 	CL_CHECK(o && cl_route_from_json(o, &back) == 0 && !back.content.has_reject && !back.content.has_tag &&
-			 !back.content.dmarc_reject,
+		     !back.content.dmarc_reject,
 		 "bad scores are not thresholds");
 	cJSON_Delete(o);
 
 	/* Why a copy is held travels with the route (policy -> smtp-edge -> delivery); an unknown
 	 * reason is still held, just without one. */
 	for (int h = CL_HOLD_YES; h <= CL_HOLD_DOMAIN_DEFAULT; h++) {
-		struct cl_route held = {.mode = CL_ROUTE_LOCAL, .group_id = 1, .domain_id = 2, .user_id = 3, .quarantine = h};
+		struct cl_route held = {
+		    .mode = CL_ROUTE_LOCAL, .group_id = 1, .domain_id = 2, .user_id = 3, .quarantine = h};
 		o = cJSON_CreateObject();
 		CL_CHECK(cl_route_to_json(&held, o) == 0 && cl_route_from_json(o, &back) == 0 && back.quarantine == h,
 			 "held_by %d round trip", h);

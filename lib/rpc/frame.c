@@ -47,8 +47,8 @@ static int json_depth(const cJSON *o, int limit)
 	return best + 1;
 }
 
-int cl_frame_parse_bytes(const unsigned char *p, size_t n, cJSON **hdr, const unsigned char **body,
-			 size_t *blen, char *err, size_t errlen)
+int cl_frame_parse_bytes(const unsigned char *p, size_t n, cJSON **hdr, const unsigned char **body, size_t *blen,
+			 char *err, size_t errlen)
 {
 	const unsigned char *nul = n ? memchr(p, '\0', n) : NULL;
 	size_t hl = nul ? (size_t)(nul - p) : n;
@@ -87,8 +87,7 @@ int cl_frame_parse_bytes(const unsigned char *p, size_t n, cJSON **hdr, const un
 	return 0;
 }
 
-int cl_frame_parse(nng_msg *msg, cJSON **hdr, const unsigned char **body, size_t *blen, char *err,
-		   size_t errlen)
+int cl_frame_parse(nng_msg *msg, cJSON **hdr, const unsigned char **body, size_t *blen, char *err, size_t errlen)
 {
 	return cl_frame_parse_bytes(nng_msg_body(msg), nng_msg_len(msg), hdr, body, blen, err, errlen);
 }

@@ -12,9 +12,9 @@
 #include <nng/nng.h>
 #include <stddef.h>
 
-#define CL_FRAME_VERSION 1
+#define CL_FRAME_VERSION    1
 #define CL_FRAME_MAX_HEADER (256 * 1024)
-#define CL_FRAME_MAX_DEPTH 16
+#define CL_FRAME_MAX_DEPTH  16
 
 /* cl_frame_build - new nng message holding hdr (serialised) and, when body is not NULL,
  * a NUL and blen body bytes. Returns 0 and *out (caller owns it), or -1. */
@@ -24,12 +24,11 @@ int cl_frame_build(nng_msg **out, const cJSON *hdr, const void *body, size_t ble
  * (caller frees with cJSON_Delete) and body, blen point into msg (NULL/0 when no body);
  * they stay valid while msg lives. On failure returns -1 with err saying why; msg is
  * untouched and still the caller's. */
-int cl_frame_parse(nng_msg *msg, cJSON **hdr, const unsigned char **body, size_t *blen, char *err,
-		   size_t errlen);
+int cl_frame_parse(nng_msg *msg, cJSON **hdr, const unsigned char **body, size_t *blen, char *err, size_t errlen);
 
 /* cl_frame_parse_bytes - the same over a plain byte range (used by the fuzz target). */
-int cl_frame_parse_bytes(const unsigned char *p, size_t n, cJSON **hdr, const unsigned char **body,
-			 size_t *blen, char *err, size_t errlen);
+int cl_frame_parse_bytes(const unsigned char *p, size_t n, cJSON **hdr, const unsigned char **body, size_t *blen,
+			 char *err, size_t errlen);
 
 /* Small typed getters for header fields: return the value, or def when missing/wrong type. */
 const char *cl_json_str(const cJSON *o, const char *key, const char *def);

@@ -211,8 +211,8 @@ static enum cl_rpc_status status_of(struct cl_rpc_client *c, int rv)
 	return CL_RPC_ERROR;
 }
 
-enum cl_rpc_status cl_rpc_call(struct cl_rpc_client *c, const cJSON *req, const void *body, size_t blen,
-			       int timeout_ms, nng_msg **reply, cJSON **hdr, char *err, size_t errlen)
+enum cl_rpc_status cl_rpc_call(struct cl_rpc_client *c, const cJSON *req, const void *body, size_t blen, int timeout_ms,
+			       nng_msg **reply, cJSON **hdr, char *err, size_t errlen)
 {
 	nng_msg *m = NULL;
 	if (cl_frame_build(&m, req, body, blen) < 0) {

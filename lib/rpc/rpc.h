@@ -53,8 +53,8 @@ int cl_rpc_client_wait_connected(struct cl_rpc_client *const *cs, size_t n, int 
  * be NULL. On CL_RPC_OK, *reply is the reply message (caller frees with nng_msg_free) and
  * *hdr its parsed header (caller frees with cJSON_Delete); rbody/rblen (may be NULL) point
  * into *reply. On failure nothing is returned and err says why. */
-enum cl_rpc_status cl_rpc_call(struct cl_rpc_client *c, const cJSON *req, const void *body, size_t blen,
-			       int timeout_ms, nng_msg **reply, cJSON **hdr, char *err, size_t errlen);
+enum cl_rpc_status cl_rpc_call(struct cl_rpc_client *c, const cJSON *req, const void *body, size_t blen, int timeout_ms,
+			       nng_msg **reply, cJSON **hdr, char *err, size_t errlen);
 
 /* Asynchronous call, for event loops. done runs on an nng thread exactly once, with the
  * reply message (owned by done, which must nng_msg_free it) on CL_RPC_OK, NULL otherwise.
@@ -70,15 +70,15 @@ void cl_rpc_client_cancel_all(struct cl_rpc_client *c);
 /* Server side. The handler gets the parsed request header and body (valid during the
  * call) and returns a new reply header (the server frees it), or NULL for "internal error".
  * To return a body, set *rbody to malloc'd memory and *rblen (the server frees it). */
-typedef cJSON *(*cl_rpc_handler_fn)(void *ctx, const cJSON *req, const unsigned char *body, size_t blen,
-				    void **rbody, size_t *rblen);
+typedef cJSON *(*cl_rpc_handler_fn)(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
+				    size_t *rblen);
 
 struct cl_rpc_server;
 
 /* cl_rpc_server_start - listen on url with nworkers worker threads. Returns NULL with err
  * filled when the address cannot be bound. */
-struct cl_rpc_server *cl_rpc_server_start(const char *url, int nworkers, cl_rpc_handler_fn h, void *ctx,
-					  char *err, size_t errlen);
+struct cl_rpc_server *cl_rpc_server_start(const char *url, int nworkers, cl_rpc_handler_fn h, void *ctx, char *err,
+					  size_t errlen);
 /* An op table: a service answers each op with its own handler; the server looks the "op"
  * field up (the frame layer has checked "v" already, once for every op) and answers an op that
  * is not in the table, or a request without "op", uniformly: CL_RPC_UNKNOWN_OP as the error

@@ -178,7 +178,8 @@ static void test_malformed(void)
 			const unsigned char *b;
 			size_t bl;
 			int ok = cl_frame_parse(r, &h, &b, &bl, err, sizeof err) == 0;
-			CL_CHECK(ok && cl_json_bool(h, "ok", 1) == 0 && strstr(cl_json_str(h, "error", ""), "malformed"),
+			CL_CHECK(ok && cl_json_bool(h, "ok", 1) == 0 &&
+				     strstr(cl_json_str(h, "error", ""), "malformed"),
 				 "reply says malformed");
 			if (ok)
 				cJSON_Delete(h);

@@ -20,8 +20,7 @@ struct cl_health {
 };
 
 /* reply - queue a response that copies body. */
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *ctype, const char *body,
-			     size_t len)
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *ctype, const char *body, size_t len)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!r)
@@ -60,16 +59,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			cl_metrics_render(h->reg, &out);
 		if (h->hook)
 			h->hook(h->ctx, &out);
-		enum MHD_Result ret =
-			reply(c, 200, "text/plain; version=0.0.4", out.data ? out.data : "", out.len);
+		enum MHD_Result ret = reply(c, 200, "text/plain; version=0.0.4", out.data ? out.data : "", out.len);
 		cl_buf_free(&out);
 		return ret;
 	}
 	return reply(c, 404, "text/plain", "not found\n", 10);
 }
 
-struct cl_health *cl_health_start(const char *addr, struct cl_metrics *reg, cl_ready_fn ready,
-				  cl_metrics_hook_fn hook, void *ctx, char *err, size_t errlen)
+struct cl_health *cl_health_start(const char *addr, struct cl_metrics *reg, cl_ready_fn ready, cl_metrics_hook_fn hook,
+				  void *ctx, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;

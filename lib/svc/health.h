@@ -21,8 +21,8 @@ typedef void (*cl_metrics_hook_fn)(void *ctx, struct cl_buf *out);
 struct cl_health;
 
 /* cl_health_start - listen on addr ("host:port"). Returns NULL with err filled on failure. */
-struct cl_health *cl_health_start(const char *addr, struct cl_metrics *reg, cl_ready_fn ready,
-				  cl_metrics_hook_fn hook, void *ctx, char *err, size_t errlen);
+struct cl_health *cl_health_start(const char *addr, struct cl_metrics *reg, cl_ready_fn ready, cl_metrics_hook_fn hook,
+				  void *ctx, char *err, size_t errlen);
 void cl_health_stop(struct cl_health *h);
 
 #endif

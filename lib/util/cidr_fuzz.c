@@ -36,8 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			char t[64], first[64];
 			struct cl_ip back;
 			int plen;
-			if (cl_cidr_format(&s.v[i].net, s.v[i].plen, t, sizeof t) < 0 || cl_cidr_parse(t, &back, &plen) < 0 ||
-			    plen != s.v[i].plen || back.family != s.v[i].net.family || memcmp(back.b, s.v[i].net.b, 16))
+			if (cl_cidr_format(&s.v[i].net, s.v[i].plen, t, sizeof t) < 0 ||
+			    cl_cidr_parse(t, &back, &plen) < 0 || plen != s.v[i].plen ||
+			    back.family != s.v[i].net.family || memcmp(back.b, s.v[i].net.b, 16))
 				abort();
 			cl_strlcpy(first, t, sizeof first);
 			first[strcspn(first, "/")] = '\0';

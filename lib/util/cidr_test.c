@@ -89,8 +89,8 @@ static void test_list(void)
 {
 	static const struct {
 		const char *list;
-		const char *err;    /* NULL: accepted; else a substring of the error */
-		size_t n;           /* networks when accepted */
+		const char *err;      /* NULL: accepted; else a substring of the error */
+		size_t n;             /* networks when accepted */
 		const char *in, *out; /* an address inside, one outside (NULL: none to try) */
 	} cases[] = {
 	    {"", NULL, 0, NULL, "10.0.0.1"},

@@ -52,8 +52,8 @@ static int load_one(const struct cl_setting *s, const char *v, char *err, size_t
 		errno = 0;
 		long long x = strtoll(v, &end, 10);
 		if (errno || end == v || *end != '\0' || x < s->min || x > s->max) {
-			cl_snprintf(err, errlen, "%s: must be an integer from %lld to %lld (got \"%.64s\")",
-				    s->name, s->min, s->max, v);
+			cl_snprintf(err, errlen, "%s: must be an integer from %lld to %lld (got \"%.64s\")", s->name,
+				    s->min, s->max, v);
 			return -1;
 		}
 		*(long long *)s->dst = x;
@@ -124,8 +124,8 @@ void cl_config_markdown(FILE *f, const char *prog, const struct cl_setting *set,
 	}
 }
 
-void cl_config_main(int argc, char **argv, const char *prog, const char *summary,
-		    const struct cl_setting *set, size_t n)
+void cl_config_main(int argc, char **argv, const char *prog, const char *summary, const struct cl_setting *set,
+		    size_t n)
 {
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -136,8 +136,10 @@ void cl_config_main(int argc, char **argv, const char *prog, const char *summary
 			cl_config_markdown(stdout, prog, set, n);
 			exit(0);
 		}
-		fprintf(stderr, "%s: unknown argument \"%s\"; settings come from CLEMENT_* environment "
-			"variables, see --help\n", prog, argv[i]);
+		fprintf(stderr,
+			"%s: unknown argument \"%s\"; settings come from CLEMENT_* environment "
+			"variables, see --help\n",
+			prog, argv[i]);
 		exit(2);
 	}
 	char err[512];

@@ -17,12 +17,12 @@
 enum cl_setting_type { CL_SET_STR, CL_SET_INT, CL_SET_BOOL };
 
 struct cl_setting {
-	const char *name;        /* CLEMENT_... */
+	const char *name; /* CLEMENT_... */
 	enum cl_setting_type type;
-	const char *def;         /* default as text; NULL or "" for none */
-	long long min, max;      /* for CL_SET_INT */
-	const char *help;        /* one line */
-	void *dst;               /* see above */
+	const char *def;    /* default as text; NULL or "" for none */
+	long long min, max; /* for CL_SET_INT */
+	const char *help;   /* one line */
+	void *dst;          /* see above */
 };
 
 /* CLEMENT_LOG_LEVEL is the one setting every service shares: when a table holds it,
@@ -32,13 +32,20 @@ struct cl_setting {
 
 /* The rows every service's table shares, so their name, default and help read the same in
  * every --help and in the README. */
-#define CL_SETTING_LOG_LEVEL(dst)                                                                                  \
-	{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error", (dst)}
-#define CL_SETTING_DB_URL(dst)                                                                                     \
-	{"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0, "PostgreSQL connection string (URL or key=value)", \
-	 (dst)}
-#define CL_SETTING_HEALTH_LISTEN(name, def, dst)                                                                   \
-	{(name), CL_SET_STR, (def), 0, 0, "address of the /healthz and /metrics HTTP endpoint", (dst)}
+#define CL_SETTING_LOG_LEVEL(dst)                                                                                      \
+	{                                                                                                              \
+		"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",   \
+		    (dst)                                                                                              \
+	}
+#define CL_SETTING_DB_URL(dst)                                                                                         \
+	{                                                                                                              \
+		"CLEMENT_DB_URL", CL_SET_STR, "postgresql:///clement", 0, 0,                                           \
+		    "PostgreSQL connection string (URL or key=value)", (dst)                                           \
+	}
+#define CL_SETTING_HEALTH_LISTEN(name, def, dst)                                                                       \
+	{                                                                                                              \
+		(name), CL_SET_STR, (def), 0, 0, "address of the /healthz and /metrics HTTP endpoint", (dst)           \
+	}
 
 /* cl_config_load - read every setting from the environment (default when unset).
  * Returns 0, or -1 with err naming the variable and the accepted range (then nothing stays
@@ -54,8 +61,8 @@ void cl_config_markdown(FILE *f, const char *prog, const struct cl_setting *set,
 /* cl_config_main - the common start of every main(): handles --help (exit 0),
  * --settings-markdown (exit 0), rejects unknown arguments (exit 2), loads the settings
  * (on error prints "prog: <error>" and exits 2). Returns only on success. */
-void cl_config_main(int argc, char **argv, const char *prog, const char *summary,
-		    const struct cl_setting *set, size_t n);
+void cl_config_main(int argc, char **argv, const char *prog, const char *summary, const struct cl_setting *set,
+		    size_t n);
 
 /* cl_parse_hostport - split "host:port" or "[v6]:port" into host (no brackets) and port.
  * Returns 0 or -1. */

@@ -12,9 +12,9 @@ int main(void)
 	long long n = 0;
 	int b = 0;
 	const struct cl_setting set[] = {
-		{"CLEMENT_T_STR", CL_SET_STR, "dflt", 0, 0, "a string", &s},
-		{"CLEMENT_T_INT", CL_SET_INT, "5", 1, 10, "an int", &n},
-		{"CLEMENT_T_BOOL", CL_SET_BOOL, "off", 0, 0, "a bool", &b},
+	    {"CLEMENT_T_STR", CL_SET_STR, "dflt", 0, 0, "a string", &s},
+	    {"CLEMENT_T_INT", CL_SET_INT, "5", 1, 10, "an int", &n},
+	    {"CLEMENT_T_BOOL", CL_SET_BOOL, "off", 0, 0, "a bool", &b},
 	};
 	char err[256];
 	unsetenv("CLEMENT_T_STR");
@@ -40,8 +40,8 @@ int main(void)
 
 	char *lvl = NULL;
 	const struct cl_setting lset[] = {
-		{"CLEMENT_T_STR", CL_SET_STR, "dflt", 0, 0, "a string", &s},
-		{"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "log level", &lvl},
+	    {"CLEMENT_T_STR", CL_SET_STR, "dflt", 0, 0, "a string", &s},
+	    {"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "log level", &lvl},
 	};
 	setenv("CLEMENT_LOG_LEVEL", "loud", 1);
 	CL_CHECK(cl_config_load(lset, 2, err, sizeof err) == -1 && strstr(err, "CLEMENT_LOG_LEVEL") && s == NULL,
@@ -53,9 +53,11 @@ int main(void)
 	char host[64];
 	int port;
 	CL_CHECK(cl_parse_hostport("127.0.0.1:25", host, sizeof host, &port) == 0 && strcmp(host, "127.0.0.1") == 0 &&
-			 port == 25, "v4");
+		     port == 25,
+		 "v4");
 	CL_CHECK(cl_parse_hostport("[::1]:587", host, sizeof host, &port) == 0 && strcmp(host, "::1") == 0 &&
-			 port == 587, "v6");
+		     port == 587,
+		 "v6");
 	CL_CHECK(cl_parse_hostport("nohost", host, sizeof host, &port) == -1, "no port");
 	CL_CHECK(cl_parse_hostport("h:70000", host, sizeof host, &port) == -1, "port range");
 

@@ -17,7 +17,7 @@ void cl_log_init(const char *service, enum cl_log_level min);
 int cl_log_level_parse(const char *s);
 /* cl_log - write one event. sid may be NULL. fmt (may be NULL) holds the extra fields. */
 void cl_log(enum cl_log_level lvl, const char *sid, const char *event, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* cl_log_escape - quote src for use as a value: "..." with \", \\, and \xNN for
  * control and non-ASCII bytes; truncated (with "...") to fit dst. Returns dst. */
 const char *cl_log_escape(char *dst, size_t dstlen, const char *src, size_t srclen);

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#define CL_METRICS_MAX 256
+#define CL_METRICS_MAX  256
 #define CL_HIST_BUCKETS 19
 
 /* From 10 us: an in-process decision (policy) or a loopback RPC takes well under 0.5 ms,
@@ -47,8 +47,8 @@ void cl_metrics_free(struct cl_metrics *m)
 }
 
 /* metrics_add - allocate and register one series. */
-static struct cl_metric *metrics_add(struct cl_metrics *m, enum metric_kind k, const char *name,
-				     const char *help, const char *labels)
+static struct cl_metric *metrics_add(struct cl_metrics *m, enum metric_kind k, const char *name, const char *help,
+				     const char *labels)
 {
 	if (m->n >= CL_METRICS_MAX)
 		return NULL;

@@ -9,20 +9,19 @@
 
 static int cl_test_passed, cl_test_failed;
 
-#define CL_CHECK(cond, ...)                                                         \
-	do {                                                                        \
-		if (cond) {                                                         \
-			cl_test_passed++;                                           \
-		} else {                                                            \
-			cl_test_failed++;                                           \
-			fprintf(stderr, "%s:%d: FAILED: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                               \
-			fputc('\n', stderr);                                        \
-		}                                                                   \
+#define CL_CHECK(cond, ...)                                                                                            \
+	do {                                                                                                           \
+		if (cond) {                                                                                            \
+			cl_test_passed++;                                                                              \
+		} else {                                                                                               \
+			cl_test_failed++;                                                                              \
+			fprintf(stderr, "%s:%d: FAILED: %s: ", __FILE__, __LINE__, #cond);                             \
+			fprintf(stderr, __VA_ARGS__);                                                                  \
+			fputc('\n', stderr);                                                                           \
+		}                                                                                                      \
 	} while (0)
 
-#define CL_TEST_END()                                                              \
-	(printf("%s: %d passed, %d failed\n", __FILE__, cl_test_passed, cl_test_failed), \
-	 cl_test_failed ? 1 : 0)
+#define CL_TEST_END()                                                                                                  \
+	(printf("%s: %d passed, %d failed\n", __FILE__, cl_test_passed, cl_test_failed), cl_test_failed ? 1 : 0)
 
 #endif

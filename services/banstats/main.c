@@ -33,11 +33,11 @@
 struct loop {
 	const struct banstats_config *cfg;
 	struct banstats_metrics *m;
-	void *tls;                /* SSL_CTX for the push, NULL when the mesh push is off */
+	void *tls; /* SSL_CTX for the push, NULL when the mesh push is off */
 	struct cl_pg pg;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	int stop;                 /* under lock */
+	int stop; /* under lock */
 	_Atomic int db_ok;
 };
 
@@ -104,7 +104,7 @@ static void metrics_register(struct cl_metrics *reg, struct banstats_metrics *m)
 	m->rpc_unknown = cl_rpc_unknown_metric(reg);
 	m->pushed = cl_metrics_counter(reg, "clement_banstats_mesh_pushed_total", "records pushed to peers", "");
 	m->push_failures =
-		cl_metrics_counter(reg, "clement_banstats_mesh_push_failures_total", "push rounds failed per peer", "");
+	    cl_metrics_counter(reg, "clement_banstats_mesh_push_failures_total", "push rounds failed per peer", "");
 }
 
 /* loop_once - one statistics run, partition maintenance and/or push round; keeps db_ok
@@ -122,7 +122,8 @@ static void loop_once(struct loop *l, int stats, int maint, int push)
 		atomic_store(&l->db_ok, rc == 0);
 		if (rc < 0) {
 			char esc[500];
-			cl_log(CL_LOG_ERROR, NULL, "stats_failed", "error=%s", cl_log_escape(esc, sizeof esc, err, strlen(err)));
+			cl_log(CL_LOG_ERROR, NULL, "stats_failed", "error=%s",
+			       cl_log_escape(esc, sizeof esc, err, strlen(err)));
 		}
 		/* every replica keeps its own host's files, whichever ran the statistics */
 		if (firewall_export(&l->pg, l->cfg, err, sizeof err) < 0) {
@@ -206,8 +207,8 @@ static int serve(struct loop *l, struct cl_metrics *reg)
 		fprintf(stderr, PROG ": cannot start the loop thread\n");
 		goto out;
 	}
-	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s server=%s interval_s=%lld mesh_push=%s",
-	       cfg->listen, cfg->health_listen, cfg->server_name, cfg->interval_s, l->tls ? "on" : "off");
+	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s server=%s interval_s=%lld mesh_push=%s", cfg->listen,
+	       cfg->health_listen, cfg->server_name, cfg->interval_s, l->tls ? "on" : "off");
 	cl_daemon_wait();
 	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
 	cl_rpc_server_stop(srv);

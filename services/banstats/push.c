@@ -23,20 +23,20 @@
 #include "util/buf.h"
 #include "util/log.h"
 
-#define PUSH_LOCK_KEY 0x6d657368 /* "mesh" */
-#define PUSH_MAX_BATCHES 20      /* per peer and round, so one peer cannot hold the thread */
+#define PUSH_LOCK_KEY    0x6d657368 /* "mesh" */
+#define PUSH_MAX_BATCHES 20         /* per peer and round, so one peer cannot hold the thread */
 
 static const char sql_peers[] = "SELECT id, name, host, port, last_pushed_id FROM mesh_peers WHERE enabled ORDER BY id";
 
 /* $1 after id, $2 limit. */
 static const char sql_events[] =
-	"SELECT e.id, e.kind, b.network, b.reason, b.score, coalesce(extract(epoch FROM b.expires_at)::bigint, 0),"
-	" coalesce(b.origin_server, ''), b.hops, coalesce(b.peer_id, 0)"
-	" FROM ban_events e JOIN bans b ON b.id = e.ban_id WHERE e.id > $1::bigint ORDER BY e.id LIMIT $2::int";
+    "SELECT e.id, e.kind, b.network, b.reason, b.score, coalesce(extract(epoch FROM b.expires_at)::bigint, 0),"
+    " coalesce(b.origin_server, ''), b.hops, coalesce(b.peer_id, 0)"
+    " FROM ban_events e JOIN bans b ON b.id = e.ban_id WHERE e.id > $1::bigint ORDER BY e.id LIMIT $2::int";
 
 static const char sql_done[] =
-	"UPDATE mesh_peers SET last_pushed_id = greatest(last_pushed_id, $2::bigint), last_push_at = now(),"
-	" last_error = nullif($3, '') WHERE id = $1::bigint";
+    "UPDATE mesh_peers SET last_pushed_id = greatest(last_pushed_id, $2::bigint), last_push_at = now(),"
+    " last_error = nullif($3, '') WHERE id = $1::bigint";
 
 void *push_tls_ctx_new(const struct banstats_config *cfg, char *err, size_t errlen)
 {
@@ -177,8 +177,8 @@ static int push_batch(struct cl_pg *pg, struct cl_smtpc *c, int *open, const str
 		}
 		if (c->code != 250) {
 			char esc[300];
-			cl_log(CL_LOG_WARN, NULL, "mesh_push_refused", "peer=%s event=%lld code=%d text=%s", p->name, id,
-			       c->code, cl_log_escape(esc, sizeof esc, c->text, strlen(c->text)));
+			cl_log(CL_LOG_WARN, NULL, "mesh_push_refused", "peer=%s event=%lld code=%d text=%s", p->name,
+			       id, c->code, cl_log_escape(esc, sizeof esc, c->text, strlen(c->text)));
 		} else {
 			sent++;
 		}

@@ -29,7 +29,7 @@
 struct store {
 	const struct banstats_config *cfg; /* borrowed, outlives the store */
 	struct banstats_metrics *m;
-	pthread_mutex_t lock;              /* one cl_pg is not thread-safe */
+	pthread_mutex_t lock; /* one cl_pg is not thread-safe */
 	struct cl_pg pg;
 	int pg_open;
 };
@@ -60,37 +60,37 @@ void store_free(struct store *s)
  * 0 ignored (never-ban network, already expired, or the open row is one an admin promoted:
  * origin 'admin', which the peer no longer changes). */
 static const char sql_ban[] =
-	"WITH skip AS (SELECT 1 FROM never_ban_networks n WHERE n.network && $2::cidr"
-	"  UNION ALL SELECT 1 WHERE $2::cidr && ANY ($10::cidr[])"
-	"  UNION ALL SELECT 1 WHERE $6::bigint <> 0 AND to_timestamp($6::bigint) <= now()),"
-	" x AS (SELECT CASE WHEN $6::bigint = 0 THEN NULL ELSE to_timestamp($6::bigint) END AS expires),"
-	" old AS (SELECT id, status, expires_at, origin FROM bans WHERE network = $2::cidr AND peer_id = $1::bigint"
-	"  AND status IN ('candidate', 'banned') FOR UPDATE),"
-	" upd AS (UPDATE bans b SET status = $3, reason = $4, score = $5::real, expires_at = x.expires,"
-	"   origin_server = $7, hops = $8::int, evidence = jsonb_build_object('peer', $9::text, 'origin', $7::text,"
-	"   'hops', $8::int, 'received_at', now())"
-	"  FROM old, x WHERE b.id = old.id AND old.origin = 'peer' AND NOT EXISTS (SELECT 1 FROM skip)"
-	"  RETURNING b.id, old.status AS before, old.expires_at IS DISTINCT FROM x.expires AS changed),"
-	" ins AS (INSERT INTO bans (network, status, origin, origin_server, peer_id, reason, score, hops, evidence,"
-	"   expires_at)"
-	"  SELECT $2::cidr, $3, 'peer', $7, $1::bigint, $4, $5::real, $8::int, jsonb_build_object('peer', $9::text,"
-	"   'origin', $7::text, 'hops', $8::int, 'received_at', now()), x.expires FROM x"
-	"  WHERE NOT EXISTS (SELECT 1 FROM old) AND NOT EXISTS (SELECT 1 FROM skip)"
-	"  RETURNING id, NULL::text AS before, true AS changed),"
-	" ch AS (SELECT * FROM upd UNION ALL SELECT * FROM ins),"
-	" ev AS (INSERT INTO ban_events (ban_id, kind) SELECT id, 'ban' FROM ch WHERE $3 = 'banned'"
-	"  AND (before IS DISTINCT FROM 'banned' OR changed) RETURNING 1)"
-	" SELECT count(*) FROM ch";
+    "WITH skip AS (SELECT 1 FROM never_ban_networks n WHERE n.network && $2::cidr"
+    "  UNION ALL SELECT 1 WHERE $2::cidr && ANY ($10::cidr[])"
+    "  UNION ALL SELECT 1 WHERE $6::bigint <> 0 AND to_timestamp($6::bigint) <= now()),"
+    " x AS (SELECT CASE WHEN $6::bigint = 0 THEN NULL ELSE to_timestamp($6::bigint) END AS expires),"
+    " old AS (SELECT id, status, expires_at, origin FROM bans WHERE network = $2::cidr AND peer_id = $1::bigint"
+    "  AND status IN ('candidate', 'banned') FOR UPDATE),"
+    " upd AS (UPDATE bans b SET status = $3, reason = $4, score = $5::real, expires_at = x.expires,"
+    "   origin_server = $7, hops = $8::int, evidence = jsonb_build_object('peer', $9::text, 'origin', $7::text,"
+    "   'hops', $8::int, 'received_at', now())"
+    "  FROM old, x WHERE b.id = old.id AND old.origin = 'peer' AND NOT EXISTS (SELECT 1 FROM skip)"
+    "  RETURNING b.id, old.status AS before, old.expires_at IS DISTINCT FROM x.expires AS changed),"
+    " ins AS (INSERT INTO bans (network, status, origin, origin_server, peer_id, reason, score, hops, evidence,"
+    "   expires_at)"
+    "  SELECT $2::cidr, $3, 'peer', $7, $1::bigint, $4, $5::real, $8::int, jsonb_build_object('peer', $9::text,"
+    "   'origin', $7::text, 'hops', $8::int, 'received_at', now()), x.expires FROM x"
+    "  WHERE NOT EXISTS (SELECT 1 FROM old) AND NOT EXISTS (SELECT 1 FROM skip)"
+    "  RETURNING id, NULL::text AS before, true AS changed),"
+    " ch AS (SELECT * FROM upd UNION ALL SELECT * FROM ins),"
+    " ev AS (INSERT INTO ban_events (ban_id, kind) SELECT id, 'ban' FROM ch WHERE $3 = 'banned'"
+    "  AND (before IS DISTINCT FROM 'banned' OR changed) RETURNING 1)"
+    " SELECT count(*) FROM ch";
 
 /* $1 peer_id, $2 network. A lift only lifts what that same peer told us, and not once an admin
  * promoted it (origin 'admin': the ban is then ours). */
 static const char sql_lift[] =
-	"WITH old AS (SELECT id, status FROM bans WHERE network = $2::cidr AND peer_id = $1::bigint"
-	"  AND origin = 'peer' AND status IN ('candidate', 'banned') FOR UPDATE),"
-	" l AS (UPDATE bans b SET status = 'lifted', lifted_at = now() FROM old WHERE b.id = old.id"
-	"  RETURNING b.id, old.status AS before),"
-	" ev AS (INSERT INTO ban_events (ban_id, kind) SELECT id, 'lift' FROM l WHERE before = 'banned' RETURNING 1)"
-	" SELECT count(*) FROM l";
+    "WITH old AS (SELECT id, status FROM bans WHERE network = $2::cidr AND peer_id = $1::bigint"
+    "  AND origin = 'peer' AND status IN ('candidate', 'banned') FOR UPDATE),"
+    " l AS (UPDATE bans b SET status = 'lifted', lifted_at = now() FROM old WHERE b.id = old.id"
+    "  RETURNING b.id, old.status AS before),"
+    " ev AS (INSERT INTO ban_events (ban_id, kind) SELECT id, 'lift' FROM l WHERE before = 'banned' RETURNING 1)"
+    " SELECT count(*) FROM l";
 
 /* reply - the mesh_records reply: the verdict smtp-edge relays, with the counts when stored
  * (caller owns it). */
@@ -146,8 +146,8 @@ static int store_one(struct store *s, const char *peer_id, const char *peer_name
 	cl_snprintf(hops, sizeof hops, "%d", r->hops + 1); /* this hop counts */
 	PGresult *res;
 	if (r->action == CL_MESH_BAN) {
-		const char *p[] = {peer_id, r->network, status, r->reason, score, expires, r->origin, hops, peer_name,
-				   s->cfg->never_ban_array};
+		const char *p[] = {peer_id, r->network, status, r->reason, score,
+				   expires, r->origin,  hops,   peer_name, s->cfg->never_ban_array};
 		res = cl_pg_exec_sql(&s->pg, sql_ban, 10, p, err, errlen);
 	} else {
 		const char *p[] = {peer_id, r->network};
@@ -176,8 +176,10 @@ static int store_all(struct store *s, const char *fp, const struct cl_mesh_recor
 	if (cl_pg_command(&s->pg, "BEGIN", err, sizeof err) < 0)
 		goto temp;
 	const char *p[] = {fp};
-	PGresult *peer = cl_pg_exec_sql(&s->pg, "SELECT id, name, trust FROM mesh_peers WHERE cert_fingerprint = $1"
-						" AND enabled", 1, p, err, sizeof err);
+	PGresult *peer = cl_pg_exec_sql(&s->pg,
+					"SELECT id, name, trust FROM mesh_peers WHERE cert_fingerprint = $1"
+					" AND enabled",
+					1, p, err, sizeof err);
 	if (!peer)
 		goto rollback;
 	if (PQntuples(peer) != 1) {

@@ -19,10 +19,10 @@ struct ds_waiter {
 struct ds_slot {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	char path[DS_PATH];         /* the directory this slot serves while in use */
-	struct ds_waiter *pending;  /* joined, not yet in a running fsync */
-	int busy;                   /* a leader's fsync is running */
-	int users;                  /* callers inside dl_dirsync on this slot */
+	char path[DS_PATH];        /* the directory this slot serves while in use */
+	struct ds_waiter *pending; /* joined, not yet in a running fsync */
+	int busy;                  /* a leader's fsync is running */
+	int users;                 /* callers inside dl_dirsync on this slot */
 };
 
 static struct ds_slot slots[DL_DIRSYNC_SLOTS];

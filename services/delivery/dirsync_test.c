@@ -16,8 +16,8 @@
 #define THREADS 16
 #define CALLS   40
 
-static atomic_ulong issued;   /* "renames" made so far (a caller's ticket) */
-static atomic_ulong durable;  /* the highest ticket an ended fsync covers */
+static atomic_ulong issued;  /* "renames" made so far (a caller's ticket) */
+static atomic_ulong durable; /* the highest ticket an ended fsync covers */
 static atomic_int in_flight, overlap, fail_all;
 
 static int fake_fsync(const char *path)

@@ -28,7 +28,8 @@ static const char q_aliases[] = "SELECT a.user_id, a.local_part || '@' || d.name
 static const char q_bans[] =
     "SELECT host(network) || '/' || masklen(network), reason, "
     "coalesce(extract(epoch FROM expires_at), 0)::float8 FROM bans b "
-    "WHERE status = 'banned' AND (expires_at IS NULL OR expires_at > now()) AND (peer_id IS NULL OR origin = 'admin' OR "
+    "WHERE status = 'banned' AND (expires_at IS NULL OR expires_at > now()) AND (peer_id IS NULL OR origin = 'admin' "
+    "OR "
     "EXISTS (SELECT 1 FROM mesh_peers p WHERE p.id = b.peer_id AND p.enabled AND p.trust = 'enforce'))";
 static const char q_never[] = "SELECT host(network) || '/' || masklen(network) FROM never_ban_networks";
 

@@ -189,7 +189,7 @@ static int in_list(const char *s, const char *const *list)
 
 static const char *const statuses[] = {"received", "sent",   "rejected", "quarantined", "released",
 				       "relayed",  "failed", "deleted",  NULL};
-static const char *const classes[] = {"unknown_rcpt", "directive", "relay_denied", "virus",    "banned",
+static const char *const classes[] = {"unknown_rcpt", "directive", "relay_denied", "virus",      "banned",
 				      "protocol",     "policy",    "temporary",    "downstream", "size",
 				      "other",        "spam",      "dmarc",        "greylist",   NULL};
 

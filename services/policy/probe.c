@@ -16,7 +16,7 @@
 #include "util/buf.h"
 #include "util/metrics.h"
 
-#define PP_NBUCKETS  4096
+#define PP_NBUCKETS 4096
 
 struct pp_entry {
 	char *key; /* "host|port|rcpt", rcpt lower-cased */

@@ -3,11 +3,10 @@
  *
  * A probe is one short SMTP dialogue (RFC 5321): greeting, EHLO (HELO if refused),
  * MAIL FROM:<>, RCPT TO:<addr>, QUIT, over plain TCP with a deadline for the whole dialogue
- * and a bound on every reply line (lib/mail/smtp_client.h does the talking). Answers are cached per (host, port, address) for the
- * group's verify_ttl_s: a 2xx says the address exists, a 5xx that it does not; anything
- * else (4xx, timeout, refused connection, garbage) is a temporary failure, never cached and
- * never taken as acceptance. The null reverse-path keeps a downstream from sending us
- * anything back about the probe. */
+ * and a bound on every reply line (lib/mail/smtp_client.h does the talking). Answers are cached per (host, port,
+ * address) for the group's verify_ttl_s: a 2xx says the address exists, a 5xx that it does not; anything else (4xx,
+ * timeout, refused connection, garbage) is a temporary failure, never cached and never taken as acceptance. The null
+ * reverse-path keeps a downstream from sending us anything back about the probe. */
 #ifndef CLEMENT_POLICY_PROBE_H
 #define CLEMENT_POLICY_PROBE_H
 

@@ -56,7 +56,7 @@ void pol_rep_read(const cJSON *j, const char *ip, struct pol_rep *out)
 			cl_snprintf(dst + len, sizeof lists - len, "%s%s", len ? ", " : "", name);
 		else
 			cl_snprintf(dst + len, sizeof other - len, "%s%s %s", len ? ", " : "",
-				 strcmp(k->valuestring, "ptr") == 0 ? "PTR" : "HELO", name);
+				    strcmp(k->valuestring, "ptr") == 0 ? "PTR" : "HELO", name);
 	}
 	char addr[64];
 	shown(addr, sizeof addr, ip);

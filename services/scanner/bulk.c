@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FNV_OFF 1469598103934665603ULL
+#define FNV_OFF   1469598103934665603ULL
 #define FNV_PRIME 1099511628211ULL
 
 int bulk_init(struct bulk_table *t, long window_s)

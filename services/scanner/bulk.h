@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#define BULK_SLOTS 8192
+#define BULK_SLOTS       8192
 #define BULK_CLIENTS_MAX 32
-#define BULK_MIN_WORDS 8 /* shorter texts ("Thanks!") are too common to mean anything */
+#define BULK_MIN_WORDS   8 /* shorter texts ("Thanks!") are too common to mean anything */
 
 struct bulk_slot {
 	uint64_t fp; /* 0 = free */

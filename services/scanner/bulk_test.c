@@ -18,8 +18,9 @@ static void test_fingerprint(void)
 	uint64_t b = fp("Subject: b\r\nX-Other: 2\r\n\r\n" TEXT "Ref SW-002-def\r\n");
 	CL_CHECK(a && a == b, "headers and words with digits do not count: %llx %llx", (unsigned long long)a,
 		 (unsigned long long)b);
-	CL_CHECK(fp("S: a\r\n\r\n" TEXT) == fp("S: a\r\n\r\n" "CONGRATULATIONS!   you have been\r\n selected for an exclusive "
-						    "offer on premium watches.\r\n"),
+	CL_CHECK(fp("S: a\r\n\r\n" TEXT) == fp("S: a\r\n\r\n"
+					       "CONGRATULATIONS!   you have been\r\n selected for an exclusive "
+					       "offer on premium watches.\r\n"),
 		 "case and white space do not count");
 	CL_CHECK(fp("S: a\r\n\r\n" TEXT) != fp("S: a\r\n\r\n" TEXT "Another line.\r\n"), "another word counts");
 	CL_CHECK(fp("S: a\r\n\r\nThanks, see you on Monday 10:00!\r\n") == 0, "a short text is not counted");

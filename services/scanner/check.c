@@ -46,12 +46,12 @@ static void split_tls(struct rspamd_job *j, const char *tls)
 size_t own_received_len(const unsigned char *msg, size_t len, const char *mta, const char *msgid)
 {
 	static const char head[] = "Received: from ";
-	if (!mta || !mta[0] || !msgid || !msgid[0] || len < sizeof head - 1 ||
-	    memcmp(msg, head, sizeof head - 1) != 0)
+	if (!mta || !mta[0] || !msgid || !msgid[0] || len < sizeof head - 1 || memcmp(msg, head, sizeof head - 1) != 0)
 		return 0;
 	size_t end = 0; /* the field ends at the first CRLF not followed by folding white space */
 	for (size_t i = 0; i + 1 < len; i++)
-		if (msg[i] == '\r' && msg[i + 1] == '\n' && (i + 2 >= len || (msg[i + 2] != ' ' && msg[i + 2] != '\t'))) {
+		if (msg[i] == '\r' && msg[i + 1] == '\n' &&
+		    (i + 2 >= len || (msg[i + 2] != ' ' && msg[i + 2] != '\t'))) {
 			end = i + 2;
 			break;
 		}
@@ -184,9 +184,8 @@ void rspamd_job_decide(struct rspamd_job *j, const char *sid, cJSON *reply)
 	struct content_verdict v;
 	cl_metric_inc(j->r.status == RSPAMD_OK ? s->rs_ok : s->rs_error);
 	struct cl_content_policy pol = j->pol;
-	const char *exempt = pol.dmarc_reject && j->r.status == RSPAMD_OK && j->r.dmarc_reject && j->msg
-				 ? dmarc_exempt(j)
-				 : NULL;
+	const char *exempt =
+	    pol.dmarc_reject && j->r.status == RSPAMD_OK && j->r.dmarc_reject && j->msg ? dmarc_exempt(j) : NULL;
 	if (exempt) {
 		pol.dmarc_reject = 0;
 		cl_log(CL_LOG_INFO, sid, "dmarc_not_enforced", "domain=%s why=\"%s\"", j->r.dmarc_domain, exempt);

@@ -28,9 +28,9 @@ enum body_flag {
 };
 
 struct body {
-	struct cl_buf msg;   /* what we store (owned; body_free releases it) */
-	size_t max_size;     /* message size limit in octets */
-	size_t size;         /* octets of message read so far (after unstuffing) */
+	struct cl_buf msg; /* what we store (owned; body_free releases it) */
+	size_t max_size;   /* message size limit in octets */
+	size_t size;       /* octets of message read so far (after unstuffing) */
 	unsigned flags;
 	int line_start_crlf; /* DATA: the current line began after a CRLF */
 	int skipping;        /* DATA: inside an over-long line, discarding to its LF */

@@ -8,25 +8,25 @@
 struct data_case {
 	const char *in;
 	size_t len;
-	int done;          /* the end was found */
-	unsigned flags;    /* expected refusal flags (0 = clean) */
+	int done;           /* the end was found */
+	unsigned flags;     /* expected refusal flags (0 = clean) */
 	const char *stored; /* on a clean end */
 };
 
 #define S(x) x, sizeof(x) - 1
 
 static const struct data_case data_cases[] = {
-	{S("a\r\n.\r\n"), 1, 0, "a\r\n"},
-	{S(".\r\n"), 1, 0, ""},
-	{S("..x\r\n.\r\n"), 1, 0, ".x\r\n"},
-	{S("a\r\n.\r\nMAIL FROM:<x>\r\n"), 1, 0, "a\r\n"},
-	{S("a\n.\nMAIL\r\n.\r\n"), 1, BODY_BARE_LF, NULL},
-	{S("a\n.\r\nb\r\n.\r\n"), 1, BODY_BARE_LF, NULL},
-	{S("a\r.\rb\r\n.\r\n"), 1, BODY_BARE_CR, NULL},
-	{S("a\r\n.\nb\r\n.\r\n"), 1, BODY_BARE_LF, NULL},
-	{S("a\r\n.\rb\r\n.\r\n"), 1, BODY_BARE_CR, NULL},
-	{S("a\r\n\0.\r\n.\r\n"), 1, BODY_NUL, NULL},
-	{S("a\r\n.\r"), 0, 0, NULL},
+    {S("a\r\n.\r\n"), 1, 0, "a\r\n"},
+    {S(".\r\n"), 1, 0, ""},
+    {S("..x\r\n.\r\n"), 1, 0, ".x\r\n"},
+    {S("a\r\n.\r\nMAIL FROM:<x>\r\n"), 1, 0, "a\r\n"},
+    {S("a\n.\nMAIL\r\n.\r\n"), 1, BODY_BARE_LF, NULL},
+    {S("a\n.\r\nb\r\n.\r\n"), 1, BODY_BARE_LF, NULL},
+    {S("a\r.\rb\r\n.\r\n"), 1, BODY_BARE_CR, NULL},
+    {S("a\r\n.\nb\r\n.\r\n"), 1, BODY_BARE_LF, NULL},
+    {S("a\r\n.\rb\r\n.\r\n"), 1, BODY_BARE_CR, NULL},
+    {S("a\r\n\0.\r\n.\r\n"), 1, BODY_NUL, NULL},
+    {S("a\r\n.\r"), 0, 0, NULL},
 };
 
 static void test_data(void)
@@ -40,7 +40,8 @@ static void test_data(void)
 		CL_CHECK(done == c->done, "case %zu: done %d", i, done);
 		CL_CHECK(b.flags == c->flags, "case %zu: flags %u", i, b.flags);
 		if (c->stored)
-			CL_CHECK(b.msg.len == strlen(c->stored) && (b.msg.len == 0 || memcmp(b.msg.data, c->stored, b.msg.len) == 0),
+			CL_CHECK(b.msg.len == strlen(c->stored) &&
+				     (b.msg.len == 0 || memcmp(b.msg.data, c->stored, b.msg.len) == 0),
 				 "case %zu: stored", i);
 		if (c->done && i == 3)
 			CL_CHECK(used == 6, "case %zu: stops after the end (used %zu)", i, used);

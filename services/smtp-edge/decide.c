@@ -21,20 +21,19 @@
 #include "util/buf.h"
 #include "util/log.h"
 
-
 static const char *listener_names[] = {"smtp", "smtps", "submission"};
 
 /* policy_session - what policy is told about s (borrows s's strings). */
 static struct cl_policy_session policy_session(struct session *s)
 {
 	struct cl_policy_session p = {
-		.sid = s->id,
-		.ip = s->ip,
-		.port = s->port,
-		.listener = listener_names[s->lst->kind],
-		.helo = s->helo,
-		.tls = s->ssl ? s->tls_desc : NULL,
-		.auth_user = s->auth_user,
+	    .sid = s->id,
+	    .ip = s->ip,
+	    .port = s->port,
+	    .listener = listener_names[s->lst->kind],
+	    .helo = s->helo,
+	    .tls = s->ssl ? s->tls_desc : NULL,
+	    .auth_user = s->auth_user,
 	};
 	return p;
 }
@@ -151,8 +150,7 @@ static int build(struct session *s, enum rpc_kind kind, nng_msg **m)
 	return -1;
 }
 
-int decide_call_msg(struct session *s, enum rpc_kind kind, struct cl_rpc_client *cl, long long timeout_ms,
-		    nng_msg *m)
+int decide_call_msg(struct session *s, enum rpc_kind kind, struct cl_rpc_client *cl, long long timeout_ms, nng_msg *m)
 {
 	struct completion *c = calloc(1, sizeof *c);
 	if (!c || !cl) {
@@ -185,8 +183,9 @@ int decide_call(struct session *s, enum rpc_kind kind)
 {
 	struct edge *e = s->e;
 	struct cl_rpc_client *cl = kind == RPC_SCAN ? e->scanner : kind == RPC_DELIVER ? e->delivery : e->policy;
-	long long to = kind == RPC_SCAN ? e->cfg.scanner_timeout_ms
-				      : kind == RPC_DELIVER ? e->cfg.delivery_timeout_ms : e->cfg.policy_timeout_ms;
+	long long to = kind == RPC_SCAN      ? e->cfg.scanner_timeout_ms
+		       : kind == RPC_DELIVER ? e->cfg.delivery_timeout_ms
+					     : e->cfg.policy_timeout_ms;
 	nng_msg *m = NULL;
 	if (build(s, kind, &m) < 0) {
 		cl_metric_inc(e->m.rpc_fail);
@@ -222,13 +221,13 @@ void decide_log_session(struct session *s)
 	p.rep = rep_facts(s, &rep, 0); /* recorded with the session */
 	double now = (double)time(NULL);
 	struct cl_policy_session_log l = {
-		.started_at = now - (now_mono() - s->started),
-		.ended_at = now,
-		.outcome = s->outcome,
-		.pregreet = s->pregreet_failed,
-		.protocol_errors = s->errors,
-		.messages = s->messages,
-		.transcript = s->transcript.data ? s->transcript.data : "",
+	    .started_at = now - (now_mono() - s->started),
+	    .ended_at = now,
+	    .outcome = s->outcome,
+	    .pregreet = s->pregreet_failed,
+	    .protocol_errors = s->errors,
+	    .messages = s->messages,
+	    .transcript = s->transcript.data ? s->transcript.data : "",
 	};
 	nng_msg *m = NULL;
 	if (cl_policy_log_session_req(&m, &p, &l) == 0)
@@ -304,8 +303,8 @@ static void log_message(struct session *s, const struct cl_verdict *v, const cha
 	subject_of(&s->body.msg, subject, sizeof subject);
 	struct cl_policy_session p = policy_session(s);
 	nng_msg *m = NULL;
-	if (cl_policy_log_message_req(&m, &p, s->msgid, s->mail.null_path ? "" : s->mail.addr,
-				      (long long)s->body.size, subject, r, s->nrcpt) == 0)
+	if (cl_policy_log_message_req(&m, &p, s->msgid, s->mail.null_path ? "" : s->mail.addr, (long long)s->body.size,
+				      subject, r, s->nrcpt) == 0)
 		fire(s, m);
 	free(r);
 	free(held);
@@ -462,7 +461,7 @@ static void on_scan(struct session *s, struct completion *c)
 static void on_deliver(struct session *s, struct completion *c)
 {
 	struct cl_verdict v;
-	char (*st)[16] = calloc(s->nrcpt ? s->nrcpt : 1, sizeof *st);
+	char(*st)[16] = calloc(s->nrcpt ? s->nrcpt : 1, sizeof *st);
 	int answered = c->st == CL_RPC_OK && cl_delivery_verdict_reply(c->reply, &v, st, s->nrcpt) == 0;
 	if (!answered) {
 		cl_log(CL_LOG_WARN, s->id, "deliver_failed", "msgid=%s rpc=%s", s->msgid, cl_rpc_status_str(c->st));
@@ -493,7 +492,9 @@ static void on_deliver(struct session *s, struct completion *c)
 		log_message(s, &cv, "received", st, s->content_class);
 	} else if (!logged_by_delivery) {
 		log_message(s, &v, v.action == CL_ACCEPT ? "received" : "failed", st,
-			    v.action == CL_ACCEPT ? NULL : v.code / 100 == 5 ? "downstream" : "temporary");
+			    v.action == CL_ACCEPT ? NULL
+			    : v.code / 100 == 5   ? "downstream"
+						  : "temporary");
 	}
 	free(st);
 	session_reset_tx(s);

@@ -52,21 +52,28 @@ struct listener {
 };
 
 enum rpc_kind {
-	RPC_NONE = 0, RPC_CONNECT, RPC_HELO, RPC_MAIL, RPC_RCPT, RPC_AUTH, RPC_SCAN, RPC_DELIVER,
+	RPC_NONE = 0,
+	RPC_CONNECT,
+	RPC_HELO,
+	RPC_MAIL,
+	RPC_RCPT,
+	RPC_AUTH,
+	RPC_SCAN,
+	RPC_DELIVER,
 	RPC_MESH_PEER,    /* banstats: is the client certificate a mesh peer's? (xmesh.c) */
 	RPC_MESH_RECORDS, /* banstats: store the records of one XMESH command (xmesh.c) */
 };
 
 /* Where the session is in the conversation; changed only through session_enter(). */
 enum phase {
-	PH_PROXY = 0,  /* reading a PROXY protocol header */
-	PH_HANDSHAKE,  /* TLS handshake (465 at once, or after STARTTLS) */
-	PH_GREETING,   /* greeting not sent yet (connect verdict, pregreet wait) */
-	PH_COMMAND,    /* reading command lines */
-	PH_AUTH,       /* reading an AUTH continuation line */
-	PH_DATA,       /* reading a DATA body */
-	PH_BDAT,       /* reading a BDAT chunk */
-	PH_CLOSING,    /* flushing the last reply, then close */
+	PH_PROXY = 0, /* reading a PROXY protocol header */
+	PH_HANDSHAKE, /* TLS handshake (465 at once, or after STARTTLS) */
+	PH_GREETING,  /* greeting not sent yet (connect verdict, pregreet wait) */
+	PH_COMMAND,   /* reading command lines */
+	PH_AUTH,      /* reading an AUTH continuation line */
+	PH_DATA,      /* reading a DATA body */
+	PH_BDAT,      /* reading a BDAT chunk */
+	PH_CLOSING,   /* flushing the last reply, then close */
 };
 
 enum auth_step { AUTH_NONE = 0, AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS };
@@ -88,7 +95,7 @@ struct completion {
 struct metrics_set {
 	struct cl_metric *open, *total, *messages, *rpc_fail, *refused_proxy, *unscanned;
 	struct cl_metric *refused_pregreet, *refused_sync, *refused_http, *refused_limit, *refused_errors,
-		*refused_timeout, *refused_virus, *refused_body, *refused_policy;
+	    *refused_timeout, *refused_virus, *refused_body, *refused_policy;
 	struct cl_metric *lat_policy, *lat_scanner, *lat_delivery, *lat_banstats;
 	struct cl_metric *tls_reloaded, *tls_reload_failed;
 };
@@ -121,17 +128,17 @@ struct edge {
 	size_t nsessions;
 	pthread_mutex_t qlock;
 	struct completion *qhead, *qtail;
-	struct ipcount **ipt;      /* per-IP session counts */
-	struct ipcount **passed;   /* pregreet passes: address -> expiry */
-	size_t npassed;            /* entries in passed (bounded) */
-	struct cl_netset nets;     /* CLEMENT_PROXY_NETWORKS */
-	_Atomic int fire_inflight; /* fire-and-forget log calls not yet completed */
+	struct ipcount **ipt;             /* per-IP session counts */
+	struct ipcount **passed;          /* pregreet passes: address -> expiry */
+	size_t npassed;                   /* entries in passed (bounded) */
+	struct cl_netset nets;            /* CLEMENT_PROXY_NETWORKS */
+	_Atomic int fire_inflight;        /* fire-and-forget log calls not yet completed */
 	char postmaster[CL_ADDR_MAX + 1]; /* where RCPT TO:<Postmaster> goes; "" when we have no name */
 	int draining;
 	double drain_deadline;
 	int drain_expired;      /* the grace is over and every session was told so */
 	struct cl_theap timers; /* each session's next deadline (session_next_due), earliest first */
-	struct rep_edge rep; /* reputation: resolver, DNSBL sites, metrics (rep.c) */
+	struct rep_edge rep;    /* reputation: resolver, DNSBL sites, metrics (rep.c) */
 };
 
 /* what an AUTH exchange holds between its lines and its policy call: allocated by the AUTH
@@ -154,22 +161,22 @@ struct session {
 	char ip[64];
 	int port;
 	enum phase phase;
-	enum rpc_kind busy;      /* the RPC whose answer we wait for before reading on */
-	int inflight;            /* our RPCs not yet completed (defer free while > 0) */
-	int dead;                /* closed; free when inflight reaches 0 */
+	enum rpc_kind busy; /* the RPC whose answer we wait for before reading on */
+	int inflight;       /* our RPCs not yet completed (defer free while > 0) */
+	int dead;           /* closed; free when inflight reaches 0 */
 	int ev_mask;
 	struct cl_buf in, out;
 	struct cl_buf transcript;
 	double started, deadline, greet_at;
 	struct cl_theap_node timer; /* in e->timers while session_next_due() is set (loop.c) */
 	struct session *tnext;      /* the loop's list of sessions whose deadline came */
-	double rate_since;  /* start of the current minimum-rate window; 0 until body bytes came */
-	size_t rate_bytes;  /* body octets received in that window */
-	int commands;       /* command lines received (the first one has CLEMENT_GREET_TIMEOUT_S) */
+	double rate_since;          /* start of the current minimum-rate window; 0 until body bytes came */
+	size_t rate_bytes;          /* body octets received in that window */
+	int commands;               /* command lines received (the first one has CLEMENT_GREET_TIMEOUT_S) */
 	int pregreet_active, pregreet_failed, greet_ready;
 	struct cl_verdict greet_verdict;
 	int skip_line;
-	int eof; /* the peer closed its side; what it sent is still processed */
+	int eof;    /* the peer closed its side; what it sent is still processed */
 	int linger; /* our half is closed; reading on until the peer closes (session_close) */
 	int proxy_done;
 	int errors;
@@ -220,9 +227,9 @@ void ip_remember_pregreet(struct edge *e, const char *ip);
 double now_mono(void);
 
 /* conn.c - socket and TLS I/O */
-int conn_read(struct session *s);  /* 0 ok, -1 closed/error */
-int conn_flush(struct session *s); /* 0 ok (maybe partial), -1 error */
-void conn_trim(struct session *s); /* release the input buffer when it is empty */
+int conn_read(struct session *s);      /* 0 ok, -1 closed/error */
+int conn_flush(struct session *s);     /* 0 ok (maybe partial), -1 error */
+void conn_trim(struct session *s);     /* release the input buffer when it is empty */
 int conn_handshake(struct session *s); /* 1 done, 0 in progress, -1 failed */
 int conn_start_tls(struct session *s);
 void tls_describe(struct session *s);
@@ -270,8 +277,7 @@ int xmesh_long_line_ok(const struct session *s, const char *line, size_t len);
 int decide_call(struct session *s, enum rpc_kind kind);
 /* decide_call_msg - start the call of kind with the request m on client cl: on 0 the call
  * owns m and s waits (s->busy) for its completion; on -1 m stays the caller's. */
-int decide_call_msg(struct session *s, enum rpc_kind kind, struct cl_rpc_client *cl, long long timeout_ms,
-		    nng_msg *m);
+int decide_call_msg(struct session *s, enum rpc_kind kind, struct cl_rpc_client *cl, long long timeout_ms, nng_msg *m);
 void decide_completion(struct completion *c);
 void decide_log_session(struct session *s);
 void decide_policy_session(struct session *s, void *ps);

@@ -29,13 +29,13 @@
 #include "util/daemon.h"
 #include "util/log.h"
 
-#define TAG_EVENTFD 1
-#define TAG_SIGNAL 2
-#define TAG_DNS      3 /* the resolver has answers (rep.c) */
+#define TAG_EVENTFD  1
+#define TAG_SIGNAL   2
+#define TAG_DNS      3  /* the resolver has answers (rep.c) */
 #define TAG_LISTENER 16 /* + listener index */
 #define LOOP_TAG_MAX 64
-#define IP_BUCKETS 4096
-#define PASSED_MAX 100000
+#define IP_BUCKETS   4096
+#define PASSED_MAX   100000
 
 struct ipcount {
 	struct ipcount *next;

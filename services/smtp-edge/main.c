@@ -43,12 +43,14 @@ static void register_metrics(struct edge *e)
 	struct metrics_set *m = &e->m;
 	m->open = cl_metrics_gauge(r, "clement_edge_sessions_open", "SMTP sessions open now", "");
 	m->total = cl_metrics_counter(r, "clement_edge_sessions_total", "SMTP sessions accepted", "");
-	m->messages = cl_metrics_counter(r, "clement_edge_messages_accepted_total", "messages accepted (250 to DATA)", "");
-	m->refused_proxy = cl_metrics_counter(r, "clement_edge_refused_total", "sessions or messages refused, by reason",
-					      "reason=\"proxy\"");
+	m->messages =
+	    cl_metrics_counter(r, "clement_edge_messages_accepted_total", "messages accepted (250 to DATA)", "");
+	m->refused_proxy = cl_metrics_counter(r, "clement_edge_refused_total",
+					      "sessions or messages refused, by reason", "reason=\"proxy\"");
 	m->rpc_fail = cl_metrics_counter(r, "clement_edge_rpc_failures_total", "RPC calls that failed (4xx given)", "");
-	m->unscanned = cl_metrics_counter(r, "clement_edge_unscanned_total",
-					  "messages passed on unscanned after a scanner failure (CLEMENT_SCAN_FAIL_OPEN)", "");
+	m->unscanned =
+	    cl_metrics_counter(r, "clement_edge_unscanned_total",
+			       "messages passed on unscanned after a scanner failure (CLEMENT_SCAN_FAIL_OPEN)", "");
 	const char *rn = "clement_edge_refused_total", *rh = "sessions or messages refused, by reason";
 	m->refused_pregreet = cl_metrics_counter(r, rn, rh, "reason=\"pregreet\"");
 	m->refused_sync = cl_metrics_counter(r, rn, rh, "reason=\"sync\"");
@@ -105,8 +107,9 @@ static int postmaster_setup(struct edge *e, char *err, size_t errlen)
 			snprintf(err, errlen, "bad setting: CLEMENT_POSTMASTER: not an address with a domain");
 			return -1;
 		}
-		cl_log(CL_LOG_WARN, NULL, "config", "RCPT TO:<Postmaster> is refused: CLEMENT_HOSTNAME has no domain "
-						   "and CLEMENT_POSTMASTER is empty");
+		cl_log(CL_LOG_WARN, NULL, "config",
+		       "RCPT TO:<Postmaster> is refused: CLEMENT_HOSTNAME has no domain "
+		       "and CLEMENT_POSTMASTER is empty");
 		return 0;
 	}
 	cl_strlcpy(e->postmaster, a.addr, sizeof e->postmaster);
@@ -141,8 +144,9 @@ static int setup(struct edge *e, char *err, size_t errlen)
 		if (tls_setup(e, err, errlen) < 0)
 			return -1;
 	} else if (c->smtps_listen[0] || c->submission_listen[0]) {
-		snprintf(err, errlen, "CLEMENT_TLS_CERT and CLEMENT_TLS_KEY are required for the smtps and submission "
-				      "listeners (scripts/make-cert makes a self-signed pair)");
+		snprintf(err, errlen,
+			 "CLEMENT_TLS_CERT and CLEMENT_TLS_KEY are required for the smtps and submission "
+			 "listeners (scripts/make-cert makes a self-signed pair)");
 		return -1;
 	}
 	static const char *names[LST_COUNT] = {"smtp", "smtps", "submission"};
@@ -225,121 +229,116 @@ int main(int argc, char **argv)
 	static struct edge e;
 	struct edge_config *c = &e.cfg;
 	const struct cl_setting settings[] = {
-		{"CLEMENT_SMTP_LISTEN", CL_SET_STR, "0.0.0.0:25", 0, 0, "SMTP listener with STARTTLS (empty: off)",
-		 &c->smtp_listen},
-		{"CLEMENT_SMTPS_LISTEN", CL_SET_STR, "0.0.0.0:465", 0, 0, "implicit-TLS listener, RFC 8314 (empty: off)",
-		 &c->smtps_listen},
-		{"CLEMENT_SUBMISSION_LISTEN", CL_SET_STR, "0.0.0.0:587", 0, 0,
-		 "submission listener: AUTH required, offered only under TLS (empty: off)", &c->submission_listen},
-		CL_SETTING_HEALTH_LISTEN("CLEMENT_EDGE_HEALTH_LISTEN", "0.0.0.0:9101", &c->health_listen),
-		{"CLEMENT_TLS_CERT", CL_SET_STR, "", 0, 0, "PEM certificate chain for STARTTLS and 465/587",
-		 &c->tls_cert},
-		{"CLEMENT_TLS_KEY", CL_SET_STR, "", 0, 0, "PEM private key of CLEMENT_TLS_CERT", &c->tls_key},
-		{"CLEMENT_TLS_RELOAD_S", CL_SET_INT, "10", 0, 86400,
-		 "seconds between looks at CLEMENT_TLS_CERT/KEY: changed files (also a symlink or rename swap) are "
-		 "loaded for new handshakes, sessions keep theirs; a pair that fails to load is logged and the old one "
-		 "kept; SIGHUP reloads at once (0: on SIGHUP only)",
-		 &c->tls_reload_s},
-		{"CLEMENT_HOSTNAME", CL_SET_STR, "localhost", 0, 0, "our name in the greeting and Received: headers",
-		 &c->hostname},
-		{"CLEMENT_POSTMASTER", CL_SET_STR, "", 0, 0,
-		 "address RCPT TO:<Postmaster> (no domain, RFC 5321 4.1.1.3) is sent to policy as; empty: "
-		 "postmaster@ the domain of CLEMENT_HOSTNAME (its first label removed when it has three or more)",
-		 &c->postmaster},
-		{"CLEMENT_MAX_RCPT", CL_SET_INT, "100", 1, 100000, "recipients per transaction (452 4.5.3 beyond)",
-		 &c->max_rcpt},
-		{"CLEMENT_MAX_MESSAGE_SIZE", CL_SET_INT, "26214400", 1024, 78643200,
-		 "largest message in octets (SIZE, 552 5.3.4 beyond)", &c->max_message_size},
-		{"CLEMENT_PREGREET_WAIT", CL_SET_INT, "1000", 0, 30000,
-		 "ms between the 220- and 220 greeting lines on port 25; a client talking in between is refused (0: off)",
-		 &c->pregreet_wait_ms},
-		{"CLEMENT_PREGREET_REMEMBER_S", CL_SET_INT, "86400", 0, 604800,
-		 "seconds an address that passed the pregreet test skips the wait", &c->pregreet_remember_s},
-		{"CLEMENT_POLICY_URL", CL_SET_STR, "tcp://127.0.0.1:7001", 0, 0, "policy service", &c->policy_url},
-		{"CLEMENT_SCANNER_URL", CL_SET_STR, "tcp://127.0.0.1:7002", 0, 0, "scanner service", &c->scanner_url},
-		{"CLEMENT_DELIVERY_URL", CL_SET_STR, "tcp://127.0.0.1:7003", 0, 0, "delivery service",
-		 &c->delivery_url},
-		{"CLEMENT_BANSTATS_URL", CL_SET_STR, "", 0, 0,
-		 "banstats service, for the XMESH mesh extension (docs/MESH.md): TLS clients on 25/465 are asked for a "
-		 "certificate and trusted mesh peers may send ban records; empty: no mesh, XMESH never offered",
-		 &c->banstats_url},
-		{"CLEMENT_POLICY_TIMEOUT_MS", CL_SET_INT, "5000", 50, 120000,
-		 "deadline of one policy (or banstats) call (then 4xx)",
-		 &c->policy_timeout_ms},
-		{"CLEMENT_SCANNER_TIMEOUT_MS", CL_SET_INT, "60000", 50, 600000, "deadline of one scan (then 451)",
-		 &c->scanner_timeout_ms},
-		{"CLEMENT_DELIVERY_TIMEOUT_MS", CL_SET_INT, "120000", 50, 600000, "deadline of one delivery (then 451)",
-		 &c->delivery_timeout_ms},
-		{"CLEMENT_SCAN_FAIL_OPEN", CL_SET_BOOL, "0", 0, 1,
-		 "deliver unscanned when the scanner fails (default: 451 4.3.0)", &c->scan_fail_open},
-		{"CLEMENT_GREET_TIMEOUT_S", CL_SET_INT, "300", 1, 3600,
-		 "seconds from connect (PROXY header, TLS on 465, greeting) to the first command line (RFC 5321 "
-		 "4.5.3.2.1: 5 minutes)",
-		 &c->greet_timeout_s},
-		{"CLEMENT_MAIL_TIMEOUT_S", CL_SET_INT, "300", 1, 3600,
-		 "seconds to wait for the next command outside a mail transaction, e.g. MAIL (RFC 5321 4.5.3.2.2: 5 "
-		 "minutes)",
-		 &c->mail_timeout_s},
-		{"CLEMENT_RCPT_TIMEOUT_S", CL_SET_INT, "300", 1, 3600,
-		 "seconds to wait for the next command inside a mail transaction, e.g. RCPT (RFC 5321 4.5.3.2.3: 5 "
-		 "minutes)",
-		 &c->rcpt_timeout_s},
-		{"CLEMENT_DATA_INIT_TIMEOUT_S", CL_SET_INT, "120", 1, 3600,
-		 "seconds from our 354 (or a BDAT command) to the first body octet (RFC 5321 4.5.3.2.4: 2 minutes)",
-		 &c->data_init_timeout_s},
-		{"CLEMENT_DATA_TIMEOUT_S", CL_SET_INT, "180", 1, 3600,
-		 "seconds without body data once it flows (RFC 5321 4.5.3.2.5: 3 minutes)", &c->data_timeout_s},
-		{"CLEMENT_CMD_TIMEOUT_S", CL_SET_INT, "300", 1, 3600,
-		 "seconds to wait for any other line: AUTH continuations, the TLS handshake after STARTTLS (RFC 5321 "
-		 "4.5.3.2.7: 5 minutes; the waits for MAIL and RCPT have their own settings)",
-		 &c->cmd_timeout_s},
-		{"CLEMENT_MIN_DATA_RATE", CL_SET_INT, "64", 0, 100000000,
-		 "minimum body octets per second, averaged over each CLEMENT_MIN_DATA_RATE_WINDOW_S from the first "
-		 "octet; slower clients get 421 4.4.2 (0: off)",
-		 &c->min_data_rate},
-		{"CLEMENT_MIN_DATA_RATE_WINDOW_S", CL_SET_INT, "30", 1, 3600,
-		 "length of the window CLEMENT_MIN_DATA_RATE is measured over", &c->min_data_rate_window_s},
-		{"CLEMENT_MAX_SESSIONS", CL_SET_INT, "10000", 1, 1000000, "concurrent sessions (421 4.7.0 beyond)",
-		 &c->max_sessions},
-		{"CLEMENT_MAX_SESSIONS_PER_IP", CL_SET_INT, "20", 1, 100000,
-		 "concurrent sessions from one address (421 4.7.0 beyond)", &c->max_per_ip},
-		{"CLEMENT_MAX_ERRORS", CL_SET_INT, "10", 1, 1000, "protocol errors before 421 and close",
-		 &c->max_errors},
-		{"CLEMENT_SHUTDOWN_GRACE_S", CL_SET_INT, "20", 0, 600,
-		 "on SIGTERM, seconds sessions in flight may take to finish; then those still waiting get 421 4.3.2 "
-		 "and the process exits (calls still out are cancelled)",
-		 &c->shutdown_grace_s},
-		{"CLEMENT_SMTP_PROXY_PROTOCOL", CL_SET_STR, "", 0, 0,
-		 "listeners that expect a HAProxy PROXY v1/v2 header, comma separated: smtp, smtps, submission",
-		 &c->proxy_protocol},
-		{"CLEMENT_PROXY_NETWORKS", CL_SET_STR, "", 0, 0,
-		 "CIDRs of the load balancers allowed to send PROXY headers (others are disconnected)",
-		 &c->proxy_networks},
-		{"CLEMENT_DNS_RESOLVER", CL_SET_STR, "", 0, 0,
-		 "DNS for the reputation lookups: empty = full recursion from this host (public resolvers are refused "
-		 "by the big blocklists), system = the servers of /etc/resolv.conf, or host:port[,host:port...] to "
-		 "forward to",
-		 &c->rep.resolver},
-		{"CLEMENT_DNSBL_SITES", CL_SET_STR, "", 0, 0,
-		 "DNS block/allowlists in Postfix postscreen_dnsbl_sites syntax: zone[=filter][*weight], comma "
-		 "separated, negative weight = allowlist (e.g. zen.spamhaus.org=127.0.0.[2..11]*3); empty: none",
-		 &c->rep.sites_text},
-		{"CLEMENT_DNS_TIMEOUT_MS", CL_SET_INT, "1000", 50, 30000,
-		 "how long the greeting waits for the reputation lookups (they run during the pregreet wait); a list "
-		 "not answered by then counts as not listed",
-		 &c->rep.timeout_ms},
-		{"CLEMENT_REP_NO_PTR_WEIGHT", CL_SET_INT, "0", -1000, 1000,
-		 "reputation score added when the client address has no PTR record", &c->rep.w_no_ptr},
-		{"CLEMENT_REP_PTR_MISMATCH_WEIGHT", CL_SET_INT, "0", -1000, 1000,
-		 "score added when the PTR name does not resolve back to the client address (FCrDNS)",
-		 &c->rep.w_ptr_mismatch},
-		{"CLEMENT_REP_HELO_IP_WEIGHT", CL_SET_INT, "0", -1000, 1000,
-		 "score added when HELO/EHLO is a bare IP address (not a [literal])", &c->rep.w_helo_ip},
-		{"CLEMENT_REP_HELO_NOT_FQDN_WEIGHT", CL_SET_INT, "0", -1000, 1000,
-		 "score added when HELO/EHLO is not a fully qualified domain name", &c->rep.w_helo_not_fqdn},
-		{"CLEMENT_REP_HELO_US_WEIGHT", CL_SET_INT, "0", -1000, 1000,
-		 "score added when HELO/EHLO claims to be us (CLEMENT_HOSTNAME or our address)", &c->rep.w_helo_us},
-		CL_SETTING_LOG_LEVEL(&c->log_level),
+	    {"CLEMENT_SMTP_LISTEN", CL_SET_STR, "0.0.0.0:25", 0, 0, "SMTP listener with STARTTLS (empty: off)",
+	     &c->smtp_listen},
+	    {"CLEMENT_SMTPS_LISTEN", CL_SET_STR, "0.0.0.0:465", 0, 0, "implicit-TLS listener, RFC 8314 (empty: off)",
+	     &c->smtps_listen},
+	    {"CLEMENT_SUBMISSION_LISTEN", CL_SET_STR, "0.0.0.0:587", 0, 0,
+	     "submission listener: AUTH required, offered only under TLS (empty: off)", &c->submission_listen},
+	    CL_SETTING_HEALTH_LISTEN("CLEMENT_EDGE_HEALTH_LISTEN", "0.0.0.0:9101", &c->health_listen),
+	    {"CLEMENT_TLS_CERT", CL_SET_STR, "", 0, 0, "PEM certificate chain for STARTTLS and 465/587", &c->tls_cert},
+	    {"CLEMENT_TLS_KEY", CL_SET_STR, "", 0, 0, "PEM private key of CLEMENT_TLS_CERT", &c->tls_key},
+	    {"CLEMENT_TLS_RELOAD_S", CL_SET_INT, "10", 0, 86400,
+	     "seconds between looks at CLEMENT_TLS_CERT/KEY: changed files (also a symlink or rename swap) are "
+	     "loaded for new handshakes, sessions keep theirs; a pair that fails to load is logged and the old one "
+	     "kept; SIGHUP reloads at once (0: on SIGHUP only)",
+	     &c->tls_reload_s},
+	    {"CLEMENT_HOSTNAME", CL_SET_STR, "localhost", 0, 0, "our name in the greeting and Received: headers",
+	     &c->hostname},
+	    {"CLEMENT_POSTMASTER", CL_SET_STR, "", 0, 0,
+	     "address RCPT TO:<Postmaster> (no domain, RFC 5321 4.1.1.3) is sent to policy as; empty: "
+	     "postmaster@ the domain of CLEMENT_HOSTNAME (its first label removed when it has three or more)",
+	     &c->postmaster},
+	    {"CLEMENT_MAX_RCPT", CL_SET_INT, "100", 1, 100000, "recipients per transaction (452 4.5.3 beyond)",
+	     &c->max_rcpt},
+	    {"CLEMENT_MAX_MESSAGE_SIZE", CL_SET_INT, "26214400", 1024, 78643200,
+	     "largest message in octets (SIZE, 552 5.3.4 beyond)", &c->max_message_size},
+	    {"CLEMENT_PREGREET_WAIT", CL_SET_INT, "1000", 0, 30000,
+	     "ms between the 220- and 220 greeting lines on port 25; a client talking in between is refused (0: off)",
+	     &c->pregreet_wait_ms},
+	    {"CLEMENT_PREGREET_REMEMBER_S", CL_SET_INT, "86400", 0, 604800,
+	     "seconds an address that passed the pregreet test skips the wait", &c->pregreet_remember_s},
+	    {"CLEMENT_POLICY_URL", CL_SET_STR, "tcp://127.0.0.1:7001", 0, 0, "policy service", &c->policy_url},
+	    {"CLEMENT_SCANNER_URL", CL_SET_STR, "tcp://127.0.0.1:7002", 0, 0, "scanner service", &c->scanner_url},
+	    {"CLEMENT_DELIVERY_URL", CL_SET_STR, "tcp://127.0.0.1:7003", 0, 0, "delivery service", &c->delivery_url},
+	    {"CLEMENT_BANSTATS_URL", CL_SET_STR, "", 0, 0,
+	     "banstats service, for the XMESH mesh extension (docs/MESH.md): TLS clients on 25/465 are asked for a "
+	     "certificate and trusted mesh peers may send ban records; empty: no mesh, XMESH never offered",
+	     &c->banstats_url},
+	    {"CLEMENT_POLICY_TIMEOUT_MS", CL_SET_INT, "5000", 50, 120000,
+	     "deadline of one policy (or banstats) call (then 4xx)", &c->policy_timeout_ms},
+	    {"CLEMENT_SCANNER_TIMEOUT_MS", CL_SET_INT, "60000", 50, 600000, "deadline of one scan (then 451)",
+	     &c->scanner_timeout_ms},
+	    {"CLEMENT_DELIVERY_TIMEOUT_MS", CL_SET_INT, "120000", 50, 600000, "deadline of one delivery (then 451)",
+	     &c->delivery_timeout_ms},
+	    {"CLEMENT_SCAN_FAIL_OPEN", CL_SET_BOOL, "0", 0, 1,
+	     "deliver unscanned when the scanner fails (default: 451 4.3.0)", &c->scan_fail_open},
+	    {"CLEMENT_GREET_TIMEOUT_S", CL_SET_INT, "300", 1, 3600,
+	     "seconds from connect (PROXY header, TLS on 465, greeting) to the first command line (RFC 5321 "
+	     "4.5.3.2.1: 5 minutes)",
+	     &c->greet_timeout_s},
+	    {"CLEMENT_MAIL_TIMEOUT_S", CL_SET_INT, "300", 1, 3600,
+	     "seconds to wait for the next command outside a mail transaction, e.g. MAIL (RFC 5321 4.5.3.2.2: 5 "
+	     "minutes)",
+	     &c->mail_timeout_s},
+	    {"CLEMENT_RCPT_TIMEOUT_S", CL_SET_INT, "300", 1, 3600,
+	     "seconds to wait for the next command inside a mail transaction, e.g. RCPT (RFC 5321 4.5.3.2.3: 5 "
+	     "minutes)",
+	     &c->rcpt_timeout_s},
+	    {"CLEMENT_DATA_INIT_TIMEOUT_S", CL_SET_INT, "120", 1, 3600,
+	     "seconds from our 354 (or a BDAT command) to the first body octet (RFC 5321 4.5.3.2.4: 2 minutes)",
+	     &c->data_init_timeout_s},
+	    {"CLEMENT_DATA_TIMEOUT_S", CL_SET_INT, "180", 1, 3600,
+	     "seconds without body data once it flows (RFC 5321 4.5.3.2.5: 3 minutes)", &c->data_timeout_s},
+	    {"CLEMENT_CMD_TIMEOUT_S", CL_SET_INT, "300", 1, 3600,
+	     "seconds to wait for any other line: AUTH continuations, the TLS handshake after STARTTLS (RFC 5321 "
+	     "4.5.3.2.7: 5 minutes; the waits for MAIL and RCPT have their own settings)",
+	     &c->cmd_timeout_s},
+	    {"CLEMENT_MIN_DATA_RATE", CL_SET_INT, "64", 0, 100000000,
+	     "minimum body octets per second, averaged over each CLEMENT_MIN_DATA_RATE_WINDOW_S from the first "
+	     "octet; slower clients get 421 4.4.2 (0: off)",
+	     &c->min_data_rate},
+	    {"CLEMENT_MIN_DATA_RATE_WINDOW_S", CL_SET_INT, "30", 1, 3600,
+	     "length of the window CLEMENT_MIN_DATA_RATE is measured over", &c->min_data_rate_window_s},
+	    {"CLEMENT_MAX_SESSIONS", CL_SET_INT, "10000", 1, 1000000, "concurrent sessions (421 4.7.0 beyond)",
+	     &c->max_sessions},
+	    {"CLEMENT_MAX_SESSIONS_PER_IP", CL_SET_INT, "20", 1, 100000,
+	     "concurrent sessions from one address (421 4.7.0 beyond)", &c->max_per_ip},
+	    {"CLEMENT_MAX_ERRORS", CL_SET_INT, "10", 1, 1000, "protocol errors before 421 and close", &c->max_errors},
+	    {"CLEMENT_SHUTDOWN_GRACE_S", CL_SET_INT, "20", 0, 600,
+	     "on SIGTERM, seconds sessions in flight may take to finish; then those still waiting get 421 4.3.2 "
+	     "and the process exits (calls still out are cancelled)",
+	     &c->shutdown_grace_s},
+	    {"CLEMENT_SMTP_PROXY_PROTOCOL", CL_SET_STR, "", 0, 0,
+	     "listeners that expect a HAProxy PROXY v1/v2 header, comma separated: smtp, smtps, submission",
+	     &c->proxy_protocol},
+	    {"CLEMENT_PROXY_NETWORKS", CL_SET_STR, "", 0, 0,
+	     "CIDRs of the load balancers allowed to send PROXY headers (others are disconnected)", &c->proxy_networks},
+	    {"CLEMENT_DNS_RESOLVER", CL_SET_STR, "", 0, 0,
+	     "DNS for the reputation lookups: empty = full recursion from this host (public resolvers are refused "
+	     "by the big blocklists), system = the servers of /etc/resolv.conf, or host:port[,host:port...] to "
+	     "forward to",
+	     &c->rep.resolver},
+	    {"CLEMENT_DNSBL_SITES", CL_SET_STR, "", 0, 0,
+	     "DNS block/allowlists in Postfix postscreen_dnsbl_sites syntax: zone[=filter][*weight], comma "
+	     "separated, negative weight = allowlist (e.g. zen.spamhaus.org=127.0.0.[2..11]*3); empty: none",
+	     &c->rep.sites_text},
+	    {"CLEMENT_DNS_TIMEOUT_MS", CL_SET_INT, "1000", 50, 30000,
+	     "how long the greeting waits for the reputation lookups (they run during the pregreet wait); a list "
+	     "not answered by then counts as not listed",
+	     &c->rep.timeout_ms},
+	    {"CLEMENT_REP_NO_PTR_WEIGHT", CL_SET_INT, "0", -1000, 1000,
+	     "reputation score added when the client address has no PTR record", &c->rep.w_no_ptr},
+	    {"CLEMENT_REP_PTR_MISMATCH_WEIGHT", CL_SET_INT, "0", -1000, 1000,
+	     "score added when the PTR name does not resolve back to the client address (FCrDNS)",
+	     &c->rep.w_ptr_mismatch},
+	    {"CLEMENT_REP_HELO_IP_WEIGHT", CL_SET_INT, "0", -1000, 1000,
+	     "score added when HELO/EHLO is a bare IP address (not a [literal])", &c->rep.w_helo_ip},
+	    {"CLEMENT_REP_HELO_NOT_FQDN_WEIGHT", CL_SET_INT, "0", -1000, 1000,
+	     "score added when HELO/EHLO is not a fully qualified domain name", &c->rep.w_helo_not_fqdn},
+	    {"CLEMENT_REP_HELO_US_WEIGHT", CL_SET_INT, "0", -1000, 1000,
+	     "score added when HELO/EHLO claims to be us (CLEMENT_HOSTNAME or our address)", &c->rep.w_helo_us},
+	    CL_SETTING_LOG_LEVEL(&c->log_level),
 	};
 	cl_config_main(argc, argv, "clement-smtp-edge",
 		       "The ESMTP server facing the Internet (ports 25, 465, 587): decides during the session, "

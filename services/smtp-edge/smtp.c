@@ -15,12 +15,11 @@
 #include "mail/mesh_record.h"
 #include "util/log.h"
 
-
 /* fail - a protocol error reply, counted towards the error limit. */
-#define fail(s, ...)                           \
-	do {                                   \
-		(s)->errors++;                 \
-		session_reply((s), __VA_ARGS__); \
+#define fail(s, ...)                                                                                                   \
+	do {                                                                                                           \
+		(s)->errors++;                                                                                         \
+		session_reply((s), __VA_ARGS__);                                                                       \
 	} while (0)
 
 /* tempfail - an RPC could not even be started: fail closed. */
@@ -541,10 +540,9 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-	{"EHLO", do_ehlo}, {"HELO", do_helo}, {"MAIL", do_mail}, {"RCPT", do_rcpt},
-	{"DATA", do_data}, {"BDAT", do_bdat}, {"RSET", do_rset}, {"NOOP", do_noop},
-	{"QUIT", do_quit}, {"VRFY", do_vrfy}, {"EXPN", do_expn}, {"HELP", do_help},
-	{"STARTTLS", do_starttls}, {"AUTH", do_auth}, {CL_MESH_VERB, xmesh_command},
+    {"EHLO", do_ehlo}, {"HELO", do_helo}, {"MAIL", do_mail},         {"RCPT", do_rcpt}, {"DATA", do_data},
+    {"BDAT", do_bdat}, {"RSET", do_rset}, {"NOOP", do_noop},         {"QUIT", do_quit}, {"VRFY", do_vrfy},
+    {"EXPN", do_expn}, {"HELP", do_help}, {"STARTTLS", do_starttls}, {"AUTH", do_auth}, {CL_MESH_VERB, xmesh_command},
 };
 
 /* smtp_unknown - the reply to a verb we do not know; XMESH gives exactly this to anyone who

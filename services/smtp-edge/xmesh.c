@@ -143,7 +143,8 @@ void xmesh_completion(struct session *s, struct completion *c)
 			cl_log(CL_LOG_WARN, s->id, "mesh_peer_failed", "rpc=%s", cl_rpc_status_str(c->st));
 		else if (s->mesh_peer) {
 			char esc[2 * sizeof name];
-			cl_log(CL_LOG_INFO, s->id, "mesh_peer", "name=%s", cl_log_escape(esc, sizeof esc, name, strlen(name)));
+			cl_log(CL_LOG_INFO, s->id, "mesh_peer", "name=%s",
+			       cl_log_escape(esc, sizeof esc, name, strlen(name)));
 		}
 		session_tls_ready(s);
 		return;

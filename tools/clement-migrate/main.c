@@ -91,8 +91,8 @@ static int apply_one(struct cl_pg *pg, const char *dir, const char *name)
 	}
 	char err[512];
 	const char *p[1] = {version};
-	PGresult *r = cl_pg_exec_sql(pg, "SELECT 1 FROM schema_migrations WHERE version = $1::int", 1, p, err,
-				     sizeof err);
+	PGresult *r =
+	    cl_pg_exec_sql(pg, "SELECT 1 FROM schema_migrations WHERE version = $1::int", 1, p, err, sizeof err);
 	if (!r) {
 		fprintf(stderr, "clement-migrate: %s\n", err);
 		return -1;
@@ -111,8 +111,9 @@ static int apply_one(struct cl_pg *pg, const char *dir, const char *name)
 	}
 	struct cl_buf tx;
 	cl_buf_init(&tx, 0);
-	int rc = cl_buf_printf(&tx, "BEGIN;\n%s\n;INSERT INTO schema_migrations (version, name) VALUES (%s, '%s');\nCOMMIT;",
-			       sql, version, name);
+	int rc =
+	    cl_buf_printf(&tx, "BEGIN;\n%s\n;INSERT INTO schema_migrations (version, name) VALUES (%s, '%s');\nCOMMIT;",
+			  sql, version, name);
 	free(sql);
 	if (rc < 0) {
 		cl_buf_free(&tx);
@@ -155,9 +156,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (cl_pg_command(&pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", err, sizeof err) < 0 ||
-	    cl_pg_command(&pg, "SET client_min_messages = warning; CREATE TABLE IF NOT EXISTS schema_migrations ("
-			       "version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
-			  err, sizeof err) < 0) {
+	    cl_pg_command(
+		&pg,
+		"SET client_min_messages = warning; CREATE TABLE IF NOT EXISTS schema_migrations ("
+		"version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+		err, sizeof err) < 0) {
 		fprintf(stderr, "clement-migrate: %s\n", err);
 		goto out;
 	}
