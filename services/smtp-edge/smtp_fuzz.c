@@ -10,7 +10,8 @@
  * fuzz-sources: lib/mail/policy_client.c lib/mail/scanner_client.c lib/mail/delivery_client.c
  * fuzz-sources: lib/rpc/frame.c lib/util/buf.c lib/util/log.c lib/util/metrics.c lib/util/random.c lib/util/utf8.c
  * fuzz-sources: services/smtp-edge/xmesh.c lib/mail/banstats_client.c lib/mail/mesh_record.c
- * services/smtp-edge/authres.c fuzz-libs: -lssl -lcrypto
+ * fuzz-sources: services/smtp-edge/authres.c
+ * fuzz-libs: -lssl -lcrypto
  *
  * Only what needs a network is replaced: sockets and TLS (conn.c: replies are collected
  * here, the handshake after STARTTLS or on 465 succeeds at once), the loop's tables
