@@ -8,6 +8,7 @@ import { atLeast, grantableRoles, mayManage, state, ROLE_LABELS } from '../sessi
 import { act, apiForm, badge, confirmDialog } from '../ui.js';
 import { messageLog, quarantineList, directiveList, sessionLog, loadOrDeny } from './common.js';
 import { dashboardView } from './dashboard.js';
+import { domainDkim } from './dkim.js';
 
 /* ---------- tabs ---------- */
 
@@ -329,7 +330,7 @@ async function domainDetail({ id }, query) {
   else if (tab === 'sessions') body = sessionLog({ title: `SMTP sessions for ${d.name}`, params: { domain_id: d.id } });
   else if (tab === 'digests') body = digestList({ domain_id: d.id }, `Digest schedules of ${d.name}`);
   else if (tab === 'dashboard') body = await dashboardView({ heading: `Dashboard of ${d.name}`, params: { domain_id: String(d.id) }, base: `/domains/${d.id}?tab=dashboard`, hours: Number(query.hours) || 24 });
-  else body = h('section', h('h1', { id: 'page-title' }, d.name), h('p.muted', `Group: ${d.group_name || d.group_id}`), domainSettings(d), domainContent(d));
+  else body = h('section', h('h1', { id: 'page-title' }, d.name), h('p.muted', `Group: ${d.group_name || d.group_id}`), domainSettings(d), domainContent(d), domainDkim(d));
   return h('div', h('p', h('a', { href: '#/domains' }, '‹ All domains'), ` · ${d.name}`), tabs(`/domains/${d.id}`, DOMAIN_TABS, tab), body);
 }
 
