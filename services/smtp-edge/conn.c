@@ -1,8 +1,11 @@
 /* conn.c - non-blocking reads and writes of one session, plain or TLS (OpenSSL on the
  * socket fd, SSL_ERROR_WANT_* mapped to epoll interest). */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "edge.h"
@@ -21,32 +24,58 @@ static int ssl_status(struct session *s, int rv)
 	return -1;
 }
 
+/* body_read_ack - body octets were read: acknowledge them now instead of after the
+ * kernel's delayed-ACK timer (40 ms on Linux). While a body comes in we have no reply to
+ * carry the ACK, and a client with Nagle on (the default) holds its last short segment,
+ * typically the final ".\r\n" or a TLS record's tail, until everything before it is
+ * acknowledged: without this, end of DATA -> 250 waited about 40 ms for the timer
+ * (docs/PERFORMANCE.md, "TLS at end of DATA"). TCP_QUICKACK is not sticky, hence once per
+ * read; commands keep the delayed ACK, which their reply carries. */
+static void body_read_ack(struct session *s)
+{
+	if (s->phase != PH_DATA && s->phase != PH_BDAT)
+		return;
+	int one = 1;
+	(void)setsockopt(s->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one); /* best effort */
+}
+
 int conn_read(struct session *s)
 {
+	int rc = 0;
+	size_t got = 0;
 	for (int rounds = 0; rounds < 16; rounds++) {
 		size_t room = s->in.max - s->in.len;
 		if (room == 0)
-			return 0;
+			break;
 		char tmp[16384];
 		size_t want = room < sizeof tmp ? room : sizeof tmp;
 		ssize_t n;
 		if (s->ssl) {
 			s->ssl_want_write = 0;
 			int rv = SSL_read(s->ssl, tmp, (int)want);
-			if (rv <= 0)
-				return ssl_status(s, rv) > 0 ? 0 : -1;
+			if (rv <= 0) {
+				rc = ssl_status(s, rv) > 0 ? 0 : -1;
+				break;
+			}
 			n = rv;
 		} else {
 			n = read(s->fd, tmp, want);
-			if (n == 0)
-				return -1;
-			if (n < 0)
-				return errno == EAGAIN || errno == EINTR ? 0 : -1;
+			if (n == 0) {
+				rc = -1;
+				break;
+			}
+			if (n < 0) {
+				rc = errno == EAGAIN || errno == EINTR ? 0 : -1;
+				break;
+			}
 		}
 		if (cl_buf_append(&s->in, tmp, (size_t)n) < 0)
 			return -1;
+		got += (size_t)n;
 	}
-	return 0;
+	if (got > 0)
+		body_read_ack(s);
+	return rc;
 }
 
 int conn_flush(struct session *s)
