@@ -43,26 +43,6 @@ static cJSON *new_reply(int ok)
 	return NULL;
 }
 
-/* parse_reply - the header of a reply message, or NULL (NULL or malformed message). */
-static cJSON *parse_reply(nng_msg *reply)
-{
-	cJSON *h = NULL;
-	const unsigned char *body;
-	size_t blen;
-	char err[128];
-	if (!reply || cl_frame_parse(reply, &h, &body, &blen, err, sizeof err) < 0)
-		return NULL;
-	return h;
-}
-
-/* send_hdr - build the request message from o and free o. 0 or -1. */
-static int send_hdr(nng_msg **out, cJSON *o)
-{
-	int rc = o ? cl_frame_build(out, o, NULL, 0) : -1;
-	cJSON_Delete(o);
-	return rc;
-}
-
 cJSON *cl_banstats_peer_req_encode(const char *sid, const char *fp)
 {
 	return new_req(CL_BANSTATS_OP_PEER, sid, fp);
@@ -98,13 +78,13 @@ void cl_banstats_peer_answer_decode(const cJSON *h, struct cl_banstats_peer_answ
 
 int cl_banstats_peer_req(nng_msg **out, const char *sid, const char *fp)
 {
-	return send_hdr(out, cl_banstats_peer_req_encode(sid, fp));
+	return cl_frame_build_owned(out, cl_banstats_peer_req_encode(sid, fp), NULL, 0);
 }
 
 int cl_banstats_peer_reply(nng_msg *reply, char *name, size_t namelen)
 {
 	struct cl_banstats_peer_answer a;
-	cJSON *h = parse_reply(reply);
+	cJSON *h = cl_frame_header(reply);
 	cl_banstats_peer_answer_decode(h, &a);
 	cJSON_Delete(h);
 	if (name && namelen)
@@ -197,13 +177,13 @@ int cl_banstats_records_answer_decode(const cJSON *h, struct cl_banstats_records
 
 int cl_banstats_records_req(nng_msg **out, const char *sid, const char *fp, const struct cl_mesh_record *recs, size_t n)
 {
-	return send_hdr(out, cl_banstats_records_req_encode(sid, fp, recs, n));
+	return cl_frame_build_owned(out, cl_banstats_records_req_encode(sid, fp, recs, n), NULL, 0);
 }
 
 void cl_banstats_records_reply(nng_msg *reply, struct cl_verdict *v)
 {
 	struct cl_banstats_records_answer a;
-	cJSON *h = parse_reply(reply);
+	cJSON *h = cl_frame_header(reply);
 	cl_banstats_records_answer_decode(h, &a);
 	cJSON_Delete(h);
 	*v = a.v;

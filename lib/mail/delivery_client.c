@@ -156,42 +156,30 @@ int cl_delivery_verdict_decode(const cJSON *h, struct cl_verdict *v, char (*stat
 	return rc;
 }
 
-/* build - the request message from o (freed here), with body when not NULL. 0 or -1. */
-static int build(nng_msg **out, cJSON *o, const void *body, size_t blen)
-{
-	int rc = o ? cl_frame_build(out, o, body, blen) : -1;
-	cJSON_Delete(o);
-	return rc;
-}
-
 int cl_delivery_deliver_req(nng_msg **out, const char *sid, const char *msgid, const char *ip, const char *sender,
 			    const char *auth_user, const struct cl_delivery_rcpt *rcpts, size_t n,
 			    const struct cl_delivery_content *content, const void *body, size_t blen)
 {
-	return build(out, cl_delivery_deliver_req_encode(sid, msgid, ip, sender, auth_user, rcpts, n, content),
-		     body ? body : "", blen);
+	return cl_frame_build_owned(
+	    out, cl_delivery_deliver_req_encode(sid, msgid, ip, sender, auth_user, rcpts, n, content), body ? body : "",
+	    blen);
 }
 
 int cl_delivery_release_req(nng_msg **out, long long quarantine_id, long long by_user_id)
 {
 	struct cl_delivery_quarantine_request q = {quarantine_id, by_user_id};
-	return build(out, cl_delivery_quarantine_req_encode(CL_DELIVERY_OP_RELEASE, &q), NULL, 0);
+	return cl_frame_build_owned(out, cl_delivery_quarantine_req_encode(CL_DELIVERY_OP_RELEASE, &q), NULL, 0);
 }
 
 int cl_delivery_delete_req(nng_msg **out, long long quarantine_id, long long by_user_id)
 {
 	struct cl_delivery_quarantine_request q = {quarantine_id, by_user_id};
-	return build(out, cl_delivery_quarantine_req_encode(CL_DELIVERY_OP_DELETE, &q), NULL, 0);
+	return cl_frame_build_owned(out, cl_delivery_quarantine_req_encode(CL_DELIVERY_OP_DELETE, &q), NULL, 0);
 }
 
 int cl_delivery_verdict_reply(nng_msg *reply, struct cl_verdict *v, char (*status)[16], size_t n)
 {
-	cJSON *h = NULL;
-	const unsigned char *body;
-	size_t blen;
-	char err[128];
-	if (reply && cl_frame_parse(reply, &h, &body, &blen, err, sizeof err) < 0)
-		h = NULL;
+	cJSON *h = cl_frame_header(reply);
 	int rc = cl_delivery_verdict_decode(h, v, status, n);
 	cJSON_Delete(h);
 	return rc;

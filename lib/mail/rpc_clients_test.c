@@ -1,6 +1,6 @@
 /* rpc_clients_test.c - the client stubs of policy, scanner and delivery: requests carry
- * the fields docs/RPC.md names, and replies never fail open; delivery's codec round-trips
- * every op in both directions (encode -> decode gives back what was encoded). */
+ * the fields docs/RPC.md names, and replies never fail open; each codec round-trips every op
+ * in both directions (encode -> decode gives back what was encoded). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,9 +226,203 @@ static void test_delivery_round_trips(void)
 	CL_CHECK(cl_delivery_verdict_decode(NULL, &vb, status, 1) == -1 && vb.code == 451, "no reply: 451");
 }
 
+static void test_policy_round_trips(void)
+{
+	struct cl_policy_rep_fact facts[2] = {{"dnsbl", "zen.example", "127.0.0.2", 3}, {"ptr", "none", "", 1}};
+	struct cl_policy_rep rep = {facts, 2, "mx.example.org"};
+	struct cl_policy_session s = {.sid = "S1",
+				      .ip = "192.0.2.1",
+				      .port = 4242,
+				      .listener = "submission",
+				      .helo = "mx.example.org",
+				      .tls = "TLSv1.3 X",
+				      .auth_user = "al@example.org",
+				      .rep = &rep};
+	struct cl_policy_request r;
+	cJSON *h = cl_policy_mail_req_encode(&s, "al@example.org", 1234, 1);
+	cl_policy_req_decode(h, &r);
+	CL_CHECK(h && !strcmp(cl_json_str(h, "op", ""), CL_POLICY_OP_MAIL) && !strcmp(r.s.sid, "S1") &&
+		     !strcmp(r.s.ip, "192.0.2.1") && r.s.port == 4242 && !strcmp(r.s.listener, "submission") &&
+		     !strcmp(r.s.helo, s.helo) && !strcmp(r.s.tls, s.tls) && !strcmp(r.s.auth_user, s.auth_user) &&
+		     !strcmp(r.sender, "al@example.org") && r.size == 1234 && r.smtputf8,
+		 "mail request round trip");
+	CL_CHECK(r.s.rep == &r.rep && r.rep.n == 2 && !strcmp(r.rep.ptr, "mx.example.org") &&
+		     !strcmp(r.rep.facts[0].kind, "dnsbl") && !strcmp(r.rep.facts[0].name, "zen.example") &&
+		     !strcmp(r.rep.facts[0].answer, "127.0.0.2") && r.rep.facts[0].weight == 3 &&
+		     !strcmp(r.rep.facts[1].kind, "ptr") && r.rep.facts[1].weight == 1,
+		 "rep round trip");
+	cJSON_Delete(h);
+
+	s.rep = NULL;
+	s.tls = NULL;
+	h = cl_policy_rcpt_req_encode(&s, "", "bob@example.org");
+	cl_policy_req_decode(h, &r);
+	CL_CHECK(h && !r.s.rep && !r.s.tls && !strcmp(r.sender, "") && !strcmp(r.rcpt, "bob@example.org"),
+		 "rcpt request round trip, no rep, no tls");
+	cJSON_Delete(h);
+	h = cl_policy_auth_req_encode(&s, "al", "secret");
+	cl_policy_req_decode(h, &r);
+	CL_CHECK(h && !strcmp(r.user, "al") && !strcmp(r.password, "secret"), "auth request round trip");
+	cJSON_Delete(h);
+	struct cl_policy_session bare = {0};
+	const struct cl_policy_request *rp = &r;
+	h = cl_policy_connect_req_encode(&bare);
+	cl_policy_req_decode(h, &r);
+	CL_CHECK(h && !strcmp(rp->s.listener, "smtp") && !strcmp(rp->s.helo, "") && rp->s.port == 0 &&
+		     !rp->has_started_at && !rp->outcome && !rp->msgid,
+		 "connect with nothing set: defaults");
+	cJSON_Delete(h);
+
+	struct cl_policy_session_log l = {1700000000.5, 1700000009.25, "quit", 1, 2, 3, "EHLO x"};
+	h = cl_policy_log_session_req_encode(&s, &l);
+	cl_policy_req_decode(h, &r);
+	CL_CHECK(h && r.has_started_at && r.started_at == l.started_at && r.has_ended_at && r.ended_at == l.ended_at &&
+		     !strcmp(r.outcome, "quit") && r.pregreet == 1 && r.protocol_errors == 2 && r.messages == 3 &&
+		     !strcmp(r.transcript, "EHLO x"),
+		 "log_session request round trip");
+	cJSON_Delete(h);
+
+	struct cl_verdict v1, v2;
+	cl_verdict_set(&v1, CL_ACCEPT, 250, "2.0.0", "ok");
+	cl_verdict_set(&v2, CL_REJECT, 554, "5.7.1", "virus");
+	struct cl_route rt = {.mode = CL_ROUTE_OUTBOUND, .group_id = 3, .domain_id = 2, .user_id = 7};
+	struct cl_policy_rcpt_log rl[2] = {{"bob@example.org", "received", &v1, NULL, NULL, &rt},
+					   {"eve@example.org", "rejected", &v2, "virus", "Eicar", &rt}};
+	h = cl_policy_log_message_req_encode(&s, "M1", "al@example.org", 99, "Hi", rl, 2);
+	cl_policy_req_decode(h, &r);
+	struct cl_policy_rcpt_entry *es = NULL;
+	size_t n = 0;
+	int rc = cl_policy_rcpts_decode(h, 1000, &es, &n);
+	CL_CHECK(h && rc == 0 && n == 2 && !strcmp(r.msgid, "M1") && !strcmp(r.subject, "Hi") && r.size == 99 &&
+		     !strcmp(r.sender, "al@example.org"),
+		 "log_message request round trip");
+	CL_CHECK(rc == 0 && n == 2 && !strcmp(es[0].rcpt, "bob@example.org") && !strcmp(es[0].status, "received") &&
+		     es[0].code == 250 && !strcmp(es[0].reason, "ok") && !es[0].virus &&
+		     !strcmp(es[0].reason_class, "") && es[0].has_route && es[0].route.mode == CL_ROUTE_OUTBOUND &&
+		     es[0].route.user_id == 7 && es[1].code == 554 && !strcmp(es[1].enh, "5.7.1") &&
+		     !strcmp(es[1].virus, "Eicar") && !strcmp(es[1].reason_class, "virus"),
+		 "log_message rcpts round trip");
+	free(es);
+	CL_CHECK(cl_policy_rcpts_decode(h, 1, &es, &n) == -1 && !es, "more rcpts than allowed: refused");
+	cJSON_Delete(h);
+
+	struct cl_verdict vb;
+	struct cl_route rb;
+	char user[64];
+	h = cl_policy_verdict_encode(&v1, &rt, "al@example.org");
+	CL_CHECK(cl_policy_verdict_decode(h, &vb, &rb, user, sizeof user) == 0 && vb.code == 250 &&
+		     rb.mode == CL_ROUTE_OUTBOUND && rb.group_id == 3 && !strcmp(user, "al@example.org"),
+		 "verdict reply round trip");
+	cJSON_Delete(h);
+	h = cl_policy_verdict_encode(&v2, NULL, NULL);
+	CL_CHECK(cl_policy_verdict_decode(h, &vb, &rb, user, sizeof user) == 0 && vb.code == 554 &&
+		     rb.mode == CL_ROUTE_NONE && !user[0] && !cJSON_GetObjectItem(h, "route"),
+		 "refusal reply round trip");
+	cJSON_Delete(h);
+	h = cl_policy_ok_encode();
+	CL_CHECK(h && cl_json_bool(h, "ok", 0), "log reply");
+	cJSON_Delete(h);
+	CL_CHECK(cl_policy_verdict_decode(NULL, &vb, NULL, NULL, 0) == -1 && vb.code == 451, "no reply: 451");
+
+	/* a malformed fact is dropped, an absurd weight clamped */
+	h = cJSON_Parse("{\"v\":1,\"op\":\"connect\",\"rep\":{\"facts\":[{\"kind\":\"dnsbl\",\"name\":\"a\","
+			"\"weight\":1e300},{\"kind\":\"dnsbl\",\"weight\":2}]}}");
+	cl_policy_req_decode(h, &r);
+	CL_CHECK(h && r.s.rep && r.rep.n == 1 && r.rep.facts[0].weight == CL_POLICY_REP_WEIGHT_MAX &&
+		     !strcmp(r.rep.ptr, ""),
+		 "malformed facts");
+	cJSON_Delete(h);
+}
+
+static void test_scanner_round_trips(void)
+{
+	const char *rcpts[2] = {"bob@example.org", "eve@example.org"};
+	struct cl_content_policy pol = {0};
+	cJSON *pj = cJSON_Parse("{\"reject\":15,\"tag\":5,\"dmarc_reject\":true}");
+	cl_content_policy_from_json(pj, &pol);
+	cJSON_Delete(pj);
+	struct cl_scan_env e = {.sid = "S1",
+				.ip = "192.0.2.1",
+				.helo = "mx.example.org",
+				.sender = "",
+				.msgid = "M1",
+				.auth_user = "al@example.org",
+				.tls = "TLSv1.3 X",
+				.mta = "edge.example",
+				.hostname = "mx.example.org",
+				.rcpts = rcpts,
+				.nrcpt = 2,
+				.content = &pol};
+	struct cl_scanner_scan_request r;
+	cJSON *h = cl_scanner_scan_req_encode(&e);
+	int rc = h ? cl_scanner_scan_req_decode(h, &r) : -1;
+	CL_CHECK(rc == 0 && !strcmp(r.env.sid, "S1") && !strcmp(r.env.ip, e.ip) && !strcmp(r.env.helo, e.helo) &&
+		     !strcmp(r.env.sender, "") && !strcmp(r.env.msgid, "M1") && !strcmp(r.env.auth_user, e.auth_user) &&
+		     !strcmp(r.env.tls, e.tls) && !strcmp(r.env.mta, e.mta) && !strcmp(r.env.hostname, e.hostname) &&
+		     r.env.nrcpt == 2 && !strcmp(r.env.rcpts[1], "eve@example.org") && r.env.content == &r.content &&
+		     r.content.has_reject && r.content.reject == 15 && r.content.has_tag && !r.content.has_quarantine &&
+		     r.content.dmarc_reject,
+		 "scan request round trip");
+	if (rc == 0)
+		cl_scanner_scan_request_free(&r);
+	cJSON_Delete(h);
+	struct cl_scan_env bare = {0};
+	h = cl_scanner_scan_req_encode(&bare);
+	rc = h ? cl_scanner_scan_req_decode(h, &r) : -1;
+	CL_CHECK(rc == 0 && !strcmp(r.env.sid, "") && !r.env.ip && !r.env.helo && !r.env.content && r.env.nrcpt == 0,
+		 "scan request with nothing set");
+	if (rc == 0)
+		cl_scanner_scan_request_free(&r);
+	cJSON_Delete(h);
+
+	char sig[64];
+	struct cl_scan_content ct;
+	h = cl_scanner_scan_reply_encode(CL_SCAN_INFECTED, "Eicar-Test-Signature", NULL);
+	CL_CHECK(cl_scanner_scan_reply_decode(h, sig, sizeof sig, NULL) == CL_SCAN_INFECTED &&
+		     !strcmp(sig, "Eicar-Test-Signature"),
+		 "infected reply round trip");
+	cJSON_Delete(h);
+	h = cl_scanner_scan_reply_encode(CL_SCAN_ERROR, NULL, "no body");
+	CL_CHECK(cl_scanner_scan_reply_decode(h, sig, sizeof sig, NULL) == CL_SCAN_ERROR &&
+		     !strcmp(cl_json_str(h, "error", ""), "no body"),
+		 "error reply round trip");
+	cJSON_Delete(h);
+	h = cl_scanner_scan_reply_encode(CL_SCAN_CLEAN, NULL, NULL);
+	struct cl_scan_content_reply cr = {.action = CL_CONTENT_REJECT,
+					   .code = 550,
+					   .enh = "5.7.1",
+					   .text = "spam",
+					   .headers = "X-A: b\r\n",
+					   .reason_class = "spam",
+					   .scored = 1,
+					   .score = 16.5,
+					   .rspamd_action = "reject",
+					   .symbols = "GTUBE(0.00)"};
+	CL_CHECK(h && cl_scanner_content_encode(h, &cr) == 0 &&
+		     cl_scanner_scan_reply_decode(h, sig, sizeof sig, &ct) == CL_SCAN_CLEAN && ct.present &&
+		     ct.action == CL_CONTENT_REJECT && ct.v.code == 550 && !strcmp(ct.v.enh, "5.7.1") &&
+		     !strcmp(ct.v.text, "spam") && !strcmp(ct.reason_class, "spam") && ct.score == 16.5 &&
+		     !strcmp(ct.symbols, "GTUBE(0.00)") && !ct.unscanned && ct.headers &&
+		     !strcmp(ct.headers, "X-A: b\r\n"),
+		 "content reply round trip");
+	cl_scan_content_free(&ct);
+	cJSON_Delete(h);
+	h = cl_scanner_scan_reply_encode(CL_SCAN_CLEAN, NULL, NULL);
+	struct cl_scan_content_reply un = {.action = CL_CONTENT_ACCEPT, .code = 250, .enh = "2.0.0", .unscanned = 1};
+	CL_CHECK(h && cl_scanner_content_encode(h, &un) == 0 &&
+		     cl_scanner_scan_reply_decode(h, sig, sizeof sig, &ct) == CL_SCAN_CLEAN && ct.present &&
+		     ct.action == CL_CONTENT_ACCEPT && ct.unscanned && !ct.headers && ct.score == 0,
+		 "unscanned content round trip");
+	cl_scan_content_free(&ct);
+	cJSON_Delete(h);
+	CL_CHECK(cl_scanner_scan_reply_decode(NULL, sig, sizeof sig, NULL) == CL_SCAN_ERROR, "no reply: error");
+}
+
 int main(void)
 {
 	test_delivery_round_trips();
+	test_policy_round_trips();
+	test_scanner_round_trips();
 	test_requests();
 	test_replies();
 	return CL_TEST_END();

@@ -32,6 +32,24 @@ int cl_frame_build(nng_msg **out, const cJSON *hdr, const void *body, size_t ble
 	return 0;
 }
 
+int cl_frame_build_owned(nng_msg **out, cJSON *hdr, const void *body, size_t blen)
+{
+	int rc = hdr ? cl_frame_build(out, hdr, body, blen) : -1;
+	cJSON_Delete(hdr);
+	return rc;
+}
+
+cJSON *cl_frame_header(nng_msg *msg)
+{
+	cJSON *h = NULL;
+	const unsigned char *body;
+	size_t blen;
+	char err[128];
+	if (!msg || cl_frame_parse(msg, &h, &body, &blen, err, sizeof err) < 0)
+		return NULL;
+	return h;
+}
+
 /* json_depth - nesting depth of a parsed value (bounded recursion: depth is capped by the
  * caller's limit, deeper trees stop counting). */
 static int json_depth(const cJSON *o, int limit)

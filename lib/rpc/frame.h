@@ -20,6 +20,14 @@
  * a NUL and blen body bytes. Returns 0 and *out (caller owns it), or -1. */
 int cl_frame_build(nng_msg **out, const cJSON *hdr, const void *body, size_t blen);
 
+/* cl_frame_build_owned - cl_frame_build that takes hdr over (freed here, also on failure; a
+ * NULL hdr, an encoder that ran out of memory, is -1): what every codec's builder ends with. */
+int cl_frame_build_owned(nng_msg **out, cJSON *hdr, const void *body, size_t blen);
+
+/* cl_frame_header - the parsed header of a reply (caller frees with cJSON_Delete), or NULL
+ * when msg is NULL or not a valid frame: what every codec's reply reader starts with. */
+cJSON *cl_frame_header(nng_msg *msg);
+
 /* cl_frame_parse - split a received frame. On success returns 0, *hdr is a new cJSON object
  * (caller frees with cJSON_Delete) and body, blen point into msg (NULL/0 when no body);
  * they stay valid while msg lives. On failure returns -1 with err saying why; msg is

@@ -435,8 +435,29 @@ static void test_op_table(void)
 	cl_metrics_free(reg);
 }
 
+/* The two helpers every codec uses: build taking the header over, and a reply's header. */
+static void test_frame_helpers(void)
+{
+	nng_msg *m = NULL;
+	CL_CHECK(cl_frame_build_owned(&m, NULL, NULL, 0) == -1 && !m, "no header (encoder out of memory): -1");
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "v", 1);
+	cJSON_AddStringToObject(o, "op", "x");
+	CL_CHECK(cl_frame_build_owned(&m, o, "body", 4) == 0 && m, "header taken over (ASan: no leak)");
+	cJSON *h = cl_frame_header(m);
+	CL_CHECK(h && !strcmp(cl_json_str(h, "op", ""), "x"), "header read back");
+	cJSON_Delete(h);
+	nng_msg_free(m);
+	CL_CHECK(cl_frame_header(NULL) == NULL, "no message: NULL");
+	nng_msg_alloc(&m, 0);
+	nng_msg_append(m, "not json", 8);
+	CL_CHECK(cl_frame_header(m) == NULL, "not a frame: NULL");
+	nng_msg_free(m);
+}
+
 int main(void)
 {
+	test_frame_helpers();
 	test_op_table();
 	test_round_trip();
 	test_silent_and_unreachable();

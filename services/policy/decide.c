@@ -44,10 +44,11 @@ static void printable(char *dst, size_t n, const char *src)
  * stricter one, group_threshold > 0) and the action applies
  * at this step (drop: connect; enforce: rcpt, except postmaster@ and abuse@): v gets the
  * refusal naming the lists, 1. Otherwise 0 (ignore: logged only). */
-static int rep_refuses(struct policy *p, const struct pol_req *r, int op, int group_threshold, struct cl_verdict *v)
+static int rep_refuses(struct policy *p, const struct cl_policy_request *r, int op, int group_threshold,
+		       struct cl_verdict *v)
 {
 	struct pol_rep rep;
-	pol_rep_read(r->rep, r->ip, &rep);
+	pol_rep_read(r->s.rep, r->s.ip, &rep);
 	long long threshold = p->cfg->rep_threshold;
 	if (group_threshold > 0 && group_threshold < threshold)
 		threshold = group_threshold; /* a group may only be stricter */
@@ -56,7 +57,7 @@ static int rep_refuses(struct policy *p, const struct pol_req *r, int op, int gr
 	int act = p->cfg->rep_action;
 	if (act == REP_IGNORE || (act == REP_DROP) != (op == OP_CONNECT)) {
 		if (act == REP_IGNORE && op == OP_CONNECT)
-			cl_log(CL_LOG_INFO, r->sid, "reputation", "score=%d action=ignore would_refuse=\"%s\"",
+			cl_log(CL_LOG_INFO, r->s.sid, "reputation", "score=%d action=ignore would_refuse=\"%s\"",
 			       rep.score, rep.why);
 		return 0;
 	}
@@ -69,10 +70,10 @@ static int rep_refuses(struct policy *p, const struct pol_req *r, int op, int gr
 	return 1;
 }
 
-void pol_connect(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v)
+void pol_connect(struct policy *p, struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v)
 {
 	struct cl_ip a;
-	if (cl_ip_parse(r->ip, &a) < 0) {
+	if (cl_ip_parse(r->s.ip, &a) < 0) {
 		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", "Client address not understood");
 		return;
 	}
@@ -101,16 +102,16 @@ void pol_connect(struct policy *p, struct pc_snap *snap, const struct pol_req *r
 		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", text);
 		return;
 	}
-	if (r->rep && rep_refuses(p, r, OP_CONNECT, 0, v))
+	if (r->s.rep && rep_refuses(p, r, OP_CONNECT, 0, v))
 		return;
 	cl_verdict_set(v, CL_ACCEPT, 220, "", "Ok");
 }
 
-void pol_helo(const struct pol_req *r, struct cl_verdict *v)
+void pol_helo(const struct cl_policy_request *r, struct cl_verdict *v)
 {
-	if (!r->helo[0])
+	if (!r->s.helo[0])
 		cl_verdict_set(v, CL_REJECT, 501, "5.5.4", "HELO/EHLO requires a domain name or address literal");
-	else if (!pa_helo_ok(r->helo))
+	else if (!pa_helo_ok(r->s.helo))
 		cl_verdict_set(v, CL_REJECT, 501, "5.5.2",
 			       "Invalid HELO/EHLO argument: not a domain name or address literal");
 	else
@@ -120,10 +121,10 @@ void pol_helo(const struct pol_req *r, struct cl_verdict *v)
 /* mail_authed - after AUTH the sender is the login's own address or an alias an admin
  * granted the login (sender_aliases); anything else is someone else's name (issue 15):
  * 553 5.7.1, as RFC 5321 section 3.3 allows for a reverse-path the server refuses. */
-static void mail_authed(struct policy *p, const struct pc_snap *snap, const struct pol_req *r, const char *sender,
-			struct cl_verdict *v)
+static void mail_authed(struct policy *p, const struct pc_snap *snap, const struct cl_policy_request *r,
+			const char *sender, struct cl_verdict *v)
 {
-	if (strcmp(sender, r->auth_user) == 0) {
+	if (strcmp(sender, r->s.auth_user) == 0) {
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.1.0", "Ok");
 		return;
 	}
@@ -133,7 +134,7 @@ static void mail_authed(struct policy *p, const struct pc_snap *snap, const stru
 	}
 	char local[PA_LOCAL_MAX + 1], domain[PA_DOMAIN_MAX + 1];
 	const struct pc_domain *d = NULL;
-	if (pa_split(r->auth_user, 1, local, sizeof local, domain, sizeof domain) == 0)
+	if (pa_split(r->s.auth_user, 1, local, sizeof local, domain, sizeof domain) == 0)
 		d = pc_domain_find(snap, domain);
 	const struct pc_user *u = d ? pc_user_find(snap, d->id, local) : NULL;
 	if (u && u->enabled && pc_alias_granted(snap, u->id, sender)) {
@@ -144,11 +145,11 @@ static void mail_authed(struct policy *p, const struct pc_snap *snap, const stru
 	cl_snprintf(text, sizeof text,
 		    "<%.*s> is not your address: logged in as <%.*s>, which may send as itself or as "
 		    "an alias an admin granted it",
-		    150, sender, 150, r->auth_user);
+		    150, sender, 150, r->s.auth_user);
 	cl_verdict_set(v, CL_REJECT, 553, "5.7.1", text);
 }
 
-void pol_mail(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v)
+void pol_mail(struct policy *p, struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v)
 {
 	char local[PA_LOCAL_MAX + 1], domain[PA_DOMAIN_MAX + 1], sender[PA_LOCAL_MAX + PA_DOMAIN_MAX + 2];
 	/* RFC 5321 section 4.5.5: the null reverse-path is how bounces arrive; it must pass,
@@ -157,7 +158,7 @@ void pol_mail(struct policy *p, struct pc_snap *snap, const struct pol_req *r, s
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.1.0", "Ok");
 	else if (pa_split(r->sender, r->smtputf8, local, sizeof local, domain, sizeof domain) < 0)
 		cl_verdict_set(v, CL_REJECT, 553, "5.1.7", "Bad sender address syntax");
-	else if (r->auth_user[0] && cl_snprintf(sender, sizeof sender, "%s@%s", local, domain) == 0)
+	else if (r->s.auth_user[0] && cl_snprintf(sender, sizeof sender, "%s@%s", local, domain) == 0)
 		mail_authed(p, snap, r, sender, v);
 	else
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.1.0", "Ok");
@@ -165,8 +166,8 @@ void pol_mail(struct policy *p, struct pc_snap *snap, const struct pol_req *r, s
 
 /* log_refusal - a refused recipient goes to message_log (docs/RPC.md: policy logs its own
  * rcpt refusals). */
-static void log_refusal(struct policy *p, const struct pol_req *r, const struct cl_verdict *v, const char *klass,
-			long long uid, long long did, long long gid)
+static void log_refusal(struct policy *p, const struct cl_policy_request *r, const struct cl_verdict *v,
+			const char *klass, long long uid, long long did, long long gid)
 {
 	struct pl_row *row = pl_row_new(PL_MESSAGE);
 	if (!row)
@@ -179,10 +180,10 @@ static void log_refusal(struct policy *p, const struct pol_req *r, const struct 
 	snprintf(code, sizeof code, "%d", v->code);
 	struct cl_ip a;
 	const char *vals[PL_MAX_COLS] = {ts,
-					 r->sid[0] ? r->sid : NULL,
+					 r->s.sid[0] ? r->s.sid : NULL,
 					 NULL,
 					 "in",
-					 cl_ip_parse(r->ip, &a) == 0 ? r->ip : NULL,
+					 cl_ip_parse(r->s.ip, &a) == 0 ? r->s.ip : NULL,
 					 r->sender,
 					 r->rcpt,
 					 uid ? u : NULL,
@@ -242,11 +243,12 @@ static int explicitly_accepted(const struct pc_snap *s, const struct pc_domain *
 }
 
 /* rcpt_outbound - an authenticated submission to a domain we do not serve. */
-static void rcpt_outbound(struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v, struct cl_route *rt)
+static void rcpt_outbound(struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v,
+			  struct cl_route *rt)
 {
 	char local[PA_LOCAL_MAX + 1], domain[PA_DOMAIN_MAX + 1];
 	const struct pc_domain *d = NULL;
-	if (pa_split(r->auth_user, 1, local, sizeof local, domain, sizeof domain) == 0)
+	if (pa_split(r->s.auth_user, 1, local, sizeof local, domain, sizeof domain) == 0)
 		d = pc_domain_find(snap, domain);
 	if (!d) {
 		/* The login was ours, so its domain should be too; it was removed since. */
@@ -262,7 +264,7 @@ static void rcpt_outbound(struct pc_snap *snap, const struct pol_req *r, struct 
 /* rcpt_exists - is the recipient real? 0 yes (*u set when a users row names it), or a
  * refusal / deferral verdict filled in and -1. */
 static int rcpt_exists(struct policy *p, const struct pc_snap *snap, const struct pc_domain *d, const char *local,
-		       const struct pol_req *r, const struct pc_user **u, struct cl_verdict *v)
+		       const struct cl_policy_request *r, const struct pc_user **u, struct cl_verdict *v)
 {
 	char text[400];
 	*u = pc_user_find(snap, d->id, local);
@@ -294,7 +296,7 @@ static int rcpt_exists(struct policy *p, const struct pc_snap *snap, const struc
 		return -1;
 	}
 	char q[300];
-	cl_log(CL_LOG_WARN, r->sid, "probe_failed", "host=%s port=%d reply=%s", g->relay_host, g->relay_port,
+	cl_log(CL_LOG_WARN, r->s.sid, "probe_failed", "host=%s port=%d reply=%s", g->relay_host, g->relay_port,
 	       cl_log_escape(q, sizeof q, reply, strlen(reply)));
 	cl_verdict_set(v, CL_DEFER, 451, "4.4.3", "Recipient verification unavailable, try again later");
 	return -1;
@@ -319,7 +321,7 @@ static void route_content(const struct pc_domain *d, struct cl_content_policy *o
 		out->dmarc_reject = o->dmarc_reject;
 }
 
-void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v,
+void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v,
 	      struct cl_route *rt)
 {
 	memset(rt, 0, sizeof *rt);
@@ -333,7 +335,8 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, s
 		return;
 	}
 	const struct pc_domain *d = pc_domain_find(snap, domain);
-	int authed = r->auth_user[0] && (strcmp(r->listener, "submission") == 0 || strcmp(r->listener, "smtps") == 0);
+	int authed =
+	    r->s.auth_user[0] && (strcmp(r->s.listener, "submission") == 0 || strcmp(r->s.listener, "smtps") == 0);
 	if (!d) {
 		if (authed) {
 			rcpt_outbound(snap, r, v, rt);
@@ -349,7 +352,7 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, s
 	 * to; an authenticated user on a listed (dynamic) address is not a stranger, and neither
 	 * is a sender the recipient (or its domain's or group's admin) wrote into "always accept":
 	 * a friend's mail server on a listed address is that user's call (bench/spamworld). */
-	if (r->rep && !authed && !explicitly_accepted(snap, d, local, r->sender) &&
+	if (r->s.rep && !authed && !explicitly_accepted(snap, d, local, r->sender) &&
 	    rep_refuses(p, r, OP_RCPT, d->group->dnsbl_threshold, v)) {
 		log_refusal(p, r, v, "policy", 0, d->id, d->group->id);
 		return;
@@ -396,8 +399,8 @@ static void auth_local(const struct pc_user *u, const char *password, struct cl_
 		cl_verdict_set(v, CL_REJECT, 535, "5.7.8", "Authentication credentials invalid");
 }
 
-void pol_auth(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v, char *canon,
-	      size_t canonlen)
+void pol_auth(struct policy *p, struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v,
+	      char *canon, size_t canonlen)
 {
 	char local[PA_LOCAL_MAX + 1], domain[PA_DOMAIN_MAX + 1];
 	canon[0] = '\0';
@@ -430,7 +433,7 @@ void pol_auth(struct policy *p, struct pc_snap *snap, const struct pol_req *r, s
 			cl_verdict_set(v, CL_DEFER, 454, "4.7.0", "Temporary authentication failure");
 		if (a != CL_IMAP_OK) {
 			char q[300];
-			cl_log(CL_LOG_INFO, r->sid, "imap_login_failed", "host=%s result=%s why=%s",
+			cl_log(CL_LOG_INFO, r->s.sid, "imap_login_failed", "host=%s result=%s why=%s",
 			       d->group->imap_host, cl_imap_result_name(a),
 			       cl_log_escape(q, sizeof q, why, strlen(why)));
 		}

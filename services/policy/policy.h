@@ -10,6 +10,7 @@
 #include "cache.h"
 #include "cache_watch.h"
 #include "logq.h"
+#include "mail/policy_client.h"
 #include "mail/verdict.h"
 #include "probe.h"
 #include "rep.h"
@@ -63,27 +64,21 @@ struct policy {
 	struct policy_metrics m;
 };
 
-/* The request every decision reads; strings point into the request JSON (never NULL:
- * missing fields are ""). */
-struct pol_req {
-	const char *sid, *ip, *listener, *helo, *auth_user, *sender, *rcpt, *user, *password;
-	long long size;
-	int smtputf8;
-	const cJSON *rep; /* the edge's reputation facts, NULL when not sent (rep.h) */
-};
+/* Decisions read the request as policy's codec decodes it (struct cl_policy_request,
+ * lib/mail/policy_client.h). */
 
 /* Decisions (decide.c). snap may be NULL (cache never loaded): the decision defers. */
-void pol_connect(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v);
-void pol_helo(const struct pol_req *r, struct cl_verdict *v);
+void pol_connect(struct policy *p, struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v);
+void pol_helo(const struct cl_policy_request *r, struct cl_verdict *v);
 /* pol_mail - the sender's syntax and, after AUTH (auth_user set), that it is the login's own
  * address or a sender alias granted to it (553 5.7.1 otherwise). */
-void pol_mail(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v);
+void pol_mail(struct policy *p, struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v);
 /* pol_rcpt - verdict and, on accept, the route. Refusals are logged to message_log. */
-void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v,
+void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v,
 	      struct cl_route *rt);
 /* pol_auth - verdict; on success canon gets the canonical address. */
-void pol_auth(struct policy *p, struct pc_snap *snap, const struct pol_req *r, struct cl_verdict *v, char *canon,
-	      size_t canonlen);
+void pol_auth(struct policy *p, struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v,
+	      char *canon, size_t canonlen);
 /* pol_cache_usable - 1 when decisions may trust the cache (loaded, and the database not
  * unreachable for longer than max_stale_s). */
 int pol_cache_usable(struct policy *p, const struct pc_snap *snap);

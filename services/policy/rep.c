@@ -27,36 +27,28 @@ static void shown(char *dst, size_t n, const char *src)
 	dst[i] = '\0';
 }
 
-void pol_rep_read(const cJSON *j, const char *ip, struct pol_rep *out)
+void pol_rep_read(const struct cl_policy_rep *r, const char *ip, struct pol_rep *out)
 {
 	memset(out, 0, sizeof *out);
-	const cJSON *facts = j ? cJSON_GetObjectItemCaseSensitive(j, "facts") : NULL;
-	if (!cJSON_IsArray(facts))
+	if (!r)
 		return;
 	out->present = 1;
 	char lists[200] = "", other[200] = "";
-	const cJSON *f;
-	cJSON_ArrayForEach(f, facts)
-	{
-		const cJSON *w = cJSON_GetObjectItemCaseSensitive(f, "weight");
-		const cJSON *k = cJSON_GetObjectItemCaseSensitive(f, "kind");
-		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(f, "name");
-		if (!cJSON_IsNumber(w) || !cJSON_IsString(k) || !cJSON_IsString(nm))
-			continue;
-		int weight = w->valuedouble > 1000 ? 1000 : w->valuedouble < -1000 ? -1000 : (int)w->valuedouble;
-		out->score += weight;
-		if (weight <= 0)
+	for (size_t i = 0; i < r->n; i++) {
+		const struct cl_policy_rep_fact *f = &r->facts[i];
+		out->score += f->weight; /* clamped to +-CL_POLICY_REP_WEIGHT_MAX by the decoder */
+		if (f->weight <= 0)
 			continue; /* allowlists and findings that do not count explain no refusal */
 		char name[128];
-		shown(name, sizeof name, nm->valuestring);
-		int is_list = strcmp(k->valuestring, "dnsbl") == 0;
+		shown(name, sizeof name, f->name);
+		int is_list = strcmp(f->kind, "dnsbl") == 0;
 		char *dst = is_list ? lists : other;
 		size_t len = strlen(dst);
 		if (is_list)
 			cl_snprintf(dst + len, sizeof lists - len, "%s%s", len ? ", " : "", name);
 		else
 			cl_snprintf(dst + len, sizeof other - len, "%s%s %s", len ? ", " : "",
-				    strcmp(k->valuestring, "ptr") == 0 ? "PTR" : "HELO", name);
+				    strcmp(f->kind, "ptr") == 0 ? "PTR" : "HELO", name);
 	}
 	char addr[64];
 	shown(addr, sizeof addr, ip);

@@ -4,8 +4,9 @@
 #ifndef CLEMENT_POLICY_REP_H
 #define CLEMENT_POLICY_REP_H
 
-#include <cjson/cJSON.h>
 #include <stddef.h>
+
+#include "mail/policy_client.h"
 
 enum pol_rep_action { REP_IGNORE = 0, REP_ENFORCE, REP_DROP };
 
@@ -17,8 +18,8 @@ struct pol_rep {
 
 /* pol_rep_action_parse - "ignore" | "enforce" | "drop"; -1 otherwise. */
 int pol_rep_action_parse(const char *s);
-/* pol_rep_read - the score and explanation of the "rep" object j (may be NULL) for ip. */
-void pol_rep_read(const cJSON *j, const char *ip, struct pol_rep *out);
+/* pol_rep_read - the score and explanation of the decoded facts r (NULL: none sent) for ip. */
+void pol_rep_read(const struct cl_policy_rep *r, const char *ip, struct pol_rep *out);
 /* pol_rep_is_role - the local part is postmaster or abuse (RFC 2142): still accepted from
  * a client with a bad reputation, so that a listed sender can reach us about it. */
 int pol_rep_is_role(const char *rcpt);

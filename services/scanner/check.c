@@ -68,43 +68,35 @@ size_t own_received_len(const unsigned char *msg, size_t len, const char *mta, c
 	return end;
 }
 
-int rspamd_job_start(struct rspamd_job *j, struct scanner *s, const cJSON *req, const unsigned char *msg, size_t len)
+int rspamd_job_start(struct rspamd_job *j, struct scanner *s, const struct cl_scanner_scan_request *req,
+		     const unsigned char *msg, size_t len)
 {
 	memset(j, 0, sizeof *j);
 	j->s = s;
-	j->req = req;
-	size_t skip = own_received_len(msg, len, cl_json_str(req, "mta", NULL), cl_json_str(req, "msgid", NULL));
+	const struct cl_scan_env *e = j->req = &req->env;
+	size_t skip = own_received_len(msg, len, e->mta, e->msgid);
 	j->msg = msg + skip;
 	j->len = len - skip;
-	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(req, "rcpts");
-	int n = cJSON_IsArray(rc) ? cJSON_GetArraySize(rc) : 0;
-	j->rcpts = calloc((size_t)n + 1, sizeof *j->rcpts);
-	if (!j->rcpts)
-		return -1;
-	const cJSON *it;
-	cJSON_ArrayForEach(it, rc) if (cJSON_IsString(it)) j->rcpts[j->env.nrcpt++] = it->valuestring;
-	split_tls(j, cl_json_str(req, "tls", NULL));
-	cl_content_policy_from_json(cJSON_GetObjectItemCaseSensitive(req, "content"), &j->pol);
+	split_tls(j, e->tls);
+	j->pol = req->content;
 	content_settings(&j->pol, j->settings, sizeof j->settings);
 	j->env = (struct rspamd_env){
-	    .sid = cl_json_str(req, "sid", NULL),
-	    .ip = cl_json_str(req, "ip", NULL),
-	    .helo = cl_json_str(req, "helo", NULL),
-	    .hostname = cl_json_str(req, "hostname", NULL),
-	    .from = cl_json_str(req, "sender", NULL),
-	    .queue_id = cl_json_str(req, "msgid", NULL),
-	    .user = cl_json_str(req, "auth_user", NULL),
+	    .sid = e->sid,
+	    .ip = e->ip,
+	    .helo = e->helo,
+	    .hostname = e->hostname,
+	    .from = e->sender,
+	    .queue_id = e->msgid,
+	    .user = e->auth_user,
 	    .tls_version = j->tls_version,
 	    .tls_cipher = j->tls_cipher,
-	    .mta_name = cl_json_str(req, "mta", NULL),
-	    .rcpts = j->rcpts,
-	    .nrcpt = j->env.nrcpt,
+	    .mta_name = e->mta,
+	    .rcpts = e->rcpts,
+	    .nrcpt = e->nrcpt,
 	    .settings = j->settings[0] ? j->settings : NULL,
 	};
-	if (pthread_create(&j->thread, NULL, job_run, j) != 0) {
-		free(j->rcpts);
+	if (pthread_create(&j->thread, NULL, job_run, j) != 0)
 		return -1;
-	}
 	return 0;
 }
 
@@ -113,7 +105,6 @@ void rspamd_job_finish(struct rspamd_job *j, const char *sid, cJSON *reply)
 	pthread_join(j->thread, NULL);
 	cl_metric_observe(j->s->rs_latency, j->secs);
 	rspamd_job_decide(j, sid, reply);
-	free(j->rcpts);
 }
 
 int msg_has_header(const unsigned char *msg, size_t len, const char *name)
@@ -141,7 +132,7 @@ int msg_has_header(const unsigned char *msg, size_t len, const char *name)
  * passes). Such a message is judged by its score like any other. */
 static const char *dmarc_exempt(const struct rspamd_job *j)
 {
-	const char *sender = cl_json_str(j->req, "sender", NULL);
+	const char *sender = j->req ? j->req->sender : NULL;
 	if (sender && !sender[0])
 		return "null sender (a delivery status notification)";
 	int list_ok = strcmp(j->r.spf.result, "pass") == 0 || strcmp(j->r.dkim.result, "pass") == 0;
@@ -158,13 +149,14 @@ static const char *dmarc_exempt(const struct rspamd_job *j)
 static void bulk_decide(struct rspamd_job *j, const char *sid, struct content_verdict *v)
 {
 	struct scanner *s = j->s;
-	const char *user = cl_json_str(j->req, "auth_user", NULL);
+	const char *user = j->req ? j->req->auth_user : NULL;
 	if (s->cfg->bulk_clients <= 0 || !j->msg || j->r.status != RSPAMD_OK || (user && user[0]))
 		return;
 	if (strcmp(j->r.dkim.result, "pass") == 0 &&
 	    (msg_has_header(j->msg, j->len, "List-Id") || msg_has_header(j->msg, j->len, "List-Unsubscribe")))
 		return;
-	int others = bulk_note(&s->bulk, bulk_fingerprint(j->msg, j->len), cl_json_str(j->req, "ip", ""), time(NULL));
+	int others =
+	    bulk_note(&s->bulk, bulk_fingerprint(j->msg, j->len), j->req && j->req->ip ? j->req->ip : "", time(NULL));
 	if (others < s->cfg->bulk_clients || v->action == CA_REJECT || v->action == CA_DEFER)
 		return;
 	v->action = CA_REJECT;
@@ -190,7 +182,7 @@ void rspamd_job_decide(struct rspamd_job *j, const char *sid, cJSON *reply)
 		pol.dmarc_reject = 0;
 		cl_log(CL_LOG_INFO, sid, "dmarc_not_enforced", "domain=%s why=\"%s\"", j->r.dmarc_domain, exempt);
 	}
-	content_decide(&j->r, &pol, s->cfg->rspamd_fail_open, cl_json_str(j->req, "mta", NULL), &v);
+	content_decide(&j->r, &pol, s->cfg->rspamd_fail_open, j->req ? j->req->mta : NULL, &v);
 	bulk_decide(j, sid, &v);
 	char etext[400], eerr[200];
 	cl_log_escape(etext, sizeof etext, v.text, strlen(v.text));

@@ -106,17 +106,18 @@ void content_decide(const struct rspamd_result *r, const struct cl_content_polic
 
 int content_to_json(const struct content_verdict *v, const struct rspamd_result *r, cJSON *o)
 {
-	cJSON *c = cJSON_AddObjectToObject(o, "content");
-	if (!c || !cJSON_AddStringToObject(c, "action", content_action_str(v->action)) ||
-	    !cJSON_AddNumberToObject(c, "code", v->code) || !cJSON_AddStringToObject(c, "enh", v->enh) ||
-	    !cJSON_AddStringToObject(c, "text", v->text) || !cJSON_AddBoolToObject(c, "unscanned", v->unscanned) ||
-	    !cJSON_AddStringToObject(c, "headers", v->headers))
-		return -1;
-	if (v->reason_class && !cJSON_AddStringToObject(c, "reason_class", v->reason_class))
-		return -1;
-	if (r->status == RSPAMD_OK && (!cJSON_AddNumberToObject(c, "score", r->score) ||
-				       !cJSON_AddStringToObject(c, "rspamd_action", rspamd_action_str(r->action)) ||
-				       !cJSON_AddStringToObject(c, "symbols", r->symbols)))
-		return -1;
-	return 0;
+	struct cl_scan_content_reply c = {
+	    .action = (enum cl_content_action)v->action,
+	    .code = v->code,
+	    .enh = v->enh,
+	    .text = v->text,
+	    .headers = v->headers,
+	    .reason_class = v->reason_class,
+	    .unscanned = v->unscanned,
+	    .scored = r->status == RSPAMD_OK,
+	    .score = r->score,
+	    .rspamd_action = rspamd_action_str(r->action),
+	    .symbols = r->symbols,
+	};
+	return cl_scanner_content_encode(o, &c);
 }

@@ -14,10 +14,18 @@
 #include <cjson/cJSON.h>
 #include <pthread.h>
 
+#include "mail/scanner_client.h"
 #include "mail/verdict.h" /* struct cl_content_policy: the group's thresholds */
 #include "rspamd.h"
 
-enum content_action { CA_ACCEPT = 0, CA_TAG, CA_QUARANTINE, CA_REJECT, CA_DEFER };
+/* The codec's actions (lib/mail/scanner_client.h), under the scanner's short names. */
+enum content_action {
+	CA_ACCEPT = CL_CONTENT_ACCEPT,
+	CA_TAG = CL_CONTENT_TAG,
+	CA_QUARANTINE = CL_CONTENT_QUARANTINE,
+	CA_REJECT = CL_CONTENT_REJECT,
+	CA_DEFER = CL_CONTENT_DEFER
+};
 
 struct content_verdict {
 	enum content_action action;

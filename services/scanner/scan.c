@@ -196,7 +196,7 @@ void scanner_scan(struct scanner *s, const unsigned char *msg, size_t len, struc
 	engine_release(e);
 }
 
-/* verdict_str - the wire name of a verdict (docs/RPC.md). */
+/* verdict_str - a verdict for the log line (the wire name: the codec). */
 static const char *verdict_str(enum scan_verdict v)
 {
 	return v == SCAN_CLEAN ? "clean" : v == SCAN_INFECTED ? "infected" : "error";
@@ -225,26 +225,15 @@ static void log_scan(const char *sid, const struct scan_result *r, size_t blen, 
 	       esig, eerr, r->limit_hit ? "exceeded" : "no", blen, secs * 1000.0);
 }
 
-/* reply - {"v":1,"verdict":...,"signature"|"error":...}. NULL when out of memory. */
+/* reply - the scan reply through the codec; NULL when out of memory. */
 static cJSON *reply(const struct scan_result *r)
 {
-	cJSON *o = cJSON_CreateObject();
-	if (!o)
-		return NULL;
-	int ok = cJSON_AddNumberToObject(o, "v", 1) && cJSON_AddStringToObject(o, "verdict", verdict_str(r->verdict));
-	if (ok && r->verdict == SCAN_INFECTED)
-		ok = cJSON_AddStringToObject(o, "signature", r->signature) != NULL;
-	if (ok && r->verdict == SCAN_ERROR)
-		ok = cJSON_AddStringToObject(o, "error", r->error) != NULL;
-	if (!ok) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	return cl_scanner_scan_reply_encode((enum cl_scan_result)r->verdict, r->signature, r->error);
 }
 
 /* rspamd_job_failed - Rspamd could not even be asked: the same as its failure. */
-static void rspamd_job_failed(struct scanner *s, const cJSON *req, const char *sid, const char *why, cJSON *o)
+static void rspamd_job_failed(struct scanner *s, const struct cl_scan_env *req, const char *sid, const char *why,
+			      cJSON *o)
 {
 	struct rspamd_job j;
 	memset(&j, 0, sizeof j);
@@ -268,19 +257,22 @@ static void sid_for_log(char *dst, size_t dstlen, const char *sid)
 		cl_log_escape(dst, dstlen, sid, n);
 }
 
-cJSON *scanner_handle(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen)
+cJSON *scanner_handle(void *ctx, const cJSON *hdr, const unsigned char *body, size_t blen, void **rbody, size_t *rblen)
 {
 	struct scanner *s = ctx;
 	(void)rbody;
 	(void)rblen;
+	struct cl_scanner_scan_request req;
+	if (cl_scanner_scan_req_decode(hdr, &req) < 0)
+		return NULL; /* out of memory: the RPC layer answers an internal error */
 	char sid[80];
-	const char *rsid = cl_json_str(req, "sid", NULL);
+	const char *rsid = req.env.sid;
 	if (rsid)
 		sid_for_log(sid, sizeof sid, rsid);
 	struct scan_result r;
 	struct rspamd_job job;
 	double t0 = cl_now_seconds();
-	int asked = body && s->rspamd.url && rspamd_job_start(&job, s, req, body, blen) == 0;
+	int asked = body && s->rspamd.url && rspamd_job_start(&job, s, &req, body, blen) == 0;
 	if (!body) {
 		/* A header without the NUL and body: nothing to scan is not "clean". */
 		memset(&r, 0, sizeof r);
@@ -295,7 +287,8 @@ cJSON *scanner_handle(void *ctx, const cJSON *req, const unsigned char *body, si
 	if (asked)
 		rspamd_job_finish(&job, rsid ? sid : NULL, o);
 	else if (o && body && s->rspamd.url && r.verdict != SCAN_ERROR)
-		rspamd_job_failed(s, req, rsid ? sid : NULL, "cannot start the Rspamd check", o);
+		rspamd_job_failed(s, &req.env, rsid ? sid : NULL, "cannot start the Rspamd check", o);
+	cl_scanner_scan_request_free(&req);
 	return o;
 }
 

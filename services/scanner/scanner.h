@@ -36,7 +36,8 @@ struct scanner_config {
 	long long bulk_window_s; /* ... within this many seconds */
 };
 
-enum scan_verdict { SCAN_CLEAN = 0, SCAN_INFECTED, SCAN_ERROR };
+/* The codec's results (lib/mail/scanner_client.h), under the scanner's short names. */
+enum scan_verdict { SCAN_CLEAN = CL_SCAN_CLEAN, SCAN_INFECTED = CL_SCAN_INFECTED, SCAN_ERROR = CL_SCAN_ERROR };
 
 struct scan_result {
 	enum scan_verdict verdict;
@@ -88,9 +89,8 @@ cJSON *scanner_handle(void *ctx, const cJSON *req, const unsigned char *body, si
  * Everything it borrows (the request, the body) lives until rspamd_job_finish returns. */
 struct rspamd_job {
 	struct scanner *s;
-	const cJSON *req;
+	const struct cl_scan_env *req; /* the decoded request's envelope */
 	struct rspamd_env env;
-	const char **rcpts; /* owned */
 	char tls_version[32], tls_cipher[96], settings[200];
 	struct cl_content_policy pol;
 	const unsigned char *msg;
@@ -106,9 +106,10 @@ struct rspamd_job {
 size_t own_received_len(const unsigned char *msg, size_t len, const char *mta, const char *msgid);
 /* msg_has_header - 1 when the header block of msg has a field called name (any case). */
 int msg_has_header(const unsigned char *msg, size_t len, const char *name);
-/* rspamd_job_start - the envelope and policy from req, then the check in a new thread. 0, or
- * -1 when no thread could be started (nothing to finish then). */
-int rspamd_job_start(struct rspamd_job *j, struct scanner *s, const cJSON *req, const unsigned char *msg, size_t len);
+/* rspamd_job_start - the envelope and policy from the decoded request, then the check in a new
+ * thread. 0, or -1 when no thread could be started (nothing to finish then). */
+int rspamd_job_start(struct rspamd_job *j, struct scanner *s, const struct cl_scanner_scan_request *req,
+		     const unsigned char *msg, size_t len);
 /* rspamd_job_finish - wait for the check, then rspamd_job_decide; frees what the job owns. */
 void rspamd_job_finish(struct rspamd_job *j, const char *sid, cJSON *reply);
 /* rspamd_job_decide - the content verdict of j->r into reply (may be NULL: out of memory),

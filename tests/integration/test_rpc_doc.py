@@ -9,9 +9,8 @@ import pytest
 from conftest import ROOT
 
 SERVICES = ["policy", "scanner", "delivery", "banstats"]
-# The services whose codec also has its field names as constants (issue 21, item 3); each
-# service joins this list when its codec lands.
-CODECS = ["delivery", "banstats"]
+# The services whose codec also has its field names as constants (issue 21, item 3): all of them.
+CODECS = ["policy", "scanner", "delivery", "banstats"]
 
 
 def codec_names(service, kind):
