@@ -12,6 +12,7 @@
 
 #include "dns/dns.h"
 #include "edge.h"
+#include "ptrname.h"
 #include "util/log.h"
 
 #define Q_PTR     (-1)
@@ -221,6 +222,9 @@ static void on_answer(void *arg, const struct cl_dns_answer *a)
 	} else if (q->site == Q_PTR) {
 		if (a->status == CL_DNS_OK) {
 			cl_strlcpy(r->ptr, a->rr[0], sizeof r->ptr);
+			/* a weak fact of its own, whether or not the name resolves back (ptrname.h) */
+			if (ptrname_generic(s->ip, r->ptr))
+				add_fact(r, "ptr", "generic", r->ptr, (int)s->e->cfg.rep.w_ptr_generic);
 			ask(s, r->ptr, strchr(s->ip, ':') ? CL_DNS_TYPE_AAAA : CL_DNS_TYPE_A, Q_FORWARD);
 		} else {
 			ptr_finding(s, a->status == CL_DNS_ERROR ? "unknown" : "none");

@@ -25,6 +25,7 @@ struct rep_conf {
 	char *resolver, *sites_text;
 	long long timeout_ms;
 	long long w_no_ptr, w_ptr_mismatch, w_helo_ip, w_helo_not_fqdn, w_helo_us;
+	long long w_ptr_generic; /* adds to lookups that run anyway: it turns none on by itself */
 };
 
 enum rep_result { REP_LISTED = 0, REP_CLEAN, REP_ERROR, REP_TIMEOUT, REP_NRESULTS };

@@ -12,6 +12,7 @@ and a few more:
   127.0.0.3  bl.test 127.0.0.4 (another return code); PTR liar.example.test -> 127.0.0.99
   127.0.0.4  bl.test 127.0.0.2 and wl.test 127.0.9.2 (allowlisted)
   127.0.0.6  bl2.test 127.0.0.2 only; no PTR
+  127.0.0.7  bl2.test 127.0.0.2 only; a generic PTR 127-0-0-7.dyn.example.test -> 127.0.0.7
   err.test   answers 127.255.255.254 for everything ("public resolver" error code)
   KEY.zen.dq.test  a DQS-style zone whose first label is an access key
 """
@@ -45,6 +46,9 @@ RECORDS = {
     "3.0.0.127.in-addr.arpa": [("PTR", "liar.example.test")],
     "liar.example.test": [("A", "127.0.0.99")],
     "4.0.0.127.in-addr.arpa": [("PTR", "ok4.example.test")],
+    "7.0.0.127.bl2.test": [("A", "127.0.0.2")],
+    "7.0.0.127.in-addr.arpa": [("PTR", "127-0-0-7.dyn.example.test")],
+    "127-0-0-7.dyn.example.test": [("A", "127.0.0.7")],
     "ok4.example.test": [("A", "127.0.0.4")],
 }
 
@@ -314,6 +318,31 @@ def test_defaults_refuse_only_on_dnsbl_evidence(rep):
     names = {f["name"] for f in rows[0]["rep_facts"]["facts"]}
     assert {"none", "bare_ip", "bl2.test"} <= names, names
     assert rows[0]["rep_score"] == 1
+
+
+def test_a_generic_ptr_tips_a_lower_weight_listing(rep):
+    """Issue 19: a PTR name made of the client's address (127-0-0-7.dyn...) weighs 1 by default,
+    so a client only a weight-2 list names reaches the threshold 3; the same listing with a
+    chosen name does not, and the generic name alone refuses nothing."""
+    r = rep({"CLEMENT_DNSBL_SITES": "bl2.test*2, bl.test*3"})
+    code, text = r.rcpt("127.0.0.7")
+    assert code == 550 and "5.7.1" in text, text
+    assert "127.0.0.7 is listed by bl2.test (also PTR generic)" in text, text
+    assert r.rcpt("127.0.0.2")[0] == 550          # bl.test 3 on its own
+    # bl2 alone on a chosen name (ok2.example.test): 2 < 3
+    r2 = rep({"CLEMENT_DNSBL_SITES": "bl2.test*2"})
+    assert r2.rcpt("127.0.0.2")[0] == 250
+    # the generic name without a listing: 1 < 3, recorded with its weight
+    r3 = rep({"CLEMENT_DNSBL_SITES": "bl.test*3"})
+    assert r3.rcpt("127.0.0.7")[0] == 250
+    rows = wait_for(lambda: r3.db.query("SELECT rep_facts FROM smtp_sessions WHERE client_ip = '127.0.0.7' "
+                                        "AND rep_score = 1"), timeout=8)   # r's session scored 3
+    assert rows, r3.db.query("SELECT rep_score, rep_facts FROM smtp_sessions")
+    facts = {(f["kind"], f["name"], f["answer"], f["weight"]) for f in rows[0]["rep_facts"]["facts"]}
+    assert ("ptr", "generic", "127-0-0-7.dyn.example.test", 1) in facts, facts
+    # an administrator who wants none of it sets the weight to 0
+    r4 = rep({"CLEMENT_DNSBL_SITES": "bl2.test*2", "CLEMENT_REP_PTR_GENERIC_WEIGHT": "0"})
+    assert r4.rcpt("127.0.0.7")[0] == 250
 
 
 def test_group_threshold_is_stricter_for_its_recipients_only(rep):

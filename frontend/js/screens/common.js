@@ -291,7 +291,7 @@ const FACT_KIND = { dnsbl: 'Listed by', dnswl: 'Allowlisted by', ptr: 'Reverse D
 const FACT_NAME = {
   ok: 'PTR resolves back to the client', none: 'no PTR record', mismatch: 'PTR name does not resolve back',
   unknown: 'lookup failed or timed out', bare_ip: 'a bare IP address', not_fqdn: 'not a fully qualified name',
-  claims_us: 'claims to be this server',
+  claims_us: 'claims to be this server', generic: 'PTR name is generic (named after the address)',
 };
 
 /** The reputation score of a session and the facts behind it (issue 17), as a table. */
