@@ -183,6 +183,8 @@ void rspamd_job_decide(struct rspamd_job *j, const char *sid, cJSON *reply)
 		cl_log(CL_LOG_INFO, sid, "dmarc_not_enforced", "domain=%s why=\"%s\"", j->r.dmarc_domain, exempt);
 	}
 	content_decide(&j->r, &pol, s->cfg->rspamd_fail_open, j->req ? j->req->mta : NULL, &v);
+	if (s->cfg->refuse_unsigned && content_refuse_unsigned(&j->r, &pol, &v))
+		cl_log(CL_LOG_INFO, sid, "unsigned_refused", "score=%.2f quarantine=%.2f", j->r.score, pol.quarantine);
 	bulk_decide(j, sid, &v);
 	char etext[400], eerr[200];
 	cl_log_escape(etext, sizeof etext, v.text, strlen(v.text));

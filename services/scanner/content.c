@@ -104,6 +104,18 @@ void content_decide(const struct rspamd_result *r, const struct cl_content_polic
 	cl_buf_free(&b);
 }
 
+int content_refuse_unsigned(const struct rspamd_result *r, const struct cl_content_policy *p, struct content_verdict *v)
+{
+	if (v->action != CA_QUARANTINE || p->has_reject || r->status != RSPAMD_OK ||
+	    strcmp(r->dkim.result, "pass") == 0)
+		return 0;
+	set(v, CA_REJECT, 550, "5.7.1", "spam");
+	cl_snprintf(v->text, sizeof v->text, "Message refused as spam (score %.2f, not DKIM-signed): %.200s", r->score,
+		    why(r));
+	v->headers[0] = '\0';
+	return 1;
+}
+
 int content_to_json(const struct content_verdict *v, const struct rspamd_result *r, cJSON *o)
 {
 	struct cl_scan_content_reply c = {

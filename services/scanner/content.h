@@ -5,7 +5,8 @@
  * The decision, in order: Rspamd failed -> 451 4.3.0 (or, with CLEMENT_RSPAMD_FAIL_OPEN,
  * delivered unscanned); "enforce DMARC p=reject" and DMARC_POLICY_REJECT -> 550 5.7.1;
  * Rspamd's reject or a score at the reject score -> 550 5.7.1; Rspamd's soft reject (its
- * greylist module, ratelimit) -> 451 4.7.1; the quarantine score -> held; the tag score (or Rspamd's add header
+ * greylist module, ratelimit) -> 451 4.7.1; the quarantine score -> held (or refused, see
+ * content_refuse_unsigned); the tag score (or Rspamd's add header
  * when the group set none) -> X-Spam-* headers; else accepted. Each delivered message gets an
  * Authentication-Results header naming the edge's host. */
 #ifndef CLEMENT_SCANNER_CONTENT_H
@@ -40,6 +41,15 @@ struct content_verdict {
 /* content_decide - the verdict for r under p; host names the Authentication-Results. */
 void content_decide(const struct rspamd_result *r, const struct cl_content_policy *p, int fail_open, const char *host,
 		    struct content_verdict *v);
+
+/* content_refuse_unsigned - issue 19: v (content_decide's verdict under p) says "held" and
+ * nothing vouches for the message, no DKIM signature of any domain passing, and the group set
+ * no reject score of its own: refuse it in-session instead, 550 5.7.1 (docs/EFFECTIVENESS.md
+ * says why this default is safe). A message some domain signed stays held (its signer can be
+ * told and the user can release it); a group's own reject score is never second-guessed.
+ * Returns 1 when v was changed. */
+int content_refuse_unsigned(const struct rspamd_result *r, const struct cl_content_policy *p,
+			    struct content_verdict *v);
 
 /* content_settings - the Settings header Rspamd gets for p (its actions at the group's
  * scores), or "" when the group set none. */

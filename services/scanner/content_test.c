@@ -150,6 +150,46 @@ static void test_failures(void)
 	CL_CHECK(v.action == CA_ACCEPT && !v.headers[0], "Rspamd off: nothing changes");
 }
 
+/* test_unsigned - held spam that no DKIM signature vouches for is refused, unless the group
+ * chose its own reject score; signed spam stays held; nothing else changes. */
+static void test_unsigned(void)
+{
+	static const struct {
+		const char *symbols;
+		struct cl_content_policy pol;
+		double score;
+		int changed;
+	} c[] = {
+	    {SPF_FAIL_DMARC_REJECT, {.quarantine = 6, .has_quarantine = 1}, 8, 1},
+	    {"", {.quarantine = 6, .has_quarantine = 1}, 8, 1},       /* no DKIM result at all */
+	    {ALL_PASS, {.quarantine = 6, .has_quarantine = 1}, 8, 0}, /* signed: held */
+	    {SPF_FAIL_DMARC_REJECT, {.quarantine = 6, .has_quarantine = 1, .reject = 12, .has_reject = 1}, 8, 0},
+	    {SPF_FAIL_DMARC_REJECT, {.quarantine = 6, .has_quarantine = 1}, 5, 0}, /* under the score: accepted */
+	    {SPF_FAIL_DMARC_REJECT, {.has_reject = 0}, 8, 0},                      /* tagged, not held */
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char json[4000];
+		struct rspamd_result r;
+		struct content_verdict v;
+		answer(json, sizeof json, "add header", c[i].score, c[i].symbols);
+		CL_CHECK(rspamd_parse(json, strlen(json), "a@forged.test", &r) == 0, "parse %zu", i);
+		content_decide(&r, &c[i].pol, 0, "mx.test", &v);
+		enum content_action before = v.action;
+		int changed = content_refuse_unsigned(&r, &c[i].pol, &v);
+		CL_CHECK(changed == c[i].changed, "case %zu: changed %d", i, changed);
+		if (changed)
+			CL_CHECK(before == CA_QUARANTINE && v.action == CA_REJECT && v.code == 550 &&
+				     strcmp(v.enh, "5.7.1") == 0 && strstr(v.text, "not DKIM-signed") && !v.headers[0],
+				 "case %zu: %d %s %s", i, v.code, v.enh, v.text);
+		else
+			CL_CHECK(v.action == before, "case %zu unchanged", i);
+	}
+	struct rspamd_result err = {.status = RSPAMD_ERROR};
+	struct content_verdict v = {.action = CA_QUARANTINE};
+	struct cl_content_policy p = {.quarantine = 6, .has_quarantine = 1};
+	CL_CHECK(content_refuse_unsigned(&err, &p, &v) == 0, "no Rspamd answer: nothing to judge");
+}
+
 static void test_settings(void)
 {
 	char s[200];
@@ -166,6 +206,7 @@ int main(void)
 	test_decisions();
 	test_auth_results();
 	test_failures();
+	test_unsigned();
 	test_settings();
 	return CL_TEST_END();
 }

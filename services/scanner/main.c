@@ -150,6 +150,11 @@ int main(int argc, char **argv)
 	    {"CLEMENT_BULK_WINDOW_S", CL_SET_INT, "3600", 60, 86400,
 	     "the window of CLEMENT_BULK_CLIENTS, in seconds (counts are per scanner process, in memory)",
 	     &cfg.bulk_window_s},
+	    {"CLEMENT_SPAM_REFUSE_UNSIGNED", CL_SET_BOOL, "1", 0, 1,
+	     "refuse (550 5.7.1) in-session instead of holding a message that reaches its group's quarantine score "
+	     "when no DKIM signature passes and the group set no reject score of its own (needs Rspamd); 0 = hold it "
+	     "as any other",
+	     &cfg.refuse_unsigned},
 	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
 	cl_config_main(argc, argv, PROG,

@@ -34,6 +34,7 @@ struct scanner_config {
 	int rspamd_fail_open;
 	long long bulk_clients;  /* refuse a text already sent by this many other clients; 0 = off */
 	long long bulk_window_s; /* ... within this many seconds */
+	int refuse_unsigned;     /* held spam without a passing DKIM signature is refused (content.h) */
 };
 
 /* The codec's results (lib/mail/scanner_client.h), under the scanner's short names. */

@@ -615,3 +615,37 @@ def test_a_new_groups_defaults_refuse_forgeries_and_hold_from_6(rspamd, services
     assert (float(g["spam_quarantine_score"]), g["spam_reject_score"], g["dmarc_enforce"]) == (6.0, None, True), g
     code, text = s.send_from("billing@forged.test", forged(s, "default"))
     assert code == 550 and "forged.test publishes DMARC p=reject" in text, text
+
+
+def test_unsigned_spam_at_the_quarantine_score_is_refused_signed_spam_held(rspamd, services, db, tmp_path):
+    """Issue 19 (CLEMENT_SPAM_REFUSE_UNSIGNED, on by default): with the group at its default
+    scores (hold from 6, no reject score of its own), a message at the quarantine score that no
+    DKIM signature vouches for is refused in-session, 550 5.7.1 with its score and symbols; the
+    same kind of message signed by its domain is held; a group that sets its own reject score
+    gets what it set."""
+    s = RspamdStack(services, db, tmp_path, rspamd.url)
+    s.set_content("groups", dmarc_enforce=False)  # judged by score, not by the DMARC rule
+    code, text = s.send_from("billing@forged.test", forged(s, "unsigned"))
+    assert code == 550, text
+    assert text.startswith("5.7.1 Message refused as spam (score ") and "not DKIM-signed" in text, text
+    assert "SPF" in text, text
+    assert s.delivered() == [] and s.quarantined() == []
+    row = s.message_log()[0]
+    assert (row["status"], row["reason_class"], row["code"]) == ("rejected", "spam", 550), row
+    assert "not DKIM-signed" in row["reason"], row
+    # Signed by its own (aligned) domain, shouting, without Date and Message-ID, HTML only,
+    # a link to a raw address: spam by score, but a domain answers for it: held.
+    body = ('<html><body><p>Your account has been LIMITED. Click <a href="http://198.51.100.7/login.php">'
+            "https://www.example.com/signin</a> to restore access or it will be CLOSED!!!</p></body></html>\r\n")
+    m = (f"From: Service <news@aligned.test>\r\nTo: <{s.alice}>\r\nSubject: URGENT!!! YOUR ACCOUNT WILL BE "
+         f"SUSPENDED\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{body}").encode()
+    m = dkim.sign(m, b"sel", b"aligned.test", rspamd.dkim_key, include_headers=[b"From", b"To", b"Subject"]) + m
+    code, text = s.send_from("news@aligned.test", m)
+    assert code == 250, text
+    [q] = s.quarantined()
+    assert q["score"] >= 6 and q["reason"].startswith("Held as spam (score "), q
+    # The group's own reject score is what it chose: the unsigned forgery is held under it.
+    s.set_content("groups", spam_reject_score=500)
+    code, text = s.send_from("billing@forged.test", forged(s, "held"))
+    assert code == 250, text
+    assert {q["subject"] for q in s.quarantined()} == {"URGENT!!! YOUR ACCOUNT WILL BE SUSPENDED", "held"}
