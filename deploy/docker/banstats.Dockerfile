@@ -23,7 +23,7 @@ RUN make -j"$(nproc)" BUILD=/out all >/dev/null && scripts/make-test-sigs /out/s
 FROM debian:bookworm-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libnng1 libssl3 libpq5 libmicrohttpd12 libcjson1 ca-certificates >/dev/null \
+      libnng1 libunbound8 libssl3 libpq5 libmicrohttpd12 libcjson1 ca-certificates >/dev/null \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin clement
 COPY deploy/docker/healthcheck /usr/local/bin/clement-healthcheck

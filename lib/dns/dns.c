@@ -111,6 +111,10 @@ struct cl_dns *cl_dns_new(const char *spec, char *err, size_t errlen)
 	} else if (strcmp(spec, "system") == 0) {
 		what = "/etc/resolv.conf";
 		rc = ub_ctx_resolvconf(d->ctx, NULL);
+		/* as the C library's resolver would (nsswitch "files dns"); a host without
+		 * /etc/hosts simply has no such names */
+		if (rc == 0)
+			(void)ub_ctx_hosts(d->ctx, NULL);
 		if (rc == 0)
 			rc = ub_ctx_set_option(d->ctx, "do-not-query-localhost:", "no");
 	} else if (set_forwarders(d->ctx, spec, err, errlen) < 0) {

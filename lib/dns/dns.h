@@ -2,7 +2,7 @@
  *
  * Modes (cl_dns_new's spec, CLEMENT_DNS_RESOLVER):
  *   ""                 full recursion from this host (the big blocklists refuse public resolvers)
- *   "system"           the forwarders of /etc/resolv.conf
+ *   "system"           /etc/hosts, then the forwarders of /etc/resolv.conf
  *   "host:port[,...]"  forwarding to these servers (tests, corporate resolvers); "host" alone is port 53
  * Answers are cached by TTL, clamped to 60 s - 1 h; negative answers are cached too.
  *
@@ -19,6 +19,19 @@
 #define CL_DNS_TYPE_PTR  12
 #define CL_DNS_TYPE_TXT  16
 #define CL_DNS_TYPE_AAAA 28
+
+/* CLEMENT_DNS_RESOLVER, the same row in every table that reads it (smtp-edge, policy,
+ * delivery, banstats), so the setting reads the same everywhere (util/config.h's rows). */
+#define CL_SETTING_DNS_RESOLVER(dst)                                                                                   \
+	{                                                                                                              \
+		"CLEMENT_DNS_RESOLVER", CL_SET_STR, "", 0, 0,                                                          \
+		    "Clement's one DNS resolver (reputation lookups, downstream and smarthost names, RCPT probes, "    \
+		    "mesh peers): empty = full recursion from this host (public resolvers are refused by the big "     \
+		    "blocklists), system = /etc/hosts and the servers of /etc/resolv.conf, or "                        \
+		    "host:port[,host:port...] "                                                                        \
+		    "to forward to",                                                                                   \
+		    (dst)                                                                                              \
+	}
 
 #define CL_DNS_MAX_ANSWERS 8
 #define CL_DNS_NAME_MAX    256

@@ -40,8 +40,8 @@ static int arm(struct cl_smtpc *c)
 	       setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-int cl_smtpc_connect(struct cl_smtpc *c, const char *host, int port, int timeout_ms, int deadline_ms, char *err,
-		     size_t errlen)
+int cl_smtpc_connect(struct cl_smtpc *c, const struct cl_net_resolver *r, const char *host, int port, int timeout_ms,
+		     int deadline_ms, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
 	c->timeout_ms = timeout_ms;
@@ -50,7 +50,7 @@ int cl_smtpc_connect(struct cl_smtpc *c, const char *host, int port, int timeout
 		if (deadline_ms < timeout_ms)
 			timeout_ms = deadline_ms;
 	}
-	c->fd = cl_net_dial(host, port, timeout_ms, err, errlen);
+	c->fd = cl_net_dial(r, host, port, timeout_ms, err, errlen);
 	if (c->fd < 0)
 		return -1;
 	/* blocking from here on, every read and write bounded by arm() */

@@ -18,6 +18,7 @@
 #define CL_SMTPC_MAX_LINES 64
 
 struct cl_buf;
+struct cl_net_resolver;
 
 /* The transport under the dialogue once TLS is on (smtp_tls.c); NULL: the plain socket. */
 struct cl_smtpc_io {
@@ -45,9 +46,11 @@ struct cl_smtpc {
 int cl_smtp_reply_code(const char *line, size_t len, int *more);
 
 /* cl_smtpc_connect - TCP connect to host:port within timeout_ms (and the deadline, 0: none,
- * in milliseconds from now, bounding every later read and write too). 0 or -1 with err. */
-int cl_smtpc_connect(struct cl_smtpc *c, const char *host, int port, int timeout_ms, int deadline_ms, char *err,
-		     size_t errlen);
+ * in milliseconds from now, bounding every later read and write too). A host name is
+ * resolved by r (util/net.h: lib/dns's resolver; NULL only for a numeric host). 0 or -1
+ * with err. */
+int cl_smtpc_connect(struct cl_smtpc *c, const struct cl_net_resolver *r, const char *host, int port, int timeout_ms,
+		     int deadline_ms, char *err, size_t errlen);
 /* cl_smtpc_cmd - send line + CRLF (line NULL: only read, for the greeting), then read the
  * reply into c->code / c->text / c->last. 0 or -1 (I/O, timeout, malformed reply) with err. */
 int cl_smtpc_cmd(struct cl_smtpc *c, const char *line, char *err, size_t errlen);

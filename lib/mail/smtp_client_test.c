@@ -135,7 +135,7 @@ static void test_live(void)
 	pthread_t t;
 	pthread_create(&t, NULL, peer_main, &p);
 	struct cl_smtpc c;
-	CL_CHECK(cl_smtpc_connect(&c, "127.0.0.1", port, 2000, 0, err, sizeof err) == 0, "connect: %s", err);
+	CL_CHECK(cl_smtpc_connect(&c, NULL, "127.0.0.1", port, 2000, 0, err, sizeof err) == 0, "connect: %s", err);
 	CL_CHECK(cl_smtpc_cmd(&c, NULL, err, sizeof err) == 0 && c.code == 220 && !strcmp(c.last, "220 ready"),
 		 "greeting %d %s", c.code, c.last);
 	CL_CHECK(cl_smtpc_cmd(&c, "EHLO me.test", err, sizeof err) == 0 && c.code == 250, "EHLO %d", c.code);
@@ -151,7 +151,7 @@ static void test_live(void)
 	struct peer q = {lfd, ""};
 	pthread_create(&t, NULL, peer_main, &q);
 	double t0 = cl_now_seconds();
-	CL_CHECK(cl_smtpc_connect(&c, "127.0.0.1", port, 5000, 300, err, sizeof err) == 0, "connect: %s", err);
+	CL_CHECK(cl_smtpc_connect(&c, NULL, "127.0.0.1", port, 5000, 300, err, sizeof err) == 0, "connect: %s", err);
 	CL_CHECK(cl_smtpc_cmd(&c, NULL, err, sizeof err) < 0, "no greeting");
 	double took = cl_now_seconds() - t0;
 	CL_CHECK(took > 0.2 && took < 2.0, "deadline bounded the wait: %.2f s", took);

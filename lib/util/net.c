@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
@@ -66,16 +65,24 @@ static int ms_until(double deadline)
 	return left < 1 ? 0 : (int)left;
 }
 
-/* connect_one - a non-blocking connect to ai until deadline; the descriptor, or -1 with the
- * reason (errno's, or ETIMEDOUT) in *why. */
-static int connect_one(const struct addrinfo *ai, double deadline, int *why)
+/* connect_one - a non-blocking connect to the numeric address addr, port, until deadline;
+ * the descriptor, or -1 with the reason (errno's, or ETIMEDOUT) in *why. */
+static int connect_one(const char *addr, int port, double deadline, int *why)
 {
-	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	char hp[64], err[120];
+	cl_snprintf(hp, sizeof hp, strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
+	if (cl_net_sockaddr(hp, &ss, &slen, err, sizeof err) < 0) {
+		*why = EINVAL;
+		return -1;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*why = errno;
 		return -1;
 	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+	if (connect(fd, (struct sockaddr *)&ss, slen) == 0)
 		return fd;
 	*why = errno;
 	if (errno == EINPROGRESS) {
@@ -99,23 +106,25 @@ static int connect_one(const struct addrinfo *ai, double deadline, int *why)
 	return -1;
 }
 
-int cl_net_dial(const char *host, int port, int timeout_ms, char *err, size_t errlen)
+int cl_net_dial(const struct cl_net_resolver *r, const char *host, int port, int timeout_ms, char *err, size_t errlen)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	double deadline = (double)ts.tv_sec + ts.tv_nsec / 1e9 + timeout_ms / 1000.0;
-	char ports[16];
-	cl_snprintf(ports, sizeof ports, "%d", port);
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	int rv = getaddrinfo(host, ports, &hints, &res);
-	if (rv != 0) {
-		cl_snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(rv));
+	struct cl_net_addrs a = {0};
+	unsigned char bin[16];
+	char why_r[300];
+	cl_snprintf(why_r, sizeof why_r, "%s: no resolver for host names", host);
+	if (inet_pton(AF_INET, host, bin) == 1 || inet_pton(AF_INET6, host, bin) == 1) {
+		a.n = 1;
+		cl_strlcpy(a.addr[0], host, sizeof a.addr[0]);
+	} else if (!r || !r->fn || r->fn(r->arg, host, timeout_ms, &a, why_r, sizeof why_r) < 0 || a.n <= 0) {
+		cl_snprintf(err, errlen, "cannot resolve %s", why_r); /* why_r names the host */
 		return -1;
 	}
 	int fd = -1, why = ETIMEDOUT;
-	for (struct addrinfo *ai = res; ai && fd < 0 && ms_until(deadline) > 0; ai = ai->ai_next)
-		fd = connect_one(ai, deadline, &why);
-	freeaddrinfo(res);
+	for (int i = 0; i < a.n && fd < 0 && ms_until(deadline) > 0; i++)
+		fd = connect_one(a.addr[i], port, deadline, &why);
 	if (fd < 0)
 		cl_snprintf(err, errlen, "cannot connect to %s port %d: %s", host, port,
 			    why == ETIMEDOUT ? "timed out" : strerror(why));

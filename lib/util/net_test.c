@@ -1,9 +1,10 @@
 /* net_test.c - cl_net_sockaddr's grammar, cl_net_listen on loopback, and cl_net_dial:
- * connected, refused, every resolved address tried, and the deadline kept against a peer
+ * connected, refused, every address of a name (from the resolver hook) tried, no lookup without a hook, and the deadline kept against a peer
  * that never answers (a listener whose accept queue is full drops the SYN). */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -67,6 +68,20 @@ static void check_sockaddr(void)
 	}
 }
 
+/* fake_resolve - a resolver hook as lib/dns provides: "two.example" is ::1 then 127.0.0.1. */
+static int fake_resolve(void *arg, const char *host, int timeout_ms, struct cl_net_addrs *out, char *err, size_t errlen)
+{
+	(void)arg, (void)timeout_ms;
+	if (strcmp(host, "two.example") != 0) {
+		snprintf(err, errlen, "%s: no such domain", host);
+		return -1;
+	}
+	out->n = 2;
+	strcpy(out->addr[0], "::1");
+	strcpy(out->addr[1], "127.0.0.1");
+	return 0;
+}
+
 static void check_listen_and_dial(void)
 {
 	char err[160] = "";
@@ -82,18 +97,25 @@ static void check_listen_and_dial(void)
 	CL_CHECK(again == -1 && strstr(err, "cannot listen on 127.0.0.1:") && strstr(err, "in use"), "port taken: %s",
 		 err);
 
-	int c = cl_net_dial("127.0.0.1", port, 2000, err, sizeof err);
+	int c = cl_net_dial(NULL, "127.0.0.1", port, 2000, err, sizeof err);
 	CL_CHECK(c >= 0 && (fcntl(c, F_GETFL) & O_NONBLOCK), "dial loopback: %s", err);
 	if (c >= 0)
 		close(c);
-	/* "localhost" may resolve to ::1 first, where nothing listens: the next address is tried */
-	c = cl_net_dial("localhost", port, 2000, err, sizeof err);
+	/* A name goes to the caller's resolver (lib/dns in the services): its addresses are tried
+	 * in turn (::1 first, where nothing listens, then 127.0.0.1); without one, no lookup. */
+	struct cl_net_resolver r = {fake_resolve, NULL};
+	c = cl_net_dial(&r, "two.example", port, 2000, err, sizeof err);
 	CL_CHECK(c >= 0, "dial by name: %s", err);
 	if (c >= 0)
 		close(c);
+	c = cl_net_dial(&r, "none.example", port, 2000, err, sizeof err);
+	CL_CHECK(c == -1 && strcmp(err, "cannot resolve none.example: no such domain") == 0, "no such name: %s", err);
+	c = cl_net_dial(NULL, "localhost", port, 2000, err, sizeof err);
+	CL_CHECK(c == -1 && strcmp(err, "cannot resolve localhost: no resolver for host names") == 0,
+		 "util resolves no name itself: %s", err);
 	close(l);
 
-	c = cl_net_dial("127.0.0.1", port, 2000, err, sizeof err);
+	c = cl_net_dial(NULL, "127.0.0.1", port, 2000, err, sizeof err);
 	char want[96];
 	snprintf(want, sizeof want, "cannot connect to 127.0.0.1 port %d: Connection refused", port);
 	CL_CHECK(c == -1 && strcmp(err, want) == 0, "refused: %s", err);
@@ -112,7 +134,7 @@ static void check_deadline(void)
 	double took = 0;
 	for (; nfill < 8; nfill++) {
 		double t0 = now();
-		c = cl_net_dial("127.0.0.1", port, 300, err, sizeof err);
+		c = cl_net_dial(NULL, "127.0.0.1", port, 300, err, sizeof err);
 		took = now() - t0;
 		if (c < 0)
 			break;

@@ -12,6 +12,7 @@
 
 #include "db/pg.h"
 #include "util/metrics.h"
+#include "util/net.h"
 
 struct banstats_config {
 	char *health_listen, *db_url, *log_level, *listen, *server_name;
@@ -30,8 +31,10 @@ struct banstats_config {
 	long long work_mem_mb;
 	/* mesh */
 	long long mesh_max_hops, mesh_timeout_s, mesh_batch;
-	char never_ban_array[4096]; /* "{cidr,cidr}" for SQL, built in main.c */
-	char instance[300];         /* this replica in job_runs: host name and pid, set in main.c */
+	char *dns_resolver;              /* CLEMENT_DNS_RESOLVER: the peers' names (lib/dns) */
+	struct cl_net_resolver resolver; /* the mesh push's, set in main.c when the push is on */
+	char never_ban_array[4096];      /* "{cidr,cidr}" for SQL, built in main.c */
+	char instance[300];              /* this replica in job_runs: host name and pid, set in main.c */
 };
 
 struct banstats_metrics {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "banstats.h"
+#include "dns/host.h"
 #include "mail/mesh_record.h"
 #include "rpc/rpc.h"
 #include "svc/health.h"
@@ -241,6 +242,15 @@ static int run(struct banstats_config *cfg)
 		cl_metrics_free(reg);
 		return 2;
 	}
+	/* The peers' names go through Clement's one resolver (lib/dns), as every mail-path name. */
+	struct cl_dns_host *dns = NULL;
+	if (l.tls && !(dns = cl_dns_host_new(cfg->dns_resolver, err, sizeof err))) {
+		fprintf(stderr, PROG ": bad setting: CLEMENT_DNS_RESOLVER: %s\n", err);
+		push_tls_ctx_free(l.tls);
+		cl_metrics_free(reg);
+		return 2;
+	}
+	cfg->resolver = (struct cl_net_resolver){cl_dns_host_dial_resolver, dns};
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -262,6 +272,7 @@ static int run(struct banstats_config *cfg)
 	pthread_cond_destroy(&l.wake);
 	pthread_mutex_destroy(&l.lock);
 	push_tls_ctx_free(l.tls);
+	cl_dns_host_free(dns);
 	cl_metrics_free(reg);
 	return rc;
 }
@@ -278,6 +289,7 @@ int main(int argc, char **argv)
 	     "this server's name in the mesh (ORIGIN of our records; records naming it are refused as loops); "
 	     "empty: the host name",
 	     &cfg.server_name},
+	    CL_SETTING_DNS_RESOLVER(&cfg.dns_resolver),
 	    {"CLEMENT_BANSTATS_INTERVAL_S", CL_SET_INT, "300", 1, 86400,
 	     "seconds between two statistics runs (the first runs at start)", &cfg.interval_s},
 	    {"CLEMENT_BANSTATS_FIREWALL_DIR", CL_SET_STR, "", 0, 0,

@@ -83,7 +83,7 @@ static int open_session(struct cl_smtpc *c, const struct peer *p, const struct b
 {
 	char ehlo[300];
 	cl_snprintf(ehlo, sizeof ehlo, "EHLO %s", cfg->server_name);
-	if (cl_smtpc_connect(c, p->host, p->port, (int)cfg->mesh_timeout_s * 1000, 0, err, errlen) < 0)
+	if (cl_smtpc_connect(c, &cfg->resolver, p->host, p->port, (int)cfg->mesh_timeout_s * 1000, 0, err, errlen) < 0)
 		return -1;
 	int implicit = p->port == 465; /* RFC 8314 3.3 */
 	if (implicit && cl_smtpc_tls(c, ctx, p->host, err, errlen) < 0)

@@ -4,6 +4,7 @@
 #define CLEMENT_DELIVERY_DCONF_H
 
 #include "dbpool.h"
+#include "dns/host.h"
 #include "util/metrics.h"
 
 struct dl_config {
@@ -28,6 +29,7 @@ struct dl_config {
 	long long housekeeping_s;
 	long long tmp_max_age_s;
 	char *rspamd_controller; /* "" = no learning */
+	char *dns_resolver;      /* CLEMENT_DNS_RESOLVER: the downstream and smarthost names */
 };
 
 /* Metrics, registered once in main.c before any thread starts. */
@@ -38,7 +40,7 @@ struct dl_metrics {
 	struct cl_metric *deliveries[DL_MODE_COUNT][DL_OUT_COUNT];
 	struct cl_metric *latency[DL_MODE_COUNT];
 	struct cl_metric *fsync;
-	struct cl_metric *downstream_err[7]; /* by enum dl_relay_err; [0] unused */
+	struct cl_metric *downstream_err[8]; /* by enum dl_relay_err (DL_RELAY_NERR); [0] unused */
 	struct cl_metric *q_stored, *q_released, *q_deleted, *q_purged;
 	struct cl_metric *digests_sent, *digest_errors, *tmp_cleaned;
 	struct cl_metric *learn_ok, *learn_failed;
@@ -51,6 +53,7 @@ struct dl_ctx {
 	struct dl_metrics *m;
 	struct dl_dbpool *db;
 	char helo[256];
+	struct cl_dns_host *dns; /* lib/dns: every downstream name is resolved here, by no one else */
 };
 
 #endif

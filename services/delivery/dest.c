@@ -140,8 +140,30 @@ static int deliver_remote(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode
 	}
 	for (size_t i = 0; i < n; i++)
 		rc[i] = r[i].addr;
-	struct dl_relay_target t = {
-	    d.host, d.port, d.tls, d.user[0] ? d.user : NULL, d.pass, c->cfg->relay_verify_cert, c->cfg->relay_ca_file};
+	/* The downstream's name through Clement's one resolver (lib/dns, CLEMENT_DNS_RESOLVER):
+	 * libcurl gets the addresses and resolves nothing. A name that does not resolve is a
+	 * temporary failure (a DNS outage or a typo an admin can fix; the client retries), never
+	 * a refusal: 4.4.3, RFC 3463's "directory server failure". */
+	struct cl_net_addrs addrs;
+	char why[300];
+	if (cl_dns_host_resolve(c->dns, d.host, (int)c->cfg->relay_connect_timeout_ms, &addrs, why, sizeof why) !=
+	    CL_DNS_OK) {
+		cl_log(CL_LOG_WARN, NULL, "relay_dns_failed", "group=%lld host=%s port=%d error=\"%s\"", group_id,
+		       d.host, d.port, why);
+		cl_metric_inc(c->m->downstream_err[DL_RELAY_DNS]);
+		cl_verdict_set(v, CL_DEFER, 451, "4.4.3",
+			       "Temporary failure: the downstream server's name does not resolve");
+		free(rc);
+		return -1;
+	}
+	struct dl_relay_target t = {d.host,
+				    d.port,
+				    &addrs,
+				    d.tls,
+				    d.user[0] ? d.user : NULL,
+				    d.pass,
+				    c->cfg->relay_verify_cert,
+				    c->cfg->relay_ca_file};
 	struct dl_relay_opts o = {c->helo, (long)c->cfg->relay_connect_timeout_ms, (long)c->cfg->relay_timeout_ms};
 	/* A user's submission leaves signed by its From domain's active DKIM key, if it has one. */
 	char *sig = mode == CL_ROUTE_OUTBOUND ? dl_dkim_sign(c, pg, msg, len) : NULL;

@@ -15,6 +15,7 @@
 #include "digest.h"
 #include "maildir.h"
 #include "ops.h"
+#include "relay.h"
 #include "rpc/rpc.h"
 #include "store.h"
 #include "svc/health.h"
@@ -93,7 +94,8 @@ static void metrics_init(struct cl_metrics *reg, struct dl_metrics *m)
 {
 	static const char *const modes[] = {"local", "relay", "outbound", "quarantine"};
 	static const char *const outs[] = {"ok", "tempfail", "permfail"};
-	static const char *const errs[] = {"", "connect", "timeout", "reply_4xx", "reply_5xx", "tls", "protocol"};
+	static const char *const errs[] = {"",          "connect", "timeout",  "reply_4xx",
+					   "reply_5xx", "tls",     "protocol", "dns"};
 	char l[96];
 	for (int i = 0; i < DL_MODE_COUNT; i++) {
 		for (int j = 0; j < DL_OUT_COUNT; j++) {
@@ -107,7 +109,9 @@ static void metrics_init(struct cl_metrics *reg, struct dl_metrics *m)
 	}
 	m->fsync =
 	    cl_metrics_histogram(reg, "clement_delivery_fsync_seconds", "Maildir fsync time (file and new/)", "");
-	for (int i = 1; i < 7; i++) {
+	_Static_assert(sizeof errs / sizeof errs[0] == DL_RELAY_NERR, "a label per enum dl_relay_err");
+	_Static_assert(sizeof m->downstream_err / sizeof m->downstream_err[0] == DL_RELAY_NERR, "a series per kind");
+	for (int i = 1; i < DL_RELAY_NERR; i++) {
 		snprintf(l, sizeof l, "kind=\"%s\"", errs[i]);
 		m->downstream_err[i] = cl_metrics_counter(reg, "clement_delivery_downstream_errors_total",
 							  "failed downstream SMTP transactions by kind", l);
@@ -137,15 +141,21 @@ static void metrics_init(struct cl_metrics *reg, struct dl_metrics *m)
 static int run(struct dl_config *cfg)
 {
 	struct dl_metrics m = {0};
-	struct dl_ctx c = {cfg, &m, NULL, ""};
+	struct dl_ctx c = {.cfg = cfg, .m = &m};
 	if (cfg->helo[0])
 		cl_strlcpy(c.helo, cfg->helo, sizeof c.helo);
 	else if (gethostname(c.helo, sizeof c.helo - 1) != 0 || !c.helo[0])
 		strcpy(c.helo, "localhost");
 	if (!cfg->digest_secret[0])
 		cl_log(CL_LOG_WARN, NULL, "no_digest_secret", "note=\"CLEMENT_DIGEST_SECRET unset: no digests\"");
+	char why[200];
+	if (!(c.dns = cl_dns_host_new(cfg->dns_resolver, why, sizeof why))) {
+		fprintf(stderr, "clement-delivery: bad setting: CLEMENT_DNS_RESOLVER: %s\n", why);
+		return 2;
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		fprintf(stderr, "clement-delivery: curl_global_init failed\n");
+		cl_dns_host_free(c.dns);
 		return 1;
 	}
 	struct cl_metrics *reg = cl_metrics_new();
@@ -187,6 +197,7 @@ out:
 	pthread_mutex_destroy(&b.mu);
 	pthread_cond_destroy(&b.cv);
 	dl_dbpool_free(c.db);
+	cl_dns_host_free(c.dns);
 	cl_metrics_free(reg);
 	curl_global_cleanup();
 	return rc;
@@ -203,7 +214,8 @@ int main(int argc, char **argv)
 	    {"CLEMENT_MAILDIR_ROOT", CL_SET_STR, "/var/mail/clement", 0, 0,
 	     "root of the local-mode Maildirs: <root>/<domain>/<localpart>/{tmp,new,cur}", &cfg.maildir_root},
 	    {"CLEMENT_SMARTHOST", CL_SET_STR, "", 0, 0,
-	     "host:port for outbound mail of users whose group has no downstream server (empty: none, 451)",
+	     "host:port (a name resolved through CLEMENT_DNS_RESOLVER, or an address) for outbound mail of users whose "
+	     "group has no downstream server (empty: none, 451)",
 	     &cfg.smarthost},
 	    {"CLEMENT_DELIVERY_HELO", CL_SET_STR, "", 0, 0, "EHLO name towards downstream servers (empty: hostname)",
 	     &cfg.helo},
@@ -225,7 +237,9 @@ int main(int argc, char **argv)
 	     "age after which a Maildir tmp/ file is stale and removed (36 h, as the Maildir spec says)",
 	     &cfg.tmp_max_age_s},
 	    {"CLEMENT_RELAY_CONNECT_TIMEOUT_MS", CL_SET_INT, "10000", 100, 300000,
-	     "connect timeout towards a downstream server", &cfg.relay_connect_timeout_ms},
+	     "connect timeout towards a downstream server (its name's DNS lookup has as long again)",
+	     &cfg.relay_connect_timeout_ms},
+	    CL_SETTING_DNS_RESOLVER(&cfg.dns_resolver),
 	    {"CLEMENT_RELAY_TIMEOUT_MS", CL_SET_INT, "60000", 200, 600000,
 	     "whole-transaction timeout towards a downstream server (keep below smtp-edge's delivery deadline)",
 	     &cfg.relay_timeout_ms},

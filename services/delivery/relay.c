@@ -3,6 +3,7 @@
  * cl_smtp_reply_code, the grammar the probe and the mesh push read replies with. */
 #include "relay.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
@@ -165,11 +166,38 @@ enum dl_relay_err dl_relay_classify(int curl_rc, const struct dl_relay_reply *r,
 	return e;
 }
 
-/* setup - every option of one transaction; rl owns the recipient list. */
+/* pin_addrs - "host:port:addr[,addr...]" (IPv6 in brackets) into *pin for CURLOPT_RESOLVE, so
+ * that libcurl connects to lib/dns's addresses of t->host and resolves nothing itself, while
+ * the URL, SNI and certificate check keep the name. 0 (nothing to pin for a numeric host) or -1. */
+static int pin_addrs(const struct dl_relay_target *t, struct curl_slist **pin)
+{
+	unsigned char bin[16];
+	if (!t->addrs || t->addrs->n <= 0 || inet_pton(AF_INET, t->host, bin) == 1 ||
+	    inet_pton(AF_INET6, t->host, bin) == 1)
+		return 0;
+	struct cl_buf b;
+	cl_buf_init(&b, 2048);
+	int bad = cl_buf_printf(&b, "%s:%d:", t->host, t->port);
+	for (int i = 0; i < t->addrs->n; i++)
+		bad |= cl_buf_printf(&b, strchr(t->addrs->addr[i], ':') ? "%s[%s]" : "%s%s", i ? "," : "",
+				     t->addrs->addr[i]);
+	bad |= cl_buf_append(&b, "", 1);
+	struct curl_slist *nl = bad ? NULL : curl_slist_append(NULL, b.data);
+	cl_buf_free(&b);
+	if (!nl)
+		return -1;
+	*pin = nl;
+	return 0;
+}
+
+/* setup - every option of one transaction; rl owns the recipient list, pin the pinned addresses. */
 static int setup(CURL *h, const struct dl_relay_target *t, const struct dl_relay_opts *o, const char *sender,
-		 struct curl_slist **rl, const char *const *rcpts, size_t n, struct relay_io *io, size_t len)
+		 struct curl_slist **rl, struct curl_slist **pin, const char *const *rcpts, size_t n,
+		 struct relay_io *io, size_t len)
 {
 	char url[600], from[600], r[600];
+	if (pin_addrs(t, pin) < 0)
+		return -1;
 	int host6 = strchr(t->host, ':') != NULL;
 	if (cl_snprintf(url, sizeof url, host6 ? "smtp://[%s]:%d/%s" : "smtp://%s:%d/%s", t->host, t->port, o->helo) <
 		0 ||
@@ -196,6 +224,8 @@ static int setup(CURL *h, const struct dl_relay_target *t, const struct dl_relay
 		 curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms) |
 		 curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms) |
 		 curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp");
+	if (*pin)
+		rc |= curl_easy_setopt(h, CURLOPT_RESOLVE, *pin);
 	if (verify && t->ca_file && *t->ca_file)
 		rc |= curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
 	if (t->auth_user && *t->auth_user)
@@ -210,7 +240,7 @@ enum dl_relay_err dl_relay_send(const struct dl_relay_target *t, const struct dl
 	struct cl_buf body;
 	cl_buf_init(&body, 0);
 	struct relay_io io = {0};
-	struct curl_slist *rl = NULL;
+	struct curl_slist *rl = NULL, *pin = NULL;
 	CURL *h = curl_easy_init();
 	enum dl_relay_err e = DL_RELAY_PROTOCOL;
 	if (!h || dl_crlf_normalize(msg, len, &body) < 0) {
@@ -222,7 +252,7 @@ enum dl_relay_err dl_relay_send(const struct dl_relay_target *t, const struct dl
 	io.need_utf8 = not_ascii(sender);
 	for (size_t i = 0; i < n; i++)
 		io.need_utf8 |= not_ascii(rcpts[i]);
-	if (setup(h, t, o, sender, &rl, rcpts, n, &io, body.len) < 0) {
+	if (setup(h, t, o, sender, &rl, &pin, rcpts, n, &io, body.len) < 0) {
 		cl_verdict_tempfail(v, "Temporary failure: cannot set up the downstream transaction");
 		goto out;
 	}
@@ -240,6 +270,7 @@ enum dl_relay_err dl_relay_send(const struct dl_relay_target *t, const struct dl
 	}
 out:
 	curl_slist_free_all(rl);
+	curl_slist_free_all(pin);
 	if (h)
 		curl_easy_cleanup(h);
 	cl_buf_free(&body);

@@ -6,6 +6,7 @@
  *   downstream 5xx (a well-formed reply line)  -> that code, enhanced code and text
  *   4xx, 421, refused, timeout, dropped, malformed/endless/NUL reply, TLS required but
  *   not offered                                -> 451 4.4.x (temporary)
+ *   the downstream's name does not resolve     -> 451 4.4.3 (dest.c, through lib/dns)
  * The message goes out with CRLF line endings only; libcurl dot-stuffs it (RFC 5321
  * section 4.5.2), so a "\r\n.\r\n" inside the body cannot end the message early. */
 #ifndef CLEMENT_DELIVERY_RELAY_H
@@ -14,12 +15,16 @@
 #include <stddef.h>
 
 #include "mail/verdict.h"
+#include "util/net.h"
 
 enum dl_relay_tls { DL_TLS_NONE = 0, DL_TLS_OPPORTUNISTIC, DL_TLS_REQUIRED };
 
 struct dl_relay_target {
-	const char *host;
+	const char *host; /* a name or a numeric address: the URL's host, TLS's SNI and certificate name */
 	int port;
+	/* host's addresses from lib/dns (dest.c): libcurl connects to them (CURLOPT_RESOLVE) and
+	 * resolves nothing itself. NULL or empty only for a numeric host. */
+	const struct cl_net_addrs *addrs;
 	enum dl_relay_tls tls;
 	const char *auth_user; /* NULL: no AUTH */
 	const char *auth_pass;
@@ -41,7 +46,9 @@ enum dl_relay_err {
 	DL_RELAY_TEMP,
 	DL_RELAY_PERM,
 	DL_RELAY_TLS,
-	DL_RELAY_PROTOCOL
+	DL_RELAY_PROTOCOL,
+	DL_RELAY_DNS, /* the downstream's name did not resolve (dest.c, before any connection) */
+	DL_RELAY_NERR
 };
 
 /* dl_relay_send - send msg (len bytes) from sender ("" for <>) to the n rcpts. Fills v with

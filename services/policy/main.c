@@ -101,8 +101,15 @@ static int policy_setup(struct policy *p, struct cl_metrics *reg, char *err, siz
 	const struct policy_config *c = p->cfg;
 	metrics_register(reg, &p->m);
 	pc_cache_init(&p->cache);
+	char why[200];
+	if (!(p->dns = cl_dns_host_new(c->dns_resolver, why, sizeof why))) {
+		cl_snprintf(err, errlen, "bad setting: CLEMENT_DNS_RESOLVER: %s", why);
+		return -1;
+	}
+	p->resolver = (struct cl_net_resolver){cl_dns_host_dial_resolver, p->dns};
 	p->probe = (struct pp_probe){.timeout_ms = (int)c->probe_timeout_ms,
 				     .helo_name = c->helo_name,
+				     .resolver = &p->resolver,
 				     .max_entries = 100000,
 				     .m_hits = p->m.probe_hits};
 	memcpy(p->probe.m_probes, p->m.probes, sizeof p->m.probes);
@@ -132,6 +139,7 @@ static void policy_teardown(struct policy *p)
 	pc_watch_stop(&p->watch);
 	pl_queue_stop(&p->logq);
 	pp_fini(&p->probe);
+	cl_dns_host_free(p->dns);
 	pc_cache_fini(&p->cache);
 	cl_netset_free(&p->never_ban_cfg);
 }
@@ -159,6 +167,7 @@ int main(int argc, char **argv)
 	     "wait after a change notification so that one reload covers a burst", &cfg.debounce_ms},
 	    {"CLEMENT_POLICY_PROBE_TIMEOUT_MS", CL_SET_INT, "3000", 100, 60000,
 	     "deadline of a whole recipient-verification probe to a downstream MTA", &cfg.probe_timeout_ms},
+	    CL_SETTING_DNS_RESOLVER(&cfg.dns_resolver),
 	    {"CLEMENT_POLICY_HELO_NAME", CL_SET_STR, "localhost", 0, 0, "name policy gives in EHLO when probing",
 	     &cfg.helo_name},
 	    {"CLEMENT_POLICY_IMAP_TIMEOUT_MS", CL_SET_INT, "5000", 100, 60000, "deadline of an IMAP login",

@@ -9,6 +9,7 @@
 #include "auth/imap_login.h"
 #include "cache.h"
 #include "cache_watch.h"
+#include "dns/host.h"
 #include "logq.h"
 #include "mail/policy_client.h"
 #include "mail/verdict.h"
@@ -37,6 +38,7 @@ struct policy_config {
 	long long rep_threshold; /* CLEMENT_DNSBL_THRESHOLD */
 	char *rep_action_text;   /* CLEMENT_DNSBL_ACTION */
 	int rep_action;          /* enum pol_rep_action */
+	char *dns_resolver;      /* CLEMENT_DNS_RESOLVER: the probe's downstream names */
 };
 
 enum pol_op { OP_CONNECT = 0, OP_HELO, OP_MAIL, OP_RCPT, OP_AUTH, OP_NDECIDE };
@@ -60,6 +62,8 @@ struct policy {
 	struct cl_netset never_ban_cfg; /* CLEMENT_NEVER_BAN */
 	struct pl_queue logq;
 	struct pp_probe probe;
+	struct cl_dns_host *dns;         /* lib/dns: the probe's host names */
+	struct cl_net_resolver resolver; /* {cl_dns_host_dial_resolver, dns} */
 	struct cl_imap_conf imap;
 	struct policy_metrics m;
 };

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +32,8 @@ static void reply_text(const struct cl_smtpc *c, const char *what, const char *e
 	cl_snprintf(reply, rlen, "%s: %s", what, tmp);
 }
 
-enum pp_result pp_smtp_probe(const char *host, int port, const char *helo, const char *rcpt, int timeout_ms,
-			     char *reply, size_t rlen)
+enum pp_result pp_smtp_probe(const struct cl_net_resolver *r, const char *host, int port, const char *helo,
+			     const char *rcpt, int timeout_ms, char *reply, size_t rlen)
 {
 	static char dummy[8];
 	if (!reply) {
@@ -54,7 +53,7 @@ enum pp_result pp_smtp_probe(const char *host, int port, const char *helo, const
 	}
 	enum pp_result res = PP_TEMPFAIL;
 	/* timeout_ms bounds the whole dialogue: it is the deadline as well as each wait */
-	if (cl_smtpc_connect(c, host, port, timeout_ms, timeout_ms, reply, rlen) < 0) {
+	if (cl_smtpc_connect(c, r, host, port, timeout_ms, timeout_ms, reply, rlen) < 0) {
 		free(c);
 		return res;
 	}
@@ -203,7 +202,7 @@ enum pp_result pp_verify(struct pp_probe *p, const char *host, int port, const c
 			cl_snprintf(reply, rlen, "cached");
 		return (enum pp_result)c;
 	}
-	enum pp_result r = pp_smtp_probe(host, port, p->helo_name, rcpt, p->timeout_ms, reply, rlen);
+	enum pp_result r = pp_smtp_probe(p->resolver, host, port, p->helo_name, rcpt, p->timeout_ms, reply, rlen);
 	if (p->m_probes[r])
 		cl_metric_inc(p->m_probes[r]);
 	if (r != PP_TEMPFAIL && ttl_s > 0)

@@ -14,14 +14,16 @@
 #include <stddef.h>
 
 #include "util/metrics.h"
+#include "util/net.h"
 
 enum pp_result { PP_EXISTS = 0, PP_NO_SUCH_USER, PP_TEMPFAIL };
 
 struct pp_entry;
 
 struct pp_probe {
-	int timeout_ms;        /* whole dialogue */
-	const char *helo_name; /* not owned */
+	int timeout_ms;                         /* whole dialogue */
+	const char *helo_name;                  /* not owned */
+	const struct cl_net_resolver *resolver; /* lib/dns, for a host name; not owned */
 	size_t max_entries;
 	struct cl_metric *m_probes[3], *m_hits; /* by result; may be NULL */
 
@@ -37,8 +39,8 @@ void pp_fini(struct pp_probe *p);
  * at most timeout_ms on a cache miss. */
 enum pp_result pp_verify(struct pp_probe *p, const char *host, int port, const char *rcpt, int ttl_s, char *reply,
 			 size_t rlen);
-/* pp_smtp_probe - the dialogue itself, without the cache. */
-enum pp_result pp_smtp_probe(const char *host, int port, const char *helo, const char *rcpt, int timeout_ms,
-			     char *reply, size_t rlen);
+/* pp_smtp_probe - the dialogue itself, without the cache; a host name is resolved by r. */
+enum pp_result pp_smtp_probe(const struct cl_net_resolver *r, const char *host, int port, const char *helo,
+			     const char *rcpt, int timeout_ms, char *reply, size_t rlen);
 
 #endif

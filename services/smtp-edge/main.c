@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dns/dns.h"
 #include "edge.h"
 #include "svc/health.h"
 #include "util/config.h"
@@ -314,11 +315,7 @@ int main(int argc, char **argv)
 	     &c->proxy_protocol},
 	    {"CLEMENT_PROXY_NETWORKS", CL_SET_STR, "", 0, 0,
 	     "CIDRs of the load balancers allowed to send PROXY headers (others are disconnected)", &c->proxy_networks},
-	    {"CLEMENT_DNS_RESOLVER", CL_SET_STR, "", 0, 0,
-	     "DNS for the reputation lookups: empty = full recursion from this host (public resolvers are refused "
-	     "by the big blocklists), system = the servers of /etc/resolv.conf, or host:port[,host:port...] to "
-	     "forward to",
-	     &c->rep.resolver},
+	    CL_SETTING_DNS_RESOLVER(&c->rep.resolver),
 	    {"CLEMENT_DNSBL_SITES", CL_SET_STR, "", 0, 0,
 	     "DNS block/allowlists in Postfix postscreen_dnsbl_sites syntax: zone[=filter][*weight], comma "
 	     "separated, negative weight = allowlist (e.g. zen.spamhaus.org=127.0.0.[2..11]*3); empty: none",

@@ -170,3 +170,41 @@ def test_a_lib_name_that_libclamav_also_declares_fails(tree, decl):
     assert f"check-arch: lib/util/buf.h:{line}: declares {ident}, a name libclamav's clamav.h also declares" \
         in r.stdout, r.stdout
     assert "1 problem(s)" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("file,code,what", [
+    ("services/policy/probe.c", "struct addrinfo *ai; getaddrinfo(host, \"25\", NULL, &ai);", "getaddrinfo()"),
+    ("lib/util/net.c", "gethostbyname(host);", "gethostbyname()"),
+    ("services/banstats/push.c", "res_query(name, 1, 15, buf, sizeof buf);", "res_query()"),
+    ("services/smtp-edge/loop.c", "nng_dial(s, url, NULL, 0);", "nng_dial()"),
+    ("services/scanner/scan.c", "curl_easy_setopt(h, CURLOPT_URL, url);", "CURLOPT_URL without CURLOPT_RESOLVE"),
+])
+def test_a_file_resolving_names_on_its_own_fails(tree, file, code, what):
+    """Issue 17: no code of Clement resolves names on its own; mail-path names go through
+    lib/dns, and only the files tools/arch-rules lists (with their reason) may do otherwise."""
+    path = tree / file
+    text = path.read_text()
+    path.write_text(text + f"\nstatic void stray(void) {{ {code} }}\n")
+    line = len(text.splitlines()) + 2
+    r = check_arch("--only", "resolves", root=tree)
+    assert r.returncode == 1, r.stdout
+    assert f"check-arch: {file}:{line}: resolves a host name itself ({what})" in r.stdout, r.stdout
+    assert "1 problem(s)" in r.stdout, r.stdout
+
+
+def test_names_in_comments_and_strings_and_listed_files_pass(tree):
+    """A comment or a string naming getaddrinfo is no call; delivery's relay hands libcurl its
+    URL together with lib/dns's addresses (CURLOPT_RESOLVE), so it passes unlisted."""
+    p = tree / "services" / "policy" / "probe.c"
+    p.write_text(p.read_text() + '\n/* getaddrinfo() is not used here */\nstatic const char *s = "gethostbyname(x)";\n')
+    assert "CURLOPT_URL" in (tree / "services" / "delivery" / "relay.c").read_text()
+    r = check_arch("--only", "resolves", root=tree)
+    assert r.returncode == 0, r.stdout
+
+
+def test_a_resolves_rule_for_a_file_that_no_longer_resolves_fails(tree):
+    rules = tree / "tools" / "arch-rules"
+    rules.write_text(rules.read_text() + "resolves lib/util/buf.c: no reason\n")
+    r = check_arch("--only", "resolves", root=tree)
+    assert r.returncode == 1, r.stdout
+    assert "lib/util/buf.c no longer resolves names: remove its rule" in r.stdout, r.stdout
