@@ -7,7 +7,6 @@
 
 #include "maildir.h"
 #include "relay.h"
-#include "sign.h"
 #include "util/buf.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -165,22 +164,7 @@ static int deliver_remote(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode
 				    c->cfg->relay_verify_cert,
 				    c->cfg->relay_ca_file};
 	struct dl_relay_opts o = {c->helo, (long)c->cfg->relay_connect_timeout_ms, (long)c->cfg->relay_timeout_ms};
-	/* A user's submission leaves signed by its From domain's active DKIM key, if it has one. */
-	char *sig = mode == CL_ROUTE_OUTBOUND ? dl_dkim_sign(c, pg, msg, len) : NULL;
-	char *signed_msg = NULL;
-	if (sig) {
-		size_t sl = strlen(sig);
-		signed_msg = malloc(sl + len);
-		if (signed_msg) {
-			memcpy(signed_msg, sig, sl);
-			memcpy(signed_msg + sl, msg, len);
-			msg = signed_msg;
-			len += sl;
-		}
-		free(sig);
-	}
 	enum dl_relay_err e = dl_relay_send(&t, &o, sender, rc, n, msg, len, v);
-	free(signed_msg);
 	free(rc);
 	if (e != DL_RELAY_OK)
 		cl_metric_inc(c->m->downstream_err[e]);

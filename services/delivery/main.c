@@ -132,9 +132,11 @@ static void metrics_init(struct cl_metrics *reg, struct dl_metrics *m)
 	const char *lh = "messages taught to Rspamd on release (ham) or delete (spam), by result";
 	m->learn_ok = cl_metrics_counter(reg, "clement_delivery_rspamd_learn_total", lh, "result=\"ok\"");
 	m->learn_failed = cl_metrics_counter(reg, "clement_delivery_rspamd_learn_total", lh, "result=\"failed\"");
-	const char *dh = "outbound messages DKIM-signed with their From domain's active key, by result";
+	const char *dh = "outbound messages DKIM-signed with their From domain's active key, by result"
+			 " (not_allowed: the login may not send as that domain, so unsigned)";
 	m->dkim_signed = cl_metrics_counter(reg, "clement_delivery_dkim_total", dh, "result=\"signed\"");
 	m->dkim_failed = cl_metrics_counter(reg, "clement_delivery_dkim_total", dh, "result=\"failed\"");
+	m->dkim_refused = cl_metrics_counter(reg, "clement_delivery_dkim_total", dh, "result=\"not_allowed\"");
 }
 
 /* run - everything between settings and exit; returns the exit code. */

@@ -18,6 +18,7 @@
 #include "msgutil.h"
 #include "rpc/frame.h"
 #include "rpc/rpc.h"
+#include "sign.h"
 #include "store.h"
 #include "util/log.h"
 
@@ -212,6 +213,27 @@ static cJSON *deliver_reply(const struct dreq *r, const struct cl_verdict *v)
 	return o;
 }
 
+/* sign_outbound - a user's submission leaves signed by its From domain's active DKIM key
+ * when the login may send as that domain (sign.h): the signed copy (malloc'd, the caller
+ * frees it; *olen its length), or NULL to send body as it is (not outbound, no key, not
+ * allowed, signing failed or out of memory). */
+static unsigned char *sign_outbound(struct dl_ctx *c, struct cl_pg *pg, const struct dreq *r, const unsigned char *body,
+				    size_t blen, size_t *olen)
+{
+	if (r->route.mode != CL_ROUTE_OUTBOUND)
+		return NULL;
+	char *sig = dl_dkim_sign(c, pg, r->sid, r->route.domain_id, r->route.user_id, body, blen);
+	size_t sl = sig ? strlen(sig) : 0;
+	unsigned char *m = sig ? malloc(sl + blen) : NULL;
+	if (m) {
+		memcpy(m, sig, sl);
+		memcpy(m + sl, body, blen);
+		*olen = sl + blen;
+	}
+	free(sig);
+	return m;
+}
+
 /* op_deliver - the deliver op. */
 static cJSON *op_deliver(struct dl_ctx *c, const cJSON *req, const unsigned char *body, size_t blen)
 {
@@ -232,7 +254,10 @@ static cJSON *op_deliver(struct dl_ctx *c, const cJSON *req, const unsigned char
 		cl_log(CL_LOG_WARN, r.sid, "db_unavailable", NULL);
 		cl_verdict_tempfail(&v, "Temporary failure, try again later");
 	} else {
-		run_deliver(c, pg, &r, body, blen, &v);
+		size_t olen = blen;
+		unsigned char *signed_msg = sign_outbound(c, pg, &r, body, blen, &olen);
+		run_deliver(c, pg, &r, signed_msg ? signed_msg : body, olen, &v);
+		free(signed_msg);
 		if (r.route.mode == CL_ROUTE_OUTBOUND)
 			log_outbound(pg, &r, blen, &v);
 		dl_db_put(c->db, pg);

@@ -5,11 +5,13 @@ key, relayed to Postfix's smtp-sink. The signature is checked with Debian's dkim
 activated selector signs the next message while the old one stays published; a retired key
 signs nothing. Everything real: smtp-edge, policy, delivery, admin-api, PostgreSQL, smtp-sink."""
 import json
+import smtplib
 
 import dkim
 
 from conftest import wait_for
-from smtp_util import local_only
+from smtp_util import client_tls, local_only
+from test_admin_api import PASSWORD, pw_hash
 from test_sender_aliases import DOM, logged_in, send, world  # noqa: F401 (fixture)
 from test_smtp_protocol import fake  # noqa: F401 (fixture: the scanner, which says clean)
 
@@ -102,3 +104,82 @@ def test_dkim_keys_are_for_the_domains_admins_only(world):
         assert st == 400 and why in body["error"], (bad, body)
     assert admin.req("POST", f"/api/domains/{did}/dkim", {"selector": "dup"})[0] == 201
     assert admin.req("POST", f"/api/domains/{did}/dkim", {"selector": "dup"})[0] == 409
+
+
+OTHER = "other.test"
+
+
+def submit(edge, user, mail_from, header_from, subject):
+    """Submits one message as user (port 587, STARTTLS, AUTH) with envelope mail_from and the
+    given From: header; asserts it was accepted."""
+    with smtplib.SMTP(edge.host, edge.submission, timeout=30) as c:
+        c.starttls(context=client_tls())
+        c.login(user, PASSWORD)
+        assert c.mail(mail_from)[0] == 250, (user, mail_from)
+        assert c.rcpt("friend@elsewhere.example")[0] == 250
+        code, text = c.data(f"From: {header_from}\r\nTo: <friend@elsewhere.example>\r\nSubject: {subject}\r\n\r\nhi\r\n")
+        assert code == 250, text
+
+
+def signer_of(msg):
+    """The d= of the message's one DKIM-Signature, or None when it carries none."""
+    h = head(msg)
+    if "DKIM-Signature:" not in h:
+        return None
+    assert h.count("DKIM-Signature:") == 1, h
+    return h.split(" d=")[1].split(";")[0]
+
+
+def test_only_a_domain_the_login_may_send_as_signs(world, db, services):
+    """A user of send.test writing From: another domain Clement serves (other.test, which has
+    an active key) gets no signature from other.test's key, and the mail still goes out; its
+    own From: is signed as before, other.test's own user is signed by other.test's key, and an
+    alias grant in other.test (and only while it lasts) lets the user's other.test From: be
+    signed. Failed before delivery checked the login (it signed any From: domain with a key)."""
+    ids, edge, api, sink = world
+    gid = db.scalar("SELECT group_id FROM domains WHERE id = %s", (ids["domain"],))
+    oid = db.scalar("INSERT INTO domains (name, group_id) VALUES (%s, %s) RETURNING id", (OTHER, gid))
+    db.execute("INSERT INTO users (domain_id, local_part, role, password_hash) VALUES (%s, 'carol', 'user', %s)",
+               (oid, pw_hash()))
+    boss = logged_in(api, "boss")
+    keys = {}
+    for did, dom in ((ids["domain"], DOM), (oid, OTHER)):
+        st, k = boss.req("POST", f"/api/domains/{did}/dkim", {"algorithm": "ed25519-sha256", "selector": "s1"})
+        assert st == 201, k
+        assert boss.req("POST", f"/api/domains/{did}/dkim/{k['id']}/activate")[0] == 200
+        keys[dom] = boss.get(f"/api/domains/{did}/dkim")[1]["items"]
+    published = keys[DOM] + keys[OTHER]
+    delivery = next(s for s in services.started if s.name == "delivery")
+    n = 0
+
+    def out(user, mail_from, header_from):
+        nonlocal n
+        n += 1
+        submit(edge, user, mail_from, header_from, f"m{n}")
+        m = sent(sink, n)
+        assert f"Subject: m{n}" in head(m)
+        return m
+
+    # The forgery: alice of send.test, From: the other domain's CEO. Relayed, not signed.
+    m = out(f"alice@{DOM}", f"alice@{DOM}", f"<ceo@{OTHER}>")
+    assert signer_of(m) is None, head(m)
+    assert 'clement_delivery_dkim_total{result="not_allowed"} 1' in delivery.metrics()
+    assert f"d={OTHER} s=s1" in delivery.log() and "dkim_not_allowed" in delivery.log()
+    # A display name hiding the address changes nothing; nor does the null sender.
+    assert signer_of(out(f"alice@{DOM}", "", f'"alice@{DOM}" <ceo@{OTHER}>')) is None
+
+    # Aligned mail is still signed, and verifies: alice's own From: (with <> too), carol's.
+    for user, env, frm, dom in ((f"alice@{DOM}", f"alice@{DOM}", f"Alice <alice@{DOM}>", DOM),
+                                (f"alice@{DOM}", "", f"<alice@{DOM}>", DOM),
+                                (f"carol@{OTHER}", f"carol@{OTHER}", f"<carol@{OTHER}>", OTHER)):
+        m = out(user, env, frm)
+        assert signer_of(m) == dom and dkim.verify(m, dnsfunc=dns_from(published)), (user, frm, head(m))
+
+    # An alias in other.test granted to alice opens other.test's key to her, until revoked.
+    st, alias = boss.req("POST", f"/api/users/{ids['alice']}/aliases", {"address": f"sales@{OTHER}"})
+    assert st == 201, alias
+    m = out(f"alice@{DOM}", f"alice@{DOM}", f"<ceo@{OTHER}>")
+    assert signer_of(m) == OTHER and dkim.verify(m, dnsfunc=dns_from(published)), head(m)
+    assert boss.req("DELETE", f"/api/users/{ids['alice']}/aliases/{alias['id']}")[0] == 200
+    assert signer_of(out(f"alice@{DOM}", f"alice@{DOM}", f"<ceo@{OTHER}>")) is None
+    assert 'clement_delivery_dkim_total{result="not_allowed"} 3' in delivery.metrics()
