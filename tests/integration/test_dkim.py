@@ -3,19 +3,26 @@ a local-mode user submits (port 587 after AUTH) leaves delivery signed with the 
 key, relayed to Postfix's smtp-sink. The signature is checked with Debian's dkimpy
 (python3-dkim) against the TXT record the API tells the admin to publish. Rotation: a newly
 activated selector signs the next message while the old one stays published; a retired key
-signs nothing. Everything real: smtp-edge, policy, delivery, admin-api, PostgreSQL, smtp-sink."""
+signs nothing. Only a From: domain the login may send as is signed (its own, or a granted
+alias's domain; docs/ARCHITECTURE.md, "Outbound DKIM"): another domain's key never signs a
+user's forgery. A receiver's real Rspamd (Debian's, with the tests' DNS server publishing the
+API's TXT records) verifies the signatures: R_DKIM_ALLOW and DMARC pass. Everything real:
+smtp-edge, policy, delivery, admin-api, PostgreSQL, smtp-sink, Rspamd, Redis."""
 import json
 import smtplib
 
 import dkim
 
 from conftest import wait_for
+from rspamd_util import DnsServer, Redis, Rspamd, txt
 from smtp_util import client_tls, local_only
 from test_admin_api import PASSWORD, pw_hash
 from test_sender_aliases import DOM, logged_in, send, world  # noqa: F401 (fixture)
 from test_smtp_protocol import fake  # noqa: F401 (fixture: the scanner, which says clean)
 
 pytestmark = local_only
+
+RECEIVER_SEES = "11.22.33.44"  # the client address the receiving Rspamd is told (not loopback, which it trusts)
 
 
 def sent(sink, n):
@@ -183,3 +190,45 @@ def test_only_a_domain_the_login_may_send_as_signs(world, db, services):
     assert boss.req("DELETE", f"/api/users/{ids['alice']}/aliases/{alias['id']}")[0] == 200
     assert signer_of(out(f"alice@{DOM}", f"alice@{DOM}", f"<ceo@{OTHER}>")) is None
     assert 'clement_delivery_dkim_total{result="not_allowed"} 3' in delivery.metrics()
+
+
+def test_rspamd_verifies_the_signature_with_the_published_record(world, tmp_path):
+    """A receiver's real Rspamd (Debian's, asking only the tests' DNS server, which publishes
+    exactly the TXT records the API gave and DMARC p=reject) finds Clement's outbound
+    signatures valid, RSA and Ed25519 (R_DKIM_ALLOW, DMARC pass), and the refused forgery
+    unsigned (no DKIM for other.test, DMARC reject)."""
+    ids, edge, api, sink = world
+    admin = logged_in(api, "dadmin")
+    did = ids["domain"]
+    dns = DnsServer({f"_dmarc.{DOM}": [txt("v=DMARC1; p=reject")],
+                     f"_dmarc.{OTHER}": [txt("v=DMARC1; p=reject")]}).start()
+    redis = Redis(tmp_path).start()
+    rs = Rspamd(dns, redis)
+    try:
+        rs.start()
+        for n, alg in enumerate(("rsa-sha256", "ed25519-sha256"), 1):
+            st, k = admin.req("POST", f"/api/domains/{did}/dkim", {"algorithm": alg, "selector": f"rs{n}"})
+            assert st == 201, k
+            assert admin.req("POST", f"/api/domains/{did}/dkim/{k['id']}/activate")[0] == 200
+            with dns.lock:
+                dns.records[k["txt_name"]] = [txt(k["txt"])]
+            submit(edge, f"alice@{DOM}", f"alice@{DOM}", f"Alice <alice@{DOM}>", f"rs{n}")
+            m = sent(sink, n)
+            assert signer_of(m) == DOM and f"s=rs{n};" in head(m), head(m)
+            r = rs.check(m, IP=RECEIVER_SEES, From=f"alice@{DOM}", Rcpt="friend@elsewhere.example",
+                         Helo="mx.send.test")
+            sym = r["symbols"]
+            assert "R_DKIM_ALLOW" in sym and "R_DKIM_REJECT" not in sym, (alg, sorted(sym), rs.log()[-3000:])
+            assert any(o.startswith(f"{DOM}:") for o in sym["R_DKIM_ALLOW"].get("options", [])), sym["R_DKIM_ALLOW"]
+            assert "DMARC_POLICY_ALLOW" in sym, (alg, sorted(sym))
+        # The forgery of the other domain leaves unsigned: the receiver applies its p=reject.
+        submit(edge, f"alice@{DOM}", f"alice@{DOM}", f"<ceo@{OTHER}>", "rs3")
+        m = sent(sink, 3)
+        assert signer_of(m) is None, head(m)
+        sym = rs.check(m, IP=RECEIVER_SEES, From=f"alice@{DOM}", Rcpt="friend@elsewhere.example",
+                       Helo="mx.send.test")["symbols"]
+        assert "R_DKIM_ALLOW" not in sym and "DMARC_POLICY_REJECT" in sym, sorted(sym)
+    finally:
+        rs.cleanup()
+        redis.stop()
+        dns.stop()
