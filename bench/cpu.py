@@ -1,0 +1,134 @@
+"""See bench/cpu. CPU of a process tree = utime + stime of every living process in it plus
+cutime + cstime (what its reaped children used): Postfix's smtpd, cleanup and virtual
+processes come and go during a round, and what an exited one used is then in its parent's
+cutime. Clement's services are single processes (threads included in their utime)."""
+import os
+import pathlib
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "lib"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from stack import ROOT, Stack, free_port, load_avg, machine  # noqa: E402
+from throughput import count_files, wait_count  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+MESSAGES = int(os.environ.get("MESSAGES", "2000"))
+ROUNDS = int(os.environ.get("ROUNDS", "4"))
+SIZE = int(os.environ.get("SIZE", "10240"))
+PF = str(ROOT / "bench/lib/postfix-instance")
+
+
+def tree_cpu(root):
+    """Seconds of CPU used by root and its descendants, reaped ones included."""
+    procs = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                procs[int(d)] = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                pass
+    kids = {}
+    for pid, f in procs.items():
+        kids.setdefault(int(f[1]), []).append(pid)
+    total, todo = 0, [root]
+    while todo:
+        p = todo.pop()
+        f = procs.get(p)
+        if f:
+            total += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
+            todo += kids.get(p, [])
+    return total / TICK
+
+
+def source(port):
+    """smtp-source's run: (seconds, its CPU seconds)."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    subprocess.run(["/usr/sbin/smtp-source", "-s", "50", "-m", str(MESSAGES), "-l", str(SIZE),
+                    "-f", "sender@source.example", "-t", "u@bench.test", f"127.0.0.1:{port}"],
+                   check=True, stdout=subprocess.DEVNULL, timeout=900)
+    t = time.monotonic() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return t, (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+
+
+def postfix_master(d):
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                if open(f"/proc/{p}/comm").read().strip() == "master" and str(d) in open(f"/proc/{p}/cmdline").read():
+                    return int(p)
+            except OSError:
+                pass
+    return int(open(d / "queue/pid/master.pid").read().split()[0])
+
+
+def main():
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="clement-cpu-"))
+    os.chmod(tmp, 0o755)
+    pf_dir, pf_port = tmp / "postfix", free_port()
+    subprocess.run([PF, "start", str(pf_dir), str(pf_port)], check=True)
+    st = Stack({"CLEMENT_MAX_SESSIONS_PER_IP": "100"}, pg_fsync="on").start()
+    pf_inbox = pf_dir / "maildir/inbox/new"
+    procs = {s.name: s.proc.pid for s in st.services.started}
+    procs["postgres"] = int(open(st.pg.dir / "postmaster.pid").read().split()[0])
+    master = postfix_master(pf_dir)
+    rows, loads = {"clement": [], "postfix": []}, [load_avg()]
+    try:
+        source(st.smtp_port)  # warm-up, not counted
+        source(pf_port)
+        wait_count(lambda: count_files(pf_inbox), MESSAGES, 300)
+        for r in range(ROUNDS):
+            for who in (["clement", "postfix"] if r % 2 == 0 else ["postfix", "clement"]):
+                if who == "clement":
+                    a, logs0 = {n: tree_cpu(p) for n, p in procs.items()}, st.logged()
+                    t, src = source(st.smtp_port)
+                    wait_count(st.logged, logs0 + MESSAGES, 120)  # the log rows are part of the work
+                    b = {n: tree_cpu(p) for n, p in procs.items()}
+                    per = {n: (b[n] - a[n]) / MESSAGES * 1e3 for n in procs}
+                else:
+                    base, a = count_files(pf_inbox), tree_cpu(master)
+                    t0 = time.monotonic()
+                    _, src = source(pf_port)
+                    if wait_count(lambda: count_files(pf_inbox), base + MESSAGES) < base + MESSAGES:
+                        sys.exit("Postfix did not deliver every message within 300 s")
+                    t = time.monotonic() - t0
+                    time.sleep(1)  # let the last virtual/cleanup processes be reaped or idle
+                    per = {"postfix (all processes)": (tree_cpu(master) - a) / MESSAGES * 1e3}
+                rows[who].append((MESSAGES / t, per, src / MESSAGES * 1e3))
+                loads.append(load_avg())
+                print(f"round {r + 1} {who}: {MESSAGES / t:.0f} msg/s, CPU ms per message "
+                      f"{sum(per.values()):.2f}", file=sys.stderr, flush=True)
+    finally:
+        problems = st.stop()
+        subprocess.run([PF, "stop", str(pf_dir)], check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+        for p in problems:
+            print("clement:", p[:400], file=sys.stderr)
+    print(f"\n### CPU per message: Clement's ClamAV-only path vs Postfix to Maildir\n\n{machine()}; load average "
+          f"{min(loads):.1f} to {max(loads):.1f}; smtp-source, {MESSAGES} x {SIZE // 1024} KB over 50 sessions per "
+          f"round, {ROUNDS} rounds alternating\n")
+    print("| round | Clement msg/s | Postfix msg/s | ratio | Clement CPU ms/msg (" +
+          " / ".join(procs) + ") | Postfix CPU ms/msg | CPU ratio (Postfix / Clement) |")
+    print("| ---: | ---: | ---: | ---: | --- | ---: | ---: |")
+    ratios, cpu_ratios = [], []
+    for i, ((cr, cp, _), (pr, pp, _)) in enumerate(zip(rows["clement"], rows["postfix"])):
+        c, p = sum(cp.values()), sum(pp.values())
+        ratios.append(cr / pr)
+        cpu_ratios.append(p / c)
+        print(f"| {i + 1} | {cr:.0f} | {pr:.0f} | {cr / pr:.2f} | {c:.2f} ({' / '.join(f'{v:.2f}' for v in cp.values())}) "
+              f"| {p:.2f} | {p / c:.2f} |")
+    src = statistics.median(x[2] for x in rows["clement"] + rows["postfix"])
+    print(f"\nmedians: throughput ratio {statistics.median(ratios):.2f}, CPU ratio {statistics.median(cpu_ratios):.2f}; "
+          f"smtp-source itself {src:.2f} ms per message")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
