@@ -44,21 +44,6 @@ static const struct {
     {0, 0, 0, NULL, 0},
 };
 
-/* closed_port - a loopback port nothing listens on (bound, then closed). */
-static int closed_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof a;
-	int port = 0;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 int main(void)
 {
 	for (size_t i = 0; i < sizeof URLS / sizeof URLS[0]; i++) {
@@ -82,7 +67,7 @@ int main(void)
 	static const enum cl_imap_tls modes[] = {CL_IMAP_TLS_REQUIRED, CL_IMAP_TLS_IMPLICIT, CL_IMAP_TLS_PLAIN};
 	struct cl_imap_conf conf = {NULL, 3000};
 	for (size_t i = 0; i < 3; i++) {
-		struct cl_imap_server down = {"127.0.0.1", closed_port(), modes[i]};
+		struct cl_imap_server down = {"127.0.0.1", cl_test_free_port(), modes[i]};
 		char err[256] = "";
 		CL_CHECK(cl_imap_login(&conf, &down, "u@example.org", "pw", err, sizeof err) == CL_IMAP_UNAVAILABLE &&
 			     err[0],

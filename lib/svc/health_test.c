@@ -42,20 +42,6 @@ static void get(int port, const char *path, char *out, size_t outlen)
 		close(fd);
 }
 
-/* free_port - a loopback port nothing listens on right now. */
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t len = sizeof a;
-	int port = -1;
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 int main(void)
 {
 	struct rlimit rl;
@@ -73,7 +59,7 @@ int main(void)
 	int port = -1;
 	for (int tries = 0; tries < 20 && !h; tries++) { /* the free port may be taken meanwhile */
 		char addr[64];
-		port = free_port();
+		port = cl_test_free_port();
 		snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
 		h = cl_health_start(addr, m, ready, NULL, NULL, err, sizeof err);
 	}

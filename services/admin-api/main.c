@@ -10,11 +10,9 @@
 #include "api.h"
 #include "dbpool.h"
 #include "server.h"
-#include "svc/health.h"
-#include "util/config.h"
-#include "util/daemon.h"
+#include "svc/service.h"
+#include "util/buf.h"
 #include "util/log.h"
-#include "util/metrics.h"
 
 /* ready - /healthz: ready while PostgreSQL answers. */
 static int ready(void *ctx, char *why, size_t whylen)
@@ -41,9 +39,60 @@ static void metrics_register(struct api_app *app)
 						   "state-changing requests whose audit row could not be written", "");
 }
 
+static struct api_config cfg;
+static struct api_app app = {.cfg = &cfg};
+static struct api_server *srv;
+static int curl_inited;
+
+/* setup - libcurl (before any thread), metrics, the database pool, the delivery client. */
+static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
+{
+	(void)ctx;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_inited = 1;
+	app.reg = reg;
+	metrics_register(&app);
+	if (!(app.pool = dbpool_new(cfg.db_url, (int)cfg.db_pool, NULL, 0))) {
+		cl_snprintf(err, errlen, "out of memory");
+		return 1;
+	}
+	if (cfg.delivery_url[0] && !(app.delivery = cl_rpc_client_new(cfg.delivery_url, err, errlen))) {
+		char why[256];
+		cl_strlcpy(why, err, sizeof why);
+		cl_snprintf(err, errlen, "CLEMENT_DELIVERY_URL: %s", why);
+		return 2;
+	}
+	return 0;
+}
+
+/* start - the HTTP server, once /healthz answers. */
+static int start(void *ctx, char *err, size_t errlen)
+{
+	(void)ctx;
+	if (!(srv = api_server_start(&app, err, errlen)))
+		return 1;
+	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s", cfg.listen, cfg.health_listen);
+	return 0;
+}
+
+static void stop(void *ctx)
+{
+	(void)ctx;
+	api_server_stop(srv);
+	srv = NULL;
+}
+
+static void teardown(void *ctx)
+{
+	(void)ctx;
+	cl_rpc_client_free(app.delivery);
+	dbpool_free(app.pool);
+	if (curl_inited)
+		curl_global_cleanup();
+}
+
 int main(int argc, char **argv)
 {
-	struct api_config cfg = {0};
 	const struct cl_setting settings[] = {
 	    {"CLEMENT_ADMIN_LISTEN", CL_SET_STR, "0.0.0.0:8080", 0, 0, "address of the API and web UI (HTTP)",
 	     &cfg.listen},
@@ -90,41 +139,18 @@ int main(int argc, char **argv)
 	     "deadline of a release/delete call to delivery", &cfg.rpc_timeout_ms},
 	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
-	const size_t nset = CL_SETTINGS_COUNT(settings);
-	cl_config_main(argc, argv, "clement-admin-api",
-		       "The REST API (and static web UI) for administering Clement: users, domains, groups, "
+	const struct cl_service svc = {
+	    .prog = "clement-admin-api",
+	    .name = "admin-api",
+	    .summary = "The REST API (and static web UI) for administering Clement: users, domains, groups, "
 		       "directives, logs, quarantine, bans.",
-		       settings, nset);
-	if (cl_service_begin("clement-admin-api", "admin-api", cfg.log_level) < 0)
-		return 1;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	char err[256];
-	struct api_app app = {.cfg = &cfg};
-	app.reg = cl_metrics_new();
-	metrics_register(&app);
-	app.pool = dbpool_new(cfg.db_url, (int)cfg.db_pool, NULL, 0);
-	if (cfg.delivery_url[0] && !(app.delivery = cl_rpc_client_new(cfg.delivery_url, err, sizeof err))) {
-		fprintf(stderr, "clement-admin-api: CLEMENT_DELIVERY_URL: %s\n", err);
-		return 2;
-	}
-	int rc = 0;
-	struct cl_health *h = NULL;
-	struct api_server *srv = NULL;
-	if (!app.pool || !(h = cl_health_start(cfg.health_listen, app.reg, ready, NULL, &app, err, sizeof err)) ||
-	    !(srv = api_server_start(&app, err, sizeof err))) {
-		fprintf(stderr, "clement-admin-api: %s\n", app.pool ? err : "out of memory");
-		rc = 1;
-	} else {
-		cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s", cfg.listen, cfg.health_listen);
-		cl_daemon_wait();
-		cl_log(CL_LOG_INFO, NULL, "stop", NULL);
-	}
-	api_server_stop(srv);
-	cl_health_stop(h);
-	cl_rpc_client_free(app.delivery);
-	dbpool_free(app.pool);
-	cl_metrics_free(app.reg);
-	curl_global_cleanup();
-	cl_config_free(settings, nset);
-	return rc;
+	    CL_SERVICE_SETTINGS(settings, cfg),
+	    .ctx = &app,
+	    .ready = ready,
+	    .setup = setup,
+	    .start = start,
+	    .stop = stop,
+	    .teardown = teardown,
+	};
+	return cl_service_main(argc, argv, &svc);
 }

@@ -42,7 +42,6 @@ struct banstats_metrics {
 	struct cl_metric *new_candidates, *new_bans, *lifted;
 	struct cl_metric *rec_stored, *rec_ignored, *rec_refused, *rec_tempfail;
 	struct cl_metric *pushed, *push_failures;
-	struct cl_metric *rpc_unknown; /* clement_rpc_unknown_ops_total */
 };
 
 /* firewall_export - after a statistics run: banned.txt and banned.nft in cfg->firewall_dir

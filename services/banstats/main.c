@@ -21,11 +21,9 @@
 #include "dns/host.h"
 #include "mail/mesh_record.h"
 #include "rpc/rpc.h"
-#include "svc/health.h"
+#include "svc/service.h"
 #include "util/buf.h"
 #include "util/cidr.h"
-#include "util/config.h"
-#include "util/daemon.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -102,7 +100,6 @@ static void metrics_register(struct cl_metrics *reg, struct banstats_metrics *m)
 	m->rec_ignored = cl_metrics_counter(reg, "clement_banstats_mesh_records_total", h, "result=\"ignored\"");
 	m->rec_refused = cl_metrics_counter(reg, "clement_banstats_mesh_records_total", h, "result=\"refused\"");
 	m->rec_tempfail = cl_metrics_counter(reg, "clement_banstats_mesh_records_total", h, "result=\"tempfail\"");
-	m->rpc_unknown = cl_rpc_unknown_metric(reg);
 	m->pushed = cl_metrics_counter(reg, "clement_banstats_mesh_pushed_total", "records pushed to peers", "");
 	m->push_failures =
 	    cl_metrics_counter(reg, "clement_banstats_mesh_push_failures_total", "push rounds failed per peer", "");
@@ -183,103 +180,99 @@ static int ready(void *ctx, char *why, size_t whylen)
 	return 0;
 }
 
-/* serve - the long-running service; returns the exit code. */
-static int serve(struct loop *l, struct cl_metrics *reg)
+static struct banstats_config cfg;
+static struct banstats_metrics m;
+static struct loop l = {.cfg = &cfg, .m = &m};
+static struct store *st;        /* the RPC handlers' context */
+static struct cl_dns_host *dns; /* the mesh push's resolver, when the push is on */
+static pthread_t loop_th;
+static int loop_inited, loop_started;
+
+static int check(void *ctx, char *err, size_t errlen)
 {
-	const struct banstats_config *cfg = l->cfg;
-	char err[300];
-	int rc = 1;
-	struct cl_health *h = cl_health_start(cfg->health_listen, reg, ready, NULL, l, err, sizeof err);
-	struct store *st = store_new(cfg, l->m);
-	struct cl_rpc_server *srv = NULL;
-	pthread_t th;
-	if (!h || !st) {
-		fprintf(stderr, PROG ": %s\n", h ? "out of memory" : err);
-		goto out;
-	}
-	struct cl_rpc_optable ops = {.unknown = l->m->rpc_unknown};
-	ops.ops = store_ops(&ops.n);
-	srv = cl_rpc_server_start_ops(cfg->listen, 1, &ops, st, err, sizeof err);
-	if (!srv) {
-		fprintf(stderr, PROG ": %s\n", err);
-		goto out;
-	}
-	if (pthread_create(&th, NULL, loop_main, l) != 0) {
-		fprintf(stderr, PROG ": cannot start the loop thread\n");
-		goto out;
-	}
-	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s server=%s interval_s=%lld mesh_push=%s", cfg->listen,
-	       cfg->health_listen, cfg->server_name, cfg->interval_s, l->tls ? "on" : "off");
-	cl_daemon_wait();
-	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
-	cl_rpc_server_stop(srv);
-	srv = NULL;
-	pthread_mutex_lock(&l->lock);
-	l->stop = 1;
-	pthread_cond_signal(&l->wake);
-	pthread_mutex_unlock(&l->lock);
-	pthread_join(th, NULL);
-	rc = 0;
-out:
-	cl_rpc_server_stop(srv);
-	store_free(st);
-	cl_health_stop(h);
-	return rc;
+	(void)ctx;
+	return settings_check(&cfg, err, errlen) < 0 ? 2 : 0;
 }
 
-/* run - common set-up (metrics, TLS, database) around serve() or a single pass. */
-static int run(struct banstats_config *cfg)
+/* setup - metrics, the push's TLS context, the loop's database connection (a database down at
+ * start is not fatal: the loop reconnects and /healthz says 503) and the RPC store. */
+static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 {
-	char err[400];
-	struct banstats_metrics m = {0};
-	struct cl_metrics *reg = cl_metrics_new();
-	struct loop l = {.cfg = cfg, .m = &m};
-	if (!reg)
-		return 1;
+	(void)ctx;
 	metrics_register(reg, &m);
-	if (cfg->mesh_cert[0] && !(l.tls = push_tls_ctx_new(cfg, err, sizeof err))) {
-		fprintf(stderr, PROG ": %s\n", err);
-		cl_metrics_free(reg);
+	if (cfg.mesh_cert[0] && !(l.tls = push_tls_ctx_new(&cfg, err, errlen)))
 		return 2;
-	}
 	/* The peers' names go through Clement's one resolver (lib/dns), as every mail-path name. */
-	struct cl_dns_host *dns = NULL;
-	if (l.tls && !(dns = cl_dns_host_new(cfg->dns_resolver, err, sizeof err))) {
-		fprintf(stderr, PROG ": bad setting: CLEMENT_DNS_RESOLVER: %s\n", err);
-		push_tls_ctx_free(l.tls);
-		cl_metrics_free(reg);
+	char why[300];
+	if (l.tls && !(dns = cl_dns_host_new(cfg.dns_resolver, why, sizeof why))) {
+		cl_snprintf(err, errlen, "bad setting: CLEMENT_DNS_RESOLVER: %s", why);
 		return 2;
 	}
-	cfg->resolver = (struct cl_net_resolver){cl_dns_host_dial_resolver, dns};
+	cfg.resolver = (struct cl_net_resolver){cl_dns_host_dial_resolver, dns};
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&l.wake, &ca);
 	pthread_condattr_destroy(&ca);
-	/* A database down at start is not fatal: the loop reconnects and /healthz says 503. */
-	atomic_store(&l.db_ok, cl_pg_open(&l.pg, cfg->db_url, NULL, 0, cfg->once ? 5 : 3, err, sizeof err) == 0);
+	loop_inited = 1;
+	atomic_store(&l.db_ok, cl_pg_open(&l.pg, cfg.db_url, NULL, 0, cfg.once ? 5 : 3, why, sizeof why) == 0);
 	if (!atomic_load(&l.db_ok))
-		cl_log(CL_LOG_WARN, NULL, "db_unreachable", "error=\"%s\"", err);
-	int rc;
-	if (cfg->once) {
-		loop_once(&l, 1, 1, 1);
-		rc = atomic_load(&l.db_ok) ? 0 : 1;
-	} else {
-		rc = serve(&l, reg);
+		cl_log(CL_LOG_WARN, NULL, "db_unreachable", "error=\"%s\"", why);
+	if (!cfg.once && !(st = store_new(&cfg, &m))) {
+		cl_snprintf(err, errlen, "out of memory");
+		return 1;
 	}
+	return 0;
+}
+
+/* oneshot - CLEMENT_BANSTATS_ONCE: one statistics pass, maintenance and push round. */
+static int oneshot(void *ctx)
+{
+	(void)ctx;
+	if (!cfg.once)
+		return -1;
+	loop_once(&l, 1, 1, 1);
+	return atomic_load(&l.db_ok) ? 0 : 1;
+}
+
+static int start(void *ctx, char *err, size_t errlen)
+{
+	(void)ctx;
+	if (pthread_create(&loop_th, NULL, loop_main, &l) != 0) {
+		cl_snprintf(err, errlen, "cannot start the loop thread");
+		return 1;
+	}
+	loop_started = 1;
+	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s server=%s interval_s=%lld mesh_push=%s", cfg.listen,
+	       cfg.health_listen, cfg.server_name, cfg.interval_s, l.tls ? "on" : "off");
+	return 0;
+}
+
+/* teardown - after the RPC server stopped: wake and join the loop thread (a run in progress
+ * finishes first), then close what it used. */
+static void teardown(void *ctx)
+{
+	(void)ctx;
+	if (loop_started) {
+		pthread_mutex_lock(&l.lock);
+		l.stop = 1;
+		pthread_cond_signal(&l.wake);
+		pthread_mutex_unlock(&l.lock);
+		pthread_join(loop_th, NULL);
+	}
+	store_free(st);
 	cl_pg_close(&l.pg);
-	pthread_cond_destroy(&l.wake);
-	pthread_mutex_destroy(&l.lock);
+	if (loop_inited) {
+		pthread_cond_destroy(&l.wake);
+		pthread_mutex_destroy(&l.lock);
+	}
 	push_tls_ctx_free(l.tls);
 	cl_dns_host_free(dns);
-	cl_metrics_free(reg);
-	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	struct banstats_config cfg = {0};
 	const struct cl_setting settings[] = {
 	    CL_SETTING_HEALTH_LISTEN("CLEMENT_BANSTATS_HEALTH_LISTEN", "0.0.0.0:9105", &cfg.health_listen),
 	    {"CLEMENT_BANSTATS_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7004", 0, 0,
@@ -363,21 +356,27 @@ int main(int argc, char **argv)
 	     &cfg.mesh_batch},
 	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
-	cl_config_main(argc, argv, PROG,
-		       "Computes per-client statistics from Clement's logs, bans abusive servers and "
+	static const long long one_worker = 1;
+	size_t nops;
+	const struct cl_rpc_op *ops = store_ops(&nops);
+	const struct cl_service svc = {
+	    .prog = PROG,
+	    .name = "banstats",
+	    .summary = "Computes per-client statistics from Clement's logs, bans abusive servers and "
 		       "shares bans with trusted mesh peers.",
-		       settings, CL_SETTINGS_COUNT(settings));
-	char err[300];
-	if (settings_check(&cfg, err, sizeof err) < 0) {
-		fprintf(stderr, PROG ": bad setting: %s\n", err);
-		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-		return 2;
-	}
-	if (cl_service_begin(PROG, "banstats", cfg.log_level) < 0) {
-		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-		return 1;
-	}
-	int rc = run(&cfg);
-	cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-	return rc;
+	    CL_SERVICE_SETTINGS(settings, cfg),
+	    .rpc_listen = &cfg.listen,
+	    .rpc_workers = &one_worker,
+	    .ops = ops,
+	    .nops = nops,
+	    .rpc_ctx = (void *const *)&st,
+	    .ctx = &l,
+	    .ready = ready,
+	    .check = check,
+	    .setup = setup,
+	    .oneshot = oneshot,
+	    .start = start,
+	    .teardown = teardown,
+	};
+	return cl_service_main(argc, argv, &svc);
 }

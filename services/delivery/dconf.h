@@ -45,7 +45,6 @@ struct dl_metrics {
 	struct cl_metric *digests_sent, *digest_errors, *tmp_cleaned;
 	struct cl_metric *learn_ok, *learn_failed;
 	struct cl_metric *dkim_signed, *dkim_failed, *dkim_refused; /* outbound DKIM signatures (sign.c) */
-	struct cl_metric *rpc_unknown;                              /* clement_rpc_unknown_ops_total */
 };
 
 struct dl_ctx {

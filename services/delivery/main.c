@@ -18,10 +18,8 @@
 #include "relay.h"
 #include "rpc/rpc.h"
 #include "store.h"
-#include "svc/health.h"
+#include "svc/service.h"
 #include "util/buf.h"
-#include "util/config.h"
-#include "util/daemon.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -116,7 +114,6 @@ static void metrics_init(struct cl_metrics *reg, struct dl_metrics *m)
 		m->downstream_err[i] = cl_metrics_counter(reg, "clement_delivery_downstream_errors_total",
 							  "failed downstream SMTP transactions by kind", l);
 	}
-	m->rpc_unknown = cl_rpc_unknown_metric(reg);
 	m->q_stored = cl_metrics_counter(reg, "clement_delivery_quarantine_stored_total", "quarantine rows stored", "");
 	m->q_released =
 	    cl_metrics_counter(reg, "clement_delivery_quarantine_released_total", "quarantined messages released", "");
@@ -139,75 +136,86 @@ static void metrics_init(struct cl_metrics *reg, struct dl_metrics *m)
 	m->dkim_refused = cl_metrics_counter(reg, "clement_delivery_dkim_total", dh, "result=\"not_allowed\"");
 }
 
-/* run - everything between settings and exit; returns the exit code. */
-static int run(struct dl_config *cfg)
+static struct dl_config cfg;
+static struct dl_metrics m;
+static struct dl_ctx c = {.cfg = &cfg, .m = &m};
+static struct bg b = {.c = &c};
+static int curl_inited, bg_inited, bg_started;
+
+/* setup - HELO name, libcurl (before any thread), metrics, the database pool. */
+static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 {
-	struct dl_metrics m = {0};
-	struct dl_ctx c = {.cfg = cfg, .m = &m};
-	if (cfg->helo[0])
-		cl_strlcpy(c.helo, cfg->helo, sizeof c.helo);
+	(void)ctx;
+	if (cfg.helo[0])
+		cl_strlcpy(c.helo, cfg.helo, sizeof c.helo);
 	else if (gethostname(c.helo, sizeof c.helo - 1) != 0 || !c.helo[0])
 		strcpy(c.helo, "localhost");
-	if (!cfg->digest_secret[0])
+	if (!cfg.digest_secret[0])
 		cl_log(CL_LOG_WARN, NULL, "no_digest_secret", "note=\"CLEMENT_DIGEST_SECRET unset: no digests\"");
 	char why[200];
-	if (!(c.dns = cl_dns_host_new(cfg->dns_resolver, why, sizeof why))) {
-		fprintf(stderr, "clement-delivery: bad setting: CLEMENT_DNS_RESOLVER: %s\n", why);
+	if (!(c.dns = cl_dns_host_new(cfg.dns_resolver, why, sizeof why))) {
+		cl_snprintf(err, errlen, "bad setting: CLEMENT_DNS_RESOLVER: %s", why);
 		return 2;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-		fprintf(stderr, "clement-delivery: curl_global_init failed\n");
-		cl_dns_host_free(c.dns);
+		cl_snprintf(err, errlen, "curl_global_init failed");
 		return 1;
 	}
-	struct cl_metrics *reg = cl_metrics_new();
+	curl_inited = 1;
 	metrics_init(reg, &m);
-	c.db = dl_dbpool_new(cfg->db_url, (int)(cfg->workers + 1));
-	char err[256];
-	int rc = 1;
-	struct cl_health *h = NULL;
-	struct cl_rpc_server *srv = NULL;
-	struct bg b = {.c = &c};
-	struct cl_rpc_optable ops = {.unknown = m.rpc_unknown};
-	ops.ops = dl_ops(&ops.n);
 	pthread_mutex_init(&b.mu, NULL);
 	pthread_cond_init(&b.cv, NULL);
-	if (!c.db || !(h = cl_health_start(cfg->health_listen, reg, NULL, NULL, NULL, err, sizeof err)) ||
-	    !(srv = cl_rpc_server_start_ops(cfg->listen, (int)cfg->workers, &ops, &c, err, sizeof err))) {
-		fprintf(stderr, "clement-delivery: %s\n", c.db ? err : "out of memory");
-		goto out;
+	bg_inited = 1;
+	if (!(c.db = dl_dbpool_new(cfg.db_url, (int)(cfg.workers + 1)))) {
+		cl_snprintf(err, errlen, "out of memory");
+		return 1;
 	}
+	return 0;
+}
+
+/* start - the background thread (digests, housekeeping), once the RPC server is up. */
+static int start(void *ctx, char *err, size_t errlen)
+{
+	(void)ctx;
 	if (pthread_create(&b.th, NULL, bg_main, &b) != 0) {
-		fprintf(stderr, "clement-delivery: cannot start the background thread\n");
-		goto out;
+		cl_snprintf(err, errlen, "cannot start the background thread");
+		return 1;
 	}
-	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s maildir=%s", cfg->listen, cfg->health_listen,
-	       cfg->maildir_root);
-	cl_daemon_wait();
-	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
+	bg_started = 1;
+	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s maildir=%s", cfg.listen, cfg.health_listen,
+	       cfg.maildir_root);
+	return 0;
+}
+
+/* stop - the background thread, before the RPC server stops. */
+static void stop(void *ctx)
+{
+	(void)ctx;
+	if (!bg_started)
+		return;
 	pthread_mutex_lock(&b.mu);
 	b.stop = 1;
 	pthread_cond_signal(&b.cv);
 	pthread_mutex_unlock(&b.mu);
 	pthread_join(b.th, NULL);
-	rc = 0;
-out:
-	if (srv)
-		cl_rpc_server_stop(srv);
-	if (h)
-		cl_health_stop(h);
-	pthread_mutex_destroy(&b.mu);
-	pthread_cond_destroy(&b.cv);
+	bg_started = 0;
+}
+
+static void teardown(void *ctx)
+{
+	stop(ctx);
+	if (bg_inited) {
+		pthread_mutex_destroy(&b.mu);
+		pthread_cond_destroy(&b.cv);
+	}
 	dl_dbpool_free(c.db);
 	cl_dns_host_free(c.dns);
-	cl_metrics_free(reg);
-	curl_global_cleanup();
-	return rc;
+	if (curl_inited)
+		curl_global_cleanup();
 }
 
 int main(int argc, char **argv)
 {
-	struct dl_config cfg = {0};
 	const struct cl_setting settings[] = {
 	    {"CLEMENT_DELIVERY_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7003", 0, 0, "nng URL the RPC server listens on",
 	     &cfg.listen},
@@ -258,11 +266,20 @@ int main(int argc, char **argv)
 	     &cfg.rspamd_controller},
 	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
-	cl_config_main(argc, argv, "clement-delivery",
-		       "Makes accepted mail safe before smtp-edge answers 250: durable Maildir delivery, synchronous "
+	size_t nops;
+	const struct cl_rpc_op *ops = dl_ops(&nops);
+	const struct cl_service svc = {
+	    .prog = "clement-delivery",
+	    .name = "delivery",
+	    .summary = "Makes accepted mail safe before smtp-edge answers 250: durable Maildir delivery, synchronous "
 		       "relay to the downstream MTA, quarantine with release/delete, and quarantine digests.",
-		       settings, CL_SETTINGS_COUNT(settings));
-	int rc = cl_service_begin("clement-delivery", "delivery", cfg.log_level) < 0 ? 1 : run(&cfg);
-	cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-	return rc;
+	    CL_SERVICE_SETTINGS(settings, cfg),
+	    CL_SERVICE_RPC(cfg, ops, nops),
+	    .ctx = &c,
+	    .setup = setup,
+	    .start = start,
+	    .stop = stop,
+	    .teardown = teardown,
+	};
+	return cl_service_main(argc, argv, &svc);
 }

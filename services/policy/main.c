@@ -14,10 +14,8 @@
 #include "handler.h"
 #include "policy.h"
 #include "rpc/rpc.h"
-#include "svc/health.h"
+#include "svc/service.h"
 #include "util/buf.h"
-#include "util/config.h"
-#include "util/daemon.h"
 #include "util/log.h"
 
 /* ready - /healthz: ready once the cache has been loaded at least once. */
@@ -82,7 +80,6 @@ static void metrics_register(struct cl_metrics *reg, struct policy_metrics *m)
 	}
 	m->probe_hits =
 	    cl_metrics_counter(reg, "clement_policy_probe_cache_hits_total", "probe answers from cache", "");
-	m->rpc_unknown = cl_rpc_unknown_metric(reg);
 	m->bad_requests =
 	    cl_metrics_counter(reg, "clement_policy_bad_requests_total", "requests refused as malformed", "");
 	static const char *rep_acts[3] = {"ignore", "enforce", "drop"};
@@ -134,19 +131,58 @@ static int policy_setup(struct policy *p, struct cl_metrics *reg, char *err, siz
 	return 0;
 }
 
-static void policy_teardown(struct policy *p)
+static struct policy_config cfg;
+static struct policy pol = {.cfg = &cfg};
+
+/* check - the settings the table cannot check: CLEMENT_DNSBL_ACTION, CLEMENT_NEVER_BAN. */
+static int check(void *ctx, char *err, size_t errlen)
 {
+	(void)ctx;
+	if ((cfg.rep_action = pol_rep_action_parse(cfg.rep_action_text)) < 0) {
+		cl_snprintf(err, errlen, "CLEMENT_DNSBL_ACTION: %s (ignore, enforce or drop)", cfg.rep_action_text);
+		return 2;
+	}
+	if (cl_netset_parse(&pol.never_ban_cfg, "CLEMENT_NEVER_BAN", cfg.never_ban, err, errlen) < 0) {
+		cl_netset_free(&pol.never_ban_cfg);
+		return 2;
+	}
+	return 0;
+}
+
+static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
+{
+	(void)ctx;
+	/* libpq's default for connect_timeout, also for the log writer's connection (lib/db):
+	 * a database host that drops packets must not hold a connection attempt (and so a
+	 * SIGTERM) for the kernel's TCP timeout. Set before any thread exists. */
+	setenv("PGCONNECT_TIMEOUT", "5", 0);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return policy_setup(&pol, reg, err, errlen) < 0 ? 1 : 0;
+}
+
+static int start(void *ctx, char *err, size_t errlen)
+{
+	(void)ctx, (void)err, (void)errlen;
+	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s workers=%lld", cfg.listen, cfg.health_listen,
+	       cfg.workers);
+	return 0;
+}
+
+/* teardown - after the RPC server stopped: every decision in flight has finished. */
+static void policy_teardown(void *ctx)
+{
+	struct policy *p = ctx;
 	pc_watch_stop(&p->watch);
 	pl_queue_stop(&p->logq);
 	pp_fini(&p->probe);
 	cl_dns_host_free(p->dns);
 	pc_cache_fini(&p->cache);
 	cl_netset_free(&p->never_ban_cfg);
+	curl_global_cleanup();
 }
 
 int main(int argc, char **argv)
 {
-	struct policy_config cfg = {0};
 	const struct cl_setting settings[] = {
 	    {"CLEMENT_POLICY_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7001", 0, 0, "nng URL the RPC server listens on",
 	     &cfg.listen},
@@ -190,65 +226,23 @@ int main(int argc, char **argv)
 	     &cfg.rep_action_text},
 	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
-	cl_config_main(
-	    argc, argv, "clement-policy",
-	    "Decides every SMTP step (connect, HELO, MAIL, RCPT, AUTH) from PostgreSQL through an "
-	    "in-memory cache kept fresh by LISTEN/NOTIFY, and writes the session and message logs in batches.",
-	    settings, CL_SETTINGS_COUNT(settings));
-	struct policy p;
-	memset(&p, 0, sizeof p);
-	p.cfg = &cfg;
-	char err[256];
-	if ((cfg.rep_action = pol_rep_action_parse(cfg.rep_action_text)) < 0) {
-		fprintf(stderr, "clement-policy: bad setting: CLEMENT_DNSBL_ACTION: %s (ignore, enforce or drop)\n",
-			cfg.rep_action_text);
-		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-		return 2;
-	}
-	if (cl_netset_parse(&p.never_ban_cfg, "CLEMENT_NEVER_BAN", cfg.never_ban, err, sizeof err) < 0) {
-		fprintf(stderr, "clement-policy: bad setting: %s\n", err);
-		cl_netset_free(&p.never_ban_cfg);
-		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-		return 2;
-	}
-	if (cl_service_begin("clement-policy", "policy", cfg.log_level) < 0) {
-		cl_netset_free(&p.never_ban_cfg);
-		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-		return 1;
-	}
-	/* libpq's default for connect_timeout, also for the log writer's connection (lib/db):
-	 * a database host that drops packets must not hold a connection attempt (and so a
-	 * SIGTERM) for the kernel's TCP timeout. Set before any thread exists. */
-	setenv("PGCONNECT_TIMEOUT", "5", 0);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	struct cl_metrics *reg = cl_metrics_new();
-	int rc = 1;
-	struct cl_health *h = NULL;
-	struct cl_rpc_server *srv = NULL;
-	if (policy_setup(&p, reg, err, sizeof err) < 0)
-		goto out;
-	/* RPC first: once /healthz says ready, requests must find the socket listening. */
-	struct cl_rpc_optable ops = {.unknown = p.m.rpc_unknown};
-	ops.ops = pol_ops(&ops.n);
-	srv = cl_rpc_server_start_ops(cfg.listen, (int)cfg.workers, &ops, &p, err, sizeof err);
-	if (!srv)
-		goto out;
-	h = cl_health_start(cfg.health_listen, reg, ready, metrics_hook, &p, err, sizeof err);
-	if (!h)
-		goto out;
-	cl_log(CL_LOG_INFO, NULL, "start", "listen=%s health=%s workers=%lld", cfg.listen, cfg.health_listen,
-	       cfg.workers);
-	cl_daemon_wait();
-	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
-	rc = 0;
-out:
-	if (rc)
-		fprintf(stderr, "clement-policy: %s\n", err);
-	cl_rpc_server_stop(srv);
-	cl_health_stop(h);
-	policy_teardown(&p);
-	cl_metrics_free(reg);
-	curl_global_cleanup();
-	cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-	return rc;
+	size_t nops;
+	const struct cl_rpc_op *ops = pol_ops(&nops);
+	const struct cl_service svc = {
+	    .prog = "clement-policy",
+	    .name = "policy",
+	    .summary =
+		"Decides every SMTP step (connect, HELO, MAIL, RCPT, AUTH) from PostgreSQL through an "
+		"in-memory cache kept fresh by LISTEN/NOTIFY, and writes the session and message logs in batches.",
+	    CL_SERVICE_SETTINGS(settings, cfg),
+	    CL_SERVICE_RPC(cfg, ops, nops),
+	    .ctx = &pol,
+	    .ready = ready,
+	    .metrics_hook = metrics_hook,
+	    .check = check,
+	    .setup = setup,
+	    .start = start,
+	    .teardown = policy_teardown,
+	};
+	return cl_service_main(argc, argv, &svc);
 }

@@ -46,7 +46,6 @@ enum pol_op { OP_CONNECT = 0, OP_HELO, OP_MAIL, OP_RCPT, OP_AUTH, OP_NDECIDE };
 struct policy_metrics {
 	struct cl_metric *decisions[OP_NDECIDE][3]; /* by op and cl_action */
 	struct cl_metric *latency;
-	struct cl_metric *rpc_unknown; /* clement_rpc_unknown_ops_total */
 	struct cl_metric *reloads, *reload_errors;
 	struct cl_metric *log_dropped, *log_written, *db_errors;
 	struct cl_metric *probes[3], *probe_hits;

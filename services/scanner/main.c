@@ -8,15 +8,12 @@
  * (scans in flight finish), then the reload thread, then frees the engine. */
 #include <curl/curl.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
+#include <string.h>
 
 #include "mail/scanner_client.h"
 #include "rpc/rpc.h"
 #include "scanner.h"
-#include "svc/health.h"
-#include "util/config.h"
-#include "util/daemon.h"
+#include "svc/service.h"
 #include "util/log.h"
 
 #define PROG "clement-scanner"
@@ -37,71 +34,56 @@ static void clamav_msg(enum cl_msg severity, const char *fullmsg, const char *ms
 	       NULL, "libclamav", "msg=%s", emsg);
 }
 
-/* run - start everything, wait for SIGTERM, stop everything. Returns the exit code. */
-static int run(struct scanner_config *cfg)
+static struct scanner_config cfg;
+static struct scanner sc;
+static int sc_inited, curl_inited;
+
+/* setup - libclamav and libcurl before any thread (as both ask), the engine's state and the
+ * reload thread (it loads the database at start). */
+static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 {
-	char err[300];
-	cl_set_clcb_msg(clamav_msg);           /* before any thread, as libclamav asks */
-	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread, as libcurl asks */
-	if (engine_lib_init(err, sizeof err) < 0) {
-		fprintf(stderr, PROG ": %s\n", err);
+	(void)ctx;
+	cfg.limits.tmpdir = cfg.tmpdir;
+	cl_set_clcb_msg(clamav_msg);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_inited = 1;
+	if (engine_lib_init(err, errlen) < 0)
 		return 1;
-	}
-	struct cl_metrics *reg = cl_metrics_new();
-	struct scanner *s = calloc(1, sizeof *s);
-	if (!reg || !s || scanner_init(s, cfg, reg, err, sizeof err) < 0) {
-		fprintf(stderr, PROG ": %s\n", s && reg ? err : "out of memory");
-		free(s);
-		cl_metrics_free(reg);
-		return s && reg ? 2 : 1;
-	}
-	int rc = 1;
-	int workers = cfg->workers ? (int)cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (workers < 1)
-		workers = 1;
-	struct cl_health *h = cl_health_start(cfg->health_listen, reg, scanner_ready, NULL, s, err, sizeof err);
-	if (!h) {
-		fprintf(stderr, PROG ": %s\n", err);
-		goto out;
-	}
-	if (scanner_watch_start(s, err, sizeof err) < 0) {
-		fprintf(stderr, PROG ": %s\n", err);
-		goto out_health;
-	}
-	static const struct cl_rpc_op ops[] = {{CL_SCANNER_OP_SCAN, scanner_handle}};
-	const struct cl_rpc_optable table = {ops, sizeof ops / sizeof ops[0], s->rpc_unknown};
-	struct cl_rpc_server *srv = cl_rpc_server_start_ops(cfg->listen, workers, &table, s, err, sizeof err);
-	if (!srv) {
-		fprintf(stderr, PROG ": %s\n", err);
-		goto out_watch;
-	}
+	if (scanner_init(&sc, &cfg, reg, err, errlen) < 0)
+		return 2;
+	sc_inited = 1;
+	return scanner_watch_start(&sc, err, errlen) < 0 ? 1 : 0;
+}
+
+static int start(void *ctx, char *err, size_t errlen)
+{
+	(void)ctx, (void)err, (void)errlen;
 	cl_log(CL_LOG_INFO, NULL, "start",
 	       "listen=%s health=%s workers=%d db=%s libclamav=%s limit_action=%s rspamd=%s rspamd_timeout_ms=%lld",
-	       cfg->listen, cfg->health_listen, workers, cfg->db_dir, cl_retver(), cfg->limit_action,
-	       cfg->rspamd_url[0] ? cfg->rspamd_url : "off", cfg->rspamd_timeout_ms);
-	if (cfg->rspamd_url[0] && cfg->rspamd_fail_open)
+	       cfg.listen, cfg.health_listen, cl_service_workers(cfg.workers), cfg.db_dir, cl_retver(),
+	       cfg.limit_action, cfg.rspamd_url[0] ? cfg.rspamd_url : "off", cfg.rspamd_timeout_ms);
+	if (cfg.rspamd_url[0] && cfg.rspamd_fail_open)
 		cl_log(CL_LOG_WARN, NULL, "rspamd_fail_open",
 		       "rspamd_fail_open=1 warning=\"messages are delivered without Rspamd's verdict whenever Rspamd "
 		       "fails\"");
-	cl_daemon_wait();
-	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
-	cl_rpc_server_stop(srv);
-	rc = 0;
-out_watch:
-	scanner_watch_stop(s);
-out_health:
-	cl_health_stop(h);
-out:
-	scanner_fini(s);
-	free(s);
-	cl_metrics_free(reg);
-	curl_global_cleanup();
-	return rc;
+	return 0;
+}
+
+/* teardown - after the RPC server stopped (scans in flight finished): the reload thread, then
+ * the engine. */
+static void teardown(void *ctx)
+{
+	(void)ctx;
+	if (sc_inited) {
+		scanner_watch_stop(&sc);
+		scanner_fini(&sc);
+	}
+	if (curl_inited)
+		curl_global_cleanup();
 }
 
 int main(int argc, char **argv)
 {
-	struct scanner_config cfg = {0};
 	const struct cl_setting settings[] = {
 	    {"CLEMENT_SCANNER_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7002", 0, 0, "nng URL the scan RPC listens on",
 	     &cfg.listen},
@@ -157,12 +139,19 @@ int main(int argc, char **argv)
 	     &cfg.refuse_unsigned},
 	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
-	cl_config_main(argc, argv, PROG,
-		       "Scans each message for viruses with one shared libclamav engine, reloaded in the "
+	static const struct cl_rpc_op ops[] = {{CL_SCANNER_OP_SCAN, scanner_handle}};
+	const struct cl_service svc = {
+	    .prog = PROG,
+	    .name = "scanner",
+	    .summary = "Scans each message for viruses with one shared libclamav engine, reloaded in the "
 		       "background when the signature directory changes.",
-		       settings, CL_SETTINGS_COUNT(settings));
-	cfg.limits.tmpdir = cfg.tmpdir;
-	int rc = cl_service_begin(PROG, "scanner", cfg.log_level) < 0 ? 1 : run(&cfg);
-	cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-	return rc;
+	    CL_SERVICE_SETTINGS(settings, cfg),
+	    CL_SERVICE_RPC(cfg, ops, sizeof ops / sizeof ops[0]),
+	    .ctx = &sc,
+	    .ready = scanner_ready,
+	    .setup = setup,
+	    .start = start,
+	    .teardown = teardown,
+	};
+	return cl_service_main(argc, argv, &svc);
 }

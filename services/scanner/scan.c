@@ -49,7 +49,6 @@ int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_
 	pthread_cond_init(&s->watch_cond, NULL);
 	s->reg = reg;
 	const char *sc = "messages scanned, by verdict";
-	s->rpc_unknown = cl_rpc_unknown_metric(reg);
 	s->scans_clean = cl_metrics_counter(reg, "clement_scanner_scans_total", sc, "verdict=\"clean\"");
 	s->scans_infected = cl_metrics_counter(reg, "clement_scanner_scans_total", sc, "verdict=\"infected\"");
 	s->scans_error = cl_metrics_counter(reg, "clement_scanner_scans_total", sc, "verdict=\"error\"");

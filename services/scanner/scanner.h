@@ -59,8 +59,7 @@ struct scanner {
 	struct rspamd_client rspamd;
 	struct cl_metric *rs_ok, *rs_error, *rs_unscanned, *rs_latency;
 	struct cl_metric *content_reject, *content_defer, *content_quarantine, *content_tag;
-	struct cl_metric *rpc_unknown; /* clement_rpc_unknown_ops_total */
-	struct bulk_table bulk;        /* snowshoe: body fingerprints by client (bulk.c) */
+	struct bulk_table bulk; /* snowshoe: body fingerprints by client (bulk.c) */
 
 	/* reload thread (watch.c) */
 	pthread_t watch_thread;

@@ -18,9 +18,7 @@
 
 #include "dns/dns.h"
 #include "edge.h"
-#include "svc/health.h"
-#include "util/config.h"
-#include "util/daemon.h"
+#include "svc/service.h"
 #include "util/log.h"
 #include "util/net.h"
 
@@ -225,9 +223,61 @@ static void teardown(struct edge *e)
 	pthread_mutex_destroy(&e->qlock);
 }
 
+static struct edge e;
+
+/* svc_setup - listeners, TLS, RPC clients, then the metrics. */
+static int svc_setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
+{
+	(void)ctx;
+	struct edge_config *c = &e.cfg;
+	/* RFC 5321 4.5.3.2.6: the client waits 10 minutes for the reply to the end of DATA,
+	 * which comes after the scan and the delivery: beyond that it gives up, and may send
+	 * again a message that was delivered. */
+	if (c->scanner_timeout_ms + c->delivery_timeout_ms > 600000)
+		cl_log(CL_LOG_WARN, NULL, "config",
+		       "CLEMENT_SCANNER_TIMEOUT_MS + CLEMENT_DELIVERY_TIMEOUT_MS exceed the 10 minutes a client waits "
+		       "for the reply to DATA (RFC 5321 4.5.3.2.6)");
+	/* One fd per session: take the hard limit so CLEMENT_MAX_SESSIONS can be reached. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	pthread_mutex_init(&e.qlock, NULL);
+	e.epfd = e.evfd = e.sigfd = -1;
+	if (setup(&e, err, errlen) < 0)
+		return 1;
+	e.reg = reg;
+	register_metrics(&e);
+	rep_metrics(&e);
+	return 0;
+}
+
+static int svc_start(void *ctx, char *err, size_t errlen)
+{
+	(void)ctx, (void)err, (void)errlen;
+	const struct edge_config *c = &e.cfg;
+	cl_log(CL_LOG_INFO, NULL, "start", "smtp=%s smtps=%s submission=%s health=%s", c->smtp_listen, c->smtps_listen,
+	       c->submission_listen, c->health_listen);
+	if (c->scan_fail_open)
+		cl_log(CL_LOG_WARN, NULL, "config",
+		       "scan_fail_open=1 warning=\"messages are delivered UNSCANNED whenever the scanner fails\"");
+	return 0;
+}
+
+/* svc_run - the event loop (loop.c) until a signal and the drain. */
+static int svc_run(void *ctx)
+{
+	return loop_run(ctx) < 0 ? 1 : 0;
+}
+
+static void svc_teardown(void *ctx)
+{
+	teardown(ctx);
+}
+
 int main(int argc, char **argv)
 {
-	static struct edge e;
 	struct edge_config *c = &e.cfg;
 	const struct cl_setting settings[] = {
 	    {"CLEMENT_SMTP_LISTEN", CL_SET_STR, "0.0.0.0:25", 0, 0, "SMTP listener with STARTTLS (empty: off)",
@@ -342,57 +392,18 @@ int main(int argc, char **argv)
 	     "score added when HELO/EHLO claims to be us (CLEMENT_HOSTNAME or our address)", &c->rep.w_helo_us},
 	    CL_SETTING_LOG_LEVEL(&c->log_level),
 	};
-	cl_config_main(argc, argv, "clement-smtp-edge",
-		       "The ESMTP server facing the Internet (ports 25, 465, 587): decides during the session, "
+	const struct cl_service svc = {
+	    .prog = "clement-smtp-edge",
+	    .name = "smtp-edge",
+	    .summary = "The ESMTP server facing the Internet (ports 25, 465, 587): decides during the session, "
 		       "asking policy, scanner and delivery, so that every refusal is an SMTP reply.",
-		       settings, CL_SETTINGS_COUNT(settings));
-	if (cl_service_begin("clement-smtp-edge", "smtp-edge", c->log_level) < 0) {
-		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-		return 1;
-	}
-	/* RFC 5321 4.5.3.2.6: the client waits 10 minutes for the reply to the end of DATA,
-	 * which comes after the scan and the delivery: beyond that it gives up, and may send
-	 * again a message that was delivered. */
-	if (c->scanner_timeout_ms + c->delivery_timeout_ms > 600000)
-		cl_log(CL_LOG_WARN, NULL, "config",
-		       "CLEMENT_SCANNER_TIMEOUT_MS + CLEMENT_DELIVERY_TIMEOUT_MS exceed the 10 minutes a client waits "
-		       "for the reply to DATA (RFC 5321 4.5.3.2.6)");
-	/* One fd per session: take the hard limit so CLEMENT_MAX_SESSIONS can be reached. */
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	pthread_mutex_init(&e.qlock, NULL);
-	e.epfd = e.evfd = e.sigfd = -1;
-	char err[512];
-	if (setup(&e, err, sizeof err) < 0) {
-		fprintf(stderr, "clement-smtp-edge: %s\n", err);
-		teardown(&e);
-		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-		return 1;
-	}
-	e.reg = cl_metrics_new();
-	register_metrics(&e);
-	rep_metrics(&e);
-	struct cl_health *h = cl_health_start(c->health_listen, e.reg, ready, NULL, &e, err, sizeof err);
-	if (!h) {
-		fprintf(stderr, "clement-smtp-edge: %s\n", err);
-		teardown(&e);
-		cl_metrics_free(e.reg);
-		cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-		return 1;
-	}
-	cl_log(CL_LOG_INFO, NULL, "start", "smtp=%s smtps=%s submission=%s health=%s", c->smtp_listen, c->smtps_listen,
-	       c->submission_listen, c->health_listen);
-	if (c->scan_fail_open)
-		cl_log(CL_LOG_WARN, NULL, "config",
-		       "scan_fail_open=1 warning=\"messages are delivered UNSCANNED whenever the scanner fails\"");
-	int rc = loop_run(&e) < 0 ? 1 : 0;
-	cl_log(CL_LOG_INFO, NULL, "stop", NULL);
-	cl_health_stop(h);
-	teardown(&e);
-	cl_metrics_free(e.reg);
-	cl_config_free(settings, CL_SETTINGS_COUNT(settings));
-	return rc;
+	    CL_SERVICE_SETTINGS(settings, *c),
+	    .ctx = &e,
+	    .ready = ready,
+	    .setup = svc_setup,
+	    .start = svc_start,
+	    .run = svc_run,
+	    .teardown = svc_teardown,
+	};
+	return cl_service_main(argc, argv, &svc);
 }
