@@ -86,8 +86,10 @@ static struct bulk_slot *find(struct bulk_table *t, uint64_t fp, time_t now)
 	return victim;
 }
 
-int bulk_note(struct bulk_table *t, uint64_t fp, const char *client, time_t now)
+int bulk_note(struct bulk_table *t, uint64_t fp, const char *client, time_t now, int *deferred)
 {
+	if (deferred)
+		*deferred = 0;
 	if (!fp || !t->slot)
 		return 0;
 	uint64_t c = client_hash(client);
@@ -107,9 +109,26 @@ int bulk_note(struct bulk_table *t, uint64_t fp, const char *client, time_t now)
 			oldest = k;
 	}
 	int at = mine >= 0 ? mine : s->n < BULK_CLIENTS_MAX ? s->n++ : oldest;
+	if (mine >= 0 && deferred)
+		*deferred = s->deferred[at];
+	else if (mine < 0)
+		s->deferred[at] = 0;
 	s->client[at] = c;
 	s->seen[at] = now;
 	s->last = now;
 	pthread_mutex_unlock(&t->lock);
 	return others;
+}
+
+void bulk_defer(struct bulk_table *t, uint64_t fp, const char *client, time_t now)
+{
+	if (!fp || !t->slot)
+		return;
+	uint64_t c = client_hash(client);
+	pthread_mutex_lock(&t->lock);
+	struct bulk_slot *s = find(t, fp, now);
+	for (int k = 0; s->fp == fp && k < s->n; k++)
+		if (s->client[k] == c)
+			s->deferred[k] = 1;
+	pthread_mutex_unlock(&t->lock);
 }

@@ -26,6 +26,7 @@ struct bulk_slot {
 	int n;
 	uint64_t client[BULK_CLIENTS_MAX];
 	time_t seen[BULK_CLIENTS_MAX];
+	unsigned char deferred[BULK_CLIENTS_MAX]; /* this client was told to try again (bulk_defer) */
 };
 
 struct bulk_table {
@@ -42,7 +43,13 @@ void bulk_fini(struct bulk_table *t);
 uint64_t bulk_fingerprint(const unsigned char *msg, size_t len);
 
 /* bulk_note - client sent fingerprint fp at now: how many OTHER distinct clients sent it
- * within the window (before this one is added). fp 0: 0, nothing recorded. */
-int bulk_note(struct bulk_table *t, uint64_t fp, const char *client, time_t now);
+ * within the window (before this one is added). fp 0: 0, nothing recorded. *deferred (when
+ * not NULL) is set to whether this client was deferred for this text before (bulk_defer). */
+int bulk_note(struct bulk_table *t, uint64_t fp, const char *client, time_t now, int *deferred);
+
+/* bulk_defer - remember that client was told to try fp again later, so that its retry is
+ * judged by the full count only (issue 19's early deferral, check.c). Nothing when fp is 0 or
+ * the client is no longer in fp's slot. */
+void bulk_defer(struct bulk_table *t, uint64_t fp, const char *client, time_t now);
 
 #endif

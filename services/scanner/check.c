@@ -141,11 +141,28 @@ static const char *dmarc_exempt(const struct rspamd_job *j)
 	return NULL;
 }
 
+/* bulk_set - v becomes the bulk verdict: refused (code 550) or deferred (451). */
+static void bulk_set(struct content_verdict *v, int code, int others, long long window_s)
+{
+	v->action = code == 550 ? CA_REJECT : CA_DEFER;
+	v->code = code;
+	cl_strlcpy(v->enh, code == 550 ? "5.7.1" : "4.7.1", sizeof v->enh);
+	v->reason_class = code == 550 ? "spam" : "greylist";
+	v->headers[0] = '\0';
+	cl_snprintf(v->text, sizeof v->text, "%s: the same text came from %d other servers within %lld minutes",
+		    code == 550 ? "Message refused as bulk" : "Try again later (bulk check)", others,
+		    (window_s + 59) / 60);
+}
+
 /* bulk_decide - snowshoe (issue 19): a text that CLEMENT_BULK_CLIENTS other client addresses
- * already sent within CLEMENT_BULK_WINDOW_S is refused, whatever its score. Not counted:
- * mail of a logged-in user, and list mail that says so and is signed (List-Id: or
- * List-Unsubscribe: with a passing DKIM signature: mailing lists and ESP newsletters send
- * one text from many addresses by design). Every other copy is counted, refused or not. */
+ * already sent within CLEMENT_BULK_WINDOW_S is refused, whatever its score. Before that count,
+ * from CLEMENT_BULK_DEFER_CLIENTS others on, a copy with some spam evidence (a positive Rspamd
+ * score) is deferred once, 451 4.7.1: a campaign sends all its copies within minutes and a real
+ * MTA retries minutes later, so the retry, judged by the full count alone, meets the campaign's
+ * other copies; a few servers sending one text meet nothing and pass. Not counted: mail of a
+ * logged-in user, and list mail that says so and is signed (List-Id: or List-Unsubscribe: with
+ * a passing DKIM signature: mailing lists and ESP newsletters send one text from many
+ * addresses by design). Every other copy is counted, refused or not. */
 static void bulk_decide(struct rspamd_job *j, const char *sid, struct content_verdict *v)
 {
 	struct scanner *s = j->s;
@@ -155,19 +172,21 @@ static void bulk_decide(struct rspamd_job *j, const char *sid, struct content_ve
 	if (strcmp(j->r.dkim.result, "pass") == 0 &&
 	    (msg_has_header(j->msg, j->len, "List-Id") || msg_has_header(j->msg, j->len, "List-Unsubscribe")))
 		return;
-	int others =
-	    bulk_note(&s->bulk, bulk_fingerprint(j->msg, j->len), j->req && j->req->ip ? j->req->ip : "", time(NULL));
-	if (others < s->cfg->bulk_clients || v->action == CA_REJECT || v->action == CA_DEFER)
+	const char *ip = j->req && j->req->ip ? j->req->ip : "";
+	uint64_t fp = bulk_fingerprint(j->msg, j->len);
+	time_t now = time(NULL);
+	int deferred = 0, others = bulk_note(&s->bulk, fp, ip, now, &deferred);
+	if (v->action == CA_REJECT || v->action == CA_DEFER)
 		return;
-	v->action = CA_REJECT;
-	v->code = 550;
-	cl_strlcpy(v->enh, "5.7.1", sizeof v->enh);
-	v->reason_class = "spam";
-	v->headers[0] = '\0';
-	cl_snprintf(v->text, sizeof v->text,
-		    "Message refused as bulk: the same text came from %d other servers within %lld minutes", others,
-		    (s->cfg->bulk_window_s + 59) / 60);
-	cl_log(CL_LOG_INFO, sid, "bulk_refused", "others=%d window_s=%lld", others, s->cfg->bulk_window_s);
+	if (others >= s->cfg->bulk_clients) {
+		bulk_set(v, 550, others, s->cfg->bulk_window_s);
+		cl_log(CL_LOG_INFO, sid, "bulk_refused", "others=%d window_s=%lld", others, s->cfg->bulk_window_s);
+	} else if (s->cfg->bulk_defer_clients > 0 && others >= s->cfg->bulk_defer_clients && !deferred &&
+		   j->r.score > 0 && v->action != CA_QUARANTINE) {
+		bulk_defer(&s->bulk, fp, ip, now);
+		bulk_set(v, 451, others, s->cfg->bulk_window_s);
+		cl_log(CL_LOG_INFO, sid, "bulk_deferred", "others=%d score=%.2f", others, j->r.score);
+	}
 }
 
 void rspamd_job_decide(struct rspamd_job *j, const char *sid, cJSON *reply)

@@ -132,6 +132,12 @@ int main(int argc, char **argv)
 	    {"CLEMENT_BULK_WINDOW_S", CL_SET_INT, "3600", 60, 86400,
 	     "the window of CLEMENT_BULK_CLIENTS, in seconds (counts are per scanner process, in memory)",
 	     &cfg.bulk_window_s},
+	    {"CLEMENT_BULK_DEFER_CLIENTS", CL_SET_INT, "2", 0, 31,
+	     "early snowshoe check: defer once (451 4.7.1) a copy with a positive Rspamd score whose text this many "
+	     "other client addresses already sent (fewer than CLEMENT_BULK_CLIENTS); its retry is judged by "
+	     "CLEMENT_BULK_CLIENTS alone, so a campaign's copies meet each other and a few servers' text passes; "
+	     "0 = off",
+	     &cfg.bulk_defer_clients},
 	    {"CLEMENT_SPAM_REFUSE_UNSIGNED", CL_SET_BOOL, "1", 0, 1,
 	     "refuse (550 5.7.1) in-session instead of holding a message that reaches its group's quarantine score "
 	     "when no DKIM signature passes and the group set no reject score of its own (needs Rspamd); 0 = hold it "

@@ -32,9 +32,10 @@ struct scanner_config {
 	char *rspamd_url; /* "" = Rspamd off */
 	long long rspamd_timeout_ms;
 	int rspamd_fail_open;
-	long long bulk_clients;  /* refuse a text already sent by this many other clients; 0 = off */
-	long long bulk_window_s; /* ... within this many seconds */
-	int refuse_unsigned;     /* held spam without a passing DKIM signature is refused (content.h) */
+	long long bulk_clients;       /* refuse a text already sent by this many other clients; 0 = off */
+	long long bulk_window_s;      /* ... within this many seconds */
+	long long bulk_defer_clients; /* defer once a scored copy already sent by this many others */
+	int refuse_unsigned;          /* held spam without a passing DKIM signature is refused (content.h) */
 };
 
 /* The codec's results (lib/mail/scanner_client.h), under the scanner's short names. */

@@ -563,6 +563,22 @@ SNOWSHOE_TEXT = ("Congratulations! You have been selected for an exclusive offer
                  "Claim it now before Friday: http://promo.example/claim\r\n")
 
 
+def send_as(s, client, msg, sender="offers@aligned.test"):
+    """One transaction to alice from the client address given; (code, reply text) to DATA."""
+    with _ProxiedFrom("127.0.0.1", s.port, client) as c:
+        c.ehlo("mail.aligned.test")
+        assert c.mail(sender)[0] == 250
+        assert c.rcpt(s.alice)[0] == 250
+        code, text = c.data(msg)
+    return code, text.decode("utf-8", "replace")
+
+
+def snowshoe_offer(s, n):
+    """Copy n of one text: only the words with digits (a tracking reference) differ."""
+    return message("offers@aligned.test", "Your exclusive offer", body=SNOWSHOE_TEXT + f"Ref T{n}x{n * 7}\r\n",
+                   to=s.alice)
+
+
 def test_the_same_text_from_many_servers_is_refused_as_bulk(rspamd, services, db, tmp_path):
     """Issue 19, snowshoe: one text from many fresh addresses, each copy clean on its own. With
     CLEMENT_BULK_CLIENTS=2, the copy from a third address (words with digits, such as a
@@ -571,18 +587,8 @@ def test_the_same_text_from_many_servers_is_refused_as_bulk(rspamd, services, db
     passing DKIM signature) and a different text are not refused."""
     s = RspamdStack(services, db, tmp_path, rspamd.url, scanner_env={"CLEMENT_BULK_CLIENTS": "2"})
     s.set_content("groups", dmarc_enforce=False, spam_reject_score=500, spam_quarantine_score=None)
-
-    def send(client, msg, sender="offers@aligned.test"):
-        with _ProxiedFrom("127.0.0.1", s.port, client) as c:
-            c.ehlo("mail.aligned.test")
-            assert c.mail(sender)[0] == 250
-            assert c.rcpt(s.alice)[0] == 250
-            code, text = c.data(msg)
-        return code, text.decode("utf-8", "replace")
-
-    def offer(n):
-        return message("offers@aligned.test", "Your exclusive offer", body=SNOWSHOE_TEXT + f"Ref T{n}x{n * 7}\r\n",
-                       to=s.alice)
+    send = lambda client, msg: send_as(s, client, msg)  # noqa: E731
+    offer = lambda n: snowshoe_offer(s, n)  # noqa: E731
 
     assert send("11.22.33.45", offer(1))[0] == 250
     assert send("11.22.33.45", offer(2))[0] == 250  # the same server again: still one
@@ -649,3 +655,31 @@ def test_unsigned_spam_at_the_quarantine_score_is_refused_signed_spam_held(rspam
     code, text = s.send_from("billing@forged.test", forged(s, "held"))
     assert code == 250, text
     assert {q["subject"] for q in s.quarantined()} == {"URGENT!!! YOUR ACCOUNT WILL BE SUSPENDED", "held"}
+
+
+def test_a_scored_text_from_a_third_server_is_deferred_once_and_its_retry_judged_by_the_count(
+        rspamd, services, db, tmp_path):
+    """Issue 19, early snowshoe check (CLEMENT_BULK_DEFER_CLIENTS, default 2): a copy with some
+    spam evidence (these fail SPF: a positive score) whose text two other servers sent is
+    deferred once, 451 4.7.1; its retry is judged by CLEMENT_BULK_CLIENTS alone: it passes
+    while few servers sent the text, and is refused once the campaign's other copies came."""
+    s = RspamdStack(services, db, tmp_path, rspamd.url, scanner_env={"CLEMENT_BULK_CLIENTS": "4"})
+    s.set_content("groups", dmarc_enforce=False, spam_reject_score=500, spam_quarantine_score=None)
+    assert send_as(s, "11.22.33.45", snowshoe_offer(s, 1))[0] == 250
+    assert send_as(s, "11.22.33.46", snowshoe_offer(s, 2))[0] == 250
+    code, text = send_as(s, "11.22.33.47", snowshoe_offer(s, 3))
+    assert (code, text) == (451, "4.7.1 Try again later (bulk check): the same text came from 2 other servers "
+                                 "within 60 minutes"), text
+    failed = lambda: [r for r in s.message_log(n=3) if r["status"] == "failed"]  # noqa: E731
+    assert wait_for(failed), s.message_log()
+    [row] = failed()
+    assert (row["reason_class"], row["code"], row["enh"]) == ("greylist", 451, "4.7.1"), row
+    code, text = send_as(s, "11.22.33.47", snowshoe_offer(s, 3))  # the retry: 2 others < 4
+    assert code == 250, text
+    assert send_as(s, "11.22.33.48", snowshoe_offer(s, 4))[0] == 451
+    code, text = send_as(s, "11.22.33.49", snowshoe_offer(s, 5))
+    assert (code, text) == (550, "5.7.1 Message refused as bulk: the same text came from 4 other servers within "
+                                 "60 minutes"), text
+    code, text = send_as(s, "11.22.33.48", snowshoe_offer(s, 4))  # this retry meets the campaign
+    assert code == 550 and "4 other servers" in text, text
+    assert len(s.delivered()) == 3
