@@ -261,32 +261,40 @@ done:
 int cl_dkim_from_domain(const void *msg, size_t len, char *out, size_t outlen)
 {
 	static __thread struct field f[MAX_FIELDS];
-	const char *body;
+	const char *body, *v = NULL, *e = NULL;
 	size_t n = split(msg, len, f, MAX_FIELDS, &body);
 	for (size_t i = 0; i < n; i++) {
 		if (f[i].namelen != 4 || strncasecmp(f[i].start, "from", 4) != 0)
 			continue;
-		const char *v = f[i].start + 5, *e = f[i].end;
-		const char *lt = memchr(v, '<', (size_t)(e - v));
-		const char *end = lt ? memchr(lt, '>', (size_t)(e - lt)) : NULL;
-		if (lt && end) {
-			v = lt + 1;
-			e = end;
-		}
-		const char *at = NULL;
-		for (const char *p = v; p < e; p++)
-			if (*p == '@')
-				at = p;
-		if (!at)
+		if (v) /* a second From: (RFC 5322 section 3.6 allows one) */
 			return -1;
-		size_t k = 0;
-		for (const char *p = at + 1; p < e && k + 1 < outlen; p++) {
-			if (strchr(" \t\r\n>,;()\"", *p))
-				break;
-			out[k++] = (char)tolower((unsigned char)*p);
-		}
-		out[k] = '\0';
-		return k ? 0 : -1;
+		v = f[i].start + 5;
+		e = f[i].end;
 	}
-	return -1;
+	if (!v)
+		return -1;
+	const char *lt = memchr(v, '<', (size_t)(e - v));
+	if (lt) { /* name-addr: exactly one <...>, else several mailboxes (or a comment) */
+		const char *gt = memchr(lt, '>', (size_t)(e - lt));
+		if (!gt || memchr(lt + 1, '<', (size_t)(e - lt - 1)))
+			return -1;
+		v = lt + 1;
+		e = gt;
+	} else if (memchr(v, ',', (size_t)(e - v))) { /* addr-spec, ... : several mailboxes */
+		return -1;
+	}
+	const char *at = NULL;
+	for (const char *p = v; p < e; p++)
+		if (*p == '@')
+			at = p;
+	if (!at)
+		return -1;
+	size_t k = 0;
+	for (const char *p = at + 1; p < e && !strchr(" \t\r\n>,;()\"", *p); p++) {
+		if (k + 1 >= outlen) /* longer than any domain we could hold: never a truncated one */
+			return -1;
+		out[k++] = (char)tolower((unsigned char)*p);
+	}
+	out[k] = '\0';
+	return k ? 0 : -1;
 }

@@ -36,8 +36,10 @@ void cl_dkim_txt(const char *alg, const char *pub, char *out, size_t outlen);
 char *cl_dkim_sign(const char *alg, const char *pem, const char *d, const char *s, const void *msg, size_t len,
 		   long long now);
 
-/* cl_dkim_from_domain - the domain of the message's (first) From: address, lower-cased,
- * into out; 0, or -1 when there is none. */
+/* cl_dkim_from_domain - the domain of the message's From: address, lower-cased, into out;
+ * 0, or -1 when there is none or it is ambiguous: more than one From: field or more than one
+ * mailbox in it (whose domain would a reader, or a receiver's DMARC, take? RFC 7489 section
+ * 6.6.1), or a domain longer than outlen - 1. Such mail goes unsigned. */
 int cl_dkim_from_domain(const void *msg, size_t len, char *out, size_t outlen);
 
 #endif

@@ -174,6 +174,10 @@ def test_only_a_domain_the_login_may_send_as_signs(world, db, services):
     assert f"d={OTHER} s=s1" in delivery.log() and "dkim_not_allowed" in delivery.log()
     # A display name hiding the address changes nothing; nor does the null sender.
     assert signer_of(out(f"alice@{DOM}", "", f'"alice@{DOM}" <ceo@{OTHER}>')) is None
+    # An ambiguous author gets no signature either, not even her own domain's: two From:
+    # fields, or two mailboxes (which one would the reader, or DMARC, take?).
+    assert signer_of(out(f"alice@{DOM}", f"alice@{DOM}", f"<alice@{DOM}>\r\nFrom: <ceo@{OTHER}>")) is None
+    assert signer_of(out(f"alice@{DOM}", f"alice@{DOM}", f"<ceo@{OTHER}>, <alice@{DOM}>")) is None
 
     # Aligned mail is still signed, and verifies: alice's own From: (with <> too), carol's.
     for user, env, frm, dom in ((f"alice@{DOM}", f"alice@{DOM}", f"Alice <alice@{DOM}>", DOM),
