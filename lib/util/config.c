@@ -7,7 +7,6 @@
 #include <strings.h>
 
 #include "util/buf.h"
-#include "util/log.h"
 
 /* parse_bool - accept the usual spellings; -1 when it is none of them. */
 static int parse_bool(const char *v)
@@ -23,12 +22,44 @@ static int parse_bool(const char *v)
 	return -1;
 }
 
-/* check_choice - the shared CLEMENT_LOG_LEVEL must name a level; 0 or -1 with err. */
+/* in_choices - v is one of the '|'-separated words of choices. */
+static int in_choices(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	for (const char *p = choices; p && *p;) {
+		size_t k = strcspn(p, "|");
+		if (k == n && strncmp(p, v, n) == 0)
+			return 1;
+		p += k + (p[k] == '|');
+	}
+	return 0;
+}
+
+/* choices_text - "a, b, c" from "a|b|c" into out. */
+static const char *choices_text(const char *choices, char *out, size_t outlen)
+{
+	size_t j = 0;
+	for (const char *p = choices ? choices : ""; *p && j + 3 < outlen; p++) {
+		if (*p == '|') {
+			out[j++] = ',';
+			out[j++] = ' ';
+		} else {
+			out[j++] = *p;
+		}
+	}
+	out[j] = '\0';
+	return out;
+}
+
+/* check_choice - a CL_SET_CHOICE value must be one of its words; 0 or -1 with err. */
 static int check_choice(const struct cl_setting *s, const char *v, char *err, size_t errlen)
 {
-	if (strcmp(s->name, "CLEMENT_LOG_LEVEL") != 0 || cl_log_level_parse(v) >= 0)
+	const struct cl_choice *c = s->dst;
+	if (s->type != CL_SET_CHOICE || in_choices(c->words, v))
 		return 0;
-	cl_snprintf(err, errlen, "%s: must be one of debug, info, warn, error (got \"%.64s\")", s->name, v);
+	char list[256];
+	cl_snprintf(err, errlen, "%s: must be one of %s (got \"%.64s\")", s->name,
+		    choices_text(c->words, list, sizeof list), v);
 	return -1;
 }
 
@@ -36,7 +67,8 @@ static int check_choice(const struct cl_setting *s, const char *v, char *err, si
 static int load_one(const struct cl_setting *s, const char *v, char *err, size_t errlen)
 {
 	switch (s->type) {
-	case CL_SET_STR: {
+	case CL_SET_STR:
+	case CL_SET_CHOICE: {
 		if (check_choice(s, v, err, errlen) < 0)
 			return -1;
 		char *copy = strdup(v);
@@ -44,7 +76,7 @@ static int load_one(const struct cl_setting *s, const char *v, char *err, size_t
 			cl_snprintf(err, errlen, "%s: out of memory", s->name);
 			return -1;
 		}
-		*(char **)s->dst = copy;
+		*(s->type == CL_SET_CHOICE ? ((const struct cl_choice *)s->dst)->value : (char **)s->dst) = copy;
 		return 0;
 	}
 	case CL_SET_INT: {
@@ -90,9 +122,11 @@ int cl_config_load(const struct cl_setting *set, size_t n, char *err, size_t err
 void cl_config_free(const struct cl_setting *set, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (set[i].type == CL_SET_STR) {
-			free(*(char **)set[i].dst);
-			*(char **)set[i].dst = NULL;
+		if (set[i].type == CL_SET_STR || set[i].type == CL_SET_CHOICE) {
+			char **v = set[i].type == CL_SET_CHOICE ? ((const struct cl_choice *)set[i].dst)->value
+								: (char **)set[i].dst;
+			free(*v);
+			*v = NULL;
 		}
 	}
 }
@@ -101,6 +135,7 @@ void cl_config_usage(FILE *f, const char *prog, const char *summary, const struc
 {
 	fprintf(f, "Usage: %s [--help] [--settings-markdown]\n\n%s\n\n", prog, summary);
 	fprintf(f, "Settings (environment variables):\n");
+	char list[256];
 	for (size_t i = 0; i < n; i++) {
 		const struct cl_setting *s = &set[i];
 		fprintf(f, "  %s\n      %s\n      default: %s", s->name, s->help,
@@ -109,6 +144,9 @@ void cl_config_usage(FILE *f, const char *prog, const char *summary, const struc
 			fprintf(f, "  range: %lld..%lld", s->min, s->max);
 		else if (s->type == CL_SET_BOOL)
 			fprintf(f, "  (boolean)");
+		else if (s->type == CL_SET_CHOICE)
+			fprintf(f, "  one of: %s",
+				choices_text(((const struct cl_choice *)s->dst)->words, list, sizeof list));
 		fputc('\n', f);
 	}
 }

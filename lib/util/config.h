@@ -7,14 +7,16 @@
  * variable and what it accepts.
  *
  * Destinations: CL_SET_STR writes a `char *` that the config owns until cl_config_free();
- * CL_SET_INT writes a `long long`; CL_SET_BOOL writes an `int` (0/1). */
+ * CL_SET_INT writes a `long long`; CL_SET_BOOL writes an `int` (0/1); CL_SET_CHOICE's dst is
+ * CL_CHOICE(&value, "a|b|c"): it writes the `char *` value as CL_SET_STR does, after checking
+ * it is one of the words (--help lists them; a service no longer checks the word itself). */
 #ifndef CLEMENT_UTIL_CONFIG_H
 #define CLEMENT_UTIL_CONFIG_H
 
 #include <stddef.h>
 #include <stdio.h>
 
-enum cl_setting_type { CL_SET_STR, CL_SET_INT, CL_SET_BOOL };
+enum cl_setting_type { CL_SET_STR, CL_SET_INT, CL_SET_BOOL, CL_SET_CHOICE };
 
 struct cl_setting {
 	const char *name; /* CLEMENT_... */
@@ -25,8 +27,12 @@ struct cl_setting {
 	void *dst;          /* see above */
 };
 
-/* CLEMENT_LOG_LEVEL is the one setting every service shares: when a table holds it,
- * cl_config_load() checks it is debug, info, warn or error. */
+/* The destination of a CL_SET_CHOICE row (build it with CL_CHOICE). */
+struct cl_choice {
+	char **value;      /* the chosen word, owned by the config as a CL_SET_STR value */
+	const char *words; /* the accepted words, "a|b|c" */
+};
+#define CL_CHOICE(value, words) (&(struct cl_choice){(value), (words)})
 
 #define CL_SETTINGS_COUNT(t) (sizeof(t) / sizeof((t)[0]))
 
@@ -34,8 +40,8 @@ struct cl_setting {
  * every --help and in the README. */
 #define CL_SETTING_LOG_LEVEL(dst)                                                                                      \
 	{                                                                                                              \
-		"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "lowest log level written: debug, info, warn, error",   \
-		    (dst)                                                                                              \
+		"CLEMENT_LOG_LEVEL", CL_SET_CHOICE, "info", 0, 0,                                                      \
+		    "lowest log level written: debug, info, warn, error", CL_CHOICE((dst), "debug|info|warn|error")    \
 	}
 #define CL_SETTING_DB_URL(dst)                                                                                         \
 	{                                                                                                              \

@@ -41,7 +41,7 @@ int main(void)
 	char *lvl = NULL;
 	const struct cl_setting lset[] = {
 	    {"CLEMENT_T_STR", CL_SET_STR, "dflt", 0, 0, "a string", &s},
-	    {"CLEMENT_LOG_LEVEL", CL_SET_STR, "info", 0, 0, "log level", &lvl},
+	    CL_SETTING_LOG_LEVEL(&lvl),
 	};
 	setenv("CLEMENT_LOG_LEVEL", "loud", 1);
 	CL_CHECK(cl_config_load(lset, 2, err, sizeof err) == -1 && strstr(err, "CLEMENT_LOG_LEVEL") && s == NULL,
@@ -49,6 +49,36 @@ int main(void)
 	setenv("CLEMENT_LOG_LEVEL", "warn", 1);
 	CL_CHECK(cl_config_load(lset, 2, err, sizeof err) == 0 && strcmp(lvl, "warn") == 0, "log level");
 	cl_config_free(lset, 2);
+
+	/* CL_SET_CHOICE: one of its words, exactly; the refusal lists them; --help shows them. */
+	char *mode = NULL;
+	const struct cl_setting cset[] = {
+	    {"CLEMENT_T_MODE", CL_SET_CHOICE, "enforce", 0, 0, "a mode", CL_CHOICE(&mode, "ignore|enforce|drop")},
+	};
+	const char *bad[] = {"", "enforc", "enforcee", "Drop", "ignore|drop"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		setenv("CLEMENT_T_MODE", bad[i], 1);
+		CL_CHECK(cl_config_load(cset, 1, err, sizeof err) == -1 && mode == NULL &&
+			     strstr(err, "CLEMENT_T_MODE: must be one of ignore, enforce, drop"),
+			 "choice \"%s\" refused: %s", bad[i], err);
+	}
+	const char *good[] = {"ignore", "enforce", "drop"};
+	for (size_t i = 0; i < 3; i++) {
+		setenv("CLEMENT_T_MODE", good[i], 1);
+		CL_CHECK(cl_config_load(cset, 1, err, sizeof err) == 0 && strcmp(mode, good[i]) == 0, "choice %s",
+			 good[i]);
+		cl_config_free(cset, 1);
+	}
+	unsetenv("CLEMENT_T_MODE");
+	CL_CHECK(cl_config_load(cset, 1, err, sizeof err) == 0 && strcmp(mode, "enforce") == 0, "choice default");
+	cl_config_free(cset, 1);
+	char help[512] = "";
+	FILE *f = fmemopen(help, sizeof help - 1, "w");
+	if (f) {
+		cl_config_usage(f, "t", "test", cset, 1);
+		fclose(f);
+	}
+	CL_CHECK(strstr(help, "one of: ignore, enforce, drop") != NULL, "--help lists the choices: %s", help);
 
 	char host[64];
 	int port;

@@ -40,13 +40,10 @@ struct loop {
 	_Atomic int db_ok;
 };
 
-/* settings_check - what the table's bounds cannot say: the window name, the server name and
+/* settings_check - what the table cannot say: the server name and
  * the never-ban list (into cfg->never_ban_array). 0 or -1 with err. */
 static int settings_check(struct banstats_config *cfg, char *err, size_t errlen)
 {
-	if (strcmp(cfg->classify_window, "1h") && strcmp(cfg->classify_window, "24h") &&
-	    strcmp(cfg->classify_window, "7d"))
-		return cl_snprintf(err, errlen, "CLEMENT_BANSTATS_WINDOW: must be 1h, 24h or 7d"), -1;
 	char host[256] = "", name[CL_MESH_ORIGIN_MAX + 1];
 	if (!cfg->server_name[0] && gethostname(host, sizeof host - 1) == 0) {
 		free(cfg->server_name);
@@ -300,8 +297,8 @@ int main(int argc, char **argv)
 	     "months of session and message logs kept; older monthly partitions are dropped (the settings table's "
 	     "log.retention_months overrides it at run time)",
 	     &cfg.retention_months},
-	    {"CLEMENT_BANSTATS_WINDOW", CL_SET_STR, "24h", 0, 0,
-	     "statistics window the thresholds apply to: 1h, 24h or 7d", &cfg.classify_window},
+	    {"CLEMENT_BANSTATS_WINDOW", CL_SET_CHOICE, "24h", 0, 0,
+	     "statistics window the thresholds apply to: 1h, 24h or 7d", CL_CHOICE(&cfg.classify_window, "1h|24h|7d")},
 	    {"CLEMENT_BANSTATS_MIN_SESSIONS", CL_SET_INT, "3", 1, 1000000,
 	     "a client with fewer sessions in the window is never listed", &cfg.min_sessions},
 	    {"CLEMENT_BANSTATS_WEIGHT_PREGREET", CL_SET_INT, "5", 0, 1000,

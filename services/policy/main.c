@@ -134,14 +134,12 @@ static int policy_setup(struct policy *p, struct cl_metrics *reg, char *err, siz
 static struct policy_config cfg;
 static struct policy pol = {.cfg = &cfg};
 
-/* check - the settings the table cannot check: CLEMENT_DNSBL_ACTION, CLEMENT_NEVER_BAN. */
+/* check - CLEMENT_DNSBL_ACTION as its enum (the table checked the word), CLEMENT_NEVER_BAN into
+ * its network set. */
 static int check(void *ctx, char *err, size_t errlen)
 {
 	(void)ctx;
-	if ((cfg.rep_action = pol_rep_action_parse(cfg.rep_action_text)) < 0) {
-		cl_snprintf(err, errlen, "CLEMENT_DNSBL_ACTION: %s (ignore, enforce or drop)", cfg.rep_action_text);
-		return 2;
-	}
+	cfg.rep_action = pol_rep_action_parse(cfg.rep_action_text);
 	if (cl_netset_parse(&pol.never_ban_cfg, "CLEMENT_NEVER_BAN", cfg.never_ban, err, errlen) < 0) {
 		cl_netset_free(&pol.never_ban_cfg);
 		return 2;
@@ -220,10 +218,10 @@ int main(int argc, char **argv)
 	     "reputation score (the weights of CLEMENT_DNSBL_SITES listings and of the smtp-edge's CLEMENT_REP_* "
 	     "findings) from which a client is refused",
 	     &cfg.rep_threshold},
-	    {"CLEMENT_DNSBL_ACTION", CL_SET_STR, "enforce", 0, 0,
+	    {"CLEMENT_DNSBL_ACTION", CL_SET_CHOICE, "enforce", 0, 0,
 	     "at the threshold: ignore (log only), enforce (550 5.7.1 at RCPT naming the lists; postmaster@ and "
 	     "abuse@ still accepted), drop (554 5.7.1 instead of the greeting)",
-	     &cfg.rep_action_text},
+	     CL_CHOICE(&cfg.rep_action_text, "ignore|enforce|drop")},
 	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
 	size_t nops;

@@ -105,10 +105,10 @@ int main(int argc, char **argv)
 	     "deepest nesting unpacked: MIME in zip in MIME ... (libclamav MaxRecursion)", &cfg.limits.max_recursion},
 	    {"CLEMENT_SCAN_MAX_TIME_MS", CL_SET_INT, "60000", 1, 3600000,
 	     "longest scan of one message, in milliseconds (libclamav MaxScanTime)", &cfg.limits.max_scan_time_ms},
-	    {"CLEMENT_SCAN_LIMIT_ACTION", CL_SET_STR, "refuse", 0, 0,
+	    {"CLEMENT_SCAN_LIMIT_ACTION", CL_SET_CHOICE, "refuse", 0, 0,
 	     "a message that hits a scan limit: refuse (infected, Heuristics.Limits.Exceeded.*) or accept (clean, "
 	     "logged)",
-	     &cfg.limit_action},
+	     CL_CHOICE(&cfg.limit_action, "refuse|accept")},
 	    {"CLEMENT_SCANNER_TMPDIR", CL_SET_STR, "", 0, 0,
 	     "scratch directory of libclamav's unpackers (use a tmpfs); empty = libclamav's default (TMPDIR or /tmp)",
 	     &cfg.tmpdir},

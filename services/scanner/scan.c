@@ -36,13 +36,7 @@ int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_
 {
 	memset(s, 0, sizeof *s);
 	s->cfg = cfg;
-	if (strcmp(cfg->limit_action, "refuse") == 0) {
-		s->limit_refuse = 1;
-	} else if (strcmp(cfg->limit_action, "accept") != 0) {
-		cl_snprintf(err, errlen, "CLEMENT_SCAN_LIMIT_ACTION: must be refuse or accept (got \"%.32s\")",
-			    cfg->limit_action);
-		return -1;
-	}
+	s->limit_refuse = strcmp(cfg->limit_action, "accept") != 0; /* the settings table allows refuse|accept */
 	scan_options(&s->opts);
 	engine_slot_init(&s->slot);
 	pthread_mutex_init(&s->watch_lock, NULL);
