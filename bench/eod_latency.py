@@ -26,8 +26,8 @@ def message(i, size):
     return (head + "\r\n".join(body) + "\r\n").encode()
 
 
-def session(port, size, tls, nodelay, split):
-    """N messages in one session; seconds from the dot written to the 250 read, each."""
+def session(port, size, tls, nodelay, split, count=N):
+    """count messages in one session; seconds from the dot written to the 250 read, each."""
     s = socket.create_connection(("127.0.0.1", port), timeout=60)
     if nodelay:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -52,7 +52,7 @@ def session(port, size, tls, nodelay, split):
         f = s.makefile("rb")
         cmd(b"EHLO mx.source.example\r\n")
     lat = []
-    for i in range(N):
+    for i in range(count):
         cmd(b"MAIL FROM:<s@source.example>\r\n")
         cmd(b"RCPT TO:<u@bench.test>\r\n")
         cmd(b"DATA\r\n", b"354")
