@@ -145,6 +145,7 @@ static int deliver_remote(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode
 	 * a refusal: 4.4.3, RFC 3463's "directory server failure". */
 	struct cl_net_addrs addrs;
 	char why[300];
+	double t_dns = cl_now_seconds();
 	if (cl_dns_host_resolve(c->dns, d.host, (int)c->cfg->relay_connect_timeout_ms, &addrs, why, sizeof why) !=
 	    CL_DNS_OK) {
 		cl_log(CL_LOG_WARN, NULL, "relay_dns_failed", "group=%lld host=%s port=%d error=\"%s\"", group_id,
@@ -163,7 +164,10 @@ static int deliver_remote(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode
 				    d.pass,
 				    c->cfg->relay_verify_cert,
 				    c->cfg->relay_ca_file};
-	struct dl_relay_opts o = {c->helo, (long)c->cfg->relay_connect_timeout_ms, (long)c->cfg->relay_timeout_ms};
+	/* CLEMENT_RELAY_TIMEOUT_MS bounds the whole hand-off, the lookup included (smtp-edge's
+	 * delivery deadline is set against it) */
+	long left = (long)c->cfg->relay_timeout_ms - (long)((cl_now_seconds() - t_dns) * 1000.0);
+	struct dl_relay_opts o = {c->helo, (long)c->cfg->relay_connect_timeout_ms, left > 1 ? left : 1};
 	enum dl_relay_err e = dl_relay_send(&t, &o, sender, rc, n, msg, len, v);
 	free(rc);
 	if (e != DL_RELAY_OK)
