@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "util/buf.h"
+#include "util/cidr.h"
 
 /* parse_bool - accept the usual spellings; -1 when it is none of them. */
 static int parse_bool(const char *v)
@@ -63,20 +64,45 @@ static int check_choice(const struct cl_setting *s, const char *v, char *err, si
 	return -1;
 }
 
+/* value_slot - where a string-valued setting keeps its text. */
+static char **value_slot(const struct cl_setting *s)
+{
+	if (s->type == CL_SET_CHOICE)
+		return ((const struct cl_choice *)s->dst)->value;
+	if (s->type == CL_SET_NETS)
+		return ((const struct cl_nets *)s->dst)->value;
+	return (char **)s->dst;
+}
+
+/* check_nets - a CL_SET_NETS value parsed into its set; 0 or -1 with err (the set freed). */
+static int check_nets(const struct cl_setting *s, const char *v, char *err, size_t errlen)
+{
+	if (s->type != CL_SET_NETS)
+		return 0;
+	struct cl_netset *set = ((const struct cl_nets *)s->dst)->set;
+	if (cl_netset_parse(set, s->name, v, err, errlen) == 0)
+		return 0;
+	cl_netset_free(set);
+	return -1;
+}
+
 /* load_one - validate and store one setting's value. */
 static int load_one(const struct cl_setting *s, const char *v, char *err, size_t errlen)
 {
 	switch (s->type) {
 	case CL_SET_STR:
-	case CL_SET_CHOICE: {
-		if (check_choice(s, v, err, errlen) < 0)
+	case CL_SET_CHOICE:
+	case CL_SET_NETS: {
+		if (check_choice(s, v, err, errlen) < 0 || check_nets(s, v, err, errlen) < 0)
 			return -1;
 		char *copy = strdup(v);
 		if (!copy) {
+			if (s->type == CL_SET_NETS)
+				cl_netset_free(((const struct cl_nets *)s->dst)->set);
 			cl_snprintf(err, errlen, "%s: out of memory", s->name);
 			return -1;
 		}
-		*(s->type == CL_SET_CHOICE ? ((const struct cl_choice *)s->dst)->value : (char **)s->dst) = copy;
+		*value_slot(s) = copy;
 		return 0;
 	}
 	case CL_SET_INT: {
@@ -122,12 +148,13 @@ int cl_config_load(const struct cl_setting *set, size_t n, char *err, size_t err
 void cl_config_free(const struct cl_setting *set, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (set[i].type == CL_SET_STR || set[i].type == CL_SET_CHOICE) {
-			char **v = set[i].type == CL_SET_CHOICE ? ((const struct cl_choice *)set[i].dst)->value
-								: (char **)set[i].dst;
-			free(*v);
-			*v = NULL;
-		}
+		if (set[i].type == CL_SET_INT || set[i].type == CL_SET_BOOL)
+			continue;
+		char **v = value_slot(&set[i]);
+		free(*v);
+		*v = NULL;
+		if (set[i].type == CL_SET_NETS)
+			cl_netset_free(((const struct cl_nets *)set[i].dst)->set);
 	}
 }
 

@@ -9,14 +9,16 @@
  * Destinations: CL_SET_STR writes a `char *` that the config owns until cl_config_free();
  * CL_SET_INT writes a `long long`; CL_SET_BOOL writes an `int` (0/1); CL_SET_CHOICE's dst is
  * CL_CHOICE(&value, "a|b|c"): it writes the `char *` value as CL_SET_STR does, after checking
- * it is one of the words (--help lists them; a service no longer checks the word itself). */
+ * it is one of the words (--help lists them; a service no longer checks the word itself).
+ * CL_SET_NETS's dst is CL_NETS(&value, &set): the text as CL_SET_STR, and the networks parsed
+ * into the struct cl_netset in util/cidr.h's one grammar; cl_config_free frees both. */
 #ifndef CLEMENT_UTIL_CONFIG_H
 #define CLEMENT_UTIL_CONFIG_H
 
 #include <stddef.h>
 #include <stdio.h>
 
-enum cl_setting_type { CL_SET_STR, CL_SET_INT, CL_SET_BOOL, CL_SET_CHOICE };
+enum cl_setting_type { CL_SET_STR, CL_SET_INT, CL_SET_BOOL, CL_SET_CHOICE, CL_SET_NETS };
 
 struct cl_setting {
 	const char *name; /* CLEMENT_... */
@@ -33,6 +35,14 @@ struct cl_choice {
 	const char *words; /* the accepted words, "a|b|c" */
 };
 #define CL_CHOICE(value, words) (&(struct cl_choice){(value), (words)})
+
+/* The destination of a CL_SET_NETS row (build it with CL_NETS). */
+struct cl_netset;
+struct cl_nets {
+	char **value;          /* the text, owned by the config as a CL_SET_STR value */
+	struct cl_netset *set; /* the networks (util/cidr.h), owned by the config too */
+};
+#define CL_NETS(value, set) (&(struct cl_nets){(value), (set)})
 
 #define CL_SETTINGS_COUNT(t) (sizeof(t) / sizeof((t)[0]))
 

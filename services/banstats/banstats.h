@@ -11,12 +11,13 @@
 #include <stddef.h>
 
 #include "db/pg.h"
+#include "util/cidr.h"
 #include "util/metrics.h"
 #include "util/net.h"
 
 struct banstats_config {
 	char *health_listen, *db_url, *log_level, *listen, *server_name;
-	char *never_ban;       /* comma-separated CIDRs, validated into never_ban_array */
+	char *never_ban;       /* comma-separated CIDRs (util/cidr.h), parsed into never_ban_set */
 	char *classify_window; /* "1h", "24h" or "7d" */
 	char *mesh_cert, *mesh_key, *mesh_ca;
 	char *firewall_dir; /* CLEMENT_BANSTATS_FIREWALL_DIR: "" = no firewall files (firewall.c) */
@@ -33,6 +34,7 @@ struct banstats_config {
 	long long mesh_max_hops, mesh_timeout_s, mesh_batch;
 	char *dns_resolver;              /* CLEMENT_DNS_RESOLVER: the peers' names (lib/dns) */
 	struct cl_net_resolver resolver; /* the mesh push's, set in main.c when the push is on */
+	struct cl_netset never_ban_set;  /* CLEMENT_NEVER_BAN, owned by the settings table */
 	char never_ban_array[4096];      /* "{cidr,cidr}" for SQL, built in main.c */
 	char instance[300];              /* this replica in job_runs: host name and pid, set in main.c */
 };

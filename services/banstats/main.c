@@ -40,8 +40,9 @@ struct loop {
 	_Atomic int db_ok;
 };
 
-/* settings_check - what the table cannot say: the server name and
- * the never-ban list (into cfg->never_ban_array). 0 or -1 with err. */
+/* settings_check - what the table cannot say: the server name, the never-ban networks (parsed
+ * by the table) as SQL's cidr[] literal in cfg->never_ban_array, the mesh key pair. 0 or -1
+ * with err. */
 static int settings_check(struct banstats_config *cfg, char *err, size_t errlen)
 {
 	char host[256] = "", name[CL_MESH_ORIGIN_MAX + 1];
@@ -57,11 +58,7 @@ static int settings_check(struct banstats_config *cfg, char *err, size_t errlen)
 	cl_snprintf(cfg->instance, sizeof cfg->instance, "%s/%ld", me[0] ? me : cfg->server_name, (long)getpid());
 	/* The never-ban list in util/cidr.h's grammar (policy reads the same setting the same
 	 * way), then as a PostgreSQL cidr[] literal for the statistics and mesh queries. */
-	struct cl_netset nb = {0};
-	if (cl_netset_parse(&nb, "CLEMENT_NEVER_BAN", cfg->never_ban, err, errlen) < 0) {
-		cl_netset_free(&nb);
-		return -1;
-	}
+	const struct cl_netset nb = cfg->never_ban_set;
 	struct cl_buf a;
 	cl_buf_init(&a, sizeof cfg->never_ban_array - 1);
 	int rc = cl_buf_append_str(&a, "{");
@@ -74,7 +71,6 @@ static int settings_check(struct banstats_config *cfg, char *err, size_t errlen)
 	if (rc == 0)
 		rc = cl_strlcpy(cfg->never_ban_array, a.data, sizeof cfg->never_ban_array);
 	cl_buf_free(&a);
-	cl_netset_free(&nb);
 	if (rc != 0)
 		return cl_snprintf(err, errlen, "CLEMENT_NEVER_BAN: too long"), -1;
 	if ((cfg->mesh_cert[0] != 0) != (cfg->mesh_key[0] != 0))
@@ -334,8 +330,9 @@ int main(int argc, char **argv)
 	     "a candidate that stops qualifying is lifted after this long", &cfg.candidate_ttl_s},
 	    {"CLEMENT_BANSTATS_WORK_MEM_MB", CL_SET_INT, "64", 4, 4096,
 	     "PostgreSQL work_mem of the statistics transaction (per-IP aggregates stay in memory)", &cfg.work_mem_mb},
-	    {"CLEMENT_NEVER_BAN", CL_SET_STR, "127.0.0.0/8,::1/128", 0, 0,
-	     "comma-separated networks never listed (added to the never_ban_networks table)", &cfg.never_ban},
+	    {"CLEMENT_NEVER_BAN", CL_SET_NETS, "127.0.0.0/8,::1/128", 0, 0,
+	     "comma-separated networks never listed (added to the never_ban_networks table)",
+	     CL_NETS(&cfg.never_ban, &cfg.never_ban_set)},
 	    {"CLEMENT_MESH_PUSH_INTERVAL_S", CL_SET_INT, "60", 1, 86400,
 	     "seconds between two rounds of pushing new ban events to the mesh peers", &cfg.push_interval_s},
 	    {"CLEMENT_MESH_CERT", CL_SET_STR, "", 0, 0,

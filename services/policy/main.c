@@ -134,22 +134,10 @@ static int policy_setup(struct policy *p, struct cl_metrics *reg, char *err, siz
 static struct policy_config cfg;
 static struct policy pol = {.cfg = &cfg};
 
-/* check - CLEMENT_DNSBL_ACTION as its enum (the table checked the word), CLEMENT_NEVER_BAN into
- * its network set. */
-static int check(void *ctx, char *err, size_t errlen)
-{
-	(void)ctx;
-	cfg.rep_action = pol_rep_action_parse(cfg.rep_action_text);
-	if (cl_netset_parse(&pol.never_ban_cfg, "CLEMENT_NEVER_BAN", cfg.never_ban, err, errlen) < 0) {
-		cl_netset_free(&pol.never_ban_cfg);
-		return 2;
-	}
-	return 0;
-}
-
 static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 {
 	(void)ctx;
+	cfg.rep_action = pol_rep_action_parse(cfg.rep_action_text); /* the table checked the word */
 	/* libpq's default for connect_timeout, also for the log writer's connection (lib/db):
 	 * a database host that drops packets must not hold a connection attempt (and so a
 	 * SIGTERM) for the kernel's TCP timeout. Set before any thread exists. */
@@ -175,7 +163,6 @@ static void policy_teardown(void *ctx)
 	pp_fini(&p->probe);
 	cl_dns_host_free(p->dns);
 	pc_cache_fini(&p->cache);
-	cl_netset_free(&p->never_ban_cfg);
 	curl_global_cleanup();
 }
 
@@ -188,10 +175,10 @@ int main(int argc, char **argv)
 	    CL_SETTING_DB_URL(&cfg.db_url),
 	    {"CLEMENT_POLICY_WORKERS", CL_SET_INT, "8", 1, 64,
 	     "RPC worker threads (each blocks during an RCPT probe or IMAP login)", &cfg.workers},
-	    {"CLEMENT_NEVER_BAN", CL_SET_STR, "", 0, 0,
+	    {"CLEMENT_NEVER_BAN", CL_SET_NETS, "", 0, 0,
 	     "extra never-ban networks (CIDRs, comma separated) besides the never_ban_networks table; "
 	     "they always pass connect, loopback included",
-	     &cfg.never_ban},
+	     CL_NETS(&cfg.never_ban, &pol.never_ban_cfg)},
 	    {"CLEMENT_POLICY_ALLOW_LOOPBACK", CL_SET_BOOL, "0", 0, 1,
 	     "accept SMTP clients on 127.0.0.0/8 and ::1 (tests, local tools); refused otherwise", &cfg.allow_loopback},
 	    {"CLEMENT_POLICY_CACHE_MAX_STALE_S", CL_SET_INT, "300", 0, 86400,
@@ -237,7 +224,6 @@ int main(int argc, char **argv)
 	    .ctx = &pol,
 	    .ready = ready,
 	    .metrics_hook = metrics_hook,
-	    .check = check,
 	    .setup = setup,
 	    .start = start,
 	    .teardown = policy_teardown,

@@ -164,8 +164,7 @@ static int setup(struct edge *e, char *err, size_t errlen)
 		p += k;
 		p += strspn(p, ", ");
 	}
-	if (cl_netset_parse(&e->nets, "CLEMENT_PROXY_NETWORKS", c->proxy_networks, err, errlen) < 0 ||
-	    postmaster_setup(e, err, errlen) < 0 || rep_setup(e, err, errlen) < 0)
+	if (postmaster_setup(e, err, errlen) < 0 || rep_setup(e, err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < LST_COUNT; i++)
 		if (addrs[i][0] && (e->lst[i].fd = cl_net_listen(addrs[i], 1024, err, errlen)) < 0)
@@ -219,7 +218,6 @@ static void teardown(struct edge *e)
 	if (e->sigfd >= 0)
 		close(e->sigfd);
 	SSL_CTX_free(e->tls);
-	cl_netset_free(&e->nets);
 	pthread_mutex_destroy(&e->qlock);
 }
 
@@ -363,8 +361,9 @@ int main(int argc, char **argv)
 	    {"CLEMENT_SMTP_PROXY_PROTOCOL", CL_SET_STR, "", 0, 0,
 	     "listeners that expect a HAProxy PROXY v1/v2 header, comma separated: smtp, smtps, submission",
 	     &c->proxy_protocol},
-	    {"CLEMENT_PROXY_NETWORKS", CL_SET_STR, "", 0, 0,
-	     "CIDRs of the load balancers allowed to send PROXY headers (others are disconnected)", &c->proxy_networks},
+	    {"CLEMENT_PROXY_NETWORKS", CL_SET_NETS, "", 0, 0,
+	     "CIDRs of the load balancers allowed to send PROXY headers (others are disconnected)",
+	     CL_NETS(&c->proxy_networks, &e.nets)},
 	    CL_SETTING_DNS_RESOLVER(&c->rep.resolver),
 	    {"CLEMENT_DNSBL_SITES", CL_SET_STR, "", 0, 0,
 	     "DNS block/allowlists in Postfix postscreen_dnsbl_sites syntax: zone[=filter][*weight], comma "
