@@ -30,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 os.environ["WORLD_DNS"] = os.environ.get("ANCHOR_DNS", "127.0.53.22")
@@ -39,6 +38,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import stack  # noqa: E402
 import spamworld as SW  # noqa: E402
 import spamworld_world as W  # noqa: E402
+from threaded import run_threaded  # noqa: E402
 from throughput import count_files, wait_count  # noqa: E402
 
 SIZES = [int(x) for x in os.environ.get("SIZES", "10240 102400").split()]
@@ -100,27 +100,7 @@ def message(i, size):
 
 def tls_source(port, count, size, sessions):
     """smtp-source's job with STARTTLS: sessions threads, one message per connection; seconds."""
-    left, lock, errors = [count], threading.Lock(), []
-
-    def worker():
-        while True:
-            with lock:
-                if left[0] == 0 or errors:
-                    return
-                left[0] -= 1
-            try:
-                one_session(port, size, 1)
-            except (RuntimeError, OSError) as e:
-                errors.append(e)
-    t0 = time.monotonic()
-    ths = [threading.Thread(target=worker) for _ in range(sessions)]
-    for t in ths:
-        t.start()
-    for t in ths:
-        t.join()
-    if errors:
-        sys.exit(f"TLS sessions to port {port} failed: {errors[0]}")
-    return time.monotonic() - t0
+    return run_threaded(lambda: one_session(port, size, 1), count, sessions, f"TLS sessions to port {port}")
 
 
 def one_session(port, size, count):

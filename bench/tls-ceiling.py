@@ -4,14 +4,13 @@ import pathlib
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "lib"))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from stack import Stack, load_avg, machine  # noqa: E402
 from cpu import tree_cpu  # noqa: E402
-from eod_latency import message, session  # noqa: E402
+from eod_latency import session  # noqa: E402
+from threaded import run_threaded  # noqa: E402
 
 SESSIONS = int(os.environ.get("SESSIONS", "300"))
 CONCURRENCY = int(os.environ.get("CONCURRENCY", "8"))
@@ -30,27 +29,7 @@ def ec_cert(d):
 
 def run(port, tls):
     """SESSIONS sessions of one message each over CONCURRENCY threads; seconds."""
-    left, lock, errors = [SESSIONS], threading.Lock(), []
-
-    def worker():
-        while True:
-            with lock:
-                if left[0] == 0 or errors:
-                    return
-                left[0] -= 1
-            try:
-                session(port, 10240, tls, False, False, count=1)
-            except (RuntimeError, OSError) as e:
-                errors.append(e)
-    t0 = time.monotonic()
-    ths = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
-    for t in ths:
-        t.start()
-    for t in ths:
-        t.join()
-    if errors:
-        sys.exit(f"sessions failed: {errors[0]}")
-    return time.monotonic() - t0
+    return run_threaded(lambda: session(port, 10240, tls, False, False, count=1), SESSIONS, CONCURRENCY, "sessions")
 
 
 def main():
