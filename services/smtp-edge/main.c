@@ -380,7 +380,7 @@ int main(int argc, char **argv)
 	     &c->rep.w_ptr_mismatch},
 	    {"CLEMENT_REP_PTR_GENERIC_WEIGHT", CL_SET_INT, "1", -1000, 1000,
 	     "score added when the PTR name is generic, named after the address (1-2-3-4.dyn.isp.example): alone "
-	     "under any threshold, it tips a client a lower-weight list names (docs/EFFECTIVENESS.md); counted "
+	     "under the default threshold, it tips a client a lower-weight list names (docs/EFFECTIVENESS.md); counted "
 	     "only when the lookups run (CLEMENT_DNSBL_SITES or another CLEMENT_REP_* weight set)",
 	     &c->rep.w_ptr_generic},
 	    {"CLEMENT_REP_HELO_IP_WEIGHT", CL_SET_INT, "0", -1000, 1000,
