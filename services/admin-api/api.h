@@ -28,11 +28,11 @@ struct api_config {
 	long long imap_timeout_s, rpc_timeout_ms;
 };
 
-struct dbpool;
+struct cl_pg_pool;
 
 struct api_app {
 	const struct api_config *cfg;
-	struct dbpool *pool;
+	struct cl_pg_pool *pool;
 	struct cl_rpc_client *delivery; /* NULL when no delivery URL is set */
 	struct cl_metrics *reg;
 	struct cl_metric *m_requests, *m_errors5xx, *m_login_ok, *m_login_fail, *m_login_limited;

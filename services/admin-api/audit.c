@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "dbpool.h"
+#include "db/pool.h"
 #include "mail/digest_token.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -307,7 +307,7 @@ static void audit_end(struct api_req *r, struct audit_rec *a)
 {
 	if (!r->pg) { /* the handler lost its connection (answered 503) */
 		char err[256];
-		r->pg = dbpool_get(r->app->pool, 5000, err, sizeof err);
+		r->pg = cl_pg_pool_get(r->app->pool, 5000, err, sizeof err);
 		if (!r->pg) {
 			cl_log(CL_LOG_ERROR, NULL, "audit_write_failed", "method=%s route=%s why=\"%s\"", r->method,
 			       a->rt->pattern, err);

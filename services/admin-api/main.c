@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "api.h"
-#include "dbpool.h"
+#include "db/pool.h"
 #include "server.h"
 #include "svc/service.h"
 #include "util/buf.h"
@@ -18,10 +18,10 @@
 static int ready(void *ctx, char *why, size_t whylen)
 {
 	struct api_app *app = ctx;
-	struct cl_pg *pg = dbpool_get(app->pool, 1000, why, whylen);
+	struct cl_pg *pg = cl_pg_pool_get(app->pool, 1000, why, whylen);
 	if (!pg)
 		return 0;
-	dbpool_put(app->pool, pg);
+	cl_pg_pool_put(app->pool, pg);
 	return 1;
 }
 
@@ -52,7 +52,7 @@ static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 	curl_inited = 1;
 	app.reg = reg;
 	metrics_register(&app);
-	if (!(app.pool = dbpool_new(cfg.db_url, (int)cfg.db_pool, NULL, 0))) {
+	if (!(app.pool = cl_pg_pool_new(cfg.db_url, (int)cfg.db_pool, NULL, 0))) {
 		cl_snprintf(err, errlen, "out of memory");
 		return 1;
 	}
@@ -86,7 +86,7 @@ static void teardown(void *ctx)
 {
 	(void)ctx;
 	cl_rpc_client_free(app.delivery);
-	dbpool_free(app.pool);
+	cl_pg_pool_free(app.pool);
 	if (curl_inited)
 		curl_global_cleanup();
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "audit.h"
-#include "dbpool.h"
+#include "db/pool.h"
 #include "routes.h"
 #include "session.h"
 #include "util/config.h"
@@ -45,7 +45,7 @@ static struct api_req *api_req_new(struct api_app *app, struct MHD_Connection *c
 static void api_req_free(struct api_req *r)
 {
 	if (r->pg)
-		dbpool_put(r->app->pool, r->pg);
+		cl_pg_pool_put(r->app->pool, r->pg);
 	cl_buf_free(&r->body);
 	cJSON_Delete(r->in);
 	cJSON_Delete(r->out);
@@ -176,14 +176,14 @@ static int parse_body(struct api_req *r)
 void api_db_pause(struct api_req *r)
 {
 	audit_pause(r);
-	dbpool_put(r->app->pool, r->pg);
+	cl_pg_pool_put(r->app->pool, r->pg);
 	r->pg = NULL;
 }
 
 int api_db_resume(struct api_req *r)
 {
 	char err[256];
-	r->pg = dbpool_get(r->app->pool, 5000, err, sizeof err);
+	r->pg = cl_pg_pool_get(r->app->pool, 5000, err, sizeof err);
 	if (r->pg)
 		return 0;
 	api_err(r, 503, "the database is not available, try again later");
@@ -265,7 +265,7 @@ static void api_dispatch(struct api_req *r)
 	if (parse_body(r) < 0)
 		return;
 	char err[256];
-	r->pg = dbpool_get(r->app->pool, 5000, err, sizeof err);
+	r->pg = cl_pg_pool_get(r->app->pool, 5000, err, sizeof err);
 	if (!r->pg) {
 		cl_log(CL_LOG_ERROR, NULL, "db_unavailable", "why=\"%s\"", err);
 		api_err(r, 503, "the database is not available, try again later");
@@ -324,7 +324,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return static_serve(r, url);
 	api_dispatch(r);
 	if (r->pg) {
-		dbpool_put(app->pool, r->pg);
+		cl_pg_pool_put(app->pool, r->pg);
 		r->pg = NULL;
 	}
 	if (r->status >= 500)

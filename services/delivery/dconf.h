@@ -3,7 +3,7 @@
 #ifndef CLEMENT_DELIVERY_DCONF_H
 #define CLEMENT_DELIVERY_DCONF_H
 
-#include "dbpool.h"
+#include "dbexec.h"
 #include "dns/host.h"
 #include "util/metrics.h"
 
@@ -50,7 +50,7 @@ struct dl_metrics {
 struct dl_ctx {
 	const struct dl_config *cfg;
 	struct dl_metrics *m;
-	struct dl_dbpool *db;
+	struct cl_pg_pool *db;
 	char helo[256];
 	struct cl_dns_host *dns; /* lib/dns: every downstream name is resolved here, by no one else */
 };

@@ -199,7 +199,7 @@ int dl_digest_run(struct dl_ctx *c, int max_schedules)
 	if (!c->cfg->digest_secret[0])
 		return 0; /* no secret: no links can be made; main() warned at start */
 	char err[300];
-	struct cl_pg *pg = dl_db_get(c->db, err, sizeof err);
+	struct cl_pg *pg = cl_pg_pool_get(c->db, -1, err, sizeof err);
 	if (!pg)
 		return -1;
 	int total = 0;
@@ -212,7 +212,7 @@ int dl_digest_run(struct dl_ctx *c, int max_schedules)
 		}
 		total += r;
 	}
-	dl_db_put(c->db, pg);
+	cl_pg_pool_put(c->db, pg);
 	if (total > 0)
 		cl_metric_add(c->m->digests_sent, total);
 	return total;

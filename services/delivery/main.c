@@ -41,11 +41,11 @@ static void housekeeping(struct dl_ctx *c)
 		cl_log(CL_LOG_INFO, NULL, "tmp_cleaned", "files=%d", n);
 	}
 	char err[300];
-	struct cl_pg *pg = dl_db_get(c->db, err, sizeof err);
+	struct cl_pg *pg = cl_pg_pool_get(c->db, -1, err, sizeof err);
 	if (!pg)
 		return;
 	long long p = dl_quarantine_purge(pg, err, sizeof err);
-	dl_db_put(c->db, pg);
+	cl_pg_pool_put(c->db, pg);
 	if (p > 0) {
 		cl_metric_add(c->m->q_purged, p);
 		cl_log(CL_LOG_INFO, NULL, "quarantine_purged", "rows=%lld", p);
@@ -166,7 +166,7 @@ static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 	pthread_mutex_init(&b.mu, NULL);
 	pthread_cond_init(&b.cv, NULL);
 	bg_inited = 1;
-	if (!(c.db = dl_dbpool_new(cfg.db_url, (int)(cfg.workers + 1)))) {
+	if (!(c.db = cl_pg_pool_new(cfg.db_url, (int)(cfg.workers + 1), NULL, 0))) {
 		cl_snprintf(err, errlen, "out of memory");
 		return 1;
 	}
@@ -208,7 +208,7 @@ static void teardown(void *ctx)
 		pthread_mutex_destroy(&b.mu);
 		pthread_cond_destroy(&b.cv);
 	}
-	dl_dbpool_free(c.db);
+	cl_pg_pool_free(c.db);
 	cl_dns_host_free(c.dns);
 	if (curl_inited)
 		curl_global_cleanup();

@@ -249,7 +249,7 @@ static cJSON *op_deliver(struct dl_ctx *c, const cJSON *req, const unsigned char
 	dl_header_value(body, blen, "Subject", r.subject, sizeof r.subject);
 	dl_text_sanitize(r.subject);
 	char err[300];
-	struct cl_pg *pg = dl_db_get(c->db, err, sizeof err);
+	struct cl_pg *pg = cl_pg_pool_get(c->db, -1, err, sizeof err);
 	if (!pg) {
 		cl_log(CL_LOG_WARN, r.sid, "db_unavailable", NULL);
 		cl_verdict_tempfail(&v, "Temporary failure, try again later");
@@ -260,7 +260,7 @@ static cJSON *op_deliver(struct dl_ctx *c, const cJSON *req, const unsigned char
 		free(signed_msg);
 		if (r.route.mode == CL_ROUTE_OUTBOUND)
 			log_outbound(pg, &r, blen, &v);
-		dl_db_put(c->db, pg);
+		cl_pg_pool_put(c->db, pg);
 	}
 	cl_log(CL_LOG_INFO, r.sid, "deliver", "mode=%s rcpts=%zu quarantined=%zu size=%zu code=%d",
 	       cl_route_mode_str(r.route.mode), r.n, r.nq, blen, v.code);
@@ -280,10 +280,10 @@ static cJSON *op_decide(struct dl_ctx *c, const cJSON *req, int release)
 	struct cl_verdict v;
 	char err[300];
 	cl_verdict_tempfail(&v, "Temporary failure: database unavailable");
-	struct cl_pg *pg = dl_db_get(c->db, err, sizeof err);
+	struct cl_pg *pg = cl_pg_pool_get(c->db, -1, err, sizeof err);
 	if (pg) {
 		(release ? dl_quarantine_release : dl_quarantine_delete)(c, pg, qid, by, &v);
-		dl_db_put(c->db, pg);
+		cl_pg_pool_put(c->db, pg);
 	}
 	return cl_delivery_verdict_encode(&v, NULL, 0);
 }

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "dbpool.h"
+#include "dbexec.h"
 #include "dconf.h"
 
 /* dl_dkim_sign - the DKIM-Signature header field for msg (malloc'd, with its CRLF; the

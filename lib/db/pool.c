@@ -1,5 +1,5 @@
-/* dbpool.c - see dbpool.h. */
-#include "dbpool.h"
+/* pool.c - fixed pool of PostgreSQL connections. See pool.h. */
+#include "db/pool.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -9,7 +9,7 @@
 
 #include "util/buf.h"
 
-struct dbpool {
+struct cl_pg_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	char *url;
@@ -21,10 +21,9 @@ struct dbpool {
 	int *opened;
 };
 
-/* dbpool_new - see dbpool.h */
-struct dbpool *dbpool_new(const char *url, int n, const struct cl_pg_stmt *stmts, size_t nstmts)
+struct cl_pg_pool *cl_pg_pool_new(const char *url, int n, const struct cl_pg_stmt *stmts, size_t nstmts)
 {
-	struct dbpool *p = calloc(1, sizeof *p);
+	struct cl_pg_pool *p = n > 0 ? calloc(1, sizeof *p) : NULL;
 	if (!p)
 		return NULL;
 	p->url = strdup(url);
@@ -47,7 +46,7 @@ struct dbpool *dbpool_new(const char *url, int n, const struct cl_pg_stmt *stmts
 	return p;
 }
 
-void dbpool_free(struct dbpool *p)
+void cl_pg_pool_free(struct cl_pg_pool *p)
 {
 	if (!p)
 		return;
@@ -63,26 +62,30 @@ void dbpool_free(struct dbpool *p)
 	free(p);
 }
 
-/* dbpool_take - index of a free slot (marked busy), or -1 after wait_ms. */
-static int dbpool_take(struct dbpool *p, int wait_ms)
+/* take - index of a free slot (marked busy), or -1 after wait_ms (< 0: never gives up). */
+static int take(struct cl_pg_pool *p, int wait_ms)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += wait_ms / 1000;
-	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
+	if (wait_ms >= 0) {
+		until.tv_sec += wait_ms / 1000;
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
 	}
 	pthread_mutex_lock(&p->mu);
 	int idx = -1;
 	for (;;) {
-		for (int i = 0; i < p->n; i++)
-			if (!p->busy[i]) {
+		for (int i = 0; i < p->n && idx < 0; i++)
+			if (!p->busy[i])
 				idx = i;
-				break;
-			}
-		if (idx >= 0 || pthread_cond_timedwait(&p->cv, &p->mu, &until) == ETIMEDOUT)
+		if (idx >= 0)
+			break;
+		if (wait_ms < 0)
+			pthread_cond_wait(&p->cv, &p->mu);
+		else if (pthread_cond_timedwait(&p->cv, &p->mu, &until) == ETIMEDOUT)
 			break;
 	}
 	if (idx >= 0)
@@ -91,7 +94,7 @@ static int dbpool_take(struct dbpool *p, int wait_ms)
 	return idx;
 }
 
-static void dbpool_release(struct dbpool *p, int idx)
+static void release(struct cl_pg_pool *p, int idx)
 {
 	pthread_mutex_lock(&p->mu);
 	p->busy[idx] = 0;
@@ -99,10 +102,9 @@ static void dbpool_release(struct dbpool *p, int idx)
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* dbpool_get - see dbpool.h */
-struct cl_pg *dbpool_get(struct dbpool *p, int wait_ms, char *err, size_t errlen)
+struct cl_pg *cl_pg_pool_get(struct cl_pg_pool *p, int wait_ms, char *err, size_t errlen)
 {
-	int idx = dbpool_take(p, wait_ms);
+	int idx = take(p, wait_ms);
 	if (idx < 0) {
 		cl_snprintf(err, errlen, "all database connections are busy");
 		return NULL;
@@ -117,14 +119,14 @@ struct cl_pg *dbpool_get(struct dbpool *p, int wait_ms, char *err, size_t errlen
 		rc = cl_pg_ensure(pg, err, errlen);
 	}
 	if (rc < 0) {
-		dbpool_release(p, idx);
+		release(p, idx);
 		return NULL;
 	}
 	return pg;
 }
 
-void dbpool_put(struct dbpool *p, struct cl_pg *pg)
+void cl_pg_pool_put(struct cl_pg_pool *p, struct cl_pg *pg)
 {
 	if (pg)
-		dbpool_release(p, (int)(pg - p->conns));
+		release(p, (int)(pg - p->conns));
 }
