@@ -25,7 +25,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
 import conftest  # noqa: E402  (the harness; not a pytest run, just its classes)
 from conftest import BIN, ROOT, Postgres, Services, free_port  # noqa: E402
-from dovecot import Dovecot  # noqa: E402
+from harness.dovecot import Dovecot  # noqa: E402
+from harness.passwords import hash_password  # noqa: E402
 
 IMAP_ACCOUNT = "carl@imap.test"  # known to the IMAP demo group's Dovecot only
 IMAP_PW = "imap secret 1"
@@ -44,11 +45,6 @@ stop_requested = False
 def on_signal(_sig, _frm):
     global stop_requested
     stop_requested = True
-
-
-def hash_password(pw):
-    r = subprocess.run([str(BIN / "clement-passwd")], input=pw + "\n", capture_output=True, text=True, check=True)
-    return r.stdout.strip()
 
 
 def seed(pg, sink_port):

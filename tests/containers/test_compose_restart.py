@@ -9,22 +9,20 @@ recipient's Maildir (a named volume) after it, and the next message is accepted 
 import os
 import shlex
 import signal
-import smtplib
 import subprocess
 import time
 import uuid
 
 import pytest
 
+from compose_util import DOMAIN, EXTERNAL, send
+
 psycopg2 = pytest.importorskip("psycopg2")
 
-EXTERNAL = dict(kv.split("=", 1) for kv in os.environ.get("CLEMENT_TEST_EXTERNAL", "").split(",") if "=" in kv)
 COMPOSE = shlex.split(os.environ.get("CLEMENT_COMPOSE", ""))
 pytestmark = pytest.mark.skipif(not (COMPOSE and "smtp" in EXTERNAL and "db" in EXTERNAL),
                                 reason="needs the stack of scripts/compose-test")
 MAILDIR = "/var/lib/clement/maildir"
-DOMAIN = "restart.test"
-RCPT = f"keep@{DOMAIN}"
 
 
 def compose(*args, check=True):
@@ -42,37 +40,6 @@ def ensure_recipient():
         c.execute("INSERT INTO users (domain_id, local_part) SELECT id, 'keep' FROM domains WHERE name = %s "
                   "ON CONFLICT (domain_id, local_part) DO NOTHING", (DOMAIN,))
     conn.close()
-
-
-def message(token, rcpt=RCPT):
-    return (f"From: <sender@example.net>\r\nTo: <{rcpt}>\r\nSubject: check {token}\r\n"
-            f"Message-ID: <{token}@example.net>\r\n\r\nbody {token}\r\n")
-
-
-def send(token, deadline_s=60, rcpt=RCPT, pause=1.0):
-    """Send one message; retries temporary failures and dropped connections (policy cache
-    refresh, a service coming back), as an MTA would, until the deadline. Returns the final
-    (code, text) of DATA. (test_scale.py sends with it too.)"""
-    host, port = EXTERNAL["smtp"].rsplit(":", 1)
-    msg = message(token, rcpt)
-    deadline = time.time() + deadline_s
-    last = None
-    while time.time() < deadline:
-        try:
-            with smtplib.SMTP(host, int(port), timeout=30) as s:
-                s.ehlo("client.example.net")
-                code, text = s.mail("sender@example.net")
-                if code == 250:
-                    code, text = s.rcpt(rcpt)
-                if code == 250:
-                    code, text = s.data(msg.encode())
-                last = (code, text)
-                if code == 250 or 500 <= code < 600:
-                    return last
-        except (OSError, smtplib.SMTPException) as e:
-            last = (0, str(e))
-        time.sleep(pause)
-    return last
 
 
 def stored(token):

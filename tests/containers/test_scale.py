@@ -22,7 +22,7 @@ import uuid
 
 import pytest
 
-from test_compose_restart import message, send as send_retrying
+from compose_util import message, send as send_retrying
 
 psycopg2 = pytest.importorskip("psycopg2")
 

@@ -190,7 +190,7 @@ class Service:
     def __init__(self, name, env, logdir, health=None, wrap=()):
         self.name = name
         self.env = env
-        self.wrap = list(wrap)        # a command the binary runs under (tests/integration/pid1.py)
+        self.wrap = list(wrap)        # a command the binary runs under (tests/integration/harness/pid1.py)
         self.health = health          # "host:port" of /healthz, or None
         self.log_path = pathlib.Path(logdir) / f"{name}-{time.time_ns()}.log"
         self.proc = None

@@ -7,7 +7,7 @@ import re
 import time
 
 from conftest import free_port, rpc_url
-from test_admin_api import Api, seed, start_api
+from harness.api import Api, seed, start_api
 
 SECRET = "digest secret for tests"
 

@@ -4,8 +4,8 @@ trusted through CLEMENT_IMAP_CA_FILE). The TLS modes, [UNAVAILABLE] and admin ac
 in test_imap_login.py."""
 import pytest
 
-from dovecot import Dovecot
-from test_admin_api import Api, pw_hash, start_api
+from harness.api import Api, pw_hash, start_api
+from harness.dovecot import Dovecot
 
 IMAP_PW = "imap secret 1"
 

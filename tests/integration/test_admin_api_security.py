@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from test_admin_api import PASSWORD, Api, D, G, R, U, seed, start_api, world  # noqa: F401
+from harness.api import PASSWORD, Api, D, G, R, U, seed, start_api, world  # noqa: F401 (fixtures: world)
 
 
 def raw_req(port, method, path, body=None, api=None):
@@ -340,7 +340,7 @@ def test_two_root_admins_deleting_each_other_leave_one(pg, services, tmp_path):
     """Finding 2: the last enabled root-admin survives even a race between two root-admins."""
     import threading
     seed(pg)
-    from test_admin_api import pw_hash
+    from harness.api import pw_hash
     svc = start_api(services, pg, tmp_path)
     for attempt in range(4):
         pg.execute("UPDATE users SET enabled = true WHERE id = 1")

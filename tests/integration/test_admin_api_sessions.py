@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from test_admin_api import Api, pw_hash, start_api
-from test_smtp_e2e import run_stack
+from harness.api import Api, pw_hash, start_api
+from harness.e2e import run_stack
 
 HIDDEN_RCPT = "C: RCPT TO:<\u2026hidden: another domain\u2026>"
 HIDDEN_REPLY = "S: \u2026hidden: reply to another domain's recipient\u2026"

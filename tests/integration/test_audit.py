@@ -17,7 +17,7 @@ import time
 import pytest
 
 from conftest import Services
-from test_admin_api import PASSWORD, Api, pw_hash, seed, start_api
+from harness.api import PASSWORD, Api, pw_hash, seed, start_api
 
 DIGEST_SECRET = "audit test digest secret"
 LOGINS = {"root": "root@a.test", "gadmin": "gadmin@a.test", "dadmin": "dadmin@a.test", "alice": "alice@a.test",

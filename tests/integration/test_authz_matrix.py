@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, Services
-from test_admin_api import PASSWORD, Api, pw_hash, start_api
+from harness.api import PASSWORD, Api, pw_hash, start_api
 
 MARK = "zqother"
 R, G, D, U = "root", "gadmin", "dadmin", "alice"

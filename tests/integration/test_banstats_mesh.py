@@ -20,7 +20,7 @@ import time
 import pytest
 
 from conftest import BIN, free_port, rpc_url, wait_for
-from mesh_util import CLIENT_EXT, SERVER_EXT, fingerprint, issue, make_ca
+from harness.mesh import CLIENT_EXT, SERVER_EXT, fingerprint, issue, make_ca
 
 SELF = "node-a.test"
 

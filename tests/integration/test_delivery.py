@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import free_port, wait_port
-from test_delivery_util import (FakeSmtp, SmtpSink, self_signed_cert, deliver_req, make_domain, make_group, make_user, maildir_new, route, rpc, trace,
+from harness.delivery import (FakeSmtp, SmtpSink, self_signed_cert, deliver_req, make_domain, make_group, make_user, maildir_new, route, rpc, trace,
                            start_delivery)
 
 MSG = (b"Received: from x by clement.test\r\nFrom: Alice <alice@sender.test>\r\nTo: bob@example.org\r\n"

@@ -17,7 +17,8 @@ import threading
 import time
 
 from conftest import wait_port
-from test_delivery_util import ReqClient, deliver_req, make_domain, make_group, make_user, route, start_delivery, trace
+from harness.delivery import deliver_req, make_domain, make_group, make_user, route, start_delivery, trace
+from harness.nng import Req
 
 TOTAL = 3000
 THREADS = 8
@@ -58,7 +59,7 @@ def test_sigkill_during_load_loses_nothing_acknowledged(db, services, tmp_path):
             req = deliver_req([(f"u{u}@example.org", route("local", g, d, users[u]))], msgid=f"L{seq}")
             try:
                 if conn is None:
-                    conn = ReqClient(port, timeout=10)
+                    conn = Req(port, timeout=10)
                 r = conn.call(req, body(seq))
                 res = "ok" if r.get("code") == 250 else "defer"
             except (OSError, ConnectionError, ValueError):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from test_delivery_util import (SmtpSink, deliver_req, make_domain, make_group, make_user, maildir_new, route, rpc, trace,
+from harness.delivery import (SmtpSink, deliver_req, make_domain, make_group, make_user, maildir_new, route, rpc, trace,
                                 start_delivery)
 
 MSG = (b"From: Spammy <spam@sender.test>\r\nTo: bob@example.org\r\nSubject: Cheap stuff\r\n"

@@ -14,11 +14,11 @@ import smtplib
 import dkim
 
 from conftest import wait_for
-from rspamd_util import DnsServer, Redis, Rspamd, txt
-from smtp_util import client_tls, local_only
-from test_admin_api import PASSWORD, pw_hash
-from test_sender_aliases import DOM, logged_in, send, world  # noqa: F401 (fixture)
-from test_smtp_protocol import fake  # noqa: F401 (fixture: the scanner, which says clean)
+from harness.api import PASSWORD, pw_hash
+from harness.fakerpc import fake  # noqa: F401 (fixtures: fake)
+from harness.rspamd import DnsServer, Redis, Rspamd, txt
+from harness.smtp import client_tls, local_only
+from harness.submission import DOM, logged_in, send, world  # noqa: F401 (fixtures: world)
 
 pytestmark = local_only
 

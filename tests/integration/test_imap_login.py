@@ -12,11 +12,11 @@ import smtplib
 import pytest
 
 from conftest import free_port, wait_for
-from dovecot import UNAVAILABLE_ACCOUNT, dovecot_factory  # noqa: F401 (fixture)
-from smtp_util import client_tls, local_only, start_edge
-from test_admin_api import Api, pw_hash, start_api
-from test_policy import start_policy
-from test_smtp_protocol import fake  # noqa: F401 (fixture: scanner and delivery, unused by AUTH)
+from harness.api import Api, pw_hash, start_api
+from harness.dovecot import UNAVAILABLE_ACCOUNT, dovecot_factory  # noqa: F401 (fixture)
+from harness.fakerpc import fake  # noqa: F401 (fixtures: fake)
+from harness.policy import start_policy
+from harness.smtp import client_tls, local_only, start_edge
 
 pytestmark = local_only
 

@@ -16,10 +16,9 @@ import types
 import pytest
 
 from conftest import ROOT, Postgres, rpc_url, wait_for
-from smtp_util import Raw, start_edge
-from test_admin_api import PASSWORD, Api, pw_hash, start_api
-from test_smtp_mesh import greeting_from, tls_ctx
-from mesh_util import CLIENT_EXT, SERVER_EXT, fingerprint, issue, make_ca
+from harness.api import PASSWORD, Api, pw_hash, start_api
+from harness.mesh import greeting_from, tls_ctx, CLIENT_EXT, SERVER_EXT, fingerprint, issue, make_ca
+from harness.smtp import Raw, start_edge
 
 BAD_IP = "127.0.0.2"      # the abusive client some node bans
 OTHER_IP = "127.0.0.3"

@@ -1,87 +1,15 @@
 """clement-policy against a real PostgreSQL: every rule of issue 4, driven through the RPC
 (tools/clement-rpc), as smtp-edge would ask it."""
 import json
-import socket
-import struct
 import subprocess
 import time
 
 import pytest
 
 from conftest import BIN, free_port, http_get, rpc_url, wait_port
+from harness.policy import rpc, reply, start_policy, NEW_GROUP_CONTENT
 
 ALICE_REJECT = "550 5.7.1 <alice@example.org> does not accept mail from <spam@x.test>"
-
-
-class NngReq:
-    """A minimal nng REQ0 peer over TCP (the SP wire format: an 8-byte handshake
-    "\\0SP\\0" + protocol 0x30/0x31, then frames of a 64-bit big-endian length and the
-    payload, a REQ payload starting with a 32-bit request id with its high bit set). Much
-    faster than one clement-rpc process per request; test_clement_rpc_tool checks that the
-    real tool speaks to policy too."""
-
-    def __init__(self, url):
-        host, port = url[len("tcp://"):].rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=10)
-        self.sock.sendall(b"\0SP\0" + struct.pack(">HH", 0x30, 0))
-        peer = self._read(8)
-        assert peer[:4] == b"\0SP\0" and struct.unpack(">H", peer[4:6])[0] == 0x31, peer
-        self.next_id = 1
-
-    def _read(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.sock.recv(n - len(buf))
-            if not chunk:
-                raise ConnectionError("policy closed the connection")
-            buf += chunk
-        return buf
-
-    def call(self, hdr):
-        rid = 0x80000000 | self.next_id
-        self.next_id += 1
-        payload = struct.pack(">I", rid) + json.dumps(hdr).encode()
-        self.sock.sendall(struct.pack(">Q", len(payload)) + payload)
-        while True:
-            n = struct.unpack(">Q", self._read(8))[0]
-            body = self._read(n)
-            if struct.unpack(">I", body[:4])[0] == rid:
-                return json.loads(body[4:].split(b"\0", 1)[0])
-
-    def close(self):
-        self.sock.close()
-
-
-_peers = {}
-
-
-def rpc(url, **hdr):
-    """One request; the reply header as a dict."""
-    hdr = dict({"v": 1, "sid": "T1", "ip": "192.0.2.10", "port": 40000, "listener": "smtp"}, **hdr)
-    hdr = {k: v for k, v in hdr.items() if v is not None}
-    for attempt in range(2):
-        try:
-            if url not in _peers:
-                _peers[url] = NngReq(url)
-            return _peers[url].call(hdr)
-        except (OSError, ConnectionError):
-            _peers.pop(url).close() if url in _peers else None
-            if attempt:
-                raise
-
-
-def reply(r):
-    """What the SMTP client would read."""
-    return f"{r['code']} {r['enh']} {r['text']}".replace("  ", " ")
-
-
-def start_policy(services, db_url, **extra):
-    url = rpc_url()
-    env = {"CLEMENT_POLICY_LISTEN": url, "CLEMENT_DB_URL": db_url, "CLEMENT_POLICY_WORKERS": "4",
-           "CLEMENT_POLICY_LOG_FLUSH_MS": "200"}
-    env.update({k: str(v) for k, v in extra.items()})
-    svc = services.start("policy", env)
-    return url, svc
 
 
 def seed(db):
@@ -185,7 +113,6 @@ def test_rcpt_route_says_why_held(seeded):
 
 # What a group created without spam settings asks of the scanner (migration 0016): DMARC
 # p=reject enforced, quarantine from a score of 6. The route carries it to the scanner.
-NEW_GROUP_CONTENT = {"dmarc_reject": True, "quarantine": 6}
 
 
 def test_rcpt_route_names_user_domain_group(seeded):

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from conftest import free_port, wait_port
-from dovecot import Dovecot
-from test_policy import NEW_GROUP_CONTENT, reply, rpc, start_policy, wait_for
+from conftest import free_port, wait_port, wait_for
+from harness.dovecot import Dovecot
+from harness.policy import NEW_GROUP_CONTENT, reply, rpc, start_policy
 
 
 class Sink:

@@ -1,7 +1,7 @@
 """Reputation at connect (issue 17): DNSBL/DNSWL lookups, FCrDNS and HELO findings gathered by
 smtp-edge during the pregreet wait, decided on by policy, recorded with the session.
 
-Everything real: a DNS server on loopback (tests/integration/dnsserver.py, python3-dnslib)
+Everything real: a DNS server on loopback (tests/integration/harness/dns.py, python3-dnslib)
 that smtp-edge's libunbound forwards to, real policy on a private PostgreSQL, real smtp-edge.
 The client varies its address by binding to 127.0.0.x before connecting.
 
@@ -25,8 +25,8 @@ import uuid
 import pytest
 
 from conftest import BIN, BUILD, free_port, rpc_url, sanitizer_env, wait_for
-from dnsserver import DnsServer, dead_port
-from smtp_util import Raw, cert_paths
+from harness.dns import DnsServer, dead_port
+from harness.smtp import Raw, cert_paths
 
 KEY = "abcdefghij0123456789klmnop"
 

@@ -11,9 +11,6 @@ Rspamd resolves only through the tests' DNS server (rspamd_util.DnsServer), whic
 import email
 import email.policy
 import json
-import pathlib
-import re
-import signal
 import smtplib
 import socket
 import sys
@@ -23,11 +20,11 @@ import uuid
 import pytest
 
 from conftest import free_port, http_get, wait_for
-from rspamd_util import DnsServer, Redis, Rspamd, SlowHttp, dkim_keypair, ptr_name, txt
-from test_scanner_e2e import Stack, mime
-from test_scanner import EICAR
-from test_admin_api import Api, PASSWORD
-from smtp_util import client_tls
+from harness.api import Api, PASSWORD
+from harness.content import mime
+from harness.rspamd import Redis, Rspamd, SlowHttp, CLIENT, HOST, make_dns, RspamdStack, _Proxied
+from harness.scanner import EICAR
+from harness.smtp import client_tls
 
 try:
     import dkim
@@ -35,10 +32,8 @@ except ImportError:  # a python3 other than Debian's: Debian's python3-dkim anyw
     sys.path.append("/usr/lib/python3/dist-packages")
     import dkim
 
-CLIENT = "11.22.33.44"  # the sending server's address, given to the edge by PROXY; not a TEST-NET
 # address: unbound (smtp-edge's resolver) answers their reverse zones itself (RFC 6303)
 GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-HOST = "mx.clement.test"
 
 
 # A rule of the tests' Rspamd that answers "soft reject" (what its greylist and ratelimit
@@ -58,24 +53,6 @@ CLEMENT_TEST_SOFT_REJECT {
 }
 
 
-def make_dns(tmp):
-    """The DNS server with the test domains' records (module docstring); (server, DKIM key)."""
-    key, pub = dkim_keypair(tmp)
-    dns = DnsServer({
-        "aligned.test": [txt(f"v=spf1 ip4:{CLIENT} -all"), ("A", CLIENT)],
-        "mail.aligned.test": [("A", CLIENT)],
-        ptr_name(CLIENT): [("PTR", "mail.aligned.test")],
-        "sel._domainkey.aligned.test": [txt(f"v=DKIM1; k=rsa; p={pub}")],
-        "_dmarc.aligned.test": [txt("v=DMARC1; p=reject")],
-        "forged.test": [txt("v=spf1 ip4:198.51.100.1 -all"), ("A", "198.51.100.1")],
-        "_dmarc.forged.test": [txt("v=DMARC1; p=reject")],
-        "bank.test": [("A", "198.51.100.2")],
-        "_dmarc.bank.test": [txt("v=DMARC1; p=reject")],
-    }).start()
-    dns.dkim_txt = f"v=DKIM1; k=rsa; p={pub}"
-    return dns, key
-
-
 @pytest.fixture(scope="module")
 def rspamd(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("rspamd")
@@ -90,60 +67,6 @@ def rspamd(tmp_path_factory):
         rs.cleanup()
         redis.stop()
         dns.stop()
-
-
-class RspamdStack(Stack):
-    """The stack of test_scanner_e2e with the scanner asking Rspamd, and smtp-edge taking the
-    client's address from a PROXY header."""
-
-    def __init__(self, services, db, tmp, url, scanner_env=None, edge_env=None, delivery_env=None):
-        super().__init__(services, db, tmp, delivery_env=delivery_env,
-                         scanner_env={"CLEMENT_RSPAMD_URL": url, "CLEMENT_RSPAMD_TIMEOUT_MS": "15000",
-                                      **(scanner_env or {})},
-                         edge_env={"CLEMENT_HOSTNAME": HOST, "CLEMENT_SMTP_PROXY_PROTOCOL": "smtp",
-                                   "CLEMENT_PROXY_NETWORKS": "127.0.0.0/8", **(edge_env or {})})
-
-    def set_content(self, table, **cols):
-        """UPDATE the stack's group or domain (table "groups"/"domains") and wait until policy's
-        cache holds the change (its reload counter moves)."""
-        policy = [svc for svc in self.services.started if svc.name == "policy"][-1]
-        reloads = lambda: int(re.search(r"^clement_policy_cache_reloads_total (\d+)", policy.metrics(), re.M).group(1))
-        before = reloads()
-        sets = ", ".join(f"{k} = %s" for k in cols)
-        where = ("id = (SELECT group_id FROM domains WHERE name = %s)" if table == "groups" else "name = %s")
-        self.db.execute(f"UPDATE {table} SET {sets} WHERE {where}", (*cols.values(), self.domain))
-        assert wait_for(lambda: reloads() > before), "policy did not reload its cache"
-
-    def quarantined(self):
-        return self.db.query("SELECT * FROM quarantine WHERE rcpt = %s ORDER BY id", (self.alice,))
-
-    @property
-    def alice(self):
-        return f"alice@{self.domain}"
-
-    def send_from(self, sender, msg, to="alice"):
-        """One transaction from CLIENT; (code, reply text) of the answer to DATA."""
-        with _Proxied("127.0.0.1", self.port) as c:
-            c.ehlo("mail.aligned.test")
-            assert c.mail(sender)[0] == 250
-            assert c.rcpt(f"{to}@{self.domain}")[0] == 250
-            code, text = c.data(msg)
-        return code, text.decode("utf-8", "replace")
-
-    def delivered_msgs(self, user="alice"):
-        return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in self.delivered(user)]
-
-
-class _Proxied(smtplib.SMTP):
-    """smtplib with a PROXY v1 header naming CLIENT before the SMTP conversation."""
-
-    def __init__(self, host, port):
-        super().__init__(host, port, timeout=60)
-
-    def _get_socket(self, host, port, timeout):
-        s = socket.create_connection((host, port), timeout)
-        s.sendall(f"PROXY TCP4 {CLIENT} 127.0.0.1 40000 25\r\n".encode())
-        return s
 
 
 def message(sender, subject, body="Hello Alice,\r\nthe minutes of today's meeting are below.\r\n", to=None):
@@ -468,7 +391,7 @@ def test_a_senders_own_results_under_our_name_are_removed(rspamd, services, db, 
 def test_release_teaches_rspamd_ham_and_delete_teaches_spam(rspamd, services, db, tmp_path):
     """Issue 18: learning is per group (groups.learn_quarantine, off by default): nothing is
     taught until its admins turn it on, then release teaches ham and delete spam."""
-    from test_delivery_util import rpc
+    from harness.delivery import rpc
     ctl = f"http://127.0.0.1:{rspamd.controller_port}"
     s = RspamdStack(services, db, tmp_path, rspamd.url, delivery_env={"CLEMENT_RSPAMD_CONTROLLER_URL": ctl})
     s.set_content("groups", spam_quarantine_score=5, spam_reject_score=500, dmarc_enforce=False)

@@ -19,7 +19,7 @@ import threading
 import pytest
 
 from conftest import BUILD, ROOT, free_port, http_get, sanitizer_env, wait_for
-from smtp_util import client_tls, local_only
+from harness.smtp import client_tls, local_only
 
 pytestmark = local_only
 

@@ -8,7 +8,6 @@ import base64
 import io
 import json
 import os
-import pathlib
 import re
 import socket
 import struct
@@ -22,10 +21,9 @@ from email.message import EmailMessage
 import pytest
 
 from conftest import BIN, ROOT, rpc_url
+from harness.scanner import EICAR, PATTERN, zipped
 
 # The EICAR test string, in two halves so that this file is not itself detected.
-EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTI" + b"VIRUS-TEST-FILE!$H+H*"
-PATTERN = b"CLEMENT-TEST-PATTERN-7f3c9a1e-NOT-A-VIRUS"
 RELOAD_PATTERN = b"CLEMENT-RELOAD-PATTERN-2b8e61d0"
 
 
@@ -74,13 +72,6 @@ def mime(text="Hello,\r\nplease see the attachments.\r\n", attachments=()):
         maintype, subtype = ctype.split("/")
         m.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return m.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
-
-def zipped(name, data):
-    z = io.BytesIO()
-    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(name, data)
-    return z.getvalue()
 
 
 def assert_infected(reply, name):

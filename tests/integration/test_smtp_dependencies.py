@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-import fakerpc
 from conftest import free_port, rpc_url
-from smtp_util import Raw, local_only, message, start_edge
-from test_smtp_e2e import run_stack
+from harness import fakerpc
+from harness.e2e import run_stack
+from harness.smtp import Raw, local_only, message, start_edge
 
 pytestmark = local_only
 

@@ -6,8 +6,8 @@ BDAT (RFC 3030 CHUNKING) in several chunks. Clement answers the unknown verbs 50
 mail is delivered byte-exact."""
 import hashlib
 
-from smtp_util import local_only
-from test_smtp_e2e import stack  # noqa: F401  (the fixture)
+from harness.e2e import stack  # noqa: F401 (fixtures: stack)
+from harness.smtp import local_only
 
 pytestmark = local_only
 

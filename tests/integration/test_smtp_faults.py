@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-import fakerpc
-from smtp_util import MSGID_RE, Raw, local_only, message, read_until_close, start_edge
+from harness import fakerpc
+from harness.smtp import MSGID_RE, Raw, local_only, message, read_until_close, start_edge
 
 pytestmark = local_only
 

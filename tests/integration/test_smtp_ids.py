@@ -9,13 +9,13 @@ import time
 
 import pytest
 
-import fakerpc
 from conftest import http_get
-from smtp_util import local_only, start_edge
+from harness import fakerpc
+from harness.smtp import local_only, start_edge
 
 pytestmark = local_only
 
-PID1 = [sys.executable, str(pathlib.Path(__file__).with_name("pid1.py"))]
+PID1 = [sys.executable, str(pathlib.Path(__file__).parent / "harness" / "pid1.py")]
 
 
 @pytest.fixture

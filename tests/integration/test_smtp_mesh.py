@@ -8,16 +8,14 @@ checked by the edge's parser, stored by banstats, and a ban is then enforced by 
 connect (the test client connects from 127.0.0.2, which a record bans).
 """
 import signal
-import socket
-import ssl
 import time
 import types
 
 import pytest
 
 from conftest import rpc_url, wait_for
-from mesh_util import fingerprint, self_signed
-from smtp_util import Raw, start_edge
+from harness.mesh import fingerprint, self_signed, tls_ctx, greeting_from
+from harness.smtp import Raw, start_edge
 
 SELF = "node-b.test"      # the edge's server (banstats' CLEMENT_SERVER_NAME)
 PEER = "node-a.test"      # the trusted peer that sends records
@@ -33,15 +31,6 @@ def certs(tmp_path_factory):
         self_signed(d, name)
         out[name] = (str(d / f"{name}.pem"), str(d / f"{name}.key"), fingerprint(d / f"{name}.pem"))
     return out
-
-
-def tls_ctx(cert=None):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    if cert:
-        ctx.load_cert_chain(cert[0], cert[1])
-    return ctx
 
 
 class Node:
@@ -71,16 +60,6 @@ class Node:
         return self.db.query("SELECT host(b.network) AS host, masklen(b.network) AS len, b.status, b.origin,"
                              " b.origin_server, b.hops, b.reason, p.name AS peer FROM bans b"
                              " LEFT JOIN mesh_peers p ON p.id = b.peer_id ORDER BY b.id")
-
-
-def greeting_from(ip, port):
-    """The greeting a client connecting from ip gets: (code, its last line). With the pregreet
-    test on, a refusal follows the first "220-" line."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(ip, 0)) as s:
-        r = Raw.__new__(Raw)
-        r.sock, r.buf = s, b""
-        code, text = r.reply()
-        return code, text.splitlines()[-1]
 
 
 def start_node(db, services, certs, trust="enforce", **edge_env):

@@ -10,17 +10,11 @@ import socket
 
 import pytest
 
-import fakerpc
-from smtp_util import MSGID_RE, SMUGGLE, client_tls, local_only, message, read_until_close, start_edge
+from harness import fakerpc
+from harness.fakerpc import fake  # noqa: F401 (fixtures: fake)
+from harness.smtp import MSGID_RE, SMUGGLE, client_tls, local_only, message, read_until_close, start_edge
 
 pytestmark = local_only
-
-
-@pytest.fixture
-def fake():
-    f = fakerpc.FakeRPC()
-    yield f
-    f.close()
 
 
 @pytest.fixture

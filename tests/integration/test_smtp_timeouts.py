@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-import fakerpc
-from smtp_util import local_only, start_edge
+from harness import fakerpc
+from harness.smtp import local_only, start_edge
 
 pytestmark = local_only
 

@@ -12,9 +12,9 @@ import subprocess
 
 import pytest
 
-import fakerpc
 from conftest import ROOT, wait_for
-from smtp_util import Raw, client_tls, local_only, message, start_edge
+from harness import fakerpc
+from harness.smtp import Raw, client_tls, local_only, message, start_edge
 
 pytestmark = local_only
 

@@ -23,7 +23,7 @@ import time
 import pytest
 
 from conftest import BUILD, ROOT, Postgres, free_port, http_get, sanitizer_env
-from smtp_util import cert_paths, local_only
+from harness.smtp import cert_paths, local_only
 
 pytestmark = local_only
 

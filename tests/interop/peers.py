@@ -12,7 +12,10 @@ import subprocess
 import tempfile
 import time
 
+import pytest
+
 from conftest import free_port, wait_port
+from harness.e2e import run_stack
 
 class PortTaken(Exception):
     pass
@@ -126,3 +129,27 @@ class Peer:
                 return got
             time.sleep(0.2)
         return self.delivered(user)
+
+
+PEERS = ["postfix", "exim", "sendmail"]
+
+
+@pytest.fixture(params=PEERS)
+def sender(request, tmp_path):
+    """(stack, peer): the stack with a relay-mode domain relay-<peer>.test (Clement knows carol;
+    its downstream port is stack.sink_port, nothing listens there until a test starts a sink),
+    and the peer relaying everything not its own through the edge."""
+    kind = request.param
+    db = request.getfixturevalue("db")
+    sink_port = free_port()
+    gid = db.scalar("INSERT INTO groups (name, mode, relay_host, relay_port) VALUES (%s, 'relay', '127.0.0.1', %s)"
+                    " RETURNING id", ("r-" + kind, sink_port))
+    did = db.scalar("INSERT INTO domains (name, group_id) VALUES (%s, %s) RETURNING id", (f"relay-{kind}.test", gid))
+    db.execute("INSERT INTO users (domain_id, local_part) VALUES (%s, 'carol')", (did,))
+    for st in run_stack(request, tmp_path):
+        st.relay_domain, st.group_id = f"relay-{kind}.test", gid
+        peer = Peer(kind, relay=f"127.0.0.1:{st.edge.smtp}")
+        try:
+            yield st, peer
+        finally:
+            peer.stop()

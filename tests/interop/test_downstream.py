@@ -19,10 +19,9 @@ import uuid
 import pytest
 
 from conftest import free_port, wait_for
+from harness.api import Api, start_api
+from harness.e2e import PASSWORD, run_stack
 from peers import USERS, Peer
-from test_admin_api import Api, start_api
-from test_smtp_e2e import PASSWORD
-from test_smtp_e2e import run_stack
 
 PEERS = ["postfix", "exim", "sendmail"]
 

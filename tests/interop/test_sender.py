@@ -5,36 +5,9 @@ SMTP from its local user bob, as a user's client would submit it."""
 import smtplib
 import time
 
-import pytest
-
-from conftest import free_port, wait_for
-from peers import Peer
-from test_delivery_util import SmtpSink
-from test_smtp_e2e import run_stack
-
-PEERS = ["postfix", "exim", "sendmail"]
-
-
-@pytest.fixture(params=PEERS)
-def sender(request, tmp_path):
-    """(stack, peer): the stack with a relay-mode domain relay-<peer>.test (Clement knows carol;
-    its downstream port is stack.sink_port, nothing listens there until a test starts a sink),
-    and the peer relaying everything not its own through the edge."""
-    kind = request.param
-    db = request.getfixturevalue("db")
-    sink_port = free_port()
-    gid = db.scalar("INSERT INTO groups (name, mode, relay_host, relay_port) VALUES (%s, 'relay', '127.0.0.1', %s)"
-                    " RETURNING id", ("r-" + kind, sink_port))
-    did = db.scalar("INSERT INTO domains (name, group_id) VALUES (%s, %s) RETURNING id", (f"relay-{kind}.test", gid))
-    db.execute("INSERT INTO users (domain_id, local_part) VALUES (%s, 'carol')", (did,))
-    for st in run_stack(request, tmp_path):
-        st.relay_domain, st.group_id = f"relay-{kind}.test", gid
-        peer = Peer(kind, relay=f"127.0.0.1:{st.edge.smtp}")
-        try:
-            yield st, peer
-        finally:
-            peer.stop()
-
+from conftest import wait_for
+from harness.delivery import SmtpSink
+from peers import sender  # noqa: F401 (fixtures: sender)
 
 def submit(peer, rcpt, subject):
     """bob@<peer's domain> hands a message to his MTA (which accepts it: it relays for loopback)."""

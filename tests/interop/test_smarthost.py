@@ -6,9 +6,9 @@ import smtplib
 import time
 
 from conftest import wait_for
-from smtp_util import client_tls
-from test_sender import sender  # noqa: F401  (the fixture)
-from test_smtp_e2e import PASSWORD
+from harness.e2e import PASSWORD
+from harness.smtp import client_tls
+from peers import sender  # noqa: F401 (fixtures: sender)
 
 
 def test_submission_relayed_by_group_smarthost(sender):  # noqa: F811

@@ -1,6 +1,6 @@
 """A private Rspamd for the tests (issue 18): Debian's rspamd and redis-server on loopback free
 ports, with a configuration generated under a temporary directory, asking the tests' DNS server
-on loopback (dnsserver.py) that publishes the SPF, DKIM and DMARC records of the test domains. Rspamd asks only
+on loopback (harness/dns.py) that publishes the SPF, DKIM and DMARC records of the test domains. Rspamd asks only
 that server, so no test depends on the Internet, and modules that would fetch maps or ask
 public services are switched off.
 
@@ -30,8 +30,14 @@ try:
 except ImportError:  # a python3 other than Debian's (pyenv): use Debian's python3-dnslib anyway
     sys.path.append("/usr/lib/python3/dist-packages")
 
-from conftest import ROOT, free_port, wait_port
-from dnsserver import DnsServer  # noqa: F401 (the tests' one loopback DNS server)
+import email
+import email.policy
+import re
+import smtplib
+
+from conftest import ROOT, free_port, wait_port, wait_for
+from harness.content import Stack
+from harness.dns import DnsServer  # noqa: F401 (the tests' one loopback DNS server)
 
 
 def txt(s):
@@ -203,3 +209,81 @@ class SlowHttp:
         self.sock.close()
         for c in self.conns:
             c.close()
+
+
+CLIENT = "11.22.33.44"  # the sending server's address, given to the edge by PROXY; not a TEST-NET
+
+
+HOST = "mx.clement.test"
+
+
+def make_dns(tmp):
+    """The DNS server with the test domains' records (module docstring); (server, DKIM key)."""
+    key, pub = dkim_keypair(tmp)
+    dns = DnsServer({
+        "aligned.test": [txt(f"v=spf1 ip4:{CLIENT} -all"), ("A", CLIENT)],
+        "mail.aligned.test": [("A", CLIENT)],
+        ptr_name(CLIENT): [("PTR", "mail.aligned.test")],
+        "sel._domainkey.aligned.test": [txt(f"v=DKIM1; k=rsa; p={pub}")],
+        "_dmarc.aligned.test": [txt("v=DMARC1; p=reject")],
+        "forged.test": [txt("v=spf1 ip4:198.51.100.1 -all"), ("A", "198.51.100.1")],
+        "_dmarc.forged.test": [txt("v=DMARC1; p=reject")],
+        "bank.test": [("A", "198.51.100.2")],
+        "_dmarc.bank.test": [txt("v=DMARC1; p=reject")],
+    }).start()
+    dns.dkim_txt = f"v=DKIM1; k=rsa; p={pub}"
+    return dns, key
+
+
+class RspamdStack(Stack):
+    """The stack of test_scanner_e2e with the scanner asking Rspamd, and smtp-edge taking the
+    client's address from a PROXY header."""
+
+    def __init__(self, services, db, tmp, url, scanner_env=None, edge_env=None, delivery_env=None):
+        super().__init__(services, db, tmp, delivery_env=delivery_env,
+                         scanner_env={"CLEMENT_RSPAMD_URL": url, "CLEMENT_RSPAMD_TIMEOUT_MS": "15000",
+                                      **(scanner_env or {})},
+                         edge_env={"CLEMENT_HOSTNAME": HOST, "CLEMENT_SMTP_PROXY_PROTOCOL": "smtp",
+                                   "CLEMENT_PROXY_NETWORKS": "127.0.0.0/8", **(edge_env or {})})
+
+    def set_content(self, table, **cols):
+        """UPDATE the stack's group or domain (table "groups"/"domains") and wait until policy's
+        cache holds the change (its reload counter moves)."""
+        policy = [svc for svc in self.services.started if svc.name == "policy"][-1]
+        reloads = lambda: int(re.search(r"^clement_policy_cache_reloads_total (\d+)", policy.metrics(), re.M).group(1))
+        before = reloads()
+        sets = ", ".join(f"{k} = %s" for k in cols)
+        where = ("id = (SELECT group_id FROM domains WHERE name = %s)" if table == "groups" else "name = %s")
+        self.db.execute(f"UPDATE {table} SET {sets} WHERE {where}", (*cols.values(), self.domain))
+        assert wait_for(lambda: reloads() > before), "policy did not reload its cache"
+
+    def quarantined(self):
+        return self.db.query("SELECT * FROM quarantine WHERE rcpt = %s ORDER BY id", (self.alice,))
+
+    @property
+    def alice(self):
+        return f"alice@{self.domain}"
+
+    def send_from(self, sender, msg, to="alice"):
+        """One transaction from CLIENT; (code, reply text) of the answer to DATA."""
+        with _Proxied("127.0.0.1", self.port) as c:
+            c.ehlo("mail.aligned.test")
+            assert c.mail(sender)[0] == 250
+            assert c.rcpt(f"{to}@{self.domain}")[0] == 250
+            code, text = c.data(msg)
+        return code, text.decode("utf-8", "replace")
+
+    def delivered_msgs(self, user="alice"):
+        return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in self.delivered(user)]
+
+
+class _Proxied(smtplib.SMTP):
+    """smtplib with a PROXY v1 header naming CLIENT before the SMTP conversation."""
+
+    def __init__(self, host, port):
+        super().__init__(host, port, timeout=60)
+
+    def _get_socket(self, host, port, timeout):
+        s = socket.create_connection((host, port), timeout)
+        s.sendall(f"PROXY TCP4 {CLIENT} 127.0.0.1 40000 25\r\n".encode())
+        return s

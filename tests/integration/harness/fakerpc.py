@@ -15,6 +15,8 @@ import struct
 import threading
 import time
 
+import pytest
+
 SP_REP = 0x31
 
 
@@ -162,3 +164,11 @@ class FakeRPC:
                 c.sendall(struct.pack(">Q", len(msg)) + msg)
         except OSError:
             pass
+
+
+@pytest.fixture
+def fake():
+    """A FakeRPC for the test, closed after it (request it before the edge, so it outlives it)."""
+    f = FakeRPC()
+    yield f
+    f.close()

@@ -2,8 +2,11 @@
 certificates made with openssl, and the SHA-256 fingerprint that mesh_peers.cert_fingerprint
 holds (docs/MESH.md section 2)."""
 import hashlib
+import socket
 import ssl
 import subprocess
+
+from harness.smtp import Raw
 
 EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
 SERVER_EXT = "subjectAltName=IP:127.0.0.1\n"
@@ -37,3 +40,22 @@ def fingerprint(pem_path):
     """64 lowercase hex digits: SHA-256 of the certificate's DER form."""
     with open(pem_path) as f:
         return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
+
+
+def tls_ctx(cert=None):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if cert:
+        ctx.load_cert_chain(cert[0], cert[1])
+    return ctx
+
+
+def greeting_from(ip, port):
+    """The greeting a client connecting from ip gets: (code, its last line). With the pregreet
+    test on, a refusal follows the first "220-" line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(ip, 0)) as s:
+        r = Raw.__new__(Raw)
+        r.sock, r.buf = s, b""
+        code, text = r.reply()
+        return code, text.splitlines()[-1]

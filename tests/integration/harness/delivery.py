@@ -1,65 +1,19 @@
-"""Helpers for the delivery tests: a minimal nng REQ client, a delivery fixture, DB setup.
+"""Helpers for the delivery tests: requests to delivery (harness.nng), a delivery fixture, DB setup.
 
-Shared by test_delivery*.py (it holds no tests itself).
-The REQ client speaks nng's SP-over-TCP wire format (8-byte handshake "\\0SP\\0" + protocol
-id, then 8-byte big-endian length-prefixed messages whose first 4 bytes are the request id),
-so the tests need no Python nng binding.
+Shared by test_delivery*.py and the content, interop and alias tests.
 """
-import json
 import os
 import pathlib
 import shutil
 import socket
-import struct
 import subprocess
 import tempfile
-import time
 
-from conftest import ROOT, BIN, free_port, wait_port
-
-SP_REQ, SP_REP = 0x30, 0x31
-
-
-class ReqClient:
-    def __init__(self, port, timeout=30.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.sendall(b"\0SP\0" + struct.pack(">H", SP_REQ) + b"\0\0")
-        hdr = self._recv_exact(8)
-        assert hdr[:4] == b"\0SP\0" and struct.unpack(">H", hdr[4:6])[0] == SP_REP, hdr
-        self.next_id = 1
-
-    def _recv_exact(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.sock.recv(n - len(buf))
-            if not chunk:
-                raise ConnectionError("closed")
-            buf += chunk
-        return buf
-
-    def call(self, hdr, body=None):
-        """Send one request; return the reply header as a dict."""
-        payload = json.dumps(hdr).encode()
-        if body is not None:
-            payload += b"\0" + body
-        rid = 0x80000000 | self.next_id
-        self.next_id = (self.next_id + 1) & 0x7FFFFFFF or 1
-        msg = struct.pack(">I", rid) + payload
-        self.sock.sendall(struct.pack(">Q", len(msg)) + msg)
-        while True:
-            n = struct.unpack(">Q", self._recv_exact(8))[0]
-            data = self._recv_exact(n)
-            if struct.unpack(">I", data[:4])[0] == rid:
-                break
-        reply = data[4:]
-        return json.loads(reply.split(b"\0", 1)[0])
-
-    def close(self):
-        self.sock.close()
-
+from conftest import free_port, wait_port
+from harness.nng import Req
 
 def rpc(port, hdr, body=None, timeout=30.0):
-    c = ReqClient(port, timeout)
+    c = Req(port, timeout)
     try:
         return c.call(hdr, body)
     finally:

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from conftest import ROOT, free_port
-import fakerpc
+from harness import fakerpc
 
 EXTERNAL = os.environ.get("CLEMENT_TEST_EXTERNAL", "")
 local_only = pytest.mark.skipif(bool(EXTERNAL), reason="starts or kills services itself")

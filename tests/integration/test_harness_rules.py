@@ -1,0 +1,50 @@
+"""The test harness's rules (issue 21): what tests share lives in tests/integration/harness/ (and
+conftest.py, pytest's own), so no test module imports another, and the harness holds no tests.
+Read with the ast module over every Python file of tests/ and bench/."""
+import ast
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def python_files():
+    for p in sorted((ROOT / "tests").rglob("*.py")):
+        if "node_modules" not in p.parts:
+            yield p
+    for p in sorted((ROOT / "bench").iterdir()):
+        if p.is_file() and (p.suffix == ".py" or p.read_text(errors="replace").startswith("#!/usr/bin/env python3")):
+            yield p
+
+
+def imported_modules(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                yield node.lineno, a.name
+
+
+def test_no_test_module_imports_another():
+    found = []
+    for p in python_files():
+        for line, mod in imported_modules(ast.parse(p.read_text(), str(p))):
+            if mod.split(".")[-1].startswith("test_"):
+                found.append(f"{p.relative_to(ROOT)}:{line} imports {mod}: move what it shares into harness/")
+    assert not found, "\n".join(found)
+
+
+def test_the_harness_holds_no_tests():
+    found = []
+    for p in sorted((ROOT / "tests/integration/harness").glob("*.py")):
+        assert not p.name.startswith("test_"), p
+        for node in ast.parse(p.read_text()).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name.lower().startswith("test"):
+                found.append(f"{p.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert not found, "\n".join(found)
+
+
+def test_the_rules_see_a_stray_import(tmp_path):
+    """The check itself: a file importing a test module is reported."""
+    tree = ast.parse("import os\nfrom test_policy import rpc\n")
+    assert [m for _, m in imported_modules(tree) if m.startswith("test_")] == ["test_policy"]
