@@ -115,8 +115,9 @@ PGresult *cl_pg_exec(struct cl_pg *pg, const char *name, int nparams, const char
 {
 	if (cl_pg_ensure(pg, err, errlen) < 0)
 		return NULL;
+	int idle = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
 	PGresult *r = PQexecPrepared(pg->conn, name, nparams, params, NULL, NULL, 0);
-	if (PQstatus(pg->conn) != CONNECTION_OK) { /* lost mid-call: one fresh try */
+	if (idle && PQstatus(pg->conn) != CONNECTION_OK) { /* lost mid-call, outside a transaction: one fresh try */
 		PQclear(r);
 		if (cl_pg_ensure(pg, err, errlen) < 0)
 			return NULL;
@@ -144,4 +145,37 @@ int cl_pg_command(struct cl_pg *pg, const char *sql, char *err, size_t errlen)
 		return -1;
 	PQclear(r);
 	return 0;
+}
+
+int cl_pg_begin(struct cl_pg *pg, const char *mode, char *err, size_t errlen)
+{
+	char sql[128];
+	if (cl_pg_ensure(pg, err, errlen) < 0 ||
+	    cl_snprintf(sql, sizeof sql, "BEGIN%s%s", mode ? " " : "", mode ? mode : "") < 0)
+		return -1;
+	PGresult *r = pg_result(pg, PQexec(pg->conn, sql), "begin", err, errlen);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+int cl_pg_commit(struct cl_pg *pg, char *err, size_t errlen)
+{
+	if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
+		cl_snprintf(err, errlen, "commit: the connection was lost, the transaction with it");
+		return -1;
+	}
+	PGresult *r = pg_result(pg, PQexec(pg->conn, "COMMIT"), "commit", err, errlen);
+	if (!r)
+		return -1;
+	int rolled_back = strcmp(PQcmdStatus(r), "COMMIT") != 0;
+	PQclear(r);
+	if (rolled_back)
+		cl_snprintf(err, errlen, "commit: the transaction was rolled back (a statement in it failed)");
+	return rolled_back ? -1 : 0;
+}
+
+void cl_pg_rollback(struct cl_pg *pg)
+{
+	if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
+		PQclear(PQexec(pg->conn, "ROLLBACK"));
 }

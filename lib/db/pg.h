@@ -41,4 +41,15 @@ PGresult *cl_pg_exec_sql(struct cl_pg *pg, const char *sql, int nparams, const c
 /* cl_pg_command - run SQL (one or more statements, no parameters); 0 or -1 with err. */
 int cl_pg_command(struct cl_pg *pg, const char *sql, char *err, size_t errlen);
 
+/* Transactions on one connection. cl_pg_begin reconnects first when the connection is bad
+ * (nothing is lost yet); mode may be NULL or e.g. "ISOLATION LEVEL REPEATABLE READ". Inside a
+ * transaction nothing reconnects (cl_pg_exec's retry is for statements outside one): a
+ * statement or COMMIT sent on a fresh connection would run outside the transaction.
+ * cl_pg_commit fails also when PostgreSQL answers COMMIT with ROLLBACK (an earlier statement
+ * failed). cl_pg_rollback ignores its own failure (a broken connection rolled back already)
+ * and leaves the caller's err alone. 0 or -1 with err. */
+int cl_pg_begin(struct cl_pg *pg, const char *mode, char *err, size_t errlen);
+int cl_pg_commit(struct cl_pg *pg, char *err, size_t errlen);
+void cl_pg_rollback(struct cl_pg *pg);
+
 #endif

@@ -35,10 +35,9 @@ int job_claim(struct cl_pg *pg, const struct banstats_config *cfg, const char *j
 
 int job_end(struct cl_pg *pg, int rc, char *err, size_t errlen)
 {
-	char err2[200];
-	if (rc >= 0 && cl_pg_command(pg, "COMMIT", err, errlen) == 0)
+	if (rc >= 0 && cl_pg_commit(pg, err, errlen) == 0)
 		return rc;
-	cl_pg_command(pg, "ROLLBACK", err2, sizeof err2);
+	cl_pg_rollback(pg);
 	return -1;
 }
 
@@ -68,7 +67,7 @@ static int maintain_steps(struct cl_pg *pg, const struct banstats_config *cfg, l
 
 int maintain_run(struct cl_pg *pg, const struct banstats_config *cfg, char *err, size_t errlen)
 {
-	if (cl_pg_command(pg, "BEGIN", err, errlen) < 0)
+	if (cl_pg_begin(pg, NULL, err, errlen) < 0)
 		return -1;
 	long long created = 0, dropped = 0, months = 0;
 	int rc = job_end(pg, maintain_steps(pg, cfg, &created, &dropped, &months, err, errlen), err, errlen);

@@ -246,7 +246,7 @@ static int run_steps(struct cl_pg *pg, const struct banstats_config *c, long lon
 int stats_run(struct cl_pg *pg, const struct banstats_config *cfg, struct banstats_metrics *m, char *err, size_t errlen)
 {
 	double t0 = cl_now_seconds();
-	if (cl_pg_command(pg, "BEGIN", err, errlen) < 0)
+	if (cl_pg_begin(pg, NULL, err, errlen) < 0)
 		return -1;
 	long long cand = 0, ban = 0, lifted = 0;
 	int rc = job_end(pg, run_steps(pg, cfg, &cand, &ban, &lifted, err, errlen), err, errlen);

@@ -173,7 +173,7 @@ static int store_all(struct store *s, const char *fp, const struct cl_mesh_recor
 		}
 		s->pg_open = 1;
 	}
-	if (cl_pg_command(&s->pg, "BEGIN", err, sizeof err) < 0)
+	if (cl_pg_begin(&s->pg, NULL, err, sizeof err) < 0)
 		goto temp;
 	const char *p[] = {fp};
 	PGresult *peer = cl_pg_exec_sql(&s->pg,
@@ -184,7 +184,7 @@ static int store_all(struct store *s, const char *fp, const struct cl_mesh_recor
 		goto rollback;
 	if (PQntuples(peer) != 1) {
 		PQclear(peer);
-		cl_pg_command(&s->pg, "ROLLBACK", err, sizeof err);
+		cl_pg_rollback(&s->pg);
 		cl_snprintf(text, textlen, "Not a trusted mesh peer");
 		return 530; /* about the peer, not the record: the sender keeps its position */
 	}
@@ -199,12 +199,11 @@ static int store_all(struct store *s, const char *fp, const struct cl_mesh_recor
 		*stored += one;
 	}
 	PQclear(peer);
-	if (cl_pg_command(&s->pg, "COMMIT", err, sizeof err) < 0)
+	if (cl_pg_commit(&s->pg, err, sizeof err) < 0)
 		goto rollback;
 	return 250;
-rollback:;
-	char err2[200];
-	cl_pg_command(&s->pg, "ROLLBACK", err2, sizeof err2);
+rollback:
+	cl_pg_rollback(&s->pg);
 temp:
 	cl_log(CL_LOG_ERROR, NULL, "mesh_store_failed", "error=\"%s\"", err);
 	cl_snprintf(text, textlen, "Temporary failure, try again later");

@@ -1,4 +1,4 @@
-/* dbexec.c - delivery's two query helpers (see dbexec.h). */
+/* dbexec.c - delivery's query helper (see dbexec.h). */
 #include "dbexec.h"
 
 #include "util/buf.h"
@@ -25,11 +25,4 @@ PGresult *dl_db_exec(struct cl_pg *pg, const char *sql, int nparams, const char 
 			*c = ' ';
 	PQclear(r);
 	return NULL;
-}
-
-int dl_db_cmd(struct cl_pg *pg, const char *sql, char *err, size_t errlen)
-{
-	PGresult *r = dl_db_exec(pg, sql, 0, NULL, -1, 0, 0, err, errlen);
-	PQclear(r);
-	return r ? 0 : -1;
 }

@@ -1,6 +1,6 @@
-/* dbexec.h - delivery's query helpers over a connection borrowed from its pool (lib/db/pool.h:
+/* dbexec.h - delivery's query helper over a connection borrowed from its pool (lib/db/pool.h:
  * the RPC workers and the background thread share one): a query with one binary parameter
- * (a message's bytes) and a parameterless command. */
+ * (a message's bytes). Transactions: cl_pg_begin/commit/rollback (lib/db/pg.h). */
 #ifndef CLEMENT_DELIVERY_DBEXEC_H
 #define CLEMENT_DELIVERY_DBEXEC_H
 
@@ -14,7 +14,5 @@
  * Returns the result (caller PQclear()s) when COMMAND_OK or TUPLES_OK, else NULL + err. */
 PGresult *dl_db_exec(struct cl_pg *pg, const char *sql, int nparams, const char *const *params, int binary_idx,
 		     size_t blen, int result_binary, char *err, size_t errlen);
-/* dl_db_cmd - a parameterless command (BEGIN, COMMIT, ROLLBACK). 0 or -1. */
-int dl_db_cmd(struct cl_pg *pg, const char *sql, char *err, size_t errlen);
 
 #endif

@@ -176,7 +176,7 @@ static int run_schedule(struct dl_ctx *c, struct cl_pg *pg, PGresult *s)
 static int claim_one(struct dl_ctx *c, struct cl_pg *pg)
 {
 	char err[400];
-	if (dl_db_cmd(pg, "BEGIN", err, sizeof err) < 0)
+	if (cl_pg_begin(pg, NULL, err, sizeof err) < 0)
 		return -1;
 	PGresult *s = dl_db_exec(pg,
 				 "SELECT id, coalesce(user_id, 0), coalesce(domain_id, 0), coalesce(group_id, 0)"
@@ -187,8 +187,8 @@ static int claim_one(struct dl_ctx *c, struct cl_pg *pg)
 	if (rc >= 0)
 		cl_log(CL_LOG_INFO, NULL, "digest_schedule_run", "schedule=%s digests=%d", PQgetvalue(s, 0, 0), rc);
 	PQclear(s);
-	if (rc == -1 || dl_db_cmd(pg, "COMMIT", err, sizeof err) < 0) {
-		dl_db_cmd(pg, "ROLLBACK", err, sizeof err);
+	if (rc == -1 || cl_pg_commit(pg, err, sizeof err) < 0) {
+		cl_pg_rollback(pg);
 		return -1;
 	}
 	return rc;

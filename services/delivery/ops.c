@@ -167,11 +167,11 @@ static void run_deliver(struct dl_ctx *c, struct cl_pg *pg, struct dreq *r, cons
 	int intx = 0;
 	if (r->nq > 0) {
 		struct dl_qmsg m = {r->sid, r->msgid, r->ip, r->sender, r->subject, r->score, r->reason, body, blen};
-		if (dl_db_cmd(pg, "BEGIN", err, sizeof err) < 0 || (intx = 1, 0) ||
+		if (cl_pg_begin(pg, NULL, err, sizeof err) < 0 || (intx = 1, 0) ||
 		    dl_quarantine_store_rows(c, pg, &m, r->q, r->nq, err, sizeof err) < 0) {
 			cl_log(CL_LOG_WARN, r->sid, "quarantine_failed", "error=db");
 			if (intx)
-				dl_db_cmd(pg, "ROLLBACK", err, sizeof err);
+				cl_pg_rollback(pg);
 			cl_metric_inc(c->m->deliveries[DL_MODE_QUARANTINE][DL_OUT_TEMPFAIL]);
 			cl_verdict_tempfail(v, "Temporary failure, try again later");
 			return;
@@ -181,10 +181,10 @@ static void run_deliver(struct dl_ctx *c, struct cl_pg *pg, struct dreq *r, cons
 	if (r->nd > 0 &&
 	    dl_dest_deliver(c, pg, r->route.mode, r->route.group_id, r->sender, r->d, r->nd, body, blen, v) < 0) {
 		if (intx)
-			dl_db_cmd(pg, "ROLLBACK", err, sizeof err);
+			cl_pg_rollback(pg);
 		return;
 	}
-	if (intx && dl_db_cmd(pg, "COMMIT", err, sizeof err) < 0) {
+	if (intx && cl_pg_commit(pg, err, sizeof err) < 0) {
 		cl_metric_inc(c->m->deliveries[DL_MODE_QUARANTINE][DL_OUT_TEMPFAIL]);
 		cl_verdict_tempfail(v, "Temporary failure, try again later");
 		return;

@@ -204,7 +204,7 @@ void dl_quarantine_release(struct dl_ctx *c, struct cl_pg *pg, long long qid, lo
 	snprintf(idp, sizeof idp, "%lld", qid);
 	const char *p[] = {idp};
 	cl_verdict_tempfail(v, "Temporary failure: database unavailable");
-	if (dl_db_cmd(pg, "BEGIN", err, sizeof err) < 0)
+	if (cl_pg_begin(pg, NULL, err, sizeof err) < 0)
 		return;
 	PGresult *res = dl_db_exec(pg,
 				   "SELECT " QROW_COLS " FROM quarantine q LEFT JOIN domains d ON d.id = q.domain_id"
@@ -220,11 +220,11 @@ void dl_quarantine_release(struct dl_ctx *c, struct cl_pg *pg, long long qid, lo
 		rc = release_locked(c, pg, qid, idp, &q, by_user, v, err, sizeof err);
 	}
 	PQclear(res);
-	if (rc == 0 && dl_db_cmd(pg, "COMMIT", err, sizeof err) == 0) {
+	if (rc == 0 && cl_pg_commit(pg, err, sizeof err) == 0) {
 		cl_metric_inc(c->m->q_released);
 		return;
 	}
-	dl_db_cmd(pg, "ROLLBACK", err, rc < 0 ? 0 : sizeof err);
+	cl_pg_rollback(pg);
 	if (rc <= 0) {
 		cl_log(CL_LOG_WARN, NULL, "release_failed", "qid=%lld error=\"db\"", qid);
 		cl_verdict_tempfail(v, "Temporary failure: database unavailable");
@@ -237,7 +237,7 @@ void dl_quarantine_delete(struct dl_ctx *c, struct cl_pg *pg, long long qid, lon
 	snprintf(idp, sizeof idp, "%lld", qid);
 	const char *p[] = {idp};
 	cl_verdict_tempfail(v, "Temporary failure: database unavailable");
-	if (dl_db_cmd(pg, "BEGIN", err, sizeof err) < 0)
+	if (cl_pg_begin(pg, NULL, err, sizeof err) < 0)
 		return;
 	/* The FROM-less CTE locks and updates in one statement; the message bytes go too
 	 * ("delete removes it"), the row stays for the log and the UI. */
@@ -266,7 +266,7 @@ void dl_quarantine_delete(struct dl_ctx *c, struct cl_pg *pg, long long qid, lon
 		qrow_read(res, &q);
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.0.0", "Deleted");
 		ok = log_decision(pg, &q, "deleted", by_user, v, err, sizeof err) == 0 &&
-		     dl_db_cmd(pg, "COMMIT", err, sizeof err) == 0;
+		     cl_pg_commit(pg, err, sizeof err) == 0;
 	}
 	PQclear(res);
 	if (ok && held && PQntuples(held) == 1)
@@ -277,7 +277,7 @@ void dl_quarantine_delete(struct dl_ctx *c, struct cl_pg *pg, long long qid, lon
 		cl_log(CL_LOG_INFO, NULL, "quarantine_deleted", "qid=%lld by=%lld", qid, by_user);
 		return;
 	}
-	dl_db_cmd(pg, "ROLLBACK", err, sizeof err);
+	cl_pg_rollback(pg);
 	if (v->code != 550)
 		cl_verdict_tempfail(v, "Temporary failure: database unavailable");
 }

@@ -172,7 +172,7 @@ static int insert_rows(struct cl_pg *pg, int kind, struct pl_row **rows, size_t 
 /* write_batch - every row of the batch in one transaction; 0 or -1. */
 static int write_batch(struct cl_pg *pg, struct pl_row **rows, size_t n, char *err, size_t errlen)
 {
-	if (cl_pg_command(pg, "BEGIN", err, errlen) < 0)
+	if (cl_pg_begin(pg, NULL, err, errlen) < 0)
 		return -1;
 	struct pl_row *part[n ? n : 1];
 	for (int k = 0; k < PL_NKINDS; k++) {
@@ -181,12 +181,11 @@ static int write_batch(struct cl_pg *pg, struct pl_row **rows, size_t n, char *e
 			if (rows[i]->kind == k)
 				part[m++] = rows[i];
 		if (m && insert_rows(pg, k, part, m, err, errlen) < 0) {
-			char e2[64];
-			cl_pg_command(pg, "ROLLBACK", e2, sizeof e2);
+			cl_pg_rollback(pg);
 			return -1;
 		}
 	}
-	return cl_pg_command(pg, "COMMIT", err, errlen);
+	return cl_pg_commit(pg, err, errlen);
 }
 
 /* write_one_by_one - the database refused the batch for its content: keep the good rows,
