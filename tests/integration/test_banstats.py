@@ -97,6 +97,48 @@ def test_history_gives_ban_and_candidate_with_evidence(db):
     assert db.scalar("SELECT count(*) FROM bans") == 2 and db.scalar("SELECT count(*) FROM ban_events") == 1
 
 
+# Classification, one row per client profile under the default settings (weights: pregreet 5,
+# protocol error 2, unknown recipient 1, directive refusal 1, virus 10; candidate from score 20
+# with 50 % bad, banned from 50 with 80 % bad; at least 3 sessions). bad % = bad events /
+# (bad events + accepted messages). Each row: ip, sessions, pregreets (every Nth session),
+# protocol errors per session, {reason_class: refused recipients}, accepted messages, then the
+# status (None: not listed), score and bad % expected.
+CLASSIFY = [
+    ("pregreets reach the candidate score", "198.51.100.101", 4, 1, 0, {}, 0, "candidate", 20, 100),
+    ("just under the candidate score", "198.51.100.102", 3, 0, 3, {}, 0, None, 18, 100),
+    ("protocol errors reach the ban score", "198.51.100.103", 5, 0, 5, {}, 0, "banned", 50, 100),
+    ("viruses weigh 10", "198.51.100.104", 3, 0, 0, {"virus": 5}, 0, "banned", 50, 100),
+    ("directive refusals weigh 1", "198.51.100.105", 3, 0, 0, {"directive": 20}, 0, "candidate", 20, 100),
+    ("too few sessions", "198.51.100.106", 2, 0, 0, {"unknown_rcpt": 40}, 0, None, 40, 100),
+    ("mostly accepted mail", "198.51.100.107", 3, 0, 0, {"unknown_rcpt": 30}, 40, None, 30, 43),
+    ("ban score, bad share only a candidate's", "198.51.100.108", 3, 0, 0, {"unknown_rcpt": 60}, 20,
+     "candidate", 60, 75),
+    ("ban score and ban share", "198.51.100.109", 3, 0, 0, {"unknown_rcpt": 80}, 20, "banned", 80, 80),
+]
+
+
+def test_classification_table(db):
+    for _, ip, n, pregreet_every, errors, refused, accepted, _, _, _ in CLASSIFY:
+        sessions(db, ip, n, pregreet_every=pregreet_every, protocol_errors=errors)
+        for klass, count in refused.items():
+            messages(db, ip, count, "rejected", klass)
+        if accepted:
+            messages(db, ip, accepted, "received")
+    run_once(db)
+    rows = listed(db)
+    for label, ip, _, _, _, _, _, status, score, bad_pct in CLASSIFY:
+        if status is None:
+            assert ip not in rows, f"{label}: listed as {rows[ip]['status']}"
+            continue
+        assert ip in rows, f"{label}: not listed"
+        got = rows[ip]
+        assert (got["status"], got["score"], got["evidence"]["bad_pct"]) == (status, score, bad_pct), label
+    banned = sorted(ip for _, ip, *rest in CLASSIFY if rest[5] == "banned")
+    events = db.query("SELECT host(b.network) AS ip FROM ban_events e JOIN bans b ON b.id = e.ban_id"
+                      " WHERE e.kind = 'ban' ORDER BY 1")
+    assert [e["ip"] for e in events] == banned
+
+
 def test_dnsbl_listings_weigh_in_the_ban_score(db):
     """Sessions smtp-edge found on a DNS blocklist (smtp_sessions.rep_facts, issue 17) add
     CLEMENT_BANSTATS_WEIGHT_DNSBL points each; an allowlisting or a FCrDNS finding does not."""
