@@ -20,6 +20,7 @@ import time
 import pytest
 
 from conftest import BIN, free_port, rpc_url, wait_for
+from harness.dns import DnsServer
 from harness.mesh import CLIENT_EXT, SERVER_EXT, fingerprint, issue, make_ca
 
 SELF = "node-a.test"
@@ -29,10 +30,12 @@ SELF = "node-a.test"
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    """A CA, a server certificate for 127.0.0.1 and two client certificates (node A, a stranger)."""
+    """A CA, a server certificate for 127.0.0.1 and peer.test (a name only the DNS server of
+    test_a_peer_known_only_to_clements_resolver_gets_the_records knows) and two client
+    certificates (node A, a stranger)."""
     d = tmp_path_factory.mktemp("pki")
     make_ca(d)
-    issue(d, "srv", SERVER_EXT)
+    issue(d, "srv", SERVER_EXT.rstrip("\n") + ",DNS:peer.test\n")
     issue(d, "a", CLIENT_EXT)
     issue(d, "stranger", CLIENT_EXT)
     return {"dir": d, "fp_a": fingerprint(d / "a.pem"), "fp_stranger": fingerprint(d / "stranger.pem")}
@@ -374,3 +377,28 @@ def test_peer_deferral_keeps_the_position_until_it_accepts(db, services, pki):
         assert len(peer.received) >= 2 and set(peer.received) == {peer.received[0]}  # the same record, again
     finally:
         peer.stop()
+
+
+def test_a_peer_known_only_to_clements_resolver_gets_the_records(db, services, pki):
+    """Issue 17: a peer's host name is resolved by lib/dns (CLEMENT_DNS_RESOLVER), not the C
+    library: peer.test exists only on the test's DNS server, and the records reach it (over
+    TLS, its certificate checked against the name); a peer whose name does not resolve fails
+    its round with the reason recorded, and the other peer is not held up by it."""
+    dns = DnsServer({"peer.test": [("A", "127.0.0.1")]}).start()
+    port = free_port()
+    db.execute("INSERT INTO mesh_peers (name, host, port, cert_fingerprint, trust) VALUES"
+               " ('node-b.test', 'peer.test', %s, %s, 'enforce'), ('node-c.test', 'gone.test', %s, %s, 'enforce')",
+               (port, "d" * 64, port, "e" * 64))
+    ban(db, "198.51.100.9")
+    peer = PeerServer(pki, port, trusted={pki["fp_a"]})
+    peer.start()
+    try:
+        push_node(services, db, pki, CLEMENT_DNS_RESOLVER=dns.spec)
+        assert wait_for(lambda: peer_row(db)["last_pushed_id"] == 1), peer_row(db)
+        assert len(peer.received) == 1 and peer.received[0].startswith("BAN 198.51.100.9/32 ")
+        gone = wait_for(lambda: (r := peer_row(db, "node-c.test"))["last_error"] and r)
+        assert "cannot resolve gone.test" in gone["last_error"] and gone["last_pushed_id"] == 0, gone
+        assert ("peer.test", "A") in dns.asked and ("gone.test", "A") in dns.asked
+    finally:
+        peer.stop()
+        dns.stop()

@@ -1,7 +1,7 @@
 """A real DNS server on loopback for the reputation tests (python3-dnslib).
 
 It serves what the tests put in `records` ({name: [(type, value), ...]}, names without the
-final dot, types "A", "AAAA", "PTR", "TXT"; "*.zone" answers for any name below zone), answers NXDOMAIN for any other name, and waits
+final dot, types "A", "AAAA", "PTR", "TXT"; a third element (type, value, ttl) sets the TTL, 300 s otherwise; "*.zone" answers for any name below zone), answers NXDOMAIN for any other name, and waits
 `delay` seconds before answering names under one of `slow` (a suffix list; "" is every name): the slow-DNS case.
 Every question is recorded in `asked` (so a test can check what was looked up, and that a
 second session was answered from the resolver's cache). UDP and TCP on one port.
@@ -41,9 +41,9 @@ class _Resolver(BaseResolver):
             reply.header.rcode = RCODE.NXDOMAIN
             return reply
         mk = {"A": A, "AAAA": AAAA, "PTR": PTR, "TXT": TXT}
-        for t, v in recs:
+        for t, v, *ttl in recs:
             if t == qtype:
-                reply.add_answer(RR(request.q.qname, getattr(QTYPE, t), rdata=mk[t](v), ttl=300))
+                reply.add_answer(RR(request.q.qname, getattr(QTYPE, t), rdata=mk[t](v), ttl=ttl[0] if ttl else 300))
         return reply
 
 
