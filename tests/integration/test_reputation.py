@@ -161,6 +161,9 @@ def test_enforce_refuses_at_rcpt_naming_the_list_postmaster_and_abuse_still_acce
     assert r.metric(r.policy, "clement_policy_reputation_refusals_total", action="enforce") >= 1
     assert r.metric(r.edge, "clement_edge_dnsbl_answers_total", zone="bl.test", result="listed") >= 1
     assert r.metric(r.edge, "clement_edge_dnsbl_answers_total", zone="bl.test", result="not_listed") >= 1
+    # lookups and their latency (issue 17, "Prometheus"): a zone, the PTR and its addresses per client
+    assert r.metric(r.edge, "clement_edge_dns_lookups_total") >= 4
+    assert r.metric(r.edge, "clement_edge_dns_seconds_count") >= 4
 
 
 def test_below_threshold_accepted_and_weights_add_up(rep):
