@@ -1,7 +1,8 @@
 // reputation.test.mjs - the admins' session screen explains a session's reputation score
 // (issue 17): the score in the list, and in the session dialog each fact (list, answer,
-// weight; PTR; HELO finding). The facts are set on a real session's row: the edge that
-// gathers them against a real DNS server is tested in tests/integration/test_reputation.py.
+// weight; PTR; HELO finding), and a group admin's stricter threshold for the group. The facts
+// are set on a real session's row: the edge that gathers them against a real DNS server, and
+// the threshold's effect, are tested in tests/integration/test_reputation.py.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { stack, blocked, launch, newPage, login, shot, smtp, sql, unique, rowAfterRefresh } from './lib.mjs';
@@ -47,4 +48,26 @@ test('root: the session screen shows the reputation score and the facts behind i
   }
   await shot(page, 'session-reputation');
   await dlg.getByRole('button', { name: 'Close' }).click();
+});
+
+test('group admin: sets a stricter reputation threshold for the group\'s recipients, and empties it again', async (t) => {
+  if (why) return t.skip(why);
+  const page = await newPage(browser, { baseURL: st.web });
+  await login(page, st, 'gadmin');
+  await page.goto(`${st.web}/#/groups/1`);
+  const form = page.getByLabel('Group settings');
+  await form.getByLabel('Reputation threshold').fill('2');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await page.locator('#notice .msg.ok', { hasText: 'Group settings saved' }).waitFor();
+  assert.equal(await sql(st, 'SELECT dnsbl_threshold FROM groups WHERE id = 1'), '2');
+  await page.reload();
+  assert.equal(await page.getByLabel('Group settings').getByLabel('Reputation threshold').inputValue(), '2');
+  await shot(page, 'group-reputation-threshold');
+  // Emptied, the group follows the server's threshold again (NULL), never 0.
+  await page.getByLabel('Group settings').getByLabel('Reputation threshold').fill('');
+  await page.getByLabel('Group settings').getByRole('button', { name: 'Save' }).click();
+  await page.locator('#notice .msg.ok', { hasText: 'Group settings saved' }).waitFor();
+  assert.equal(await sql(st, "SELECT coalesce(dnsbl_threshold::text, 'null') FROM groups WHERE id = 1"), 'null');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
 });

@@ -367,7 +367,9 @@ function groupBody(v) {
   if (!out.relay_host) out.relay_host = null;
   if ('imap_host' in out && !out.imap_host) out.imap_host = null;
   if ('imap_tls' in out && out.imap_port === undefined) out.imap_port = null;
-  if ('dnsbl_threshold' in out && (out.dnsbl_threshold === undefined || out.dnsbl_threshold === '')) out.dnsbl_threshold = null;
+  // The settings form (it alone has verify_recipients): formValues drops an emptied number, and
+  // an empty threshold means the server's again (null), so it is sent as null, not left out.
+  if ('verify_recipients' in out && (out.dnsbl_threshold === undefined || out.dnsbl_threshold === '')) out.dnsbl_threshold = null;
   return out;
 }
 
