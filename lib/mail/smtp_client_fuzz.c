@@ -4,7 +4,7 @@
  * answers policy's recipient probe (whether an address exists is decided on it).
  *
  * fuzz-sources: lib/mail/smtp_client.c lib/util/buf.c lib/util/metrics.c lib/util/net.c lib/util/config.c
- * fuzz-sources: lib/util/log.c
+ * fuzz-sources: lib/util/log.c lib/util/cidr.c
  *
  * Input: byte 0 is the size of the network reads (1..64 octets); the rest is everything the
  * peer sends. The loop below is cl_smtpc_cmd's reading without the socket: take lines from what

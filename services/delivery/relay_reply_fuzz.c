@@ -5,7 +5,7 @@
  *
  * fuzz-sources: services/delivery/relay.c services/delivery/msgutil.c lib/mail/verdict.c
  * fuzz-sources: lib/rpc/frame.c lib/util/buf.c lib/util/log.c lib/util/utf8.c
- * fuzz-sources: lib/mail/smtp_client.c lib/util/metrics.c lib/util/net.c lib/util/config.c
+ * fuzz-sources: lib/mail/smtp_client.c lib/util/metrics.c lib/util/net.c lib/util/config.c lib/util/cidr.c
  * fuzz-libs: -lcurl
  *
  * Input: byte 0 picks curl's result, byte 1 the TLS mode; the rest is what the downstream
