@@ -4,8 +4,9 @@
 a NAME that only the test's DNS server knows (*.test is no name the host's resolver can
 answer) gets its mail into a real smtp-sink; a downstream name that does not resolve is
 451 4.4.3 at DATA, never 5xx, and nothing is delivered; the recipient probe of a 'probe'
-group resolves its downstream the same way. lib/dns/host_test's live part (eight threads at
-once, NXDOMAIN) runs against the same server."""
+group resolves its downstream the same way, and so does delivery for CLEMENT_SMARTHOST (over
+its RPC). lib/dns/host_test's live part (eight threads at once, NXDOMAIN, the TTL clamp) runs
+against the same server."""
 import smtplib
 import subprocess
 import time
@@ -13,11 +14,12 @@ import time
 import pytest
 
 from conftest import BUILD, ROOT, free_port, rpc_url, wait_for
-from harness.delivery import SmtpSink
+from harness.delivery import (SmtpSink, deliver_req, make_domain, make_group, make_user, route, rpc,
+                              start_delivery)
 from harness.dns import DnsServer
 from harness.smtp import cert_paths
 
-NAMES = {"downstream.test": [("A", "127.0.0.1")], "host.test": [("A", "127.0.0.7")],
+NAMES = {"downstream.test": [("A", "127.0.0.1")], "smarthost.test": [("A", "127.0.0.1")], "host.test": [("A", "127.0.0.7")],
          "short-ttl.test": [("A", "127.0.0.8", 1)]}
 
 
@@ -121,6 +123,22 @@ def test_the_recipient_probe_resolves_its_downstream_through_clements_resolver(d
     gone = seed_group(db, "probednx", "missing.test", sink.port, verify="probe")
     code, text = send(stack, gone, "probe cannot resolve")
     assert code == 451 and text.startswith("4.4.3"), (code, text)
+
+
+def test_the_smarthost_is_a_name_resolved_by_clements_resolver(db, services, tmp_path, dns, sink):
+    """CLEMENT_SMARTHOST=name:port (a user's outbound mail, its group without a downstream):
+    the name goes through lib/dns as a group's downstream does."""
+    g = make_group(db, "outbound-g")
+    d = make_domain(db, "example.org", g)
+    bob = make_user(db, "bob", d)
+    _, port = start_delivery(services, db, tmp_path / "mail", CLEMENT_SMARTHOST=f"smarthost.test:{sink.port}",
+                             CLEMENT_DNS_RESOLVER=dns.spec)
+    msg = b"From: bob@example.org\r\nTo: friend@far.example\r\nSubject: out by name\r\n\r\nHi.\r\n"
+    r = rpc(port, deliver_req([("friend@far.example", route("outbound", g, d, bob))], sender="bob@example.org",
+                              auth_user="bob@example.org", msgid="O1"), msg)
+    assert (r["action"], r["code"]) == ("accept", 250), r
+    assert len(sink.dumps()) == 1 and b"Subject: out by name" in sink.dumps()[0].read_bytes()
+    assert ("smarthost.test", "A") in dns.asked
 
 
 def test_host_unit_against_the_real_server(dns):
