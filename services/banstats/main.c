@@ -1,6 +1,6 @@
 /* main.c - clement-banstats: per-client statistics from the logs, bans, and the trusted mesh.
  *
- * Threads: the loop thread (one PostgreSQL connection) runs a statistics pass (stats.c) every
+ * Threads: the loop thread (loop.c, one PostgreSQL connection) runs a statistics pass (stats.c) every
  * CLEMENT_BANSTATS_INTERVAL_S, log partition maintenance (maintain.c) every
  * CLEMENT_MAINTENANCE_INTERVAL_S (each once per interval among all replicas) and a mesh push
  * round (push.c) every CLEMENT_MESH_PUSH_INTERVAL_S; one RPC worker (its own connection,
@@ -19,6 +19,7 @@
 
 #include "banstats.h"
 #include "dns/host.h"
+#include "loop.h"
 #include "mail/mesh_record.h"
 #include "rpc/rpc.h"
 #include "svc/service.h"
@@ -28,17 +29,6 @@
 #include "util/metrics.h"
 
 #define PROG "clement-banstats"
-
-struct loop {
-	const struct banstats_config *cfg;
-	struct banstats_metrics *m;
-	void *tls; /* SSL_CTX for the push, NULL when the mesh push is off */
-	struct cl_pg pg;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	int stop; /* under lock */
-	_Atomic int db_ok;
-};
 
 /* settings_check - what the table cannot say: the server name, the never-ban networks (parsed
  * by the table) as SQL's cidr[] literal in cfg->never_ban_array, the mesh key pair. 0 or -1
@@ -98,87 +88,11 @@ static void metrics_register(struct cl_metrics *reg, struct banstats_metrics *m)
 	    cl_metrics_counter(reg, "clement_banstats_mesh_push_failures_total", "push rounds failed per peer", "");
 }
 
-/* loop_once - one statistics run, partition maintenance and/or push round; keeps db_ok
- * current. */
-static void loop_once(struct loop *l, int stats, int maint, int push)
-{
-	char err[400];
-	if (maint && maintain_run(&l->pg, l->cfg, err, sizeof err) < 0) {
-		char esc[500];
-		cl_log(CL_LOG_ERROR, NULL, "partitions_failed", "error=%s",
-		       cl_log_escape(esc, sizeof esc, err, strlen(err)));
-	}
-	if (stats) {
-		int rc = stats_run(&l->pg, l->cfg, l->m, err, sizeof err);
-		atomic_store(&l->db_ok, rc == 0);
-		if (rc < 0) {
-			char esc[500];
-			cl_log(CL_LOG_ERROR, NULL, "stats_failed", "error=%s",
-			       cl_log_escape(esc, sizeof esc, err, strlen(err)));
-		}
-		/* every replica keeps its own host's files, whichever ran the statistics */
-		if (firewall_export(&l->pg, l->cfg, err, sizeof err) < 0) {
-			char esc[500];
-			cl_log(CL_LOG_ERROR, NULL, "firewall_export_failed", "error=%s",
-			       cl_log_escape(esc, sizeof esc, err, strlen(err)));
-		}
-	}
-	if (push && l->tls)
-		push_run(&l->pg, l->cfg, l->m, l->tls);
-}
-
-/* loop_main - the periodic thread; sleeps on a monotonic condition variable so SIGTERM wakes it. */
-static void *loop_main(void *arg)
-{
-	struct loop *l = arg;
-	double next_stats = 0, next_maint = 0, next_push = 0;
-	pthread_mutex_lock(&l->lock);
-	while (!l->stop) {
-		pthread_mutex_unlock(&l->lock);
-		double now = cl_now_seconds();
-		int do_stats = now >= next_stats, do_maint = now >= next_maint, do_push = now >= next_push;
-		loop_once(l, do_stats, do_maint, do_push);
-		now = cl_now_seconds();
-		if (do_stats)
-			next_stats = now + (double)l->cfg->interval_s;
-		if (do_maint)
-			next_maint = now + (double)l->cfg->maintenance_s;
-		if (do_push)
-			next_push = now + (double)l->cfg->push_interval_s;
-		double until = next_stats < next_push ? next_stats : next_push;
-		if (next_maint < until)
-			until = next_maint;
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		double wait = until - now;
-		ts.tv_sec += (time_t)wait;
-		ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
-		if (ts.tv_nsec >= 1000000000L)
-			ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-		pthread_mutex_lock(&l->lock);
-		if (!l->stop && wait > 0)
-			pthread_cond_timedwait(&l->wake, &l->lock, &ts);
-	}
-	pthread_mutex_unlock(&l->lock);
-	return NULL;
-}
-
-/* ready - /healthz: the database answered the last run. */
-static int ready(void *ctx, char *why, size_t whylen)
-{
-	struct loop *l = ctx;
-	if (atomic_load(&l->db_ok))
-		return 1;
-	cl_snprintf(why, whylen, "database unreachable");
-	return 0;
-}
-
 static struct banstats_config cfg;
 static struct banstats_metrics m;
 static struct loop l = {.cfg = &cfg, .m = &m};
 static struct store *st;        /* the RPC handlers' context */
 static struct cl_dns_host *dns; /* the mesh push's resolver, when the push is on */
-static pthread_t loop_th;
 static int loop_inited, loop_started;
 
 static int check(void *ctx, char *err, size_t errlen)
@@ -202,12 +116,7 @@ static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 		return 2;
 	}
 	cfg.resolver = (struct cl_net_resolver){cl_dns_host_dial_resolver, dns};
-	pthread_mutex_init(&l.lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&l.wake, &ca);
-	pthread_condattr_destroy(&ca);
+	loop_init(&l);
 	loop_inited = 1;
 	atomic_store(&l.db_ok, cl_pg_open(&l.pg, cfg.db_url, NULL, 0, cfg.once ? 5 : 3, why, sizeof why) == 0);
 	if (!atomic_load(&l.db_ok))
@@ -232,7 +141,7 @@ static int oneshot(void *ctx)
 static int start(void *ctx, char *err, size_t errlen)
 {
 	(void)ctx;
-	if (pthread_create(&loop_th, NULL, loop_main, &l) != 0) {
+	if (loop_start(&l) < 0) {
 		cl_snprintf(err, errlen, "cannot start the loop thread");
 		return 1;
 	}
@@ -247,19 +156,11 @@ static int start(void *ctx, char *err, size_t errlen)
 static void teardown(void *ctx)
 {
 	(void)ctx;
-	if (loop_started) {
-		pthread_mutex_lock(&l.lock);
-		l.stop = 1;
-		pthread_cond_signal(&l.wake);
-		pthread_mutex_unlock(&l.lock);
-		pthread_join(loop_th, NULL);
-	}
+	if (loop_started)
+		loop_stop(&l);
 	store_free(st);
-	cl_pg_close(&l.pg);
-	if (loop_inited) {
-		pthread_cond_destroy(&l.wake);
-		pthread_mutex_destroy(&l.lock);
-	}
+	if (loop_inited)
+		loop_fini(&l);
 	push_tls_ctx_free(l.tls);
 	cl_dns_host_free(dns);
 }
@@ -365,7 +266,7 @@ int main(int argc, char **argv)
 	    .nops = nops,
 	    .rpc_ctx = (void *const *)&st,
 	    .ctx = &l,
-	    .ready = ready,
+	    .ready = loop_ready,
 	    .check = check,
 	    .setup = setup,
 	    .oneshot = oneshot,

@@ -1,8 +1,8 @@
 /* main.c - clement-delivery: makes an accepted message safe before smtp-edge answers 250.
  *
  * Serves the deliver, release and delete RPC ops (docs/RPC.md) with a fixed pool of worker
- * threads, and runs one background thread for quarantine digests and housekeeping (stale
- * Maildir tmp/ files, expired quarantine rows). Settings are the table below. */
+ * threads, and runs one background thread (bg.c) for quarantine digests and housekeeping
+ * (stale Maildir tmp/ files, expired quarantine rows). Settings are the table below. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bg.h"
 #include "dconf.h"
 #include "digest.h"
 #include "maildir.h"
@@ -22,70 +23,6 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/metrics.h"
-
-/* The background thread: digests every digest_poll_s, housekeeping every housekeeping_s. */
-struct bg {
-	struct dl_ctx *c;
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop;
-};
-
-/* housekeeping - stale tmp/ files and expired quarantine rows. */
-static void housekeeping(struct dl_ctx *c)
-{
-	int n = dl_maildir_clean_tmp(c->cfg->maildir_root, c->cfg->tmp_max_age_s);
-	if (n > 0) {
-		cl_metric_add(c->m->tmp_cleaned, n);
-		cl_log(CL_LOG_INFO, NULL, "tmp_cleaned", "files=%d", n);
-	}
-	char err[300];
-	struct cl_pg *pg = cl_pg_pool_get(c->db, -1, err, sizeof err);
-	if (!pg)
-		return;
-	long long p = dl_quarantine_purge(pg, err, sizeof err);
-	cl_pg_pool_put(c->db, pg);
-	if (p > 0) {
-		cl_metric_add(c->m->q_purged, p);
-		cl_log(CL_LOG_INFO, NULL, "quarantine_purged", "rows=%lld", p);
-	}
-}
-
-static void *bg_main(void *arg)
-{
-	struct bg *b = arg;
-	double next_hk = 0, next_dg = 0;
-	pthread_mutex_lock(&b->mu);
-	while (!b->stop) {
-		pthread_mutex_unlock(&b->mu);
-		double now = cl_now_seconds();
-		if (now >= next_hk) {
-			housekeeping(b->c);
-			next_hk = now + (double)b->c->cfg->housekeeping_s;
-		}
-		if (now >= next_dg) {
-			dl_digest_run(b->c, 50);
-			next_dg = now + (double)b->c->cfg->digest_poll_s;
-		}
-		double wake = next_hk < next_dg ? next_hk : next_dg;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		double d = wake - cl_now_seconds();
-		d = d < 0.05 ? 0.05 : d;
-		ts.tv_sec += (time_t)d;
-		ts.tv_nsec += (long)((d - (double)(time_t)d) * 1e9);
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_mutex_lock(&b->mu);
-		if (!b->stop)
-			pthread_cond_timedwait(&b->cv, &b->mu, &ts);
-	}
-	pthread_mutex_unlock(&b->mu);
-	return NULL;
-}
 
 /* metrics_init - every series, registered before any thread runs. */
 static void metrics_init(struct cl_metrics *reg, struct dl_metrics *m)
@@ -139,7 +76,7 @@ static void metrics_init(struct cl_metrics *reg, struct dl_metrics *m)
 static struct dl_config cfg;
 static struct dl_metrics m;
 static struct dl_ctx c = {.cfg = &cfg, .m = &m};
-static struct bg b = {.c = &c};
+static struct dl_bg b;
 static int curl_inited, bg_inited, bg_started;
 
 /* setup - HELO name, libcurl (before any thread), metrics, the database pool. */
@@ -163,8 +100,7 @@ static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 	}
 	curl_inited = 1;
 	metrics_init(reg, &m);
-	pthread_mutex_init(&b.mu, NULL);
-	pthread_cond_init(&b.cv, NULL);
+	dl_bg_init(&b, &c);
 	bg_inited = 1;
 	if (!(c.db = cl_pg_pool_new(cfg.db_url, (int)(cfg.workers + 1), NULL, 0))) {
 		cl_snprintf(err, errlen, "out of memory");
@@ -177,7 +113,7 @@ static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 static int start(void *ctx, char *err, size_t errlen)
 {
 	(void)ctx;
-	if (pthread_create(&b.th, NULL, bg_main, &b) != 0) {
+	if (dl_bg_start(&b) < 0) {
 		cl_snprintf(err, errlen, "cannot start the background thread");
 		return 1;
 	}
@@ -193,21 +129,15 @@ static void stop(void *ctx)
 	(void)ctx;
 	if (!bg_started)
 		return;
-	pthread_mutex_lock(&b.mu);
-	b.stop = 1;
-	pthread_cond_signal(&b.cv);
-	pthread_mutex_unlock(&b.mu);
-	pthread_join(b.th, NULL);
+	dl_bg_stop(&b);
 	bg_started = 0;
 }
 
 static void teardown(void *ctx)
 {
 	stop(ctx);
-	if (bg_inited) {
-		pthread_mutex_destroy(&b.mu);
-		pthread_cond_destroy(&b.cv);
-	}
+	if (bg_inited)
+		dl_bg_fini(&b);
 	cl_pg_pool_free(c.db);
 	cl_dns_host_free(c.dns);
 	if (curl_inited)
