@@ -1,12 +1,41 @@
 """What the container tests share: the stack's published addresses (CLEMENT_TEST_EXTERNAL, set by
-scripts/compose-test) and sending one message as an MTA would, retrying temporary failures."""
+scripts/compose-test), its compose command line (CLEMENT_COMPOSE), a mailbox of their own, what
+delivery stored, and sending one message as an MTA would, retrying temporary failures."""
 import os
+import shlex
 import smtplib
+import subprocess
 import time
 
 EXTERNAL = dict(kv.split("=", 1) for kv in os.environ.get("CLEMENT_TEST_EXTERNAL", "").split(",") if "=" in kv)
+COMPOSE = shlex.split(os.environ.get("CLEMENT_COMPOSE", ""))
 DOMAIN = "restart.test"
 RCPT = f"keep@{DOMAIN}"
+MAILDIR = "/var/lib/clement/maildir"
+
+
+def compose(*args, check=True):
+    return subprocess.run(COMPOSE + list(args), check=check, capture_output=True, text=True, timeout=180)
+
+
+def ensure_recipient():
+    """A local-mode group, domain and mailbox of our own (other tests may have emptied the demo data)."""
+    import psycopg2
+    conn = psycopg2.connect(EXTERNAL["db"])
+    conn.autocommit = True
+    with conn.cursor() as c:
+        c.execute("INSERT INTO groups (name, mode) VALUES ('compose-restart', 'local') ON CONFLICT (name) DO NOTHING")
+        c.execute("INSERT INTO domains (name, group_id) SELECT %s, id FROM groups WHERE name = 'compose-restart' "
+                  "ON CONFLICT (name) DO NOTHING", (DOMAIN,))
+        c.execute("INSERT INTO users (domain_id, local_part) SELECT id, 'keep' FROM domains WHERE name = %s "
+                  "ON CONFLICT (domain_id, local_part) DO NOTHING", (DOMAIN,))
+    conn.close()
+
+
+def stored(token):
+    """The Maildir files delivery wrote that hold TOKEN."""
+    r = compose("exec", "-T", "delivery", "grep", "-rl", "--", token, MAILDIR, check=False)
+    return [line for line in r.stdout.splitlines() if line.strip()]
 
 
 def message(token, rcpt=RCPT):
@@ -14,12 +43,12 @@ def message(token, rcpt=RCPT):
             f"Message-ID: <{token}@example.net>\r\n\r\nbody {token}\r\n")
 
 
-def send(token, deadline_s=60, rcpt=RCPT, pause=1.0):
-    """Send one message; retries temporary failures and dropped connections (policy cache
-    refresh, a service coming back), as an MTA would, until the deadline. Returns the final
-    (code, text) of DATA. (test_compose_restart.py and test_scale.py send with it.)"""
+def send(token, deadline_s=60, rcpt=RCPT, pause=1.0, msg=None):
+    """Send one message (MSG, default message(token, rcpt)); retries temporary failures and
+    dropped connections (policy cache refresh, a service coming back), as an MTA would, until
+    the deadline. Returns the final (code, text) of DATA."""
     host, port = EXTERNAL["smtp"].rsplit(":", 1)
-    msg = message(token, rcpt)
+    msg = msg or message(token, rcpt)
     deadline = time.time() + deadline_s
     last = None
     while time.time() < deadline:

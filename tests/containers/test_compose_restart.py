@@ -7,7 +7,6 @@ PostgreSQL URL). What a user sees: mail accepted with 250 before the restart is 
 recipient's Maildir (a named volume) after it, and the next message is accepted and stored too.
 """
 import os
-import shlex
 import signal
 import subprocess
 import time
@@ -15,36 +14,12 @@ import uuid
 
 import pytest
 
-from compose_util import DOMAIN, EXTERNAL, send
+from compose_util import COMPOSE, EXTERNAL, compose, ensure_recipient, send, stored
 
 psycopg2 = pytest.importorskip("psycopg2")
 
-COMPOSE = shlex.split(os.environ.get("CLEMENT_COMPOSE", ""))
 pytestmark = pytest.mark.skipif(not (COMPOSE and "smtp" in EXTERNAL and "db" in EXTERNAL),
                                 reason="needs the stack of scripts/compose-test")
-MAILDIR = "/var/lib/clement/maildir"
-
-
-def compose(*args, check=True):
-    return subprocess.run(COMPOSE + list(args), check=check, capture_output=True, text=True, timeout=180)
-
-
-def ensure_recipient():
-    """A local-mode group, domain and mailbox of our own (other tests may have emptied the demo data)."""
-    conn = psycopg2.connect(EXTERNAL["db"])
-    conn.autocommit = True
-    with conn.cursor() as c:
-        c.execute("INSERT INTO groups (name, mode) VALUES ('compose-restart', 'local') ON CONFLICT (name) DO NOTHING")
-        c.execute("INSERT INTO domains (name, group_id) SELECT %s, id FROM groups WHERE name = 'compose-restart' "
-                  "ON CONFLICT (name) DO NOTHING", (DOMAIN,))
-        c.execute("INSERT INTO users (domain_id, local_part) SELECT id, 'keep' FROM domains WHERE name = %s "
-                  "ON CONFLICT (domain_id, local_part) DO NOTHING", (DOMAIN,))
-    conn.close()
-
-
-def stored(token):
-    r = compose("exec", "-T", "delivery", "grep", "-rl", "--", token, MAILDIR, check=False)
-    return [line for line in r.stdout.splitlines() if line.strip()]
 
 
 def wait_healthy(service, timeout=90):
