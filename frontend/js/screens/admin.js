@@ -4,6 +4,7 @@
 import { h, fmtTime } from '../dom.js';
 import { get, post, patch, del } from '../api.js';
 import { listView } from '../listview.js';
+import { go } from '../router.js';
 import { atLeast, grantableRoles, mayManage, state, ROLE_LABELS } from '../session.js';
 import { act, apiForm, badge, confirmDialog } from '../ui.js';
 import { messageLog, quarantineList, directiveList, sessionLog, loadOrDeny } from './common.js';
@@ -339,11 +340,36 @@ async function domainDetail({ id }, query) {
 function groupFields(g = {}) {
   return [
     { name: 'mode', label: 'Mode', type: 'select', value: g.mode || 'local', options: [['local', 'local (Maildir)'], ['relay', 'relay (downstream MTA)']],
-      help: 'Local: Clement stores mail in mailboxes. Relay: Clement passes mail to another MTA.' },
-    { name: 'relay_host', label: 'Downstream MTA host', value: g.relay_host || '', placeholder: 'mx.internal.example.org' },
-    { name: 'relay_port', label: 'Downstream MTA port', type: 'number', min: 1, max: 65535, value: g.relay_port ?? 25 },
+      help: 'Local: Clement stores mail in mailboxes, and the downstream MTA below is the smart host for the mail the group\'s users send. Relay: Clement passes mail to the downstream MTA.' },
+    { name: 'relay_host', label: 'Downstream MTA host', value: g.relay_host || '', placeholder: 'mx.internal.example.org',
+      help: 'Relay mode: where the group\'s incoming mail goes. Local mode: the smart host that relays what the group\'s users send (submission). Empty: the server\'s smart host, if one is configured.' },
+    { name: 'relay_port', label: 'Downstream MTA port', type: 'number', min: 1, max: 65535, value: g.relay_port ?? 25,
+      help: '25 for an MTA, 587 for a provider\'s submission port (with credentials below).' },
     { name: 'relay_tls', label: 'Downstream TLS', type: 'select', value: g.relay_tls || 'opportunistic',
-      options: [['none', 'none'], ['opportunistic', 'opportunistic'], ['required', 'required']] },
+      options: [['none', 'none'], ['opportunistic', 'opportunistic'], ['required', 'required']],
+      help: 'Required: STARTTLS (certificate verified unless the server turns that off), or nothing is sent. Without TLS a password below crosses the network in clear.' },
+  ];
+}
+
+// The downstream's SMTP AUTH credentials (settings form only). The password is write-only in
+// the API (reads say only relay_auth_pass_set): the field is always empty, empty keeps the
+// stored one, and a separate box removes it (the API's null).
+function groupAuthFields(g) {
+  return [
+    { name: 'relay_auth_user', label: 'Downstream login (SMTP AUTH user)', value: g.relay_auth_user || '', autocomplete: 'off',
+      help: 'Clement authenticates to the downstream MTA / smart host with this login and the password below. Empty: no authentication.' },
+    { name: 'relay_auth_pass', label: 'Downstream password', type: 'password', value: '', autocomplete: 'new-password',
+      placeholder: g.relay_auth_pass_set ? '(stored, not shown)' : '(none)',
+      help: g.relay_auth_pass_set ? 'A password is stored; it is never shown. Leave empty to keep it, type a new one to replace it.'
+        : 'No password is stored. Type one to store it; it is never shown again.' },
+    ...(g.relay_auth_pass_set ? [{ name: 'relay_auth_pass_clear', label: 'Remove the stored password', type: 'checkbox', value: false }] : []),
+  ];
+}
+
+function groupSettingsFields(g) {
+  return [
+    ...groupFields(g),
+    ...groupAuthFields(g),
     { name: 'verify_recipients', label: 'Recipient verification', type: 'select', value: g.verify_recipients || 'list',
       options: [['list', 'users listed here'], ['probe', 'ask the downstream MTA (RCPT probe)']] },
     { name: 'verify_ttl_s', label: 'Verification cache (seconds)', type: 'number', min: 0, max: 604800, value: g.verify_ttl_s ?? 3600 },
@@ -370,6 +396,14 @@ function groupBody(v) {
   // The settings form (it alone has verify_recipients): formValues drops an emptied number, and
   // an empty threshold means the server's again (null), so it is sent as null, not left out.
   if ('verify_recipients' in out && (out.dnsbl_threshold === undefined || out.dnsbl_threshold === '')) out.dnsbl_threshold = null;
+  // Credentials (settings form): an emptied login is removed (null); an empty password is left
+  // out, so the stored one stays; the box removes it. Both at once is a contradiction, refused here.
+  if ('verify_recipients' in out && out.relay_auth_user === undefined) out.relay_auth_user = null;
+  if (out.relay_auth_pass_clear) {
+    if (out.relay_auth_pass) throw new Error('Either type a new downstream password or remove the stored one, not both.');
+    out.relay_auth_pass = null;
+  }
+  delete out.relay_auth_pass_clear;
   return out;
 }
 
@@ -420,8 +454,9 @@ async function groupDetail({ id }, query) {
   else if (tab === 'dashboard') body = await dashboardView({ heading: `Dashboard of ${g.name}`, params: { group_id: String(g.id) }, base: `/groups/${g.id}?tab=dashboard`, hours: Number(query.hours) || 24 });
   else {
     body = h('section', h('h1', { id: 'page-title' }, g.name), h('fieldset.card', h('legend', 'Mode and delivery'),
-      apiForm({ className: 'stack', label: 'Group settings', submitLabel: 'Save', reset: false, fields: groupFields(g),
-        onSubmit: (v) => patch(`/groups/${g.id}`, groupBody(v)), success: 'Group settings saved.' }),
+      apiForm({ className: 'stack', label: 'Group settings', submitLabel: 'Save', reset: false, fields: groupSettingsFields(g),
+        // Shown again as saved: the typed password leaves the page, the password's state is the server's.
+        onSubmit: async (v) => { await patch(`/groups/${g.id}`, groupBody(v)); go(location.hash.slice(1)); }, success: 'Group settings saved.' }),
       (!atLeast('root-admin') && g.imap_host) ? h('p.muted', `IMAP logins: ${g.imap_host}:${g.imap_port || ''} (TLS ${g.imap_tls}), set by a root admin.`) : null), groupContent(g));
   }
   return h('div', h('p', h('a', { href: '#/groups' }, '‹ All groups'), ` · ${g.name}`), tabs(`/groups/${g.id}`, GROUP_TABS, tab), body);
