@@ -78,7 +78,8 @@ struct downstream {
 	char host[256];
 	int port;
 	enum dl_relay_tls tls;
-	char user[256], pass[256];
+	/* Room for the longest the admin API accepts (320 and 1024 characters, UTF-8). */
+	char user[320 * 4 + 1], pass[1024 * 4 + 1];
 	int found;
 };
 
@@ -104,8 +105,16 @@ static int load_downstream(struct cl_pg *pg, long long group_id, struct downstre
 		d->tls = !strcmp(tls, "required") ? DL_TLS_REQUIRED
 			 : !strcmp(tls, "none")   ? DL_TLS_NONE
 						  : DL_TLS_OPPORTUNISTIC;
-		cl_strlcpy(d->user, PQgetvalue(res, 0, 3), sizeof d->user);
-		cl_strlcpy(d->pass, PQgetvalue(res, 0, 4), sizeof d->pass);
+		const char *u = PQgetvalue(res, 0, 3), *pw = PQgetvalue(res, 0, 4);
+		if (strlen(u) >= sizeof d->user || strlen(pw) >= sizeof d->pass) {
+			/* Longer than the API allows (written by SQL): a cut password would fail AUTH
+			 * with a misleading reply, so say so and defer. */
+			PQclear(res);
+			snprintf(err, errlen, "group %lld: relay_auth_user or relay_auth_pass too long", group_id);
+			return -1;
+		}
+		cl_strlcpy(d->user, u, sizeof d->user);
+		cl_strlcpy(d->pass, pw, sizeof d->pass);
 	}
 	PQclear(res);
 	return 0;
@@ -119,6 +128,7 @@ static int deliver_remote(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode
 	char err[300];
 	struct downstream d;
 	if (load_downstream(pg, group_id, &d, err, sizeof err) < 0) {
+		cl_log(CL_LOG_ERROR, NULL, "downstream_load_failed", "group=%lld error=\"%s\"", group_id, err);
 		cl_verdict_tempfail(v, "Temporary failure, try again later");
 		return -1;
 	}
