@@ -40,34 +40,40 @@ static void printable(char *dst, size_t n, const char *src)
 	dst[i] = '\0';
 }
 
-/* rep_refuses - the reputation facts reach CLEMENT_DNSBL_THRESHOLD (or the recipient's group's
- * stricter one, group_threshold > 0) and the action applies
- * at this step (drop: connect; enforce: rcpt, except postmaster@ and abuse@): v gets the
- * refusal naming the lists, 1. Otherwise 0 (ignore: logged only). */
-static int rep_refuses(struct policy *p, const struct cl_policy_request *r, int op, int group_threshold,
-		       struct cl_verdict *v)
+/* rep_applies - the reputation facts reach CLEMENT_DNSBL_THRESHOLD (or the recipient's group's
+ * stricter one, group_threshold > 0) and the action applies at this step (drop: connect;
+ * enforce: rcpt, except postmaster@ and abuse@): 1. Otherwise 0 (ignore: logged at connect).
+ * Only the score is computed until a refusal or a log line needs the explanation; at RCPT
+ * nothing else happens, so the caller may still check the directives before refusing. */
+static int rep_applies(struct policy *p, const struct cl_policy_request *r, int op, int group_threshold)
 {
-	struct pol_rep rep;
-	pol_rep_read(r->s.rep, r->s.ip, &rep);
 	long long threshold = p->cfg->rep_threshold;
 	if (group_threshold > 0 && group_threshold < threshold)
 		threshold = group_threshold; /* a group may only be stricter */
-	if (!rep.present || rep.score < threshold)
+	if (!r->s.rep || pol_rep_score(r->s.rep) < threshold)
 		return 0;
 	int act = p->cfg->rep_action;
 	if (act == REP_IGNORE || (act == REP_DROP) != (op == OP_CONNECT)) {
-		if (act == REP_IGNORE && op == OP_CONNECT)
+		if (act == REP_IGNORE && op == OP_CONNECT) {
+			struct pol_rep rep;
+			pol_rep_read(r->s.rep, r->s.ip, &rep);
 			cl_log(CL_LOG_INFO, r->s.sid, "reputation", "score=%d action=ignore would_refuse=\"%s\"",
 			       rep.score, rep.why);
+		}
 		return 0;
 	}
-	if (op == OP_RCPT && pol_rep_is_role(r->rcpt))
-		return 0;
+	return !(op == OP_RCPT && pol_rep_is_role(r->rcpt));
+}
+
+/* rep_refuse - v gets the refusal naming the lists (after rep_applies said 1). */
+static void rep_refuse(struct policy *p, const struct cl_policy_request *r, int op, struct cl_verdict *v)
+{
+	struct pol_rep rep;
+	pol_rep_read(r->s.rep, r->s.ip, &rep);
 	char text[400];
 	cl_snprintf(text, sizeof text, "Service unavailable; refused because %s", rep.why);
 	cl_verdict_set(v, CL_REJECT, op == OP_CONNECT ? 554 : 550, "5.7.1", text);
-	cl_metric_inc(p->m.rep_refused[act]);
-	return 1;
+	cl_metric_inc(p->m.rep_refused[p->cfg->rep_action]);
 }
 
 void pol_connect(struct policy *p, struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v)
@@ -102,8 +108,10 @@ void pol_connect(struct policy *p, struct pc_snap *snap, const struct cl_policy_
 		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", text);
 		return;
 	}
-	if (r->s.rep && rep_refuses(p, r, OP_CONNECT, 0, v))
+	if (rep_applies(p, r, OP_CONNECT, 0)) {
+		rep_refuse(p, r, OP_CONNECT, v);
 		return;
+	}
 	cl_verdict_set(v, CL_ACCEPT, 220, "", "Ok");
 }
 
@@ -351,9 +359,12 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct cl_policy_req
 	/* A client with a bad reputation is refused here, at RCPT, so the log shows who it wrote
 	 * to; an authenticated user on a listed (dynamic) address is not a stranger, and neither
 	 * is a sender the recipient (or its domain's or group's admin) wrote into "always accept":
-	 * a friend's mail server on a listed address is that user's call (bench/spamworld). */
-	if (r->s.rep && !authed && !explicitly_accepted(snap, d, local, r->sender) &&
-	    rep_refuses(p, r, OP_RCPT, d->group->dnsbl_threshold, v)) {
+	 * a friend's mail server on a listed address is that user's call (bench/spamworld). The
+	 * score comes first: a listed client below the threshold (the usual one) costs no
+	 * directive lookup here, only the one every recipient gets below. */
+	if (!authed && rep_applies(p, r, OP_RCPT, d->group->dnsbl_threshold) &&
+	    !explicitly_accepted(snap, d, local, r->sender)) {
+		rep_refuse(p, r, OP_RCPT, v);
 		log_refusal(p, r, v, "policy", 0, d->id, d->group->id);
 		return;
 	}

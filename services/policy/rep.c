@@ -27,16 +27,24 @@ static void shown(char *dst, size_t n, const char *src)
 	dst[i] = '\0';
 }
 
+int pol_rep_score(const struct cl_policy_rep *r)
+{
+	int score = 0;
+	for (size_t i = 0; i < r->n; i++)
+		score += r->facts[i].weight; /* clamped to +-CL_POLICY_REP_WEIGHT_MAX by the decoder */
+	return score;
+}
+
 void pol_rep_read(const struct cl_policy_rep *r, const char *ip, struct pol_rep *out)
 {
 	memset(out, 0, sizeof *out);
 	if (!r)
 		return;
 	out->present = 1;
+	out->score = pol_rep_score(r);
 	char lists[200] = "", other[200] = "";
 	for (size_t i = 0; i < r->n; i++) {
 		const struct cl_policy_rep_fact *f = &r->facts[i];
-		out->score += f->weight; /* clamped to +-CL_POLICY_REP_WEIGHT_MAX by the decoder */
 		if (f->weight <= 0)
 			continue; /* allowlists and findings that do not count explain no refusal */
 		char name[128];

@@ -18,6 +18,9 @@ struct pol_rep {
 
 /* pol_rep_action_parse - "ignore" | "enforce" | "drop"; -1 otherwise. */
 int pol_rep_action_parse(const char *s);
+/* pol_rep_score - the sum of the facts' weights (r not NULL), without the explanation:
+ * what a decision needs first, since most scored clients stay below the threshold. */
+int pol_rep_score(const struct cl_policy_rep *r);
 /* pol_rep_read - the score and explanation of the decoded facts r (NULL: none sent) for ip. */
 void pol_rep_read(const struct cl_policy_rep *r, const char *ip, struct pol_rep *out);
 /* pol_rep_is_role - the local part is postmaster or abuse (RFC 2142): still accepted from
