@@ -79,7 +79,9 @@ struct field {
 	int used;
 };
 
-/* split - the header fields of msg and where the body starts. Returns the field count. */
+/* split - the header fields of msg and where the body starts. Returns the field count, which
+ * is more than max when the header has more fields than f holds (only the first max stored):
+ * callers refuse such a header rather than judge it from part of it. */
 static size_t split(const char *m, size_t len, struct field *f, size_t max, const char **body)
 {
 	size_t n = 0;
@@ -96,11 +98,11 @@ static size_t split(const char *m, size_t len, struct field *f, size_t max, cons
 			p = nl ? nl + 1 : e;
 		} while (p < e && (*p == ' ' || *p == '\t'));
 		const char *colon = memchr(s, ':', (size_t)(p - s));
-		if (colon && n < max) {
+		if (colon && n++ < max) {
 			size_t nl = (size_t)(colon - s);
 			while (nl && (s[nl - 1] == ' ' || s[nl - 1] == '\t'))
 				nl--;
-			f[n++] = (struct field){s, p, nl, 0};
+			f[n - 1] = (struct field){s, p, nl, 0};
 		}
 	}
 	return n;
@@ -216,6 +218,8 @@ char *cl_dkim_sign(const char *alg, const char *pem, const char *d, const char *
 	static __thread struct field f[MAX_FIELDS];
 	const char *body;
 	size_t n = split(msg, len, f, MAX_FIELDS, &body);
+	if (n > MAX_FIELDS) /* a field past those held could be a From: the signature misses */
+		return NULL;
 	char bh[64];
 	if (body_hash(body, (const char *)msg + len, bh, sizeof bh) < 0)
 		return NULL;
@@ -263,6 +267,8 @@ int cl_dkim_from_domain(const void *msg, size_t len, char *out, size_t outlen)
 	static __thread struct field f[MAX_FIELDS];
 	const char *body, *v = NULL, *e = NULL;
 	size_t n = split(msg, len, f, MAX_FIELDS, &body);
+	if (n > MAX_FIELDS) /* a second From: could be past the fields held */
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (f[i].namelen != 4 || strncasecmp(f[i].start, "from", 4) != 0)
 			continue;

@@ -32,7 +32,8 @@ void cl_dkim_txt(const char *alg, const char *pub, char *out, size_t outlen);
 /* cl_dkim_sign - the DKIM-Signature header field (name, folded value and final CRLF, to be
  * put before the message) for msg (CRLF lines, header then body) signed by domain d and
  * selector s with the PEM key of algorithm alg, at time now. Returns a malloc'd string, or
- * NULL (bad key, no From: header, out of memory). */
+ * NULL (bad key, no From: header, a header of more fields than the signer holds, out of
+ * memory). */
 char *cl_dkim_sign(const char *alg, const char *pem, const char *d, const char *s, const void *msg, size_t len,
 		   long long now);
 

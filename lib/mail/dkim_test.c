@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mail/dkim.h"
+#include "util/buf.h"
 #include "util/test.h"
 
 static void from_cases(void)
@@ -45,6 +46,21 @@ static void from_cases(void)
 	const char *m = "From: a@send.test.example\r\n\r\n";
 	CL_CHECK(cl_dkim_from_domain(m, strlen(m), small, sizeof small) == -1, "truncated");
 	CL_CHECK(cl_dkim_from_domain(m, strlen(m), out, sizeof out) == 0 && !strcmp(out, "send.test.example"), "fits");
+
+	/* A second From: behind more fields than the parser holds (found by dkim_from_fuzz): the
+	 * header is refused, never judged by the first From: alone. */
+	struct cl_buf b = {0};
+	cl_buf_append_str(&b, "From: a@send.test\r\n");
+	for (int i = 0; i < 600; i++)
+		cl_buf_append_str(&b, "X-A: b\r\n");
+	cl_buf_append_str(&b, "From: a@other.test\r\n\r\nbody\r\n");
+	CL_CHECK(cl_dkim_from_domain(b.data, b.len, out, sizeof out) == -1, "two From: past the limit: %s", out);
+	char *pem, pub[CL_DKIM_PUB_MAX];
+	CL_CHECK(cl_dkim_keygen(CL_DKIM_ED25519, &pem, pub) == 0, "keygen");
+	CL_CHECK(cl_dkim_sign(CL_DKIM_ED25519, pem, "send.test", "s1", b.data, b.len, 1700000000) == NULL,
+		 "signed a header it could not hold");
+	free(pem);
+	cl_buf_free(&b);
 }
 
 static void sign_cases(void)
