@@ -65,6 +65,30 @@ static int rep_applies(struct policy *p, const struct cl_policy_request *r, int 
 	return !(op == OP_RCPT && pol_rep_is_role(r->rcpt));
 }
 
+const char *const pol_refusal_names[PR_NREFUSAL] = {
+    [PR_ADDRESS] = "address",
+    [PR_LOOPBACK] = "loopback",
+    [PR_BANNED] = "banned",
+    [PR_REPUTATION] = "reputation",
+    [PR_HELO] = "helo",
+    [PR_SENDER_SYNTAX] = "sender_syntax",
+    [PR_NOT_YOUR_SENDER] = "not_your_sender",
+    [PR_RELAY_DENIED] = "relay_denied",
+    [PR_MAILBOX_DISABLED] = "mailbox_disabled",
+    [PR_UNKNOWN_RCPT] = "unknown_rcpt",
+    [PR_RCPT_SYNTAX] = "rcpt_syntax",
+    [PR_DIRECTIVE] = "directive",
+    [PR_AUTH] = "auth",
+};
+
+/* refuse - v gets the refusal, counted by why (clement_policy_refusals_total). */
+static void refuse(struct policy *p, struct cl_verdict *v, enum pol_refusal why, int code, const char *enh,
+		   const char *text)
+{
+	cl_verdict_set(v, CL_REJECT, code, enh, text);
+	cl_metric_inc(p->m.refusals[why]);
+}
+
 /* rep_refuse - v gets the refusal naming the lists (after rep_applies said 1). */
 static void rep_refuse(struct policy *p, const struct cl_policy_request *r, int op, struct cl_verdict *v)
 {
@@ -72,7 +96,7 @@ static void rep_refuse(struct policy *p, const struct cl_policy_request *r, int 
 	pol_rep_read(r->s.rep, r->s.ip, &rep);
 	char text[400];
 	cl_snprintf(text, sizeof text, "Service unavailable; refused because %s", rep.why);
-	cl_verdict_set(v, CL_REJECT, op == OP_CONNECT ? 554 : 550, "5.7.1", text);
+	refuse(p, v, PR_REPUTATION, op == OP_CONNECT ? 554 : 550, "5.7.1", text);
 	cl_metric_inc(p->m.rep_refused[p->cfg->rep_action]);
 }
 
@@ -80,7 +104,7 @@ void pol_connect(struct policy *p, struct pc_snap *snap, const struct cl_policy_
 {
 	struct cl_ip a;
 	if (cl_ip_parse(r->s.ip, &a) < 0) {
-		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", "Client address not understood");
+		refuse(p, v, PR_ADDRESS, 554, "5.7.1", "Client address not understood");
 		return;
 	}
 	/* Never-ban networks pass before anything else: an admin's own networks must never
@@ -93,7 +117,7 @@ void pol_connect(struct policy *p, struct pc_snap *snap, const struct cl_policy_
 	/* Behind a proxy or a misconfigured port mapping every client looks local; refusing
 	 * loopback unless configured makes that mistake loud instead of silent. */
 	if (cl_ip_is_loopback(&a) && !p->cfg->allow_loopback) {
-		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", "Connections from loopback are not accepted");
+		refuse(p, v, PR_LOOPBACK, 554, "5.7.1", "Connections from loopback are not accepted");
 		return;
 	}
 	if (!pol_cache_usable(p, snap)) {
@@ -105,7 +129,7 @@ void pol_connect(struct policy *p, struct pc_snap *snap, const struct cl_policy_
 		char reason[220], text[300];
 		printable(reason, sizeof reason, b->reason);
 		cl_snprintf(text, sizeof text, "Client address banned: %s", reason);
-		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", text);
+		refuse(p, v, PR_BANNED, 554, "5.7.1", text);
 		return;
 	}
 	if (rep_applies(p, r, OP_CONNECT, 0)) {
@@ -154,7 +178,7 @@ static void mail_authed(struct policy *p, const struct pc_snap *snap, const stru
 		    "<%.*s> is not your address: logged in as <%.*s>, which may send as itself or as "
 		    "an alias an admin granted it",
 		    150, sender, 150, r->s.auth_user);
-	cl_verdict_set(v, CL_REJECT, 553, "5.7.1", text);
+	refuse(p, v, PR_NOT_YOUR_SENDER, 553, "5.7.1", text);
 }
 
 void pol_mail(struct policy *p, struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v)
@@ -165,7 +189,7 @@ void pol_mail(struct policy *p, struct pc_snap *snap, const struct cl_policy_req
 	if (!r->sender[0])
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.1.0", "Ok");
 	else if (pa_split(r->sender, r->smtputf8, local, sizeof local, domain, sizeof domain) < 0)
-		cl_verdict_set(v, CL_REJECT, 553, "5.1.7", "Bad sender address syntax");
+		refuse(p, v, PR_SENDER_SYNTAX, 553, "5.1.7", "Bad sender address syntax");
 	else if (r->s.auth_user[0] && cl_snprintf(sender, sizeof sender, "%s@%s", local, domain) == 0)
 		mail_authed(p, snap, r, sender, v);
 	else
@@ -251,8 +275,8 @@ static int explicitly_accepted(const struct pc_snap *s, const struct pc_domain *
 }
 
 /* rcpt_outbound - an authenticated submission to a domain we do not serve. */
-static void rcpt_outbound(struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v,
-			  struct cl_route *rt)
+static void rcpt_outbound(struct policy *p, struct pc_snap *snap, const struct cl_policy_request *r,
+			  struct cl_verdict *v, struct cl_route *rt)
 {
 	char local[PA_LOCAL_MAX + 1], domain[PA_DOMAIN_MAX + 1];
 	const struct pc_domain *d = NULL;
@@ -260,7 +284,7 @@ static void rcpt_outbound(struct pc_snap *snap, const struct cl_policy_request *
 		d = pc_domain_find(snap, domain);
 	if (!d) {
 		/* The login was ours, so its domain should be too; it was removed since. */
-		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", "relay access denied");
+		refuse(p, v, PR_RELAY_DENIED, 554, "5.7.1", "relay access denied");
 		return;
 	}
 	const struct pc_user *u = pc_user_find(snap, d->id, local);
@@ -278,7 +302,7 @@ static int rcpt_exists(struct policy *p, const struct pc_snap *snap, const struc
 	*u = pc_user_find(snap, d->id, local);
 	if (*u && !(*u)->enabled) {
 		cl_snprintf(text, sizeof text, "<%s>: mailbox disabled", r->rcpt);
-		cl_verdict_set(v, CL_REJECT, 550, "5.2.1", text);
+		refuse(p, v, PR_MAILBOX_DISABLED, 550, "5.2.1", text);
 		return -1;
 	}
 	const struct pc_group *g = d->group;
@@ -288,7 +312,7 @@ static int rcpt_exists(struct policy *p, const struct pc_snap *snap, const struc
 		char t[210];
 		printable(t, sizeof t, d->unknown_user_text ? d->unknown_user_text : "no such user");
 		cl_snprintf(text, sizeof text, "<%s>: %s", r->rcpt, t);
-		cl_verdict_set(v, CL_REJECT, 550, "5.1.1", text);
+		refuse(p, v, PR_UNKNOWN_RCPT, 550, "5.1.1", text);
 		return -1;
 	}
 	char reply[256] = "";
@@ -300,7 +324,7 @@ static int rcpt_exists(struct policy *p, const struct pc_snap *snap, const struc
 		char t[210];
 		printable(t, sizeof t, d->unknown_user_text ? d->unknown_user_text : "no such user");
 		cl_snprintf(text, sizeof text, "<%s>: %s", r->rcpt, t);
-		cl_verdict_set(v, CL_REJECT, 550, "5.1.1", text);
+		refuse(p, v, PR_UNKNOWN_RCPT, 550, "5.1.1", text);
 		return -1;
 	}
 	char q[300];
@@ -339,7 +363,7 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct cl_policy_req
 		return;
 	}
 	if (pa_split(r->rcpt, r->smtputf8, local, sizeof local, domain, sizeof domain) < 0) {
-		cl_verdict_set(v, CL_REJECT, 501, "5.1.3", "Bad recipient address syntax");
+		refuse(p, v, PR_RCPT_SYNTAX, 501, "5.1.3", "Bad recipient address syntax");
 		return;
 	}
 	const struct pc_domain *d = pc_domain_find(snap, domain);
@@ -347,12 +371,12 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct cl_policy_req
 	    r->s.auth_user[0] && (strcmp(r->s.listener, "submission") == 0 || strcmp(r->s.listener, "smtps") == 0);
 	if (!d) {
 		if (authed) {
-			rcpt_outbound(snap, r, v, rt);
+			rcpt_outbound(p, snap, r, v, rt);
 			return;
 		}
 		/* No open relay: whoever the sender claims to be, a domain we do not serve is
 		 * refused unless the client authenticated on submission. */
-		cl_verdict_set(v, CL_REJECT, 554, "5.7.1", "relay access denied");
+		refuse(p, v, PR_RELAY_DENIED, 554, "5.7.1", "relay access denied");
 		log_refusal(p, r, v, "relay_denied", 0, 0, 0);
 		return;
 	}
@@ -381,7 +405,7 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct cl_policy_req
 		char t[210], text[400];
 		printable(t, sizeof t, d->reject_text ? d->reject_text : "does not accept mail from");
 		cl_snprintf(text, sizeof text, "<%s> %s <%s>", r->rcpt, t, r->sender);
-		cl_verdict_set(v, CL_REJECT, 550, "5.7.1", text);
+		refuse(p, v, PR_DIRECTIVE, 550, "5.7.1", text);
 		log_refusal(p, r, v, "directive", u ? u->id : 0, d->id, d->group->id);
 		return;
 	}

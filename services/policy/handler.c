@@ -48,6 +48,8 @@ static cJSON *decide(struct policy *p, int op, const struct cl_policy_request *r
 	pc_snap_release(snap);
 	cl_metric_observe(p->m.latency, cl_now_seconds() - t0);
 	cl_metric_inc(p->m.decisions[op][v.action]);
+	if (v.action == CL_REJECT && (op == OP_HELO || op == OP_AUTH)) /* each refuses for one reason */
+		cl_metric_inc(p->m.refusals[op == OP_HELO ? PR_HELO : PR_AUTH]);
 	cJSON *o = cl_policy_verdict_encode(&v, op == OP_RCPT && v.action == CL_ACCEPT ? &rt : NULL, canon);
 	if (!o)
 		return NULL;

@@ -90,6 +90,10 @@ static void metrics_register(struct cl_metrics *reg, struct policy_metrics *m)
 		    cl_metrics_counter(reg, "clement_policy_reputation_refusals_total",
 				       "connections (drop) or recipients (enforce) refused on reputation", rl);
 	}
+	for (int i = 0; i < PR_NREFUSAL; i++) {
+		snprintf(l, sizeof l, "reason=\"%s\"", pol_refusal_names[i]);
+		m->refusals[i] = cl_metrics_counter(reg, "clement_policy_refusals_total", "refusals by reason", l);
+	}
 }
 
 /* policy_setup - everything but the RPC server; 0 or -1 with err. */

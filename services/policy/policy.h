@@ -43,6 +43,26 @@ struct policy_config {
 
 enum pol_op { OP_CONNECT = 0, OP_HELO, OP_MAIL, OP_RCPT, OP_AUTH, OP_NDECIDE };
 
+/* Why policy refused: clement_policy_refusals_total{reason}, one series per value, named by
+ * pol_refusal_names (decide.c). What an admin asks of a spike: which rule is refusing. */
+enum pol_refusal {
+	PR_ADDRESS = 0,     /* connect: client address not understood */
+	PR_LOOPBACK,        /* connect: loopback without CLEMENT_POLICY_ALLOW_LOOPBACK */
+	PR_BANNED,          /* connect: a ban (local, banstats or mesh) */
+	PR_REPUTATION,      /* connect (drop) or rcpt (enforce): the DNSBL/FCrDNS/HELO score */
+	PR_HELO,            /* helo: no argument, or not a domain or address literal */
+	PR_SENDER_SYNTAX,   /* mail */
+	PR_NOT_YOUR_SENDER, /* mail after AUTH: neither the login nor a granted alias */
+	PR_RELAY_DENIED,    /* rcpt: a domain we do not serve, not authenticated */
+	PR_MAILBOX_DISABLED,
+	PR_UNKNOWN_RCPT, /* no such user, here or at the downstream's RCPT probe */
+	PR_RCPT_SYNTAX,
+	PR_DIRECTIVE, /* the recipient's, its domain's or group's reject rule */
+	PR_AUTH,      /* credentials refused (locally or by the group's IMAP server) */
+	PR_NREFUSAL
+};
+extern const char *const pol_refusal_names[PR_NREFUSAL];
+
 struct policy_metrics {
 	struct cl_metric *decisions[OP_NDECIDE][3]; /* by op and cl_action */
 	struct cl_metric *latency;
@@ -52,6 +72,7 @@ struct policy_metrics {
 	struct cl_metric *imap_logins[3];
 	struct cl_metric *bad_requests;
 	struct cl_metric *rep_refused[3], *rep_scored; /* by enum pol_rep_action */
+	struct cl_metric *refusals[PR_NREFUSAL];       /* by enum pol_refusal */
 };
 
 struct policy {

@@ -183,6 +183,48 @@ def test_rcpt_refusals_are_logged(seeded, db):
     assert all(r["status"] == "rejected" and r["ip"] == "192.0.2.10" for r in rows)
 
 
+def refusal_counts(svc):
+    """clement_policy_refusals_total by reason, from the service's /metrics."""
+    out = {}
+    for line in svc.metrics().splitlines():
+        if line.startswith("clement_policy_refusals_total{"):
+            labels, value = line.rsplit(" ", 1)
+            out[labels.split('"')[1]] = float(value)
+    return out
+
+
+def test_refusals_are_counted_by_reason(seeded, db):
+    """An admin reading /metrics sees which rule refuses: one series per reason, each refusal
+    counted once under its own (reputation: test_reputation.py)."""
+    url, ids, svc = seeded
+    assert set(refusal_counts(svc)) == {"address", "loopback", "banned", "reputation", "helo", "sender_syntax",
+                                        "not_your_sender", "relay_denied", "mailbox_disabled", "unknown_rcpt",
+                                        "rcpt_syntax", "directive", "auth"}
+    assert set(refusal_counts(svc).values()) == {0.0}
+    db.execute("INSERT INTO bans (network, status, origin, reason) VALUES "
+               "('198.51.100.7/32', 'banned', 'admin', 'dictionary attack')")
+    assert wait_for(lambda: rpc(url, op="connect", ip="198.51.100.7")["code"] == 554)
+    sent = [(dict(op="connect", ip="127.0.0.1"), "loopback"),
+            (dict(op="helo", helo="bad host"), "helo"),
+            (dict(op="mail", sender="no-at-sign", size=1000, smtputf8=False), "sender_syntax"),
+            (dict(op="mail", sender="carol@example.org", auth_user="alice@example.org", listener="submission"),
+             "not_your_sender"),
+            (dict(op="rcpt", sender="a@clean.test", rcpt="victim@elsewhere.test"), "relay_denied"),
+            (dict(op="rcpt", sender="a@clean.test", rcpt="eve@example.org"), "mailbox_disabled"),
+            (dict(op="rcpt", sender="a@clean.test", rcpt="bob@example.org"), "unknown_rcpt"),
+            (dict(op="rcpt", sender="a@clean.test", rcpt="not an address"), "rcpt_syntax"),
+            (dict(op="rcpt", sender="spam@x.test", rcpt="alice@example.org"), "directive"),
+            (dict(op="auth", listener="submission", user="alice@example.org", password="wrong"), "auth"),
+            (dict(op="rcpt", sender="a@clean.test", rcpt="alice@example.org"), None)]  # accepted: not counted
+    for req, why in sent:
+        r = rpc(url, **req)
+        assert (r["action"] == "reject") == (why is not None), (req, r)
+    want = {why: 1.0 for _, why in sent if why}
+    want["banned"] = 1.0
+    got = refusal_counts(svc)
+    assert {k: v for k, v in got.items() if v} == want, got
+
+
 # --- connect, helo, mail ---------------------------------------------------------------------
 
 def test_connect_bans_and_never_ban(db, services):

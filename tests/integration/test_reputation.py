@@ -159,6 +159,7 @@ def test_enforce_refuses_at_rcpt_naming_the_list_postmaster_and_abuse_still_acce
                                        "status = 'rejected'", (f"bob@{r.domain}",)), timeout=8)
     assert rows and "127.0.0.2 is listed by bl.test" in rows[0]["reason"], rows
     assert r.metric(r.policy, "clement_policy_reputation_refusals_total", action="enforce") >= 1
+    assert r.metric(r.policy, "clement_policy_refusals_total", reason="reputation") >= 1
     assert r.metric(r.edge, "clement_edge_dnsbl_answers_total", zone="bl.test", result="listed") >= 1
     assert r.metric(r.edge, "clement_edge_dnsbl_answers_total", zone="bl.test", result="not_listed") >= 1
     # lookups and their latency (issue 17, "Prometheus"): a zone, the PTR and its addresses per client
@@ -192,6 +193,7 @@ def test_drop_refuses_instead_of_the_greeting(rep):
     assert code == 220, text
     c.close()
     assert r.metric(r.policy, "clement_policy_reputation_refusals_total", action="drop") == 1
+    assert r.metric(r.policy, "clement_policy_refusals_total", reason="reputation") == 1
 
 
 def test_ignore_only_logs(rep):
