@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import smtplib
+import socket
 import subprocess
 import tempfile
 import threading
@@ -19,7 +20,8 @@ import threading
 import pytest
 
 from conftest import BUILD, ROOT, free_port, http_get, sanitizer_env, wait_for
-from harness.smtp import client_tls, local_only
+from harness.dns import DnsServer
+from harness.smtp import Raw, client_tls, local_only
 
 pytestmark = local_only
 
@@ -29,7 +31,7 @@ START_TIMEOUT = 180  # initdb, migrations, five argon2 hashes and the sanitizer 
 class RunStack:
     """One `scripts/run-stack` (or `make run`) in its own session, its output collected."""
 
-    def __init__(self, var, argv=None):
+    def __init__(self, var, argv=None, extra_env=None):
         self.var = pathlib.Path(var)
         p = {k: free_port() for k in ("pg", "smtp", "smtps", "subm", "web", "sink", "policy", "scanner",
                                       "delivery", "banstats", "h_edge", "h_policy", "h_scanner",
@@ -49,6 +51,7 @@ class RunStack:
         for var_, key in (("EDGE", "h_edge"), ("POLICY", "h_policy"), ("SCANNER", "h_scanner"),
                           ("DELIVERY", "h_delivery"), ("BANSTATS", "h_banstats"), ("ADMIN", "h_admin")):
             env[f"CLEMENT_{var_}_HEALTH_LISTEN"] = f"127.0.0.1:{p[key]}"
+        env.update(extra_env or {})
         self.proc = subprocess.Popen(argv or [str(ROOT / "scripts/run-stack")], cwd=ROOT, env=env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True, text=True)
@@ -286,3 +289,41 @@ def test_make_run_stops_everything_on_a_signal_even_when_a_second_one_comes(var,
         no_sanitizer_report(st.var)
     finally:
         st.kill()
+
+
+def test_make_run_passes_the_reputation_settings_to_the_services(var):
+    """An admin tries DNSBLs on the demo stack (issue 17): `CLEMENT_DNSBL_SITES=... make run`
+    with their own resolver. The settings reach smtp-edge (which asks the list through that
+    resolver) and policy (which refuses at RCPT, naming the list); the banner says the checks
+    are on without printing the lists (a zone may carry a key)."""
+    dns = DnsServer({"2.0.0.127.bl.test": [("A", "127.0.0.2")]}).start()
+    st = RunStack(var, extra_env={"CLEMENT_DNSBL_SITES": "bl.test*3", "CLEMENT_DNS_RESOLVER": dns.spec,
+                                  "CLEMENT_PREGREET_WAIT": "0"})
+    try:
+        assert re.search(r"on: 1 list\(s\), resolver " + re.escape(dns.spec) + ", action enforce", st.output()), \
+            st.output()[-2000:]
+        assert "bl.test" not in st.output()
+
+        def rcpt(src):
+            c = Raw.__new__(Raw)
+            c.sock = socket.create_connection(("127.0.0.1", st.ports["smtp"]), timeout=30, source_address=(src, 0))
+            c.buf = b""
+            try:
+                assert c.reply()[0] == 220
+                assert c.cmd("EHLO client.elsewhere.test")[0] == 250
+                assert c.cmd("MAIL FROM:<friend@elsewhere.test>")[0] == 250
+                return c.cmd("RCPT TO:<alice@example.test>")
+            finally:
+                c.close()
+
+        code, text = rcpt("127.0.0.2")  # RFC 5782's test point: listed
+        assert code == 550 and "5.7.1" in text and "127.0.0.2 is listed by bl.test" in text, text
+        assert "2.0.0.127.bl.test" in dns.questions("2.0.0.127.bl.test")
+        assert rcpt("127.0.0.1")[0] == 250  # never listed
+        services = st.services()
+        assert stop_group(st, signal.SIGTERM) == 0, st.output()[-2000:]
+        assert_all_gone(st, services)
+        no_sanitizer_report(st.var)
+    finally:
+        st.kill()
+        dns.stop()
