@@ -44,18 +44,18 @@ static int add_content(cJSON *o, const struct cl_delivery_content *c)
 	       cJSON_AddStringToObject(j, CL_DELIVERY_F_REASON, c->reason);
 }
 
-cJSON *cl_delivery_deliver_req_encode(const char *sid, const char *msgid, const char *ip, const char *sender,
-				      const char *auth_user, const struct cl_delivery_rcpt *rcpts, size_t n,
-				      const struct cl_delivery_content *content)
+cJSON *cl_delivery_deliver_req_encode(const struct cl_delivery_envelope *env, const struct cl_delivery_rcpt *rcpts,
+				      size_t n, const struct cl_delivery_content *content)
 {
 	cJSON *o = hdr(CL_DELIVERY_OP_DELIVER);
 	cJSON *arr = rcpt_array(rcpts, n);
-	if (o && arr && cJSON_AddStringToObject(o, CL_DELIVERY_F_SID, sid) &&
-	    cJSON_AddStringToObject(o, CL_DELIVERY_F_MSGID, msgid) &&
-	    cJSON_AddStringToObject(o, CL_DELIVERY_F_IP, ip) &&
-	    cJSON_AddStringToObject(o, CL_DELIVERY_F_SENDER, sender) &&
-	    (!auth_user || !auth_user[0] || cJSON_AddStringToObject(o, CL_DELIVERY_F_AUTH_USER, auth_user)) &&
-	    add_content(o, content)) {
+	const char *au = env->auth_user;
+	if (o && arr && cJSON_AddStringToObject(o, CL_DELIVERY_F_SID, env->sid) &&
+	    cJSON_AddStringToObject(o, CL_DELIVERY_F_MSGID, env->msgid) &&
+	    cJSON_AddStringToObject(o, CL_DELIVERY_F_IP, env->ip) &&
+	    cJSON_AddStringToObject(o, CL_DELIVERY_F_SENDER, env->sender) &&
+	    (!au || !au[0] || cJSON_AddStringToObject(o, CL_DELIVERY_F_AUTH_USER, au)) &&
+	    (!env->smtputf8 || cJSON_AddTrueToObject(o, CL_DELIVERY_F_SMTPUTF8)) && add_content(o, content)) {
 		cJSON_AddItemToObject(o, CL_DELIVERY_F_RCPTS, arr);
 		return o;
 	}
@@ -72,6 +72,7 @@ int cl_delivery_deliver_req_decode(const cJSON *req, size_t max, struct cl_deliv
 	r->ip = cl_json_str(req, CL_DELIVERY_F_IP, NULL);
 	r->sender = cl_json_str(req, CL_DELIVERY_F_SENDER, NULL);
 	r->auth_user = cl_json_str(req, CL_DELIVERY_F_AUTH_USER, NULL);
+	r->smtputf8 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, CL_DELIVERY_F_SMTPUTF8));
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(req, CL_DELIVERY_F_CONTENT);
 	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(c, CL_DELIVERY_F_SCORE);
 	r->has_score = cJSON_IsNumber(sc);
@@ -156,13 +157,11 @@ int cl_delivery_verdict_decode(const cJSON *h, struct cl_verdict *v, char (*stat
 	return rc;
 }
 
-int cl_delivery_deliver_req(nng_msg **out, const char *sid, const char *msgid, const char *ip, const char *sender,
-			    const char *auth_user, const struct cl_delivery_rcpt *rcpts, size_t n,
-			    const struct cl_delivery_content *content, const void *body, size_t blen)
+int cl_delivery_deliver_req(nng_msg **out, const struct cl_delivery_envelope *env, const struct cl_delivery_rcpt *rcpts,
+			    size_t n, const struct cl_delivery_content *content, const void *body, size_t blen)
 {
-	return cl_frame_build_owned(
-	    out, cl_delivery_deliver_req_encode(sid, msgid, ip, sender, auth_user, rcpts, n, content), body ? body : "",
-	    blen);
+	return cl_frame_build_owned(out, cl_delivery_deliver_req_encode(env, rcpts, n, content), body ? body : "",
+				    blen);
 }
 
 int cl_delivery_release_req(nng_msg **out, long long quarantine_id, long long by_user_id)

@@ -21,6 +21,7 @@
 #define CL_DELIVERY_F_IP            "ip"
 #define CL_DELIVERY_F_SENDER        "sender"
 #define CL_DELIVERY_F_AUTH_USER     "auth_user"
+#define CL_DELIVERY_F_SMTPUTF8      "smtputf8"
 #define CL_DELIVERY_F_RCPTS         "rcpts"
 #define CL_DELIVERY_F_RCPT          "rcpt"
 #define CL_DELIVERY_F_CONTENT       "content"
@@ -41,11 +42,20 @@ struct cl_delivery_content {
 	const char *reason;
 };
 
+/* The transaction a deliver request carries, as smtp-edge received it. */
+struct cl_delivery_envelope {
+	const char *sid, *msgid, *ip;
+	const char *sender;    /* "" for <> */
+	const char *auth_user; /* NULL or "" when not authenticated */
+	int smtputf8;          /* the client's MAIL had SMTPUTF8 (RFC 6531) */
+};
+
 /* A decoded deliver request; strings point into the request header (valid while it lives). */
 struct cl_delivery_deliver_request {
 	const char *sid, *msgid, *ip;   /* NULL when absent */
 	const char *sender;             /* NULL when absent; "" for <> */
 	const char *auth_user;          /* NULL when absent */
+	int smtputf8;                   /* "smtputf8": true */
 	struct cl_delivery_rcpt *rcpts; /* n, malloc'd by the decoder: the caller frees it */
 	size_t n;
 	int has_score; /* content.score was a number */
@@ -64,10 +74,9 @@ struct cl_delivery_rcpt_status {
 };
 
 /* cl_delivery_deliver_req - one transaction (one destination); body is the message as
- * received, CRLF, dot-unstuffed, with our Received: header. auth_user and content may be NULL. */
-int cl_delivery_deliver_req(nng_msg **out, const char *sid, const char *msgid, const char *ip, const char *sender,
-			    const char *auth_user, const struct cl_delivery_rcpt *rcpts, size_t n,
-			    const struct cl_delivery_content *content, const void *body, size_t blen);
+ * received, CRLF, dot-unstuffed, with our Received: header. content may be NULL. */
+int cl_delivery_deliver_req(nng_msg **out, const struct cl_delivery_envelope *env, const struct cl_delivery_rcpt *rcpts,
+			    size_t n, const struct cl_delivery_content *content, const void *body, size_t blen);
 /* Quarantine actions for admin-api. */
 int cl_delivery_release_req(nng_msg **out, long long quarantine_id, long long by_user_id);
 int cl_delivery_delete_req(nng_msg **out, long long quarantine_id, long long by_user_id);
@@ -80,9 +89,8 @@ int cl_delivery_verdict_reply(nng_msg *reply, struct cl_verdict *v, char (*statu
 
 /* Encode and decode, both directions. Encoders return a new header (caller owns it) or NULL
  * when out of memory. */
-cJSON *cl_delivery_deliver_req_encode(const char *sid, const char *msgid, const char *ip, const char *sender,
-				      const char *auth_user, const struct cl_delivery_rcpt *rcpts, size_t n,
-				      const struct cl_delivery_content *content);
+cJSON *cl_delivery_deliver_req_encode(const struct cl_delivery_envelope *env, const struct cl_delivery_rcpt *rcpts,
+				      size_t n, const struct cl_delivery_content *content);
 /* cl_delivery_deliver_req_decode - 0, or -1 when "rcpts" is not an array of 1..max objects,
  * each with a string "rcpt" and a valid "route" (the server checks the addresses). */
 int cl_delivery_deliver_req_decode(const cJSON *req, size_t max, struct cl_delivery_deliver_request *r);

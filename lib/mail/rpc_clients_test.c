@@ -60,13 +60,13 @@ static void test_requests(void)
 	nng_msg_free(m);
 
 	struct cl_delivery_rcpt r = {.rcpt = "c@d.example", .route = {.mode = CL_ROUTE_LOCAL, .group_id = 7}};
-	CL_CHECK(cl_delivery_deliver_req(&m, "S1", "M1", "192.0.2.1", "", NULL, &r, 1, NULL, "body", 4) == 0,
-		 "deliver");
+	struct cl_delivery_envelope env = {"S1", "M1", "192.0.2.1", "", NULL, 0};
+	CL_CHECK(cl_delivery_deliver_req(&m, &env, &r, 1, NULL, "body", 4) == 0, "deliver");
 	h = header(m, &blen);
 	const cJSON *arr = h ? cJSON_GetObjectItem(h, "rcpts") : NULL;
 	const cJSON *rt = cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "route");
 	CL_CHECK(h && blen == 4 && cJSON_GetArraySize(arr) == 1 && cl_json_int(rt, "group_id", 0) == 7 &&
-		     strcmp(cl_json_str(rt, "mode", ""), "local") == 0,
+		     strcmp(cl_json_str(rt, "mode", ""), "local") == 0 && !cJSON_GetObjectItem(h, "smtputf8"),
 		 "deliver fields");
 	cJSON_Delete(h);
 	nng_msg_free(m);
@@ -170,11 +170,12 @@ static void test_delivery_round_trips(void)
 	    {"bob@example.org", {.mode = CL_ROUTE_LOCAL, .group_id = 3, .user_id = 7}},
 	    {"eve@example.org", {.mode = CL_ROUTE_LOCAL, .group_id = 3, .domain_id = 2, .quarantine = 1}}};
 	struct cl_delivery_content ct = {12.5, "spam (score 12.5)"};
-	cJSON *h = cl_delivery_deliver_req_encode("S1", "M1", "192.0.2.1", "", "al@example.org", rc, 2, &ct);
+	struct cl_delivery_envelope env = {"S1", "M1", "192.0.2.1", "", "al@example.org", 1};
+	cJSON *h = cl_delivery_deliver_req_encode(&env, rc, 2, &ct);
 	struct cl_delivery_deliver_request d;
 	int ok = h && cl_delivery_deliver_req_decode(h, 100, &d) == 0;
 	CL_CHECK(ok && d.n == 2 && !strcmp(d.sid, "S1") && !strcmp(d.msgid, "M1") && !strcmp(d.ip, "192.0.2.1") &&
-		     !strcmp(d.sender, "") && !strcmp(d.auth_user, "al@example.org") && d.has_score &&
+		     !strcmp(d.sender, "") && !strcmp(d.auth_user, "al@example.org") && d.smtputf8 && d.has_score &&
 		     d.score == 12.5 && !strcmp(d.reason, ct.reason),
 		 "deliver request round trip");
 	for (size_t i = 0; ok && i < 2; i++)
@@ -188,9 +189,10 @@ static void test_delivery_round_trips(void)
 		free(d.rcpts);
 	CL_CHECK(h && cl_delivery_deliver_req_decode(h, 1, &d) == -1 && !d.rcpts, "more rcpts than allowed: refused");
 	cJSON_Delete(h);
-	h = cl_delivery_deliver_req_encode("S1", "M1", "192.0.2.1", "a@b.c", NULL, rc, 1, NULL);
+	env = (struct cl_delivery_envelope){"S1", "M1", "192.0.2.1", "a@b.c", NULL, 0};
+	h = cl_delivery_deliver_req_encode(&env, rc, 1, NULL);
 	CL_CHECK(h && cl_delivery_deliver_req_decode(h, 100, &d) == 0 && !d.has_score && !strcmp(d.reason, "") &&
-		     !d.auth_user,
+		     !d.auth_user && !d.smtputf8,
 		 "deliver request without content or auth_user");
 	if (h)
 		free(d.rcpts);

@@ -122,8 +122,8 @@ static int load_downstream(struct cl_pg *pg, long long group_id, struct downstre
 
 /* deliver_remote - relay (the group's downstream) or outbound (it, or the smarthost). */
 static int deliver_remote(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode mode, long long group_id,
-			  const char *sender, const struct dl_dest_rcpt *r, size_t n, const void *msg, size_t len,
-			  struct cl_verdict *v)
+			  const char *sender, int smtputf8, const struct dl_dest_rcpt *r, size_t n, const void *msg,
+			  size_t len, struct cl_verdict *v)
 {
 	char err[300];
 	struct downstream d;
@@ -178,7 +178,7 @@ static int deliver_remote(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode
 	 * delivery deadline is set against it) */
 	long left = (long)c->cfg->relay_timeout_ms - (long)((cl_now_seconds() - t_dns) * 1000.0);
 	struct dl_relay_opts o = {c->helo, (long)c->cfg->relay_connect_timeout_ms, left > 1 ? left : 1};
-	enum dl_relay_err e = dl_relay_send(&t, &o, sender, rc, n, msg, len, v);
+	enum dl_relay_err e = dl_relay_send(&t, &o, sender, smtputf8, rc, n, msg, len, v);
 	free(rc);
 	if (e != DL_RELAY_OK)
 		cl_metric_inc(c->m->downstream_err[e]);
@@ -186,7 +186,8 @@ static int deliver_remote(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode
 }
 
 int dl_dest_deliver(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode mode, long long group_id, const char *sender,
-		    const struct dl_dest_rcpt *r, size_t n, const void *msg, size_t len, struct cl_verdict *v)
+		    int smtputf8, const struct dl_dest_rcpt *r, size_t n, const void *msg, size_t len,
+		    struct cl_verdict *v)
 {
 	double t0 = cl_now_seconds();
 	int rc;
@@ -199,7 +200,7 @@ int dl_dest_deliver(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode mode,
 	} else if (mode == CL_ROUTE_LOCAL) {
 		rc = deliver_local(c, pg, sender, r, n, msg, len, v);
 	} else if (mode == CL_ROUTE_RELAY || mode == CL_ROUTE_OUTBOUND) {
-		rc = deliver_remote(c, pg, mode, group_id, sender, r, n, msg, len, v);
+		rc = deliver_remote(c, pg, mode, group_id, sender, smtputf8, r, n, msg, len, v);
 	} else {
 		cl_verdict_tempfail(v, "Temporary failure: no route");
 		rc = -1;

@@ -18,10 +18,11 @@ struct dl_dest_rcpt {
 };
 
 /* dl_dest_deliver - all-or-nothing delivery; fills v (250 only when every copy is durable
- * or the downstream said 250) and counts the outcome and latency under mode. Returns 0 on
- * 250, -1 otherwise. */
+ * or the downstream said 250) and counts the outcome and latency under mode. smtputf8: the
+ * message came with SMTPUTF8 (dl_relay_send). Returns 0 on 250, -1 otherwise. */
 int dl_dest_deliver(struct dl_ctx *c, struct cl_pg *pg, enum cl_route_mode mode, long long group_id, const char *sender,
-		    const struct dl_dest_rcpt *r, size_t n, const void *msg, size_t len, struct cl_verdict *v);
+		    int smtputf8, const struct dl_dest_rcpt *r, size_t n, const void *msg, size_t len,
+		    struct cl_verdict *v);
 
 /* dl_group_mode - the mode of group_id ("local" -> CL_ROUTE_LOCAL, "relay" -> CL_ROUTE_RELAY),
  * or CL_ROUTE_NONE with err on failure. */

@@ -121,7 +121,7 @@ static int digest_user(struct dl_ctx *c, struct cl_pg *pg, const struct duser *u
 		struct dl_dest_rcpt r = {u->addr, u->id};
 		if (build_digest(c, u, res, &b) < 0) {
 			cl_log(CL_LOG_WARN, NULL, "digest_too_big", "user=%lld", u->id);
-		} else if (dl_dest_deliver(c, pg, u->mode, u->group_id, "", &r, 1, b.data, b.len, &v) < 0) {
+		} else if (dl_dest_deliver(c, pg, u->mode, u->group_id, "", 0, &r, 1, b.data, b.len, &v) < 0) {
 			cl_metric_inc(c->m->digest_errors);
 			cl_log(CL_LOG_WARN, NULL, "digest_not_delivered", "user=%lld code=%d", u->id, v.code);
 		} else {

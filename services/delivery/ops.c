@@ -27,6 +27,7 @@
 /* One parsed deliver request; rcpt strings point into the request JSON. */
 struct dreq {
 	const char *sid, *msgid, *ip, *sender;
+	int smtputf8;           /* the client's MAIL had SMTPUTF8 */
 	size_t n, nq;           /* recipients, of which quarantined */
 	struct cl_route route;  /* the shared destination */
 	struct dl_dest_rcpt *d; /* to deliver */
@@ -98,6 +99,7 @@ static int dreq_parse(struct dreq *r, const cJSON *req, const char **why)
 	r->msgid = safe_id(q.msgid, "");
 	r->ip = q.ip ? q.ip : "";
 	r->sender = q.sender;
+	r->smtputf8 = q.smtputf8;
 	content_parse(r, &q);
 	size_t n = q.n;
 	*why = "bad request";
@@ -166,7 +168,8 @@ static void run_deliver(struct dl_ctx *c, struct cl_pg *pg, struct dreq *r, cons
 	char err[400] = "";
 	int intx = 0;
 	if (r->nq > 0) {
-		struct dl_qmsg m = {r->sid, r->msgid, r->ip, r->sender, r->subject, r->score, r->reason, body, blen};
+		struct dl_qmsg m = {r->sid,   r->msgid,  r->ip,       r->sender, r->subject,
+				    r->score, r->reason, r->smtputf8, body,      blen};
 		if (cl_pg_begin(pg, NULL, err, sizeof err) < 0 || (intx = 1, 0) ||
 		    dl_quarantine_store_rows(c, pg, &m, r->q, r->nq, err, sizeof err) < 0) {
 			cl_log(CL_LOG_WARN, r->sid, "quarantine_failed", "error=db");
@@ -178,8 +181,8 @@ static void run_deliver(struct dl_ctx *c, struct cl_pg *pg, struct dreq *r, cons
 		}
 	}
 	cl_verdict_set(v, CL_ACCEPT, 250, "2.0.0", "Quarantined");
-	if (r->nd > 0 &&
-	    dl_dest_deliver(c, pg, r->route.mode, r->route.group_id, r->sender, r->d, r->nd, body, blen, v) < 0) {
+	if (r->nd > 0 && dl_dest_deliver(c, pg, r->route.mode, r->route.group_id, r->sender, r->smtputf8, r->d, r->nd,
+					 body, blen, v) < 0) {
 		if (intx)
 			cl_pg_rollback(pg);
 		return;

@@ -14,11 +14,13 @@
 #include "util/buf.h"
 #include "util/log.h"
 
+enum { NEED_UTF8_ADDRESS = 1, NEED_UTF8_HEADER = 2 };
+
 struct relay_io {
 	const char *p; /* body not yet read by curl */
 	size_t left;
 	struct dl_relay_reply reply;
-	int need_utf8;    /* an envelope address is not ASCII: SMTPUTF8 is required (RFC 6531) */
+	int need_utf8;    /* NEED_UTF8_*: SMTPUTF8 is required (RFC 6531) */
 	int peer_utf8;    /* the downstream's EHLO reply offers SMTPUTF8 */
 	int utf8_refused; /* the body was withheld for want of SMTPUTF8 */
 };
@@ -65,6 +67,20 @@ static int not_ascii(const char *s)
 	for (; *s; s++)
 		if ((unsigned char)*s >= 0x80)
 			return 1;
+	return 0;
+}
+
+/* header_not_ascii - 1 when the header section of msg (up to its first empty line, CRLF or
+ * LF) holds a byte outside ASCII. */
+static int header_not_ascii(const char *m, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)m[i] >= 0x80)
+			return 1;
+		if (m[i] == '\n' &&
+		    (i + 1 == len || m[i + 1] == '\n' || (m[i + 1] == '\r' && i + 2 < len && m[i + 2] == '\n')))
+			return 0; /* the empty line: the body follows */
+	}
 	return 0;
 }
 
@@ -235,7 +251,8 @@ static int setup(CURL *h, const struct dl_relay_target *t, const struct dl_relay
 }
 
 enum dl_relay_err dl_relay_send(const struct dl_relay_target *t, const struct dl_relay_opts *o, const char *sender,
-				const char *const *rcpts, size_t n, const void *msg, size_t len, struct cl_verdict *v)
+				int smtputf8, const char *const *rcpts, size_t n, const void *msg, size_t len,
+				struct cl_verdict *v)
 {
 	struct cl_buf body;
 	cl_buf_init(&body, 0);
@@ -249,18 +266,25 @@ enum dl_relay_err dl_relay_send(const struct dl_relay_target *t, const struct dl
 	}
 	io.p = body.data ? body.data : "";
 	io.left = body.len;
-	io.need_utf8 = not_ascii(sender);
+	int addr = not_ascii(sender);
 	for (size_t i = 0; i < n; i++)
-		io.need_utf8 |= not_ascii(rcpts[i]);
+		addr |= not_ascii(rcpts[i]);
+	io.need_utf8 = addr ? NEED_UTF8_ADDRESS : smtputf8 && header_not_ascii(io.p, io.left) ? NEED_UTF8_HEADER : 0;
 	if (setup(h, t, o, sender, &rl, &pin, rcpts, n, &io, body.len) < 0) {
 		cl_verdict_tempfail(v, "Temporary failure: cannot set up the downstream transaction");
 		goto out;
 	}
 	CURLcode rc = curl_easy_perform(h);
 	e = dl_relay_classify((int)rc, &io.reply, t->tls, v);
-	if (io.utf8_refused) { /* RFC 6531 3.5 names the refusal */
-		cl_verdict_set(v, CL_REJECT, 553, "5.6.7",
-			       "Non-ASCII addresses not permitted: the downstream server does not support SMTPUTF8");
+	if (io.utf8_refused) { /* RFC 6531 3.5 and the IANA registry name the refusals */
+		if (io.need_utf8 == NEED_UTF8_ADDRESS)
+			cl_verdict_set(
+			    v, CL_REJECT, 553, "5.6.7",
+			    "Non-ASCII addresses not permitted: the downstream server does not support SMTPUTF8");
+		else
+			cl_verdict_set(v, CL_REJECT, 554, "5.6.9",
+				       "UTF-8 header message cannot be transferred: the downstream server does not "
+				       "support SMTPUTF8");
 		e = DL_RELAY_PERM;
 	}
 	if (e != DL_RELAY_OK) {

@@ -51,12 +51,16 @@ enum dl_relay_err {
 	DL_RELAY_NERR
 };
 
-/* dl_relay_send - send msg (len bytes) from sender ("" for <>) to the n rcpts. Fills v with
- * the verdict for the whole transaction and returns the outcome class. A non-ASCII address
- * towards a downstream that does not offer SMTPUTF8 is 553 5.6.7 (RFC 6531 3.4), nothing sent. Thread-safe (one
- * curl easy handle per call). Nothing is retained. */
+/* dl_relay_send - send msg (len bytes) from sender ("" for <>) to the n rcpts; smtputf8: the
+ * client's MAIL had SMTPUTF8. Fills v with the verdict for the whole transaction and returns
+ * the outcome class. A message that needs SMTPUTF8 goes only to a downstream that offers it
+ * (RFC 6531 3.4; Postfix's rule): a non-ASCII address is 553 5.6.7, and a message sent with
+ * SMTPUTF8 whose header holds UTF-8 is 554 5.6.9, nothing sent (a header of 8-bit bytes sent
+ * without SMTPUTF8, legacy mail, still goes). Thread-safe (one curl easy handle per call).
+ * Nothing is retained. */
 enum dl_relay_err dl_relay_send(const struct dl_relay_target *t, const struct dl_relay_opts *o, const char *sender,
-				const char *const *rcpts, size_t n, const void *msg, size_t len, struct cl_verdict *v);
+				int smtputf8, const char *const *rcpts, size_t n, const void *msg, size_t len,
+				struct cl_verdict *v);
 
 /* The downstream's reply as curl shows it, line by line, kept for dl_relay_classify: the
  * first final 4xx/5xx line, else the last line, bounded. Zero it before the first line. */

@@ -81,15 +81,16 @@ static int store_one(struct dl_ctx *c, struct cl_pg *pg, const struct dl_qmsg *m
 			   : m->reason && m->reason[0] ? "spam" /* held by the content verdict */
 						       : "",
 			   m->score ? m->score : "",
-			   m->reason ? m->reason : ""};
+			   m->reason ? m->reason : "",
+			   m->smtputf8 ? "t" : "f"};
 	PGresult *res = dl_db_exec(
 	    pg,
 	    "INSERT INTO quarantine (msgid, sid, expires_at, client_ip, sender, rcpt, user_id, domain_id, subject,"
-	    " size, message, reason_class, score, reason) VALUES ($1, nullif($2, ''),"
+	    " size, message, reason_class, score, reason, smtputf8) VALUES ($1, nullif($2, ''),"
 	    " now() + make_interval(days => clement_setting_int('quarantine.retention_days', $3::bigint)::int),"
 	    " nullif($4, '')::inet, $5, $6, nullif($7, '0')::bigint, nullif($8, '0')::bigint, nullif($9, ''),"
-	    " $10::bigint, $11, nullif($12, ''), nullif($13, '')::numeric, nullif($14, ''))",
-	    14, p, 10, m->len, 0, err, errlen);
+	    " $10::bigint, $11, nullif($12, ''), nullif($13, '')::numeric, nullif($14, ''), $15::boolean)",
+	    15, p, 10, m->len, 0, err, errlen);
 	PQclear(res);
 	return res ? 0 : -1;
 }
@@ -165,9 +166,9 @@ static int release_locked(struct dl_ctx *c, struct cl_pg *pg, long long qid, con
 			  long long by_user, struct cl_verdict *v, char *err, size_t errlen)
 {
 	const char *p[] = {idp};
-	/* Binary result: the bytes, and the group's learning switch as one byte 0 or 1. */
+	/* Binary result: the bytes, then the group's learning switch and SMTPUTF8, each one byte 0 or 1. */
 	PGresult *res = dl_db_exec(pg,
-				   "SELECT q.message, COALESCE(g.learn_quarantine, false) FROM quarantine q"
+				   "SELECT q.message, COALESCE(g.learn_quarantine, false), q.smtputf8 FROM quarantine q"
 				   " LEFT JOIN domains d ON d.id = q.domain_id LEFT JOIN groups g ON g.id = d.group_id"
 				   " WHERE q.id = $1",
 				   1, p, -1, 0, 1, err, errlen);
@@ -177,9 +178,10 @@ static int release_locked(struct dl_ctx *c, struct cl_pg *pg, long long qid, con
 	}
 	enum cl_route_mode mode = dl_group_mode(pg, q->group_id, err, errlen);
 	struct dl_dest_rcpt r = {q->rcpt, q->user_id};
-	int rc = mode == CL_ROUTE_NONE ? -1
-				       : dl_dest_deliver(c, pg, mode, q->group_id, q->sender, &r, 1,
-							 PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), v);
+	int rc = mode == CL_ROUTE_NONE
+		     ? -1
+		     : dl_dest_deliver(c, pg, mode, q->group_id, q->sender, PQgetvalue(res, 0, 2)[0] == 1, &r, 1,
+				       PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), v);
 	/* held by the content verdict, released: ham, when the group learns from its decisions */
 	if (rc == 0 && strcmp(q->reason_class, "spam") == 0 && PQgetvalue(res, 0, 1)[0] == 1)
 		dl_learn(c, q->sid, 0, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));

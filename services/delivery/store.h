@@ -23,6 +23,7 @@ int dl_log_row(struct cl_pg *pg, const struct dl_logrow *r, char *err, size_t er
 struct dl_qmsg {
 	const char *sid, *msgid, *client_ip, *sender, *subject;
 	const char *score, *reason; /* the content verdict's (issue 18), "" when none */
+	int smtputf8;               /* the client's MAIL had SMTPUTF8 */
 	const unsigned char *msg;
 	size_t len;
 };

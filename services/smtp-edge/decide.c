@@ -137,8 +137,9 @@ static int build(struct session *s, enum rpc_kind kind, nng_msg **m)
 			r[i].route = s->rcpts[i].route;
 		}
 		struct cl_delivery_content ct = {s->content_score, s->content_text};
-		int rc = cl_delivery_deliver_req(m, s->id, s->msgid, s->ip, sender, s->auth_user, r, s->nrcpt,
-						 s->content_class[0] ? &ct : NULL, s->body.msg.data, s->body.msg.len);
+		struct cl_delivery_envelope env = {s->id, s->msgid, s->ip, sender, s->auth_user, s->mail.smtputf8};
+		int rc = cl_delivery_deliver_req(m, &env, r, s->nrcpt, s->content_class[0] ? &ct : NULL,
+						 s->body.msg.data, s->body.msg.len);
 		free(r);
 		return rc;
 	}

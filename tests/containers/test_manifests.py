@@ -194,6 +194,39 @@ def test_settings_in_kubernetes_and_compose_match(facts):
     assert not (compose_names - k8s - COMPOSE_ONLY), f"in compose only: {sorted(compose_names - k8s - COMPOSE_ONLY)}"
 
 
+# Settings whose value must be the same per service in both deployments, because it depends on
+# the platform, not the site: where mail-path names resolve (Docker's or the cluster's DNS for
+# services that reach downstreams by service name; full recursion for the edge's blocklists).
+PER_SERVICE = ["CLEMENT_DNS_RESOLVER"]
+
+
+def test_each_service_resolves_names_as_in_compose(facts):
+    docs = load_kustomization(K8S / "base")
+    config = {}
+    for d in docs:
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "clement-settings":
+            config = {k: str(v) for k, v in d["data"].items()}
+    by_image = {f["image"]: (n, f) for n, f in facts.items()}
+    seen, problems = set(), []
+    for d, spec in workloads(docs):
+        for c in spec["containers"]:
+            svc, f = by_image.get(image_repo(c["image"]), (None, None))
+            if svc not in BINARIES:
+                continue
+            seen.add(svc)
+            override = {e["name"]: str(e.get("value", "")) for e in c.get("env", [])}
+            for name in PER_SERVICE:
+                k8s = override.get(name, config.get(name))
+                if name in f["env"] and k8s != f["env"][name]:
+                    problems.append(f"{svc}: {name} is {k8s!r} in Kubernetes, {f['env'][name]!r} in compose")
+    assert {"policy", "delivery", "smtp-edge", "banstats"} <= seen, seen
+    assert not problems, "\n".join(problems)
+    # The services that reach downstreams by name ask the platform's DNS; the edge recurses.
+    assert facts["policy"]["env"]["CLEMENT_DNS_RESOLVER"] == "system"
+    assert facts["delivery"]["env"]["CLEMENT_DNS_RESOLVER"] == "system"
+    assert facts["smtp-edge"]["env"]["CLEMENT_DNS_RESOLVER"] == ""
+
+
 def settings_of(binary):
     """The CLEMENT_* names a binary declares, or None when it cannot be run here."""
     tag = os.environ.get("CLEMENT_TAG", "latest")

@@ -354,29 +354,71 @@ def test_relay_starttls(db, services, tmp_path):
         srv.stop()
 
 
-def test_relay_smtputf8_only_to_a_downstream_that_offers_it(db, services, tmp_path):
-    """RFC 6531 3.4: a UTF-8 envelope address goes to a downstream with SMTPUTF8 in its EHLO
-    (MAIL carries the parameter); one without it gets no message, and the client 553 5.6.7."""
+@pytest.fixture
+def utf8_downstreams(db, services, tmp_path):
+    """delivery and two relay groups: plain.example.net to a downstream without SMTPUTF8, and
+    utf8.example.net to one that offers it. Yields (port, g1, g2, d1, plain, utf8)."""
     plain = FakeSmtp()
     utf8 = FakeSmtp(answer=lambda l: b"250-fake\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n" if l[:4].upper() == b"EHLO"
                     else FakeSmtp.default_answer(l))
     try:
         _, port = start_delivery(services, db, tmp_path / "mail")
         g1, g2 = make_group(db, "no-utf8", "relay", plain.port), make_group(db, "utf8", "relay", utf8.port)
-        make_domain(db, "plain.example.net", g1)
+        d1 = make_domain(db, "plain.example.net", g1)
         make_domain(db, "utf8.example.net", g2)
-        sender = "j\u00fcrgen@sender.test"
-        r = rpc(port, deliver_req([("bob@plain.example.net", route("relay", g1))], sender=sender), MSG)
-        assert (r["action"], r["code"], r["enh"]) == ("reject", 553, "5.6.7"), r
-        assert plain.data == []                           # the body never went out
-        r = rpc(port, deliver_req([("bob@plain.example.net", route("relay", g1))]), MSG)  # ASCII: as before
-        assert r["code"] == 250 and len(plain.data) == 1, r
-        r = rpc(port, deliver_req([("bob@utf8.example.net", route("relay", g2))], sender=sender), MSG)
-        assert r["code"] == 250 and len(utf8.data) == 1, r
-        assert f"MAIL FROM:<{sender}> SMTPUTF8".encode() in utf8.commands, utf8.commands
+        yield port, g1, g2, d1, plain, utf8
     finally:
         plain.stop()
         utf8.stop()
+
+
+def test_relay_smtputf8_only_to_a_downstream_that_offers_it(utf8_downstreams):
+    """RFC 6531 3.4: a UTF-8 envelope address goes to a downstream with SMTPUTF8 in its EHLO
+    (MAIL carries the parameter); one without it gets no message, and the client 553 5.6.7."""
+    port, g1, g2, _, plain, utf8 = utf8_downstreams
+    sender = "j\u00fcrgen@sender.test"
+    r = rpc(port, deliver_req([("bob@plain.example.net", route("relay", g1))], sender=sender), MSG)
+    assert (r["action"], r["code"], r["enh"]) == ("reject", 553, "5.6.7"), r
+    assert plain.data == []                           # the body never went out
+    r = rpc(port, deliver_req([("bob@plain.example.net", route("relay", g1))]), MSG)  # ASCII: as before
+    assert r["code"] == 250 and len(plain.data) == 1, r
+    r = rpc(port, deliver_req([("bob@utf8.example.net", route("relay", g2))], sender=sender), MSG)
+    assert r["code"] == 250 and len(utf8.data) == 1, r
+    assert f"MAIL FROM:<{sender}> SMTPUTF8".encode() in utf8.commands, utf8.commands
+
+
+UTF8_HEADER_MSG = ("From: J\u00fcrgen <juergen@sender.test>\r\nTo: bob@plain.example.net\r\n"
+                   "Subject: Gr\u00fc\u00dfe\r\n\r\nHallo.\r\n").encode()
+
+
+def test_relay_a_utf8_header_sent_with_smtputf8_only_to_a_downstream_that_offers_it(db, utf8_downstreams):
+    """RFC 6531 3.4, Postfix's rule: a message that came with SMTPUTF8 and has UTF-8 in its
+    header (ASCII envelope) needs SMTPUTF8 from the downstream: one without it gets nothing and
+    the client 554 5.6.9, live and when the held copy is released. The same header sent without
+    SMTPUTF8 (legacy 8-bit mail) still goes, as before; a UTF-8 body alone never needs it."""
+    port, g1, g2, d1, plain, utf8 = utf8_downstreams
+    r = rpc(port, deliver_req([("bob@plain.example.net", route("relay", g1))], smtputf8=True), UTF8_HEADER_MSG)
+    assert (r["action"], r["code"], r["enh"]) == ("reject", 554, "5.6.9"), r
+    assert "SMTPUTF8" in r["text"], r
+    assert plain.data == []
+    r = rpc(port, deliver_req([("bob@plain.example.net", route("relay", g1))]), UTF8_HEADER_MSG)
+    assert r["code"] == 250 and len(plain.data) == 1, r
+    body_only = b"From: a@sender.test\r\nSubject: plain\r\n\r\nGr\xc3\xbc\xc3\x9fe\r\n"
+    r = rpc(port, deliver_req([("bob@plain.example.net", route("relay", g1))], smtputf8=True), body_only)
+    assert r["code"] == 250 and len(plain.data) == 2, r
+    r = rpc(port, deliver_req([("bob@utf8.example.net", route("relay", g2))], smtputf8=True), UTF8_HEADER_MSG)
+    assert r["code"] == 250 and len(utf8.data) == 1, r
+
+    # Held, then released by an admin: the same rule, from the flag kept with the copy.
+    r = rpc(port, deliver_req([("bob@plain.example.net", route("relay", g1, d1, 0, True))], sid="S-held",
+                              smtputf8=True), UTF8_HEADER_MSG)
+    assert r["code"] == 250, r
+    qid, flag = db.query("SELECT id, smtputf8 FROM quarantine WHERE sid = 'S-held'")[0].values()
+    assert flag is True
+    r = rpc(port, {"v": 1, "op": "release", "quarantine_id": qid, "by_user_id": 0})
+    assert (r["code"], r["enh"]) == (554, "5.6.9"), r
+    assert len(plain.data) == 2
+    assert db.query("SELECT status FROM quarantine WHERE id = %s", (qid,))[0]["status"] == "held"
 
 
 def test_database_down_is_451_never_250(services, tmp_path):

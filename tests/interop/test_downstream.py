@@ -181,6 +181,24 @@ def test_smtputf8(relay):
     assert re.search(rb"(?i)^return-path: <j\xc3\xbcrgen@sender\.example>", re.sub(rb"\r?\n", b"\n", got), re.M)
 
 
+def test_smtputf8_header_only(relay):
+    """An ASCII envelope, SMTPUTF8 on MAIL and UTF-8 in the header (RFC 6532): Postfix and Exim
+    offer SMTPUTF8 and get it byte-exact; Debian's Sendmail does not, so Clement refuses it in
+    the client's session (RFC 6531 3.4, Postfix's rule: 554 5.6.9) rather than pass a UTF-8
+    header to a server that never agreed to one."""
+    p = relay.peer
+    to = f"bob@{p.domain}"
+    msg = message(to, "Grüße, nur im Kopf".encode(), b"ASCII body.\r\n",
+                  "Reply-To: Jürgen Müller <juergen@sender.example>\r\n".encode())
+    if p.kind == "sendmail":
+        r = send(relay, [to], msg, options=["SMTPUTF8"])
+        assert r[0] == 554 and "5.6.9" in r[1], r
+        time.sleep(1)
+        assert p.delivered("bob") == []
+        return
+    relayed_to_bob(relay, msg, options=["SMTPUTF8"])
+
+
 def test_20mb(relay):
     p = relay.peer
     to = f"bob@{p.domain}"

@@ -61,11 +61,13 @@ def route(mode, group_id, domain_id=0, user_id=0, quarantine=False):
             "quarantine": quarantine}
 
 
-def deliver_req(rcpts, sender="alice@sender.test", sid="S1", msgid="M1", auth_user=None):
+def deliver_req(rcpts, sender="alice@sender.test", sid="S1", msgid="M1", auth_user=None, smtputf8=False):
     h = {"v": 1, "op": "deliver", "sid": sid, "msgid": msgid, "ip": "192.0.2.7", "sender": sender,
          "rcpts": [{"rcpt": a, "route": r} for a, r in rcpts]}
     if auth_user:
         h["auth_user"] = auth_user
+    if smtputf8:
+        h["smtputf8"] = True
     return h
 
 
