@@ -12,9 +12,11 @@ cJSON *cl_policy_rep_encode(const struct cl_policy_rep *r)
 {
 	cJSON *rep = cJSON_CreateObject();
 	cJSON *arr = rep ? cJSON_AddArrayToObject(rep, CL_POLICY_F_FACTS) : NULL;
-	int ok = arr && cJSON_AddStringToObject(rep, CL_POLICY_F_PTR, r->ptr ? r->ptr : "");
+	int ok = arr && (r->weighted_only || cJSON_AddStringToObject(rep, CL_POLICY_F_PTR, r->ptr ? r->ptr : ""));
 	for (size_t i = 0; ok && i < r->n; i++) {
 		const struct cl_policy_rep_fact *f = &r->facts[i];
+		if (r->weighted_only && f->weight == 0)
+			continue;
 		cJSON *e = cJSON_CreateObject();
 		ok = e && cJSON_AddStringToObject(e, CL_POLICY_F_KIND, f->kind) &&
 		     cJSON_AddStringToObject(e, CL_POLICY_F_NAME, f->name) &&

@@ -77,7 +77,8 @@ struct cl_policy_rep_fact {
 struct cl_policy_rep {
 	const struct cl_policy_rep_fact *facts;
 	size_t n;
-	const char *ptr; /* the client's PTR name, "" when none */
+	const char *ptr;   /* the client's PTR name, "" when none */
+	int weighted_only; /* encode only the facts of weight != 0 and no ptr: what a decision reads */
 };
 
 /* What policy knows of a session; every request carries it. Strings are borrowed; NULL

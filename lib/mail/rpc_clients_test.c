@@ -231,7 +231,7 @@ static void test_delivery_round_trips(void)
 static void test_policy_round_trips(void)
 {
 	struct cl_policy_rep_fact facts[2] = {{"dnsbl", "zen.example", "127.0.0.2", 3}, {"ptr", "none", "", 1}};
-	struct cl_policy_rep rep = {facts, 2, "mx.example.org"};
+	struct cl_policy_rep rep = {facts, 2, "mx.example.org", 0};
 	struct cl_policy_session s = {.sid = "S1",
 				      .ip = "192.0.2.1",
 				      .port = 4242,
@@ -254,6 +254,20 @@ static void test_policy_round_trips(void)
 		     !strcmp(r.rep.facts[1].kind, "ptr") && r.rep.facts[1].weight == 1,
 		 "rep round trip");
 	cJSON_Delete(h);
+
+	/* What a decision reads: the weighted facts, no PTR name, no fact of weight 0. */
+	struct cl_policy_rep_fact mixed[3] = {
+	    {"ptr", "ok", "mx.example.org", 0}, {"dnsbl", "zen.example", "127.0.0.2", 2}, {"helo", "not_fqdn", "", 0}};
+	struct cl_policy_rep weighted = {mixed, 3, "mx.example.org", 1};
+	s.rep = &weighted;
+	h = cl_policy_rcpt_req_encode(&s, "", "bob@example.org");
+	cl_policy_req_decode(h, &r);
+	CL_CHECK(h && r.s.rep && r.rep.n == 1 && !strcmp(r.rep.facts[0].name, "zen.example") &&
+		     r.rep.facts[0].weight == 2 && !strcmp(r.rep.ptr, "") &&
+		     !cJSON_GetObjectItem(cJSON_GetObjectItem(h, "rep"), "ptr"),
+		 "weighted-only rep");
+	cJSON_Delete(h);
+	s.rep = &rep;
 
 	s.rep = NULL;
 	s.tls = NULL;

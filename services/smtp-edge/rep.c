@@ -391,6 +391,9 @@ const struct cl_policy_rep *rep_facts(struct session *s, struct cl_policy_rep *o
 		if (sum < 1)
 			return NULL;
 	}
-	*out = (struct cl_policy_rep){s->rep->facts, s->rep->nfacts, s->rep->ptr};
+	/* A decision reads the weights alone: the findings of weight 0 (a PTR that checks out,
+	 * with the default weights every PTR and HELO finding) and the PTR name only make the
+	 * request longer; the session record (log_session) gets them all. */
+	*out = (struct cl_policy_rep){s->rep->facts, s->rep->nfacts, s->rep->ptr, decide};
 	return out;
 }

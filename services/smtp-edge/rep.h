@@ -80,7 +80,8 @@ void rep_free(struct session *s);
 /* rep_helo - s->helo was set: record what it says (bare IP, not a FQDN, our name). */
 void rep_helo(struct session *s);
 /* rep_facts - what policy is told (NULL when there is nothing to tell): all the facts for the
- * session log; for a decision (decide = 1, connect and rcpt) only when they could refuse. */
+ * session log; for a decision (decide = 1, connect and rcpt) only when they could refuse, and
+ * then only the facts that carry a weight (cl_policy_rep.weighted_only). */
 const struct cl_policy_rep *rep_facts(struct session *s, struct cl_policy_rep *out, int decide);
 /* rep_process - the resolver's fd is readable (loop.c). */
 void rep_process(struct edge *e);
