@@ -55,17 +55,25 @@ struct cl_rpc_client {
 	uint32_t pipe_ids[MAX_PIPES]; /* the connections announced by ADD_POST and not yet removed */
 	int npipe_ids;
 	_Atomic int cancelled; /* cl_rpc_client_cancel_all ran: no new calls, none goes on */
+	int fail_fast;         /* cl_rpc_client_fail_fast: no connection, no waiting for one */
 	pthread_mutex_t lock;
 	struct rpc_call *free_calls;
 	struct rpc_call **all_list;
 	size_t all_n, all_cap;
 };
 
+static void cancel_calls(struct cl_rpc_client *c);
+
 /* pipe_event - keep the set of live connections, to tell "unreachable" from "timeout" and
  * to let callers fail at once when there is none. A set of pipe ids, not a bare counter:
  * nng 1.5 also reports REM_POST for a pipe that never reached ADD_POST (one refused in
  * its protocol handshake, e.g. a peer of the wrong protocol), and a counter would then stay
- * one short for ever, calling a connected peer unreachable. */
+ * one short for ever, calling a connected peer unreachable.
+ *
+ * When the last connection goes, the calls in flight end at once as unreachable: REQ keeps a
+ * request whose pipe closed for a resend to the next pipe, so a call sent just before its
+ * service died (SIGKILL, a crash) would otherwise wait for its whole deadline (120 s for
+ * delivery) although nothing can answer it. */
 static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct cl_rpc_client *c = arg;
@@ -79,8 +87,11 @@ static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		c->pipe_ids[c->npipe_ids++] = id;
 	else if (ev == NNG_PIPE_EV_REM_POST && at >= 0)
 		c->pipe_ids[at] = c->pipe_ids[--c->npipe_ids];
+	int none = ev == NNG_PIPE_EV_REM_POST && at >= 0 && c->npipe_ids == 0;
 	atomic_store(&c->pipes, c->npipe_ids);
 	pthread_mutex_unlock(&c->pipe_lock);
+	if (none)
+		cancel_calls(c);
 }
 
 struct cl_rpc_client *cl_rpc_client_new(const char *url, char *err, size_t errlen)
@@ -266,17 +277,24 @@ static void call_cb(void *arg)
 	int rv = nng_aio_result(k->aio);
 	nng_msg *reply = NULL;
 	enum cl_rpc_status st;
+	/* Cancelled with the client still open: its last connection went (pipe_event), or a
+	 * fail-fast client had none. */
+	int lost = rv == NNG_ECANCELED && !atomic_load(&c->cancelled);
 	if (k->sending) {
-		if (rv == 0 && !atomic_load(&c->cancelled)) {
+		/* A fail-fast client whose connection went while the request was handed over: no
+		 * peer is left to answer, so no waiting for one. */
+		if (rv == 0 && c->fail_fast && !cl_rpc_client_connected(c))
+			lost = 1;
+		if (rv == 0 && !lost && !atomic_load(&c->cancelled)) {
 			k->sending = 0;
 			nng_ctx_recv(k->ctx, k->aio);
 			return;
 		}
 		if (rv != 0) /* on success the request is nng's */
 			nng_msg_free(nng_aio_get_msg(k->aio));
-		st = rv != 0 ? status_of(c, rv) : CL_RPC_ERROR;
+		st = lost ? CL_RPC_UNREACHABLE : rv != 0 ? status_of(c, rv) : CL_RPC_ERROR;
 	} else if (rv != 0) {
-		st = status_of(c, rv);
+		st = lost ? CL_RPC_UNREACHABLE : status_of(c, rv);
 	} else {
 		reply = nng_aio_get_msg(k->aio);
 		st = CL_RPC_OK;
@@ -345,7 +363,16 @@ int cl_rpc_call_async(struct cl_rpc_client *c, nng_msg *req, int timeout_ms, cl_
 	nng_aio_set_timeout(k->aio, timeout_ms);
 	nng_aio_set_msg(k->aio, req);
 	nng_ctx_send(k->ctx, k->aio);
+	/* Checked after the send: a connection that went between the caller's check and the
+	 * send (its REM_POST, and so pipe_event's cancel, came first) leaves nothing to answer. */
+	if (c->fail_fast && !cl_rpc_client_connected(c))
+		nng_aio_cancel(k->aio);
 	return 0;
+}
+
+void cl_rpc_client_fail_fast(struct cl_rpc_client *c)
+{
+	c->fail_fast = 1;
 }
 
 void cl_rpc_client_cancel_all(struct cl_rpc_client *c)
@@ -353,9 +380,14 @@ void cl_rpc_client_cancel_all(struct cl_rpc_client *c)
 	if (!c)
 		return;
 	atomic_store(&c->cancelled, 1);
-	/* The pool only grows while the client lives; its aios are taken under the lock and
-	 * cancelled outside it (call_cb takes the lock when a cancelled call completes). An
-	 * idle aio ignores the cancel. */
+	cancel_calls(c);
+}
+
+/* cancel_calls - end every call in flight (NNG_ECANCELED). The pool only grows while the
+ * client lives; its aios are taken under the lock and cancelled outside it (call_cb takes
+ * the lock when a cancelled call completes). An idle aio ignores the cancel. */
+static void cancel_calls(struct cl_rpc_client *c)
+{
 	pthread_mutex_lock(&c->lock);
 	size_t n = c->all_n;
 	nng_aio **aios = n ? malloc(n * sizeof *aios) : NULL;

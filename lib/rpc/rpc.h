@@ -58,10 +58,16 @@ enum cl_rpc_status cl_rpc_call(struct cl_rpc_client *c, const cJSON *req, const 
 
 /* Asynchronous call, for event loops. done runs on an nng thread exactly once, with the
  * reply message (owned by done, which must nng_msg_free it) on CL_RPC_OK, NULL otherwise.
+ * When the client's last connection goes, every call in flight ends at once with
+ * CL_RPC_UNREACHABLE (no peer is left to answer it).
  * The request message is taken over on success (return 0); on failure (-1) the caller keeps
  * it and done is never called. */
 typedef void (*cl_rpc_done_fn)(void *arg, enum cl_rpc_status st, nng_msg *reply);
 int cl_rpc_call_async(struct cl_rpc_client *c, nng_msg *req, int timeout_ms, cl_rpc_done_fn done, void *arg);
+/* cl_rpc_client_fail_fast - an asynchronous call made while the client has no connection ends
+ * at once with CL_RPC_UNREACHABLE instead of waiting for one until its deadline (smtp-edge:
+ * a client should get its 4xx now, not after 120 s). Set before the first call. */
+void cl_rpc_client_fail_fast(struct cl_rpc_client *c);
 /* cl_rpc_client_cancel_all - for a prompt exit: every asynchronous call in flight completes
  * now (done runs, once, with CL_RPC_ERROR unless its answer was already in), and later
  * asynchronous calls are refused (-1). The client stays usable for cl_rpc_client_free only. */

@@ -3,7 +3,8 @@
  * reported as such, a malformed request gets an error reply and the server lives on, an
  * asynchronous call completes exactly once, the client knows whether it has a connection
  * (also after a peer of the wrong protocol was refused), and cancelling a client completes
- * its calls in flight at once; an op table routes each op to its handler and answers an
+ * its calls in flight at once, as does the loss of the last connection (and, fail-fast, a call
+ * made without one); an op table routes each op to its handler and answers an
  * unknown or missing op "unknown op", counted. */
 #include <netinet/in.h>
 #include <nng/nng.h>
@@ -384,6 +385,67 @@ static void test_cancel_all(void)
 	CL_CHECK(r.calls == 1, "done called exactly once");
 }
 
+/* test_peer_lost - a call the peer received but has not answered ends at once as unreachable
+ * when the peer goes (a SIGKILLed service), not at its deadline: nng's REQ would keep it for a
+ * resend to a pipe that never comes. Found as smtp-edge greeting a client only after 60 s
+ * when policy was killed just before the connect request (test_smtp_dependencies.py). */
+static void test_peer_lost(void)
+{
+	char url[64], err[256];
+	free_url(url, sizeof url);
+	nng_socket rep; /* accepts requests, never answers */
+	nng_rep0_open(&rep);
+	nng_listen(rep, url, NULL, 0);
+	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
+	CL_CHECK(cl_rpc_client_wait_connected(&c, 1, 2000) == 1, "connected to the silent peer");
+	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK};
+	cJSON *req = request("connect");
+	nng_msg *m;
+	cl_frame_build(&m, req, NULL, 0);
+	CL_CHECK(cl_rpc_call_async(c, m, 30000, async_done, &r) == 0, "async start");
+	nng_msg *rm;
+	nng_socket_set_ms(rep, NNG_OPT_RECVTIMEO, 2000);
+	CL_CHECK(nng_recvmsg(rep, &rm, 0) == 0, "the peer got the request");
+	nng_msg_free(rm);
+	double t = cl_now_seconds();
+	nng_close(rep); /* the service dies with the request in hand */
+	pthread_mutex_lock(&r.lock);
+	while (r.calls < 1)
+		pthread_cond_wait(&r.cond, &r.lock);
+	pthread_mutex_unlock(&r.lock);
+	CL_CHECK(cl_now_seconds() - t < 10.0, "ended when the peer went, not at the 30 s deadline");
+	CL_CHECK(r.st == CL_RPC_UNREACHABLE, "lost peer -> unreachable, got %s", cl_rpc_status_str(r.st));
+	for (int i = 0; i < 200 && cl_rpc_client_connected(c); i++) /* REM_POST may come after the reset */
+		usleep(10 * 1000);
+	CL_CHECK(!cl_rpc_client_connected(c), "and the client says so");
+	/* Fail-fast (smtp-edge's clients): a call made with no connection ends at once, not at
+	 * its 30 s deadline (without it, REQ would wait for a connection until then). */
+	cl_rpc_client_fail_fast(c);
+	cl_frame_build(&m, req, NULL, 0);
+	t = cl_now_seconds();
+	CL_CHECK(cl_rpc_call_async(c, m, 30000, async_done, &r) == 0, "async start without a connection");
+	pthread_mutex_lock(&r.lock);
+	while (r.calls < 2)
+		pthread_cond_wait(&r.cond, &r.lock);
+	pthread_mutex_unlock(&r.lock);
+	CL_CHECK(cl_now_seconds() - t < 10.0, "fail-fast: ended at once, not at the 30 s deadline");
+	CL_CHECK(r.st == CL_RPC_UNREACHABLE, "fail-fast -> unreachable, got %s", cl_rpc_status_str(r.st));
+	/* The client still works for the next service that answers. */
+	struct cl_rpc_server *s = cl_rpc_server_start(url, 1, echo, NULL, err, sizeof err);
+	CL_CHECK(s != NULL && cl_rpc_client_wait_connected(&c, 1, 5000) == 1, "reconnected");
+	cl_frame_build(&m, req, NULL, 0);
+	CL_CHECK(cl_rpc_call_async(c, m, 5000, async_done, &r) == 0, "async start again");
+	pthread_mutex_lock(&r.lock);
+	while (r.calls < 3)
+		pthread_cond_wait(&r.cond, &r.lock);
+	pthread_mutex_unlock(&r.lock);
+	CL_CHECK(r.st == CL_RPC_OK, "answered after the reconnect: %s", cl_rpc_status_str(r.st));
+	cJSON_Delete(req);
+	cl_rpc_server_stop(s);
+	cl_rpc_client_free(c);
+	CL_CHECK(r.calls == 3, "done called exactly once per call");
+}
+
 /* other - a second op for the table test. */
 static cJSON *other(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen)
 {
@@ -465,6 +527,7 @@ int main(void)
 	test_async();
 	test_connected();
 	test_cancel_all();
+	test_peer_lost();
 	nng_fini();
 	return CL_TEST_END();
 }

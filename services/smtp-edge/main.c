@@ -175,6 +175,11 @@ static int setup(struct edge *e, char *err, size_t errlen)
 		return -1;
 	if (c->banstats_url[0] && !(e->banstats = cl_rpc_client_new(c->banstats_url, err, errlen)))
 		return -1;
+	/* A service with no connection is answered at once (4xx), never at its deadline. */
+	struct cl_rpc_client *all[] = {e->policy, e->scanner, e->delivery, e->banstats};
+	for (size_t i = 0; i < 4; i++)
+		if (all[i])
+			cl_rpc_client_fail_fast(all[i]);
 	connect_services(e);
 	if ((e->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "epoll: %m");
