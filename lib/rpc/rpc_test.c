@@ -348,34 +348,53 @@ static void test_connected(void)
 	cl_rpc_client_free(c);
 }
 
+/* call_held_by_silent_peer - a client connected to a REP peer (*rep) that accepts requests
+ * and never answers, with one asynchronous call (op, 30 s deadline) the peer has received. */
+static struct cl_rpc_client *call_held_by_silent_peer(const char *url, nng_socket *rep, const char *op,
+						      struct async_result *r)
+{
+	char err[256];
+	nng_rep0_open(rep);
+	nng_listen(*rep, url, NULL, 0);
+	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
+	CL_CHECK(cl_rpc_client_wait_connected(&c, 1, 2000) == 1, "connected to the silent peer");
+	cJSON *req = request(op);
+	nng_msg *m;
+	cl_frame_build(&m, req, NULL, 0);
+	cJSON_Delete(req);
+	CL_CHECK(cl_rpc_call_async(c, m, 30000, async_done, r) == 0, "async start");
+	nng_msg *rm;
+	nng_socket_set_ms(*rep, NNG_OPT_RECVTIMEO, 2000);
+	CL_CHECK(nng_recvmsg(*rep, &rm, 0) == 0, "the peer got the request");
+	nng_msg_free(rm);
+	return c;
+}
+
+/* wait_calls - until done ran n times in all. */
+static void wait_calls(struct async_result *r, int n)
+{
+	pthread_mutex_lock(&r->lock);
+	while (r->calls < n)
+		pthread_cond_wait(&r->cond, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+}
+
 /* test_cancel_all - a call waiting on a silent peer completes at once when the client is
  * cancelled, and later calls are refused. */
 static void test_cancel_all(void)
 {
-	char url[64], err[256];
+	char url[64];
 	free_url(url, sizeof url);
-	nng_socket rep; /* accepts requests, never answers */
-	nng_rep0_open(&rep);
-	nng_listen(rep, url, NULL, 0);
-	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
-	CL_CHECK(cl_rpc_client_wait_connected(&c, 1, 2000) == 1, "connected to the silent peer");
+	nng_socket rep;
 	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK};
-	cJSON *req = request("scan");
-	nng_msg *m;
-	cl_frame_build(&m, req, NULL, 0);
-	CL_CHECK(cl_rpc_call_async(c, m, 30000, async_done, &r) == 0, "async start");
-	nng_msg *rm;
-	nng_socket_set_ms(rep, NNG_OPT_RECVTIMEO, 2000);
-	CL_CHECK(nng_recvmsg(rep, &rm, 0) == 0, "the peer got the request");
-	nng_msg_free(rm);
+	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "scan", &r);
 	double t = cl_now_seconds();
 	cl_rpc_client_cancel_all(c);
-	pthread_mutex_lock(&r.lock);
-	while (r.calls < 1)
-		pthread_cond_wait(&r.cond, &r.lock);
-	pthread_mutex_unlock(&r.lock);
+	wait_calls(&r, 1);
 	CL_CHECK(cl_now_seconds() - t < 1.0, "completed at once, not at the 30 s deadline");
 	CL_CHECK(r.st == CL_RPC_ERROR, "cancelled call -> error, got %s", cl_rpc_status_str(r.st));
+	cJSON *req = request("scan");
+	nng_msg *m;
 	cl_frame_build(&m, req, NULL, 0);
 	CL_CHECK(cl_rpc_call_async(c, m, 1000, async_done, &r) == -1, "a cancelled client takes no new call");
 	nng_msg_free(m);
@@ -393,26 +412,12 @@ static void test_peer_lost(void)
 {
 	char url[64], err[256];
 	free_url(url, sizeof url);
-	nng_socket rep; /* accepts requests, never answers */
-	nng_rep0_open(&rep);
-	nng_listen(rep, url, NULL, 0);
-	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
-	CL_CHECK(cl_rpc_client_wait_connected(&c, 1, 2000) == 1, "connected to the silent peer");
+	nng_socket rep;
 	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK};
-	cJSON *req = request("connect");
-	nng_msg *m;
-	cl_frame_build(&m, req, NULL, 0);
-	CL_CHECK(cl_rpc_call_async(c, m, 30000, async_done, &r) == 0, "async start");
-	nng_msg *rm;
-	nng_socket_set_ms(rep, NNG_OPT_RECVTIMEO, 2000);
-	CL_CHECK(nng_recvmsg(rep, &rm, 0) == 0, "the peer got the request");
-	nng_msg_free(rm);
+	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "connect", &r);
 	double t = cl_now_seconds();
 	nng_close(rep); /* the service dies with the request in hand */
-	pthread_mutex_lock(&r.lock);
-	while (r.calls < 1)
-		pthread_cond_wait(&r.cond, &r.lock);
-	pthread_mutex_unlock(&r.lock);
+	wait_calls(&r, 1);
 	CL_CHECK(cl_now_seconds() - t < 10.0, "ended when the peer went, not at the 30 s deadline");
 	CL_CHECK(r.st == CL_RPC_UNREACHABLE, "lost peer -> unreachable, got %s", cl_rpc_status_str(r.st));
 	for (int i = 0; i < 200 && cl_rpc_client_connected(c); i++) /* REM_POST may come after the reset */
@@ -421,13 +426,12 @@ static void test_peer_lost(void)
 	/* Fail-fast (smtp-edge's clients): a call made with no connection ends at once, not at
 	 * its 30 s deadline (without it, REQ would wait for a connection until then). */
 	cl_rpc_client_fail_fast(c);
+	cJSON *req = request("connect");
+	nng_msg *m;
 	cl_frame_build(&m, req, NULL, 0);
 	t = cl_now_seconds();
 	CL_CHECK(cl_rpc_call_async(c, m, 30000, async_done, &r) == 0, "async start without a connection");
-	pthread_mutex_lock(&r.lock);
-	while (r.calls < 2)
-		pthread_cond_wait(&r.cond, &r.lock);
-	pthread_mutex_unlock(&r.lock);
+	wait_calls(&r, 2);
 	CL_CHECK(cl_now_seconds() - t < 10.0, "fail-fast: ended at once, not at the 30 s deadline");
 	CL_CHECK(r.st == CL_RPC_UNREACHABLE, "fail-fast -> unreachable, got %s", cl_rpc_status_str(r.st));
 	/* The client still works for the next service that answers. */
@@ -435,10 +439,7 @@ static void test_peer_lost(void)
 	CL_CHECK(s != NULL && cl_rpc_client_wait_connected(&c, 1, 5000) == 1, "reconnected");
 	cl_frame_build(&m, req, NULL, 0);
 	CL_CHECK(cl_rpc_call_async(c, m, 5000, async_done, &r) == 0, "async start again");
-	pthread_mutex_lock(&r.lock);
-	while (r.calls < 3)
-		pthread_cond_wait(&r.cond, &r.lock);
-	pthread_mutex_unlock(&r.lock);
+	wait_calls(&r, 3);
 	CL_CHECK(r.st == CL_RPC_OK, "answered after the reconnect: %s", cl_rpc_status_str(r.st));
 	cJSON_Delete(req);
 	cl_rpc_server_stop(s);
