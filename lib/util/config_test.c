@@ -1,4 +1,5 @@
-/* config_test.c - settings from the environment: defaults, bounds, booleans, host:port. */
+/* config_test.c - settings from the environment: defaults, bounds, booleans, durations with
+ * units, rules between settings (CL_REQUIRES, CL_TOGETHER), host:port. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,170 @@ int main(void)
 	CL_CHECK(cl_config_load(nset, 1, err, sizeof err) == -1 && strstr(err, "CLEMENT_T_NETS") && !nets && ns.n == 0,
 		 "host bits refused: %s", err);
 	unsetenv("CLEMENT_T_NETS");
+
+	/* CL_SET_DURATION: a plain number in the row's unit, or a number with a unit; whole numbers
+	 * of the row's unit only; bounds in the row's unit, shown with units. */
+	static const struct {
+		long long unit_ms;
+		const char *v;
+		long long want;  /* -1: refused */
+		const char *why; /* in the refusal */
+	} durs[] = {
+	    {1000, "90", 90, NULL},
+	    {1000, "90s", 90, NULL},
+	    {1000, "5m", 300, NULL},
+	    {1000, "2h", 7200, NULL},
+	    {1000, "1d", 86400, NULL},
+	    {1000, "2000ms", 2, NULL},
+	    {1000, "1", 1, NULL},
+	    {1000, "250ms", -1, "CLEMENT_T_DUR: 250ms is not a whole number of seconds"},
+	    {1000, "5x", -1, "CLEMENT_T_DUR: 5x is not a duration (use 30s, 5m, 2h)"},
+	    {1000, "", -1, "is not a duration"},
+	    {1000, "s", -1, "is not a duration"},
+	    {1000, "-5s", -1, "is not a duration"},
+	    {1000, " 5s", -1, "is not a duration"},
+	    {1000, "5 s", -1, "is not a duration"},
+	    {1000, "5S", -1, "is not a duration"},
+	    {1000, "1.5h", -1, "is not a duration"},
+	    {1000, "99999999999999999999", -1, "is not a duration"},
+	    {1000, "9999999999999999d", -1, "is not a duration"},
+	    {1000, "0", -1, "CLEMENT_T_DUR: 0 is out of range: 1s..1d (a plain number counts seconds)"},
+	    {1000, "2d", -1, "CLEMENT_T_DUR: 2d is out of range: 1s..1d"},
+	    {1000, "86401", -1, "out of range: 1s..1d"},
+	    {1, "250", 250, NULL},
+	    {1, "250ms", 250, NULL},
+	    {1, "30s", 30000, NULL},
+	    {1, "1m", 60000, NULL},
+	    {1, "1d", -1, "CLEMENT_T_DUR: 1d is out of range: 1ms..1m (a plain number counts milliseconds)"},
+	    {1, "5x", -1, "CLEMENT_T_DUR: 5x is not a duration (use 250ms, 30s, 5m)"},
+	};
+	for (size_t i = 0; i < sizeof durs / sizeof durs[0]; i++) {
+		long long d = -7;
+		int sec = durs[i].unit_ms == 1000;
+		const struct cl_setting dset[] = {
+		    {"CLEMENT_T_DUR", CL_SET_DURATION, "5", 1, sec ? 86400 : 60000, "a duration",
+		     sec ? CL_SECONDS(&d) : CL_MILLIS(&d)},
+		};
+		setenv("CLEMENT_T_DUR", durs[i].v, 1);
+		err[0] = '\0';
+		int rc = cl_config_load(dset, 1, err, sizeof err);
+		if (durs[i].want >= 0)
+			CL_CHECK(rc == 0 && d == durs[i].want, "duration \"%s\" in %s: got %lld (%s)", durs[i].v,
+				 sec ? "s" : "ms", d, err);
+		else
+			CL_CHECK(rc == -1 && d == -7 && strstr(err, durs[i].why), "duration \"%s\" refused: %s",
+				 durs[i].v, err);
+	}
+	unsetenv("CLEMENT_T_DUR");
+	static const struct {
+		long long v, unit_ms;
+		const char *want;
+	} fmts[] = {{86400, 1000, "1d"}, {90, 1000, "90s"},   {129600, 1000, "36h"}, {0, 1000, "0s"},
+		    {0, 1, "0ms"},       {1500, 1, "1500ms"}, {600000, 1, "10m"},    {31536000, 1000, "365d"}};
+	for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+		char out[32];
+		CL_CHECK(strcmp(cl_format_duration(fmts[i].v, fmts[i].unit_ms, out, sizeof out), fmts[i].want) == 0,
+			 "format %lld: %s", fmts[i].v, out);
+	}
+	long long dsec = 0;
+	const struct cl_setting hset[] = {
+	    {"CLEMENT_T_DUR", CL_SET_DURATION, "300", 1, 86400, "a duration", CL_SECONDS(&dsec)},
+	};
+	CL_CHECK(cl_config_load(hset, 1, err, sizeof err) == 0 && dsec == 300, "duration default: %s", err);
+	char dhelp[512] = "", dmd[512] = "";
+	FILE *hf = fmemopen(dhelp, sizeof dhelp - 1, "w");
+	if (hf) {
+		cl_config_usage(hf, "t", "test", hset, 1);
+		fclose(hf);
+	}
+	CL_CHECK(strstr(dhelp, "default: 300  range: 1s..1d") && strstr(dhelp, "a plain number counts seconds"),
+		 "--help shows the unit: %s", dhelp);
+	hf = fmemopen(dmd, sizeof dmd - 1, "w");
+	if (hf) {
+		cl_config_markdown(hf, "t", hset, 1);
+		fclose(hf);
+	}
+	CL_CHECK(strcmp(dmd, "| `CLEMENT_T_DUR` | t | `300` | a duration (seconds, 1s..1d) |\n") == 0, "README row: %s",
+		 dmd);
+
+	/* Rules: CL_REQUIRES one way, CL_TOGETHER both; "set" after the default; the rule rows
+	 * are no settings of their own (not in --help, not in the README). */
+	char *ra = NULL, *rb = NULL;
+	int rflag = 0;
+	long long rdur = 0;
+	const struct cl_setting rset[] = {
+	    {"CLEMENT_T_CERT", CL_SET_STR, "", 0, 0, "cert", &ra},
+	    {"CLEMENT_T_KEY", CL_SET_STR, "", 0, 0, "key", &rb},
+	    {"CLEMENT_T_FLAG", CL_SET_BOOL, "0", 0, 0, "flag", &rflag},
+	    {"CLEMENT_T_DUR", CL_SET_DURATION, "0", 0, 60, "wait", CL_SECONDS(&rdur)},
+	    CL_TOGETHER("CLEMENT_T_CERT", "CLEMENT_T_KEY"),
+	    CL_REQUIRES("CLEMENT_T_FLAG", "CLEMENT_T_CERT"),
+	    CL_REQUIRES("CLEMENT_T_DUR", "CLEMENT_T_FLAG"),
+	};
+	static const struct {
+		const char *cert, *key, *flag, *dur;
+		const char *why; /* NULL: accepted */
+	} rules[] = {
+	    {NULL, NULL, NULL, NULL, NULL},
+	    {"c.pem", "k.pem", NULL, NULL, NULL},
+	    {"c.pem", "k.pem", "yes", "5s", NULL},
+	    {"", "", "off", "0", NULL},
+	    {"c.pem", NULL, NULL, NULL,
+	     "CLEMENT_T_CERT and CLEMENT_T_KEY go together: set both or neither (CLEMENT_T_KEY is not set)"},
+	    {NULL, "k.pem", NULL, NULL,
+	     "CLEMENT_T_CERT and CLEMENT_T_KEY go together: set both or neither (CLEMENT_T_CERT is not set)"},
+	    {"c.pem", "", NULL, NULL, "go together"},
+	    {NULL, NULL, "on", NULL, "CLEMENT_T_FLAG is set, so CLEMENT_T_CERT must be set too"},
+	    {NULL, NULL, NULL, "1m", "CLEMENT_T_DUR is set, so CLEMENT_T_FLAG must be set too"},
+	};
+	const char *rnames[] = {"CLEMENT_T_CERT", "CLEMENT_T_KEY", "CLEMENT_T_FLAG", "CLEMENT_T_DUR"};
+	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+		const char *vals[] = {rules[i].cert, rules[i].key, rules[i].flag, rules[i].dur};
+		for (size_t k = 0; k < 4; k++) {
+			if (vals[k])
+				setenv(rnames[k], vals[k], 1);
+			else
+				unsetenv(rnames[k]);
+		}
+		err[0] = '\0';
+		int rc = cl_config_load(rset, 7, err, sizeof err);
+		if (!rules[i].why) {
+			CL_CHECK(rc == 0, "rules case %zu accepted: %s", i, err);
+			if (rc == 0)
+				cl_config_free(rset, 7);
+		} else {
+			CL_CHECK(rc == -1 && strstr(err, rules[i].why) && !ra && !rb, "rules case %zu refused: %s", i,
+				 err);
+		}
+	}
+	for (size_t k = 0; k < 4; k++)
+		unsetenv(rnames[k]);
+	char rhelp[2048] = "", rmd[1024] = "";
+	hf = fmemopen(rhelp, sizeof rhelp - 1, "w");
+	if (hf) {
+		cl_config_usage(hf, "t", "test", rset, 7);
+		fclose(hf);
+	}
+	CL_CHECK(strstr(rhelp, "(set together with CLEMENT_T_KEY)") &&
+		     strstr(rhelp, "(set together with CLEMENT_T_CERT)") && strstr(rhelp, "(requires CLEMENT_T_CERT)"),
+		 "--help states the rules: %s", rhelp);
+	hf = fmemopen(rmd, sizeof rmd - 1, "w");
+	if (hf) {
+		cl_config_markdown(hf, "t", rset, 7);
+		fclose(hf);
+	}
+	size_t rows = 0;
+	for (const char *p = rmd; (p = strchr(p, '\n')); p++)
+		rows++;
+	CL_CHECK(rows == 4 && strstr(rmd, "| cert (set together with CLEMENT_T_KEY) |") &&
+		     strstr(rmd, "| wait (seconds, 0s..1m) (requires CLEMENT_T_FLAG) |"),
+		 "README rows, none for the rules: %s", rmd);
+	const struct cl_setting bad_rule[] = {
+	    {"CLEMENT_T_CERT", CL_SET_STR, "", 0, 0, "cert", &ra},
+	    CL_REQUIRES("CLEMENT_T_CERT", "CLEMENT_T_NOPE"),
+	};
+	CL_CHECK(cl_config_load(bad_rule, 2, err, sizeof err) == -1 && strstr(err, "CLEMENT_T_NOPE") && !ra,
+		 "a rule naming no setting is refused: %s", err);
 
 	char host[64];
 	int port;
