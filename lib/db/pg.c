@@ -96,7 +96,16 @@ int cl_pg_ensure(struct cl_pg *pg, char *err, size_t errlen)
 {
 	if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
 		return 0;
+	if (!pg->conninfo) { /* borrowed: its owner reconnects */
+		cl_snprintf(err, errlen, "the connection was lost");
+		return -1;
+	}
 	return pg_connect_once(pg, err, errlen);
+}
+
+struct cl_pg cl_pg_borrow(PGconn *conn)
+{
+	return (struct cl_pg){.conn = conn};
 }
 
 /* pg_result - keep good results, turn the rest into NULL + err. */
@@ -178,4 +187,44 @@ void cl_pg_rollback(struct cl_pg *pg)
 {
 	if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
 		PQclear(PQexec(pg->conn, "ROLLBACK"));
+}
+
+/* savepoint_cmd - "<verb> <name>" for a savepoint statement, on a live connection inside a
+ * transaction; 0 or -1 with err. */
+static int savepoint_cmd(struct cl_pg *pg, const char *verb, const char *name, char *err, size_t errlen)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 63 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n) {
+		cl_snprintf(err, errlen, "%s: bad savepoint name", verb);
+		return -1;
+	}
+	if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
+		cl_snprintf(err, errlen, "%s: the connection was lost, the transaction with it", verb);
+		return -1;
+	}
+	if (PQtransactionStatus(pg->conn) == PQTRANS_IDLE) {
+		cl_snprintf(err, errlen, "%s: no transaction", verb);
+		return -1;
+	}
+	char sql[128];
+	if (cl_snprintf(sql, sizeof sql, "%s %s", verb, name) < 0)
+		return -1;
+	PGresult *r = pg_result(pg, PQexec(pg->conn, sql), verb, err, errlen);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+int cl_pg_savepoint(struct cl_pg *pg, const char *name, char *err, size_t errlen)
+{
+	return savepoint_cmd(pg, "SAVEPOINT", name, err, errlen);
+}
+
+int cl_pg_rollback_to(struct cl_pg *pg, const char *name, char *err, size_t errlen)
+{
+	return savepoint_cmd(pg, "ROLLBACK TO SAVEPOINT", name, err, errlen);
+}
+
+int cl_pg_release(struct cl_pg *pg, const char *name, char *err, size_t errlen)
+{
+	return savepoint_cmd(pg, "RELEASE SAVEPOINT", name, err, errlen);
 }

@@ -52,4 +52,19 @@ int cl_pg_begin(struct cl_pg *pg, const char *mode, char *err, size_t errlen);
 int cl_pg_commit(struct cl_pg *pg, char *err, size_t errlen);
 void cl_pg_rollback(struct cl_pg *pg);
 
+/* Savepoints inside a transaction cl_pg_begin opened; name is an identifier of ours
+ * ([a-z0-9_], at most 63), never text from a peer. cl_pg_savepoint marks the point;
+ * cl_pg_rollback_to undoes what ran after it and makes a transaction in which a statement failed
+ * usable again (the savepoint stays); cl_pg_release forgets it and keeps the work. None of them
+ * reconnects. 0 or -1 with err (a bad name, no transaction, a lost connection). */
+int cl_pg_savepoint(struct cl_pg *pg, const char *name, char *err, size_t errlen);
+int cl_pg_rollback_to(struct cl_pg *pg, const char *name, char *err, size_t errlen);
+int cl_pg_release(struct cl_pg *pg, const char *name, char *err, size_t errlen);
+
+/* cl_pg_borrow - a cl_pg over a connection its caller opened and owns (a LISTEN connection
+ * made with libpq directly), so that the transaction helpers above serve it too. It prepares
+ * nothing and never reconnects (cl_pg_ensure fails on a bad connection, leaving it to its
+ * owner); never cl_pg_close() it. */
+struct cl_pg cl_pg_borrow(PGconn *conn);
+
 #endif

@@ -55,6 +55,10 @@ static const struct audit_kind KINDS[] = {
     {"settings", "setting", "settings t", "key", "", 0, ROOT_ONLY},
 };
 
+/* The savepoint after the "before" snapshot: a handler's failed statement is rolled back to it,
+ * and the audit row is still written in the same transaction. */
+#define AUDIT_SAVEPOINT "clement_audit"
+
 /* The target's place: which admins may read its rows. Each "" for none (SQL NULL). */
 enum { SC_DOMAIN, SC_GROUP, SC_OWNER, SC_ROLE, SC_N };
 
@@ -146,15 +150,6 @@ static int snapshot(struct api_req *r, struct audit_rec *a, cJSON **out)
 	}
 	PQclear(res);
 	return rc;
-}
-
-/* db_command - one statement without parameters on r's connection: 0 or -1. */
-static int db_command(struct api_req *r, const char *sql)
-{
-	PGresult *res = PQexec(r->pg->conn, sql);
-	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	PQclear(res);
-	return ok ? 0 : -1;
 }
 
 static int in_tx(struct api_req *r)
@@ -317,8 +312,9 @@ static void audit_end(struct api_req *r, struct audit_rec *a)
 	}
 	if (!in_tx(r))
 		r->audit_tx = 0;
+	char err[256];
 	if (r->audit_tx && PQtransactionStatus(r->pg->conn) == PQTRANS_INERROR)
-		db_command(r, "ROLLBACK TO SAVEPOINT clement_audit"); /* the failed statement's work */
+		cl_pg_rollback_to(r->pg, AUDIT_SAVEPOINT, err, sizeof err); /* the failed statement's work */
 	who_end(r, a);
 	char before_scope[SC_N][24];
 	memcpy(before_scope, a->scope, sizeof before_scope);
@@ -334,14 +330,14 @@ static void audit_end(struct api_req *r, struct audit_rec *a)
 	if (rc == 0 && !anonymous_noise(r, a))
 		rc = row_insert(r, a);
 	if (r->audit_tx) {
-		if (rc == 0 && db_command(r, "COMMIT") < 0) {
+		if (rc == 0 && cl_pg_commit(r->pg, err, sizeof err) < 0) {
 			char esc[300];
 			cl_log(CL_LOG_ERROR, NULL, "audit_write_failed", "method=%s route=%s msg=%s", r->method,
-			       a->rt->pattern, db_msg(r, esc, sizeof esc));
+			       a->rt->pattern, cl_log_escape(esc, sizeof esc, err, strlen(err)));
 			rc = -1;
 		}
 		if (rc < 0) {
-			db_command(r, "ROLLBACK");
+			cl_pg_rollback(r->pg);
 			refuse_unrecorded(r);
 		}
 		r->audit_tx = 0;
@@ -349,7 +345,7 @@ static void audit_end(struct api_req *r, struct audit_rec *a)
 	if (rc < 0)
 		cl_metric_inc(r->app->m_audit_failures);
 	if (in_tx(r)) /* never hand the pool a connection inside a transaction */
-		db_command(r, "ROLLBACK");
+		cl_pg_rollback(r->pg);
 }
 
 /* audit_call - see audit.h */
@@ -359,15 +355,17 @@ void audit_call(struct api_req *r, const struct api_route *rt, api_handler_fn fn
 	memset(&a, 0, sizeof a);
 	a.rt = rt;
 	who_begin(r, &a);
-	if (db_command(r, "BEGIN") < 0) {
+	char err[256];
+	if (cl_pg_begin(r->pg, NULL, err, sizeof err) < 0) {
 		char esc[300];
-		cl_log(CL_LOG_ERROR, NULL, "audit_begin_failed", "msg=%s", db_msg(r, esc, sizeof esc));
+		cl_log(CL_LOG_ERROR, NULL, "audit_begin_failed", "msg=%s",
+		       cl_log_escape(esc, sizeof esc, err, strlen(err)));
 		api_err(r, 503, "the database is not available, try again later");
 		return;
 	}
 	r->audit_tx = 1;
-	if (snapshot(r, &a, &a.before) < 0 || db_command(r, "SAVEPOINT clement_audit") < 0) {
-		db_command(r, "ROLLBACK");
+	if (snapshot(r, &a, &a.before) < 0 || cl_pg_savepoint(r->pg, AUDIT_SAVEPOINT, err, sizeof err) < 0) {
+		cl_pg_rollback(r->pg);
 		r->audit_tx = 0;
 		cl_metric_inc(r->app->m_audit_failures);
 		api_err(r, 503, "the database is not available, try again later");
@@ -386,10 +384,11 @@ void audit_pause(struct api_req *r)
 	if (!r->audit_tx)
 		return;
 	r->audit_tx = 0;
+	char err[256];
 	if (PQtransactionStatus(r->pg->conn) == PQTRANS_INERROR)
-		db_command(r, "ROLLBACK TO SAVEPOINT clement_audit");
-	if (db_command(r, "COMMIT") < 0)
-		db_command(r, "ROLLBACK");
+		cl_pg_rollback_to(r->pg, AUDIT_SAVEPOINT, err, sizeof err);
+	if (cl_pg_commit(r->pg, err, sizeof err) < 0)
+		cl_pg_rollback(r->pg);
 }
 
 /* secret_name - does a JSON member name mark a secret? Substrings, case-insensitive; a name

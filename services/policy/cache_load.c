@@ -9,6 +9,7 @@
 #include "auth/imap_login.h"
 #include "cache.h"
 #include "cache_load.h"
+#include "db/pg.h"
 #include "util/buf.h"
 
 /* Bans from a mesh peer count only when that peer is trusted to enforce (docs/MESH.md);
@@ -216,13 +217,13 @@ struct pc_snap *pc_cache_load(PGconn *c, char *err, size_t errlen)
 		cl_snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	PGresult *r = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	struct cl_pg pg = cl_pg_borrow(c); /* the watcher owns c and reconnects it */
+	char why[256];
+	int ok = cl_pg_begin(&pg, "ISOLATION LEVEL REPEATABLE READ READ ONLY", why, sizeof why) == 0;
 	if (!ok)
-		cl_snprintf(err, errlen, "cache load: cannot begin: %s", PQerrorMessage(c));
-	PQclear(r);
+		cl_snprintf(err, errlen, "cache load: cannot begin: %s", why);
 	for (size_t i = 0; ok && i < sizeof steps / sizeof steps[0]; i++) {
-		r = query(c, steps[i].sql, err, errlen);
+		PGresult *r = query(c, steps[i].sql, err, errlen);
 		if (!r) {
 			ok = 0;
 			break;
@@ -233,7 +234,10 @@ struct pc_snap *pc_cache_load(PGconn *c, char *err, size_t errlen)
 		}
 		PQclear(r);
 	}
-	PQclear(PQexec(c, ok ? "COMMIT" : "ROLLBACK"));
+	/* Read only: once every step has read its rows the snapshot is complete, and a COMMIT that
+	 * fails (the connection lost) takes nothing from it; the watcher sees the connection. */
+	if (!ok || cl_pg_commit(&pg, why, sizeof why) < 0)
+		cl_pg_rollback(&pg);
 	if (ok && pc_snap_index(s, err, errlen) < 0)
 		ok = 0;
 	if (!ok) {

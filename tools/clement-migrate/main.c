@@ -109,25 +109,22 @@ static int apply_one(struct cl_pg *pg, const char *dir, const char *name)
 		fprintf(stderr, "clement-migrate: cannot read %s\n", path);
 		return -1;
 	}
+	/* The file and its schema_migrations row in one transaction (the file is one simple-query
+	 * string: it may hold any number of statements). */
 	struct cl_buf tx;
 	cl_buf_init(&tx, 0);
-	int rc =
-	    cl_buf_printf(&tx, "BEGIN;\n%s\n;INSERT INTO schema_migrations (version, name) VALUES (%s, '%s');\nCOMMIT;",
-			  sql, version, name);
+	int rc = cl_buf_printf(&tx, "%s\n;INSERT INTO schema_migrations (version, name) VALUES (%s, '%s');", sql,
+			       version, name);
 	free(sql);
-	if (rc < 0) {
-		cl_buf_free(&tx);
-		return -1;
+	if (rc == 0 && (cl_pg_begin(pg, NULL, err, sizeof err) < 0 || cl_pg_command(pg, tx.data, err, sizeof err) < 0 ||
+			cl_pg_commit(pg, err, sizeof err) < 0)) {
+		fprintf(stderr, "clement-migrate: %s failed: %s\n", name, err);
+		cl_pg_rollback(pg);
+		rc = -1;
 	}
-	PGresult *res = PQexec(pg->conn, tx.data);
 	cl_buf_free(&tx);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "clement-migrate: %s failed: %s", name, PQresultErrorMessage(res));
-		PQclear(res);
-		PQclear(PQexec(pg->conn, "ROLLBACK"));
+	if (rc < 0)
 		return -1;
-	}
-	PQclear(res);
 	cl_log(CL_LOG_INFO, NULL, "migration_applied", "file=%s", name);
 	return 0;
 }
