@@ -109,4 +109,8 @@ int api_db_resume(struct api_req *r);
 /* query helpers */
 const char *api_query(struct api_req *r, const char *key);
 
+/* api_metrics_register - every series of app (metrics.c) in app->reg, which owns them; once,
+ * before the HTTP server starts. */
+void api_metrics_register(struct api_app *app);
+
 #endif

@@ -25,20 +25,6 @@ static int ready(void *ctx, char *why, size_t whylen)
 	return 1;
 }
 
-static void metrics_register(struct api_app *app)
-{
-	struct cl_metrics *m = app->reg;
-	app->m_requests = cl_metrics_counter(m, "clement_admin_requests_total", "HTTP requests answered", "");
-	app->m_errors5xx = cl_metrics_counter(m, "clement_admin_errors_total", "API answers with a 5xx status", "");
-	app->m_login_ok = cl_metrics_counter(m, "clement_admin_logins_total", "login attempts", "result=\"ok\"");
-	app->m_login_fail = cl_metrics_counter(m, "clement_admin_logins_total", "login attempts", "result=\"failed\"");
-	app->m_login_limited =
-	    cl_metrics_counter(m, "clement_admin_logins_total", "login attempts", "result=\"rate_limited\"");
-	app->m_latency = cl_metrics_histogram(m, "clement_admin_request_seconds", "API request latency", "");
-	app->m_audit_failures = cl_metrics_counter(m, "clement_admin_audit_failures_total",
-						   "state-changing requests whose audit row could not be written", "");
-}
-
 static struct api_config cfg;
 static struct api_app app = {.cfg = &cfg};
 static struct api_server *srv;
@@ -51,7 +37,7 @@ static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	curl_inited = 1;
 	app.reg = reg;
-	metrics_register(&app);
+	api_metrics_register(&app);
 	if (!(app.pool = cl_pg_pool_new(cfg.db_url, (int)cfg.db_pool, NULL, 0))) {
 		cl_snprintf(err, errlen, "out of memory");
 		return 1;
@@ -104,10 +90,10 @@ int main(int argc, char **argv)
 	     "delivery service RPC address (quarantine release and delete); empty: none", &cfg.delivery_url},
 	    {"CLEMENT_DIGEST_SECRET", CL_SET_STR, "", 0, 0,
 	     "secret shared with delivery to check one-click digest links; empty: links disabled", &cfg.digest_secret},
-	    {"CLEMENT_SESSION_IDLE_S", CL_SET_INT, "1800", 1, 86400,
-	     "a web session ends after this many seconds without a request", &cfg.session_idle_s},
-	    {"CLEMENT_SESSION_MAX_S", CL_SET_INT, "43200", 60, 2592000,
-	     "a web session ends this many seconds after login, active or not", &cfg.session_max_s},
+	    {"CLEMENT_SESSION_IDLE_S", CL_SET_DURATION, "1800", 1, 86400,
+	     "a web session ends after this many seconds without a request", CL_SECONDS(&cfg.session_idle_s)},
+	    {"CLEMENT_SESSION_MAX_S", CL_SET_DURATION, "43200", 60, 2592000,
+	     "a web session ends this many seconds after login, active or not", CL_SECONDS(&cfg.session_max_s)},
 	    {"CLEMENT_COOKIE_SECURE", CL_SET_BOOL, "0", 0, 1,
 	     "1 behind TLS: Secure, __Host- prefixed session cookie and https-only Origin", &cfg.cookie_secure},
 	    {"CLEMENT_BODY_MAX", CL_SET_INT, "1048576", 1024, 67108864,
@@ -120,23 +106,24 @@ int main(int argc, char **argv)
 	     "failed logins for one account before each further attempt waits a doubling delay (429 with "
 	     "Retry-After); never for addresses it logged in from, nor a source that has not failed for it",
 	     &cfg.login_max_fails_addr},
-	    {"CLEMENT_LOGIN_DELAY_MAX_S", CL_SET_INT, "300", 1, 86400,
-	     "the longest delay an account's failed logins impose (it doubles from 1 s)", &cfg.login_delay_max_s},
+	    {"CLEMENT_LOGIN_DELAY_MAX_S", CL_SET_DURATION, "300", 1, 86400,
+	     "the longest delay an account's failed logins impose (it doubles from 1 s)",
+	     CL_SECONDS(&cfg.login_delay_max_s)},
 	    {"CLEMENT_LOGIN_MAX_FAILS_IP", CL_SET_INT, "20", 1, 100000,
 	     "failed logins per client IP within the window before logins from it are refused (429)",
 	     &cfg.login_max_fails_ip},
-	    {"CLEMENT_LOGIN_WINDOW_S", CL_SET_INT, "900", 10, 86400,
+	    {"CLEMENT_LOGIN_WINDOW_S", CL_SET_DURATION, "900", 10, 86400,
 	     "seconds over which a client IP's failed logins are counted; an account's are forgotten after this "
 	     "long without one",
-	     &cfg.login_window_s},
+	     CL_SECONDS(&cfg.login_window_s)},
 	    {"CLEMENT_PASSWORD_MIN", CL_SET_INT, "10", 1, 1024, "shortest password accepted when one is set",
 	     &cfg.password_min},
 	    {"CLEMENT_IMAP_CA_FILE", CL_SET_STR, "", 0, 0,
 	     "CA bundle for verifying IMAP servers' certificates; empty: the system's", &cfg.imap_ca_file},
-	    {"CLEMENT_IMAP_TIMEOUT_S", CL_SET_INT, "10", 1, 120, "deadline of an IMAP login check",
-	     &cfg.imap_timeout_s},
-	    {"CLEMENT_ADMIN_RPC_TIMEOUT_MS", CL_SET_INT, "30000", 100, 600000,
-	     "deadline of a release/delete call to delivery", &cfg.rpc_timeout_ms},
+	    {"CLEMENT_IMAP_TIMEOUT_S", CL_SET_DURATION, "10", 1, 120, "deadline of an IMAP login check",
+	     CL_SECONDS(&cfg.imap_timeout_s)},
+	    {"CLEMENT_ADMIN_RPC_TIMEOUT_MS", CL_SET_DURATION, "30000", 100, 600000,
+	     "deadline of a release/delete call to delivery", CL_MILLIS(&cfg.rpc_timeout_ms)},
 	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
 	const struct cl_service svc = {

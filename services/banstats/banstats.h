@@ -4,7 +4,8 @@
  * Parts: stats.c (statistics and classification, one SQL transaction per run), maintain.c
  * (the once-per-interval claim of a job, log partition maintenance), store.c (the
  * RPC op mesh_records: records from mesh peers into bans), push.c (ban_events to each mesh
- * peer over SMTP, with lib/mail/smtp_client.h), main.c (settings, threads, lifecycle). */
+ * peer over SMTP, with lib/mail/smtp_client.h), config.c (what the settings table cannot
+ * check), metrics.c (the metrics), main.c (the settings table and the service hooks). */
 #ifndef CLEMENT_BANSTATS_H
 #define CLEMENT_BANSTATS_H
 
@@ -45,6 +46,13 @@ struct banstats_metrics {
 	struct cl_metric *rec_stored, *rec_ignored, *rec_refused, *rec_tempfail;
 	struct cl_metric *pushed, *push_failures;
 };
+
+/* banstats_config_finish - after the table loaded cfg: the server name (the host name when
+ * empty; must be a domain name, lowercased in place), cfg->instance, and the never-ban
+ * networks as SQL's cidr[] literal in cfg->never_ban_array. 0 or -1 with err. */
+int banstats_config_finish(struct banstats_config *cfg, char *err, size_t errlen);
+/* banstats_metrics_register - every series into m, before any thread starts. */
+void banstats_metrics_register(struct cl_metrics *reg, struct banstats_metrics *m);
 
 /* firewall_export - after a statistics run: banned.txt and banned.nft in cfg->firewall_dir
  * (nothing when it is ""). 0 or -1 with err. */

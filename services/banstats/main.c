@@ -8,7 +8,6 @@
  * SIGTERM stops the RPC server, then wakes and joins the loop thread (a run in progress
  * finishes first). With CLEMENT_BANSTATS_ONCE=1 it runs one statistics pass, the maintenance
  * and one push round and exits (cron, the benchmark). */
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,7 +19,6 @@
 #include "banstats.h"
 #include "dns/host.h"
 #include "loop.h"
-#include "mail/mesh_record.h"
 #include "rpc/rpc.h"
 #include "svc/service.h"
 #include "util/buf.h"
@@ -29,64 +27,6 @@
 #include "util/metrics.h"
 
 #define PROG "clement-banstats"
-
-/* settings_check - what the table cannot say: the server name, the never-ban networks (parsed
- * by the table) as SQL's cidr[] literal in cfg->never_ban_array, the mesh key pair. 0 or -1
- * with err. */
-static int settings_check(struct banstats_config *cfg, char *err, size_t errlen)
-{
-	char host[256] = "", name[CL_MESH_ORIGIN_MAX + 1];
-	if (!cfg->server_name[0] && gethostname(host, sizeof host - 1) == 0) {
-		free(cfg->server_name);
-		cfg->server_name = strdup(host);
-	}
-	if (!cfg->server_name || cl_mesh_origin_parse(cfg->server_name, name, sizeof name) < 0)
-		return cl_snprintf(err, errlen, "CLEMENT_SERVER_NAME: must be a domain name"), -1;
-	strcpy(cfg->server_name, name); /* same length, lowercased */
-	char me[256] = "";
-	gethostname(me, sizeof me - 1);
-	cl_snprintf(cfg->instance, sizeof cfg->instance, "%s/%ld", me[0] ? me : cfg->server_name, (long)getpid());
-	/* The never-ban list in util/cidr.h's grammar (policy reads the same setting the same
-	 * way), then as a PostgreSQL cidr[] literal for the statistics and mesh queries. */
-	const struct cl_netset nb = cfg->never_ban_set;
-	struct cl_buf a;
-	cl_buf_init(&a, sizeof cfg->never_ban_array - 1);
-	int rc = cl_buf_append_str(&a, "{");
-	for (size_t i = 0; i < nb.n && rc == 0; i++) {
-		char net[INET6_ADDRSTRLEN + 8];
-		rc |= cl_cidr_format(&nb.v[i].net, nb.v[i].plen, net, sizeof net);
-		rc |= cl_buf_printf(&a, "%s%s", i ? "," : "", net);
-	}
-	rc |= cl_buf_append_str(&a, "}");
-	if (rc == 0)
-		rc = cl_strlcpy(cfg->never_ban_array, a.data, sizeof cfg->never_ban_array);
-	cl_buf_free(&a);
-	if (rc != 0)
-		return cl_snprintf(err, errlen, "CLEMENT_NEVER_BAN: too long"), -1;
-	if ((cfg->mesh_cert[0] != 0) != (cfg->mesh_key[0] != 0))
-		return cl_snprintf(err, errlen, "CLEMENT_MESH_CERT and CLEMENT_MESH_KEY go together"), -1;
-	return 0;
-}
-
-/* metrics_register - every metric of the service, before any thread starts. */
-static void metrics_register(struct cl_metrics *reg, struct banstats_metrics *m)
-{
-	m->runs = cl_metrics_counter(reg, "clement_banstats_runs_total", "statistics runs completed", "");
-	m->run_failures = cl_metrics_counter(reg, "clement_banstats_run_failures_total", "statistics runs failed", "");
-	m->run_seconds = cl_metrics_histogram(reg, "clement_banstats_run_seconds", "duration of a statistics run", "");
-	const char *h = "records listed or lifted by the statistics runs";
-	m->new_candidates = cl_metrics_counter(reg, "clement_banstats_listed_total", h, "status=\"candidate\"");
-	m->new_bans = cl_metrics_counter(reg, "clement_banstats_listed_total", h, "status=\"banned\"");
-	m->lifted = cl_metrics_counter(reg, "clement_banstats_listed_total", h, "status=\"lifted\"");
-	h = "mesh records received over RPC, by outcome";
-	m->rec_stored = cl_metrics_counter(reg, "clement_banstats_mesh_records_total", h, "result=\"stored\"");
-	m->rec_ignored = cl_metrics_counter(reg, "clement_banstats_mesh_records_total", h, "result=\"ignored\"");
-	m->rec_refused = cl_metrics_counter(reg, "clement_banstats_mesh_records_total", h, "result=\"refused\"");
-	m->rec_tempfail = cl_metrics_counter(reg, "clement_banstats_mesh_records_total", h, "result=\"tempfail\"");
-	m->pushed = cl_metrics_counter(reg, "clement_banstats_mesh_pushed_total", "records pushed to peers", "");
-	m->push_failures =
-	    cl_metrics_counter(reg, "clement_banstats_mesh_push_failures_total", "push rounds failed per peer", "");
-}
 
 static struct banstats_config cfg;
 static struct banstats_metrics m;
@@ -98,7 +38,7 @@ static int loop_inited, loop_started;
 static int check(void *ctx, char *err, size_t errlen)
 {
 	(void)ctx;
-	return settings_check(&cfg, err, errlen) < 0 ? 2 : 0;
+	return banstats_config_finish(&cfg, err, errlen) < 0 ? 2 : 0;
 }
 
 /* setup - metrics, the push's TLS context, the loop's database connection (a database down at
@@ -106,7 +46,7 @@ static int check(void *ctx, char *err, size_t errlen)
 static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 {
 	(void)ctx;
-	metrics_register(reg, &m);
+	banstats_metrics_register(reg, &m);
 	if (cfg.mesh_cert[0] && !(l.tls = push_tls_ctx_new(&cfg, err, errlen)))
 		return 2;
 	/* The peers' names go through Clement's one resolver (lib/dns), as every mail-path name. */
@@ -177,8 +117,8 @@ int main(int argc, char **argv)
 	     "empty: the host name",
 	     &cfg.server_name},
 	    CL_SETTING_DNS_RESOLVER(&cfg.dns_resolver),
-	    {"CLEMENT_BANSTATS_INTERVAL_S", CL_SET_INT, "300", 1, 86400,
-	     "seconds between two statistics runs (the first runs at start)", &cfg.interval_s},
+	    {"CLEMENT_BANSTATS_INTERVAL_S", CL_SET_DURATION, "300", 1, 86400,
+	     "seconds between two statistics runs (the first runs at start)", CL_SECONDS(&cfg.interval_s)},
 	    {"CLEMENT_BANSTATS_FIREWALL_DIR", CL_SET_STR, "", 0, 0,
 	     "directory where each run writes banned.txt and banned.nft (nft -f), the networks banned at connect, for "
 	     "the host's firewall (empty: none)",
@@ -186,10 +126,10 @@ int main(int argc, char **argv)
 	    {"CLEMENT_BANSTATS_ONCE", CL_SET_BOOL, "false", 0, 0,
 	     "run one statistics pass, partition maintenance and one mesh push round, then exit (cron, benchmarks)",
 	     &cfg.once},
-	    {"CLEMENT_MAINTENANCE_INTERVAL_S", CL_SET_INT, "3600", 1, 86400,
+	    {"CLEMENT_MAINTENANCE_INTERVAL_S", CL_SET_DURATION, "3600", 1, 86400,
 	     "seconds between two log partition maintenance runs (create the coming months, drop those past the "
 	     "retention); one replica runs it per interval",
-	     &cfg.maintenance_s},
+	     CL_SECONDS(&cfg.maintenance_s)},
 	    {"CLEMENT_LOG_RETENTION_MONTHS", CL_SET_INT, "13", 1, 1200,
 	     "months of session and message logs kept; older monthly partitions are dropped (the settings table's "
 	     "log.retention_months overrides it at run time)",
@@ -221,21 +161,22 @@ int main(int argc, char **argv)
 	     "score from which a client is fully banned (refused at connect)", &cfg.ban_score},
 	    {"CLEMENT_BANSTATS_BAN_BAD_PCT", CL_SET_INT, "80", 0, 100, "...and the share of bad events, in percent",
 	     &cfg.ban_bad_pct},
-	    {"CLEMENT_BANSTATS_BAN_S", CL_SET_INT, "86400", 60, 31536000,
-	     "length of a first automatic ban; each repeat offence doubles it", &cfg.ban_s},
-	    {"CLEMENT_BANSTATS_BAN_MAX_S", CL_SET_INT, "2592000", 60, 315360000,
-	     "longest automatic ban, however often the client offended", &cfg.ban_max_s},
-	    {"CLEMENT_BANSTATS_OFFENCE_MEMORY_S", CL_SET_INT, "7776000", 0, 315360000,
-	     "how long a lifted ban still counts as an earlier offence", &cfg.offence_memory_s},
-	    {"CLEMENT_BANSTATS_CANDIDATE_TTL_S", CL_SET_INT, "604800", 60, 31536000,
-	     "a candidate that stops qualifying is lifted after this long", &cfg.candidate_ttl_s},
+	    {"CLEMENT_BANSTATS_BAN_S", CL_SET_DURATION, "86400", 60, 31536000,
+	     "length of a first automatic ban; each repeat offence doubles it", CL_SECONDS(&cfg.ban_s)},
+	    {"CLEMENT_BANSTATS_BAN_MAX_S", CL_SET_DURATION, "2592000", 60, 315360000,
+	     "longest automatic ban, however often the client offended", CL_SECONDS(&cfg.ban_max_s)},
+	    {"CLEMENT_BANSTATS_OFFENCE_MEMORY_S", CL_SET_DURATION, "7776000", 0, 315360000,
+	     "how long a lifted ban still counts as an earlier offence", CL_SECONDS(&cfg.offence_memory_s)},
+	    {"CLEMENT_BANSTATS_CANDIDATE_TTL_S", CL_SET_DURATION, "604800", 60, 31536000,
+	     "a candidate that stops qualifying is lifted after this long", CL_SECONDS(&cfg.candidate_ttl_s)},
 	    {"CLEMENT_BANSTATS_WORK_MEM_MB", CL_SET_INT, "64", 4, 4096,
 	     "PostgreSQL work_mem of the statistics transaction (per-IP aggregates stay in memory)", &cfg.work_mem_mb},
 	    {"CLEMENT_NEVER_BAN", CL_SET_NETS, "127.0.0.0/8,::1/128", 0, 0,
 	     "comma-separated networks never listed (added to the never_ban_networks table)",
 	     CL_NETS(&cfg.never_ban, &cfg.never_ban_set)},
-	    {"CLEMENT_MESH_PUSH_INTERVAL_S", CL_SET_INT, "60", 1, 86400,
-	     "seconds between two rounds of pushing new ban events to the mesh peers", &cfg.push_interval_s},
+	    {"CLEMENT_MESH_PUSH_INTERVAL_S", CL_SET_DURATION, "60", 1, 86400,
+	     "seconds between two rounds of pushing new ban events to the mesh peers",
+	     CL_SECONDS(&cfg.push_interval_s)},
 	    {"CLEMENT_MESH_CERT", CL_SET_STR, "", 0, 0,
 	     "PEM client certificate (chain) presented to mesh peers; empty: no push", &cfg.mesh_cert},
 	    {"CLEMENT_MESH_KEY", CL_SET_STR, "", 0, 0, "PEM private key of CLEMENT_MESH_CERT", &cfg.mesh_key},
@@ -245,10 +186,11 @@ int main(int argc, char **argv)
 	     "verify the peer's server certificate and name (turn off only for tests)", &cfg.mesh_tls_verify},
 	    {"CLEMENT_MESH_MAX_HOPS", CL_SET_INT, "3", 1, 16,
 	     "records that would exceed this many hops here are refused (loop prevention)", &cfg.mesh_max_hops},
-	    {"CLEMENT_MESH_TIMEOUT_S", CL_SET_INT, "30", 1, 300,
-	     "timeout of each connect, read and write of the mesh push", &cfg.mesh_timeout_s},
+	    {"CLEMENT_MESH_TIMEOUT_S", CL_SET_DURATION, "30", 1, 300,
+	     "timeout of each connect, read and write of the mesh push", CL_SECONDS(&cfg.mesh_timeout_s)},
 	    {"CLEMENT_MESH_BATCH", CL_SET_INT, "200", 1, 10000, "ban events read per query while pushing",
 	     &cfg.mesh_batch},
+	    CL_TOGETHER("CLEMENT_MESH_CERT", "CLEMENT_MESH_KEY"),
 	    CL_SETTING_LOG_LEVEL(&cfg.log_level),
 	};
 	static const long long one_worker = 1;

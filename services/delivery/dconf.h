@@ -32,7 +32,7 @@ struct dl_config {
 	char *dns_resolver;      /* CLEMENT_DNS_RESOLVER: the downstream and smarthost names */
 };
 
-/* Metrics, registered once in main.c before any thread starts. */
+/* Metrics, registered once by dl_metrics_register (metrics.c) before any thread starts. */
 enum dl_mode { DL_MODE_LOCAL = 0, DL_MODE_RELAY, DL_MODE_OUTBOUND, DL_MODE_QUARANTINE, DL_MODE_COUNT };
 enum dl_outcome { DL_OUT_OK = 0, DL_OUT_TEMPFAIL, DL_OUT_PERMFAIL, DL_OUT_COUNT };
 
@@ -46,6 +46,9 @@ struct dl_metrics {
 	struct cl_metric *learn_ok, *learn_failed;
 	struct cl_metric *dkim_signed, *dkim_failed, *dkim_refused; /* outbound DKIM signatures (sign.c) */
 };
+
+/* dl_metrics_register - every series of m in reg (which owns them), before any thread runs. */
+void dl_metrics_register(struct cl_metrics *reg, struct dl_metrics *m);
 
 struct dl_ctx {
 	const struct dl_config *cfg;

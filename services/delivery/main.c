@@ -24,55 +24,6 @@
 #include "util/log.h"
 #include "util/metrics.h"
 
-/* metrics_init - every series, registered before any thread runs. */
-static void metrics_init(struct cl_metrics *reg, struct dl_metrics *m)
-{
-	static const char *const modes[] = {"local", "relay", "outbound", "quarantine"};
-	static const char *const outs[] = {"ok", "tempfail", "permfail"};
-	static const char *const errs[] = {"",          "connect", "timeout",  "reply_4xx",
-					   "reply_5xx", "tls",     "protocol", "dns"};
-	char l[96];
-	for (int i = 0; i < DL_MODE_COUNT; i++) {
-		for (int j = 0; j < DL_OUT_COUNT; j++) {
-			snprintf(l, sizeof l, "mode=\"%s\",outcome=\"%s\"", modes[i], outs[j]);
-			m->deliveries[i][j] = cl_metrics_counter(reg, "clement_delivery_deliveries_total",
-								 "deliveries by mode and outcome", l);
-		}
-		snprintf(l, sizeof l, "mode=\"%s\"", modes[i]);
-		m->latency[i] = cl_metrics_histogram(reg, "clement_delivery_latency_seconds",
-						     "time to make one transaction safe, by mode", l);
-	}
-	m->fsync =
-	    cl_metrics_histogram(reg, "clement_delivery_fsync_seconds", "Maildir fsync time (file and new/)", "");
-	_Static_assert(sizeof errs / sizeof errs[0] == DL_RELAY_NERR, "a label per enum dl_relay_err");
-	_Static_assert(sizeof m->downstream_err / sizeof m->downstream_err[0] == DL_RELAY_NERR, "a series per kind");
-	for (int i = 1; i < DL_RELAY_NERR; i++) {
-		snprintf(l, sizeof l, "kind=\"%s\"", errs[i]);
-		m->downstream_err[i] = cl_metrics_counter(reg, "clement_delivery_downstream_errors_total",
-							  "failed downstream SMTP transactions by kind", l);
-	}
-	m->q_stored = cl_metrics_counter(reg, "clement_delivery_quarantine_stored_total", "quarantine rows stored", "");
-	m->q_released =
-	    cl_metrics_counter(reg, "clement_delivery_quarantine_released_total", "quarantined messages released", "");
-	m->q_deleted =
-	    cl_metrics_counter(reg, "clement_delivery_quarantine_deleted_total", "quarantined messages deleted", "");
-	m->q_purged =
-	    cl_metrics_counter(reg, "clement_delivery_quarantine_purged_total", "expired quarantine rows purged", "");
-	m->digests_sent = cl_metrics_counter(reg, "clement_delivery_digests_sent_total", "quarantine digests sent", "");
-	m->digest_errors =
-	    cl_metrics_counter(reg, "clement_delivery_digest_errors_total", "digests that could not be delivered", "");
-	m->tmp_cleaned =
-	    cl_metrics_counter(reg, "clement_delivery_tmp_cleaned_total", "stale Maildir tmp/ files removed", "");
-	const char *lh = "messages taught to Rspamd on release (ham) or delete (spam), by result";
-	m->learn_ok = cl_metrics_counter(reg, "clement_delivery_rspamd_learn_total", lh, "result=\"ok\"");
-	m->learn_failed = cl_metrics_counter(reg, "clement_delivery_rspamd_learn_total", lh, "result=\"failed\"");
-	const char *dh = "outbound messages DKIM-signed with their From domain's active key, by result"
-			 " (not_allowed: the login may not send as that domain, so unsigned)";
-	m->dkim_signed = cl_metrics_counter(reg, "clement_delivery_dkim_total", dh, "result=\"signed\"");
-	m->dkim_failed = cl_metrics_counter(reg, "clement_delivery_dkim_total", dh, "result=\"failed\"");
-	m->dkim_refused = cl_metrics_counter(reg, "clement_delivery_dkim_total", dh, "result=\"not_allowed\"");
-}
-
 static struct dl_config cfg;
 static struct dl_metrics m;
 static struct dl_ctx c = {.cfg = &cfg, .m = &m};
@@ -99,7 +50,7 @@ static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 		return 1;
 	}
 	curl_inited = 1;
-	metrics_init(reg, &m);
+	dl_metrics_register(reg, &m);
 	dl_bg_init(&b, &c);
 	bg_inited = 1;
 	if (!(c.db = cl_pg_pool_new(cfg.db_url, (int)(cfg.workers + 1), NULL, 0))) {
@@ -169,20 +120,21 @@ int main(int argc, char **argv)
 	     "origin of admin-api that digest links point to (<url>/api/digest/<token>)", &cfg.digest_base_url},
 	    {"CLEMENT_DIGEST_FROM", CL_SET_STR, "", 0, 0,
 	     "From: header of digests (empty: Clement quarantine <postmaster@<the user's domain>>)", &cfg.digest_from},
-	    {"CLEMENT_DIGEST_POLL_S", CL_SET_INT, "30", 1, 3600, "seconds between two looks for due digest schedules",
-	     &cfg.digest_poll_s},
-	    {"CLEMENT_DELIVERY_HOUSEKEEPING_S", CL_SET_INT, "600", 1, 86400,
-	     "seconds between two purges of stale tmp/ files and expired quarantine rows", &cfg.housekeeping_s},
-	    {"CLEMENT_MAILDIR_TMP_MAX_AGE_S", CL_SET_INT, "129600", 60, 31536000,
+	    {"CLEMENT_DIGEST_POLL_S", CL_SET_DURATION, "30", 1, 3600,
+	     "seconds between two looks for due digest schedules", CL_SECONDS(&cfg.digest_poll_s)},
+	    {"CLEMENT_DELIVERY_HOUSEKEEPING_S", CL_SET_DURATION, "600", 1, 86400,
+	     "seconds between two purges of stale tmp/ files and expired quarantine rows",
+	     CL_SECONDS(&cfg.housekeeping_s)},
+	    {"CLEMENT_MAILDIR_TMP_MAX_AGE_S", CL_SET_DURATION, "129600", 60, 31536000,
 	     "age after which a Maildir tmp/ file is stale and removed (36 h, as the Maildir spec says)",
-	     &cfg.tmp_max_age_s},
-	    {"CLEMENT_RELAY_CONNECT_TIMEOUT_MS", CL_SET_INT, "10000", 100, 300000,
+	     CL_SECONDS(&cfg.tmp_max_age_s)},
+	    {"CLEMENT_RELAY_CONNECT_TIMEOUT_MS", CL_SET_DURATION, "10000", 100, 300000,
 	     "connect timeout towards a downstream server (its name's DNS lookup has as long again)",
-	     &cfg.relay_connect_timeout_ms},
+	     CL_MILLIS(&cfg.relay_connect_timeout_ms)},
 	    CL_SETTING_DNS_RESOLVER(&cfg.dns_resolver),
-	    {"CLEMENT_RELAY_TIMEOUT_MS", CL_SET_INT, "60000", 200, 600000,
+	    {"CLEMENT_RELAY_TIMEOUT_MS", CL_SET_DURATION, "60000", 200, 600000,
 	     "whole-transaction timeout towards a downstream server (keep below smtp-edge's delivery deadline)",
-	     &cfg.relay_timeout_ms},
+	     CL_MILLIS(&cfg.relay_timeout_ms)},
 	    {"CLEMENT_RELAY_TLS_VERIFY", CL_SET_BOOL, "1", 0, 1,
 	     "verify the downstream's certificate when its group requires TLS", &cfg.relay_verify_cert},
 	    {"CLEMENT_RELAY_CA_FILE", CL_SET_STR, "", 0, 0,

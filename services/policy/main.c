@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "handler.h"
+#include "metrics.h"
 #include "policy.h"
 #include "rpc/rpc.h"
 #include "svc/service.h"
@@ -47,60 +48,11 @@ static void metrics_hook(void *ctx, struct cl_buf *out)
 		      age, atomic_load(&p->cache.connected), atomic_load(&p->logq.len));
 }
 
-/* metrics_register - every series, before any thread runs. */
-static void metrics_register(struct cl_metrics *reg, struct policy_metrics *m)
-{
-	static const char *ops[OP_NDECIDE] = {"connect", "helo", "mail", "rcpt", "auth"};
-	static const char *acts[3] = {"accept", "reject", "defer"};
-	static const char *probe_res[3] = {"exists", "no_such_user", "tempfail"};
-	char l[128];
-	for (int o = 0; o < OP_NDECIDE; o++)
-		for (int a = 0; a < 3; a++) {
-			snprintf(l, sizeof l, "op=\"%s\",verdict=\"%s\"", ops[o], acts[a]);
-			m->decisions[o][a] =
-			    cl_metrics_counter(reg, "clement_policy_decisions_total", "decisions by op and verdict", l);
-		}
-	m->latency = cl_metrics_histogram(reg, "clement_policy_decision_seconds", "time to decide one request", "");
-	m->reloads = cl_metrics_counter(reg, "clement_policy_cache_reloads_total", "cache snapshots loaded", "");
-	m->reload_errors = cl_metrics_counter(reg, "clement_policy_cache_errors_total",
-					      "failed cache loads and LISTEN connection attempts", "");
-	m->log_written = cl_metrics_counter(reg, "clement_policy_log_rows_written_total", "log rows written", "");
-	m->log_dropped =
-	    cl_metrics_counter(reg, "clement_policy_log_dropped_total",
-			       "log rows dropped (queue full: oldest first; or refused by the database)", "");
-	m->db_errors = cl_metrics_counter(reg, "clement_policy_db_errors_total", "failed log batch writes", "");
-	for (int i = 0; i < 3; i++) {
-		snprintf(l, sizeof l, "result=\"%s\"", probe_res[i]);
-		m->probes[i] =
-		    cl_metrics_counter(reg, "clement_policy_probes_total", "RCPT probes to downstream MTAs", l);
-	}
-	for (int i = 0; i < 3; i++) { /* one family's series must be contiguous in the exposition */
-		snprintf(l, sizeof l, "result=\"%s\"", cl_imap_result_name((enum cl_imap_result)i));
-		m->imap_logins[i] = cl_metrics_counter(reg, "clement_policy_imap_logins_total", "IMAP logins", l);
-	}
-	m->probe_hits =
-	    cl_metrics_counter(reg, "clement_policy_probe_cache_hits_total", "probe answers from cache", "");
-	m->bad_requests =
-	    cl_metrics_counter(reg, "clement_policy_bad_requests_total", "requests refused as malformed", "");
-	static const char *rep_acts[3] = {"ignore", "enforce", "drop"};
-	for (int i = 0; i < 3; i++) {
-		char rl[48];
-		snprintf(rl, sizeof rl, "action=\"%s\"", rep_acts[i]);
-		m->rep_refused[i] =
-		    cl_metrics_counter(reg, "clement_policy_reputation_refusals_total",
-				       "connections (drop) or recipients (enforce) refused on reputation", rl);
-	}
-	for (int i = 0; i < PR_NREFUSAL; i++) {
-		snprintf(l, sizeof l, "reason=\"%s\"", pol_refusal_names[i]);
-		m->refusals[i] = cl_metrics_counter(reg, "clement_policy_refusals_total", "refusals by reason", l);
-	}
-}
-
 /* policy_setup - everything but the RPC server; 0 or -1 with err. */
 static int policy_setup(struct policy *p, struct cl_metrics *reg, char *err, size_t errlen)
 {
 	const struct policy_config *c = p->cfg;
-	metrics_register(reg, &p->m);
+	pol_metrics_register(reg, &p->m);
 	pc_cache_init(&p->cache);
 	char why[200];
 	if (!(p->dns = cl_dns_host_new(c->dns_resolver, why, sizeof why))) {
@@ -185,22 +137,22 @@ int main(int argc, char **argv)
 	     CL_NETS(&cfg.never_ban, &pol.never_ban_cfg)},
 	    {"CLEMENT_POLICY_ALLOW_LOOPBACK", CL_SET_BOOL, "0", 0, 1,
 	     "accept SMTP clients on 127.0.0.0/8 and ::1 (tests, local tools); refused otherwise", &cfg.allow_loopback},
-	    {"CLEMENT_POLICY_CACHE_MAX_STALE_S", CL_SET_INT, "300", 0, 86400,
+	    {"CLEMENT_POLICY_CACHE_MAX_STALE_S", CL_SET_DURATION, "300", 0, 86400,
 	     "seconds decisions keep trusting the cache while PostgreSQL is unreachable; then they defer (4xx)",
-	     &cfg.max_stale_s},
-	    {"CLEMENT_POLICY_CACHE_DEBOUNCE_MS", CL_SET_INT, "50", 0, 900,
-	     "wait after a change notification so that one reload covers a burst", &cfg.debounce_ms},
-	    {"CLEMENT_POLICY_PROBE_TIMEOUT_MS", CL_SET_INT, "3000", 100, 60000,
-	     "deadline of a whole recipient-verification probe to a downstream MTA", &cfg.probe_timeout_ms},
+	     CL_SECONDS(&cfg.max_stale_s)},
+	    {"CLEMENT_POLICY_CACHE_DEBOUNCE_MS", CL_SET_DURATION, "50", 0, 900,
+	     "wait after a change notification so that one reload covers a burst", CL_MILLIS(&cfg.debounce_ms)},
+	    {"CLEMENT_POLICY_PROBE_TIMEOUT_MS", CL_SET_DURATION, "3000", 100, 60000,
+	     "deadline of a whole recipient-verification probe to a downstream MTA", CL_MILLIS(&cfg.probe_timeout_ms)},
 	    CL_SETTING_DNS_RESOLVER(&cfg.dns_resolver),
 	    {"CLEMENT_POLICY_HELO_NAME", CL_SET_STR, "localhost", 0, 0, "name policy gives in EHLO when probing",
 	     &cfg.helo_name},
-	    {"CLEMENT_POLICY_IMAP_TIMEOUT_MS", CL_SET_INT, "5000", 100, 60000, "deadline of an IMAP login",
-	     &cfg.imap_timeout_ms},
+	    {"CLEMENT_POLICY_IMAP_TIMEOUT_MS", CL_SET_DURATION, "5000", 100, 60000, "deadline of an IMAP login",
+	     CL_MILLIS(&cfg.imap_timeout_ms)},
 	    {"CLEMENT_POLICY_IMAP_CA_FILE", CL_SET_STR, "", 0, 0,
 	     "CA bundle for IMAP servers' certificates (empty: the system store)", &cfg.imap_ca_file},
-	    {"CLEMENT_POLICY_LOG_FLUSH_MS", CL_SET_INT, "500", 10, 1000,
-	     "longest time a log row waits before its batch is written", &cfg.log_flush_ms},
+	    {"CLEMENT_POLICY_LOG_FLUSH_MS", CL_SET_DURATION, "500", 10, 1000,
+	     "longest time a log row waits before its batch is written", CL_MILLIS(&cfg.log_flush_ms)},
 	    {"CLEMENT_POLICY_LOG_QUEUE_MAX", CL_SET_INT, "100000", 100, 10000000,
 	     "log rows kept while PostgreSQL is away; beyond it the oldest are dropped (counted)", &cfg.log_queue_max},
 	    {"CLEMENT_POLICY_LOG_BATCH_MAX", CL_SET_INT, "500", 1, 3000, "log rows per INSERT batch",

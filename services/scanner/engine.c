@@ -9,9 +9,27 @@
 #include <time.h>
 
 #include "util/buf.h"
+#include "util/log.h"
+
+/* clamav_msg - route libclamav's own warnings and errors into our log format. */
+static void clamav_msg(enum cl_msg severity, const char *fullmsg, const char *msg, void *context)
+{
+	(void)fullmsg;
+	(void)context;
+	char emsg[400];
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		n--;
+	cl_log_escape(emsg, sizeof emsg, msg, n);
+	cl_log(severity == CL_MSG_ERROR  ? CL_LOG_ERROR
+	       : severity == CL_MSG_WARN ? CL_LOG_WARN
+					 : CL_LOG_DEBUG,
+	       NULL, "libclamav", "msg=%s", emsg);
+}
 
 int engine_lib_init(char *err, size_t errlen)
 {
+	cl_set_clcb_msg(clamav_msg);
 	cl_error_t rc = cl_init(CL_INIT_DEFAULT);
 	if (rc != CL_SUCCESS) {
 		cl_snprintf(err, errlen, "cl_init: %s", cl_strerror(rc));

@@ -38,7 +38,8 @@ struct scan_engine {
 	double loaded_at;     /* unix seconds when the load finished */
 };
 
-/* engine_lib_init - cl_init() once per process, before any thread is created. 0 or -1. */
+/* engine_lib_init - cl_init() once per process, before any thread is created, with libclamav's
+ * own warnings and errors routed into our log. 0 or -1. */
 int engine_lib_init(char *err, size_t errlen);
 
 /* engine_load - build and compile a new engine from every database file in dir, with lim.

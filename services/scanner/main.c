@@ -18,22 +18,6 @@
 
 #define PROG "clement-scanner"
 
-/* clamav_msg - route libclamav's own warnings and errors into our log format. */
-static void clamav_msg(enum cl_msg severity, const char *fullmsg, const char *msg, void *context)
-{
-	(void)fullmsg;
-	(void)context;
-	char emsg[400];
-	size_t n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-		n--;
-	cl_log_escape(emsg, sizeof emsg, msg, n);
-	cl_log(severity == CL_MSG_ERROR  ? CL_LOG_ERROR
-	       : severity == CL_MSG_WARN ? CL_LOG_WARN
-					 : CL_LOG_DEBUG,
-	       NULL, "libclamav", "msg=%s", emsg);
-}
-
 static struct scanner_config cfg;
 static struct scanner sc;
 static int sc_inited, curl_inited;
@@ -44,7 +28,6 @@ static int setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 {
 	(void)ctx;
 	cfg.limits.tmpdir = cfg.tmpdir;
-	cl_set_clcb_msg(clamav_msg);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	curl_inited = 1;
 	if (engine_lib_init(err, errlen) < 0)
@@ -90,8 +73,8 @@ int main(int argc, char **argv)
 	    CL_SETTING_HEALTH_LISTEN("CLEMENT_SCANNER_HEALTH_LISTEN", "0.0.0.0:9103", &cfg.health_listen),
 	    {"CLEMENT_CLAMAV_DB", CL_SET_STR, "/var/lib/clamav", 0, 0,
 	     "ClamAV database directory (freshclam's: .cvd/.cld/.ndb/.hdb ...), watched for changes", &cfg.db_dir},
-	    {"CLEMENT_CLAMAV_RELOAD_S", CL_SET_INT, "60", 1, 86400,
-	     "seconds between two checks of CLEMENT_CLAMAV_DB for changed signatures", &cfg.reload_s},
+	    {"CLEMENT_CLAMAV_RELOAD_S", CL_SET_DURATION, "60", 1, 86400,
+	     "seconds between two checks of CLEMENT_CLAMAV_DB for changed signatures", CL_SECONDS(&cfg.reload_s)},
 	    {"CLEMENT_SCANNER_WORKERS", CL_SET_INT, "0", 0, 256,
 	     "scans in parallel (one nng context each); 0 = one per CPU core", &cfg.workers},
 	    {"CLEMENT_SCAN_MAX_SCAN_SIZE", CL_SET_INT, "104857600", 1024, 4294967295LL,
@@ -103,8 +86,9 @@ int main(int argc, char **argv)
 	     "most parts and archive members unpacked from one message (libclamav MaxFiles)", &cfg.limits.max_files},
 	    {"CLEMENT_SCAN_MAX_RECURSION", CL_SET_INT, "17", 1, 100,
 	     "deepest nesting unpacked: MIME in zip in MIME ... (libclamav MaxRecursion)", &cfg.limits.max_recursion},
-	    {"CLEMENT_SCAN_MAX_TIME_MS", CL_SET_INT, "60000", 1, 3600000,
-	     "longest scan of one message, in milliseconds (libclamav MaxScanTime)", &cfg.limits.max_scan_time_ms},
+	    {"CLEMENT_SCAN_MAX_TIME_MS", CL_SET_DURATION, "60000", 1, 3600000,
+	     "longest scan of one message, in milliseconds (libclamav MaxScanTime)",
+	     CL_MILLIS(&cfg.limits.max_scan_time_ms)},
 	    {"CLEMENT_SCAN_LIMIT_ACTION", CL_SET_CHOICE, "refuse", 0, 0,
 	     "a message that hits a scan limit: refuse (infected, Heuristics.Limits.Exceeded.*) or accept (clean, "
 	     "logged)",
@@ -116,10 +100,10 @@ int main(int argc, char **argv)
 	     "Rspamd's normal worker (http://127.0.0.1:11333), asked POST /checkv2 in parallel with libclamav; "
 	     "empty = Rspamd off (ClamAV only)",
 	     &cfg.rspamd_url},
-	    {"CLEMENT_RSPAMD_TIMEOUT_MS", CL_SET_INT, "10000", 100, 300000,
+	    {"CLEMENT_RSPAMD_TIMEOUT_MS", CL_SET_DURATION, "10000", 100, 300000,
 	     "deadline of one Rspamd check, in milliseconds (then 451 4.3.0, or unscanned with "
 	     "CLEMENT_RSPAMD_FAIL_OPEN); keep it below smtp-edge's CLEMENT_SCANNER_TIMEOUT_MS",
-	     &cfg.rspamd_timeout_ms},
+	     CL_MILLIS(&cfg.rspamd_timeout_ms)},
 	    {"CLEMENT_RSPAMD_FAIL_OPEN", CL_SET_BOOL, "0", 0, 1,
 	     "deliver without Rspamd's verdict when Rspamd is down, slow or answers garbage (logged at error level, "
 	     "counted in clement_scanner_rspamd_unscanned_total); default: 451 4.3.0",
@@ -129,9 +113,9 @@ int main(int argc, char **argv)
 	     "digits) this many other client addresses already sent within CLEMENT_BULK_WINDOW_S; signed list mail "
 	     "(List-Id/List-Unsubscribe with DKIM pass) and logged-in users are not counted; 0 = off",
 	     &cfg.bulk_clients},
-	    {"CLEMENT_BULK_WINDOW_S", CL_SET_INT, "3600", 60, 86400,
+	    {"CLEMENT_BULK_WINDOW_S", CL_SET_DURATION, "3600", 60, 86400,
 	     "the window of CLEMENT_BULK_CLIENTS, in seconds (counts are per scanner process, in memory)",
-	     &cfg.bulk_window_s},
+	     CL_SECONDS(&cfg.bulk_window_s)},
 	    {"CLEMENT_BULK_DEFER_CLIENTS", CL_SET_INT, "2", 0, 31,
 	     "early snowshoe check: defer once (451 4.7.1) a copy with a positive Rspamd score whose text this many "
 	     "other client addresses already sent (fewer than CLEMENT_BULK_CLIENTS); its retry is judged by "

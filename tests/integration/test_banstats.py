@@ -264,6 +264,31 @@ def test_bad_settings_are_refused(db):
     full.update(CLEMENT_NEVER_BAN="", CLEMENT_BANSTATS_WINDOW="2d")
     p = subprocess.run([str(BIN / "clement-banstats")], env=full, capture_output=True, text=True, timeout=30)
     assert p.returncode == 2 and "CLEMENT_BANSTATS_WINDOW" in p.stderr
+    # Durations: the message names the setting, the value and the units it takes.
+    full.update(CLEMENT_BANSTATS_WINDOW="24h", CLEMENT_BANSTATS_BAN_S="5x")
+    p = subprocess.run([str(BIN / "clement-banstats")], env=full, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "CLEMENT_BANSTATS_BAN_S: 5x is not a duration (use 30s, 5m, 2h)" in p.stderr
+    full.update(CLEMENT_BANSTATS_BAN_S="30s")
+    p = subprocess.run([str(BIN / "clement-banstats")], env=full, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "CLEMENT_BANSTATS_BAN_S: 30s is out of range: 1m..365d" in p.stderr, p.stderr
+    # The mesh client certificate and its key go together (the table's rule, no code of banstats').
+    full.update(CLEMENT_BANSTATS_BAN_S="1h", CLEMENT_MESH_CERT="/nonexistent/cert.pem")
+    p = subprocess.run([str(BIN / "clement-banstats")], env=full, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "CLEMENT_MESH_CERT and CLEMENT_MESH_KEY go together" in p.stderr, p.stderr
+    full.update(CLEMENT_MESH_CERT="", CLEMENT_MESH_KEY="/nonexistent/key.pem")
+    p = subprocess.run([str(BIN / "clement-banstats")], env=full, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "(CLEMENT_MESH_CERT is not set)" in p.stderr, p.stderr
+
+
+def test_durations_take_units(db):
+    """A ban length written with a unit is that long; a plain number still counts seconds."""
+    history(db)
+    run_once(db, CLEMENT_BANSTATS_BAN_S="2h", CLEMENT_BANSTATS_BAN_MAX_S="30d", CLEMENT_BANSTATS_INTERVAL_S="5m")
+    assert 7100 < listed(db)[BAD]["ttl"] <= 7200
+    db.execute("DELETE FROM ban_events")
+    db.execute("DELETE FROM bans")
+    run_once(db, CLEMENT_BANSTATS_BAN_S="5400")
+    assert 5300 < listed(db)[BAD]["ttl"] <= 5400
 
 
 def test_service_runs_periodically(db, services):

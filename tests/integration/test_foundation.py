@@ -22,6 +22,17 @@ def test_migrations_apply_twice(pg):
     assert pg.scalar("SELECT count(*) FROM schema_migrations") == len(files)
 
 
+def test_failed_migration_is_rolled_back_whole(pg, tmp_path):
+    """A migration file that fails half-way leaves nothing behind: neither its first statements
+    nor its schema_migrations row (one transaction, lib/db's helpers)."""
+    (tmp_path / "9999_broken.sql").write_text("CREATE TABLE broken_probe (a int);\nSELECT no_such_column FROM broken_probe;\n")
+    env = dict(os.environ, CLEMENT_DB_URL=pg.url, CLEMENT_MIGRATIONS_DIR=str(tmp_path))
+    r = subprocess.run([str(BIN / "clement-migrate")], env=env, capture_output=True, text=True)
+    assert r.returncode == 1 and "9999_broken.sql failed" in r.stderr and "no_such_column" in r.stderr, r.stderr
+    assert pg.scalar("SELECT to_regclass('broken_probe') IS NULL")
+    assert pg.scalar("SELECT count(*) FROM schema_migrations WHERE version = 9999") == 0
+
+
 def test_migrate_reports_unreachable_database():
     env = dict(os.environ, CLEMENT_DB_URL=f"postgresql://clement@127.0.0.1:{free_port()}/clement",
                CLEMENT_DB_CONNECT_ATTEMPTS="1")
@@ -98,6 +109,36 @@ def test_unknown_argument_and_bad_setting(name):
     assert "CLEMENT_" in r.stderr
 
 
+# One duration setting per service: a bad value stops it at once (exit 2) with a message that
+# names the setting and the units; --help shows the unit and the range with units.
+DURATIONS = [
+    ("policy", "CLEMENT_POLICY_PROBE_TIMEOUT_MS", "milliseconds", "100ms..1m", "3s"),
+    ("scanner", "CLEMENT_CLAMAV_RELOAD_S", "seconds", "1s..1d", "2m"),
+    ("delivery", "CLEMENT_RELAY_TIMEOUT_MS", "milliseconds", "200ms..10m", "90s"),
+    ("banstats", "CLEMENT_BANSTATS_INTERVAL_S", "seconds", "1s..1d", "10m"),
+    ("admin-api", "CLEMENT_SESSION_IDLE_S", "seconds", "1s..1d", "30m"),
+]
+
+
+@pytest.mark.parametrize("service,var,unit,bounds,good", DURATIONS, ids=[d[0] for d in DURATIONS])
+def test_durations_with_units(service, var, unit, bounds, good):
+    exe = str(BIN / f"clement-{service}")
+    r = subprocess.run([exe, "--help"], capture_output=True, text=True)
+    block = r.stdout.split(var, 1)[1].split("\n  CLEMENT_", 1)[0]
+    assert f"range: {bounds}" in block and f"a plain number counts {unit}" in block, block
+    examples = "250ms, 30s, 5m" if unit == "milliseconds" else "30s, 5m, 2h"
+    for value, message in [("5x", f"{var}: 5x is not a duration (use {examples})"),
+                           ("1.5h", f"{var}: 1.5h is not a duration"),
+                           ("400d", f"{var}: 400d is out of range: {bounds} (a plain number counts {unit})")]:
+        env = dict(os.environ, **{var: value})
+        r = subprocess.run([exe], capture_output=True, text=True, env=env, timeout=20)
+        assert r.returncode == 2 and message in r.stderr, (value, r.stderr)
+    if unit == "seconds":
+        env = dict(os.environ, **{var: "1500ms"})
+        r = subprocess.run([exe], capture_output=True, text=True, env=env, timeout=20)
+        assert r.returncode == 2 and f"{var}: 1500ms is not a whole number of seconds" in r.stderr, r.stderr
+
+
 def service_env(name, pg, tmp):
     """Enough settings for any service to start on free loopback ports."""
     sigs = tmp / "sigs"
@@ -124,6 +165,7 @@ def service_env(name, pg, tmp):
         "CLEMENT_MAILDIR_ROOT": str(tmp / "maildir"),
         "CLEMENT_FRONTEND_DIR": str(ROOT / "frontend"),
         "CLEMENT_DIGEST_SECRET": "test-secret-0123456789abcdef",
+        **{var: good for _, var, _, _, good in DURATIONS},   # durations written with units
     }
 
 
