@@ -6,7 +6,8 @@
  *                                           CLIENTS threads, each with its own REQ socket
  *                                           (one TCP connection), sending JSON as one frame
  *                                           back to back for SECONDS; prints one line:
- *                                           "requests=N rps=R p50_us=A p99_us=B errors=E"
+ *                                           "requests=N rps=R p50_us=A p99_us=B errors=E cpu_s=C"
+ *                                           (C: this process's own CPU time, user + system)
  *
  * Raw nng on both sides, no JSON work in the client, so the client costs the same against
  * either server and the difference is the server's work. */
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "util/daemon.h"
@@ -161,8 +163,12 @@ static int run(const char *url, int clients, double secs, const char *json)
 	}
 	qsort(all, total, sizeof *all, cmp_d);
 	double p50 = total ? all[total / 2] : 0, p99 = total ? all[(size_t)((double)total * 0.99)] : 0;
-	printf("requests=%zu rps=%.0f p50_us=%.0f p99_us=%.0f errors=%ld\n", total, (double)total / elapsed, p50 * 1e6,
-	       p99 * 1e6, errors);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+		     ru.ru_stime.tv_usec / 1e6;
+	printf("requests=%zu rps=%.0f p50_us=%.0f p99_us=%.0f errors=%ld cpu_s=%.3f\n", total, (double)total / elapsed,
+	       p50 * 1e6, p99 * 1e6, errors, cpu);
 	free(all);
 	free(c);
 	return 0;

@@ -178,41 +178,95 @@ static int rep_decode(const cJSON *j, struct cl_policy_request *r)
 }
 
 /* number - a number field into *out; 1 when present. */
-static int number(const cJSON *j, const char *key, double *out)
+static int number(const cJSON *n, double *out)
 {
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, key);
 	*out = cJSON_IsNumber(n) ? n->valuedouble : 0;
 	return cJSON_IsNumber(n);
 }
 
+/* The fields of a request, found in one pass (cl_json_fields). */
+enum req_field {
+	RF_SID,
+	RF_IP,
+	RF_PORT,
+	RF_LISTENER,
+	RF_HELO,
+	RF_TLS,
+	RF_AUTH_USER,
+	RF_REP,
+	RF_SENDER,
+	RF_RCPT,
+	RF_USER,
+	RF_PASSWORD,
+	RF_SIZE,
+	RF_SMTPUTF8,
+	RF_STARTED_AT,
+	RF_ENDED_AT,
+	RF_OUTCOME,
+	RF_TRANSCRIPT,
+	RF_PREGREET,
+	RF_PROTOCOL_ERRORS,
+	RF_MESSAGES,
+	RF_MSGID,
+	RF_SUBJECT,
+	RF_N
+};
+static const char *const req_fields[RF_N] = {
+    [RF_SID] = CL_POLICY_F_SID,
+    [RF_IP] = CL_POLICY_F_IP,
+    [RF_PORT] = CL_POLICY_F_PORT,
+    [RF_LISTENER] = CL_POLICY_F_LISTENER,
+    [RF_HELO] = CL_POLICY_F_HELO,
+    [RF_TLS] = CL_POLICY_F_TLS,
+    [RF_AUTH_USER] = CL_POLICY_F_AUTH_USER,
+    [RF_REP] = CL_POLICY_F_REP,
+    [RF_SENDER] = CL_POLICY_F_SENDER,
+    [RF_RCPT] = CL_POLICY_F_RCPT,
+    [RF_USER] = CL_POLICY_F_USER,
+    [RF_PASSWORD] = CL_POLICY_F_PASSWORD,
+    [RF_SIZE] = CL_POLICY_F_SIZE,
+    [RF_SMTPUTF8] = CL_POLICY_F_SMTPUTF8,
+    [RF_STARTED_AT] = CL_POLICY_F_STARTED_AT,
+    [RF_ENDED_AT] = CL_POLICY_F_ENDED_AT,
+    [RF_OUTCOME] = CL_POLICY_F_OUTCOME,
+    [RF_TRANSCRIPT] = CL_POLICY_F_TRANSCRIPT,
+    [RF_PREGREET] = CL_POLICY_F_PREGREET,
+    [RF_PROTOCOL_ERRORS] = CL_POLICY_F_PROTOCOL_ERRORS,
+    [RF_MESSAGES] = CL_POLICY_F_MESSAGES,
+    [RF_MSGID] = CL_POLICY_F_MSGID,
+    [RF_SUBJECT] = CL_POLICY_F_SUBJECT,
+};
+
 void cl_policy_req_decode(const cJSON *j, struct cl_policy_request *r)
 {
 	memset(r, 0, sizeof *r);
+	const cJSON *f[RF_N];
+	cl_json_fields(j, req_fields, RF_N, f);
 	struct cl_policy_session *s = &r->s;
-	s->sid = cl_json_str(j, CL_POLICY_F_SID, "");
-	s->ip = cl_json_str(j, CL_POLICY_F_IP, "");
-	long long port = cl_json_int(j, CL_POLICY_F_PORT, 0);
+	s->sid = cl_json_as_str(f[RF_SID], "");
+	s->ip = cl_json_as_str(f[RF_IP], "");
+	long long port = cl_json_as_int(f[RF_PORT], 0);
 	s->port = port > 0 && port < 65536 ? (int)port : 0;
-	s->listener = cl_json_str(j, CL_POLICY_F_LISTENER, "smtp");
-	s->helo = cl_json_str(j, CL_POLICY_F_HELO, "");
-	s->tls = cl_json_str(j, CL_POLICY_F_TLS, NULL);
-	s->auth_user = cl_json_str(j, CL_POLICY_F_AUTH_USER, "");
-	s->rep = rep_decode(cJSON_GetObjectItemCaseSensitive(j, CL_POLICY_F_REP), r) ? &r->rep : NULL;
-	r->sender = cl_json_str(j, CL_POLICY_F_SENDER, "");
-	r->rcpt = cl_json_str(j, CL_POLICY_F_RCPT, "");
-	r->user = cl_json_str(j, CL_POLICY_F_USER, "");
-	r->password = cl_json_str(j, CL_POLICY_F_PASSWORD, "");
-	r->size = cl_json_int(j, CL_POLICY_F_SIZE, 0);
-	r->smtputf8 = cl_json_bool(j, CL_POLICY_F_SMTPUTF8, 0);
-	r->has_started_at = number(j, CL_POLICY_F_STARTED_AT, &r->started_at);
-	r->has_ended_at = number(j, CL_POLICY_F_ENDED_AT, &r->ended_at);
-	r->outcome = cl_json_str(j, CL_POLICY_F_OUTCOME, NULL);
-	r->transcript = cl_json_str(j, CL_POLICY_F_TRANSCRIPT, NULL);
-	r->pregreet = cl_json_bool(j, CL_POLICY_F_PREGREET, 0);
-	r->protocol_errors = cl_json_int(j, CL_POLICY_F_PROTOCOL_ERRORS, 0);
-	r->messages = cl_json_int(j, CL_POLICY_F_MESSAGES, 0);
-	r->msgid = cl_json_str(j, CL_POLICY_F_MSGID, NULL);
-	r->subject = cl_json_str(j, CL_POLICY_F_SUBJECT, NULL);
+	s->listener = cl_json_as_str(f[RF_LISTENER], "smtp");
+	s->helo = cl_json_as_str(f[RF_HELO], "");
+	s->tls = cl_json_as_str(f[RF_TLS], NULL);
+	s->auth_user = cl_json_as_str(f[RF_AUTH_USER], "");
+	s->rep = rep_decode(f[RF_REP], r) ? &r->rep : NULL;
+	r->sender = cl_json_as_str(f[RF_SENDER], "");
+	r->rcpt = cl_json_as_str(f[RF_RCPT], "");
+	r->user = cl_json_as_str(f[RF_USER], "");
+	r->password = cl_json_as_str(f[RF_PASSWORD], "");
+	r->size = cl_json_as_int(f[RF_SIZE], 0);
+	r->smtputf8 = cl_json_as_bool(f[RF_SMTPUTF8], 0);
+	r->has_started_at = number(f[RF_STARTED_AT], &r->started_at);
+	r->has_ended_at = number(f[RF_ENDED_AT], &r->ended_at);
+	r->outcome = cl_json_as_str(f[RF_OUTCOME], NULL);
+	r->transcript = cl_json_as_str(f[RF_TRANSCRIPT], NULL);
+	r->pregreet = cl_json_as_bool(f[RF_PREGREET], 0);
+	r->protocol_errors = cl_json_as_int(f[RF_PROTOCOL_ERRORS], 0);
+	r->messages = cl_json_as_int(f[RF_MESSAGES], 0);
+	r->msgid = cl_json_as_str(f[RF_MSGID], NULL);
+	r->subject = cl_json_as_str(f[RF_SUBJECT], NULL);
 }
 
 int cl_policy_rcpts_decode(const cJSON *req, size_t max, struct cl_policy_rcpt_entry **out, size_t *n)

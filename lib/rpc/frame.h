@@ -43,4 +43,15 @@ const char *cl_json_str(const cJSON *o, const char *key, const char *def);
 long long cl_json_int(const cJSON *o, const char *key, long long def);
 int cl_json_bool(const cJSON *o, const char *key, int def);
 
+/* The same for an item already found (NULL: def), e.g. by cl_json_fields. */
+const char *cl_json_as_str(const cJSON *v, const char *def);
+long long cl_json_as_int(const cJSON *v, long long def);
+int cl_json_as_bool(const cJSON *v, int def);
+
+/* cl_json_fields - out[i] = the first member of object o named keys[i] (NULL when none), for
+ * all n keys in one pass over o's members: what n cJSON_GetObjectItemCaseSensitive calls
+ * return, without walking the member list once per key (a decoder asking for twenty fields,
+ * most of them absent, spent a microsecond in strcmp). No key may be empty. */
+void cl_json_fields(const cJSON *o, const char *const *keys, size_t n, const cJSON **out);
+
 #endif

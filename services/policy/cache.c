@@ -192,13 +192,27 @@ int pc_directive_match(const struct pc_snap *s, int level, long long owner, cons
 	int a = dir_lookup(s, level, owner, sender);
 	if (a >= 0)
 		return a;
+	/* The patterns are built with memcpy: with snprintf they were a third of a rcpt's
+	 * directive lookups (up to five per level, three levels). A pattern that would not fit
+	 * is not looked up (no directive can be that long). */
 	char pat[330];
-	if (cl_snprintf(pat, sizeof pat, "@%s", at + 1) == 0 && (a = dir_lookup(s, level, owner, pat)) >= 0)
-		return a;
+	size_t dl = strlen(at + 1);
+	if (dl + 2 <= sizeof pat) {
+		pat[0] = '@';
+		memcpy(pat + 1, at + 1, dl + 1);
+		if ((a = dir_lookup(s, level, owner, pat)) >= 0)
+			return a;
+	}
 	/* "*.example.org" covers example.org and every subdomain: try the whole domain, then
 	 * each parent, so the longest matching suffix wins. */
 	for (const char *d = at + 1; d && *d; d = strchr(d, '.'), d = d ? d + 1 : NULL) {
-		if (cl_snprintf(pat, sizeof pat, "*.%s", d) == 0 && (a = dir_lookup(s, level, owner, pat)) >= 0)
+		size_t n = strlen(d);
+		if (n + 3 > sizeof pat)
+			continue;
+		pat[0] = '*';
+		pat[1] = '.';
+		memcpy(pat + 2, d, n + 1);
+		if ((a = dir_lookup(s, level, owner, pat)) >= 0)
 			return a;
 	}
 	return -1;
