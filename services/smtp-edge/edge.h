@@ -1,6 +1,10 @@
 /* edge.h - smtp-edge's internal interfaces: the server, the session, and the pieces that
  * share them (loop.c, conn.c, smtp.c, decide.c, main.c).
  *
+ * A session's place in the SMTP dialogue is enum phase plus the enum session_flag word; smtp.c's
+ * verb table names what each command needs of them, decide.c's table of RPC steps what each
+ * call to another service is.
+ *
  * Threads: one event loop thread owns every session and all of this state. RPC
  * completions arrive on nng threads; they only push a struct completion onto the queue
  * (mutex + eventfd) and the loop handles them. A session is freed only by the loop, and

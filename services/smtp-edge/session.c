@@ -1,5 +1,7 @@
-/* session.c - one SMTP session: its lifecycle (new, close, deferred free), its phases,
- * replies, timers, and the input loop that feeds commands and bodies to smtp.c.
+/* session.c - one SMTP session: its lifecycle (new, close, deferred free), its dialogue
+ * state (the phase and the flag word, edge.h: set only through session_enter() and
+ * session_flags(), which log each change at debug level), replies, timers, and the input
+ * loop that feeds commands and bodies to smtp.c.
  *
  * Pipelining (RFC 2920): commands are taken one at a time from the input buffer; while a
  * command waits for an RPC (s->busy) the rest stays buffered, so replies go out in order.
