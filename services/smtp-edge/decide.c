@@ -216,6 +216,21 @@ static const struct rpc_step steps[] = {
 #undef SCANNER
 #undef DELIVERY
 #undef BANSTATS
+/* the rows read those members through their offsets: they must keep these types */
+#define IS(T, x) _Generic((x), T : 1, default : 0)
+_Static_assert(IS(struct cl_rpc_client *, ((struct edge *)0)->policy) &&
+		   IS(struct cl_rpc_client *, ((struct edge *)0)->scanner) &&
+		   IS(struct cl_rpc_client *, ((struct edge *)0)->delivery) &&
+		   IS(struct cl_rpc_client *, ((struct edge *)0)->banstats) &&
+		   IS(long long, ((struct edge_config *)0)->policy_timeout_ms) &&
+		   IS(long long, ((struct edge_config *)0)->scanner_timeout_ms) &&
+		   IS(long long, ((struct edge_config *)0)->delivery_timeout_ms) &&
+		   IS(struct cl_metric *, ((struct metrics_set *)0)->lat_policy) &&
+		   IS(struct cl_metric *, ((struct metrics_set *)0)->lat_scanner) &&
+		   IS(struct cl_metric *, ((struct metrics_set *)0)->lat_delivery) &&
+		   IS(struct cl_metric *, ((struct metrics_set *)0)->lat_banstats),
+	       "steps[]: a client, deadline or metric member changed type");
+#undef IS
 
 /* step_of - kind's row; NULL for RPC_NONE and anything outside the table. */
 static const struct rpc_step *step_of(enum rpc_kind kind)
