@@ -1,5 +1,11 @@
 /* decide.c - the decisions: policy at connect, HELO/EHLO, MAIL, RCPT and AUTH; after the
- * body, scanner then delivery, whose verdict is the reply to DATA; the logs to policy.
+ * body, scanner then delivery, whose verdict is the reply to DATA; banstats for the mesh
+ * (xmesh.c); the logs to policy.
+ *
+ * Every call is a row of one table, steps[], indexed by enum rpc_kind: which service it
+ * goes to, its deadline setting, its latency metric, the function that builds its request
+ * and the one that handles its answer. A verb's answer handling sits beside the verb
+ * (smtp.c: smtp_on_helo, smtp_on_rcpt...; xmesh.c); scan and deliver, the end of DATA, here.
  *
  * Fail closed (docs/ARCHITECTURE.md): any RPC that times out, cannot reach its service or
  * gets a malformed answer becomes 451 4.3.0 (421 at connect), never acceptance. A call to a
@@ -8,6 +14,7 @@
  * asynchronously; completions come back through the loop's queue (loop.c) and are
  * handled here on the loop thread. */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +39,7 @@ static struct cl_policy_session policy_session(struct session *s)
 	    .port = s->port,
 	    .listener = listener_names[s->lst->kind],
 	    .helo = s->helo,
-	    .tls = s->ssl ? s->tls_desc : NULL,
+	    .tls = session_has(s, SF_TLS) ? s->tls_desc : NULL,
 	    .auth_user = s->auth_user,
 	};
 	return p;
@@ -94,7 +101,7 @@ static int scan_req(struct session *s, nng_msg **m)
 	    .sender = s->mail.null_path ? "" : s->mail.addr,
 	    .msgid = s->msgid,
 	    .auth_user = s->auth_user,
-	    .tls = s->ssl ? s->tls_desc : NULL,
+	    .tls = session_has(s, SF_TLS) ? s->tls_desc : NULL,
 	    .mta = s->e->cfg.hostname,
 	    /* Rspamd's Hostname: only a PTR name that resolves back to the client (FCrDNS) */
 	    .hostname = s->rep && s->rep->ptr_finding && strcmp(s->rep->ptr_finding, "ok") == 0 ? s->rep->ptr : NULL,
@@ -107,55 +114,138 @@ static int scan_req(struct session *s, nng_msg **m)
 	return r;
 }
 
-/* build - the request message of kind for s; 0 or -1. */
-static int build(struct session *s, enum rpc_kind kind, nng_msg **m)
+/* The request builders of the steps (0, or -1): policy's questions carry the session;
+ * connect and rcpt also the reputation facts policy decides on (docs/RPC.md, "rep"). */
+static const char *sender_of(const struct session *s)
 {
-	struct cl_policy_session p = policy_session(s);
-	const char *sender = s->mail.null_path ? "" : s->mail.addr;
-	struct cl_policy_rep rep;
-	if (kind == RPC_CONNECT || kind == RPC_RCPT)
-		p.rep = rep_facts(s, &rep, 1); /* policy decides on them (docs/RPC.md, "rep") */
-	switch (kind) {
-	case RPC_CONNECT:
-		return cl_policy_connect_req(m, &p);
-	case RPC_HELO:
-		return cl_policy_helo_req(m, &p);
-	case RPC_MAIL:
-		return cl_policy_mail_req(m, &p, sender, s->mail.size, s->mail.smtputf8);
-	case RPC_RCPT:
-		return cl_policy_rcpt_req(m, &p, sender, s->pending_rcpt.addr);
-	case RPC_AUTH:
-		return cl_policy_auth_req(m, &p, s->authp->login_user, s->authp->pw);
-	case RPC_SCAN:
-		return scan_req(s, m);
-	case RPC_DELIVER: {
-		struct cl_delivery_rcpt *r = calloc(s->nrcpt ? s->nrcpt : 1, sizeof *r);
-		if (!r)
-			return -1;
-		for (size_t i = 0; i < s->nrcpt; i++) {
-			r[i].rcpt = s->rcpts[i].addr;
-			r[i].route = s->rcpts[i].route;
-		}
-		struct cl_delivery_content ct = {s->content_score, s->content_text};
-		struct cl_delivery_envelope env = {s->id, s->msgid, s->ip, sender, s->auth_user, s->mail.smtputf8};
-		int rc = cl_delivery_deliver_req(m, &env, r, s->nrcpt, s->content_class[0] ? &ct : NULL,
-						 s->body.msg.data, s->body.msg.len);
-		free(r);
-		return rc;
-	}
-	case RPC_NONE:
-	case RPC_MESH_PEER:
-	case RPC_MESH_RECORDS: /* built by xmesh.c */
-		break;
-	}
-	return -1;
+	return s->mail.null_path ? "" : s->mail.addr;
 }
 
-int decide_call_msg(struct session *s, enum rpc_kind kind, struct cl_rpc_client *cl, long long timeout_ms, nng_msg *m)
+static int build_connect(struct session *s, nng_msg **m)
 {
-	struct completion *c = calloc(1, sizeof *c);
-	if (!c || !cl) {
-		free(c);
+	struct cl_policy_session p = policy_session(s);
+	struct cl_policy_rep rep;
+	p.rep = rep_facts(s, &rep, 1);
+	return cl_policy_connect_req(m, &p);
+}
+
+static int build_helo(struct session *s, nng_msg **m)
+{
+	struct cl_policy_session p = policy_session(s);
+	return cl_policy_helo_req(m, &p);
+}
+
+static int build_mail(struct session *s, nng_msg **m)
+{
+	struct cl_policy_session p = policy_session(s);
+	return cl_policy_mail_req(m, &p, sender_of(s), s->mail.size, s->mail.smtputf8);
+}
+
+static int build_rcpt(struct session *s, nng_msg **m)
+{
+	struct cl_policy_session p = policy_session(s);
+	struct cl_policy_rep rep;
+	p.rep = rep_facts(s, &rep, 1);
+	return cl_policy_rcpt_req(m, &p, sender_of(s), s->pending_rcpt.addr);
+}
+
+static int build_auth(struct session *s, nng_msg **m)
+{
+	struct cl_policy_session p = policy_session(s);
+	return cl_policy_auth_req(m, &p, s->authp->login_user, s->authp->pw);
+}
+
+static int build_deliver(struct session *s, nng_msg **m)
+{
+	struct cl_delivery_rcpt *r = calloc(s->nrcpt ? s->nrcpt : 1, sizeof *r);
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < s->nrcpt; i++) {
+		r[i].rcpt = s->rcpts[i].addr;
+		r[i].route = s->rcpts[i].route;
+	}
+	struct cl_delivery_content ct = {s->content_score, s->content_text};
+	struct cl_delivery_envelope env = {s->id, s->msgid, s->ip, sender_of(s), s->auth_user, s->mail.smtputf8};
+	int rc = cl_delivery_deliver_req(m, &env, r, s->nrcpt, s->content_class[0] ? &ct : NULL, s->body.msg.data,
+					 s->body.msg.len);
+	free(r);
+	return rc;
+}
+
+static void on_connect(struct session *s, struct completion *c);
+static void on_scan(struct session *s, struct completion *c);
+static void on_deliver(struct session *s, struct completion *c);
+
+/* rpc_step - one kind of call: the service (a client of struct edge), its deadline (a
+ * setting of struct edge_config, in ms), its latency histogram (of struct metrics_set), the
+ * request (NULL: built by the caller, who uses decide_call_msg) and the answer's handler,
+ * which runs on the loop thread with the session no longer busy. */
+struct rpc_step {
+	enum rpc_kind kind;
+	size_t client, deadline_ms, metric; /* offsetof(struct edge / edge_config / metrics_set, ...) */
+	int (*build)(struct session *s, nng_msg **m);
+	void (*on_reply)(struct session *s, struct completion *c);
+};
+
+#define POLICY                                                                                                         \
+	offsetof(struct edge, policy), offsetof(struct edge_config, policy_timeout_ms),                                \
+	    offsetof(struct metrics_set, lat_policy)
+#define SCANNER                                                                                                        \
+	offsetof(struct edge, scanner), offsetof(struct edge_config, scanner_timeout_ms),                              \
+	    offsetof(struct metrics_set, lat_scanner)
+#define DELIVERY                                                                                                       \
+	offsetof(struct edge, delivery), offsetof(struct edge_config, delivery_timeout_ms),                            \
+	    offsetof(struct metrics_set, lat_delivery)
+/* the mesh's banstats calls are short lookups and inserts, under policy's deadline */
+#define BANSTATS                                                                                                       \
+	offsetof(struct edge, banstats), offsetof(struct edge_config, policy_timeout_ms),                              \
+	    offsetof(struct metrics_set, lat_banstats)
+
+static const struct rpc_step steps[] = {
+    [RPC_CONNECT] = {RPC_CONNECT, POLICY, build_connect, on_connect},
+    [RPC_HELO] = {RPC_HELO, POLICY, build_helo, smtp_on_helo},
+    [RPC_MAIL] = {RPC_MAIL, POLICY, build_mail, smtp_on_mail},
+    [RPC_RCPT] = {RPC_RCPT, POLICY, build_rcpt, smtp_on_rcpt},
+    [RPC_AUTH] = {RPC_AUTH, POLICY, build_auth, smtp_on_auth},
+    [RPC_SCAN] = {RPC_SCAN, SCANNER, scan_req, on_scan},
+    [RPC_DELIVER] = {RPC_DELIVER, DELIVERY, build_deliver, on_deliver},
+    [RPC_MESH_PEER] = {RPC_MESH_PEER, BANSTATS, NULL, xmesh_on_peer},
+    [RPC_MESH_RECORDS] = {RPC_MESH_RECORDS, BANSTATS, NULL, xmesh_on_records},
+};
+#undef POLICY
+#undef SCANNER
+#undef DELIVERY
+#undef BANSTATS
+/* the rows read those members through their offsets: they must keep these types */
+#define IS(T, x) _Generic((x), T : 1, default : 0)
+_Static_assert(IS(struct cl_rpc_client *, ((struct edge *)0)->policy) &&
+		   IS(struct cl_rpc_client *, ((struct edge *)0)->scanner) &&
+		   IS(struct cl_rpc_client *, ((struct edge *)0)->delivery) &&
+		   IS(struct cl_rpc_client *, ((struct edge *)0)->banstats) &&
+		   IS(long long, ((struct edge_config *)0)->policy_timeout_ms) &&
+		   IS(long long, ((struct edge_config *)0)->scanner_timeout_ms) &&
+		   IS(long long, ((struct edge_config *)0)->delivery_timeout_ms) &&
+		   IS(struct cl_metric *, ((struct metrics_set *)0)->lat_policy) &&
+		   IS(struct cl_metric *, ((struct metrics_set *)0)->lat_scanner) &&
+		   IS(struct cl_metric *, ((struct metrics_set *)0)->lat_delivery) &&
+		   IS(struct cl_metric *, ((struct metrics_set *)0)->lat_banstats),
+	       "steps[]: a client, deadline or metric member changed type");
+#undef IS
+
+/* step_of - kind's row; NULL for RPC_NONE and anything outside the table. */
+static const struct rpc_step *step_of(enum rpc_kind kind)
+{
+	if ((size_t)kind >= sizeof steps / sizeof steps[0] || steps[kind].kind != kind || kind == RPC_NONE)
+		return NULL;
+	return &steps[kind];
+}
+
+int decide_call_msg(struct session *s, enum rpc_kind kind, nng_msg *m)
+{
+	const struct rpc_step *st = step_of(kind);
+	struct cl_rpc_client *cl = st ? *(struct cl_rpc_client **)((char *)s->e + st->client) : NULL;
+	struct completion *c = cl ? calloc(1, sizeof *c) : NULL;
+	if (!c) {
 		cl_metric_inc(s->e->m.rpc_fail);
 		return -1;
 	}
@@ -170,7 +260,8 @@ int decide_call_msg(struct session *s, enum rpc_kind kind, struct cl_rpc_client 
 		nng_msg_free(m);
 		c->st = CL_RPC_UNREACHABLE;
 		loop_push_completion(s->e, c);
-	} else if (cl_rpc_call_async(cl, m, (int)timeout_ms, rpc_done, c) < 0) {
+	} else if (cl_rpc_call_async(cl, m, (int)*(const long long *)((const char *)&s->e->cfg + st->deadline_ms),
+				     rpc_done, c) < 0) {
 		free(c);
 		cl_metric_inc(s->e->m.rpc_fail);
 		return -1;
@@ -182,17 +273,13 @@ int decide_call_msg(struct session *s, enum rpc_kind kind, struct cl_rpc_client 
 
 int decide_call(struct session *s, enum rpc_kind kind)
 {
-	struct edge *e = s->e;
-	struct cl_rpc_client *cl = kind == RPC_SCAN ? e->scanner : kind == RPC_DELIVER ? e->delivery : e->policy;
-	long long to = kind == RPC_SCAN      ? e->cfg.scanner_timeout_ms
-		       : kind == RPC_DELIVER ? e->cfg.delivery_timeout_ms
-					     : e->cfg.policy_timeout_ms;
+	const struct rpc_step *st = step_of(kind);
 	nng_msg *m = NULL;
-	if (build(s, kind, &m) < 0) {
-		cl_metric_inc(e->m.rpc_fail);
+	if (!st || !st->build || st->build(s, &m) < 0) {
+		cl_metric_inc(s->e->m.rpc_fail);
 		return -1;
 	}
-	if (decide_call_msg(s, kind, cl, to, m) < 0) {
+	if (decide_call_msg(s, kind, m) < 0) {
 		nng_msg_free(m);
 		return -1;
 	}
@@ -225,7 +312,7 @@ void decide_log_session(struct session *s)
 	    .started_at = now - (now_mono() - s->started),
 	    .ended_at = now,
 	    .outcome = s->outcome,
-	    .pregreet = s->pregreet_failed,
+	    .pregreet = session_has(s, SF_PREGREET_FAIL),
 	    .protocol_errors = s->errors,
 	    .messages = s->messages,
 	    .transcript = s->transcript.data ? s->transcript.data : "",
@@ -311,45 +398,9 @@ static void log_message(struct session *s, const struct cl_verdict *v, const cha
 	free(held);
 }
 
-static void reply_verdict(struct session *s, const struct cl_verdict *v)
+void decide_reply(struct session *s, const struct cl_verdict *v)
 {
 	session_reply(s, "%d %s%s%s", v->code, v->enh, v->enh[0] ? " " : "", v->text);
-}
-
-/* on_rcpt - an accepted recipient joins the transaction only if it shares the first
- * recipient's destination (route mode and group): docs/RPC.md makes a transaction one
- * destination so that delivery is all-or-nothing. A different destination gets 452 4.5.3
- * (RFC 5321 4.5.3.1.10 lets a client retry such recipients in a new transaction, as it
- * does for "too many recipients"). */
-static void on_rcpt(struct session *s, struct cl_verdict *v, const struct cl_route *rt)
-{
-	if (v->action != CL_ACCEPT) {
-		reply_verdict(s, v);
-		return;
-	}
-	if (rt->mode == CL_ROUTE_NONE) { /* an accepted recipient without destination: malformed */
-		session_reply(s, "451 4.3.0 Temporary failure, try again later");
-		return;
-	}
-	if (s->nrcpt > 0 && (rt->mode != s->rcpts[0].route.mode || rt->group_id != s->rcpts[0].route.group_id)) {
-		session_reply(s, "452 4.5.3 <%s>: different destination, send it in a new transaction",
-			      s->pending_rcpt.addr);
-		return;
-	}
-	if (s->nrcpt == s->rcpt_cap) {
-		size_t cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
-		struct rcpt *n = realloc(s->rcpts, cap * sizeof *n);
-		if (!n) {
-			session_reply(s, "452 4.3.0 Temporary failure, try again later");
-			return;
-		}
-		s->rcpts = n;
-		s->rcpt_cap = cap;
-	}
-	struct rcpt *r = &s->rcpts[s->nrcpt++];
-	memcpy(r->addr, s->pending_rcpt.addr, sizeof r->addr);
-	r->route = *rt;
-	reply_verdict(s, v);
 }
 
 /* prepend - the scanner's header fields on top of the message (above our Received:, as
@@ -378,7 +429,7 @@ static int on_content(struct session *s, struct cl_scan_content *ct)
 	if (ct->action == CL_CONTENT_REJECT || ct->action == CL_CONTENT_DEFER) {
 		cl_log(CL_LOG_INFO, s->id, "content_refused", "msgid=%s code=%d class=%s score=%.2f", s->msgid,
 		       ct->v.code, ct->reason_class, ct->score);
-		reply_verdict(s, &ct->v);
+		decide_reply(s, &ct->v);
 		log_message(s, &ct->v, ct->action == CL_CONTENT_REJECT ? "rejected" : "failed", NULL,
 			    ct->reason_class[0] ? ct->reason_class : NULL);
 		session_reset_tx(s);
@@ -392,7 +443,7 @@ static int on_content(struct session *s, struct cl_scan_content *ct)
 	if (ct->headers && prepend(&s->body.msg, ct->headers) < 0) {
 		struct cl_verdict v;
 		cl_verdict_tempfail(&v, NULL);
-		reply_verdict(s, &v);
+		decide_reply(s, &v);
 		log_message(s, &v, "failed", NULL, "temporary");
 		session_reset_tx(s);
 		return 1;
@@ -431,7 +482,7 @@ static void on_scan(struct session *s, struct completion *c)
 		cl_verdict_set(&v, CL_REJECT, 554, "5.7.1", text);
 		cl_metric_inc(s->e->m.refused_virus);
 		cl_log(CL_LOG_INFO, s->id, "virus", "msgid=%s signature=%s", s->msgid, sig);
-		reply_verdict(s, &v);
+		decide_reply(s, &v);
 		log_message(s, &v, "rejected", NULL, "virus");
 		session_reset_tx(s);
 		return;
@@ -439,7 +490,7 @@ static void on_scan(struct session *s, struct completion *c)
 	if (r == CL_SCAN_ERROR && !s->e->cfg.scan_fail_open) {
 		cl_log(CL_LOG_WARN, s->id, "scan_failed", "msgid=%s rpc=%s", s->msgid, cl_rpc_status_str(c->st));
 		cl_verdict_tempfail(&v, NULL);
-		reply_verdict(s, &v);
+		decide_reply(s, &v);
 		log_message(s, &v, "failed", NULL, "temporary");
 		session_reset_tx(s);
 		return;
@@ -453,7 +504,7 @@ static void on_scan(struct session *s, struct completion *c)
 	}
 	if (decide_call(s, RPC_DELIVER) < 0) {
 		cl_verdict_tempfail(&v, NULL);
-		reply_verdict(s, &v);
+		decide_reply(s, &v);
 		session_reset_tx(s);
 	}
 }
@@ -474,12 +525,12 @@ static void on_deliver(struct session *s, struct completion *c)
 		if (!strstr(v.text, s->msgid))
 			session_reply(s, "%d %s%s%s (id %s)", v.code, v.enh, v.enh[0] ? " " : "", v.text, s->msgid);
 		else
-			reply_verdict(s, &v);
+			decide_reply(s, &v);
 	} else if (v.action == CL_ACCEPT) {
 		cl_verdict_tempfail(&v, NULL); /* a 3xx to DATA's end makes no sense: fail closed */
-		reply_verdict(s, &v);
+		decide_reply(s, &v);
 	} else {
-		reply_verdict(s, &v);
+		decide_reply(s, &v);
 	}
 	cl_log(CL_LOG_INFO, s->id, "message", "msgid=%s code=%d rcpts=%zu size=%zu", s->msgid, v.code, s->nrcpt,
 	       s->body.size);
@@ -501,61 +552,24 @@ static void on_deliver(struct session *s, struct completion *c)
 	session_reset_tx(s);
 }
 
-/* on_policy - the verdicts of connect, helo, mail, rcpt and auth. */
-static void on_policy(struct session *s, struct completion *c)
+int decide_verdict(struct session *s, const struct completion *c, struct cl_verdict *v, struct cl_route *rt, char *user,
+		   size_t userlen)
+{
+	if (c->st == CL_RPC_OK && cl_policy_verdict_reply(c->reply, v, rt, user, userlen) == 0)
+		return 0;
+	cl_log(CL_LOG_WARN, s->id, "policy_failed", "step=%d rpc=%s", (int)c->kind, cl_rpc_status_str(c->st));
+	cl_verdict_tempfail(v, NULL);
+	return -1;
+}
+
+/* on_connect - policy's verdict on the connection: the greeting (session.c). */
+static void on_connect(struct session *s, struct completion *c)
 {
 	struct cl_verdict v;
 	struct cl_route rt;
 	char user[CL_ADDR_MAX + 1];
-	if (c->st != CL_RPC_OK || cl_policy_verdict_reply(c->reply, &v, &rt, user, sizeof user) < 0) {
-		cl_log(CL_LOG_WARN, s->id, "policy_failed", "step=%d rpc=%s", (int)c->kind, cl_rpc_status_str(c->st));
-		cl_verdict_tempfail(&v, NULL);
-		if (c->kind == RPC_AUTH)
-			cl_verdict_set(&v, CL_DEFER, 454, "4.7.0", "Temporary authentication failure");
-	}
-	switch (c->kind) {
-	case RPC_CONNECT:
-		session_greet_verdict(s, &v);
-		break;
-	case RPC_HELO:
-		if (v.action == CL_ACCEPT) {
-			session_reset_tx(s);
-			if (s->esmtp == 2) {
-				s->esmtp = 1;
-				smtp_ehlo_reply(s);
-			} else {
-				session_reply(s, "250 %s", s->e->cfg.hostname);
-			}
-		} else {
-			s->helo[0] = '\0';
-			s->esmtp = 0;
-			reply_verdict(s, &v);
-		}
-		break;
-	case RPC_MAIL:
-		if (v.action == CL_ACCEPT)
-			s->in_mail = 1;
-		else
-			memset(&s->mail, 0, sizeof s->mail);
-		reply_verdict(s, &v);
-		break;
-	case RPC_RCPT:
-		on_rcpt(s, &v, &rt);
-		break;
-	case RPC_AUTH:
-		if (v.action == CL_ACCEPT && v.code == 235) {
-			cl_strlcpy(s->auth_user, user[0] ? user : s->authp->login_user, sizeof s->auth_user);
-			cl_log(CL_LOG_INFO, s->id, "auth", "ok=1");
-		} else {
-			if (v.action == CL_ACCEPT) /* an accept that is not 235 is malformed */
-				cl_verdict_set(&v, CL_DEFER, 454, "4.7.0", "Temporary authentication failure");
-			s->errors++;
-		}
-		reply_verdict(s, &v);
-		break;
-	default:
-		break;
-	}
+	decide_verdict(s, c, &v, &rt, user, sizeof user);
+	session_greet_verdict(s, &v);
 }
 
 void decide_completion(struct completion *c)
@@ -573,19 +587,9 @@ void decide_completion(struct completion *c)
 	struct edge *e = s->e;
 	if (c->st != CL_RPC_OK)
 		cl_metric_inc(e->m.rpc_fail);
-	if (c->kind == RPC_SCAN) {
-		cl_metric_observe(e->m.lat_scanner, el);
-		on_scan(s, c);
-	} else if (c->kind == RPC_DELIVER) {
-		cl_metric_observe(e->m.lat_delivery, el);
-		on_deliver(s, c);
-	} else if (c->kind == RPC_MESH_PEER || c->kind == RPC_MESH_RECORDS) {
-		cl_metric_observe(e->m.lat_banstats, el);
-		xmesh_completion(s, c);
-	} else {
-		cl_metric_observe(e->m.lat_policy, el);
-		on_policy(s, c);
-	}
+	const struct rpc_step *st = step_of(c->kind); /* never NULL: decide_call_msg made c */
+	cl_metric_observe(*(struct cl_metric **)((char *)&e->m + st->metric), el);
+	st->on_reply(s, c);
 	if (c->reply)
 		nng_msg_free(c->reply);
 	free(c);

@@ -1,6 +1,10 @@
 /* edge.h - smtp-edge's internal interfaces: the server, the session, and the pieces that
  * share them (loop.c, conn.c, smtp.c, decide.c, main.c).
  *
+ * A session's place in the SMTP dialogue is enum phase plus the enum session_flag word; smtp.c's
+ * verb table names what each command needs of them, decide.c's table of RPC steps what each
+ * call to another service is.
+ *
  * Threads: one event loop thread owns every session and all of this state. RPC
  * completions arrive on nng threads; they only push a struct completion onto the queue
  * (mutex + eventfd) and the loop handles them. A session is freed only by the loop, and
@@ -64,7 +68,10 @@ enum rpc_kind {
 	RPC_MESH_RECORDS, /* banstats: store the records of one XMESH command (xmesh.c) */
 };
 
-/* Where the session is in the conversation; changed only through session_enter(). */
+/* The dialogue state is two words: where the session is (enum phase, changed only through
+ * session_enter()) and what it has established so far (the SF_* flag word, changed only
+ * through session_flags()); both setters log each transition at debug level. smtp.c's verb
+ * table states each command's requirements in terms of them. */
 enum phase {
 	PH_PROXY = 0, /* reading a PROXY protocol header */
 	PH_HANDSHAKE, /* TLS handshake (465 at once, or after STARTTLS) */
@@ -75,6 +82,26 @@ enum phase {
 	PH_BDAT,      /* reading a BDAT chunk */
 	PH_CLOSING,   /* flushing the last reply, then close */
 };
+
+enum session_flag {
+	SF_PROXY_DONE = 1u << 0,    /* the PROXY header was read */
+	SF_PREGREET = 1u << 1,      /* in the pregreet wait (port 25): "220-" sent, "220 " not yet */
+	SF_PREGREET_FAIL = 1u << 2, /* the client talked before the greeting */
+	SF_GREET_READY = 1u << 3,   /* policy's connect verdict is in (s->greet_verdict) */
+	SF_TLS = 1u << 4,           /* the TLS handshake is done (465, or after STARTTLS) */
+	SF_MESH_PEER = 1u << 5,     /* banstats named the client certificate an enabled mesh peer */
+	SF_HELO = 1u << 6,          /* HELO or EHLO given (s->helo holds the name) */
+	SF_EHLO = 1u << 7,          /* ... and it was an EHLO that policy accepted (ESMTP) */
+	SF_EHLO_WAIT = 1u << 8,     /* ... an EHLO whose policy answer has not come */
+	SF_AUTH = 1u << 9,          /* authenticated (s->auth_user holds the name) */
+	SF_TX = 1u << 10,           /* in a mail transaction: MAIL accepted (RFC 5321 4.1.4) */
+	SF_BDAT = 1u << 11,         /* the transaction's body comes in BDAT chunks */
+	SF_BDAT_LAST = 1u << 12,    /* the chunk being read is the LAST one */
+	SF_BDAT_DISCARD = 1u << 13, /* the chunk being read is refused, read only to stay in sync */
+	SF_SKIP_LINE = 1u << 14,    /* skipping the rest of an overlong command line */
+};
+#define SF_GREETED (SF_HELO | SF_EHLO | SF_EHLO_WAIT)
+#define SF_TX_ALL  (SF_TX | SF_BDAT | SF_BDAT_LAST | SF_BDAT_DISCARD) /* what ends with the transaction */
 
 enum auth_step { AUTH_NONE = 0, AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS };
 
@@ -173,32 +200,26 @@ struct session {
 	double rate_since;          /* start of the current minimum-rate window; 0 until body bytes came */
 	size_t rate_bytes;          /* body octets received in that window */
 	int commands;               /* command lines received (the first one has CLEMENT_GREET_TIMEOUT_S) */
-	int pregreet_active, pregreet_failed, greet_ready;
+	unsigned flags;             /* enum session_flag; changed only through session_flags() */
 	struct cl_verdict greet_verdict;
-	int skip_line;
 	int eof;    /* the peer closed its side; what it sent is still processed */
 	int linger; /* our half is closed; reading on until the peer closes (session_close) */
-	int proxy_done;
 	int errors;
 	int messages;
-	int esmtp;
-	char helo[256];
+	char helo[256]; /* the HELO/EHLO name while SF_HELO */
 	char tls_desc[128];
 	/* docs/MESH.md section 3: the SHA-256 fingerprint of the client certificate presented in
-	 * this session's TLS handshake ("" when none), and whether banstats named it an enabled
-	 * mesh peer (then, and only then, XMESH is offered and accepted). */
+	 * this session's TLS handshake ("" when none); SF_MESH_PEER says whether banstats named
+	 * it an enabled mesh peer (then, and only then, XMESH is offered and accepted). */
 	char peer_fp[65];
-	int mesh_peer;
-	char auth_user[CL_ADDR_MAX + 1];
+	char auth_user[CL_ADDR_MAX + 1]; /* "" unless SF_AUTH */
 	enum auth_step auth;
 	struct auth_pending *authp; /* NULL until the session sends AUTH */
-	/* the transaction (RFC 5321 4.1.4: reset by RSET, HELO/EHLO, end of DATA) */
-	int in_mail;
+	/* the transaction (RFC 5321 4.1.4: reset by RSET, HELO/EHLO, end of DATA), SF_TX_ALL */
 	struct cl_addr mail;
 	struct cl_addr pending_rcpt;
 	struct rcpt *rcpts;
 	size_t nrcpt, rcpt_cap;
-	int bdat_active, bdat_last, bdat_discard;
 	size_t bdat_left;
 	struct body body;
 	char msgid[32];
@@ -240,6 +261,11 @@ void session_start(struct session *s);
 void session_close(struct session *s, const char *outcome);
 void session_free(struct session *s);
 void session_enter(struct session *s, enum phase p);
+void session_flags(struct session *s, unsigned set, unsigned clear); /* clear, then set; logged */
+static inline int session_has(const struct session *s, unsigned f)
+{
+	return (s->flags & f) == f;
+}
 void session_reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void session_process(struct session *s);
 void session_on_event(struct session *s, unsigned events);
@@ -254,12 +280,16 @@ void session_connect_call(struct session *s); /* the connect call to policy (aft
 void session_tls_ready(struct session *s);
 void session_arm_timer(struct session *s);
 
-/* smtp.c - the command table */
+/* smtp.c - the verb table, each verb's handler and the handling of its policy answer */
 void smtp_command(struct session *s, char *line, size_t len);
 void smtp_auth_line(struct session *s, char *line, size_t len);
 void smtp_data_done(struct session *s);
 void smtp_ehlo_reply(struct session *s);
 void smtp_unknown(struct session *s);
+void smtp_on_helo(struct session *s, struct completion *c); /* the on_reply steps of decide.c's table */
+void smtp_on_mail(struct session *s, struct completion *c);
+void smtp_on_rcpt(struct session *s, struct completion *c);
+void smtp_on_auth(struct session *s, struct completion *c);
 
 /* tls.c - the TLS context and its reload (new handshakes only; sessions keep theirs) */
 int tls_setup(struct edge *e, char *err, size_t errlen); /* 0, or -1 with err */
@@ -270,16 +300,22 @@ void tls_check(struct edge *e, double now);              /* every CLEMENT_TLS_RE
 int xmesh_tls_ctx(struct edge *e, SSL_CTX *ctx, char *err, size_t errlen);
 int xmesh_after_handshake(struct session *s);
 void xmesh_command(struct session *s, char *args);
-void xmesh_completion(struct session *s, struct completion *c);
+void xmesh_on_peer(struct session *s, struct completion *c);    /* the on_reply of RPC_MESH_PEER */
+void xmesh_on_records(struct session *s, struct completion *c); /* the on_reply of RPC_MESH_RECORDS */
 int xmesh_long_line_ok(const struct session *s, const char *line, size_t len);
 
-/* decide.c - policy/scanner/delivery calls and their answers */
+/* decide.c - the table of RPC steps (policy/scanner/delivery/banstats calls) and their answers */
+/* decide_call - build the request of kind and start it: 0 (s waits, s->busy), or -1. */
 int decide_call(struct session *s, enum rpc_kind kind);
-/* decide_call_msg - start the call of kind with the request m on client cl: on 0 the call
- * owns m and s waits (s->busy) for its completion; on -1 m stays the caller's. */
-int decide_call_msg(struct session *s, enum rpc_kind kind, struct cl_rpc_client *cl, long long timeout_ms, nng_msg *m);
+/* decide_call_msg - start the call of kind with the request m (built by the caller): on 0 the
+ * call owns m and s waits (s->busy) for its completion; on -1 m stays the caller's. */
+int decide_call_msg(struct session *s, enum rpc_kind kind, nng_msg *m);
 void decide_completion(struct completion *c);
 void decide_log_session(struct session *s);
-void decide_policy_session(struct session *s, void *ps);
+/* decide_verdict - policy's answer in c (verdict, route, user): 0, or -1 with v a 451 4.3.0
+ * (the call failed or the answer is malformed; logged). */
+int decide_verdict(struct session *s, const struct completion *c, struct cl_verdict *v, struct cl_route *rt, char *user,
+		   size_t userlen);
+void decide_reply(struct session *s, const struct cl_verdict *v); /* "code enh text" */
 
 #endif

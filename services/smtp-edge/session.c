@@ -1,5 +1,7 @@
-/* session.c - one SMTP session: its lifecycle (new, close, deferred free), its phases,
- * replies, timers, and the input loop that feeds commands and bodies to smtp.c.
+/* session.c - one SMTP session: its lifecycle (new, close, deferred free), its dialogue
+ * state (the phase and the flag word, edge.h: set only through session_enter() and
+ * session_flags(), which log each change at debug level), replies, timers, and the input
+ * loop that feeds commands and bodies to smtp.c.
  *
  * Pipelining (RFC 2920): commands are taken one at a time from the input buffer; while a
  * command waits for an RPC (s->busy) the rest stays buffered, so replies go out in order.
@@ -73,13 +75,42 @@ void session_enter(struct session *s, enum phase p)
 	s->phase = p;
 }
 
+/* flag_names - the names of the bits of f, comma-separated ("-" when none). */
+static const char *flag_names(unsigned f, char *buf, size_t len)
+{
+	static const char *names[] = {"proxy_done", "pregreet", "pregreet_fail", "greet_ready",  "tls",
+				      "mesh_peer",  "helo",     "ehlo",          "ehlo_wait",    "auth",
+				      "tx",         "bdat",     "bdat_last",     "bdat_discard", "skip_line"};
+	size_t n = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (f & (1u << i)) {
+			int k = snprintf(buf + n, len - n, "%s%s", n ? "," : "", names[i]);
+			if (k < 0 || (size_t)k >= len - n)
+				break;
+			n += (size_t)k;
+		}
+	return n ? buf : "-";
+}
+
+void session_flags(struct session *s, unsigned set, unsigned clear)
+{
+	unsigned was = s->flags;
+	s->flags = (was & ~clear) | set;
+	if (s->flags != was) {
+		char on[160], off[160];
+		cl_log(CL_LOG_DEBUG, s->id, "state", "set=%s cleared=%s", flag_names(s->flags & ~was, on, sizeof on),
+		       flag_names(was & ~s->flags, off, sizeof off));
+	}
+}
+
 static void proxy_step(struct session *s);
 
 /* session_start - after accept: PROXY header, TLS handshake (465), or the greeting. */
 void session_start(struct session *s)
 {
 	session_arm_timer(s);
-	if (s->lst->proxy && s->phase == PH_PROXY && !s->proxy_done) {
+	if (s->lst->proxy && s->phase == PH_PROXY && !session_has(s, SF_PROXY_DONE)) {
 		loop_update_events(s);
 		return; /* proxy_step() comes back here once the header is read */
 	}
@@ -103,7 +134,7 @@ void session_send_greeting(struct session *s)
 	struct edge *e = s->e;
 	session_enter(s, PH_GREETING);
 	if (s->lst->kind == LST_SMTP && e->cfg.pregreet_wait_ms > 0 && !ip_passed_pregreet(e, s->ip)) {
-		s->pregreet_active = 1;
+		session_flags(s, SF_PREGREET, 0);
 		s->greet_at = now_mono() + (double)e->cfg.pregreet_wait_ms / 1000.0;
 		session_reply(s, "220-%s ESMTP Clement", e->cfg.hostname);
 	}
@@ -128,12 +159,12 @@ static void greeting_finish(struct session *s)
 {
 	struct cl_verdict *v = &s->greet_verdict;
 	if (s->in.len > 0) { /* RFC 5321 4.3.1: the client waits for the greeting */
-		session_sync_error(s, s->pregreet_active);
+		session_sync_error(s, session_has(s, SF_PREGREET));
 		return;
 	}
-	if (s->pregreet_active)
+	if (session_has(s, SF_PREGREET))
 		ip_remember_pregreet(s->e, s->ip);
-	s->pregreet_active = 0;
+	session_flags(s, 0, SF_PREGREET);
 	if (v->action != CL_ACCEPT) {
 		session_reply(s, "%d %s%s%s", v->code == 421 || v->code / 100 != 4 ? v->code : 421, v->enh,
 			      v->enh[0] ? " " : "", v->text);
@@ -149,8 +180,8 @@ static void greeting_finish(struct session *s)
 void session_greet_verdict(struct session *s, const struct cl_verdict *v)
 {
 	s->greet_verdict = *v;
-	s->greet_ready = 1;
-	if (!s->pregreet_active || now_mono() >= s->greet_at)
+	session_flags(s, SF_GREET_READY, 0);
+	if (!session_has(s, SF_PREGREET) || now_mono() >= s->greet_at)
 		greeting_finish(s);
 }
 
@@ -191,12 +222,11 @@ void session_reply(struct session *s, const char *fmt, ...)
 
 void session_reset_tx(struct session *s)
 {
-	s->in_mail = 0;
+	session_flags(s, 0, SF_TX_ALL);
 	memset(&s->mail, 0, sizeof s->mail);
 	free(s->rcpts);
 	s->rcpts = NULL;
 	s->nrcpt = s->rcpt_cap = 0;
-	s->bdat_active = s->bdat_last = s->bdat_discard = 0;
 	s->bdat_left = 0;
 	body_free(&s->body);
 	s->virus[0] = '\0';
@@ -317,7 +347,7 @@ void reap_sessions(struct edge *e, int all)
 void session_sync_error(struct session *s, int pregreet)
 {
 	if (pregreet) {
-		s->pregreet_failed = 1;
+		session_flags(s, SF_PREGREET_FAIL, 0);
 		cl_metric_inc(s->e->m.refused_pregreet);
 	} else {
 		cl_metric_inc(s->e->m.refused_sync);
@@ -347,19 +377,19 @@ static int command_input(struct session *s)
 		       : xmesh_long_line_ok(s, s->in.data, lf ? (size_t)(lf - s->in.data) : s->in.len)
 			   ? CL_MESH_LINE_MAX
 			   : CMD_MAX;
-	if (s->skip_line) {
+	if (session_has(s, SF_SKIP_LINE)) {
 		if (!lf) {
 			cl_buf_consume(&s->in, s->in.len);
 			return 0;
 		}
 		cl_buf_consume(&s->in, (size_t)(lf - s->in.data) + 1);
-		s->skip_line = 0;
+		session_flags(s, 0, SF_SKIP_LINE);
 		return 1;
 	}
 	if (!lf) {
 		if (s->in.len >= limit) {
 			/* RFC 5321 4.5.3.1.4: too long; skip the rest of it, in sync */
-			s->skip_line = 1;
+			session_flags(s, SF_SKIP_LINE, 0);
 			cl_buf_consume(&s->in, s->in.len);
 			s->errors++;
 			session_reply(s, "500 5.5.2 Line too long");
@@ -447,7 +477,7 @@ void session_process(struct session *s)
 	while (!s->dead && !s->busy) {
 		if (s->phase == PH_GREETING) {
 			if (s->in.len > 0)
-				session_sync_error(s, s->pregreet_active);
+				session_sync_error(s, session_has(s, SF_PREGREET));
 			break;
 		}
 		if (s->phase == PH_COMMAND && s->errors > e->cfg.max_errors) {
@@ -456,7 +486,7 @@ void session_process(struct session *s)
 			session_close(s, "too_many_errors");
 			break;
 		}
-		if (s->phase == PH_COMMAND && e->draining && s->in.len == 0 && !s->in_mail) {
+		if (s->phase == PH_COMMAND && e->draining && s->in.len == 0 && !session_has(s, SF_TX)) {
 			session_reply(s, "421 4.3.2 Service shutting down, closing transmission channel");
 			session_close(s, "shutdown");
 			break;
@@ -504,6 +534,7 @@ static void handshake_step(struct session *s)
 		loop_update_events(s);
 		return;
 	}
+	session_flags(s, SF_TLS, 0);
 	cl_log(CL_LOG_INFO, s->id, "tls", "tls=\"%s\"", s->tls_desc);
 	/* A client certificate is first looked up as a mesh peer's; the session goes on when
 	 * banstats has answered (session_tls_ready from xmesh.c). */
@@ -556,7 +587,7 @@ static void proxy_step(struct session *s)
 		session_close(s, "proxy_error");
 		return;
 	}
-	s->proxy_done = 1;
+	session_flags(s, SF_PROXY_DONE, 0);
 	if (ip[0]) {
 		cl_log(CL_LOG_INFO, s->id, "proxy", "peer=%s client=%s port=%d", s->ip, ip, port);
 		s->port = port;
@@ -574,7 +605,7 @@ void session_on_event(struct session *s, unsigned events)
 {
 	if (s->dead)
 		return;
-	if (s->phase == PH_PROXY && s->lst->proxy && !s->proxy_done) {
+	if (s->phase == PH_PROXY && s->lst->proxy && !session_has(s, SF_PROXY_DONE)) {
 		proxy_step(s);
 		return;
 	}
@@ -637,7 +668,7 @@ static long long wait_timeout(const struct session *s)
 	case PH_COMMAND:
 		if (!s->commands)
 			return c->greet_timeout_s;
-		return s->in_mail ? c->rcpt_timeout_s : c->mail_timeout_s;
+		return session_has(s, SF_TX) ? c->rcpt_timeout_s : c->mail_timeout_s;
 	case PH_AUTH:
 		return c->cmd_timeout_s;
 	case PH_HANDSHAKE:
@@ -681,7 +712,7 @@ double session_next_due(const struct session *s, double now)
 		return 0;
 	if (s->phase == PH_CLOSING)
 		return s->deadline;
-	if (s->phase == PH_PROXY && s->lst->proxy && !s->proxy_done) {
+	if (s->phase == PH_PROXY && s->lst->proxy && !session_has(s, SF_PROXY_DONE)) {
 		/* the header is peeked at, not read, so epoll cannot say when more of it came */
 		double poll = now + PROXY_POLL_S;
 		return poll < s->deadline ? poll : s->deadline;
@@ -690,7 +721,8 @@ double session_next_due(const struct session *s, double now)
 #define EARLIER(t) (due = (due == 0 || (t) < due) ? (t) : due)
 	/* the pregreet wait: the greeting is due then, or the talker is refused then; once the
 	 * wait is over and policy has not answered yet, the verdict's arrival finishes it */
-	if (s->phase == PH_GREETING && s->pregreet_active && (s->greet_at > now || s->greet_ready || s->in.len > 0))
+	if (s->phase == PH_GREETING && session_has(s, SF_PREGREET) &&
+	    (s->greet_at > now || session_has(s, SF_GREET_READY) || s->in.len > 0))
 		EARLIER(s->greet_at);
 	if (!s->busy) { /* a session waiting for our RPC is not timed out for the client's silence */
 		EARLIER(s->deadline);
@@ -707,19 +739,19 @@ void session_tick(struct session *s, double now)
 	struct edge *e = s->e;
 	if (s->dead)
 		return;
-	if (s->phase == PH_PROXY && s->lst->proxy && !s->proxy_done && now < s->deadline) {
+	if (s->phase == PH_PROXY && s->lst->proxy && !session_has(s, SF_PROXY_DONE) && now < s->deadline) {
 		proxy_step(s);
 		return;
 	}
 	rep_tick(s, now);
 	if (s->dead)
 		return;
-	if (s->phase == PH_GREETING && s->pregreet_active && now >= s->greet_at) {
+	if (s->phase == PH_GREETING && session_has(s, SF_PREGREET) && now >= s->greet_at) {
 		if (s->in.len > 0) {
 			session_sync_error(s, 1);
 			return;
 		}
-		if (s->greet_ready) {
+		if (session_has(s, SF_GREET_READY)) {
 			greeting_finish(s);
 			session_process(s);
 			return;

@@ -1,9 +1,15 @@
 /* smtp.c - the SMTP command table (RFC 5321 4.1, with RFC 1870 SIZE, RFC 2920
  * PIPELINING, RFC 3030 CHUNKING, RFC 3207 STARTTLS, RFC 4954 AUTH, RFC 6531 SMTPUTF8).
  *
- * Each verb has one handler that checks the sequence (503 5.5.1 out of order), the syntax
- * (501), and then either answers at once or asks policy (decide_call), whose answer is
- * sent by decide.c. Every reply carries an RFC 3463 enhanced status code. */
+ * SMTP as data: each verb is a row of verbs[] (at the end) with the dialogue state it needs
+ * (HELO/EHLO answered, in or out of a transaction, TLS, AUTH on the submission port...) and
+ * the refusal each unmet requirement gets (503/530/538, a 501 for a verb that takes no
+ * argument), checked in the row's order before its handler runs. The state is the
+ * session's phase and flag word (edge.h, enum session_flag), changed only through
+ * session_enter() and session_flags(). A handler checks only the syntax (501) and does the
+ * work: it answers at once or asks policy (decide_call, decide.c's table of RPC steps),
+ * whose answer is handled beside the verb (smtp_on_helo, smtp_on_mail, smtp_on_rcpt,
+ * smtp_on_auth). Every reply carries an RFC 3463 enhanced status code. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +27,20 @@
 		(s)->errors++;                                                                                         \
 		session_reply((s), __VA_ARGS__);                                                                       \
 	} while (0)
+
+#define UNKNOWN_REPLY "500 5.5.1 Error: command not recognized"
+
+/* policy_answer - policy's answer to a verb's question (decide_verdict). */
+struct policy_answer {
+	struct cl_verdict v;
+	struct cl_route rt;
+	char user[CL_ADDR_MAX + 1];
+};
+
+static int answer_of(struct session *s, const struct completion *c, struct policy_answer *a)
+{
+	return decide_verdict(s, c, &a->v, &a->rt, a->user, sizeof a->user);
+}
 
 /* tempfail - an RPC could not even be started: fail closed. */
 static void tempfail(struct session *s)
@@ -51,9 +71,30 @@ static void do_helo_common(struct session *s, char *args, int esmtp)
 	}
 	cl_strlcpy(s->helo, args, sizeof s->helo);
 	rep_helo(s);
-	s->esmtp = esmtp ? 2 : 0; /* 2: EHLO pending policy's answer */
+	session_flags(s, SF_HELO | (esmtp ? SF_EHLO_WAIT : 0), SF_EHLO | SF_EHLO_WAIT);
 	if (decide_call(s, RPC_HELO) < 0)
 		tempfail(s);
+}
+
+/* smtp_on_helo - policy's answer to HELO/EHLO: accepted, it resets the transaction (RFC
+ * 5321 4.1.4) and EHLO lists our extensions; refused, the session has not said HELO. */
+void smtp_on_helo(struct session *s, struct completion *c)
+{
+	struct policy_answer a;
+	answer_of(s, c, &a);
+	if (a.v.action != CL_ACCEPT) {
+		s->helo[0] = '\0';
+		session_flags(s, 0, SF_GREETED);
+		decide_reply(s, &a.v);
+		return;
+	}
+	session_reset_tx(s);
+	if (session_has(s, SF_EHLO_WAIT)) {
+		session_flags(s, SF_EHLO, SF_EHLO_WAIT);
+		smtp_ehlo_reply(s);
+	} else {
+		session_reply(s, "250 %s", s->e->cfg.hostname);
+	}
 }
 
 static void do_ehlo(struct session *s, char *args)
@@ -78,13 +119,13 @@ void smtp_ehlo_reply(struct session *s)
 	kw[n++] = size;
 	kw[n++] = "8BITMIME";
 	kw[n++] = "ENHANCEDSTATUSCODES";
-	if (e->tls && !s->ssl)
+	if (e->tls && !session_has(s, SF_TLS))
 		kw[n++] = "STARTTLS";
-	if (s->ssl) /* RFC 4954 4 and RFC 8314: no passwords over plaintext */
+	if (session_has(s, SF_TLS)) /* RFC 4954 4 and RFC 8314: no passwords over plaintext */
 		kw[n++] = "AUTH PLAIN LOGIN";
 	kw[n++] = "SMTPUTF8";
 	kw[n++] = "CHUNKING";
-	if (s->mesh_peer) /* docs/MESH.md section 3: only to a trusted peer, under TLS */
+	if (session_has(s, SF_MESH_PEER)) /* docs/MESH.md section 3: only to a trusted peer, under TLS */
 		kw[n++] = CL_MESH_VERB " " CL_MESH_VERSION_STR;
 	session_reply(s, "250-%s Hello %s", e->cfg.hostname, s->helo);
 	for (size_t i = 0; i < n; i++)
@@ -128,18 +169,6 @@ static int path_refused(struct session *s, enum cl_addr_err r, int is_mail)
 
 static void do_mail(struct session *s, char *args)
 {
-	if (!s->helo[0] || s->esmtp == 2) {
-		fail(s, "503 5.5.1 Error: send HELO/EHLO first");
-		return;
-	}
-	if (s->in_mail) {
-		fail(s, "503 5.5.1 Error: nested MAIL command");
-		return;
-	}
-	if (s->lst->kind == LST_SUBMISSION && !s->auth_user[0]) {
-		fail(s, "530 5.7.0 Authentication required");
-		return;
-	}
 	if (strncasecmp(args, "FROM:", 5) != 0) {
 		fail(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		return;
@@ -153,6 +182,18 @@ static void do_mail(struct session *s, char *args)
 	}
 	if (decide_call(s, RPC_MAIL) < 0)
 		tempfail(s);
+}
+
+/* smtp_on_mail - policy's answer to MAIL: accepted, the transaction starts. */
+void smtp_on_mail(struct session *s, struct completion *c)
+{
+	struct policy_answer a;
+	answer_of(s, c, &a);
+	if (a.v.action == CL_ACCEPT)
+		session_flags(s, SF_TX, 0);
+	else
+		memset(&s->mail, 0, sizeof s->mail);
+	decide_reply(s, &a.v);
 }
 
 /* postmaster_path - RFC 5321 4.1.1.3: "<Postmaster>" (any case, no domain) is a
@@ -170,14 +211,6 @@ static int postmaster_path(const struct session *s, const char *path, char *out,
 
 static void do_rcpt(struct session *s, char *args)
 {
-	if (!s->in_mail) {
-		fail(s, "503 5.5.1 Error: need MAIL command");
-		return;
-	}
-	if (s->bdat_active) {
-		fail(s, "503 5.5.1 Error: RCPT during BDAT");
-		return;
-	}
 	if (strncasecmp(args, "TO:", 3) != 0) {
 		fail(s, "501 5.5.4 Syntax: RCPT TO:<address>");
 		return;
@@ -195,6 +228,46 @@ static void do_rcpt(struct session *s, char *args)
 		tempfail(s);
 }
 
+/* smtp_on_rcpt - policy's answer to RCPT: an accepted recipient joins the transaction only if it shares the first
+ * recipient's destination (route mode and group): docs/RPC.md makes a transaction one
+ * destination so that delivery is all-or-nothing. A different destination gets 452 4.5.3
+ * (RFC 5321 4.5.3.1.10 lets a client retry such recipients in a new transaction, as it
+ * does for "too many recipients"). */
+void smtp_on_rcpt(struct session *s, struct completion *c)
+{
+	struct policy_answer a;
+	answer_of(s, c, &a);
+	const struct cl_verdict *v = &a.v;
+	const struct cl_route *rt = &a.rt;
+	if (v->action != CL_ACCEPT) {
+		decide_reply(s, v);
+		return;
+	}
+	if (rt->mode == CL_ROUTE_NONE) { /* an accepted recipient without destination: malformed */
+		session_reply(s, "451 4.3.0 Temporary failure, try again later");
+		return;
+	}
+	if (s->nrcpt > 0 && (rt->mode != s->rcpts[0].route.mode || rt->group_id != s->rcpts[0].route.group_id)) {
+		session_reply(s, "452 4.5.3 <%s>: different destination, send it in a new transaction",
+			      s->pending_rcpt.addr);
+		return;
+	}
+	if (s->nrcpt == s->rcpt_cap) {
+		size_t cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
+		struct rcpt *n = realloc(s->rcpts, cap * sizeof *n);
+		if (!n) {
+			session_reply(s, "452 4.3.0 Temporary failure, try again later");
+			return;
+		}
+		s->rcpts = n;
+		s->rcpt_cap = cap;
+	}
+	struct rcpt *r = &s->rcpts[s->nrcpt++];
+	memcpy(r->addr, s->pending_rcpt.addr, sizeof r->addr);
+	r->route = *rt;
+	decide_reply(s, v);
+}
+
 /* received_header - RFC 5321 4.4 trace line, RFC 3848 protocol names; stored first in
  * the message. Every field in it has been validated (helo_ok, the address parser). */
 static void received_header(struct session *s)
@@ -204,11 +277,12 @@ static void received_header(struct session *s)
 	struct tm tm;
 	localtime_r(&t, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
-	const char *proto = s->ssl ? (s->auth_user[0] ? "ESMTPSA" : "ESMTPS")
-				   : (s->auth_user[0] ? "ESMTPA" : (s->esmtp ? "ESMTP" : "SMTP"));
+	int authed = session_has(s, SF_AUTH);
+	const char *proto = session_has(s, SF_TLS) ? (authed ? "ESMTPSA" : "ESMTPS")
+						   : (authed ? "ESMTPA" : (s->flags & SF_EHLO ? "ESMTP" : "SMTP"));
 	cl_buf_printf(&s->body.msg, "Received: from %s ([%s])\r\n\tby %s (Clement) with %s id %s", s->helo, s->ip,
 		      s->e->cfg.hostname, proto, s->msgid);
-	if (s->ssl)
+	if (session_has(s, SF_TLS))
 		cl_buf_printf(&s->body.msg, "\r\n\t(using %s)", s->tls_desc);
 	if (s->nrcpt == 1)
 		cl_buf_printf(&s->body.msg, "\r\n\tfor <%s>", s->rcpts[0].addr);
@@ -234,18 +308,7 @@ static void data_timer(struct session *s)
 
 static void do_data(struct session *s, char *args)
 {
-	if (args[0]) {
-		fail(s, "501 5.5.4 Syntax: DATA");
-		return;
-	}
-	if (!s->in_mail || s->bdat_active) {
-		fail(s, "503 5.5.1 Error: need MAIL command");
-		return;
-	}
-	if (s->nrcpt == 0) {
-		fail(s, "554 5.5.1 Error: no valid recipients");
-		return;
-	}
+	(void)args;
 	/* RFC 2920 3.1: DATA ends a pipelined group; anything already sent after it came
 	 * before our 354 and is a synchronization error. */
 	if (s->in.len > 0) {
@@ -278,14 +341,15 @@ static void do_bdat(struct session *s, char *args)
 		session_close(s, "bdat_syntax");
 		return;
 	}
-	s->bdat_discard = !s->in_mail || s->nrcpt == 0;
-	if (!s->bdat_discard && !s->bdat_active) {
+	int discard = !session_has(s, SF_TX) || s->nrcpt == 0;
+	session_flags(s, discard ? SF_BDAT_DISCARD : 0, SF_BDAT_DISCARD);
+	if (!discard && !session_has(s, SF_BDAT)) {
 		body_start(s);
-		s->bdat_active = 1;
+		session_flags(s, SF_BDAT, 0);
 	}
 	s->bdat_left = (size_t)n;
-	s->bdat_last = last;
-	if (s->bdat_discard) {
+	session_flags(s, last ? SF_BDAT_LAST : 0, SF_BDAT_LAST);
+	if (discard) {
 		/* read into a throw-away reader */
 		body_free(&s->body);
 		body_init(&s->body, 0, 0);
@@ -298,17 +362,17 @@ static void do_bdat(struct session *s, char *args)
 void smtp_data_done(struct session *s)
 {
 	session_enter(s, PH_COMMAND);
-	if (s->bdat_discard) {
+	if (session_has(s, SF_BDAT_DISCARD)) {
 		body_free(&s->body);
-		s->bdat_discard = 0;
-		fail(s, "503 5.5.1 Error: %s", s->in_mail ? "no valid recipients" : "need MAIL command");
+		session_flags(s, 0, SF_BDAT_DISCARD);
+		fail(s, "503 5.5.1 Error: %s", session_has(s, SF_TX) ? "no valid recipients" : "need MAIL command");
 		return;
 	}
-	if (s->bdat_active && !s->bdat_last) {
+	if (session_has(s, SF_BDAT) && !session_has(s, SF_BDAT_LAST)) {
 		session_reply(s, "250 2.0.0 %zu octets received", s->body.size);
 		return;
 	}
-	if (s->bdat_active)
+	if (session_has(s, SF_BDAT))
 		body_chunk_last(&s->body);
 	const char *refusal = body_verdict(&s->body);
 	if (refusal) {
@@ -327,10 +391,7 @@ void smtp_data_done(struct session *s)
 
 static void do_rset(struct session *s, char *args)
 {
-	if (args[0]) {
-		fail(s, "501 5.5.4 Syntax: RSET");
-		return;
-	}
+	(void)args;
 	session_reset_tx(s);
 	session_reply(s, "250 2.0.0 Ok");
 }
@@ -371,14 +432,7 @@ static void do_help(struct session *s, char *args)
  * the session forgets HELO, AUTH and the transaction. */
 static void do_starttls(struct session *s, char *args)
 {
-	if (args[0]) {
-		fail(s, "501 5.5.4 Syntax: STARTTLS");
-		return;
-	}
-	if (s->ssl) {
-		fail(s, "554 5.5.1 Error: TLS already active");
-		return;
-	}
+	(void)args;
 	if (!s->e->tls) {
 		session_reply(s, "454 4.7.0 TLS not available");
 		return;
@@ -391,8 +445,8 @@ static void do_starttls(struct session *s, char *args)
 	}
 	session_reset_tx(s);
 	s->helo[0] = '\0';
-	s->esmtp = 0;
 	s->auth_user[0] = '\0';
+	session_flags(s, 0, SF_GREETED | SF_AUTH);
 	session_enter(s, PH_HANDSHAKE);
 }
 
@@ -490,22 +544,6 @@ void smtp_auth_line(struct session *s, char *line, size_t len)
 
 static void do_auth(struct session *s, char *args)
 {
-	if (!s->ssl) {
-		fail(s, "538 5.7.11 Encryption required for requested authentication mechanism");
-		return;
-	}
-	if (!s->helo[0] || s->esmtp != 1) {
-		fail(s, "503 5.5.1 Error: send EHLO first");
-		return;
-	}
-	if (s->auth_user[0]) {
-		fail(s, "503 5.5.1 Error: already authenticated");
-		return;
-	}
-	if (s->in_mail) {
-		fail(s, "503 5.5.1 Error: MAIL transaction in progress");
-		return;
-	}
 	if (!s->authp && !(s->authp = calloc(1, sizeof *s->authp))) {
 		fail(s, "454 4.7.0 Temporary authentication failure");
 		return;
@@ -534,22 +572,112 @@ static void do_auth(struct session *s, char *args)
 	}
 }
 
+/* smtp_on_auth - policy's answer to AUTH: 235 authenticates the session; anything else,
+ * or a failed call (454 4.7.0), counts as an error. */
+void smtp_on_auth(struct session *s, struct completion *c)
+{
+	struct policy_answer a;
+	if (answer_of(s, c, &a) < 0)
+		cl_verdict_set(&a.v, CL_DEFER, 454, "4.7.0", "Temporary authentication failure");
+	if (a.v.action == CL_ACCEPT && a.v.code == 235) {
+		cl_strlcpy(s->auth_user, a.user[0] ? a.user : s->authp->login_user, sizeof s->auth_user);
+		session_flags(s, SF_AUTH, 0);
+		cl_log(CL_LOG_INFO, s->id, "auth", "ok=1");
+	} else {
+		if (a.v.action == CL_ACCEPT) /* an accept that is not 235 is malformed */
+			cl_verdict_set(&a.v, CL_DEFER, 454, "4.7.0", "Temporary authentication failure");
+		s->errors++;
+	}
+	decide_reply(s, &a.v);
+}
+
+/* What a verb needs of the dialogue state (need_met). */
+enum need {
+	NO_ARGS = 1u << 0,                   /* the verb takes no argument */
+	NEEDS_HELO = 1u << 1,                /* HELO or EHLO answered (not an EHLO still waiting) */
+	NEEDS_EHLO = 1u << 2,                /* EHLO answered */
+	NEEDS_TX = 1u << 3,                  /* MAIL accepted */
+	NO_TX = 1u << 4,                     /* outside a transaction */
+	NO_BDAT = 1u << 5,                   /* no BDAT chunk sent in this transaction */
+	NEEDS_RCPT = 1u << 6,                /* a recipient accepted */
+	NEEDS_TLS = 1u << 7,                 /* under TLS */
+	NO_TLS = 1u << 8,                    /* not under TLS yet */
+	NO_AUTH = 1u << 9,                   /* not authenticated yet */
+	NEEDS_AUTH_ON_SUBMISSION = 1u << 10, /* authenticated, on the submission port (RFC 6409 4.3) */
+	NEEDS_MESH_PEER = 1u << 11,          /* a mesh peer's TLS session (docs/MESH.md section 3) */
+};
+
+/* need_met - does s (with the command's argument args) meet every requirement in need? */
+static int need_met(const struct session *s, unsigned need, const char *args)
+{
+	unsigned f = s->flags;
+	return !((need & NO_ARGS && args[0]) || (need & NEEDS_HELO && (f & (SF_HELO | SF_EHLO_WAIT)) != SF_HELO) ||
+		 (need & NEEDS_EHLO && !session_has(s, SF_HELO | SF_EHLO)) || (need & NEEDS_TX && !(f & SF_TX)) ||
+		 (need & NO_TX && f & SF_TX) || (need & NO_BDAT && f & SF_BDAT) ||
+		 (need & NEEDS_RCPT && s->nrcpt == 0) || (need & NEEDS_TLS && !(f & SF_TLS)) ||
+		 (need & NO_TLS && f & SF_TLS) || (need & NO_AUTH && f & SF_AUTH) ||
+		 (need & NEEDS_AUTH_ON_SUBMISSION && s->lst->kind == LST_SUBMISSION && !(f & SF_AUTH)) ||
+		 (need & NEEDS_MESH_PEER && !(f & SF_MESH_PEER)));
+}
+
+/* A verb: its requirements in the order they are checked, each with the reply it gets when
+ * unmet (counted as a protocol error); the handler runs only when all are met. */
 struct verb {
 	const char *name;
+	struct {
+		unsigned need;
+		const char *refusal;
+	} checks[4];
 	void (*fn)(struct session *s, char *args);
 };
 
 static const struct verb verbs[] = {
-    {"EHLO", do_ehlo}, {"HELO", do_helo}, {"MAIL", do_mail},         {"RCPT", do_rcpt}, {"DATA", do_data},
-    {"BDAT", do_bdat}, {"RSET", do_rset}, {"NOOP", do_noop},         {"QUIT", do_quit}, {"VRFY", do_vrfy},
-    {"EXPN", do_expn}, {"HELP", do_help}, {"STARTTLS", do_starttls}, {"AUTH", do_auth}, {CL_MESH_VERB, xmesh_command},
+    {"EHLO", {{0}}, do_ehlo},
+    {"HELO", {{0}}, do_helo},
+    {"MAIL",
+     {{NEEDS_HELO, "503 5.5.1 Error: send HELO/EHLO first"},
+      {NO_TX, "503 5.5.1 Error: nested MAIL command"},
+      {NEEDS_AUTH_ON_SUBMISSION, "530 5.7.0 Authentication required"}},
+     do_mail},
+    {"RCPT",
+     {{NEEDS_TX, "503 5.5.1 Error: need MAIL command"}, {NO_BDAT, "503 5.5.1 Error: RCPT during BDAT"}},
+     do_rcpt},
+    {"DATA",
+     {{NO_ARGS, "501 5.5.4 Syntax: DATA"},
+      {NEEDS_TX | NO_BDAT, "503 5.5.1 Error: need MAIL command"},
+      {NEEDS_RCPT, "554 5.5.1 Error: no valid recipients"}},
+     do_data},
+    /* BDAT's chunk is read even when refused, to stay in sync: smtp_data_done refuses it */
+    {"BDAT", {{0}}, do_bdat},
+    {"RSET", {{NO_ARGS, "501 5.5.4 Syntax: RSET"}}, do_rset},
+    {"NOOP", {{0}}, do_noop},
+    {"QUIT", {{0}}, do_quit},
+    {"VRFY", {{0}}, do_vrfy},
+    {"EXPN", {{0}}, do_expn},
+    {"HELP", {{0}}, do_help},
+    {"STARTTLS",
+     {{NO_ARGS, "501 5.5.4 Syntax: STARTTLS"}, {NO_TLS, "554 5.5.1 Error: TLS already active"}},
+     do_starttls},
+    {"AUTH",
+     {{NEEDS_TLS, "538 5.7.11 Encryption required for requested authentication mechanism"},
+      {NEEDS_EHLO, "503 5.5.1 Error: send EHLO first"},
+      {NO_AUTH, "503 5.5.1 Error: already authenticated"},
+      {NO_TX, "503 5.5.1 Error: MAIL transaction in progress"}},
+     do_auth},
+    /* to anyone but a mesh peer XMESH is an unknown verb (docs/MESH.md section 3); records
+     * are no part of a transaction (section 5) */
+    {CL_MESH_VERB,
+     {{NEEDS_MESH_PEER, UNKNOWN_REPLY},
+      {NO_TX, "503 5.5.1 Bad sequence of commands: XMESH inside a mail transaction"},
+      {NEEDS_EHLO, "503 5.5.1 Bad sequence of commands: send EHLO first"}},
+     xmesh_command},
 };
 
 /* smtp_unknown - the reply to a verb we do not know; XMESH gives exactly this to anyone who
  * is not a mesh peer, so the extension is invisible to strangers (docs/MESH.md section 3). */
 void smtp_unknown(struct session *s)
 {
-	fail(s, "500 5.5.1 Error: command not recognized");
+	fail(s, "%s", UNKNOWN_REPLY);
 }
 
 /* smtp_command - dispatch one command line (CRLF removed, no NUL/CR inside). */
@@ -566,10 +694,17 @@ void smtp_command(struct session *s, char *line, size_t len)
 	char *args = line + vlen;
 	if (*args == ' ')
 		*args++ = '\0';
-	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-		if (strcasecmp(line, verbs[i].name) == 0) {
-			verbs[i].fn(s, args);
-			return;
-		}
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+		const struct verb *v = &verbs[i];
+		if (strcasecmp(line, v->name) != 0)
+			continue;
+		for (size_t k = 0; k < sizeof v->checks / sizeof v->checks[0] && v->checks[k].refusal; k++)
+			if (!need_met(s, v->checks[k].need, args)) {
+				fail(s, "%s", v->checks[k].refusal);
+				return;
+			}
+		v->fn(s, args);
+		return;
+	}
 	smtp_unknown(s);
 }

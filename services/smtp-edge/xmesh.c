@@ -10,7 +10,8 @@
  *
  * A peer's XMESH command is parsed here with the shared parser (lib/mail/mesh_record: the
  * sender uses the same one) and handed to banstats (op mesh_records), whose verdict is the
- * reply. Anyone else gets exactly the reply to an unknown command (smtp_unknown). The edge
+ * reply. Anyone else gets exactly the reply to an unknown command: XMESH's row in smtp.c's
+ * verb table requires SF_MESH_PEER with that refusal, then EHLO and no transaction. The edge
  * never touches the database (docs/ARCHITECTURE.md). */
 #include <openssl/x509.h>
 #include <stdlib.h>
@@ -70,17 +71,17 @@ static int peer_fingerprint(struct session *s)
 
 /* xmesh_after_handshake - start the mesh_peer lookup for the certificate of a TLS session
  * that just started. Returns 1 when the lookup runs (session_tls_ready follows from
- * xmesh_completion), 0 when the session goes on at once (no mesh, no certificate, or the
+ * xmesh_on_peer), 0 when the session goes on at once (no mesh, no certificate, or the
  * call could not be started: then the client is simply not a peer). */
 int xmesh_after_handshake(struct session *s)
 {
-	s->mesh_peer = 0;
+	session_flags(s, 0, SF_MESH_PEER);
 	if (!s->e->banstats || s->lst->kind == LST_SUBMISSION || peer_fingerprint(s) < 0)
 		return 0;
 	nng_msg *m = NULL;
 	if (cl_banstats_peer_req(&m, s->id, s->peer_fp) < 0)
 		return 0;
-	if (decide_call_msg(s, RPC_MESH_PEER, s->e->banstats, s->e->cfg.policy_timeout_ms, m) < 0) {
+	if (decide_call_msg(s, RPC_MESH_PEER, m) < 0) {
 		nng_msg_free(m);
 		cl_log(CL_LOG_WARN, s->id, "mesh_peer_failed", "rpc=start");
 		return 0;
@@ -97,22 +98,13 @@ int xmesh_long_line_ok(const struct session *s, const char *line, size_t len)
 {
 	static const char verb[] = CL_MESH_VERB " ";
 	size_t k = len < sizeof verb - 1 ? len : sizeof verb - 1;
-	return s->mesh_peer && s->phase == PH_COMMAND && strncasecmp(line, verb, k) == 0;
+	return session_has(s, SF_MESH_PEER) && s->phase == PH_COMMAND && strncasecmp(line, verb, k) == 0;
 }
 
-/* xmesh_command - "XMESH <record>" (docs/MESH.md section 4). */
+/* xmesh_command - "XMESH <record>" (docs/MESH.md section 4) from a mesh peer after EHLO,
+ * outside a transaction (section 5; smtp.c's verb table checks that). */
 void xmesh_command(struct session *s, char *args)
 {
-	if (!s->mesh_peer) {
-		smtp_unknown(s);
-		return;
-	}
-	if (!s->helo[0] || s->esmtp != 1 || s->in_mail) { /* section 5: records are no part of a transaction */
-		s->errors++;
-		session_reply(s, "503 5.5.1 Bad sequence of commands: %s",
-			      s->in_mail ? "XMESH inside a mail transaction" : "send EHLO first");
-		return;
-	}
 	struct cl_mesh_record rec;
 	char why[160];
 	if (cl_mesh_record_parse(args, strlen(args), &rec, why, sizeof why) < 0) {
@@ -126,34 +118,37 @@ void xmesh_command(struct session *s, char *args)
 		session_reply(s, "451 4.3.0 Temporary failure, try again later");
 		return;
 	}
-	if (decide_call_msg(s, RPC_MESH_RECORDS, s->e->banstats, s->e->cfg.policy_timeout_ms, m) < 0) {
+	if (decide_call_msg(s, RPC_MESH_RECORDS, m) < 0) {
 		nng_msg_free(m);
 		session_reply(s, "451 4.3.0 Temporary failure, try again later");
 	}
 }
 
-/* xmesh_completion - banstats answered (or failed): mesh_peer sets the session's flag and
- * lets it go on; mesh_records' verdict is sent as is (451 4.3.0 on any failure). */
-void xmesh_completion(struct session *s, struct completion *c)
+/* xmesh_on_peer - banstats answered the mesh_peer lookup (or failed: not a peer); the
+ * session goes on. */
+void xmesh_on_peer(struct session *s, struct completion *c)
 {
-	if (c->kind == RPC_MESH_PEER) {
-		char name[CL_MESH_ORIGIN_MAX + 1] = "";
-		s->mesh_peer = c->st == CL_RPC_OK && cl_banstats_peer_reply(c->reply, name, sizeof name);
-		if (c->st != CL_RPC_OK)
-			cl_log(CL_LOG_WARN, s->id, "mesh_peer_failed", "rpc=%s", cl_rpc_status_str(c->st));
-		else if (s->mesh_peer) {
-			char esc[2 * sizeof name];
-			cl_log(CL_LOG_INFO, s->id, "mesh_peer", "name=%s",
-			       cl_log_escape(esc, sizeof esc, name, strlen(name)));
-		}
-		session_tls_ready(s);
-		return;
+	char name[CL_MESH_ORIGIN_MAX + 1] = "";
+	int peer = c->st == CL_RPC_OK && cl_banstats_peer_reply(c->reply, name, sizeof name);
+	session_flags(s, peer ? SF_MESH_PEER : 0, SF_MESH_PEER);
+	if (c->st != CL_RPC_OK)
+		cl_log(CL_LOG_WARN, s->id, "mesh_peer_failed", "rpc=%s", cl_rpc_status_str(c->st));
+	else if (peer) {
+		char esc[2 * sizeof name];
+		cl_log(CL_LOG_INFO, s->id, "mesh_peer", "name=%s", cl_log_escape(esc, sizeof esc, name, strlen(name)));
 	}
+	session_tls_ready(s);
+}
+
+/* xmesh_on_records - banstats' verdict on an XMESH command is sent as is (451 4.3.0 on any
+ * failure). */
+void xmesh_on_records(struct session *s, struct completion *c)
+{
 	struct cl_verdict v;
 	cl_banstats_records_reply(c->st == CL_RPC_OK ? c->reply : NULL, &v);
 	if (c->st != CL_RPC_OK)
 		cl_log(CL_LOG_WARN, s->id, "mesh_records_failed", "rpc=%s", cl_rpc_status_str(c->st));
 	if (v.code == 530) /* the peer was disabled or removed meanwhile: no more XMESH here */
-		s->mesh_peer = 0;
+		session_flags(s, 0, SF_MESH_PEER);
 	session_reply(s, "%d %s%s%s", v.code, v.enh, v.enh[0] ? " " : "", v.text);
 }
