@@ -136,6 +136,7 @@ struct edge_shared {
 	struct edge *w;                   /* the workers */
 	int nw;                           /* workers set up (w[0..nw-1]) */
 	struct cl_metric *open, *workers; /* clement_edge_sessions_open (all), clement_edge_workers */
+	struct cl_metric *lock_free, *lock_waited; /* lim_lock taken at once / after a wait */
 	/* the TLS context of new handshakes: tls_reload (main thread) replaces main->tls under
 	 * tls_lock and bumps tls_gen; each worker takes a reference at its next wakeup */
 	pthread_mutex_t tls_lock;

@@ -107,6 +107,18 @@ static void ip_table_free(struct ipcount **t)
 	free(t);
 }
 
+/* lim_lock - take sh->lim_lock, counting whether another worker held it (the metric
+ * clement_edge_limits_lock_total says whether the shared tables are a bottleneck). */
+static void lim_lock(struct edge_shared *sh)
+{
+	if (pthread_mutex_trylock(&sh->lim_lock) == 0) {
+		cl_metric_inc(sh->lock_free);
+		return;
+	}
+	cl_metric_inc(sh->lock_waited);
+	pthread_mutex_lock(&sh->lim_lock);
+}
+
 int loop_tables_init(struct edge_shared *sh)
 {
 	pthread_mutex_init(&sh->lim_lock, NULL);
@@ -126,7 +138,7 @@ void loop_tables_fini(struct edge_shared *sh)
 int ip_passed_pregreet(struct edge *e, const char *ip)
 {
 	struct edge_shared *sh = e->sh;
-	pthread_mutex_lock(&sh->lim_lock);
+	lim_lock(sh);
 	struct ipcount *c = ip_find(sh->passed, ip, 0);
 	if (c && c->expires < now_mono()) {
 		ip_remove(sh->passed, ip);
@@ -142,7 +154,7 @@ void ip_remember_pregreet(struct edge *e, const char *ip)
 	struct edge_shared *sh = e->sh;
 	if (e->cfg.pregreet_remember_s == 0)
 		return;
-	pthread_mutex_lock(&sh->lim_lock);
+	lim_lock(sh);
 	/* bounded: beyond it, addresses simply wait again */
 	struct ipcount *c = sh->npassed < PASSED_MAX ? ip_find(sh->passed, ip, 1) : ip_find(sh->passed, ip, 0);
 	if (c) {
@@ -255,7 +267,7 @@ static void accept_one(struct edge *e, struct listener *l)
 	 * process's, whichever worker the kernel gave the connection to */
 	struct edge_shared *sh = e->sh;
 	const char *why = NULL;
-	pthread_mutex_lock(&sh->lim_lock);
+	lim_lock(sh);
 	struct ipcount *c = ip_find(sh->ipt, ip, 0);
 	if ((long long)sh->nsessions >= e->cfg.max_sessions)
 		why = "421 4.7.0 Too many connections, try again later\r\n";
@@ -280,7 +292,7 @@ static void accept_one(struct edge *e, struct listener *l)
 	struct session *s = session_new(e, l, fd, ip, port);
 	if (!s) {
 		close(fd);
-		pthread_mutex_lock(&sh->lim_lock);
+		lim_lock(sh);
 		ip_uncount(sh, ip);
 		session_count(sh, -1);
 		pthread_mutex_unlock(&sh->lim_lock);
@@ -309,7 +321,7 @@ void loop_session_gone(struct session *s)
 {
 	struct edge *e = s->e;
 	cl_theap_remove(&e->timers, &s->timer);
-	pthread_mutex_lock(&e->sh->lim_lock);
+	lim_lock(e->sh);
 	ip_uncount(e->sh, s->ip);
 	session_count(e->sh, -1);
 	pthread_mutex_unlock(&e->sh->lim_lock);
@@ -320,7 +332,7 @@ void loop_session_gone(struct session *s)
 int loop_session_moved(struct session *s, const char *ip)
 {
 	struct edge_shared *sh = s->e->sh;
-	pthread_mutex_lock(&sh->lim_lock);
+	lim_lock(sh);
 	ip_uncount(sh, s->ip);
 	cl_strlcpy(s->ip, ip, sizeof s->ip);
 	struct ipcount *c = ip_find(sh->ipt, ip, 1);

@@ -50,6 +50,10 @@ static void register_metrics(struct edge *e)
 	struct metrics_set *m = &e->m;
 	e->sh->open = m->open = cl_metrics_gauge(r, "clement_edge_sessions_open", "SMTP sessions open now", "");
 	e->sh->workers = cl_metrics_gauge(r, "clement_edge_workers", "event loop threads (CLEMENT_EDGE_WORKERS)", "");
+	const char *kn = "clement_edge_limits_lock_total",
+		   *kh = "takings of the workers' shared limits table (sessions, per-address counts, pregreet passes)";
+	e->sh->lock_free = cl_metrics_counter(r, kn, kh, "result=\"free\"");
+	e->sh->lock_waited = cl_metrics_counter(r, kn, kh, "result=\"waited\"");
 	m->total = cl_metrics_counter(r, "clement_edge_sessions_total", "SMTP sessions accepted", "");
 	m->messages =
 	    cl_metrics_counter(r, "clement_edge_messages_accepted_total", "messages accepted (250 to DATA)", "");
