@@ -7,7 +7,7 @@ import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "lib"))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from stack import Stack, load_avg, machine  # noqa: E402
+from stack import Stack, load_avg, machine, metrics  # noqa: E402
 from cpu import tree_cpu  # noqa: E402
 from eod_latency import session  # noqa: E402
 from threaded import run_threaded  # noqa: E402
@@ -16,6 +16,7 @@ SESSIONS = int(os.environ.get("SESSIONS", "300"))
 CONCURRENCY = int(os.environ.get("CONCURRENCY", "8"))
 ROUNDS = int(os.environ.get("ROUNDS", "2"))
 KEY = os.environ.get("KEY", "rsa")  # rsa: the stack's RSA-2048 certificate; ec: an ECDSA P-256 one
+WORKERS = [int(w) for w in os.environ.get("WORKERS", "").split(",") if w]  # e.g. 1,2: compare worker counts
 
 
 def ec_cert(d):
@@ -32,6 +33,45 @@ def run(port, tls):
     return run_threaded(lambda: session(port, 10240, tls, False, False, count=1), SESSIONS, CONCURRENCY, "sessions")
 
 
+def restart_edge(st, workers):
+    """smtp-edge again on the same port with CLEMENT_EDGE_WORKERS=workers; its pid."""
+    st.edge().stop()
+    st.services.started.remove(st.edge())
+    st.services.start("smtp-edge", {**st.env, "CLEMENT_EDGE_WORKERS": str(workers)})
+    return st.edge().proc.pid
+
+
+def compare_workers(st, loads):
+    """STARTTLS sessions/s and smtp-edge CPU per session for each count in WORKERS, alternating
+    the order each round; prints the table and the ratios to the first count."""
+    res = {w: [] for w in WORKERS}
+    for r in range(ROUNDS):
+        for w in (WORKERS if r % 2 == 0 else WORKERS[::-1]):
+            edge = restart_edge(st, w)
+            run(st.smtp_port, True)  # warm-up of this process
+            a = tree_cpu(edge)
+            t = run(st.smtp_port, True)
+            cpu = (tree_cpu(edge) - a) / SESSIONS * 1e3
+            m = metrics(st.health("smtp-edge"))
+            lock = [m.get(("clement_edge_limits_lock_total", f'result="{k}"'), 0) for k in ("free", "waited")]
+            res[w].append((SESSIONS / t, cpu, lock))
+            loads.append(load_avg())
+    print(f"\n### STARTTLS sessions/s by CLEMENT_EDGE_WORKERS\n\n{machine()}; load average {min(loads):.1f} to "
+          f"{max(loads):.1f}; {SESSIONS} STARTTLS sessions of one 10 KB message per round, {CONCURRENCY} client "
+          f"threads, {ROUNDS} rounds alternating the order; certificate {'ECDSA P-256' if KEY == 'ec' else 'RSA 2048'}\n")
+    print("| workers | sessions/s (rounds) | mean | ratio to the first | smtp-edge CPU ms per session (rounds) "
+          "| limits lock: takings that waited / all |")
+    print("| ---: | --- | ---: | ---: | --- | --- |")
+    base = sum(x[0] for x in res[WORKERS[0]]) / ROUNDS
+    for w in WORKERS:
+        mean = sum(x[0] for x in res[w]) / ROUNDS
+        print(f"| {w} | {', '.join(f'{x[0]:.0f}' for x in res[w])} | {mean:.0f} | {mean / base:.2f} | "
+              f"{', '.join(f'{x[1]:.2f}' for x in res[w])} | "
+              f"{', '.join(f'{x[2][1]:.0f} / {x[2][0] + x[2][1]:.0f}' for x in res[w])} |")
+    ratios = [res[WORKERS[-1]][i][0] / res[WORKERS[0]][i][0] for i in range(ROUNDS)]
+    print(f"\nper-round ratio {WORKERS[-1]}/{WORKERS[0]}: {', '.join(f'{x:.2f}' for x in ratios)}")
+
+
 def main():
     env = {"CLEMENT_MAX_SESSIONS_PER_IP": "100"}
     if KEY == "ec":
@@ -40,6 +80,9 @@ def main():
     edge = st.edge().proc.pid
     res, loads = {False: [], True: []}, [load_avg()]
     try:
+        if WORKERS:
+            compare_workers(st, loads)
+            return 0
         run(st.smtp_port, True)  # warm-up
         for r in range(ROUNDS):
             for tls in ((False, True) if r % 2 == 0 else (True, False)):

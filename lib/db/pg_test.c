@@ -93,8 +93,9 @@ static void savepoints(struct cl_pg *pg)
 	CL_CHECK(count(pg, " WHERE n = 20") == 0, "20 lost with it");
 
 	/* Names: ours only, checked before anything is sent. */
-	static const char *const bad[] = {"", "Sp", "sp a", "sp;ROLLBACK", "sp\"x",
-					  "a23456789012345678901234567890123456789012345678901234567890123x"};
+	static const char *const bad[] = {"",      "Sp",
+					  "sp a",  "sp;ROLLBACK",
+					  "sp\"x", "a23456789012345678901234567890123456789012345678901234567890123x"};
 	CL_CHECK(cl_pg_begin(pg, NULL, err, sizeof err) == 0, "begin: %s", err);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		CL_CHECK(cl_pg_savepoint(pg, bad[i], err, sizeof err) == -1 && strstr(err, "bad savepoint name") &&

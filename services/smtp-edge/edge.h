@@ -1,15 +1,25 @@
 /* edge.h - smtp-edge's internal interfaces: the server, the session, and the pieces that
- * share them (loop.c, conn.c, smtp.c, decide.c, main.c).
+ * share them (loop.c, conn.c, smtp.c, decide.c, workers.c, main.c).
  *
  * A session's place in the SMTP dialogue is enum phase plus the enum session_flag word; smtp.c's
  * verb table names what each command needs of them, decide.c's table of RPC steps what each
  * call to another service is.
  *
- * Threads: one event loop thread owns every session and all of this state. RPC
- * completions arrive on nng threads; they only push a struct completion onto the queue
- * (mutex + eventfd) and the loop handles them. A session is freed only by the loop, and
- * only when no RPC of its own is in flight (inflight == 0): a closing session with calls
- * in flight is marked dead and freed when the last completion comes back. */
+ * Threads: CLEMENT_EDGE_WORKERS workers (default: one per online core), each a thread with
+ * its own event loop: its own struct edge (epoll set, SO_REUSEPORT listeners, sessions,
+ * timer heap, completion queue, DNS resolver), so that the kernel spreads the connections
+ * over the workers and a session lives and dies on the worker that accepted it. What they
+ * share is in struct edge_shared (workers.c): the RPC clients (nng is thread-safe), the
+ * metrics registry (atomic), the TLS context a reload publishes, and the limits that are
+ * global (CLEMENT_MAX_SESSIONS, the per-address counts, the pregreet passes: one mutex).
+ * The main thread handles the signals (SIGTERM/SIGINT: every worker drains; SIGHUP: the TLS
+ * reload every worker adopts at its next wakeup) and the certificate file checks.
+ *
+ * Within a worker: RPC completions arrive on nng threads; they only push a struct
+ * completion onto the worker's queue (mutex + eventfd) and its loop handles them. A
+ * session is freed only by its loop, and only when no RPC of its own is in flight
+ * (inflight == 0): a closing session with calls in flight is marked dead and freed when
+ * the last completion comes back. */
 #ifndef CLEMENT_EDGE_EDGE_H
 #define CLEMENT_EDGE_EDGE_H
 
@@ -41,6 +51,7 @@ struct edge_config {
 	long long greet_timeout_s, mail_timeout_s, rcpt_timeout_s, data_init_timeout_s, data_timeout_s, cmd_timeout_s;
 	long long min_data_rate, min_data_rate_window_s, shutdown_grace_s, tls_reload_s;
 	long long max_sessions, max_per_ip, max_errors;
+	long long workers; /* CLEMENT_EDGE_WORKERS (0: one per online core) */
 	int scan_fail_open;
 	char *proxy_protocol, *proxy_networks;
 	char *log_level;
@@ -139,9 +150,39 @@ struct tls_stamp {
 
 struct ipcount; /* loop.c */
 
+/* What every worker shares (workers.c); a worker reaches it as e->sh. */
+struct edge_shared {
+	struct edge *main;                /* the configured template (workers are copies): TLS reloads, teardown */
+	struct edge *w;                   /* the workers */
+	int nw;                           /* workers set up (w[0..nw-1]) */
+	struct cl_metric *open, *workers; /* clement_edge_sessions_open (all), clement_edge_workers */
+	struct cl_metric *lock_free, *lock_waited; /* lim_lock taken at once / after a wait */
+	/* the TLS context of new handshakes: tls_reload (main thread) replaces main->tls under
+	 * tls_lock and bumps tls_gen; each worker takes a reference at its next wakeup */
+	pthread_mutex_t tls_lock;
+	_Atomic unsigned tls_gen;
+	_Atomic int draining;         /* SIGTERM/SIGINT came: every worker drains */
+	_Atomic int failed;           /* a worker's loop failed: the process drains and exits 1 */
+	_Atomic int finished;         /* workers whose loop returned */
+	_Atomic int running;          /* worker threads started */
+	_Atomic int listeners_closed; /* workers that closed their listeners for the drain */
+	/* the global limits, under lim_lock: sessions of all workers, per-address counts and
+	 * pregreet passes (loop.c) */
+	pthread_mutex_t lim_lock;
+	size_t nsessions;
+	struct ipcount **ipt;    /* per-IP session counts */
+	struct ipcount **passed; /* pregreet passes: address -> expiry */
+	size_t npassed;          /* entries in passed (bounded) */
+};
+
 struct edge {
 	struct edge_config cfg;
-	int epfd, evfd, sigfd;
+	struct edge_shared *sh;
+	int id; /* worker number (0 in the template) */
+	pthread_t thread;
+	int thread_started;
+	unsigned tls_gen; /* sh->tls_gen when tls was taken */
+	int epfd, evfd;
 	struct listener lst[LST_COUNT];
 	SSL_CTX *tls; /* the context new handshakes get; replaced by tls_reload() */
 	struct tls_stamp tls_seen;
@@ -152,12 +193,9 @@ struct edge {
 	struct metrics_set m;
 	struct session *sessions; /* every session not yet freed (doubly linked) */
 	struct session *zombies;  /* closed sessions waiting to be freed (reap_sessions) */
-	size_t nsessions;
+	size_t nsessions;         /* this worker's */
 	pthread_mutex_t qlock;
 	struct completion *qhead, *qtail;
-	struct ipcount **ipt;             /* per-IP session counts */
-	struct ipcount **passed;          /* pregreet passes: address -> expiry */
-	size_t npassed;                   /* entries in passed (bounded) */
 	struct cl_netset nets;            /* CLEMENT_PROXY_NETWORKS */
 	_Atomic int fire_inflight;        /* fire-and-forget log calls not yet completed */
 	char postmaster[CL_ADDR_MAX + 1]; /* where RCPT TO:<Postmaster> goes; "" when we have no name */
@@ -233,8 +271,19 @@ struct session {
 	struct rep_session *rep; /* reputation facts; NULL when off (rep.c) */
 };
 
+/* workers.c - start-up, the workers' threads, the signals, exit: cl_service_main's hooks */
+int edge_ready(void *ctx, char *why, size_t whylen);
+int edge_setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen);
+int edge_start(void *ctx, char *err, size_t errlen);
+int edge_run(void *ctx);
+void edge_teardown(void *ctx);
+
 /* loop.c */
-int loop_run(struct edge *e);
+int loop_init(struct edge *e); /* the worker's epoll set, eventfd and timers; -1 */
+int loop_tables_init(struct edge_shared *sh);
+void loop_tables_fini(struct edge_shared *sh);
+int loop_run(struct edge *e); /* a worker's loop, until it drained */
+void loop_wake(struct edge *e);
 void loop_fini(struct edge *e);
 void loop_wait_rpcs(struct edge *e, double max_s);
 void loop_session_gone(struct session *s);
@@ -295,6 +344,7 @@ void smtp_on_auth(struct session *s, struct completion *c);
 int tls_setup(struct edge *e, char *err, size_t errlen); /* 0, or -1 with err */
 void tls_reload(struct edge *e, const char *why);        /* SIGHUP: a bad pair keeps the old one */
 void tls_check(struct edge *e, double now);              /* every CLEMENT_TLS_RELOAD_S: reload if changed */
+void tls_adopt(struct edge *w);                          /* a worker takes the context the last reload published */
 
 /* xmesh.c - the XMESH extension, receiving side (docs/MESH.md sections 3 to 7) */
 int xmesh_tls_ctx(struct edge *e, SSL_CTX *ctx, char *err, size_t errlen);

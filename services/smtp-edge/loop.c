@@ -1,6 +1,13 @@
-/* loop.c - smtp-edge's one event loop: listeners, sessions, the RPC completion queue,
- * signals (SIGTERM/SIGINT drain, SIGHUP reloads the TLS certificate) and timers, all on one
- * epoll set; plus the per-address tables (concurrency limit, pregreet passes).
+/* loop.c - one smtp-edge worker's event loop: its listeners, sessions, RPC completion queue
+ * and timers, all on its own epoll set; plus the tables every worker shares under one mutex
+ * (sh->lim_lock: the session count of CLEMENT_MAX_SESSIONS, the per-address counts of
+ * CLEMENT_MAX_SESSIONS_PER_IP, the pregreet passes), so the limits hold for the process
+ * however the kernel spreads the connections. The lock is taken once per accepted and per
+ * freed session and per pregreet look-up, for a hash look-up: never around I/O.
+ *
+ * The main thread (workers.c) talks to a worker through two shared words and its eventfd:
+ * sh->draining (SIGTERM: stop accepting and drain) and sh->tls_gen (a reloaded certificate
+ * to adopt); loop_wake() makes the worker look at them now.
  *
  * Timers: each session's next deadline (session_next_due: pregreet greeting, lookups,
  * client timeouts, data rate, linger) sits in a min-heap (util/theap.h), re-filed after
@@ -26,11 +33,9 @@
 
 #include "dns/dns.h"
 #include "edge.h"
-#include "util/daemon.h"
 #include "util/log.h"
 
 #define TAG_EVENTFD  1
-#define TAG_SIGNAL   2
 #define TAG_DNS      3  /* the resolver has answers (rep.c) */
 #define TAG_LISTENER 16 /* + listener index */
 #define LOOP_TAG_MAX 64
@@ -102,29 +107,77 @@ static void ip_table_free(struct ipcount **t)
 	free(t);
 }
 
+/* lim_lock - take sh->lim_lock, counting whether another worker held it (the metric
+ * clement_edge_limits_lock_total says whether the shared tables are a bottleneck). */
+static void lim_lock(struct edge_shared *sh)
+{
+	if (pthread_mutex_trylock(&sh->lim_lock) == 0) {
+		cl_metric_inc(sh->lock_free);
+		return;
+	}
+	cl_metric_inc(sh->lock_waited);
+	pthread_mutex_lock(&sh->lim_lock);
+}
+
+int loop_tables_init(struct edge_shared *sh)
+{
+	pthread_mutex_init(&sh->lim_lock, NULL);
+	sh->ipt = calloc(IP_BUCKETS, sizeof *sh->ipt);
+	sh->passed = calloc(IP_BUCKETS, sizeof *sh->passed);
+	return sh->ipt && sh->passed ? 0 : -1;
+}
+
+void loop_tables_fini(struct edge_shared *sh)
+{
+	ip_table_free(sh->ipt);
+	ip_table_free(sh->passed);
+	sh->ipt = sh->passed = NULL;
+	pthread_mutex_destroy(&sh->lim_lock);
+}
+
 int ip_passed_pregreet(struct edge *e, const char *ip)
 {
-	if (!e->passed)
-		return 0;
-	struct ipcount *c = ip_find(e->passed, ip, 0);
+	struct edge_shared *sh = e->sh;
+	lim_lock(sh);
+	struct ipcount *c = ip_find(sh->passed, ip, 0);
 	if (c && c->expires < now_mono()) {
-		ip_remove(e->passed, ip);
-		e->npassed--;
-		return 0;
+		ip_remove(sh->passed, ip);
+		sh->npassed--;
+		c = NULL;
 	}
+	pthread_mutex_unlock(&sh->lim_lock);
 	return c != NULL;
 }
 
 void ip_remember_pregreet(struct edge *e, const char *ip)
 {
-	if (!e->passed || e->npassed >= PASSED_MAX || e->cfg.pregreet_remember_s == 0)
-		return; /* bounded: beyond it, addresses simply wait again */
-	struct ipcount *c = ip_find(e->passed, ip, 1);
+	struct edge_shared *sh = e->sh;
+	if (e->cfg.pregreet_remember_s == 0)
+		return;
+	lim_lock(sh);
+	/* bounded: beyond it, addresses simply wait again */
+	struct ipcount *c = sh->npassed < PASSED_MAX ? ip_find(sh->passed, ip, 1) : ip_find(sh->passed, ip, 0);
 	if (c) {
 		if (c->expires == 0)
-			e->npassed++;
+			sh->npassed++;
 		c->expires = now_mono() + (double)e->cfg.pregreet_remember_s;
 	}
+	pthread_mutex_unlock(&sh->lim_lock);
+}
+
+/* ip_uncount - one session fewer from ip (under lim_lock). */
+static void ip_uncount(struct edge_shared *sh, const char *ip)
+{
+	struct ipcount *c = ip_find(sh->ipt, ip, 0);
+	if (c && --c->n <= 0)
+		ip_remove(sh->ipt, ip);
+}
+
+/* session_count - the process's session count changed by d (under lim_lock). */
+static void session_count(struct edge_shared *sh, int d)
+{
+	sh->nsessions = (size_t)((long long)sh->nsessions + d);
+	cl_metric_set(sh->open, (int64_t)sh->nsessions);
 }
 
 void loop_update_events(struct session *s)
@@ -210,12 +263,23 @@ static void accept_one(struct edge *e, struct listener *l)
 		cl_log(CL_LOG_WARN, NULL, "refused", "reason=proxy_untrusted ip=%s", ip);
 		return;
 	}
-	struct ipcount *c = ip_find(e->ipt, ip, 0);
+	/* checked and counted at once, under the lock every worker takes: the limits are the
+	 * process's, whichever worker the kernel gave the connection to */
+	struct edge_shared *sh = e->sh;
 	const char *why = NULL;
-	if ((long long)e->nsessions >= e->cfg.max_sessions)
+	lim_lock(sh);
+	struct ipcount *c = ip_find(sh->ipt, ip, 0);
+	if ((long long)sh->nsessions >= e->cfg.max_sessions)
 		why = "421 4.7.0 Too many connections, try again later\r\n";
 	else if (!l->proxy && c && c->n >= e->cfg.max_per_ip) /* behind PROXY: checked on the real address */
 		why = "421 4.7.0 Too many connections from your address, try again later\r\n";
+	else if (!(c = ip_find(sh->ipt, ip, 1)))
+		why = "421 4.3.0 Out of memory, try again later\r\n";
+	else {
+		c->n++;
+		session_count(sh, 1);
+	}
+	pthread_mutex_unlock(&sh->lim_lock);
 	if (why) {
 		cl_metric_inc(e->m.refused_limit);
 		if (write(fd, why, strlen(why)) < 0) {
@@ -228,11 +292,12 @@ static void accept_one(struct edge *e, struct listener *l)
 	struct session *s = session_new(e, l, fd, ip, port);
 	if (!s) {
 		close(fd);
+		lim_lock(sh);
+		ip_uncount(sh, ip);
+		session_count(sh, -1);
+		pthread_mutex_unlock(&sh->lim_lock);
 		return;
 	}
-	c = ip_find(e->ipt, ip, 1);
-	if (c)
-		c->n++;
 	session_start(s);
 	loop_timer_update(s);
 }
@@ -256,31 +321,33 @@ void loop_session_gone(struct session *s)
 {
 	struct edge *e = s->e;
 	cl_theap_remove(&e->timers, &s->timer);
-	if (!e->ipt)
-		return;
-	struct ipcount *c = ip_find(e->ipt, s->ip, 0);
-	if (c && --c->n <= 0)
-		ip_remove(e->ipt, s->ip);
+	lim_lock(e->sh);
+	ip_uncount(e->sh, s->ip);
+	session_count(e->sh, -1);
+	pthread_mutex_unlock(&e->sh->lim_lock);
 }
 
 /* loop_session_moved - the PROXY header named the real client: count the session under
  * that address. Returns -1 when the address is over its limit. */
 int loop_session_moved(struct session *s, const char *ip)
 {
-	struct edge *e = s->e;
-	loop_session_gone(s);
+	struct edge_shared *sh = s->e->sh;
+	lim_lock(sh);
+	ip_uncount(sh, s->ip);
 	cl_strlcpy(s->ip, ip, sizeof s->ip);
-	struct ipcount *c = ip_find(e->ipt, ip, 1);
-	if (!c)
-		return -1;
-	c->n++;
-	return c->n > e->cfg.max_per_ip ? -1 : 0;
+	struct ipcount *c = ip_find(sh->ipt, ip, 1);
+	if (c)
+		c->n++;
+	int over = !c || c->n > s->e->cfg.max_per_ip;
+	pthread_mutex_unlock(&sh->lim_lock);
+	return over ? -1 : 0;
 }
 
 /* start_drain - SIGTERM: stop accepting; idle sessions are told 421 and closed, busy
  * ones finish their current step (bounded by CLEMENT_SHUTDOWN_GRACE_S). */
 static void start_drain(struct edge *e)
 {
+	struct edge_shared *sh = e->sh;
 	e->draining = 1;
 	e->drain_deadline = now_mono() + (double)e->cfg.shutdown_grace_s;
 	for (int i = 0; i < LST_COUNT; i++)
@@ -289,12 +356,19 @@ static void start_drain(struct edge *e)
 			close(e->lst[i].fd);
 			e->lst[i].fd = -1;
 		}
+	/* No session is told 421 before every worker has closed its listeners: a client told
+	 * the service is going must not get in through another worker's socket. The workers were
+	 * woken together; a worker that never comes (its loop failed) is not waited for long. */
+	atomic_fetch_add(&sh->listeners_closed, 1);
+	for (double until = now_mono() + 1.0;
+	     atomic_load(&sh->listeners_closed) < atomic_load(&sh->running) && now_mono() < until;)
+		usleep(1000);
 	for (struct session *s = e->sessions, *n; s; s = n) {
 		n = s->next;
 		session_process(s);
 		loop_timer_update(s);
 	}
-	cl_log(CL_LOG_INFO, NULL, "draining", "sessions=%zu", e->nsessions);
+	cl_log(CL_LOG_INFO, NULL, "draining", "worker=%d sessions=%zu", e->id, e->nsessions);
 }
 
 /* drain_expire - the grace is over: a session still waiting for an RPC (or a client) is
@@ -333,16 +407,14 @@ static void run_timers(struct edge *e, double now)
 		drain_expire(e);
 }
 
-/* wait_ms - epoll's timeout: until the earliest session deadline, the next certificate
- * check or the end of the drain grace, rounded up so nothing is ticked early. */
+/* wait_ms - epoll's timeout: until the earliest session deadline or the end of the drain
+ * grace, rounded up so nothing is ticked early. */
 static int wait_ms(const struct edge *e, double now)
 {
-	double until = now + 1.0; /* an upper bound; an idle edge wakes once a second */
+	double until = now + 1.0; /* an upper bound; an idle worker wakes once a second */
 	const struct cl_theap_node *t = cl_theap_peek(&e->timers);
 	if (t && t->when < until)
 		until = t->when;
-	if (e->tls && e->cfg.tls_reload_s > 0 && e->tls_next_check < until)
-		until = e->tls_next_check;
 	if (e->draining && !e->drain_expired && e->drain_deadline < until)
 		until = e->drain_deadline;
 	if (until <= now)
@@ -359,45 +431,63 @@ static size_t live_sessions(const struct edge *e)
 	return n;
 }
 
-int loop_run(struct edge *e)
+int loop_init(struct edge *e)
 {
-	e->ipt = calloc(IP_BUCKETS, sizeof *e->ipt);
-	e->passed = calloc(IP_BUCKETS, sizeof *e->passed);
+	pthread_mutex_init(&e->qlock, NULL);
 	e->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	e->sigfd = cl_daemon_signal_fd();
-	if (!e->ipt || !e->passed || e->evfd < 0 || e->sigfd < 0)
+	e->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (e->evfd < 0 || e->epfd < 0)
 		return -1;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_EVENTFD};
-	epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->evfd, &ev);
-	ev.data.u64 = TAG_SIGNAL;
-	epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->sigfd, &ev);
+	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->evfd, &ev) < 0)
+		return -1;
 	if (e->rep.dns) {
 		ev.data.u64 = TAG_DNS;
-		epoll_ctl(e->epfd, EPOLL_CTL_ADD, cl_dns_fd(e->rep.dns), &ev);
+		if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, cl_dns_fd(e->rep.dns), &ev) < 0)
+			return -1;
 	}
 	for (int i = 0; i < LST_COUNT; i++)
 		if (e->lst[i].fd >= 0) {
 			ev.data.u64 = TAG_LISTENER + (uint64_t)i;
-			epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->lst[i].fd, &ev);
+			if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->lst[i].fd, &ev) < 0)
+				return -1;
 		}
+	return 0;
+}
+
+void loop_wake(struct edge *e)
+{
+	uint64_t one = 1;
+	if (e->evfd >= 0 && write(e->evfd, &one, sizeof one) < 0) {
+		/* the counter saturating still leaves the fd readable */
+	}
+}
+
+/* control - what the main thread asked for: a reloaded certificate, the drain. */
+static void control(struct edge *e)
+{
+	if (e->tls_gen != atomic_load(&e->sh->tls_gen))
+		tls_adopt(e);
+	if (!e->draining && atomic_load(&e->sh->draining))
+		start_drain(e);
+}
+
+int loop_run(struct edge *e)
+{
 	/* Closed sessions whose RPC is still out do not hold the exit: teardown cancels it. */
+	control(e);
 	while (!e->draining || live_sessions(e) > 0) {
 		struct epoll_event evs[256];
 		int n = epoll_wait(e->epfd, evs, 256, wait_ms(e, now_mono()));
 		if (n < 0 && errno != EINTR)
-			break;
+			return -1;
+		control(e); /* before the accepts: a handshake after a reload gets the new certificate */
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
 			if (tag == TAG_EVENTFD) {
 				drain_queue(e);
 			} else if (tag == TAG_DNS) {
 				rep_process(e);
-			} else if (tag == TAG_SIGNAL) {
-				int sig = cl_daemon_read_signal();
-				if ((sig == SIGTERM || sig == SIGINT) && !e->draining)
-					start_drain(e);
-				else if (sig == SIGHUP)
-					tls_reload(e, "sighup");
 			} else if (tag >= TAG_LISTENER && tag < TAG_LISTENER + LST_COUNT) {
 				struct listener *l = &e->lst[tag - TAG_LISTENER];
 				for (int k = 0; k < 64 && l->fd >= 0; k++)
@@ -410,10 +500,8 @@ int loop_run(struct edge *e)
 			}
 		}
 		reap_sessions(e, 0);
-		double now = now_mono();
-		run_timers(e, now);
+		run_timers(e, now_mono());
 		reap_sessions(e, 0);
-		tls_check(e, now);
 	}
 	return 0;
 }
@@ -444,9 +532,12 @@ void loop_fini(struct edge *e)
 	if (e->evfd >= 0)
 		drain_queue(e);
 	reap_sessions(e, 1);
-	ip_table_free(e->ipt);
-	ip_table_free(e->passed);
 	cl_theap_fini(&e->timers);
 	if (e->evfd >= 0)
 		close(e->evfd);
+	e->evfd = -1;
+	if (e->epfd >= 0)
+		close(e->epfd);
+	e->epfd = -1;
+	pthread_mutex_destroy(&e->qlock);
 }

@@ -2,282 +2,13 @@
  * session (policy at each step, scanner and delivery before the reply to DATA) so that
  * every refusal reaches the real sender as an SMTP reply.
  *
- * This file: the settings table, start-up (TLS context, listeners, RPC clients,
- * /healthz and /metrics), the event loop (loop.c) and an orderly exit. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <openssl/err.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
-
+ * This file: the settings table and the hooks cl_service_main runs (workers.c: start-up,
+ * the workers' event loops, signals and an orderly exit). */
 #include "dns/dns.h"
 #include "edge.h"
 #include "svc/service.h"
-#include "util/log.h"
-#include "util/net.h"
-
-/* list_has - word is one of the comma-separated items of list. */
-static int list_has(const char *list, const char *word)
-{
-	size_t w = strlen(word);
-	for (const char *p = list; *p;) {
-		size_t k = strcspn(p, ", ");
-		if (k == w && strncmp(p, word, w) == 0)
-			return 1;
-		p += k;
-		p += strspn(p, ", ");
-	}
-	return 0;
-}
-
-static void register_metrics(struct edge *e)
-{
-	struct cl_metrics *r = e->reg;
-	struct metrics_set *m = &e->m;
-	m->open = cl_metrics_gauge(r, "clement_edge_sessions_open", "SMTP sessions open now", "");
-	m->total = cl_metrics_counter(r, "clement_edge_sessions_total", "SMTP sessions accepted", "");
-	m->messages =
-	    cl_metrics_counter(r, "clement_edge_messages_accepted_total", "messages accepted (250 to DATA)", "");
-	m->refused_proxy = cl_metrics_counter(r, "clement_edge_refused_total",
-					      "sessions or messages refused, by reason", "reason=\"proxy\"");
-	m->rpc_fail = cl_metrics_counter(r, "clement_edge_rpc_failures_total", "RPC calls that failed (4xx given)", "");
-	m->unscanned =
-	    cl_metrics_counter(r, "clement_edge_unscanned_total",
-			       "messages passed on unscanned after a scanner failure (CLEMENT_SCAN_FAIL_OPEN)", "");
-	const char *rn = "clement_edge_refused_total", *rh = "sessions or messages refused, by reason";
-	m->refused_pregreet = cl_metrics_counter(r, rn, rh, "reason=\"pregreet\"");
-	m->refused_sync = cl_metrics_counter(r, rn, rh, "reason=\"sync\"");
-	m->refused_http = cl_metrics_counter(r, rn, rh, "reason=\"http\"");
-	m->refused_limit = cl_metrics_counter(r, rn, rh, "reason=\"limit\"");
-	m->refused_errors = cl_metrics_counter(r, rn, rh, "reason=\"errors\"");
-	m->refused_timeout = cl_metrics_counter(r, rn, rh, "reason=\"timeout\"");
-	m->refused_virus = cl_metrics_counter(r, rn, rh, "reason=\"virus\"");
-	m->refused_body = cl_metrics_counter(r, rn, rh, "reason=\"body\"");
-	m->refused_policy = cl_metrics_counter(r, rn, rh, "reason=\"policy\"");
-	const char *ln = "clement_edge_rpc_seconds", *lh = "RPC latency by service";
-	m->lat_policy = cl_metrics_histogram(r, ln, lh, "service=\"policy\"");
-	m->lat_scanner = cl_metrics_histogram(r, ln, lh, "service=\"scanner\"");
-	m->lat_delivery = cl_metrics_histogram(r, ln, lh, "service=\"delivery\"");
-	m->lat_banstats = cl_metrics_histogram(r, ln, lh, "service=\"banstats\"");
-	const char *tn = "clement_edge_tls_reloads_total", *th = "TLS certificate reloads (SIGHUP or changed files)";
-	m->tls_reloaded = cl_metrics_counter(r, tn, th, "result=\"ok\"");
-	m->tls_reload_failed = cl_metrics_counter(r, tn, th, "result=\"failed\"");
-}
-
-/* ready - ready while not draining. A service that cannot be reached is not a reason to
- * go unready: each call to it then fails at once with 4xx, visible in /metrics
- * (clement_edge_rpc_failures_total). */
-static int ready(void *ctx, char *why, size_t whylen)
-{
-	struct edge *e = ctx;
-	if (e->draining) {
-		snprintf(why, whylen, "shutting down");
-		return 0;
-	}
-	return 1;
-}
-
-/* postmaster_setup - RFC 5321 4.1.1.3 makes "<Postmaster>" without a domain a valid
- * recipient that must be accepted. We route it as postmaster@ our primary domain, which
- * policy then decides on like any other recipient. -1 with err when CLEMENT_POSTMASTER is
- * not an address; a hostname without a usable domain (localhost) leaves it unset, and
- * <Postmaster> is then refused like any address without a domain. */
-static int postmaster_setup(struct edge *e, char *err, size_t errlen)
-{
-	const struct edge_config *c = &e->cfg;
-	char path[CL_ADDR_MAX + 3];
-	if (c->postmaster[0]) {
-		snprintf(path, sizeof path, "<%s>", c->postmaster);
-	} else {
-		const char *h = c->hostname, *dot = strchr(h, '.');
-		if (dot && strchr(dot + 1, '.'))
-			h = dot + 1; /* mx.example.org -> example.org */
-		snprintf(path, sizeof path, "<postmaster@%s>", h);
-	}
-	struct cl_addr a;
-	if (cl_addr_parse(path, strlen(path), CL_ADDR_RCPT, 0, &a) != CL_ADDR_OK || a.null_path) {
-		if (c->postmaster[0]) {
-			snprintf(err, errlen, "bad setting: CLEMENT_POSTMASTER: not an address with a domain");
-			return -1;
-		}
-		cl_log(CL_LOG_WARN, NULL, "config",
-		       "RCPT TO:<Postmaster> is refused: CLEMENT_HOSTNAME has no domain "
-		       "and CLEMENT_POSTMASTER is empty");
-		return 0;
-	}
-	cl_strlcpy(e->postmaster, a.addr, sizeof e->postmaster);
-	return 0;
-}
-
-/* How long start-up waits for the connections to the services. Calls to a service without
- * one fail at once (decide.c), so the first sessions must not find a dial still under way;
- * a service that is down only costs this much start-up time. */
-#define CONNECT_WAIT_MS 1000
-
-/* connect_services - wait for the RPC connections; name those still missing. */
-static void connect_services(struct edge *e)
-{
-	struct cl_rpc_client *cl[] = {e->policy, e->scanner, e->delivery, e->banstats};
-	static const char *names[] = {"policy", "scanner", "delivery", "banstats"};
-	const char *urls[] = {e->cfg.policy_url, e->cfg.scanner_url, e->cfg.delivery_url, e->cfg.banstats_url};
-	if (cl_rpc_client_wait_connected(cl, 4, CONNECT_WAIT_MS))
-		return;
-	for (int i = 0; i < 4; i++)
-		if (cl[i] && !cl_rpc_client_connected(cl[i]))
-			cl_log(CL_LOG_WARN, NULL, "rpc_unreachable",
-			       "service=%s url=%s effect=\"4xx at once until it is reachable\"", names[i], urls[i]);
-}
-
-/* setup - listeners, TLS and RPC clients; -1 with err. */
-static int setup(struct edge *e, char *err, size_t errlen)
-{
-	struct edge_config *c = &e->cfg;
-	const char *addrs[LST_COUNT] = {c->smtp_listen, c->smtps_listen, c->submission_listen};
-	if (c->tls_cert[0] || c->tls_key[0]) {
-		if (tls_setup(e, err, errlen) < 0)
-			return -1;
-	} else if (c->smtps_listen[0] || c->submission_listen[0]) {
-		snprintf(err, errlen,
-			 "CLEMENT_TLS_CERT and CLEMENT_TLS_KEY are required for the smtps and submission "
-			 "listeners (scripts/make-cert makes a self-signed pair)");
-		return -1;
-	}
-	static const char *names[LST_COUNT] = {"smtp", "smtps", "submission"};
-	for (int i = 0; i < LST_COUNT; i++) {
-		e->lst[i].fd = -1;
-		e->lst[i].kind = (enum listener_kind)i;
-		e->lst[i].proxy = list_has(c->proxy_protocol, names[i]);
-	}
-	for (const char *p = c->proxy_protocol; *p;) {
-		size_t k = strcspn(p, ", ");
-		if (k && !((k == 4 && !strncmp(p, "smtp", 4)) || (k == 5 && !strncmp(p, "smtps", 5)) ||
-			   (k == 10 && !strncmp(p, "submission", 10)))) {
-			snprintf(err, errlen, "CLEMENT_SMTP_PROXY_PROTOCOL: unknown listener %.*s", (int)k, p);
-			return -1;
-		}
-		p += k;
-		p += strspn(p, ", ");
-	}
-	if (postmaster_setup(e, err, errlen) < 0 || rep_setup(e, err, errlen) < 0)
-		return -1;
-	for (int i = 0; i < LST_COUNT; i++)
-		if (addrs[i][0] && (e->lst[i].fd = cl_net_listen(addrs[i], 1024, err, errlen)) < 0)
-			return -1;
-	if (!(e->policy = cl_rpc_client_new(c->policy_url, err, errlen)) ||
-	    !(e->scanner = cl_rpc_client_new(c->scanner_url, err, errlen)) ||
-	    !(e->delivery = cl_rpc_client_new(c->delivery_url, err, errlen)))
-		return -1;
-	if (c->banstats_url[0] && !(e->banstats = cl_rpc_client_new(c->banstats_url, err, errlen)))
-		return -1;
-	/* A service with no connection is answered at once (4xx), never at its deadline. */
-	struct cl_rpc_client *all[] = {e->policy, e->scanner, e->delivery, e->banstats};
-	for (size_t i = 0; i < 4; i++)
-		if (all[i])
-			cl_rpc_client_fail_fast(all[i]);
-	connect_services(e);
-	if ((e->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "epoll: %m");
-		return -1;
-	}
-	return 0;
-}
-
-static void teardown(struct edge *e)
-{
-	for (int i = 0; i < LST_COUNT; i++)
-		if (e->lst[i].fd >= 0)
-			close(e->lst[i].fd);
-	/* Sessions first (their last logs still go out), then the clients: closing them
-	 * completes every call in flight with an error, queued for loop_fini to drain. */
-	for (struct session *s = e->sessions; s; s = s->next)
-		if (!s->dead) {
-			s->phase = PH_CLOSING;
-			s->linger = 1; /* at exit: no reading on */
-			session_close(s, "shutdown");
-		}
-	if (e->evfd >= 0) {
-		/* The last session logs may take what is left of the grace (at least a moment, at
-		 * most 5 s); whatever is still out then, a session's call past the grace or a log to
-		 * a silent policy, is cancelled, so the process exits when the grace says. */
-		double left = e->drain_deadline - now_mono();
-		loop_wait_rpcs(e, left < 0.2 ? 0.2 : left > 5.0 ? 5.0 : left);
-		struct cl_rpc_client *cl[] = {e->policy, e->scanner, e->delivery, e->banstats};
-		for (size_t i = 0; i < sizeof cl / sizeof cl[0]; i++)
-			cl_rpc_client_cancel_all(cl[i]);
-		loop_wait_rpcs(e, 2.0);
-	}
-	cl_rpc_client_free(e->policy);
-	cl_rpc_client_free(e->scanner);
-	cl_rpc_client_free(e->delivery);
-	cl_rpc_client_free(e->banstats);
-	loop_fini(e);
-	rep_teardown(e); /* after the sessions, which cancel their lookups */
-	if (e->epfd >= 0)
-		close(e->epfd);
-	if (e->sigfd >= 0)
-		close(e->sigfd);
-	SSL_CTX_free(e->tls);
-	pthread_mutex_destroy(&e->qlock);
-}
 
 static struct edge e;
-
-/* svc_setup - listeners, TLS, RPC clients, then the metrics. */
-static int svc_setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
-{
-	(void)ctx;
-	struct edge_config *c = &e.cfg;
-	/* RFC 5321 4.5.3.2.6: the client waits 10 minutes for the reply to the end of DATA,
-	 * which comes after the scan and the delivery: beyond that it gives up, and may send
-	 * again a message that was delivered. */
-	if (c->scanner_timeout_ms + c->delivery_timeout_ms > 600000)
-		cl_log(CL_LOG_WARN, NULL, "config",
-		       "CLEMENT_SCANNER_TIMEOUT_MS + CLEMENT_DELIVERY_TIMEOUT_MS exceed the 10 minutes a client waits "
-		       "for the reply to DATA (RFC 5321 4.5.3.2.6)");
-	/* One fd per session: take the hard limit so CLEMENT_MAX_SESSIONS can be reached. */
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	pthread_mutex_init(&e.qlock, NULL);
-	e.epfd = e.evfd = e.sigfd = -1;
-	if (setup(&e, err, errlen) < 0)
-		return 1;
-	e.reg = reg;
-	register_metrics(&e);
-	rep_metrics(&e);
-	return 0;
-}
-
-static int svc_start(void *ctx, char *err, size_t errlen)
-{
-	(void)ctx, (void)err, (void)errlen;
-	const struct edge_config *c = &e.cfg;
-	cl_log(CL_LOG_INFO, NULL, "start", "smtp=%s smtps=%s submission=%s health=%s", c->smtp_listen, c->smtps_listen,
-	       c->submission_listen, c->health_listen);
-	if (c->scan_fail_open)
-		cl_log(CL_LOG_WARN, NULL, "config",
-		       "scan_fail_open=1 warning=\"messages are delivered UNSCANNED whenever the scanner fails\"");
-	return 0;
-}
-
-/* svc_run - the event loop (loop.c) until a signal and the drain. */
-static int svc_run(void *ctx)
-{
-	return loop_run(ctx) < 0 ? 1 : 0;
-}
-
-static void svc_teardown(void *ctx)
-{
-	teardown(ctx);
-}
 
 int main(int argc, char **argv)
 {
@@ -358,6 +89,10 @@ int main(int argc, char **argv)
 	     &c->max_sessions},
 	    {"CLEMENT_MAX_SESSIONS_PER_IP", CL_SET_INT, "20", 1, 100000,
 	     "concurrent sessions from one address (421 4.7.0 beyond)", &c->max_per_ip},
+	    {"CLEMENT_EDGE_WORKERS", CL_SET_INT, "0", 0, 64,
+	     "event loop threads, each with its own SO_REUSEPORT listeners and sessions (the session limits and "
+	     "pregreet passes stay the whole process's); 0: one per online core",
+	     &c->workers},
 	    {"CLEMENT_MAX_ERRORS", CL_SET_INT, "10", 1, 1000, "protocol errors before 421 and close", &c->max_errors},
 	    {"CLEMENT_SHUTDOWN_GRACE_S", CL_SET_INT, "20", 0, 600,
 	     "on SIGTERM, seconds sessions in flight may take to finish; then those still waiting get 421 4.3.2 "
@@ -403,11 +138,11 @@ int main(int argc, char **argv)
 		       "asking policy, scanner and delivery, so that every refusal is an SMTP reply.",
 	    CL_SERVICE_SETTINGS(settings, *c),
 	    .ctx = &e,
-	    .ready = ready,
-	    .setup = svc_setup,
-	    .start = svc_start,
-	    .run = svc_run,
-	    .teardown = svc_teardown,
+	    .ready = edge_ready,
+	    .setup = edge_setup,
+	    .start = edge_start,
+	    .run = edge_run,
+	    .teardown = edge_teardown,
 	};
 	return cl_service_main(argc, argv, &svc);
 }

@@ -1,6 +1,6 @@
 /* rep.c - the reputation facts of a session: DNSBL/DNSWL lookups, FCrDNS, HELO findings.
- * See rep.h. Everything runs on the loop's thread: the resolver's answers come through
- * rep_process() when its fd is readable (loop.c). */
+ * See rep.h. Everything runs on the worker's loop thread, with the worker's own resolver: its
+ * answers come through rep_process() when its fd is readable (loop.c). */
 #include "rep.h"
 
 #include <arpa/inet.h>
@@ -34,6 +34,19 @@ int rep_setup(struct edge *e, char *err, size_t errlen)
 	if (!r->enabled)
 		return 0;
 	if (!(r->dns = cl_dns_new(c->resolver, why, sizeof why))) {
+		snprintf(err, errlen, "bad setting: CLEMENT_DNS_RESOLVER: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* rep_worker - a worker's own resolver (its struct edge is a copy of the configured one, the
+ * sites and metrics shared): a resolver belongs to the thread whose loop polls its fd. */
+int rep_worker(struct edge *w, char *err, size_t errlen)
+{
+	char why[300];
+	w->rep.dns = NULL;
+	if (w->rep.enabled && !(w->rep.dns = cl_dns_new(w->cfg.rep.resolver, why, sizeof why))) {
 		snprintf(err, errlen, "bad setting: CLEMENT_DNS_RESOLVER: %s", why);
 		return -1;
 	}

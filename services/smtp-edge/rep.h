@@ -62,6 +62,8 @@ struct rep_session {
 /* rep_setup - parse the sites, create the resolver and the metrics. 0 or -1 with err. */
 int rep_setup(struct edge *e, char *err, size_t errlen);
 void rep_teardown(struct edge *e);
+/* rep_worker - give the worker w (a copy of the configured edge) its own resolver. */
+int rep_worker(struct edge *w, char *err, size_t errlen);
 /* rep_metrics - register the DNS metrics (once the registry exists). */
 void rep_metrics(struct edge *e);
 /* rep_start - start the lookups of s (nothing when reputation is off). */

@@ -353,7 +353,7 @@ static void edge_init(void)
 	c->min_data_rate_window_s = 30;
 	c->policy_timeout_ms = c->scanner_timeout_ms = c->delivery_timeout_ms = 1000;
 	cl_strlcpy(edge.postmaster, "postmaster@fuzz.test", sizeof edge.postmaster);
-	edge.epfd = edge.evfd = edge.sigfd = -1;
+	edge.epfd = edge.evfd = -1;
 	tls = SSL_CTX_new(TLS_server_method());
 	edge.tls = tls;
 	edge.reg = cl_metrics_new();

@@ -170,6 +170,7 @@ static const struct {
 };
 
 static struct edge e;
+static struct edge_shared sh;
 static struct listener lst[LST_COUNT];
 
 static void edge_init(void)
@@ -183,7 +184,12 @@ static void edge_init(void)
 	c->greet_timeout_s = c->mail_timeout_s = c->rcpt_timeout_s = c->cmd_timeout_s = 300;
 	c->data_init_timeout_s = c->data_timeout_s = 120;
 	c->policy_timeout_ms = c->scanner_timeout_ms = c->delivery_timeout_ms = 1000;
-	e.epfd = e.evfd = e.sigfd = -1;
+	e.epfd = e.evfd = -1;
+	e.sh = &sh;
+	sh.main = &e;
+	if (loop_tables_init(&sh) < 0)
+		abort();
+	pthread_mutex_init(&sh.tls_lock, NULL);
 	pthread_mutex_init(&e.qlock, NULL);
 	e.tls = SSL_CTX_new(TLS_server_method());
 	char err[200];
@@ -309,5 +315,6 @@ int main(void)
 	cl_rpc_client_free(e.policy);
 	SSL_CTX_free(e.tls);
 	cl_metrics_free(e.reg);
+	loop_tables_fini(&sh);
 	return CL_TEST_END();
 }

@@ -8,7 +8,12 @@
  * its handshake started with (SSL_new holds a reference); the new one serves the handshakes
  * that start after it. A pair that does not load (unreadable, not PEM, a key that does not
  * match the certificate) is logged and the previous context stays in use; the same files
- * are not tried again until they change (or SIGHUP). Runs on the loop thread only. */
+ * are not tried again until they change (or SIGHUP).
+ *
+ * Threads: tls_setup, tls_reload and tls_check run on the main thread, on the template edge
+ * (e->sh->main); a reload replaces its context under sh->tls_lock, bumps sh->tls_gen and
+ * wakes the workers, and each worker takes a reference to it (tls_adopt) before it accepts
+ * again. */
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -113,8 +118,13 @@ void tls_reload(struct edge *e, const char *why)
 		       cl_log_escape(q, sizeof q, err, strlen(err)));
 		return;
 	}
-	SSL_CTX_free(e->tls); /* sessions that use it hold their own reference */
+	pthread_mutex_lock(&e->sh->tls_lock);
+	SSL_CTX_free(e->tls); /* workers and sessions that use it hold their own reference */
 	e->tls = ctx;
+	atomic_fetch_add(&e->sh->tls_gen, 1);
+	pthread_mutex_unlock(&e->sh->tls_lock);
+	for (int i = 0; i < e->sh->nw; i++)
+		loop_wake(&e->sh->w[i]);
 	cl_metric_inc(e->m.tls_reloaded);
 	char fp[2 * EVP_MAX_MD_SIZE + 1];
 	fingerprint(ctx, fp, sizeof fp);
@@ -130,4 +140,18 @@ void tls_check(struct edge *e, double now)
 	stamp(&e->cfg, &st);
 	if (!stamp_equal(&st, &e->tls_seen))
 		tls_reload(e, "files_changed");
+}
+
+void tls_adopt(struct edge *w)
+{
+	struct edge_shared *sh = w->sh;
+	pthread_mutex_lock(&sh->tls_lock);
+	SSL_CTX *ctx = sh->main->tls;
+	if (ctx && ctx != w->tls) {
+		SSL_CTX_up_ref(ctx);
+		SSL_CTX_free(w->tls);
+		w->tls = ctx;
+	}
+	w->tls_gen = atomic_load(&sh->tls_gen);
+	pthread_mutex_unlock(&sh->tls_lock);
 }
