@@ -14,29 +14,14 @@ import pytest
 
 from conftest import ROOT, wait_for
 from harness import fakerpc
-from harness.smtp import Raw, client_tls, local_only, message, start_edge
+from harness.smtp import Raw, client_tls, install_rename, local_only, make_pair, message, start_edge, starttls
 
 pytestmark = local_only
-
-
-def make_pair(d):
-    """A fresh self-signed pair in d: (cert PEM, key PEM, the certificate's SHA-256)."""
-    subprocess.run([str(ROOT / "scripts/make-cert"), str(d)], check=True)
-    cert, key = (d / "cert.pem").read_bytes(), (d / "key.pem").read_bytes()
-    return cert, key, hashlib.sha256(ssl.PEM_cert_to_DER_cert(cert.decode())).hexdigest()
 
 
 @pytest.fixture
 def pairs(tmp_path):
     return make_pair(tmp_path / "a"), make_pair(tmp_path / "b")
-
-
-def install_rename(live, cert, key):
-    """Write each file beside its name, then rename it over (atomic, new inode)."""
-    for name, data in (("key.pem", key), ("cert.pem", cert)):
-        tmp = live / (name + ".new")
-        tmp.write_bytes(data)
-        os.replace(tmp, live / name)
 
 
 def install_symlinks(live, archive, n, cert, key):
@@ -48,15 +33,6 @@ def install_symlinks(live, archive, n, cert, key):
         tmp = live / f".{name}.pem.lnk"
         os.symlink(target, tmp)
         os.replace(tmp, live / f"{name}.pem")
-
-
-def starttls(e):
-    """A session on port 25 after STARTTLS and the new EHLO; (Raw, peer certificate SHA-256)."""
-    r = e.session()
-    assert r.cmd("STARTTLS")[0] == 220
-    r.starttls()
-    assert r.cmd("EHLO client.example.net")[0] == 250
-    return r, hashlib.sha256(r.sock.getpeercert(binary_form=True)).hexdigest()
 
 
 def fp_now(e):

@@ -14,8 +14,7 @@ import time
 
 from conftest import wait_for
 from harness import fakerpc
-from harness.smtp import Raw, local_only, message, read_until_close, start_edge
-from test_smtp_tls_reload import install_rename, make_pair, starttls
+from harness.smtp import Raw, install_rename, local_only, make_pair, message, read_until_close, start_edge, starttls
 
 pytestmark = local_only
 

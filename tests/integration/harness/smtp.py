@@ -5,6 +5,7 @@ CLEMENT_TEST_EXTERNAL="smtp=HOST:PORT,smtps=HOST:PORT,submission=HOST:PORT,db=PO
 makes the end-to-end fixtures use an already running stack instead of starting one; tests
 that must start or kill services themselves are marked `local_only` and skipped then.
 """
+import hashlib
 import os
 import pathlib
 import re
@@ -201,3 +202,29 @@ def read_until_close(sock, size=4096):
 SMUGGLE = [b"\n.\n", b"\n.\r\n", b"\r.\r", b"\r\n.\n", b"\r\n.\r", b"\r\n\x00.\r\n"]
 
 MSGID_RE = re.compile(r"\(id ([0-9A-Fa-f]+)\)")
+
+
+# TLS certificate pairs and installs, shared by the reload and worker tests
+
+def make_pair(d):
+    """A fresh self-signed pair in d: (cert PEM, key PEM, the certificate's SHA-256)."""
+    subprocess.run([str(ROOT / "scripts/make-cert"), str(d)], check=True)
+    cert, key = (d / "cert.pem").read_bytes(), (d / "key.pem").read_bytes()
+    return cert, key, hashlib.sha256(ssl.PEM_cert_to_DER_cert(cert.decode())).hexdigest()
+
+
+def install_rename(live, cert, key):
+    """Write each file beside its name, then rename it over (atomic, new inode)."""
+    for name, data in (("key.pem", key), ("cert.pem", cert)):
+        tmp = live / (name + ".new")
+        tmp.write_bytes(data)
+        os.replace(tmp, live / name)
+
+
+def starttls(e):
+    """A session on port 25 after STARTTLS and the new EHLO; (Raw, peer certificate SHA-256)."""
+    r = e.session()
+    assert r.cmd("STARTTLS")[0] == 220
+    r.starttls()
+    assert r.cmd("EHLO client.example.net")[0] == 250
+    return r, hashlib.sha256(r.sock.getpeercert(binary_form=True)).hexdigest()
