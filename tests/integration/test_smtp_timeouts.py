@@ -13,7 +13,7 @@ from harness.smtp import local_only, start_edge
 
 pytestmark = local_only
 
-LONG = 120
+LONG = "2m"   # durations take units as an admin writes them (a plain number is seconds)
 ALL = ("CLEMENT_GREET_TIMEOUT_S", "CLEMENT_MAIL_TIMEOUT_S", "CLEMENT_RCPT_TIMEOUT_S",
        "CLEMENT_DATA_INIT_TIMEOUT_S", "CLEMENT_DATA_TIMEOUT_S", "CLEMENT_CMD_TIMEOUT_S")
 
@@ -28,7 +28,7 @@ def fake():
 def edge_with(services, fake, short, **env):
     """An edge where only the setting `short` is 1 second (min rate off unless env sets it)."""
     settings = {k: LONG for k in ALL}
-    settings[short] = 1
+    settings[short] = "1s"
     settings.setdefault("CLEMENT_MIN_DATA_RATE", 0)
     settings.update(env)
     return start_edge(services, fake, **settings)
