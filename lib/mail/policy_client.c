@@ -89,11 +89,12 @@ cJSON *cl_policy_mail_req_encode(const struct cl_policy_session *s, const char *
 			   cJSON_AddBoolToObject(o, CL_POLICY_F_SMTPUTF8, smtputf8));
 }
 
-cJSON *cl_policy_rcpt_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt)
+cJSON *cl_policy_rcpt_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt, int smtputf8)
 {
 	cJSON *o = base(CL_POLICY_OP_RCPT, s);
 	return done(o, o && cJSON_AddStringToObject(o, CL_POLICY_F_SENDER, sender) &&
-			   cJSON_AddStringToObject(o, CL_POLICY_F_RCPT, rcpt));
+			   cJSON_AddStringToObject(o, CL_POLICY_F_RCPT, rcpt) &&
+			   cJSON_AddBoolToObject(o, CL_POLICY_F_SMTPUTF8, smtputf8));
 }
 
 cJSON *cl_policy_auth_req_encode(const struct cl_policy_session *s, const char *user, const char *password)
@@ -258,6 +259,7 @@ void cl_policy_req_decode(const cJSON *j, struct cl_policy_request *r)
 	r->password = cl_json_as_str(f[RF_PASSWORD], "");
 	r->size = cl_json_as_int(f[RF_SIZE], 0);
 	r->smtputf8 = cl_json_as_bool(f[RF_SMTPUTF8], 0);
+	r->has_smtputf8 = cJSON_IsBool(f[RF_SMTPUTF8]);
 	r->has_started_at = number(f[RF_STARTED_AT], &r->started_at);
 	r->has_ended_at = number(f[RF_ENDED_AT], &r->ended_at);
 	r->outcome = cl_json_as_str(f[RF_OUTCOME], NULL);
@@ -352,9 +354,10 @@ int cl_policy_mail_req(nng_msg **out, const struct cl_policy_session *s, const c
 	return cl_frame_build_owned(out, cl_policy_mail_req_encode(s, sender, size, smtputf8), NULL, 0);
 }
 
-int cl_policy_rcpt_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, const char *rcpt)
+int cl_policy_rcpt_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, const char *rcpt,
+		       int smtputf8)
 {
-	return cl_frame_build_owned(out, cl_policy_rcpt_req_encode(s, sender, rcpt), NULL, 0);
+	return cl_frame_build_owned(out, cl_policy_rcpt_req_encode(s, sender, rcpt, smtputf8), NULL, 0);
 }
 
 int cl_policy_auth_req(nng_msg **out, const struct cl_policy_session *s, const char *user, const char *password)

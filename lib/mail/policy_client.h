@@ -96,9 +96,12 @@ struct cl_policy_session {
 
 int cl_policy_connect_req(nng_msg **out, const struct cl_policy_session *s);
 int cl_policy_helo_req(nng_msg **out, const struct cl_policy_session *s);
+/* rcpt carries the sender and its SMTPUTF8 flag (and the session's helo) so that policy
+ * can judge HELO and MAIL there (docs/RPC.md). */
 int cl_policy_mail_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, long long size,
 		       int smtputf8);
-int cl_policy_rcpt_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, const char *rcpt);
+int cl_policy_rcpt_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, const char *rcpt,
+		       int smtputf8);
 /* The password travels to policy only; it is never logged by either side. */
 int cl_policy_auth_req(nng_msg **out, const struct cl_policy_session *s, const char *user, const char *password);
 
@@ -137,7 +140,7 @@ struct cl_policy_request {
 	struct cl_policy_rep_fact facts[CL_POLICY_REP_MAX_FACTS]; /* rep.facts: the well-formed ones */
 	const char *sender, *rcpt, *user, *password;
 	long long size;
-	int smtputf8;
+	int smtputf8, has_smtputf8; /* has_: the field was sent (an older smtp-edge's rcpt has none) */
 	/* log_session */
 	int has_started_at, has_ended_at;
 	double started_at, ended_at;
@@ -161,7 +164,7 @@ struct cl_policy_rcpt_entry {
 cJSON *cl_policy_connect_req_encode(const struct cl_policy_session *s);
 cJSON *cl_policy_helo_req_encode(const struct cl_policy_session *s);
 cJSON *cl_policy_mail_req_encode(const struct cl_policy_session *s, const char *sender, long long size, int smtputf8);
-cJSON *cl_policy_rcpt_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt);
+cJSON *cl_policy_rcpt_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt, int smtputf8);
 cJSON *cl_policy_auth_req_encode(const struct cl_policy_session *s, const char *user, const char *password);
 cJSON *cl_policy_log_session_req_encode(const struct cl_policy_session *s, const struct cl_policy_session_log *l);
 cJSON *cl_policy_log_message_req_encode(const struct cl_policy_session *s, const char *msgid, const char *sender,

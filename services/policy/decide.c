@@ -1,7 +1,12 @@
 /* decide.c - connect, HELO, MAIL, RCPT and AUTH decisions from a cache snapshot.
  *
  * Every verdict carries the exact reply smtp-edge sends. A decision that needs the cache
- * while it cannot be trusted defers (4xx): never a guess, never an acceptance. */
+ * while it cannot be trusted defers (4xx): never a guess, never an acceptance.
+ *
+ * HELO and (before AUTH) MAIL are judged at RCPT: smtp-edge answers both itself and sends
+ * the HELO name, the sender and its SMTPUTF8 flag with each rcpt, as Postfix does with
+ * smtpd_delay_reject (docs/ARCHITECTURE.md, "Verdicts at RCPT"). The helo and mail ops
+ * apply the same rules, for an older smtp-edge that still asks them. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -150,6 +155,24 @@ void pol_helo(const struct cl_policy_request *r, struct cl_verdict *v)
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.0.0", "Ok");
 }
 
+/* sender_split - the sender's syntax, one rule for MAIL and RCPT: 0 and its parts (both ""
+ * for the null reverse-path, which must pass: RFC 5321 section 4.5.5, how bounces arrive),
+ * or -1. utf8: SMTPUTF8 was given with MAIL (RFC 6531 3.3). */
+static int sender_split(const char *sender, int utf8, char *local, size_t llen, char *domain, size_t dlen)
+{
+	if (!sender[0]) {
+		local[0] = domain[0] = '\0';
+		return 0;
+	}
+	return pa_split(sender, utf8, local, llen, domain, dlen);
+}
+
+/* sender_refuse - v gets the refusal of a sender that sender_split refused. */
+static void sender_refuse(struct policy *p, struct cl_verdict *v)
+{
+	refuse(p, v, PR_SENDER_SYNTAX, 553, "5.1.7", "Bad sender address syntax");
+}
+
 /* mail_authed - after AUTH the sender is the login's own address or an alias an admin
  * granted the login (sender_aliases); anything else is someone else's name (issue 15):
  * 553 5.7.1, as RFC 5321 section 3.3 allows for a reverse-path the server refuses. */
@@ -184,13 +207,11 @@ static void mail_authed(struct policy *p, const struct pc_snap *snap, const stru
 void pol_mail(struct policy *p, struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v)
 {
 	char local[PA_LOCAL_MAX + 1], domain[PA_DOMAIN_MAX + 1], sender[PA_LOCAL_MAX + PA_DOMAIN_MAX + 2];
-	/* RFC 5321 section 4.5.5: the null reverse-path is how bounces arrive; it must pass,
-	 * also after AUTH (a client's own non-delivery or read receipts). */
-	if (!r->sender[0])
-		cl_verdict_set(v, CL_ACCEPT, 250, "2.1.0", "Ok");
-	else if (pa_split(r->sender, r->smtputf8, local, sizeof local, domain, sizeof domain) < 0)
-		refuse(p, v, PR_SENDER_SYNTAX, 553, "5.1.7", "Bad sender address syntax");
-	else if (r->s.auth_user[0] && cl_snprintf(sender, sizeof sender, "%s@%s", local, domain) == 0)
+	/* The null reverse-path passes also after AUTH (a client's own non-delivery or read
+	 * receipts). */
+	if (sender_split(r->sender, r->smtputf8, local, sizeof local, domain, sizeof domain) < 0)
+		sender_refuse(p, v);
+	else if (r->sender[0] && r->s.auth_user[0] && cl_snprintf(sender, sizeof sender, "%s@%s", local, domain) == 0)
 		mail_authed(p, snap, r, sender, v);
 	else
 		cl_verdict_set(v, CL_ACCEPT, 250, "2.1.0", "Ok");
@@ -237,6 +258,43 @@ static void log_refusal(struct policy *p, const struct cl_policy_request *r, con
 		return;
 	}
 	pl_queue_push(&p->logq, row);
+}
+
+/* envelope_refused - the verdicts smtp-edge leaves to RCPT (smtpd_delay_reject): the HELO
+ * name, then the sender's syntax. 1 with v the refusal (counted, and logged for the
+ * recipient's domain and user when the cache knows them, so that they see who was refused),
+ * or 0. Neither rule needs the cache: a client with a bad HELO hears 501 even while the
+ * database is away, as it did from the helo op. */
+static int envelope_refused(struct policy *p, const struct pc_snap *snap, const struct cl_policy_request *r,
+			    struct cl_verdict *v)
+{
+	char local[PA_LOCAL_MAX + 1], domain[PA_DOMAIN_MAX + 1];
+	enum pol_refusal why = PR_HELO;
+	/* An older smtp-edge sends no smtputf8 with rcpt; it asked mail, which judged the sender
+	 * with the flag, so the flag it cannot send is not held against its sender here. */
+	int utf8 = r->has_smtputf8 ? r->smtputf8 : 1;
+	if (!r->s.helo[0]) {
+		/* smtp-edge asks nothing before HELO/EHLO; a request without one is out of order */
+		refuse(p, v, why, 503, "5.5.1", "Error: send HELO/EHLO first");
+	} else if (!pa_helo_ok(r->s.helo)) {
+		char name[PA_DOMAIN_MAX + 1], text[400];
+		printable(name, sizeof name, r->s.helo);
+		cl_snprintf(text, sizeof text, "<%s>: Helo command rejected: not a domain name or address literal",
+			    name);
+		refuse(p, v, why, 501, "5.5.2", text);
+	} else if (sender_split(r->sender, utf8, local, sizeof local, domain, sizeof domain) < 0) {
+		why = PR_SENDER_SYNTAX;
+		sender_refuse(p, v);
+	} else {
+		return 0;
+	}
+	const struct pc_domain *d = NULL;
+	const struct pc_user *u = NULL;
+	if (pol_cache_usable(p, snap) && pa_split(r->rcpt, utf8, local, sizeof local, domain, sizeof domain) == 0 &&
+	    (d = pc_domain_find(snap, domain)))
+		u = pc_user_find(snap, d->id, local);
+	log_refusal(p, r, v, pol_refusal_names[why], u ? u->id : 0, d ? d->id : 0, d ? d->group->id : 0);
+	return 1;
 }
 
 /* directive_action - user over domain over group; within one owner exact over @domain over
@@ -358,6 +416,8 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct cl_policy_req
 {
 	memset(rt, 0, sizeof *rt);
 	char local[PA_LOCAL_MAX + 1], domain[PA_DOMAIN_MAX + 1];
+	if (envelope_refused(p, snap, r, v))
+		return;
 	if (!pol_cache_usable(p, snap)) {
 		cl_verdict_tempfail(v, NULL);
 		return;

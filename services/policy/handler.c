@@ -25,7 +25,8 @@ static cJSON *decide(struct policy *p, int op, const struct cl_policy_request *r
 	struct cl_route rt = {0};
 	char canon[400] = "";
 	double t0 = cl_now_seconds();
-	/* MAIL reads the cache only after AUTH (sender aliases). */
+	/* MAIL reads the cache only after AUTH (sender aliases). The helo op and MAIL before
+	 * AUTH come from an older smtp-edge only: this one leaves them to RCPT (decide.c). */
 	int cached = op != OP_HELO && (op != OP_MAIL || r->s.auth_user[0]);
 	struct pc_snap *snap = cached ? pc_cache_acquire(&p->cache) : NULL;
 	switch (op) {

@@ -50,8 +50,8 @@ enum pol_refusal {
 	PR_LOOPBACK,        /* connect: loopback without CLEMENT_POLICY_ALLOW_LOOPBACK */
 	PR_BANNED,          /* connect: a ban (local, banstats or mesh) */
 	PR_REPUTATION,      /* connect (drop) or rcpt (enforce): the DNSBL/FCrDNS/HELO score */
-	PR_HELO,            /* helo: no argument, or not a domain or address literal */
-	PR_SENDER_SYNTAX,   /* mail */
+	PR_HELO,            /* helo or rcpt: no HELO name, or not a domain or address literal */
+	PR_SENDER_SYNTAX,   /* mail or rcpt (before AUTH, smtp-edge leaves MAIL to RCPT) */
 	PR_NOT_YOUR_SENDER, /* mail after AUTH: neither the login nor a granted alias */
 	PR_RELAY_DENIED,    /* rcpt: a domain we do not serve, not authenticated */
 	PR_MAILBOX_DISABLED,
@@ -97,7 +97,9 @@ void pol_helo(const struct cl_policy_request *r, struct cl_verdict *v);
 /* pol_mail - the sender's syntax and, after AUTH (auth_user set), that it is the login's own
  * address or a sender alias granted to it (553 5.7.1 otherwise). */
 void pol_mail(struct policy *p, struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v);
-/* pol_rcpt - verdict and, on accept, the route. Refusals are logged to message_log. */
+/* pol_rcpt - verdict and, on accept, the route. The HELO name and the sender's syntax are
+ * judged first (smtp-edge answers HELO and MAIL before AUTH itself). Refusals are logged to
+ * message_log. */
 void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct cl_policy_request *r, struct cl_verdict *v,
 	      struct cl_route *rt);
 /* pol_auth - verdict; on success canon gets the canonical address. */

@@ -146,7 +146,7 @@ static int build_rcpt(struct session *s, nng_msg **m)
 	struct cl_policy_session p = policy_session(s);
 	struct cl_policy_rep rep;
 	p.rep = rep_facts(s, &rep, 1);
-	return cl_policy_rcpt_req(m, &p, sender_of(s), s->pending_rcpt.addr);
+	return cl_policy_rcpt_req(m, &p, sender_of(s), s->pending_rcpt.addr, s->mail.smtputf8);
 }
 
 static int build_auth(struct session *s, nng_msg **m)

@@ -299,11 +299,65 @@ def test_helo_and_mail_syntax(seeded):
     assert rpc(url, op="mail", sender="jos\u00e9@example.com", smtputf8=False)["code"] == 553
 
 
+BAD_HELO = "501 5.5.2 <{}>: Helo command rejected: not a domain name or address literal"
+BAD_SENDER = "553 5.1.7 Bad sender address syntax"
+
+
+def test_rcpt_judges_helo_and_sender(seeded, db):
+    """smtp-edge answers HELO/EHLO and MAIL (before AUTH) itself and policy gives their verdicts
+    at RCPT (Postfix's smtpd_delay_reject): a bad HELO name, a malformed sender, a UTF-8 sender
+    without SMTPUTF8 are refused there, counted as the helo and mail ops counted them, and logged
+    like the other refused recipients, with the sender and the recipient's domain and user."""
+    url, ids, svc = seeded
+    before = refusal_counts(svc)
+    cases = [
+        (dict(sid="D-helo", helo="bad_host!", sender="a@clean.test", rcpt="alice@example.org"),
+         BAD_HELO.format("bad_host!"), "helo"),
+        (dict(sid="D-helo2", helo="a..b", sender="a@clean.test", rcpt="nobody@example.org"),
+         BAD_HELO.format("a..b"), "helo"),
+        (dict(sid="D-nohelo", helo=None, sender="a@clean.test", rcpt="alice@example.org"),
+         "503 5.5.1 Error: send HELO/EHLO first", "helo"),
+        (dict(sid="D-sender", sender="no-at-sign", rcpt="alice@example.org", smtputf8=False),
+         BAD_SENDER, "sender_syntax"),
+        (dict(sid="D-utf8", sender="jos\u00e9@example.com", rcpt="alice@example.org", smtputf8=False),
+         BAD_SENDER, "sender_syntax"),
+        (dict(sid="D-relay", sender="a@", rcpt="victim@elsewhere.test"), BAD_SENDER, "sender_syntax"),
+    ]
+    for req, want, _ in cases:
+        r = rpc(url, op="rcpt", **req)
+        assert reply(r) == want and r["action"] == "reject" and "route" not in r, (req, r)
+    # what passes: SMTPUTF8 given, the null sender, a literal; an older smtp-edge sends no
+    # smtputf8 with rcpt (its mail op judged the sender with the flag): not held against it
+    for req in [dict(sender="jos\u00e9@example.com", smtputf8=True), dict(sender=""), dict(helo="[192.0.2.1]"),
+                dict(sender="jos\u00e9@example.com")]:
+        r = rpc(url, op="rcpt", rcpt="alice@example.org", **dict(dict(sender="a@clean.test"), **req))
+        assert r["code"] == 250, (req, r)
+    got = refusal_counts(svc)
+    assert got["helo"] - before["helo"] == 3 and got["sender_syntax"] - before["sender_syntax"] == 3, got
+    assert all(got[k] == before[k] for k in got if k not in ("helo", "sender_syntax")), got
+    rows = wait_for(lambda: (lambda rs: rs if len(rs) == 6 else None)(db.query(
+        "SELECT sid, sender, rcpt, status, reason_class, code, enh, reason, user_id, domain_id, group_id, "
+        "host(client_ip) AS ip FROM message_log WHERE sid LIKE 'D-%'")), timeout=5)
+    assert rows, "the refused recipients are logged"
+    by = {r["sid"]: r for r in rows}
+    for req, want, klass in cases:
+        row = by[req["sid"]]
+        assert f"{row['code']} {row['enh']} {row['reason']}" == want, row
+        assert (row["status"], row["reason_class"], row["sender"], row["rcpt"], row["ip"]) == \
+            ("rejected", klass, req["sender"], req["rcpt"], "192.0.2.10"), row
+    # the recipient's user and domain see who was refused; an unknown user its domain; a
+    # domain we do not serve nobody but root
+    assert (by["D-helo"]["user_id"], by["D-helo"]["domain_id"], by["D-helo"]["group_id"]) == \
+        (ids["alice"], ids["org"], ids["g1"])
+    assert (by["D-helo2"]["user_id"], by["D-helo2"]["domain_id"]) == (None, ids["org"])
+    assert (by["D-relay"]["user_id"], by["D-relay"]["domain_id"], by["D-relay"]["group_id"]) == (None, None, None)
+
+
 def test_clement_rpc_tool(seeded):
     url, _, _ = seeded
     out = subprocess.run([str(BIN / "clement-rpc"), url, json.dumps(
-        {"v": 1, "op": "rcpt", "sid": "X", "ip": "192.0.2.1", "listener": "smtp", "sender": "",
-         "rcpt": "bob@example.org"})], capture_output=True, text=True, timeout=30)
+        {"v": 1, "op": "rcpt", "sid": "X", "ip": "192.0.2.1", "listener": "smtp", "helo": "client.test",
+         "sender": "", "rcpt": "bob@example.org"})], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["text"] == "<bob@example.org>: no such user"
 
@@ -357,6 +411,8 @@ def test_not_ready_and_deferring_until_first_load(services, pg):
     assert rpc(url, op="connect", ip="192.0.2.1")["code"] == 421
     assert reply(rpc(url, op="auth", user="alice@example.org", password="x")).startswith("454 4.7.0")
     assert rpc(url, op="mail", sender="")["code"] == 250   # syntax needs no database
+    assert reply(rpc(url, op="rcpt", helo="bad host", sender="", rcpt="alice@example.org")).startswith("501 5.5.2")
+    assert reply(rpc(url, op="rcpt", sender="no-at-sign", rcpt="alice@example.org")).startswith("553 5.1.7")
     assert svc.proc.poll() is None
 
 

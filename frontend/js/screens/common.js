@@ -15,6 +15,7 @@ export const REFUSAL_LABELS = {
   banned: 'banned client', protocol: 'protocol error', policy: 'policy', temporary: 'temporary failure',
   downstream: 'refused downstream', size: 'too large', other: 'other',
   spam: 'spam score', dmarc: 'DMARC p=reject', greylist: 'greylisted',
+  helo: 'bad HELO name', sender_syntax: 'bad sender address',
 };
 
 /** Why a message is held (quarantine.reason_class), in words. */

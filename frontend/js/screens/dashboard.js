@@ -58,6 +58,7 @@ const REASON_LABELS = {
   banned: 'banned client', protocol: 'protocol error', policy: 'policy', temporary: 'temporary failure',
   downstream: 'downstream MTA refused', size: 'too big', other: 'other',
   spam: 'spam score', dmarc: 'DMARC p=reject', greylist: 'greylisted',
+  helo: 'bad HELO name', sender_syntax: 'bad sender address',
 };
 
 /** Refusals summed by reason class (the API's rows are per class and exact reply text). */

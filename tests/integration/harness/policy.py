@@ -7,8 +7,12 @@ _peers = {}
 
 
 def rpc(url, **hdr):
-    """One request; the reply header as a dict."""
-    hdr = dict({"v": 1, "sid": "T1", "ip": "192.0.2.10", "port": 40000, "listener": "smtp"}, **hdr)
+    """One request; the reply header as a dict. A rcpt has a HELO name unless the test gives
+    one (helo=None: none), as smtp-edge's always has: policy judges it there."""
+    base = {"v": 1, "sid": "T1", "ip": "192.0.2.10", "port": 40000, "listener": "smtp"}
+    if hdr.get("op") == "rcpt":
+        base["helo"] = "client.test"
+    hdr = dict(base, **hdr)
     hdr = {k: v for k, v in hdr.items() if v is not None}
     for attempt in range(2):
         try:
