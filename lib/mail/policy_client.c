@@ -343,11 +343,6 @@ int cl_policy_connect_req(nng_msg **out, const struct cl_policy_session *s)
 	return cl_frame_build_owned(out, cl_policy_connect_req_encode(s), NULL, 0);
 }
 
-int cl_policy_helo_req(nng_msg **out, const struct cl_policy_session *s)
-{
-	return cl_frame_build_owned(out, cl_policy_helo_req_encode(s), NULL, 0);
-}
-
 int cl_policy_mail_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, long long size,
 		       int smtputf8)
 {

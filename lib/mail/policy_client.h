@@ -95,9 +95,9 @@ struct cl_policy_session {
 };
 
 int cl_policy_connect_req(nng_msg **out, const struct cl_policy_session *s);
-int cl_policy_helo_req(nng_msg **out, const struct cl_policy_session *s);
-/* rcpt carries the sender and its SMTPUTF8 flag (and the session's helo) so that policy
- * can judge HELO and MAIL there (docs/RPC.md). */
+/* mail: smtp-edge asks it only after AUTH; rcpt carries the sender and its SMTPUTF8 flag
+ * (and the session's helo) so that policy judges HELO and MAIL there (docs/RPC.md). helo
+ * has no builder: no smtp-edge of this version asks it, policy still answers older ones. */
 int cl_policy_mail_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, long long size,
 		       int smtputf8);
 int cl_policy_rcpt_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, const char *rcpt,

@@ -1,11 +1,12 @@
-/* decide.c - the decisions: policy at connect, HELO/EHLO, MAIL, RCPT and AUTH; after the
- * body, scanner then delivery, whose verdict is the reply to DATA; banstats for the mesh
- * (xmesh.c); the logs to policy.
+/* decide.c - the decisions: policy at connect, MAIL after AUTH, RCPT (which also carries
+ * what policy judges HELO and an unauthenticated MAIL by) and AUTH; after the body, scanner
+ * then delivery, whose verdict is the reply to DATA; banstats for the mesh (xmesh.c); the
+ * logs to policy.
  *
  * Every call is a row of one table, steps[], indexed by enum rpc_kind: which service it
  * goes to, its deadline setting, its latency metric, the function that builds its request
  * and the one that handles its answer. A verb's answer handling sits beside the verb
- * (smtp.c: smtp_on_helo, smtp_on_rcpt...; xmesh.c); scan and deliver, the end of DATA, here.
+ * (smtp.c: smtp_on_mail, smtp_on_rcpt...; xmesh.c); scan and deliver, the end of DATA, here.
  *
  * Fail closed (docs/ARCHITECTURE.md): any RPC that times out, cannot reach its service or
  * gets a malformed answer becomes 451 4.3.0 (421 at connect), never acceptance. A call to a
@@ -129,12 +130,6 @@ static int build_connect(struct session *s, nng_msg **m)
 	return cl_policy_connect_req(m, &p);
 }
 
-static int build_helo(struct session *s, nng_msg **m)
-{
-	struct cl_policy_session p = policy_session(s);
-	return cl_policy_helo_req(m, &p);
-}
-
 static int build_mail(struct session *s, nng_msg **m)
 {
 	struct cl_policy_session p = policy_session(s);
@@ -203,7 +198,6 @@ struct rpc_step {
 
 static const struct rpc_step steps[] = {
     [RPC_CONNECT] = {RPC_CONNECT, POLICY, build_connect, on_connect},
-    [RPC_HELO] = {RPC_HELO, POLICY, build_helo, smtp_on_helo},
     [RPC_MAIL] = {RPC_MAIL, POLICY, build_mail, smtp_on_mail},
     [RPC_RCPT] = {RPC_RCPT, POLICY, build_rcpt, smtp_on_rcpt},
     [RPC_AUTH] = {RPC_AUTH, POLICY, build_auth, smtp_on_auth},

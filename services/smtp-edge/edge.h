@@ -69,8 +69,7 @@ struct listener {
 enum rpc_kind {
 	RPC_NONE = 0,
 	RPC_CONNECT,
-	RPC_HELO,
-	RPC_MAIL,
+	RPC_MAIL, /* after AUTH only: before it, MAIL is judged with RCPT (smtp.c, do_mail) */
 	RPC_RCPT,
 	RPC_AUTH,
 	RPC_SCAN,
@@ -102,16 +101,15 @@ enum session_flag {
 	SF_TLS = 1u << 4,           /* the TLS handshake is done (465, or after STARTTLS) */
 	SF_MESH_PEER = 1u << 5,     /* banstats named the client certificate an enabled mesh peer */
 	SF_HELO = 1u << 6,          /* HELO or EHLO given (s->helo holds the name) */
-	SF_EHLO = 1u << 7,          /* ... and it was an EHLO that policy accepted (ESMTP) */
-	SF_EHLO_WAIT = 1u << 8,     /* ... an EHLO whose policy answer has not come */
-	SF_AUTH = 1u << 9,          /* authenticated (s->auth_user holds the name) */
-	SF_TX = 1u << 10,           /* in a mail transaction: MAIL accepted (RFC 5321 4.1.4) */
-	SF_BDAT = 1u << 11,         /* the transaction's body comes in BDAT chunks */
-	SF_BDAT_LAST = 1u << 12,    /* the chunk being read is the LAST one */
-	SF_BDAT_DISCARD = 1u << 13, /* the chunk being read is refused, read only to stay in sync */
-	SF_SKIP_LINE = 1u << 14,    /* skipping the rest of an overlong command line */
+	SF_EHLO = 1u << 7,          /* ... and it was an EHLO (ESMTP) */
+	SF_AUTH = 1u << 8,          /* authenticated (s->auth_user holds the name) */
+	SF_TX = 1u << 9,            /* in a mail transaction: MAIL accepted (RFC 5321 4.1.4) */
+	SF_BDAT = 1u << 10,         /* the transaction's body comes in BDAT chunks */
+	SF_BDAT_LAST = 1u << 11,    /* the chunk being read is the LAST one */
+	SF_BDAT_DISCARD = 1u << 12, /* the chunk being read is refused, read only to stay in sync */
+	SF_SKIP_LINE = 1u << 13,    /* skipping the rest of an overlong command line */
 };
-#define SF_GREETED (SF_HELO | SF_EHLO | SF_EHLO_WAIT)
+#define SF_GREETED (SF_HELO | SF_EHLO)
 #define SF_TX_ALL  (SF_TX | SF_BDAT | SF_BDAT_LAST | SF_BDAT_DISCARD) /* what ends with the transaction */
 
 enum auth_step { AUTH_NONE = 0, AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS };
@@ -335,8 +333,7 @@ void smtp_auth_line(struct session *s, char *line, size_t len);
 void smtp_data_done(struct session *s);
 void smtp_ehlo_reply(struct session *s);
 void smtp_unknown(struct session *s);
-void smtp_on_helo(struct session *s, struct completion *c); /* the on_reply steps of decide.c's table */
-void smtp_on_mail(struct session *s, struct completion *c);
+void smtp_on_mail(struct session *s, struct completion *c); /* the on_reply steps of decide.c's table */
 void smtp_on_rcpt(struct session *s, struct completion *c);
 void smtp_on_auth(struct session *s, struct completion *c);
 

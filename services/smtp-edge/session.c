@@ -78,9 +78,9 @@ void session_enter(struct session *s, enum phase p)
 /* flag_names - the names of the bits of f, comma-separated ("-" when none). */
 static const char *flag_names(unsigned f, char *buf, size_t len)
 {
-	static const char *names[] = {"proxy_done", "pregreet", "pregreet_fail", "greet_ready",  "tls",
-				      "mesh_peer",  "helo",     "ehlo",          "ehlo_wait",    "auth",
-				      "tx",         "bdat",     "bdat_last",     "bdat_discard", "skip_line"};
+	static const char *names[] = {"proxy_done", "pregreet",  "pregreet_fail", "greet_ready", "tls",
+				      "mesh_peer",  "helo",      "ehlo",          "auth",        "tx",
+				      "bdat",       "bdat_last", "bdat_discard",  "skip_line"};
 	size_t n = 0;
 	buf[0] = '\0';
 	for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)

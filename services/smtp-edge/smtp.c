@@ -8,8 +8,10 @@
  * session's phase and flag word (edge.h, enum session_flag), changed only through
  * session_enter() and session_flags(). A handler checks only the syntax (501) and does the
  * work: it answers at once or asks policy (decide_call, decide.c's table of RPC steps),
- * whose answer is handled beside the verb (smtp_on_helo, smtp_on_mail, smtp_on_rcpt,
- * smtp_on_auth). Every reply carries an RFC 3463 enhanced status code. */
+ * whose answer is handled beside the verb (smtp_on_mail, smtp_on_rcpt, smtp_on_auth).
+ * HELO/EHLO, and MAIL before AUTH, are answered here: policy's verdicts on them come with
+ * the first RCPT (Postfix's smtpd_delay_reject). Every reply carries an RFC 3463 enhanced
+ * status code. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +65,10 @@ static int helo_ok(const char *a)
 	return 1;
 }
 
+/* do_helo_common - HELO/EHLO answered here, without asking policy: the edge's own check
+ * (helo_ok) guards our Received: header, and policy's verdict on the name comes with the
+ * first RCPT (docs/ARCHITECTURE.md, "Verdicts at RCPT"), as Postfix's smtpd_delay_reject
+ * does. It ends any transaction (RFC 5321 4.1.4); EHLO lists our extensions. */
 static void do_helo_common(struct session *s, char *args, int esmtp)
 {
 	if (!helo_ok(args)) {
@@ -71,30 +77,12 @@ static void do_helo_common(struct session *s, char *args, int esmtp)
 	}
 	cl_strlcpy(s->helo, args, sizeof s->helo);
 	rep_helo(s);
-	session_flags(s, SF_HELO | (esmtp ? SF_EHLO_WAIT : 0), SF_EHLO | SF_EHLO_WAIT);
-	if (decide_call(s, RPC_HELO) < 0)
-		tempfail(s);
-}
-
-/* smtp_on_helo - policy's answer to HELO/EHLO: accepted, it resets the transaction (RFC
- * 5321 4.1.4) and EHLO lists our extensions; refused, the session has not said HELO. */
-void smtp_on_helo(struct session *s, struct completion *c)
-{
-	struct policy_answer a;
-	answer_of(s, c, &a);
-	if (a.v.action != CL_ACCEPT) {
-		s->helo[0] = '\0';
-		session_flags(s, 0, SF_GREETED);
-		decide_reply(s, &a.v);
-		return;
-	}
 	session_reset_tx(s);
-	if (session_has(s, SF_EHLO_WAIT)) {
-		session_flags(s, SF_EHLO, SF_EHLO_WAIT);
+	session_flags(s, SF_HELO | (esmtp ? SF_EHLO : 0), SF_EHLO);
+	if (esmtp)
 		smtp_ehlo_reply(s);
-	} else {
+	else
 		session_reply(s, "250 %s", s->e->cfg.hostname);
-	}
 }
 
 static void do_ehlo(struct session *s, char *args)
@@ -167,6 +155,10 @@ static int path_refused(struct session *s, enum cl_addr_err r, int is_mail)
 	return 1;
 }
 
+/* do_mail - the path and its parameters are checked here; a session that has not
+ * authenticated gets 250 at once: policy judges the sender's syntax with the first RCPT
+ * (docs/ARCHITECTURE.md, "Verdicts at RCPT"). After AUTH policy is asked now, because a
+ * submission server refuses someone else's sender at MAIL (553 5.7.1, RFC 6409 6.1). */
 static void do_mail(struct session *s, char *args)
 {
 	if (strncasecmp(args, "FROM:", 5) != 0) {
@@ -180,11 +172,15 @@ static void do_mail(struct session *s, char *args)
 		memset(&s->mail, 0, sizeof s->mail);
 		return;
 	}
-	if (decide_call(s, RPC_MAIL) < 0)
+	if (!session_has(s, SF_AUTH)) {
+		session_flags(s, SF_TX, 0);
+		session_reply(s, "250 2.1.0 Ok");
+	} else if (decide_call(s, RPC_MAIL) < 0) {
 		tempfail(s);
+	}
 }
 
-/* smtp_on_mail - policy's answer to MAIL: accepted, the transaction starts. */
+/* smtp_on_mail - policy's answer to an authenticated MAIL: accepted, the transaction starts. */
 void smtp_on_mail(struct session *s, struct completion *c)
 {
 	struct policy_answer a;
@@ -594,7 +590,7 @@ void smtp_on_auth(struct session *s, struct completion *c)
 /* What a verb needs of the dialogue state (need_met). */
 enum need {
 	NO_ARGS = 1u << 0,                   /* the verb takes no argument */
-	NEEDS_HELO = 1u << 1,                /* HELO or EHLO answered (not an EHLO still waiting) */
+	NEEDS_HELO = 1u << 1,                /* HELO or EHLO answered */
 	NEEDS_EHLO = 1u << 2,                /* EHLO answered */
 	NEEDS_TX = 1u << 3,                  /* MAIL accepted */
 	NO_TX = 1u << 4,                     /* outside a transaction */
@@ -611,7 +607,7 @@ enum need {
 static int need_met(const struct session *s, unsigned need, const char *args)
 {
 	unsigned f = s->flags;
-	return !((need & NO_ARGS && args[0]) || (need & NEEDS_HELO && (f & (SF_HELO | SF_EHLO_WAIT)) != SF_HELO) ||
+	return !((need & NO_ARGS && args[0]) || (need & NEEDS_HELO && !(f & SF_HELO)) ||
 		 (need & NEEDS_EHLO && !session_has(s, SF_HELO | SF_EHLO)) || (need & NEEDS_TX && !(f & SF_TX)) ||
 		 (need & NO_TX && f & SF_TX) || (need & NO_BDAT && f & SF_BDAT) ||
 		 (need & NEEDS_RCPT && s->nrcpt == 0) || (need & NEEDS_TLS && !(f & SF_TLS)) ||

@@ -79,7 +79,6 @@ static const char *answer(const char *op, int *fail)
 		const char *json;
 	} t[] = {
 	    {"connect", 1, "{\"v\":1,\"action\":\"accept\",\"code\":220,\"enh\":\"\",\"text\":\"Welcome\"}"},
-	    {"helo", 2, "{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"Ok\"}"},
 	    {"mail", 4, "{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.0\",\"text\":\"Ok\"}"},
 	    {"rcpt", 8,
 	     "{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.5\",\"text\":\"Ok\",\"route\":{\"mode\":"

@@ -2,7 +2,9 @@
  * {listener, start state, command line, policy's answer} -> {first reply line, state after,
  * errors counted}. It covers every verb's out-of-order refusals (503, 530, 538), the
  * submission port's AUTH requirement, the order of the checks where it decides the reply,
- * RSET and HELO/EHLO ending the transaction, and STARTTLS forgetting HELO and AUTH.
+ * RSET and HELO/EHLO ending the transaction, STARTTLS forgetting HELO and AUTH, and which
+ * verbs ask policy at all: HELO/EHLO and MAIL before AUTH are answered by the edge (policy
+ * judges them with RCPT), MAIL after AUTH asks (RPC_MAIL).
  *
  * No sockets to a client and no services: the session is made by session_new on one end of a
  * socketpair and put in the case's state through session_flags; the test plays the loop. The
@@ -25,7 +27,6 @@
 #define HOST "mx.test"
 
 /* policy's answers */
-#define OK250   "{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"Ok\"}"
 #define OK_MAIL "{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.0\",\"text\":\"Ok\"}"
 #define REFUSED "{\"v\":1,\"action\":\"reject\",\"code\":550,\"enh\":\"5.7.1\",\"text\":\"Refused\"}"
 #define FAILED  "" /* the call fails (timeout) */
@@ -36,14 +37,13 @@
 	"{\"v\":1,\"action\":\"accept\",\"code\":235,\"enh\":\"2.7.0\",\"text\":\"Authentication "                     \
 	"successful\",\"user\":\"u@example.org\"}"
 
-#define H  SF_HELO
-#define E  (SF_HELO | SF_EHLO)
-#define EW (SF_HELO | SF_EHLO_WAIT)
-#define T  SF_TLS
-#define A  SF_AUTH
-#define X  SF_TX
-#define B  SF_BDAT
-#define M  SF_MESH_PEER
+#define H SF_HELO
+#define E (SF_HELO | SF_EHLO)
+#define T SF_TLS
+#define A SF_AUTH
+#define X SF_TX
+#define B SF_BDAT
+#define M SF_MESH_PEER
 
 static const struct {
 	const char *name;
@@ -61,10 +61,8 @@ static const struct {
     /* MAIL: HELO first, no nested MAIL, AUTH first on the submission port, in that order */
     {"mail before helo", LST_SMTP, 0, 0, "MAIL FROM:<s@example.org>", RPC_NONE, NULL,
      "503 5.5.1 Error: send HELO/EHLO first", 0, X, 0, 1},
-    {"mail while ehlo waits", LST_SMTP, EW, 0, "MAIL FROM:<s@example.org>", RPC_NONE, NULL,
-     "503 5.5.1 Error: send HELO/EHLO first", 0, X, 0, 1},
-    /* a refused HELO leaves the transaction open: HELO is still the first thing missing */
-    {"mail after a refused helo", LST_SMTP, X, 0, "MAIL FROM:<s@example.org>", RPC_NONE, NULL,
+    /* a session without HELO in a transaction (none reaches it now): HELO is checked first */
+    {"mail in a transaction before helo", LST_SMTP, X, 0, "MAIL FROM:<s@example.org>", RPC_NONE, NULL,
      "503 5.5.1 Error: send HELO/EHLO first", X, 0, 0, 1},
     {"nested mail", LST_SMTP, H | X, 0, "MAIL FROM:<s@example.org>", RPC_NONE, NULL,
      "503 5.5.1 Error: nested MAIL command", X, 0, 0, 1},
@@ -74,11 +72,28 @@ static const struct {
      "503 5.5.1 Error: send HELO/EHLO first", 0, X, 0, 1},
     {"nested mail on submission", LST_SUBMISSION, E | T | X, 0, "MAIL FROM:<s@example.org>", RPC_NONE, NULL,
      "503 5.5.1 Error: nested MAIL command", X, 0, 0, 1},
+    /* after AUTH policy judges the sender at MAIL (553 5.7.1 for someone else's: RFC 6409 6.1) */
     {"mail on submission authenticated", LST_SUBMISSION, E | T | A, 0, "MAIL FROM:<s@example.org>", RPC_MAIL, OK_MAIL,
      "250 2.1.0 Ok", X, 0, 0, 0},
-    {"mail after helo", LST_SMTP, H, 0, "MAIL FROM:<s@example.org>", RPC_MAIL, OK_MAIL, "250 2.1.0 Ok", X, 0, 0, 0},
-    {"mail refused", LST_SMTP, H, 0, "MAIL FROM:<s@example.org>", RPC_MAIL, REFUSED, "550 5.7.1 Refused", 0, X, 0, 0},
-    {"mail, policy down", LST_SMTP, E, 0, "MAIL FROM:<s@example.org>", RPC_MAIL, FAILED, "451 4.3.0", 0, X, 0, 0},
+    {"authenticated mail refused", LST_SUBMISSION, E | T | A, 0, "MAIL FROM:<s@example.org>", RPC_MAIL, REFUSED,
+     "550 5.7.1 Refused", 0, X, 0, 0},
+    {"authenticated mail, policy down", LST_SUBMISSION, E | T | A, 0, "MAIL FROM:<s@example.org>", RPC_MAIL, FAILED,
+     "451 4.3.0", 0, X, 0, 0},
+    {"authenticated mail on 465", LST_SMTPS, E | T | A, 0, "MAIL FROM:<s@example.org>", RPC_MAIL, OK_MAIL,
+     "250 2.1.0 Ok", X, 0, 0, 0},
+    /* before AUTH the edge answers MAIL: policy judges the sender with the first RCPT */
+    {"mail after helo", LST_SMTP, H, 0, "MAIL FROM:<s@example.org>", RPC_NONE, NULL, "250 2.1.0 Ok", X, 0, 0, 0},
+    {"mail after ehlo, policy down", LST_SMTP, E, 0, "MAIL FROM:<s@example.org>", RPC_NONE, NULL, "250 2.1.0 Ok", X, 0,
+     0, 0},
+    {"null sender", LST_SMTP, E, 0, "MAIL FROM:<>", RPC_NONE, NULL, "250 2.1.0 Ok", X, 0, 0, 0},
+    {"mail on 465 unauthenticated", LST_SMTPS, E | T, 0, "MAIL FROM:<s@example.org>", RPC_NONE, NULL, "250 2.1.0 Ok", X,
+     0, 0, 0},
+    /* the edge's own checks stay: path syntax, parameters, SIZE */
+    {"mail path syntax", LST_SMTP, E, 0, "MAIL FROM:<a b@example.org>", RPC_NONE, NULL, "501 5.1.7", 0, X, 0, 1},
+    {"mail unknown parameter", LST_SMTP, E, 0, "MAIL FROM:<s@example.org> FOO=1", RPC_NONE, NULL, "555 5.5.4", 0, X, 0,
+     1},
+    {"mail too big", LST_SMTP, E, 0, "MAIL FROM:<s@example.org> SIZE=20000", RPC_NONE, NULL,
+     "552 5.3.4 Message size exceeds fixed maximum message size", 0, X, 0, 0},
     {"mail syntax after the state", LST_SMTP, H, 0, "MAIL TO:<s@example.org>", RPC_NONE, NULL,
      "501 5.5.4 Syntax: MAIL FROM:<address>", 0, X, 0, 1},
     {"mail syntax before helo", LST_SMTP, 0, 0, "MAIL TO:<s@example.org>", RPC_NONE, NULL,
@@ -111,15 +126,22 @@ static const struct {
     /* RSET and HELO/EHLO end the transaction (RFC 5321 4.1.4) */
     {"rset with an argument", LST_SMTP, H | X, 0, "RSET x", RPC_NONE, NULL, "501 5.5.4 Syntax: RSET", X, 0, 0, 1},
     {"rset", LST_SMTP, E | X | B, 1, "RSET", RPC_NONE, NULL, "250 2.0.0 Ok", E, SF_TX_ALL, 0, 0},
-    {"helo ends the transaction", LST_SMTP, E | X, 1, "HELO client.example", RPC_HELO, OK250, "250 " HOST, H,
-     SF_EHLO | SF_EHLO_WAIT | SF_TX_ALL, 0, 0},
-    {"ehlo ends the transaction", LST_SMTP, H | X | B, 1, "EHLO client.example", RPC_HELO, OK250,
-     "250-" HOST " Hello client.example", E, SF_EHLO_WAIT | SF_TX_ALL, 0, 0},
-    {"ehlo refused", LST_SMTP, 0, 0, "EHLO client.example", RPC_HELO, REFUSED, "550 5.7.1 Refused", 0, SF_GREETED, 0,
-     0},
-    {"helo, policy down", LST_SMTP, 0, 0, "HELO client.example", RPC_HELO, FAILED, "451 4.3.0", 0, SF_GREETED, 0, 0},
+    /* HELO/EHLO: answered by the edge, no call to policy (it judges the name with RCPT) */
+    {"helo ends the transaction", LST_SMTP, E | X, 1, "HELO client.example", RPC_NONE, NULL, "250 " HOST, H,
+     SF_EHLO | SF_TX_ALL, 0, 0},
+    {"ehlo ends the transaction", LST_SMTP, H | X | B, 1, "EHLO client.example", RPC_NONE, NULL,
+     "250-" HOST " Hello client.example", E, SF_TX_ALL, 0, 0},
+    {"ehlo", LST_SMTP, 0, 0, "EHLO client.example", RPC_NONE, NULL, "250-" HOST " Hello client.example", E, 0, 0, 0},
+    {"helo, policy down", LST_SMTP, 0, 0, "HELO client.example", RPC_NONE, NULL, "250 " HOST, H, SF_EHLO, 0, 0},
+    /* a name policy will refuse at RCPT passes here: only what our Received: header cannot hold is refused */
+    {"helo that policy refuses later", LST_SMTP, 0, 0, "EHLO bad_host", RPC_NONE, NULL, "250-" HOST " Hello bad_host",
+     E, 0, 0, 0},
+    {"ehlo on submission", LST_SUBMISSION, T, 0, "EHLO client.example", RPC_NONE, NULL,
+     "250-" HOST " Hello client.example", E | T, 0, 0, 0},
     {"helo syntax", LST_SMTP, 0, 0, "HELO bad/name", RPC_NONE, NULL, "501 5.5.4 Syntax: HELO hostname", 0, SF_GREETED,
      0, 1},
+    {"ehlo syntax", LST_SMTP, 0, 0, "EHLO bad!", RPC_NONE, NULL, "501 5.5.4 Syntax: EHLO hostname", 0, SF_GREETED, 0,
+     1},
     /* STARTTLS: no argument, not twice; it forgets HELO, AUTH and the transaction */
     {"starttls with an argument", LST_SMTP, E | T, 0, "STARTTLS x", RPC_NONE, NULL, "501 5.5.4 Syntax: STARTTLS", E | T,
      0, 0, 1},

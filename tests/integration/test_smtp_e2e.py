@@ -7,6 +7,7 @@ check outcomes through the logs policy writes, not through the Maildir."""
 import pathlib
 import smtplib
 import subprocess
+import time
 
 import pytest
 
@@ -56,6 +57,40 @@ def test_e2e_unknown_recipient_and_virus(stack):
         assert not stack.delivered("bob")
     rows = stack.message_log(rcpt=f"bob@{stack.domain}")
     assert rows and rows[0]["status"] == "rejected" and rows[0]["virus"].startswith("Eicar-Test-Signature")
+
+
+def test_e2e_bad_helo_is_refused_at_rcpt_and_logged(stack):
+    """Postfix's smtpd_delay_reject: the edge answers EHLO and MAIL itself and policy's verdict
+    on the HELO name is the reply to RCPT, so the recipient's log shows who was refused, from
+    whom; the edge's own check (what its Received: line cannot hold) still answers at once.
+    A clean session after it still delivers."""
+    to = f"alice@{stack.domain}"
+    refusal = (501, b"5.5.2 <bad_host>: Helo command rejected: not a domain name or address literal")
+    with smtplib.SMTP(stack.edge.host, stack.edge.smtp, timeout=30) as c:
+        assert c.ehlo("bad_host!")[0] == 501        # not even a name: the edge's own 501 5.5.4
+        assert c.ehlo("bad_host")[0] == 250         # '_' is no domain name: policy says so at RCPT
+        assert c.mail("someone@sender.example")[0] == 250
+        assert c.rcpt(to) == refusal
+        assert c.ehlo("client.sender.example")[0] == 250
+        assert c.mail("someone@sender.example")[0] == 250
+        assert c.rcpt(to)[0] == 250
+        code, text = c.data(f"From: <someone@sender.example>\r\nTo: <{to}>\r\nSubject: after a bad helo\r\n\r\nHi.\r\n")
+    assert code == 250, text
+    alice = stack.db.scalar("SELECT u.id FROM users u JOIN domains d ON d.id = u.domain_id "
+                            "WHERE d.name = %s AND u.local_part = 'alice'", (stack.domain,))
+    deadline = time.time() + 8
+    while time.time() < deadline and len(stack.message_log(rcpt=to)) < 2:
+        time.sleep(0.1)
+    rows = {r["status"]: r for r in stack.message_log(rcpt=to)}
+    assert set(rows) == {"rejected", "received"}, rows
+    bad = rows["rejected"]
+    assert (bad["reason_class"], bad["code"], bad["enh"], bad["sender"], bad["user_id"]) == \
+        ("helo", 501, "5.5.2", "someone@sender.example", alice), bad
+    assert bad["reason"] == refusal[1].decode()[6:]
+    assert rows["received"]["subject"] == "after a bad helo"
+    if stack.maildir:
+        files = stack.delivered("alice")
+        assert len(files) == 1 and b"Received: from client.sender.example" in files[0].read_bytes()
 
 
 @pytest.mark.parametrize("variant", SMUGGLE, ids=[repr(v) for v in SMUGGLE])
@@ -170,11 +205,13 @@ def test_e2e_policy_killed_mid_session_gives_451_and_delivers_nothing(fast_stack
     code, text = r.cmd(f"RCPT TO:<alice@{st.domain}>")
     assert code == 451 and text.startswith("451 4.3.0 "), text
     # pipelined, too: every answer that needs policy is a 4xx, none a 250
-    r.send(f"RCPT TO:<bob@{st.domain}>\r\nRSET\r\nMAIL FROM:<x@sender.example>\r\n")
-    replies = [r.reply() for _ in range(3)]
+    r.send(f"RCPT TO:<bob@{st.domain}>\r\nRSET\r\nMAIL FROM:<x@sender.example>\r\n"
+           f"RCPT TO:<bob@{st.domain}>\r\n")
+    replies = [r.reply() for _ in range(4)]
     assert replies[0][0] == 451 and replies[0][1].startswith("451 4.3.0 "), replies
     assert replies[1][0] == 250  # RSET needs nobody
-    assert replies[2][0] == 451 and replies[2][1].startswith("451 4.3.0 "), replies
+    assert replies[2] == (250, "250 2.1.0 Ok")  # nor MAIL before AUTH: its verdict comes at RCPT
+    assert replies[3][0] == 451 and replies[3][1].startswith("451 4.3.0 "), replies
     code, text = r.cmd("DATA")
     assert code != 354 and code != 250, text
     # a new client is turned away at the door (421 at connect)

@@ -1,6 +1,7 @@
 """smtp-edge decisions and failures, with a fake policy/scanner/delivery that the tests
 program: verdicts are passed through exactly, and every failure (silent, slow, malformed,
 killed service) is a 4xx, never a 250."""
+import base64
 import signal
 import smtplib
 import socket
@@ -58,20 +59,24 @@ def test_connect_failure_is_421(services, fault):
 
 def test_policy_verdicts_are_passed_exactly(services):
     e, fake = with_handler(services, {
-        "mail": lambda h: fakerpc.reject(550, "5.7.1", "Sender blocked") if "spam" in h["sender"] else fakerpc.accept(250, "2.1.0", "Sender ok"),
-        "rcpt": lambda h: fakerpc.reject(550, "5.1.1", f"<{h['rcpt']}>: no such user") if h["rcpt"].startswith("nobody") else (
-            fakerpc.defer(450, "4.2.0", "Greylisted") if h["rcpt"].startswith("grey") else
-            fakerpc.accept(250, "2.1.5", "Recipient ok", route=fakerpc.LOCAL)),
+        "rcpt": lambda h: fakerpc.reject(553, "5.1.7", "Bad sender address syntax") if "spam" in h["sender"] else (
+            fakerpc.reject(550, "5.1.1", f"<{h['rcpt']}>: no such user") if h["rcpt"].startswith("nobody") else (
+                fakerpc.defer(450, "4.2.0", "Greylisted") if h["rcpt"].startswith("grey") else
+                fakerpc.accept(250, "2.1.5", "Recipient ok", route=fakerpc.LOCAL))),
     })
     r = e.session()
-    assert r.cmd("MAIL FROM:<spam@x.example>") == (550, "550 5.7.1 Sender blocked")
-    assert r.cmd("MAIL FROM:<a@x.example> SIZE=100") == (250, "250 2.1.0 Sender ok")
+    # MAIL before AUTH is the edge's to answer; the sender's verdict comes at RCPT
+    assert r.cmd("MAIL FROM:<spam@x.example>") == (250, "250 2.1.0 Ok")
+    assert r.cmd("RCPT TO:<bob@example.org>") == (553, "553 5.1.7 Bad sender address syntax")
+    assert r.cmd("RSET")[0] == 250
+    assert r.cmd("MAIL FROM:<a@x.example> SIZE=100") == (250, "250 2.1.0 Ok")
     assert r.cmd("RCPT TO:<nobody@example.org>") == (550, "550 5.1.1 <nobody@example.org>: no such user")
     assert r.cmd("RCPT TO:<grey@example.org>") == (450, "450 4.2.0 Greylisted")
     assert r.cmd("RCPT TO:<bob@example.org>") == (250, "250 2.1.5 Recipient ok")
-    m = fake.ops("mail")[-1]
-    assert m["size"] == 100 and m["ip"] == "127.0.0.1" and m["listener"] == "smtp" and m["helo"] == "client.example.net"
-    assert fake.ops("rcpt")[-1]["sender"] == "a@x.example"
+    m = fake.ops("rcpt")[-1]
+    assert m["ip"] == "127.0.0.1" and m["listener"] == "smtp" and m["helo"] == "client.example.net"
+    assert m["sender"] == "a@x.example" and m["smtputf8"] is False
+    assert not fake.ops("mail") and not fake.ops("helo")
 
 
 @pytest.mark.parametrize("fault", ["silent", "slow", "malformed", "no_route"])
@@ -203,20 +208,49 @@ def test_swaks_pipelined_and_metrics(services):
     assert 'clement_edge_rpc_seconds_count{service="policy"}' in m
 
 
-def test_helo_verdicts_are_passed_exactly(services):
+def test_helo_and_mail_verdicts_come_at_rcpt(services):
+    """Port 25 asks policy nothing at HELO/EHLO and MAIL (Postfix's smtpd_delay_reject): each
+    rcpt request carries the HELO name, the sender and its SMTPUTF8 flag, and policy's
+    verdict on them is the reply to RCPT, passed exactly."""
+    bad_helo = "501 5.5.2 <bad_host>: Helo command rejected: not a domain name or address literal"
     e, fake = with_handler(services, {
-        "helo": lambda h: fakerpc.reject(550, "5.7.1", "Forged HELO") if h["helo"].startswith("bad") else (
+        "rcpt": lambda h: fakerpc.reject(501, "5.5.2", bad_helo[10:]) if h["helo"] == "bad_host" else (
             fakerpc.defer(450, "4.7.1", "HELO check unavailable") if h["helo"].startswith("later") else
-            fakerpc.accept(250, "2.0.0", "Ok"))})
+            fakerpc.accept(250, "2.1.5", "Ok", route=fakerpc.LOCAL))})
     r = Raw(e.host, e.smtp)
     assert r.reply()[0] == 220
-    assert r.cmd("EHLO bad.example") == (550, "550 5.7.1 Forged HELO")
-    code, text = r.cmd("MAIL FROM:<a@x.example>")
-    assert code == 503 and "5.5.1" in text  # a refused EHLO is no EHLO
-    assert r.cmd("HELO later.example") == (450, "450 4.7.1 HELO check unavailable")
-    assert r.cmd("EHLO good.example")[0] == 250
+    code, text = r.cmd("EHLO bad_host")
+    assert code == 250 and text.endswith("250 CHUNKING"), text  # the edge answers, with its keywords
+    assert r.cmd("MAIL FROM:<a@x.example>") == (250, "250 2.1.0 Ok")
+    assert r.cmd("RCPT TO:<bob@example.org>") == (501, bad_helo)
+    assert r.cmd("HELO later.example")[0] == 250  # HELO ends the transaction (RFC 5321 4.1.4)
     assert r.cmd("MAIL FROM:<a@x.example>")[0] == 250
-    assert [h["helo"] for h in fake.ops("helo")] == ["bad.example", "later.example", "good.example"]
+    assert r.cmd("RCPT TO:<bob@example.org>") == (450, "450 4.7.1 HELO check unavailable")
+    assert r.cmd("EHLO good.example")[0] == 250
+    assert r.cmd("MAIL FROM:<j\u00f6rg@x.example> SMTPUTF8")[0] == 250
+    assert r.cmd("RCPT TO:<bob@example.org>")[0] == 250
+    assert not fake.ops("helo") and not fake.ops("mail")
+    assert [(h["helo"], h["sender"], h["smtputf8"]) for h in fake.ops("rcpt")] == [
+        ("bad_host", "a@x.example", False), ("later.example", "a@x.example", False),
+        ("good.example", "j\u00f6rg@x.example", True)]
+
+
+def test_authenticated_mail_still_asks_policy(services):
+    """After AUTH policy judges the sender at MAIL (the submission server's 553 5.7.1 for
+    someone else's address), and its verdict is the reply to MAIL."""
+    e, fake = with_handler(services, {
+        "mail": lambda h: fakerpc.reject(553, "5.7.1", "<boss@example.org> is not your address")
+        if h["sender"] == "boss@example.org" else fakerpc.accept(250, "2.1.0", "Ok")})
+    r = e.session(e.submission)
+    assert r.cmd("STARTTLS")[0] == 220
+    r.starttls()
+    assert r.cmd("EHLO client.example.net")[0] == 250
+    assert r.cmd("AUTH PLAIN " + base64.b64encode(b"\0al@example.org\0secret").decode())[0] == 235
+    assert r.cmd("MAIL FROM:<boss@example.org>") == (553, "553 5.7.1 <boss@example.org> is not your address")
+    assert r.cmd("MAIL FROM:<al@example.org>") == (250, "250 2.1.0 Ok")
+    assert [(h["sender"], h["auth_user"]) for h in fake.ops("mail")] == [
+        ("boss@example.org", "al@example.org"), ("al@example.org", "al@example.org")]
+    assert not fake.ops("helo")
 
 
 @pytest.mark.parametrize("port", ["smtp", "submission"])

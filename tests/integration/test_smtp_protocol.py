@@ -78,7 +78,7 @@ def test_starttls_discards_pipelined_plaintext_and_resets_state(edge, fake):
     assert code == 503 and "5.5.1" in text  # no MAIL survives, no HELO either
     assert r.cmd("MAIL FROM:<a@sender.example>")[0] == 503
     assert r.cmd("EHLO client.example.net")[0] == 250
-    assert not [h for h in fake.ops("mail") if "attacker" in h["sender"]]
+    assert not [h for h in fake.ops() if "attacker" in h.get("sender", "")]
 
 
 def test_smtps_and_smtplib_starttls_auth(edge, fake):
@@ -194,7 +194,7 @@ def test_smuggling_in_data_is_refused(edge, fake, variant):
     code, text = r.reply()
     assert 500 <= code < 600, text
     assert r.cmd("NOOP")[0] == 250  # nothing after the refusal was a command
-    assert not fake.ops("deliver") and not [h for h in fake.ops("mail") if "evil" in h["sender"]]
+    assert not fake.ops("deliver") and not [h for h in fake.ops() if "evil" in h.get("sender", "")]
 
 
 @pytest.mark.parametrize("variant", SMUGGLE, ids=[repr(v) for v in SMUGGLE])
@@ -297,7 +297,7 @@ def test_hostile_senders_never_reach_policy(edge, fake, path, code):
     c, text = r.cmd("MAIL FROM:" + path)
     assert c == code, text
     assert HOSTILE_REPLY.match(text), text
-    assert not fake.ops("mail")
+    assert not [h for h in fake.ops() if "sender" in h]  # neither a mail nor a rcpt request
     log = edge.svc.log()
     assert path.split()[0].strip("<>") not in log and "Injected" not in log  # not in the edge's own log
 

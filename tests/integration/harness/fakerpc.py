@@ -54,9 +54,7 @@ def default_handler(h, body):
         return accept(250, "2.0.0", "Ok: delivered", rcpts=[
             {"rcpt": r["rcpt"], "status": "received", "code": 250, "enh": "2.0.0", "text": "ok"}
             for r in h.get("rcpts", [])])
-    if op == "helo":
-        return accept(250, "2.0.0", "Ok")
-    if op == "mail":
+    if op == "mail":  # smtp-edge asks it after AUTH only; helo it never asks (docs/RPC.md)
         return accept(250, "2.1.0", "Ok")
     if op in ("log_session", "log_message"):
         return {"v": 1, "ok": True}
