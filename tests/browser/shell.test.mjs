@@ -131,8 +131,13 @@ test('the SVG charts draw from both shapes of statistics', async () => {
     const bars = c.horizontalBars({ title: 'b', items: [{ label: '192.0.2.1', value: 9 }, { label: '192.0.2.2', value: 3 }] });
     const reasons = d.topReasons([{ reason_class: 'directive', reason: 'a', count: 2 }, { reason_class: 'directive', reason: 'b', count: 3 },
       { reason_class: 'unknown_rcpt', reason: 'c', count: 4 }]);
+    // the classes policy logs at RCPT for HELO and sender verdicts (issue 22), and one the UI does not know yet
+    const rcptReasons = d.topReasons([{ reason_class: 'helo', count: 3 }, { reason_class: 'sender_syntax', count: 2 },
+      { reason_class: 'brand_new', count: 1 }]);
+    const common = await import('/js/screens/common.js');
+    const why = ['helo', 'sender_syntax', 'brand_new'].map((k) => common.logWhy({ status: 'rejected', reason_class: k }));
     const filled = d.perHourPoints([{ hour: '2026-01-01T10:00:00Z', status: 'received', count: 2 }], 24, Date.parse('2026-01-01T12:30:00Z'));
-    return { filled: [filled.length, filled.filter((p) => p.values.received === 2).length, filled[21].values], reasons, niceMax: [c.niceMax(0), c.niceMax(7), c.niceMax(13), c.niceMax(4000)], wide, long,
+    return { rcptReasons, why, filled: [filled.length, filled.filter((p) => p.values.received === 2).length, filled[21].values], reasons, niceMax: [c.niceMax(0), c.niceMax(7), c.niceMax(13), c.niceMax(4000)], wide, long,
       rects: fig.querySelectorAll('rect').length, barRects: bars.querySelectorAll('rect').length };
   });
   assert.deepEqual(r.niceMax, [1, 10, 20, 5000]);
@@ -141,6 +146,9 @@ test('the SVG charts draw from both shapes of statistics', async () => {
   assert.equal(r.rects, 4);
   assert.deepEqual(r.filled, [24, 1, { received: 2 }]);   // 12:xx is the last column; 10:00 is two before
   assert.deepEqual(r.reasons, [{ label: 'refused by a rule', value: 5 }, { label: 'unknown recipient', value: 4 }]);
+  assert.deepEqual(r.rcptReasons, [{ label: 'bad HELO name', value: 3 }, { label: 'bad sender address', value: 2 },
+    { label: 'brand_new', value: 1 }]);
+  assert.deepEqual(r.why, ['bad HELO name', 'bad sender address', 'brand_new']);
   assert.equal(r.barRects, 2);
   await page.context().close();
 });
