@@ -63,7 +63,7 @@ def hop_table(snap, messages):
     """Per-hop latency from the services' own /metrics histograms (a delta of two snapshots)."""
     edge, pol, scan, dl = (snap[n] for n in HOP_SERVICES)
     rows = [
-        ("policy", "smtp-edge: round trip of one policy call (connect, helo, mail, rcpt)",
+        ("policy", "smtp-edge: round trip of one policy call (connect, rcpt; mail after AUTH)",
          edge, "clement_edge_rpc_seconds", 'service="policy"'),
         ("policy", "policy: time inside one decision (no JSON, no transport)",
          pol, "clement_policy_decision_seconds", ""),
