@@ -353,6 +353,17 @@ def test_rcpt_judges_helo_and_sender(seeded, db):
     assert (by["D-relay"]["user_id"], by["D-relay"]["domain_id"], by["D-relay"]["group_id"]) == (None, None, None)
 
 
+def test_rcpt_utf8_recipient_under_smtputf8(seeded):
+    """The rcpt request carries the MAIL's SMTPUTF8 flag, so a UTF-8 recipient is judged as an
+    address (here: no such user) instead of refused as bad syntax, as it was while rcpt had no
+    flag; without SMTPUTF8 it is bad syntax (RFC 6531 3.3)."""
+    url, _, _ = seeded
+    r = rpc(url, op="rcpt", sender="a@clean.test", rcpt="j\u00f6rg@example.org", smtputf8=True)
+    assert reply(r) == "550 5.1.1 <j\u00f6rg@example.org>: no such user", r
+    r = rpc(url, op="rcpt", sender="a@clean.test", rcpt="j\u00f6rg@example.org", smtputf8=False)
+    assert reply(r) == "501 5.1.3 Bad recipient address syntax", r
+
+
 def test_clement_rpc_tool(seeded):
     url, _, _ = seeded
     out = subprocess.run([str(BIN / "clement-rpc"), url, json.dumps(
