@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rpc/jarena.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -456,6 +457,9 @@ static void serve_one(struct cl_rpc_server *s, nng_ctx ctx, nng_aio *aio, nng_ms
 	void *rbody = NULL;
 	size_t rblen = 0;
 	char err[160];
+	int arena = s->table && s->table->json_arena;
+	if (arena)
+		cl_jarena_begin();
 	if (cl_frame_parse(m, &req, &body, &blen, err, sizeof err) < 0) {
 		char msg[200];
 		cl_snprintf(msg, sizeof msg, "malformed request: %s", err);
@@ -476,6 +480,8 @@ static void serve_one(struct cl_rpc_server *s, nng_ctx ctx, nng_aio *aio, nng_ms
 	free(rbody);
 	cJSON_Delete(rep);
 	cJSON_Delete(req);
+	if (arena)
+		cl_jarena_end();
 	nng_msg_free(m);
 }
 
@@ -501,6 +507,7 @@ static void *worker_main(void *arg)
 	}
 	nng_ctx_close(ctx);
 	nng_aio_free(aio);
+	cl_jarena_release();
 	return NULL;
 }
 
@@ -516,6 +523,8 @@ static struct cl_rpc_server *server_start(const char *url, int nworkers, cl_rpc_
 	}
 	s->handler = h;
 	s->table = t;
+	if (t && t->json_arena)
+		cl_jarena_install();
 	s->ctx = ctx;
 	int rv = nng_rep0_open(&s->sock);
 	if (rv != 0) {

@@ -100,6 +100,10 @@ struct cl_rpc_optable {
 	const struct cl_rpc_op *ops;
 	size_t n;
 	struct cl_metric *unknown; /* counter from cl_rpc_unknown_metric, may be NULL */
+	/* Serve each request with cJSON's allocations in the worker's arena (rpc/jarena.h): the
+	 * handlers keep no cJSON value past their return, and a reply body they hand back is
+	 * not made by cJSON. */
+	int json_arena;
 };
 
 struct cl_metrics;

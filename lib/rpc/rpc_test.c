@@ -5,7 +5,8 @@
  * (also after a peer of the wrong protocol was refused), and cancelling a client completes
  * its calls in flight at once, as does the loss of the last connection (and, fail-fast, a call
  * made without one); an op table routes each op to its handler and answers an
- * unknown or missing op "unknown op", counted. */
+ * unknown or missing op "unknown op", counted; and an op table with json_arena serves from
+ * the worker's cJSON arena. */
 #include <netinet/in.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "rpc/jarena.h"
 #include "rpc/rpc.h"
 #include "util/buf.h"
 #include "util/metrics.h"
@@ -463,7 +465,7 @@ static void test_op_table(void)
 	free_url(url, sizeof url);
 	struct cl_metrics *reg = cl_metrics_new();
 	static const struct cl_rpc_op ops[] = {{"echo", echo}, {"other", other}};
-	struct cl_rpc_optable t = {ops, 2, cl_rpc_unknown_metric(reg)};
+	struct cl_rpc_optable t = {ops, 2, cl_rpc_unknown_metric(reg), 0};
 	struct cl_rpc_server *s = cl_rpc_server_start_ops(url, 1, &t, NULL, err, sizeof err);
 	CL_CHECK(s != NULL, "op-table server starts: %s", err);
 	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
@@ -498,6 +500,71 @@ static void test_op_table(void)
 	cl_metrics_free(reg);
 }
 
+/* arena_op - says whether the request's nodes and the reply's come from this thread's arena,
+ * and returns the request's "pad" (to show a header larger than the arena still arrives). */
+static cJSON *arena_op(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen)
+{
+	(void)ctx, (void)body, (void)blen, (void)rbody, (void)rblen;
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r, "v", 1);
+	cJSON_AddBoolToObject(r, "req_in_arena", cl_jarena_owns(req) && cl_jarena_owns(req->child));
+	cJSON_AddBoolToObject(r, "reply_in_arena", cl_jarena_owns(r));
+	cJSON_AddStringToObject(r, "pad", cl_json_str(req, "pad", ""));
+	/* a value made and freed inside the request, as policy's log_session prints its facts */
+	char *text = cJSON_PrintUnformatted(req);
+	cJSON_AddNumberToObject(r, "printed", text ? (double)strlen(text) : -1);
+	cJSON_free(text);
+	return r;
+}
+
+/* test_json_arena - an op table with json_arena serves its requests from the worker's arena
+ * (and one without does not): replies are whole, over many requests in a row (the arena is
+ * emptied between them; under ASan a value kept past its request would be reported), and a
+ * header larger than the arena falls back to malloc. */
+static void test_json_arena(void)
+{
+	static const struct cl_rpc_op ops[] = {{"arena", arena_op}};
+	for (int use = 0; use <= 1; use++) {
+		char url[64], err[256];
+		free_url(url, sizeof url);
+		struct cl_rpc_optable t = {ops, 1, NULL, use};
+		struct cl_rpc_server *s = cl_rpc_server_start_ops(url, 2, &t, NULL, err, sizeof err);
+		CL_CHECK(s != NULL, "server starts: %s", err);
+		struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
+		size_t big = 48 * 1024; /* past the 32 KiB arena */
+		char *pad = malloc(big + 1);
+		for (int i = 0; i < 200; i++) {
+			size_t n = i == 199 ? big : (size_t)i * 7;
+			memset(pad, 'a' + i % 26, n);
+			pad[n] = '\0';
+			cJSON *req = request("arena");
+			cJSON_AddStringToObject(req, "pad", pad);
+			nng_msg *reply = NULL;
+			cJSON *hdr = NULL;
+			enum cl_rpc_status st = cl_rpc_call(c, req, NULL, 0, 5000, &reply, &hdr, err, sizeof err);
+			CL_CHECK(st == CL_RPC_OK, "request %d answered: %s", i, err);
+			if (st == CL_RPC_OK) {
+				CL_CHECK(strcmp(cl_json_str(hdr, "pad", ""), pad) == 0, "request %d: reply whole", i);
+				CL_CHECK(cl_json_int(hdr, "printed", -1) > (long long)n, "request %d: printed", i);
+				CL_CHECK(cl_json_bool(hdr, "req_in_arena", -1) == use, "request %d: request %s arena",
+					 i, use ? "in the" : "not in an");
+				CL_CHECK(cl_json_bool(hdr, "reply_in_arena", -1) == use, "request %d: reply %s arena",
+					 i, use ? "in the" : "not in an");
+				nng_msg_free(reply);
+				cJSON_Delete(hdr);
+			}
+			cJSON_Delete(req);
+		}
+		free(pad);
+		cl_rpc_client_free(c);
+		cl_rpc_server_stop(s);
+	}
+	/* this thread never began an arena: its values are malloc'ed, freed with free */
+	cJSON *o = cJSON_CreateObject();
+	CL_CHECK(o && !cl_jarena_owns(o), "outside a request: malloc");
+	cJSON_Delete(o);
+}
+
 /* The two helpers every codec uses: build taking the header over, and a reply's header. */
 static void test_frame_helpers(void)
 {
@@ -522,6 +589,7 @@ int main(void)
 {
 	test_frame_helpers();
 	test_op_table();
+	test_json_arena();
 	test_round_trip();
 	test_silent_and_unreachable();
 	test_malformed();

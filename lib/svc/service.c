@@ -20,7 +20,7 @@ static int serve(const struct cl_service *s, struct cl_metrics *reg, char *err, 
 {
 	struct cl_rpc_server *srv = NULL;
 	struct cl_health *h = NULL;
-	struct cl_rpc_optable table = {s->ops, s->nops, NULL};
+	struct cl_rpc_optable table = {s->ops, s->nops, NULL, s->rpc_json_arena};
 	int rc = 1;
 	if (s->rpc_listen) {
 		/* RPC first: once /healthz says ready, requests must find the socket listening. */

@@ -38,6 +38,7 @@ struct cl_service {
 	const struct cl_rpc_op *ops;  /* the op table (nops entries) */
 	size_t nops;
 	void *const *rpc_ctx; /* where setup leaves the handlers' context; NULL: ctx */
+	int rpc_json_arena;   /* the handlers keep no cJSON value past a request (cl_rpc_optable) */
 	void *ctx;            /* handed to every hook */
 	cl_ready_fn ready;    /* /healthz (NULL: always ready) */
 	cl_metrics_hook_fn metrics_hook;

@@ -176,12 +176,46 @@ int pc_alias_granted(const struct pc_snap *s, long long user_id, const char *add
 	return s->naliases && bsearch(&key, s->aliases, s->naliases, sizeof key, alias_cmp) != NULL;
 }
 
-/* dir_lookup - the action of directive (level, owner, pattern), or -1. */
-static int dir_lookup(const struct pc_snap *s, int level, long long owner, const char *pattern)
+/* dir_owner_range - the directives of (level, owner): [*lo, *hi) of the sorted array. */
+static void dir_owner_range(const struct pc_snap *s, int level, long long owner, size_t *lo, size_t *hi)
 {
-	struct pc_directive key = {.level = level, .owner = owner, .pattern = (char *)pattern};
-	const struct pc_directive *d = s->ndirs ? bsearch(&key, s->dirs, s->ndirs, sizeof key, dir_cmp) : NULL;
-	return d ? d->action : -1;
+	size_t a = 0, b = s->ndirs;
+	while (a < b) { /* the first at or after (level, owner) */
+		size_t m = a + (b - a) / 2;
+		const struct pc_directive *d = &s->dirs[m];
+		if (d->level < level || (d->level == level && d->owner < owner))
+			a = m + 1;
+		else
+			b = m;
+	}
+	*lo = a;
+	b = s->ndirs;
+	while (a < b) { /* the first after it */
+		size_t m = a + (b - a) / 2;
+		const struct pc_directive *d = &s->dirs[m];
+		if (d->level == level && d->owner == owner)
+			a = m + 1;
+		else
+			b = m;
+	}
+	*hi = a;
+}
+
+/* dir_lookup - the action of the directive with this pattern among dirs[lo, hi) (one owner's,
+ * sorted by pattern), or -1. */
+static int dir_lookup(const struct pc_snap *s, size_t lo, size_t hi, const char *pattern)
+{
+	while (lo < hi) {
+		size_t m = lo + (hi - lo) / 2;
+		int c = strcmp(pattern, s->dirs[m].pattern);
+		if (c == 0)
+			return s->dirs[m].action;
+		if (c < 0)
+			hi = m;
+		else
+			lo = m + 1;
+	}
+	return -1;
 }
 
 int pc_directive_match(const struct pc_snap *s, int level, long long owner, const char *sender)
@@ -189,7 +223,13 @@ int pc_directive_match(const struct pc_snap *s, int level, long long owner, cons
 	const char *at = strrchr(sender, '@');
 	if (!at || !at[1])
 		return -1; /* the null sender: no pattern can name it */
-	int a = dir_lookup(s, level, owner, sender);
+	/* The owner's directives first: most owners have none or a few, and each pattern below
+	 * is then looked up among those alone. */
+	size_t lo, hi;
+	dir_owner_range(s, level, owner, &lo, &hi);
+	if (lo == hi)
+		return -1;
+	int a = dir_lookup(s, lo, hi, sender);
 	if (a >= 0)
 		return a;
 	/* The patterns are built with memcpy: with snprintf they were a third of a rcpt's
@@ -200,7 +240,7 @@ int pc_directive_match(const struct pc_snap *s, int level, long long owner, cons
 	if (dl + 2 <= sizeof pat) {
 		pat[0] = '@';
 		memcpy(pat + 1, at + 1, dl + 1);
-		if ((a = dir_lookup(s, level, owner, pat)) >= 0)
+		if ((a = dir_lookup(s, lo, hi, pat)) >= 0)
 			return a;
 	}
 	/* "*.example.org" covers example.org and every subdomain: try the whole domain, then
@@ -212,7 +252,7 @@ int pc_directive_match(const struct pc_snap *s, int level, long long owner, cons
 		pat[0] = '*';
 		pat[1] = '.';
 		memcpy(pat + 2, d, n + 1);
-		if ((a = dir_lookup(s, level, owner, pat)) >= 0)
+		if ((a = dir_lookup(s, lo, hi, pat)) >= 0)
 			return a;
 	}
 	return -1;

@@ -1,5 +1,6 @@
 /* cache_test.c - pc_directive_match on a built snapshot: exact address over "@domain" over
- * "*.suffix" (longest first), one owner's rules only, the null sender, and domains at the
+ * "*.suffix" (longest first), one owner's rules only (with neighbours on both sides and at
+ * both ends of the sorted array), the null sender, and domains at the
  * length where the pattern ("@" or "*." and the domain) still fits its 330-byte buffer and
  * one byte past it. */
 #include <stdlib.h>
@@ -36,6 +37,11 @@ int main(void)
 	add_dir(s, PC_LEVEL_DOMAIN, 1, "@spam.example.org", PC_REJECT);
 	add_dir(s, PC_LEVEL_USER, 2, at_long, PC_QUARANTINE);
 	add_dir(s, PC_LEVEL_USER, 2, star_past, PC_REJECT);
+	/* neighbours on both sides of each owner's range, at the array's two ends */
+	add_dir(s, PC_LEVEL_USER, 0, "@spam.example.org", PC_ACCEPT);
+	add_dir(s, PC_LEVEL_USER, 4, "*.com", PC_QUARANTINE);
+	add_dir(s, PC_LEVEL_GROUP, 1, "*.example.com", PC_REJECT);
+	add_dir(s, PC_LEVEL_GROUP, 9, "*.net", PC_ACCEPT);
 	char err[200];
 	CL_CHECK(pc_snap_index(s, err, sizeof err) == 0, "index: %s", err);
 
@@ -55,6 +61,13 @@ int main(void)
 	    {PC_LEVEL_USER, 1, "nodomain@", -1},                     /* no domain */
 	    {PC_LEVEL_DOMAIN, 1, "b@x.spam.example.org", -1},        /* another level's rules */
 	    {PC_LEVEL_USER, 3, "a@spam.example.org", -1},            /* another owner's rules */
+	    {PC_LEVEL_USER, 0, "a@spam.example.org", PC_ACCEPT},     /* the first owner */
+	    {PC_LEVEL_USER, 4, "a@x.example.com", PC_QUARANTINE},    /* the owner after a gap */
+	    {PC_LEVEL_USER, 4, "a@spam.example.org", -1},            /* not the neighbours' rules */
+	    {PC_LEVEL_DOMAIN, 1, "b@spam.example.org", PC_REJECT},   /* a level of its own */
+	    {PC_LEVEL_GROUP, 1, "b@mail.example.com", PC_REJECT},    /* the next level, same owner */
+	    {PC_LEVEL_GROUP, 9, "b@x.net", PC_ACCEPT},               /* the last owner */
+	    {PC_LEVEL_GROUP, 10, "b@x.net", -1},                     /* past the end */
 	    {PC_LEVEL_USER, 2, long_sender, PC_QUARANTINE},          /* "@" + 328 bytes fits */
 	    {PC_LEVEL_USER, 2, past_sender, PC_REJECT},              /* "@" + 329 does not; "*." parent does */
 	};

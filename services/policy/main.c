@@ -177,6 +177,9 @@ int main(int argc, char **argv)
 		"in-memory cache kept fresh by LISTEN/NOTIFY, and writes the session and message logs in batches.",
 	    CL_SERVICE_SETTINGS(settings, cfg),
 	    CL_SERVICE_RPC(cfg, ops, nops),
+	    /* the handlers decode into C structs and build a fresh reply: nothing of cJSON outlives
+	       a request, so its nodes come from the worker's arena (rpc/jarena.h) */
+	    .rpc_json_arena = 1,
 	    .ctx = &pol,
 	    .ready = ready,
 	    .metrics_hook = metrics_hook,
