@@ -104,16 +104,21 @@ cJSON *cl_policy_auth_req_encode(const struct cl_policy_session *s, const char *
 			   cJSON_AddStringToObject(o, CL_POLICY_F_PASSWORD, password));
 }
 
-cJSON *cl_policy_log_session_req_encode(const struct cl_policy_session *s, const struct cl_policy_session_log *l)
+cJSON *cl_policy_log_session_req_encode(const struct cl_policy_session *s, const struct cl_policy_session_log *l,
+					cJSON *message)
 {
 	cJSON *o = base(CL_POLICY_OP_LOG_SESSION, s);
-	return done(o, o && cJSON_AddNumberToObject(o, CL_POLICY_F_STARTED_AT, l->started_at) &&
-			   cJSON_AddNumberToObject(o, CL_POLICY_F_ENDED_AT, l->ended_at) &&
-			   cJSON_AddStringToObject(o, CL_POLICY_F_OUTCOME, l->outcome ? l->outcome : "") &&
-			   cJSON_AddBoolToObject(o, CL_POLICY_F_PREGREET, l->pregreet) &&
-			   cJSON_AddNumberToObject(o, CL_POLICY_F_PROTOCOL_ERRORS, l->protocol_errors) &&
-			   cJSON_AddNumberToObject(o, CL_POLICY_F_MESSAGES, l->messages) &&
-			   cJSON_AddStringToObject(o, CL_POLICY_F_TRANSCRIPT, l->transcript ? l->transcript : ""));
+	int ok = o && cJSON_AddNumberToObject(o, CL_POLICY_F_STARTED_AT, l->started_at) &&
+		 cJSON_AddNumberToObject(o, CL_POLICY_F_ENDED_AT, l->ended_at) &&
+		 cJSON_AddStringToObject(o, CL_POLICY_F_OUTCOME, l->outcome ? l->outcome : "") &&
+		 cJSON_AddBoolToObject(o, CL_POLICY_F_PREGREET, l->pregreet) &&
+		 cJSON_AddNumberToObject(o, CL_POLICY_F_PROTOCOL_ERRORS, l->protocol_errors) &&
+		 cJSON_AddNumberToObject(o, CL_POLICY_F_MESSAGES, l->messages) &&
+		 cJSON_AddStringToObject(o, CL_POLICY_F_TRANSCRIPT, l->transcript ? l->transcript : "");
+	if (ok && message && (ok = cJSON_AddItemToObject(o, CL_POLICY_F_MESSAGE, message)) != 0)
+		message = NULL; /* o's now */
+	cJSON_Delete(message);
+	return done(o, ok);
 }
 
 /* rcpt_entry - one element of log_message's "rcpts". */
@@ -360,16 +365,10 @@ int cl_policy_auth_req(nng_msg **out, const struct cl_policy_session *s, const c
 	return cl_frame_build_owned(out, cl_policy_auth_req_encode(s, user, password), NULL, 0);
 }
 
-int cl_policy_log_session_req(nng_msg **out, const struct cl_policy_session *s, const struct cl_policy_session_log *l)
+int cl_policy_log_session_req(nng_msg **out, const struct cl_policy_session *s, const struct cl_policy_session_log *l,
+			      cJSON *message)
 {
-	return cl_frame_build_owned(out, cl_policy_log_session_req_encode(s, l), NULL, 0);
-}
-
-int cl_policy_log_message_req(nng_msg **out, const struct cl_policy_session *s, const char *msgid, const char *sender,
-			      long long size, const char *subject, const struct cl_policy_rcpt_log *rcpts, size_t n)
-{
-	return cl_frame_build_owned(out, cl_policy_log_message_req_encode(s, msgid, sender, size, subject, rcpts, n),
-				    NULL, 0);
+	return cl_frame_build_owned(out, cl_policy_log_session_req_encode(s, l, message), NULL, 0);
 }
 
 int cl_policy_verdict_reply(nng_msg *reply, struct cl_verdict *v, struct cl_route *route, char *user, size_t userlen)

@@ -53,6 +53,7 @@
 #define CL_POLICY_F_MSGID           "msgid"
 #define CL_POLICY_F_SUBJECT         "subject"
 #define CL_POLICY_F_RCPTS           "rcpts"
+#define CL_POLICY_F_MESSAGE         "message" /* log_session: a log_message request carried whole */
 #define CL_POLICY_F_STATUS          "status"
 #define CL_POLICY_F_CODE            "code"
 #define CL_POLICY_F_ENH             "enh"
@@ -113,7 +114,11 @@ struct cl_policy_session_log {
 	int messages;
 	const char *transcript; /* secrets already masked */
 };
-int cl_policy_log_session_req(nng_msg **out, const struct cl_policy_session *s, const struct cl_policy_session_log *l);
+/* message (may be NULL): a log_message request header (cl_policy_log_message_req_encode) not
+ * sent yet, which the session's record carries as "message" (docs/RPC.md); taken over, attached
+ * or freed, whatever happens. */
+int cl_policy_log_session_req(nng_msg **out, const struct cl_policy_session *s, const struct cl_policy_session_log *l,
+			      cJSON *message);
 
 struct cl_policy_rcpt_log {
 	const char *rcpt;
@@ -123,8 +128,8 @@ struct cl_policy_rcpt_log {
 	const char *virus;        /* may be NULL */
 	const struct cl_route *route;
 };
-int cl_policy_log_message_req(nng_msg **out, const struct cl_policy_session *s, const char *msgid, const char *sender,
-			      long long size, const char *subject, const struct cl_policy_rcpt_log *rcpts, size_t n);
+/* log_message: smtp-edge holds the header (cl_policy_log_message_req_encode) and sends it
+ * at the next MAIL, or inside log_session (cl_policy_log_session_req's message). */
 
 /* cl_policy_verdict_reply - the verdict of connect/helo/mail/rcpt/auth. route (may be
  * NULL) receives a rcpt's route on accept (CL_ROUTE_NONE when absent); user (may be NULL)
@@ -166,7 +171,8 @@ cJSON *cl_policy_helo_req_encode(const struct cl_policy_session *s);
 cJSON *cl_policy_mail_req_encode(const struct cl_policy_session *s, const char *sender, long long size, int smtputf8);
 cJSON *cl_policy_rcpt_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt, int smtputf8);
 cJSON *cl_policy_auth_req_encode(const struct cl_policy_session *s, const char *user, const char *password);
-cJSON *cl_policy_log_session_req_encode(const struct cl_policy_session *s, const struct cl_policy_session_log *l);
+cJSON *cl_policy_log_session_req_encode(const struct cl_policy_session *s, const struct cl_policy_session_log *l,
+					cJSON *message);
 cJSON *cl_policy_log_message_req_encode(const struct cl_policy_session *s, const char *msgid, const char *sender,
 					long long size, const char *subject, const struct cl_policy_rcpt_log *rcpts,
 					size_t n);

@@ -9,19 +9,19 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
-#define GAP 16 /* poisoned bytes after each allocation */
-#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define GAP            16 /* poisoned bytes after each allocation */
+#define POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
 #define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
 #else
-#define GAP 0
-#define POISON(p, n) ((void)(p), (void)(n))
+#define GAP            0
+#define POISON(p, n)   ((void)(p), (void)(n))
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
 /* A policy rcpt's request and reply take about 3 KB; a header of CL_FRAME_MAX_HEADER does not
  * fit and its remainder goes to malloc. */
 #define ARENA_SIZE (32 * 1024)
-#define ALIGN 16
+#define ALIGN      16
 
 struct arena {
 	char *base;

@@ -102,8 +102,12 @@ static const char *num(char *buf, size_t n, long long v)
 	return buf;
 }
 
-/* log_session - one smtp_sessions row (column order: logq.c). */
-static cJSON *log_session(struct policy *p, const struct cl_policy_request *r)
+static int message_rows(const cJSON *req, struct pl_row ***rows, size_t *n, const char **why);
+static void push_rows(struct policy *p, struct pl_row **rows, size_t n);
+
+/* log_session - one smtp_sessions row (column order: logq.c), and the message_log rows of the
+ * log_message it carries as "message" (smtp-edge's last transaction; all or nothing). */
+static cJSON *log_session(struct policy *p, const cJSON *req, const struct cl_policy_request *r)
 {
 	const struct cl_policy_session *s = &r->s;
 	struct cl_ip a;
@@ -145,7 +149,16 @@ static cJSON *log_session(struct policy *p, const struct cl_policy_request *r)
 		pl_row_free(row);
 		return NULL;
 	}
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(req, CL_POLICY_F_MESSAGE);
+	struct pl_row **rows = NULL;
+	size_t n = 0;
+	const char *why = NULL;
+	if (msg && (!cJSON_IsObject(msg) || message_rows(msg, &rows, &n, &why) < 0)) {
+		pl_row_free(row);
+		return !cJSON_IsObject(msg) || why ? bad(p, "log_session's message must be a valid log_message") : NULL;
+	}
 	pl_queue_push(&p->logq, row);
+	push_rows(p, rows, n);
 	return cl_policy_ok_encode();
 }
 
@@ -207,28 +220,52 @@ static struct pl_row *message_row(const struct cl_policy_request *r, const struc
 	return row;
 }
 
-/* log_message - one message_log row per recipient; all or nothing. */
-static cJSON *log_message(struct policy *p, const cJSON *req, const struct cl_policy_request *r)
+/* message_rows - the message_log rows of a log_message request, one per recipient: 0 with
+ * *rows (n of them, malloc'd); -1 with *why, or *why NULL when out of memory. */
+static int message_rows(const cJSON *req, struct pl_row ***rows, size_t *n, const char **why)
 {
+	struct cl_policy_request r;
+	cl_policy_req_decode(req, &r);
 	struct cl_policy_rcpt_entry *es;
-	size_t n;
-	int rc = cl_policy_rcpts_decode(req, 1000, &es, &n);
-	if (rc < 0)
-		return rc == -1 ? bad(p, "log_message needs 1 to 1000 rcpts") : NULL;
-	struct pl_row *rows[n];
+	*why = NULL;
+	int rc = cl_policy_rcpts_decode(req, 1000, &es, n);
+	if (rc < 0) {
+		*why = rc == -1 ? "log_message needs 1 to 1000 rcpts" : NULL;
+		return -1;
+	}
+	struct pl_row **out = calloc(*n, sizeof *out);
 	size_t k = 0;
-	const char *why = NULL;
-	for (; k < n; k++)
-		if (!(rows[k] = message_row(r, &es[k], &why)))
+	for (; out && k < *n; k++)
+		if (!(out[k] = message_row(&r, &es[k], why)))
 			break;
 	free(es);
-	if (k < n) {
-		for (size_t i = 0; i < k; i++)
-			pl_row_free(rows[i]);
-		return why ? bad(p, why) : NULL;
+	if (!out || k < *n) {
+		for (size_t i = 0; out && i < k; i++)
+			pl_row_free(out[i]);
+		free(out);
+		return -1;
 	}
+	*rows = out;
+	return 0;
+}
+
+/* push_rows - rows to the batch writer (each is the queue's now), and the array freed. */
+static void push_rows(struct policy *p, struct pl_row **rows, size_t n)
+{
 	for (size_t i = 0; i < n; i++)
 		pl_queue_push(&p->logq, rows[i]);
+	free(rows);
+}
+
+/* log_message - one message_log row per recipient; all or nothing. */
+static cJSON *log_message(struct policy *p, const cJSON *req)
+{
+	struct pl_row **rows;
+	size_t n;
+	const char *why;
+	if (message_rows(req, &rows, &n, &why) < 0)
+		return why ? bad(p, why) : NULL;
+	push_rows(p, rows, n);
 	return cl_policy_ok_encode();
 }
 
@@ -247,8 +284,13 @@ POL_HANDLER(h_helo, decide(ctx, OP_HELO, &r))
 POL_HANDLER(h_mail, decide(ctx, OP_MAIL, &r))
 POL_HANDLER(h_rcpt, decide(ctx, OP_RCPT, &r))
 POL_HANDLER(h_auth, decide(ctx, OP_AUTH, &r))
-POL_HANDLER(h_log_session, log_session(ctx, &r))
-POL_HANDLER(h_log_message, log_message(ctx, req, &r))
+POL_HANDLER(h_log_session, log_session(ctx, req, &r))
+static cJSON *h_log_message(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
+			    size_t *rblen)
+{
+	(void)body, (void)blen, (void)rbody, (void)rblen;
+	return log_message(ctx, req); /* decoded there, as log_session's message is */
+}
 
 static const struct cl_rpc_op op_list[] = {
     {CL_POLICY_OP_CONNECT, h_connect},

@@ -267,6 +267,11 @@ struct session {
 	double content_score;
 	char outcome[32];
 	struct rep_session *rep; /* reputation facts; NULL when off (rep.c) */
+	/* the last transaction's log_message, not sent yet: it goes with the session's next call
+	 * to policy that is made anyway (decide_log_flush at the next MAIL, or inside log_session),
+	 * or on its own once it has waited LOG_HOLD_S */
+	cJSON *log_held;
+	double log_held_at; /* now_mono() when held */
 };
 
 /* workers.c - start-up, the workers' threads, the signals, exit: cl_service_main's hooks */
@@ -359,6 +364,12 @@ int decide_call(struct session *s, enum rpc_kind kind);
 int decide_call_msg(struct session *s, enum rpc_kind kind, nng_msg *m);
 void decide_completion(struct completion *c);
 void decide_log_session(struct session *s);
+/* decide_log_flush - send the held log_message now (at the next MAIL; nothing when none). */
+void decide_log_flush(struct session *s);
+/* How long a held log_message waits for a call to travel with (a client that keeps its idle
+ * session open after DATA, as Postfix's connection cache does for up to 2 s, still has its
+ * message logged within this time). */
+#define LOG_HOLD_S 1.0
 /* decide_verdict - policy's answer in c (verdict, route, user): 0, or -1 with v a 451 4.3.0
  * (the call failed or the answer is malformed; logged). */
 int decide_verdict(struct session *s, const struct completion *c, struct cl_verdict *v, struct cl_route *rt, char *user,

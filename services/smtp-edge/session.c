@@ -247,6 +247,7 @@ void session_free(struct session *s)
 	loop_session_gone(s);
 	rep_free(s);
 	session_reset_tx(s);
+	cJSON_Delete(s->log_held); /* log_session took it, unless that could not be built */
 	cl_buf_free(&s->in);
 	cl_buf_free(&s->out);
 	cl_buf_free(&s->transcript);
@@ -719,6 +720,8 @@ double session_next_due(const struct session *s, double now)
 	}
 	double due = rep_due(s);
 #define EARLIER(t) (due = (due == 0 || (t) < due) ? (t) : due)
+	if (s->log_held)
+		EARLIER(s->log_held_at + LOG_HOLD_S);
 	/* the pregreet wait: the greeting is due then, or the talker is refused then; once the
 	 * wait is over and policy has not answered yet, the verdict's arrival finishes it */
 	if (s->phase == PH_GREETING && session_has(s, SF_PREGREET) &&
@@ -746,6 +749,8 @@ void session_tick(struct session *s, double now)
 	rep_tick(s, now);
 	if (s->dead)
 		return;
+	if (s->log_held && s->phase != PH_CLOSING && now >= s->log_held_at + LOG_HOLD_S)
+		decide_log_flush(s); /* no call came to carry it (a closing session's log_session will) */
 	if (s->phase == PH_GREETING && session_has(s, SF_PREGREET) && now >= s->greet_at) {
 		if (s->in.len > 0) {
 			session_sync_error(s, 1);

@@ -161,6 +161,7 @@ static int path_refused(struct session *s, enum cl_addr_err r, int is_mail)
  * submission server refuses someone else's sender at MAIL (553 5.7.1, RFC 6409 6.1). */
 static void do_mail(struct session *s, char *args)
 {
+	decide_log_flush(s); /* the last transaction's log goes now, not at the end of the session */
 	if (strncasecmp(args, "FROM:", 5) != 0) {
 		fail(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		return;

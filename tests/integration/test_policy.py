@@ -493,6 +493,36 @@ def test_log_session_and_message_batched(seeded, db):
     assert "clement_policy_log_rows_written_total 22" in m
 
 
+def test_log_session_carries_the_last_message(seeded, db):
+    """smtp-edge's last log_message travels inside log_session as "message" (docs/RPC.md): both
+    rows are written; a carried message that is not a valid log_message refuses the whole
+    request, and neither row is written."""
+    url, ids, svc = seeded
+    now = time.time()
+    msg = {"v": 1, "op": "log_message", "sid": "C1", "ip": "192.0.2.7", "msgid": "carried@test",
+           "sender": "a@clean.test", "size": 99, "subject": "Carried",
+           "rcpts": [{"rcpt": "alice@example.org", "status": "received", "code": 250, "enh": "2.0.0",
+                      "reason": "ok", "route": {"mode": "local", "group_id": ids["g1"], "domain_id": ids["org"],
+                                                "user_id": ids["alice"], "quarantine": False}}]}
+    r = rpc(url, op="log_session", sid="C1", ip="192.0.2.7", started_at=now - 1, ended_at=now, outcome="quit",
+            messages=1, message=msg)
+    assert r == {"v": 1, "ok": True}
+    assert wait_for(lambda: db.scalar("SELECT count(*) FROM smtp_sessions WHERE sid = 'C1'") == 1, timeout=3)
+    rows = wait_for(lambda: db.query("SELECT * FROM message_log WHERE msgid = 'carried@test'"), timeout=3)
+    assert len(rows) == 1 and rows[0]["sid"] == "C1" and rows[0]["user_id"] == ids["alice"]
+    assert rows[0]["subject"] == "Carried" and rows[0]["status"] == "received"
+    for bad in ({**msg, "sid": "C2", "msgid": "bad@test", "rcpts": []},
+                {**msg, "sid": "C2", "msgid": "bad@test", "rcpts": [{"rcpt": "x@y.z", "status": "exploded"}]},
+                "not an object"):
+        r = rpc(url, op="log_session", sid="C2", ip="192.0.2.7", started_at=now, ended_at=now, message=bad)
+        assert r["ok"] is False and "log_session's message" in r["error"], r
+    # a request after them, once written, shows that nothing of theirs was queued before it
+    assert rpc(url, op="log_session", sid="C3", ip="192.0.2.7", started_at=now, ended_at=now)["ok"]
+    assert wait_for(lambda: db.scalar("SELECT count(*) FROM smtp_sessions WHERE sid = 'C3'") == 1, timeout=3)
+    assert db.scalar("SELECT count(*) FROM smtp_sessions WHERE sid = 'C2'") == 0
+    assert db.scalar("SELECT count(*) FROM message_log WHERE msgid = 'bad@test'") == 0
+
+
 def test_logs_flushed_on_sigterm(db, services):
     seed(db)
     url, svc = start_policy(services, db.url, CLEMENT_POLICY_LOG_FLUSH_MS=1000, CLEMENT_POLICY_LOG_BATCH_MAX=1000)

@@ -98,7 +98,7 @@ def test_virus_is_554_with_signature(services):
     code, text = send_one(e, body="Subject: v\r\n\r\n" + EICAR + "\r\n")
     assert (code, text) == (554, "554 5.7.1 Virus found: Eicar-Test-Signature")
     assert not fake.ops("deliver")
-    lm = fake.wait_op("log_message")[0]
+    lm = fake.logged_messages()[0]
     assert lm["rcpts"][0]["virus"] == "Eicar-Test-Signature" and lm["rcpts"][0]["status"] == "rejected"
 
 
@@ -272,7 +272,58 @@ def test_logs_never_slow_the_session(services):
     for _ in range(2):
         code, text = send_one(e)
         assert code == 250, text
-    assert len(fake.wait_op("log_message", 2)) == 2
+    assert len(fake.logged_messages(2)) == 2
+
+
+def one_message(r):
+    """one transaction on session r; the message id of its 250."""
+    assert r.cmd("MAIL FROM:<alice@sender.example>")[0] == 250
+    assert r.cmd("RCPT TO:<bob@example.org>")[0] == 250
+    assert r.cmd("DATA")[0] == 354
+    r.send("Subject: t\r\n\r\nhello\r\n.\r\n")
+    code, text = r.reply()
+    assert code == 250, text
+    return MSGID_RE.search(text).group(1)
+
+
+def test_the_last_message_log_travels_with_the_session_log(services):
+    """A message's log is held for the session's next call to policy: the next MAIL sends it on
+    its own, and the last one goes inside log_session ("message"), one round trip fewer for
+    a session of one message (docs/RPC.md). Each message is logged exactly once."""
+    e, fake = with_handler(services, {})
+    r = e.session()
+    first = one_message(r)
+    assert r.cmd("RSET")[0] == 250
+    second = one_message(r)  # its MAIL sent the first message's log
+    lm = fake.wait_op("log_message")
+    assert [h["msgid"] for h in lm] == [first], lm
+    t = time.monotonic()
+    assert r.cmd("QUIT")[0] == 221
+    quit_after = time.monotonic() - t
+    ls = fake.wait_op("log_session")
+    assert len(ls) == 1 and ls[0]["messages"] == 2
+    logged = fake.logged_messages(2)
+    assert [h["msgid"] for h in logged] == [first, second]
+    if quit_after < 0.5:  # within the hold (1 s): carried by log_session
+        assert "message" in ls[0], [h["msgid"] for h in fake.ops("log_message")]
+        assert ls[0]["message"]["msgid"] == second and ls[0]["message"]["sid"] == ls[0]["sid"]
+        assert ls[0]["message"]["rcpts"][0]["rcpt"] == "bob@example.org"
+        assert len(fake.ops("log_message")) == 1
+
+
+def test_a_held_message_log_goes_alone_when_the_session_idles(services):
+    """A client that keeps its session open after DATA (a connection cache) still has its
+    message logged while the session lives: the held log goes on its own after a second."""
+    e, fake = with_handler(services, {})
+    r = e.session()
+    msgid = one_message(r)
+    lm = fake.wait_op("log_message")
+    assert [h["msgid"] for h in lm] == [msgid]
+    assert not fake.ops("log_session")  # the session is still open
+    assert r.cmd("NOOP")[0] == 250
+    assert r.cmd("QUIT")[0] == 221
+    ls = fake.wait_op("log_session")
+    assert ls and "message" not in ls[0]  # logged once only
 
 
 def test_metrics_sessions_open_and_refusals(services):

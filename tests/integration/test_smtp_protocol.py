@@ -42,7 +42,7 @@ def test_plain_delivery_names_message_id_and_adds_received(edge, fake):
     body = [b for h, b in fake.requests if h.get("op") == "deliver"][0]
     assert body.startswith(b"Received: from client.example.net ([127.0.0.1])")
     assert b"\r\n.dot stuffed\r\nline\r\n" in body and not body.endswith(b".\r\n")
-    assert fake.wait_op("log_message")[0]["msgid"] == msgid
+    assert fake.logged_messages()[0]["msgid"] == msgid
     assert r.cmd("QUIT")[0] == 221
 
 

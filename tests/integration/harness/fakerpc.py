@@ -89,6 +89,19 @@ class FakeRPC:
             time.sleep(0.02)
         return self.ops(op)
 
+    def logged_messages(self, n=1, timeout=5.0):
+        """The log_message requests policy got, in order: those sent on their own and those a
+        log_session carried as "message" (smtp-edge holds the last one for the session's next
+        call, docs/RPC.md), once there are n of them or the timeout passed."""
+        deadline = time.time() + timeout
+        while True:
+            with self.lock:
+                got = [h if h.get("op") == "log_message" else h["message"] for h, _ in self.requests
+                       if h.get("op") == "log_message" or (h.get("op") == "log_session" and "message" in h)]
+            if len(got) >= n or time.time() >= deadline:
+                return got
+            time.sleep(0.02)
+
     def close(self):
         self.closed = True
         try:
