@@ -102,6 +102,10 @@ struct pc_cache {
 	_Atomic long long reloads;
 	_Atomic int connected;          /* the watcher's LISTEN connection is up */
 	_Atomic double disconnected_at; /* cl_now_seconds() when it went down, 0 while up */
+	/* a change was notified that the current snapshot does not hold yet (set by the watcher
+	 * from the notification until the reload that follows is published): a refusal the
+	 * change could undo is then only a deferral (decide.c) */
+	_Atomic int changes_pending;
 };
 
 void pc_cache_init(struct pc_cache *c);

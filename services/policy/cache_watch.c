@@ -122,6 +122,8 @@ static void serve(struct pc_watch *w, PGconn *c)
 				nap(w, 1000);
 				continue;
 			}
+			/* A notification that came during the load is drained below and sets it again. */
+			atomic_store(&w->cache->changes_pending, 0);
 			dirty = 0;
 		}
 		if (wait_readable(c, WATCH_TICK_MS) < 0)
@@ -131,6 +133,7 @@ static void serve(struct pc_watch *w, PGconn *c)
 			return;
 		if (n == 0)
 			continue;
+		atomic_store(&w->cache->changes_pending, 1);
 		/* A transaction touching several tables, or an admin saving a form, sends a burst:
 		 * wait a little so that one reload covers all of it. */
 		nap(w, w->debounce_ms);

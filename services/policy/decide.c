@@ -367,6 +367,15 @@ static int rcpt_exists(struct policy *p, const struct pc_snap *snap, const struc
 	if (*u || !(g->relay && g->verify_probe)) {
 		if (*u)
 			return 0;
+		if (atomic_load(&p->cache.changes_pending)) {
+			/* a user added a moment ago: the reload under way may know it */
+			cl_snprintf(text, sizeof text,
+				    "<%s>: recipient not known yet, the user list is being updated; "
+				    "try again later",
+				    r->rcpt);
+			cl_verdict_set(v, CL_DEFER, 450, "4.1.1", text);
+			return -1;
+		}
 		char t[210];
 		printable(t, sizeof t, d->unknown_user_text ? d->unknown_user_text : "no such user");
 		cl_snprintf(text, sizeof text, "<%s>: %s", r->rcpt, t);
@@ -435,7 +444,17 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct cl_policy_req
 			return;
 		}
 		/* No open relay: whoever the sender claims to be, a domain we do not serve is
-		 * refused unless the client authenticated on submission. */
+		 * refused unless the client authenticated on submission. A domain added a moment
+		 * ago is not refused for good while the reload that brings it is under way. */
+		if (atomic_load(&p->cache.changes_pending)) {
+			char text[400];
+			cl_snprintf(text, sizeof text,
+				    "<%s>: domain not known yet, the domain list is being updated; "
+				    "try again later",
+				    r->rcpt);
+			cl_verdict_set(v, CL_DEFER, 450, "4.1.2", text);
+			return;
+		}
 		refuse(p, v, PR_RELAY_DENIED, 554, "5.7.1", "relay access denied");
 		log_refusal(p, r, v, "relay_denied", 0, 0, 0);
 		return;

@@ -1,6 +1,7 @@
 """clement-policy against a real PostgreSQL: every rule of issue 4, driven through the RPC
 (tools/clement-rpc), as smtp-edge would ask it."""
 import json
+import re
 import subprocess
 import time
 
@@ -406,6 +407,32 @@ def test_cache_refresh_within_a_second(seeded, db):
     assert time.time() - t0 < 10
     m = svc.metrics()
     assert "clement_policy_cache_reloads_total" in m and "clement_policy_cache_age_seconds" in m
+
+
+def test_a_domain_or_user_added_a_moment_ago_is_deferred_not_refused(db, services):
+    """Between the notification of a change and the reload that brings it, a recipient the
+    change could make real is deferred (450), not refused for good: an admin who adds a domain
+    or a user and mail that arrives at once loses nothing. Once the reload is published the
+    answers are final again: the new ones accepted, the unknown ones refused with 5xx."""
+    ids = seed(db)
+    url, svc = start_policy(services, db.url, CLEMENT_POLICY_CACHE_DEBOUNCE_MS="900ms")
+    reloads = lambda: int(re.search(r"^clement_policy_cache_reloads_total (\d+)", svc.metrics(), re.M).group(1))
+    ask = lambda rcpt: rpc(url, op="rcpt", sender="a@clean.test", rcpt=rcpt)
+    assert ask("bob@fresh.example")["code"] == 554 and ask("newbie@example.org")["code"] == 550
+    before = reloads()
+    fresh = db.scalar("INSERT INTO domains (name, group_id) VALUES ('fresh.example', %s) RETURNING id", (ids["g1"],))
+    db.execute("INSERT INTO users (domain_id, local_part) VALUES (%s, 'bob'), (%s, 'newbie')", (fresh, ids["org"]))
+    time.sleep(0.2)  # the watcher has the notification; its reload waits the 900 ms debounce
+    r = ask("bob@fresh.example")
+    assert (r["code"], r["enh"]) == (450, "4.1.2") and "domain list is being updated" in r["text"], r
+    r = ask("newbie@example.org")
+    assert (r["code"], r["enh"]) == (450, "4.1.1") and "user list is being updated" in r["text"], r
+    assert ask("nobody@example.org")["code"] == 450  # every unknown one, while the reload is pending
+    assert wait_for(lambda: reloads() > before, timeout=5)
+    assert ask("bob@fresh.example")["code"] == 250
+    assert ask("newbie@example.org")["code"] == 250
+    assert ask("nobody@example.org")["code"] == 550
+    assert ask("bob@still-unknown.example")["code"] == 554
 
 
 def test_not_ready_and_deferring_until_first_load(services, pg):
