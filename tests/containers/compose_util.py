@@ -31,7 +31,8 @@ def ensure_recipient():
                   "ON CONFLICT (domain_id, local_part) DO NOTHING", (DOMAIN,))
     conn.close()
     # Policy learns of the new rows by NOTIFY, after its debounce and a reload: until then the
-    # domain is not ours (554 relay access denied, final). Wait for it as an admin would.
+    # recipient is deferred (450, the domain list is being updated), or, if the rows were
+    # committed before policy started listening, not ours. Wait for it as an admin would.
     host, port = EXTERNAL["smtp"].rsplit(":", 1)
     deadline, last = time.time() + 20, None
     while time.time() < deadline:
