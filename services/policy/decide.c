@@ -94,6 +94,22 @@ static void refuse(struct policy *p, struct cl_verdict *v, enum pol_refusal why,
 	cl_metric_inc(p->m.refusals[why]);
 }
 
+/* defer_while_loading - a recipient whose domain or user is unknown gets 450 instead of a final
+ * refusal while a notified change is not in the cache yet: the change may be what makes it
+ * real. noun: what is not known ("domain", "recipient"); list: the list being updated. 1 when
+ * v is that deferral. */
+static int defer_while_loading(struct policy *p, const struct cl_policy_request *r, struct cl_verdict *v,
+			       const char *noun, const char *list, const char *enh)
+{
+	if (!atomic_load(&p->cache.changes_pending))
+		return 0;
+	char text[400];
+	cl_snprintf(text, sizeof text, "<%s>: %s not known yet, the %s list is being updated; try again later", r->rcpt,
+		    noun, list);
+	cl_verdict_set(v, CL_DEFER, 450, enh, text);
+	return 1;
+}
+
 /* rep_refuse - v gets the refusal naming the lists (after rep_applies said 1). */
 static void rep_refuse(struct policy *p, const struct cl_policy_request *r, int op, struct cl_verdict *v)
 {
@@ -367,15 +383,8 @@ static int rcpt_exists(struct policy *p, const struct pc_snap *snap, const struc
 	if (*u || !(g->relay && g->verify_probe)) {
 		if (*u)
 			return 0;
-		if (atomic_load(&p->cache.changes_pending)) {
-			/* a user added a moment ago: the reload under way may know it */
-			cl_snprintf(text, sizeof text,
-				    "<%s>: recipient not known yet, the user list is being updated; "
-				    "try again later",
-				    r->rcpt);
-			cl_verdict_set(v, CL_DEFER, 450, "4.1.1", text);
+		if (defer_while_loading(p, r, v, "recipient", "user", "4.1.1")) /* a user added a moment ago */
 			return -1;
-		}
 		char t[210];
 		printable(t, sizeof t, d->unknown_user_text ? d->unknown_user_text : "no such user");
 		cl_snprintf(text, sizeof text, "<%s>: %s", r->rcpt, t);
@@ -446,15 +455,8 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct cl_policy_req
 		/* No open relay: whoever the sender claims to be, a domain we do not serve is
 		 * refused unless the client authenticated on submission. A domain added a moment
 		 * ago is not refused for good while the reload that brings it is under way. */
-		if (atomic_load(&p->cache.changes_pending)) {
-			char text[400];
-			cl_snprintf(text, sizeof text,
-				    "<%s>: domain not known yet, the domain list is being updated; "
-				    "try again later",
-				    r->rcpt);
-			cl_verdict_set(v, CL_DEFER, 450, "4.1.2", text);
+		if (defer_while_loading(p, r, v, "domain", "domain", "4.1.2"))
 			return;
-		}
 		refuse(p, v, PR_RELAY_DENIED, 554, "5.7.1", "relay access denied");
 		log_refusal(p, r, v, "relay_denied", 0, 0, 0);
 		return;
