@@ -162,6 +162,7 @@ struct edge_shared {
 	_Atomic int draining;         /* SIGTERM/SIGINT came: every worker drains */
 	_Atomic int failed;           /* a worker's loop failed: the process drains and exits 1 */
 	_Atomic int finished;         /* workers whose loop returned */
+	int done_fd;                  /* eventfd a worker signals when its loop returns (or fails) */
 	_Atomic int running;          /* worker threads started */
 	_Atomic int listeners_closed; /* workers that closed their listeners for the drain */
 	/* the global limits, under lim_lock: sessions of all workers, per-address counts and

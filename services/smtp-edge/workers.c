@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,7 +29,7 @@
 
 #define WORKERS_MAX 64
 
-static struct edge_shared shared;
+static struct edge_shared shared = {.done_fd = -1};
 
 /* list_has - word is one of the comma-separated items of list. */
 static int list_has(const char *list, const char *word)
@@ -333,6 +334,9 @@ static void teardown(struct edge *e)
 	SSL_CTX_free(e->tls);
 	loop_tables_fini(sh);
 	pthread_mutex_destroy(&sh->tls_lock);
+	if (sh->done_fd >= 0)
+		close(sh->done_fd);
+	sh->done_fd = -1;
 }
 
 /* edge_setup - TLS, RPC clients, the metrics, then the workers and their listeners. */
@@ -356,6 +360,10 @@ int edge_setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 	e->sh = &shared;
 	shared.main = e;
 	pthread_mutex_init(&shared.tls_lock, NULL);
+	if ((shared.done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return 1;
+	}
 	e->epfd = e->evfd = -1;
 	for (int k = 0; k < LST_COUNT; k++)
 		e->lst[k].fd = -1;
@@ -394,6 +402,11 @@ static void *worker_main(void *arg)
 		atomic_store(&w->sh->failed, 1);
 	}
 	atomic_fetch_add(&w->sh->finished, 1);
+	/* edge_run sees it now, not at its next tick: a stop takes the drain, not a second more */
+	uint64_t one = 1;
+	if (write(w->sh->done_fd, &one, sizeof one) < 0) {
+		/* full counter (EAGAIN) only: the main thread has a wake-up pending already */
+	}
 	return NULL;
 }
 
@@ -440,14 +453,20 @@ int edge_run(void *ctx)
 		double now = now_mono(), until = now + 1.0;
 		if (e->tls && e->cfg.tls_reload_s > 0 && e->tls_next_check < until)
 			until = e->tls_next_check;
-		struct pollfd p = {.fd = sigfd, .events = POLLIN};
+		struct pollfd p[2] = {{.fd = sigfd, .events = POLLIN}, {.fd = sh->done_fd, .events = POLLIN}};
 		int ms = until <= now ? 0 : (int)ceil((until - now) * 1000.0);
-		if (poll(&p, 1, ms) > 0) {
-			int sig = cl_daemon_read_signal();
-			if (sig == SIGTERM || sig == SIGINT)
-				drain_all(e);
-			else if (sig == SIGHUP && !atomic_load(&sh->draining))
-				tls_reload(e, "sighup");
+		if (poll(p, 2, ms) > 0) {
+			uint64_t n;
+			if ((p[1].revents & POLLIN) && read(sh->done_fd, &n, sizeof n) < 0) {
+				/* EAGAIN: another reader cannot exist; nothing to do */
+			}
+			if (p[0].revents & POLLIN) {
+				int sig = cl_daemon_read_signal();
+				if (sig == SIGTERM || sig == SIGINT)
+					drain_all(e);
+				else if (sig == SIGHUP && !atomic_load(&sh->draining))
+					tls_reload(e, "sighup");
+			}
 		}
 		if (!atomic_load(&sh->draining))
 			tls_check(e, now_mono());
