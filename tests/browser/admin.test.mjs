@@ -4,7 +4,7 @@
 // scope only, and the API's refusal for anything above or outside it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { stack, blocked, launch, newPage, login, shot, listLoaded, smtp, findInMaildir, sql, unique, typedAddress, rowAfterRefresh, tabTo, keyboardLogin } from './lib.mjs';
+import { stack, blocked, launch, newPage, login, shot, listLoaded, smtp, findInMaildir, sql, unique, typedAddress, rowAfterRefresh, tabTo, keyboardLogin, okNotice } from './lib.mjs';
 
 let st; let browser; let why;
 
@@ -25,7 +25,7 @@ async function adminPage(who) {
 const tab = (page, name) => page.locator('nav.tabs').getByRole('link', { name, exact: true });
 
 async function ok(page, text) {
-  await page.locator('#notice .msg.ok', { hasText: text }).waitFor();
+  await okNotice(page, text);
 }
 
 test('root: adds a domain, a user and a rule; an SMTP message obeys the rule', async (t) => {

@@ -4,7 +4,7 @@
 // plain user has no Audit screen. Screenshots: build/screenshots/audit-*.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useStack, newPage, login, shot, listLoaded, unique, typedAddress } from './lib.mjs';
+import { useStack, newPage, login, shot, listLoaded, unique, typedAddress, okNotice } from './lib.mjs';
 
 const env = useStack();
 
@@ -18,7 +18,7 @@ test('domain admin: sees the change it just made on the Audit screen, filtered',
   await page.goto(`${st.web}/#/domains/1?tab=settings`);
   await page.getByLabel('Rejection text').fill(text);
   await page.getByLabel('Domain settings').getByRole('button', { name: 'Save' }).click(); // not the spam settings' Save
-  await page.locator('#notice .msg.ok', { hasText: 'Domain settings saved' }).waitFor();
+  await okNotice(page, 'Domain settings saved');
 
   await page.locator('#nav').getByRole('link', { name: 'Audit', exact: true }).click();
   await page.locator('main h1', { hasText: 'Audit' }).waitFor();

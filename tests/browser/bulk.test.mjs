@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { useStack, blocked, loggedIn, shot, listLoaded, smtp, unique, rowAfterRefresh, findInMaildir } from './lib.mjs';
+import { useStack, blocked, loggedIn, shot, listLoaded, smtp, unique, rowAfterRefresh, findInMaildir, okNotice } from './lib.mjs';
 
 const s = useStack();
 const MAIL = ['policy', 'scanner', 'delivery', 'smtp-edge'];
@@ -56,7 +56,7 @@ test('user: selects held messages and releases, deletes or always-accepts them i
   await page.locator('.bulk', { hasText: '2 selected' }).waitFor();
   await shot(page, 'quarantine-bulk-selected');
   await page.locator('.bulk').getByRole('button', { name: 'Release' }).click();
-  await page.locator('#notice .msg.ok', { hasText: 'Released 2 messages.' }).waitFor();
+  await okNotice(page, 'Released 2 messages.');
   await waitRows(page, 3);
   for (const i of [0, 1]) assert.equal(findInMaildir(s.st.maildir, `${tag}-${i}`).length, 1, `${tag}-${i} in the Maildir`);
   await page.waitForFunction(([sel, n]) => Number(document.querySelector(sel).dataset.count || 0) === n,
@@ -67,7 +67,7 @@ test('user: selects held messages and releases, deletes or always-accepts them i
   await rowOf(3).getByRole('checkbox').check();
   await page.locator('.bulk').getByRole('button', { name: 'Delete' }).click();
   await page.getByRole('dialog', { name: /Delete 2 messages/ }).getByRole('button', { name: 'Delete' }).click();
-  await page.locator('#notice .msg.ok', { hasText: 'Deleted 2 messages.' }).waitFor();
+  await okNotice(page, 'Deleted 2 messages.');
   await waitRows(page, 1);
 
   // "Select all" and always accept the sender of what is left.
@@ -75,7 +75,7 @@ test('user: selects held messages and releases, deletes or always-accepts them i
   await page.locator('.bulk').getByRole('button', { name: 'Always accept senders' }).click();
   await page.getByRole('dialog').getByText('n4@bulk.newsletter.test').waitFor();
   await page.getByRole('dialog').getByRole('button', { name: 'Always accept senders' }).click();
-  await page.locator('#notice .msg.ok', { hasText: 'Released 1 message; their senders will always be accepted.' }).waitFor();
+  await okNotice(page, 'Released 1 message; their senders will always be accepted.');
   await waitRows(page, 0);
   await page.goto(`${s.st.web}/#/senders`);
   await page.locator('tbody tr', { hasText: 'n4@bulk.newsletter.test' }).waitFor();
@@ -98,7 +98,7 @@ test('admin: releases held messages from the log in bulk and exports the filtere
   await waitRows(page, 2);
   await page.getByRole('checkbox', { name: 'Select all on this page' }).check();
   await page.locator('.bulk').getByRole('button', { name: 'Release' }).click();
-  await page.locator('#notice .msg.ok', { hasText: 'Released 2 messages.' }).waitFor();
+  await okNotice(page, 'Released 2 messages.');
   for (const i of [0, 1]) assert.equal(findInMaildir(s.st.maildir, `${tag}-${i}`).length, 1);
 
   // The export holds exactly what the filters match: all statuses of these two messages.

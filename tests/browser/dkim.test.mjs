@@ -4,7 +4,7 @@
 // verified in tests/integration/test_dkim.py.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { stack, blocked, launch, newPage, login, shot, sql } from './lib.mjs';
+import { stack, blocked, launch, newPage, login, shot, sql, okNotice } from './lib.mjs';
 
 let st; let browser; let why;
 
@@ -30,7 +30,7 @@ test('domain admin: generates DKIM keys, activates, rotates and retires with con
     await gen.getByLabel('Algorithm').selectOption(alg);
     await gen.getByLabel('Selector').fill(sel);
     await gen.getByRole('button', { name: 'Generate key' }).click();
-    await p.locator('#notice .msg.ok', { hasText: `Key ${sel} generated` }).waitFor();
+    await okNotice(p, `Key ${sel} generated`);
     await card.getByRole('row', { name: new RegExp(`^${sel} `) }).waitFor();
   };
   await generate('ed25519-sha256', 'brow1');
@@ -44,7 +44,7 @@ test('domain admin: generates DKIM keys, activates, rotates and retires with con
   assert.equal(await states(), 'brow1=published');
   await row1.getByRole('button', { name: 'Activate brow1' }).click();
   await p.getByRole('dialog').getByRole('button', { name: 'Activate' }).click();
-  await p.locator('#notice .msg.ok', { hasText: 'brow1 signs now' }).waitFor();
+  await okNotice(p, 'brow1 signs now');
   assert.equal(await states(), 'brow1=active');
 
   // Rotate to a new RSA key: it signs, the old one stays published.
@@ -55,7 +55,7 @@ test('domain admin: generates DKIM keys, activates, rotates and retires with con
   const dlg = p.getByRole('dialog');
   await dlg.getByText('stays published until you retire it').waitFor();
   await dlg.getByRole('button', { name: 'Rotate' }).click();
-  await p.locator('#notice .msg.ok', { hasText: 'brow2 signs now' }).waitFor();
+  await okNotice(p, 'brow2 signs now');
   assert.equal(await states(), 'brow1=published brow2=active');
   await card.getByRole('row', { name: /^brow1 .*published/ }).waitFor();
   await shot(p, 'domain-dkim-keys');
@@ -63,7 +63,7 @@ test('domain admin: generates DKIM keys, activates, rotates and retires with con
   // Retire the old key, after confirming: its private key is erased.
   await card.getByRole('row', { name: /^brow1 / }).getByRole('button', { name: 'Retire brow1' }).click();
   await p.getByRole('dialog').getByRole('button', { name: 'Retire' }).click();
-  await p.locator('#notice .msg.ok', { hasText: 'brow1 retired' }).waitFor();
+  await okNotice(p, 'brow1 retired');
   assert.equal(await states(), 'brow1=retired brow2=active');
   assert.equal(await sql(st, "SELECT count(*) FROM dkim_keys WHERE selector = 'brow1' AND private_key IS NULL"), '1');
   assert.deepEqual(p.problems, []);

@@ -4,7 +4,7 @@
 // "released by" naming the account, not its id. Against the real stack, as a user and an admin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useStack, blocked, loggedIn, shot, listLoaded, smtp, sql, unique, rowAfterRefresh } from './lib.mjs';
+import { useStack, blocked, loggedIn, shot, listLoaded, smtp, sql, unique, rowAfterRefresh, okNotice } from './lib.mjs';
 
 const s = useStack();
 const MAIL = ['policy', 'scanner', 'delivery', 'smtp-edge'];
@@ -68,7 +68,7 @@ test('user: a held message says why, links to its log rows and back, and the rel
 
   // Released, then "In the log" leads back: the release row names the account, not its id.
   await qRow.getByRole('button', { name: 'Release' }).click();
-  await page.locator('#notice .msg.ok', { hasText: 'Released' }).waitFor();
+  await okNotice(page, 'Released');
   await page.getByLabel('Status', { exact: true }).selectOption('');
   await page.getByRole('button', { name: 'Filter', exact: true }).click();
   const released = await rowAfterRefresh(page, subject);

@@ -101,6 +101,18 @@ export async function listLoaded(page) {
   await page.locator('main [aria-busy="false"], main [data-denied]').first().waitFor();
 }
 
+/** Wait for the success notice holding `text`; when it does not come, the failure says what
+ * the screen showed instead (an error notice's text), not only that the wait timed out. */
+export async function okNotice(page, text) {
+  try {
+    await page.locator('#notice .msg.ok', { hasText: text }).waitFor();
+  } catch (e) {
+    const shown = await page.locator('#notice .msg').allTextContents().catch(() => []);
+    e.message += `\n  expected the notice "${text}"; the screen showed: ${shown.length ? shown.map((t) => JSON.stringify(t)).join(', ') : 'no notice'}`;
+    throw e;
+  }
+}
+
 /**
  * One SMTP transaction with swaks; resolves to {code, text, out} of the last server reply.
  * With `auth` ({user, password}) it goes to the submission port, STARTTLS then AUTH PLAIN.

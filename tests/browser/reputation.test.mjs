@@ -5,7 +5,7 @@
 // the threshold's effect, are tested in tests/integration/test_reputation.py.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { stack, blocked, launch, newPage, login, shot, smtp, sql, unique, rowAfterRefresh } from './lib.mjs';
+import { stack, blocked, launch, newPage, login, shot, smtp, sql, unique, rowAfterRefresh, okNotice } from './lib.mjs';
 
 let st; let browser; let why;
 
@@ -58,7 +58,7 @@ test('group admin: sets a stricter reputation threshold for the group\'s recipie
   const form = page.getByLabel('Group settings');
   await form.getByLabel('Reputation threshold').fill('2');
   await form.getByRole('button', { name: 'Save' }).click();
-  await page.locator('#notice .msg.ok', { hasText: 'Group settings saved' }).waitFor();
+  await okNotice(page, 'Group settings saved');
   assert.equal(await sql(st, 'SELECT dnsbl_threshold FROM groups WHERE id = 1'), '2');
   await page.reload();
   assert.equal(await page.getByLabel('Group settings').getByLabel('Reputation threshold').inputValue(), '2');
@@ -66,7 +66,7 @@ test('group admin: sets a stricter reputation threshold for the group\'s recipie
   // Emptied, the group follows the server's threshold again (NULL), never 0.
   await page.getByLabel('Group settings').getByLabel('Reputation threshold').fill('');
   await page.getByLabel('Group settings').getByRole('button', { name: 'Save' }).click();
-  await page.locator('#notice .msg.ok', { hasText: 'Group settings saved' }).waitFor();
+  await okNotice(page, 'Group settings saved');
   assert.equal(await sql(st, "SELECT coalesce(dnsbl_threshold::text, 'null') FROM groups WHERE id = 1"), 'null');
   assert.deepEqual(page.problems, []);
   await page.context().close();

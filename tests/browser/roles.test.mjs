@@ -5,10 +5,10 @@
 // digest schedule, whose time of day says whose clock it is. Against the real stack.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useStack, loggedIn, shot, listLoaded, sql, unique } from './lib.mjs';
+import { useStack, loggedIn, shot, listLoaded, sql, unique, okNotice } from './lib.mjs';
 
 const s = useStack();
-const ok = (page, text) => page.locator('#notice .msg.ok', { hasText: text }).waitFor();
+const ok = okNotice;
 
 test('domain admin: offered only the roles it may give, no actions on accounts above it; edits a user and its sender rules', async (t) => {
   if (s.why) return t.skip(s.why);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { useStack, newPage, login, shot, listLoaded, sql, unique, SHOTS } from './lib.mjs';
+import { useStack, newPage, login, shot, listLoaded, sql, unique, SHOTS, okNotice } from './lib.mjs';
 
 const env = useStack();
 
@@ -125,12 +125,12 @@ test('root: the global settings are the keys services read; a saved value is wha
   await card.getByText('Unset: CLEMENT_QUARANTINE_RETENTION_DAYS (delivery) applies (default 30).').waitFor();
   await card.getByRole('spinbutton', { name: 'quarantine.retention_days' }).fill('9');
   await card.getByRole('button', { name: 'Save' }).click();
-  await page.locator('#notice .msg.ok', { hasText: 'quarantine.retention_days saved' }).waitFor();
+  await okNotice(page, 'quarantine.retention_days saved');
   await card.getByText('Set to 9.').waitFor();
   // What delivery reads for the next quarantined message (db/migrations/0011_jobs.sql).
   assert.equal(await sql(env.st, "SELECT clement_setting_int('quarantine.retention_days', 30)"), '9');
   await card.getByRole('button', { name: 'Unset' }).click();
-  await page.locator('#notice .msg.ok', { hasText: 'back to CLEMENT_QUARANTINE_RETENTION_DAYS' }).waitFor();
+  await okNotice(page, 'back to CLEMENT_QUARANTINE_RETENTION_DAYS');
   assert.equal(await sql(env.st, "SELECT clement_setting_int('quarantine.retention_days', 30)"), '30');
   assert.deepEqual(page.problems, []);
   await page.context().close();

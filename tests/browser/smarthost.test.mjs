@@ -6,13 +6,13 @@
 // tests/integration/test_delivery.py and tests/interop/test_smarthost.py.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loggedIn, shot, sql, unique, useStack } from './lib.mjs';
+import { loggedIn, shot, sql, unique, useStack, okNotice } from './lib.mjs';
 
 const s = useStack();
 const COLS = 'relay_host, relay_port, relay_tls, relay_auth_user, relay_auth_pass';
 
 async function saved(page) {
-  await page.locator('#notice .msg.ok', { hasText: 'Group settings saved' }).waitFor();
+  await okNotice(page, 'Group settings saved');
   // The screen is drawn again from the server after a save: wait for the new form.
   await page.getByLabel('Group settings').getByLabel('Downstream MTA host').waitFor();
 }

@@ -5,7 +5,7 @@
 // smtp-edge writes for such a refusal.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { stack, blocked, launch, newPage, login, shot, listLoaded, sql, unique, rowAfterRefresh } from './lib.mjs';
+import { stack, blocked, launch, newPage, login, shot, listLoaded, sql, unique, rowAfterRefresh, okNotice } from './lib.mjs';
 
 let st; let browser; let why;
 
@@ -36,7 +36,7 @@ test('group admin: sets the group\'s spam scores and DMARC switch; a domain admi
   assert.equal(await f.getByLabel('Learn from quarantine decisions').isChecked(), false);
   await f.getByLabel('Learn from quarantine decisions').check();
   await f.getByRole('button', { name: 'Save' }).click();
-  await p.locator('#notice .msg.ok', { hasText: 'Spam settings saved' }).waitFor();
+  await okNotice(p, 'Spam settings saved');
   const row = await sql(st, "SELECT spam_reject_score || ' ' || spam_quarantine_score || ' ' || spam_tag_score || ' ' || dmarc_enforce || ' ' || learn_quarantine FROM groups WHERE id = 1");
   assert.equal(row, '12.50 8.00 4.25 true true');
   await p.reload();
@@ -47,7 +47,7 @@ test('group admin: sets the group\'s spam scores and DMARC switch; a domain admi
   // Emptied, a score goes back to Rspamd's own action (null), never 0.
   await spamForm(p).getByLabel('Tag at score').fill('');
   await spamForm(p).getByRole('button', { name: 'Save' }).click();
-  await p.locator('#notice .msg.ok', { hasText: 'Spam settings saved' }).waitFor();
+  await okNotice(p, 'Spam settings saved');
   assert.equal(await sql(st, "SELECT coalesce(spam_tag_score::text, 'null') FROM groups WHERE id = 1"), 'null');
   assert.deepEqual(p.problems, []);
   await p.context().close();
@@ -58,7 +58,7 @@ test('group admin: sets the group\'s spam scores and DMARC switch; a domain admi
   await g.getByLabel('Quarantine at score').fill('6');
   await g.getByLabel('Enforce DMARC p=reject').selectOption('off');
   await g.getByRole('button', { name: 'Save' }).click();
-  await d.locator('#notice .msg.ok', { hasText: 'Spam settings saved' }).waitFor();
+  await okNotice(d, 'Spam settings saved');
   assert.equal(await sql(st, "SELECT spam_quarantine_score || ' ' || dmarc_enforce || ' ' || coalesce(spam_reject_score::text, 'null') FROM domains WHERE id = 1"),
     '6.00 false null');
   await shot(d, 'domain-spam-settings');

@@ -4,7 +4,7 @@
 // address, lose the session (back to login with a message), log out; on a phone too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { stack, blocked, launch, newPage, login, shot, listLoaded, smtp, findInMaildir, sql, unique, typedAddress, rowAfterRefresh, tabTo, keyboardLogin } from './lib.mjs';
+import { stack, blocked, launch, newPage, login, shot, listLoaded, smtp, findInMaildir, sql, unique, typedAddress, rowAfterRefresh, tabTo, keyboardLogin, okNotice } from './lib.mjs';
 
 let st; let browser; let why;
 const MAIL = ['policy', 'scanner', 'delivery', 'smtp-edge'];
@@ -104,7 +104,7 @@ test('user: previews and releases a quarantined message, which lands in the Mail
   await shot(page, 'user-quarantine-preview');
   await dlg.getByRole('button', { name: 'Close' }).click();
   await row.getByRole('button', { name: 'Release' }).click();
-  await page.locator('#notice .msg.ok', { hasText: 'Released' }).waitFor();
+  await okNotice(page, 'Released');
   await row.waitFor({ state: 'detached' });
   let files = [];
   for (let i = 0; i < 50 && files.length === 0; i += 1) {
@@ -132,7 +132,7 @@ test('user: "always accept" writes a sender rule and releases the message; delet
   await rowAfterRefresh(page, drop);
   await keepRow.getByRole('button', { name: 'Always accept sender' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Always accept' }).click();
-  await page.locator('#notice .msg.ok', { hasText: 'always be accepted' }).waitFor();
+  await okNotice(page, 'always be accepted');
   // The dialog said "This also releases this message": it leaves the quarantine for the Maildir.
   await keepRow.waitFor({ state: 'detached' });
   let kept = [];
@@ -144,7 +144,7 @@ test('user: "always accept" writes a sender rule and releases the message; delet
   const dropRow = page.locator('tbody tr', { hasText: drop });
   await dropRow.getByRole('button', { name: 'Delete' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
-  await page.locator('#notice .msg.ok', { hasText: 'deleted' }).waitFor();
+  await okNotice(page, 'deleted');
   await dropRow.waitFor({ state: 'detached' });
   await page.goto(`${st.web}/#/senders`);
   const rule = page.locator('tbody tr', { hasText: sender });
@@ -164,7 +164,7 @@ test('user: adds and removes a sender rule, and sees the API refuse a bad one', 
   await page.getByLabel('Sender', { exact: true }).fill(pattern);
   await page.getByLabel('Action', { exact: true }).selectOption('reject');
   await page.getByRole('button', { name: 'Add rule' }).click();
-  await page.locator('#notice .msg.ok', { hasText: 'Rule added' }).waitFor();
+  await okNotice(page, 'Rule added');
   const row = page.locator('tbody tr', { hasText: pattern });
   await row.waitFor();
   await shot(page, 'user-senders');
@@ -175,7 +175,7 @@ test('user: adds and removes a sender rule, and sees the API refuse a bad one', 
   assert.ok((await page.locator('#notice .msg.error').textContent()).length > 12);
   await row.getByRole('button', { name: 'Remove' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
-  await page.locator('#notice .msg.ok', { hasText: 'Rule removed' }).waitFor();
+  await okNotice(page, 'Rule removed');
   await row.waitFor({ state: 'detached' });
   assert.deepEqual(page.problems, []);
   await page.context().close();
@@ -313,7 +313,7 @@ test('user: adds and removes a sender rule with the keyboard only', async (t) =>
   assert.ok(await tabTo(page, () => document.activeElement.name === 'sender_pattern'), 'Tab never reached the Sender field');
   await page.keyboard.type(pattern);
   await page.keyboard.press('Enter');                    // submits with the default action
-  await page.locator('#notice .msg.ok', { hasText: 'Rule added' }).waitFor();
+  await okNotice(page, 'Rule added');
   // After a success the focus is back in the first field, ready for the next rule.
   assert.equal(await page.evaluate(() => document.activeElement.name), 'sender_pattern');
   await page.locator('tbody tr', { hasText: pattern }).waitFor();
@@ -325,7 +325,7 @@ test('user: adds and removes a sender rule with the keyboard only', async (t) =>
   await page.getByRole('dialog').waitFor();
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Remove');
   await page.keyboard.press('Enter');
-  await page.locator('#notice .msg.ok', { hasText: 'Rule removed' }).waitFor();
+  await okNotice(page, 'Rule removed');
   await page.locator('tbody tr', { hasText: pattern }).waitFor({ state: 'detached' });
   assert.deepEqual(page.problems, []);
   await page.context().close();
