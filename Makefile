@@ -148,11 +148,13 @@ deps:
 	@scripts/install-deps
 
 # The test build is the sanitizer build; the runners print their summary lines and
-# scripts/run-tests exits non-zero when any test failed.
+# scripts/run-tests exits non-zero when any test failed. PYTEST_ARGS go to the integration
+# suite's pytest (`make test PYTEST_ARGS='-k dkim'`; scripts/fresh-test: --first-per-module).
+PYTEST_ARGS ?=
 test: deps
 	@$(MAKE) --no-print-directory SAN=1 all unit-bins
 	@CLEMENT_BUILD=build/san scripts/check-arch; rc=$$?; scripts/check-format || rc=1; \
-	 CLEMENT_BUILD=build/san scripts/run-tests || rc=1; \
+	 CLEMENT_BUILD=build/san scripts/run-tests $(PYTEST_ARGS) || rc=1; \
 	 CLEMENT_BUILD=build/san tests/browser/run || rc=1; exit $$rc
 
 # The design the build enforces (tools/arch-rules, scripts/check-arch): the include graph,
@@ -211,7 +213,7 @@ interop-test:
 	@scripts/interop-test
 
 # `make test` from a clean clone of the current commit in a bare Debian 12 container, as a new
-# user would run it (scripts/fresh-test).
+# user would run it, the integration suite trimmed to each module's first test (scripts/fresh-test).
 fresh-test:
 	@scripts/fresh-test
 

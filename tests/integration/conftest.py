@@ -33,6 +33,25 @@ DATA_TABLES = [
 ]
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--first-per-module", action="store_true",
+        help="run only the first test of each module (the rest are deselected, and counted so): every "
+        "real part the suite starts is started and used once. `make fresh-test` runs this in its bare "
+        "container, after the host's `make test` has run the whole suite.")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--first-per-module"):
+        return
+    seen, keep, drop = set(), [], []
+    for item in items:
+        (drop if item.module.__name__ in seen else keep).append(item)
+        seen.add(item.module.__name__)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
 def _port_window():
     """The ports free_port hands out: below the kernel's ephemeral range, so that no
     outgoing connection of the tests (or of the services) can take a port between the moment
