@@ -41,15 +41,26 @@ def pytest_addoption(parser):
         "container, after the host's `make test` has run the whole suite.")
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "local_only: starts or kills services itself; deselected when CLEMENT_TEST_EXTERNAL "
+        "points the suite at a running stack (scripts/compose-test)")
+
+
 def pytest_collection_modifyitems(config, items):
-    if not config.getoption("--first-per-module"):
-        return
-    seen, keep, drop = set(), [], []
-    for item in items:
-        (drop if item.module.__name__ in seen else keep).append(item)
-        seen.add(item.module.__name__)
-    config.hook.pytest_deselected(items=drop)
-    items[:] = keep
+    keep, drop = items, []
+    if os.environ.get("CLEMENT_TEST_EXTERNAL"):
+        drop = [i for i in keep if i.get_closest_marker("local_only")]
+        keep = [i for i in keep if not i.get_closest_marker("local_only")]
+    if config.getoption("first_per_module", default=False):
+        seen, first = set(), []
+        for item in keep:
+            (drop if item.module.__name__ in seen else first).append(item)
+            seen.add(item.module.__name__)
+        keep = first
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def _port_window():
