@@ -48,3 +48,33 @@ def test_the_rules_see_a_stray_import(tmp_path):
     """The check itself: a file importing a test module is reported."""
     tree = ast.parse("import os\nfrom test_policy import rpc\n")
     assert [m for _, m in imported_modules(tree) if m.startswith("test_")] == ["test_policy"]
+
+
+def collect(*args, external=""):
+    import os
+    import subprocess
+    env = dict(os.environ, CLEMENT_TEST_EXTERNAL=external)
+    return subprocess.run(["/usr/bin/python3", "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_compose_tests_selection_deselects_the_local_only_tests_and_does_not_break():
+    """scripts/compose-test starts pytest in tests/containers, where this conftest is not an initial
+    one (its options are not registered): the collection hooks must still work there, and the tests
+    that start or kill services themselves are deselected, not skipped, against the running stack."""
+    r = collect("tests/containers", "--ignore=tests/containers/test_scale.py", "tests/integration/test_smtp_faults.py",
+                "tests/integration/test_smtp_e2e.py", external="smtp=127.0.0.1:1")
+    assert r.returncode == 0 and "INTERNALERROR" not in r.stdout + r.stderr, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "deselected" in r.stdout.splitlines()[-1], r.stdout[-500:]
+    assert "test_smtp_faults.py::" not in r.stdout, "test_smtp_faults is local_only as a whole: none of it may run"
+    local = collect("tests/integration/test_smtp_faults.py")
+    assert local.returncode == 0 and "deselected" not in local.stdout, local.stdout[-500:]
+
+
+def test_first_per_module_keeps_one_test_of_each_module():
+    r = collect("--first-per-module", "tests/integration/test_harness_rules.py", "tests/integration/test_smtp_e2e.py")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    picked = [line for line in r.stdout.splitlines() if "::" in line]
+    assert [p.split("::")[0] for p in picked] == ["tests/integration/test_harness_rules.py",
+                                                  "tests/integration/test_smtp_e2e.py"], picked
+    assert picked[0].endswith("::test_no_test_module_imports_another"), picked
