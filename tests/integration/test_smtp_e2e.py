@@ -13,7 +13,7 @@ import pytest
 
 import harness.e2e
 from harness.e2e import PASSWORD, run_stack, stack  # noqa: F401 (fixtures: stack)
-from harness.smtp import EXTERNAL, SMUGGLE, Raw, client_tls
+from harness.smtp import EXTERNAL, SMUGGLE, Raw, client_tls, local_only
 
 EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTI" + "VIRUS-TEST-FILE!$H+H*"
 
@@ -183,9 +183,7 @@ def test_e2e_swaks_starttls_and_smtps_with_auth(stack):
 
 @pytest.fixture
 def fast_stack(request, tmp_path):
-    """The real stack with short RPC deadlines, for the tests that kill a service."""
-    if EXTERNAL:
-        pytest.skip("kills services itself")
+    """The real stack with short RPC deadlines, for the tests that kill a service (local_only)."""
     yield from run_stack(request, tmp_path, CLEMENT_POLICY_TIMEOUT_MS=1500, CLEMENT_SCANNER_TIMEOUT_MS=1500)
 
 
@@ -198,6 +196,7 @@ def in_transaction(st):
     return r
 
 
+@local_only
 def test_e2e_policy_killed_mid_session_gives_451_and_delivers_nothing(fast_stack):
     st = fast_stack
     r = in_transaction(st)
@@ -221,6 +220,7 @@ def test_e2e_policy_killed_mid_session_gives_451_and_delivers_nothing(fast_stack
     assert not st.delivered("alice") and not st.delivered("bob")
 
 
+@local_only
 def test_e2e_scanner_killed_mid_data_gives_451_and_delivers_nothing(fast_stack):
     st = fast_stack
     r = in_transaction(st)
@@ -240,15 +240,14 @@ def test_e2e_scanner_killed_mid_data_gives_451_and_delivers_nothing(fast_stack):
 @pytest.fixture
 def ipc_stack(request, tmp_path, monkeypatch):
     """The real stack with the services reached over nng's ipc:// (Unix sockets), as
-    co-located services can be (docs/PERFORMANCE.md, issue 22)."""
-    if EXTERNAL:
-        pytest.skip("starts its own services")
+    co-located services can be (docs/PERFORMANCE.md, issue 22); local_only."""
     (tmp_path / "rpc").mkdir()
     names = iter(("policy", "scanner", "delivery"))
     monkeypatch.setattr(harness.e2e, "rpc_url", lambda: f"ipc://{tmp_path}/rpc/{next(names)}.sock")
     yield from run_stack(request, tmp_path)
 
 
+@local_only
 def test_e2e_services_over_ipc(ipc_stack):
     st = ipc_stack
     socks = sorted(p.name for p in (pathlib.Path(st.maildir).parent / "rpc").iterdir())
