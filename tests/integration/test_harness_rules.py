@@ -2,7 +2,9 @@
 conftest.py, pytest's own), so no test module imports another, and the harness holds no tests.
 Read with the ast module over every Python file of tests/ and bench/."""
 import ast
+import os
 import pathlib
+import subprocess
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -51,8 +53,7 @@ def test_the_rules_see_a_stray_import(tmp_path):
 
 
 def collect(*args, external=""):
-    import os
-    import subprocess
+    """pytest --collect-only as the CI stages start it; CLEMENT_TEST_EXTERNAL as given."""
     env = dict(os.environ, CLEMENT_TEST_EXTERNAL=external)
     return subprocess.run(["/usr/bin/python3", "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
