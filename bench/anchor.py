@@ -19,7 +19,9 @@ spamworld's address, so the two can run side by side).
 Settings (environment): SIZES ("10240 102400"), MESSAGES (400 per round), SESSIONS (50),
 ROUNDS (3), SINGLE (100 messages for the one-session latency), TLS=1 (STARTTLS on every
 session, both systems: smtp-source cannot, so the 50 sessions are then driven by this script's
-own client, 50 threads, one message per connection, as smtp-source sends them).
+own client, 50 threads, one message per connection, as smtp-source sends them); with TLS=1,
+RESUME=1 has each STARTTLS offer the last session's ticket (bench/lib/tlsresume.py), as a real
+MTA's client with a TLS session cache does, to both systems.
 """
 import os
 import pathlib
@@ -39,6 +41,7 @@ import stack  # noqa: E402
 import spamworld as SW  # noqa: E402
 import spamworld_world as W  # noqa: E402
 from threaded import run_threaded  # noqa: E402
+from tlsresume import Resumer  # noqa: E402
 from throughput import count_files, wait_count  # noqa: E402
 
 SIZES = [int(x) for x in os.environ.get("SIZES", "10240 102400").split()]
@@ -47,6 +50,7 @@ SESSIONS = int(os.environ.get("SESSIONS", "50"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 SINGLE = int(os.environ.get("SINGLE", "100"))
 TLS = os.environ.get("TLS") == "1"
+RESUMER = Resumer(TLS and os.environ.get("RESUME") == "1")
 TLS_CTX = ssl.create_default_context()
 TLS_CTX.check_hostname, TLS_CTX.verify_mode = False, ssl.CERT_NONE  # the benchmark's self-signed certificates
 SENDER_DOMAIN = "source.example"
@@ -127,7 +131,7 @@ def one_session(port, size, count):
     cmd(f"EHLO mx.{SENDER_DOMAIN}\r\n".encode())
     if TLS:
         cmd(b"STARTTLS\r\n", b"220")
-        s = TLS_CTX.wrap_socket(s, server_hostname="localhost")
+        s = TLS_CTX.wrap_socket(s, server_hostname="localhost", session=RESUMER.offer(port))
         f = s.makefile("rb")
         cmd(f"EHLO mx.{SENDER_DOMAIN}\r\n".encode())
     lat = []
@@ -143,6 +147,8 @@ def one_session(port, size, count):
         if not r.startswith(b"250"):
             raise RuntimeError(f"end of DATA -> {r!r}")
     cmd(b"QUIT\r\n", b"221")
+    if TLS:
+        RESUMER.keep(port, s)
     s.close()
     return lat
 
@@ -199,6 +205,7 @@ def main():
     os.chmod(tmp, 0o755)
     started = []
     results, single = {}, {}
+    cl_port = anchor_port = None
     loads = [stack.load_avg()]
     try:
         dns = SW.WorldDns(records()).start()
@@ -219,11 +226,13 @@ def main():
         cl.start()
         started.append(cl)
         cl_inbox = cl.maildir / f"{W.RCPT_DOMAIN}/u/new"
+        cl_port, anchor_port = cl.smtp_port, anchor.port
         anchor.pass_postscreen()
         # Warm-up, not counted: Rspamd's first scans, page cache, Postfix's processes.
         source(cl.smtp_port, 100, 10240, SESSIONS)
         source(anchor.port, 100, 10240, SESSIONS)
         wait_count(lambda: count_files(anchor.inbox()), 101, 120)
+        RESUMER.reset()  # the warm-up's first sessions had no ticket yet; count the timed ones
 
         def clement_round(size):
             base, logs0 = count_files(cl_inbox), cl.logged()
@@ -268,7 +277,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
         for p in problems:
             print("clement:", p[:400], file=sys.stderr)
-    print(f"\n### Full path vs the anchor pipeline{' (STARTTLS on every session)' if TLS else ''}\n\n{stack.machine()}; load average during the run "
+    print(f"\n### Full path vs the anchor pipeline{' (STARTTLS on every session)' if TLS else ''}{', resuming TLS sessions' if RESUMER.on else ''}\n\n{stack.machine()}; load average during the run "
           f"{min(loads):.1f} to {max(loads):.1f}\n")
     print(f"{'a threaded Python client with STARTTLS' if TLS else 'smtp-source'}, {MESSAGES} messages per round, {SESSIONS} concurrent sessions, {ROUNDS} rounds "
           "alternating (who goes first alternates); Clement timed to its last 250 (= in the Maildir, fsynced), "
@@ -282,6 +291,10 @@ def main():
               f"{statistics.median(a):.1f} ({', '.join(f'{x:.1f}' for x in a)}) | "
               f"{statistics.median(c) / statistics.median(a):.2f} | {', '.join(f'{x:.2f}' for x in per)} | "
               f"{'>= 1.5' if size == 10240 else ''} |")
+    if RESUMER.on:
+        rc, ra = RESUMER.totals(cl_port), RESUMER.totals(anchor_port)
+        print(f"\nTLS resumption after the warm-up: Clement {rc[0]} resumed / {rc[1]} full handshakes, "
+              f"the anchor {ra[0]} resumed / {ra[1]} full")
     print(f"\n### One session: end of DATA -> 250 ({SINGLE} messages each, alternating in blocks of 10)\n")
     print("| size | Clement p50 / p90 / max ms | anchor p50 / p90 / max ms | p50 ratio (anchor / Clement) |")
     print("| ---: | ---: | ---: | ---: |")

@@ -26,8 +26,9 @@ def message(i, size):
     return (head + "\r\n".join(body) + "\r\n").encode()
 
 
-def session(port, size, tls, nodelay, split, count=N):
-    """count messages in one session; seconds from the dot written to the 250 read, each."""
+def session(port, size, tls, nodelay, split, count=N, resumer=None):
+    """count messages in one session; seconds from the dot written to the 250 read, each.
+    resumer (bench/lib/tlsresume.py) offers and keeps TLS sessions for resumption."""
     s = socket.create_connection(("127.0.0.1", port), timeout=60)
     if nodelay:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -48,7 +49,7 @@ def session(port, size, tls, nodelay, split, count=N):
     cmd(b"EHLO mx.source.example\r\n")
     if tls:
         cmd(b"STARTTLS\r\n", b"220")
-        s = CTX.wrap_socket(s, server_hostname="localhost")
+        s = CTX.wrap_socket(s, server_hostname="localhost", session=resumer.offer(port) if resumer else None)
         f = s.makefile("rb")
         cmd(b"EHLO mx.source.example\r\n")
     lat = []
@@ -66,6 +67,8 @@ def session(port, size, tls, nodelay, split, count=N):
             cmd(m + b".\r\n")
         lat.append(time.monotonic() - t0)
     cmd(b"QUIT\r\n", b"221")
+    if tls and resumer:
+        resumer.keep(port, s)
     s.close()
     return lat
 

@@ -11,12 +11,15 @@ from stack import Stack, load_avg, machine, metrics  # noqa: E402
 from cpu import tree_cpu  # noqa: E402
 from eod_latency import session  # noqa: E402
 from threaded import run_threaded  # noqa: E402
+from tlsresume import Resumer  # noqa: E402
 
 SESSIONS = int(os.environ.get("SESSIONS", "300"))
 CONCURRENCY = int(os.environ.get("CONCURRENCY", "8"))
 ROUNDS = int(os.environ.get("ROUNDS", "2"))
 KEY = os.environ.get("KEY", "rsa")  # rsa: the stack's RSA-2048 certificate; ec: an ECDSA P-256 one
 WORKERS = [int(w) for w in os.environ.get("WORKERS", "").split(",") if w]  # e.g. 1,2: compare worker counts
+RESUME = os.environ.get("RESUME") == "1"  # a third kind of session: STARTTLS resuming the last TLS session
+RESUMER = Resumer(True)
 
 
 def ec_cert(d):
@@ -28,9 +31,12 @@ def ec_cert(d):
     return str(cert), str(key)
 
 
-def run(port, tls):
-    """SESSIONS sessions of one message each over CONCURRENCY threads; seconds."""
-    return run_threaded(lambda: session(port, 10240, tls, False, False, count=1), SESSIONS, CONCURRENCY, "sessions")
+def run(port, tls, resume=False):
+    """SESSIONS sessions of one message each over CONCURRENCY threads; seconds. resume: each
+    STARTTLS offers the last session's ticket (RESUMER counts the resumptions)."""
+    r = RESUMER if resume else None
+    return run_threaded(lambda: session(port, 10240, tls, False, False, count=1, resumer=r), SESSIONS, CONCURRENCY,
+                        "sessions")
 
 
 def restart_edge(st, workers):
@@ -78,17 +84,21 @@ def main():
         env["CLEMENT_TLS_CERT"], env["CLEMENT_TLS_KEY"] = ec_cert(pathlib.Path(tempfile.mkdtemp(prefix="clement-ec-")))
     st = Stack(env).start()
     edge = st.edge().proc.pid
-    res, loads = {False: [], True: []}, [load_avg()]
+    # (name, STARTTLS, resumption)
+    kinds = [("plain", False, False), ("STARTTLS", True, False)] + ([("STARTTLS, resumed", True, True)] if RESUME else [])
+    res, loads = {k[0]: [] for k in kinds}, [load_avg()]
     try:
         if WORKERS:
             compare_workers(st, loads)
             return 0
-        run(st.smtp_port, True)  # warm-up
+        run(st.smtp_port, True, RESUME)  # warm-up (and, with RESUME, the first ticket)
+        RESUMER.take_counts()
         for r in range(ROUNDS):
-            for tls in ((False, True) if r % 2 == 0 else (True, False)):
+            for name, tls, resume in (kinds if r % 2 == 0 else kinds[::-1]):
                 a = tree_cpu(edge)
-                t = run(st.smtp_port, tls)
-                res[tls].append(((tree_cpu(edge) - a) / SESSIONS * 1e3, SESSIONS / t))
+                t = run(st.smtp_port, tls, resume)
+                resumed, full = RESUMER.take_counts()
+                res[name].append(((tree_cpu(edge) - a) / SESSIONS * 1e3, SESSIONS / t, resumed, full))
                 loads.append(load_avg())
     finally:
         for p in st.stop():
@@ -96,12 +106,16 @@ def main():
     print(f"\n### smtp-edge CPU per session, plain vs STARTTLS\n\n{machine()}; load average {min(loads):.1f} to "
           f"{max(loads):.1f}; {SESSIONS} sessions of one 10 KB message per round, {CONCURRENCY} client threads, "
           f"{ROUNDS} rounds; certificate {'ECDSA P-256' if KEY == 'ec' else 'RSA 2048'}\n")
-    print("| sessions | smtp-edge CPU ms per session (rounds) | sessions/s one core could carry | sessions/s measured (rounds) |")
-    print("| --- | --- | ---: | --- |")
-    for tls in (False, True):
-        cpu = [x[0] for x in res[tls]]
-        print(f"| {'STARTTLS' if tls else 'plain'} | {', '.join(f'{x:.2f}' for x in cpu)} | "
-              f"{1000 / (sum(cpu) / len(cpu)):.0f} | {', '.join(f'{x[1]:.0f}' for x in res[tls])} |")
+    print("| sessions | smtp-edge CPU ms per session (rounds) | sessions/s one core could carry | sessions/s measured (rounds) |"
+          + (" resumed handshakes / full (rounds) |" if RESUME else ""))
+    print("| --- | --- | ---: | --- |" + (" --- |" if RESUME else ""))
+    for name, _, resume in kinds:
+        cpu = [x[0] for x in res[name]]
+        row = (f"| {name} | {', '.join(f'{x:.2f}' for x in cpu)} | {1000 / (sum(cpu) / len(cpu)):.0f} | "
+               f"{', '.join(f'{x[1]:.0f}' for x in res[name])} |")
+        if RESUME:
+            row += f" {', '.join(f'{x[2]} / {x[3]}' for x in res[name]) if resume else ''} |"
+        print(row)
     return 0
 
 
