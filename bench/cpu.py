@@ -6,6 +6,7 @@ import os
 import pathlib
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -16,11 +17,19 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "lib"))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from stack import ROOT, Stack, free_port, load_avg, machine  # noqa: E402
 from throughput import count_files, wait_count  # noqa: E402
+from threaded import run_threaded  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 MESSAGES = int(os.environ.get("MESSAGES", "2000"))
 ROUNDS = int(os.environ.get("ROUNDS", "4"))
 SIZE = int(os.environ.get("SIZE", "10240"))
+# RCPTS > 1: that many recipients per message (smtp-source -r names them 1u@, 2u@, ...; each a
+# user of bench.test here, and Postfix's static map takes them all)
+RCPTS = int(os.environ.get("RCPTS", "1"))
+# CLIENT=pipelined: instead of smtp-source (which never pipelines), 50 client threads here that
+# send MAIL, the RCPTs and DATA in one write, as Postfix's smtp client does with a server that
+# offers PIPELINING (RFC 2920); one message per session, as smtp-source sends them
+CLIENT = os.environ.get("CLIENT", "smtp-source")
 PF = str(ROOT / "bench/lib/postfix-instance")
 
 
@@ -46,11 +55,46 @@ def tree_cpu(root):
     return total / TICK
 
 
+def pipelined(port):
+    """The pipelining client's run: (seconds, its CPU seconds, this process's)."""
+    body = b"Subject: cpu bench\r\n\r\n" + b"".join(b"%05d %s\r\n" % (i, b"x" * 72) for i in range(SIZE // 80))
+    group = b"MAIL FROM:<sender@source.example>\r\n" + b"".join(
+        b"RCPT TO:<%s@bench.test>\r\n" % (b"%du" % i if RCPTS > 1 else b"u") for i in range(1, RCPTS + 1)) + b"DATA\r\n"
+
+    def one():
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
+            f = s.makefile("rb")
+
+            def replies(n, want):
+                for _ in range(n):
+                    while True:
+                        r = f.readline()
+                        if r[3:4] != b"-":
+                            break
+                    if not r.startswith(want):
+                        raise RuntimeError(f"unexpected reply {r!r}")
+            replies(1, b"220")
+            s.sendall(b"EHLO client.source.example\r\n")
+            replies(1, b"250")
+            s.sendall(group)
+            replies(RCPTS + 1, b"250")
+            replies(1, b"354")
+            s.sendall(body + b".\r\nQUIT\r\n")
+            replies(1, b"250")
+            replies(1, b"221")
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    t = run_threaded(one, MESSAGES, 50, "pipelined session")
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    return t, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+
+
 def source(port):
-    """smtp-source's run: (seconds, its CPU seconds)."""
+    """smtp-source's run (or the pipelining client's): (seconds, its CPU seconds)."""
+    if CLIENT == "pipelined":
+        return pipelined(port)
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
-    subprocess.run(["/usr/sbin/smtp-source", "-s", "50", "-m", str(MESSAGES), "-l", str(SIZE),
+    subprocess.run(["/usr/sbin/smtp-source", "-s", "50", "-m", str(MESSAGES), "-l", str(SIZE), "-r", str(RCPTS),
                     "-f", "sender@source.example", "-t", "u@bench.test", f"127.0.0.1:{port}"],
                    check=True, stdout=subprocess.DEVNULL, timeout=900)
     t = time.monotonic() - t0
@@ -74,7 +118,12 @@ def main():
     os.chmod(tmp, 0o755)
     pf_dir, pf_port = tmp / "postfix", free_port()
     subprocess.run([PF, "start", str(pf_dir), str(pf_port)], check=True)
-    st = Stack({"CLEMENT_MAX_SESSIONS_PER_IP": "100"}, pg_fsync="on").start()
+    def users(pg):
+        for i in range(1, RCPTS + 1):
+            pg.execute(f"INSERT INTO users (domain_id, local_part) VALUES (1, '{i}u')")
+
+    st = Stack({"CLEMENT_MAX_SESSIONS_PER_IP": "100"}, pg_fsync="on", seed=users if RCPTS > 1 else None).start()
+    copies = MESSAGES * RCPTS  # files in a Maildir, rows in message_log
     pf_inbox = pf_dir / "maildir/inbox/new"
     procs = {s.name: s.proc.pid for s in st.services.started}
     procs["postgres"] = int(open(st.pg.dir / "postmaster.pid").read().split()[0])
@@ -83,20 +132,20 @@ def main():
     try:
         source(st.smtp_port)  # warm-up, not counted
         source(pf_port)
-        wait_count(lambda: count_files(pf_inbox), MESSAGES, 300)
+        wait_count(lambda: count_files(pf_inbox), copies, 300)
         for r in range(ROUNDS):
             for who in (["clement", "postfix"] if r % 2 == 0 else ["postfix", "clement"]):
                 if who == "clement":
                     a, logs0 = {n: tree_cpu(p) for n, p in procs.items()}, st.logged()
                     t, src = source(st.smtp_port)
-                    wait_count(st.logged, logs0 + MESSAGES, 120)  # the log rows are part of the work
+                    wait_count(st.logged, logs0 + copies, 120)  # the log rows are part of the work
                     b = {n: tree_cpu(p) for n, p in procs.items()}
                     per = {n: (b[n] - a[n]) / MESSAGES * 1e3 for n in procs}
                 else:
                     base, a = count_files(pf_inbox), tree_cpu(master)
                     t0 = time.monotonic()
                     _, src = source(pf_port)
-                    if wait_count(lambda: count_files(pf_inbox), base + MESSAGES) < base + MESSAGES:
+                    if wait_count(lambda: count_files(pf_inbox), base + copies) < base + copies:
                         sys.exit("Postfix did not deliver every message within 300 s")
                     t = time.monotonic() - t0
                     time.sleep(1)  # let the last virtual/cleanup processes be reaped or idle
@@ -112,8 +161,9 @@ def main():
         for p in problems:
             print("clement:", p[:400], file=sys.stderr)
     print(f"\n### CPU per message: Clement's ClamAV-only path vs Postfix to Maildir\n\n{machine()}; load average "
-          f"{min(loads):.1f} to {max(loads):.1f}; smtp-source, {MESSAGES} x {SIZE // 1024} KB over 50 sessions per "
-          f"round, {ROUNDS} rounds alternating\n")
+          f"{min(loads):.1f} to {max(loads):.1f}; {CLIENT}, {MESSAGES} x {SIZE // 1024} KB "
+          f"{f'to {RCPTS} recipients each ' if RCPTS > 1 else ''}over 50 sessions per round, {ROUNDS} rounds "
+          f"alternating\n")
     print("| round | Clement msg/s | Postfix msg/s | ratio | Clement CPU ms/msg (" +
           " / ".join(procs) + ") | Postfix CPU ms/msg | CPU ratio (Postfix / Clement) |")
     print("| ---: | ---: | ---: | ---: | --- | ---: | ---: |")
@@ -126,7 +176,7 @@ def main():
               f"| {p:.2f} | {p / c:.2f} |")
     src = statistics.median(x[2] for x in rows["clement"] + rows["postfix"])
     print(f"\nmedians: throughput ratio {statistics.median(ratios):.2f}, CPU ratio {statistics.median(cpu_ratios):.2f}; "
-          f"smtp-source itself {src:.2f} ms per message")
+          f"{CLIENT} itself {src:.2f} ms per message")
     return 0
 
 

@@ -89,12 +89,27 @@ cJSON *cl_policy_mail_req_encode(const struct cl_policy_session *s, const char *
 			   cJSON_AddBoolToObject(o, CL_POLICY_F_SMTPUTF8, smtputf8));
 }
 
-cJSON *cl_policy_rcpt_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt, int smtputf8)
+cJSON *cl_policy_rcpt_more_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt,
+				      const char *const *more, size_t nmore, int smtputf8)
 {
 	cJSON *o = base(CL_POLICY_OP_RCPT, s);
-	return done(o, o && cJSON_AddStringToObject(o, CL_POLICY_F_SENDER, sender) &&
-			   cJSON_AddStringToObject(o, CL_POLICY_F_RCPT, rcpt) &&
-			   cJSON_AddBoolToObject(o, CL_POLICY_F_SMTPUTF8, smtputf8));
+	int ok = o && cJSON_AddStringToObject(o, CL_POLICY_F_SENDER, sender) &&
+		 cJSON_AddStringToObject(o, CL_POLICY_F_RCPT, rcpt) &&
+		 cJSON_AddBoolToObject(o, CL_POLICY_F_SMTPUTF8, smtputf8);
+	if (ok && nmore > 0) {
+		cJSON *arr = cJSON_AddArrayToObject(o, CL_POLICY_F_MORE);
+		ok = arr != NULL;
+		for (size_t i = 0; ok && i < nmore; i++) {
+			cJSON *a = cJSON_CreateString(more[i]);
+			ok = a && cJSON_AddItemToArray(arr, a);
+		}
+	}
+	return done(o, ok);
+}
+
+cJSON *cl_policy_rcpt_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt, int smtputf8)
+{
+	return cl_policy_rcpt_more_req_encode(s, sender, rcpt, NULL, 0, smtputf8);
 }
 
 cJSON *cl_policy_auth_req_encode(const struct cl_policy_session *s, const char *user, const char *password)
@@ -215,6 +230,7 @@ enum req_field {
 	RF_MESSAGES,
 	RF_MSGID,
 	RF_SUBJECT,
+	RF_MORE,
 	RF_N
 };
 static const char *const req_fields[RF_N] = {
@@ -241,6 +257,7 @@ static const char *const req_fields[RF_N] = {
     [RF_MESSAGES] = CL_POLICY_F_MESSAGES,
     [RF_MSGID] = CL_POLICY_F_MSGID,
     [RF_SUBJECT] = CL_POLICY_F_SUBJECT,
+    [RF_MORE] = CL_POLICY_F_MORE,
 };
 
 void cl_policy_req_decode(const cJSON *j, struct cl_policy_request *r)
@@ -274,6 +291,7 @@ void cl_policy_req_decode(const cJSON *j, struct cl_policy_request *r)
 	r->messages = cl_json_as_int(f[RF_MESSAGES], 0);
 	r->msgid = cl_json_as_str(f[RF_MSGID], NULL);
 	r->subject = cl_json_as_str(f[RF_SUBJECT], NULL);
+	r->more = f[RF_MORE];
 }
 
 int cl_policy_rcpts_decode(const cJSON *req, size_t max, struct cl_policy_rcpt_entry **out, size_t *n)
@@ -360,6 +378,13 @@ int cl_policy_rcpt_req(nng_msg **out, const struct cl_policy_session *s, const c
 	return cl_frame_build_owned(out, cl_policy_rcpt_req_encode(s, sender, rcpt, smtputf8), NULL, 0);
 }
 
+int cl_policy_rcpt_more_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, const char *rcpt,
+			    const char *const *more, size_t nmore, int smtputf8)
+{
+	return cl_frame_build_owned(out, cl_policy_rcpt_more_req_encode(s, sender, rcpt, more, nmore, smtputf8), NULL,
+				    0);
+}
+
 int cl_policy_auth_req(nng_msg **out, const struct cl_policy_session *s, const char *user, const char *password)
 {
 	return cl_frame_build_owned(out, cl_policy_auth_req_encode(s, user, password), NULL, 0);
@@ -375,6 +400,26 @@ int cl_policy_verdict_reply(nng_msg *reply, struct cl_verdict *v, struct cl_rout
 {
 	cJSON *h = cl_frame_header(reply);
 	int rc = cl_policy_verdict_decode(h, v, route, user, userlen);
+	cJSON_Delete(h);
+	return rc;
+}
+
+int cl_policy_rcpt_reply(nng_msg *reply, struct cl_verdict *v, struct cl_route *route,
+			 struct cl_policy_rcpt_answer *more, size_t max, size_t *nmore)
+{
+	*nmore = 0;
+	cJSON *h = cl_frame_header(reply);
+	int rc = cl_policy_verdict_decode(h, v, route, NULL, 0);
+	const cJSON *arr = rc == 0 ? cJSON_GetObjectItemCaseSensitive(h, CL_POLICY_F_MORE) : NULL;
+	const cJSON *list = cJSON_IsArray(arr) ? arr : NULL, *e;
+	cJSON_ArrayForEach(e, list)
+	{
+		/* a malformed answer ends the list: its recipient is asked again on its own */
+		if (*nmore == max || !cJSON_IsObject(e) ||
+		    cl_policy_verdict_decode(e, &more[*nmore].v, &more[*nmore].route, NULL, 0) < 0)
+			break;
+		(*nmore)++;
+	}
 	cJSON_Delete(h);
 	return rc;
 }

@@ -62,6 +62,10 @@
 #define CL_POLICY_F_VIRUS           "virus"
 #define CL_POLICY_F_ROUTE           "route"
 #define CL_POLICY_F_OK              "ok"
+#define CL_POLICY_F_MORE            "more" /* rcpt: the recipients a pipelined client sent next */
+
+/* rcpt's "more": at most this many further recipients in one call (docs/RPC.md) */
+#define CL_POLICY_RCPT_MORE_MAX 32
 
 #define CL_POLICY_REP_WEIGHT_MAX 1000 /* a fact's weight is clamped to +-this when decoded */
 
@@ -103,6 +107,10 @@ int cl_policy_mail_req(nng_msg **out, const struct cl_policy_session *s, const c
 		       int smtputf8);
 int cl_policy_rcpt_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, const char *rcpt,
 		       int smtputf8);
+/* cl_policy_rcpt_more_req - rcpt with the recipients of the RCPT commands a pipelined client
+ * sent right after it (nmore <= CL_POLICY_RCPT_MORE_MAX): one call, one verdict each. */
+int cl_policy_rcpt_more_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, const char *rcpt,
+			    const char *const *more, size_t nmore, int smtputf8);
 /* The password travels to policy only; it is never logged by either side. */
 int cl_policy_auth_req(nng_msg **out, const struct cl_policy_session *s, const char *user, const char *password);
 
@@ -136,6 +144,18 @@ struct cl_policy_rcpt_log {
  * the canonical user of a successful auth. Returns 0 or -1 (v is then 451 4.3.0). */
 int cl_policy_verdict_reply(nng_msg *reply, struct cl_verdict *v, struct cl_route *route, char *user, size_t userlen);
 
+/* One verdict of rcpt's "more" (policy's answers to the further recipients, in their order). */
+struct cl_policy_rcpt_answer {
+	struct cl_verdict v;
+	struct cl_route route;
+};
+/* cl_policy_rcpt_reply - a rcpt reply: the first recipient's verdict and route as
+ * cl_policy_verdict_reply, and up to max answers of "more" into more[] (*nmore of them, the
+ * leading well-formed ones: an older policy sends none, and the recipients without an answer
+ * are asked again one by one). Returns what cl_policy_verdict_reply returns. */
+int cl_policy_rcpt_reply(nng_msg *reply, struct cl_verdict *v, struct cl_route *route,
+			 struct cl_policy_rcpt_answer *more, size_t max, size_t *nmore);
+
 /* A decoded request (every op). Strings point into the request header (valid while it lives)
  * and are "" when absent (s.listener: "smtp"), except those marked NULL. */
 struct cl_policy_request {
@@ -144,6 +164,7 @@ struct cl_policy_request {
 	struct cl_policy_rep rep;
 	struct cl_policy_rep_fact facts[CL_POLICY_REP_MAX_FACTS]; /* rep.facts: the well-formed ones */
 	const char *sender, *rcpt, *user, *password;
+	const cJSON *more; /* rcpt: the "more" field (an array when well-formed), NULL when absent */
 	long long size;
 	int smtputf8, has_smtputf8; /* has_: the field was sent (an older smtp-edge's rcpt has none) */
 	/* log_session */
@@ -170,6 +191,8 @@ cJSON *cl_policy_connect_req_encode(const struct cl_policy_session *s);
 cJSON *cl_policy_helo_req_encode(const struct cl_policy_session *s);
 cJSON *cl_policy_mail_req_encode(const struct cl_policy_session *s, const char *sender, long long size, int smtputf8);
 cJSON *cl_policy_rcpt_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt, int smtputf8);
+cJSON *cl_policy_rcpt_more_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt,
+				      const char *const *more, size_t nmore, int smtputf8);
 cJSON *cl_policy_auth_req_encode(const struct cl_policy_session *s, const char *user, const char *password);
 cJSON *cl_policy_log_session_req_encode(const struct cl_policy_session *s, const struct cl_policy_session_log *l,
 					cJSON *message);

@@ -102,6 +102,11 @@ static const struct reply_case policy_cases[] = {
     {"not json at all", -1, 451, CL_ROUTE_NONE},
 };
 
+#define REFUSED_J "{\"v\":1,\"action\":\"reject\",\"code\":550,\"enh\":\"5.1.1\",\"text\":\"no such user\"}"
+#define ACCEPT_J                                                                                                       \
+	"{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.5\",\"text\":\"Ok\",\"route\":{\"mode\":"           \
+	"\"relay\",\"group_id\":2}}"
+
 static void test_replies(void)
 {
 	for (size_t i = 0; i < sizeof policy_cases / sizeof policy_cases[0]; i++) {
@@ -159,6 +164,42 @@ static void test_replies(void)
 		 "folded headers accepted");
 	cl_scan_content_free(&ct);
 	nng_msg_free(m);
+	/* rcpt's "more": the leading well-formed answers, no more than asked for */
+	static const struct {
+		const char *more;
+		size_t max, n;
+		int code1; /* the first further answer's code when n > 0 */
+	} more_cases[] = {
+	    {"", 3, 0, 0}, /* an older policy answers the first recipient only */
+	    {",\"more\":[" REFUSED_J "," ACCEPT_J "]", 3, 2, 550},
+	    {",\"more\":[" REFUSED_J "," ACCEPT_J "]", 1, 1, 550},                                 /* never past max */
+	    {",\"more\":[" REFUSED_J ",{\"v\":1,\"action\":\"accept\"}," ACCEPT_J "]", 3, 1, 550}, /* malformed ends */
+	    {",\"more\":[7," ACCEPT_J "]", 3, 0, 0},
+	    {",\"more\":{\"a\":1}", 3, 0, 0},
+	};
+	for (size_t i = 0; i < sizeof more_cases / sizeof more_cases[0]; i++) {
+		char j[1024];
+		snprintf(j, sizeof j,
+			 "{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.1.5\",\"text\":\"Ok\","
+			 "\"route\":{\"mode\":\"local\",\"group_id\":1}%s}",
+			 more_cases[i].more);
+		m = reply(j);
+		struct cl_route rt;
+		struct cl_policy_rcpt_answer ans[3];
+		size_t n = 99;
+		int rc = cl_policy_rcpt_reply(m, &v, &rt, ans, more_cases[i].max, &n);
+		CL_CHECK(rc == 0 && v.code == 250 && rt.mode == CL_ROUTE_LOCAL && n == more_cases[i].n &&
+			     (n == 0 || ans[0].v.code == more_cases[i].code1),
+			 "rcpt more case %zu: rc %d n %zu", i, rc, n);
+		if (n > 1)
+			CL_CHECK(ans[1].v.code == 250 && ans[1].route.mode == CL_ROUTE_RELAY &&
+				     ans[1].route.group_id == 2,
+				 "rcpt more case %zu: the second answer's route", i);
+		nng_msg_free(m);
+	}
+	size_t n = 99;
+	CL_CHECK(cl_policy_rcpt_reply(NULL, &v, NULL, NULL, 0, &n) == -1 && v.code == 451 && n == 0,
+		 "no rcpt reply is 451, nothing ahead");
 	char st[2][16];
 	m = reply("{\"v\":1,\"action\":\"accept\",\"code\":250,\"enh\":\"2.0.0\",\"text\":\"ok\",\"rcpts\":[{\"rcpt\":"
 		  "\"a\",\"status\":\"quarantined\"}]}");
@@ -290,6 +331,19 @@ static void test_policy_round_trips(void)
 	cJSON_DeleteItemFromObject(h = cl_policy_rcpt_req_encode(&s, "", "bob@example.org", 0), "smtputf8");
 	cl_policy_req_decode(h, &r);
 	CL_CHECK(h && !r.smtputf8 && !r.has_smtputf8, "an older smtp-edge's rcpt: no smtputf8, and policy knows it");
+	cJSON_Delete(h);
+	/* a pipelining client's further RCPTs travel with the first (rcpt's "more") */
+	const char *const more[] = {"carol@example.org", "dave@example.net"};
+	h = cl_policy_rcpt_more_req_encode(&s, "", "bob@example.org", more, 2, 0);
+	cl_policy_req_decode(h, &r);
+	CL_CHECK(h && !strcmp(r.rcpt, "bob@example.org") && cJSON_IsArray(r.more) && cJSON_GetArraySize(r.more) == 2 &&
+		     !strcmp(cJSON_GetArrayItem(r.more, 0)->valuestring, "carol@example.org") &&
+		     !strcmp(cJSON_GetArrayItem(r.more, 1)->valuestring, "dave@example.net"),
+		 "rcpt request with more round trip");
+	cJSON_Delete(h);
+	h = cl_policy_rcpt_req_encode(&s, "", "bob@example.org", 0);
+	cl_policy_req_decode(h, &r);
+	CL_CHECK(h && !r.more && !cJSON_GetObjectItem(h, "more"), "a lone rcpt has no more");
 	cJSON_Delete(h);
 	/* what an older smtp-edge still asks (rolling upgrade): policy decodes it as before */
 	h = cl_policy_helo_req_encode(&s);

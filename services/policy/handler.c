@@ -269,6 +269,42 @@ static cJSON *log_message(struct policy *p, const cJSON *req)
 	return cl_policy_ok_encode();
 }
 
+/* rcpt - the first recipient's verdict, and with "more" (the RCPT commands a pipelined client
+ * sent next) one verdict each for the rest, in their order: decided one by one as separate
+ * calls would be, each logged and counted as its own. */
+_Static_assert(CL_POLICY_RCPT_MORE_MAX == 32, "rcpt()'s error text says 32");
+static cJSON *rcpt(struct policy *p, struct cl_policy_request *r)
+{
+	const cJSON *more = r->more, *e;
+	int k = !more ? 0 : cJSON_IsArray(more) ? cJSON_GetArraySize(more) : -1;
+	cJSON_ArrayForEach(e, more)
+	{
+		if (!cJSON_IsString(e))
+			k = -1;
+	}
+	if (k < 0 || k > CL_POLICY_RCPT_MORE_MAX)
+		return bad(p, "more must be an array of at most 32 recipient addresses");
+	cJSON *o = decide(p, OP_RCPT, r);
+	if (!o || k == 0)
+		return o;
+	cJSON *arr = cJSON_AddArrayToObject(o, CL_POLICY_F_MORE);
+	const cJSON *list = arr ? more : NULL;
+	cJSON_ArrayForEach(e, list)
+	{
+		r->rcpt = e->valuestring;
+		cJSON *a = decide(p, OP_RCPT, r);
+		if (!a || !cJSON_AddItemToArray(arr, a)) {
+			cJSON_Delete(a);
+			break;
+		}
+	}
+	if (!arr || cJSON_GetArraySize(arr) != k) { /* out of memory: the whole reply fails */
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* The op table's handlers (cl_rpc_handler_fn; ctx is the struct policy). */
 #define POL_HANDLER(name, call)                                                                                        \
 	static cJSON *name(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,          \
@@ -282,7 +318,7 @@ static cJSON *log_message(struct policy *p, const cJSON *req)
 POL_HANDLER(h_connect, decide(ctx, OP_CONNECT, &r))
 POL_HANDLER(h_helo, decide(ctx, OP_HELO, &r))
 POL_HANDLER(h_mail, decide(ctx, OP_MAIL, &r))
-POL_HANDLER(h_rcpt, decide(ctx, OP_RCPT, &r))
+POL_HANDLER(h_rcpt, rcpt(ctx, &r))
 POL_HANDLER(h_auth, decide(ctx, OP_AUTH, &r))
 POL_HANDLER(h_log_session, log_session(ctx, req, &r))
 static cJSON *h_log_message(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,

@@ -141,7 +141,11 @@ static int build_rcpt(struct session *s, nng_msg **m)
 	struct cl_policy_session p = policy_session(s);
 	struct cl_policy_rep rep;
 	p.rep = rep_facts(s, &rep, 1);
-	return cl_policy_rcpt_req(m, &p, sender_of(s), s->pending_rcpt.addr, s->mail.smtputf8);
+	const char *more[CL_POLICY_RCPT_MORE_MAX];
+	size_t n = s->ahead ? s->ahead->asked : 0;
+	for (size_t i = 0; i < n; i++)
+		more[i] = s->ahead->addr[i];
+	return cl_policy_rcpt_more_req(m, &p, sender_of(s), s->pending_rcpt.addr, more, n, s->mail.smtputf8);
 }
 
 static int build_auth(struct session *s, nng_msg **m)
@@ -567,9 +571,14 @@ int decide_verdict(struct session *s, const struct completion *c, struct cl_verd
 {
 	if (c->st == CL_RPC_OK && cl_policy_verdict_reply(c->reply, v, rt, user, userlen) == 0)
 		return 0;
+	decide_failed(s, c, v);
+	return -1;
+}
+
+void decide_failed(struct session *s, const struct completion *c, struct cl_verdict *v)
+{
 	cl_log(CL_LOG_WARN, s->id, "policy_failed", "step=%d rpc=%s", (int)c->kind, cl_rpc_status_str(c->st));
 	cl_verdict_tempfail(v, NULL);
-	return -1;
 }
 
 /* on_connect - policy's verdict on the connection: the greeting (session.c). */

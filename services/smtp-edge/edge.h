@@ -32,6 +32,7 @@
 
 #include "body.h"
 #include "mail/address.h"
+#include "mail/policy_client.h"
 #include "mail/verdict.h"
 #include "proxy.h"
 #include "rep.h"
@@ -117,6 +118,19 @@ enum auth_step { AUTH_NONE = 0, AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS };
 struct rcpt {
 	char addr[CL_ADDR_MAX + 1];
 	struct cl_route route;
+};
+
+#define SMTP_CMD_MAX 512 /* a command line, CRLF included (RFC 5321 4.5.3.1.4) */
+
+/* Verdicts policy gave ahead (docs/RPC.md, rcpt's "more"): with a RCPT, smtp-edge sends the
+ * recipients of the RCPT commands a pipelined client sent right after it, and policy answers
+ * each. Those commands then run as any other, and one whose recipient is the next one here
+ * takes its verdict instead of asking; any other input drops what is left. Allocated at the
+ * first pipelined RCPT of a transaction, freed with it (session_reset_tx). */
+struct rcpt_ahead {
+	size_t asked, answered, used; /* addr[0..asked-1] sent; ans[0..answered-1] came; used of them */
+	char addr[CL_POLICY_RCPT_MORE_MAX][CL_ADDR_MAX + 1];
+	struct cl_policy_rcpt_answer ans[CL_POLICY_RCPT_MORE_MAX];
 };
 
 struct completion {
@@ -257,6 +271,7 @@ struct session {
 	struct cl_addr pending_rcpt;
 	struct rcpt *rcpts;
 	size_t nrcpt, rcpt_cap;
+	struct rcpt_ahead *ahead; /* NULL unless a pipelined RCPT asked ahead in this transaction */
 	size_t bdat_left;
 	struct body body;
 	char msgid[32];
@@ -375,6 +390,8 @@ void decide_log_flush(struct session *s);
  * (the call failed or the answer is malformed; logged). */
 int decide_verdict(struct session *s, const struct completion *c, struct cl_verdict *v, struct cl_route *rt, char *user,
 		   size_t userlen);
+/* decide_failed - the call in c failed or its answer was malformed: logged, v is 451 4.3.0. */
+void decide_failed(struct session *s, const struct completion *c, struct cl_verdict *v);
 void decide_reply(struct session *s, const struct cl_verdict *v); /* "code enh text" */
 
 #endif

@@ -25,7 +25,7 @@
 #define IN_MAX         (64 * 1024)  /* pipelined commands, or a DATA line in progress */
 #define OUT_MAX        (256 * 1024) /* our own replies */
 #define TRANSCRIPT_MAX (16 * 1024)
-#define CMD_MAX        512   /* RFC 5321 4.5.3.1.4, including CRLF */
+#define CMD_MAX        SMTP_CMD_MAX
 #define AUTH_LINE_MAX  12288 /* RFC 4954 4 */
 #define LINGER_S       2.0   /* reading on after our last reply (linger_start) */
 #define PROXY_POLL_S   0.1   /* how often a partial PROXY header is peeked at again */
@@ -227,6 +227,8 @@ void session_reset_tx(struct session *s)
 	free(s->rcpts);
 	s->rcpts = NULL;
 	s->nrcpt = s->rcpt_cap = 0;
+	free(s->ahead);
+	s->ahead = NULL;
 	s->bdat_left = 0;
 	body_free(&s->body);
 	s->virus[0] = '\0';

@@ -206,6 +206,62 @@ static int postmaster_path(const struct session *s, const char *path, char *out,
 	return cl_snprintf(out, outlen, "<%s>%s", s->e->postmaster, path + 12) == 0;
 }
 
+static void rcpt_answered(struct session *s, const struct cl_verdict *v, const struct cl_route *rt);
+
+/* rcpt_ahead_take - answer this RCPT with the verdict policy gave ahead for it (struct
+ * rcpt_ahead): 1 when it did; else what is left of them is dropped (the client sent
+ * something else than the commands they were asked for). */
+static int rcpt_ahead_take(struct session *s)
+{
+	struct rcpt_ahead *ah = s->ahead;
+	if (!ah || ah->used >= ah->answered)
+		return 0;
+	if (strcmp(ah->addr[ah->used], s->pending_rcpt.addr) != 0) {
+		ah->answered = ah->used = 0;
+		return 0;
+	}
+	const struct cl_policy_rcpt_answer *a = &ah->ans[ah->used++];
+	rcpt_answered(s, &a->v, &a->route);
+	return 1;
+}
+
+/* rcpt_ahead_gather - the recipients of the RCPT commands waiting right after this one in
+ * the input (a pipelining client sends them together, RFC 2920): well-formed ones only, up to
+ * the first other line, and no more than the transaction has room for. Policy answers them
+ * with this RCPT's call (build_rcpt), which saves a round trip each. */
+static void rcpt_ahead_gather(struct session *s)
+{
+	struct rcpt_ahead *ah = s->ahead;
+	if (ah)
+		ah->asked = ah->answered = ah->used = 0;
+	long long room = s->e->cfg.max_rcpt - (long long)s->nrcpt - 1;
+	const char *p = s->in.data;
+	size_t left = s->in.len, n = 0;
+	while (room-- > 0 && n < CL_POLICY_RCPT_MORE_MAX && left > 0) {
+		const char *lf = memchr(p, '\n', left);
+		size_t len = lf ? (size_t)(lf - p) + 1 : 0;
+		if (len < 10 || len > SMTP_CMD_MAX || p[len - 2] != '\r' || strncasecmp(p, "RCPT TO:", 8) != 0)
+			break;
+		char path[SMTP_CMD_MAX], pm[1024];
+		size_t plen = len - 10;
+		memcpy(path, p + 8, plen);
+		path[plen] = '\0';
+		if (memchr(path, '\0', plen) || memchr(path, '\r', plen))
+			break;
+		const char *use = postmaster_path(s, path, pm, sizeof pm) ? pm : path;
+		struct cl_addr a;
+		if (cl_addr_parse(use, strlen(use), CL_ADDR_RCPT, s->mail.smtputf8, &a) != CL_ADDR_OK)
+			break;
+		if (!ah && !(ah = s->ahead = calloc(1, sizeof *ah)))
+			break;
+		memcpy(ah->addr[n++], a.addr, sizeof a.addr);
+		p += len;
+		left -= len;
+	}
+	if (ah)
+		ah->asked = n;
+}
+
 static void do_rcpt(struct session *s, char *args)
 {
 	if (strncasecmp(args, "TO:", 3) != 0) {
@@ -221,21 +277,38 @@ static void do_rcpt(struct session *s, char *args)
 		path = pm;
 	if (path_refused(s, cl_addr_parse(path, strlen(path), CL_ADDR_RCPT, s->mail.smtputf8, &s->pending_rcpt), 0))
 		return;
+	if (rcpt_ahead_take(s))
+		return;
+	rcpt_ahead_gather(s);
 	if (decide_call(s, RPC_RCPT) < 0)
 		tempfail(s);
 }
 
-/* smtp_on_rcpt - policy's answer to RCPT: an accepted recipient joins the transaction only if it shares the first
- * recipient's destination (route mode and group): docs/RPC.md makes a transaction one
- * destination so that delivery is all-or-nothing. A different destination gets 452 4.5.3
- * (RFC 5321 4.5.3.1.10 lets a client retry such recipients in a new transaction, as it
- * does for "too many recipients"). */
+/* smtp_on_rcpt - policy's answer to RCPT, and the verdicts it gave ahead for the RCPT
+ * commands that wait behind it (rcpt_ahead_gather; they take them in rcpt_ahead_take). */
 void smtp_on_rcpt(struct session *s, struct completion *c)
 {
-	struct policy_answer a;
-	answer_of(s, c, &a);
-	const struct cl_verdict *v = &a.v;
-	const struct cl_route *rt = &a.rt;
+	struct cl_verdict v;
+	struct cl_route rt;
+	struct rcpt_ahead *ah = s->ahead;
+	size_t n = 0;
+	if (c->st != CL_RPC_OK ||
+	    cl_policy_rcpt_reply(c->reply, &v, &rt, ah ? ah->ans : NULL, ah ? ah->asked : 0, &n) < 0)
+		decide_failed(s, c, &v);
+	if (ah) {
+		ah->answered = n;
+		ah->used = 0;
+	}
+	rcpt_answered(s, &v, &rt);
+}
+
+/* rcpt_answered - policy's verdict on s->pending_rcpt, asked now or ahead: an accepted
+ * recipient joins the transaction only if it shares the first recipient's destination (route
+ * mode and group): docs/RPC.md makes a transaction one destination so that delivery is
+ * all-or-nothing. A different destination gets 452 4.5.3 (RFC 5321 4.5.3.1.10 lets a client
+ * retry such recipients in a new transaction, as it does for "too many recipients"). */
+static void rcpt_answered(struct session *s, const struct cl_verdict *v, const struct cl_route *rt)
+{
 	if (v->action != CL_ACCEPT) {
 		decide_reply(s, v);
 		return;

@@ -184,6 +184,31 @@ def test_rcpt_refusals_are_logged(seeded, db):
     assert all(r["status"] == "rejected" and r["ip"] == "192.0.2.10" for r in rows)
 
 
+def test_rcpt_with_more_answers_each_recipient_as_its_own_call(seeded, db):
+    """rcpt with "more" (the RCPTs a pipelining client sent at once, docs/RPC.md): one verdict
+    per further recipient, in order, each the one a call of its own gets (directives, unknown
+    user, relay), each refusal logged; a "more" that is not a list of at most 32 addresses is
+    a bad request, not a verdict."""
+    url, ids, svc = seeded
+    more = ["carol@example.org", "bob@example.org", "Alice@EXAMPLE.org", "dave@example.net", "victim@elsewhere.test"]
+    r = rpc(url, op="rcpt", sid="S-more", sender="other@x.test", rcpt="alice@example.org", more=more)
+    alone = [rpc(url, op="rcpt", sid="S-alone", sender="other@x.test", rcpt=a) for a in more]
+    assert r["code"] == 250 and r["route"]["quarantine"], r
+    assert len(r["more"]) == 5, r
+    for got, want in zip(r["more"], alone):
+        assert reply(got) == reply(want) and got.get("route") == want.get("route"), (got, want)
+    assert [m["code"] for m in r["more"]] == [550, 550, 250, 550, 554], r["more"]
+    assert r["more"][2]["route"]["user_id"] == ids["alice"], r["more"][2]
+    rows = wait_for(lambda: (lambda x: x if len(x) == 4 else None)(db.query(
+        "SELECT rcpt, reason_class FROM message_log WHERE sid = 'S-more' ORDER BY rcpt")))
+    assert [(x["rcpt"], x["reason_class"]) for x in rows or []] == [
+        ("bob@example.org", "unknown_rcpt"), ("carol@example.org", "directive"),
+        ("dave@example.net", "directive"), ("victim@elsewhere.test", "relay_denied")], rows
+    for bad in (["a@example.org"] * 33, ["carol@example.org", 7], "carol@example.org"):
+        r = rpc(url, op="rcpt", sender="a@clean.test", rcpt="alice@example.org", more=bad)
+        assert r["ok"] is False and "at most 32" in r["error"], r
+
+
 def refusal_counts(svc):
     """clement_policy_refusals_total by reason, from the service's /metrics."""
     out = {}

@@ -5,6 +5,7 @@ With CLEMENT_TEST_EXTERNAL set (see harness.smtp), the same tests run against an
 running stack: they seed their own rows (a domain with a unique name) in that database and
 check outcomes through the logs policy writes, not through the Maildir."""
 import pathlib
+import re
 import smtplib
 import subprocess
 import time
@@ -185,6 +186,59 @@ def test_e2e_swaks_starttls_and_smtps_with_auth(stack):
 def fast_stack(request, tmp_path):
     """The real stack with short RPC deadlines, for the tests that kill a service (local_only)."""
     yield from run_stack(request, tmp_path, CLEMENT_POLICY_TIMEOUT_MS=1500, CLEMENT_SCANNER_TIMEOUT_MS=1500)
+
+
+def policy_calls(st):
+    """How many calls smtp-edge has made to policy (its RPC latency histogram's count)."""
+    m = re.search(r'^clement_edge_rpc_seconds_count\{service="policy"\} (\d+)', st.edge.metrics(), re.M)
+    return int(m.group(1)) if m else 0
+
+
+@local_only
+def test_e2e_pipelined_rcpts_take_one_policy_call(stack):
+    """A pipelining client (RFC 2920) sends MAIL, its RCPTs and DATA in one packet: smtp-edge
+    asks policy once for the run of well-formed RCPTs (rcpt's "more", docs/RPC.md) instead of
+    once each, and every RCPT still gets the reply it gets when sent alone: known, unknown,
+    <Postmaster>, a syntax error (answered by the edge; it ends the run), and one after it."""
+    d = stack.domain
+    cmds = ["MAIL FROM:<someone@sender.example>", f"RCPT TO:<alice@{d}>", f"RCPT TO:<nobody@{d}>",
+            f"RCPT TO:<bob@{d}>", "RCPT TO:<Postmaster>", "RCPT TO:<not an address>", f"RCPT TO:<nobody2@{d}>",
+            "DATA"]
+
+    def session(pipelined):
+        r = Raw(stack.edge.host, stack.edge.smtp, timeout=30)
+        assert r.reply()[0] == 220
+        assert r.cmd("EHLO client.sender.example")[0] == 250
+        before = policy_calls(stack)
+        if pipelined:
+            r.send("".join(c + "\r\n" for c in cmds))
+            replies = [r.reply()[1] for _ in cmds]
+        else:
+            replies = [r.cmd(c)[1] for c in cmds]
+        asked = policy_calls(stack) - before
+        r.send(f"Subject: {'pipelined' if pipelined else 'one by one'}\r\n\r\nHi.\r\n.\r\n")
+        end = r.reply()
+        assert r.cmd("QUIT")[0] == 221
+        return replies, asked, end
+
+    alone, asked_alone, end = session(False)
+    assert end[0] == 250, end
+    # the session's log_session is in (its rows are written after policy answered it)
+    assert stack.message_log(rcpt=f"nobody2@{d}")
+    piped, asked_piped, end = session(True)
+    assert end[0] == 250, end
+    assert piped == alone
+    assert [int(t[:3]) for t in piped] == [250, 250, 550, 250, 250, 501, 550, 354], piped
+    assert "5.1.1" in piped[2] and "5.1.3" in piped[5], piped
+    assert asked_alone == 5, asked_alone  # alice, nobody, bob, postmaster, nobody2
+    assert asked_piped == 2, asked_piped  # alice with the next three; nobody2 after the syntax error
+    for user in ("alice", "bob", "postmaster"):
+        assert len(stack.delivered(user)) == 2, user
+    deadline = time.time() + 8  # both sessions' refusals of nobody are logged, by policy
+    while len(stack.message_log(rcpt=f"nobody@{d}")) < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    rows = stack.message_log(rcpt=f"nobody@{d}")
+    assert len(rows) == 2 and all(r["status"] == "rejected" for r in rows), rows
 
 
 def in_transaction(st):
