@@ -21,13 +21,27 @@ ROUNDS (3), SINGLE (100 messages for the one-session latency), TLS=1 (STARTTLS o
 session, both systems: smtp-source cannot, so the 50 sessions are then driven by this script's
 own client, 50 threads, one message per connection, as smtp-source sends them); with TLS=1,
 RESUME=1 has each STARTTLS offer the last session's ticket (bench/lib/tlsresume.py), as a real
-MTA's client with a TLS session cache does, to both systems.
+MTA's client with a TLS session cache does, to both systems. CACHE=1 (the default) puts a
+caching resolver in front of the world DNS server, as a mail server has one (unbound, on
+ANCHOR_DNS; the world server moves to ANCHOR_AUTH, default 127.0.53.23): both systems then
+ask unbound, and the world server answers only what unbound has not cached. CACHE=0: both ask
+the world server itself, every query answered by this script's Python.
+
+Each round also reads the CPU the machine spent (/proc/stat) minus what this script and its
+children (the client threads, smtp-source) spent: the servers' CPU per message, which a faster
+or remote client would not change. On a machine where nothing else runs, that is each pipeline's
+own cost (Clement's until its log rows are written, the anchor's until its Maildir is full),
+except the world DNS server's answers: it runs in this script, so its CPU is in the client's
+column, and the table says how many queries each side's messages made.
 """
+import resource
 import os
 import pathlib
 import shutil
 import socket
 import ssl
+
+import dnslib
 import statistics
 import subprocess
 import sys
@@ -50,11 +64,83 @@ SESSIONS = int(os.environ.get("SESSIONS", "50"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 SINGLE = int(os.environ.get("SINGLE", "100"))
 TLS = os.environ.get("TLS") == "1"
+CACHE = os.environ.get("CACHE", "1") == "1"
+AUTH_ADDR = os.environ.get("ANCHOR_AUTH", "127.0.53.23")
 RESUMER = Resumer(TLS and os.environ.get("RESUME") == "1")
 TLS_CTX = ssl.create_default_context()
 TLS_CTX.check_hostname, TLS_CTX.verify_mode = False, ssl.CERT_NONE  # the benchmark's self-signed certificates
 SENDER_DOMAIN = "source.example"
 RCPT = f"u@{W.RCPT_DOMAIN}"
+
+
+class Unbound:
+    """A caching resolver on SW.DNS_ADDR:53 that forwards everything to the world server on
+    AUTH_ADDR: no DNSSEC, no local zones of its own (127.in-addr.arpa is the world's)."""
+
+    def __init__(self, tmp):
+        self.dir = tmp / "unbound"
+        self.proc = None
+
+    def start(self):
+        self.dir.mkdir()
+        conf = self.dir / "unbound.conf"
+        local = "".join(f'    local-zone: "{z}" nodefault\n' for z in (
+            "localhost.", "127.in-addr.arpa.", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.",
+            "onion.", "test.", "invalid.", "10.in-addr.arpa.", "168.192.in-addr.arpa."))
+        conf.write_text(
+            "server:\n"
+            f"    interface: {SW.DNS_ADDR}\n    port: 53\n    do-daemonize: no\n    username: \"\"\n"
+            f"    chroot: \"\"\n    directory: \"{self.dir}\"\n    pidfile: \"{self.dir}/unbound.pid\"\n"
+            f"    logfile: \"{self.dir}/unbound.log\"\n    use-syslog: no\n    verbosity: 0\n"
+            "    num-threads: 1\n    access-control: 127.0.0.0/8 allow\n    do-not-query-localhost: no\n"
+            "    module-config: \"iterator\"\n    qname-minimisation: no\n    do-ip6: no\n"
+            "    unblock-lan-zones: yes\n    insecure-lan-zones: yes\n" + local +
+            "forward-zone:\n    name: \".\"\n"
+            f"    forward-addr: {AUTH_ADDR}@53\n")
+        subprocess.run(["unbound-checkconf", str(conf)], check=True, capture_output=True)
+        self.proc = subprocess.Popen(["unbound", "-d", "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline and self.proc.poll() is None:
+            try:
+                dnslib.DNSRecord.question("ready.world.").send(SW.DNS_ADDR, 53, timeout=0.5)
+                return self  # any answer: unbound serves
+            except (OSError, socket.timeout):
+                time.sleep(0.1)
+        raise RuntimeError(f"unbound did not start: {(self.dir / 'unbound.log').read_text()[-500:]}")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def machine_busy():
+    """Seconds of CPU the whole machine has spent (every core: user, system, interrupts)."""
+    f = open("/proc/stat").readline().split()
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in f[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu():
+    """Seconds of CPU this process (the client threads) and its children (smtp-source) spent."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
+class CpuMeter:
+    """The servers' and the client's CPU over one round, and the DNS queries the world server
+    answered in it: start(), then stop(messages) -> (servers ms, client ms, queries) per message."""
+
+    def __init__(self, dns):
+        self.dns = dns
+
+    def start(self):
+        self.m0, self.c0, self.q0 = machine_busy(), own_cpu(), self.dns.count
+
+    def stop(self, n):
+        client = own_cpu() - self.c0
+        return (machine_busy() - self.m0 - client) / n * 1e3, client / n * 1e3, (self.dns.count - self.q0) / n
 
 
 def records():
@@ -204,12 +290,18 @@ def main():
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="clement-anchor-"))
     os.chmod(tmp, 0o755)
     started = []
-    results, single = {}, {}
+    results, single, cpu = {}, {}, {}
     cl_port = anchor_port = None
     loads = [stack.load_avg()]
     try:
-        dns = SW.WorldDns(records()).start()
+        resolver_addr = SW.DNS_ADDR
+        if CACHE:  # the world server behind unbound; everyone else keeps asking SW.DNS_ADDR
+            SW.DNS_ADDR = AUTH_ADDR
+        dns = SW.WorldDns(records(), soa_on_nxdomain=CACHE).start()
+        SW.DNS_ADDR = resolver_addr
         started.append(dns)
+        if CACHE:
+            started.append(Unbound(tmp).start())
         rspamd = SW.Rspamd(tmp).start()
         started.append(rspamd)
         sigs = tmp / "sigs"
@@ -234,25 +326,32 @@ def main():
         wait_count(lambda: count_files(anchor.inbox()), 101, 120)
         RESUMER.reset()  # the warm-up's first sessions had no ticket yet; count the timed ones
 
+        meter = CpuMeter(dns)
+
         def clement_round(size):
             base, logs0 = count_files(cl_inbox), cl.logged()
+            meter.start()
             t = source(cl.smtp_port, MESSAGES, size, SESSIONS)
             got = count_files(cl_inbox) - base
             if got != MESSAGES:
                 sys.exit(f"Clement answered 250 to {MESSAGES} messages but {got} are in the Maildir")
             results[(size, "clement")].append(MESSAGES / t)
-            wait_count(cl.logged, logs0 + MESSAGES, 120)  # not timed: the next round starts clean
+            wait_count(cl.logged, logs0 + MESSAGES, 120)  # not timed (the next round starts clean); its CPU counts
+            cpu[(size, "clement")].append(meter.stop(MESSAGES))
 
         def anchor_round(size):
             base = count_files(anchor.inbox())
+            meter.start()
             t0 = time.monotonic()
             source(anchor.port, MESSAGES, size, SESSIONS)
             if wait_count(lambda: count_files(anchor.inbox()), base + MESSAGES) < base + MESSAGES:
                 sys.exit("the anchor did not deliver every message within 600 s")
             results[(size, "anchor")].append(MESSAGES / (time.monotonic() - t0))
+            cpu[(size, "anchor")].append(meter.stop(MESSAGES))
 
         for size in SIZES:
             results[(size, "clement")], results[(size, "anchor")] = [], []
+            cpu[(size, "clement")], cpu[(size, "anchor")] = [], []
             for r in range(ROUNDS):
                 order = [clement_round, anchor_round] if r % 2 == 0 else [anchor_round, clement_round]
                 for fn in order:
@@ -277,7 +376,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
         for p in problems:
             print("clement:", p[:400], file=sys.stderr)
-    print(f"\n### Full path vs the anchor pipeline{' (STARTTLS on every session)' if TLS else ''}{', resuming TLS sessions' if RESUMER.on else ''}\n\n{stack.machine()}; load average during the run "
+    print(f"\n### Full path vs the anchor pipeline{' (STARTTLS on every session)' if TLS else ''}{', resuming TLS sessions' if RESUMER.on else ''}{', caching resolver (unbound) for both' if CACHE else ''}\n\n{stack.machine()}; load average during the run "
           f"{min(loads):.1f} to {max(loads):.1f}\n")
     print(f"{'a threaded Python client with STARTTLS' if TLS else 'smtp-source'}, {MESSAGES} messages per round, {SESSIONS} concurrent sessions, {ROUNDS} rounds "
           "alternating (who goes first alternates); Clement timed to its last 250 (= in the Maildir, fsynced), "
@@ -291,6 +390,17 @@ def main():
               f"{statistics.median(a):.1f} ({', '.join(f'{x:.1f}' for x in a)}) | "
               f"{statistics.median(c) / statistics.median(a):.2f} | {', '.join(f'{x:.2f}' for x in per)} | "
               f"{'>= 1.5' if size == 10240 else ''} |")
+    print("\nCPU per message, the servers' (the machine's less the client's) and the client's own:\n")
+    print("| size | Clement servers ms/msg (rounds) | anchor servers ms/msg (rounds) | CPU ratio anchor / Clement "
+          "(median; rounds) | client ms/msg, Clement / anchor (medians) | DNS queries per message, Clement / anchor |")
+    print("| ---: | --- | --- | --- | ---: | ---: |")
+    for size in SIZES:
+        c, a = cpu[(size, "clement")], cpu[(size, "anchor")]
+        per = [y[0] / x[0] for x, y in zip(c, a)]
+        print(f"| {size // 1024} KB | {', '.join(f'{x[0]:.2f}' for x in c)} | {', '.join(f'{x[0]:.2f}' for x in a)} | "
+              f"{statistics.median(per):.2f} ({', '.join(f'{x:.2f}' for x in per)}) | "
+              f"{statistics.median(x[1] for x in c):.2f} / {statistics.median(x[1] for x in a):.2f} | "
+              f"{statistics.median(x[2] for x in c):.1f} / {statistics.median(x[2] for x in a):.1f} |")
     if RESUMER.on:
         rc, ra = RESUMER.totals(cl_port), RESUMER.totals(anchor_port)
         print(f"\nTLS resumption after the warm-up: Clement {rc[0]} resumed / {rc[1]} full handshakes, "

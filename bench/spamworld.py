@@ -57,10 +57,11 @@ SPAM_RE = re.compile(rb"^X-Spam(?:-Flag|-Status)?:\s*(yes|true)", re.I | re.M)
 
 # ---- the world's DNS ---------------------------------------------------------------------
 class WorldDns(dnslib.server.BaseResolver):
-    def __init__(self, records):
+    def __init__(self, records, soa_on_nxdomain=False):
         self.records = records
         self.servers = []
         self.count = 0
+        self.soa_on_nxdomain = soa_on_nxdomain
 
     def resolve(self, request, handler):
         name = str(request.q.qname).rstrip(".").lower()
@@ -70,6 +71,9 @@ class WorldDns(dnslib.server.BaseResolver):
         recs = self.records.get(name)
         if recs is None:
             reply.header.rcode = dnslib.RCODE.NXDOMAIN
+            if self.soa_on_nxdomain:  # lets a caching resolver in front keep the answer (RFC 2308)
+                reply.add_auth(dnslib.RR(".", dnslib.QTYPE.SOA, ttl=300, rdata=dnslib.SOA(
+                    "ns.world.", "hostmaster.world.", (1, 3600, 600, 86400, 300))))
             return reply
         mk = {"A": dnslib.A, "PTR": dnslib.PTR, "MX": dnslib.MX,
               "TXT": lambda v: dnslib.TXT([v[i:i + 255] for i in range(0, len(v), 255)])}
