@@ -294,11 +294,8 @@ def main():
     cl_port = anchor_port = None
     loads = [stack.load_avg()]
     try:
-        resolver_addr = SW.DNS_ADDR
-        if CACHE:  # the world server behind unbound; everyone else keeps asking SW.DNS_ADDR
-            SW.DNS_ADDR = AUTH_ADDR
-        dns = SW.WorldDns(records(), soa_on_nxdomain=CACHE).start()
-        SW.DNS_ADDR = resolver_addr
+        # with CACHE the world server sits behind unbound; everyone else asks SW.DNS_ADDR
+        dns = SW.WorldDns(records(), soa_on_nxdomain=CACHE).start(AUTH_ADDR if CACHE else None)
         started.append(dns)
         if CACHE:
             started.append(Unbound(tmp).start())

@@ -82,10 +82,11 @@ class WorldDns(dnslib.server.BaseResolver):
                 reply.add_answer(dnslib.RR(request.q.qname, getattr(dnslib.QTYPE, t), rdata=mk[t](v), ttl=300))
         return reply
 
-    def start(self):
+    def start(self, address=None):
+        """Serve on address (default DNS_ADDR), port 53, UDP and TCP."""
         quiet = dnslib.server.DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data")
         for tcp in (False, True):
-            s = dnslib.server.DNSServer(self, address=DNS_ADDR, port=53, tcp=tcp, logger=quiet)
+            s = dnslib.server.DNSServer(self, address=address or DNS_ADDR, port=53, tcp=tcp, logger=quiet)
             s.server.daemon_threads = True
             s.start_thread()
             self.servers.append(s)

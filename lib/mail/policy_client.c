@@ -89,8 +89,8 @@ cJSON *cl_policy_mail_req_encode(const struct cl_policy_session *s, const char *
 			   cJSON_AddBoolToObject(o, CL_POLICY_F_SMTPUTF8, smtputf8));
 }
 
-cJSON *cl_policy_rcpt_more_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt,
-				      const char *const *more, size_t nmore, int smtputf8)
+cJSON *cl_policy_rcpt_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt,
+				 const char *const *more, size_t nmore, int smtputf8)
 {
 	cJSON *o = base(CL_POLICY_OP_RCPT, s);
 	int ok = o && cJSON_AddStringToObject(o, CL_POLICY_F_SENDER, sender) &&
@@ -105,11 +105,6 @@ cJSON *cl_policy_rcpt_more_req_encode(const struct cl_policy_session *s, const c
 		}
 	}
 	return done(o, ok);
-}
-
-cJSON *cl_policy_rcpt_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt, int smtputf8)
-{
-	return cl_policy_rcpt_more_req_encode(s, sender, rcpt, NULL, 0, smtputf8);
 }
 
 cJSON *cl_policy_auth_req_encode(const struct cl_policy_session *s, const char *user, const char *password)
@@ -373,16 +368,9 @@ int cl_policy_mail_req(nng_msg **out, const struct cl_policy_session *s, const c
 }
 
 int cl_policy_rcpt_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, const char *rcpt,
-		       int smtputf8)
+		       const char *const *more, size_t nmore, int smtputf8)
 {
-	return cl_frame_build_owned(out, cl_policy_rcpt_req_encode(s, sender, rcpt, smtputf8), NULL, 0);
-}
-
-int cl_policy_rcpt_more_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, const char *rcpt,
-			    const char *const *more, size_t nmore, int smtputf8)
-{
-	return cl_frame_build_owned(out, cl_policy_rcpt_more_req_encode(s, sender, rcpt, more, nmore, smtputf8), NULL,
-				    0);
+	return cl_frame_build_owned(out, cl_policy_rcpt_req_encode(s, sender, rcpt, more, nmore, smtputf8), NULL, 0);
 }
 
 int cl_policy_auth_req(nng_msg **out, const struct cl_policy_session *s, const char *user, const char *password)

@@ -105,12 +105,10 @@ int cl_policy_connect_req(nng_msg **out, const struct cl_policy_session *s);
  * has no builder: no smtp-edge of this version asks it, policy still answers older ones. */
 int cl_policy_mail_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, long long size,
 		       int smtputf8);
+/* more (nmore <= CL_POLICY_RCPT_MORE_MAX, NULL when 0): the recipients of the RCPT commands a
+ * pipelined client sent right after this one, answered in the same call (docs/RPC.md). */
 int cl_policy_rcpt_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, const char *rcpt,
-		       int smtputf8);
-/* cl_policy_rcpt_more_req - rcpt with the recipients of the RCPT commands a pipelined client
- * sent right after it (nmore <= CL_POLICY_RCPT_MORE_MAX): one call, one verdict each. */
-int cl_policy_rcpt_more_req(nng_msg **out, const struct cl_policy_session *s, const char *sender, const char *rcpt,
-			    const char *const *more, size_t nmore, int smtputf8);
+		       const char *const *more, size_t nmore, int smtputf8);
 /* The password travels to policy only; it is never logged by either side. */
 int cl_policy_auth_req(nng_msg **out, const struct cl_policy_session *s, const char *user, const char *password);
 
@@ -190,9 +188,8 @@ struct cl_policy_rcpt_entry {
 cJSON *cl_policy_connect_req_encode(const struct cl_policy_session *s);
 cJSON *cl_policy_helo_req_encode(const struct cl_policy_session *s);
 cJSON *cl_policy_mail_req_encode(const struct cl_policy_session *s, const char *sender, long long size, int smtputf8);
-cJSON *cl_policy_rcpt_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt, int smtputf8);
-cJSON *cl_policy_rcpt_more_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt,
-				      const char *const *more, size_t nmore, int smtputf8);
+cJSON *cl_policy_rcpt_req_encode(const struct cl_policy_session *s, const char *sender, const char *rcpt,
+				 const char *const *more, size_t nmore, int smtputf8);
 cJSON *cl_policy_auth_req_encode(const struct cl_policy_session *s, const char *user, const char *password);
 cJSON *cl_policy_log_session_req_encode(const struct cl_policy_session *s, const struct cl_policy_session_log *l,
 					cJSON *message);

@@ -48,7 +48,7 @@ static void test_requests(void)
 				       .auth_user = ""};
 	nng_msg *m = NULL;
 	size_t blen = 0;
-	CL_CHECK(cl_policy_rcpt_req(&m, &ps, "a@b.example", "c@d.example", 0) == 0, "rcpt req");
+	CL_CHECK(cl_policy_rcpt_req(&m, &ps, "a@b.example", "c@d.example", NULL, 0, 0) == 0, "rcpt req");
 	cJSON *h = header(m, &blen);
 	/* what policy judges HELO and MAIL by at RCPT (docs/RPC.md): helo, sender, smtputf8 */
 	CL_CHECK(h && strcmp(cl_json_str(h, "op", ""), "rcpt") == 0 && cl_json_int(h, "v", 0) == 1 &&
@@ -304,7 +304,7 @@ static void test_policy_round_trips(void)
 	    {"ptr", "ok", "mx.example.org", 0}, {"dnsbl", "zen.example", "127.0.0.2", 2}, {"helo", "not_fqdn", "", 0}};
 	struct cl_policy_rep weighted = {mixed, 3, "mx.example.org", 1};
 	s.rep = &weighted;
-	h = cl_policy_rcpt_req_encode(&s, "", "bob@example.org", 0);
+	h = cl_policy_rcpt_req_encode(&s, "", "bob@example.org", NULL, 0, 0);
 	cl_policy_req_decode(h, &r);
 	CL_CHECK(h && r.s.rep && r.rep.n == 1 && !strcmp(r.rep.facts[0].name, "zen.example") &&
 		     r.rep.facts[0].weight == 2 && !strcmp(r.rep.ptr, "") &&
@@ -315,33 +315,33 @@ static void test_policy_round_trips(void)
 
 	s.rep = NULL;
 	s.tls = NULL;
-	h = cl_policy_rcpt_req_encode(&s, "", "bob@example.org", 0);
+	h = cl_policy_rcpt_req_encode(&s, "", "bob@example.org", NULL, 0, 0);
 	cl_policy_req_decode(h, &r);
 	CL_CHECK(h && !r.s.rep && !r.s.tls && !strcmp(r.sender, "") && !strcmp(r.rcpt, "bob@example.org") &&
 		     !r.smtputf8 && r.has_smtputf8,
 		 "rcpt request round trip, no rep, no tls");
 	cJSON_Delete(h);
 	/* the rcpt request carries what policy judges HELO and MAIL by (docs/RPC.md) */
-	h = cl_policy_rcpt_req_encode(&s, "jos\xc3\xa9@example.org", "bob@example.org", 1);
+	h = cl_policy_rcpt_req_encode(&s, "jos\xc3\xa9@example.org", "bob@example.org", NULL, 0, 1);
 	cl_policy_req_decode(h, &r);
 	CL_CHECK(h && !strcmp(r.s.helo, "mx.example.org") && !strcmp(r.sender, "jos\xc3\xa9@example.org") &&
 		     r.smtputf8 == 1,
 		 "rcpt request round trip: helo, sender, smtputf8");
 	cJSON_Delete(h);
-	cJSON_DeleteItemFromObject(h = cl_policy_rcpt_req_encode(&s, "", "bob@example.org", 0), "smtputf8");
+	cJSON_DeleteItemFromObject(h = cl_policy_rcpt_req_encode(&s, "", "bob@example.org", NULL, 0, 0), "smtputf8");
 	cl_policy_req_decode(h, &r);
 	CL_CHECK(h && !r.smtputf8 && !r.has_smtputf8, "an older smtp-edge's rcpt: no smtputf8, and policy knows it");
 	cJSON_Delete(h);
 	/* a pipelining client's further RCPTs travel with the first (rcpt's "more") */
 	const char *const more[] = {"carol@example.org", "dave@example.net"};
-	h = cl_policy_rcpt_more_req_encode(&s, "", "bob@example.org", more, 2, 0);
+	h = cl_policy_rcpt_req_encode(&s, "", "bob@example.org", more, 2, 0);
 	cl_policy_req_decode(h, &r);
 	CL_CHECK(h && !strcmp(r.rcpt, "bob@example.org") && cJSON_IsArray(r.more) && cJSON_GetArraySize(r.more) == 2 &&
 		     !strcmp(cJSON_GetArrayItem(r.more, 0)->valuestring, "carol@example.org") &&
 		     !strcmp(cJSON_GetArrayItem(r.more, 1)->valuestring, "dave@example.net"),
 		 "rcpt request with more round trip");
 	cJSON_Delete(h);
-	h = cl_policy_rcpt_req_encode(&s, "", "bob@example.org", 0);
+	h = cl_policy_rcpt_req_encode(&s, "", "bob@example.org", NULL, 0, 0);
 	cl_policy_req_decode(h, &r);
 	CL_CHECK(h && !r.more && !cJSON_GetObjectItem(h, "more"), "a lone rcpt has no more");
 	cJSON_Delete(h);

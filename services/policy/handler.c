@@ -285,22 +285,17 @@ static cJSON *rcpt(struct policy *p, struct cl_policy_request *r)
 	if (k < 0 || k > CL_POLICY_RCPT_MORE_MAX)
 		return bad(p, "more must be an array of at most 32 recipient addresses");
 	cJSON *o = decide(p, OP_RCPT, r);
-	if (!o || k == 0)
-		return o;
-	cJSON *arr = cJSON_AddArrayToObject(o, CL_POLICY_F_MORE);
-	const cJSON *list = arr ? more : NULL;
+	cJSON *arr = o && k > 0 ? cJSON_AddArrayToObject(o, CL_POLICY_F_MORE) : NULL;
+	const cJSON *list = k > 0 ? more : NULL;
 	cJSON_ArrayForEach(e, list)
 	{
 		r->rcpt = e->valuestring;
-		cJSON *a = decide(p, OP_RCPT, r);
-		if (!a || !cJSON_AddItemToArray(arr, a)) {
+		cJSON *a = arr ? decide(p, OP_RCPT, r) : NULL;
+		if (!a || !cJSON_AddItemToArray(arr, a)) { /* out of memory: the whole reply fails */
 			cJSON_Delete(a);
-			break;
+			cJSON_Delete(o);
+			return NULL;
 		}
-	}
-	if (!arr || cJSON_GetArraySize(arr) != k) { /* out of memory: the whole reply fails */
-		cJSON_Delete(o);
-		return NULL;
 	}
 	return o;
 }

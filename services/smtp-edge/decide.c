@@ -145,7 +145,7 @@ static int build_rcpt(struct session *s, nng_msg **m)
 	size_t n = s->ahead ? s->ahead->asked : 0;
 	for (size_t i = 0; i < n; i++)
 		more[i] = s->ahead->addr[i];
-	return cl_policy_rcpt_more_req(m, &p, sender_of(s), s->pending_rcpt.addr, more, n, s->mail.smtputf8);
+	return cl_policy_rcpt_req(m, &p, sender_of(s), s->pending_rcpt.addr, more, n, s->mail.smtputf8);
 }
 
 static int build_auth(struct session *s, nng_msg **m)

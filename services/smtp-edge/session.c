@@ -25,7 +25,6 @@
 #define IN_MAX         (64 * 1024)  /* pipelined commands, or a DATA line in progress */
 #define OUT_MAX        (256 * 1024) /* our own replies */
 #define TRANSCRIPT_MAX (16 * 1024)
-#define CMD_MAX        SMTP_CMD_MAX
 #define AUTH_LINE_MAX  12288 /* RFC 4954 4 */
 #define LINGER_S       2.0   /* reading on after our last reply (linger_start) */
 #define PROXY_POLL_S   0.1   /* how often a partial PROXY header is peeked at again */
@@ -379,7 +378,7 @@ static int command_input(struct session *s)
 	size_t limit = s->phase == PH_AUTH ? AUTH_LINE_MAX
 		       : xmesh_long_line_ok(s, s->in.data, lf ? (size_t)(lf - s->in.data) : s->in.len)
 			   ? CL_MESH_LINE_MAX
-			   : CMD_MAX;
+			   : SMTP_CMD_MAX;
 	if (session_has(s, SF_SKIP_LINE)) {
 		if (!lf) {
 			cl_buf_consume(&s->in, s->in.len);

@@ -206,6 +206,16 @@ static int postmaster_path(const struct session *s, const char *path, char *out,
 	return cl_snprintf(out, outlen, "<%s>%s", s->e->postmaster, path + 12) == 0;
 }
 
+/* rcpt_parse - a RCPT's path (what follows "TO:") into out, <Postmaster> made our postmaster's
+ * address first: the one parse of do_rcpt and of the look-ahead (rcpt_ahead_gather). */
+static enum cl_addr_err rcpt_parse(const struct session *s, const char *path, struct cl_addr *out)
+{
+	char pm[1024]; /* a command line is at most 512 octets */
+	if (postmaster_path(s, path, pm, sizeof pm))
+		path = pm;
+	return cl_addr_parse(path, strlen(path), CL_ADDR_RCPT, s->mail.smtputf8, out);
+}
+
 static void rcpt_answered(struct session *s, const struct cl_verdict *v, const struct cl_route *rt);
 
 /* rcpt_ahead_take - answer this RCPT with the verdict policy gave ahead for it (struct
@@ -242,15 +252,12 @@ static void rcpt_ahead_gather(struct session *s)
 		size_t len = lf ? (size_t)(lf - p) + 1 : 0;
 		if (len < 10 || len > SMTP_CMD_MAX || p[len - 2] != '\r' || strncasecmp(p, "RCPT TO:", 8) != 0)
 			break;
-		char path[SMTP_CMD_MAX], pm[1024];
+		char path[SMTP_CMD_MAX];
 		size_t plen = len - 10;
 		memcpy(path, p + 8, plen);
 		path[plen] = '\0';
-		if (memchr(path, '\0', plen) || memchr(path, '\r', plen))
-			break;
-		const char *use = postmaster_path(s, path, pm, sizeof pm) ? pm : path;
 		struct cl_addr a;
-		if (cl_addr_parse(use, strlen(use), CL_ADDR_RCPT, s->mail.smtputf8, &a) != CL_ADDR_OK)
+		if (memchr(path, '\0', plen) || memchr(path, '\r', plen) || rcpt_parse(s, path, &a) != CL_ADDR_OK)
 			break;
 		if (!ah && !(ah = s->ahead = calloc(1, sizeof *ah)))
 			break;
@@ -272,10 +279,7 @@ static void do_rcpt(struct session *s, char *args)
 		session_reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
-	char *path = args + 3, pm[1024]; /* a command line is at most 512 octets */
-	if (postmaster_path(s, path, pm, sizeof pm))
-		path = pm;
-	if (path_refused(s, cl_addr_parse(path, strlen(path), CL_ADDR_RCPT, s->mail.smtputf8, &s->pending_rcpt), 0))
+	if (path_refused(s, rcpt_parse(s, args + 3, &s->pending_rcpt), 0))
 		return;
 	if (rcpt_ahead_take(s))
 		return;
