@@ -72,6 +72,11 @@ int conn_read(struct session *s)
 		if (cl_buf_append(&s->in, tmp, (size_t)n) < 0)
 			return -1;
 		got += (size_t)n;
+		/* A short read emptied the socket: the next read would only say EAGAIN (one wasted
+		 * system call per wake-up), and epoll (level-triggered) reports what comes later.
+		 * TLS goes on: OpenSSL may hold decrypted records the socket no longer shows. */
+		if (!s->ssl && (size_t)n < want)
+			break;
 	}
 	if (got > 0)
 		body_read_ack(s);

@@ -302,6 +302,9 @@ int loop_init(struct edge *e); /* the worker's epoll set, eventfd and timers; -1
 int loop_tables_init(struct edge_shared *sh);
 void loop_tables_fini(struct edge_shared *sh);
 int loop_run(struct edge *e); /* a worker's loop, until it drained */
+/* loop_accept - take the connections waiting on l (at most a batch), stopping at the first
+ * accept that finds none; how many were taken. */
+int loop_accept(struct edge *e, struct listener *l);
 void loop_wake(struct edge *e);
 void loop_fini(struct edge *e);
 void loop_wait_rpcs(struct edge *e, double max_s);

@@ -198,10 +198,15 @@ void loop_update_events(struct session *s)
 	s->ev_mask = want;
 }
 
+/* loop_push_completion - queue c for the loop. Only a push onto an empty queue signals the
+ * eventfd: a non-empty queue has a signal pending already (its first push made it), or the
+ * loop has read the eventfd and will take the whole queue, this one included, under the lock
+ * (drain_queue reads first, then takes). Under load most completions find the queue busy. */
 void loop_push_completion(struct edge *e, struct completion *c)
 {
 	pthread_mutex_lock(&e->qlock);
 	c->next = NULL;
+	int first = e->qtail == NULL;
 	if (e->qtail)
 		e->qtail->next = c;
 	else
@@ -209,12 +214,13 @@ void loop_push_completion(struct edge *e, struct completion *c)
 	e->qtail = c;
 	pthread_mutex_unlock(&e->qlock);
 	uint64_t one = 1;
-	if (write(e->evfd, &one, sizeof one) < 0) {
+	if (first && write(e->evfd, &one, sizeof one) < 0) {
 		/* the counter saturating still leaves the fd readable */
 	}
 }
 
-/* drain_queue - hand every queued completion to its session. */
+/* drain_queue - hand every queued completion to its session. The eventfd is read before the
+ * queue is taken: loop_push_completion relies on that order. */
 static void drain_queue(struct edge *e)
 {
 	uint64_t v;
@@ -235,14 +241,16 @@ static void drain_queue(struct edge *e)
 	}
 }
 
-/* accept_one - take one connection and apply the global and per-address limits. */
-static void accept_one(struct edge *e, struct listener *l)
+/* accept_one - take one connection and apply the global and per-address limits. 1 when one
+ * was taken (served or refused), 0 when none is waiting or accept failed otherwise (the
+ * listener stays readable, so the next wake-up tries again). */
+static int accept_one(struct edge *e, struct listener *l)
 {
 	struct sockaddr_storage sa;
 	socklen_t slen = sizeof sa;
 	int fd = accept4(l->fd, (struct sockaddr *)&sa, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
-		return;
+		return errno == ECONNABORTED || errno == EINTR; /* that one is gone; others may wait */
 	char ip[64] = "";
 	int port = 0;
 	if (sa.ss_family == AF_INET) {
@@ -261,7 +269,7 @@ static void accept_one(struct edge *e, struct listener *l)
 		cl_metric_inc(e->m.refused_proxy);
 		close(fd);
 		cl_log(CL_LOG_WARN, NULL, "refused", "reason=proxy_untrusted ip=%s", ip);
-		return;
+		return 1;
 	}
 	/* checked and counted at once, under the lock every worker takes: the limits are the
 	 * process's, whichever worker the kernel gave the connection to */
@@ -287,7 +295,7 @@ static void accept_one(struct edge *e, struct listener *l)
 		}
 		close(fd);
 		cl_log(CL_LOG_INFO, NULL, "refused", "reason=limit ip=%s", ip);
-		return;
+		return 1;
 	}
 	struct session *s = session_new(e, l, fd, ip, port);
 	if (!s) {
@@ -296,10 +304,23 @@ static void accept_one(struct edge *e, struct listener *l)
 		ip_uncount(sh, ip);
 		session_count(sh, -1);
 		pthread_mutex_unlock(&sh->lim_lock);
-		return;
+		return 1;
 	}
 	session_start(s);
 	loop_timer_update(s);
+	return 1;
+}
+
+/* At most this many connections per listener and wake-up, so that a flood of new ones
+ * cannot starve the sessions already open. */
+#define ACCEPT_BATCH 64
+
+int loop_accept(struct edge *e, struct listener *l)
+{
+	int n = 0;
+	while (n < ACCEPT_BATCH && l->fd >= 0 && accept_one(e, l))
+		n++;
+	return n;
 }
 
 /* loop_timer_update - file s at its next deadline, or take it out when it has none. */
@@ -489,9 +510,7 @@ int loop_run(struct edge *e)
 			} else if (tag == TAG_DNS) {
 				rep_process(e);
 			} else if (tag >= TAG_LISTENER && tag < TAG_LISTENER + LST_COUNT) {
-				struct listener *l = &e->lst[tag - TAG_LISTENER];
-				for (int k = 0; k < 64 && l->fd >= 0; k++)
-					accept_one(e, l);
+				loop_accept(e, &e->lst[tag - TAG_LISTENER]);
 			} else {
 				struct session *s = evs[i].data.ptr;
 				session_on_event(s, evs[i].events);

@@ -12,11 +12,14 @@
  * completion at once (unreachable), and the test answers it with the case's policy answer
  * before handing it to decide_completion, as the loop would. The replies are read from the
  * session's transcript. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "edge.h"
@@ -290,10 +293,62 @@ static void first_reply(const struct session *s, size_t from, char *out, size_t 
 	snprintf(out, outlen, "%.*s", (int)n, p);
 }
 
+/* accept4 - counts the calls loop_accept makes (this binary's definition comes before
+ * libc's), then makes the system call. */
+static int accept_calls;
+int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	accept_calls++;
+	return (int)syscall(SYS_accept4, fd, sa, len, flags);
+}
+
+/* accept_batch - loop_accept takes the clients that wait, at most a batch of 64 per call,
+ * and stops at the first accept that finds none. It used to call accept 64 times on every
+ * wake-up whatever it found: 16 failed system calls per connection under load. */
+static void accept_batch(void)
+{
+	enum { CLIENTS = 70 };
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof a;
+	int ok = lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 128) == 0 &&
+		 getsockname(lfd, (struct sockaddr *)&a, &alen) == 0;
+	CL_CHECK(ok, "accept batch: no listener");
+	int cs[CLIENTS];
+	for (int i = 0; i < CLIENTS; i++) {
+		cs[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ok = ok && cs[i] >= 0 && connect(cs[i], (struct sockaddr *)&a, sizeof a) == 0;
+	}
+	CL_CHECK(ok, "accept batch: clients did not connect");
+	struct listener l = {.fd = lfd, .kind = LST_SMTP};
+	long long max_sessions = e.cfg.max_sessions;
+	e.cfg.max_sessions = 0; /* each is answered 421 and closed: taken, and no session to clean up */
+	accept_calls = 0;
+	int n = loop_accept(&e, &l);
+	CL_CHECK(n == 64 && accept_calls == 64, "first wake-up: %d taken in %d accepts, want 64 in 64", n,
+		 accept_calls);
+	accept_calls = 0;
+	n = loop_accept(&e, &l);
+	CL_CHECK(n == CLIENTS - 64 && accept_calls == CLIENTS - 64 + 1, "second: %d taken in %d accepts, want %d in %d",
+		 n, accept_calls, CLIENTS - 64, CLIENTS - 64 + 1);
+	accept_calls = 0;
+	n = loop_accept(&e, &l);
+	CL_CHECK(n == 0 && accept_calls == 1, "none waiting: %d taken in %d accepts, want 0 in 1", n, accept_calls);
+	char buf[80];
+	ssize_t got = read(cs[0], buf, sizeof buf - 1);
+	buf[got > 0 ? got : 0] = '\0';
+	CL_CHECK(strncmp(buf, "421 4.7.0 Too many connections", 30) == 0, "a taken client read \"%s\"", buf);
+	e.cfg.max_sessions = max_sessions;
+	for (int i = 0; i < CLIENTS; i++)
+		close(cs[i]);
+	close(lfd);
+}
+
 int main(void)
 {
 	cl_log_init("smtp-test", CL_LOG_ERROR);
 	edge_init();
+	accept_batch();
 	for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
 		const char *name = CASES[i].name;
 		int peer = -1;
