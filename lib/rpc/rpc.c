@@ -33,11 +33,15 @@ const char *cl_rpc_status_str(enum cl_rpc_status st)
 }
 
 /* A pooled async call: the aio lives as long as the client (nng 1.5 cannot free an aio from
- * its own callback), the context is opened per call. */
+ * its own callback). So does the context, once a call through it was answered: opening and
+ * closing one per call takes nng's global socket lock four times and its id map twice, on
+ * every RPC of every session. A call that failed closes its context instead (a REQ context
+ * keeps its unanswered request for resending, and that may be a whole message). */
 struct rpc_call {
 	struct cl_rpc_client *client;
 	nng_aio *aio;
 	nng_ctx ctx;
+	int ctx_open;
 	int sending;
 	cl_rpc_done_fn done;
 	void *arg;
@@ -300,7 +304,10 @@ static void call_cb(void *arg)
 		reply = nng_aio_get_msg(k->aio);
 		st = CL_RPC_OK;
 	}
-	nng_ctx_close(k->ctx);
+	if (st != CL_RPC_OK) {
+		nng_ctx_close(k->ctx);
+		k->ctx_open = 0;
+	}
 	cl_rpc_done_fn done = k->done;
 	void *darg = k->arg;
 	pthread_mutex_lock(&c->lock);
@@ -349,7 +356,9 @@ int cl_rpc_call_async(struct cl_rpc_client *c, nng_msg *req, int timeout_ms, cl_
 	struct rpc_call *k = call_get(c);
 	if (!k)
 		return -1;
-	if (nng_ctx_open(&k->ctx, c->sock) != 0) {
+	if (!k->ctx_open && nng_ctx_open(&k->ctx, c->sock) == 0)
+		k->ctx_open = 1;
+	if (!k->ctx_open) {
 		pthread_mutex_lock(&c->lock);
 		k->next = c->free_calls;
 		c->free_calls = k;

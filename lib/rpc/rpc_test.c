@@ -261,6 +261,91 @@ static void test_async(void)
 	cl_rpc_client_free(c);
 }
 
+/* slow_echo - echo, but op "slow" answers only after 400 ms. */
+static cJSON *slow_echo(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody,
+			size_t *rblen)
+{
+	if (strcmp(cl_json_str(req, "op", ""), "slow") == 0)
+		usleep(400 * 1000);
+	return echo(ctx, req, body, blen, rbody, rblen);
+}
+
+struct op_result {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int calls;
+	enum cl_rpc_status st;
+	char op[16]; /* the reply's op */
+};
+
+static void op_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
+{
+	struct op_result *r = arg;
+	cJSON *h = NULL;
+	const unsigned char *b;
+	size_t bl;
+	char err[64];
+	pthread_mutex_lock(&r->lock);
+	r->op[0] = '\0';
+	if (reply && cl_frame_parse(reply, &h, &b, &bl, err, sizeof err) == 0)
+		cl_strlcpy(r->op, cl_json_str(h, "op", ""), sizeof r->op);
+	cJSON_Delete(h);
+	if (reply)
+		nng_msg_free(reply);
+	r->calls++;
+	r->st = st;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* op_call - one asynchronous call of op with a deadline, waited for; r says how it ended. */
+static void op_call(struct cl_rpc_client *c, struct op_result *r, const char *op, int timeout_ms)
+{
+	cJSON *req = request(op);
+	nng_msg *m;
+	cl_frame_build(&m, req, NULL, 0);
+	cJSON_Delete(req);
+	pthread_mutex_lock(&r->lock);
+	int before = r->calls;
+	pthread_mutex_unlock(&r->lock);
+	CL_CHECK(cl_rpc_call_async(c, m, timeout_ms, op_done, r) == 0, "%s: async start", op);
+	pthread_mutex_lock(&r->lock);
+	while (r->calls == before)
+		pthread_cond_wait(&r->cond, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* test_async_reuse - pooled calls keep their nng context from one answered call to the next;
+ * a call that timed out gives it up, so the answer that comes late never reaches the call
+ * that reuses the pooled object. */
+static void test_async_reuse(void)
+{
+	char url[64], err[256];
+	free_url(url, sizeof url);
+	struct cl_rpc_server *s = cl_rpc_server_start(url, 2, slow_echo, NULL, err, sizeof err);
+	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
+	struct cl_rpc_client *cs[] = {c};
+	CL_CHECK(cl_rpc_client_wait_connected(cs, 1, 2000), "client connects");
+	struct op_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_ERROR, ""};
+	static const char *ops[] = {"helo", "mail", "rcpt"};
+	for (int i = 0; i < 3; i++) {
+		op_call(c, &r, ops[i], 2000);
+		CL_CHECK(r.st == CL_RPC_OK && strcmp(r.op, ops[i]) == 0, "call %d: %s, op \"%s\"", i,
+			 cl_rpc_status_str(r.st), r.op);
+	}
+	op_call(c, &r, "slow", 100);
+	CL_CHECK(r.st == CL_RPC_TIMEOUT, "slow call -> %s, want timeout", cl_rpc_status_str(r.st));
+	for (int i = 0; i < 3; i++) { /* the first reuses the timed-out call's object; slow answers meanwhile */
+		op_call(c, &r, ops[i], 2000);
+		CL_CHECK(r.st == CL_RPC_OK && strcmp(r.op, ops[i]) == 0, "after the timeout, call %d: %s, op \"%s\"", i,
+			 cl_rpc_status_str(r.st), r.op);
+		usleep(200 * 1000);
+	}
+	CL_CHECK(r.calls == 7, "done ran once per call: %d", r.calls);
+	cl_rpc_client_free(c);
+	cl_rpc_server_stop(s);
+}
+
 /* listen_url - a plain TCP listener on the port of url; the fd or -1. */
 static int listen_url(const char *url)
 {
@@ -594,6 +679,7 @@ int main(void)
 	test_silent_and_unreachable();
 	test_malformed();
 	test_async();
+	test_async_reuse();
 	test_connected();
 	test_cancel_all();
 	test_peer_lost();
