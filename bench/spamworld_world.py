@@ -231,7 +231,7 @@ class World:
                         m = plain(f"Kim Lee <kim{i}@hackers-world.net>", "dev@lists-world.org", subj,
                                   "hackers-world.net", text + footer, lh)
                     elif cls == "ham.list-rewrite":
-                        m = plain(f"'Ana Silva' via dev <dev@lists-world.org>", "dev@lists-world.org", subj,
+                        m = plain("'Ana Silva' via dev <dev@lists-world.org>", "dev@lists-world.org", subj,
                                   "lists-world.org", text + footer,
                                   lh + [f"Reply-To: Ana Silva <ana{i}@bigbank-world.com>"])
                     else:

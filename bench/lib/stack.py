@@ -7,16 +7,18 @@ import pathlib
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests/integration"))
 os.environ.setdefault("CLEMENT_BUILD", "build")
 
-import conftest  # noqa: E402
+import conftest  # noqa: E402,F401 (its import sets up the harness Postgres and Services come from)
 from conftest import Postgres, Services, free_port  # noqa: E402
 
 
@@ -91,7 +93,27 @@ class Stack:
         self.env = env
         for name in ("policy", "scanner", "delivery", "smtp-edge"):
             self.services.start(name, env)
+        self.wait_greeting()
         return self
+
+    def wait_greeting(self, timeout=20.0):
+        """Until policy answers smtp-edge's connect check: a greeting that is not a 4xx (a
+        benchmark's own settings may refuse this probe from 127.0.0.1 with a 554, which is
+        an answer too). Healthy is not enough: smtp-edge is ready while its RPC connections
+        are still being made (on a cold machine they can take longer than the second it
+        waits for them), and a session before then gets 421 at once."""
+        end, last = time.monotonic() + timeout, ""
+        while time.monotonic() < end:
+            try:
+                with socket.create_connection(("127.0.0.1", self.smtp_port), timeout=5) as c:
+                    last = c.makefile("rb").readline().decode("ascii", "replace").strip()
+                    c.sendall(b"QUIT\r\n")
+                if last[:1] in ("2", "5"):
+                    return
+            except OSError as e:
+                last = str(e)
+            time.sleep(0.2)
+        raise RuntimeError(f"smtp-edge kept answering 4xx or nothing for {timeout:.0f} s; last answer: {last}")
 
     def service(self, name):
         return next(s for s in self.services.started if s.name == name)
