@@ -30,6 +30,10 @@ RCPTS = int(os.environ.get("RCPTS", "1"))
 # send MAIL, the RCPTs and DATA in one write, as Postfix's smtp client does with a server that
 # offers PIPELINING (RFC 2920); one message per session, as smtp-source sends them
 CLIENT = os.environ.get("CLIENT", "smtp-source")
+# SYSCALLS=1: after the rounds, one more Clement run of MESSAGES with `strace -c -f` attached to
+# each service, and a table of system calls per message (strace slows the services down, so
+# that run is not one of the rounds)
+SYSCALLS = os.environ.get("SYSCALLS", "0") == "1"
 PF = str(ROOT / "bench/lib/postfix-instance")
 
 
@@ -102,6 +106,43 @@ def source(port):
     return t, (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
 
 
+def syscall_run(st, procs, tmp):
+    """Per service: {syscall: (calls, errors)} per message over one run of MESSAGES."""
+    names = [n for n in procs if n != "postgres"]
+    tracers = [subprocess.Popen(["strace", "-c", "-f", "-o", str(tmp / f"strace-{n}"), "-p", str(procs[n])],
+                                stderr=subprocess.DEVNULL) for n in names]
+    time.sleep(1.5)  # attached to every thread
+    logs0 = st.logged()
+    source(st.smtp_port)
+    wait_count(st.logged, logs0 + MESSAGES * RCPTS, 120)
+    for t in tracers:
+        t.send_signal(2)
+    for t in tracers:
+        t.wait(timeout=60)
+    out = {}
+    for n in names:
+        calls = {}
+        for line in (tmp / f"strace-{n}").read_text().splitlines():
+            f = line.split()
+            if len(f) >= 5 and f[0][0].isdigit() and f[-1] != "total":
+                errs = int(f[4]) if len(f) == 6 else 0
+                calls[f[-1]] = (int(f[3]) / MESSAGES, errs / MESSAGES)
+        out[n] = calls
+    return out
+
+
+def print_syscalls(sc):
+    print("\nSystem calls per message (`strace -c -f` on each service during one more run; in brackets "
+          "those that failed):\n")
+    print("| service | total | most frequent |")
+    print("| --- | ---: | --- |")
+    for n, calls in sc.items():
+        top = sorted(calls.items(), key=lambda kv: -kv[1][0])[:6]
+        total = sum(c for c, _ in calls.values())
+        print(f"| {n} | {total:.1f} | " + ", ".join(
+            f"{k} {c:.1f}" + (f" ({e:.1f})" if e >= 0.05 else "") for k, (c, e) in top) + " |")
+
+
 def postfix_master(d):
     for p in os.listdir("/proc"):
         if p.isdigit():
@@ -154,6 +195,7 @@ def main():
                 loads.append(load_avg())
                 print(f"round {r + 1} {who}: {MESSAGES / t:.0f} msg/s, CPU ms per message "
                       f"{sum(per.values()):.2f}", file=sys.stderr, flush=True)
+        syscalls = syscall_run(st, procs, tmp) if SYSCALLS else None
     finally:
         problems = st.stop()
         subprocess.run([PF, "stop", str(pf_dir)], check=False)
@@ -177,6 +219,8 @@ def main():
     src = statistics.median(x[2] for x in rows["clement"] + rows["postfix"])
     print(f"\nmedians: throughput ratio {statistics.median(ratios):.2f}, CPU ratio {statistics.median(cpu_ratios):.2f}; "
           f"{CLIENT} itself {src:.2f} ms per message")
+    if syscalls:
+        print_syscalls(syscalls)
     return 0
 
 
