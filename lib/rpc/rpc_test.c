@@ -207,17 +207,43 @@ struct async_result {
 	pthread_cond_t cond;
 	int calls;
 	enum cl_rpc_status st;
+	char op[16]; /* the last reply's op ("" without one) */
 };
 
 static void async_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
 {
 	struct async_result *r = arg;
+	cJSON *h = NULL;
+	const unsigned char *b;
+	size_t bl;
+	char err[64];
+	pthread_mutex_lock(&r->lock);
+	r->op[0] = '\0';
+	if (reply && cl_frame_parse(reply, &h, &b, &bl, err, sizeof err) == 0)
+		cl_strlcpy(r->op, cl_json_str(h, "op", ""), sizeof r->op);
+	cJSON_Delete(h);
 	if (reply)
 		nng_msg_free(reply);
-	pthread_mutex_lock(&r->lock);
 	r->calls++;
 	r->st = st;
 	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* op_call - one asynchronous call of op with a deadline, waited for; r says how it ended. */
+static void op_call(struct cl_rpc_client *c, struct async_result *r, const char *op, int timeout_ms)
+{
+	cJSON *req = request(op);
+	nng_msg *m;
+	cl_frame_build(&m, req, NULL, 0);
+	cJSON_Delete(req);
+	pthread_mutex_lock(&r->lock);
+	int before = r->calls;
+	pthread_mutex_unlock(&r->lock);
+	CL_CHECK(cl_rpc_call_async(c, m, timeout_ms, async_done, r) == 0, "%s: async start", op);
+	pthread_mutex_lock(&r->lock);
+	while (r->calls == before)
+		pthread_cond_wait(&r->cond, &r->lock);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -227,17 +253,9 @@ static void test_async(void)
 	free_url(url, sizeof url);
 	struct cl_rpc_server *s = cl_rpc_server_start(url, 1, echo, NULL, err, sizeof err);
 	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
-	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_ERROR};
+	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_ERROR, ""};
 	for (int round = 0; round < 3; round++) { /* pooled call objects are reused */
-		cJSON *req = request("helo");
-		nng_msg *m;
-		cl_frame_build(&m, req, NULL, 0);
-		cJSON_Delete(req);
-		CL_CHECK(cl_rpc_call_async(c, m, 2000, async_done, &r) == 0, "async start");
-		pthread_mutex_lock(&r.lock);
-		while (r.calls <= round)
-			pthread_cond_wait(&r.cond, &r.lock);
-		pthread_mutex_unlock(&r.lock);
+		op_call(c, &r, "helo", 2000);
 		CL_CHECK(r.st == CL_RPC_OK, "async round %d: %s", round, cl_rpc_status_str(r.st));
 	}
 	cl_rpc_server_stop(s);
@@ -270,51 +288,6 @@ static cJSON *slow_echo(void *ctx, const cJSON *req, const unsigned char *body, 
 	return echo(ctx, req, body, blen, rbody, rblen);
 }
 
-struct op_result {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int calls;
-	enum cl_rpc_status st;
-	char op[16]; /* the reply's op */
-};
-
-static void op_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
-{
-	struct op_result *r = arg;
-	cJSON *h = NULL;
-	const unsigned char *b;
-	size_t bl;
-	char err[64];
-	pthread_mutex_lock(&r->lock);
-	r->op[0] = '\0';
-	if (reply && cl_frame_parse(reply, &h, &b, &bl, err, sizeof err) == 0)
-		cl_strlcpy(r->op, cl_json_str(h, "op", ""), sizeof r->op);
-	cJSON_Delete(h);
-	if (reply)
-		nng_msg_free(reply);
-	r->calls++;
-	r->st = st;
-	pthread_cond_signal(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-}
-
-/* op_call - one asynchronous call of op with a deadline, waited for; r says how it ended. */
-static void op_call(struct cl_rpc_client *c, struct op_result *r, const char *op, int timeout_ms)
-{
-	cJSON *req = request(op);
-	nng_msg *m;
-	cl_frame_build(&m, req, NULL, 0);
-	cJSON_Delete(req);
-	pthread_mutex_lock(&r->lock);
-	int before = r->calls;
-	pthread_mutex_unlock(&r->lock);
-	CL_CHECK(cl_rpc_call_async(c, m, timeout_ms, op_done, r) == 0, "%s: async start", op);
-	pthread_mutex_lock(&r->lock);
-	while (r->calls == before)
-		pthread_cond_wait(&r->cond, &r->lock);
-	pthread_mutex_unlock(&r->lock);
-}
-
 /* test_async_reuse - pooled calls keep their nng context from one answered call to the next;
  * a call that timed out gives it up, so the answer that comes late never reaches the call
  * that reuses the pooled object. */
@@ -326,7 +299,7 @@ static void test_async_reuse(void)
 	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
 	struct cl_rpc_client *cs[] = {c};
 	CL_CHECK(cl_rpc_client_wait_connected(cs, 1, 2000), "client connects");
-	struct op_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_ERROR, ""};
+	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_ERROR, ""};
 	static const char *ops[] = {"helo", "mail", "rcpt"};
 	for (int i = 0; i < 3; i++) {
 		op_call(c, &r, ops[i], 2000);
@@ -473,7 +446,7 @@ static void test_cancel_all(void)
 	char url[64];
 	free_url(url, sizeof url);
 	nng_socket rep;
-	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK};
+	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK, ""};
 	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "scan", &r);
 	double t = cl_now_seconds();
 	cl_rpc_client_cancel_all(c);
@@ -500,7 +473,7 @@ static void test_peer_lost(void)
 	char url[64], err[256];
 	free_url(url, sizeof url);
 	nng_socket rep;
-	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK};
+	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK, ""};
 	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "connect", &r);
 	double t = cl_now_seconds();
 	nng_close(rep); /* the service dies with the request in hand */
