@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -19,7 +18,7 @@ sys.path.insert(0, str(ROOT / "tests/integration"))
 os.environ.setdefault("CLEMENT_BUILD", "build")
 
 import conftest  # noqa: E402,F401 (its import sets up the harness Postgres and Services come from)
-from conftest import Postgres, Services, free_port  # noqa: E402
+from conftest import Postgres, Services, free_port, wait_for  # noqa: E402
 
 
 class BenchPostgres(Postgres):
@@ -102,18 +101,19 @@ class Stack:
         an answer too). Healthy is not enough: smtp-edge is ready while its RPC connections
         are still being made (on a cold machine they can take longer than the second it
         waits for them), and a session before then gets 421 at once."""
-        end, last = time.monotonic() + timeout, ""
-        while time.monotonic() < end:
-            try:
-                with socket.create_connection(("127.0.0.1", self.smtp_port), timeout=5) as c:
-                    last = c.makefile("rb").readline().decode("ascii", "replace").strip()
-                    c.sendall(b"QUIT\r\n")
-                if last[:1] in ("2", "5"):
-                    return
-            except OSError as e:
-                last = str(e)
-            time.sleep(0.2)
-        raise RuntimeError(f"smtp-edge kept answering 4xx or nothing for {timeout:.0f} s; last answer: {last}")
+        if not wait_for(lambda: self.greeting()[:1] in ("2", "5"), timeout):
+            raise RuntimeError(f"smtp-edge kept answering 4xx or nothing for {timeout:.0f} s; "
+                               f"it now says: {self.greeting() or 'nothing'}")
+
+    def greeting(self):
+        """smtp-edge's first reply line to a new session ("" when nothing answered)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.smtp_port), timeout=5) as c:
+                line = c.makefile("rb").readline().decode("ascii", "replace").strip()
+                c.sendall(b"QUIT\r\n")
+                return line
+        except OSError:
+            return ""
 
     def service(self, name):
         return next(s for s in self.services.started if s.name == name)
