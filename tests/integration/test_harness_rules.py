@@ -46,6 +46,34 @@ def test_the_harness_holds_no_tests():
     assert not found, "\n".join(found)
 
 
+def skip_calls(tree):
+    """Lines of pytest.skip(...) calls and pytest.mark.skip / skipif uses in a module's tree."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("skip", "skipif") and \
+                isinstance(node.value, (ast.Name, ast.Attribute)):
+            base = node.value.id if isinstance(node.value, ast.Name) else node.value.attr
+            if base in ("pytest", "mark"):
+                yield node.lineno
+
+
+def test_no_integration_test_skips():
+    """A test whose real part did not start fails, and a test that is not for a run (local_only
+    against an external stack) is deselected: nothing in tests/integration skips."""
+    found = []
+    for p in sorted((ROOT / "tests/integration").rglob("*.py")):
+        if p.name == "test_harness_rules.py":
+            continue
+        found += [f"{p.relative_to(ROOT)}:{line}" for line in skip_calls(ast.parse(p.read_text(), str(p)))]
+    assert not found, "skips in tests/integration (fail instead, or mark local_only): " + ", ".join(found)
+
+
+def test_the_rules_see_a_skip():
+    """The check itself: both spellings of a skip are reported, a plain attribute is not."""
+    tree = ast.parse("import pytest\npytest.skip('x')\n@pytest.mark.skipif(True, reason='y')\ndef t(): pass\n"
+                     "a.skip = 1\n")
+    assert list(skip_calls(tree)) == [2, 3]
+
+
 def test_the_rules_see_a_stray_import(tmp_path):
     """The check itself: a file importing a test module is reported."""
     tree = ast.parse("import os\nfrom test_policy import rpc\n")
@@ -68,6 +96,7 @@ def test_compose_tests_selection_deselects_the_local_only_tests_and_does_not_bre
     assert r.returncode == 0 and "INTERNALERROR" not in r.stdout + r.stderr, r.stdout[-3000:] + r.stderr[-3000:]
     assert "deselected" in r.stdout.splitlines()[-1], r.stdout[-500:]
     assert "test_smtp_faults.py::" not in r.stdout, "test_smtp_faults is local_only as a whole: none of it may run"
+    assert "test_e2e_bare_postmaster_with_smtplib" not in r.stdout, "local_only: deselected, not skipped"
     local = collect("tests/integration/test_smtp_faults.py")
     assert local.returncode == 0 and "deselected" not in local.stdout, local.stdout[-500:]
 
