@@ -9,17 +9,29 @@
  *                                           "requests=N rps=R p50_us=A p99_us=B errors=E cpu_s=C"
  *                                           (C: this process's own CPU time, user + system)
  *
+ *   policy-load rawecho PORT                the floor under any RPC transport (bench/rpc-floor): plain
+ *                                           loopback TCP, one blocking thread per connection,
+ *                                           each frame a 4-octet length and the payload
+ *   policy-load rawrun PORT CLIENTS SECONDS JSON
+ *                                           as run, against rawecho
+ *
  * Raw nng on both sides, no JSON work in the client, so the client costs the same against
  * either server and the difference is the server's work. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/daemon.h"
 
@@ -85,6 +97,7 @@ static int echo(const char *url, int workers)
 }
 
 struct client {
+	int raw; /* rawrun: plain TCP frames instead of an nng REQ socket */
 	const char *url;
 	const char *payload;
 	size_t plen;
@@ -95,9 +108,125 @@ struct client {
 	pthread_t th;
 };
 
+/* record - one answered request's latency, from its start t0. */
+static void record(struct client *c, double t0)
+{
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 4096;
+		c->lat = realloc(c->lat, c->cap * sizeof *c->lat);
+	}
+	c->lat[c->n++] = now_s() - t0;
+}
+
+/* full_io - all n octets through read or write; -1 on error or end of stream. */
+static int full_io(int fd, void *buf, size_t n, int wr)
+{
+	char *p = buf;
+	while (n > 0) {
+		ssize_t k = wr ? write(fd, p, n) : read(fd, p, n);
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* raw_frame - one frame (4-octet big-endian length, then the payload) read into buf (cap
+ * octets) or written from it; the length, or -1. */
+static long raw_recv(int fd, char *buf, size_t cap)
+{
+	uint32_t len;
+	if (full_io(fd, &len, 4, 0) < 0 || ntohl(len) > cap || full_io(fd, buf, ntohl(len), 0) < 0)
+		return -1;
+	return (long)ntohl(len);
+}
+
+static int raw_send(int fd, const char *buf, size_t n)
+{
+	uint32_t len = htonl((uint32_t)n);
+	return full_io(fd, &len, 4, 1) < 0 || full_io(fd, (void *)buf, n, 1) < 0 ? -1 : 0;
+}
+
+static int tcp_socket(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return fd;
+}
+
+static struct sockaddr_in loopback(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+static void *raw_conn_main(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[65536];
+	long n;
+	while ((n = raw_recv(fd, buf, sizeof buf)) >= 0)
+		if (raw_send(fd, buf, (size_t)n) < 0)
+			break;
+	close(fd);
+	return NULL;
+}
+
+/* rawecho - answer every frame with itself, one thread per connection, until killed. */
+static int rawecho(int port)
+{
+	int l = tcp_socket(), one = 1;
+	struct sockaddr_in a = loopback(port);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 128) < 0) {
+		fprintf(stderr, "policy-load: cannot listen on 127.0.0.1:%d\n", port);
+		return 1;
+	}
+	for (;;) {
+		int fd = accept(l, NULL, NULL);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		pthread_t t;
+		if (pthread_create(&t, NULL, raw_conn_main, (void *)(intptr_t)fd) != 0)
+			close(fd);
+		else
+			pthread_detach(t);
+	}
+}
+
+/* raw_client_main - client_main's loop over a plain TCP connection to rawecho. */
+static void *raw_client_main(struct client *c)
+{
+	int fd = tcp_socket();
+	struct sockaddr_in a = loopback(atoi(c->url));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+		c->errors++;
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	char buf[65536];
+	while (now_s() < c->until) {
+		double t0 = now_s();
+		if (raw_send(fd, c->payload, c->plen) < 0 || raw_recv(fd, buf, sizeof buf) != (long)c->plen) {
+			c->errors++;
+			break;
+		}
+		record(c, t0);
+	}
+	close(fd);
+	return NULL;
+}
+
 static void *client_main(void *arg)
 {
 	struct client *c = arg;
+	if (c->raw)
+		return raw_client_main(c);
 	nng_socket s;
 	if (nng_req0_open(&s) != 0 || nng_dial(s, c->url, NULL, 0) != 0) {
 		c->errors++;
@@ -122,11 +251,7 @@ static void *client_main(void *arg)
 			continue;
 		}
 		nng_msg_free(r);
-		if (c->n == c->cap) {
-			c->cap = c->cap ? c->cap * 2 : 4096;
-			c->lat = realloc(c->lat, c->cap * sizeof *c->lat);
-		}
-		c->lat[c->n++] = now_s() - t0;
+		record(c, t0);
 	}
 	nng_close(s);
 	return NULL;
@@ -138,12 +263,13 @@ static int cmp_d(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int run(const char *url, int clients, double secs, const char *json)
+static int run(int raw, const char *url, int clients, double secs, const char *json)
 {
 	struct client *c = calloc((size_t)clients, sizeof *c);
 	double start = now_s();
 	for (int i = 0; i < clients; i++) {
-		c[i] = (struct client){.url = url, .payload = json, .plen = strlen(json), .until = start + secs};
+		c[i] = (struct client){
+		    .raw = raw, .url = url, .payload = json, .plen = strlen(json), .until = start + secs};
 		pthread_create(&c[i].th, NULL, client_main, &c[i]);
 	}
 	size_t total = 0;
@@ -179,7 +305,12 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "echo") == 0)
 		return echo(argv[2], atoi(argv[3]));
 	if (argc == 6 && strcmp(argv[1], "run") == 0)
-		return run(argv[2], atoi(argv[3]), atof(argv[4]), argv[5]);
-	fprintf(stderr, "usage: policy-load echo URL WORKERS | run URL CLIENTS SECONDS JSON\n");
+		return run(0, argv[2], atoi(argv[3]), atof(argv[4]), argv[5]);
+	if (argc == 3 && strcmp(argv[1], "rawecho") == 0)
+		return rawecho(atoi(argv[2]));
+	if (argc == 6 && strcmp(argv[1], "rawrun") == 0)
+		return run(1, argv[2], atoi(argv[3]), atof(argv[4]), argv[5]);
+	fprintf(stderr, "usage: policy-load echo URL WORKERS | run URL CLIENTS SECONDS JSON\n"
+			"       policy-load rawecho PORT | rawrun PORT CLIENTS SECONDS JSON\n");
 	return 2;
 }
