@@ -59,6 +59,20 @@ def tree_cpu(root):
     return total / TICK
 
 
+def nng_cpu(pid):
+    """Seconds of CPU used by a process's nng threads (nng names them nng:task, nng:poll:epoll,
+    nng:aio:expire, ...): the RPC transport's own hand-offs, apart from the service's threads."""
+    total = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if open(f"/proc/{pid}/task/{t}/comm").read().startswith("nng:"):
+                f = open(f"/proc/{pid}/task/{t}/stat").read().rsplit(")", 1)[1].split()
+                total += int(f[11]) + int(f[12])
+        except OSError:
+            pass
+    return total / TICK
+
+
 def pipelined(port):
     """The pipelining client's run: (seconds, its CPU seconds, this process's)."""
     body = b"Subject: cpu bench\r\n\r\n" + b"".join(b"%05d %s\r\n" % (i, b"x" * 72) for i in range(SIZE // 80))
@@ -169,7 +183,7 @@ def main():
     procs = {s.name: s.proc.pid for s in st.services.started}
     procs["postgres"] = int(open(st.pg.dir / "postmaster.pid").read().split()[0])
     master = postfix_master(pf_dir)
-    rows, loads = {"clement": [], "postfix": []}, [load_avg()]
+    rows, loads, nng = {"clement": [], "postfix": []}, [load_avg()], []
     try:
         source(st.smtp_port)  # warm-up, not counted
         source(pf_port)
@@ -178,10 +192,12 @@ def main():
             for who in (["clement", "postfix"] if r % 2 == 0 else ["postfix", "clement"]):
                 if who == "clement":
                     a, logs0 = {n: tree_cpu(p) for n, p in procs.items()}, st.logged()
+                    na = {n: nng_cpu(p) for n, p in procs.items() if n != "postgres"}
                     t, src = source(st.smtp_port)
                     wait_count(st.logged, logs0 + copies, 120)  # the log rows are part of the work
                     b = {n: tree_cpu(p) for n, p in procs.items()}
                     per = {n: (b[n] - a[n]) / MESSAGES * 1e3 for n in procs}
+                    nng.append({n: (nng_cpu(procs[n]) - na[n]) / MESSAGES * 1e3 for n in na})
                 else:
                     base, a = count_files(pf_inbox), tree_cpu(master)
                     t0 = time.monotonic()
@@ -219,6 +235,12 @@ def main():
     src = statistics.median(x[2] for x in rows["clement"] + rows["postfix"])
     print(f"\nmedians: throughput ratio {statistics.median(ratios):.2f}, CPU ratio {statistics.median(cpu_ratios):.2f}; "
           f"{CLIENT} itself {src:.2f} ms per message")
+    if nng:
+        each = {n: statistics.median(r[n] for r in nng) for n in nng[0]}
+        share = statistics.median(sum(r.values()) / sum(cp.values()) for r, (_, cp, _) in zip(nng, rows["clement"]))
+        print("of which in nng's own threads (task, poll, expire), ms per message, medians: " +
+              ", ".join(f"{n} {v:.2f}" for n, v in each.items()) +
+              f"; {sum(each.values()):.2f} in all, {share:.0%} of Clement's CPU")
     if syscalls:
         print_syscalls(syscalls)
     return 0
