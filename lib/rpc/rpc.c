@@ -46,6 +46,7 @@ struct rpc_call {
 	cl_rpc_done_fn done;
 	void *arg;
 	struct rpc_call *next;
+	pthread_mutex_t lock; /* held by call_cb while it posts the receive and checks for a cancel */
 };
 
 /* At most this many connections are tracked per client (it dials one address; nng keeps one
@@ -140,6 +141,7 @@ void cl_rpc_client_free(struct cl_rpc_client *c)
 	nng_close(c->sock);
 	for (size_t i = 0; i < c->all_n; i++) {
 		nng_aio_free(c->all_list[i]->aio);
+		pthread_mutex_destroy(&c->all_list[i]->lock);
 		free(c->all_list[i]);
 	}
 	free(c->all_list);
@@ -279,6 +281,9 @@ static void call_cb(void *arg)
 {
 	struct rpc_call *k = arg;
 	struct cl_rpc_client *c = k->client;
+	/* Wait until the callback that posted this receive has finished looking at it. */
+	pthread_mutex_lock(&k->lock);
+	pthread_mutex_unlock(&k->lock);
 	int rv = nng_aio_result(k->aio);
 	nng_msg *reply = NULL;
 	enum cl_rpc_status st;
@@ -292,7 +297,16 @@ static void call_cb(void *arg)
 			lost = 1;
 		if (rv == 0 && !lost && !atomic_load(&c->cancelled)) {
 			k->sending = 0;
+			pthread_mutex_lock(&k->lock);
 			nng_ctx_recv(k->ctx, k->aio);
+			/* A cancel that came while this callback ran found the aio idle and did
+			 * nothing (nng drops it), so the receive would wait for the whole deadline:
+			 * look again now that the receive is posted. k->lock keeps the receive's own
+			 * completion (another nng thread) from handing k to a new call meanwhile, so
+			 * this cancel can only reach this call. */
+			if (atomic_load(&c->cancelled) || (c->fail_fast && !cl_rpc_client_connected(c)))
+				nng_aio_cancel(k->aio);
+			pthread_mutex_unlock(&k->lock);
 			return;
 		}
 		if (rv != 0) /* on success the request is nng's */
@@ -343,6 +357,7 @@ static struct rpc_call *call_get(struct cl_rpc_client *c)
 		pthread_mutex_unlock(&c->lock);
 		return NULL;
 	}
+	pthread_mutex_init(&k->lock, NULL);
 	k->client = c;
 	c->all_list[c->all_n++] = k;
 	pthread_mutex_unlock(&c->lock);

@@ -7,6 +7,7 @@
  * made without one); an op table routes each op to its handler and answers an
  * unknown or missing op "unknown op", counted; and an op table with json_arena serves from
  * the worker's cJSON arena. */
+#include <dlfcn.h>
 #include <netinet/in.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -408,10 +409,28 @@ static void test_connected(void)
 	cl_rpc_client_free(c);
 }
 
+/* The client whose cl_rpc_client_cancel_all the next nng_ctx_recv runs first: the moment a
+ * call's send has completed and its callback is about to post the receive. */
+static struct cl_rpc_client *_Atomic cancel_before_recv;
+
+/* nng_ctx_recv - libnng's, after the cancel armed in cancel_before_recv (this binary's
+ * definition comes before libnng's for rpc.c's calls). */
+void nng_ctx_recv(nng_ctx ctx, nng_aio *aio)
+{
+	static void (*real)(nng_ctx, nng_aio *);
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "nng_ctx_recv");
+	struct cl_rpc_client *c = atomic_exchange(&cancel_before_recv, NULL);
+	if (c)
+		cl_rpc_client_cancel_all(c);
+	real(ctx, aio);
+}
+
 /* call_held_by_silent_peer - a client connected to a REP peer (*rep) that accepts requests
- * and never answers, with one asynchronous call (op, 30 s deadline) the peer has received. */
+ * and never answers, with one asynchronous call (op, deadline_ms) the peer has received.
+ * cancel_in_callback: cl_rpc_client_cancel_all runs while the call's send callback runs. */
 static struct cl_rpc_client *call_held_by_silent_peer(const char *url, nng_socket *rep, const char *op,
-						      struct async_result *r)
+						      struct async_result *r, int deadline_ms, int cancel_in_callback)
 {
 	char err[256];
 	nng_rep0_open(rep);
@@ -422,7 +441,9 @@ static struct cl_rpc_client *call_held_by_silent_peer(const char *url, nng_socke
 	nng_msg *m;
 	cl_frame_build(&m, req, NULL, 0);
 	cJSON_Delete(req);
-	CL_CHECK(cl_rpc_call_async(c, m, 30000, async_done, r) == 0, "async start");
+	if (cancel_in_callback)
+		atomic_store(&cancel_before_recv, c);
+	CL_CHECK(cl_rpc_call_async(c, m, deadline_ms, async_done, r) == 0, "async start");
 	nng_msg *rm;
 	nng_socket_set_ms(*rep, NNG_OPT_RECVTIMEO, 2000);
 	CL_CHECK(nng_recvmsg(*rep, &rm, 0) == 0, "the peer got the request");
@@ -447,7 +468,7 @@ static void test_cancel_all(void)
 	free_url(url, sizeof url);
 	nng_socket rep;
 	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK, ""};
-	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "scan", &r);
+	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "scan", &r, 30000, 0);
 	double t = cl_now_seconds();
 	cl_rpc_client_cancel_all(c);
 	wait_calls(&r, 1);
@@ -464,6 +485,27 @@ static void test_cancel_all(void)
 	CL_CHECK(r.calls == 1, "done called exactly once");
 }
 
+/* test_cancel_in_callback - cl_rpc_client_cancel_all while the call's send callback runs, just
+ * before it posts the receive: nng drops a cancel of an aio between two operations, so the call
+ * waited for its deadline (seen once in CI as test_cancel_all's call taking its 30 s). It must
+ * still end at once. */
+static void test_cancel_in_callback(void)
+{
+	char url[64];
+	free_url(url, sizeof url);
+	nng_socket rep;
+	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK, ""};
+	double t = cl_now_seconds();
+	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "scan", &r, 5000, 1);
+	wait_calls(&r, 1);
+	CL_CHECK(atomic_load(&cancel_before_recv) == NULL, "the cancel ran inside the send's callback");
+	CL_CHECK(cl_now_seconds() - t < 2.0, "ended at once, not at the 5 s deadline (%.1f s)", cl_now_seconds() - t);
+	CL_CHECK(r.st == CL_RPC_ERROR, "cancelled call -> error, got %s", cl_rpc_status_str(r.st));
+	cl_rpc_client_free(c);
+	nng_close(rep);
+	CL_CHECK(r.calls == 1, "done called exactly once");
+}
+
 /* test_peer_lost - a call the peer received but has not answered ends at once as unreachable
  * when the peer goes (a SIGKILLed service), not at its deadline: nng's REQ would keep it for a
  * resend to a pipe that never comes. Found as smtp-edge greeting a client only after 60 s
@@ -474,7 +516,7 @@ static void test_peer_lost(void)
 	free_url(url, sizeof url);
 	nng_socket rep;
 	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK, ""};
-	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "connect", &r);
+	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "connect", &r, 30000, 0);
 	double t = cl_now_seconds();
 	nng_close(rep); /* the service dies with the request in hand */
 	wait_calls(&r, 1);
@@ -655,6 +697,7 @@ int main(void)
 	test_async_reuse();
 	test_connected();
 	test_cancel_all();
+	test_cancel_in_callback();
 	test_peer_lost();
 	nng_fini();
 	return CL_TEST_END();
