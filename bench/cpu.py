@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "lib"))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from stack import ROOT, Stack, free_port, load_avg, machine  # noqa: E402
+from stack import ROOT, Stack, cpu_seconds, free_port, load_avg, machine  # noqa: E402
 from throughput import count_files, wait_count  # noqa: E402
 from threaded import run_threaded  # noqa: E402
 
@@ -62,15 +62,14 @@ def tree_cpu(root):
 def nng_cpu(pid):
     """Seconds of CPU used by a process's nng threads (nng names them nng:task, nng:poll:epoll,
     nng:aio:expire, ...): the RPC transport's own hand-offs, apart from the service's threads."""
-    total = 0
+    total = 0.0
     for t in os.listdir(f"/proc/{pid}/task"):
         try:
             if open(f"/proc/{pid}/task/{t}/comm").read().startswith("nng:"):
-                f = open(f"/proc/{pid}/task/{t}/stat").read().rsplit(")", 1)[1].split()
-                total += int(f[11]) + int(f[12])
+                total += cpu_seconds(pid, t)
         except OSError:
             pass
-    return total / TICK
+    return total
 
 
 def pipelined(port):

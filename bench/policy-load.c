@@ -132,8 +132,8 @@ static int full_io(int fd, void *buf, size_t n, int wr)
 	return 0;
 }
 
-/* raw_frame - one frame (4-octet big-endian length, then the payload) read into buf (cap
- * octets) or written from it; the length, or -1. */
+/* raw_recv / raw_send - one frame (4-octet big-endian length, then the payload) read into buf
+ * (cap octets; the length, or -1) or written from it (0, or -1). */
 static long raw_recv(int fd, char *buf, size_t cap)
 {
 	uint32_t len;
@@ -180,8 +180,8 @@ static int rawecho(int port)
 {
 	int l = tcp_socket(), one = 1;
 	struct sockaddr_in a = loopback(port);
-	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 128) < 0) {
+	if (l < 0 || setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 128) < 0) {
 		fprintf(stderr, "policy-load: cannot listen on 127.0.0.1:%d\n", port);
 		return 1;
 	}

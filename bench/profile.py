@@ -11,22 +11,12 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "lib"))
-from stack import Stack, load_avg, machine  # noqa: E402
+from stack import Stack, cpu_seconds, load_avg, machine  # noqa: E402
 
 MESSAGES = int(os.environ.get("MESSAGES", "3000"))
 SESSIONS = int(os.environ.get("SESSIONS", "50"))
 SIZE = int(os.environ.get("SIZE", "10240"))
 TOP = int(os.environ.get("TOP", "12"))
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    """utime + stime of a process (all its threads), in seconds; 0 if it is gone."""
-    try:
-        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(f[11]) + int(f[12])) / TICK
 
 
 def children(ppid):

@@ -189,6 +189,17 @@ def load_avg():
     return os.getloadavg()[0]
 
 
+def cpu_seconds(pid, task=None):
+    """utime + stime in seconds of a process (all its threads), or of one of its threads (task
+    id); 0 if it is gone."""
+    path = f"/proc/{pid}/task/{task}/stat" if task else f"/proc/{pid}/stat"
+    try:
+        f = open(path).read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def machine():
     """One line describing the machine: CPU, cores, RAM, kernel."""
     cpu = "unknown CPU"

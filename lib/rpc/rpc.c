@@ -46,7 +46,7 @@ struct rpc_call {
 	cl_rpc_done_fn done;
 	void *arg;
 	struct rpc_call *next;
-	pthread_mutex_t lock; /* held by call_cb while it posts the receive and checks for a cancel */
+	pthread_mutex_t lock; /* held by post() from the start of an operation to its cancel check */
 };
 
 /* At most this many connections are tracked per client (it dials one address; nng keeps one
@@ -276,12 +276,29 @@ enum cl_rpc_status cl_rpc_call(struct cl_rpc_client *c, const cJSON *req, const 
 	return CL_RPC_OK;
 }
 
+/* post - start k's next operation (nng_ctx_send or nng_ctx_recv) on its context, then look
+ * again for what ends the call at once: cl_rpc_client_cancel_all, or a fail-fast client's
+ * last connection gone. Their cancel reaches only an operation in progress (nng drops a cancel
+ * of an aio between two operations), so one that came just before this start would otherwise
+ * leave the call waiting for its whole deadline. k->lock keeps the operation's completion
+ * (call_cb, on an nng thread) from handing k to a new call before this look, so the cancel
+ * can only reach this call. */
+static void post(struct rpc_call *k, void (*op)(nng_ctx, nng_aio *))
+{
+	struct cl_rpc_client *c = k->client;
+	pthread_mutex_lock(&k->lock);
+	op(k->ctx, k->aio);
+	if (atomic_load(&c->cancelled) || (c->fail_fast && !cl_rpc_client_connected(c)))
+		nng_aio_cancel(k->aio);
+	pthread_mutex_unlock(&k->lock);
+}
+
 /* call_cb - the aio state machine of an async call: send done -> receive -> done(). */
 static void call_cb(void *arg)
 {
 	struct rpc_call *k = arg;
 	struct cl_rpc_client *c = k->client;
-	/* Wait until the callback that posted this receive has finished looking at it. */
+	/* Wait until the post() that started this operation has made its check (see post). */
 	pthread_mutex_lock(&k->lock);
 	pthread_mutex_unlock(&k->lock);
 	int rv = nng_aio_result(k->aio);
@@ -297,16 +314,7 @@ static void call_cb(void *arg)
 			lost = 1;
 		if (rv == 0 && !lost && !atomic_load(&c->cancelled)) {
 			k->sending = 0;
-			pthread_mutex_lock(&k->lock);
-			nng_ctx_recv(k->ctx, k->aio);
-			/* A cancel that came while this callback ran found the aio idle and did
-			 * nothing (nng drops it), so the receive would wait for the whole deadline:
-			 * look again now that the receive is posted. k->lock keeps the receive's own
-			 * completion (another nng thread) from handing k to a new call meanwhile, so
-			 * this cancel can only reach this call. */
-			if (atomic_load(&c->cancelled) || (c->fail_fast && !cl_rpc_client_connected(c)))
-				nng_aio_cancel(k->aio);
-			pthread_mutex_unlock(&k->lock);
+			post(k, nng_ctx_recv);
 			return;
 		}
 		if (rv != 0) /* on success the request is nng's */
@@ -387,11 +395,9 @@ int cl_rpc_call_async(struct cl_rpc_client *c, nng_msg *req, int timeout_ms, cl_
 	 * closely enough (send on REQ completes at once once queued). */
 	nng_aio_set_timeout(k->aio, timeout_ms);
 	nng_aio_set_msg(k->aio, req);
-	nng_ctx_send(k->ctx, k->aio);
-	/* Checked after the send: a connection that went between the caller's check and the
-	 * send (its REM_POST, and so pipe_event's cancel, came first) leaves nothing to answer. */
-	if (c->fail_fast && !cl_rpc_client_connected(c))
-		nng_aio_cancel(k->aio);
+	/* post's check covers a connection that went between the caller's check and the send
+	 * (its REM_POST, and so pipe_event's cancel, came first): nothing is left to answer. */
+	post(k, nng_ctx_send);
 	return 0;
 }
 
