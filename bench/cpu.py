@@ -60,12 +60,14 @@ def tree_cpu(root):
 
 
 def nng_cpu(pid):
-    """Seconds of CPU used by a process's nng threads (nng names them nng:task, nng:poll:epoll,
-    nng:aio:expire, ...): the RPC transport's own hand-offs, apart from the service's threads."""
+    """Seconds of CPU used by a process's RPC transport threads, apart from the threads that do
+    the service's work: lib/rpc's "rpc:client" (writes queued requests, reads replies, runs the
+    callbacks) and "rpc:reader" (a server's requests), or, in a build from before lib/rpc spoke
+    the wire itself, libnng's "nng:task", "nng:poll:epoll", "nng:aio:expire"."""
     total = 0.0
     for t in os.listdir(f"/proc/{pid}/task"):
         try:
-            if open(f"/proc/{pid}/task/{t}/comm").read().startswith("nng:"):
+            if open(f"/proc/{pid}/task/{t}/comm").read().startswith(("nng:", "rpc:client", "rpc:reader")):
                 total += cpu_seconds(pid, t)
         except OSError:
             pass
@@ -237,7 +239,8 @@ def main():
     if nng:
         each = {n: statistics.median(r[n] for r in nng) for n in nng[0]}
         share = statistics.median(sum(r.values()) / sum(cp.values()) for r, (_, cp, _) in zip(nng, rows["clement"]))
-        print("of which in nng's own threads (task, poll, expire), ms per message, medians: " +
+        print("of which in the RPC transport's own threads (rpc:client, rpc:reader; nng:* in older builds), ms per "
+              "message, medians: " +
               ", ".join(f"{n} {v:.2f}" for n, v in each.items()) +
               f"; {sum(each.values()):.2f} in all, {share:.0%} of Clement's CPU")
     if syscalls:

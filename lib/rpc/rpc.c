@@ -1,16 +1,34 @@
-/* rpc.c - nng REQ/REP client and server with deadlines. See rpc.h. */
+/* rpc.c - REQ/REP client and server with deadlines, on nng's wire format (sp.h) but without
+ * nng's sockets, contexts and threads. See rpc.h.
+ *
+ * Why not libnng's sockets: they cost 0.5 ms of CPU per message on the mail path (21 % of
+ * Clement's), in thread hand-offs between nng's task and poll threads and the callers
+ * (docs/PERFORMANCE.md, "What the RPC transport costs"). Here a caller writes its request
+ * itself, one thread per client reads the replies and runs the callbacks, and on the server
+ * one thread reads the requests and the worker that answers one writes the reply itself.
+ * nng_msg stays the message type (plain memory; no nng thread is started). */
 #include "rpc/rpc.h"
 
-#include <nng/protocol/reqrep0/rep.h>
-#include <nng/protocol/reqrep0/req.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "rpc/jarena.h"
+#include "rpc/sp.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -32,72 +50,453 @@ const char *cl_rpc_status_str(enum cl_rpc_status st)
 	return "unknown";
 }
 
-/* A pooled async call: the aio lives as long as the client (nng 1.5 cannot free an aio from
- * its own callback). So does the context, once a call through it was answered: opening and
- * closing one per call takes nng's global socket lock four times and its id map twice, on
- * every RPC of every session. A call that failed closes its context instead (a REQ context
- * keeps its unanswered request for resending, and that may be a whole message). */
-struct rpc_call {
-	struct cl_rpc_client *client;
-	nng_aio *aio;
-	nng_ctx ctx;
-	int ctx_open;
-	int sending;
+/* ---- shared ---- */
+
+/* wake / drain - an eventfd that interrupts a poll. */
+static void wake(int efd)
+{
+	uint64_t one = 1;
+	ssize_t w = write(efd, &one, sizeof one);
+	(void)w;
+}
+
+static void drain(int efd)
+{
+	uint64_t v;
+	ssize_t r = read(efd, &v, sizeof v);
+	(void)r;
+}
+
+static void set_nodelay(int fd, int ipc)
+{
+	int one = 1;
+	if (!ipc)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* ipc_addr - the Unix socket address of path. */
+static socklen_t ipc_addr(struct sockaddr_un *a, const char *path)
+{
+	memset(a, 0, sizeof *a);
+	a->sun_family = AF_UNIX;
+	memcpy(a->sun_path, path, strlen(path) + 1); /* the URL parser bounded it */
+	return (socklen_t)sizeof *a;
+}
+
+/* ---- client ---- */
+
+/* One call, from cl_rpc_call_async until done has run and its request is no longer being
+ * written: a call that ends while the connection is part-way through its frame keeps the
+ * frame until it is whole (the peer would read the next request as its rest). */
+struct call {
+	uint32_t id;
+	double deadline;
 	cl_rpc_done_fn done;
 	void *arg;
-	struct rpc_call *next;
-	pthread_mutex_t lock; /* held by post() from the start of an operation to its cancel check */
+	nng_msg *req; /* until written */
+	unsigned char head[13];
+	size_t hlen, off; /* the frame header (length, request id) and the bytes of the frame written */
+	int on_conn;      /* sent or queued on the current connection, in the id table */
+	int in_sendq;
+	int ended; /* on the completion list or done already */
+	int done_ran;
+	enum cl_rpc_status st;
+	nng_msg *reply;
+	struct call *prev, *next; /* live calls (not ended) */
+	struct call *hnext;       /* id table */
+	struct call *qnext;       /* send queue */
+	struct call *cnext;       /* completion list */
 };
 
-/* At most this many connections are tracked per client (it dials one address; nng keeps one
- * pipe per connection, and a second appears only briefly while a reconnection races the
- * close of the old one). */
-#define MAX_PIPES 8
+#define ID_BUCKETS 1024
+
+enum conn_state { C_DOWN, C_CONNECTING, C_HELLO, C_UP };
 
 struct cl_rpc_client {
-	nng_socket sock;
-	_Atomic int pipes; /* npipe_ids, for a lock-free cl_rpc_client_connected() */
-	pthread_mutex_t pipe_lock;
-	uint32_t pipe_ids[MAX_PIPES]; /* the connections announced by ADD_POST and not yet removed */
-	int npipe_ids;
-	_Atomic int cancelled; /* cl_rpc_client_cancel_all ran: no new calls, none goes on */
-	int fail_fast;         /* cl_rpc_client_fail_fast: no connection, no waiting for one */
+	struct cl_sp_url url;
+	char url_text[300];
+	pthread_t thread;
+	int efd; /* wakes the thread */
 	pthread_mutex_t lock;
-	struct rpc_call *free_calls;
-	struct rpc_call **all_list;
-	size_t all_n, all_cap;
+	/* under lock: */
+	int fd;
+	enum conn_state state;
+	struct call *live;              /* every call not ended (deadlines, cancel_all) */
+	struct call *ids[ID_BUCKETS];   /* calls on the connection, by request id */
+	struct call *sq_head, *sq_tail; /* requests still to write, in order */
+	struct call *done_head, *done_tail;
+	uint32_t next_id;
+	double min_deadline; /* no live call ends before this */
+	double sleep_until;  /* when the thread wakes up next on its own */
+	int closing;
+	/* the thread's own: */
+	struct cl_sp_reader rd;
+	unsigned char hello[8];
+	size_t hello_got;
+	struct addrinfo *ai, *ai_at;
+	double redial_at, backoff;
+	_Atomic int connected;
+	_Atomic int cancelled;
+	int fail_fast;
 };
 
-static void cancel_calls(struct cl_rpc_client *c);
+static void live_add(struct cl_rpc_client *c, struct call *k)
+{
+	k->prev = NULL;
+	k->next = c->live;
+	if (c->live)
+		c->live->prev = k;
+	c->live = k;
+	if (k->deadline < c->min_deadline)
+		c->min_deadline = k->deadline;
+}
 
-/* pipe_event - keep the set of live connections, to tell "unreachable" from "timeout" and
- * to let callers fail at once when there is none. A set of pipe ids, not a bare counter:
- * nng 1.5 also reports REM_POST for a pipe that never reached ADD_POST (one refused in
- * its protocol handshake, e.g. a peer of the wrong protocol), and a counter would then stay
- * one short for ever, calling a connected peer unreachable.
- *
- * When the last connection goes, the calls in flight end at once as unreachable: REQ keeps a
- * request whose pipe closed for a resend to the next pipe, so a call sent just before its
- * service died (SIGKILL, a crash) would otherwise wait for its whole deadline (120 s for
- * delivery) although nothing can answer it. */
-static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+static void ids_remove(struct cl_rpc_client *c, struct call *k)
+{
+	struct call **p = &c->ids[k->id % ID_BUCKETS];
+	while (*p && *p != k)
+		p = &(*p)->hnext;
+	if (*p)
+		*p = k->hnext;
+	k->on_conn = 0;
+}
+
+/* call_free - k is gone when done has run and no frame of it is being written. Lock held. */
+static void call_maybe_free(struct call *k)
+{
+	if (k->done_ran && !k->in_sendq) {
+		if (k->req)
+			nng_msg_free(k->req);
+		free(k);
+	}
+}
+
+/* end_call - k ends with st (reply on CL_RPC_OK): off the live list and the id table, onto the
+ * completion list, whose callbacks the client's thread runs. Its frame stays queued if part
+ * of it was written; an unstarted one is dropped when the writer reaches it. Lock held. */
+static void end_call(struct cl_rpc_client *c, struct call *k, enum cl_rpc_status st, nng_msg *reply)
+{
+	if (k->ended)
+		return;
+	k->ended = 1;
+	k->st = st;
+	k->reply = reply;
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		c->live = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	if (k->on_conn)
+		ids_remove(c, k);
+	k->cnext = NULL;
+	if (c->done_tail)
+		c->done_tail->cnext = k;
+	else
+		c->done_head = k;
+	c->done_tail = k;
+}
+
+/* enqueue - k goes on the connection: into the id table and the send queue. Lock held. */
+static void enqueue(struct cl_rpc_client *c, struct call *k)
+{
+	k->on_conn = 1;
+	k->hnext = c->ids[k->id % ID_BUCKETS];
+	c->ids[k->id % ID_BUCKETS] = k;
+	k->in_sendq = 1;
+	k->qnext = NULL;
+	if (c->sq_tail)
+		c->sq_tail->qnext = k;
+	else
+		c->sq_head = k;
+	c->sq_tail = k;
+}
+
+/* flush - write queued frames until the socket is full; -1 when it broke. Lock held. */
+static int flush(struct cl_rpc_client *c)
+{
+	while (c->sq_head) {
+		struct call *k = c->sq_head;
+		if (k->off == 0 && k->ended) { /* ended before a byte went: never sent */
+			c->sq_head = k->qnext;
+			if (!c->sq_head)
+				c->sq_tail = NULL;
+			k->in_sendq = 0;
+			call_maybe_free(k);
+			continue;
+		}
+		size_t blen = nng_msg_len(k->req);
+		struct iovec iov[2];
+		int n = 0;
+		if (k->off < k->hlen)
+			iov[n++] = (struct iovec){k->head + k->off, k->hlen - k->off};
+		size_t boff = k->off > k->hlen ? k->off - k->hlen : 0;
+		if (blen > boff)
+			iov[n++] = (struct iovec){(unsigned char *)nng_msg_body(k->req) + boff, blen - boff};
+		ssize_t w = cl_sp_writev(c->fd, iov, n);
+		if (w < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		k->off += (size_t)w;
+		if (k->off < k->hlen + blen)
+			return 0;
+		nng_msg_free(k->req);
+		k->req = NULL;
+		c->sq_head = k->qnext;
+		if (!c->sq_head)
+			c->sq_tail = NULL;
+		k->in_sendq = 0;
+		call_maybe_free(k);
+	}
+	return 0;
+}
+
+/* drop_conn - the connection is gone: every call on it ends unreachable (no peer is left to
+ * answer it), the frames not yet written with it. Lock held. */
+static void drop_conn(struct cl_rpc_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->state = C_DOWN;
+	atomic_store(&c->connected, 0);
+	cl_sp_reader_fini(&c->rd);
+	while (c->sq_head) {
+		struct call *k = c->sq_head;
+		c->sq_head = k->qnext;
+		k->in_sendq = 0;
+		if (!k->ended)
+			end_call(c, k, CL_RPC_UNREACHABLE, NULL);
+		call_maybe_free(k);
+	}
+	c->sq_tail = NULL;
+	for (struct call *k = c->live, *nx; k; k = nx) {
+		nx = k->next;
+		if (k->on_conn)
+			end_call(c, k, CL_RPC_UNREACHABLE, NULL);
+	}
+	c->redial_at = cl_now_seconds() + c->backoff;
+	c->backoff = c->backoff * 2 > 1.0 ? 1.0 : c->backoff * 2;
+}
+
+/* on_reply - a frame from the peer: the reply to the call with its request id. */
+static void on_reply(void *arg, nng_msg *m)
 {
 	struct cl_rpc_client *c = arg;
-	uint32_t id = nng_pipe_id(p);
-	pthread_mutex_lock(&c->pipe_lock);
-	int at = -1;
-	for (int i = 0; i < c->npipe_ids; i++)
-		if (c->pipe_ids[i] == id)
-			at = i;
-	if (ev == NNG_PIPE_EV_ADD_POST && at < 0 && c->npipe_ids < MAX_PIPES)
-		c->pipe_ids[c->npipe_ids++] = id;
-	else if (ev == NNG_PIPE_EV_REM_POST && at >= 0)
-		c->pipe_ids[at] = c->pipe_ids[--c->npipe_ids];
-	int none = ev == NNG_PIPE_EV_REM_POST && at >= 0 && c->npipe_ids == 0;
-	atomic_store(&c->pipes, c->npipe_ids);
-	pthread_mutex_unlock(&c->pipe_lock);
-	if (none)
-		cancel_calls(c);
+	const unsigned char *p = nng_msg_body(m);
+	if (nng_msg_len(m) < 4) {
+		nng_msg_free(m);
+		return;
+	}
+	uint32_t id = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	nng_msg_trim(m, 4);
+	pthread_mutex_lock(&c->lock);
+	struct call *k = c->ids[id % ID_BUCKETS];
+	while (k && k->id != id)
+		k = k->hnext;
+	if (k)
+		end_call(c, k, CL_RPC_OK, m);
+	pthread_mutex_unlock(&c->lock);
+	if (!k)
+		nng_msg_free(m); /* the answer to a call that ended already */
+}
+
+/* dial_next - start connecting to the next address; 0 started (or connected), -1 none left. */
+static int dial_next(struct cl_rpc_client *c)
+{
+	for (;;) {
+		int fd = -1;
+		int rc;
+		if (c->url.ipc) {
+			struct sockaddr_un a;
+			socklen_t al = ipc_addr(&a, c->url.path);
+			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			if (fd < 0)
+				return -1;
+			rc = connect(fd, (struct sockaddr *)&a, al);
+			c->ai_at = NULL;
+		} else {
+			if (!c->ai_at)
+				return -1;
+			struct addrinfo *a = c->ai_at;
+			c->ai_at = a->ai_next;
+			fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			if (fd < 0)
+				continue;
+			rc = connect(fd, a->ai_addr, a->ai_addrlen);
+		}
+		if (rc == 0 || errno == EINPROGRESS || (c->url.ipc && errno == EAGAIN)) {
+			c->fd = fd;
+			c->state = C_CONNECTING;
+			return 0;
+		}
+		close(fd);
+		if (c->url.ipc)
+			return -1;
+	}
+}
+
+/* dial - a new connection attempt: resolve (again: a service may have moved), connect. */
+static void dial(struct cl_rpc_client *c)
+{
+	if (!c->url.ipc) {
+		if (c->ai)
+			freeaddrinfo(c->ai);
+		c->ai = c->ai_at = NULL;
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
+		if (getaddrinfo(c->url.host[0] ? c->url.host : "127.0.0.1", c->url.port, &hints, &c->ai) != 0)
+			c->ai = NULL;
+		c->ai_at = c->ai;
+	}
+	if (dial_next(c) < 0)
+		drop_conn(c);
+}
+
+/* connected_now - the connection finished connecting: say hello. */
+static void start_hello(struct cl_rpc_client *c)
+{
+	int e = 0;
+	socklen_t el = sizeof e;
+	getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &el);
+	unsigned char h[8];
+	cl_sp_hello(h, CL_SP_REQ0);
+	if (e != 0 || send(c->fd, h, sizeof h, MSG_NOSIGNAL) != (ssize_t)sizeof h) {
+		close(c->fd);
+		c->fd = -1;
+		if (dial_next(c) < 0)
+			drop_conn(c);
+		return;
+	}
+	set_nodelay(c->fd, c->url.ipc);
+	c->state = C_HELLO;
+	c->hello_got = 0;
+}
+
+/* read_hello - the peer's handshake; a REP peer makes the connection usable. */
+static void read_hello(struct cl_rpc_client *c)
+{
+	ssize_t n = read(c->fd, c->hello + c->hello_got, sizeof c->hello - c->hello_got);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		drop_conn(c);
+		return;
+	}
+	c->hello_got += (size_t)n;
+	if (c->hello_got < sizeof c->hello)
+		return;
+	if (!cl_sp_hello_ok(c->hello, CL_SP_REP0)) { /* a peer of another protocol: no connection */
+		drop_conn(c);
+		return;
+	}
+	c->state = C_UP;
+	c->backoff = 0.05;
+	cl_sp_reader_init(&c->rd, c->url.ipc, CL_RPC_MAX_MSG + 4);
+	atomic_store(&c->connected, 1);
+	/* The calls that waited for a connection go now, oldest first (the live list is newest
+	 * first). */
+	struct call *last = NULL;
+	for (struct call *k = c->live; k; k = k->next)
+		last = k;
+	for (struct call *k = last; k; k = k->prev)
+		if (!k->on_conn)
+			enqueue(c, k);
+	if (flush(c) < 0)
+		drop_conn(c);
+}
+
+/* expire - end the calls whose deadline passed: unreachable when there is no connection at the
+ * deadline, a timeout when there is. Returns the next deadline. Lock held. */
+static double expire(struct cl_rpc_client *c, double now)
+{
+	if (now < c->min_deadline)
+		return c->min_deadline;
+	double next = 1e300;
+	for (struct call *k = c->live, *nx; k; k = nx) {
+		nx = k->next;
+		if (k->deadline <= now)
+			end_call(c, k, c->state == C_UP ? CL_RPC_TIMEOUT : CL_RPC_UNREACHABLE, NULL);
+		else if (k->deadline < next)
+			next = k->deadline;
+	}
+	c->min_deadline = next;
+	return next;
+}
+
+/* run_done - the callbacks of the calls that ended, outside the lock (done may call again). */
+static void run_done(struct cl_rpc_client *c, struct call *list)
+{
+	for (struct call *k = list, *nx; k; k = nx) {
+		nx = k->cnext;
+		k->done(k->arg, k->st, k->reply);
+		pthread_mutex_lock(&c->lock);
+		k->done_ran = 1;
+		call_maybe_free(k);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+static void *client_main(void *arg)
+{
+	struct cl_rpc_client *c = arg;
+	pthread_setname_np(pthread_self(), "rpc:client");
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		double now = cl_now_seconds();
+		if (c->state == C_DOWN && !c->closing && now >= c->redial_at)
+			dial(c);
+		double next = expire(c, now);
+		if (c->state == C_DOWN && c->redial_at < next)
+			next = c->redial_at;
+		c->sleep_until = next;
+		struct call *done = c->done_head;
+		c->done_head = c->done_tail = NULL;
+		int closing = c->closing;
+		struct pollfd p[2] = {{.fd = c->efd, .events = POLLIN}, {.fd = c->fd, .events = 0}};
+		if (c->state == C_CONNECTING)
+			p[1].events = POLLOUT;
+		else if (c->state == C_HELLO)
+			p[1].events = POLLIN;
+		else if (c->state == C_UP)
+			p[1].events = (short)(POLLIN | (c->sq_head ? POLLOUT : 0));
+		pthread_mutex_unlock(&c->lock);
+		if (done) {
+			run_done(c, done);
+			continue; /* a callback may have started calls */
+		}
+		if (closing)
+			break;
+		int timeout = -1;
+		if (next < 1e299) {
+			double ms = (next - now) * 1000.0 + 1.0;
+			timeout = ms > 60000 ? 60000 : (int)ms;
+		}
+		int n = poll(p, c->state == C_DOWN ? 1 : 2, timeout);
+		if (n <= 0)
+			continue;
+		if (p[0].revents)
+			drain(c->efd);
+		if (!p[1].revents || c->state == C_DOWN)
+			continue;
+		if (c->state == C_UP && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			/* Read without the lock: only this thread closes the descriptor. */
+			int rc = cl_sp_read(&c->rd, c->fd, on_reply, c);
+			if (rc < 0) {
+				pthread_mutex_lock(&c->lock);
+				drop_conn(c);
+				pthread_mutex_unlock(&c->lock);
+				continue;
+			}
+		}
+		pthread_mutex_lock(&c->lock);
+		if (c->state == C_CONNECTING)
+			start_hello(c);
+		else if (c->state == C_HELLO)
+			read_hello(c);
+		else if (c->state == C_UP && (p[1].revents & POLLOUT) && flush(c) < 0)
+			drop_conn(c);
+		pthread_mutex_unlock(&c->lock);
+	}
+	return NULL;
 }
 
 struct cl_rpc_client *cl_rpc_client_new(const char *url, char *err, size_t errlen)
@@ -107,27 +506,22 @@ struct cl_rpc_client *cl_rpc_client_new(const char *url, char *err, size_t errle
 		cl_snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	int rv = nng_req0_open(&c->sock);
-	if (rv != 0) {
-		cl_snprintf(err, errlen, "nng_req0_open: %s", nng_strerror(rv));
+	if (cl_sp_url_parse(url, &c->url, err, errlen) < 0) {
 		free(c);
 		return NULL;
 	}
+	cl_strlcpy(c->url_text, url, sizeof c->url_text);
+	c->fd = -1;
+	c->backoff = 0.05;
+	c->min_deadline = 1e300;
+	c->next_id = 1;
+	c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_mutex_init(&c->pipe_lock, NULL);
-	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, CL_RPC_MAX_MSG);
-	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
-	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
-	/* No automatic resend: a request must be answered once or fail at its deadline. */
-	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, pipe_event, c);
-	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_event, c);
-	rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
-	if (rv != 0) {
-		cl_snprintf(err, errlen, "cannot dial %s: %s", url, nng_strerror(rv));
-		nng_close(c->sock);
+	if (c->efd < 0 || pthread_create(&c->thread, NULL, client_main, c) != 0) {
+		cl_snprintf(err, errlen, "cannot start the RPC client of %s: %s", url, strerror(errno));
+		if (c->efd >= 0)
+			close(c->efd);
 		pthread_mutex_destroy(&c->lock);
-		pthread_mutex_destroy(&c->pipe_lock);
 		free(c);
 		return NULL;
 	}
@@ -138,21 +532,34 @@ void cl_rpc_client_free(struct cl_rpc_client *c)
 {
 	if (!c)
 		return;
-	nng_close(c->sock);
-	for (size_t i = 0; i < c->all_n; i++) {
-		nng_aio_free(c->all_list[i]->aio);
-		pthread_mutex_destroy(&c->all_list[i]->lock);
-		free(c->all_list[i]);
+	pthread_mutex_lock(&c->lock);
+	for (struct call *k = c->live, *nx; k; k = nx) {
+		nx = k->next;
+		end_call(c, k, CL_RPC_ERROR, NULL);
 	}
-	free(c->all_list);
+	c->closing = 1;
+	pthread_mutex_unlock(&c->lock);
+	wake(c->efd);
+	pthread_join(c->thread, NULL);
+	/* The thread ran every callback before it left; what remains are queued frames. */
+	pthread_mutex_lock(&c->lock);
+	struct call *done = c->done_head;
+	c->done_head = c->done_tail = NULL;
+	pthread_mutex_unlock(&c->lock);
+	run_done(c, done);
+	pthread_mutex_lock(&c->lock);
+	drop_conn(c);
+	pthread_mutex_unlock(&c->lock);
+	if (c->ai)
+		freeaddrinfo(c->ai);
+	close(c->efd);
 	pthread_mutex_destroy(&c->lock);
-	pthread_mutex_destroy(&c->pipe_lock);
 	free(c);
 }
 
 int cl_rpc_client_connected(struct cl_rpc_client *c)
 {
-	return atomic_load(&c->pipes) > 0;
+	return atomic_load(&c->connected);
 }
 
 int cl_rpc_client_wait_connected(struct cl_rpc_client *const *cs, size_t n, int timeout_ms)
@@ -170,63 +577,73 @@ int cl_rpc_client_wait_connected(struct cl_rpc_client *const *cs, size_t n, int 
 	}
 }
 
-/* aio_sendmsg / aio_recvmsg - synchronous send and receive on a context with the caller's aio
- * (nng 1.5 has no nng_ctx_sendmsg), the deadline as its timeout. On send failure the message
- * is still the caller's. */
-static int aio_sendmsg(nng_aio *aio, nng_ctx ctx, nng_msg *m, int timeout_ms)
+int cl_rpc_call_async(struct cl_rpc_client *c, nng_msg *req, int timeout_ms, cl_rpc_done_fn done, void *arg)
 {
-	nng_aio_set_timeout(aio, timeout_ms);
-	nng_aio_set_msg(aio, m);
-	nng_ctx_send(ctx, aio);
-	nng_aio_wait(aio);
-	int rv = nng_aio_result(aio);
-	nng_aio_set_msg(aio, NULL);
-	return rv;
+	if (atomic_load(&c->cancelled))
+		return -1;
+	struct call *k = calloc(1, sizeof *k);
+	if (!k)
+		return -1;
+	k->done = done;
+	k->arg = arg;
+	k->req = req;
+	k->deadline = cl_now_seconds() + (double)timeout_ms / 1000.0;
+	pthread_mutex_lock(&c->lock);
+	if (atomic_load(&c->cancelled) || c->closing) {
+		pthread_mutex_unlock(&c->lock);
+		free(k);
+		return -1;
+	}
+	k->id = 0x80000000u | c->next_id;
+	c->next_id = (c->next_id + 1) & 0x7fffffffu;
+	if (!c->next_id)
+		c->next_id = 1;
+	size_t len = nng_msg_len(req) + 4;
+	k->hlen = cl_sp_frame_head(k->head, c->url.ipc, len);
+	for (int i = 0; i < 4; i++)
+		k->head[k->hlen + (size_t)i] = (unsigned char)(k->id >> (24 - 8 * i));
+	k->hlen += 4;
+	live_add(c, k);
+	/* The thread must wake up by this call's deadline. */
+	int kick = k->deadline < c->sleep_until;
+	if (c->state == C_UP) {
+		int idle = !c->sq_head;
+		enqueue(c, k);
+		/* The caller writes its own request when nothing is queued before it; the thread
+		 * writes what the socket would not take at once, and finds a broken connection
+		 * (only the thread closes it: it reads from it without the lock). */
+		if (!idle || flush(c) < 0 || c->sq_head)
+			kick = 1;
+	} else if (c->fail_fast) {
+		end_call(c, k, CL_RPC_UNREACHABLE, NULL); /* done runs on the client's thread */
+		kick = 1;
+	}
+	if (kick)
+		c->sleep_until = 0;
+	pthread_mutex_unlock(&c->lock);
+	if (kick)
+		wake(c->efd);
+	return 0;
 }
 
-static int aio_recvmsg(nng_aio *aio, nng_ctx ctx, nng_msg **m, int timeout_ms)
-{
-	nng_aio_set_timeout(aio, timeout_ms);
-	nng_ctx_recv(ctx, aio);
-	nng_aio_wait(aio);
-	int rv = nng_aio_result(aio);
-	if (rv == 0)
-		*m = nng_aio_get_msg(aio);
-	nng_aio_set_msg(aio, NULL);
-	return rv;
-}
+/* sync_wait - what a synchronous call waits on. */
+struct sync_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;
+	enum cl_rpc_status st;
+	nng_msg *reply;
+};
 
-/* ctx_sendmsg / ctx_recvmsg - the same with an aio of their own, for one-off calls. */
-static int ctx_sendmsg(nng_ctx ctx, nng_msg *m, int timeout_ms)
+static void sync_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
 {
-	nng_aio *aio;
-	int rv = nng_aio_alloc(&aio, NULL, NULL);
-	if (rv != 0)
-		return rv;
-	rv = aio_sendmsg(aio, ctx, m, timeout_ms);
-	nng_aio_free(aio);
-	return rv;
-}
-
-static int ctx_recvmsg(nng_ctx ctx, nng_msg **m, int timeout_ms)
-{
-	nng_aio *aio;
-	int rv = nng_aio_alloc(&aio, NULL, NULL);
-	if (rv != 0)
-		return rv;
-	rv = aio_recvmsg(aio, ctx, m, timeout_ms);
-	nng_aio_free(aio);
-	return rv;
-}
-
-/* status_of - map an nng error at the deadline to our status. */
-static enum cl_rpc_status status_of(struct cl_rpc_client *c, int rv)
-{
-	if (rv == NNG_ETIMEDOUT)
-		return cl_rpc_client_connected(c) ? CL_RPC_TIMEOUT : CL_RPC_UNREACHABLE;
-	if (rv == NNG_ECONNREFUSED || rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT)
-		return CL_RPC_UNREACHABLE;
-	return CL_RPC_ERROR;
+	struct sync_wait *w = arg;
+	pthread_mutex_lock(&w->lock);
+	w->st = st;
+	w->reply = reply;
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
 }
 
 enum cl_rpc_status cl_rpc_call(struct cl_rpc_client *c, const cJSON *req, const void *body, size_t blen, int timeout_ms,
@@ -237,168 +654,37 @@ enum cl_rpc_status cl_rpc_call(struct cl_rpc_client *c, const cJSON *req, const 
 		cl_snprintf(err, errlen, "cannot build request (out of memory)");
 		return CL_RPC_ERROR;
 	}
-	nng_ctx ctx;
-	int rv = nng_ctx_open(&ctx, c->sock);
-	if (rv != 0) {
+	struct sync_wait w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	if (cl_rpc_call_async(c, m, timeout_ms, sync_done, &w) < 0) {
 		nng_msg_free(m);
-		cl_snprintf(err, errlen, "nng_ctx_open: %s", nng_strerror(rv));
+		cl_snprintf(err, errlen, "error: the RPC client of %s is closed or out of memory", c->url_text);
 		return CL_RPC_ERROR;
 	}
-	double start = cl_now_seconds();
-	rv = ctx_sendmsg(ctx, m, timeout_ms);
-	if (rv != 0) {
-		nng_msg_free(m);
-		nng_ctx_close(ctx);
-		enum cl_rpc_status st = status_of(c, rv);
-		cl_snprintf(err, errlen, "send: %s", nng_strerror(rv));
-		return st;
-	}
-	nng_msg *r = NULL;
-	int left = timeout_ms - (int)((cl_now_seconds() - start) * 1000.0);
-	rv = ctx_recvmsg(ctx, &r, left > 0 ? left : 1);
-	nng_ctx_close(ctx);
-	if (rv != 0) {
-		enum cl_rpc_status st = status_of(c, rv);
-		cl_snprintf(err, errlen, "%s: %s", cl_rpc_status_str(st), nng_strerror(rv));
-		return st;
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	if (w.st != CL_RPC_OK) {
+		const char *why = w.st == CL_RPC_TIMEOUT       ? "no answer within the deadline"
+				  : w.st == CL_RPC_UNREACHABLE ? "no connection to the service"
+							       : "the call was cancelled";
+		cl_snprintf(err, errlen, "%s: %s (%s, %d ms)", cl_rpc_status_str(w.st), why, c->url_text, timeout_ms);
+		return w.st;
 	}
 	const unsigned char *rb;
 	size_t rbl;
 	cJSON *h = NULL;
 	char perr[128];
-	if (cl_frame_parse(r, &h, &rb, &rbl, perr, sizeof perr) < 0) {
-		nng_msg_free(r);
+	if (cl_frame_parse(w.reply, &h, &rb, &rbl, perr, sizeof perr) < 0) {
+		nng_msg_free(w.reply);
 		cl_snprintf(err, errlen, "malformed reply: %s", perr);
 		return CL_RPC_MALFORMED;
 	}
-	*reply = r;
+	*reply = w.reply;
 	*hdr = h;
 	return CL_RPC_OK;
-}
-
-/* post - start k's next operation (nng_ctx_send or nng_ctx_recv) on its context, then look
- * again for what ends the call at once: cl_rpc_client_cancel_all, or a fail-fast client's
- * last connection gone. Their cancel reaches only an operation in progress (nng drops a cancel
- * of an aio between two operations), so one that came just before this start would otherwise
- * leave the call waiting for its whole deadline. k->lock keeps the operation's completion
- * (call_cb, on an nng thread) from handing k to a new call before this look, so the cancel
- * can only reach this call. */
-static void post(struct rpc_call *k, void (*op)(nng_ctx, nng_aio *))
-{
-	struct cl_rpc_client *c = k->client;
-	pthread_mutex_lock(&k->lock);
-	op(k->ctx, k->aio);
-	if (atomic_load(&c->cancelled) || (c->fail_fast && !cl_rpc_client_connected(c)))
-		nng_aio_cancel(k->aio);
-	pthread_mutex_unlock(&k->lock);
-}
-
-/* call_cb - the aio state machine of an async call: send done -> receive -> done(). */
-static void call_cb(void *arg)
-{
-	struct rpc_call *k = arg;
-	struct cl_rpc_client *c = k->client;
-	/* Wait until the post() that started this operation has made its check (see post). */
-	pthread_mutex_lock(&k->lock);
-	pthread_mutex_unlock(&k->lock);
-	int rv = nng_aio_result(k->aio);
-	nng_msg *reply = NULL;
-	enum cl_rpc_status st;
-	/* Cancelled with the client still open: its last connection went (pipe_event), or a
-	 * fail-fast client had none. */
-	int lost = rv == NNG_ECANCELED && !atomic_load(&c->cancelled);
-	if (k->sending) {
-		/* A fail-fast client whose connection went while the request was handed over: no
-		 * peer is left to answer, so no waiting for one. */
-		if (rv == 0 && c->fail_fast && !cl_rpc_client_connected(c))
-			lost = 1;
-		if (rv == 0 && !lost && !atomic_load(&c->cancelled)) {
-			k->sending = 0;
-			post(k, nng_ctx_recv);
-			return;
-		}
-		if (rv != 0) /* on success the request is nng's */
-			nng_msg_free(nng_aio_get_msg(k->aio));
-		st = lost ? CL_RPC_UNREACHABLE : rv != 0 ? status_of(c, rv) : CL_RPC_ERROR;
-	} else if (rv != 0) {
-		st = lost ? CL_RPC_UNREACHABLE : status_of(c, rv);
-	} else {
-		reply = nng_aio_get_msg(k->aio);
-		st = CL_RPC_OK;
-	}
-	if (st != CL_RPC_OK) {
-		nng_ctx_close(k->ctx);
-		k->ctx_open = 0;
-	}
-	cl_rpc_done_fn done = k->done;
-	void *darg = k->arg;
-	pthread_mutex_lock(&c->lock);
-	k->next = c->free_calls;
-	c->free_calls = k;
-	pthread_mutex_unlock(&c->lock);
-	done(darg, st, reply);
-}
-
-/* call_get - a pooled call object, allocating a new one when the pool is empty. */
-static struct rpc_call *call_get(struct cl_rpc_client *c)
-{
-	pthread_mutex_lock(&c->lock);
-	struct rpc_call *k = c->free_calls;
-	if (k) {
-		c->free_calls = k->next;
-		pthread_mutex_unlock(&c->lock);
-		return k;
-	}
-	if (c->all_n == c->all_cap) {
-		size_t cap = c->all_cap ? c->all_cap * 2 : 64;
-		struct rpc_call **l = realloc(c->all_list, cap * sizeof *l);
-		if (!l) {
-			pthread_mutex_unlock(&c->lock);
-			return NULL;
-		}
-		c->all_list = l;
-		c->all_cap = cap;
-	}
-	k = calloc(1, sizeof *k);
-	if (!k || nng_aio_alloc(&k->aio, call_cb, k) != 0) {
-		free(k);
-		pthread_mutex_unlock(&c->lock);
-		return NULL;
-	}
-	pthread_mutex_init(&k->lock, NULL);
-	k->client = c;
-	c->all_list[c->all_n++] = k;
-	pthread_mutex_unlock(&c->lock);
-	return k;
-}
-
-int cl_rpc_call_async(struct cl_rpc_client *c, nng_msg *req, int timeout_ms, cl_rpc_done_fn done, void *arg)
-{
-	if (atomic_load(&c->cancelled))
-		return -1;
-	struct rpc_call *k = call_get(c);
-	if (!k)
-		return -1;
-	if (!k->ctx_open && nng_ctx_open(&k->ctx, c->sock) == 0)
-		k->ctx_open = 1;
-	if (!k->ctx_open) {
-		pthread_mutex_lock(&c->lock);
-		k->next = c->free_calls;
-		c->free_calls = k;
-		pthread_mutex_unlock(&c->lock);
-		return -1;
-	}
-	k->done = done;
-	k->arg = arg;
-	k->sending = 1;
-	/* One deadline for the whole call: the aio timeout covers send and receive together
-	 * closely enough (send on REQ completes at once once queued). */
-	nng_aio_set_timeout(k->aio, timeout_ms);
-	nng_aio_set_msg(k->aio, req);
-	/* post's check covers a connection that went between the caller's check and the send
-	 * (its REM_POST, and so pipe_event's cancel, came first): nothing is left to answer. */
-	post(k, nng_ctx_send);
-	return 0;
 }
 
 void cl_rpc_client_fail_fast(struct cl_rpc_client *c)
@@ -410,24 +696,14 @@ void cl_rpc_client_cancel_all(struct cl_rpc_client *c)
 {
 	if (!c)
 		return;
-	atomic_store(&c->cancelled, 1);
-	cancel_calls(c);
-}
-
-/* cancel_calls - end every call in flight (NNG_ECANCELED). The pool only grows while the
- * client lives; its aios are taken under the lock and cancelled outside it (call_cb takes
- * the lock when a cancelled call completes). An idle aio ignores the cancel. */
-static void cancel_calls(struct cl_rpc_client *c)
-{
 	pthread_mutex_lock(&c->lock);
-	size_t n = c->all_n;
-	nng_aio **aios = n ? malloc(n * sizeof *aios) : NULL;
-	for (size_t i = 0; aios && i < n; i++)
-		aios[i] = c->all_list[i]->aio;
+	atomic_store(&c->cancelled, 1);
+	for (struct call *k = c->live, *nx; k; k = nx) {
+		nx = k->next;
+		end_call(c, k, CL_RPC_ERROR, NULL);
+	}
 	pthread_mutex_unlock(&c->lock);
-	for (size_t i = 0; aios && i < n; i++)
-		nng_aio_cancel(aios[i]);
-	free(aios);
+	wake(c->efd);
 }
 
 cJSON *cl_rpc_error_reply(const char *msg)
@@ -441,20 +717,73 @@ cJSON *cl_rpc_error_reply(const char *msg)
 	return r;
 }
 
+/* ---- server ---- */
+
+/* One accepted connection. The reading thread holds a reference while it reads from it, and
+ * each request waiting or being answered holds one; the descriptor is closed with the last,
+ * so a worker never writes to a descriptor number already reused. */
+struct sconn {
+	int fd;
+	int ipc;
+	unsigned char hello[8];
+	size_t hello_got;
+	struct cl_sp_reader rd;
+	pthread_mutex_t wlock; /* one reply written at a time */
+	_Atomic int refs;
+	_Atomic int dead;
+	struct cl_rpc_server *s;
+	struct sconn *next; /* the reading thread's list */
+};
+
+struct job {
+	struct sconn *conn;
+	nng_msg *m;
+	unsigned char bt[4 * CL_SP_MAX_HOPS];
+	size_t btlen;
+	struct job *next;
+};
+
+/* The reading thread stops reading while this much waits for a worker (requests that do not
+ * fit still get in one at a time): the memory a flood of large messages can take. */
+#define QUEUE_MAX_BYTES ((size_t)64 * 1024 * 1024)
+#define QUEUE_MAX_JOBS  4096
+/* How long a worker waits for a peer to take its reply. */
+#define REPLY_WRITE_MS 10000
+
 struct cl_rpc_server {
-	nng_socket sock;
+	struct cl_sp_url url;
+	int lfd, efd, epfd;
 	cl_rpc_handler_fn handler;
 	const struct cl_rpc_optable *table; /* when set, handler is unused */
 	void *ctx;
 	int nworkers;
 	pthread_t *threads;
-	_Atomic int stopping; /* set by cl_rpc_server_stop; workers leave at their next wake-up */
+	pthread_t reader;
+	int reader_started;
+	_Atomic int stopping;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond, qspace;
+	struct job *qhead, *qtail;
+	size_t qjobs, qbytes;
+	struct sconn *conns;
 };
 
-/* How often an idle worker looks at `stopping`. The socket is closed only after every worker
- * has left: closing it under a worker that is sending its reply frees the worker's context
- * inside nng_ctx_send (nng then panics, "pthread_mutex_lock: Invalid argument"). */
-#define WORKER_POLL_MS 200
+static void sconn_unref(struct sconn *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) == 1) {
+		close(c->fd);
+		cl_sp_reader_fini(&c->rd);
+		pthread_mutex_destroy(&c->wlock);
+		free(c);
+	}
+}
+
+/* sconn_kill - no more replies on c; the reading thread sees the end and lets it go. */
+static void sconn_kill(struct sconn *c)
+{
+	atomic_store(&c->dead, 1);
+	shutdown(c->fd, SHUT_RDWR);
+}
 
 struct cl_metric *cl_rpc_unknown_metric(struct cl_metrics *reg)
 {
@@ -478,8 +807,52 @@ static cJSON *dispatch(const struct cl_rpc_optable *t, void *ctx, const cJSON *r
 	return cl_rpc_error_reply(CL_RPC_UNKNOWN_OP);
 }
 
-/* serve_one - parse, handle and answer one request on a worker's context and aio. */
-static void serve_one(struct cl_rpc_server *s, nng_ctx ctx, nng_aio *aio, nng_msg *m)
+/* write_all - the whole of iov to c, waiting for the peer up to REPLY_WRITE_MS; -1 when it
+ * cannot take it (gone, or stuck). wlock held. */
+static int write_all(struct sconn *c, struct iovec *iov, int n)
+{
+	double end = cl_now_seconds() + REPLY_WRITE_MS / 1000.0;
+	while (n > 0) {
+		ssize_t w = cl_sp_writev(c->fd, iov, n);
+		if (w < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -1;
+			int left = (int)((end - cl_now_seconds()) * 1000.0);
+			struct pollfd p = {.fd = c->fd, .events = POLLOUT};
+			if (left <= 0 || poll(&p, 1, left) <= 0 || (p.revents & (POLLERR | POLLHUP)))
+				return -1;
+			continue;
+		}
+		size_t k = (size_t)w;
+		while (n > 0 && k >= iov->iov_len) {
+			k -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (unsigned char *)iov->iov_base + k;
+			iov->iov_len -= k;
+		}
+	}
+	return 0;
+}
+
+/* reply - send out as the answer to j (its backtrace first). */
+static void reply(struct job *j, nng_msg *out)
+{
+	struct sconn *c = j->conn;
+	unsigned char head[9];
+	size_t blen = nng_msg_len(out);
+	struct iovec iov[3] = {
+	    {head, cl_sp_frame_head(head, c->ipc, j->btlen + blen)}, {j->bt, j->btlen}, {nng_msg_body(out), blen}};
+	pthread_mutex_lock(&c->wlock);
+	if (!atomic_load(&c->dead) && write_all(c, iov, blen ? 3 : 2) < 0)
+		sconn_kill(c);
+	pthread_mutex_unlock(&c->wlock);
+}
+
+/* serve_one - parse, handle and answer one request. */
+static void serve_one(struct cl_rpc_server *s, struct job *j)
 {
 	cJSON *req = NULL, *rep = NULL;
 	const unsigned char *body;
@@ -490,7 +863,7 @@ static void serve_one(struct cl_rpc_server *s, nng_ctx ctx, nng_aio *aio, nng_ms
 	int arena = s->table && s->table->json_arena;
 	if (arena)
 		cl_jarena_begin();
-	if (cl_frame_parse(m, &req, &body, &blen, err, sizeof err) < 0) {
+	if (cl_frame_parse(j->m, &req, &body, &blen, err, sizeof err) < 0) {
 		char msg[200];
 		cl_snprintf(msg, sizeof msg, "malformed request: %s", err);
 		char q[200];
@@ -504,41 +877,255 @@ static void serve_one(struct cl_rpc_server *s, nng_ctx ctx, nng_aio *aio, nng_ms
 	}
 	nng_msg *out = NULL;
 	if (rep && cl_frame_build(&out, rep, rbody, rblen) == 0) {
-		if (aio_sendmsg(aio, ctx, out, 10000) != 0)
-			nng_msg_free(out);
+		reply(j, out);
+		nng_msg_free(out);
 	}
 	free(rbody);
 	cJSON_Delete(rep);
 	cJSON_Delete(req);
 	if (arena)
 		cl_jarena_end();
-	nng_msg_free(m);
+}
+
+static void job_free(struct job *j)
+{
+	nng_msg_free(j->m);
+	sconn_unref(j->conn);
+	free(j);
 }
 
 static void *worker_main(void *arg)
 {
 	struct cl_rpc_server *s = arg;
-	nng_ctx ctx;
-	nng_aio *aio; /* one for the worker's life: no allocation per request */
-	if (nng_aio_alloc(&aio, NULL, NULL) != 0)
-		return NULL;
-	if (nng_ctx_open(&ctx, s->sock) != 0) {
-		nng_aio_free(aio);
-		return NULL;
-	}
-	while (!atomic_load(&s->stopping)) {
-		nng_msg *m = NULL;
-		int rv = aio_recvmsg(aio, ctx, &m, WORKER_POLL_MS);
-		if (rv == NNG_ECLOSED)
+	pthread_setname_np(pthread_self(), "rpc:worker");
+	for (;;) {
+		pthread_mutex_lock(&s->qlock);
+		while (!s->qhead && !atomic_load(&s->stopping))
+			pthread_cond_wait(&s->qcond, &s->qlock);
+		if (atomic_load(&s->stopping)) {
+			pthread_mutex_unlock(&s->qlock);
 			break;
-		if (rv != 0)
-			continue;
-		serve_one(s, ctx, aio, m);
+		}
+		struct job *j = s->qhead;
+		s->qhead = j->next;
+		if (!s->qhead)
+			s->qtail = NULL;
+		s->qjobs--;
+		s->qbytes -= nng_msg_len(j->m);
+		pthread_cond_signal(&s->qspace);
+		pthread_mutex_unlock(&s->qlock);
+		if (!atomic_load(&j->conn->dead))
+			serve_one(s, j);
+		job_free(j);
 	}
-	nng_ctx_close(ctx);
-	nng_aio_free(aio);
 	cl_jarena_release();
 	return NULL;
+}
+
+/* on_request - a frame from a client: its backtrace apart, onto the queue. A frame without a
+ * backtrace is no request (nng's REP drops it too). */
+static void on_request(void *arg, nng_msg *m)
+{
+	struct sconn *c = arg;
+	struct cl_rpc_server *s = c->s;
+	size_t bt = cl_sp_backtrace(nng_msg_body(m), nng_msg_len(m));
+	struct job *j = bt ? malloc(sizeof *j) : NULL;
+	if (!j) {
+		nng_msg_free(m);
+		return;
+	}
+	memcpy(j->bt, nng_msg_body(m), bt);
+	j->btlen = bt;
+	nng_msg_trim(m, bt);
+	j->m = m;
+	j->conn = c;
+	j->next = NULL;
+	atomic_fetch_add(&c->refs, 1);
+	pthread_mutex_lock(&s->qlock);
+	if (s->qtail)
+		s->qtail->next = j;
+	else
+		s->qhead = j;
+	s->qtail = j;
+	s->qjobs++;
+	s->qbytes += nng_msg_len(m);
+	pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+}
+
+/* conn_drop - the reading thread lets c go. */
+static void conn_drop(struct cl_rpc_server *s, struct sconn *c)
+{
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	sconn_kill(c);
+	struct sconn **p = &s->conns;
+	while (*p && *p != c)
+		p = &(*p)->next;
+	if (*p)
+		*p = c->next;
+	sconn_unref(c);
+}
+
+/* conn_read - what a connection sent: the client's handshake, then requests. */
+static void conn_read(struct cl_rpc_server *s, struct sconn *c)
+{
+	if (c->hello_got < sizeof c->hello) {
+		ssize_t n = read(c->fd, c->hello + c->hello_got, sizeof c->hello - c->hello_got);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			conn_drop(s, c);
+			return;
+		}
+		c->hello_got += (size_t)n;
+		if (c->hello_got == sizeof c->hello && !cl_sp_hello_ok(c->hello, CL_SP_REQ0))
+			conn_drop(s, c); /* not a REQ peer */
+		return;
+	}
+	if (cl_sp_read(&c->rd, c->fd, on_request, c) < 0)
+		conn_drop(s, c);
+}
+
+/* accept_all - every waiting connection; 0, or -1 when out of descriptors (the caller pauses
+ * accepting for a moment instead of spinning on the listening socket). */
+static int accept_all(struct cl_rpc_server *s)
+{
+	for (;;) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM ? -1 : 0;
+		}
+		set_nodelay(fd, s->url.ipc);
+		unsigned char h[8];
+		cl_sp_hello(h, CL_SP_REP0);
+		struct sconn *c = calloc(1, sizeof *c);
+		if (!c || send(fd, h, sizeof h, MSG_NOSIGNAL) != (ssize_t)sizeof h) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->ipc = s->url.ipc;
+		c->s = s;
+		atomic_store(&c->refs, 1);
+		pthread_mutex_init(&c->wlock, NULL);
+		cl_sp_reader_init(&c->rd, c->ipc, CL_RPC_MAX_MSG + 4 * CL_SP_MAX_HOPS);
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			sconn_unref(c);
+			continue;
+		}
+		c->next = s->conns;
+		s->conns = c;
+	}
+}
+
+static void *reader_main(void *arg)
+{
+	struct cl_rpc_server *s = arg;
+	pthread_setname_np(pthread_self(), "rpc:reader");
+	double accept_paused_until = 0;
+	struct epoll_event evs[64];
+	while (!atomic_load(&s->stopping)) {
+		/* Backpressure: read no more while the queue is full. */
+		pthread_mutex_lock(&s->qlock);
+		while (s->qjobs && (s->qjobs >= QUEUE_MAX_JOBS || s->qbytes >= QUEUE_MAX_BYTES) &&
+		       !atomic_load(&s->stopping))
+			pthread_cond_wait(&s->qspace, &s->qlock);
+		pthread_mutex_unlock(&s->qlock);
+		int timeout = -1;
+		if (accept_paused_until > 0) {
+			double left = accept_paused_until - cl_now_seconds();
+			if (left <= 0) {
+				struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+				epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev);
+				accept_paused_until = 0;
+			} else {
+				timeout = (int)(left * 1000.0) + 1;
+			}
+		}
+		int n = epoll_wait(s->epfd, evs, 64, timeout);
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.ptr == s) {
+				drain(s->efd);
+			} else if (evs[i].data.ptr == NULL) {
+				if (accept_all(s) < 0) {
+					struct epoll_event ev = {.events = 0, .data.ptr = NULL};
+					epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev);
+					accept_paused_until = cl_now_seconds() + 0.1;
+				}
+			} else {
+				conn_read(s, evs[i].data.ptr);
+			}
+		}
+	}
+	return NULL;
+}
+
+/* listen_ipc - a listening Unix socket at path; -1 with errno. The socket file of a server
+ * that is gone is taken over; a live server's is not (EADDRINUSE). */
+static int listen_ipc(const char *path)
+{
+	struct sockaddr_un a;
+	socklen_t al = ipc_addr(&a, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&a, al) < 0) {
+		int probe = errno == EADDRINUSE ? socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
+		int live = probe >= 0 && connect(probe, (struct sockaddr *)&a, al) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (probe < 0 || live || unlink(path) < 0 || bind(fd, (struct sockaddr *)&a, al) < 0) {
+			int e = live ? EADDRINUSE : errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+	}
+	if (listen(fd, 1024) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* listen_tcp - a listening TCP socket on host (empty: every IPv4 address) and port; -1 with
+ * errno, or with *gai set when the host does not resolve. */
+static int listen_tcp(const char *host, const char *port, int *gai)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE, .ai_family = AF_UNSPEC};
+	if (!host[0])
+		hints.ai_family = AF_INET;
+	struct addrinfo *ai = NULL;
+	*gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
+	if (*gai != 0)
+		return -1;
+	int one = 1;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+			bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0)) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* listen_on - the listening socket of u; -1 with err. */
+static int listen_on(const struct cl_sp_url *u, const char *url, char *err, size_t errlen)
+{
+	int gai = 0;
+	int fd = u->ipc ? listen_ipc(u->path) : listen_tcp(u->host, u->port, &gai);
+	if (fd < 0)
+		cl_snprintf(err, errlen, "cannot listen on %s: %s", url, gai ? gai_strerror(gai) : strerror(errno));
+	return fd;
 }
 
 /* server_start - the server with either a handler h or an op table t. */
@@ -551,32 +1138,31 @@ static struct cl_rpc_server *server_start(const char *url, int nworkers, cl_rpc_
 		cl_snprintf(err, errlen, "bad server arguments");
 		return NULL;
 	}
+	s->lfd = s->efd = s->epfd = -1;
+	if (cl_sp_url_parse(url, &s->url, err, errlen) < 0 || (s->lfd = listen_on(&s->url, url, err, errlen)) < 0) {
+		free(s);
+		return NULL;
+	}
 	s->handler = h;
 	s->table = t;
 	if (t && t->json_arena)
 		cl_jarena_install();
 	s->ctx = ctx;
-	int rv = nng_rep0_open(&s->sock);
-	if (rv != 0) {
-		cl_snprintf(err, errlen, "nng_rep0_open: %s", nng_strerror(rv));
-		free(s);
-		return NULL;
-	}
-	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, CL_RPC_MAX_MSG);
-	rv = nng_listen(s->sock, url, NULL, 0);
-	if (rv != 0) {
-		cl_snprintf(err, errlen, "cannot listen on %s: %s", url, nng_strerror(rv));
-		nng_close(s->sock);
-		free(s);
-		return NULL;
-	}
+	pthread_mutex_init(&s->qlock, NULL);
+	pthread_cond_init(&s->qcond, NULL);
+	pthread_cond_init(&s->qspace, NULL);
+	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->threads = calloc((size_t)nworkers, sizeof *s->threads);
-	if (!s->threads) {
-		nng_close(s->sock);
-		free(s);
-		cl_snprintf(err, errlen, "out of memory");
+	struct epoll_event le = {.events = EPOLLIN, .data.ptr = NULL}, ee = {.events = EPOLLIN, .data.ptr = s};
+	if (s->efd < 0 || s->epfd < 0 || !s->threads || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &le) < 0 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->efd, &ee) < 0 ||
+	    pthread_create(&s->reader, NULL, reader_main, s) != 0) {
+		cl_snprintf(err, errlen, "cannot start the RPC server on %s: %s", url, strerror(errno));
+		cl_rpc_server_stop(s);
 		return NULL;
 	}
+	s->reader_started = 1;
 	for (int i = 0; i < nworkers; i++) {
 		if (pthread_create(&s->threads[i], NULL, worker_main, s) != 0)
 			break;
@@ -601,10 +1187,40 @@ void cl_rpc_server_stop(struct cl_rpc_server *s)
 {
 	if (!s)
 		return;
+	pthread_mutex_lock(&s->qlock);
 	atomic_store(&s->stopping, 1);
+	pthread_cond_broadcast(&s->qcond);
+	pthread_cond_broadcast(&s->qspace);
+	pthread_mutex_unlock(&s->qlock);
+	if (s->efd >= 0)
+		wake(s->efd);
+	if (s->reader_started)
+		pthread_join(s->reader, NULL);
 	for (int i = 0; i < s->nworkers; i++)
 		pthread_join(s->threads[i], NULL);
-	nng_close(s->sock);
+	while (s->qhead) {
+		struct job *j = s->qhead;
+		s->qhead = j->next;
+		job_free(j);
+	}
+	while (s->conns) {
+		struct sconn *c = s->conns;
+		s->conns = c->next;
+		sconn_kill(c);
+		sconn_unref(c);
+	}
+	if (s->lfd >= 0) {
+		close(s->lfd);
+		if (s->url.ipc)
+			unlink(s->url.path);
+	}
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->efd >= 0)
+		close(s->efd);
+	pthread_cond_destroy(&s->qcond);
+	pthread_cond_destroy(&s->qspace);
+	pthread_mutex_destroy(&s->qlock);
 	free(s->threads);
 	free(s);
 }

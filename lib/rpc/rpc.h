@@ -1,17 +1,19 @@
-/* rpc.h - request/reply over nng REQ/REP (TCP), with a deadline on every call.
+/* rpc.h - request/reply in nng's REQ/REP wire format (sp.h), over TCP or Unix sockets
+ * ("tcp://host:port", "ipc:///path"), with a deadline on every call.
  *
- * Client: one cl_rpc_client per remote service, safe to share between threads (every call
- * opens its own nng context). A call either returns CL_RPC_OK with the reply, or says why
- * not: the peer was never reachable, did not answer in time, or answered something that is
- * not a frame. Callers map every non-OK status to a temporary failure (451 4.3.0).
+ * Client: one cl_rpc_client per remote service, safe to share between threads: one
+ * connection, redialled for ever, and one thread ("rpc:client") that reads the replies and
+ * runs the callbacks. A call either returns CL_RPC_OK with the reply, or says why not: the
+ * peer was never reachable, did not answer in time, or answered something that is not a
+ * frame. Callers map every non-OK status to a temporary failure (451 4.3.0).
  *
- * Server: a fixed pool of worker threads, each owning one REP context (a small fixed number:
- * nng 1.5's scheduler slows down with many contexts). Each request is parsed, handed to the
- * handler, and the handler's reply is sent back. A malformed frame gets an error reply and
- * never reaches the handler.
+ * Server: one thread ("rpc:reader") accepts connections and queues their requests; a fixed
+ * pool of worker threads ("rpc:worker") each takes a request, hands it to the handler and
+ * writes the handler's reply itself. A malformed frame gets an error reply and never reaches
+ * the handler.
  *
- * Messages may carry bodies up to CL_RPC_MAX_MSG bytes (nng's default limit of 1 MiB is
- * raised on both ends). */
+ * Messages are nng messages (nng_msg: libnng's message type, nothing else of libnng runs) and
+ * may carry bodies up to CL_RPC_MAX_MSG bytes; a longer frame drops the connection. */
 #ifndef CLEMENT_RPC_RPC_H
 #define CLEMENT_RPC_RPC_H
 
@@ -39,8 +41,8 @@ struct cl_rpc_client;
  * connection is retried for ever. Returns NULL with err filled only for a bad URL. */
 struct cl_rpc_client *cl_rpc_client_new(const char *url, char *err, size_t errlen);
 void cl_rpc_client_free(struct cl_rpc_client *c);
-/* cl_rpc_client_connected - 1 when at least one connection to the peer is up (kept from
- * nng's pipe events: no system call, cheap enough to ask before every call). A call made
+/* cl_rpc_client_connected - 1 when the connection to the peer is up (its handshake done; an
+ * atomic flag, cheap enough to ask before every call). A call made
  * while it is 0 waits for a connection until its deadline; callers that would rather fail
  * at once (smtp-edge: 451 now instead of after the deadline) ask first. */
 int cl_rpc_client_connected(struct cl_rpc_client *c);
@@ -56,10 +58,10 @@ int cl_rpc_client_wait_connected(struct cl_rpc_client *const *cs, size_t n, int 
 enum cl_rpc_status cl_rpc_call(struct cl_rpc_client *c, const cJSON *req, const void *body, size_t blen, int timeout_ms,
 			       nng_msg **reply, cJSON **hdr, char *err, size_t errlen);
 
-/* Asynchronous call, for event loops. done runs on an nng thread exactly once, with the
- * reply message (owned by done, which must nng_msg_free it) on CL_RPC_OK, NULL otherwise.
- * When the client's last connection goes, every call in flight ends at once with
- * CL_RPC_UNREACHABLE (no peer is left to answer it).
+/* Asynchronous call, for event loops. done runs on the client's thread exactly once (never
+ * inside cl_rpc_call_async), with the reply message (owned by done, which must nng_msg_free
+ * it) on CL_RPC_OK, NULL otherwise. When the connection goes, every call sent on it ends at
+ * once with CL_RPC_UNREACHABLE (no peer is left to answer it).
  * The request message is taken over on success (return 0); on failure (-1) the caller keeps
  * it and done is never called. */
 typedef void (*cl_rpc_done_fn)(void *arg, enum cl_rpc_status st, nng_msg *reply);

@@ -7,7 +7,6 @@
  * made without one); an op table routes each op to its handler and answers an
  * unknown or missing op "unknown op", counted; and an op table with json_arena serves from
  * the worker's cJSON arena. */
-#include <dlfcn.h>
 #include <netinet/in.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -15,9 +14,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "rpc/jarena.h"
@@ -409,28 +410,10 @@ static void test_connected(void)
 	cl_rpc_client_free(c);
 }
 
-/* The client whose cl_rpc_client_cancel_all the next nng_ctx_recv runs first: the moment a
- * call's send has completed and its callback is about to post the receive. */
-static struct cl_rpc_client *_Atomic cancel_before_recv;
-
-/* nng_ctx_recv - libnng's, after the cancel armed in cancel_before_recv (this binary's
- * definition comes before libnng's for rpc.c's calls). */
-void nng_ctx_recv(nng_ctx ctx, nng_aio *aio)
-{
-	static void (*real)(nng_ctx, nng_aio *);
-	if (!real)
-		*(void **)&real = dlsym(RTLD_NEXT, "nng_ctx_recv");
-	struct cl_rpc_client *c = atomic_exchange(&cancel_before_recv, NULL);
-	if (c)
-		cl_rpc_client_cancel_all(c);
-	real(ctx, aio);
-}
-
 /* call_held_by_silent_peer - a client connected to a REP peer (*rep) that accepts requests
- * and never answers, with one asynchronous call (op, deadline_ms) the peer has received.
- * cancel_in_callback: cl_rpc_client_cancel_all runs while the call's send callback runs. */
+ * and never answers, with one asynchronous call (op, deadline_ms) the peer has received. */
 static struct cl_rpc_client *call_held_by_silent_peer(const char *url, nng_socket *rep, const char *op,
-						      struct async_result *r, int deadline_ms, int cancel_in_callback)
+						      struct async_result *r, int deadline_ms)
 {
 	char err[256];
 	nng_rep0_open(rep);
@@ -441,8 +424,6 @@ static struct cl_rpc_client *call_held_by_silent_peer(const char *url, nng_socke
 	nng_msg *m;
 	cl_frame_build(&m, req, NULL, 0);
 	cJSON_Delete(req);
-	if (cancel_in_callback)
-		atomic_store(&cancel_before_recv, c);
 	CL_CHECK(cl_rpc_call_async(c, m, deadline_ms, async_done, r) == 0, "async start");
 	nng_msg *rm;
 	nng_socket_set_ms(*rep, NNG_OPT_RECVTIMEO, 2000);
@@ -468,7 +449,7 @@ static void test_cancel_all(void)
 	free_url(url, sizeof url);
 	nng_socket rep;
 	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK, ""};
-	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "scan", &r, 30000, 0);
+	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "scan", &r, 30000);
 	double t = cl_now_seconds();
 	cl_rpc_client_cancel_all(c);
 	wait_calls(&r, 1);
@@ -485,25 +466,153 @@ static void test_cancel_all(void)
 	CL_CHECK(r.calls == 1, "done called exactly once");
 }
 
-/* test_cancel_in_callback - cl_rpc_client_cancel_all while the call's send callback runs, just
- * before it posts the receive: nng drops a cancel of an aio between two operations, so the call
- * waited for its deadline (seen once in CI as test_cancel_all's call taking its 30 s). It must
- * still end at once. */
-static void test_cancel_in_callback(void)
+/* Calls racing cl_rpc_client_cancel_all from other threads: each is refused or ends, once,
+ * at once; none waits for its deadline. (nng's aios dropped a cancel that came between a
+ * call's send and its receive, so such a call waited for its whole deadline.) */
+struct racer {
+	struct cl_rpc_client *c;
+	struct async_result *r;
+	_Atomic int started;
+};
+
+static void *race_calls(void *arg)
+{
+	struct racer *x = arg;
+	for (int i = 0; i < 200; i++) {
+		cJSON *req = request("scan");
+		nng_msg *m;
+		cl_frame_build(&m, req, NULL, 0);
+		cJSON_Delete(req);
+		if (cl_rpc_call_async(x->c, m, 20000, async_done, x->r) == 0)
+			x->started++;
+		else
+			nng_msg_free(m);
+	}
+	return NULL;
+}
+
+static void test_cancel_races(void)
 {
 	char url[64];
 	free_url(url, sizeof url);
 	nng_socket rep;
 	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK, ""};
-	double t = cl_now_seconds();
-	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "scan", &r, 5000, 1);
-	wait_calls(&r, 1);
-	CL_CHECK(atomic_load(&cancel_before_recv) == NULL, "the cancel ran inside the send's callback");
-	CL_CHECK(cl_now_seconds() - t < 2.0, "ended at once, not at the 5 s deadline (%.1f s)", cl_now_seconds() - t);
-	CL_CHECK(r.st == CL_RPC_ERROR, "cancelled call -> error, got %s", cl_rpc_status_str(r.st));
+	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "scan", &r, 20000);
+	struct racer x[3] = {{c, &r, 0}, {c, &r, 0}, {c, &r, 0}};
+	pthread_t t[3];
+	double t0 = cl_now_seconds();
+	for (int i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, race_calls, &x[i]);
+	usleep(2000);
+	cl_rpc_client_cancel_all(c);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	int started = 1 + x[0].started + x[1].started + x[2].started;
+	wait_calls(&r, started);
+	CL_CHECK(cl_now_seconds() - t0 < 5.0, "%d calls all ended at once, not at the 20 s deadline (%.1f s)", started,
+		 cl_now_seconds() - t0);
+	usleep(100 * 1000);
+	CL_CHECK(r.calls == started, "done ran once per started call: %d of %d", r.calls, started);
 	cl_rpc_client_free(c);
 	nng_close(rep);
-	CL_CHECK(r.calls == 1, "done called exactly once");
+}
+
+/* test_ipc - the ipc:// wire: our server answers nng's own REQ socket and our client gets
+ * nng's REP socket's answer, over a Unix socket; a stale socket file is taken over. */
+static void test_ipc(void)
+{
+	char dir[] = "/tmp/clement-rpc-test.XXXXXX", url[128], err[256];
+	CL_CHECK(mkdtemp(dir) != NULL, "temporary directory");
+	cl_snprintf(url, sizeof url, "ipc://%s/s.sock", dir);
+	struct cl_rpc_server *s = cl_rpc_server_start(url, 1, echo, NULL, err, sizeof err);
+	CL_CHECK(s != NULL, "ipc server: %s", err);
+	CL_CHECK(cl_rpc_server_start(url, 1, echo, NULL, err, sizeof err) == NULL && strstr(err, "in use"),
+		 "a second server on a live socket is refused: %s", err);
+	nng_socket req;
+	nng_req0_open(&req);
+	nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 3000);
+	CL_CHECK(nng_dial(req, url, NULL, 0) == 0, "nng dials our ipc server");
+	cJSON *h = request("ping");
+	nng_msg *m;
+	cl_frame_build(&m, h, "abc", 3);
+	nng_sendmsg(req, m, 0);
+	nng_msg *r = NULL;
+	CL_CHECK(nng_recvmsg(req, &r, 0) == 0, "nng's REQ gets our answer");
+	if (r) {
+		cJSON *rh = cl_frame_header(r);
+		CL_CHECK(rh && strcmp(cl_json_str(rh, "op", ""), "ping") == 0 && cl_json_int(rh, "len", 0) == 3,
+			 "the answer is the echo");
+		cJSON_Delete(rh);
+		nng_msg_free(r);
+	}
+	nng_close(req);
+	cl_rpc_server_stop(s);
+
+	/* nng's REP on a socket file left behind by a server that is gone */
+	int stale = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	cl_snprintf(a.sun_path, sizeof a.sun_path, "%s/s.sock", dir);
+	bind(stale, (struct sockaddr *)&a, sizeof a);
+	close(stale);
+	s = cl_rpc_server_start(url, 1, echo, NULL, err, sizeof err);
+	CL_CHECK(s != NULL, "a stale socket file is taken over: %s", err);
+	cl_rpc_server_stop(s);
+	nng_socket rep;
+	nng_rep0_open(&rep);
+	CL_CHECK(nng_listen(rep, url, NULL, 0) == 0, "nng listens on ipc");
+	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
+	CL_CHECK(cl_rpc_client_wait_connected(&c, 1, 3000) == 1, "our client connects to nng's REP");
+	struct async_result ar = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_ERROR, ""};
+	cl_frame_build(&m, h, NULL, 0);
+	CL_CHECK(cl_rpc_call_async(c, m, 3000, async_done, &ar) == 0, "call started");
+	nng_msg *q = NULL;
+	nng_socket_set_ms(rep, NNG_OPT_RECVTIMEO, 3000);
+	CL_CHECK(nng_recvmsg(rep, &q, 0) == 0, "nng's REP got the request");
+	if (q)
+		nng_sendmsg(rep, q, 0); /* echo the request back as the reply */
+	wait_calls(&ar, 1);
+	CL_CHECK(ar.st == CL_RPC_OK && strcmp(ar.op, "ping") == 0, "our client got nng's reply: %s",
+		 cl_rpc_status_str(ar.st));
+	cl_rpc_client_free(c);
+	nng_close(rep);
+	cJSON_Delete(h);
+	unlink(a.sun_path);
+	rmdir(dir);
+}
+
+/* test_oversize - a frame longer than CL_RPC_MAX_MSG is refused before anything is allocated:
+ * the connection is dropped and the server serves on. */
+static void test_oversize(void)
+{
+	char url[64], err[256];
+	free_url(url, sizeof url);
+	struct cl_rpc_server *s = cl_rpc_server_start(url, 1, echo, NULL, err, sizeof err);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	a.sin_port = htons((uint16_t)atoi(strrchr(url, ':') + 1));
+	CL_CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0, "raw connection");
+	static const unsigned char hello[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
+	static const unsigned char huge[12] = {0, 0, 1, 0, 0, 0, 0, 0, 0x80, 0, 0, 1}; /* 1 TB */
+	CL_CHECK(write(fd, hello, 8) == 8 && write(fd, huge, 12) == 12, "hello and a 1 TB length sent");
+	unsigned char buf[64];
+	ssize_t n, total = 0;
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		total += n;
+	CL_CHECK(n == 0 && total == 8, "the server sent its hello, then closed (read %zd)", total);
+	close(fd);
+	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
+	cJSON *req = request("after");
+	nng_msg *reply = NULL;
+	cJSON *hdr = NULL;
+	enum cl_rpc_status st = cl_rpc_call(c, req, NULL, 0, 3000, &reply, &hdr, err, sizeof err);
+	CL_CHECK(st == CL_RPC_OK, "the server still serves: %s", err);
+	if (st == CL_RPC_OK) {
+		nng_msg_free(reply);
+		cJSON_Delete(hdr);
+	}
+	cJSON_Delete(req);
+	cl_rpc_client_free(c);
+	cl_rpc_server_stop(s);
 }
 
 /* test_peer_lost - a call the peer received but has not answered ends at once as unreachable
@@ -516,7 +625,7 @@ static void test_peer_lost(void)
 	free_url(url, sizeof url);
 	nng_socket rep;
 	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK, ""};
-	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "connect", &r, 30000, 0);
+	struct cl_rpc_client *c = call_held_by_silent_peer(url, &rep, "connect", &r, 30000);
 	double t = cl_now_seconds();
 	nng_close(rep); /* the service dies with the request in hand */
 	wait_calls(&r, 1);
@@ -697,7 +806,9 @@ int main(void)
 	test_async_reuse();
 	test_connected();
 	test_cancel_all();
-	test_cancel_in_callback();
+	test_cancel_races();
+	test_ipc();
+	test_oversize();
 	test_peer_lost();
 	nng_fini();
 	return CL_TEST_END();

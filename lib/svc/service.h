@@ -33,7 +33,7 @@ struct cl_service {
 	size_t nsettings;
 	char *const *log_level;       /* the CLEMENT_LOG_LEVEL destination in the settings table */
 	char *const *health_listen;   /* the *_HEALTH_LISTEN destination */
-	char *const *rpc_listen;      /* the RPC server's nng URL; NULL: the service serves no RPC */
+	char *const *rpc_listen;      /* the RPC server's URL (tcp:// or ipc://); NULL: the service serves no RPC */
 	const long long *rpc_workers; /* worker threads; NULL or <= 0: one per CPU core */
 	const struct cl_rpc_op *ops;  /* the op table (nops entries) */
 	size_t nops;

@@ -110,7 +110,9 @@ int main(int argc, char **argv)
 	const struct cl_setting settings[] = {
 	    CL_SETTING_HEALTH_LISTEN("CLEMENT_BANSTATS_HEALTH_LISTEN", "0.0.0.0:9105", &cfg.health_listen),
 	    {"CLEMENT_BANSTATS_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7004", 0, 0,
-	     "nng address of the RPC endpoint (ops mesh_peer and mesh_records, called by smtp-edge)", &cfg.listen},
+	     "RPC URL (tcp://host:port or ipc:///path) of the endpoint (ops mesh_peer and mesh_records, called by "
+	     "smtp-edge)",
+	     &cfg.listen},
 	    CL_SETTING_DB_URL(&cfg.db_url),
 	    {"CLEMENT_SERVER_NAME", CL_SET_STR, "", 0, 0,
 	     "this server's name in the mesh (ORIGIN of our records; records naming it are refused as loops); "

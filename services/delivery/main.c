@@ -98,8 +98,8 @@ static void teardown(void *ctx)
 int main(int argc, char **argv)
 {
 	const struct cl_setting settings[] = {
-	    {"CLEMENT_DELIVERY_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7003", 0, 0, "nng URL the RPC server listens on",
-	     &cfg.listen},
+	    {"CLEMENT_DELIVERY_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7003", 0, 0,
+	     "RPC URL the server listens on: tcp://host:port or ipc:///path", &cfg.listen},
 	    CL_SETTING_HEALTH_LISTEN("CLEMENT_DELIVERY_HEALTH_LISTEN", "0.0.0.0:9104", &cfg.health_listen),
 	    CL_SETTING_DB_URL(&cfg.db_url),
 	    {"CLEMENT_MAILDIR_ROOT", CL_SET_STR, "/var/mail/clement", 0, 0,

@@ -125,8 +125,8 @@ static void policy_teardown(void *ctx)
 int main(int argc, char **argv)
 {
 	const struct cl_setting settings[] = {
-	    {"CLEMENT_POLICY_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7001", 0, 0, "nng URL the RPC server listens on",
-	     &cfg.listen},
+	    {"CLEMENT_POLICY_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7001", 0, 0,
+	     "RPC URL the server listens on: tcp://host:port or ipc:///path", &cfg.listen},
 	    CL_SETTING_HEALTH_LISTEN("CLEMENT_POLICY_HEALTH_LISTEN", "0.0.0.0:9102", &cfg.health_listen),
 	    CL_SETTING_DB_URL(&cfg.db_url),
 	    {"CLEMENT_POLICY_WORKERS", CL_SET_INT, "8", 1, 64,

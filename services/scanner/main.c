@@ -1,7 +1,7 @@
 /* main.c - clement-scanner: scans each message with one shared libclamav engine before
  * smtp-edge answers DATA (docs/RPC.md, op "scan").
  *
- * Threads: the RPC workers (one nng context each, CLEMENT_SCANNER_WORKERS, one per core by
+ * Threads: the RPC workers (one thread each, CLEMENT_SCANNER_WORKERS, one per core by
  * default) scan in parallel on the same read-only engine; the reload thread (watch.c) loads
  * the database at start and again whenever CLEMENT_CLAMAV_DB changes; libmicrohttpd serves
  * /healthz (ready once an engine is loaded) and /metrics. SIGTERM stops the RPC server first
@@ -68,15 +68,15 @@ static void teardown(void *ctx)
 int main(int argc, char **argv)
 {
 	const struct cl_setting settings[] = {
-	    {"CLEMENT_SCANNER_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7002", 0, 0, "nng URL the scan RPC listens on",
-	     &cfg.listen},
+	    {"CLEMENT_SCANNER_LISTEN", CL_SET_STR, "tcp://0.0.0.0:7002", 0, 0,
+	     "RPC URL the scan server listens on: tcp://host:port or ipc:///path", &cfg.listen},
 	    CL_SETTING_HEALTH_LISTEN("CLEMENT_SCANNER_HEALTH_LISTEN", "0.0.0.0:9103", &cfg.health_listen),
 	    {"CLEMENT_CLAMAV_DB", CL_SET_STR, "/var/lib/clamav", 0, 0,
 	     "ClamAV database directory (freshclam's: .cvd/.cld/.ndb/.hdb ...), watched for changes", &cfg.db_dir},
 	    {"CLEMENT_CLAMAV_RELOAD_S", CL_SET_DURATION, "60", 1, 86400,
 	     "seconds between two checks of CLEMENT_CLAMAV_DB for changed signatures", CL_SECONDS(&cfg.reload_s)},
 	    {"CLEMENT_SCANNER_WORKERS", CL_SET_INT, "0", 0, 256,
-	     "scans in parallel (one nng context each); 0 = one per CPU core", &cfg.workers},
+	     "scans in parallel (one RPC worker thread each); 0 = one per CPU core", &cfg.workers},
 	    {"CLEMENT_SCAN_MAX_SCAN_SIZE", CL_SET_INT, "104857600", 1024, 4294967295LL,
 	     "bytes scanned at most per message, counting unpacked parts (libclamav MaxScanSize)",
 	     &cfg.limits.max_scan_size},

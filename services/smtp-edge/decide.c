@@ -46,7 +46,7 @@ static struct cl_policy_session policy_session(struct session *s)
 	return p;
 }
 
-/* rpc_done - runs on an nng thread: queue the answer for the loop, nothing else. */
+/* rpc_done - runs on the RPC client's thread: queue the answer for the loop, nothing else. */
 static void rpc_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
 {
 	struct completion *c = arg;

@@ -9,13 +9,13 @@
  * its own event loop: its own struct edge (epoll set, SO_REUSEPORT listeners, sessions,
  * timer heap, completion queue, DNS resolver), so that the kernel spreads the connections
  * over the workers and a session lives and dies on the worker that accepted it. What they
- * share is in struct edge_shared (workers.c): the RPC clients (nng is thread-safe), the
+ * share is in struct edge_shared (workers.c): the RPC clients (thread-safe), the
  * metrics registry (atomic), the TLS context a reload publishes, and the limits that are
  * global (CLEMENT_MAX_SESSIONS, the per-address counts, the pregreet passes: one mutex).
  * The main thread handles the signals (SIGTERM/SIGINT: every worker drains; SIGHUP: the TLS
  * reload every worker adopts at its next wakeup) and the certificate file checks.
  *
- * Within a worker: RPC completions arrive on nng threads; they only push a struct
+ * Within a worker: RPC completions arrive on the RPC clients' threads; they only push a struct
  * completion onto the worker's queue (mutex + eventfd) and its loop handles them. A
  * session is freed only by its loop, and only when no RPC of its own is in flight
  * (inflight == 0): a closing session with calls in flight is marked dead and freed when

@@ -526,8 +526,8 @@ int loop_run(struct edge *e)
 }
 
 /* loop_wait_rpcs - at exit, give the calls still in flight (the last logs, a session's
- * call after the grace period) up to max_s to complete, so nothing is abandoned inside
- * nng while the clients close. */
+ * call after the grace period) up to max_s to complete, so nothing is abandoned in an
+ * RPC client while the clients close. */
 void loop_wait_rpcs(struct edge *e, double max_s)
 {
 	double end = now_mono() + max_s;
@@ -536,10 +536,8 @@ void loop_wait_rpcs(struct edge *e, double max_s)
 		int busy = atomic_load(&e->fire_inflight) > 0;
 		for (struct session *z = e->zombies; z && !busy; z = z->znext)
 			busy = z->inflight > 0;
-		if (!busy) {
-			usleep(50000); /* let nng's reaper finish the closed contexts */
+		if (!busy)
 			return;
-		}
 		usleep(10000);
 	}
 }

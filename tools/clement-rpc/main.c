@@ -32,12 +32,12 @@ static int read_all(const char *path, struct cl_buf *b)
 int main(int argc, char **argv)
 {
 	if (argc < 3 || argc > 4 || strcmp(argv[1], "--help") == 0) {
-		fprintf(
-		    argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
-		    "Usage: clement-rpc URL JSON-HEADER [BODY-FILE|-]\n"
-		    "Sends one request (header, optional body) to a Clement service over nng and prints the reply.\n"
-		    "Settings: CLEMENT_RPC_TIMEOUT_MS (default 5000), CLEMENT_RPC_PRINT_BODY=1 to print the reply "
-		    "body.\n");
+		fprintf(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
+			"Usage: clement-rpc URL JSON-HEADER [BODY-FILE|-]\n"
+			"Sends one request (header, optional body) to a Clement service (RPC over TCP or a Unix "
+			"socket) and prints the reply.\n"
+			"Settings: CLEMENT_RPC_TIMEOUT_MS (default 5000), CLEMENT_RPC_PRINT_BODY=1 to print the reply "
+			"body.\n");
 		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
 	}
 	const char *t = getenv("CLEMENT_RPC_TIMEOUT_MS");
