@@ -134,6 +134,7 @@ struct cl_rpc_client {
 	unsigned char hello[8];
 	size_t hello_got;
 	struct addrinfo *ai, *ai_at;
+	int ipc_dialed; /* an ipc:// dial has one address: tried once per attempt */
 	double redial_at, backoff;
 	_Atomic int connected;
 	_Atomic int cancelled;
@@ -309,11 +310,13 @@ static int dial_next(struct cl_rpc_client *c)
 		if (c->url.ipc) {
 			struct sockaddr_un a;
 			socklen_t al = ipc_addr(&a, c->url.path);
+			if (c->ipc_dialed)
+				return -1;
+			c->ipc_dialed = 1;
 			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 			if (fd < 0)
 				return -1;
 			rc = connect(fd, (struct sockaddr *)&a, al);
-			c->ai_at = NULL;
 		} else {
 			if (!c->ai_at)
 				return -1;
@@ -338,6 +341,7 @@ static int dial_next(struct cl_rpc_client *c)
 /* dial - a new connection attempt: resolve (again: a service may have moved), connect. */
 static void dial(struct cl_rpc_client *c)
 {
+	c->ipc_dialed = 0;
 	if (!c->url.ipc) {
 		if (c->ai)
 			freeaddrinfo(c->ai);

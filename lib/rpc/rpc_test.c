@@ -11,6 +11,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -575,6 +576,26 @@ static void test_ipc(void)
 		 cl_rpc_status_str(ar.st));
 	cl_rpc_client_free(c);
 	nng_close(rep);
+
+	/* A peer that takes each connection and closes it at once: redialled with the back-off
+	 * (50 ms doubling to 1 s), not in a loop. */
+	unlink(a.sun_path);
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CL_CHECK(bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 64) == 0, "closing peer listens");
+	c = cl_rpc_client_new(url, err, sizeof err);
+	int accepted = 0;
+	double until = cl_now_seconds() + 1.5;
+	while (cl_now_seconds() < until) {
+		struct pollfd p = {.fd = lfd, .events = POLLIN};
+		if (poll(&p, 1, 50) == 1) {
+			close(accept(lfd, NULL, NULL));
+			accepted++;
+		}
+	}
+	CL_CHECK(accepted >= 2 && accepted <= 12, "redialled %d times in 1.5 s", accepted);
+	CL_CHECK(!cl_rpc_client_connected(c), "and never connected");
+	cl_rpc_client_free(c);
+	close(lfd);
 	cJSON_Delete(h);
 	unlink(a.sun_path);
 	rmdir(dir);
