@@ -110,7 +110,7 @@ struct call {
 
 #define ID_BUCKETS 1024
 
-enum conn_state { C_DOWN, C_CONNECTING, C_HELLO, C_UP };
+enum conn_state { C_DOWN, C_RESOLVING, C_CONNECTING, C_HELLO, C_UP };
 
 struct cl_rpc_client {
 	struct cl_sp_url url;
@@ -134,7 +134,10 @@ struct cl_rpc_client {
 	unsigned char hello[8];
 	size_t hello_got;
 	struct addrinfo *ai, *ai_at;
-	int ipc_dialed; /* an ipc:// dial has one address: tried once per attempt */
+	int ipc_dialed;     /* an ipc:// dial has one address: tried once per attempt */
+	pthread_t resolver; /* C_RESOLVING: the name lookup's thread, joined when it is done */
+	struct addrinfo *resolved;
+	int resolved_ready;
 	double redial_at, backoff;
 	_Atomic int connected;
 	_Atomic int cancelled;
@@ -338,19 +341,48 @@ static int dial_next(struct cl_rpc_client *c)
 	}
 }
 
-/* dial - a new connection attempt: resolve (again: a service may have moved), connect. */
-static void dial(struct cl_rpc_client *c)
+/* resolve_main - the name lookup of a new connection attempt, on a thread of its own: a
+ * resolver that does not answer (seconds per try) must stall neither the callers nor the
+ * client's thread, which ends calls at their deadlines meanwhile. Looked up again at every
+ * attempt: a service may have moved. */
+static void *resolve_main(void *arg)
+{
+	struct cl_rpc_client *c = arg;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC}, *ai = NULL;
+	if (getaddrinfo(c->url.host[0] ? c->url.host : "127.0.0.1", c->url.port, &hints, &ai) != 0)
+		ai = NULL;
+	pthread_mutex_lock(&c->lock);
+	c->resolved = ai;
+	c->resolved_ready = 1;
+	pthread_mutex_unlock(&c->lock);
+	wake(c->efd);
+	return NULL;
+}
+
+/* redial - start a connection attempt: a lookup for tcp://, the connect for ipc://. Lock held. */
+static void redial(struct cl_rpc_client *c)
 {
 	c->ipc_dialed = 0;
-	if (!c->url.ipc) {
-		if (c->ai)
-			freeaddrinfo(c->ai);
-		c->ai = c->ai_at = NULL;
-		struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
-		if (getaddrinfo(c->url.host[0] ? c->url.host : "127.0.0.1", c->url.port, &hints, &c->ai) != 0)
-			c->ai = NULL;
-		c->ai_at = c->ai;
+	if (c->url.ipc) {
+		if (dial_next(c) < 0)
+			drop_conn(c);
+	} else if (pthread_create(&c->resolver, NULL, resolve_main, c) == 0) {
+		c->state = C_RESOLVING;
+	} else {
+		drop_conn(c);
 	}
+}
+
+/* resolved - the lookup is done: connect to its first address that takes it. Lock held. */
+static void resolved(struct cl_rpc_client *c)
+{
+	pthread_join(c->resolver, NULL); /* it has left the lock; it only wakes us still */
+	c->resolved_ready = 0;
+	if (c->ai)
+		freeaddrinfo(c->ai);
+	c->ai = c->ai_at = c->resolved;
+	c->resolved = NULL;
+	c->state = C_DOWN;
 	if (dial_next(c) < 0)
 		drop_conn(c);
 }
@@ -447,7 +479,9 @@ static void *client_main(void *arg)
 		pthread_mutex_lock(&c->lock);
 		double now = cl_now_seconds();
 		if (c->state == C_DOWN && !c->closing && now >= c->redial_at)
-			dial(c);
+			redial(c);
+		if (c->state == C_RESOLVING && c->resolved_ready && !c->closing)
+			resolved(c);
 		double next = expire(c, now);
 		if (c->state == C_DOWN && c->redial_at < next)
 			next = c->redial_at;
@@ -472,14 +506,14 @@ static void *client_main(void *arg)
 		int timeout = -1;
 		if (next < 1e299) {
 			double ms = (next - now) * 1000.0 + 1.0;
-			timeout = ms > 60000 ? 60000 : (int)ms;
+			timeout = ms > 60000 ? 60000 : ms < 0 ? 0 : (int)ms;
 		}
-		int n = poll(p, c->state == C_DOWN ? 1 : 2, timeout);
+		int n = poll(p, p[1].events ? 2 : 1, timeout);
 		if (n <= 0)
 			continue;
 		if (p[0].revents)
 			drain(c->efd);
-		if (!p[1].revents || c->state == C_DOWN)
+		if (!p[1].events || !p[1].revents)
 			continue;
 		if (c->state == C_UP && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			/* Read without the lock: only this thread closes the descriptor. */
@@ -551,6 +585,12 @@ void cl_rpc_client_free(struct cl_rpc_client *c)
 	c->done_head = c->done_tail = NULL;
 	pthread_mutex_unlock(&c->lock);
 	run_done(c, done);
+	if (c->state == C_RESOLVING) {
+		pthread_join(c->resolver, NULL);
+		if (c->resolved)
+			freeaddrinfo(c->resolved);
+		c->state = C_DOWN;
+	}
 	pthread_mutex_lock(&c->lock);
 	drop_conn(c);
 	pthread_mutex_unlock(&c->lock);

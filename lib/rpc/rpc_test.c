@@ -1,12 +1,17 @@
-/* rpc_test.c - the RPC layer against real nng sockets on loopback: a header and a 30 MB
- * body round trip, a silent peer times out, no peer is unreachable, a malformed reply is
- * reported as such, a malformed request gets an error reply and the server lives on, an
- * asynchronous call completes exactly once, the client knows whether it has a connection
- * (also after a peer of the wrong protocol was refused), and cancelling a client completes
- * its calls in flight at once, as does the loss of the last connection (and, fail-fast, a call
- * made without one); an op table routes each op to its handler and answers an
- * unknown or missing op "unknown op", counted; and an op table with json_arena serves from
- * the worker's cJSON arena. */
+/* rpc_test.c - the RPC layer against real nng sockets on loopback (lib/rpc speaks nng's wire
+ * format itself, so nng's REQ and REP are its reference peers): a header and a 30 MB body
+ * round trip, a silent peer times out, no peer is unreachable, a malformed reply is reported
+ * as such, a malformed request gets an error reply and the server lives on, an asynchronous
+ * call completes exactly once, the client knows whether it has a connection (also after a
+ * peer of the wrong protocol was refused), and cancelling a client completes its calls in
+ * flight at once, also when calls race the cancel, as does the loss of the connection (and,
+ * fail-fast, a call made without one); the ipc:// wire both ways with nng, a stale socket
+ * file taken over and a peer that closes at once redialled with back-off; a frame over the
+ * limit drops its connection; a slow name lookup stalls no call; an op table routes each op
+ * to its handler and answers an unknown or missing op "unknown op", counted; and an op table
+ * with json_arena serves from the worker's cJSON arena. */
+#include <dlfcn.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -601,6 +606,53 @@ static void test_ipc(void)
 	rmdir(dir);
 }
 
+/* getaddrinfo - libc's, except that the name "slow.invalid" takes 2 s to fail, as a lookup
+ * does when the resolver does not answer (this binary's definition comes before libc's for
+ * rpc.c's calls). */
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res)
+{
+	static int (*real)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+	if (node && strcmp(node, "slow.invalid") == 0) {
+		usleep(2000 * 1000);
+		return EAI_NONAME;
+	}
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "getaddrinfo");
+	return real(node, service, hints, res);
+}
+
+/* test_slow_resolver - while a slow name lookup runs, a call does not wait for it: it is queued
+ * at once and ends at its deadline (unreachable), or at once when the client is fail-fast. */
+static void test_slow_resolver(void)
+{
+	char err[256];
+	struct cl_rpc_client *c = cl_rpc_client_new("tcp://slow.invalid:7001", err, sizeof err);
+	CL_CHECK(c != NULL, "client of a slow name: %s", err);
+	usleep(200 * 1000); /* the thread is inside the lookup */
+	struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, CL_RPC_OK, ""};
+	cJSON *req = request("connect");
+	nng_msg *m;
+	cl_frame_build(&m, req, NULL, 0);
+	cJSON_Delete(req);
+	double t = cl_now_seconds();
+	CL_CHECK(cl_rpc_call_async(c, m, 300, async_done, &r) == 0, "call started");
+	CL_CHECK(cl_now_seconds() - t < 0.2, "the call did not wait for the lookup (%.2f s)", cl_now_seconds() - t);
+	wait_calls(&r, 1);
+	CL_CHECK(cl_now_seconds() - t < 1.5, "it ended at its 300 ms deadline, not after the 2 s lookup (%.2f s)",
+		 cl_now_seconds() - t);
+	CL_CHECK(r.st == CL_RPC_UNREACHABLE, "no address -> unreachable, got %s", cl_rpc_status_str(r.st));
+	/* fail-fast: ended at once, lookup or not */
+	cl_rpc_client_fail_fast(c);
+	req = request("connect");
+	cl_frame_build(&m, req, NULL, 0);
+	cJSON_Delete(req);
+	t = cl_now_seconds();
+	CL_CHECK(cl_rpc_call_async(c, m, 5000, async_done, &r) == 0, "fail-fast call started");
+	wait_calls(&r, 2);
+	CL_CHECK(cl_now_seconds() - t < 0.5, "fail-fast ended at once (%.2f s)", cl_now_seconds() - t);
+	cl_rpc_client_free(c);
+}
+
 /* test_oversize - a frame longer than CL_RPC_MAX_MSG is refused before anything is allocated:
  * the connection is dropped and the server serves on. */
 static void test_oversize(void)
@@ -830,6 +882,7 @@ int main(void)
 	test_cancel_races();
 	test_ipc();
 	test_oversize();
+	test_slow_resolver();
 	test_peer_lost();
 	nng_fini();
 	return CL_TEST_END();
