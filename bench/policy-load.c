@@ -14,6 +14,11 @@
  *                                           each frame a 4-octet length and the payload
  *   policy-load rawrun PORT CLIENTS SECONDS JSON
  *                                           as run, against rawecho
+ *   policy-load rpcecho URL WORKERS         Clement's own RPC server (lib/rpc) echoing each
+ *                                           request's body under a {"v":1} header
+ *   policy-load rpcrun URL CLIENTS SECONDS JSON
+ *                                           as run, the threads sharing one lib/rpc client (as a
+ *                                           service's threads do), JSON as the body of a frame
  *
  * Raw nng on both sides, no JSON work in the client, so the client costs the same against
  * either server and the difference is the server's work. */
@@ -33,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rpc/rpc.h"
 #include "util/daemon.h"
 
 static double now_s(void)
@@ -96,8 +102,36 @@ static int echo(const char *url, int workers)
 	return 0;
 }
 
+/* rpc_echo - lib/rpc's handler for rpcecho: the body back under a bare header. */
+static cJSON *rpc_echo(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen)
+{
+	(void)ctx, (void)req;
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r, "v", 1);
+	*rbody = malloc(blen ? blen : 1);
+	if (*rbody && blen)
+		memcpy(*rbody, body, blen);
+	*rblen = blen;
+	return r;
+}
+
+static int rpcecho(const char *url, int workers)
+{
+	char err[256];
+	struct cl_rpc_server *s = cl_rpc_server_start(url, workers, rpc_echo, NULL, err, sizeof err);
+	if (!s) {
+		fprintf(stderr, "policy-load: %s\n", err);
+		return 1;
+	}
+	cl_daemon_signals_init();
+	cl_daemon_wait();
+	cl_rpc_server_stop(s);
+	return 0;
+}
+
 struct client {
-	int raw; /* rawrun: plain TCP frames instead of an nng REQ socket */
+	int raw;                  /* rawrun: plain TCP frames instead of an nng REQ socket */
+	struct cl_rpc_client *rc; /* rpcrun: the shared lib/rpc client instead */
 	const char *url;
 	const char *payload;
 	size_t plen;
@@ -222,11 +256,36 @@ static void *raw_client_main(struct client *c)
 	return NULL;
 }
 
+/* rpc_client_main - client_main's loop through the shared lib/rpc client. */
+static void *rpc_client_main(struct client *c)
+{
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddNumberToObject(req, "v", 1);
+	cJSON_AddStringToObject(req, "op", "echo");
+	char err[256];
+	while (now_s() < c->until) {
+		double t0 = now_s();
+		nng_msg *r = NULL;
+		cJSON *h = NULL;
+		if (cl_rpc_call(c->rc, req, c->payload, c->plen, 5000, &r, &h, err, sizeof err) != CL_RPC_OK) {
+			c->errors++;
+			continue;
+		}
+		nng_msg_free(r);
+		cJSON_Delete(h);
+		record(c, t0);
+	}
+	cJSON_Delete(req);
+	return NULL;
+}
+
 static void *client_main(void *arg)
 {
 	struct client *c = arg;
 	if (c->raw)
 		return raw_client_main(c);
+	if (c->rc)
+		return rpc_client_main(c);
 	nng_socket s;
 	if (nng_req0_open(&s) != 0 || nng_dial(s, c->url, NULL, 0) != 0) {
 		c->errors++;
@@ -263,13 +322,25 @@ static int cmp_d(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int run(int raw, const char *url, int clients, double secs, const char *json)
+static int run(int mode, const char *url, int clients, double secs, const char *json)
 {
 	struct client *c = calloc((size_t)clients, sizeof *c);
+	struct cl_rpc_client *rc = NULL;
+	if (mode == 2) {
+		char err[256];
+		if (!(rc = cl_rpc_client_new(url, err, sizeof err)) || !cl_rpc_client_wait_connected(&rc, 1, 5000)) {
+			fprintf(stderr, "policy-load: cannot connect to %s\n", url);
+			return 1;
+		}
+	}
 	double start = now_s();
 	for (int i = 0; i < clients; i++) {
-		c[i] = (struct client){
-		    .raw = raw, .url = url, .payload = json, .plen = strlen(json), .until = start + secs};
+		c[i] = (struct client){.raw = mode == 1,
+				       .rc = rc,
+				       .url = url,
+				       .payload = json,
+				       .plen = strlen(json),
+				       .until = start + secs};
 		pthread_create(&c[i].th, NULL, client_main, &c[i]);
 	}
 	size_t total = 0;
@@ -297,6 +368,7 @@ static int run(int raw, const char *url, int clients, double secs, const char *j
 	       p50 * 1e6, p99 * 1e6, errors, cpu);
 	free(all);
 	free(c);
+	cl_rpc_client_free(rc);
 	return 0;
 }
 
@@ -310,7 +382,12 @@ int main(int argc, char **argv)
 		return rawecho(atoi(argv[2]));
 	if (argc == 6 && strcmp(argv[1], "rawrun") == 0)
 		return run(1, argv[2], atoi(argv[3]), atof(argv[4]), argv[5]);
+	if (argc == 4 && strcmp(argv[1], "rpcecho") == 0)
+		return rpcecho(argv[2], atoi(argv[3]));
+	if (argc == 6 && strcmp(argv[1], "rpcrun") == 0)
+		return run(2, argv[2], atoi(argv[3]), atof(argv[4]), argv[5]);
 	fprintf(stderr, "usage: policy-load echo URL WORKERS | run URL CLIENTS SECONDS JSON\n"
-			"       policy-load rawecho PORT | rawrun PORT CLIENTS SECONDS JSON\n");
+			"       policy-load rawecho PORT | rawrun PORT CLIENTS SECONDS JSON\n"
+			"       policy-load rpcecho URL WORKERS | rpcrun URL CLIENTS SECONDS JSON\n");
 	return 2;
 }
