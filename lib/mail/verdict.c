@@ -111,6 +111,13 @@ int cl_route_from_json(const cJSON *r, struct cl_route *rt)
 		if (strcmp(held_by, cl_hold_str(h)) == 0)
 			rt->quarantine = h;
 	cl_content_policy_from_json(cJSON_GetObjectItemCaseSensitive(o, "content"), &rt->content);
+	/* Only a whole number from 0 up is a quota; anything else leaves it to delivery's lookup. */
+	const cJSON *q = cJSON_GetObjectItemCaseSensitive(o, "quota_bytes");
+	if (cJSON_IsNumber(q) && q->valuedouble >= 0 && q->valuedouble <= 9007199254740992.0 &&
+	    q->valuedouble == (double)(long long)q->valuedouble) {
+		rt->quota_known = 1;
+		rt->quota_bytes = (long long)q->valuedouble;
+	}
 	return 0;
 }
 
@@ -122,7 +129,8 @@ int cl_route_to_json(const struct cl_route *rt, cJSON *o)
 	    !add(r, "domain_id", cJSON_CreateNumber((double)rt->domain_id)) ||
 	    !add(r, "user_id", cJSON_CreateNumber((double)rt->user_id)) ||
 	    !add(r, "quarantine", cJSON_CreateBool(rt->quarantine)) ||
-	    (cl_hold_str(rt->quarantine)[0] && !add(r, "held_by", cJSON_CreateString(cl_hold_str(rt->quarantine)))))
+	    (cl_hold_str(rt->quarantine)[0] && !add(r, "held_by", cJSON_CreateString(cl_hold_str(rt->quarantine)))) ||
+	    (rt->quota_known && !add(r, "quota_bytes", cJSON_CreateNumber((double)rt->quota_bytes))))
 		return -1;
 	const struct cl_content_policy *p = &rt->content;
 	if (p->has_reject || p->has_quarantine || p->has_tag || p->dmarc_reject) {

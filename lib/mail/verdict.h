@@ -35,6 +35,11 @@ struct cl_route {
 	long long user_id; /* 0 when unknown (relay verified by probe, outbound) */
 	int quarantine;    /* a directive or the domain default said "quarantine": enum cl_hold */
 	struct cl_content_policy content;
+	/* The user's Maildir quota as policy's cache has it (users.quota_bytes, 0 = none), so
+	 * that delivery need not ask PostgreSQL for every copy; quota_known = 0 (absent from
+	 * the JSON): delivery looks it up itself. */
+	int quota_known;
+	long long quota_bytes;
 };
 
 /* Why a recipient's copy is held (cl_route.quarantine): 0 not held, 1 held (no reason given),

@@ -1,5 +1,6 @@
 /* verdict_test.c - verdicts from JSON: consistent replies accepted, inconsistent ones turned
  * into the fail-closed 451. */
+#include <stdio.h>
 #include <string.h>
 
 #include "mail/verdict.h"
@@ -84,6 +85,38 @@ int main(void)
 	o = cJSON_Parse("{\"route\":{\"mode\":\"local\",\"quarantine\":false,\"held_by\":\"user_rule\"}}");
 	CL_CHECK(cl_route_from_json(o, &back) == 0 && back.quarantine == CL_HOLD_NO, "held_by without quarantine");
 	cJSON_Delete(o);
+
+	/* The user's quota travels with the route when policy knows it (0 = no quota is known
+	 * too); absent or not a whole number from 0 up, delivery looks it up itself. */
+	struct cl_route qr = {.mode = CL_ROUTE_LOCAL, .group_id = 1, .user_id = 3, .quota_known = 1, .quota_bytes = 0};
+	o = cJSON_CreateObject();
+	CL_CHECK(cl_route_to_json(&qr, o) == 0 && cl_route_from_json(o, &back) == 0 && back.quota_known &&
+		     back.quota_bytes == 0,
+		 "a known quota of 0 (none) round trip");
+	cJSON_Delete(o);
+	qr.quota_bytes = 5000000000LL;
+	o = cJSON_CreateObject();
+	CL_CHECK(cl_route_to_json(&qr, o) == 0 && cl_route_from_json(o, &back) == 0 && back.quota_known &&
+		     back.quota_bytes == 5000000000LL,
+		 "a quota over 32 bits round trip");
+	cJSON_Delete(o);
+	qr.quota_known = 0;
+	o = cJSON_CreateObject();
+	CL_CHECK(cl_route_to_json(&qr, o) == 0 &&
+		     !cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(o, "route"), "quota_bytes") &&
+		     cl_route_from_json(o, &back) == 0 && !back.quota_known,
+		 "an unknown quota is not sent, and is unknown at the other end");
+	cJSON_Delete(o);
+	static const char *const bad_quotas[] = {"-1", "1.5", "\"100\"", "true", "1e300", "null"};
+	for (size_t i = 0; i < sizeof bad_quotas / sizeof *bad_quotas; i++) {
+		char js[160];
+		snprintf(js, sizeof js, "{\"route\":{\"mode\":\"local\",\"user_id\":3,\"quota_bytes\":%s}}",
+			 bad_quotas[i]);
+		o = cJSON_Parse(js);
+		CL_CHECK(o && cl_route_from_json(o, &back) == 0 && !back.quota_known, "quota_bytes %s is not a quota",
+			 bad_quotas[i]);
+		cJSON_Delete(o);
+	}
 	CL_CHECK(strcmp(cl_hold_str(CL_HOLD_DOMAIN_DEFAULT), "domain_default") == 0 &&
 		     cl_hold_str(CL_HOLD_YES)[0] == 0 && cl_hold_str(99)[0] == 0,
 		 "hold names");

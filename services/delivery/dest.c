@@ -19,14 +19,15 @@ static void on_fsync(void *arg, double s)
 	cl_metric_observe(((struct dl_ctx *)arg)->m->fsync, s);
 }
 
-/* load_quotas - quota_bytes of each recipient's user (0 for none). 0 or -1 with err. */
+/* load_quotas - quota_bytes of each recipient's user (0 for none): the route's when policy sent
+ * it, else from PostgreSQL. 0 or -1 with err. */
 static int load_quotas(struct cl_pg *pg, const struct dl_dest_rcpt *r, size_t n, struct dl_md_rcpt *md, char *err,
 		       size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
 		md[i].addr = r[i].addr;
-		md[i].quota_bytes = 0;
-		if (r[i].user_id <= 0)
+		md[i].quota_bytes = r[i].quota_known ? r[i].quota_bytes : 0;
+		if (r[i].user_id <= 0 || r[i].quota_known)
 			continue;
 		char id[24];
 		snprintf(id, sizeof id, "%lld", r[i].user_id);

@@ -15,6 +15,10 @@
 struct dl_dest_rcpt {
 	const char *addr;
 	long long user_id; /* 0 when unknown */
+	/* The user's quota as the route brought it (0 = none); quota_known = 0: looked up in
+	 * PostgreSQL (a release, a digest, or a request from a client that did not send it). */
+	int quota_known;
+	long long quota_bytes;
 };
 
 /* dl_dest_deliver - all-or-nothing delivery; fills v (250 only when every copy is durable

@@ -118,7 +118,7 @@ static int digest_user(struct dl_ctx *c, struct cl_pg *pg, const struct duser *u
 		struct cl_buf b;
 		cl_buf_init(&b, DIGEST_MAX_BYTES);
 		struct cl_verdict v;
-		struct dl_dest_rcpt r = {u->addr, u->id};
+		struct dl_dest_rcpt r = {.addr = u->addr, .user_id = u->id};
 		if (build_digest(c, u, res, &b) < 0) {
 			cl_log(CL_LOG_WARN, NULL, "digest_too_big", "user=%lld", u->id);
 		} else if (dl_dest_deliver(c, pg, u->mode, u->group_id, "", 0, &r, 1, b.data, b.len, &v) < 0) {

@@ -126,7 +126,7 @@ static int dreq_parse(struct dreq *r, const cJSON *req, const char **why)
 		if (rt.quarantine)
 			r->q[r->nq++] = (struct dl_qrcpt){a, rt.user_id, rt.domain_id, rt.quarantine};
 		else
-			r->d[r->nd++] = (struct dl_dest_rcpt){a, rt.user_id};
+			r->d[r->nd++] = (struct dl_dest_rcpt){a, rt.user_id, rt.quota_known, rt.quota_bytes};
 	}
 	return 0;
 }

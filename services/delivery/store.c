@@ -177,7 +177,7 @@ static int release_locked(struct dl_ctx *c, struct cl_pg *pg, long long qid, con
 		return -1;
 	}
 	enum cl_route_mode mode = dl_group_mode(pg, q->group_id, err, errlen);
-	struct dl_dest_rcpt r = {q->rcpt, q->user_id};
+	struct dl_dest_rcpt r = {.addr = q->rcpt, .user_id = q->user_id};
 	int rc = mode == CL_ROUTE_NONE
 		     ? -1
 		     : dl_dest_deliver(c, pg, mode, q->group_id, q->sender, PQgetvalue(res, 0, 2)[0] == 1, &r, 1,

@@ -56,6 +56,7 @@ struct pc_user {
 	char *password_hash; /* NULL: no local password */
 	char *role;          /* users.role */
 	int enabled;
+	long long quota_bytes; /* users.quota_bytes, 0 = none: sent with a local route (delivery enforces it) */
 };
 
 struct pc_directive {

@@ -20,7 +20,8 @@ static const char q_groups[] = "SELECT id, mode, relay_host, relay_port, verify_
 static const char q_domains[] =
     "SELECT id, name, group_id, default_action, reject_text, unknown_user_text, spam_reject_score, "
     "spam_quarantine_score, spam_tag_score, dmarc_enforce FROM domains";
-static const char q_users[] = "SELECT id, domain_id, local_part, password_hash, enabled, role FROM users";
+static const char q_users[] =
+    "SELECT id, domain_id, local_part, password_hash, enabled, role, coalesce(quota_bytes, 0) FROM users";
 static const char q_dirs[] =
     "SELECT coalesce(user_id, 0), coalesce(domain_id, 0), coalesce(group_id, 0), sender_pattern, action "
     "FROM directives";
@@ -135,6 +136,7 @@ static int load_users(struct pc_snap *s, const PGresult *r)
 		u->password_hash = dup_or_null(r, i, 3, &oom);
 		u->enabled = strcmp(PQgetvalue(r, i, 4), "t") == 0;
 		u->role = dup_or_null(r, i, 5, &oom);
+		u->quota_bytes = col_ll(r, i, 6);
 	}
 	return oom ? -1 : 0;
 }

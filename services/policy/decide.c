@@ -494,7 +494,11 @@ void pol_rcpt(struct policy *p, struct pc_snap *snap, const struct cl_policy_req
 				.group_id = d->group->id,
 				.domain_id = d->id,
 				.user_id = u ? u->id : 0,
-				.quarantine = act == PC_QUARANTINE};
+				.quarantine = act == PC_QUARANTINE,
+				/* A local copy's quota, from the same snapshot as the user: delivery then
+				 * needs no query per copy (it looks the quota up when this is absent). */
+				.quota_known = u && !d->group->relay,
+				.quota_bytes = u ? u->quota_bytes : 0};
 	route_content(d, &rt->content);
 	cl_verdict_set(v, CL_ACCEPT, 250, "2.1.5", "Ok");
 	if (rt->quarantine)

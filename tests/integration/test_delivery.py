@@ -421,6 +421,27 @@ def test_relay_a_utf8_header_sent_with_smtputf8_only_to_a_downstream_that_offers
     assert db.query("SELECT status FROM quarantine WHERE id = %s", (qid,))[0]["status"] == "held"
 
 
+def test_quota_from_the_route_is_enforced_without_a_lookup(db, services, tmp_path, local_setup):
+    """policy sends the user's quota with a local route (from its cache): delivery enforces that
+    one and asks PostgreSQL nothing per copy. The database's own value is not what counts then,
+    so here it says otherwise: no quota for carol, 1 byte for bob."""
+    root = tmp_path / "mail"
+    s = local_setup
+    copy = len(trace("alice@sender.test", "carol@example.org") + MSG)
+    db.execute("UPDATE users SET quota_bytes = 1 WHERE id = %s", (s["bob"],))
+    _, port = start_delivery(services, db, root)
+    req = deliver_req([("bob@example.org", route("local", s["g"], s["d"], s["bob"], quota_bytes=0)),
+                       ("carol@example.org", route("local", s["g"], s["d"], s["carol"], quota_bytes=copy + 10))])
+    assert rpc(port, req, MSG)["code"] == 250          # bob's route says no quota: his 1 byte is not asked
+    r = rpc(port, req, MSG)                            # carol's route quota fits one copy only
+    assert (r["action"], r["code"], r["enh"]) == ("defer", 452, "4.2.2"), r
+    assert "carol@example.org" in r["text"], r
+    assert len(maildir_new(root, "bob@example.org")) == 1 and len(maildir_new(root, "carol@example.org")) == 1
+    # A route without the quota (a release, an older client) is looked up: bob's 1 byte counts.
+    r = rpc(port, deliver_req([("bob@example.org", route("local", s["g"], s["d"], s["bob"]))]), MSG)
+    assert (r["code"], r["enh"]) == (452, "4.2.2"), r
+
+
 def test_database_down_is_451_never_250(services, tmp_path):
     """Without PostgreSQL (quota lookups, downstream settings, quarantine) every op defers."""
     class NoDb:

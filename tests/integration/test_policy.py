@@ -120,7 +120,20 @@ def test_rcpt_route_names_user_domain_group(seeded):
     url, ids, _ = seeded
     r = rpc(url, op="rcpt", sender="someone@clean.test", rcpt="alice@example.org")
     assert r["route"] == {"mode": "local", "group_id": ids["g1"], "domain_id": ids["org"],
-                          "user_id": ids["alice"], "quarantine": False, "content": NEW_GROUP_CONTENT}
+                          "user_id": ids["alice"], "quarantine": False, "content": NEW_GROUP_CONTENT,
+                          "quota_bytes": 0}   # no quota: delivery need not look it up
+
+
+def test_rcpt_route_carries_the_users_quota(seeded, db):
+    """A local route brings the user's quota from policy's cache, so delivery asks nothing
+    per copy; a relay route has none (the downstream keeps the mailboxes)."""
+    url, ids, svc = seeded
+    reloads = lambda: int(re.search(r"^clement_policy_cache_reloads_total (\d+)", svc.metrics(), re.M).group(1))
+    before = reloads()
+    db.execute("UPDATE users SET quota_bytes = 5000000000 WHERE id = %s", (ids["alice"],))
+    assert wait_for(lambda: reloads() > before, timeout=5)
+    r = rpc(url, op="rcpt", sender="someone@clean.test", rcpt="alice@example.org")
+    assert r["route"]["mode"] == "local" and r["route"]["quota_bytes"] == 5000000000, r
 
 
 def test_unknown_and_disabled_recipients(seeded):

@@ -13,6 +13,7 @@ import time
 import pytest
 
 import harness.e2e
+from conftest import wait_for
 from harness.e2e import PASSWORD, run_stack, stack  # noqa: F401 (fixtures: stack)
 from harness.smtp import SMUGGLE, Raw, client_tls, local_only
 
@@ -58,6 +59,41 @@ def test_e2e_unknown_recipient_and_virus(stack):
         assert not stack.delivered("bob")
     rows = stack.message_log(rcpt=f"bob@{stack.domain}")
     assert rows and rows[0]["status"] == "rejected" and rows[0]["virus"].startswith("Eicar-Test-Signature")
+
+
+@local_only
+def test_e2e_quota_is_the_one_an_admin_set_a_moment_ago(stack):
+    """The user's quota reaches delivery with policy's route (from its cache, not a query per
+    copy): a full mailbox is 452 4.2.2 at the end of DATA and nothing is delivered, and a
+    quota an admin raises applies from the reload that follows the change."""
+    to = f"bob@{stack.domain}"
+    policy = stack.svcs["policy"]
+    reloads = lambda: int(re.search(r"^clement_policy_cache_reloads_total (\d+)", policy.metrics(), re.M).group(1))
+
+    def send(n):
+        with smtplib.SMTP(stack.edge.host, stack.edge.smtp, timeout=30) as c:
+            c.ehlo("client.sender.example")
+            c.mail("someone@sender.example")
+            assert c.rcpt(to)[0] == 250
+            try:
+                return c.data(f"Subject: quota {n}\r\n\r\n" + ("x" * 70 + "\r\n") * 30)
+            except smtplib.SMTPDataError as e:
+                return e.smtp_code, e.smtp_error
+
+    before = reloads()
+    stack.db.execute("UPDATE users SET quota_bytes = 3000 WHERE local_part = 'bob' AND domain_id = "
+                     "(SELECT id FROM domains WHERE name = %s)", (stack.domain,))
+    assert wait_for(lambda: reloads() > before, 10), "policy did not reload after the change"
+    assert send(1)[0] == 250                     # about 2.5 KB with the trace lines: fits in 3000
+    code, text = send(2)                         # a second one does not
+    assert code == 452 and text.startswith(b"4.2.2") and b"mailbox full" in text, (code, text)
+    assert len(stack.delivered("bob")) == 1
+    before = reloads()
+    stack.db.execute("UPDATE users SET quota_bytes = 100000 WHERE local_part = 'bob' AND domain_id = "
+                     "(SELECT id FROM domains WHERE name = %s)", (stack.domain,))
+    assert wait_for(lambda: reloads() > before, 10), "policy did not reload after the change"
+    assert send(3)[0] == 250
+    assert len(stack.delivered("bob")) == 2
 
 
 def test_e2e_bad_helo_is_refused_at_rcpt_and_logged(stack):

@@ -56,9 +56,13 @@ def make_user(db, local, domain_id, quota=None):
                      (local, domain_id, quota))
 
 
-def route(mode, group_id, domain_id=0, user_id=0, quarantine=False):
-    return {"mode": mode, "group_id": group_id, "domain_id": domain_id, "user_id": user_id,
-            "quarantine": quarantine}
+def route(mode, group_id, domain_id=0, user_id=0, quarantine=False, quota_bytes=None):
+    """A route as policy's rcpt reply carries it; quota_bytes=None leaves the quota out (delivery
+    then looks it up in PostgreSQL, as for a release)."""
+    r = {"mode": mode, "group_id": group_id, "domain_id": domain_id, "user_id": user_id, "quarantine": quarantine}
+    if quota_bytes is not None:
+        r["quota_bytes"] = quota_bytes
+    return r
 
 
 def deliver_req(rcpts, sender="alice@sender.test", sid="S1", msgid="M1", auth_user=None, smtputf8=False):
