@@ -4,12 +4,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,47 +57,71 @@ static int mkdir_durable(const char *path, const char *parent)
 	return errno == EEXIST ? 0 : -1;
 }
 
-/* md_prepare - <root>/<domain>/<local>/{tmp,new,cur} exist, durably. */
-static int md_prepare(const char *root, const char *addr, char *dir, size_t dirlen, char *err, size_t errlen)
+/* md_path - dir = <root>/<domain>/<local> of addr; 0, or -1 with err. */
+static int md_path(const char *root, const char *addr, char *dir, size_t dirlen, char *err, size_t errlen)
 {
-	char local[80], domain[260], ddir[MD_PATH], sub[MD_PATH];
+	char local[80], domain[260];
 	if (dl_split_address(addr, local, sizeof local, domain, sizeof domain) < 0) {
 		cl_snprintf(err, errlen, "recipient not usable as a Maildir path");
 		return -1;
 	}
-	if (cl_snprintf(ddir, sizeof ddir, "%s/%s", root, domain) < 0 ||
-	    cl_snprintf(dir, dirlen, "%s/%s", ddir, local) < 0) {
+	if (cl_snprintf(dir, dirlen, "%s/%s/%s", root, domain, local) < 0) {
 		cl_snprintf(err, errlen, "Maildir path too long");
 		return -1;
 	}
+	return 0;
+}
+
+/* md_prepare - <root>/<domain>/<local>/{tmp,new,cur} exist, durably (dir is md_path's). Only
+ * called when a file could not be made in tmp/ or renamed into new/ for want of a directory:
+ * every later copy finds them, and costs no mkdir. 0, or -1 with errno. */
+static int md_prepare(const char *root, const char *dir)
+{
+	char ddir[MD_PATH], sub[MD_PATH];
+	const char *slash = strrchr(dir, '/');
+	size_t dl = slash ? (size_t)(slash - dir) : 0;
+	if (dl == 0 || dl >= sizeof ddir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(ddir, dir, dl);
+	ddir[dl] = '\0';
 	int rc = mkdir_durable(root, NULL) | mkdir_durable(ddir, root) | mkdir_durable(dir, ddir);
 	static const char *const subs[] = {"tmp", "new", "cur"};
 	for (size_t i = 0; i < 3 && rc == 0; i++)
 		rc = cl_snprintf(sub, sizeof sub, "%s/%s", dir, subs[i]) | mkdir_durable(sub, dir);
-	if (rc != 0)
-		cl_snprintf(err, errlen, "cannot create Maildir: %s", strerror(errno));
 	return rc;
 }
 
 /* md_names - unique tmp/ and new/ names per the Maildir convention, with Dovecot's R<random>
  * part: time, pid and counter alone repeat in two replicas that share a Maildir volume and a
  * host name as pid 1 of their containers, and rename() into new/ would then replace a message. */
-static int md_names(struct md_copy *c, size_t len)
+static char md_host[128];
+static long md_pid;
+
+/* md_ident_init - the host name and pid of every name, read once (delivery never forks). */
+static void md_ident_init(void)
 {
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	char host[128];
-	if (gethostname(host, sizeof host) != 0)
-		strcpy(host, "localhost");
-	host[sizeof host - 1] = '\0';
-	for (char *p = host; *p; p++) /* '/' and ':' may not appear in a name (Maildir spec) */
+	if (gethostname(md_host, sizeof md_host) != 0)
+		strcpy(md_host, "localhost");
+	md_host[sizeof md_host - 1] = '\0';
+	for (char *p = md_host; *p; p++) /* '/' and ':' may not appear in a name (Maildir spec) */
 		if (*p == '/' || *p == ':' || *p == ',')
 			*p = '_';
+	md_pid = (long)getpid();
+}
+
+static int md_names(struct md_copy *c, size_t len)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, md_ident_init);
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
 	char base[300], rnd[17];
 	unsigned long long q = atomic_fetch_add(&md_seq, 1);
 	if (cl_random_hex(rnd, sizeof rnd, 8) < 0 ||
 	    cl_snprintf(base, sizeof base, "%lld.M%ldP%ldQ%lluR%s.%s,S=%zu", (long long)tv.tv_sec, (long)tv.tv_usec,
-			(long)getpid(), q, rnd, host, len) < 0)
+			md_pid, q, rnd, md_host, len) < 0)
 		return -1;
 	return cl_snprintf(c->tmp, sizeof c->tmp, "%s/tmp/%s", c->dir, base) |
 	       cl_snprintf(c->new_, sizeof c->new_, "%s/new/%s", c->dir, base);
@@ -117,14 +143,35 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* md_write_tmp - write the copy's trace headers and the message to the tmp file, fsync it. */
-static int md_write_tmp(struct md_copy *c, const void *msg, size_t len, dl_md_fsync_fn on_fsync, void *arg)
+/* write_copy - the trace headers and the message in one writev (write_all for what a short
+ * write left); 0 or -1. */
+static int write_copy(int fd, const void *hdr, size_t hlen, const void *msg, size_t len)
+{
+	struct iovec iov[2] = {{(void *)hdr, hlen}, {(void *)msg, len}};
+	ssize_t w;
+	do
+		w = writev(fd, iov, 2);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -1;
+	size_t done = (size_t)w;
+	if (done < hlen)
+		return write_all(fd, (const char *)hdr + done, hlen - done) | write_all(fd, msg, len);
+	return write_all(fd, (const char *)msg + (done - hlen), len - (done - hlen));
+}
+
+/* md_write_tmp - write the copy's trace headers and the message to the tmp file, fsync it.
+ * A Maildir without tmp/ (a first copy, or one an admin removed) is made and tried again. */
+static int md_write_tmp(const char *root, struct md_copy *c, const void *msg, size_t len, dl_md_fsync_fn on_fsync,
+			void *arg)
 {
 	int fd = open(c->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT && md_prepare(root, c->dir) == 0)
+		fd = open(c->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	c->in_tmp = 1;
-	if (write_all(fd, c->hdr, c->hlen) < 0 || write_all(fd, msg, len) < 0) {
+	if (write_copy(fd, c->hdr, c->hlen, msg, len) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -165,7 +212,7 @@ static enum dl_md_status md_stage(const char *root, const char *sender, const st
 {
 	char why[200];
 	for (size_t i = 0; i < n; i++) {
-		if (md_prepare(root, r[i].addr, c[i].dir, sizeof c[i].dir, why, sizeof why) < 0) {
+		if (md_path(root, r[i].addr, c[i].dir, sizeof c[i].dir, why, sizeof why) < 0) {
 			snprintf(err, errlen, "<%s>: %s", r[i].addr, why);
 			return DL_MD_TEMPFAIL;
 		}
@@ -179,7 +226,7 @@ static enum dl_md_status md_stage(const char *root, const char *sender, const st
 			snprintf(err, errlen, "<%s>: mailbox full", r[i].addr);
 			return DL_MD_QUOTA;
 		}
-		if (md_names(&c[i], c[i].hlen + len) < 0 || md_write_tmp(&c[i], msg, len, on_fsync, arg) < 0) {
+		if (md_names(&c[i], c[i].hlen + len) < 0 || md_write_tmp(root, &c[i], msg, len, on_fsync, arg) < 0) {
 			snprintf(err, errlen, "<%s>: cannot write: %s", r[i].addr, strerror(errno));
 			return DL_MD_TEMPFAIL;
 		}
@@ -189,11 +236,15 @@ static enum dl_md_status md_stage(const char *root, const char *sender, const st
 
 /* md_commit - rename every tmp file into new/, then fsync each new/ directory (shared with
  * concurrent deliveries into the same new/: dirsync.h). */
-static int md_commit(struct md_copy *c, size_t n, dl_md_fsync_fn on_fsync, void *arg, char *err, size_t errlen)
+static int md_commit(const char *root, struct md_copy *c, size_t n, dl_md_fsync_fn on_fsync, void *arg, char *err,
+		     size_t errlen)
 {
 	char d[MD_PATH];
 	for (size_t i = 0; i < n; i++) {
-		if (rename(c[i].tmp, c[i].new_) != 0) {
+		int rc = rename(c[i].tmp, c[i].new_);
+		if (rc != 0 && errno == ENOENT && md_prepare(root, c[i].dir) == 0) /* new/ was removed */
+			rc = rename(c[i].tmp, c[i].new_);
+		if (rc != 0) {
 			snprintf(err, errlen, "rename into new/: %s", strerror(errno));
 			return -1;
 		}
@@ -226,7 +277,7 @@ enum dl_md_status dl_maildir_deliver(const char *root, const char *sender, const
 		return DL_MD_TEMPFAIL;
 	}
 	enum dl_md_status st = md_stage(root, sender, r, c, n, msg, len, on_fsync, arg, err, errlen);
-	if (st == DL_MD_OK && md_commit(c, n, on_fsync, arg, err, errlen) < 0)
+	if (st == DL_MD_OK && md_commit(root, c, n, on_fsync, arg, err, errlen) < 0)
 		st = DL_MD_TEMPFAIL;
 	if (st != DL_MD_OK)
 		md_rollback(c, n);

@@ -65,6 +65,56 @@ static void test_deliver_two(void)
 	CL_CHECK(dl_maildir_usage(dir, &used) == 0 && used == (long long)strlen(copy), "usage %lld", used);
 }
 
+/* one_file - the content of the one file in root/rel (malloc'd, NUL-terminated), or NULL. */
+static char *one_file(const char *rel)
+{
+	char p[512], f[1024];
+	snprintf(p, sizeof p, "%s/%s", root, rel);
+	DIR *d = opendir(p);
+	struct dirent *e;
+	char *out = NULL;
+	while (d && !out && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(f, sizeof f, "%s/%s", p, e->d_name);
+		FILE *fp = fopen(f, "rb");
+		out = fp ? calloc(1, 4096) : NULL;
+		if (out && fread(out, 1, 4095, fp) == 0)
+			out[0] = '\0';
+		if (fp)
+			fclose(fp);
+	}
+	if (d)
+		closedir(d);
+	return out;
+}
+
+/* Directories are made when a copy finds them missing, not asked for each copy: a Maildir an
+ * admin removed, whole or only its new/, is made again by the next delivery. */
+static void test_removed_maildir_is_made_again(void)
+{
+	struct dl_md_rcpt r[] = {{"gina@example.org", 0}};
+	char err[256] = "", cmd[700];
+	CL_CHECK(dl_maildir_deliver(root, "s@x.test", r, 1, "one\r\n", 5, NULL, NULL, err, sizeof err) == DL_MD_OK,
+		 "%s", err);
+	char *c = one_file("example.org/gina/new");
+	CL_CHECK(c && strcmp(c, "Return-Path: <s@x.test>\r\nDelivered-To: gina@example.org\r\none\r\n") == 0,
+		 "the copy is the trace lines and the message: %s", c ? c : "(none)");
+	free(c);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s/example.org/gina/new'", root);
+	CL_CHECK(system(cmd) == 0, "new/ removed");
+	CL_CHECK(dl_maildir_deliver(root, "s@x.test", r, 1, "two\r\n", 5, NULL, NULL, err, sizeof err) == DL_MD_OK,
+		 "without new/: %s", err);
+	CL_CHECK(count("example.org/gina/new") == 1 && count("example.org/gina/tmp") == 0, "new/ made again");
+	snprintf(cmd, sizeof cmd, "rm -rf '%s/example.org/gina'", root);
+	CL_CHECK(system(cmd) == 0, "the Maildir removed");
+	CL_CHECK(dl_maildir_deliver(root, "s@x.test", r, 1, "three\r\n", 7, NULL, NULL, err, sizeof err) == DL_MD_OK,
+		 "without the Maildir: %s", err);
+	CL_CHECK(count("example.org/gina/new") == 1 && count("example.org/gina/cur") == 0 &&
+		     count("example.org/gina/tmp") == 0,
+		 "tmp/, new/ and cur/ made again");
+}
+
 static void test_quota_and_rollback(void)
 {
 	/* dave is fine, erin is over quota: nothing is delivered to either. */
@@ -104,6 +154,7 @@ int main(void)
 		return 1;
 	test_deliver_two();
 	test_quota_and_rollback();
+	test_removed_maildir_is_made_again();
 	test_clean_tmp();
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
