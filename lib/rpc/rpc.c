@@ -956,8 +956,8 @@ static void *worker_main(void *arg)
 			s->qtail = NULL;
 		s->qjobs--;
 		s->qbytes -= nng_msg_len(j->m);
-		pthread_cond_signal(&s->qspace);
 		pthread_mutex_unlock(&s->qlock);
+		pthread_cond_signal(&s->qspace); /* the reader, if it waits for room (backpressure) */
 		if (!atomic_load(&j->conn->dead))
 			serve_one(s, j);
 		job_free(j);
@@ -993,8 +993,10 @@ static void on_request(void *arg, nng_msg *m)
 	s->qtail = j;
 	s->qjobs++;
 	s->qbytes += nng_msg_len(m);
-	pthread_cond_signal(&s->qcond);
 	pthread_mutex_unlock(&s->qlock);
+	/* After the unlock: a worker woken under the lock would only block on it again (two more
+	 * futex calls per request). The worker's loop re-checks the queue, so nothing is missed. */
+	pthread_cond_signal(&s->qcond);
 }
 
 /* conn_drop - the reading thread lets c go. */
