@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,28 +297,96 @@ static long long size_from_name(const char *name)
 	return (end != s + 3 && (*end == '\0' || *end == ',' || *end == ':')) ? v : -1;
 }
 
+/* dir_scan - bytes of the messages in one directory (0 when it cannot be read). */
+static long long dir_scan(const char *path)
+{
+	char f[MD_PATH + 300];
+	long long total = 0;
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		long long s = size_from_name(e->d_name);
+		struct stat st;
+		if (s < 0 && cl_snprintf(f, sizeof f, "%s/%s", path, e->d_name) == 0 && stat(f, &st) == 0)
+			s = st.st_size;
+		total += s > 0 ? s : 0;
+	}
+	closedir(d);
+	return total;
+}
+
+/* The usage cache: a quota check reads a directory again only when it changed. Reading every
+ * name of cur/ for each copy cost a mailbox of 100,000 messages 100,000 names per delivery;
+ * now a stable cur/ costs one stat, and only new/ (where an IMAP client does not leave mail)
+ * is read after each delivery. An entry is kept only when the directory's mtime, read before
+ * the scan, was already USAGE_STABLE_S old: on a file system whose times have whole seconds a
+ * change in the same second as the last one would leave the mtime as it was. It is used while
+ * the mtime, device and inode stay the same. One entry per slot; another directory hashing
+ * to it replaces it. */
+#define USAGE_SLOTS    1024
+#define USAGE_STABLE_S 2
+
+struct usage_slot {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	long long bytes;
+};
+
+static struct usage_slot usage_cache[USAGE_SLOTS];
+static pthread_mutex_t usage_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t usage_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)(h % USAGE_SLOTS);
+}
+
+/* dir_bytes - dir_scan, from the cache when the directory has not changed since it was read. */
+static long long dir_bytes(const char *path)
+{
+	time_t t0 = time(NULL); /* before the stat: a change after it has an mtime from t0 on */
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return 0;
+	struct usage_slot *u = &usage_cache[usage_hash(path)];
+	pthread_mutex_lock(&usage_lock);
+	if (u->path && strcmp(u->path, path) == 0 && u->dev == st.st_dev && u->ino == st.st_ino &&
+	    u->mtime.tv_sec == st.st_mtim.tv_sec && u->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+		long long b = u->bytes;
+		pthread_mutex_unlock(&usage_lock);
+		return b;
+	}
+	pthread_mutex_unlock(&usage_lock);
+	long long b = dir_scan(path); /* after the stat: a change during the scan makes a new mtime */
+	if ((long long)t0 - (long long)st.st_mtim.tv_sec < USAGE_STABLE_S)
+		return b; /* too recent to tell a later change by its mtime */
+	char *p = strdup(path);
+	if (!p)
+		return b;
+	pthread_mutex_lock(&usage_lock);
+	free(u->path);
+	*u = (struct usage_slot){p, st.st_dev, st.st_ino, st.st_mtim, b};
+	pthread_mutex_unlock(&usage_lock);
+	return b;
+}
+
 int dl_maildir_usage(const char *dir, long long *bytes)
 {
 	static const char *const subs[] = {"new", "cur"};
 	long long total = 0;
-	char path[MD_PATH], f[MD_PATH + 300];
+	char path[MD_PATH];
 	for (size_t i = 0; i < 2; i++) {
 		if (cl_snprintf(path, sizeof path, "%s/%s", dir, subs[i]) < 0)
 			return -1;
-		DIR *d = opendir(path);
-		if (!d)
-			continue;
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL) {
-			if (e->d_name[0] == '.')
-				continue;
-			long long s = size_from_name(e->d_name);
-			struct stat st;
-			if (s < 0 && cl_snprintf(f, sizeof f, "%s/%s", path, e->d_name) == 0 && stat(f, &st) == 0)
-				s = st.st_size;
-			total += s > 0 ? s : 0;
-		}
-		closedir(d);
+		total += dir_bytes(path);
 	}
 	*bytes = total;
 	return 0;

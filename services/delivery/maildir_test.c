@@ -115,6 +115,70 @@ static void test_removed_maildir_is_made_again(void)
 		 "tmp/, new/ and cur/ made again");
 }
 
+/* put - a file named with S=size in root/rel (its content is not what is counted). */
+static void put(const char *rel, const char *name)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/%s/%s", root, rel, name);
+	FILE *f = fopen(p, "w");
+	if (f)
+		fclose(f);
+}
+
+/* set_mtime - the directory root/rel's mtime, seconds ago. */
+static void set_mtime(const char *rel, int ago)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/%s", root, rel);
+	struct timeval tv[2];
+	gettimeofday(&tv[0], NULL);
+	tv[0].tv_sec -= ago;
+	tv[0].tv_usec = 0;
+	tv[1] = tv[0];
+	utimes(p, tv);
+}
+
+/* A quota check reads a directory again only when its mtime changed, and trusts no mtime
+ * of the last two seconds (a file system with whole-second times). */
+static void test_usage_cache(void)
+{
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/example.org/hugo", root);
+	struct dl_md_rcpt r[] = {{"hugo@example.org", 0}};
+	char err[256] = "";
+	CL_CHECK(dl_maildir_deliver(root, "s@x.test", r, 1, "x\r\n", 3, NULL, NULL, err, sizeof err) == DL_MD_OK, "%s",
+		 err);
+	char *copy = one_file("example.org/hugo/new");
+	long long one = copy ? (long long)strlen(copy) : -1, used = -1;
+	free(copy);
+	put("example.org/hugo/cur", "1.M1P1.h,S=1000:2,S");
+	set_mtime("example.org/hugo/cur", 10);
+	set_mtime("example.org/hugo/new", 10);
+	CL_CHECK(dl_maildir_usage(dir, &used) == 0 && used == one + 1000, "usage %lld, want %lld", used, one + 1000);
+	/* A file added behind the cache's back with the mtime put back: the stable entry is used. */
+	put("example.org/hugo/cur", "2.M1P1.h,S=50:2,S");
+	set_mtime("example.org/hugo/cur", 10);
+	CL_CHECK(dl_maildir_usage(dir, &used) == 0 && used == one + 1000, "cached: %lld", used);
+	/* Any change of the mtime reads it again. */
+	set_mtime("example.org/hugo/cur", 9);
+	CL_CHECK(dl_maildir_usage(dir, &used) == 0 && used == one + 1050, "read again: %lld", used);
+	/* A recent mtime is never trusted: the same mtime after another change is read again. */
+	set_mtime("example.org/hugo/cur", 0);
+	CL_CHECK(dl_maildir_usage(dir, &used) == 0 && used == one + 1050, "recent: %lld", used);
+	put("example.org/hugo/cur", "3.M1P1.h,S=7:2,S");
+	set_mtime("example.org/hugo/cur", 0);
+	CL_CHECK(dl_maildir_usage(dir, &used) == 0 && used == one + 1057, "recent, read again: %lld", used);
+	/* A delivery changes new/: the next check counts it. */
+	CL_CHECK(dl_maildir_deliver(root, "s@x.test", r, 1, "x\r\n", 3, NULL, NULL, err, sizeof err) == DL_MD_OK, "%s",
+		 err);
+	CL_CHECK(dl_maildir_usage(dir, &used) == 0 && used == 2 * one + 1057, "after a delivery: %lld", used);
+	/* A removed message (an IMAP expunge) is not counted any more. */
+	char p[512];
+	snprintf(p, sizeof p, "%s/example.org/hugo/cur/1.M1P1.h,S=1000:2,S", root);
+	CL_CHECK(unlink(p) == 0, "expunge");
+	CL_CHECK(dl_maildir_usage(dir, &used) == 0 && used == 2 * one + 57, "after an expunge: %lld", used);
+}
+
 static void test_quota_and_rollback(void)
 {
 	/* dave is fine, erin is over quota: nothing is delivered to either. */
@@ -155,6 +219,7 @@ int main(void)
 	test_deliver_two();
 	test_quota_and_rollback();
 	test_removed_maildir_is_made_again();
+	test_usage_cache();
 	test_clean_tmp();
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
