@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "maildir.h"
@@ -125,16 +126,16 @@ static void put(const char *rel, const char *name)
 		fclose(f);
 }
 
-/* set_mtime - the directory root/rel's mtime, seconds ago. */
+/* set_mtime - the directory root/rel's mtime: `ago` seconds before base (one base per test,
+ * so that two calls with the same `ago` set the same time even across a second's turn), or
+ * now (whole seconds) for 0. */
+static time_t base;
 static void set_mtime(const char *rel, int ago)
 {
 	char p[512];
 	snprintf(p, sizeof p, "%s/%s", root, rel);
-	struct timeval tv[2];
-	gettimeofday(&tv[0], NULL);
-	tv[0].tv_sec -= ago;
-	tv[0].tv_usec = 0;
-	tv[1] = tv[0];
+	time_t t = ago ? base - ago : time(NULL);
+	struct timeval tv[2] = {{t, 0}, {t, 0}};
 	utimes(p, tv);
 }
 
@@ -143,6 +144,7 @@ static void set_mtime(const char *rel, int ago)
 static void test_usage_cache(void)
 {
 	char dir[512];
+	base = time(NULL);
 	snprintf(dir, sizeof dir, "%s/example.org/hugo", root);
 	struct dl_md_rcpt r[] = {{"hugo@example.org", 0}};
 	char err[256] = "";
