@@ -31,7 +31,7 @@ START_TIMEOUT = 180  # initdb, migrations, five argon2 hashes and the sanitizer 
 class RunStack:
     """One `scripts/run-stack` (or `make run`) in its own session, its output collected."""
 
-    def __init__(self, var, argv=None, extra_env=None):
+    def __init__(self, var, argv=None, extra_env=None, sigint_ignored=False):
         self.var = pathlib.Path(var)
         p = {k: free_port() for k in ("pg", "smtp", "smtps", "subm", "web", "sink", "policy", "scanner",
                                       "delivery", "banstats", "h_edge", "h_policy", "h_scanner",
@@ -54,7 +54,9 @@ class RunStack:
         env.update(extra_env or {})
         self.proc = subprocess.Popen(argv or [str(ROOT / "scripts/run-stack")], cwd=ROOT, env=env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, start_new_session=True, text=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True, text=True,
+                                     preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+                                     if sigint_ignored else None)
         self.pgid = self.proc.pid
         self.lines = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -285,6 +287,29 @@ def test_make_run_stops_everything_on_a_signal_even_when_a_second_one_comes(var,
             pass  # already gone: nothing left to cut short
         assert wait_for(lambda: not alive(supervisor), 90), st.output()[-2000:]
         st.proc.wait(timeout=30)
+        assert_all_gone(st, services)
+        no_sanitizer_report(st.var)
+    finally:
+        st.kill()
+
+
+def test_ctrl_c_stops_the_stack_even_when_it_started_with_sigint_ignored(var):
+    """A script's background job, or a CI runner, starts the stack with SIGINT ignored, and a
+    shell cannot trap a signal ignored at its start: the services (their own handlers) stopped
+    on the group's SIGINT while run-stack, deaf to it, started them all again. run-stack now
+    starts itself over with SIGINT at its default, so one Ctrl-C stops everything."""
+    st = RunStack(var, sigint_ignored=True)
+    try:
+        services = st.services()
+        assert len(services) == 7, services
+        supervisor = st.supervisor_pid()
+        sigign = next(l for l in open(f"/proc/{supervisor}/status") if l.startswith("SigIgn:")).split()[1]
+        assert not (int(sigign, 16) >> 1) & 1, "run-stack still ignores SIGINT"
+        os.killpg(st.pgid, signal.SIGINT)
+        assert wait_for(lambda: "Stopping Clement..." in st.output(), 30), st.output()[-2000:]
+        assert wait_for(lambda: not alive(supervisor), 90), st.output()[-2000:]
+        st.proc.wait(timeout=30)
+        assert "restarting it" not in st.output(), st.output()[-2000:]
         assert_all_gone(st, services)
         no_sanitizer_report(st.var)
     finally:
