@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "dirsync.h"
 #include "msgutil.h"
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/metrics.h"
 #include "util/random.h"
 
@@ -341,14 +341,6 @@ struct usage_slot {
 static struct usage_slot usage_cache[USAGE_SLOTS];
 static pthread_mutex_t usage_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static size_t usage_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)(h % USAGE_SLOTS);
-}
-
 /* dir_bytes - dir_scan, from the cache when the directory has not changed since it was read. */
 static long long dir_bytes(const char *path)
 {
@@ -356,7 +348,7 @@ static long long dir_bytes(const char *path)
 	struct stat st;
 	if (stat(path, &st) != 0)
 		return 0;
-	struct usage_slot *u = &usage_cache[usage_hash(path)];
+	struct usage_slot *u = &usage_cache[cl_hash_str(path) % USAGE_SLOTS];
 	pthread_mutex_lock(&usage_lock);
 	if (u->path && strcmp(u->path, path) == 0 && u->dev == st.st_dev && u->ino == st.st_ino &&
 	    u->mtime.tv_sec == st.st_mtim.tv_sec && u->mtime.tv_nsec == st.st_mtim.tv_nsec) {

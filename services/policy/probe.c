@@ -13,6 +13,7 @@
 
 #include "mail/smtp_client.h"
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/metrics.h"
 
 #define PP_NBUCKETS 4096
@@ -132,21 +133,13 @@ void pp_fini(struct pp_probe *p)
 	pthread_mutex_destroy(&p->lock);
 }
 
-static size_t hash(const char *s)
-{
-	size_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 /* cache_get - a fresh cached answer for key; -1 when none. */
 static int cache_get(struct pp_probe *p, const char *key)
 {
 	int r = -1;
 	double now = cl_now_seconds();
 	pthread_mutex_lock(&p->lock);
-	for (struct pp_entry *e = p->buckets[hash(key) % p->nbuckets]; e; e = e->next)
+	for (struct pp_entry *e = p->buckets[cl_hash_str(key) % p->nbuckets]; e; e = e->next)
 		if (strcmp(e->key, key) == 0 && e->expires > now)
 			r = (int)e->result;
 	pthread_mutex_unlock(&p->lock);
@@ -169,7 +162,7 @@ static void cache_put(struct pp_probe *p, const char *key, enum pp_result r, int
 		clear(p, 1);
 	if (p->count >= p->max_entries)
 		clear(p, 0);
-	struct pp_entry **b = &p->buckets[hash(key) % p->nbuckets];
+	struct pp_entry **b = &p->buckets[cl_hash_str(key) % p->nbuckets];
 	for (struct pp_entry **e = b; *e; e = &(*e)->next) {
 		if (strcmp((*e)->key, key) == 0) { /* replace a stale answer */
 			struct pp_entry *dead = *e;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/log.h"
 
 /* clamav_msg - route libclamav's own warnings and errors into our log format. */
@@ -167,17 +168,6 @@ void engine_retire(struct scan_engine *e)
 	engine_release(e);
 }
 
-/* fnv1a - 64-bit FNV-1a over n bytes, continuing from h. */
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 int db_fingerprint(const char *dir, uint64_t *out)
 {
 	DIR *d = opendir(dir);
@@ -193,14 +183,14 @@ int db_fingerprint(const char *dir, uint64_t *out)
 		struct stat st;
 		if (fstatat(dfd, de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
 			continue;
-		uint64_t h = fnv1a(0xcbf29ce484222325ULL, de->d_name, strlen(de->d_name));
+		uint64_t h = cl_fnv1a(CL_FNV1A_INIT, de->d_name, strlen(de->d_name));
 		long long f[] = {(long long)st.st_size, (long long)st.st_mtim.tv_sec, (long long)st.st_mtim.tv_nsec,
 				 (long long)st.st_ino};
-		h = fnv1a(h, f, sizeof f);
+		h = cl_fnv1a(h, f, sizeof f);
 		sum += h; /* a sum: readdir order does not matter */
 		count++;
 	}
 	closedir(d);
-	*out = fnv1a(sum, &count, sizeof count);
+	*out = cl_fnv1a(sum, &count, sizeof count);
 	return 0;
 }
