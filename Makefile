@@ -139,6 +139,19 @@ $(foreach s,$(SERVICES),$(eval $(call service_test_rule,$(s))))
 
 unit-bins: $(UNIT_BINS)
 
+# The RPC layer is the most threaded code (lib/rpc's server workers share their sockets): in
+# the test build its unit test also runs under ThreadSanitizer, which cannot share a binary
+# with AddressSanitizer, so it is built from the sources with flags of its own.
+TSAN_TEST := $(BUILD)/tests/tsan/lib/rpc/rpc_test
+$(TSAN_TEST): lib/rpc/rpc_test.c $(call layer_srcs,rpc) $(call layer_srcs,util)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CC    $@ (ThreadSanitizer)"
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -fsanitize=thread -Ilib $(call pc_cflags,libcjson) \
+	  -o $@ $^ $(LLIBS_rpc) -lm
+ifeq ($(SAN),1)
+unit-bins: $(TSAN_TEST)
+endif
+
 # Benchmark helpers (bench/*.c), not part of `all`: built on demand by the bench scripts.
 $(BUILD)/bin/policy-load: $(BUILD)/obj/bench/policy-load.o $(call link_deps,policy-load)
 	@mkdir -p $(dir $@)

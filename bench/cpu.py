@@ -62,8 +62,9 @@ def tree_cpu(root):
 def nng_cpu(pid):
     """Seconds of CPU used by a process's RPC transport threads, apart from the threads that do
     the service's work: lib/rpc's "rpc:client" (writes queued requests, reads replies, runs the
-    callbacks) and "rpc:reader" (a server's requests), or, in a build from before lib/rpc spoke
-    the wire itself, libnng's "nng:task", "nng:poll:epoll", "nng:aio:expire"."""
+    callbacks) and, in builds before the server's workers read their own requests (2026-12-07),
+    "rpc:reader" (a server's requests), or, in a build from before lib/rpc spoke the wire
+    itself, libnng's "nng:task", "nng:poll:epoll", "nng:aio:expire"."""
     total = 0.0
     for t in os.listdir(f"/proc/{pid}/task"):
         try:
@@ -239,7 +240,7 @@ def main():
     if nng:
         each = {n: statistics.median(r[n] for r in nng) for n in nng[0]}
         share = statistics.median(sum(r.values()) / sum(cp.values()) for r, (_, cp, _) in zip(nng, rows["clement"]))
-        print("of which in the RPC transport's own threads (rpc:client, rpc:reader; nng:* in older builds), ms per "
+        print("of which in the RPC transport's own threads (rpc:client; rpc:reader and nng:* in older builds), ms per "
               "message, medians: " +
               ", ".join(f"{n} {v:.2f}" for n, v in each.items()) +
               f"; {sum(each.values()):.2f} in all, {share:.0%} of Clement's CPU")

@@ -5,7 +5,8 @@
  * Clement's), in thread hand-offs between nng's task and poll threads and the callers
  * (docs/PERFORMANCE.md, "What the RPC transport costs"). Here a caller writes its request
  * itself, one thread per client reads the replies and runs the callbacks, and on the server
- * one thread reads the requests and the worker that answers one writes the reply itself.
+ * the worker a connection's readiness wakes reads its requests, answers one and writes the
+ * reply itself.
  * nng_msg stays the message type (plain memory; no nng thread is started). */
 #include "rpc/rpc.h"
 
@@ -763,20 +764,25 @@ cJSON *cl_rpc_error_reply(const char *msg)
 
 /* ---- server ---- */
 
-/* One accepted connection. The reading thread holds a reference while it reads from it, and
- * each request waiting or being answered holds one; the descriptor is closed with the last,
- * so a worker never writes to a descriptor number already reused. */
+/* One accepted connection. It is in epoll with EPOLLONESHOT, so one worker at a time reads it
+ * (and re-arms it when done); the server's list holds a reference, and so does each request
+ * waiting or being answered; the descriptor is closed with the last, so a worker never writes
+ * to a descriptor number already reused. */
 struct sconn {
 	int fd;
 	int ipc;
 	unsigned char hello[8];
 	size_t hello_got;
 	struct cl_sp_reader rd;
+	/* Held while reading. EPOLLONESHOT already lets one worker at a time read, but through the
+	 * kernel only; the lock says so to the compiler and to ThreadSanitizer (never contended). */
+	pthread_mutex_t rlock;
 	pthread_mutex_t wlock; /* one reply written at a time */
 	_Atomic int refs;
 	_Atomic int dead;
 	struct cl_rpc_server *s;
-	struct sconn *next; /* the reading thread's list */
+	struct sconn *next;  /* the server's list (connlock) */
+	struct sconn *pnext; /* the list of connections not read for now (qlock) */
 };
 
 struct job {
@@ -787,13 +793,22 @@ struct job {
 	struct job *next;
 };
 
-/* The reading thread stops reading while this much waits for a worker (requests that do not
- * fit still get in one at a time): the memory a flood of large messages can take. */
-#define QUEUE_MAX_BYTES ((size_t)64 * 1024 * 1024)
-#define QUEUE_MAX_JOBS  4096
+/* While this much waits on the queue, connections are not read (each keeps its requests in
+ * its socket): the memory a flood of large messages can take. */
+static _Atomic size_t queue_max_bytes = (size_t)64 * 1024 * 1024, queue_max_jobs = 4096;
+
+void cl_rpc_server_queue_limits(size_t jobs, size_t bytes)
+{
+	atomic_store(&queue_max_jobs, jobs);
+	atomic_store(&queue_max_bytes, bytes);
+}
 /* How long a worker waits for a peer to take its reply. */
 #define REPLY_WRITE_MS 10000
 
+/* No reading thread: every worker waits in epoll_wait on the server's epoll set, and the one a
+ * connection's readiness wakes reads every frame the connection has, answers the first itself
+ * and queues the rest for the other workers (waking one, if any is idle, through efd). So a
+ * request costs one thread wake-up, not two (a reader's, then a worker's). */
 struct cl_rpc_server {
 	struct cl_sp_url url;
 	int lfd, efd, epfd;
@@ -802,13 +817,14 @@ struct cl_rpc_server {
 	void *ctx;
 	int nworkers;
 	pthread_t *threads;
-	pthread_t reader;
-	int reader_started;
 	_Atomic int stopping;
+	_Atomic int idle;                   /* workers in (or about to enter) epoll_wait */
+	_Atomic long long accept_resume_ms; /* accepting paused (out of descriptors) until then; 0: not */
 	pthread_mutex_t qlock;
-	pthread_cond_t qcond, qspace;
 	struct job *qhead, *qtail;
 	size_t qjobs, qbytes;
+	struct sconn *paused; /* not re-armed while the queue is full */
+	pthread_mutex_t connlock;
 	struct sconn *conns;
 };
 
@@ -817,6 +833,7 @@ static void sconn_unref(struct sconn *c)
 	if (atomic_fetch_sub(&c->refs, 1) == 1) {
 		close(c->fd);
 		cl_sp_reader_fini(&c->rd);
+		pthread_mutex_destroy(&c->rlock);
 		pthread_mutex_destroy(&c->wlock);
 		free(c);
 	}
@@ -938,39 +955,73 @@ static void job_free(struct job *j)
 	free(j);
 }
 
-static void *worker_main(void *arg)
+static int queue_full(const struct cl_rpc_server *s)
 {
-	struct cl_rpc_server *s = arg;
-	pthread_setname_np(pthread_self(), "rpc:worker");
-	for (;;) {
-		pthread_mutex_lock(&s->qlock);
-		while (!s->qhead && !atomic_load(&s->stopping))
-			pthread_cond_wait(&s->qcond, &s->qlock);
-		if (atomic_load(&s->stopping)) {
-			pthread_mutex_unlock(&s->qlock);
-			break;
-		}
-		struct job *j = s->qhead;
+	return s->qjobs && (s->qjobs >= atomic_load(&queue_max_jobs) || s->qbytes >= atomic_load(&queue_max_bytes));
+}
+
+/* rearm - c may be read again (by whichever worker its readiness wakes). */
+static void rearm(struct cl_rpc_server *s, struct sconn *c)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = c};
+	epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* queue_pop - the oldest queued request, or NULL. Re-arms the connections paused while the
+ * queue was full once it is not. */
+static struct job *queue_pop(struct cl_rpc_server *s)
+{
+	struct sconn *resume = NULL;
+	pthread_mutex_lock(&s->qlock);
+	struct job *j = s->qhead;
+	if (j) {
 		s->qhead = j->next;
 		if (!s->qhead)
 			s->qtail = NULL;
 		s->qjobs--;
 		s->qbytes -= nng_msg_len(j->m);
-		pthread_mutex_unlock(&s->qlock);
-		pthread_cond_signal(&s->qspace); /* the reader, if it waits for room (backpressure) */
-		if (!atomic_load(&j->conn->dead))
-			serve_one(s, j);
-		job_free(j);
+		if (s->paused && !queue_full(s)) {
+			resume = s->paused;
+			s->paused = NULL;
+		}
 	}
-	cl_jarena_release();
-	return NULL;
+	pthread_mutex_unlock(&s->qlock);
+	while (resume) {
+		struct sconn *c = resume;
+		resume = c->pnext;
+		rearm(s, c);
+	}
+	return j;
 }
 
-/* on_request - a frame from a client: its backtrace apart, onto the queue. A frame without a
- * backtrace is no request (nng's REP drops it too). */
+/* wake_idle - up to n of the workers asleep in epoll_wait, for n queued requests: efd is a
+ * semaphore, each wake-up takes one unit, and the units woken workers find no request for are
+ * harmless. A request queued while no worker is idle is taken by a busy one when it is done
+ * (worker_main counts itself idle before it looks at the queue). */
+static void wake_idle(struct cl_rpc_server *s, int n)
+{
+	int idle = atomic_load(&s->idle);
+	uint64_t k = (uint64_t)(n < idle ? n : idle);
+	if (k) {
+		ssize_t w = write(s->efd, &k, sizeof k);
+		(void)w;
+	}
+}
+
+/* What a worker read from one connection: the first request (it answers that one itself) and
+ * how many more it queued. */
+struct readout {
+	struct sconn *c;
+	struct job *mine;
+	int queued;
+};
+
+/* on_request - a frame from a client: its backtrace apart, the reader's own or onto the
+ * queue. A frame without a backtrace is no request (nng's REP drops it too). */
 static void on_request(void *arg, nng_msg *m)
 {
-	struct sconn *c = arg;
+	struct readout *o = arg;
+	struct sconn *c = o->c;
 	struct cl_rpc_server *s = c->s;
 	size_t bt = cl_sp_backtrace(nng_msg_body(m), nng_msg_len(m));
 	struct job *j = bt ? malloc(sizeof *j) : NULL;
@@ -985,6 +1036,10 @@ static void on_request(void *arg, nng_msg *m)
 	j->conn = c;
 	j->next = NULL;
 	atomic_fetch_add(&c->refs, 1);
+	if (!o->mine) {
+		o->mine = j;
+		return;
+	}
 	pthread_mutex_lock(&s->qlock);
 	if (s->qtail)
 		s->qtail->next = j;
@@ -994,42 +1049,67 @@ static void on_request(void *arg, nng_msg *m)
 	s->qjobs++;
 	s->qbytes += nng_msg_len(m);
 	pthread_mutex_unlock(&s->qlock);
-	/* After the unlock: a worker woken under the lock would only block on it again (two more
-	 * futex calls per request). The worker's loop re-checks the queue, so nothing is missed. */
-	pthread_cond_signal(&s->qcond);
+	o->queued++;
 }
 
-/* conn_drop - the reading thread lets c go. */
+/* conn_drop - the worker reading c lets it go. */
 static void conn_drop(struct cl_rpc_server *s, struct sconn *c)
 {
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	sconn_kill(c);
+	pthread_mutex_lock(&s->connlock);
 	struct sconn **p = &s->conns;
 	while (*p && *p != c)
 		p = &(*p)->next;
 	if (*p)
 		*p = c->next;
+	pthread_mutex_unlock(&s->connlock);
 	sconn_unref(c);
 }
 
-/* conn_read - what a connection sent: the client's handshake, then requests. */
-static void conn_read(struct cl_rpc_server *s, struct sconn *c)
+/* conn_take - read what c sent: the client's handshake, then requests (to o). 0 when c is
+ * to be read again, -1 when it is to be dropped. rlock held. */
+static int conn_take(struct sconn *c, struct readout *o)
 {
 	if (c->hello_got < sizeof c->hello) {
 		ssize_t n = read(c->fd, c->hello + c->hello_got, sizeof c->hello - c->hello_got);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0) {
-			conn_drop(s, c);
-			return;
-		}
+			return 0;
+		if (n <= 0)
+			return -1;
 		c->hello_got += (size_t)n;
-		if (c->hello_got == sizeof c->hello && !cl_sp_hello_ok(c->hello, CL_SP_REQ0))
-			conn_drop(s, c); /* not a REQ peer */
-		return;
+		if (c->hello_got < sizeof c->hello)
+			return 0;
+		if (!cl_sp_hello_ok(c->hello, CL_SP_REQ0))
+			return -1; /* not a REQ peer */
 	}
-	if (cl_sp_read(&c->rd, c->fd, on_request, c) < 0)
+	return cl_sp_read(&c->rd, c->fd, on_request, o);
+}
+
+/* conn_read - what a connection sent. Returns the first request read, for the caller to
+ * answer; the connection is re-armed, paused (the queue is full) or dropped. */
+static struct job *conn_read(struct cl_rpc_server *s, struct sconn *c)
+{
+	struct readout o = {.c = c};
+	pthread_mutex_lock(&c->rlock);
+	int rc = conn_take(c, &o);
+	pthread_mutex_unlock(&c->rlock);
+	if (o.queued)
+		wake_idle(s, o.queued);
+	if (rc < 0) {
 		conn_drop(s, c);
+		return o.mine;
+	}
+	pthread_mutex_lock(&s->qlock);
+	int full = queue_full(s);
+	if (full) {
+		c->pnext = s->paused;
+		s->paused = c;
+	}
+	pthread_mutex_unlock(&s->qlock);
+	if (!full)
+		rearm(s, c);
+	return o.mine;
 }
 
 /* accept_all - every waiting connection; 0, or -1 when out of descriptors (the caller pauses
@@ -1056,57 +1136,90 @@ static int accept_all(struct cl_rpc_server *s)
 		c->ipc = s->url.ipc;
 		c->s = s;
 		atomic_store(&c->refs, 1);
+		pthread_mutex_init(&c->rlock, NULL);
 		pthread_mutex_init(&c->wlock, NULL);
 		cl_sp_reader_init(&c->rd, c->ipc, CL_RPC_MAX_MSG + 4 * CL_SP_MAX_HOPS);
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			sconn_unref(c);
-			continue;
-		}
+		pthread_mutex_lock(&s->connlock);
 		c->next = s->conns;
 		s->conns = c;
+		pthread_mutex_unlock(&s->connlock);
+		/* In the list before epoll can hand it to another worker, which may drop it. */
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = c};
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			conn_drop(s, c);
 	}
 }
 
-static void *reader_main(void *arg)
+static long long now_ms(void)
+{
+	return (long long)(cl_now_seconds() * 1000.0);
+}
+
+/* accept_timeout - how long a worker may sleep in epoll_wait: until accepting resumes. */
+static int accept_timeout(struct cl_rpc_server *s)
+{
+	long long until = atomic_load(&s->accept_resume_ms);
+	if (!until)
+		return -1;
+	long long left = until - now_ms();
+	return left <= 0 ? 0 : (int)left + 1;
+}
+
+/* accept_resume - listen again once the pause is over (one worker does it). */
+static void accept_resume(struct cl_rpc_server *s)
+{
+	long long until = atomic_load(&s->accept_resume_ms);
+	if (until && now_ms() >= until && atomic_compare_exchange_strong(&s->accept_resume_ms, &until, 0)) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+		epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev);
+	}
+}
+
+/* on_event - one readiness from the epoll set; a request to answer, or NULL. */
+static struct job *on_event(struct cl_rpc_server *s, void *ptr)
+{
+	if (ptr == s) {
+		drain(s->efd); /* one unit of wake_idle's (a semaphore): the caller's loop takes a request */
+		return NULL;
+	}
+	if (ptr == NULL) {
+		if (accept_all(s) < 0) {
+			struct epoll_event ev = {.events = 0, .data.ptr = NULL};
+			epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev);
+			atomic_store(&s->accept_resume_ms, now_ms() + 100);
+		}
+		return NULL;
+	}
+	return conn_read(s, ptr);
+}
+
+static void *worker_main(void *arg)
 {
 	struct cl_rpc_server *s = arg;
-	pthread_setname_np(pthread_self(), "rpc:reader");
-	double accept_paused_until = 0;
-	struct epoll_event evs[64];
+	pthread_setname_np(pthread_self(), "rpc:worker");
 	while (!atomic_load(&s->stopping)) {
-		/* Backpressure: read no more while the queue is full. */
-		pthread_mutex_lock(&s->qlock);
-		while (s->qjobs && (s->qjobs >= QUEUE_MAX_JOBS || s->qbytes >= QUEUE_MAX_BYTES) &&
-		       !atomic_load(&s->stopping))
-			pthread_cond_wait(&s->qspace, &s->qlock);
-		pthread_mutex_unlock(&s->qlock);
-		int timeout = -1;
-		if (accept_paused_until > 0) {
-			double left = accept_paused_until - cl_now_seconds();
-			if (left <= 0) {
-				struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-				epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev);
-				accept_paused_until = 0;
-			} else {
-				timeout = (int)(left * 1000.0) + 1;
-			}
+		/* Idle before looking at the queue: a request queued after the look finds this
+		 * worker counted, and wakes it (queue_pop, conn_read). */
+		atomic_fetch_add(&s->idle, 1);
+		struct job *j = queue_pop(s);
+		if (!j) {
+			struct epoll_event ev;
+			int n = epoll_wait(s->epfd, &ev, 1, accept_timeout(s));
+			atomic_fetch_sub(&s->idle, 1);
+			if (atomic_load(&s->stopping))
+				break;
+			accept_resume(s);
+			if (n <= 0 || !(j = on_event(s, ev.data.ptr)))
+				continue;
+		} else {
+			atomic_fetch_sub(&s->idle, 1);
 		}
-		int n = epoll_wait(s->epfd, evs, 64, timeout);
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == s) {
-				drain(s->efd);
-			} else if (evs[i].data.ptr == NULL) {
-				if (accept_all(s) < 0) {
-					struct epoll_event ev = {.events = 0, .data.ptr = NULL};
-					epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev);
-					accept_paused_until = cl_now_seconds() + 0.1;
-				}
-			} else {
-				conn_read(s, evs[i].data.ptr);
-			}
-		}
+		if (!atomic_load(&j->conn->dead))
+			serve_one(s, j);
+		job_free(j);
 	}
+	wake(s->efd); /* the next worker asleep in epoll_wait, so that every one sees the stop */
+	cl_jarena_release();
 	return NULL;
 }
 
@@ -1195,24 +1308,27 @@ static struct cl_rpc_server *server_start(const char *url, int nworkers, cl_rpc_
 		cl_jarena_install();
 	s->ctx = ctx;
 	pthread_mutex_init(&s->qlock, NULL);
-	pthread_cond_init(&s->qcond, NULL);
-	pthread_cond_init(&s->qspace, NULL);
-	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pthread_mutex_init(&s->connlock, NULL);
+	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->threads = calloc((size_t)nworkers, sizeof *s->threads);
 	struct epoll_event le = {.events = EPOLLIN, .data.ptr = NULL}, ee = {.events = EPOLLIN, .data.ptr = s};
 	if (s->efd < 0 || s->epfd < 0 || !s->threads || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &le) < 0 ||
-	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->efd, &ee) < 0 ||
-	    pthread_create(&s->reader, NULL, reader_main, s) != 0) {
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->efd, &ee) < 0) {
 		cl_snprintf(err, errlen, "cannot start the RPC server on %s: %s", url, strerror(errno));
 		cl_rpc_server_stop(s);
 		return NULL;
 	}
-	s->reader_started = 1;
 	for (int i = 0; i < nworkers; i++) {
 		if (pthread_create(&s->threads[i], NULL, worker_main, s) != 0)
 			break;
 		s->nworkers++;
+	}
+	if (!s->nworkers) {
+		cl_snprintf(err, errlen, "cannot start the RPC server on %s: no worker thread: %s", url,
+			    strerror(errno));
+		cl_rpc_server_stop(s);
+		return NULL;
 	}
 	return s;
 }
@@ -1233,15 +1349,9 @@ void cl_rpc_server_stop(struct cl_rpc_server *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->qlock);
 	atomic_store(&s->stopping, 1);
-	pthread_cond_broadcast(&s->qcond);
-	pthread_cond_broadcast(&s->qspace);
-	pthread_mutex_unlock(&s->qlock);
 	if (s->efd >= 0)
 		wake(s->efd);
-	if (s->reader_started)
-		pthread_join(s->reader, NULL);
 	for (int i = 0; i < s->nworkers; i++)
 		pthread_join(s->threads[i], NULL);
 	while (s->qhead) {
@@ -1264,8 +1374,7 @@ void cl_rpc_server_stop(struct cl_rpc_server *s)
 		close(s->epfd);
 	if (s->efd >= 0)
 		close(s->efd);
-	pthread_cond_destroy(&s->qcond);
-	pthread_cond_destroy(&s->qspace);
+	pthread_mutex_destroy(&s->connlock);
 	pthread_mutex_destroy(&s->qlock);
 	free(s->threads);
 	free(s);

@@ -7,9 +7,9 @@
  * peer was never reachable, did not answer in time, or answered something that is not a
  * frame. Callers map every non-OK status to a temporary failure (451 4.3.0).
  *
- * Server: one thread ("rpc:reader") accepts connections and queues their requests; a fixed
- * pool of worker threads ("rpc:worker") each takes a request, hands it to the handler and
- * writes the handler's reply itself. A malformed frame gets an error reply and never reaches
+ * Server: a fixed pool of worker threads ("rpc:worker") that wait on the server's sockets
+ * together; the one a connection wakes reads its requests, answers the first (hands it to the
+ * handler and writes the handler's reply itself) and queues the rest for the other workers. A malformed frame gets an error reply and never reaches
  * the handler.
  *
  * Messages are nng messages (nng_msg: libnng's message type, nothing else of libnng runs) and
@@ -121,6 +121,11 @@ struct cl_rpc_server *cl_rpc_server_start_ops(const char *url, int nworkers, con
 /* cl_rpc_server_stop - let each worker finish the request it serves (within ~200 ms when idle),
  * then close the socket and free everything. */
 void cl_rpc_server_stop(struct cl_rpc_server *s);
+
+/* cl_rpc_server_queue_limits - how many requests, and bytes of them, may wait for a worker
+ * before the servers of this process stop reading their connections until there is room
+ * (default 4,096 and 64 MiB). For tests; set before starting a server. */
+void cl_rpc_server_queue_limits(size_t jobs, size_t bytes);
 
 /* cl_rpc_error_reply - {"v":1,"ok":false,"error":msg} (caller owns it). */
 cJSON *cl_rpc_error_reply(const char *msg);

@@ -9,7 +9,9 @@
  * file taken over and a peer that closes at once redialled with back-off; a frame over the
  * limit drops its connection; a slow name lookup stalls no call; an op table routes each op
  * to its handler and answers an unknown or missing op "unknown op", counted; and an op table
- * with json_arena serves from the worker's cJSON arena. */
+ * with json_arena serves from the worker's cJSON arena; the requests of one connection are
+ * answered by several workers at once, and a connection whose requests overflow the queue
+ * is read again when there is room. */
 #include <dlfcn.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -218,20 +220,38 @@ struct async_result {
 	char op[16]; /* the last reply's op ("" without one) */
 };
 
-static void async_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
+/* op_msg - a request frame of op. */
+static nng_msg *op_msg(const char *op)
 {
-	struct async_result *r = arg;
+	cJSON *req = request(op);
+	nng_msg *m = NULL;
+	cl_frame_build(&m, req, NULL, 0);
+	cJSON_Delete(req);
+	return m;
+}
+
+/* reply_header - the parsed header of an asynchronous call's reply (NULL for none or a
+ * malformed one); the reply is freed. */
+static cJSON *reply_header(nng_msg *reply)
+{
 	cJSON *h = NULL;
 	const unsigned char *b;
 	size_t bl;
 	char err[64];
-	pthread_mutex_lock(&r->lock);
-	r->op[0] = '\0';
-	if (reply && cl_frame_parse(reply, &h, &b, &bl, err, sizeof err) == 0)
-		cl_strlcpy(r->op, cl_json_str(h, "op", ""), sizeof r->op);
-	cJSON_Delete(h);
+	if (reply && cl_frame_parse(reply, &h, &b, &bl, err, sizeof err) < 0)
+		h = NULL;
 	if (reply)
 		nng_msg_free(reply);
+	return h;
+}
+
+static void async_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
+{
+	struct async_result *r = arg;
+	cJSON *h = reply_header(reply);
+	pthread_mutex_lock(&r->lock);
+	cl_strlcpy(r->op, cl_json_str(h, "op", ""), sizeof r->op);
+	cJSON_Delete(h);
 	r->calls++;
 	r->st = st;
 	pthread_cond_signal(&r->cond);
@@ -241,10 +261,7 @@ static void async_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
 /* op_call - one asynchronous call of op with a deadline, waited for; r says how it ended. */
 static void op_call(struct cl_rpc_client *c, struct async_result *r, const char *op, int timeout_ms)
 {
-	cJSON *req = request(op);
-	nng_msg *m;
-	cl_frame_build(&m, req, NULL, 0);
-	cJSON_Delete(req);
+	nng_msg *m = op_msg(op);
 	pthread_mutex_lock(&r->lock);
 	int before = r->calls;
 	pthread_mutex_unlock(&r->lock);
@@ -325,6 +342,139 @@ static void test_async_reuse(void)
 	CL_CHECK(r.calls == 7, "done ran once per call: %d", r.calls);
 	cl_rpc_client_free(c);
 	cl_rpc_server_stop(s);
+}
+
+/* A gate the handlers below wait at: "meet" answers once `want` requests are inside the
+ * handler at the same time (or after 3 s, saying how many it saw); "hold" waits until the
+ * test opens the gate. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int inside, want, open;
+} gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+
+static cJSON *gated(void *ctx, const cJSON *req, const unsigned char *body, size_t blen, void **rbody, size_t *rblen)
+{
+	const char *op = cl_json_str(req, "op", "");
+	int seen = 0;
+	pthread_mutex_lock(&gate.lock);
+	if (strcmp(op, "meet") == 0) {
+		gate.inside++;
+		pthread_cond_broadcast(&gate.cond);
+		double end = cl_now_seconds() + 3.0;
+		while (gate.inside < gate.want && cl_now_seconds() < end) {
+			pthread_mutex_unlock(&gate.lock);
+			usleep(1000);
+			pthread_mutex_lock(&gate.lock);
+		}
+		seen = gate.inside;
+	} else if (strcmp(op, "hold") == 0) {
+		while (!gate.open)
+			pthread_cond_wait(&gate.cond, &gate.lock);
+	}
+	pthread_mutex_unlock(&gate.lock);
+	cJSON *r = echo(ctx, req, body, blen, rbody, rblen);
+	cJSON_AddNumberToObject(r, "seen", seen);
+	return r;
+}
+
+struct tally {
+	_Atomic int ok, failed, max_seen;
+};
+
+static void tally_done(void *arg, enum cl_rpc_status st, nng_msg *reply)
+{
+	struct tally *t = arg;
+	cJSON *h = reply_header(reply);
+	int ok = st == CL_RPC_OK && h;
+	int seen = ok ? (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(h, "seen")) : 0;
+	cJSON_Delete(h);
+	int m = atomic_load(&t->max_seen);
+	while (seen > m && !atomic_compare_exchange_weak(&t->max_seen, &m, seen))
+		;
+	atomic_fetch_add(ok ? &t->ok : &t->failed, 1); /* last: the test may then let t go */
+}
+
+static int send_op(struct cl_rpc_client *c, const char *op, int timeout_ms, struct tally *t)
+{
+	nng_msg *m = op_msg(op);
+	if (cl_rpc_call_async(c, m, timeout_ms, tally_done, t) == 0)
+		return 0;
+	nng_msg_free(m);
+	return -1;
+}
+
+static void wait_tally(struct tally *t, int n, double seconds)
+{
+	double end = cl_now_seconds() + seconds;
+	while (atomic_load(&t->ok) + atomic_load(&t->failed) < n && cl_now_seconds() < end)
+		usleep(2000);
+}
+
+/* test_workers_share_a_connection - the requests one client sends at once over its one
+ * connection are answered by as many workers at the same time (each worker reads what a
+ * connection has, answers one request and queues the rest for the others); and while every
+ * worker is busy and the queue is full, the connection waits in its socket and is read again
+ * once there is room, so no request is lost. */
+static void test_workers_share_a_connection(void)
+{
+	char url[64], err[256];
+	free_url(url, sizeof url);
+	struct cl_rpc_server *s = cl_rpc_server_start(url, 3, gated, NULL, err, sizeof err);
+	CL_CHECK(s != NULL, "server start: %s", err);
+	struct cl_rpc_client *c = cl_rpc_client_new(url, err, sizeof err);
+	CL_CHECK(cl_rpc_client_wait_connected(&c, 1, 2000), "client connects");
+	for (int round = 0; round < 5; round++) {
+		pthread_mutex_lock(&gate.lock);
+		gate.inside = 0;
+		gate.want = 3;
+		pthread_mutex_unlock(&gate.lock);
+		struct tally t = {0};
+		for (int i = 0; i < 3; i++)
+			CL_CHECK(send_op(c, "meet", 5000, &t) == 0, "meet %d sent", i);
+		wait_tally(&t, 3, 6.0);
+		CL_CHECK(atomic_load(&t.ok) == 3 && atomic_load(&t.max_seen) == 3,
+			 "round %d: three requests on one connection met in three workers (%d answered, at most %d "
+			 "inside at once)",
+			 round, atomic_load(&t.ok), atomic_load(&t.max_seen));
+	}
+	cl_rpc_client_free(c);
+	cl_rpc_server_stop(s);
+
+	/* One worker, held; more requests than the queue takes (8 here). */
+	cl_rpc_server_queue_limits(8, (size_t)64 * 1024 * 1024);
+	s = cl_rpc_server_start(url, 1, gated, NULL, err, sizeof err);
+	CL_CHECK(s != NULL, "server start: %s", err);
+	c = cl_rpc_client_new(url, err, sizeof err);
+	CL_CHECK(cl_rpc_client_wait_connected(&c, 1, 2000), "client connects");
+	pthread_mutex_lock(&gate.lock);
+	gate.open = 0;
+	pthread_mutex_unlock(&gate.lock);
+	struct tally t = {0};
+	enum { N = 600 };
+	int sent = send_op(c, "hold", 30000, &t) == 0;
+	for (int i = 0; i < N; i++)
+		sent += send_op(c, "echo", 30000, &t) == 0;
+	CL_CHECK(sent == N + 1, "all %d calls started (%d)", N + 1, sent);
+	usleep(300 * 1000);
+	CL_CHECK(atomic_load(&t.ok) + atomic_load(&t.failed) == 0, "nothing answered while the worker is held");
+	pthread_mutex_lock(&gate.lock);
+	gate.open = 1;
+	pthread_cond_broadcast(&gate.cond);
+	pthread_mutex_unlock(&gate.lock);
+	wait_tally(&t, N + 1, 20.0);
+	CL_CHECK(atomic_load(&t.ok) == N + 1 && atomic_load(&t.failed) == 0,
+		 "every request answered once the worker is free: %d ok, %d failed of %d", atomic_load(&t.ok),
+		 atomic_load(&t.failed), N + 1);
+	/* They came in faster than one worker answers: the connection was paused with a full queue,
+	 * and it must be read again, or the next request is never answered. */
+	struct tally after = {0};
+	CL_CHECK(send_op(c, "echo", 3000, &after) == 0, "one more call started");
+	wait_tally(&after, 1, 4.0);
+	CL_CHECK(atomic_load(&after.ok) == 1, "the connection is read again after the queue was full");
+	cl_rpc_client_free(c);
+	cl_rpc_server_stop(s);
+	cl_rpc_server_queue_limits(4096, (size_t)64 * 1024 * 1024);
 }
 
 /* listen_url - a plain TCP listener on the port of url; the fd or -1. */
@@ -877,6 +1027,7 @@ int main(void)
 	test_malformed();
 	test_async();
 	test_async_reuse();
+	test_workers_share_a_connection();
 	test_connected();
 	test_cancel_all();
 	test_cancel_races();
