@@ -1199,7 +1199,7 @@ static void *worker_main(void *arg)
 	pthread_setname_np(pthread_self(), "rpc:worker");
 	while (!atomic_load(&s->stopping)) {
 		/* Idle before looking at the queue: a request queued after the look finds this
-		 * worker counted, and wakes it (queue_pop, conn_read). */
+		 * worker counted, and wakes it (wake_idle). */
 		atomic_fetch_add(&s->idle, 1);
 		struct job *j = queue_pop(s);
 		if (!j) {
