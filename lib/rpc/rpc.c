@@ -807,7 +807,7 @@ void cl_rpc_server_queue_limits(size_t jobs, size_t bytes)
 
 /* No reading thread: every worker waits in epoll_wait on the server's epoll set, and the one a
  * connection's readiness wakes reads every frame the connection has, answers the first itself
- * and queues the rest for the other workers (waking one, if any is idle, through efd). So a
+ * and queues the rest for the other workers (waking as many idle ones, through efd). So a
  * request costs one thread wake-up, not two (a reader's, then a worker's). */
 struct cl_rpc_server {
 	struct cl_sp_url url;

@@ -9,8 +9,8 @@
  *
  * Server: a fixed pool of worker threads ("rpc:worker") that wait on the server's sockets
  * together; the one a connection wakes reads its requests, answers the first (hands it to the
- * handler and writes the handler's reply itself) and queues the rest for the other workers. A malformed frame gets an error reply and never reaches
- * the handler.
+ * handler and writes the handler's reply itself) and queues the rest for the other workers.
+ * A malformed frame gets an error reply and never reaches the handler.
  *
  * Messages are nng messages (nng_msg: libnng's message type, nothing else of libnng runs) and
  * may carry bodies up to CL_RPC_MAX_MSG bytes; a longer frame drops the connection. */

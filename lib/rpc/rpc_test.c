@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rpc/jarena.h"
@@ -361,12 +362,11 @@ static cJSON *gated(void *ctx, const cJSON *req, const unsigned char *body, size
 	if (strcmp(op, "meet") == 0) {
 		gate.inside++;
 		pthread_cond_broadcast(&gate.cond);
-		double end = cl_now_seconds() + 3.0;
-		while (gate.inside < gate.want && cl_now_seconds() < end) {
-			pthread_mutex_unlock(&gate.lock);
-			usleep(1000);
-			pthread_mutex_lock(&gate.lock);
-		}
+		struct timespec end;
+		clock_gettime(CLOCK_REALTIME, &end);
+		end.tv_sec += 3;
+		while (gate.inside < gate.want && pthread_cond_timedwait(&gate.cond, &gate.lock, &end) == 0)
+			;
 		seen = gate.inside;
 	} else if (strcmp(op, "hold") == 0) {
 		while (!gate.open)

@@ -1,6 +1,8 @@
 /* hash.c - FNV-1a. See hash.h. */
 #include "hash.h"
 
+#include <string.h>
+
 uint64_t cl_fnv1a(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -13,8 +15,5 @@ uint64_t cl_fnv1a(uint64_t h, const void *p, size_t n)
 
 uint64_t cl_hash_str(const char *s)
 {
-	uint64_t h = CL_FNV1A_INIT;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
+	return cl_fnv1a(CL_FNV1A_INIT, s, strlen(s));
 }
