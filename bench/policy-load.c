@@ -19,10 +19,18 @@
  *   policy-load rpcrun URL CLIENTS SECONDS JSON
  *                                           as run, the threads sharing one lib/rpc client (as a
  *                                           service's threads do), JSON as the body of a frame
+ *   policy-load greet PORT N                N new SMTP sessions to 127.0.0.1:PORT one after
+ *                                           another, each from its own source address
+ *                                           127.2.x.y, timed from connect() to the end of its
+ *                                           final "220 " line; prints "p50_ms=A p99_ms=B" (for
+ *                                           bench/concurrency: a client in C adds less of its
+ *                                           own time than Python's, which counts in
+ *                                           bench/held-vm's emulated guest)
  *
  * Raw nng on both sides, no JSON work in the client, so the client costs the same against
  * either server and the difference is the server's work. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nng/nng.h>
@@ -35,6 +43,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -322,6 +331,74 @@ static int cmp_d(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* greet_one - session i: connect from 127.2.x.y, read to the end of the final "220 " line,
+ * say QUIT. Returns the seconds from connect() to that line, or -1 with why in err. */
+static double greet_one(int port, int i, char *err, size_t errlen)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	struct timeval tv = {10, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	struct sockaddr_in src = {.sin_family = AF_INET};
+	src.sin_addr.s_addr =
+	    htonl((127u << 24) | (2u << 16) | ((unsigned)(i / 250) % 256 << 8) | (unsigned)(i % 250 + 1));
+	struct sockaddr_in dst = loopback(port);
+	char buf[1024];
+	size_t n = 0;
+	double t0 = now_s(), t = -1;
+	if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0 || connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0) {
+		snprintf(err, errlen, "connect: %s", strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = recv(fd, buf + n, sizeof buf - 1 - n, 0);
+		if (r <= 0) {
+			snprintf(err, errlen, "no greeting: %s", r == 0 ? "closed" : strerror(errno));
+			goto out;
+		}
+		n += (size_t)r;
+		buf[n] = 0;
+		/* the final line of a reply is "220 ..." (a continuation is "220-...") */
+		const char *line = buf, *eol;
+		while ((eol = strstr(line, "\r\n")) != NULL && strncmp(line, "220-", 4) == 0)
+			line = eol + 2;
+		if (eol && strncmp(line, "220 ", 4) == 0)
+			break;
+		if (eol || n == sizeof buf - 1) {
+			snprintf(err, errlen, "not a 220 greeting: %.200s", buf);
+			goto out;
+		}
+	}
+	t = now_s() - t0;
+	(void)!write(fd, "QUIT\r\n", 6);
+out:
+	close(fd);
+	return t;
+}
+
+static int greet(int port, int n)
+{
+	double *lat = calloc((size_t)(n > 0 ? n : 1), sizeof *lat);
+	if (!lat || n < 1)
+		return 2;
+	char err[300];
+	for (int i = 0; i < n; i++)
+		if ((lat[i] = greet_one(port, i, err, sizeof err)) < 0) {
+			fprintf(stderr, "greet: session %d: %s\n", i, err);
+			free(lat);
+			return 1;
+		}
+	qsort(lat, (size_t)n, sizeof *lat, cmp_d);
+	int i99 = (int)(n * 0.99) - 1;
+	printf("p50_ms=%.3f p99_ms=%.3f\n", (n % 2 ? lat[n / 2] : (lat[n / 2 - 1] + lat[n / 2]) / 2) * 1e3,
+	       lat[i99 < 0 ? 0 : i99] * 1e3);
+	free(lat);
+	return 0;
+}
+
 static int run(int mode, const char *url, int clients, double secs, const char *json)
 {
 	struct client *c = calloc((size_t)clients, sizeof *c);
@@ -386,8 +463,11 @@ int main(int argc, char **argv)
 		return rpcecho(argv[2], atoi(argv[3]));
 	if (argc == 6 && strcmp(argv[1], "rpcrun") == 0)
 		return run(2, argv[2], atoi(argv[3]), atof(argv[4]), argv[5]);
+	if (argc == 4 && strcmp(argv[1], "greet") == 0)
+		return greet(atoi(argv[2]), atoi(argv[3]));
 	fprintf(stderr, "usage: policy-load echo URL WORKERS | run URL CLIENTS SECONDS JSON\n"
 			"       policy-load rawecho PORT | rawrun PORT CLIENTS SECONDS JSON\n"
-			"       policy-load rpcecho URL WORKERS | rpcrun URL CLIENTS SECONDS JSON\n");
+			"       policy-load rpcecho URL WORKERS | rpcrun URL CLIENTS SECONDS JSON\n"
+			"       policy-load greet PORT N\n");
 	return 2;
 }
