@@ -300,7 +300,7 @@ static long long size_from_name(const char *name)
 /* dir_scan - bytes of the messages in one directory (0 when it cannot be read). */
 static long long dir_scan(const char *path)
 {
-	char f[MD_PATH + 300];
+	char f[MD_PATH + 600]; /* a folder's path (folder_bytes) and a name */
 	long long total = 0;
 	DIR *d = opendir(path);
 	if (!d)
@@ -370,15 +370,40 @@ static long long dir_bytes(const char *path)
 	return b;
 }
 
-int dl_maildir_usage(const char *dir, long long *bytes)
+/* folder_bytes - new/ and cur/ of one folder (dir itself, or dir/.Name); -1 on a path too long. */
+static long long folder_bytes(const char *dir, const char *folder)
 {
 	static const char *const subs[] = {"new", "cur"};
 	long long total = 0;
-	char path[MD_PATH];
+	char path[MD_PATH + 300];
 	for (size_t i = 0; i < 2; i++) {
-		if (cl_snprintf(path, sizeof path, "%s/%s", dir, subs[i]) < 0)
+		if ((folder ? cl_snprintf(path, sizeof path, "%s/%s/%s", dir, folder, subs[i])
+			    : cl_snprintf(path, sizeof path, "%s/%s", dir, subs[i])) < 0)
 			return -1;
 		total += dir_bytes(path);
+	}
+	return total;
+}
+
+int dl_maildir_usage(const char *dir, long long *bytes)
+{
+	long long total = folder_bytes(dir, NULL);
+	if (total < 0)
+		return -1;
+	/* The folders an IMAP server makes beside INBOX (Maildir++: dir/.Sent, dir/.Archive.2026,
+	 * each with its own new/ and cur/) are the user's mail too: a quota that counted INBOX
+	 * alone would let a user who files mail away keep any amount. Other dot names (Dovecot's
+	 * index files, "maildirfolder") have no new/ or cur/ and count nothing. */
+	DIR *d = opendir(dir);
+	if (d) {
+		const struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] != '.' || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			long long b = folder_bytes(dir, e->d_name);
+			total += b > 0 ? b : 0;
+		}
+		closedir(d);
 	}
 	*bytes = total;
 	return 0;

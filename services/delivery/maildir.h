@@ -39,9 +39,10 @@ enum dl_md_status dl_maildir_deliver(const char *root, const char *sender, const
  * Returns the number removed. */
 int dl_maildir_clean_tmp(const char *root, long long max_age_s);
 
-/* dl_maildir_usage - bytes in new/ and cur/ of one Maildir (from the S= in names, else
- * stat). Returns 0 and *bytes, or -1. Missing Maildir: 0 bytes. A directory whose mtime has
- * not changed since it was last read (and was 2 s old then) is not read again. */
+/* dl_maildir_usage - bytes in new/ and cur/ of one Maildir and of each of its Maildir++
+ * folders (dir/.Name/new and cur, as Dovecot and Courier make them), from the S= in names,
+ * else stat. Returns 0 and *bytes, or -1. Missing Maildir: 0 bytes. A directory whose mtime
+ * has not changed since it was last read (and was 2 s old then) is not read again. */
 int dl_maildir_usage(const char *dir, long long *bytes);
 
 #endif

@@ -181,6 +181,52 @@ static void test_usage_cache(void)
 	CL_CHECK(dl_maildir_usage(dir, &used) == 0 && used == 2 * one + 57, "after an expunge: %lld", used);
 }
 
+/* mkdirs - root/rel and its parents. */
+static void mkdirs(const char *rel)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "mkdir -p '%s/%s'", root, rel);
+	CL_CHECK(system(cmd) == 0, "mkdir %s", rel);
+}
+
+/* The quota counts the Maildir++ folders an IMAP server makes beside INBOX: mail filed away
+ * into .Sent or .Archive is still the user's. */
+static void test_usage_counts_folders(void)
+{
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/example.org/ivan", root);
+	struct dl_md_rcpt r[] = {{"ivan@example.org", 0}};
+	char err[256] = "";
+	CL_CHECK(dl_maildir_deliver(root, "s@x.test", r, 1, "x\r\n", 3, NULL, NULL, err, sizeof err) == DL_MD_OK, "%s",
+		 err);
+	char *copy = one_file("example.org/ivan/new");
+	long long one = copy ? (long long)strlen(copy) : -1, used = -1;
+	free(copy);
+	mkdirs("example.org/ivan/.Sent/cur");
+	mkdirs("example.org/ivan/.Sent/new");
+	mkdirs("example.org/ivan/.Archive.2026/cur");
+	put("example.org/ivan/.Sent/cur", "1.M1P1.h,S=2000:2,S");
+	put("example.org/ivan/.Sent/new", "2.M1P1.h,S=30");
+	put("example.org/ivan/.Archive.2026/cur", "3.M1P1.h,S=400:2,S");
+	/* What Dovecot keeps beside the folders counts nothing. */
+	put("example.org/ivan", ".dovecot-uidlist");
+	put("example.org/ivan/.Sent", "maildirfolder");
+	CL_CHECK(dl_maildir_usage(dir, &used) == 0 && used == one + 2430, "usage %lld, want %lld", used, one + 2430);
+	/* INBOX alone is under the quota, INBOX and the folders are not: refused. */
+	struct dl_md_rcpt q[] = {{"ivan@example.org", one + 2430 + 100}};
+	CL_CHECK(dl_maildir_deliver(root, "s@x.test", q, 1, "a message longer than the room that is left\r\n", 45, NULL,
+				    NULL, err, sizeof err) == DL_MD_QUOTA,
+		 "over quota with the folders");
+	CL_CHECK(count("example.org/ivan/new") == 1 && count("example.org/ivan/tmp") == 0, "nothing added");
+	/* The user deletes the archive folder: there is room again. */
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s/example.org/ivan/.Archive.2026'", root);
+	CL_CHECK(system(cmd) == 0, "folder removed");
+	CL_CHECK(dl_maildir_deliver(root, "s@x.test", q, 1, "a message longer than the room that is left\r\n", 45, NULL,
+				    NULL, err, sizeof err) == DL_MD_OK,
+		 "room again: %s", err);
+}
+
 static void test_quota_and_rollback(void)
 {
 	/* dave is fine, erin is over quota: nothing is delivered to either. */
@@ -222,6 +268,7 @@ int main(void)
 	test_quota_and_rollback();
 	test_removed_maildir_is_made_again();
 	test_usage_cache();
+	test_usage_counts_folders();
 	test_clean_tmp();
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);

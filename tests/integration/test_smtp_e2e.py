@@ -61,39 +61,65 @@ def test_e2e_unknown_recipient_and_virus(stack):
     assert rows and rows[0]["status"] == "rejected" and rows[0]["virus"].startswith("Eicar-Test-Signature")
 
 
+def send_quota_probe(stack, to, n):
+    """One message of about 2.5 KB with the trace lines to `to`: the end of DATA's (code, text)."""
+    with smtplib.SMTP(stack.edge.host, stack.edge.smtp, timeout=30) as c:
+        c.ehlo("client.sender.example")
+        c.mail("someone@sender.example")
+        assert c.rcpt(to)[0] == 250
+        try:
+            return c.data(f"Subject: quota {n}\r\n\r\n" + ("x" * 70 + "\r\n") * 30)
+        except smtplib.SMTPDataError as e:
+            return e.smtp_code, e.smtp_error
+
+
+def set_quota(stack, user, quota):
+    """users.quota_bytes of user, then until policy has reloaded its image."""
+    policy = stack.svcs["policy"]
+    reloads = lambda: int(re.search(r"^clement_policy_cache_reloads_total (\d+)", policy.metrics(), re.M).group(1))
+    before = reloads()
+    stack.db.execute("UPDATE users SET quota_bytes = %s WHERE local_part = %s AND domain_id = "
+                     "(SELECT id FROM domains WHERE name = %s)", (quota, user, stack.domain))
+    assert wait_for(lambda: reloads() > before, 10), "policy did not reload after the change"
+
+
 @local_only
 def test_e2e_quota_is_the_one_an_admin_set_a_moment_ago(stack):
     """The user's quota reaches delivery with policy's route (from its cache, not a query per
     copy): a full mailbox is 452 4.2.2 at the end of DATA and nothing is delivered, and a
     quota an admin raises applies from the reload that follows the change."""
     to = f"bob@{stack.domain}"
-    policy = stack.svcs["policy"]
-    reloads = lambda: int(re.search(r"^clement_policy_cache_reloads_total (\d+)", policy.metrics(), re.M).group(1))
-
-    def send(n):
-        with smtplib.SMTP(stack.edge.host, stack.edge.smtp, timeout=30) as c:
-            c.ehlo("client.sender.example")
-            c.mail("someone@sender.example")
-            assert c.rcpt(to)[0] == 250
-            try:
-                return c.data(f"Subject: quota {n}\r\n\r\n" + ("x" * 70 + "\r\n") * 30)
-            except smtplib.SMTPDataError as e:
-                return e.smtp_code, e.smtp_error
-
-    before = reloads()
-    stack.db.execute("UPDATE users SET quota_bytes = 3000 WHERE local_part = 'bob' AND domain_id = "
-                     "(SELECT id FROM domains WHERE name = %s)", (stack.domain,))
-    assert wait_for(lambda: reloads() > before, 10), "policy did not reload after the change"
-    assert send(1)[0] == 250                     # about 2.5 KB with the trace lines: fits in 3000
-    code, text = send(2)                         # a second one does not
+    set_quota(stack, "bob", 3000)
+    assert send_quota_probe(stack, to, 1)[0] == 250   # about 2.5 KB with the trace lines: fits in 3000
+    code, text = send_quota_probe(stack, to, 2)       # a second one does not
     assert code == 452 and text.startswith(b"4.2.2") and b"mailbox full" in text, (code, text)
     assert len(stack.delivered("bob")) == 1
-    before = reloads()
-    stack.db.execute("UPDATE users SET quota_bytes = 100000 WHERE local_part = 'bob' AND domain_id = "
-                     "(SELECT id FROM domains WHERE name = %s)", (stack.domain,))
-    assert wait_for(lambda: reloads() > before, 10), "policy did not reload after the change"
-    assert send(3)[0] == 250
+    set_quota(stack, "bob", 100000)
+    assert send_quota_probe(stack, to, 3)[0] == 250
     assert len(stack.delivered("bob")) == 2
+
+
+@local_only
+def test_e2e_quota_counts_mail_filed_into_folders(stack):
+    """Mail the user's IMAP client filed away into a folder is still the user's mail: Dovecot
+    moves it into the Maildir++ folder (a rename into .Archive/cur/ with its flags), and the
+    quota counts it there, so filing mail away makes no room and deleting it does."""
+    to = f"bob@{stack.domain}"
+    set_quota(stack, "bob", 4000)
+    assert send_quota_probe(stack, to, 1)[0] == 250
+    [inbox] = stack.delivered("bob")
+    box = pathlib.Path(stack.maildir) / stack.domain / "bob"
+    for sub in ("cur", "new", "tmp"):
+        (box / ".Archive" / sub).mkdir(parents=True)
+    filed = box / ".Archive" / "cur" / (inbox.name + ":2,S")
+    inbox.rename(filed)
+    assert not stack.delivered("bob")
+    code, text = send_quota_probe(stack, to, 2)       # INBOX is empty, the archive is not
+    assert code == 452 and text.startswith(b"4.2.2") and b"mailbox full" in text, (code, text)
+    assert not stack.delivered("bob")
+    filed.unlink()                                    # the user deletes it
+    assert send_quota_probe(stack, to, 3)[0] == 250
+    assert len(stack.delivered("bob")) == 1
 
 
 def test_e2e_bad_helo_is_refused_at_rcpt_and_logged(stack):
