@@ -18,6 +18,7 @@
  * integers below LOOP_TAG_MAX, sessions are pointers. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -241,16 +242,108 @@ static void drain_queue(struct edge *e)
 	}
 }
 
+/* The descriptor limit. A process out of descriptors cannot accept: the connection stays in
+ * the listen queue, the listener stays readable, and the loop would wake on it at once, again
+ * and again, while the client hears nothing. So each worker holds one spare descriptor (on
+ * /dev/null): at the limit it is closed, the connection taken and told 421, and the spare
+ * opened again, as libuv and nginx do. When the spare cannot be had back (another worker took
+ * the descriptor), or the kernel is out of memory, the listeners are paused for
+ * ACCEPT_PAUSE_S and the loop serves the sessions it has. */
+#define ACCEPT_PAUSE_S 0.1
+#define FD_LIMIT_LOG_S 10.0
+
+static void spare_open(struct edge *e)
+{
+	if (e->have_spare)
+		return;
+	e->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	e->have_spare = e->spare_fd >= 0;
+}
+
+/* fd_limit_warn - say so, at most once per FD_LIMIT_LOG_S: a flood would write a line per
+ * connection. */
+static void fd_limit_warn(struct edge *e)
+{
+	double now = now_mono();
+	if (e->fd_limit_logged > 0 && now - e->fd_limit_logged < FD_LIMIT_LOG_S)
+		return;
+	e->fd_limit_logged = now;
+	cl_log(CL_LOG_WARN, NULL, "fd_limit",
+	       "worker=%d sessions=%zu max_sessions=%lld: out of file descriptors, new connections get 421 (raise "
+	       "the limit: LimitNOFILE= in the systemd unit, ulimits nofile in compose, ulimit -n)",
+	       e->id, e->nsessions, e->cfg.max_sessions);
+}
+
+/* shed_one - at the descriptor limit: the spare makes room to take one connection and tell it
+ * 421 4.7.0. 1 when one was refused so. */
+static int shed_one(struct edge *e, struct listener *l)
+{
+	if (!e->have_spare)
+		return 0;
+	close(e->spare_fd);
+	e->have_spare = 0;
+	int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0) {
+		static const char why[] = "421 4.7.0 Too many connections, try again later\r\n";
+		if (write(fd, why, sizeof why - 1) < 0) {
+			/* best effort */
+		}
+		close(fd);
+		cl_metric_inc(e->m.refused_limit);
+	}
+	spare_open(e);
+	return fd >= 0;
+}
+
+/* accept_pause - take the listeners out of the wake-ups until accept_paused_until. */
+static void accept_pause(struct edge *e)
+{
+	if (e->accept_paused_until > 0)
+		return;
+	for (int i = 0; i < LST_COUNT; i++)
+		if (e->lst[i].fd >= 0) {
+			struct epoll_event ev = {.events = 0, .data.u64 = TAG_LISTENER + (uint64_t)i};
+			epoll_ctl(e->epfd, EPOLL_CTL_MOD, e->lst[i].fd, &ev);
+		}
+	e->accept_paused_until = now_mono() + ACCEPT_PAUSE_S;
+}
+
+/* accept_resume - the pause is over: the listeners wake the loop again. */
+static void accept_resume(struct edge *e, double now)
+{
+	if (e->accept_paused_until <= 0 || now < e->accept_paused_until)
+		return;
+	e->accept_paused_until = 0;
+	for (int i = 0; i < LST_COUNT; i++)
+		if (e->lst[i].fd >= 0) {
+			struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_LISTENER + (uint64_t)i};
+			epoll_ctl(e->epfd, EPOLL_CTL_MOD, e->lst[i].fd, &ev);
+		}
+	spare_open(e);
+}
+
 /* accept_one - take one connection and apply the global and per-address limits. 1 when one
  * was taken (served or refused), 0 when none is waiting or accept failed otherwise (the
- * listener stays readable, so the next wake-up tries again). */
+ * listener stays readable, so the next wake-up tries again, unless it was paused). */
 static int accept_one(struct edge *e, struct listener *l)
 {
 	struct sockaddr_storage sa;
 	socklen_t slen = sizeof sa;
 	int fd = accept4(l->fd, (struct sockaddr *)&sa, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE) {
+			fd_limit_warn(e);
+			if (shed_one(e, l))
+				return 1;
+			accept_pause(e);
+			return 0;
+		}
+		if (errno == ENOBUFS || errno == ENOMEM) {
+			accept_pause(e);
+			return 0;
+		}
 		return errno == ECONNABORTED || errno == EINTR; /* that one is gone; others may wait */
+	}
 	char ip[64] = "";
 	int port = 0;
 	if (sa.ss_family == AF_INET) {
@@ -438,6 +531,8 @@ static int wait_ms(const struct edge *e, double now)
 		until = t->when;
 	if (e->draining && !e->drain_expired && e->drain_deadline < until)
 		until = e->drain_deadline;
+	if (e->accept_paused_until > 0 && e->accept_paused_until < until)
+		until = e->accept_paused_until;
 	if (until <= now)
 		return 0;
 	return (int)ceil((until - now) * 1000.0);
@@ -455,6 +550,7 @@ static size_t live_sessions(const struct edge *e)
 int loop_init(struct edge *e)
 {
 	pthread_mutex_init(&e->qlock, NULL);
+	spare_open(e);
 	e->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	e->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (e->evfd < 0 || e->epfd < 0)
@@ -519,7 +615,9 @@ int loop_run(struct edge *e)
 			}
 		}
 		reap_sessions(e, 0);
-		run_timers(e, now_mono());
+		double now = now_mono();
+		run_timers(e, now);
+		accept_resume(e, now);
 		reap_sessions(e, 0);
 	}
 	return 0;
@@ -556,5 +654,8 @@ void loop_fini(struct edge *e)
 	if (e->epfd >= 0)
 		close(e->epfd);
 	e->epfd = -1;
+	if (e->have_spare)
+		close(e->spare_fd);
+	e->have_spare = 0;
 	pthread_mutex_destroy(&e->qlock);
 }

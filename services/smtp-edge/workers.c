@@ -357,6 +357,17 @@ int edge_setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* Beyond the descriptor limit new clients get 421 (loop.c, shed_one), before
+	 * CLEMENT_MAX_SESSIONS is reached: say so now rather than under load. 64 is about what
+	 * the listeners, RPC connections, health server and workers take. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (unsigned long long)c->max_sessions + 64 > (unsigned long long)rl.rlim_cur)
+		cl_log(CL_LOG_WARN, NULL, "config",
+		       "CLEMENT_MAX_SESSIONS=%lld but the file descriptor limit is %llu: about %llu sessions fit, the "
+		       "clients beyond get 421 (raise LimitNOFILE= in the systemd unit, ulimits nofile in compose, or "
+		       "ulimit -n)",
+		       c->max_sessions, (unsigned long long)rl.rlim_cur,
+		       rl.rlim_cur > 64 ? (unsigned long long)rl.rlim_cur - 64 : 0ULL);
 	e->sh = &shared;
 	shared.main = e;
 	pthread_mutex_init(&shared.tls_lock, NULL);
