@@ -331,6 +331,15 @@ static int cmp_d(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* quantile - the q quantile of n sorted values (0 for none): the value at index n * q. */
+static double quantile(const double *sorted, size_t n, double q)
+{
+	if (n == 0)
+		return 0;
+	size_t i = (size_t)((double)n * q);
+	return sorted[i < n ? i : n - 1];
+}
+
 /* greet_one - session i: connect from 127.2.x.y, read to the end of the final "220 " line,
  * say QUIT. Returns the seconds from connect() to that line, or -1 with why in err. */
 static double greet_one(int port, int i, char *err, size_t errlen)
@@ -392,9 +401,7 @@ static int greet(int port, int n)
 			return 1;
 		}
 	qsort(lat, (size_t)n, sizeof *lat, cmp_d);
-	int i99 = (int)(n * 0.99) - 1;
-	printf("p50_ms=%.3f p99_ms=%.3f\n", (n % 2 ? lat[n / 2] : (lat[n / 2 - 1] + lat[n / 2]) / 2) * 1e3,
-	       lat[i99 < 0 ? 0 : i99] * 1e3);
+	printf("p50_ms=%.3f p99_ms=%.3f\n", quantile(lat, (size_t)n, 0.5) * 1e3, quantile(lat, (size_t)n, 0.99) * 1e3);
 	free(lat);
 	return 0;
 }
@@ -436,7 +443,7 @@ static int run(int mode, const char *url, int clients, double secs, const char *
 		free(c[i].lat);
 	}
 	qsort(all, total, sizeof *all, cmp_d);
-	double p50 = total ? all[total / 2] : 0, p99 = total ? all[(size_t)((double)total * 0.99)] : 0;
+	double p50 = quantile(all, total, 0.5), p99 = quantile(all, total, 0.99);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +

@@ -370,15 +370,15 @@ static long long dir_bytes(const char *path)
 	return b;
 }
 
-/* folder_bytes - new/ and cur/ of one folder (dir itself, or dir/.Name); -1 on a path too long. */
-static long long folder_bytes(const char *dir, const char *folder)
+/* folder_bytes - new/ and cur/ of one folder (the Maildir itself, or its dir/.Name); -1 on a
+ * path too long. */
+static long long folder_bytes(const char *folder)
 {
 	static const char *const subs[] = {"new", "cur"};
 	long long total = 0;
-	char path[MD_PATH + 300];
+	char path[MD_PATH + 320]; /* a folder's path and "/new" */
 	for (size_t i = 0; i < 2; i++) {
-		if ((folder ? cl_snprintf(path, sizeof path, "%s/%s/%s", dir, folder, subs[i])
-			    : cl_snprintf(path, sizeof path, "%s/%s", dir, subs[i])) < 0)
+		if (cl_snprintf(path, sizeof path, "%s/%s", folder, subs[i]) < 0)
 			return -1;
 		total += dir_bytes(path);
 	}
@@ -387,7 +387,7 @@ static long long folder_bytes(const char *dir, const char *folder)
 
 int dl_maildir_usage(const char *dir, long long *bytes)
 {
-	long long total = folder_bytes(dir, NULL);
+	long long total = folder_bytes(dir);
 	if (total < 0)
 		return -1;
 	/* The folders an IMAP server makes beside INBOX (Maildir++: dir/.Sent, dir/.Archive.2026,
@@ -398,9 +398,11 @@ int dl_maildir_usage(const char *dir, long long *bytes)
 	if (d) {
 		const struct dirent *e;
 		while ((e = readdir(d)) != NULL) {
-			if (e->d_name[0] != '.' || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			char folder[MD_PATH + 300];
+			if (e->d_name[0] != '.' || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+			    cl_snprintf(folder, sizeof folder, "%s/%s", dir, e->d_name) < 0)
 				continue;
-			long long b = folder_bytes(dir, e->d_name);
+			long long b = folder_bytes(folder);
 			total += b > 0 ? b : 0;
 		}
 		closedir(d);

@@ -139,6 +139,21 @@ static void set_mtime(const char *rel, int ago)
 	utimes(p, tv);
 }
 
+/* first_copy - deliver "x" to r's one recipient, whose new/ was empty: the copy's size (trace
+ * lines included), or -1. */
+static long long first_copy(const struct dl_md_rcpt r[1])
+{
+	char err[256] = "", rel[300];
+	CL_CHECK(dl_maildir_deliver(root, "s@x.test", r, 1, "x\r\n", 3, NULL, NULL, err, sizeof err) == DL_MD_OK, "%s",
+		 err);
+	const char *at = strchr(r[0].addr, '@');
+	snprintf(rel, sizeof rel, "%s/%.*s/new", at ? at + 1 : "", (int)(at ? at - r[0].addr : 0), r[0].addr);
+	char *copy = one_file(rel);
+	long long n = copy ? (long long)strlen(copy) : -1;
+	free(copy);
+	return n;
+}
+
 /* A quota check reads a directory again only when its mtime changed, and trusts no mtime
  * of the last two seconds (a file system with whole-second times). */
 static void test_usage_cache(void)
@@ -148,11 +163,7 @@ static void test_usage_cache(void)
 	snprintf(dir, sizeof dir, "%s/example.org/hugo", root);
 	struct dl_md_rcpt r[] = {{"hugo@example.org", 0}};
 	char err[256] = "";
-	CL_CHECK(dl_maildir_deliver(root, "s@x.test", r, 1, "x\r\n", 3, NULL, NULL, err, sizeof err) == DL_MD_OK, "%s",
-		 err);
-	char *copy = one_file("example.org/hugo/new");
-	long long one = copy ? (long long)strlen(copy) : -1, used = -1;
-	free(copy);
+	long long one = first_copy(r), used = -1;
 	put("example.org/hugo/cur", "1.M1P1.h,S=1000:2,S");
 	set_mtime("example.org/hugo/cur", 10);
 	set_mtime("example.org/hugo/new", 10);
@@ -197,11 +208,7 @@ static void test_usage_counts_folders(void)
 	snprintf(dir, sizeof dir, "%s/example.org/ivan", root);
 	struct dl_md_rcpt r[] = {{"ivan@example.org", 0}};
 	char err[256] = "";
-	CL_CHECK(dl_maildir_deliver(root, "s@x.test", r, 1, "x\r\n", 3, NULL, NULL, err, sizeof err) == DL_MD_OK, "%s",
-		 err);
-	char *copy = one_file("example.org/ivan/new");
-	long long one = copy ? (long long)strlen(copy) : -1, used = -1;
-	free(copy);
+	long long one = first_copy(r), used = -1;
 	mkdirs("example.org/ivan/.Sent/cur");
 	mkdirs("example.org/ivan/.Sent/new");
 	mkdirs("example.org/ivan/.Archive.2026/cur");

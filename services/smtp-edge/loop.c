@@ -242,6 +242,20 @@ static void drain_queue(struct edge *e)
 	}
 }
 
+#define TOO_MANY "421 4.7.0 Too many connections, try again later\r\n"
+
+/* refuse_limit - a connection over a limit (who: its address, or why it has none): told why,
+ * closed, counted and logged. */
+static void refuse_limit(struct edge *e, int fd, const char *why, const char *who)
+{
+	cl_metric_inc(e->m.refused_limit);
+	if (write(fd, why, strlen(why)) < 0) {
+		/* best effort */
+	}
+	close(fd);
+	cl_log(CL_LOG_INFO, NULL, "refused", "reason=limit ip=%s", who);
+}
+
 /* The descriptor limit. A process out of descriptors cannot accept: the connection stays in
  * the listen queue, the listener stays readable, and the loop would wake on it at once, again
  * and again, while the client hears nothing. So each worker holds one spare descriptor (on
@@ -283,16 +297,20 @@ static int shed_one(struct edge *e, struct listener *l)
 	close(e->spare_fd);
 	e->have_spare = 0;
 	int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd >= 0) {
-		static const char why[] = "421 4.7.0 Too many connections, try again later\r\n";
-		if (write(fd, why, sizeof why - 1) < 0) {
-			/* best effort */
-		}
-		close(fd);
-		cl_metric_inc(e->m.refused_limit);
-	}
+	if (fd >= 0)
+		refuse_limit(e, fd, TOO_MANY, "fd_limit");
 	spare_open(e);
 	return fd >= 0;
+}
+
+/* listeners_want - what the open listeners wake the loop for: EPOLLIN, or 0 while paused. */
+static void listeners_want(struct edge *e, uint32_t events)
+{
+	for (int i = 0; i < LST_COUNT; i++)
+		if (e->lst[i].fd >= 0) {
+			struct epoll_event ev = {.events = events, .data.u64 = TAG_LISTENER + (uint64_t)i};
+			epoll_ctl(e->epfd, EPOLL_CTL_MOD, e->lst[i].fd, &ev);
+		}
 }
 
 /* accept_pause - take the listeners out of the wake-ups until accept_paused_until. */
@@ -300,11 +318,7 @@ static void accept_pause(struct edge *e)
 {
 	if (e->accept_paused_until > 0)
 		return;
-	for (int i = 0; i < LST_COUNT; i++)
-		if (e->lst[i].fd >= 0) {
-			struct epoll_event ev = {.events = 0, .data.u64 = TAG_LISTENER + (uint64_t)i};
-			epoll_ctl(e->epfd, EPOLL_CTL_MOD, e->lst[i].fd, &ev);
-		}
+	listeners_want(e, 0);
 	e->accept_paused_until = now_mono() + ACCEPT_PAUSE_S;
 }
 
@@ -314,11 +328,7 @@ static void accept_resume(struct edge *e, double now)
 	if (e->accept_paused_until <= 0 || now < e->accept_paused_until)
 		return;
 	e->accept_paused_until = 0;
-	for (int i = 0; i < LST_COUNT; i++)
-		if (e->lst[i].fd >= 0) {
-			struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_LISTENER + (uint64_t)i};
-			epoll_ctl(e->epfd, EPOLL_CTL_MOD, e->lst[i].fd, &ev);
-		}
+	listeners_want(e, EPOLLIN);
 	spare_open(e);
 }
 
@@ -371,7 +381,7 @@ static int accept_one(struct edge *e, struct listener *l)
 	lim_lock(sh);
 	struct ipcount *c = ip_find(sh->ipt, ip, 0);
 	if ((long long)sh->nsessions >= e->cfg.max_sessions)
-		why = "421 4.7.0 Too many connections, try again later\r\n";
+		why = TOO_MANY;
 	else if (!l->proxy && c && c->n >= e->cfg.max_per_ip) /* behind PROXY: checked on the real address */
 		why = "421 4.7.0 Too many connections from your address, try again later\r\n";
 	else if (!(c = ip_find(sh->ipt, ip, 1)))
@@ -382,12 +392,7 @@ static int accept_one(struct edge *e, struct listener *l)
 	}
 	pthread_mutex_unlock(&sh->lim_lock);
 	if (why) {
-		cl_metric_inc(e->m.refused_limit);
-		if (write(fd, why, strlen(why)) < 0) {
-			/* best effort */
-		}
-		close(fd);
-		cl_log(CL_LOG_INFO, NULL, "refused", "reason=limit ip=%s", ip);
+		refuse_limit(e, fd, why, ip);
 		return 1;
 	}
 	struct session *s = session_new(e, l, fd, ip, port);
