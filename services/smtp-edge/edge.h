@@ -217,10 +217,8 @@ struct edge {
 	int drain_expired;      /* the grace is over and every session was told so */
 	struct cl_theap timers; /* each session's next deadline (session_next_due), earliest first */
 	struct rep_edge rep;    /* reputation: resolver, DNSBL sites, metrics (rep.c) */
-	/* At the descriptor limit (loop.c, shed_one): a spare descriptor that makes room to tell a
-	 * connection 421, and the listeners paused until accept_paused_until when it is gone. */
-	int spare_fd;
-	int have_spare;
+	/* accept out of descriptors or memory (loop.c, accept_pause): the listeners wake nothing
+	 * until then. */
 	double accept_paused_until; /* 0: not paused */
 	double fd_limit_logged;     /* now_mono() of the last warning about it */
 };

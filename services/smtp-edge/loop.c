@@ -18,7 +18,6 @@
  * integers below LOOP_TAG_MAX, sessions are pointers. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -242,37 +241,26 @@ static void drain_queue(struct edge *e)
 	}
 }
 
-#define TOO_MANY "421 4.7.0 Too many connections, try again later\r\n"
-
-/* refuse_limit - a connection over a limit (who: its address, or why it has none): told why,
- * closed, counted and logged. */
-static void refuse_limit(struct edge *e, int fd, const char *why, const char *who)
+/* refuse_limit - a connection over a limit (ip: its address): told why, closed, counted and
+ * logged. */
+static void refuse_limit(struct edge *e, int fd, const char *why, const char *ip)
 {
 	cl_metric_inc(e->m.refused_limit);
 	if (write(fd, why, strlen(why)) < 0) {
 		/* best effort */
 	}
 	close(fd);
-	cl_log(CL_LOG_INFO, NULL, "refused", "reason=limit ip=%s", who);
+	cl_log(CL_LOG_INFO, NULL, "refused", "reason=limit ip=%s", ip);
 }
 
-/* The descriptor limit. A process out of descriptors cannot accept: the connection stays in
- * the listen queue, the listener stays readable, and the loop would wake on it at once, again
- * and again, while the client hears nothing. So each worker holds one spare descriptor (on
- * /dev/null): at the limit it is closed, the connection taken and told 421, and the spare
- * opened again, as libuv and nginx do. When the spare cannot be had back (another worker took
- * the descriptor), or the kernel is out of memory, the listeners are paused for
- * ACCEPT_PAUSE_S and the loop serves the sessions it has. */
+/* The descriptor limit. edge_setup keeps CLEMENT_MAX_SESSIONS below it (workers.c), so a
+ * client over the limit is accepted and told 421 like any other. Should accept still run out
+ * (something else took the descriptors, or the kernel is out of memory), the connection stays
+ * in the listen queue and the listener stays readable: the loop would wake on it at once, again
+ * and again. So the listeners are paused for ACCEPT_PAUSE_S and the loop serves the sessions
+ * it has; the clients waiting are taken when descriptors are free again. */
 #define ACCEPT_PAUSE_S 0.1
 #define FD_LIMIT_LOG_S 10.0
-
-static void spare_open(struct edge *e)
-{
-	if (e->have_spare)
-		return;
-	e->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	e->have_spare = e->spare_fd >= 0;
-}
 
 /* fd_limit_warn - say so, at most once per FD_LIMIT_LOG_S: a flood would write a line per
  * connection. */
@@ -283,24 +271,9 @@ static void fd_limit_warn(struct edge *e)
 		return;
 	e->fd_limit_logged = now;
 	cl_log(CL_LOG_WARN, NULL, "fd_limit",
-	       "worker=%d sessions=%zu max_sessions=%lld: out of file descriptors, new connections get 421 (raise "
+	       "worker=%d sessions=%zu max_sessions=%lld: out of file descriptors, not accepting for %.1f s (raise "
 	       "the limit: LimitNOFILE= in the systemd unit, ulimits nofile in compose, ulimit -n)",
-	       e->id, e->nsessions, e->cfg.max_sessions);
-}
-
-/* shed_one - at the descriptor limit: the spare makes room to take one connection and tell it
- * 421 4.7.0. 1 when one was refused so. */
-static int shed_one(struct edge *e, struct listener *l)
-{
-	if (!e->have_spare)
-		return 0;
-	close(e->spare_fd);
-	e->have_spare = 0;
-	int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd >= 0)
-		refuse_limit(e, fd, TOO_MANY, "fd_limit");
-	spare_open(e);
-	return fd >= 0;
+	       e->id, e->nsessions, e->cfg.max_sessions, ACCEPT_PAUSE_S);
 }
 
 /* listeners_want - what the open listeners wake the loop for: EPOLLIN, or 0 while paused. */
@@ -329,7 +302,6 @@ static void accept_resume(struct edge *e, double now)
 		return;
 	e->accept_paused_until = 0;
 	listeners_want(e, EPOLLIN);
-	spare_open(e);
 }
 
 /* accept_one - take one connection and apply the global and per-address limits. 1 when one
@@ -341,14 +313,9 @@ static int accept_one(struct edge *e, struct listener *l)
 	socklen_t slen = sizeof sa;
 	int fd = accept4(l->fd, (struct sockaddr *)&sa, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
-		if (errno == EMFILE || errno == ENFILE) {
-			fd_limit_warn(e);
-			if (shed_one(e, l))
-				return 1;
-			accept_pause(e);
-			return 0;
-		}
-		if (errno == ENOBUFS || errno == ENOMEM) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			if (errno == EMFILE || errno == ENFILE)
+				fd_limit_warn(e);
 			accept_pause(e);
 			return 0;
 		}
@@ -381,7 +348,7 @@ static int accept_one(struct edge *e, struct listener *l)
 	lim_lock(sh);
 	struct ipcount *c = ip_find(sh->ipt, ip, 0);
 	if ((long long)sh->nsessions >= e->cfg.max_sessions)
-		why = TOO_MANY;
+		why = "421 4.7.0 Too many connections, try again later\r\n";
 	else if (!l->proxy && c && c->n >= e->cfg.max_per_ip) /* behind PROXY: checked on the real address */
 		why = "421 4.7.0 Too many connections from your address, try again later\r\n";
 	else if (!(c = ip_find(sh->ipt, ip, 1)))
@@ -555,7 +522,6 @@ static size_t live_sessions(const struct edge *e)
 int loop_init(struct edge *e)
 {
 	pthread_mutex_init(&e->qlock, NULL);
-	spare_open(e);
 	e->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	e->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (e->evfd < 0 || e->epfd < 0)
@@ -659,8 +625,5 @@ void loop_fini(struct edge *e)
 	if (e->epfd >= 0)
 		close(e->epfd);
 	e->epfd = -1;
-	if (e->have_spare)
-		close(e->spare_fd);
-	e->have_spare = 0;
 	pthread_mutex_destroy(&e->qlock);
 }

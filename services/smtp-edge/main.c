@@ -86,8 +86,9 @@ int main(int argc, char **argv)
 	    {"CLEMENT_MIN_DATA_RATE_WINDOW_S", CL_SET_DURATION, "30", 1, 3600,
 	     "length of the window CLEMENT_MIN_DATA_RATE is measured over", CL_SECONDS(&c->min_data_rate_window_s)},
 	    {"CLEMENT_MAX_SESSIONS", CL_SET_INT, "10000", 1, 1000000,
-	     "concurrent sessions (421 4.7.0 beyond); each takes a file descriptor: keep it below the descriptor limit "
-	     "(LimitNOFILE=, ulimits nofile, ulimit -n), past which new clients get 421 too",
+	     "concurrent sessions (421 4.7.0 beyond); each takes a file descriptor, so a value above the descriptor "
+	     "limit less 64 is lowered to that, with a warning at start (raise LimitNOFILE=, ulimits nofile, ulimit "
+	     "-n)",
 	     &c->max_sessions},
 	    {"CLEMENT_MAX_SESSIONS_PER_IP", CL_SET_INT, "20", 1, 100000,
 	     "concurrent sessions from one address (421 4.7.0 beyond)", &c->max_per_ip},

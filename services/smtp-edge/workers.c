@@ -339,6 +339,10 @@ static void teardown(struct edge *e)
 	sh->done_fd = -1;
 }
 
+/* Descriptors kept beside the sessions' (edge_setup): about 20 are open when idle with two
+ * workers; the rest is room for health probes, RPC reconnects and the resolver. */
+#define EDGE_FD_RESERVE 64
+
 /* edge_setup - TLS, RPC clients, the metrics, then the workers and their listeners. */
 int edge_setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 {
@@ -357,17 +361,22 @@ int edge_setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	/* Beyond the descriptor limit new clients get 421 (loop.c, shed_one), before
-	 * CLEMENT_MAX_SESSIONS is reached: say so now rather than under load. 64 is about what
-	 * the listeners, RPC connections, health server and workers take. */
+	/* One descriptor per session, and EDGE_FD_RESERVE for the listeners, the RPC connections,
+	 * the resolver and the health server: CLEMENT_MAX_SESSIONS above what the limit leaves is
+	 * lowered to it, so a client over it is still accepted and told 421 (loop.c, accept_one)
+	 * rather than left unanswered in the listen queue. Said now, not under load. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    (unsigned long long)c->max_sessions + 64 > (unsigned long long)rl.rlim_cur)
-		cl_log(CL_LOG_WARN, NULL, "config",
-		       "CLEMENT_MAX_SESSIONS=%lld but the file descriptor limit is %llu: about %llu sessions fit, the "
-		       "clients beyond get 421 (raise LimitNOFILE= in the systemd unit, ulimits nofile in compose, or "
-		       "ulimit -n)",
-		       c->max_sessions, (unsigned long long)rl.rlim_cur,
-		       rl.rlim_cur > 64 ? (unsigned long long)rl.rlim_cur - 64 : 0ULL);
+	    (unsigned long long)c->max_sessions + EDGE_FD_RESERVE > (unsigned long long)rl.rlim_cur) {
+		long long fit = rl.rlim_cur > 2 * EDGE_FD_RESERVE ? (long long)rl.rlim_cur - EDGE_FD_RESERVE
+								  : (long long)rl.rlim_cur / 2;
+		cl_log(
+		    CL_LOG_WARN, NULL, "config",
+		    "CLEMENT_MAX_SESSIONS=%lld but the file descriptor limit is %llu: at most %lld sessions at once, "
+		    "the clients beyond get 421 (raise LimitNOFILE= in the systemd unit, ulimits nofile in compose, "
+		    "or ulimit -n)",
+		    c->max_sessions, (unsigned long long)rl.rlim_cur, fit);
+		c->max_sessions = fit;
+	}
 	e->sh = &shared;
 	shared.main = e;
 	pthread_mutex_init(&shared.tls_lock, NULL);
