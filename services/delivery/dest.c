@@ -68,6 +68,8 @@ static int deliver_local(struct dl_ctx *c, struct cl_pg *pg, const char *sender,
 		char t[400];
 		snprintf(t, sizeof t, "%s", err);
 		cl_verdict_set(v, CL_DEFER, 452, "4.2.2", t);
+	} else if (st == DL_MD_NOSPACE) { /* RFC 5321 452, RFC 3463 X.3.1 "mail system full" */
+		cl_verdict_set(v, CL_DEFER, 452, "4.3.1", "Insufficient system storage, try again later");
 	} else {
 		cl_verdict_set(v, CL_DEFER, 451, "4.3.0", "Temporary local delivery failure, try again later");
 	}

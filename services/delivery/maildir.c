@@ -195,6 +195,12 @@ static void md_rollback(struct md_copy *c, size_t n)
 	}
 }
 
+/* no_space - 1 when a write failed because the file system (or its quota) is full. */
+static int no_space(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
 /* md_over_quota - 1 when adding len bytes passes the recipient's quota. */
 static int md_over_quota(const struct md_copy *c, const struct dl_md_rcpt *r, size_t len)
 {
@@ -228,8 +234,9 @@ static enum dl_md_status md_stage(const char *root, const char *sender, const st
 			return DL_MD_QUOTA;
 		}
 		if (md_names(&c[i], c[i].hlen + len) < 0 || md_write_tmp(root, &c[i], msg, len, on_fsync, arg) < 0) {
-			snprintf(err, errlen, "<%s>: cannot write: %s", r[i].addr, strerror(errno));
-			return DL_MD_TEMPFAIL;
+			int e = errno;
+			snprintf(err, errlen, "<%s>: cannot write: %s", r[i].addr, strerror(e));
+			return no_space(e) ? DL_MD_NOSPACE : DL_MD_TEMPFAIL;
 		}
 	}
 	return DL_MD_OK;
@@ -237,8 +244,8 @@ static enum dl_md_status md_stage(const char *root, const char *sender, const st
 
 /* md_commit - rename every tmp file into new/, then fsync each new/ directory (shared with
  * concurrent deliveries into the same new/: dirsync.h). */
-static int md_commit(const char *root, struct md_copy *c, size_t n, dl_md_fsync_fn on_fsync, void *arg, char *err,
-		     size_t errlen)
+static enum dl_md_status md_commit(const char *root, struct md_copy *c, size_t n, dl_md_fsync_fn on_fsync, void *arg,
+				   char *err, size_t errlen)
 {
 	char d[MD_PATH];
 	for (size_t i = 0; i < n; i++) {
@@ -246,8 +253,9 @@ static int md_commit(const char *root, struct md_copy *c, size_t n, dl_md_fsync_
 		if (rc != 0 && errno == ENOENT && md_prepare(root, c[i].dir) == 0) /* new/ was removed */
 			rc = rename(c[i].tmp, c[i].new_);
 		if (rc != 0) {
-			snprintf(err, errlen, "rename into new/: %s", strerror(errno));
-			return -1;
+			int e = errno;
+			snprintf(err, errlen, "rename into new/: %s", strerror(e));
+			return no_space(e) ? DL_MD_NOSPACE : DL_MD_TEMPFAIL;
 		}
 		c[i].in_tmp = 0;
 		c[i].in_new = 1;
@@ -255,13 +263,14 @@ static int md_commit(const char *root, struct md_copy *c, size_t n, dl_md_fsync_
 	for (size_t i = 0; i < n; i++) {
 		double t0 = cl_now_seconds();
 		if (cl_snprintf(d, sizeof d, "%s/new", c[i].dir) < 0 || dl_dirsync(d) < 0) {
-			snprintf(err, errlen, "fsync new/: %s", strerror(errno));
-			return -1;
+			int e = errno;
+			snprintf(err, errlen, "fsync new/: %s", strerror(e));
+			return no_space(e) ? DL_MD_NOSPACE : DL_MD_TEMPFAIL;
 		}
 		if (on_fsync)
 			on_fsync(arg, cl_now_seconds() - t0);
 	}
-	return 0;
+	return DL_MD_OK;
 }
 
 enum dl_md_status dl_maildir_deliver(const char *root, const char *sender, const struct dl_md_rcpt *r, size_t n,
@@ -278,8 +287,8 @@ enum dl_md_status dl_maildir_deliver(const char *root, const char *sender, const
 		return DL_MD_TEMPFAIL;
 	}
 	enum dl_md_status st = md_stage(root, sender, r, c, n, msg, len, on_fsync, arg, err, errlen);
-	if (st == DL_MD_OK && md_commit(root, c, n, on_fsync, arg, err, errlen) < 0)
-		st = DL_MD_TEMPFAIL;
+	if (st == DL_MD_OK)
+		st = md_commit(root, c, n, on_fsync, arg, err, errlen);
 	if (st != DL_MD_OK)
 		md_rollback(c, n);
 	free(c);

@@ -16,7 +16,12 @@
 
 #include <stddef.h>
 
-enum dl_md_status { DL_MD_OK = 0, DL_MD_TEMPFAIL, DL_MD_QUOTA };
+enum dl_md_status {
+	DL_MD_OK = 0,
+	DL_MD_TEMPFAIL,
+	DL_MD_QUOTA,   /* a recipient's own quota */
+	DL_MD_NOSPACE, /* the file system is full (ENOSPC, or its own quota: EDQUOT) */
+};
 
 struct dl_md_rcpt {
 	const char *addr;      /* "local@domain" (the caller's) */
@@ -29,8 +34,9 @@ typedef void (*dl_md_fsync_fn)(void *arg, double seconds);
 /* dl_maildir_deliver - write msg for the n recipients as described above, each copy headed by
  * "Return-Path: <sender>" and "Delivered-To: <its recipient>" (sender "" is the null sender;
  * see dl_delivery_headers). Returns DL_MD_OK,
- * DL_MD_QUOTA (a recipient is over quota: nothing delivered) or DL_MD_TEMPFAIL with err
- * saying which recipient and why. */
+ * DL_MD_QUOTA (a recipient is over quota: nothing delivered), DL_MD_NOSPACE (the disk
+ * under root is full: nothing delivered) or DL_MD_TEMPFAIL, with err saying which recipient
+ * and why. */
 enum dl_md_status dl_maildir_deliver(const char *root, const char *sender, const struct dl_md_rcpt *r, size_t n,
 				     const void *msg, size_t len, dl_md_fsync_fn on_fsync, void *arg, char *err,
 				     size_t errlen);

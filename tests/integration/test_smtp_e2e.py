@@ -4,6 +4,8 @@
 With CLEMENT_TEST_EXTERNAL set (see harness.smtp), the same tests run against an already
 running stack: they seed their own rows (a domain with a unique name) in that database and
 check outcomes through the logs policy writes, not through the Maildir."""
+import errno
+import os
 import pathlib
 import re
 import smtplib
@@ -120,6 +122,39 @@ def test_e2e_quota_counts_mail_filed_into_folders(stack):
     filed.unlink()                                    # the user deletes it
     assert send_quota_probe(stack, to, 3)[0] == 250
     assert len(stack.delivered("bob")) == 1
+
+
+@local_only
+def test_e2e_full_disk_is_452_4_3_1_and_nothing_half_written(stack):
+    """A full file system under the Maildir is the mail system's storage, not the user's quota:
+    452 4.3.1 at the end of DATA (RFC 3463 X.3.1), so the sender retries; the half-written copy
+    is removed, and once there is room the retry is delivered. (It was 451 4.3.0, "Temporary
+    local delivery failure", which says nothing an admin can act on.) The disk is a 64 KiB tmpfs
+    mounted on bob's Maildir."""
+    to = f"bob@{stack.domain}"
+    box = pathlib.Path(stack.maildir) / stack.domain / "bob"
+    box.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(box)], check=True)
+    try:
+        assert send_quota_probe(stack, to, 1)[0] == 250
+        filler = box / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(fd, b"f" * 1024)
+        except OSError as e:
+            assert e.errno == errno.ENOSPC, e         # the disk is full now
+        finally:
+            os.close(fd)
+        code, text = send_quota_probe(stack, to, 2)
+        assert code == 452 and text == b"4.3.1 Insufficient system storage, try again later", (code, text)
+        assert len(stack.delivered("bob")) == 1
+        assert list((box / "tmp").iterdir()) == []    # the partial copy was removed
+        filler.unlink()
+        assert send_quota_probe(stack, to, 3)[0] == 250
+        assert len(stack.delivered("bob")) == 2
+    finally:
+        subprocess.run(["umount", "-l", str(box)], check=False)
 
 
 def test_e2e_bad_helo_is_refused_at_rcpt_and_logged(stack):
