@@ -94,7 +94,10 @@ int main(int argc, char **argv)
 	     "logged)",
 	     CL_CHOICE(&cfg.limit_action, "refuse|accept")},
 	    {"CLEMENT_SCANNER_TMPDIR", CL_SET_STR, "", 0, 0,
-	     "scratch directory of libclamav's unpackers (use a tmpfs); empty = libclamav's default (TMPDIR or /tmp)",
+	     "scratch directory of libclamav's unpackers (use a tmpfs); empty = libclamav's default (TMPDIR or /tmp). "
+	     "A scan starts only with 4 times the message's size + 1 MiB free there for it and each scan in flight, "
+	     "else 451 4.3.0 (libclamav would scan what it could not write as empty); give it "
+	     "CLEMENT_SCAN_MAX_SCAN_SIZE per worker for archives",
 	     &cfg.tmpdir},
 	    {"CLEMENT_RSPAMD_URL", CL_SET_STR, "", 0, 0,
 	     "Rspamd's normal worker (http://127.0.0.1:11333), asked POST /checkv2 in parallel with libclamav; "

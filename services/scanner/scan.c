@@ -39,6 +39,7 @@ int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_
 	s->limit_refuse = strcmp(cfg->limit_action, "accept") != 0; /* the settings table allows refuse|accept */
 	scan_options(&s->opts);
 	engine_slot_init(&s->slot);
+	scratch_init(&s->scratch, cfg->tmpdir);
 	pthread_mutex_init(&s->watch_lock, NULL);
 	pthread_cond_init(&s->watch_cond, NULL);
 	s->reg = reg;
@@ -74,10 +75,13 @@ int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_
 	s->content_defer = cl_metrics_counter(reg, "clement_scanner_content_total", cv, "action=\"defer\"");
 	s->content_quarantine = cl_metrics_counter(reg, "clement_scanner_content_total", cv, "action=\"quarantine\"");
 	s->content_tag = cl_metrics_counter(reg, "clement_scanner_content_total", cv, "action=\"tag\"");
+	s->scratch_full = cl_metrics_counter(
+	    reg, "clement_scanner_scratch_full_total",
+	    "scans refused (451) because the scratch directory had no room for them (CLEMENT_SCANNER_TMPDIR)", "");
 	if (!s->scans_clean || !s->scans_infected || !s->scans_error || !s->limit_hits || !s->latency || !s->bytes ||
 	    !s->sigs || !s->db_version || !s->db_time || !s->loaded_at || !s->reloads_ok || !s->reloads_failed ||
 	    !s->rs_ok || !s->rs_error || !s->rs_unscanned || !s->rs_latency || !s->content_reject ||
-	    !s->content_defer || !s->content_quarantine || !s->content_tag) {
+	    !s->content_defer || !s->content_quarantine || !s->content_tag || !s->scratch_full) {
 		cl_snprintf(err, errlen, "cannot register metrics");
 		return -1;
 	}
@@ -94,6 +98,7 @@ int scanner_init(struct scanner *s, const struct scanner_config *cfg, struct cl_
 void scanner_fini(struct scanner *s)
 {
 	engine_slot_fini(&s->slot);
+	scratch_fini(&s->scratch);
 	rspamd_client_fini(&s->rspamd);
 	bulk_fini(&s->bulk);
 	pthread_cond_destroy(&s->watch_cond);
@@ -140,6 +145,20 @@ static const char *limit_of(cl_error_t rc)
 	}
 }
 
+/* scratch_full_log - an error line for the admin, at most every 10 s (each scan's own line
+ * says it too, at warn). */
+static void scratch_full_log(const char *why)
+{
+	static _Atomic double last;
+	double now = cl_now_seconds();
+	if (now - last < 10.0)
+		return;
+	last = now;
+	char esc[400];
+	cl_log(CL_LOG_ERROR, NULL, "scratch_full", "error=%s reply=\"451 4.3.0 until there is room\"",
+	       cl_log_escape(esc, sizeof esc, why, strlen(why)));
+}
+
 void scanner_scan(struct scanner *s, const unsigned char *msg, size_t len, struct scan_result *r)
 {
 	memset(r, 0, sizeof *r);
@@ -166,10 +185,22 @@ void scanner_scan(struct scanner *s, const unsigned char *msg, size_t len, struc
 		set_result(r, SCAN_ERROR, NULL, "cannot map the message (out of memory)");
 		return;
 	}
+	unsigned long long held = 0;
+	if (n && scratch_reserve(&s->scratch, n, &held, r->error, sizeof r->error) < 0) {
+		/* libclamav would skip what it cannot write there and call the message clean. */
+		cl_fmap_close(map);
+		engine_release(e);
+		r->verdict = SCAN_ERROR;
+		cl_metric_inc(s->scratch_full);
+		scratch_full_log(r->error);
+		return;
+	}
 	const char *virname = NULL;
 	unsigned long scanned = 0;
 	struct cl_scan_options o = s->opts; /* libclamav takes a non-const pointer */
 	cl_error_t rc = map ? cl_scanmap_callback(map, NULL, &virname, &scanned, e->cl, &o, NULL) : CL_CLEAN;
+	if (held)
+		scratch_release(&s->scratch, held);
 	const char *lim_name = limit_of(rc);
 	size_t plen = strlen(LIMIT_PREFIX);
 	if (rc == CL_VIRUS && virname && strncmp(virname, LIMIT_PREFIX, plen) == 0 && virname[plen] == '.') {
@@ -210,7 +241,7 @@ static void count(struct scanner *s, const struct scan_result *r, size_t blen, d
 /* log_scan - one line per scan, with the session id smtp-edge sent. */
 static void log_scan(const char *sid, const struct scan_result *r, size_t blen, double secs)
 {
-	char esig[200], eerr[200];
+	char esig[200], eerr[600];
 	cl_log_escape(esig, sizeof esig, r->signature, strlen(r->signature));
 	cl_log_escape(eerr, sizeof eerr, r->error, strlen(r->error));
 	enum cl_log_level lvl = r->verdict == SCAN_ERROR ? CL_LOG_WARN : CL_LOG_INFO;

@@ -17,6 +17,7 @@
 #include "content.h"
 #include "engine.h"
 #include "rspamd.h"
+#include "scratch.h"
 #include "util/metrics.h"
 
 struct scanner_config {
@@ -45,7 +46,7 @@ struct scan_result {
 	enum scan_verdict verdict;
 	int limit_hit;       /* the message hit a scan limit (whatever the action) */
 	char signature[160]; /* SCAN_INFECTED: the signature name */
-	char error[160];     /* SCAN_ERROR: why */
+	char error[256];     /* SCAN_ERROR: why */
 };
 
 struct scanner {
@@ -61,6 +62,8 @@ struct scanner {
 	struct cl_metric *rs_ok, *rs_error, *rs_unscanned, *rs_latency;
 	struct cl_metric *content_reject, *content_defer, *content_quarantine, *content_tag;
 	struct bulk_table bulk; /* snowshoe: body fingerprints by client (bulk.c) */
+	struct scratch scratch; /* room in libclamav's scratch directory (scratch.h) */
+	struct cl_metric *scratch_full;
 
 	/* reload thread (watch.c) */
 	pthread_t watch_thread;

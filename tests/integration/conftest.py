@@ -6,6 +6,8 @@ real SMTP clients. A service started through `services` is stopped with SIGTERM 
 of the test and must exit 0 with no sanitizer report: a crash or a leak fails the test that
 caused it.
 """
+import contextlib
+import errno
 import os
 import pathlib
 import shutil
@@ -119,6 +121,31 @@ def wait_for(cond, timeout=15.0):
             return v
         time.sleep(0.1)
     return cond()
+
+
+@contextlib.contextmanager
+def small_disk(path, size):
+    """A tmpfs of `size` (mount's size=, e.g. "64k") mounted on directory `path` for the block:
+    a real file system that a test can fill. Needs root (CI runs as root)."""
+    path = pathlib.Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill_disk(path):
+    """Write file `path` until its file system is full (ENOSPC)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"f" * 65536 if os.fstatvfs(fd).f_bavail > 64 else b"f" * 1024)
+    except OSError as e:
+        assert e.errno == errno.ENOSPC, e
+    finally:
+        os.close(fd)
 
 
 def http_get(url, timeout=2.0):

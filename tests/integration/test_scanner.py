@@ -20,7 +20,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from conftest import BIN, ROOT, rpc_url
+from conftest import BIN, ROOT, fill_disk, rpc_url, small_disk
 from harness.scanner import EICAR, PATTERN, zipped
 
 # The EICAR test string, in two halves so that this file is not itself detected.
@@ -108,6 +108,28 @@ def test_eicar_inside_a_zip_attachment_is_infected(services, sigdb):
     body = mime(attachments=[("invoice.zip", zipped("docs/eicar.com", EICAR), "application/zip")])
     assert EICAR not in body
     assert_infected(scan(url, body)[1], "Eicar-Test-Signature")
+
+
+def test_full_scratch_directory_is_an_error_never_clean(services, sigdb, tmp_path):
+    """libclamav writes each MIME part to its scratch directory and scans the file; on a full
+    file system the write fails unseen and the part is scanned empty, so a virus in an
+    attachment came back "clean" (libclamav 1.4, a full tmpfs). The scanner now checks for
+    room before each scan: the reply is an error (smtp-edge: 451 4.3.0, fail closed), the
+    reason is logged for the admin and counted, and with room again the virus is found."""
+    with small_disk(tmp_path / "scratch", "4m") as scratch:
+        svc, url = start_scanner(services, sigdb, CLEMENT_SCANNER_TMPDIR=scratch)
+        body = mime(attachments=[("eicar.com", EICAR, "application/octet-stream")])
+        assert_infected(scan(url, body)[1], "Eicar-Test-Signature")
+        fill_disk(scratch / "filler")
+        rc, reply = scan(url, body)
+        assert rc == 0 and reply["verdict"] == "error", reply
+        assert reply["error"].startswith(f"scratch directory {scratch} is full: 0.0 MiB free"), reply
+        assert metric(svc, "clement_scanner_scratch_full_total") == 1
+        assert 'level=error' in svc.log() and "scratch_full" in svc.log()
+        os.truncate(scratch / "filler", 3 << 20)       # 1 MiB free: still less than a scan needs
+        assert scan(url, body)[1]["verdict"] == "error"
+        (scratch / "filler").unlink()
+        assert_infected(scan(url, body)[1], "Eicar-Test-Signature")
 
 
 def test_own_test_pattern_is_infected(services, sigdb):

@@ -4,8 +4,6 @@
 With CLEMENT_TEST_EXTERNAL set (see harness.smtp), the same tests run against an already
 running stack: they seed their own rows (a domain with a unique name) in that database and
 check outcomes through the logs policy writes, not through the Maildir."""
-import errno
-import os
 import pathlib
 import re
 import smtplib
@@ -15,7 +13,7 @@ import time
 import pytest
 
 import harness.e2e
-from conftest import wait_for
+from conftest import fill_disk, small_disk, wait_for
 from harness.e2e import PASSWORD, run_stack, stack  # noqa: F401 (fixtures: stack)
 from harness.smtp import SMUGGLE, Raw, client_tls, local_only
 
@@ -132,29 +130,16 @@ def test_e2e_full_disk_is_452_4_3_1_and_nothing_half_written(stack):
     local delivery failure", which says nothing an admin can act on.) The disk is a 64 KiB tmpfs
     mounted on bob's Maildir."""
     to = f"bob@{stack.domain}"
-    box = pathlib.Path(stack.maildir) / stack.domain / "bob"
-    box.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(box)], check=True)
-    try:
+    with small_disk(pathlib.Path(stack.maildir) / stack.domain / "bob", "64k") as box:
         assert send_quota_probe(stack, to, 1)[0] == 250
-        filler = box / "filler"
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            while True:
-                os.write(fd, b"f" * 1024)
-        except OSError as e:
-            assert e.errno == errno.ENOSPC, e         # the disk is full now
-        finally:
-            os.close(fd)
+        fill_disk(box / "filler")
         code, text = send_quota_probe(stack, to, 2)
         assert code == 452 and text == b"4.3.1 Insufficient system storage, try again later", (code, text)
         assert len(stack.delivered("bob")) == 1
         assert list((box / "tmp").iterdir()) == []    # the partial copy was removed
-        filler.unlink()
+        (box / "filler").unlink()
         assert send_quota_probe(stack, to, 3)[0] == 250
         assert len(stack.delivered("bob")) == 2
-    finally:
-        subprocess.run(["umount", "-l", str(box)], check=False)
 
 
 def test_e2e_bad_helo_is_refused_at_rcpt_and_logged(stack):
