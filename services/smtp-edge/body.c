@@ -3,18 +3,57 @@
 
 #include <string.h>
 
-void body_init(struct body *b, size_t max_size, size_t extra)
+int body_budget_room(struct body_budget *bb, size_t size)
+{
+	size_t used = atomic_load(&bb->used);
+	return used < bb->max && size <= bb->max - used;
+}
+
+void body_init(struct body *b, size_t max_size, size_t extra, struct body_budget *budget)
 {
 	memset(b, 0, sizeof *b);
 	cl_buf_init(&b->msg, max_size + extra);
 	b->max_size = max_size;
 	b->line_start_crlf = 1; /* the DATA command's own CRLF */
+	b->budget = budget;
+}
+
+/* uncharge - give the body's bytes back to its budget. */
+static void uncharge(struct body *b)
+{
+	if (b->budget && b->charged) {
+		atomic_fetch_sub(&b->budget->used, b->charged);
+		cl_metric_add(b->budget->held, -(int64_t)b->charged);
+	}
+	b->charged = 0;
 }
 
 void body_free(struct body *b)
 {
+	uncharge(b);
 	cl_buf_free(&b->msg);
 	memset(b, 0, sizeof *b);
+}
+
+/* charge - before msg grows to hold n more octets, charge the capacity it will grow to (cl_buf
+ * doubles from 256) to the budget. -1 when the budget has no room for it. */
+static int charge(struct body *b, size_t n)
+{
+	size_t need = b->msg.len + n + 1;
+	if (!b->budget || need <= b->msg.cap)
+		return 0;
+	size_t cap = b->msg.cap ? b->msg.cap : 256;
+	while (cap < need)
+		cap *= 2;
+	size_t add = cap - b->charged;
+	size_t used = atomic_fetch_add(&b->budget->used, add) + add;
+	if (used > b->budget->max) {
+		atomic_fetch_sub(&b->budget->used, add);
+		return -1;
+	}
+	cl_metric_add(b->budget->held, (int64_t)add);
+	b->charged = cap;
+	return 0;
 }
 
 /* store - keep n octets unless the message is already refused or too big. */
@@ -25,6 +64,13 @@ static void store(struct body *b, const char *p, size_t n)
 		b->flags |= BODY_TOO_BIG;
 	if (b->flags)
 		return;
+	if (charge(b, n) < 0) {
+		/* what was stored is of no use now: give it back at once */
+		b->flags |= BODY_NO_MEMORY;
+		uncharge(b);
+		cl_buf_free(&b->msg);
+		return;
+	}
 	if (cl_buf_append(&b->msg, p, n) < 0)
 		b->flags |= BODY_TOO_BIG;
 }
@@ -134,5 +180,7 @@ const char *body_verdict(const struct body *b)
 		return "554 5.6.0 Message refused: NUL bytes are not allowed";
 	if (b->flags & BODY_LONG_LINE)
 		return "500 5.5.2 Message refused: line longer than 1000 octets";
+	if (b->flags & BODY_NO_MEMORY) /* RFC 5321 452, RFC 3463 X.3.1 */
+		return "452 4.3.1 Insufficient system storage, try again later";
 	return NULL;
 }

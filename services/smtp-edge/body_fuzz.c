@@ -1,6 +1,6 @@
 /* body_fuzz.c - libFuzzer target for smtp-edge's DATA and BDAT readers (body.c).
  *
- * fuzz-sources: services/smtp-edge/body.c lib/util/buf.c
+ * fuzz-sources: services/smtp-edge/body.c lib/util/buf.c lib/util/metrics.c
  *
  * The input is fed in pieces whose sizes come from the low 6 bits of the first byte, as a
  * network delivers it; its top 2 bits pick the size limit, 512 << (0..3) octets (with a
@@ -8,7 +8,8 @@
  * and the RFC 1870 refusal was never reached). Invariants: the reader never consumes more
  * than it was given, never stores more than its bound, and a message it accepts has CRLF
  * line ends only, no NUL, no line over 1000 octets and no more octets than the limit —
- * whatever the bytes and however they were split. */
+ * whatever the bytes and however they were split. The BDAT pass shares a memory budget of
+ * 2048 octets (body.h): whatever is charged never passes it and all of it is given back. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = size - 1;
 
 	struct body b;
-	body_init(&b, max, 0);
+	body_init(&b, max, 0, NULL);
 	struct cl_buf pending;
 	cl_buf_init(&pending, 0);
 	int done = 0;
@@ -67,12 +68,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body_free(&b);
 	cl_buf_free(&pending);
 
-	body_init(&b, max, 0);
-	for (size_t off = 0; off < n; off += step)
+	struct body_budget bb = {.max = 2048};
+	body_init(&b, max, 0, &bb);
+	for (size_t off = 0; off < n; off += step) {
 		body_chunk_feed(&b, p + off, n - off < step ? n - off : step);
+		if (atomic_load(&bb.used) > bb.max || atomic_load(&bb.used) != b.charged ||
+		    (b.msg.cap > b.charged && b.msg.len > 0))
+			abort(); /* the budget holds what the buffer grew to, and never more than its max */
+	}
 	body_chunk_last(&b);
 	if (!body_verdict(&b))
 		clean_ok(&b);
 	body_free(&b);
+	if (atomic_load(&bb.used) != 0)
+		abort();
 	return 0;
 }

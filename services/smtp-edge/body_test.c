@@ -34,7 +34,7 @@ static void test_data(void)
 	for (size_t i = 0; i < sizeof data_cases / sizeof data_cases[0]; i++) {
 		const struct data_case *c = &data_cases[i];
 		struct body b;
-		body_init(&b, 1000, 0);
+		body_init(&b, 1000, 0, NULL);
 		int done = 0;
 		size_t used = body_data_feed(&b, c->in, c->len, &done);
 		CL_CHECK(done == c->done, "case %zu: done %d", i, done);
@@ -55,13 +55,13 @@ static void test_limits(void)
 	char line[1200];
 	memset(line, 'x', sizeof line);
 	int done;
-	body_init(&b, 100000, 0);
+	body_init(&b, 100000, 0, NULL);
 	size_t used = body_data_feed(&b, line, sizeof line, &done);
 	CL_CHECK(used == sizeof line && (b.flags & BODY_LONG_LINE), "over-long partial line is consumed and refused");
 	used = body_data_feed(&b, "\r\n.\r\n", 5, &done);
 	CL_CHECK(done && body_verdict(&b) && strncmp(body_verdict(&b), "500 5.5.2", 9) == 0, "long line verdict");
 	body_free(&b);
-	body_init(&b, 10, 0);
+	body_init(&b, 10, 0, NULL);
 	body_data_feed(&b, "0123456789abc\r\n.\r\n", 18, &done);
 	CL_CHECK(done && strncmp(body_verdict(&b), "552 5.3.4", 9) == 0, "size limit");
 	body_free(&b);
@@ -70,7 +70,7 @@ static void test_limits(void)
 static void test_bdat(void)
 {
 	struct body b;
-	body_init(&b, 1000, 0);
+	body_init(&b, 1000, 0, NULL);
 	body_chunk_feed(&b, "a\r", 2);
 	body_chunk_feed(&b, "\nb\r\n", 4);
 	body_chunk_last(&b);
@@ -79,7 +79,7 @@ static void test_bdat(void)
 	const char *bad[] = {"a\nb", "a\rb", "a\r", "a\0b"};
 	size_t lens[] = {3, 3, 2, 3};
 	for (size_t i = 0; i < 4; i++) {
-		body_init(&b, 1000, 0);
+		body_init(&b, 1000, 0, NULL);
 		body_chunk_feed(&b, bad[i], lens[i]);
 		body_chunk_last(&b);
 		CL_CHECK(body_verdict(&b) != NULL, "bdat bad %zu", i);
@@ -87,10 +87,60 @@ static void test_bdat(void)
 	}
 }
 
+/* feed_lines - n lines of 100 octets (98 'x' and CRLF) as DATA, without the end. */
+static void feed_lines(struct body *b, int n)
+{
+	char line[100];
+	memset(line, 'x', 98);
+	line[98] = '\r';
+	line[99] = '\n';
+	int done = 0;
+	for (int i = 0; i < n; i++)
+		body_data_feed(b, line, sizeof line, &done);
+}
+
+static void test_budget(void)
+{
+	struct body_budget bb = {.max = 8192};
+	struct body a, b;
+	int done = 0;
+	body_init(&a, 100000, 0, &bb);
+	body_init(&b, 100000, 0, &bb);
+	feed_lines(&a, 30); /* 3000 octets: a 4096-octet buffer */
+	CL_CHECK(a.charged == a.msg.cap && a.msg.cap == 4096 && atomic_load(&bb.used) == 4096,
+		 "a's buffer is charged as it grows: %zu of cap %zu, used %zu", a.charged, a.msg.cap,
+		 atomic_load(&bb.used));
+	CL_CHECK(body_budget_room(&bb, 0) && body_budget_room(&bb, 4096) && !body_budget_room(&bb, 4097),
+		 "room for a MAIL: up to the budget, SIZE= included");
+	feed_lines(&b, 50); /* 5000 octets would need 8192 more: over the budget */
+	body_data_feed(&b, ".\r\n", 3, &done);
+	CL_CHECK(done && b.flags == BODY_NO_MEMORY && b.msg.len == 0 && b.charged == 0,
+		 "b stops storing and gives its bytes back (flags %u, len %zu)", b.flags, b.msg.len);
+	CL_CHECK(body_verdict(&b) &&
+		     strcmp(body_verdict(&b), "452 4.3.1 Insufficient system storage, try again later") == 0,
+		 "a temporary refusal at the end: %s", body_verdict(&b) ? body_verdict(&b) : "(none)");
+	CL_CHECK(atomic_load(&bb.used) == 4096, "only a's bytes are held: %zu", atomic_load(&bb.used));
+	body_data_feed(&a, ".\r\n", 3, &done);
+	CL_CHECK(done && body_verdict(&a) == NULL && a.msg.len == 3000, "a is whole: %zu", a.msg.len);
+	body_free(&b);
+	body_free(&a);
+	CL_CHECK(atomic_load(&bb.used) == 0, "every body gave its bytes back: %zu", atomic_load(&bb.used));
+	/* A permanent reason is said before the lack of memory: the retry would fail anyway. */
+	bb.used = bb.max;
+	body_init(&a, 100000, 0, &bb);
+	body_data_feed(&a, "y\r\nx\n", 5, &done);
+	body_data_feed(&a, ".\r\n", 3, &done);
+	CL_CHECK(a.flags == (BODY_NO_MEMORY | BODY_BARE_LF) && strncmp(body_verdict(&a), "554 5.6.0", 9) == 0,
+		 "bare LF over the budget: %s", body_verdict(&a));
+	body_free(&a);
+	CL_CHECK(atomic_load(&bb.used) == bb.max, "nothing was charged: %zu", atomic_load(&bb.used));
+}
+
 int main(void)
 {
 	test_data();
 	test_limits();
 	test_bdat();
+	test_budget();
 	return CL_TEST_END();
 }

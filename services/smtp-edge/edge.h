@@ -46,6 +46,7 @@ struct edge_config {
 	char *smtp_listen, *smtps_listen, *submission_listen, *health_listen;
 	char *tls_cert, *tls_key, *hostname, *postmaster;
 	long long max_rcpt, max_message_size, pregreet_wait_ms, pregreet_remember_s;
+	long long max_data_memory; /* CLEMENT_MAX_DATA_MEMORY: every stored message together (body.h) */
 	char *policy_url, *scanner_url, *delivery_url, *banstats_url;
 	long long policy_timeout_ms, scanner_timeout_ms, delivery_timeout_ms;
 	/* RFC 5321 4.5.3.2, seen from the server: how long we wait for the client at each step */
@@ -145,7 +146,7 @@ struct completion {
 struct metrics_set {
 	struct cl_metric *open, *total, *messages, *rpc_fail, *refused_proxy, *unscanned;
 	struct cl_metric *refused_pregreet, *refused_sync, *refused_http, *refused_limit, *refused_errors,
-	    *refused_timeout, *refused_virus, *refused_body, *refused_policy;
+	    *refused_timeout, *refused_virus, *refused_body, *refused_policy, *refused_memory;
 	struct cl_metric *lat_policy, *lat_scanner, *lat_delivery, *lat_banstats;
 	struct cl_metric *tls_reloaded, *tls_reload_failed;
 };
@@ -183,9 +184,10 @@ struct edge_shared {
 	 * pregreet passes (loop.c) */
 	pthread_mutex_t lim_lock;
 	size_t nsessions;
-	struct ipcount **ipt;    /* per-IP session counts */
-	struct ipcount **passed; /* pregreet passes: address -> expiry */
-	size_t npassed;          /* entries in passed (bounded) */
+	struct ipcount **ipt;           /* per-IP session counts */
+	struct ipcount **passed;        /* pregreet passes: address -> expiry */
+	size_t npassed;                 /* entries in passed (bounded) */
+	struct body_budget data_budget; /* the messages being received or handed on (body.h) */
 };
 
 struct edge {

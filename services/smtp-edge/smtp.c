@@ -173,6 +173,14 @@ static void do_mail(struct session *s, char *args)
 		memset(&s->mail, 0, sizeof s->mail);
 		return;
 	}
+	if (!body_budget_room(&s->e->sh->data_budget, (size_t)s->mail.size)) { /* RFC 1870 6.3 */
+		cl_metric_inc(s->e->m.refused_memory);
+		cl_log(CL_LOG_WARN, s->id, "mail_refused", "reason=memory size=%lld held=%zu max=%zu", s->mail.size,
+		       atomic_load(&s->e->sh->data_budget.used), s->e->sh->data_budget.max);
+		session_reply(s, "452 4.3.1 Insufficient system storage, try again later");
+		memset(&s->mail, 0, sizeof s->mail);
+		return;
+	}
 	if (!session_has(s, SF_AUTH)) {
 		session_flags(s, SF_TX, 0);
 		session_reply(s, "250 2.1.0 Ok");
@@ -366,7 +374,7 @@ static void received_header(struct session *s)
 /* body_start - a new message body: the reader, the message id, our trace header. */
 static void body_start(struct session *s)
 {
-	body_init(&s->body, (size_t)s->e->cfg.max_message_size, 2048);
+	body_init(&s->body, (size_t)s->e->cfg.max_message_size, 2048, &s->e->sh->data_budget);
 	snprintf(s->msgid, sizeof s->msgid, "%s%02X", s->id, (unsigned)(s->messages & 0xff));
 	received_header(s);
 }
@@ -426,7 +434,7 @@ static void do_bdat(struct session *s, char *args)
 	if (discard) {
 		/* read into a throw-away reader */
 		body_free(&s->body);
-		body_init(&s->body, 0, 0);
+		body_init(&s->body, 0, 0, NULL);
 	}
 	session_enter(s, PH_BDAT);
 	data_timer(s);
@@ -449,6 +457,14 @@ void smtp_data_done(struct session *s)
 	if (session_has(s, SF_BDAT))
 		body_chunk_last(&s->body);
 	const char *refusal = body_verdict(&s->body);
+	if (refusal && s->body.flags == BODY_NO_MEMORY) { /* ours, not the client's error */
+		cl_metric_inc(s->e->m.refused_memory);
+		cl_log(CL_LOG_WARN, s->id, "message_refused", "msgid=%s reason=memory size=%zu max=%zu", s->msgid,
+		       s->body.size, s->e->sh->data_budget.max);
+		session_reply(s, "%s", refusal);
+		session_reset_tx(s);
+		return;
+	}
 	if (refusal) {
 		cl_metric_inc(s->e->m.refused_body);
 		cl_log(CL_LOG_INFO, s->id, "message_refused", "msgid=%s reason=body flags=%u", s->msgid, s->body.flags);

@@ -362,6 +362,7 @@ void tls_describe(struct session *s)
 /* ---- the harness ---- */
 
 static struct edge edge;
+static struct edge_shared shared;
 static struct listener listeners[LST_COUNT];
 
 static void edge_init(void)
@@ -379,6 +380,10 @@ static void edge_init(void)
 	c->policy_timeout_ms = c->scanner_timeout_ms = c->delivery_timeout_ms = 1000;
 	cl_strlcpy(edge.postmaster, "postmaster@fuzz.test", sizeof edge.postmaster);
 	edge.epfd = edge.evfd = -1;
+	/* below the largest message's buffer (4 KiB with our Received: line): the refusal for
+	 * want of memory is fuzzed too */
+	shared.data_budget.max = 3072;
+	edge.sh = &shared;
 	/* the calls go to cl_rpc_call_async below, which never looks at the client; decide.c
 	 * only needs one to be there (no banstats: no mesh peer) */
 	static max_align_t client;
@@ -392,7 +397,7 @@ static void edge_init(void)
 	ms->open = cl_metrics_gauge(edge.reg, "fuzz_open", "sessions", "");
 	ms->total = ms->messages = ms->rpc_fail = ms->refused_proxy = ms->refused_pregreet = ms->refused_sync =
 	    ms->refused_http = ms->refused_limit = ms->refused_errors = ms->refused_timeout = ms->refused_virus =
-		ms->refused_body = ms->refused_policy = m;
+		ms->refused_body = ms->refused_policy = ms->refused_memory = m;
 	ms->lat_policy = ms->lat_scanner = ms->lat_delivery = h;
 	for (int i = 0; i < LST_COUNT; i++)
 		listeners[i].kind = (enum listener_kind)i;
@@ -478,5 +483,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	answer_calls();
 	reap();
+	if (atomic_load(&shared.data_budget.used) != 0)
+		abort(); /* every stored message gave its bytes back */
 	return 0;
 }

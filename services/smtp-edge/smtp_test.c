@@ -214,6 +214,7 @@ static void edge_init(void)
 	e.epfd = e.evfd = -1;
 	e.sh = &sh;
 	sh.main = &e;
+	sh.data_budget.max = 1 << 20;
 	if (loop_tables_init(&sh) < 0)
 		abort();
 	pthread_mutex_init(&sh.tls_lock, NULL);
@@ -244,7 +245,7 @@ static struct session *session_in(enum listener_kind k, unsigned flags, int nrcp
 	if (flags & SF_TX)
 		cl_strlcpy(s->mail.addr, "s@example.org", sizeof s->mail.addr);
 	if (flags & SF_BDAT)
-		body_init(&s->body, 10000, 2048);
+		body_init(&s->body, 10000, 2048, NULL);
 	if (nrcpt > 0) {
 		s->rcpts = calloc((size_t)nrcpt, sizeof *s->rcpts);
 		s->rcpt_cap = s->nrcpt = (size_t)nrcpt;
@@ -387,12 +388,49 @@ static void accept_batch(void)
 	close(lfd);
 }
 
+/* data_memory - with every octet of CLEMENT_MAX_DATA_MEMORY held by other messages a MAIL is
+ * told 452 4.3.1 (not a client error; the transaction does not start), and with room it is
+ * accepted; a SIZE= the budget cannot hold is refused the same way. */
+static void data_memory(void)
+{
+	int peer = -1;
+	struct session *s = session_in(LST_SMTP, SF_HELO, 0, &peer);
+	CL_CHECK(s != NULL, "data memory: no session");
+	if (!s)
+		return;
+	char got[600], line[100];
+	struct {
+		size_t used;
+		const char *cmd, *reply;
+	} steps[] = {
+	    {1 << 20, "MAIL FROM:<a@b.example>", "452 4.3.1 Insufficient system storage, try again later"},
+	    {(1 << 20) - 5000, "MAIL FROM:<a@b.example> SIZE=6000", "452 4.3.1 Insufficient system storage"},
+	    {(1 << 20) - 5000, "MAIL FROM:<a@b.example> SIZE=4000", "250 2.1.0 Ok"},
+	};
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		sh.data_budget.used = steps[i].used;
+		size_t from = s->transcript.len;
+		cl_strlcpy(line, steps[i].cmd, sizeof line);
+		smtp_command(s, line, strlen(line));
+		first_reply(s, from ? from - 1 : 0, got, sizeof got);
+		CL_CHECK(strncmp(got, steps[i].reply, strlen(steps[i].reply)) == 0, "data memory %zu: \"%s\"", i, got);
+		CL_CHECK(!session_has(s, SF_TX) == (steps[i].reply[0] == '4') && s->errors == 0,
+			 "data memory %zu: transaction %d, errors %d", i, session_has(s, SF_TX), s->errors);
+	}
+	sh.data_budget.used = 0;
+	s->linger = 1;
+	session_close(s, "test");
+	reap_sessions(&e, 1);
+	close(peer);
+}
+
 int main(void)
 {
 	cl_log_init("smtp-test", CL_LOG_ERROR);
 	edge_init();
 	accept_batch();
 	fd_limit();
+	data_memory();
 	for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
 		const char *name = CASES[i].name;
 		int peer = -1;

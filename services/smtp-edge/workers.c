@@ -74,6 +74,10 @@ static void register_metrics(struct edge *e)
 	m->refused_virus = cl_metrics_counter(r, rn, rh, "reason=\"virus\"");
 	m->refused_body = cl_metrics_counter(r, rn, rh, "reason=\"body\"");
 	m->refused_policy = cl_metrics_counter(r, rn, rh, "reason=\"policy\"");
+	m->refused_memory = cl_metrics_counter(r, rn, rh, "reason=\"memory\"");
+	e->sh->data_budget.held = cl_metrics_gauge(
+	    r, "clement_edge_data_bytes",
+	    "octets of message data held in memory, all sessions (CLEMENT_MAX_DATA_MEMORY bounds it)", "");
 	const char *ln = "clement_edge_rpc_seconds", *lh = "RPC latency by service";
 	m->lat_policy = cl_metrics_histogram(r, ln, lh, "service=\"policy\"");
 	m->lat_scanner = cl_metrics_histogram(r, ln, lh, "service=\"scanner\"");
@@ -377,6 +381,15 @@ int edge_setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 		    c->max_sessions, (unsigned long long)rl.rlim_cur, fit);
 		c->max_sessions = fit;
 	}
+	/* A message of the largest size must fit: its buffer doubles up to twice its size. */
+	long long least = 2 * (c->max_message_size + 2048);
+	if (c->max_data_memory < least) {
+		cl_log(CL_LOG_WARN, NULL, "config",
+		       "CLEMENT_MAX_DATA_MEMORY=%lld is less than twice CLEMENT_MAX_MESSAGE_SIZE=%lld: using %lld",
+		       c->max_data_memory, c->max_message_size, least);
+		c->max_data_memory = least;
+	}
+	shared.data_budget.max = (size_t)c->max_data_memory;
 	e->sh = &shared;
 	shared.main = e;
 	pthread_mutex_init(&shared.tls_lock, NULL);

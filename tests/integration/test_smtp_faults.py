@@ -3,6 +3,7 @@ program: verdicts are passed through exactly, and every failure (silent, slow, m
 killed service) is a 4xx, never a 250."""
 import base64
 import os
+import re
 import signal
 import smtplib
 import socket
@@ -384,3 +385,52 @@ def test_out_of_descriptors_clients_get_421_and_the_edge_does_not_spin(services)
     assert wait_for(greeted_again, 10), "no 220 for a new client after the sessions ended"
     limit = 'clement_edge_refused_total{reason="limit"} %d' % (len(refused) + probes_refused)
     assert limit in svc.metrics()
+
+
+def start_body(e, lines):
+    """A session in DATA that has sent `kib` lines of 1000 octets and not yet ended it."""
+    r = e.session()
+    assert r.cmd("MAIL FROM:<alice@sender.example>")[0] == 250
+    assert r.cmd("RCPT TO:<bob@example.org>")[0] == 250
+    assert r.cmd("DATA")[0] == 354
+    r.send(("x" * 998 + "\r\n") * lines)
+    return r
+
+
+def test_message_data_beyond_the_memory_budget_is_452_never_an_oom(services):
+    """CLEMENT_MAX_DATA_MEMORY bounds the message data the edge holds for all sessions
+    together (before it, 10,000 sessions of 25 MB could ask for 250 GB: the edge was killed for
+    want of memory and every session with it). At the budget a MAIL is told 452 4.3.1; a
+    message that would pass it is read to its end and told 452 4.3.1 (the sender retries);
+    room comes back as messages are answered, and the sessions go on."""
+    e, _ = with_handler(services, {}, CLEMENT_MAX_MESSAGE_SIZE="307200", CLEMENT_MAX_DATA_MEMORY="1048576")
+    held = lambda: int(re.search(r"^clement_edge_data_bytes (\d+)$", e.metrics(), re.M).group(1))
+    a = start_body(e, 280)
+    assert wait_for(lambda: held() == 512 << 10, 10), held()    # a's buffer grew to 512 KiB
+    b = start_body(e, 100)
+    assert wait_for(lambda: held() == 640 << 10, 10), held()    # and b's to 128 KiB
+    c = start_body(e, 280)                                       # would need 512 KiB more
+    c.send(".\r\n")
+    assert c.reply() == (452, "452 4.3.1 Insufficient system storage, try again later")
+    assert held() == 640 << 10                                   # c gave back what it had
+    b.send(("y" * 998 + "\r\n") * 180)
+    assert wait_for(lambda: held() == 1 << 20, 10), held()      # b at 512 KiB: the budget is full
+    assert c.cmd("NOOP")[0] == 250                               # c's session goes on
+    code, text = c.cmd("MAIL FROM:<alice@sender.example>")
+    assert (code, text) == (452, "452 4.3.1 Insufficient system storage, try again later")
+    a.send(".\r\n")
+    assert a.reply()[0] == 250                                   # a delivered: its 512 KiB are free
+    assert held() == 512 << 10
+    assert c.cmd("MAIL FROM:<alice@sender.example>")[0] == 250
+    assert c.cmd("RCPT TO:<bob@example.org>")[0] == 250
+    assert c.cmd("DATA")[0] == 354
+    c.send(("z" * 998 + "\r\n") * 280 + ".\r\n")
+    assert c.reply()[0] == 250
+    b.send(".\r\n")
+    assert b.reply()[0] == 250
+    assert held() == 0
+    m = e.metrics()
+    assert 'clement_edge_refused_total{reason="memory"} 2' in m
+    assert 'clement_edge_refused_total{reason="errors"} 0' in m
+    log = e.svc.log()
+    assert "reason=memory size=280000 max=1048576" in log and "mail_refused reason=memory" in log, log
