@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <sys/statvfs.h>
 
-#define SCRATCH_FACTOR 4ULL
-#define SCRATCH_FLOOR (1ULL << 20)
+#define SCRATCH_FACTOR     4ULL
+#define SCRATCH_FLOOR      (1ULL << 20)
 #define SCRATCH_MIN_INODES 64ULL
 
 struct scratch {
