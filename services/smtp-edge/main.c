@@ -41,7 +41,8 @@ int main(int argc, char **argv)
 	    {"CLEMENT_MAX_DATA_MEMORY", CL_SET_INT, "536870912", 1048576, 1099511627776LL,
 	     "octets of message data held in memory by all sessions together (a message is held until delivery "
 	     "answers); at the limit MAIL gets 452 4.3.1, and a message that would pass it gets 452 4.3.1 at its end: "
-	     "keep it below the edge's memory limit; raised to twice CLEMENT_MAX_MESSAGE_SIZE when lower",
+	     "keep it to half the edge's memory limit (a message is also copied while it is sent to the scanner and to "
+	     "delivery); raised to twice CLEMENT_MAX_MESSAGE_SIZE when lower",
 	     &c->max_data_memory},
 	    {"CLEMENT_PREGREET_WAIT", CL_SET_DURATION, "1000", 0, 30000,
 	     "time between the 220- and 220 greeting lines on port 25; a client talking in between is refused (0: off)",
