@@ -26,6 +26,10 @@
  *                                           bench/concurrency: a client in C adds less of its
  *                                           own time than Python's, which counts in
  *                                           bench/held-vm's emulated guest)
+ *   policy-load greeter PORT                the floor under any greeting: accepts on
+ *                                           127.0.0.1:PORT, writes "220 floor" and closes, one
+ *                                           client after another (what greet measures against
+ *                                           it is the machine's own cost of a session)
  *
  * Raw nng on both sides, no JSON work in the client, so the client costs the same against
  * either server and the difference is the server's work. */
@@ -406,6 +410,26 @@ static int greet(int port, int n)
 	return 0;
 }
 
+/* greeter - accept, greet, close; for ever. */
+static int greeter(int port)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	struct sockaddr_in a = loopback(port);
+	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 128) < 0) {
+		fprintf(stderr, "greeter: cannot listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
+		return 1;
+	}
+	static const char hello[] = "220 floor ESMTP\r\n";
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		(void)!write(fd, hello, sizeof hello - 1);
+		close(fd);
+	}
+}
+
 static int run(int mode, const char *url, int clients, double secs, const char *json)
 {
 	struct client *c = calloc((size_t)clients, sizeof *c);
@@ -472,9 +496,11 @@ int main(int argc, char **argv)
 		return run(2, argv[2], atoi(argv[3]), atof(argv[4]), argv[5]);
 	if (argc == 4 && strcmp(argv[1], "greet") == 0)
 		return greet(atoi(argv[2]), atoi(argv[3]));
+	if (argc == 3 && strcmp(argv[1], "greeter") == 0)
+		return greeter(atoi(argv[2]));
 	fprintf(stderr, "usage: policy-load echo URL WORKERS | run URL CLIENTS SECONDS JSON\n"
 			"       policy-load rawecho PORT | rawrun PORT CLIENTS SECONDS JSON\n"
 			"       policy-load rpcecho URL WORKERS | rpcrun URL CLIENTS SECONDS JSON\n"
-			"       policy-load greet PORT N\n");
+			"       policy-load greet PORT N | greeter PORT\n");
 	return 2;
 }
