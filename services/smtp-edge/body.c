@@ -9,13 +9,20 @@ int body_budget_room(struct body_budget *bb, size_t size)
 	return used < bb->max && size <= bb->max - used;
 }
 
-void body_init(struct body *b, size_t max_size, size_t extra, struct body_budget *budget)
+void body_init(struct body *b, size_t max_size, size_t extra, struct body_budget *budget, void *owner)
 {
 	memset(b, 0, sizeof *b);
 	cl_buf_init(&b->msg, max_size + extra);
 	b->max_size = max_size;
 	b->line_start_crlf = 1; /* the DATA command's own CRLF */
 	b->budget = budget;
+	b->owner = owner;
+}
+
+/* owner_charge - delta octets to the body's owner, when the budget has owners. */
+static int owner_charge(struct body *b, long long delta)
+{
+	return b->budget->owner_charge && b->owner ? b->budget->owner_charge(b->owner, delta) : 0;
 }
 
 /* uncharge - give the body's bytes back to its budget. */
@@ -24,6 +31,7 @@ static void uncharge(struct body *b)
 	if (b->budget && b->charged) {
 		atomic_fetch_sub(&b->budget->used, b->charged);
 		cl_metric_add(b->budget->held, -(int64_t)b->charged);
+		owner_charge(b, -(long long)b->charged);
 	}
 	b->charged = 0;
 }
@@ -36,7 +44,7 @@ void body_free(struct body *b)
 }
 
 /* charge - before msg grows to hold n more octets, charge the capacity it will grow to (cl_buf
- * doubles from 256) to the budget. -1 when the budget has no room for it. */
+ * doubles from 256) to the owner's share, then to the budget. -1 when either has no room. */
 static int charge(struct body *b, size_t n)
 {
 	size_t need = b->msg.len + n + 1;
@@ -46,9 +54,12 @@ static int charge(struct body *b, size_t n)
 	while (cap < need)
 		cap *= 2;
 	size_t add = cap - b->charged;
+	if (owner_charge(b, (long long)add) < 0)
+		return -1;
 	size_t used = atomic_fetch_add(&b->budget->used, add) + add;
 	if (used > b->budget->max) {
 		atomic_fetch_sub(&b->budget->used, add);
+		owner_charge(b, -(long long)add);
 		return -1;
 	}
 	cl_metric_add(b->budget->held, (int64_t)add);

@@ -10,9 +10,10 @@
  *
  * Memory: the stored message is a cl_buf bounded by the caller; the readers never buffer
  * more than they are given. Every body of a process can share a budget (struct body_budget,
- * CLEMENT_MAX_DATA_MEMORY): its buffer's growth is charged to it first, and a body that would
- * pass it stops storing, gives its bytes back and is refused with 452 4.3.1 at its end. Pure
- * functions of their input and the budget, fuzzed by body_fuzz.c. */
+ * CLEMENT_MAX_DATA_MEMORY), and each body's owner (smtp-edge: its client's address,
+ * CLEMENT_MAX_DATA_MEMORY_PER_IP) a share of it: a buffer's growth is charged to both first,
+ * and a body that would pass either stops storing, gives its bytes back and is refused with
+ * 452 4.3.1 at its end. Pure functions of their input and the budget, fuzzed by body_fuzz.c. */
 #ifndef CLEMENT_EDGE_BODY_H
 #define CLEMENT_EDGE_BODY_H
 
@@ -38,6 +39,9 @@ struct body_budget {
 	_Atomic size_t used; /* capacity of the stored messages' buffers */
 	size_t max;
 	struct cl_metric *held; /* a gauge of used (may be NULL) */
+	/* the owners' shares (may be NULL): charges owner delta octets (given back when delta < 0);
+	 * 0, or -1 when the owner's share has no room for a charge (nothing charged then) */
+	int (*owner_charge)(void *owner, long long delta);
 };
 
 /* body_budget_room - 1 when a message of `size` octets (0: not declared) could start now. */
@@ -53,13 +57,15 @@ struct body {
 	int prev_cr;                /* the last byte read was CR */
 	size_t line_len;            /* BDAT: octets of the current line so far */
 	struct body_budget *budget; /* NULL: none */
-	size_t charged;             /* msg's capacity charged to budget */
+	void *owner;                /* passed to budget->owner_charge */
+	size_t charged;             /* msg's capacity charged to budget (and to owner) */
 };
 
 /* body_init - ready to read a message of at most max_size octets; the stored copy may
  * hold max_size + extra octets (room for our Received: header, stored first). budget may
- * be NULL. body_free gives the body's bytes back to it. */
-void body_init(struct body *b, size_t max_size, size_t extra, struct body_budget *budget);
+ * be NULL; owner is what budget->owner_charge is called with. body_free gives the body's bytes
+ * back to both. */
+void body_init(struct body *b, size_t max_size, size_t extra, struct body_budget *budget, void *owner);
 void body_free(struct body *b);
 
 /* body_data_feed - read DATA bytes p[0..n). Returns how many were consumed: whole lines

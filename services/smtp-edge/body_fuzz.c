@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = size - 1;
 
 	struct body b;
-	body_init(&b, max, 0, NULL);
+	body_init(&b, max, 0, NULL, NULL);
 	struct cl_buf pending;
 	cl_buf_init(&pending, 0);
 	int done = 0;
@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cl_buf_free(&pending);
 
 	struct body_budget bb = {.max = 2048};
-	body_init(&b, max, 0, &bb);
+	body_init(&b, max, 0, &bb, NULL);
 	for (size_t off = 0; off < n; off += step) {
 		body_chunk_feed(&b, p + off, n - off < step ? n - off : step);
 		if (atomic_load(&bb.used) > bb.max || atomic_load(&bb.used) != b.charged ||

@@ -46,7 +46,8 @@ struct edge_config {
 	char *smtp_listen, *smtps_listen, *submission_listen, *health_listen;
 	char *tls_cert, *tls_key, *hostname, *postmaster;
 	long long max_rcpt, max_message_size, pregreet_wait_ms, pregreet_remember_s;
-	long long max_data_memory; /* CLEMENT_MAX_DATA_MEMORY: every stored message together (body.h) */
+	long long max_data_memory;        /* CLEMENT_MAX_DATA_MEMORY: every stored message together (body.h) */
+	long long max_data_memory_per_ip; /* CLEMENT_MAX_DATA_MEMORY_PER_IP: one client address's share */
 	char *policy_url, *scanner_url, *delivery_url, *banstats_url;
 	long long policy_timeout_ms, scanner_timeout_ms, delivery_timeout_ms;
 	/* RFC 5321 4.5.3.2, seen from the server: how long we wait for the client at each step */
@@ -316,6 +317,11 @@ void loop_fini(struct edge *e);
 void loop_wait_rpcs(struct edge *e, double max_s);
 void loop_session_gone(struct session *s);
 int loop_session_moved(struct session *s, const char *ip);
+/* The per-address share of CLEMENT_MAX_DATA_MEMORY (CLEMENT_MAX_DATA_MEMORY_PER_IP):
+ * loop_ip_data_charge is the data budget's owner_charge (owner: the session; body.h), and
+ * loop_ip_data_room says whether s's address could start a message of size octets now. */
+int loop_ip_data_charge(void *owner, long long delta);
+int loop_ip_data_room(struct session *s, size_t size);
 void reap_sessions(struct edge *e, int all);
 void loop_update_events(struct session *s);
 void loop_push_completion(struct edge *e, struct completion *c);

@@ -46,6 +46,7 @@ struct ipcount {
 	struct ipcount *next;
 	double expires; /* pregreet table */
 	int n;          /* session table */
+	size_t data;    /* session table: message octets its sessions hold (body.h's owner share) */
 	char ip[64];
 };
 
@@ -411,6 +412,34 @@ void loop_session_gone(struct session *s)
 	ip_uncount(e->sh, s->ip);
 	session_count(e->sh, -1);
 	pthread_mutex_unlock(&e->sh->lim_lock);
+}
+
+int loop_ip_data_charge(void *owner, long long delta)
+{
+	struct session *s = owner;
+	struct edge_shared *sh = s->e->sh;
+	int rc = 0;
+	lim_lock(sh);
+	struct ipcount *c = ip_find(sh->ipt, s->ip, 0); /* there while s is counted under it */
+	if (!c)
+		rc = delta > 0 ? -1 : 0;
+	else if (delta > 0 && (size_t)delta > (size_t)s->e->cfg.max_data_memory_per_ip - c->data)
+		rc = -1;
+	else
+		c->data = (size_t)((long long)c->data + delta);
+	pthread_mutex_unlock(&sh->lim_lock);
+	return rc;
+}
+
+int loop_ip_data_room(struct session *s, size_t size)
+{
+	struct edge_shared *sh = s->e->sh;
+	size_t max = (size_t)s->e->cfg.max_data_memory_per_ip;
+	lim_lock(sh);
+	struct ipcount *c = ip_find(sh->ipt, s->ip, 0);
+	int room = !c || (c->data < max && size <= max - c->data);
+	pthread_mutex_unlock(&sh->lim_lock);
+	return room;
 }
 
 /* loop_session_moved - the PROXY header named the real client: count the session under

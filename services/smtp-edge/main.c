@@ -44,6 +44,10 @@ int main(int argc, char **argv)
 	     "keep it to half the edge's memory limit (a message is also copied while it is sent to the scanner and to "
 	     "delivery); raised to twice CLEMENT_MAX_MESSAGE_SIZE when lower",
 	     &c->max_data_memory},
+	    {"CLEMENT_MAX_DATA_MEMORY_PER_IP", CL_SET_INT, "67108864", 1048576, 1099511627776LL,
+	     "the share of CLEMENT_MAX_DATA_MEMORY one client address may hold, so that one sender cannot take it "
+	     "all (452 4.3.1 to that address beyond); raised to twice CLEMENT_MAX_MESSAGE_SIZE when lower",
+	     &c->max_data_memory_per_ip},
 	    {"CLEMENT_PREGREET_WAIT", CL_SET_DURATION, "1000", 0, 30000,
 	     "time between the 220- and 220 greeting lines on port 25; a client talking in between is refused (0: off)",
 	     CL_MILLIS(&c->pregreet_wait_ms)},

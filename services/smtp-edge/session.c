@@ -245,9 +245,9 @@ void session_free(struct session *s)
 		s->next->prev = s->prev;
 	e->nsessions--;
 	cl_metric_set(e->m.open, (int64_t)e->nsessions);
+	session_reset_tx(s); /* its body gives its octets back to its address's entry, which this removes: */
 	loop_session_gone(s);
 	rep_free(s);
-	session_reset_tx(s);
 	cJSON_Delete(s->log_held); /* log_session took it, unless that could not be built */
 	cl_buf_free(&s->in);
 	cl_buf_free(&s->out);

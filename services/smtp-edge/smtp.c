@@ -181,6 +181,14 @@ static void do_mail(struct session *s, char *args)
 		memset(&s->mail, 0, sizeof s->mail);
 		return;
 	}
+	if (!loop_ip_data_room(s, (size_t)s->mail.size)) {
+		cl_metric_inc(s->e->m.refused_memory);
+		cl_log(CL_LOG_WARN, s->id, "mail_refused", "reason=memory_per_ip ip=%s size=%lld max=%lld", s->ip,
+		       s->mail.size, s->e->cfg.max_data_memory_per_ip);
+		session_reply(s, "452 4.3.1 Too much mail in progress from your address, try again later");
+		memset(&s->mail, 0, sizeof s->mail);
+		return;
+	}
 	if (!session_has(s, SF_AUTH)) {
 		session_flags(s, SF_TX, 0);
 		session_reply(s, "250 2.1.0 Ok");
@@ -374,7 +382,7 @@ static void received_header(struct session *s)
 /* body_start - a new message body: the reader, the message id, our trace header. */
 static void body_start(struct session *s)
 {
-	body_init(&s->body, (size_t)s->e->cfg.max_message_size, 2048, &s->e->sh->data_budget);
+	body_init(&s->body, (size_t)s->e->cfg.max_message_size, 2048, &s->e->sh->data_budget, s);
 	snprintf(s->msgid, sizeof s->msgid, "%s%02X", s->id, (unsigned)(s->messages & 0xff));
 	received_header(s);
 }
@@ -434,7 +442,7 @@ static void do_bdat(struct session *s, char *args)
 	if (discard) {
 		/* read into a throw-away reader */
 		body_free(&s->body);
-		body_init(&s->body, 0, 0, NULL);
+		body_init(&s->body, 0, 0, NULL, NULL);
 	}
 	session_enter(s, PH_BDAT);
 	data_timer(s);

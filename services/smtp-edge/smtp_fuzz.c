@@ -261,6 +261,13 @@ int loop_session_moved(struct session *s, const char *ip)
 	return 0;
 }
 
+int loop_ip_data_room(struct session *s, size_t size)
+{
+	(void)s;
+	(void)size;
+	return 1;
+}
+
 int ip_passed_pregreet(struct edge *e, const char *ip)
 {
 	(void)e;

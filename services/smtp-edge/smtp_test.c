@@ -245,7 +245,7 @@ static struct session *session_in(enum listener_kind k, unsigned flags, int nrcp
 	if (flags & SF_TX)
 		cl_strlcpy(s->mail.addr, "s@example.org", sizeof s->mail.addr);
 	if (flags & SF_BDAT)
-		body_init(&s->body, 10000, 2048, NULL);
+		body_init(&s->body, 10000, 2048, NULL, NULL);
 	if (nrcpt > 0) {
 		s->rcpts = calloc((size_t)nrcpt, sizeof *s->rcpts);
 		s->rcpt_cap = s->nrcpt = (size_t)nrcpt;

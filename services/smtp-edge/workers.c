@@ -389,7 +389,15 @@ int edge_setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 		       c->max_data_memory, c->max_message_size, least);
 		c->max_data_memory = least;
 	}
+	if (c->max_data_memory_per_ip < least) {
+		cl_log(
+		    CL_LOG_WARN, NULL, "config",
+		    "CLEMENT_MAX_DATA_MEMORY_PER_IP=%lld is less than twice CLEMENT_MAX_MESSAGE_SIZE=%lld: using %lld",
+		    c->max_data_memory_per_ip, c->max_message_size, least);
+		c->max_data_memory_per_ip = least;
+	}
 	shared.data_budget.max = (size_t)c->max_data_memory;
+	shared.data_budget.owner_charge = loop_ip_data_charge;
 	e->sh = &shared;
 	shared.main = e;
 	pthread_mutex_init(&shared.tls_lock, NULL);

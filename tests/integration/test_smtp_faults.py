@@ -387,9 +387,9 @@ def test_out_of_descriptors_clients_get_421_and_the_edge_does_not_spin(services)
     assert limit in svc.metrics()
 
 
-def start_body(e, lines):
-    """A session in DATA that has sent `kib` lines of 1000 octets and not yet ended it."""
-    r = e.session()
+def start_body(e, lines, source=None):
+    """A session in DATA that has sent `lines` lines of 1000 octets and not yet ended it."""
+    r = e.session(source=source)
     assert r.cmd("MAIL FROM:<alice@sender.example>")[0] == 250
     assert r.cmd("RCPT TO:<bob@example.org>")[0] == 250
     assert r.cmd("DATA")[0] == 354
@@ -434,3 +434,30 @@ def test_message_data_beyond_the_memory_budget_is_452_never_an_oom(services):
     assert 'clement_edge_refused_total{reason="errors"} 0' in m
     log = e.svc.log()
     assert "reason=memory size=280000 max=1048576" in log and "mail_refused reason=memory" in log, log
+
+
+def test_one_address_cannot_take_the_whole_memory_budget(services):
+    """CLEMENT_MAX_DATA_MEMORY_PER_IP: one client address holds at most its share of the budget,
+    so one sender (20 sessions trickling 25 MB each) cannot make every other sender hear 452.
+    Beyond its share that address's MAIL is told 452 4.3.1; another address goes on."""
+    e, _ = with_handler(services, {}, CLEMENT_MAX_MESSAGE_SIZE="307200", CLEMENT_MAX_DATA_MEMORY="4194304",
+                        CLEMENT_MAX_DATA_MEMORY_PER_IP="1048576")
+    held = lambda: int(re.search(r"^clement_edge_data_bytes (\d+)$", e.metrics(), re.M).group(1))
+    a = start_body(e, 280)
+    b = start_body(e, 280)
+    assert wait_for(lambda: held() == 1 << 20, 10), held()      # 127.0.0.1's whole share
+    c = e.session()
+    assert c.cmd("MAIL FROM:<alice@sender.example>") == (
+        452, "452 4.3.1 Too much mail in progress from your address, try again later")
+    d = start_body(e, 280, source="127.0.0.2")                   # another client: its own share
+    d.send(".\r\n")
+    assert d.reply()[0] == 250
+    a.send(".\r\n")
+    assert a.reply()[0] == 250
+    assert wait_for(lambda: held() == 512 << 10, 5), held()
+    assert c.cmd("MAIL FROM:<alice@sender.example>")[0] == 250    # room in 127.0.0.1's share again
+    b.send(".\r\n")
+    assert b.reply()[0] == 250
+    assert wait_for(lambda: held() == 0, 5), held()
+    assert 'clement_edge_refused_total{reason="memory"} 1' in e.metrics()
+    assert "reason=memory_per_ip ip=127.0.0.1" in e.svc.log()

@@ -56,8 +56,10 @@ def client_tls():
 class Raw:
     """A line-level SMTP client: send exact bytes, read whole (multi-line) replies."""
 
-    def __init__(self, host, port, timeout=10.0, tls=False):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host, port, timeout=10.0, tls=False, source=None):
+        """source: the local address to connect from (another loopback address is another client)."""
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         if tls:
             self.sock = client_tls().wrap_socket(self.sock)
         self.buf = b""
@@ -130,9 +132,9 @@ class Edge:
             assert code == 220, text
         return r
 
-    def session(self, port=None):
+    def session(self, port=None, source=None):
         """A raw session after the greeting and EHLO."""
-        r = self.raw(port)
+        r = self.raw(port, source=source)
         code, text = r.cmd("EHLO client.example.net")
         assert code == 250, text
         return r
