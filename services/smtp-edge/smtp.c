@@ -173,19 +173,15 @@ static void do_mail(struct session *s, char *args)
 		memset(&s->mail, 0, sizeof s->mail);
 		return;
 	}
-	if (!body_budget_room(&s->e->sh->data_budget, (size_t)s->mail.size)) { /* RFC 1870 6.3 */
+	/* RFC 1870 6.3: no room for the message (its SIZE= when declared) in the data budget */
+	int all = !body_budget_room(&s->e->sh->data_budget, (size_t)s->mail.size);
+	if (all || !loop_ip_data_room(s, (size_t)s->mail.size)) {
 		cl_metric_inc(s->e->m.refused_memory);
-		cl_log(CL_LOG_WARN, s->id, "mail_refused", "reason=memory size=%lld held=%zu max=%zu", s->mail.size,
-		       atomic_load(&s->e->sh->data_budget.used), s->e->sh->data_budget.max);
-		session_reply(s, "452 4.3.1 Insufficient system storage, try again later");
-		memset(&s->mail, 0, sizeof s->mail);
-		return;
-	}
-	if (!loop_ip_data_room(s, (size_t)s->mail.size)) {
-		cl_metric_inc(s->e->m.refused_memory);
-		cl_log(CL_LOG_WARN, s->id, "mail_refused", "reason=memory_per_ip ip=%s size=%lld max=%lld", s->ip,
-		       s->mail.size, s->e->cfg.max_data_memory_per_ip);
-		session_reply(s, "452 4.3.1 Too much mail in progress from your address, try again later");
+		cl_log(CL_LOG_WARN, s->id, "mail_refused", "reason=%s ip=%s size=%lld max=%lld",
+		       all ? "memory" : "memory_per_ip", s->ip, s->mail.size,
+		       all ? s->e->cfg.max_data_memory : s->e->cfg.max_data_memory_per_ip);
+		session_reply(s, "452 4.3.1 %s, try again later",
+			      all ? "Insufficient system storage" : "Too much mail in progress from your address");
 		memset(&s->mail, 0, sizeof s->mail);
 		return;
 	}

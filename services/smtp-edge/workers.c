@@ -343,6 +343,18 @@ static void teardown(struct edge *e)
 	sh->done_fd = -1;
 }
 
+/* data_memory_at_least - raise a data memory limit (setting name) below twice the largest
+ * message, with a warning. */
+static void data_memory_at_least(long long *v, const char *name, long long max_message_size)
+{
+	long long least = 2 * (max_message_size + 2048);
+	if (*v >= least)
+		return;
+	cl_log(CL_LOG_WARN, NULL, "config", "%s=%lld is less than twice CLEMENT_MAX_MESSAGE_SIZE=%lld: using %lld",
+	       name, *v, max_message_size, least);
+	*v = least;
+}
+
 /* Descriptors kept beside the sessions' (edge_setup): about 20 are open when idle with two
  * workers; the rest is room for health probes, RPC reconnects and the resolver. */
 #define EDGE_FD_RESERVE 64
@@ -382,20 +394,8 @@ int edge_setup(void *ctx, struct cl_metrics *reg, char *err, size_t errlen)
 		c->max_sessions = fit;
 	}
 	/* A message of the largest size must fit: its buffer doubles up to twice its size. */
-	long long least = 2 * (c->max_message_size + 2048);
-	if (c->max_data_memory < least) {
-		cl_log(CL_LOG_WARN, NULL, "config",
-		       "CLEMENT_MAX_DATA_MEMORY=%lld is less than twice CLEMENT_MAX_MESSAGE_SIZE=%lld: using %lld",
-		       c->max_data_memory, c->max_message_size, least);
-		c->max_data_memory = least;
-	}
-	if (c->max_data_memory_per_ip < least) {
-		cl_log(
-		    CL_LOG_WARN, NULL, "config",
-		    "CLEMENT_MAX_DATA_MEMORY_PER_IP=%lld is less than twice CLEMENT_MAX_MESSAGE_SIZE=%lld: using %lld",
-		    c->max_data_memory_per_ip, c->max_message_size, least);
-		c->max_data_memory_per_ip = least;
-	}
+	data_memory_at_least(&c->max_data_memory, "CLEMENT_MAX_DATA_MEMORY", c->max_message_size);
+	data_memory_at_least(&c->max_data_memory_per_ip, "CLEMENT_MAX_DATA_MEMORY_PER_IP", c->max_message_size);
 	shared.data_budget.max = (size_t)c->max_data_memory;
 	shared.data_budget.owner_charge = loop_ip_data_charge;
 	e->sh = &shared;
